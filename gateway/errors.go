@@ -1,0 +1,106 @@
+package gateway
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"regexp"
+	"strings"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/guildhall/guildhall/internal/apierr"
+)
+
+// paramField finds the field in grpc-gateway's query and path parsing errors.
+var paramField = regexp.MustCompile(`(?:parsing field|unknown field|field) "([A-Za-z0-9_.]+)"|invalid value for [a-z0-9 ]*field ([A-Za-z0-9_.]+)`)
+
+// errorHandler writes every error as a google.rpc.Status. The services always
+// attach details to INVALID_ARGUMENT, so one without details was raised here,
+// by JSON or parameter decoding; it gets a field violation too, so clients can
+// rely on BadRequest being present.
+func errorHandler(maxBody int64) runtime.ErrorHandlerFunc {
+	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
+		st := status.Convert(err)
+		if st.Code() == codes.InvalidArgument && len(st.Details()) == 0 {
+			if strings.Contains(st.Message(), "request body too large") {
+				runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{
+					HTTPStatus: http.StatusRequestEntityTooLarge, Err: bodyTooLarge(maxBody).Err(),
+				})
+				return
+			}
+			err = decodeError(st.Message()).Err()
+		}
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+	}
+}
+
+// routingError keeps the HTTP status of routing failures (404, 405) and
+// writes them as google.rpc.Status like every other error.
+func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, httpStatus int) {
+	code := codes.NotFound
+	msg := "no route for " + r.Method + " " + r.URL.Path + "; see /openapi.json"
+	switch httpStatus {
+	case http.StatusMethodNotAllowed:
+		code = codes.Unimplemented
+		msg = "method " + r.Method + " is not allowed on " + r.URL.Path
+	case http.StatusBadRequest:
+		code = codes.InvalidArgument
+		msg = "malformed request path"
+	}
+	runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: httpStatus, Err: status.Error(code, msg)})
+}
+
+func decodeError(msg string) *status.Status {
+	field := "body"
+	if m := paramField.FindStringSubmatch(msg); m != nil {
+		for _, g := range m[1:] {
+			if g != "" {
+				field = g
+				break
+			}
+		}
+	}
+	return apierr.InvalidField(field, msg).GRPCStatus()
+}
+
+func bodyTooLarge(max int64) *status.Status {
+	e := apierr.InvalidField("body", fmt.Sprintf("request body is larger than the limit of %d bytes", max))
+	e.Message = "request body too large"
+	return e.GRPCStatus()
+}
+
+// writeStatus writes st outside grpc-gateway (e.g. from middleware).
+func writeStatus(w http.ResponseWriter, r *http.Request, st *status.Status) {
+	code := runtime.HTTPStatusFromCode(st.Code())
+	if br := badRequest(st); br != nil && strings.Contains(st.Message(), "too large") {
+		code = http.StatusRequestEntityTooLarge
+	}
+	b, err := Marshaler().Marshal(st.Proto())
+	if err != nil {
+		http.Error(w, `{"code":13,"message":"internal error"}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_, _ = w.Write(b)
+}
+
+func badRequest(st *status.Status) *errdetails.BadRequest {
+	for _, d := range st.Details() {
+		if br, ok := d.(*errdetails.BadRequest); ok {
+			return br
+		}
+	}
+	return nil
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	_ = json.NewEncoder(w).Encode(v)
+}

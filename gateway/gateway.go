@@ -1,0 +1,186 @@
+// Package gateway is the REST/JSON face of Guildhall: grpc-gateway over real
+// gRPC connections to the services (so their interceptors — validation, auth,
+// logging — always run), plus health, the OpenAPI document, CORS, request ids
+// and body limits. It holds no state and must not import the services.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/rs/cors"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/protobuf/encoding/protojson"
+
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/gen/openapi"
+	"github.com/guildhall/guildhall/internal/requestid"
+	"github.com/guildhall/guildhall/third_party/swaggerui"
+)
+
+// Upstreams are the gRPC connections to each service.
+type Upstreams struct {
+	Membership, Roadmap, Finance *grpc.ClientConn
+}
+
+// Options configures the gateway.
+type Options struct {
+	CORSOrigins  []string
+	MaxBodyBytes int64
+	// Metrics, if set, is served at /metrics.
+	Metrics http.Handler
+}
+
+// New returns the gateway's HTTP handler.
+func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Handler, error) {
+	mux := runtime.NewServeMux(
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, Marshaler()),
+		runtime.WithErrorHandler(errorHandler(o.MaxBodyBytes)),
+		runtime.WithRoutingErrorHandler(routingError),
+		runtime.WithIncomingHeaderMatcher(incomingHeader),
+		// Services echo x-request-id; the middleware already set the header.
+		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+	)
+	regs := []struct {
+		name, service string
+		fn            func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
+		conn          *grpc.ClientConn
+	}{
+		{"membership", membershipv1.MembershipService_ServiceDesc.ServiceName, membershipv1.RegisterMembershipServiceHandler, up.Membership},
+		{"roadmap", roadmapv1.RoadmapService_ServiceDesc.ServiceName, roadmapv1.RegisterRoadmapServiceHandler, up.Roadmap},
+		{"finance", financev1.FinanceService_ServiceDesc.ServiceName, financev1.RegisterFinanceServiceHandler, up.Finance},
+	}
+	ready := readiness{}
+	for _, r := range regs {
+		if err := r.fn(ctx, mux, r.conn); err != nil {
+			return nil, fmt.Errorf("register %s routes: %w", r.name, err)
+		}
+		ready = append(ready, upstream{name: r.name, service: r.service, health: healthpb.NewHealthClient(r.conn)})
+	}
+
+	root := http.NewServeMux()
+	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "SERVING"})
+	})
+	root.Handle("GET /readyz", ready)
+	root.HandleFunc("GET /openapi.json", func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Cache-Control", "no-cache")
+		_, _ = w.Write(openapi.JSON)
+	})
+	docs := http.StripPrefix("/docs", swaggerui.Handler("/openapi.json"))
+	root.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
+	root.Handle("GET /docs/", docs)
+	if o.Metrics != nil {
+		root.Handle("GET /metrics", o.Metrics)
+	}
+	root.Handle("/", limitBody(mux, o.MaxBodyBytes))
+
+	c := cors.New(cors.Options{
+		AllowedOrigins:   o.CORSOrigins,
+		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
+		AllowedHeaders:   []string{"Authorization", "Content-Type", requestid.Header},
+		ExposedHeaders:   []string{requestid.Header},
+		AllowCredentials: false,
+		MaxAge:           600,
+	})
+	return withRequestID(accessLog(c.Handler(root), log)), nil
+}
+
+// Marshaler is the one JSON shape of the API: camelCase names, enums as
+// strings, every field present (as in the OpenAPI document), unknown fields
+// rejected so typos are not silently dropped.
+func Marshaler() runtime.Marshaler {
+	return &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+		MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true, UseProtoNames: false},
+		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
+	}}
+}
+
+// incomingHeader forwards the request id and the standard headers (including
+// Authorization) to the services.
+func incomingHeader(key string) (string, bool) {
+	if http.CanonicalHeaderKey(key) == requestid.Header {
+		return requestid.MetadataKey, true
+	}
+	return runtime.DefaultHeaderMatcher(key)
+}
+
+// limitBody caps request bodies; a body over the limit is a 413.
+func limitBody(next http.Handler, max int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > max {
+			writeStatus(w, r, bodyTooLarge(max))
+			return
+		}
+		r.Body = http.MaxBytesReader(w, r.Body, max)
+		next.ServeHTTP(w, r)
+	})
+}
+
+func withRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		id := requestid.Sanitize(r.Header.Get(requestid.Header))
+		r.Header.Set(requestid.Header, id)
+		w.Header().Set(requestid.Header, id)
+		next.ServeHTTP(w, r.WithContext(requestid.With(r.Context(), id)))
+	})
+}
+
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+	bytes  int
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	s.status = code
+	s.ResponseWriter.WriteHeader(code)
+}
+
+func (s *statusRecorder) Write(b []byte) (int, error) {
+	if s.status == 0 {
+		s.status = http.StatusOK
+	}
+	n, err := s.ResponseWriter.Write(b)
+	s.bytes += n
+	return n, err
+}
+
+func (s *statusRecorder) Flush() {
+	if f, ok := s.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
+
+func accessLog(next http.Handler, log *zap.Logger) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w}
+		next.ServeHTTP(rec, r)
+		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
+			return
+		}
+		lvl := zap.InfoLevel
+		switch {
+		case rec.status >= 500:
+			lvl = zap.ErrorLevel
+		case rec.status >= 400:
+			lvl = zap.WarnLevel
+		}
+		log.Log(lvl, "http request",
+			zap.String("request_id", requestid.From(r.Context())),
+			zap.String("method", r.Method), zap.String("path", r.URL.Path),
+			zap.Int("status", rec.status), zap.Int("bytes", rec.bytes),
+			zap.Duration("duration", time.Since(start)))
+	})
+}

@@ -1,0 +1,226 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"time"
+
+	"buf.build/go/protovalidate"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/guildhall/guildhall/gateway"
+	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/grpcserver"
+	"github.com/guildhall/guildhall/internal/requestid"
+)
+
+// App is one process: some services, maybe the gateway, and the metrics endpoint.
+type App struct {
+	cfg      *config.Config
+	log      *zap.Logger
+	registry *prometheus.Registry
+	closers  []func()
+	runners  []runner
+}
+
+// runner is a long-running server: serve blocks until stop is called.
+type runner struct {
+	name  string
+	serve func() error
+	stop  func(context.Context)
+}
+
+// New returns an App with its metrics registry; add parts with the With methods.
+func New(cfg *config.Config, log *zap.Logger) *App {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	return &App{cfg: cfg, log: log, registry: reg}
+}
+
+// Migrate applies the migrations of the named services.
+func Migrate(ctx context.Context, cfg *config.Config, log *zap.Logger, names []string) error {
+	for _, name := range names {
+		svc, ok := Lookup(name)
+		if !ok {
+			return fmt.Errorf("unknown service %q", name)
+		}
+		url := cfg.Service[name].DatabaseURL
+		if err := database.EnsureDatabase(ctx, url); err != nil {
+			return err
+		}
+		if err := database.Migrate(ctx, url, name, svc.Migrations); err != nil {
+			return err
+		}
+		log.Info("migrations applied", zap.String("service", name), zap.String("database", database.Redact(url)))
+	}
+	return nil
+}
+
+// WithServices migrates the named services' schemas, opens their pools and
+// serves them all on one gRPC listener.
+func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string) error {
+	if err := Migrate(ctx, a.cfg, a.log, names); err != nil {
+		return err
+	}
+	validator, err := protovalidate.New()
+	if err != nil {
+		return err
+	}
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	a.registry.MustRegister(metrics)
+	srv := grpcserver.New(grpcserver.Options{Log: a.log, Metrics: metrics, Validator: validator})
+
+	watch := map[string]*pgxpool.Pool{}
+	for _, name := range names {
+		svc, _ := Lookup(name)
+		pool, err := database.Open(ctx, a.cfg.Service[name].DatabaseURL, name)
+		if err != nil {
+			return err
+		}
+		a.closers = append(a.closers, pool.Close)
+		svc.Register(srv.Server, pool, a.log.Named(name))
+		watch[svc.GRPCName] = pool
+	}
+	metrics.InitializeMetrics(srv.Server)
+	srv.MarkServing()
+
+	watchCtx, stopWatch := context.WithCancel(context.Background())
+	go watchDatabases(watchCtx, srv, watch, a.log)
+	a.runners = append(a.runners, runner{
+		name: "grpc " + lis.Addr().String(),
+		serve: func() error {
+			if err := srv.Serve(lis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+				return err
+			}
+			return nil
+		},
+		stop: func(ctx context.Context) {
+			stopWatch()
+			srv.Shutdown(ctx)
+		},
+	})
+	return nil
+}
+
+// WithGateway serves the REST gateway on lis, dialing each service at its target.
+func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[string]string) error {
+	conns := map[string]*grpc.ClientConn{}
+	for _, name := range config.Services {
+		conn, err := grpc.NewClient(targets[name],
+			grpc.WithTransportCredentials(insecure.NewCredentials()),
+			grpc.WithChainUnaryInterceptor(requestid.UnaryClientInterceptor()))
+		if err != nil {
+			return fmt.Errorf("dial %s at %s: %w", name, targets[name], err)
+		}
+		a.closers = append(a.closers, func() { _ = conn.Close() })
+		conns[name] = conn
+	}
+	h, err := gateway.New(ctx, gateway.Upstreams{
+		Membership: conns[config.Membership], Roadmap: conns[config.Roadmap], Finance: conns[config.Finance],
+	}, gateway.Options{CORSOrigins: a.cfg.CORSOrigins, MaxBodyBytes: a.cfg.MaxBodyBytes}, a.log.Named("gateway"))
+	if err != nil {
+		return err
+	}
+	a.withHTTP("gateway", lis, h)
+	return nil
+}
+
+// withHTTP adds an HTTP server that drains in-flight requests on stop.
+func (a *App) withHTTP(name string, lis net.Listener, h http.Handler) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	a.runners = append(a.runners, runner{
+		name: name + " " + lis.Addr().String(),
+		serve: func() error {
+			if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("%s on %s: %w", name, lis.Addr(), err)
+			}
+			return nil
+		},
+		stop: func(ctx context.Context) {
+			if err := srv.Shutdown(ctx); err != nil {
+				_ = srv.Close()
+			}
+		},
+	})
+}
+
+// WithMetrics serves Prometheus metrics at /metrics on lis.
+func (a *App) WithMetrics(lis net.Listener) {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", promhttp.HandlerFor(a.registry, promhttp.HandlerOpts{}))
+	a.withHTTP("metrics", lis, mux)
+}
+
+// Run serves until ctx ends, then stops every part in order (gateway first,
+// so its in-flight calls can still reach the services), within the grace period.
+func (a *App) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	for _, r := range a.runners {
+		g.Go(r.serve)
+	}
+	g.Go(func() error {
+		<-gctx.Done()
+		a.log.Info("shutting down", zap.Duration("grace", a.cfg.ShutdownGrace))
+		stopCtx, cancel := context.WithTimeout(context.Background(), a.cfg.ShutdownGrace)
+		defer cancel()
+		// Reverse order: parts added last (the gateway) are in front.
+		for i := len(a.runners) - 1; i >= 0; i-- {
+			a.runners[i].stop(stopCtx)
+		}
+		return nil
+	})
+	err := g.Wait()
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	if err == nil {
+		a.log.Info("stopped cleanly")
+	}
+	return err
+}
+
+// watchDatabases reports a service NOT_SERVING while its database is unreachable.
+func watchDatabases(ctx context.Context, srv *grpcserver.Server, pools map[string]*pgxpool.Pool, log *zap.Logger) {
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	last := map[string]bool{}
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		for name, pool := range pools {
+			pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+			err := pool.Ping(pingCtx)
+			cancel()
+			if ctx.Err() != nil {
+				return
+			}
+			ok := err == nil
+			if prev, seen := last[name]; seen && prev == ok {
+				continue
+			}
+			last[name] = ok
+			st := healthpb.HealthCheckResponse_SERVING
+			if !ok {
+				st = healthpb.HealthCheckResponse_NOT_SERVING
+				log.Error("database unreachable", zap.String("service", name), zap.Error(err))
+			}
+			srv.Health.SetServingStatus(name, st)
+		}
+	}
+}

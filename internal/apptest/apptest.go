@@ -1,0 +1,139 @@
+// Package apptest starts the whole of Guildhall for a test, as `guildhall dev`
+// does: every service on a real gRPC listener and the gateway on a real HTTP
+// listener, over a fresh database of its own. Test code only.
+package apptest
+
+import (
+	"context"
+	"flag"
+	"net"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	"github.com/guildhall/guildhall/internal/app"
+	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/pgtest"
+)
+
+// Env is a running Guildhall.
+type Env struct {
+	// BaseURL is the gateway, e.g. "http://127.0.0.1:41234".
+	BaseURL string
+	// Conn reaches every service over gRPC.
+	Conn *grpc.ClientConn
+	// DatabaseURL is the test's own database.
+	DatabaseURL string
+	// HTTP is a client for BaseURL.
+	HTTP *http.Client
+
+	cfg *config.Config
+}
+
+// Option adjusts the configuration before start.
+// Config is the configuration a test may adjust.
+type Config = config.Config
+
+type Option func(*config.Config)
+
+// Schemas lists every service's migrations for pgtest.
+func Schemas() []pgtest.Schema {
+	var out []pgtest.Schema
+	for _, s := range app.Services() {
+		out = append(out, pgtest.Schema{Name: s.Name, Migrations: s.Migrations})
+	}
+	return out
+}
+
+// Start runs Guildhall until the test ends.
+func Start(t testing.TB, opts ...Option) *Env {
+	t.Helper()
+	dbURL := pgtest.New(t, Schemas())
+	env := map[string]string{
+		"GUILDHALL_DATABASE_URL":   dbURL,
+		"GUILDHALL_CORS_ORIGINS":   "https://allowed.example",
+		"GUILDHALL_SHUTDOWN_GRACE": "5s",
+	}
+	cfg, err := config.Bind(flag.NewFlagSet("test", flag.ContinueOnError), func(k string) string { return env[k] }, "console")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Complete(); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range opts {
+		o(cfg)
+	}
+	log := zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))
+
+	ctx, cancel := context.WithCancel(context.Background())
+	a := app.New(cfg, log)
+	grpcLis := listen(t)
+	if err := a.WithServices(ctx, grpcLis, config.Services); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	targets := map[string]string{}
+	for _, s := range config.Services {
+		targets[s] = grpcLis.Addr().String()
+	}
+	httpLis := listen(t)
+	if err := a.WithGateway(ctx, httpLis, targets); err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- a.Run(ctx) }()
+
+	conn, err := grpc.NewClient(grpcLis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = conn.Close()
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("guildhall stopped with an error: %v", err)
+			}
+		case <-time.After(15 * time.Second):
+			t.Errorf("guildhall did not stop within 15s")
+		}
+	})
+	return &Env{
+		BaseURL:     "http://" + httpLis.Addr().String(),
+		Conn:        conn,
+		DatabaseURL: dbURL,
+		HTTP:        &http.Client{Timeout: 30 * time.Second},
+		cfg:         cfg,
+	}
+}
+
+// DB opens a pool on one service's schema, for checking stored rows.
+func (e *Env) DB(t testing.TB, service string) *pgxpool.Pool {
+	t.Helper()
+	pool, err := database.Open(context.Background(), e.DatabaseURL, service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func listen(t testing.TB) net.Listener {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lis
+}

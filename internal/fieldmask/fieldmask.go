@@ -1,0 +1,59 @@
+// Package fieldmask applies AIP-134 update masks to resources.
+package fieldmask
+
+import (
+	"slices"
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/fieldmaskpb"
+
+	"github.com/guildhall/guildhall/internal/apierr"
+)
+
+// Apply copies the fields named by mask from patch into dst. Only top-level
+// fields listed in updatable may be named; "*" means all of them, and an empty
+// mask means every updatable field that is set in patch. It reports the paths
+// it applied.
+func Apply(dst, patch proto.Message, mask *fieldmaskpb.FieldMask, updatable []string) ([]string, error) {
+	src := patch.ProtoReflect()
+	d := dst.ProtoReflect()
+	fields := src.Descriptor().Fields()
+
+	var paths []string
+	switch {
+	case len(mask.GetPaths()) == 0:
+		for _, name := range updatable {
+			if f := fields.ByName(protoreflect.Name(name)); f != nil && src.Has(f) {
+				paths = append(paths, name)
+			}
+		}
+	case slices.Contains(mask.GetPaths(), "*"):
+		if len(mask.GetPaths()) > 1 {
+			return nil, apierr.InvalidField("update_mask", `"*" cannot be combined with other paths`)
+		}
+		paths = updatable
+	default:
+		for _, p := range mask.GetPaths() {
+			if p == "name" || p == "etag" {
+				// Identity and concurrency, not changes; grpc-gateway derives
+				// masks from the body, where both belong.
+				continue
+			}
+			if !slices.Contains(updatable, p) {
+				return nil, apierr.InvalidField("update_mask", "field "+p+" cannot be updated; updatable fields are "+strings.Join(updatable, ", "))
+			}
+			paths = append(paths, p)
+		}
+	}
+	for _, name := range paths {
+		f := fields.ByName(protoreflect.Name(name))
+		if src.Has(f) {
+			d.Set(f, src.Get(f))
+		} else {
+			d.Clear(f)
+		}
+	}
+	return paths, nil
+}

@@ -1,0 +1,218 @@
+// Package grpcserver builds the gRPC server every Guildhall service runs on:
+// one interceptor chain, health, reflection and metrics, and a graceful stop.
+//
+// The interceptor chain, outermost first, and why in that order:
+//
+//  1. metrics      – counts every call, including the ones rejected below;
+//  2. request id   – so every later log line can carry it;
+//  3. access log   – one line per call with its final code and duration;
+//  4. recovery     – a panic becomes INTERNAL and is still logged by (3);
+//  5. error map    – domain errors become statuses with ErrorInfo, which (3)
+//     then logs with their real code; internal causes are logged here;
+//  6. extra        – e.g. authentication, which needs a mapped error path;
+//  7. validation   – protovalidate rules from the protos, as BadRequest.
+package grpcserver
+
+import (
+	"context"
+	"errors"
+	"runtime/debug"
+	"time"
+
+	"buf.build/go/protovalidate"
+	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
+	grpclogging "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/selector"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/logging"
+	"github.com/guildhall/guildhall/internal/requestid"
+)
+
+// Options configures New.
+type Options struct {
+	Log       *zap.Logger
+	Metrics   *grpcprom.ServerMetrics
+	Validator protovalidate.Validator
+	// Unary and Stream run after error mapping and before validation.
+	Unary  []grpc.UnaryServerInterceptor
+	Stream []grpc.StreamServerInterceptor
+}
+
+// Server is a gRPC server with its health service.
+type Server struct {
+	*grpc.Server
+	Health *health.Server
+	log    *zap.Logger
+}
+
+// New returns a server with the full interceptor chain, health and
+// reflection. Register services on it, then call MarkServing.
+func New(o Options) *Server {
+	logOpts := []grpclogging.Option{
+		grpclogging.WithLogOnEvents(grpclogging.FinishCall),
+		grpclogging.WithFieldsFromContext(logging.FieldsFromContext),
+		grpclogging.WithLevels(codeToLevel),
+		grpclogging.WithDurationField(grpclogging.DurationToDurationField),
+		grpclogging.WithDisableLoggingFields("protocol", "grpc.component", "grpc.method_type"),
+	}
+	// Health probes arrive every few seconds; logging them would bury real calls.
+	notHealth := selector.MatchFunc(func(_ context.Context, c interceptors.CallMeta) bool {
+		return c.Service != healthpb.Health_ServiceDesc.ServiceName
+	})
+	recoveryOpt := recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		logging.With(ctx, o.Log).Error("panic in handler", zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
+		return errors.New("panic")
+	})
+	unary := []grpc.UnaryServerInterceptor{
+		o.Metrics.UnaryServerInterceptor(),
+		requestid.UnaryServerInterceptor(),
+		selector.UnaryServerInterceptor(grpclogging.UnaryServerInterceptor(logging.GRPC(o.Log), logOpts...), notHealth),
+		recovery.UnaryServerInterceptor(recoveryOpt),
+		errorUnary(o.Log),
+	}
+	unary = append(unary, o.Unary...)
+	unary = append(unary, validateUnary(o.Validator))
+	stream := []grpc.StreamServerInterceptor{
+		o.Metrics.StreamServerInterceptor(),
+		requestid.StreamServerInterceptor(),
+		selector.StreamServerInterceptor(grpclogging.StreamServerInterceptor(logging.GRPC(o.Log), logOpts...), notHealth),
+		recovery.StreamServerInterceptor(recoveryOpt),
+		errorStream(o.Log),
+	}
+	stream = append(stream, o.Stream...)
+	stream = append(stream, validateStream(o.Validator))
+
+	s := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
+	h := health.NewServer()
+	// Not serving until the owner says the services are ready.
+	h.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(s, h)
+	reflection.Register(s)
+	return &Server{Server: s, Health: h, log: o.Log}
+}
+
+// MarkServing sets every registered service, and the server as a whole, to SERVING.
+func (s *Server) MarkServing() {
+	for name := range s.GetServiceInfo() {
+		s.Health.SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+	}
+	s.Health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+}
+
+// Shutdown reports NOT_SERVING, lets in-flight calls finish, and forces the
+// stop when ctx ends.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.Health.Shutdown()
+	done := make(chan struct{})
+	go func() {
+		s.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		s.log.Warn("grace period over; closing remaining calls")
+		s.Stop()
+		<-done
+	}
+}
+
+func codeToLevel(c codes.Code) grpclogging.Level {
+	switch {
+	case c == codes.OK:
+		return grpclogging.LevelInfo
+	case apierr.IsServerFault(c):
+		return grpclogging.LevelError
+	default:
+		return grpclogging.LevelWarn
+	}
+}
+
+func errorUnary(log *zap.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		if err != nil {
+			return nil, mapError(ctx, log, info.FullMethod, err)
+		}
+		return resp, nil
+	}
+}
+
+func errorStream(log *zap.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		if err := handler(srv, ss); err != nil {
+			return mapError(ss.Context(), log, info.FullMethod, err)
+		}
+		return nil
+	}
+}
+
+func mapError(ctx context.Context, log *zap.Logger, method string, err error) error {
+	st := apierr.ToStatus(err)
+	if apierr.IsServerFault(st.Code()) {
+		// The caller sees "internal error"; the cause stays in the log.
+		logging.With(ctx, log).Error("request failed", zap.String("grpc.method", method), zap.Error(err))
+	}
+	return st.Err()
+}
+
+func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if err := validate(v, req); err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+func validateStream(v protovalidate.Validator) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return handler(srv, &validatingStream{ServerStream: ss, v: v})
+	}
+}
+
+type validatingStream struct {
+	grpc.ServerStream
+	v protovalidate.Validator
+}
+
+func (s *validatingStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	return validate(s.v, m)
+}
+
+// validate turns protovalidate violations into BadRequest field violations.
+func validate(v protovalidate.Validator, m any) error {
+	msg, ok := m.(proto.Message)
+	if !ok {
+		return nil
+	}
+	err := v.Validate(msg)
+	var verr *protovalidate.ValidationError
+	if errors.As(err, &verr) {
+		out := make([]apierr.FieldViolation, 0, len(verr.Violations))
+		for _, viol := range verr.Violations {
+			out = append(out, apierr.FieldViolation{
+				Field:       protovalidate.FieldPathString(viol.Proto.GetField()),
+				Description: viol.Proto.GetMessage(),
+			})
+		}
+		return apierr.Invalid(out...)
+	}
+	return err
+}
+
+// DefaultGrace is how long in-flight calls get to finish on shutdown.
+const DefaultGrace = 20 * time.Second

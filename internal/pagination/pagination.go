@@ -1,0 +1,110 @@
+// Package pagination implements AIP-158 list paging: page sizes with a default
+// and a maximum, and opaque keyset page tokens bound to the query they came from.
+package pagination
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+
+	"github.com/guildhall/guildhall/internal/apierr"
+)
+
+// Default and Max page sizes for every list.
+const (
+	DefaultSize = 50
+	MaxSize     = 1000
+)
+
+// Size returns the effective page size: 0 means DefaultSize, and anything
+// above MaxSize is clamped. Negative sizes are rejected by the proto rules.
+func Size(requested int32) int32 {
+	switch {
+	case requested <= 0:
+		return DefaultSize
+	case requested > MaxSize:
+		return MaxSize
+	}
+	return requested
+}
+
+// Cursor is the keyset position after the last item of a page.
+type Cursor struct {
+	// After holds the sort key of the last item returned, e.g. its name.
+	After []string `json:"a"`
+	// Query fingerprints the filters, so a token is not reused with others.
+	Query string `json:"q,omitempty"`
+}
+
+// Fingerprint condenses the parts of a list request that must stay the same
+// from page to page.
+func Fingerprint(parts ...string) string {
+	h := sha256.New()
+	for _, p := range parts {
+		h.Write([]byte(p))
+		h.Write([]byte{0})
+	}
+	return base64.RawURLEncoding.EncodeToString(h.Sum(nil)[:9])
+}
+
+// Encode returns the opaque token for c.
+func Encode(c Cursor) string {
+	b, _ := json.Marshal(c)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Decode parses token; an empty token is the first page. A token from another
+// query, or one that was tampered with, is INVALID_ARGUMENT on page_token.
+func Decode(token, query string, keys int) (Cursor, error) {
+	if token == "" {
+		return Cursor{}, nil
+	}
+	bad := apierr.InvalidField("page_token", "not a page token from this list; start again without one")
+	b, err := base64.RawURLEncoding.DecodeString(token)
+	if err != nil {
+		return Cursor{}, bad
+	}
+	var c Cursor
+	if err := json.Unmarshal(b, &c); err != nil || c.Query != query || len(c.After) != keys {
+		return Cursor{}, bad
+	}
+	return c, nil
+}
+
+// Page is one list call's position: where it starts and how many it returns.
+type Page struct {
+	after string
+	size  int32
+	query string
+}
+
+// Start decodes a single-key token and size for a list ordered by one unique
+// text key (such as the resource id).
+func Start(token string, size int32, query string) (Page, error) {
+	c, err := Decode(token, query, 1)
+	if err != nil {
+		return Page{}, err
+	}
+	p := Page{size: Size(size), query: query}
+	if len(c.After) == 1 {
+		p.after = c.After[0]
+	}
+	return p, nil
+}
+
+// After is the key to list after ("" on the first page).
+func (p Page) After() string { return p.after }
+
+// Limit is how many rows to fetch: one more than the page, to learn whether
+// another page follows without a count.
+func (p Page) Limit() int32 { return p.size + 1 }
+
+// Finish trims rows to the page and returns the next page's token, or "" on
+// the last page.
+func Finish[R any](p Page, rows []R, key func(R) string) ([]R, string) {
+	if int32(len(rows)) <= p.size {
+		return rows, ""
+	}
+	rows = rows[:p.size]
+	return rows, Encode(Cursor{After: []string{key(rows[len(rows)-1])}, Query: p.query})
+}

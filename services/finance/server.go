@@ -1,0 +1,138 @@
+// Package finance is the finance service: the double-entry ledger, donations,
+// subscriptions, sponsorships, expenses, goals and reports. It owns the
+// "finance" schema and must not import the other services.
+package finance
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	"github.com/guildhall/guildhall/internal/money"
+	"github.com/guildhall/guildhall/internal/pagination"
+	"github.com/guildhall/guildhall/internal/pgenum"
+	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/finance/store"
+)
+
+const accounts = "accounts"
+
+// Server implements financev1.FinanceServiceServer.
+type Server struct {
+	financev1.UnimplementedFinanceServiceServer
+	db  *pgxpool.Pool
+	q   *store.Queries
+	log *zap.Logger
+}
+
+// NewServer returns the finance service over db.
+func NewServer(db *pgxpool.Pool, log *zap.Logger) *Server {
+	return &Server{db: db, q: store.New(), log: log}
+}
+
+// GetAccount implements AIP-131.
+func (s *Server) GetAccount(ctx context.Context, req *financev1.GetAccountRequest) (*financev1.Account, error) {
+	row, err := s.q.GetAccount(ctx, s.db, resource.ID(accounts, req.GetName()))
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	return accountFromRow(row), nil
+}
+
+// ListAccounts implements AIP-132 with keyset pagination by id.
+func (s *Server) ListAccounts(ctx context.Context, req *financev1.ListAccountsRequest) (*financev1.ListAccountsResponse, error) {
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(accounts))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.ListAccounts(ctx, s.db, store.ListAccountsParams{After: page.After(), PageSize: page.Limit()})
+	if err != nil {
+		return nil, err
+	}
+	resp := &financev1.ListAccountsResponse{}
+	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Account) string { return r.ID })
+	for _, row := range rows {
+		resp.Accounts = append(resp.Accounts, accountFromRow(row))
+	}
+	return resp, nil
+}
+
+// CreateAccount implements AIP-133 with a client-chosen id and request_id.
+func (s *Server) CreateAccount(ctx context.Context, req *financev1.CreateAccountRequest) (*financev1.Account, error) {
+	a := req.GetAccount()
+	if err := resource.Required("account", map[string]bool{
+		"display_name":  a.GetDisplayName() != "",
+		"type":          a.GetType() != financev1.Account_TYPE_UNSPECIFIED,
+		"currency_code": a.GetCurrencyCode() != "",
+	}); err != nil {
+		return nil, err
+	}
+	if err := money.CheckCurrency("account.currency_code", a.GetCurrencyCode()); err != nil {
+		return nil, err
+	}
+	name := resource.Name(accounts, req.GetAccountId())
+	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreateAccount", req, func(tx pgx.Tx) (*financev1.Account, error) {
+		row, err := s.q.CreateAccount(ctx, tx, store.CreateAccountParams{
+			ID: req.GetAccountId(), DisplayName: a.GetDisplayName(), Description: a.GetDescription(),
+			Type: pgenum.Text(a.GetType()), CurrencyCode: a.GetCurrencyCode(), Earmarked: a.GetEarmarked(),
+		})
+		return accountFromRow(row), err
+	})
+}
+
+// accountFields are the fields UpdateAccount may change; type and currency
+// are fixed once postings may refer to the account.
+var accountFields = []string{"display_name", "description", "earmarked"}
+
+// UpdateAccount implements AIP-134 with an etag check.
+func (s *Server) UpdateAccount(ctx context.Context, req *financev1.UpdateAccountRequest) (*financev1.Account, error) {
+	id := resource.ID(accounts, req.GetAccount().GetName())
+	return resource.Update(ctx, s.db, req.GetAccount(), req.GetUpdateMask(), accountFields,
+		func(tx pgx.Tx) (*financev1.Account, error) {
+			row, err := s.q.GetAccountForUpdate(ctx, tx, id)
+			return accountFromRow(row), err
+		},
+		func(a *financev1.Account) error {
+			return resource.Required("account", map[string]bool{"display_name": a.GetDisplayName() != ""})
+		},
+		func(tx pgx.Tx, a *financev1.Account) (*financev1.Account, error) {
+			row, err := s.q.UpdateAccount(ctx, tx, store.UpdateAccountParams{
+				ID: id, DisplayName: a.GetDisplayName(), Description: a.GetDescription(), Earmarked: a.GetEarmarked(),
+			})
+			return accountFromRow(row), err
+		})
+}
+
+// DeleteAccount implements AIP-135.
+func (s *Server) DeleteAccount(ctx context.Context, req *financev1.DeleteAccountRequest) (*emptypb.Empty, error) {
+	id := resource.ID(accounts, req.GetName())
+	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
+		func(tx pgx.Tx) (*financev1.Account, error) {
+			row, err := s.q.GetAccountForUpdate(ctx, tx, id)
+			return accountFromRow(row), err
+		},
+		func(tx pgx.Tx) error { return s.q.DeleteAccount(ctx, tx, id) })
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+func accountFromRow(r store.Account) *financev1.Account {
+	return &financev1.Account{
+		Name:         resource.Name(accounts, r.ID),
+		DisplayName:  r.DisplayName,
+		Description:  r.Description,
+		Type:         financev1.Account_Type(pgenum.Number(financev1.Account_TYPE_UNSPECIFIED.Descriptor(), r.Type)),
+		CurrencyCode: r.CurrencyCode,
+		Earmarked:    r.Earmarked,
+		CreateTime:   timestamppb.New(r.CreateTime),
+		UpdateTime:   timestamppb.New(r.UpdateTime),
+		Etag:         resource.Etag(r.Version),
+	}
+}

@@ -1,0 +1,25 @@
+-- name: GetAccount :one
+SELECT * FROM accounts WHERE id = $1;
+
+-- name: GetAccountForUpdate :one
+SELECT * FROM accounts WHERE id = $1 FOR UPDATE;
+
+-- name: ListAccounts :many
+SELECT * FROM accounts
+WHERE id > sqlc.arg(after)
+ORDER BY id
+LIMIT sqlc.arg(page_size);
+
+-- name: CreateAccount :one
+INSERT INTO accounts (id, display_name, description, type, currency_code, earmarked)
+VALUES ($1, $2, $3, $4, $5, $6)
+RETURNING *;
+
+-- name: UpdateAccount :one
+UPDATE accounts
+SET display_name = $2, description = $3, earmarked = $4, update_time = now(), version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: DeleteAccount :exec
+DELETE FROM accounts WHERE id = $1;

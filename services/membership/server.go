@@ -1,0 +1,179 @@
+// Package membership is the membership service: people, teams and roles, and
+// the authority on identity. It owns the "membership" schema and must not
+// import the other services.
+package membership
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/pagination"
+	"github.com/guildhall/guildhall/internal/pgenum"
+	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/membership/store"
+)
+
+const people = "people"
+
+// Server implements membershipv1.MembershipServiceServer.
+type Server struct {
+	membershipv1.UnimplementedMembershipServiceServer
+	db  *pgxpool.Pool
+	q   *store.Queries
+	log *zap.Logger
+}
+
+// NewServer returns the membership service over db.
+func NewServer(db *pgxpool.Pool, log *zap.Logger) *Server {
+	return &Server{db: db, q: store.New(), log: log}
+}
+
+// GetPerson implements AIP-131.
+func (s *Server) GetPerson(ctx context.Context, req *membershipv1.GetPersonRequest) (*membershipv1.Person, error) {
+	row, err := s.q.GetPerson(ctx, s.db, resource.ID(people, req.GetName()))
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	return personFromRow(row), nil
+}
+
+// ListPeople implements AIP-132 with keyset pagination by id.
+func (s *Server) ListPeople(ctx context.Context, req *membershipv1.ListPeopleRequest) (*membershipv1.ListPeopleResponse, error) {
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(people))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.ListPeople(ctx, s.db, store.ListPeopleParams{After: page.After(), PageSize: page.Limit()})
+	if err != nil {
+		return nil, err
+	}
+	resp := &membershipv1.ListPeopleResponse{}
+	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Person) string { return r.ID })
+	for _, row := range rows {
+		resp.People = append(resp.People, personFromRow(row))
+	}
+	return resp, nil
+}
+
+// CreatePerson implements AIP-133 with a client-chosen id and request_id.
+func (s *Server) CreatePerson(ctx context.Context, req *membershipv1.CreatePersonRequest) (*membershipv1.Person, error) {
+	p := req.GetPerson()
+	p.State = membershipv1.Person_STATE_ACTIVE
+	if err := validatePerson(p); err != nil {
+		return nil, err
+	}
+	handles, err := json.Marshal(nonNil(p.GetHandles()))
+	if err != nil {
+		return nil, err
+	}
+	name := resource.Name(people, req.GetPersonId())
+	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreatePerson", req, func(tx pgx.Tx) (*membershipv1.Person, error) {
+		row, err := s.q.CreatePerson(ctx, tx, store.CreatePersonParams{
+			ID: req.GetPersonId(), DisplayName: p.GetDisplayName(), Email: p.GetEmail(), Handles: handles,
+			Skills: nonNilSlice(p.GetSkills()), Country: p.GetCountry(), TimeZone: p.GetTimeZone(), Bio: p.GetBio(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return personFromRow(row), nil
+	})
+}
+
+// personFields are the fields UpdatePerson may change.
+var personFields = []string{"display_name", "email", "handles", "skills", "country", "time_zone", "bio", "state"}
+
+// UpdatePerson implements AIP-134 with an etag check.
+func (s *Server) UpdatePerson(ctx context.Context, req *membershipv1.UpdatePersonRequest) (*membershipv1.Person, error) {
+	id := resource.ID(people, req.GetPerson().GetName())
+	return resource.Update(ctx, s.db, req.GetPerson(), req.GetUpdateMask(), personFields,
+		func(tx pgx.Tx) (*membershipv1.Person, error) {
+			row, err := s.q.GetPersonForUpdate(ctx, tx, id)
+			return personFromRow(row), err
+		},
+		validatePerson,
+		func(tx pgx.Tx, p *membershipv1.Person) (*membershipv1.Person, error) {
+			handles, err := json.Marshal(nonNil(p.GetHandles()))
+			if err != nil {
+				return nil, err
+			}
+			row, err := s.q.UpdatePerson(ctx, tx, store.UpdatePersonParams{
+				ID: id, DisplayName: p.GetDisplayName(), Email: p.GetEmail(), Handles: handles,
+				Skills: nonNilSlice(p.GetSkills()), Country: p.GetCountry(), TimeZone: p.GetTimeZone(), Bio: p.GetBio(),
+				State: pgenum.Text(p.GetState()),
+			})
+			return personFromRow(row), err
+		})
+}
+
+// DeletePerson implements AIP-135.
+func (s *Server) DeletePerson(ctx context.Context, req *membershipv1.DeletePersonRequest) (*emptypb.Empty, error) {
+	id := resource.ID(people, req.GetName())
+	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
+		func(tx pgx.Tx) (*membershipv1.Person, error) {
+			row, err := s.q.GetPersonForUpdate(ctx, tx, id)
+			return personFromRow(row), err
+		},
+		func(tx pgx.Tx) error { return s.q.DeletePerson(ctx, tx, id) })
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// validatePerson checks what the proto rules cannot: fields required on a
+// whole person, whether created or after an update mask is applied.
+func validatePerson(p *membershipv1.Person) error {
+	return resource.Required("person", map[string]bool{
+		"display_name": p.GetDisplayName() != "",
+		"state":        p.GetState() != membershipv1.Person_STATE_UNSPECIFIED,
+	})
+}
+
+func personFromRow(r store.Person) *membershipv1.Person {
+	var handles map[string]string
+	_ = json.Unmarshal(r.Handles, &handles)
+	return &membershipv1.Person{
+		Name:           resource.Name(people, r.ID),
+		DisplayName:    r.DisplayName,
+		Email:          r.Email,
+		Handles:        handles,
+		Skills:         r.Skills,
+		Country:        r.Country,
+		TimeZone:       r.TimeZone,
+		Bio:            r.Bio,
+		State:          membershipv1.Person_State(pgenum.Number(membershipv1.Person_STATE_UNSPECIFIED.Descriptor(), r.State)),
+		LastActiveTime: timestampOrNil(r.LastActiveTime),
+		CreateTime:     timestamppb.New(r.CreateTime),
+		UpdateTime:     timestamppb.New(r.UpdateTime),
+		Etag:           resource.Etag(r.Version),
+	}
+}
+
+func timestampOrNil(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+func nonNilSlice(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}

@@ -1,0 +1,178 @@
+// Package roadmap is the roadmap service: releases, roadmap items with their
+// status timeline, and community decisions. It owns the "roadmap" schema and
+// must not import the other services.
+package roadmap
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/pagination"
+	"github.com/guildhall/guildhall/internal/pgenum"
+	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/roadmap/store"
+)
+
+const releases = "releases"
+
+// Server implements roadmapv1.RoadmapServiceServer.
+type Server struct {
+	roadmapv1.UnimplementedRoadmapServiceServer
+	db  *pgxpool.Pool
+	q   *store.Queries
+	log *zap.Logger
+}
+
+// NewServer returns the roadmap service over db.
+func NewServer(db *pgxpool.Pool, log *zap.Logger) *Server {
+	return &Server{db: db, q: store.New(), log: log}
+}
+
+// GetRelease implements AIP-131.
+func (s *Server) GetRelease(ctx context.Context, req *roadmapv1.GetReleaseRequest) (*roadmapv1.Release, error) {
+	row, err := s.q.GetRelease(ctx, s.db, resource.ID(releases, req.GetName()))
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	return releaseFromRow(row), nil
+}
+
+// ListReleases implements AIP-132 with keyset pagination by id.
+func (s *Server) ListReleases(ctx context.Context, req *roadmapv1.ListReleasesRequest) (*roadmapv1.ListReleasesResponse, error) {
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(releases))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.ListReleases(ctx, s.db, store.ListReleasesParams{After: page.After(), PageSize: page.Limit()})
+	if err != nil {
+		return nil, err
+	}
+	resp := &roadmapv1.ListReleasesResponse{}
+	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Release) string { return r.ID })
+	for _, row := range rows {
+		resp.Releases = append(resp.Releases, releaseFromRow(row))
+	}
+	return resp, nil
+}
+
+// CreateRelease implements AIP-133 with a client-chosen id and request_id.
+func (s *Server) CreateRelease(ctx context.Context, req *roadmapv1.CreateReleaseRequest) (*roadmapv1.Release, error) {
+	r := req.GetRelease()
+	if r.GetState() == roadmapv1.Release_STATE_UNSPECIFIED {
+		r.State = roadmapv1.Release_STATE_PLANNED
+	}
+	params, err := releaseParams(r)
+	if err != nil {
+		return nil, err
+	}
+	name := resource.Name(releases, req.GetReleaseId())
+	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreateRelease", req, func(tx pgx.Tx) (*roadmapv1.Release, error) {
+		row, err := s.q.CreateRelease(ctx, tx, store.CreateReleaseParams{
+			ID: req.GetReleaseId(), DisplayName: params.DisplayName, Description: params.Description,
+			BasePlatform: params.BasePlatform, State: params.State, TargetDate: params.TargetDate,
+			ReleaseDate: params.ReleaseDate, Notes: params.Notes,
+		})
+		return releaseFromRow(row), err
+	})
+}
+
+// releaseFields are the fields UpdateRelease may change.
+var releaseFields = []string{"display_name", "description", "base_platform", "state", "target_date", "release_date", "notes"}
+
+// UpdateRelease implements AIP-134 with an etag check.
+func (s *Server) UpdateRelease(ctx context.Context, req *roadmapv1.UpdateReleaseRequest) (*roadmapv1.Release, error) {
+	id := resource.ID(releases, req.GetRelease().GetName())
+	return resource.Update(ctx, s.db, req.GetRelease(), req.GetUpdateMask(), releaseFields,
+		func(tx pgx.Tx) (*roadmapv1.Release, error) {
+			row, err := s.q.GetReleaseForUpdate(ctx, tx, id)
+			return releaseFromRow(row), err
+		},
+		func(r *roadmapv1.Release) error { _, err := releaseParams(r); return err },
+		func(tx pgx.Tx, r *roadmapv1.Release) (*roadmapv1.Release, error) {
+			p, _ := releaseParams(r)
+			p.ID = id
+			row, err := s.q.UpdateRelease(ctx, tx, p)
+			return releaseFromRow(row), err
+		})
+}
+
+// DeleteRelease implements AIP-135.
+func (s *Server) DeleteRelease(ctx context.Context, req *roadmapv1.DeleteReleaseRequest) (*emptypb.Empty, error) {
+	id := resource.ID(releases, req.GetName())
+	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
+		func(tx pgx.Tx) (*roadmapv1.Release, error) {
+			row, err := s.q.GetReleaseForUpdate(ctx, tx, id)
+			return releaseFromRow(row), err
+		},
+		func(tx pgx.Tx) error { return s.q.DeleteRelease(ctx, tx, id) })
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// releaseParams checks a whole release and converts it for storage.
+func releaseParams(r *roadmapv1.Release) (store.UpdateReleaseParams, error) {
+	if err := resource.Required("release", map[string]bool{
+		"display_name": r.GetDisplayName() != "",
+		"state":        r.GetState() != roadmapv1.Release_STATE_UNSPECIFIED,
+	}); err != nil {
+		return store.UpdateReleaseParams{}, err
+	}
+	target, err := parseDate("release.target_date", r.GetTargetDate())
+	if err != nil {
+		return store.UpdateReleaseParams{}, err
+	}
+	released, err := parseDate("release.release_date", r.GetReleaseDate())
+	if err != nil {
+		return store.UpdateReleaseParams{}, err
+	}
+	return store.UpdateReleaseParams{
+		DisplayName: r.GetDisplayName(), Description: r.GetDescription(), BasePlatform: r.GetBasePlatform(),
+		State: pgenum.Text(r.GetState()), TargetDate: target, ReleaseDate: released, Notes: r.GetNotes(),
+	}, nil
+}
+
+const dateLayout = "2006-01-02"
+
+func parseDate(field, s string) (*time.Time, error) {
+	if s == "" {
+		return nil, nil
+	}
+	t, err := time.Parse(dateLayout, s)
+	if err != nil {
+		return nil, apierr.InvalidField(field, "not a calendar date (YYYY-MM-DD): "+s)
+	}
+	return &t, nil
+}
+
+func formatDate(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.Format(dateLayout)
+}
+
+func releaseFromRow(r store.Release) *roadmapv1.Release {
+	return &roadmapv1.Release{
+		Name:         resource.Name(releases, r.ID),
+		DisplayName:  r.DisplayName,
+		Description:  r.Description,
+		BasePlatform: r.BasePlatform,
+		State:        roadmapv1.Release_State(pgenum.Number(roadmapv1.Release_STATE_UNSPECIFIED.Descriptor(), r.State)),
+		TargetDate:   formatDate(r.TargetDate),
+		ReleaseDate:  formatDate(r.ReleaseDate),
+		Notes:        r.Notes,
+		CreateTime:   timestamppb.New(r.CreateTime),
+		UpdateTime:   timestamppb.New(r.UpdateTime),
+		Etag:         resource.Etag(r.Version),
+	}
+}

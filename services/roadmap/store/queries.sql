@@ -1,0 +1,26 @@
+-- name: GetRelease :one
+SELECT * FROM releases WHERE id = $1;
+
+-- name: GetReleaseForUpdate :one
+SELECT * FROM releases WHERE id = $1 FOR UPDATE;
+
+-- name: ListReleases :many
+SELECT * FROM releases
+WHERE id > sqlc.arg(after)
+ORDER BY id
+LIMIT sqlc.arg(page_size);
+
+-- name: CreateRelease :one
+INSERT INTO releases (id, display_name, description, base_platform, state, target_date, release_date, notes)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+RETURNING *;
+
+-- name: UpdateRelease :one
+UPDATE releases
+SET display_name = $2, description = $3, base_platform = $4, state = $5, target_date = $6, release_date = $7,
+    notes = $8, update_time = now(), version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: DeleteRelease :exec
+DELETE FROM releases WHERE id = $1;
