@@ -1,0 +1,56 @@
+# Guildhall — the two commands that matter are `make run` and `make test`.
+SHELL := bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+BUF  := go tool -modfile=tools/buf/go.mod buf
+SQLC := go tool -modfile=tools/go.mod sqlc
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+.PHONY: help
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## run every service and the gateway locally (finds or starts PostgreSQL)
+	@url=$$(scripts/dev-postgres.sh guildhall); \
+	go build -ldflags "-X main.version=$(VERSION)" -o bin/guildhall ./cmd/guildhall; \
+	GUILDHALL_DATABASE_URL=$${GUILDHALL_DATABASE_URL:-$$url} exec bin/guildhall dev
+
+.PHONY: test
+test: ## run every test against a real PostgreSQL (TEST_DATABASE_URL, or the local server)
+	@export TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$$(scripts/dev-postgres.sh postgres)}; \
+	go test -count=1 -race ./...
+
+.PHONY: build
+build: ## build bin/guildhall
+	go build -ldflags "-X main.version=$(VERSION)" -o bin/guildhall ./cmd/guildhall
+
+.PHONY: generate
+generate: ## regenerate protobuf, gateway, OpenAPI and sqlc code
+	$(BUF) generate
+	$(SQLC) generate
+
+.PHONY: lint
+lint: ## buf lint, go vet and gofmt
+	$(BUF) lint
+	go vet ./...
+	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: check-generated
+check-generated: generate ## fail if generated code differs from its sources
+	@if [ -n "$$(git status --porcelain -- gen services proto)" ]; then \
+		echo "generated code is out of date; run 'make generate' and commit:"; \
+		git status --porcelain -- gen services proto; git diff --stat -- gen services; exit 1; \
+	fi
+
+.PHONY: bench
+bench: ## run the Go benchmarks and load scripts under bench/
+	@export TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$$(scripts/dev-postgres.sh postgres)}; \
+	go test -run '^$$' -bench . -benchmem ./...
+
+.PHONY: third-party
+third-party: ## refresh the vendored .proto files and Swagger UI
+	third_party/proto/refresh.sh
+	third_party/swaggerui/refresh.sh
