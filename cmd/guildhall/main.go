@@ -26,6 +26,7 @@ import (
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/logging"
+	"github.com/guildhall/guildhall/services/membership"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -115,15 +116,19 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := database.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
 		return err
 	}
-	a := app.New(cfg, log)
+	if cfg.InternalToken == "" {
+		// One process: the services only need to agree with themselves.
+		cfg.InternalToken, _ = membership.NewSecret()
+	}
+	a := app.New(cfg, log, time.Now)
 	grpcLis, err := listen(cfg.GRPCAddr)
 	if err != nil {
 		return err
 	}
-	if err := a.WithServices(ctx, grpcLis, config.Services); err != nil {
+	target := dialable(cfg.GRPCAddr)
+	if err := a.WithServices(ctx, grpcLis, config.Services, target); err != nil {
 		return err
 	}
-	target := dialable(cfg.GRPCAddr)
 	targets := map[string]string{}
 	for _, s := range config.Services {
 		targets[s] = target
@@ -159,11 +164,14 @@ func runServe(ctx context.Context, args []string, _ io.Writer) error {
 	}
 	defer func() { _ = log.Sync() }()
 	log = log.With(zap.String("part", part))
-	a := app.New(cfg, log)
+	a := app.New(cfg, log, time.Now)
 	addr := cfg.HTTPAddr
 	if part != "gateway" {
 		if !slices.Contains(config.Services, part) {
 			return fmt.Errorf("serve: unknown part %q: want membership, roadmap, finance or gateway", part)
+		}
+		if cfg.InternalToken == "" {
+			return errors.New("serve: GUILDHALL_INTERNAL_TOKEN must be set, to the same secret for every service")
 		}
 		addr = cfg.Service[part].Addr
 	}
@@ -178,7 +186,7 @@ func runServe(ctx context.Context, args []string, _ io.Writer) error {
 		}
 		err = a.WithGateway(ctx, lis, targets)
 	} else {
-		err = a.WithServices(ctx, lis, []string{part})
+		err = a.WithServices(ctx, lis, []string{part}, cfg.Service[config.Membership].Target)
 	}
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -21,6 +22,8 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/guildhall/guildhall/gateway"
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/grpcserver"
@@ -29,11 +32,13 @@ import (
 
 // App is one process: some services, maybe the gateway, and the metrics endpoint.
 type App struct {
-	cfg      *config.Config
-	log      *zap.Logger
-	registry *prometheus.Registry
-	closers  []func()
-	runners  []runner
+	cfg        *config.Config
+	log        *zap.Logger
+	now        func() time.Time
+	registry   *prometheus.Registry
+	closers    []func()
+	runners    []runner
+	background []Background
 }
 
 // runner is a long-running server: serve blocks until stop is called.
@@ -43,11 +48,12 @@ type runner struct {
 	stop  func(context.Context)
 }
 
-// New returns an App with its metrics registry; add parts with the With methods.
-func New(cfg *config.Config, log *zap.Logger) *App {
+// New returns an App with its metrics registry; add parts with the With
+// methods. now is the clock (time.Now outside tests).
+func New(cfg *config.Config, log *zap.Logger, now func() time.Time) *App {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &App{cfg: cfg, log: log, registry: reg}
+	return &App{cfg: cfg, log: log, now: now, registry: reg}
 }
 
 // Migrate applies the migrations of the named services.
@@ -70,8 +76,9 @@ func Migrate(ctx context.Context, cfg *config.Config, log *zap.Logger, names []s
 }
 
 // WithServices migrates the named services' schemas, opens their pools and
-// serves them all on one gRPC listener.
-func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string) error {
+// serves them all on one gRPC listener. membershipTarget is where the
+// services reach membership (which may be this very listener).
+func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string, membershipTarget string) error {
 	if err := Migrate(ctx, a.cfg, a.log, names); err != nil {
 		return err
 	}
@@ -79,10 +86,14 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	if err != nil {
 		return err
 	}
-	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
-	a.registry.MustRegister(metrics)
-	srv := grpcserver.New(grpcserver.Options{Log: a.log, Metrics: metrics, Validator: validator})
+	members, err := a.dial(membershipTarget, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
+	if err != nil {
+		return err
+	}
+	membershipClient := membershipv1.NewMembershipServiceClient(members)
 
+	var policies []auth.Policy
+	var parts []Part
 	watch := map[string]*pgxpool.Pool{}
 	for _, name := range names {
 		svc, _ := Lookup(name)
@@ -91,8 +102,29 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 			return err
 		}
 		a.closers = append(a.closers, pool.Close)
-		svc.Register(srv.Server, pool, a.log.Named(name))
+		part, err := svc.Build(Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient, Now: a.now})
+		if err != nil {
+			return fmt.Errorf("start %s: %w", name, err)
+		}
+		parts = append(parts, part)
+		policies = append(policies, part.Policy())
 		watch[svc.GRPCName] = pool
+	}
+
+	authn := auth.NewInternal(a.cfg.InternalToken, auth.NewCache(auth.NewRemote(membershipClient), auth.DefaultTTL, a.now))
+	policy := auth.Merge(policies...)
+	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
+	a.registry.MustRegister(metrics)
+	srv := grpcserver.New(grpcserver.Options{
+		Log: a.log, Metrics: metrics, Validator: validator,
+		Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(policy, authn)},
+		Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(policy, authn)},
+	})
+	for _, p := range parts {
+		p.Register(srv.Server)
+		if bg, ok := p.(Background); ok {
+			a.background = append(a.background, bg)
+		}
 	}
 	metrics.InitializeMetrics(srv.Server)
 	srv.MarkServing()
@@ -119,13 +151,10 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[string]string) error {
 	conns := map[string]*grpc.ClientConn{}
 	for _, name := range config.Services {
-		conn, err := grpc.NewClient(targets[name],
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithChainUnaryInterceptor(requestid.UnaryClientInterceptor()))
+		conn, err := a.dial(targets[name])
 		if err != nil {
-			return fmt.Errorf("dial %s at %s: %w", name, targets[name], err)
+			return err
 		}
-		a.closers = append(a.closers, func() { _ = conn.Close() })
 		conns[name] = conn
 	}
 	h, err := gateway.New(ctx, gateway.Upstreams{
@@ -136,6 +165,20 @@ func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[str
 	}
 	a.withHTTP("gateway", lis, h)
 	return nil
+}
+
+// dial connects to a Guildhall service; the connection closes with the app.
+func (a *App) dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	opts = append([]grpc.DialOption{
+		grpc.WithTransportCredentials(insecure.NewCredentials()),
+		grpc.WithChainUnaryInterceptor(requestid.UnaryClientInterceptor()),
+	}, opts...)
+	conn, err := grpc.NewClient(target, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %w", target, err)
+	}
+	a.closers = append(a.closers, func() { _ = conn.Close() })
+	return conn, nil
 }
 
 // withHTTP adds an HTTP server that drains in-flight requests on stop.
@@ -171,6 +214,11 @@ func (a *App) Run(ctx context.Context) error {
 	for _, r := range a.runners {
 		g.Go(r.serve)
 	}
+	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
+	var bg sync.WaitGroup
+	for _, b := range a.background {
+		bg.Go(func() { b.Run(bgCtx) })
+	}
 	g.Go(func() error {
 		<-gctx.Done()
 		a.log.Info("shutting down", zap.Duration("grace", a.cfg.ShutdownGrace))
@@ -180,6 +228,10 @@ func (a *App) Run(ctx context.Context) error {
 		for i := len(a.runners) - 1; i >= 0; i-- {
 			a.runners[i].stop(stopCtx)
 		}
+		// Background work stops last: the requests just drained may have
+		// queued some (e.g. outbox rows, which are durable anyway).
+		stopBackground()
+		bg.Wait()
 		return nil
 	})
 	err := g.Wait()

@@ -4,7 +4,9 @@
 package app
 
 import (
+	"context"
 	"io/fs"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
@@ -13,6 +15,7 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/services/finance"
 	financemigrations "github.com/guildhall/guildhall/services/finance/migrations"
@@ -22,13 +25,36 @@ import (
 	roadmapmigrations "github.com/guildhall/guildhall/services/roadmap/migrations"
 )
 
-// Service describes one service: its name (also its schema), its
-// migrations, its gRPC name and how to register it.
+// Deps is what a service is built from. Everything is passed in; nothing is global.
+type Deps struct {
+	DB     *pgxpool.Pool
+	Log    *zap.Logger
+	Config *config.Config
+	// Membership reaches the membership service, as a Guildhall service.
+	Membership membershipv1.MembershipServiceClient
+	// Now is the clock; tests move it.
+	Now func() time.Time
+}
+
+// Part is a built service: it registers its gRPC API and declares who may call it.
+type Part interface {
+	Register(s grpc.ServiceRegistrar)
+	Policy() auth.Policy
+}
+
+// Background is implemented by parts with work to do between requests, such
+// as draining an outbox; Run returns when ctx ends.
+type Background interface {
+	Run(ctx context.Context)
+}
+
+// Service describes one service: its name (also its schema), its gRPC name,
+// its migrations and how to build it.
 type Service struct {
 	Name       string
 	GRPCName   string
 	Migrations fs.FS
-	Register   func(s *grpc.Server, db *pgxpool.Pool, log *zap.Logger)
+	Build      func(Deps) (Part, error)
 }
 
 // Services returns every service, membership first.
@@ -37,22 +63,33 @@ func Services() []Service {
 		{
 			Name: config.Membership, GRPCName: membershipv1.MembershipService_ServiceDesc.ServiceName,
 			Migrations: membershipmigrations.FS,
-			Register: func(s *grpc.Server, db *pgxpool.Pool, log *zap.Logger) {
-				membershipv1.RegisterMembershipServiceServer(s, membership.NewServer(db, log))
+			Build: func(d Deps) (Part, error) {
+				return membership.NewServer(membership.Options{
+					DB: d.DB, Log: d.Log, Now: d.Now,
+					BootstrapAdminToken: d.Config.BootstrapAdminToken,
+					Drift: membership.DriftPolicy{
+						Window: d.Config.DriftWindow, NudgeGrace: d.Config.DriftNudgeGrace, EmeritusAfter: d.Config.DriftEmeritusAfter,
+					},
+					VolunteerRatePerMinute: d.Config.VolunteerRatePerMinute,
+				})
 			},
 		},
 		{
 			Name: config.Roadmap, GRPCName: roadmapv1.RoadmapService_ServiceDesc.ServiceName,
 			Migrations: roadmapmigrations.FS,
-			Register: func(s *grpc.Server, db *pgxpool.Pool, log *zap.Logger) {
-				roadmapv1.RegisterRoadmapServiceServer(s, roadmap.NewServer(db, log))
+			Build: func(d Deps) (Part, error) {
+				return roadmap.NewServer(roadmap.Options{
+					DB: d.DB, Log: d.Log, Now: d.Now, Membership: d.Membership, StaleAfter: d.Config.StaleAfter,
+				})
 			},
 		},
 		{
 			Name: config.Finance, GRPCName: financev1.FinanceService_ServiceDesc.ServiceName,
 			Migrations: financemigrations.FS,
-			Register: func(s *grpc.Server, db *pgxpool.Pool, log *zap.Logger) {
-				financev1.RegisterFinanceServiceServer(s, finance.NewServer(db, log))
+			Build: func(d Deps) (Part, error) {
+				return finance.NewServer(finance.Options{
+					DB: d.DB, Log: d.Log, Now: d.Now, Membership: d.Membership, DualApprovalAbove: d.Config.DualApprovalAbove,
+				})
 			},
 		},
 	}

@@ -33,15 +33,21 @@ type Env struct {
 	DatabaseURL string
 	// HTTP is a client for BaseURL.
 	HTTP *http.Client
+	// Clock is the services' clock; tests move it with Advance.
+	Clock *Clock
 
-	cfg *config.Config
+	cfg   *config.Config
+	token string
 }
 
 // Option adjusts the configuration before start.
 // Config is the configuration a test may adjust.
 type Config = config.Config
 
-type Option func(*config.Config)
+type Option func(*config.Config, *Clock)
+
+// AdminToken is a valid token of people/admin in every test environment.
+const AdminToken = "gh_test-admin-token"
 
 // Schemas lists every service's migrations for pgtest.
 func Schemas() []pgtest.Schema {
@@ -57,9 +63,11 @@ func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
 	dbURL := pgtest.New(t, Schemas())
 	env := map[string]string{
-		"GUILDHALL_DATABASE_URL":   dbURL,
-		"GUILDHALL_CORS_ORIGINS":   "https://allowed.example",
-		"GUILDHALL_SHUTDOWN_GRACE": "5s",
+		"GUILDHALL_DATABASE_URL":          dbURL,
+		"GUILDHALL_CORS_ORIGINS":          "https://allowed.example",
+		"GUILDHALL_SHUTDOWN_GRACE":        "5s",
+		"GUILDHALL_BOOTSTRAP_ADMIN_TOKEN": AdminToken,
+		"GUILDHALL_INTERNAL_TOKEN":        "gh_internal-test-token",
 	}
 	cfg, err := config.Bind(flag.NewFlagSet("test", flag.ContinueOnError), func(k string) string { return env[k] }, "console")
 	if err != nil {
@@ -68,15 +76,16 @@ func Start(t testing.TB, opts ...Option) *Env {
 	if err := cfg.Complete(); err != nil {
 		t.Fatal(err)
 	}
+	clock := NewClock()
 	for _, o := range opts {
-		o(cfg)
+		o(cfg, clock)
 	}
 	log := zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))
 
 	ctx, cancel := context.WithCancel(context.Background())
-	a := app.New(cfg, log)
+	a := app.New(cfg, log, clock.Now)
 	grpcLis := listen(t)
-	if err := a.WithServices(ctx, grpcLis, config.Services); err != nil {
+	if err := a.WithServices(ctx, grpcLis, config.Services, grpcLis.Addr().String()); err != nil {
 		cancel()
 		t.Fatal(err)
 	}
@@ -114,6 +123,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		Conn:        conn,
 		DatabaseURL: dbURL,
 		HTTP:        &http.Client{Timeout: 30 * time.Second},
+		Clock:       clock,
 		cfg:         cfg,
 	}
 }

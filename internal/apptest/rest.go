@@ -8,6 +8,13 @@ import (
 	"testing"
 )
 
+// WithToken returns a view of e whose REST calls carry token as a bearer token.
+func (e *Env) WithToken(token string) *Env {
+	c := *e
+	c.token = token
+	return &c
+}
+
 // Response is a REST answer, read in full.
 type Response struct {
 	Status int
@@ -28,6 +35,9 @@ func (e *Env) Do(t testing.TB, method, path, body string, headers ...string) *Re
 	}
 	if body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if e.token != "" {
+		req.Header.Set("Authorization", "Bearer "+e.token)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		req.Header.Set(headers[i], headers[i+1])

@@ -46,6 +46,26 @@ type Config struct {
 	ShutdownGrace time.Duration
 	Service       map[string]*ServiceConfig
 
+	// BootstrapAdminToken, if set, is made a valid admin token on start.
+	BootstrapAdminToken string
+	// InternalToken is the secret the services use to call each other.
+	InternalToken string
+
+	// DriftWindow is how long a person holding a role may be inactive before
+	// being nudged; after DriftNudgeGrace more they are INACTIVE, and after
+	// DriftEmeritusAfter more, EMERITUS with their roles vacated.
+	DriftWindow        time.Duration
+	DriftNudgeGrace    time.Duration
+	DriftEmeritusAfter time.Duration
+	// StaleAfter is how long an IN_PROGRESS roadmap item may go without a
+	// status update before it is flagged stale.
+	StaleAfter time.Duration
+	// DualApprovalAbove is the expense amount, in minor units, above which
+	// two distinct approvers are needed.
+	DualApprovalAbove int64
+	// VolunteerRatePerMinute caps anonymous help offers per client address.
+	VolunteerRatePerMinute int64
+
 	vars []variable
 }
 
@@ -70,6 +90,14 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, logFormat string) (*Conf
 	b.list(&c.CORSOrigins, "cors-origins", "browser origins allowed to call the REST API, comma-separated")
 	b.int64(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest REST request body accepted, in bytes")
 	b.duration(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "how long in-flight requests get to finish on shutdown")
+	b.str(&c.BootstrapAdminToken, "bootstrap-admin-token", "", "a known admin token to create on start (dev, compose, demos)", true)
+	b.str(&c.InternalToken, "internal-token", "", "shared secret the services use to call each other; dev makes one up", true)
+	b.duration(&c.DriftWindow, "drift-window", 90*day, "inactivity before a person holding a role is nudged (e.g. 90d)")
+	b.duration(&c.DriftNudgeGrace, "drift-nudge-grace", 14*day, "time after the nudge before a person is INACTIVE")
+	b.duration(&c.DriftEmeritusAfter, "drift-emeritus-after", 180*day, "time INACTIVE before a person becomes EMERITUS and their roles are vacated")
+	b.duration(&c.StaleAfter, "stale-after", 30*day, "how long an IN_PROGRESS roadmap item may go without a status update")
+	b.int64(&c.DualApprovalAbove, "dual-approval-above", 50000, "expense amount in minor units above which two approvers are needed")
+	b.int64(&c.VolunteerRatePerMinute, "volunteer-rate-per-minute", 10, "help offers accepted per minute from one client address")
 	for i, svc := range Services {
 		sc := &ServiceConfig{}
 		c.Service[svc] = sc
@@ -156,6 +184,15 @@ func redactURL(s string) string {
 	if _, ok := u.User.Password(); ok {
 		u.User = url.UserPassword(u.User.Username(), "redacted")
 	}
+	// libpq and pgx also take the password as a query parameter.
+	if q := u.Query(); q.Has("password") || q.Has("sslpassword") {
+		for _, k := range []string{"password", "sslpassword"} {
+			if q.Has(k) {
+				q.Set(k, "redacted")
+			}
+		}
+		u.RawQuery = q.Encode()
+	}
 	return u.String()
 }
 
@@ -196,16 +233,44 @@ func (b *binder) int64(p *int64, name string, def int64, usage string) {
 	b.fs.Int64Var(p, name, def, usage+" ["+env+"]")
 }
 
+const day = 24 * time.Hour
+
 func (b *binder) duration(p *time.Duration, name string, def time.Duration, usage string) {
-	env, raw := b.add(name, false, func() string { return p.String() })
+	env, raw := b.add(name, false, func() string { return formatDuration(*p) })
+	*p = def
 	if raw != "" {
-		v, err := time.ParseDuration(raw)
+		v, err := ParseDuration(raw)
 		if err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s: %q is not a duration like 30s", env, raw))
+			b.errs = append(b.errs, fmt.Errorf("%s: %w", env, err))
 		}
-		def = v
+		*p = v
 	}
-	b.fs.DurationVar(p, name, def, usage+" ["+env+"]")
+	b.fs.Func(name, usage+" ["+env+"] (default "+formatDuration(def)+")", func(s string) error {
+		v, err := ParseDuration(s)
+		*p = v
+		return err
+	})
+}
+
+// ParseDuration reads Go durations ("30s", "2h") and whole days ("90d").
+func ParseDuration(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if d, err := strconv.Atoi(n); err == nil && d >= 0 {
+			return time.Duration(d) * day, nil
+		}
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d < 0 {
+		return 0, fmt.Errorf("%q is not a duration like 30s, 2h or 90d", s)
+	}
+	return d, nil
+}
+
+func formatDuration(d time.Duration) string {
+	if d >= day && d%day == 0 {
+		return strconv.Itoa(int(d/day)) + "d"
+	}
+	return d.String()
 }
 
 func (b *binder) list(p *[]string, name, usage string) {

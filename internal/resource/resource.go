@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -136,4 +137,15 @@ func Required(prefix string, fields map[string]bool) error {
 		return apierr.Invalid(v...)
 	}
 	return nil
+}
+
+// NewID returns a server-assigned id: a UUIDv7, which sorts by creation time,
+// so keyset pagination by id lists oldest (or newest) first for free.
+func NewID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// IsForeignKeyViolation reports a PostgreSQL foreign_key_violation: a
+// reference to a row that does not exist.
+func IsForeignKeyViolation(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "23503"
 }

@@ -5,14 +5,17 @@ package finance
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -22,17 +25,34 @@ import (
 
 const accounts = "accounts"
 
+// Options is what the finance service is built from.
+type Options struct {
+	DB  *pgxpool.Pool
+	Log *zap.Logger
+	Now func() time.Time
+	// Membership checks people and teams and receives activity reports.
+	Membership membershipv1.MembershipServiceClient
+	// DualApprovalAbove is the expense amount, in minor units, above which two approvers are needed.
+	DualApprovalAbove int64
+}
+
 // Server implements financev1.FinanceServiceServer.
 type Server struct {
 	financev1.UnimplementedFinanceServiceServer
-	db  *pgxpool.Pool
-	q   *store.Queries
-	log *zap.Logger
+	db   *pgxpool.Pool
+	q    *store.Queries
+	log  *zap.Logger
+	opts Options
 }
 
-// NewServer returns the finance service over db.
-func NewServer(db *pgxpool.Pool, log *zap.Logger) *Server {
-	return &Server{db: db, q: store.New(), log: log}
+// NewServer returns the finance service.
+func NewServer(o Options) (*Server, error) {
+	return &Server{db: o.DB, q: store.New(), log: o.Log, opts: o}, nil
+}
+
+// Register implements app.Part.
+func (s *Server) Register(r grpc.ServiceRegistrar) {
+	financev1.RegisterFinanceServiceServer(r, s)
 }
 
 // GetAccount implements AIP-131.

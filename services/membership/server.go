@@ -6,11 +6,13 @@ package membership
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -23,17 +25,48 @@ import (
 
 const people = "people"
 
+// DriftPolicy sets how long people holding a role may be inactive before
+// each drift stage (see drift.go).
+type DriftPolicy struct {
+	Window, NudgeGrace, EmeritusAfter time.Duration
+}
+
+// Options is what the membership service is built from.
+type Options struct {
+	DB  *pgxpool.Pool
+	Log *zap.Logger
+	Now func() time.Time
+	// BootstrapAdminToken, if set, is made a valid token of people/admin on start.
+	BootstrapAdminToken    string
+	Drift                  DriftPolicy
+	VolunteerRatePerMinute int64
+}
+
 // Server implements membershipv1.MembershipServiceServer.
 type Server struct {
 	membershipv1.UnimplementedMembershipServiceServer
-	db  *pgxpool.Pool
-	q   *store.Queries
-	log *zap.Logger
+	db    *pgxpool.Pool
+	q     *store.Queries
+	log   *zap.Logger
+	now   func() time.Time
+	drift DriftPolicy
 }
 
-// NewServer returns the membership service over db.
-func NewServer(db *pgxpool.Pool, log *zap.Logger) *Server {
-	return &Server{db: db, q: store.New(), log: log}
+// NewServer returns the membership service, having made the bootstrap admin
+// token valid if one is configured.
+func NewServer(o Options) (*Server, error) {
+	s := &Server{db: o.DB, q: store.New(), log: o.Log, now: o.Now, drift: o.Drift}
+	if o.BootstrapAdminToken != "" {
+		if err := s.ensureBootstrapAdmin(context.Background(), o.BootstrapAdminToken); err != nil {
+			return nil, fmt.Errorf("bootstrap admin token: %w", err)
+		}
+	}
+	return s, nil
+}
+
+// Register implements app.Part.
+func (s *Server) Register(r grpc.ServiceRegistrar) {
+	membershipv1.RegisterMembershipServiceServer(r, s)
 }
 
 // GetPerson implements AIP-131.

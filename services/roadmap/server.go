@@ -10,9 +10,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -23,17 +25,34 @@ import (
 
 const releases = "releases"
 
+// Options is what the roadmap service is built from.
+type Options struct {
+	DB  *pgxpool.Pool
+	Log *zap.Logger
+	Now func() time.Time
+	// Membership checks people and teams and receives activity reports.
+	Membership membershipv1.MembershipServiceClient
+	// StaleAfter is how long an IN_PROGRESS item may go without a status update.
+	StaleAfter time.Duration
+}
+
 // Server implements roadmapv1.RoadmapServiceServer.
 type Server struct {
 	roadmapv1.UnimplementedRoadmapServiceServer
-	db  *pgxpool.Pool
-	q   *store.Queries
-	log *zap.Logger
+	db   *pgxpool.Pool
+	q    *store.Queries
+	log  *zap.Logger
+	opts Options
 }
 
-// NewServer returns the roadmap service over db.
-func NewServer(db *pgxpool.Pool, log *zap.Logger) *Server {
-	return &Server{db: db, q: store.New(), log: log}
+// NewServer returns the roadmap service.
+func NewServer(o Options) (*Server, error) {
+	return &Server{db: o.DB, q: store.New(), log: o.Log, opts: o}, nil
+}
+
+// Register implements app.Part.
+func (s *Server) Register(r grpc.ServiceRegistrar) {
+	roadmapv1.RegisterRoadmapServiceServer(r, s)
 }
 
 // GetRelease implements AIP-131.

@@ -32,4 +32,34 @@ type Person struct {
 	CreateTime     time.Time
 	UpdateTime     time.Time
 	Version        int64
+	Admin          bool
+}
+
+type Team struct {
+	ID          string
+	DisplayName string
+	Charter     string
+	Permissions []string
+	ParentID    pgtype.Text
+	CreateTime  time.Time
+	UpdateTime  time.Time
+	Version     int64
+}
+
+type TeamMember struct {
+	TeamID   string
+	PersonID string
+	Role     string
+	Since    time.Time
+	Version  int64
+}
+
+type Token struct {
+	ID          string
+	PersonID    string
+	DisplayName string
+	SecretHash  []byte
+	ExpireTime  *time.Time
+	RevokeTime  *time.Time
+	CreateTime  time.Time
 }

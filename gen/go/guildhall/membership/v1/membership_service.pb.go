@@ -356,11 +356,2477 @@ func (x *DeletePersonRequest) GetEtag() string {
 	return ""
 }
 
+// Request for ListDriftEvents.
+type ListDriftEventsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many events; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDriftEventsRequest) Reset() {
+	*x = ListDriftEventsRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDriftEventsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDriftEventsRequest) ProtoMessage() {}
+
+func (x *ListDriftEventsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDriftEventsRequest.ProtoReflect.Descriptor instead.
+func (*ListDriftEventsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ListDriftEventsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDriftEventsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListDriftEvents.
+type ListDriftEventsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Drift steps, newest first.
+	DriftEvents []*DriftEvent `protobuf:"bytes,1,rep,name=drift_events,json=driftEvents,proto3" json:"drift_events,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDriftEventsResponse) Reset() {
+	*x = ListDriftEventsResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDriftEventsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDriftEventsResponse) ProtoMessage() {}
+
+func (x *ListDriftEventsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDriftEventsResponse.ProtoReflect.Descriptor instead.
+func (*ListDriftEventsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListDriftEventsResponse) GetDriftEvents() []*DriftEvent {
+	if x != nil {
+		return x.DriftEvents
+	}
+	return nil
+}
+
+func (x *ListDriftEventsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for GetTeam.
+type GetTeamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `teams/{team}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTeamRequest) Reset() {
+	*x = GetTeamRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTeamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTeamRequest) ProtoMessage() {}
+
+func (x *GetTeamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTeamRequest.ProtoReflect.Descriptor instead.
+func (*GetTeamRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetTeamRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListTeams.
+type ListTeamsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many teams; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamsRequest) Reset() {
+	*x = ListTeamsRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamsRequest) ProtoMessage() {}
+
+func (x *ListTeamsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamsRequest.ProtoReflect.Descriptor instead.
+func (*ListTeamsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListTeamsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTeamsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListTeams.
+type ListTeamsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of teams.
+	Teams []*Team `protobuf:"bytes,1,rep,name=teams,proto3" json:"teams,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamsResponse) Reset() {
+	*x = ListTeamsResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamsResponse) ProtoMessage() {}
+
+func (x *ListTeamsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamsResponse.ProtoReflect.Descriptor instead.
+func (*ListTeamsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListTeamsResponse) GetTeams() []*Team {
+	if x != nil {
+		return x.Teams
+	}
+	return nil
+}
+
+func (x *ListTeamsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateTeam.
+type CreateTeamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id that becomes `teams/{team_id}`.
+	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
+	// The team to add. `display_name` is required.
+	Team *Team `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTeamRequest) Reset() {
+	*x = CreateTeamRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTeamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTeamRequest) ProtoMessage() {}
+
+func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTeamRequest.ProtoReflect.Descriptor instead.
+func (*CreateTeamRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreateTeamRequest) GetTeamId() string {
+	if x != nil {
+		return x.TeamId
+	}
+	return ""
+}
+
+func (x *CreateTeamRequest) GetTeam() *Team {
+	if x != nil {
+		return x.Team
+	}
+	return nil
+}
+
+func (x *CreateTeamRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for UpdateTeam.
+type UpdateTeamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The team, with `name` set and `etag` to guard against lost updates.
+	Team *Team `protobuf:"bytes,1,opt,name=team,proto3" json:"team,omitempty"`
+	// Fields to change; empty means every field that is set.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTeamRequest) Reset() {
+	*x = UpdateTeamRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTeamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTeamRequest) ProtoMessage() {}
+
+func (x *UpdateTeamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTeamRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTeamRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateTeamRequest) GetTeam() *Team {
+	if x != nil {
+		return x.Team
+	}
+	return nil
+}
+
+func (x *UpdateTeamRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for DeleteTeam.
+type DeleteTeamRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `teams/{team}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, the delete happens only if it matches the current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTeamRequest) Reset() {
+	*x = DeleteTeamRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTeamRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTeamRequest) ProtoMessage() {}
+
+func (x *DeleteTeamRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTeamRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTeamRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeleteTeamRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteTeamRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Request for ListTeamMembers.
+type ListTeamMembersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `teams/{team}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// At most this many members; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamMembersRequest) Reset() {
+	*x = ListTeamMembersRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamMembersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamMembersRequest) ProtoMessage() {}
+
+func (x *ListTeamMembersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamMembersRequest.ProtoReflect.Descriptor instead.
+func (*ListTeamMembersRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListTeamMembersRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListTeamMembersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTeamMembersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListTeamMembers.
+type ListTeamMembersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of members, ordered by person id.
+	TeamMembers []*TeamMember `protobuf:"bytes,1,rep,name=team_members,json=teamMembers,proto3" json:"team_members,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTeamMembersResponse) Reset() {
+	*x = ListTeamMembersResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTeamMembersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTeamMembersResponse) ProtoMessage() {}
+
+func (x *ListTeamMembersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTeamMembersResponse.ProtoReflect.Descriptor instead.
+func (*ListTeamMembersResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListTeamMembersResponse) GetTeamMembers() []*TeamMember {
+	if x != nil {
+		return x.TeamMembers
+	}
+	return nil
+}
+
+func (x *ListTeamMembersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateTeamMember.
+type CreateTeamMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `teams/{team}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The person's id: the member becomes `teams/{team}/members/{team_member_id}`.
+	TeamMemberId string `protobuf:"bytes,2,opt,name=team_member_id,json=teamMemberId,proto3" json:"team_member_id,omitempty"`
+	// The membership; `role` is required.
+	TeamMember *TeamMember `protobuf:"bytes,3,opt,name=team_member,json=teamMember,proto3" json:"team_member,omitempty"`
+	// A UUID that makes retries safe.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTeamMemberRequest) Reset() {
+	*x = CreateTeamMemberRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTeamMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTeamMemberRequest) ProtoMessage() {}
+
+func (x *CreateTeamMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTeamMemberRequest.ProtoReflect.Descriptor instead.
+func (*CreateTeamMemberRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *CreateTeamMemberRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateTeamMemberRequest) GetTeamMemberId() string {
+	if x != nil {
+		return x.TeamMemberId
+	}
+	return ""
+}
+
+func (x *CreateTeamMemberRequest) GetTeamMember() *TeamMember {
+	if x != nil {
+		return x.TeamMember
+	}
+	return nil
+}
+
+func (x *CreateTeamMemberRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for UpdateTeamMember.
+type UpdateTeamMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The membership, with `name` set.
+	TeamMember *TeamMember `protobuf:"bytes,1,opt,name=team_member,json=teamMember,proto3" json:"team_member,omitempty"`
+	// Fields to change; only `role` may change.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTeamMemberRequest) Reset() {
+	*x = UpdateTeamMemberRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTeamMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTeamMemberRequest) ProtoMessage() {}
+
+func (x *UpdateTeamMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTeamMemberRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTeamMemberRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *UpdateTeamMemberRequest) GetTeamMember() *TeamMember {
+	if x != nil {
+		return x.TeamMember
+	}
+	return nil
+}
+
+func (x *UpdateTeamMemberRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for DeleteTeamMember.
+type DeleteTeamMemberRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `teams/{team}/members/{person}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTeamMemberRequest) Reset() {
+	*x = DeleteTeamMemberRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTeamMemberRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTeamMemberRequest) ProtoMessage() {}
+
+func (x *DeleteTeamMemberRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTeamMemberRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTeamMemberRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *DeleteTeamMemberRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for GetPosition.
+type GetPositionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `teams/{team}/positions/{position}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPositionRequest) Reset() {
+	*x = GetPositionRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPositionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPositionRequest) ProtoMessage() {}
+
+func (x *GetPositionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPositionRequest.ProtoReflect.Descriptor instead.
+func (*GetPositionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *GetPositionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListPositions.
+type ListPositionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `teams/{team}`, or `teams/-` for every team.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// Only positions in this state; unset for all.
+	State Position_State `protobuf:"varint,2,opt,name=state,proto3,enum=guildhall.membership.v1.Position_State" json:"state,omitempty"`
+	// At most this many positions; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPositionsRequest) Reset() {
+	*x = ListPositionsRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPositionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPositionsRequest) ProtoMessage() {}
+
+func (x *ListPositionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPositionsRequest.ProtoReflect.Descriptor instead.
+func (*ListPositionsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListPositionsRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListPositionsRequest) GetState() Position_State {
+	if x != nil {
+		return x.State
+	}
+	return Position_STATE_UNSPECIFIED
+}
+
+func (x *ListPositionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPositionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListPositions.
+type ListPositionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of positions.
+	Positions []*Position `protobuf:"bytes,1,rep,name=positions,proto3" json:"positions,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPositionsResponse) Reset() {
+	*x = ListPositionsResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPositionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPositionsResponse) ProtoMessage() {}
+
+func (x *ListPositionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPositionsResponse.ProtoReflect.Descriptor instead.
+func (*ListPositionsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListPositionsResponse) GetPositions() []*Position {
+	if x != nil {
+		return x.Positions
+	}
+	return nil
+}
+
+func (x *ListPositionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreatePosition.
+type CreatePositionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `teams/{team}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The position; `title` and `role` are required.
+	Position *Position `protobuf:"bytes,2,opt,name=position,proto3" json:"position,omitempty"`
+	// A UUID that makes retries safe.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePositionRequest) Reset() {
+	*x = CreatePositionRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePositionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePositionRequest) ProtoMessage() {}
+
+func (x *CreatePositionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePositionRequest.ProtoReflect.Descriptor instead.
+func (*CreatePositionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CreatePositionRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreatePositionRequest) GetPosition() *Position {
+	if x != nil {
+		return x.Position
+	}
+	return nil
+}
+
+func (x *CreatePositionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for UpdatePosition.
+type UpdatePositionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The position, with `name` set.
+	Position *Position `protobuf:"bytes,1,opt,name=position,proto3" json:"position,omitempty"`
+	// Fields to change.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePositionRequest) Reset() {
+	*x = UpdatePositionRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePositionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePositionRequest) ProtoMessage() {}
+
+func (x *UpdatePositionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePositionRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePositionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UpdatePositionRequest) GetPosition() *Position {
+	if x != nil {
+		return x.Position
+	}
+	return nil
+}
+
+func (x *UpdatePositionRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for FillPosition.
+type FillPositionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `teams/{team}/positions/{position}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Who fills it, `people/{person}`.
+	Person        string `protobuf:"bytes,2,opt,name=person,proto3" json:"person,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FillPositionRequest) Reset() {
+	*x = FillPositionRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FillPositionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FillPositionRequest) ProtoMessage() {}
+
+func (x *FillPositionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FillPositionRequest.ProtoReflect.Descriptor instead.
+func (*FillPositionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *FillPositionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *FillPositionRequest) GetPerson() string {
+	if x != nil {
+		return x.Person
+	}
+	return ""
+}
+
+// Request for OfferHelp.
+type OfferHelpRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The offer: `display_name` and `contact` are required.
+	Volunteer *Volunteer `protobuf:"bytes,1,opt,name=volunteer,proto3" json:"volunteer,omitempty"`
+	// A UUID that makes retries safe.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfferHelpRequest) Reset() {
+	*x = OfferHelpRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfferHelpRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfferHelpRequest) ProtoMessage() {}
+
+func (x *OfferHelpRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfferHelpRequest.ProtoReflect.Descriptor instead.
+func (*OfferHelpRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *OfferHelpRequest) GetVolunteer() *Volunteer {
+	if x != nil {
+		return x.Volunteer
+	}
+	return nil
+}
+
+func (x *OfferHelpRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Response for OfferHelp: an acknowledgement only, so the route reveals nothing.
+type OfferHelpResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A thank-you and what happens next.
+	Message       string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OfferHelpResponse) Reset() {
+	*x = OfferHelpResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OfferHelpResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OfferHelpResponse) ProtoMessage() {}
+
+func (x *OfferHelpResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OfferHelpResponse.ProtoReflect.Descriptor instead.
+func (*OfferHelpResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *OfferHelpResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// Request for GetVolunteer.
+type GetVolunteerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `volunteers/{volunteer}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVolunteerRequest) Reset() {
+	*x = GetVolunteerRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVolunteerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVolunteerRequest) ProtoMessage() {}
+
+func (x *GetVolunteerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVolunteerRequest.ProtoReflect.Descriptor instead.
+func (*GetVolunteerRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *GetVolunteerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListVolunteers.
+type ListVolunteersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only offers in this state; unset for all.
+	State Volunteer_State `protobuf:"varint,1,opt,name=state,proto3,enum=guildhall.membership.v1.Volunteer_State" json:"state,omitempty"`
+	// At most this many offers; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVolunteersRequest) Reset() {
+	*x = ListVolunteersRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVolunteersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVolunteersRequest) ProtoMessage() {}
+
+func (x *ListVolunteersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVolunteersRequest.ProtoReflect.Descriptor instead.
+func (*ListVolunteersRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *ListVolunteersRequest) GetState() Volunteer_State {
+	if x != nil {
+		return x.State
+	}
+	return Volunteer_STATE_UNSPECIFIED
+}
+
+func (x *ListVolunteersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListVolunteersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListVolunteers.
+type ListVolunteersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of offers, newest first.
+	Volunteers []*Volunteer `protobuf:"bytes,1,rep,name=volunteers,proto3" json:"volunteers,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVolunteersResponse) Reset() {
+	*x = ListVolunteersResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVolunteersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVolunteersResponse) ProtoMessage() {}
+
+func (x *ListVolunteersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVolunteersResponse.ProtoReflect.Descriptor instead.
+func (*ListVolunteersResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListVolunteersResponse) GetVolunteers() []*Volunteer {
+	if x != nil {
+		return x.Volunteers
+	}
+	return nil
+}
+
+func (x *ListVolunteersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for TransitionVolunteer.
+type TransitionVolunteerRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `volunteers/{volunteer}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The state to move to.
+	State Volunteer_State `protobuf:"varint,2,opt,name=state,proto3,enum=guildhall.membership.v1.Volunteer_State" json:"state,omitempty"`
+	// Why, or what was agreed.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// With MATCHED: the position, `teams/{team}/positions/{position}`.
+	Position string `protobuf:"bytes,4,opt,name=position,proto3" json:"position,omitempty"`
+	// With ACTIVE: the person the volunteer is, `people/{person}`.
+	Person string `protobuf:"bytes,5,opt,name=person,proto3" json:"person,omitempty"`
+	// If set, the move happens only if it matches the current etag.
+	Etag          string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransitionVolunteerRequest) Reset() {
+	*x = TransitionVolunteerRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransitionVolunteerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransitionVolunteerRequest) ProtoMessage() {}
+
+func (x *TransitionVolunteerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransitionVolunteerRequest.ProtoReflect.Descriptor instead.
+func (*TransitionVolunteerRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *TransitionVolunteerRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TransitionVolunteerRequest) GetState() Volunteer_State {
+	if x != nil {
+		return x.State
+	}
+	return Volunteer_STATE_UNSPECIFIED
+}
+
+func (x *TransitionVolunteerRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *TransitionVolunteerRequest) GetPosition() string {
+	if x != nil {
+		return x.Position
+	}
+	return ""
+}
+
+func (x *TransitionVolunteerRequest) GetPerson() string {
+	if x != nil {
+		return x.Person
+	}
+	return ""
+}
+
+func (x *TransitionVolunteerRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Request for SuggestPositions.
+type SuggestPositionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `volunteers/{volunteer}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// At most this many suggestions; 0 means 10.
+	PageSize      int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestPositionsRequest) Reset() {
+	*x = SuggestPositionsRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestPositionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestPositionsRequest) ProtoMessage() {}
+
+func (x *SuggestPositionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestPositionsRequest.ProtoReflect.Descriptor instead.
+func (*SuggestPositionsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *SuggestPositionsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *SuggestPositionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+// Response for SuggestPositions.
+type SuggestPositionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Open positions, best fit first.
+	Suggestions   []*PositionSuggestion `protobuf:"bytes,1,rep,name=suggestions,proto3" json:"suggestions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SuggestPositionsResponse) Reset() {
+	*x = SuggestPositionsResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SuggestPositionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SuggestPositionsResponse) ProtoMessage() {}
+
+func (x *SuggestPositionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SuggestPositionsResponse.ProtoReflect.Descriptor instead.
+func (*SuggestPositionsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *SuggestPositionsResponse) GetSuggestions() []*PositionSuggestion {
+	if x != nil {
+		return x.Suggestions
+	}
+	return nil
+}
+
+// Request for GetVolunteerStats.
+type GetVolunteerStatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVolunteerStatsRequest) Reset() {
+	*x = GetVolunteerStatsRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVolunteerStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVolunteerStatsRequest) ProtoMessage() {}
+
+func (x *GetVolunteerStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVolunteerStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetVolunteerStatsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{33}
+}
+
+// Request for GetPackage.
+type GetPackageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `packages/{package}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetPackageRequest) Reset() {
+	*x = GetPackageRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetPackageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetPackageRequest) ProtoMessage() {}
+
+func (x *GetPackageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetPackageRequest.ProtoReflect.Descriptor instead.
+func (*GetPackageRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetPackageRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListPackages.
+type ListPackagesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only packages in this state; unset for all.
+	State Package_State `protobuf:"varint,1,opt,name=state,proto3,enum=guildhall.membership.v1.Package_State" json:"state,omitempty"`
+	// At most this many packages; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPackagesRequest) Reset() {
+	*x = ListPackagesRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPackagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPackagesRequest) ProtoMessage() {}
+
+func (x *ListPackagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPackagesRequest.ProtoReflect.Descriptor instead.
+func (*ListPackagesRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListPackagesRequest) GetState() Package_State {
+	if x != nil {
+		return x.State
+	}
+	return Package_STATE_UNSPECIFIED
+}
+
+func (x *ListPackagesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListPackagesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListPackages.
+type ListPackagesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of packages, ordered by id.
+	Packages []*Package `protobuf:"bytes,1,rep,name=packages,proto3" json:"packages,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPackagesResponse) Reset() {
+	*x = ListPackagesResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPackagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPackagesResponse) ProtoMessage() {}
+
+func (x *ListPackagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPackagesResponse.ProtoReflect.Descriptor instead.
+func (*ListPackagesResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListPackagesResponse) GetPackages() []*Package {
+	if x != nil {
+		return x.Packages
+	}
+	return nil
+}
+
+func (x *ListPackagesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreatePackage.
+type CreatePackageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id that becomes `packages/{package_id}`.
+	PackageId string `protobuf:"bytes,1,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
+	// The package; `display_name` is required.
+	Package *Package `protobuf:"bytes,2,opt,name=package,proto3" json:"package,omitempty"`
+	// A UUID that makes retries safe.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreatePackageRequest) Reset() {
+	*x = CreatePackageRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreatePackageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreatePackageRequest) ProtoMessage() {}
+
+func (x *CreatePackageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreatePackageRequest.ProtoReflect.Descriptor instead.
+func (*CreatePackageRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *CreatePackageRequest) GetPackageId() string {
+	if x != nil {
+		return x.PackageId
+	}
+	return ""
+}
+
+func (x *CreatePackageRequest) GetPackage() *Package {
+	if x != nil {
+		return x.Package
+	}
+	return nil
+}
+
+func (x *CreatePackageRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for UpdatePackage.
+type UpdatePackageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The package, with `name` set.
+	Package *Package `protobuf:"bytes,1,opt,name=package,proto3" json:"package,omitempty"`
+	// Fields to change.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdatePackageRequest) Reset() {
+	*x = UpdatePackageRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdatePackageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdatePackageRequest) ProtoMessage() {}
+
+func (x *UpdatePackageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdatePackageRequest.ProtoReflect.Descriptor instead.
+func (*UpdatePackageRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *UpdatePackageRequest) GetPackage() *Package {
+	if x != nil {
+		return x.Package
+	}
+	return nil
+}
+
+func (x *UpdatePackageRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for OrphanPackage.
+type OrphanPackageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `packages/{package}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The maintainer stepping down, `people/{person}`; defaults to the caller.
+	Maintainer    string `protobuf:"bytes,2,opt,name=maintainer,proto3" json:"maintainer,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OrphanPackageRequest) Reset() {
+	*x = OrphanPackageRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OrphanPackageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OrphanPackageRequest) ProtoMessage() {}
+
+func (x *OrphanPackageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OrphanPackageRequest.ProtoReflect.Descriptor instead.
+func (*OrphanPackageRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *OrphanPackageRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OrphanPackageRequest) GetMaintainer() string {
+	if x != nil {
+		return x.Maintainer
+	}
+	return ""
+}
+
+// Request for AdoptPackage.
+type AdoptPackageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `packages/{package}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdoptPackageRequest) Reset() {
+	*x = AdoptPackageRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdoptPackageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdoptPackageRequest) ProtoMessage() {}
+
+func (x *AdoptPackageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdoptPackageRequest.ProtoReflect.Descriptor instead.
+func (*AdoptPackageRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *AdoptPackageRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ApproveAdoption.
+type ApproveAdoptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `packages/{package}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The pending adopter to approve, `people/{person}`.
+	Person        string `protobuf:"bytes,2,opt,name=person,proto3" json:"person,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveAdoptionRequest) Reset() {
+	*x = ApproveAdoptionRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveAdoptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveAdoptionRequest) ProtoMessage() {}
+
+func (x *ApproveAdoptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveAdoptionRequest.ProtoReflect.Descriptor instead.
+func (*ApproveAdoptionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *ApproveAdoptionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ApproveAdoptionRequest) GetPerson() string {
+	if x != nil {
+		return x.Person
+	}
+	return ""
+}
+
+// Request for CreateToken.
+type CreateTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The token's label and optional expiry.
+	Token         *Token `protobuf:"bytes,2,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenRequest) Reset() {
+	*x = CreateTokenRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenRequest) ProtoMessage() {}
+
+func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
+func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *CreateTokenRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateTokenRequest) GetToken() *Token {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+// Response for CreateToken.
+type CreateTokenResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The token, without its secret.
+	Token *Token `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The bearer secret: shown this once, never stored.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTokenResponse) Reset() {
+	*x = CreateTokenResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTokenResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTokenResponse) ProtoMessage() {}
+
+func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
+func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *CreateTokenResponse) GetToken() *Token {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *CreateTokenResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
+// Request for ListTokens.
+type ListTokensRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// At most this many tokens; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensRequest) Reset() {
+	*x = ListTokensRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensRequest) ProtoMessage() {}
+
+func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
+func (*ListTokensRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *ListTokensRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListTokensRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTokensRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListTokens.
+type ListTokensResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of tokens, newest first.
+	Tokens []*Token `protobuf:"bytes,1,rep,name=tokens,proto3" json:"tokens,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTokensResponse) Reset() {
+	*x = ListTokensResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTokensResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTokensResponse) ProtoMessage() {}
+
+func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
+func (*ListTokensResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ListTokensResponse) GetTokens() []*Token {
+	if x != nil {
+		return x.Tokens
+	}
+	return nil
+}
+
+func (x *ListTokensResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for RevokeToken.
+type RevokeTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}/tokens/{token}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RevokeTokenRequest) Reset() {
+	*x = RevokeTokenRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RevokeTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RevokeTokenRequest) ProtoMessage() {}
+
+func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
+func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *RevokeTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for Authenticate.
+type AuthenticateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The bearer secret.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AuthenticateRequest) Reset() {
+	*x = AuthenticateRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AuthenticateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AuthenticateRequest) ProtoMessage() {}
+
+func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
+func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *AuthenticateRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// Request for GetCaller.
+type GetCallerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetCallerRequest) Reset() {
+	*x = GetCallerRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetCallerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetCallerRequest) ProtoMessage() {}
+
+func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetCallerRequest.ProtoReflect.Descriptor instead.
+func (*GetCallerRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{48}
+}
+
+// Request for ReportActivity.
+type ReportActivityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happened; `event_id`, `person` and `kind` are required.
+	Activities    []*Activity `protobuf:"bytes,1,rep,name=activities,proto3" json:"activities,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportActivityRequest) Reset() {
+	*x = ReportActivityRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportActivityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportActivityRequest) ProtoMessage() {}
+
+func (x *ReportActivityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportActivityRequest.ProtoReflect.Descriptor instead.
+func (*ReportActivityRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ReportActivityRequest) GetActivities() []*Activity {
+	if x != nil {
+		return x.Activities
+	}
+	return nil
+}
+
+// Response for ReportActivity.
+type ReportActivityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// How many were new (the rest had been reported before).
+	Recorded      int32 `protobuf:"varint,1,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReportActivityResponse) Reset() {
+	*x = ReportActivityResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReportActivityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReportActivityResponse) ProtoMessage() {}
+
+func (x *ReportActivityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReportActivityResponse.ProtoReflect.Descriptor instead.
+func (*ReportActivityResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ReportActivityResponse) GetRecorded() int32 {
+	if x != nil {
+		return x.Recorded
+	}
+	return 0
+}
+
 var File_guildhall_membership_v1_membership_service_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\n" +
-	"0guildhall/membership/v1/membership_service.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a$guildhall/membership/v1/person.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"O\n" +
+	"0guildhall/membership/v1/membership_service.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a&guildhall/membership/v1/identity.proto\x1a%guildhall/membership/v1/package.proto\x1a$guildhall/membership/v1/person.proto\x1a\"guildhall/membership/v1/team.proto\x1a'guildhall/membership/v1/volunteer.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"O\n" +
 	"\x10GetPersonRequest\x12;\n" +
 	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x04name\"b\n" +
 	"\x11ListPeopleRequest\x12$\n" +
@@ -382,7 +2848,171 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"updateMask\"o\n" +
 	"\x13DeletePersonRequest\x12;\n" +
 	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag2\xfe\x04\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"g\n" +
+	"\x16ListDriftEventsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x89\x01\n" +
+	"\x17ListDriftEventsResponse\x12F\n" +
+	"\fdrift_events\x18\x01 \x03(\v2#.guildhall.membership.v1.DriftEventR\vdriftEvents\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"L\n" +
+	"\x0eGetTeamRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x04name\"a\n" +
+	"\x10ListTeamsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"p\n" +
+	"\x11ListTeamsResponse\x123\n" +
+	"\x05teams\x18\x01 \x03(\v2\x1d.guildhall.membership.v1.TeamR\x05teams\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb8\x01\n" +
+	"\x11CreateTeamRequest\x129\n" +
+	"\ateam_id\x18\x01 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06teamId\x12<\n" +
+	"\x04team\x18\x02 \x01(\v2\x1d.guildhall.membership.v1.TeamB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04team\x12*\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xeb\x01\n" +
+	"\x11UpdateTeamRequest\x12\x98\x01\n" +
+	"\x04team\x18\x01 \x01(\v2\x1d.guildhall.membership.v1.TeamBe\xe0A\x02\xbaH_\xba\x01Y\n" +
+	"\tteam.name\x12\x19name must be teams/{team}\x1a1this.name.matches('^teams/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x04team\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"l\n" +
+	"\x11DeleteTeamRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"\xa7\x01\n" +
+	"\x16ListTeamMembersRequest\x12>\n" +
+	"\x06parent\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x89\x01\n" +
+	"\x17ListTeamMembersResponse\x12F\n" +
+	"\fteam_members\x18\x01 \x03(\v2#.guildhall.membership.v1.TeamMemberR\vteamMembers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9e\x02\n" +
+	"\x17CreateTeamMemberRequest\x12>\n" +
+	"\x06parent\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12F\n" +
+	"\x0eteam_member_id\x18\x02 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\fteamMemberId\x12O\n" +
+	"\vteam_member\x18\x03 \x01(\v2#.guildhall.membership.v1.TeamMemberB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\n" +
+	"teamMember\x12*\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xbc\x02\n" +
+	"\x17UpdateTeamMemberRequest\x12\xe3\x01\n" +
+	"\vteam_member\x18\x01 \x01(\v2#.guildhall.membership.v1.TeamMemberB\x9c\x01\xe0A\x02\xbaH\x95\x01\xba\x01\x8e\x01\n" +
+	"\x10team_member.name\x12*name must be teams/{team}/members/{person}\x1aNthis.name.matches('^teams/[a-z][a-z0-9-]{0,62}/members/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\n" +
+	"teamMember\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"r\n" +
+	"\x17DeleteTeamMemberRequest\x12W\n" +
+	"\x04name\x18\x01 \x01(\tBC\xe0A\x02\xbaH=r;29^teams/[a-z][a-z0-9-]{0,62}/members/[a-z][a-z0-9-]{0,62}$R\x04name\"j\n" +
+	"\x12GetPositionRequest\x12T\n" +
+	"\x04name\x18\x01 \x01(\tB@\xe0A\x02\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\"\xf2\x01\n" +
+	"\x14ListPositionsRequest\x12B\n" +
+	"\x06parent\x18\x01 \x01(\tB*\xe0A\x02\xbaH$r\"2 ^teams/([a-z][a-z0-9-]{0,62}|-)$R\x06parent\x12G\n" +
+	"\x05state\x18\x02 \x01(\x0e2'.guildhall.membership.v1.Position.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12$\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x80\x01\n" +
+	"\x15ListPositionsResponse\x12?\n" +
+	"\tpositions\x18\x01 \x03(\v2!.guildhall.membership.v1.PositionR\tpositions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcd\x01\n" +
+	"\x15CreatePositionRequest\x12>\n" +
+	"\x06parent\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12H\n" +
+	"\bposition\x18\x02 \x01(\v2!.guildhall.membership.v1.PositionB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bposition\x12*\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xb1\x02\n" +
+	"\x15UpdatePositionRequest\x12\xda\x01\n" +
+	"\bposition\x18\x01 \x01(\v2!.guildhall.membership.v1.PositionB\x9a\x01\xe0A\x02\xbaH\x93\x01\xba\x01\x8c\x01\n" +
+	"\rposition.name\x12.name must be teams/{team}/positions/{position}\x1aKthis.name.matches('^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$')\xc8\x01\x01R\bposition\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\xac\x01\n" +
+	"\x13FillPositionRequest\x12T\n" +
+	"\x04name\x18\x01 \x01(\tB@\xe0A\x02\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\x12?\n" +
+	"\x06person\x18\x02 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06person\"\x8b\x01\n" +
+	"\x10OfferHelpRequest\x12K\n" +
+	"\tvolunteer\x18\x01 \x01(\v2\".guildhall.membership.v1.VolunteerB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\tvolunteer\x12*\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"-\n" +
+	"\x11OfferHelpResponse\x12\x18\n" +
+	"\amessage\x18\x01 \x01(\tR\amessage\"Q\n" +
+	"\x13GetVolunteerRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\"\xb0\x01\n" +
+	"\x15ListVolunteersRequest\x12H\n" +
+	"\x05state\x18\x01 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x84\x01\n" +
+	"\x16ListVolunteersResponse\x12B\n" +
+	"\n" +
+	"volunteers\x18\x01 \x03(\v2\".guildhall.membership.v1.VolunteerR\n" +
+	"volunteers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x81\x03\n" +
+	"\x1aTransitionVolunteerRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\x12M\n" +
+	"\x05state\x18\x02 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\r\xe0A\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05state\x12\x1c\n" +
+	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\x12\\\n" +
+	"\bposition\x18\x04 \x01(\tB@\xbaH=\xd8\x01\x01r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\bposition\x12?\n" +
+	"\x06person\x18\x05 \x01(\tB'\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06person\x12\x1b\n" +
+	"\x04etag\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"}\n" +
+	"\x17SuggestPositionsRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\x12&\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\"i\n" +
+	"\x18SuggestPositionsResponse\x12M\n" +
+	"\vsuggestions\x18\x01 \x03(\v2+.guildhall.membership.v1.PositionSuggestionR\vsuggestions\"\x1a\n" +
+	"\x18GetVolunteerStatsRequest\"R\n" +
+	"\x11GetPackageRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\"\xac\x01\n" +
+	"\x13ListPackagesRequest\x12F\n" +
+	"\x05state\x18\x01 \x01(\x0e2&.guildhall.membership.v1.Package.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"|\n" +
+	"\x14ListPackagesResponse\x12<\n" +
+	"\bpackages\x18\x01 \x03(\v2 .guildhall.membership.v1.PackageR\bpackages\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xca\x01\n" +
+	"\x14CreatePackageRequest\x12?\n" +
+	"\n" +
+	"package_id\x18\x01 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\tpackageId\x12E\n" +
+	"\apackage\x18\x02 \x01(\v2 .guildhall.membership.v1.PackageB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\apackage\x12*\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x83\x02\n" +
+	"\x14UpdatePackageRequest\x12\xad\x01\n" +
+	"\apackage\x18\x01 \x01(\v2 .guildhall.membership.v1.PackageBq\xe0A\x02\xbaHk\xba\x01e\n" +
+	"\fpackage.name\x12\x1fname must be packages/{package}\x1a4this.name.matches('^packages/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\apackage\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\x9e\x01\n" +
+	"\x14OrphanPackageRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\x12G\n" +
+	"\n" +
+	"maintainer\x18\x02 \x01(\tB'\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\n" +
+	"maintainer\"T\n" +
+	"\x13AdoptPackageRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\"\x98\x01\n" +
+	"\x16ApproveAdoptionRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\x12?\n" +
+	"\x06person\x18\x02 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06person\"\x93\x01\n" +
+	"\x12CreateTokenRequest\x12?\n" +
+	"\x06parent\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06parent\x12<\n" +
+	"\x05token\x18\x02 \x01(\v2\x1e.guildhall.membership.v1.TokenB\x06\xbaH\x03\xc8\x01\x01R\x05token\"c\n" +
+	"\x13CreateTokenResponse\x124\n" +
+	"\x05token\x18\x01 \x01(\v2\x1e.guildhall.membership.v1.TokenR\x05token\x12\x16\n" +
+	"\x06secret\x18\x02 \x01(\tR\x06secret\"\xa3\x01\n" +
+	"\x11ListTokensRequest\x12?\n" +
+	"\x06parent\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06parent\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"t\n" +
+	"\x12ListTokensResponse\x126\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x1e.guildhall.membership.v1.TokenR\x06tokens\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"h\n" +
+	"\x12RevokeTokenRequest\x12R\n" +
+	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xbaH8r624^people/[a-z][a-z0-9-]{0,62}/tokens/[a-z0-9-]{1,63}$R\x04name\"7\n" +
+	"\x13AuthenticateRequest\x12 \n" +
+	"\x05token\x18\x01 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\x80\x04R\x05token\"\x12\n" +
+	"\x10GetCallerRequest\"g\n" +
+	"\x15ReportActivityRequest\x12N\n" +
+	"\n" +
+	"activities\x18\x01 \x03(\v2!.guildhall.membership.v1.ActivityB\v\xbaH\b\x92\x01\x05\b\x01\x10\xf4\x03R\n" +
+	"activities\"4\n" +
+	"\x16ReportActivityResponse\x12\x1a\n" +
+	"\brecorded\x18\x01 \x01(\x05R\brecorded2\xd1)\n" +
 	"\x11MembershipService\x12t\n" +
 	"\tGetPerson\x12).guildhall.membership.v1.GetPersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=people/*}\x12y\n" +
 	"\n" +
@@ -391,7 +3021,47 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\fCreatePerson\x12,.guildhall.membership.v1.CreatePersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1a\x82\xd3\xe4\x93\x02\x14:\x06person\"\n" +
 	"/v1/people\x12\x89\x01\n" +
 	"\fUpdatePerson\x12,.guildhall.membership.v1.UpdatePersonRequest\x1a\x1f.guildhall.membership.v1.Person\"*\x82\xd3\xe4\x93\x02$:\x06person2\x1a/v1/{person.name=people/*}\x12q\n" +
-	"\fDeletePerson\x12,.guildhall.membership.v1.DeletePersonRequest\x1a\x16.google.protobuf.Empty\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/{name=people/*}B\xee\x02\x92A\x9e\x02\x12\x9d\x01\n" +
+	"\fDeletePerson\x12,.guildhall.membership.v1.DeletePersonRequest\x1a\x16.google.protobuf.Empty\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/{name=people/*}\x12\x8e\x01\n" +
+	"\x0fListDriftEvents\x12/.guildhall.membership.v1.ListDriftEventsRequest\x1a0.guildhall.membership.v1.ListDriftEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/people:drift\x12m\n" +
+	"\aGetTeam\x12'.guildhall.membership.v1.GetTeamRequest\x1a\x1d.guildhall.membership.v1.Team\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=teams/*}\x12u\n" +
+	"\tListTeams\x12).guildhall.membership.v1.ListTeamsRequest\x1a*.guildhall.membership.v1.ListTeamsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/teams\x12p\n" +
+	"\n" +
+	"CreateTeam\x12*.guildhall.membership.v1.CreateTeamRequest\x1a\x1d.guildhall.membership.v1.Team\"\x17\x82\xd3\xe4\x93\x02\x11:\x04team\"\t/v1/teams\x12~\n" +
+	"\n" +
+	"UpdateTeam\x12*.guildhall.membership.v1.UpdateTeamRequest\x1a\x1d.guildhall.membership.v1.Team\"%\x82\xd3\xe4\x93\x02\x1f:\x04team2\x17/v1/{team.name=teams/*}\x12l\n" +
+	"\n" +
+	"DeleteTeam\x12*.guildhall.membership.v1.DeleteTeamRequest\x1a\x16.google.protobuf.Empty\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=teams/*}\x12\x9a\x01\n" +
+	"\x0fListTeamMembers\x12/.guildhall.membership.v1.ListTeamMembersRequest\x1a0.guildhall.membership.v1.ListTeamMembersResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=teams/*}/members\x12\x9c\x01\n" +
+	"\x10CreateTeamMember\x120.guildhall.membership.v1.CreateTeamMemberRequest\x1a#.guildhall.membership.v1.TeamMember\"1\x82\xd3\xe4\x93\x02+:\vteam_member\"\x1c/v1/{parent=teams/*}/members\x12\xa8\x01\n" +
+	"\x10UpdateTeamMember\x120.guildhall.membership.v1.UpdateTeamMemberRequest\x1a#.guildhall.membership.v1.TeamMember\"=\x82\xd3\xe4\x93\x027:\vteam_member2(/v1/{team_member.name=teams/*/members/*}\x12\x82\x01\n" +
+	"\x10DeleteTeamMember\x120.guildhall.membership.v1.DeleteTeamMemberRequest\x1a\x16.google.protobuf.Empty\"$\x82\xd3\xe4\x93\x02\x1e*\x1c/v1/{name=teams/*/members/*}\x12\x85\x01\n" +
+	"\vGetPosition\x12+.guildhall.membership.v1.GetPositionRequest\x1a!.guildhall.membership.v1.Position\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{name=teams/*/positions/*}\x12\x96\x01\n" +
+	"\rListPositions\x12-.guildhall.membership.v1.ListPositionsRequest\x1a..guildhall.membership.v1.ListPositionsResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{parent=teams/*}/positions\x12\x95\x01\n" +
+	"\x0eCreatePosition\x12..guildhall.membership.v1.CreatePositionRequest\x1a!.guildhall.membership.v1.Position\"0\x82\xd3\xe4\x93\x02*:\bposition\"\x1e/v1/{parent=teams/*}/positions\x12\x9e\x01\n" +
+	"\x0eUpdatePosition\x12..guildhall.membership.v1.UpdatePositionRequest\x1a!.guildhall.membership.v1.Position\"9\x82\xd3\xe4\x93\x023:\bposition2'/v1/{position.name=teams/*/positions/*}\x12\x8f\x01\n" +
+	"\fFillPosition\x12,.guildhall.membership.v1.FillPositionRequest\x1a!.guildhall.membership.v1.Position\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{name=teams/*/positions/*}:fill\x12\x85\x01\n" +
+	"\tOfferHelp\x12).guildhall.membership.v1.OfferHelpRequest\x1a*.guildhall.membership.v1.OfferHelpResponse\"!\x82\xd3\xe4\x93\x02\x1b:\tvolunteer\"\x0e/v1/volunteers\x12\x81\x01\n" +
+	"\fGetVolunteer\x12,.guildhall.membership.v1.GetVolunteerRequest\x1a\".guildhall.membership.v1.Volunteer\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/{name=volunteers/*}\x12\x89\x01\n" +
+	"\x0eListVolunteers\x12..guildhall.membership.v1.ListVolunteersRequest\x1a/.guildhall.membership.v1.ListVolunteersResponse\"\x16\x82\xd3\xe4\x93\x02\x10\x12\x0e/v1/volunteers\x12\x9d\x01\n" +
+	"\x13TransitionVolunteer\x123.guildhall.membership.v1.TransitionVolunteerRequest\x1a\".guildhall.membership.v1.Volunteer\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/{name=volunteers/*}:transition\x12\xa0\x01\n" +
+	"\x10SuggestPositions\x120.guildhall.membership.v1.SuggestPositionsRequest\x1a1.guildhall.membership.v1.SuggestPositionsResponse\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=volunteers/*}:suggest\x12\x8d\x01\n" +
+	"\x11GetVolunteerStats\x121.guildhall.membership.v1.GetVolunteerStatsRequest\x1a'.guildhall.membership.v1.VolunteerStats\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/volunteers:stats\x12y\n" +
+	"\n" +
+	"GetPackage\x12*.guildhall.membership.v1.GetPackageRequest\x1a .guildhall.membership.v1.Package\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=packages/*}\x12\x81\x01\n" +
+	"\fListPackages\x12,.guildhall.membership.v1.ListPackagesRequest\x1a-.guildhall.membership.v1.ListPackagesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/packages\x12\x7f\n" +
+	"\rCreatePackage\x12-.guildhall.membership.v1.CreatePackageRequest\x1a .guildhall.membership.v1.Package\"\x1d\x82\xd3\xe4\x93\x02\x17:\apackage\"\f/v1/packages\x12\x90\x01\n" +
+	"\rUpdatePackage\x12-.guildhall.membership.v1.UpdatePackageRequest\x1a .guildhall.membership.v1.Package\".\x82\xd3\xe4\x93\x02(:\apackage2\x1d/v1/{package.name=packages/*}\x12\x89\x01\n" +
+	"\rOrphanPackage\x12-.guildhall.membership.v1.OrphanPackageRequest\x1a .guildhall.membership.v1.Package\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{name=packages/*}:orphan\x12\x86\x01\n" +
+	"\fAdoptPackage\x12,.guildhall.membership.v1.AdoptPackageRequest\x1a .guildhall.membership.v1.Package\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=packages/*}:adopt\x12\x96\x01\n" +
+	"\x0fApproveAdoption\x12/.guildhall.membership.v1.ApproveAdoptionRequest\x1a .guildhall.membership.v1.Package\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=packages/*}:approveAdoption\x12\x95\x01\n" +
+	"\vCreateToken\x12+.guildhall.membership.v1.CreateTokenRequest\x1a,.guildhall.membership.v1.CreateTokenResponse\"+\x82\xd3\xe4\x93\x02%:\x05token\"\x1c/v1/{parent=people/*}/tokens\x12\x8b\x01\n" +
+	"\n" +
+	"ListTokens\x12*.guildhall.membership.v1.ListTokensRequest\x1a+.guildhall.membership.v1.ListTokensResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=people/*}/tokens\x12\x8a\x01\n" +
+	"\vRevokeToken\x12+.guildhall.membership.v1.RevokeTokenRequest\x1a\x1e.guildhall.membership.v1.Token\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{name=people/*/tokens/*}:revoke\x12`\n" +
+	"\fAuthenticate\x12,.guildhall.membership.v1.AuthenticateRequest\x1a\".guildhall.membership.v1.Principal\x12n\n" +
+	"\tGetCaller\x12).guildhall.membership.v1.GetCallerRequest\x1a\".guildhall.membership.v1.Principal\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
+	"/v1/caller\x12q\n" +
+	"\x0eReportActivity\x12..guildhall.membership.v1.ReportActivityRequest\x1a/.guildhall.membership.v1.ReportActivityResponseB\xee\x02\x92A\x9e\x02\x12\x9d\x01\n" +
 	"\rGuildhall API\x12\x87\x01Roadmap, membership and finance for open-source communities. Errors are google.rpc.Status objects; money is {currencyCode, minorUnits}.2\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZT\n" +
 	"R\n" +
 	"\x06bearer\x12H\b\x02\x123A Guildhall token: `Authorization: Bearer <token>`.\x1a\rAuthorization \x02ZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
@@ -408,38 +3078,193 @@ func file_guildhall_membership_v1_membership_service_proto_rawDescGZIP() []byte 
 	return file_guildhall_membership_v1_membership_service_proto_rawDescData
 }
 
-var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
 var file_guildhall_membership_v1_membership_service_proto_goTypes = []any{
-	(*GetPersonRequest)(nil),      // 0: guildhall.membership.v1.GetPersonRequest
-	(*ListPeopleRequest)(nil),     // 1: guildhall.membership.v1.ListPeopleRequest
-	(*ListPeopleResponse)(nil),    // 2: guildhall.membership.v1.ListPeopleResponse
-	(*CreatePersonRequest)(nil),   // 3: guildhall.membership.v1.CreatePersonRequest
-	(*UpdatePersonRequest)(nil),   // 4: guildhall.membership.v1.UpdatePersonRequest
-	(*DeletePersonRequest)(nil),   // 5: guildhall.membership.v1.DeletePersonRequest
-	(*Person)(nil),                // 6: guildhall.membership.v1.Person
-	(*fieldmaskpb.FieldMask)(nil), // 7: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),         // 8: google.protobuf.Empty
+	(*GetPersonRequest)(nil),           // 0: guildhall.membership.v1.GetPersonRequest
+	(*ListPeopleRequest)(nil),          // 1: guildhall.membership.v1.ListPeopleRequest
+	(*ListPeopleResponse)(nil),         // 2: guildhall.membership.v1.ListPeopleResponse
+	(*CreatePersonRequest)(nil),        // 3: guildhall.membership.v1.CreatePersonRequest
+	(*UpdatePersonRequest)(nil),        // 4: guildhall.membership.v1.UpdatePersonRequest
+	(*DeletePersonRequest)(nil),        // 5: guildhall.membership.v1.DeletePersonRequest
+	(*ListDriftEventsRequest)(nil),     // 6: guildhall.membership.v1.ListDriftEventsRequest
+	(*ListDriftEventsResponse)(nil),    // 7: guildhall.membership.v1.ListDriftEventsResponse
+	(*GetTeamRequest)(nil),             // 8: guildhall.membership.v1.GetTeamRequest
+	(*ListTeamsRequest)(nil),           // 9: guildhall.membership.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),          // 10: guildhall.membership.v1.ListTeamsResponse
+	(*CreateTeamRequest)(nil),          // 11: guildhall.membership.v1.CreateTeamRequest
+	(*UpdateTeamRequest)(nil),          // 12: guildhall.membership.v1.UpdateTeamRequest
+	(*DeleteTeamRequest)(nil),          // 13: guildhall.membership.v1.DeleteTeamRequest
+	(*ListTeamMembersRequest)(nil),     // 14: guildhall.membership.v1.ListTeamMembersRequest
+	(*ListTeamMembersResponse)(nil),    // 15: guildhall.membership.v1.ListTeamMembersResponse
+	(*CreateTeamMemberRequest)(nil),    // 16: guildhall.membership.v1.CreateTeamMemberRequest
+	(*UpdateTeamMemberRequest)(nil),    // 17: guildhall.membership.v1.UpdateTeamMemberRequest
+	(*DeleteTeamMemberRequest)(nil),    // 18: guildhall.membership.v1.DeleteTeamMemberRequest
+	(*GetPositionRequest)(nil),         // 19: guildhall.membership.v1.GetPositionRequest
+	(*ListPositionsRequest)(nil),       // 20: guildhall.membership.v1.ListPositionsRequest
+	(*ListPositionsResponse)(nil),      // 21: guildhall.membership.v1.ListPositionsResponse
+	(*CreatePositionRequest)(nil),      // 22: guildhall.membership.v1.CreatePositionRequest
+	(*UpdatePositionRequest)(nil),      // 23: guildhall.membership.v1.UpdatePositionRequest
+	(*FillPositionRequest)(nil),        // 24: guildhall.membership.v1.FillPositionRequest
+	(*OfferHelpRequest)(nil),           // 25: guildhall.membership.v1.OfferHelpRequest
+	(*OfferHelpResponse)(nil),          // 26: guildhall.membership.v1.OfferHelpResponse
+	(*GetVolunteerRequest)(nil),        // 27: guildhall.membership.v1.GetVolunteerRequest
+	(*ListVolunteersRequest)(nil),      // 28: guildhall.membership.v1.ListVolunteersRequest
+	(*ListVolunteersResponse)(nil),     // 29: guildhall.membership.v1.ListVolunteersResponse
+	(*TransitionVolunteerRequest)(nil), // 30: guildhall.membership.v1.TransitionVolunteerRequest
+	(*SuggestPositionsRequest)(nil),    // 31: guildhall.membership.v1.SuggestPositionsRequest
+	(*SuggestPositionsResponse)(nil),   // 32: guildhall.membership.v1.SuggestPositionsResponse
+	(*GetVolunteerStatsRequest)(nil),   // 33: guildhall.membership.v1.GetVolunteerStatsRequest
+	(*GetPackageRequest)(nil),          // 34: guildhall.membership.v1.GetPackageRequest
+	(*ListPackagesRequest)(nil),        // 35: guildhall.membership.v1.ListPackagesRequest
+	(*ListPackagesResponse)(nil),       // 36: guildhall.membership.v1.ListPackagesResponse
+	(*CreatePackageRequest)(nil),       // 37: guildhall.membership.v1.CreatePackageRequest
+	(*UpdatePackageRequest)(nil),       // 38: guildhall.membership.v1.UpdatePackageRequest
+	(*OrphanPackageRequest)(nil),       // 39: guildhall.membership.v1.OrphanPackageRequest
+	(*AdoptPackageRequest)(nil),        // 40: guildhall.membership.v1.AdoptPackageRequest
+	(*ApproveAdoptionRequest)(nil),     // 41: guildhall.membership.v1.ApproveAdoptionRequest
+	(*CreateTokenRequest)(nil),         // 42: guildhall.membership.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),        // 43: guildhall.membership.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),          // 44: guildhall.membership.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),         // 45: guildhall.membership.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),         // 46: guildhall.membership.v1.RevokeTokenRequest
+	(*AuthenticateRequest)(nil),        // 47: guildhall.membership.v1.AuthenticateRequest
+	(*GetCallerRequest)(nil),           // 48: guildhall.membership.v1.GetCallerRequest
+	(*ReportActivityRequest)(nil),      // 49: guildhall.membership.v1.ReportActivityRequest
+	(*ReportActivityResponse)(nil),     // 50: guildhall.membership.v1.ReportActivityResponse
+	(*Person)(nil),                     // 51: guildhall.membership.v1.Person
+	(*fieldmaskpb.FieldMask)(nil),      // 52: google.protobuf.FieldMask
+	(*DriftEvent)(nil),                 // 53: guildhall.membership.v1.DriftEvent
+	(*Team)(nil),                       // 54: guildhall.membership.v1.Team
+	(*TeamMember)(nil),                 // 55: guildhall.membership.v1.TeamMember
+	(Position_State)(0),                // 56: guildhall.membership.v1.Position.State
+	(*Position)(nil),                   // 57: guildhall.membership.v1.Position
+	(*Volunteer)(nil),                  // 58: guildhall.membership.v1.Volunteer
+	(Volunteer_State)(0),               // 59: guildhall.membership.v1.Volunteer.State
+	(*PositionSuggestion)(nil),         // 60: guildhall.membership.v1.PositionSuggestion
+	(Package_State)(0),                 // 61: guildhall.membership.v1.Package.State
+	(*Package)(nil),                    // 62: guildhall.membership.v1.Package
+	(*Token)(nil),                      // 63: guildhall.membership.v1.Token
+	(*Activity)(nil),                   // 64: guildhall.membership.v1.Activity
+	(*emptypb.Empty)(nil),              // 65: google.protobuf.Empty
+	(*VolunteerStats)(nil),             // 66: guildhall.membership.v1.VolunteerStats
+	(*Principal)(nil),                  // 67: guildhall.membership.v1.Principal
 }
 var file_guildhall_membership_v1_membership_service_proto_depIdxs = []int32{
-	6, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
-	6, // 1: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	6, // 2: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	7, // 3: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0, // 4: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
-	1, // 5: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
-	3, // 6: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
-	4, // 7: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
-	5, // 8: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
-	6, // 9: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
-	2, // 10: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
-	6, // 11: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
-	6, // 12: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
-	8, // 13: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
-	9, // [9:14] is the sub-list for method output_type
-	4, // [4:9] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	51, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	51, // 1: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	51, // 2: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	52, // 3: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
+	53, // 4: guildhall.membership.v1.ListDriftEventsResponse.drift_events:type_name -> guildhall.membership.v1.DriftEvent
+	54, // 5: guildhall.membership.v1.ListTeamsResponse.teams:type_name -> guildhall.membership.v1.Team
+	54, // 6: guildhall.membership.v1.CreateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	54, // 7: guildhall.membership.v1.UpdateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	52, // 8: guildhall.membership.v1.UpdateTeamRequest.update_mask:type_name -> google.protobuf.FieldMask
+	55, // 9: guildhall.membership.v1.ListTeamMembersResponse.team_members:type_name -> guildhall.membership.v1.TeamMember
+	55, // 10: guildhall.membership.v1.CreateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	55, // 11: guildhall.membership.v1.UpdateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	52, // 12: guildhall.membership.v1.UpdateTeamMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	56, // 13: guildhall.membership.v1.ListPositionsRequest.state:type_name -> guildhall.membership.v1.Position.State
+	57, // 14: guildhall.membership.v1.ListPositionsResponse.positions:type_name -> guildhall.membership.v1.Position
+	57, // 15: guildhall.membership.v1.CreatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	57, // 16: guildhall.membership.v1.UpdatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	52, // 17: guildhall.membership.v1.UpdatePositionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 18: guildhall.membership.v1.OfferHelpRequest.volunteer:type_name -> guildhall.membership.v1.Volunteer
+	59, // 19: guildhall.membership.v1.ListVolunteersRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	58, // 20: guildhall.membership.v1.ListVolunteersResponse.volunteers:type_name -> guildhall.membership.v1.Volunteer
+	59, // 21: guildhall.membership.v1.TransitionVolunteerRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	60, // 22: guildhall.membership.v1.SuggestPositionsResponse.suggestions:type_name -> guildhall.membership.v1.PositionSuggestion
+	61, // 23: guildhall.membership.v1.ListPackagesRequest.state:type_name -> guildhall.membership.v1.Package.State
+	62, // 24: guildhall.membership.v1.ListPackagesResponse.packages:type_name -> guildhall.membership.v1.Package
+	62, // 25: guildhall.membership.v1.CreatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	62, // 26: guildhall.membership.v1.UpdatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	52, // 27: guildhall.membership.v1.UpdatePackageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 28: guildhall.membership.v1.CreateTokenRequest.token:type_name -> guildhall.membership.v1.Token
+	63, // 29: guildhall.membership.v1.CreateTokenResponse.token:type_name -> guildhall.membership.v1.Token
+	63, // 30: guildhall.membership.v1.ListTokensResponse.tokens:type_name -> guildhall.membership.v1.Token
+	64, // 31: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
+	0,  // 32: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
+	1,  // 33: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
+	3,  // 34: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
+	4,  // 35: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
+	5,  // 36: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
+	6,  // 37: guildhall.membership.v1.MembershipService.ListDriftEvents:input_type -> guildhall.membership.v1.ListDriftEventsRequest
+	8,  // 38: guildhall.membership.v1.MembershipService.GetTeam:input_type -> guildhall.membership.v1.GetTeamRequest
+	9,  // 39: guildhall.membership.v1.MembershipService.ListTeams:input_type -> guildhall.membership.v1.ListTeamsRequest
+	11, // 40: guildhall.membership.v1.MembershipService.CreateTeam:input_type -> guildhall.membership.v1.CreateTeamRequest
+	12, // 41: guildhall.membership.v1.MembershipService.UpdateTeam:input_type -> guildhall.membership.v1.UpdateTeamRequest
+	13, // 42: guildhall.membership.v1.MembershipService.DeleteTeam:input_type -> guildhall.membership.v1.DeleteTeamRequest
+	14, // 43: guildhall.membership.v1.MembershipService.ListTeamMembers:input_type -> guildhall.membership.v1.ListTeamMembersRequest
+	16, // 44: guildhall.membership.v1.MembershipService.CreateTeamMember:input_type -> guildhall.membership.v1.CreateTeamMemberRequest
+	17, // 45: guildhall.membership.v1.MembershipService.UpdateTeamMember:input_type -> guildhall.membership.v1.UpdateTeamMemberRequest
+	18, // 46: guildhall.membership.v1.MembershipService.DeleteTeamMember:input_type -> guildhall.membership.v1.DeleteTeamMemberRequest
+	19, // 47: guildhall.membership.v1.MembershipService.GetPosition:input_type -> guildhall.membership.v1.GetPositionRequest
+	20, // 48: guildhall.membership.v1.MembershipService.ListPositions:input_type -> guildhall.membership.v1.ListPositionsRequest
+	22, // 49: guildhall.membership.v1.MembershipService.CreatePosition:input_type -> guildhall.membership.v1.CreatePositionRequest
+	23, // 50: guildhall.membership.v1.MembershipService.UpdatePosition:input_type -> guildhall.membership.v1.UpdatePositionRequest
+	24, // 51: guildhall.membership.v1.MembershipService.FillPosition:input_type -> guildhall.membership.v1.FillPositionRequest
+	25, // 52: guildhall.membership.v1.MembershipService.OfferHelp:input_type -> guildhall.membership.v1.OfferHelpRequest
+	27, // 53: guildhall.membership.v1.MembershipService.GetVolunteer:input_type -> guildhall.membership.v1.GetVolunteerRequest
+	28, // 54: guildhall.membership.v1.MembershipService.ListVolunteers:input_type -> guildhall.membership.v1.ListVolunteersRequest
+	30, // 55: guildhall.membership.v1.MembershipService.TransitionVolunteer:input_type -> guildhall.membership.v1.TransitionVolunteerRequest
+	31, // 56: guildhall.membership.v1.MembershipService.SuggestPositions:input_type -> guildhall.membership.v1.SuggestPositionsRequest
+	33, // 57: guildhall.membership.v1.MembershipService.GetVolunteerStats:input_type -> guildhall.membership.v1.GetVolunteerStatsRequest
+	34, // 58: guildhall.membership.v1.MembershipService.GetPackage:input_type -> guildhall.membership.v1.GetPackageRequest
+	35, // 59: guildhall.membership.v1.MembershipService.ListPackages:input_type -> guildhall.membership.v1.ListPackagesRequest
+	37, // 60: guildhall.membership.v1.MembershipService.CreatePackage:input_type -> guildhall.membership.v1.CreatePackageRequest
+	38, // 61: guildhall.membership.v1.MembershipService.UpdatePackage:input_type -> guildhall.membership.v1.UpdatePackageRequest
+	39, // 62: guildhall.membership.v1.MembershipService.OrphanPackage:input_type -> guildhall.membership.v1.OrphanPackageRequest
+	40, // 63: guildhall.membership.v1.MembershipService.AdoptPackage:input_type -> guildhall.membership.v1.AdoptPackageRequest
+	41, // 64: guildhall.membership.v1.MembershipService.ApproveAdoption:input_type -> guildhall.membership.v1.ApproveAdoptionRequest
+	42, // 65: guildhall.membership.v1.MembershipService.CreateToken:input_type -> guildhall.membership.v1.CreateTokenRequest
+	44, // 66: guildhall.membership.v1.MembershipService.ListTokens:input_type -> guildhall.membership.v1.ListTokensRequest
+	46, // 67: guildhall.membership.v1.MembershipService.RevokeToken:input_type -> guildhall.membership.v1.RevokeTokenRequest
+	47, // 68: guildhall.membership.v1.MembershipService.Authenticate:input_type -> guildhall.membership.v1.AuthenticateRequest
+	48, // 69: guildhall.membership.v1.MembershipService.GetCaller:input_type -> guildhall.membership.v1.GetCallerRequest
+	49, // 70: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
+	51, // 71: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
+	2,  // 72: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
+	51, // 73: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
+	51, // 74: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
+	65, // 75: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
+	7,  // 76: guildhall.membership.v1.MembershipService.ListDriftEvents:output_type -> guildhall.membership.v1.ListDriftEventsResponse
+	54, // 77: guildhall.membership.v1.MembershipService.GetTeam:output_type -> guildhall.membership.v1.Team
+	10, // 78: guildhall.membership.v1.MembershipService.ListTeams:output_type -> guildhall.membership.v1.ListTeamsResponse
+	54, // 79: guildhall.membership.v1.MembershipService.CreateTeam:output_type -> guildhall.membership.v1.Team
+	54, // 80: guildhall.membership.v1.MembershipService.UpdateTeam:output_type -> guildhall.membership.v1.Team
+	65, // 81: guildhall.membership.v1.MembershipService.DeleteTeam:output_type -> google.protobuf.Empty
+	15, // 82: guildhall.membership.v1.MembershipService.ListTeamMembers:output_type -> guildhall.membership.v1.ListTeamMembersResponse
+	55, // 83: guildhall.membership.v1.MembershipService.CreateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	55, // 84: guildhall.membership.v1.MembershipService.UpdateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	65, // 85: guildhall.membership.v1.MembershipService.DeleteTeamMember:output_type -> google.protobuf.Empty
+	57, // 86: guildhall.membership.v1.MembershipService.GetPosition:output_type -> guildhall.membership.v1.Position
+	21, // 87: guildhall.membership.v1.MembershipService.ListPositions:output_type -> guildhall.membership.v1.ListPositionsResponse
+	57, // 88: guildhall.membership.v1.MembershipService.CreatePosition:output_type -> guildhall.membership.v1.Position
+	57, // 89: guildhall.membership.v1.MembershipService.UpdatePosition:output_type -> guildhall.membership.v1.Position
+	57, // 90: guildhall.membership.v1.MembershipService.FillPosition:output_type -> guildhall.membership.v1.Position
+	26, // 91: guildhall.membership.v1.MembershipService.OfferHelp:output_type -> guildhall.membership.v1.OfferHelpResponse
+	58, // 92: guildhall.membership.v1.MembershipService.GetVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	29, // 93: guildhall.membership.v1.MembershipService.ListVolunteers:output_type -> guildhall.membership.v1.ListVolunteersResponse
+	58, // 94: guildhall.membership.v1.MembershipService.TransitionVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	32, // 95: guildhall.membership.v1.MembershipService.SuggestPositions:output_type -> guildhall.membership.v1.SuggestPositionsResponse
+	66, // 96: guildhall.membership.v1.MembershipService.GetVolunteerStats:output_type -> guildhall.membership.v1.VolunteerStats
+	62, // 97: guildhall.membership.v1.MembershipService.GetPackage:output_type -> guildhall.membership.v1.Package
+	36, // 98: guildhall.membership.v1.MembershipService.ListPackages:output_type -> guildhall.membership.v1.ListPackagesResponse
+	62, // 99: guildhall.membership.v1.MembershipService.CreatePackage:output_type -> guildhall.membership.v1.Package
+	62, // 100: guildhall.membership.v1.MembershipService.UpdatePackage:output_type -> guildhall.membership.v1.Package
+	62, // 101: guildhall.membership.v1.MembershipService.OrphanPackage:output_type -> guildhall.membership.v1.Package
+	62, // 102: guildhall.membership.v1.MembershipService.AdoptPackage:output_type -> guildhall.membership.v1.Package
+	62, // 103: guildhall.membership.v1.MembershipService.ApproveAdoption:output_type -> guildhall.membership.v1.Package
+	43, // 104: guildhall.membership.v1.MembershipService.CreateToken:output_type -> guildhall.membership.v1.CreateTokenResponse
+	45, // 105: guildhall.membership.v1.MembershipService.ListTokens:output_type -> guildhall.membership.v1.ListTokensResponse
+	63, // 106: guildhall.membership.v1.MembershipService.RevokeToken:output_type -> guildhall.membership.v1.Token
+	67, // 107: guildhall.membership.v1.MembershipService.Authenticate:output_type -> guildhall.membership.v1.Principal
+	67, // 108: guildhall.membership.v1.MembershipService.GetCaller:output_type -> guildhall.membership.v1.Principal
+	50, // 109: guildhall.membership.v1.MembershipService.ReportActivity:output_type -> guildhall.membership.v1.ReportActivityResponse
+	71, // [71:110] is the sub-list for method output_type
+	32, // [32:71] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_membership_v1_membership_service_proto_init() }
@@ -447,14 +3272,18 @@ func file_guildhall_membership_v1_membership_service_proto_init() {
 	if File_guildhall_membership_v1_membership_service_proto != nil {
 		return
 	}
+	file_guildhall_membership_v1_identity_proto_init()
+	file_guildhall_membership_v1_package_proto_init()
 	file_guildhall_membership_v1_person_proto_init()
+	file_guildhall_membership_v1_team_proto_init()
+	file_guildhall_membership_v1_volunteer_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_membership_v1_membership_service_proto_rawDesc), len(file_guildhall_membership_v1_membership_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   51,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

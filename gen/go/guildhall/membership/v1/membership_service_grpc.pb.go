@@ -20,11 +20,45 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MembershipService_GetPerson_FullMethodName    = "/guildhall.membership.v1.MembershipService/GetPerson"
-	MembershipService_ListPeople_FullMethodName   = "/guildhall.membership.v1.MembershipService/ListPeople"
-	MembershipService_CreatePerson_FullMethodName = "/guildhall.membership.v1.MembershipService/CreatePerson"
-	MembershipService_UpdatePerson_FullMethodName = "/guildhall.membership.v1.MembershipService/UpdatePerson"
-	MembershipService_DeletePerson_FullMethodName = "/guildhall.membership.v1.MembershipService/DeletePerson"
+	MembershipService_GetPerson_FullMethodName           = "/guildhall.membership.v1.MembershipService/GetPerson"
+	MembershipService_ListPeople_FullMethodName          = "/guildhall.membership.v1.MembershipService/ListPeople"
+	MembershipService_CreatePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/CreatePerson"
+	MembershipService_UpdatePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/UpdatePerson"
+	MembershipService_DeletePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/DeletePerson"
+	MembershipService_ListDriftEvents_FullMethodName     = "/guildhall.membership.v1.MembershipService/ListDriftEvents"
+	MembershipService_GetTeam_FullMethodName             = "/guildhall.membership.v1.MembershipService/GetTeam"
+	MembershipService_ListTeams_FullMethodName           = "/guildhall.membership.v1.MembershipService/ListTeams"
+	MembershipService_CreateTeam_FullMethodName          = "/guildhall.membership.v1.MembershipService/CreateTeam"
+	MembershipService_UpdateTeam_FullMethodName          = "/guildhall.membership.v1.MembershipService/UpdateTeam"
+	MembershipService_DeleteTeam_FullMethodName          = "/guildhall.membership.v1.MembershipService/DeleteTeam"
+	MembershipService_ListTeamMembers_FullMethodName     = "/guildhall.membership.v1.MembershipService/ListTeamMembers"
+	MembershipService_CreateTeamMember_FullMethodName    = "/guildhall.membership.v1.MembershipService/CreateTeamMember"
+	MembershipService_UpdateTeamMember_FullMethodName    = "/guildhall.membership.v1.MembershipService/UpdateTeamMember"
+	MembershipService_DeleteTeamMember_FullMethodName    = "/guildhall.membership.v1.MembershipService/DeleteTeamMember"
+	MembershipService_GetPosition_FullMethodName         = "/guildhall.membership.v1.MembershipService/GetPosition"
+	MembershipService_ListPositions_FullMethodName       = "/guildhall.membership.v1.MembershipService/ListPositions"
+	MembershipService_CreatePosition_FullMethodName      = "/guildhall.membership.v1.MembershipService/CreatePosition"
+	MembershipService_UpdatePosition_FullMethodName      = "/guildhall.membership.v1.MembershipService/UpdatePosition"
+	MembershipService_FillPosition_FullMethodName        = "/guildhall.membership.v1.MembershipService/FillPosition"
+	MembershipService_OfferHelp_FullMethodName           = "/guildhall.membership.v1.MembershipService/OfferHelp"
+	MembershipService_GetVolunteer_FullMethodName        = "/guildhall.membership.v1.MembershipService/GetVolunteer"
+	MembershipService_ListVolunteers_FullMethodName      = "/guildhall.membership.v1.MembershipService/ListVolunteers"
+	MembershipService_TransitionVolunteer_FullMethodName = "/guildhall.membership.v1.MembershipService/TransitionVolunteer"
+	MembershipService_SuggestPositions_FullMethodName    = "/guildhall.membership.v1.MembershipService/SuggestPositions"
+	MembershipService_GetVolunteerStats_FullMethodName   = "/guildhall.membership.v1.MembershipService/GetVolunteerStats"
+	MembershipService_GetPackage_FullMethodName          = "/guildhall.membership.v1.MembershipService/GetPackage"
+	MembershipService_ListPackages_FullMethodName        = "/guildhall.membership.v1.MembershipService/ListPackages"
+	MembershipService_CreatePackage_FullMethodName       = "/guildhall.membership.v1.MembershipService/CreatePackage"
+	MembershipService_UpdatePackage_FullMethodName       = "/guildhall.membership.v1.MembershipService/UpdatePackage"
+	MembershipService_OrphanPackage_FullMethodName       = "/guildhall.membership.v1.MembershipService/OrphanPackage"
+	MembershipService_AdoptPackage_FullMethodName        = "/guildhall.membership.v1.MembershipService/AdoptPackage"
+	MembershipService_ApproveAdoption_FullMethodName     = "/guildhall.membership.v1.MembershipService/ApproveAdoption"
+	MembershipService_CreateToken_FullMethodName         = "/guildhall.membership.v1.MembershipService/CreateToken"
+	MembershipService_ListTokens_FullMethodName          = "/guildhall.membership.v1.MembershipService/ListTokens"
+	MembershipService_RevokeToken_FullMethodName         = "/guildhall.membership.v1.MembershipService/RevokeToken"
+	MembershipService_Authenticate_FullMethodName        = "/guildhall.membership.v1.MembershipService/Authenticate"
+	MembershipService_GetCaller_FullMethodName           = "/guildhall.membership.v1.MembershipService/GetCaller"
+	MembershipService_ReportActivity_FullMethodName      = "/guildhall.membership.v1.MembershipService/ReportActivity"
 )
 
 // MembershipServiceClient is the client API for MembershipService service.
@@ -43,6 +77,77 @@ type MembershipServiceClient interface {
 	UpdatePerson(ctx context.Context, in *UpdatePersonRequest, opts ...grpc.CallOption) (*Person, error)
 	// Removes a person.
 	DeletePerson(ctx context.Context, in *DeletePersonRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Lists who has drifted: each stage reached by people who hold a role.
+	ListDriftEvents(ctx context.Context, in *ListDriftEventsRequest, opts ...grpc.CallOption) (*ListDriftEventsResponse, error)
+	// Reads a team.
+	GetTeam(ctx context.Context, in *GetTeamRequest, opts ...grpc.CallOption) (*Team, error)
+	// Lists teams, ordered by id.
+	ListTeams(ctx context.Context, in *ListTeamsRequest, opts ...grpc.CallOption) (*ListTeamsResponse, error)
+	// Adds a team under a chosen id. Admins only.
+	CreateTeam(ctx context.Context, in *CreateTeamRequest, opts ...grpc.CallOption) (*Team, error)
+	// Changes a team. Leads may change the charter; only admins the permissions.
+	UpdateTeam(ctx context.Context, in *UpdateTeamRequest, opts ...grpc.CallOption) (*Team, error)
+	// Removes a team. Admins only.
+	DeleteTeam(ctx context.Context, in *DeleteTeamRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Lists a team's members.
+	ListTeamMembers(ctx context.Context, in *ListTeamMembersRequest, opts ...grpc.CallOption) (*ListTeamMembersResponse, error)
+	// Adds a person to a team. Leads of the team and admins.
+	CreateTeamMember(ctx context.Context, in *CreateTeamMemberRequest, opts ...grpc.CallOption) (*TeamMember, error)
+	// Changes a member's role. Leads of the team and admins.
+	UpdateTeamMember(ctx context.Context, in *UpdateTeamMemberRequest, opts ...grpc.CallOption) (*TeamMember, error)
+	// Removes a person from a team. Leads of the team and admins.
+	DeleteTeamMember(ctx context.Context, in *DeleteTeamMemberRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Reads a position.
+	GetPosition(ctx context.Context, in *GetPositionRequest, opts ...grpc.CallOption) (*Position, error)
+	// Lists a team's positions; `teams/-` lists every team's.
+	ListPositions(ctx context.Context, in *ListPositionsRequest, opts ...grpc.CallOption) (*ListPositionsResponse, error)
+	// Opens a position. Leads of the team and admins.
+	CreatePosition(ctx context.Context, in *CreatePositionRequest, opts ...grpc.CallOption) (*Position, error)
+	// Changes a position. Leads of the team and admins.
+	UpdatePosition(ctx context.Context, in *UpdatePositionRequest, opts ...grpc.CallOption) (*Position, error)
+	// Gives an open position to a person, who becomes a member with its role.
+	// Exactly one of concurrent fills wins. Leads of the team and admins.
+	FillPosition(ctx context.Context, in *FillPositionRequest, opts ...grpc.CallOption) (*Position, error)
+	// Offers help. Anyone may call it, without a token; the answer is only an
+	// acknowledgement.
+	OfferHelp(ctx context.Context, in *OfferHelpRequest, opts ...grpc.CallOption) (*OfferHelpResponse, error)
+	// Reads an offer. Leads and admins.
+	GetVolunteer(ctx context.Context, in *GetVolunteerRequest, opts ...grpc.CallOption) (*Volunteer, error)
+	// Lists offers, newest first. Leads and admins.
+	ListVolunteers(ctx context.Context, in *ListVolunteersRequest, opts ...grpc.CallOption) (*ListVolunteersResponse, error)
+	// Moves an offer through the funnel. Leads and admins.
+	TransitionVolunteer(ctx context.Context, in *TransitionVolunteerRequest, opts ...grpc.CallOption) (*Volunteer, error)
+	// Ranks open positions for an offer by skills overlap and hours. Leads and admins.
+	SuggestPositions(ctx context.Context, in *SuggestPositionsRequest, opts ...grpc.CallOption) (*SuggestPositionsResponse, error)
+	// The funnel: counts per state, conversion and median days to active.
+	GetVolunteerStats(ctx context.Context, in *GetVolunteerStatsRequest, opts ...grpc.CallOption) (*VolunteerStats, error)
+	// Reads a package.
+	GetPackage(ctx context.Context, in *GetPackageRequest, opts ...grpc.CallOption) (*Package, error)
+	// Lists packages, optionally of one state.
+	ListPackages(ctx context.Context, in *ListPackagesRequest, opts ...grpc.CallOption) (*ListPackagesResponse, error)
+	// Adds a package under a chosen id. Leads and admins.
+	CreatePackage(ctx context.Context, in *CreatePackageRequest, opts ...grpc.CallOption) (*Package, error)
+	// Changes a package. Its maintainers, leads and admins.
+	UpdatePackage(ctx context.Context, in *UpdatePackageRequest, opts ...grpc.CallOption) (*Package, error)
+	// A maintainer steps down (themself, or a lead or admin for them).
+	OrphanPackage(ctx context.Context, in *OrphanPackageRequest, opts ...grpc.CallOption) (*Package, error)
+	// The caller asks to maintain a package; a lead or admin approves with ApproveAdoption.
+	AdoptPackage(ctx context.Context, in *AdoptPackageRequest, opts ...grpc.CallOption) (*Package, error)
+	// Approves a pending adopter as maintainer. Leads and admins.
+	ApproveAdoption(ctx context.Context, in *ApproveAdoptionRequest, opts ...grpc.CallOption) (*Package, error)
+	// Makes a token for a person; the secret is in the response only. The
+	// person themself or an admin.
+	CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error)
+	// Lists a person's tokens, without secrets.
+	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
+	// Revokes a token; it stops working everywhere within 30 seconds.
+	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*Token, error)
+	// Turns a bearer token into a principal. For Guildhall's services.
+	Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*Principal, error)
+	// Returns the caller's own principal.
+	GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*Principal, error)
+	// Records activity reported by the other services. Idempotent by event id.
+	ReportActivity(ctx context.Context, in *ReportActivityRequest, opts ...grpc.CallOption) (*ReportActivityResponse, error)
 }
 
 type membershipServiceClient struct {
@@ -103,6 +208,346 @@ func (c *membershipServiceClient) DeletePerson(ctx context.Context, in *DeletePe
 	return out, nil
 }
 
+func (c *membershipServiceClient) ListDriftEvents(ctx context.Context, in *ListDriftEventsRequest, opts ...grpc.CallOption) (*ListDriftEventsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDriftEventsResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListDriftEvents_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) GetTeam(ctx context.Context, in *GetTeamRequest, opts ...grpc.CallOption) (*Team, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Team)
+	err := c.cc.Invoke(ctx, MembershipService_GetTeam_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ListTeams(ctx context.Context, in *ListTeamsRequest, opts ...grpc.CallOption) (*ListTeamsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTeamsResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListTeams_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) CreateTeam(ctx context.Context, in *CreateTeamRequest, opts ...grpc.CallOption) (*Team, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Team)
+	err := c.cc.Invoke(ctx, MembershipService_CreateTeam_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) UpdateTeam(ctx context.Context, in *UpdateTeamRequest, opts ...grpc.CallOption) (*Team, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Team)
+	err := c.cc.Invoke(ctx, MembershipService_UpdateTeam_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) DeleteTeam(ctx context.Context, in *DeleteTeamRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, MembershipService_DeleteTeam_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ListTeamMembers(ctx context.Context, in *ListTeamMembersRequest, opts ...grpc.CallOption) (*ListTeamMembersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTeamMembersResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListTeamMembers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) CreateTeamMember(ctx context.Context, in *CreateTeamMemberRequest, opts ...grpc.CallOption) (*TeamMember, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TeamMember)
+	err := c.cc.Invoke(ctx, MembershipService_CreateTeamMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) UpdateTeamMember(ctx context.Context, in *UpdateTeamMemberRequest, opts ...grpc.CallOption) (*TeamMember, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TeamMember)
+	err := c.cc.Invoke(ctx, MembershipService_UpdateTeamMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) DeleteTeamMember(ctx context.Context, in *DeleteTeamMemberRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, MembershipService_DeleteTeamMember_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) GetPosition(ctx context.Context, in *GetPositionRequest, opts ...grpc.CallOption) (*Position, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Position)
+	err := c.cc.Invoke(ctx, MembershipService_GetPosition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ListPositions(ctx context.Context, in *ListPositionsRequest, opts ...grpc.CallOption) (*ListPositionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPositionsResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListPositions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) CreatePosition(ctx context.Context, in *CreatePositionRequest, opts ...grpc.CallOption) (*Position, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Position)
+	err := c.cc.Invoke(ctx, MembershipService_CreatePosition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) UpdatePosition(ctx context.Context, in *UpdatePositionRequest, opts ...grpc.CallOption) (*Position, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Position)
+	err := c.cc.Invoke(ctx, MembershipService_UpdatePosition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) FillPosition(ctx context.Context, in *FillPositionRequest, opts ...grpc.CallOption) (*Position, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Position)
+	err := c.cc.Invoke(ctx, MembershipService_FillPosition_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) OfferHelp(ctx context.Context, in *OfferHelpRequest, opts ...grpc.CallOption) (*OfferHelpResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(OfferHelpResponse)
+	err := c.cc.Invoke(ctx, MembershipService_OfferHelp_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) GetVolunteer(ctx context.Context, in *GetVolunteerRequest, opts ...grpc.CallOption) (*Volunteer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Volunteer)
+	err := c.cc.Invoke(ctx, MembershipService_GetVolunteer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ListVolunteers(ctx context.Context, in *ListVolunteersRequest, opts ...grpc.CallOption) (*ListVolunteersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListVolunteersResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListVolunteers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) TransitionVolunteer(ctx context.Context, in *TransitionVolunteerRequest, opts ...grpc.CallOption) (*Volunteer, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Volunteer)
+	err := c.cc.Invoke(ctx, MembershipService_TransitionVolunteer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) SuggestPositions(ctx context.Context, in *SuggestPositionsRequest, opts ...grpc.CallOption) (*SuggestPositionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SuggestPositionsResponse)
+	err := c.cc.Invoke(ctx, MembershipService_SuggestPositions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) GetVolunteerStats(ctx context.Context, in *GetVolunteerStatsRequest, opts ...grpc.CallOption) (*VolunteerStats, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(VolunteerStats)
+	err := c.cc.Invoke(ctx, MembershipService_GetVolunteerStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) GetPackage(ctx context.Context, in *GetPackageRequest, opts ...grpc.CallOption) (*Package, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Package)
+	err := c.cc.Invoke(ctx, MembershipService_GetPackage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ListPackages(ctx context.Context, in *ListPackagesRequest, opts ...grpc.CallOption) (*ListPackagesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPackagesResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListPackages_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) CreatePackage(ctx context.Context, in *CreatePackageRequest, opts ...grpc.CallOption) (*Package, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Package)
+	err := c.cc.Invoke(ctx, MembershipService_CreatePackage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) UpdatePackage(ctx context.Context, in *UpdatePackageRequest, opts ...grpc.CallOption) (*Package, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Package)
+	err := c.cc.Invoke(ctx, MembershipService_UpdatePackage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) OrphanPackage(ctx context.Context, in *OrphanPackageRequest, opts ...grpc.CallOption) (*Package, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Package)
+	err := c.cc.Invoke(ctx, MembershipService_OrphanPackage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) AdoptPackage(ctx context.Context, in *AdoptPackageRequest, opts ...grpc.CallOption) (*Package, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Package)
+	err := c.cc.Invoke(ctx, MembershipService_AdoptPackage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ApproveAdoption(ctx context.Context, in *ApproveAdoptionRequest, opts ...grpc.CallOption) (*Package, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Package)
+	err := c.cc.Invoke(ctx, MembershipService_ApproveAdoption_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateTokenResponse)
+	err := c.cc.Invoke(ctx, MembershipService_CreateToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTokensResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListTokens_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*Token, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Token)
+	err := c.cc.Invoke(ctx, MembershipService_RevokeToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*Principal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Principal)
+	err := c.cc.Invoke(ctx, MembershipService_Authenticate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*Principal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Principal)
+	err := c.cc.Invoke(ctx, MembershipService_GetCaller_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ReportActivity(ctx context.Context, in *ReportActivityRequest, opts ...grpc.CallOption) (*ReportActivityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReportActivityResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ReportActivity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // MembershipServiceServer is the server API for MembershipService service.
 // All implementations must embed UnimplementedMembershipServiceServer
 // for forward compatibility.
@@ -119,6 +564,77 @@ type MembershipServiceServer interface {
 	UpdatePerson(context.Context, *UpdatePersonRequest) (*Person, error)
 	// Removes a person.
 	DeletePerson(context.Context, *DeletePersonRequest) (*emptypb.Empty, error)
+	// Lists who has drifted: each stage reached by people who hold a role.
+	ListDriftEvents(context.Context, *ListDriftEventsRequest) (*ListDriftEventsResponse, error)
+	// Reads a team.
+	GetTeam(context.Context, *GetTeamRequest) (*Team, error)
+	// Lists teams, ordered by id.
+	ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error)
+	// Adds a team under a chosen id. Admins only.
+	CreateTeam(context.Context, *CreateTeamRequest) (*Team, error)
+	// Changes a team. Leads may change the charter; only admins the permissions.
+	UpdateTeam(context.Context, *UpdateTeamRequest) (*Team, error)
+	// Removes a team. Admins only.
+	DeleteTeam(context.Context, *DeleteTeamRequest) (*emptypb.Empty, error)
+	// Lists a team's members.
+	ListTeamMembers(context.Context, *ListTeamMembersRequest) (*ListTeamMembersResponse, error)
+	// Adds a person to a team. Leads of the team and admins.
+	CreateTeamMember(context.Context, *CreateTeamMemberRequest) (*TeamMember, error)
+	// Changes a member's role. Leads of the team and admins.
+	UpdateTeamMember(context.Context, *UpdateTeamMemberRequest) (*TeamMember, error)
+	// Removes a person from a team. Leads of the team and admins.
+	DeleteTeamMember(context.Context, *DeleteTeamMemberRequest) (*emptypb.Empty, error)
+	// Reads a position.
+	GetPosition(context.Context, *GetPositionRequest) (*Position, error)
+	// Lists a team's positions; `teams/-` lists every team's.
+	ListPositions(context.Context, *ListPositionsRequest) (*ListPositionsResponse, error)
+	// Opens a position. Leads of the team and admins.
+	CreatePosition(context.Context, *CreatePositionRequest) (*Position, error)
+	// Changes a position. Leads of the team and admins.
+	UpdatePosition(context.Context, *UpdatePositionRequest) (*Position, error)
+	// Gives an open position to a person, who becomes a member with its role.
+	// Exactly one of concurrent fills wins. Leads of the team and admins.
+	FillPosition(context.Context, *FillPositionRequest) (*Position, error)
+	// Offers help. Anyone may call it, without a token; the answer is only an
+	// acknowledgement.
+	OfferHelp(context.Context, *OfferHelpRequest) (*OfferHelpResponse, error)
+	// Reads an offer. Leads and admins.
+	GetVolunteer(context.Context, *GetVolunteerRequest) (*Volunteer, error)
+	// Lists offers, newest first. Leads and admins.
+	ListVolunteers(context.Context, *ListVolunteersRequest) (*ListVolunteersResponse, error)
+	// Moves an offer through the funnel. Leads and admins.
+	TransitionVolunteer(context.Context, *TransitionVolunteerRequest) (*Volunteer, error)
+	// Ranks open positions for an offer by skills overlap and hours. Leads and admins.
+	SuggestPositions(context.Context, *SuggestPositionsRequest) (*SuggestPositionsResponse, error)
+	// The funnel: counts per state, conversion and median days to active.
+	GetVolunteerStats(context.Context, *GetVolunteerStatsRequest) (*VolunteerStats, error)
+	// Reads a package.
+	GetPackage(context.Context, *GetPackageRequest) (*Package, error)
+	// Lists packages, optionally of one state.
+	ListPackages(context.Context, *ListPackagesRequest) (*ListPackagesResponse, error)
+	// Adds a package under a chosen id. Leads and admins.
+	CreatePackage(context.Context, *CreatePackageRequest) (*Package, error)
+	// Changes a package. Its maintainers, leads and admins.
+	UpdatePackage(context.Context, *UpdatePackageRequest) (*Package, error)
+	// A maintainer steps down (themself, or a lead or admin for them).
+	OrphanPackage(context.Context, *OrphanPackageRequest) (*Package, error)
+	// The caller asks to maintain a package; a lead or admin approves with ApproveAdoption.
+	AdoptPackage(context.Context, *AdoptPackageRequest) (*Package, error)
+	// Approves a pending adopter as maintainer. Leads and admins.
+	ApproveAdoption(context.Context, *ApproveAdoptionRequest) (*Package, error)
+	// Makes a token for a person; the secret is in the response only. The
+	// person themself or an admin.
+	CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error)
+	// Lists a person's tokens, without secrets.
+	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
+	// Revokes a token; it stops working everywhere within 30 seconds.
+	RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error)
+	// Turns a bearer token into a principal. For Guildhall's services.
+	Authenticate(context.Context, *AuthenticateRequest) (*Principal, error)
+	// Returns the caller's own principal.
+	GetCaller(context.Context, *GetCallerRequest) (*Principal, error)
+	// Records activity reported by the other services. Idempotent by event id.
+	ReportActivity(context.Context, *ReportActivityRequest) (*ReportActivityResponse, error)
 	mustEmbedUnimplementedMembershipServiceServer()
 }
 
@@ -143,6 +659,108 @@ func (UnimplementedMembershipServiceServer) UpdatePerson(context.Context, *Updat
 }
 func (UnimplementedMembershipServiceServer) DeletePerson(context.Context, *DeletePersonRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeletePerson not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListDriftEvents(context.Context, *ListDriftEventsRequest) (*ListDriftEventsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDriftEvents not implemented")
+}
+func (UnimplementedMembershipServiceServer) GetTeam(context.Context, *GetTeamRequest) (*Team, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTeam not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListTeams(context.Context, *ListTeamsRequest) (*ListTeamsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTeams not implemented")
+}
+func (UnimplementedMembershipServiceServer) CreateTeam(context.Context, *CreateTeamRequest) (*Team, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTeam not implemented")
+}
+func (UnimplementedMembershipServiceServer) UpdateTeam(context.Context, *UpdateTeamRequest) (*Team, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateTeam not implemented")
+}
+func (UnimplementedMembershipServiceServer) DeleteTeam(context.Context, *DeleteTeamRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTeam not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListTeamMembers(context.Context, *ListTeamMembersRequest) (*ListTeamMembersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTeamMembers not implemented")
+}
+func (UnimplementedMembershipServiceServer) CreateTeamMember(context.Context, *CreateTeamMemberRequest) (*TeamMember, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTeamMember not implemented")
+}
+func (UnimplementedMembershipServiceServer) UpdateTeamMember(context.Context, *UpdateTeamMemberRequest) (*TeamMember, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateTeamMember not implemented")
+}
+func (UnimplementedMembershipServiceServer) DeleteTeamMember(context.Context, *DeleteTeamMemberRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTeamMember not implemented")
+}
+func (UnimplementedMembershipServiceServer) GetPosition(context.Context, *GetPositionRequest) (*Position, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPosition not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListPositions(context.Context, *ListPositionsRequest) (*ListPositionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPositions not implemented")
+}
+func (UnimplementedMembershipServiceServer) CreatePosition(context.Context, *CreatePositionRequest) (*Position, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreatePosition not implemented")
+}
+func (UnimplementedMembershipServiceServer) UpdatePosition(context.Context, *UpdatePositionRequest) (*Position, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePosition not implemented")
+}
+func (UnimplementedMembershipServiceServer) FillPosition(context.Context, *FillPositionRequest) (*Position, error) {
+	return nil, status.Error(codes.Unimplemented, "method FillPosition not implemented")
+}
+func (UnimplementedMembershipServiceServer) OfferHelp(context.Context, *OfferHelpRequest) (*OfferHelpResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method OfferHelp not implemented")
+}
+func (UnimplementedMembershipServiceServer) GetVolunteer(context.Context, *GetVolunteerRequest) (*Volunteer, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVolunteer not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListVolunteers(context.Context, *ListVolunteersRequest) (*ListVolunteersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListVolunteers not implemented")
+}
+func (UnimplementedMembershipServiceServer) TransitionVolunteer(context.Context, *TransitionVolunteerRequest) (*Volunteer, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransitionVolunteer not implemented")
+}
+func (UnimplementedMembershipServiceServer) SuggestPositions(context.Context, *SuggestPositionsRequest) (*SuggestPositionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SuggestPositions not implemented")
+}
+func (UnimplementedMembershipServiceServer) GetVolunteerStats(context.Context, *GetVolunteerStatsRequest) (*VolunteerStats, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVolunteerStats not implemented")
+}
+func (UnimplementedMembershipServiceServer) GetPackage(context.Context, *GetPackageRequest) (*Package, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetPackage not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListPackages(context.Context, *ListPackagesRequest) (*ListPackagesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPackages not implemented")
+}
+func (UnimplementedMembershipServiceServer) CreatePackage(context.Context, *CreatePackageRequest) (*Package, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreatePackage not implemented")
+}
+func (UnimplementedMembershipServiceServer) UpdatePackage(context.Context, *UpdatePackageRequest) (*Package, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdatePackage not implemented")
+}
+func (UnimplementedMembershipServiceServer) OrphanPackage(context.Context, *OrphanPackageRequest) (*Package, error) {
+	return nil, status.Error(codes.Unimplemented, "method OrphanPackage not implemented")
+}
+func (UnimplementedMembershipServiceServer) AdoptPackage(context.Context, *AdoptPackageRequest) (*Package, error) {
+	return nil, status.Error(codes.Unimplemented, "method AdoptPackage not implemented")
+}
+func (UnimplementedMembershipServiceServer) ApproveAdoption(context.Context, *ApproveAdoptionRequest) (*Package, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveAdoption not implemented")
+}
+func (UnimplementedMembershipServiceServer) CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateToken not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTokens not implemented")
+}
+func (UnimplementedMembershipServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error) {
+	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
+}
+func (UnimplementedMembershipServiceServer) Authenticate(context.Context, *AuthenticateRequest) (*Principal, error) {
+	return nil, status.Error(codes.Unimplemented, "method Authenticate not implemented")
+}
+func (UnimplementedMembershipServiceServer) GetCaller(context.Context, *GetCallerRequest) (*Principal, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetCaller not implemented")
+}
+func (UnimplementedMembershipServiceServer) ReportActivity(context.Context, *ReportActivityRequest) (*ReportActivityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReportActivity not implemented")
 }
 func (UnimplementedMembershipServiceServer) mustEmbedUnimplementedMembershipServiceServer() {}
 func (UnimplementedMembershipServiceServer) testEmbeddedByValue()                           {}
@@ -255,6 +873,618 @@ func _MembershipService_DeletePerson_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MembershipService_ListDriftEvents_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDriftEventsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListDriftEvents(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListDriftEvents_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListDriftEvents(ctx, req.(*ListDriftEventsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_GetTeam_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTeamRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).GetTeam(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_GetTeam_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).GetTeam(ctx, req.(*GetTeamRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ListTeams_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTeamsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListTeams(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListTeams_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListTeams(ctx, req.(*ListTeamsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_CreateTeam_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTeamRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).CreateTeam(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_CreateTeam_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).CreateTeam(ctx, req.(*CreateTeamRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_UpdateTeam_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateTeamRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).UpdateTeam(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_UpdateTeam_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).UpdateTeam(ctx, req.(*UpdateTeamRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_DeleteTeam_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTeamRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).DeleteTeam(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_DeleteTeam_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).DeleteTeam(ctx, req.(*DeleteTeamRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ListTeamMembers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTeamMembersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListTeamMembers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListTeamMembers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListTeamMembers(ctx, req.(*ListTeamMembersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_CreateTeamMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTeamMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).CreateTeamMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_CreateTeamMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).CreateTeamMember(ctx, req.(*CreateTeamMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_UpdateTeamMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateTeamMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).UpdateTeamMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_UpdateTeamMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).UpdateTeamMember(ctx, req.(*UpdateTeamMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_DeleteTeamMember_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTeamMemberRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).DeleteTeamMember(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_DeleteTeamMember_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).DeleteTeamMember(ctx, req.(*DeleteTeamMemberRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_GetPosition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPositionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).GetPosition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_GetPosition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).GetPosition(ctx, req.(*GetPositionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ListPositions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPositionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListPositions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListPositions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListPositions(ctx, req.(*ListPositionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_CreatePosition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePositionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).CreatePosition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_CreatePosition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).CreatePosition(ctx, req.(*CreatePositionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_UpdatePosition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePositionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).UpdatePosition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_UpdatePosition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).UpdatePosition(ctx, req.(*UpdatePositionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_FillPosition_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FillPositionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).FillPosition(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_FillPosition_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).FillPosition(ctx, req.(*FillPositionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_OfferHelp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OfferHelpRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).OfferHelp(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_OfferHelp_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).OfferHelp(ctx, req.(*OfferHelpRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_GetVolunteer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVolunteerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).GetVolunteer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_GetVolunteer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).GetVolunteer(ctx, req.(*GetVolunteerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ListVolunteers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListVolunteersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListVolunteers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListVolunteers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListVolunteers(ctx, req.(*ListVolunteersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_TransitionVolunteer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransitionVolunteerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).TransitionVolunteer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_TransitionVolunteer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).TransitionVolunteer(ctx, req.(*TransitionVolunteerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_SuggestPositions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SuggestPositionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).SuggestPositions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_SuggestPositions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).SuggestPositions(ctx, req.(*SuggestPositionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_GetVolunteerStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVolunteerStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).GetVolunteerStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_GetVolunteerStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).GetVolunteerStats(ctx, req.(*GetVolunteerStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_GetPackage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetPackageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).GetPackage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_GetPackage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).GetPackage(ctx, req.(*GetPackageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ListPackages_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPackagesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListPackages(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListPackages_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListPackages(ctx, req.(*ListPackagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_CreatePackage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreatePackageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).CreatePackage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_CreatePackage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).CreatePackage(ctx, req.(*CreatePackageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_UpdatePackage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdatePackageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).UpdatePackage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_UpdatePackage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).UpdatePackage(ctx, req.(*UpdatePackageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_OrphanPackage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OrphanPackageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).OrphanPackage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_OrphanPackage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).OrphanPackage(ctx, req.(*OrphanPackageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_AdoptPackage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdoptPackageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).AdoptPackage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_AdoptPackage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).AdoptPackage(ctx, req.(*AdoptPackageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ApproveAdoption_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveAdoptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ApproveAdoption(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ApproveAdoption_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ApproveAdoption(ctx, req.(*ApproveAdoptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_CreateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).CreateToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_CreateToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).CreateToken(ctx, req.(*CreateTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ListTokens_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTokensRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListTokens(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListTokens_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListTokens(ctx, req.(*ListTokensRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_RevokeToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RevokeTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).RevokeToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_RevokeToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).RevokeToken(ctx, req.(*RevokeTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_Authenticate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AuthenticateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).Authenticate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_Authenticate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).Authenticate(ctx, req.(*AuthenticateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_GetCaller_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetCallerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).GetCaller(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_GetCaller_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).GetCaller(ctx, req.(*GetCallerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ReportActivity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReportActivityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ReportActivity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ReportActivity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ReportActivity(ctx, req.(*ReportActivityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // MembershipService_ServiceDesc is the grpc.ServiceDesc for MembershipService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -281,6 +1511,142 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeletePerson",
 			Handler:    _MembershipService_DeletePerson_Handler,
+		},
+		{
+			MethodName: "ListDriftEvents",
+			Handler:    _MembershipService_ListDriftEvents_Handler,
+		},
+		{
+			MethodName: "GetTeam",
+			Handler:    _MembershipService_GetTeam_Handler,
+		},
+		{
+			MethodName: "ListTeams",
+			Handler:    _MembershipService_ListTeams_Handler,
+		},
+		{
+			MethodName: "CreateTeam",
+			Handler:    _MembershipService_CreateTeam_Handler,
+		},
+		{
+			MethodName: "UpdateTeam",
+			Handler:    _MembershipService_UpdateTeam_Handler,
+		},
+		{
+			MethodName: "DeleteTeam",
+			Handler:    _MembershipService_DeleteTeam_Handler,
+		},
+		{
+			MethodName: "ListTeamMembers",
+			Handler:    _MembershipService_ListTeamMembers_Handler,
+		},
+		{
+			MethodName: "CreateTeamMember",
+			Handler:    _MembershipService_CreateTeamMember_Handler,
+		},
+		{
+			MethodName: "UpdateTeamMember",
+			Handler:    _MembershipService_UpdateTeamMember_Handler,
+		},
+		{
+			MethodName: "DeleteTeamMember",
+			Handler:    _MembershipService_DeleteTeamMember_Handler,
+		},
+		{
+			MethodName: "GetPosition",
+			Handler:    _MembershipService_GetPosition_Handler,
+		},
+		{
+			MethodName: "ListPositions",
+			Handler:    _MembershipService_ListPositions_Handler,
+		},
+		{
+			MethodName: "CreatePosition",
+			Handler:    _MembershipService_CreatePosition_Handler,
+		},
+		{
+			MethodName: "UpdatePosition",
+			Handler:    _MembershipService_UpdatePosition_Handler,
+		},
+		{
+			MethodName: "FillPosition",
+			Handler:    _MembershipService_FillPosition_Handler,
+		},
+		{
+			MethodName: "OfferHelp",
+			Handler:    _MembershipService_OfferHelp_Handler,
+		},
+		{
+			MethodName: "GetVolunteer",
+			Handler:    _MembershipService_GetVolunteer_Handler,
+		},
+		{
+			MethodName: "ListVolunteers",
+			Handler:    _MembershipService_ListVolunteers_Handler,
+		},
+		{
+			MethodName: "TransitionVolunteer",
+			Handler:    _MembershipService_TransitionVolunteer_Handler,
+		},
+		{
+			MethodName: "SuggestPositions",
+			Handler:    _MembershipService_SuggestPositions_Handler,
+		},
+		{
+			MethodName: "GetVolunteerStats",
+			Handler:    _MembershipService_GetVolunteerStats_Handler,
+		},
+		{
+			MethodName: "GetPackage",
+			Handler:    _MembershipService_GetPackage_Handler,
+		},
+		{
+			MethodName: "ListPackages",
+			Handler:    _MembershipService_ListPackages_Handler,
+		},
+		{
+			MethodName: "CreatePackage",
+			Handler:    _MembershipService_CreatePackage_Handler,
+		},
+		{
+			MethodName: "UpdatePackage",
+			Handler:    _MembershipService_UpdatePackage_Handler,
+		},
+		{
+			MethodName: "OrphanPackage",
+			Handler:    _MembershipService_OrphanPackage_Handler,
+		},
+		{
+			MethodName: "AdoptPackage",
+			Handler:    _MembershipService_AdoptPackage_Handler,
+		},
+		{
+			MethodName: "ApproveAdoption",
+			Handler:    _MembershipService_ApproveAdoption_Handler,
+		},
+		{
+			MethodName: "CreateToken",
+			Handler:    _MembershipService_CreateToken_Handler,
+		},
+		{
+			MethodName: "ListTokens",
+			Handler:    _MembershipService_ListTokens_Handler,
+		},
+		{
+			MethodName: "RevokeToken",
+			Handler:    _MembershipService_RevokeToken_Handler,
+		},
+		{
+			MethodName: "Authenticate",
+			Handler:    _MembershipService_Authenticate_Handler,
+		},
+		{
+			MethodName: "GetCaller",
+			Handler:    _MembershipService_GetCaller_Handler,
+		},
+		{
+			MethodName: "ReportActivity",
+			Handler:    _MembershipService_ReportActivity_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -109,7 +109,14 @@ type Person struct {
 	// When the person was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency; send it back on update and delete.
-	Etag          string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Admins hold every permission. Only admins may change it.
+	Admin bool `protobuf:"varint,14,opt,name=admin,proto3" json:"admin,omitempty"`
+	// Drift stage of a person who holds a role: NUDGED after the first
+	// inactivity window, before INACTIVE.
+	Nudged bool `protobuf:"varint,15,opt,name=nudged,proto3" json:"nudged,omitempty"`
+	// Teams the person belongs to, as `teams/{team}`.
+	Teams         []string `protobuf:"bytes,16,rep,name=teams,proto3" json:"teams,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -235,11 +242,32 @@ func (x *Person) GetEtag() string {
 	return ""
 }
 
+func (x *Person) GetAdmin() bool {
+	if x != nil {
+		return x.Admin
+	}
+	return false
+}
+
+func (x *Person) GetNudged() bool {
+	if x != nil {
+		return x.Nudged
+	}
+	return false
+}
+
+func (x *Person) GetTeams() []string {
+	if x != nil {
+		return x.Teams
+	}
+	return nil
+}
+
 var File_guildhall_membership_v1_person_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_person_proto_rawDesc = "" +
 	"\n" +
-	"$guildhall/membership/v1/person.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\x06\n" +
+	"$guildhall/membership/v1/person.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\a\n" +
 	"\x06Person\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
@@ -259,7 +287,10 @@ const file_guildhall_membership_v1_person_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\r \x01(\tR\x04etag\x1a:\n" +
+	"\x04etag\x18\r \x01(\tR\x04etag\x12\x14\n" +
+	"\x05admin\x18\x0e \x01(\bR\x05admin\x12\x1b\n" +
+	"\x06nudged\x18\x0f \x01(\bB\x03\xe0A\x03R\x06nudged\x12\x19\n" +
+	"\x05teams\x18\x10 \x03(\tB\x03\xe0A\x03R\x05teams\x1a:\n" +
 	"\fHandlesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"X\n" +

@@ -1,0 +1,52 @@
+// Package activity reports what people do in a service to the membership
+// service, for its drift detection, through the service's outbox.
+package activity
+
+import (
+	"context"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/outbox"
+)
+
+// Topic is the outbox topic of activity reports.
+const Topic = "membership.activity"
+
+// Record queues, inside tx, that person (`people/{person}`) did kind (e.g.
+// "roadmap.vote") at t. Anonymous actions (empty person) are not recorded.
+func Record(ctx context.Context, tx pgx.Tx, person, kind string, t time.Time) error {
+	if person == "" {
+		return nil
+	}
+	return outbox.Enqueue(ctx, tx, Topic, &membershipv1.Activity{
+		EventId: uuid.NewString(), Person: person, Kind: kind, Time: timestamppb.New(t),
+	})
+}
+
+// Sender delivers queued activity to membership; membership ignores event
+// ids it has seen, so redelivery is harmless.
+func Sender(client membershipv1.MembershipServiceClient) outbox.Sender {
+	return func(ctx context.Context, _ string, payloads [][]byte) error {
+		req := &membershipv1.ReportActivityRequest{}
+		for _, p := range payloads {
+			a := &membershipv1.Activity{}
+			if err := proto.Unmarshal(p, a); err != nil {
+				continue // unreadable rows would block the queue forever
+			}
+			req.Activities = append(req.Activities, a)
+		}
+		if len(req.Activities) == 0 {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_, err := client.ReportActivity(ctx, req)
+		return err
+	}
+}

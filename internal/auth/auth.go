@@ -1,0 +1,255 @@
+// Package auth decides who may call what, the same way in every service.
+//
+// Each service declares one Policy: a Rule for every RPC, in one table that
+// can be read and tested. The interceptor authenticates the bearer token
+// (through a cached Authenticator, normally the membership service), finds the
+// method's rule and lets the call through only if the rule allows it. A method
+// without a rule is refused, so a new RPC is closed until someone opens it.
+package auth
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/apierr"
+)
+
+// Principal is who is calling. A nil or empty principal is anonymous.
+type Principal = membershipv1.Principal
+
+type ctxKey struct{}
+
+// With returns ctx carrying p.
+func With(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, ctxKey{}, p)
+}
+
+// From returns the caller of ctx; anonymous callers get an empty principal.
+func From(ctx context.Context) *Principal {
+	if p, ok := ctx.Value(ctxKey{}).(*Principal); ok && p != nil {
+		return p
+	}
+	return &Principal{}
+}
+
+// IsAnonymous reports a caller with no token.
+func IsAnonymous(p *Principal) bool { return p.GetPerson() == "" && p.GetService() == "" }
+
+// Has reports whether p holds perm; admins hold every permission.
+func Has(p *Principal, perm string) bool {
+	return p.GetAdmin() || slices.Contains(p.GetPermissions(), perm)
+}
+
+// IsLeadOf reports whether p leads team (`teams/{team}`).
+func IsLeadOf(p *Principal, team string) bool {
+	return team != "" && p.GetRoles()[team] == membershipv1.Role_ROLE_LEAD
+}
+
+// IsAnyLead reports whether p leads some team.
+func IsAnyLead(p *Principal) bool {
+	for _, r := range p.GetRoles() {
+		if r == membershipv1.Role_ROLE_LEAD {
+			return true
+		}
+	}
+	return false
+}
+
+// Check is one way a caller may pass a rule. It may look at the request and,
+// through closures, at the service's data (e.g. the team owning a resource).
+type Check func(ctx context.Context, p *Principal, req any) (bool, error)
+
+// Rule is who may call one RPC: anyone if public, else a caller passing any
+// of its checks. Admins pass every rule.
+type Rule struct {
+	public bool
+	// Doc says the rule in words, for the policy table and its tests.
+	Doc    string
+	checks []Check
+}
+
+// Public lets anyone call, with or without a token.
+func Public() Rule { return Rule{public: true, Doc: "anyone"} }
+
+// Person lets any authenticated person call.
+func Person() Rule {
+	return Rule{Doc: "any person", checks: []Check{func(_ context.Context, p *Principal, _ any) (bool, error) {
+		return p.GetPerson() != "", nil
+	}}}
+}
+
+// Permission lets holders of perm call.
+func Permission(perm string) Rule {
+	return Rule{Doc: "holders of " + perm, checks: []Check{func(_ context.Context, p *Principal, _ any) (bool, error) {
+		return Has(p, perm), nil
+	}}}
+}
+
+// Admin lets only admins call.
+func Admin() Rule { return Rule{Doc: "admins"} }
+
+// Service lets Guildhall's own services call (and admins).
+func Service() Rule {
+	return Rule{Doc: "Guildhall services", checks: []Check{func(_ context.Context, p *Principal, _ any) (bool, error) {
+		return p.GetService() != "", nil
+	}}}
+}
+
+// AnyLead lets the lead of any team call.
+func AnyLead() Rule {
+	return Rule{Doc: "team leads", checks: []Check{func(_ context.Context, p *Principal, _ any) (bool, error) {
+		return IsAnyLead(p), nil
+	}}}
+}
+
+// Or adds another way to pass the rule.
+func (r Rule) Or(doc string, c Check) Rule {
+	out := Rule{public: r.public, Doc: r.Doc + " or " + doc, checks: slices.Clone(r.checks)}
+	out.checks = append(out.checks, c)
+	return out
+}
+
+// Self passes when the caller is the person the request is about.
+func Self[R any](person func(R) string) Check {
+	return func(_ context.Context, p *Principal, req any) (bool, error) {
+		r, ok := req.(R)
+		return ok && p.GetPerson() != "" && p.GetPerson() == person(r), nil
+	}
+}
+
+// LeadOf passes when the caller leads the team the request concerns; team
+// may read the service's data to find it.
+func LeadOf[R any](team func(context.Context, R) (string, error)) Check {
+	return func(ctx context.Context, p *Principal, req any) (bool, error) {
+		r, ok := req.(R)
+		if !ok || len(p.GetRoles()) == 0 {
+			return false, nil
+		}
+		t, err := team(ctx, r)
+		if err != nil {
+			return false, err
+		}
+		return IsLeadOf(p, t), nil
+	}
+}
+
+// AnyLeadCheck passes when the caller leads some team.
+func AnyLeadCheck(_ context.Context, p *Principal, _ any) (bool, error) { return IsAnyLead(p), nil }
+
+// HasCheck passes for holders of perm.
+func HasCheck(perm string) Check {
+	return func(_ context.Context, p *Principal, _ any) (bool, error) { return Has(p, perm), nil }
+}
+
+// Allow applies r to p for req: nil if allowed, else UNAUTHENTICATED for an
+// anonymous caller and PERMISSION_DENIED for anyone else.
+func (r Rule) Allow(ctx context.Context, p *Principal, req any) error {
+	if r.public || p.GetAdmin() {
+		return nil
+	}
+	for _, c := range r.checks {
+		ok, err := c(ctx, p, req)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	if IsAnonymous(p) {
+		return apierr.Unauthenticated("this call needs a token: send Authorization: Bearer <token>")
+	}
+	return apierr.PermissionDenied("allowed for " + r.Doc)
+}
+
+// Policy maps full gRPC method names to their rules.
+type Policy map[string]Rule
+
+// Merge combines policies of services served together.
+func Merge(ps ...Policy) Policy {
+	out := Policy{}
+	for _, p := range ps {
+		for k, v := range p {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Authenticator turns a bearer secret into a principal, or UNAUTHENTICATED.
+type Authenticator interface {
+	Authenticate(ctx context.Context, token string) (*Principal, error)
+}
+
+// infrastructure methods every client may call.
+func open(method string) bool {
+	return strings.HasPrefix(method, "/grpc.health.v1.") || strings.HasPrefix(method, "/grpc.reflection.")
+}
+
+// UnaryServerInterceptor authenticates the caller and enforces policy.
+func UnaryServerInterceptor(policy Policy, authn Authenticator) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		ctx, err := authorize(ctx, policy, authn, info.FullMethod, req)
+		if err != nil {
+			return nil, err
+		}
+		return handler(ctx, req)
+	}
+}
+
+// StreamServerInterceptor is the streaming form; the rule sees no request.
+func StreamServerInterceptor(policy Policy, authn Authenticator) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		ctx, err := authorize(ss.Context(), policy, authn, info.FullMethod, nil)
+		if err != nil {
+			return err
+		}
+		return handler(srv, &stream{ServerStream: ss, ctx: ctx})
+	}
+}
+
+func authorize(ctx context.Context, policy Policy, authn Authenticator, method string, req any) (context.Context, error) {
+	if open(method) {
+		return ctx, nil
+	}
+	p := &Principal{}
+	if token, present, err := bearer(ctx); err != nil {
+		return ctx, err
+	} else if present {
+		if p, err = authn.Authenticate(ctx, token); err != nil {
+			return ctx, err
+		}
+	}
+	ctx = With(ctx, p)
+	rule, ok := policy[method]
+	if !ok {
+		return ctx, apierr.PermissionDenied("no access rule is declared for " + method)
+	}
+	return ctx, rule.Allow(ctx, p, req)
+}
+
+// bearer reads "authorization: Bearer <token>" from incoming metadata.
+func bearer(ctx context.Context) (token string, present bool, err error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	vals := md.Get("authorization")
+	if len(vals) == 0 || vals[0] == "" {
+		return "", false, nil
+	}
+	scheme, tok, ok := strings.Cut(vals[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(tok) == "" {
+		return "", true, apierr.Unauthenticated("malformed Authorization header: want Bearer <token>")
+	}
+	return strings.TrimSpace(tok), true, nil
+}
+
+type stream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *stream) Context() context.Context { return s.ctx }

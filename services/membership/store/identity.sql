@@ -1,0 +1,42 @@
+-- name: CreateToken :one
+INSERT INTO tokens (id, person_id, display_name, secret_hash, expire_time)
+VALUES ($1, $2, $3, $4, $5)
+RETURNING *;
+
+-- name: ListTokens :many
+-- Newest first: token ids are UUIDv7, which sort by creation time.
+SELECT * FROM tokens
+WHERE person_id = sqlc.arg(person_id)
+  AND (sqlc.arg(before)::text = '' OR id < sqlc.arg(before)::text)
+ORDER BY id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: RevokeToken :one
+UPDATE tokens SET revoke_time = coalesce(revoke_time, $3)
+WHERE person_id = $1 AND id = $2
+RETURNING *;
+
+-- name: TokenBySecret :one
+-- The token and its person, if the token is usable at the given time.
+SELECT t.person_id, p.admin
+FROM tokens t JOIN people p ON p.id = t.person_id
+WHERE t.secret_hash = $1
+  AND t.revoke_time IS NULL
+  AND (t.expire_time IS NULL OR t.expire_time > sqlc.arg(at)::timestamptz);
+
+-- name: PersonTeams :many
+-- Every team the person belongs to, with their role and the team's permissions.
+SELECT m.team_id, m.role, t.permissions
+FROM team_members m JOIN teams t ON t.id = m.team_id
+WHERE m.person_id = $1
+ORDER BY m.team_id;
+
+-- name: UpsertBootstrapAdmin :exec
+INSERT INTO people (id, display_name, admin) VALUES ($1, $2, true)
+ON CONFLICT (id) DO UPDATE SET admin = true;
+
+-- name: UpsertBootstrapToken :exec
+INSERT INTO tokens (id, person_id, display_name, secret_hash)
+VALUES ($1, $2, $3, $4)
+ON CONFLICT (id) DO UPDATE
+SET secret_hash = excluded.secret_hash, person_id = excluded.person_id, revoke_time = NULL, expire_time = NULL;
