@@ -12,10 +12,12 @@ help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## run every service and the gateway locally (finds or starts PostgreSQL)
+run: ## run every service and the gateway locally (finds or starts PostgreSQL); SEED=sme loads demo data
 	@url=$$(scripts/dev-postgres.sh guildhall); \
 	go build -ldflags "-X main.version=$(VERSION)" -o bin/guildhall ./cmd/guildhall; \
-	GUILDHALL_DATABASE_URL=$${GUILDHALL_DATABASE_URL:-$$url} exec bin/guildhall dev
+	export GUILDHALL_DATABASE_URL=$${GUILDHALL_DATABASE_URL:-$$url}; \
+	export GUILDHALL_BOOTSTRAP_ADMIN_TOKEN=$${GUILDHALL_BOOTSTRAP_ADMIN_TOKEN:-dev-admin-token}; \
+	exec bin/guildhall dev $(if $(SEED),--seed $(SEED))
 
 .PHONY: test
 test: ## run every test against a real PostgreSQL (TEST_DATABASE_URL, or the local server)

@@ -108,14 +108,23 @@ func runLines(bin string, args ...string) ([]string, error) {
 	return lines, sc.Err()
 }
 
-// loadProject reads the compose file with only its own defaults interpolated,
-// so a developer's shell cannot change what is tested.
+// requiredSecrets are the variables compose refuses to start without; the
+// test supplies stand-ins, as an operator supplies real ones.
+var requiredSecrets = map[string]string{"GUILDHALL_INTERNAL_TOKEN": "test-internal-token"}
+
+// loadProject reads the compose file with only its own defaults (and the
+// required secrets) interpolated, so a developer's shell cannot change what is tested.
 func loadProject(t *testing.T) *types.Project {
 	t.Helper()
+	var env []string
+	for k, v := range requiredSecrets {
+		env = append(env, k+"="+v)
+	}
 	opts, err := cli.NewProjectOptions([]string{composeFile},
 		cli.WithWorkingDirectory("."),
 		cli.WithInterpolation(true),
 		cli.WithResolvedPaths(true),
+		cli.WithEnv(env),
 	)
 	if err != nil {
 		t.Fatalf("compose options: %v", err)

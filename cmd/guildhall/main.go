@@ -42,6 +42,8 @@ func commands() []command {
 		{"dev", "", "run every service and the gateway in one process, against one database", runDev},
 		{"serve", "membership|roadmap|finance|gateway", "run one part, as in docker-compose", runServe},
 		{"migrate", "[service…]", "apply database migrations (all services by default) and exit", runMigrate},
+		{"seed", "sme [--token T]", "load a demo data set into a running Guildhall, through its API (idempotent)", runSeed},
+		{"token", "create --admin [--person ID]", "print a new admin token (made directly in the membership database)", runToken},
 		{"healthcheck", "--grpc ADDR | --http URL", "exit 0 if a service or the gateway is healthy (for container probes)", runHealthcheck},
 		{"env", "", "list every GUILDHALL_* environment variable the binary reads", runEnv},
 		{"commands", "", "list every subcommand, one per line", runCommands},
@@ -84,11 +86,15 @@ func usage(w io.Writer) {
 }
 
 // setup parses flags and environment for a subcommand and builds its logger.
-func setup(name string, args []string, logFormat string) (*config.Config, *zap.Logger, []string, error) {
+// extra flags of one subcommand are defined by a func given to setup.
+func setup(name string, args []string, logFormat string, extra ...func(*flag.FlagSet)) (*config.Config, *zap.Logger, []string, error) {
 	fs := flag.NewFlagSet("guildhall "+name, flag.ContinueOnError)
 	cfg, err := config.Bind(fs, os.Getenv, logFormat)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	for _, e := range extra {
+		e(fs)
 	}
 	if err := fs.Parse(args); err != nil {
 		return nil, nil, nil, err
@@ -108,9 +114,15 @@ func setup(name string, args []string, logFormat string) (*config.Config, *zap.L
 }
 
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg, log, _, err := setup("dev", args, "console")
+	var seed string
+	cfg, log, _, err := setup("dev", args, "console", func(fs *flag.FlagSet) {
+		fs.StringVar(&seed, "seed", "", "load a demo data set once started: sme")
+	})
 	if err != nil {
 		return err
+	}
+	if seed != "" && cfg.BootstrapAdminToken == "" {
+		return errors.New("dev --seed needs GUILDHALL_BOOTSTRAP_ADMIN_TOKEN, to seed through the API as an admin")
 	}
 	defer func() { _ = log.Sync() }()
 	if err := database.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
@@ -149,7 +161,19 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg.MetricsAddr != "" {
 		fmt.Fprintf(stdout, "  Metrics    http://%s/metrics\n", dialable(cfg.MetricsAddr))
 	}
+	if seed == "" {
+		fmt.Fprintln(stdout, "  Demo data  run with --seed sme (make run SEED=sme) to load the SME Server community")
+	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	if seed != "" {
+		go func() {
+			if err := app.Seed(ctx, seed, targets, cfg.BootstrapAdminToken); err != nil {
+				log.Error("seeding failed", zap.String("data_set", seed), zap.Error(err))
+				return
+			}
+			log.Info("demo data loaded", zap.String("data_set", seed))
+		}()
+	}
 	return a.Run(ctx)
 }
 
@@ -209,6 +233,62 @@ func runMigrate(ctx context.Context, args []string, _ io.Writer) error {
 	return app.Migrate(ctx, cfg, log, rest)
 }
 
+func runSeed(ctx context.Context, args []string, _ io.Writer) error {
+	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		return errors.New("seed: name a data set: sme")
+	}
+	set := args[0]
+	var token string
+	cfg, log, _, err := setup("seed "+set, args[1:], "console", func(fs *flag.FlagSet) {
+		fs.StringVar(&token, "token", "", "admin token to seed with; defaults to GUILDHALL_BOOTSTRAP_ADMIN_TOKEN")
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	if token == "" {
+		token = cfg.BootstrapAdminToken
+	}
+	if token == "" {
+		return errors.New("seed: give --token or set GUILDHALL_BOOTSTRAP_ADMIN_TOKEN")
+	}
+	targets := map[string]string{}
+	for _, s := range config.Services {
+		targets[s] = cfg.Service[s].Target
+	}
+	if err := app.Seed(ctx, set, targets, token); err != nil {
+		return err
+	}
+	log.Info("demo data loaded", zap.String("data_set", set))
+	return nil
+}
+
+func runToken(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 || args[0] != "create" {
+		return errors.New("token: usage: guildhall token create --admin [--person ID] [--label TEXT]")
+	}
+	var admin bool
+	var person, label string
+	cfg, log, _, err := setup("token create", args[1:], "console", func(fs *flag.FlagSet) {
+		fs.BoolVar(&admin, "admin", false, "make an admin token (the only kind this command makes)")
+		fs.StringVar(&person, "person", membership.BootstrapAdmin, "id of the admin person, created if missing")
+		fs.StringVar(&label, "label", "created by guildhall token create", "what the token is for")
+	})
+	if err != nil {
+		return err
+	}
+	defer func() { _ = log.Sync() }()
+	if !admin {
+		return errors.New("token create: only --admin tokens are made here; people make their own through the API")
+	}
+	secret, err := app.CreateAdminToken(ctx, cfg, log, person, label)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(stdout, secret)
+	return err
+}
+
 func runHealthcheck(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("guildhall healthcheck", flag.ContinueOnError)
 	grpcAddr := fs.String("grpc", "", "gRPC address to check with grpc.health.v1")
@@ -265,10 +345,17 @@ func runEnv(_ context.Context, _ []string, stdout io.Writer) error {
 
 func runCommands(_ context.Context, _ []string, stdout io.Writer) error {
 	for _, c := range commands() {
-		if c.name == "serve" {
+		switch c.name {
+		case "serve":
 			for _, p := range append(slices.Clone(config.Services), "gateway") {
 				fmt.Fprintln(stdout, "serve "+p)
 			}
+			continue
+		case "seed":
+			fmt.Fprintln(stdout, "seed sme")
+			continue
+		case "token":
+			fmt.Fprintln(stdout, "token create")
 			continue
 		}
 		fmt.Fprintln(stdout, c.name)

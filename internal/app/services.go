@@ -55,6 +55,9 @@ type Service struct {
 	GRPCName   string
 	Migrations fs.FS
 	Build      func(Deps) (Part, error)
+	// SeedSME loads the SME Server demo data through the service's API; conn
+	// carries an admin token.
+	SeedSME func(ctx context.Context, conn grpc.ClientConnInterface) error
 }
 
 // Services returns every service, membership first.
