@@ -1,0 +1,181 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/internal/pgtest"
+)
+
+// example is one command from the README, with the comment above it.
+type example struct {
+	comment, command string
+}
+
+// readmeExamples returns the curl and grpcurl commands of the README's
+// "Using the API" section, continuation lines joined.
+func readmeExamples(t *testing.T) []example {
+	t.Helper()
+	f, err := os.Open("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var out []example
+	inSection, inBlock := false, false
+	comment, pending := "", ""
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := sc.Text()
+		switch {
+		case strings.HasPrefix(line, "## "):
+			inSection = line == "## Using the API"
+		case inSection && strings.HasPrefix(line, "```"):
+			inBlock = !inBlock && strings.HasPrefix(line, "```sh")
+		case inSection && inBlock:
+			if pending != "" {
+				line = pending + " " + strings.TrimSpace(line)
+				pending = ""
+			}
+			if strings.HasSuffix(line, `\`) {
+				pending = strings.TrimSuffix(line, `\`)
+				continue
+			}
+			trimmed := strings.TrimSpace(line)
+			switch {
+			case strings.HasPrefix(trimmed, "#"):
+				comment = trimmed
+			case strings.HasPrefix(trimmed, "curl ") || strings.HasPrefix(trimmed, "grpcurl ") || strings.HasPrefix(trimmed, "TOKEN="):
+				out = append(out, example{comment: comment, command: trimmed})
+			case trimmed == "":
+				comment = ""
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestReadmeExamples runs the README's API examples, as written, against
+// `guildhall dev` (as `make run` starts it) and checks each answers as the
+// README says: successes succeed, the bad-input example gets its 400.
+func TestReadmeExamples(t *testing.T) {
+	examples := readmeExamples(t)
+	if len(examples) < 8 {
+		t.Fatalf("found %d examples in the README; the parser or the README changed", len(examples))
+	}
+	httpAddr, grpcAddr := readmeAddr(t), readmeAddr(t)
+	t.Setenv("GUILDHALL_DATABASE_URL", pgtest.New(t, apptest.Schemas()))
+	t.Setenv("GUILDHALL_HTTP_ADDR", httpAddr)
+	t.Setenv("GUILDHALL_GRPC_ADDR", grpcAddr)
+	t.Setenv("GUILDHALL_METRICS_ADDR", "")
+	t.Setenv("GUILDHALL_LOG_LEVEL", "error")
+	t.Setenv("GUILDHALL_BOOTSTRAP_ADMIN_TOKEN", "dev-admin-token") // what `make run` sets
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- run(ctx, []string{"dev"}, &strings.Builder{}) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev: %v", err)
+		}
+	})
+	readmeWaitReady(t, "http://"+httpAddr+"/readyz")
+
+	grpcurl := "go tool -modfile=" + readmeAbs(t, "../../tools/go.mod") + " grpcurl"
+	shell := []string{}
+	for _, ex := range examples {
+		cmd := strings.ReplaceAll(ex.command, "localhost:8080", httpAddr)
+		cmd = strings.ReplaceAll(cmd, "localhost:9090", grpcAddr)
+		if strings.HasPrefix(cmd, "TOKEN=") {
+			shell = append(shell, cmd)
+			continue
+		}
+		t.Run(ex.command, func(t *testing.T) {
+			script := strings.Join(shell, "\n") + "\n"
+			if strings.HasPrefix(cmd, "curl ") {
+				script += cmd + ` -w '\n%{http_code}'`
+			} else {
+				script += strings.Replace(cmd, "grpcurl", grpcurl, 1)
+			}
+			out, err := exec.Command("bash", "-c", script).CombinedOutput()
+			if err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			if strings.HasPrefix(cmd, "grpcurl ") {
+				want := []string{"{"}
+				if strings.HasSuffix(cmd, " list") {
+					want = []string{"guildhall.membership.v1.MembershipService", "guildhall.roadmap.v1.RoadmapService",
+						"guildhall.finance.v1.FinanceService", "grpc.health.v1.Health"}
+				}
+				for _, w := range want {
+					if !strings.Contains(string(out), w) {
+						t.Fatalf("output lacks %q:\n%s", w, out)
+					}
+				}
+				return
+			}
+			body, code, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+			if i := strings.LastIndex(string(out), "\n"); i >= 0 {
+				body, code = strings.TrimSpace(string(out[:i])), strings.TrimSpace(string(out[i+1:]))
+			}
+			status, _ := strconv.Atoi(code)
+			want := http.StatusOK
+			if strings.Contains(strings.ToLower(ex.comment), "bad input") {
+				want = http.StatusBadRequest
+			}
+			if status != want {
+				t.Fatalf("HTTP %d, want %d:\n%s", status, want, body)
+			}
+			if !json.Valid([]byte(body)) {
+				t.Fatalf("not JSON:\n%s", body)
+			}
+		})
+	}
+}
+
+func readmeAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	return lis.Addr().String()
+}
+
+func readmeWaitReady(t *testing.T, url string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get(url); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("%s not ready after 30s", url)
+}
+
+func readmeAbs(t *testing.T, p string) string {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wd + "/" + p
+}
