@@ -83,14 +83,19 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 	}
 	root.Handle("/", limitBody(mux, o.MaxBodyBytes))
 
-	c := cors.New(cors.Options{
+	corsOpts := cors.Options{
 		AllowedOrigins:   o.CORSOrigins,
 		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
 		AllowedHeaders:   []string{"Authorization", "Content-Type", requestid.Header},
 		ExposedHeaders:   []string{requestid.Header},
 		AllowCredentials: false,
 		MaxAge:           600,
-	})
+	}
+	if len(o.CORSOrigins) == 0 {
+		// rs/cors reads an empty list as "every origin"; ours means none.
+		corsOpts.AllowOriginFunc = func(string) bool { return false }
+	}
+	c := cors.New(corsOpts)
 	return withRequestID(accessLog(c.Handler(root), log)), nil
 }
 

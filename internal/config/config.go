@@ -122,7 +122,9 @@ func (c *Config) Complete() error {
 		}
 	}
 	for _, o := range c.CORSOrigins {
-		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "") {
+		// An origin has no path, query or user: "https://a.example/" would never match.
+		if u, err := url.Parse(o); o != "*" && (err != nil || u.Scheme == "" || u.Host == "" ||
+			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
 			errs = append(errs, fmt.Errorf("GUILDHALL_CORS_ORIGINS: %q is not an origin like https://example.org", o))
 		}
 	}

@@ -1,0 +1,122 @@
+package pagination_test
+
+import (
+	"encoding/base64"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/pagination"
+)
+
+func TestSize(t *testing.T) {
+	for _, c := range []struct{ in, want int32 }{
+		{0, pagination.DefaultSize},
+		{-1, pagination.DefaultSize},
+		{-5000, pagination.DefaultSize},
+		{1, 1},
+		{50, 50},
+		{999, 999},
+		{1000, 1000},
+		{1001, pagination.MaxSize},
+		{5000, pagination.MaxSize},
+	} {
+		if got := pagination.Size(c.in); got != c.want {
+			t.Errorf("Size(%d) = %d, want %d", c.in, got, c.want)
+		}
+	}
+	if pagination.DefaultSize != 50 || pagination.MaxSize != 1000 {
+		t.Errorf("DefaultSize %d, MaxSize %d; the protos document 50 and 1000", pagination.DefaultSize, pagination.MaxSize)
+	}
+}
+
+func TestTokenRoundTrip(t *testing.T) {
+	q := pagination.Fingerprint("people", "state=active")
+	want := pagination.Cursor{After: []string{"2026-01-02T03:04:05Z", "people/jane"}, Query: q}
+	token := pagination.Encode(want)
+	got, err := pagination.Decode(token, q, 2)
+	if err != nil {
+		t.Fatalf("Decode(Encode(c)): %v", err)
+	}
+	if !slices.Equal(got.After, want.After) || got.Query != want.Query {
+		t.Fatalf("round trip: got %+v, want %+v", got, want)
+	}
+	// An empty token is the first page.
+	if c, err := pagination.Decode("", q, 2); err != nil || len(c.After) != 0 {
+		t.Fatalf("Decode(\"\") = %+v, %v; want the first page", c, err)
+	}
+}
+
+func TestTokenRejected(t *testing.T) {
+	q := pagination.Fingerprint("people", "state=active")
+	other := pagination.Fingerprint("people", "state=inactive")
+	if q == other || q != pagination.Fingerprint("people", "state=active") {
+		t.Fatalf("Fingerprint is not a stable, distinguishing hash: %q %q", q, other)
+	}
+	// Parts are delimited, so moving a boundary changes the fingerprint.
+	if pagination.Fingerprint("ab", "c") == pagination.Fingerprint("a", "bc") {
+		t.Error("Fingerprint(ab, c) == Fingerprint(a, bc)")
+	}
+	good := pagination.Encode(pagination.Cursor{After: []string{"people/jane"}, Query: q})
+	for _, c := range []struct{ name, token string }{
+		{"from another query", pagination.Encode(pagination.Cursor{After: []string{"people/jane"}, Query: other})},
+		{"without a query", pagination.Encode(pagination.Cursor{After: []string{"people/jane"}})},
+		{"wrong number of keys", pagination.Encode(pagination.Cursor{After: []string{"a", "b"}, Query: q})},
+		{"no keys", pagination.Encode(pagination.Cursor{Query: q})},
+		{"garbage", "garbage!!"},
+		{"base64 of non-JSON", base64.RawURLEncoding.EncodeToString([]byte("hello"))},
+		{"padded base64", base64.URLEncoding.EncodeToString([]byte(`{"a":["people/jane"],"q":"`+q+`"}`)) + "="},
+		{"truncated", good[:len(good)-3]},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := pagination.Decode(c.token, q, 1)
+			var ae *apierr.Error
+			if !errors.As(err, &ae) || len(ae.Violations) != 1 || ae.Violations[0].Field != "page_token" {
+				t.Fatalf("Decode(%q) = %v; want INVALID_ARGUMENT on page_token", c.token, err)
+			}
+		})
+	}
+	if _, err := pagination.Decode(good, q, 1); err != nil {
+		t.Fatalf("the untampered token was rejected: %v", err)
+	}
+}
+
+func TestPages(t *testing.T) {
+	q := pagination.Fingerprint("releases")
+	rows := []string{"a", "b", "c", "d", "e"}
+	var got []string
+	token, pages := "", 0
+	for {
+		p, err := pagination.Start(token, 2, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Limit() != 3 {
+			t.Fatalf("Limit() = %d, want page size + 1", p.Limit())
+		}
+		// What the store would return: rows after the key, up to Limit.
+		var fetched []string
+		for _, r := range rows {
+			if r > p.After() && int32(len(fetched)) < p.Limit() {
+				fetched = append(fetched, r)
+			}
+		}
+		page, next := pagination.Finish(p, fetched, func(s string) string { return s })
+		got = append(got, page...)
+		pages++
+		if next == "" {
+			break
+		}
+		if pages > 5 {
+			t.Fatal("paging does not end")
+		}
+		token = next
+	}
+	if !slices.Equal(got, rows) || pages != 3 {
+		t.Fatalf("paged %v in %d pages, want %v in 3", got, pages, rows)
+	}
+	if _, err := pagination.Start(token, 2, pagination.Fingerprint("people")); err == nil {
+		t.Fatal("a token of one list was accepted by another")
+	}
+}
