@@ -163,6 +163,15 @@ func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[str
 	if err != nil {
 		return err
 	}
+	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "guildhall_http_requests_total", Help: "REST requests handled by the gateway.",
+	}, []string{"code", "method"})
+	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name: "guildhall_http_request_duration_seconds", Help: "REST request latency at the gateway.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"code", "method"})
+	a.registry.MustRegister(requests, duration)
+	h = promhttp.InstrumentHandlerCounter(requests, promhttp.InstrumentHandlerDuration(duration, h))
 	a.withHTTP("gateway", lis, h)
 	return nil
 }
