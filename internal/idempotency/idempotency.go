@@ -1,7 +1,9 @@
 // Package idempotency makes creates and other money-moving calls safe to
 // retry (AIP-155): the first call with a request_id runs, and every later call
 // with the same id gets the first response back, or ABORTED if its request
-// differs. Each service keeps its keys in its own idempotency_keys table.
+// differs. Each service keeps its keys in its own idempotency_keys table
+// (request_id uuid primary key, method, request_hash, response, create_time),
+// created by its first migration.
 package idempotency
 
 import (
@@ -14,15 +16,6 @@ import (
 
 	"github.com/guildhall/guildhall/internal/apierr"
 )
-
-// Schema is the table each service's first migration creates.
-const Schema = `CREATE TABLE idempotency_keys (
-    request_id   uuid        PRIMARY KEY,
-    method       text        NOT NULL,
-    request_hash bytea       NOT NULL,
-    response     bytea,
-    create_time  timestamptz NOT NULL DEFAULT now()
-);`
 
 // Do runs fn at most once per requestID, inside tx. The key row is inserted
 // first, so a concurrent duplicate blocks on it until tx ends and then replays
