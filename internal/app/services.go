@@ -76,6 +76,7 @@ func Services() []Service {
 					VolunteerRatePerMinute: d.Config.VolunteerRatePerMinute,
 				})
 			},
+			SeedSME: membership.SeedSME,
 		},
 		{
 			Name: config.Roadmap, GRPCName: roadmapv1.RoadmapService_ServiceDesc.ServiceName,

@@ -50,12 +50,17 @@ type Server struct {
 	log   *zap.Logger
 	now   func() time.Time
 	drift DriftPolicy
+	// offers rate-limits OfferHelp per client address.
+	offers *rateLimiter
 }
 
 // NewServer returns the membership service, having made the bootstrap admin
 // token valid if one is configured.
 func NewServer(o Options) (*Server, error) {
-	s := &Server{db: o.DB, q: store.New(), log: o.Log, now: o.Now, drift: o.Drift}
+	if o.Log == nil {
+		o.Log = zap.NewNop()
+	}
+	s := &Server{db: o.DB, q: store.New(), log: o.Log, now: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute)}
 	if o.BootstrapAdminToken != "" {
 		if err := s.ensureBootstrapAdmin(context.Background(), o.BootstrapAdminToken); err != nil {
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)
@@ -71,17 +76,29 @@ func (s *Server) Register(r grpc.ServiceRegistrar) {
 
 // GetPerson implements AIP-131.
 func (s *Server) GetPerson(ctx context.Context, req *membershipv1.GetPersonRequest) (*membershipv1.Person, error) {
-	row, err := s.q.GetPerson(ctx, s.db, resource.ID(people, req.GetName()))
+	id := resource.ID(people, req.GetName())
+	if err := s.evaluateDrift(ctx, id); err != nil {
+		return nil, err
+	}
+	row, err := s.q.GetPerson(ctx, s.db, id)
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	return personFromRow(row), nil
+	out := []*membershipv1.Person{personFromRow(row)}
+	if err := s.withTeams(ctx, s.db, out); err != nil {
+		return nil, err
+	}
+	redact(ctx, out)
+	return out[0], nil
 }
 
 // ListPeople implements AIP-132 with keyset pagination by id.
 func (s *Server) ListPeople(ctx context.Context, req *membershipv1.ListPeopleRequest) (*membershipv1.ListPeopleResponse, error) {
 	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(people))
 	if err != nil {
+		return nil, err
+	}
+	if err := s.evaluateDrift(ctx, ""); err != nil {
 		return nil, err
 	}
 	rows, err := s.q.ListPeople(ctx, s.db, store.ListPeopleParams{After: page.After(), PageSize: page.Limit()})
@@ -93,6 +110,10 @@ func (s *Server) ListPeople(ctx context.Context, req *membershipv1.ListPeopleReq
 	for _, row := range rows {
 		resp.People = append(resp.People, personFromRow(row))
 	}
+	if err := s.withTeams(ctx, s.db, resp.People); err != nil {
+		return nil, err
+	}
+	redact(ctx, resp.People)
 	return resp, nil
 }
 
@@ -116,17 +137,28 @@ func (s *Server) CreatePerson(ctx context.Context, req *membershipv1.CreatePerso
 		if err != nil {
 			return nil, err
 		}
+		if p.GetAdmin() {
+			if err := s.q.SetAdmin(ctx, tx, store.SetAdminParams{ID: row.ID, Admin: true}); err != nil {
+				return nil, err
+			}
+			row.Admin = true
+		}
+		if err := s.touch(ctx, tx); err != nil {
+			return nil, err
+		}
+		// The creator supplied every field, so nothing is redacted here.
 		return personFromRow(row), nil
 	})
 }
 
 // personFields are the fields UpdatePerson may change.
-var personFields = []string{"display_name", "email", "handles", "skills", "country", "time_zone", "bio", "state"}
+// The policy lets only admins change admin.
+var personFields = []string{"display_name", "email", "handles", "skills", "country", "time_zone", "bio", "state", "admin"}
 
 // UpdatePerson implements AIP-134 with an etag check.
 func (s *Server) UpdatePerson(ctx context.Context, req *membershipv1.UpdatePersonRequest) (*membershipv1.Person, error) {
 	id := resource.ID(people, req.GetPerson().GetName())
-	return resource.Update(ctx, s.db, req.GetPerson(), req.GetUpdateMask(), personFields,
+	out, err := resource.Update(ctx, s.db, req.GetPerson(), req.GetUpdateMask(), personFields,
 		func(tx pgx.Tx) (*membershipv1.Person, error) {
 			row, err := s.q.GetPersonForUpdate(ctx, tx, id)
 			return personFromRow(row), err
@@ -142,8 +174,30 @@ func (s *Server) UpdatePerson(ctx context.Context, req *membershipv1.UpdatePerso
 				Skills: nonNilSlice(p.GetSkills()), Country: p.GetCountry(), TimeZone: p.GetTimeZone(), Bio: p.GetBio(),
 				State: pgenum.Text(p.GetState()),
 			})
+			if err != nil {
+				return nil, err
+			}
+			if row.Admin != p.GetAdmin() {
+				if err := s.q.SetAdmin(ctx, tx, store.SetAdminParams{ID: id, Admin: p.GetAdmin()}); err != nil {
+					return nil, err
+				}
+				row.Admin = p.GetAdmin()
+			}
+			if err := s.touch(ctx, tx); err != nil {
+				return nil, err
+			}
+			row, err = s.q.GetPerson(ctx, tx, id) // touch may have moved last_active_time
 			return personFromRow(row), err
 		})
+	if err != nil {
+		return nil, err
+	}
+	one := []*membershipv1.Person{out}
+	if err := s.withTeams(ctx, s.db, one); err != nil {
+		return nil, err
+	}
+	redact(ctx, one)
+	return out, nil
 }
 
 // DeletePerson implements AIP-135.
@@ -187,6 +241,8 @@ func personFromRow(r store.Person) *membershipv1.Person {
 		CreateTime:     timestamppb.New(r.CreateTime),
 		UpdateTime:     timestamppb.New(r.UpdateTime),
 		Etag:           resource.Etag(r.Version),
+		Admin:          r.Admin,
+		Nudged:         r.DriftStage == stageNudged,
 	}
 }
 

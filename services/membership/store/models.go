@@ -10,12 +10,55 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+type ActivityEvent struct {
+	EventID     string
+	PersonID    string
+	Kind        string
+	Time        time.Time
+	ReceiveTime time.Time
+}
+
+type DriftEvent struct {
+	ID               string
+	PersonID         string
+	Stage            string
+	Time             time.Time
+	Basis            time.Time
+	Reason           string
+	VacatedPositions []string
+}
+
 type IdempotencyKey struct {
 	RequestID   pgtype.UUID
 	Method      string
 	RequestHash []byte
 	Response    []byte
 	CreateTime  time.Time
+}
+
+type Package struct {
+	ID                 string
+	DisplayName        string
+	Description        string
+	RepositoryUrl      string
+	State              string
+	LastReleaseVersion string
+	LastReleaseDate    string
+	CreateTime         time.Time
+	UpdateTime         time.Time
+	Version            int64
+}
+
+type PackageAdoption struct {
+	PackageID   string
+	PersonID    string
+	RequestTime time.Time
+}
+
+type PackageMaintainer struct {
+	PackageID string
+	PersonID  string
+	Since     time.Time
 }
 
 type Person struct {
@@ -33,6 +76,24 @@ type Person struct {
 	UpdateTime     time.Time
 	Version        int64
 	Admin          bool
+	DriftStage     string
+	DriftBasis     *time.Time
+}
+
+type Position struct {
+	ID               string
+	TeamID           string
+	Title            string
+	Description      string
+	Skills           []string
+	HoursPerMonth    int32
+	Role             string
+	State            string
+	OpenToDiscussion bool
+	FilledBy         pgtype.Text
+	CreateTime       time.Time
+	UpdateTime       time.Time
+	Version          int64
 }
 
 type Team struct {
@@ -62,4 +123,30 @@ type Token struct {
 	ExpireTime  *time.Time
 	RevokeTime  *time.Time
 	CreateTime  time.Time
+}
+
+type Volunteer struct {
+	ID            string
+	DisplayName   string
+	Contact       string
+	Skills        []string
+	HoursPerMonth int32
+	Interests     string
+	State         string
+	Position      string
+	PersonID      pgtype.Text
+	ActiveTime    *time.Time
+	CreateTime    time.Time
+	UpdateTime    time.Time
+	Version       int64
+}
+
+type VolunteerTransition struct {
+	ID          int64
+	VolunteerID string
+	FromState   string
+	ToState     string
+	Actor       string
+	Time        time.Time
+	Note        string
 }

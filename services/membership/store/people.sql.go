@@ -7,12 +7,13 @@ package store
 
 import (
 	"context"
+	"time"
 )
 
 const createPerson = `-- name: CreatePerson :one
 INSERT INTO people (id, display_name, email, handles, skills, country, time_zone, bio)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
-RETURNING id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin
+RETURNING id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis
 `
 
 type CreatePersonParams struct {
@@ -53,6 +54,8 @@ func (q *Queries) CreatePerson(ctx context.Context, db DBTX, arg CreatePersonPar
 		&i.UpdateTime,
 		&i.Version,
 		&i.Admin,
+		&i.DriftStage,
+		&i.DriftBasis,
 	)
 	return i, err
 }
@@ -67,7 +70,7 @@ func (q *Queries) DeletePerson(ctx context.Context, db DBTX, id string) error {
 }
 
 const getPerson = `-- name: GetPerson :one
-SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin FROM people WHERE id = $1
+SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis FROM people WHERE id = $1
 `
 
 func (q *Queries) GetPerson(ctx context.Context, db DBTX, id string) (Person, error) {
@@ -88,12 +91,14 @@ func (q *Queries) GetPerson(ctx context.Context, db DBTX, id string) (Person, er
 		&i.UpdateTime,
 		&i.Version,
 		&i.Admin,
+		&i.DriftStage,
+		&i.DriftBasis,
 	)
 	return i, err
 }
 
 const getPersonForUpdate = `-- name: GetPersonForUpdate :one
-SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin FROM people WHERE id = $1 FOR UPDATE
+SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis FROM people WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetPersonForUpdate(ctx context.Context, db DBTX, id string) (Person, error) {
@@ -114,12 +119,42 @@ func (q *Queries) GetPersonForUpdate(ctx context.Context, db DBTX, id string) (P
 		&i.UpdateTime,
 		&i.Version,
 		&i.Admin,
+		&i.DriftStage,
+		&i.DriftBasis,
 	)
 	return i, err
 }
 
+const insertActivityEvent = `-- name: InsertActivityEvent :execrows
+INSERT INTO activity_events (event_id, person_id, kind, time, receive_time)
+VALUES ($1, $2, $3, $4, $5)
+ON CONFLICT (event_id) DO NOTHING
+`
+
+type InsertActivityEventParams struct {
+	EventID     string
+	PersonID    string
+	Kind        string
+	Time        time.Time
+	ReceiveTime time.Time
+}
+
+func (q *Queries) InsertActivityEvent(ctx context.Context, db DBTX, arg InsertActivityEventParams) (int64, error) {
+	result, err := db.Exec(ctx, insertActivityEvent,
+		arg.EventID,
+		arg.PersonID,
+		arg.Kind,
+		arg.Time,
+		arg.ReceiveTime,
+	)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
 const listPeople = `-- name: ListPeople :many
-SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin FROM people
+SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis FROM people
 WHERE id > $1
 ORDER BY id
 LIMIT $2
@@ -154,7 +189,80 @@ func (q *Queries) ListPeople(ctx context.Context, db DBTX, arg ListPeopleParams)
 			&i.UpdateTime,
 			&i.Version,
 			&i.Admin,
+			&i.DriftStage,
+			&i.DriftBasis,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const recordActivity = `-- name: RecordActivity :one
+WITH old AS (
+    SELECT o.id AS old_id, o.drift_stage AS old_stage, o.drift_basis AS old_basis
+    FROM people o WHERE o.id = $2::text FOR UPDATE
+)
+UPDATE people p
+SET last_active_time = greatest(p.last_active_time, $1::timestamptz),
+    state = CASE WHEN $1::timestamptz > coalesce(old.old_basis, '-infinity') THEN 'active' ELSE p.state END,
+    drift_stage = CASE WHEN $1::timestamptz > coalesce(old.old_basis, '-infinity') THEN '' ELSE p.drift_stage END
+FROM old
+WHERE p.id = old.old_id
+RETURNING (CASE WHEN p.drift_stage = '' THEN old.old_stage ELSE '' END)::text AS ended_stage
+`
+
+type RecordActivityParams struct {
+	At       time.Time
+	PersonID string
+}
+
+// Activity at a time moves last_active_time forward (never back); activity
+// newer than the drift basis ends any drift. Returns the stage it ended.
+func (q *Queries) RecordActivity(ctx context.Context, db DBTX, arg RecordActivityParams) (string, error) {
+	row := db.QueryRow(ctx, recordActivity, arg.At, arg.PersonID)
+	var ended_stage string
+	err := row.Scan(&ended_stage)
+	return ended_stage, err
+}
+
+const setAdmin = `-- name: SetAdmin :exec
+UPDATE people SET admin = $2 WHERE id = $1
+`
+
+type SetAdminParams struct {
+	ID    string
+	Admin bool
+}
+
+func (q *Queries) SetAdmin(ctx context.Context, db DBTX, arg SetAdminParams) error {
+	_, err := db.Exec(ctx, setAdmin, arg.ID, arg.Admin)
+	return err
+}
+
+const teamsOfPeople = `-- name: TeamsOfPeople :many
+SELECT person_id, team_id FROM team_members WHERE person_id = ANY($1::text[]) ORDER BY person_id, team_id
+`
+
+type TeamsOfPeopleRow struct {
+	PersonID string
+	TeamID   string
+}
+
+func (q *Queries) TeamsOfPeople(ctx context.Context, db DBTX, ids []string) ([]TeamsOfPeopleRow, error) {
+	rows, err := db.Query(ctx, teamsOfPeople, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []TeamsOfPeopleRow{}
+	for rows.Next() {
+		var i TeamsOfPeopleRow
+		if err := rows.Scan(&i.PersonID, &i.TeamID); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -170,7 +278,7 @@ UPDATE people
 SET display_name = $2, email = $3, handles = $4, skills = $5, country = $6, time_zone = $7, bio = $8,
     state = $9, update_time = now(), version = version + 1
 WHERE id = $1
-RETURNING id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin
+RETURNING id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis
 `
 
 type UpdatePersonParams struct {
@@ -213,6 +321,8 @@ func (q *Queries) UpdatePerson(ctx context.Context, db DBTX, arg UpdatePersonPar
 		&i.UpdateTime,
 		&i.Version,
 		&i.Admin,
+		&i.DriftStage,
+		&i.DriftBasis,
 	)
 	return i, err
 }

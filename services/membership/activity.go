@@ -1,0 +1,103 @@
+package membership
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/apierr"
+
+	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/membership/store"
+)
+
+// touch records the caller's own write as activity, inside the write's
+// transaction: a person's own writes count, so drift never catches someone
+// who is busy here.
+func (s *Server) touch(ctx context.Context, tx pgx.Tx) error {
+	p := auth.From(ctx).GetPerson()
+	if p == "" {
+		return nil
+	}
+	return s.recordActivity(ctx, tx, resource.ID(people, p), "own write", s.now())
+}
+
+// recordActivity moves a person's last activity forward; if that ends a
+// drift, the return is recorded as an ACTIVE drift step. Activity of an
+// unknown person is ignored.
+func (s *Server) recordActivity(ctx context.Context, tx pgx.Tx, personID, kind string, at time.Time) error {
+	ended, err := s.q.RecordActivity(ctx, tx, store.RecordActivityParams{PersonID: personID, At: at})
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && ended == "") {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
+		ID: resource.NewID(), PersonID: personID, Stage: "active", Time: at, Basis: at,
+		Reason: "active again after being " + ended + " (" + kind + ")", VacatedPositions: []string{},
+	})
+}
+
+// ReportActivity records activity reported by the other services (through
+// their outboxes). Each event counts once, by event id; a person's
+// last_active_time only moves forward, and never beyond the clock.
+func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportActivityRequest) (*membershipv1.ReportActivityResponse, error) {
+	var bad []apierr.FieldViolation
+	for i, a := range req.GetActivities() {
+		at := fmt.Sprintf("activities[%d].", i)
+		if a.GetEventId() == "" || len(a.GetEventId()) > 100 {
+			bad = append(bad, apierr.FieldViolation{Field: at + "event_id", Description: "required, at most 100 characters"})
+		}
+		if !personName.MatchString(a.GetPerson()) {
+			bad = append(bad, apierr.FieldViolation{Field: at + "person", Description: "must be people/{person}"})
+		}
+		if a.GetKind() == "" || len(a.GetKind()) > 64 {
+			bad = append(bad, apierr.FieldViolation{Field: at + "kind", Description: "required, at most 64 characters"})
+		}
+		if a.GetTime() != nil && a.GetTime().CheckValid() != nil {
+			bad = append(bad, apierr.FieldViolation{Field: at + "time", Description: "not a valid time"})
+		}
+	}
+	if len(bad) > 0 {
+		return nil, apierr.Invalid(bad...)
+	}
+	resp := &membershipv1.ReportActivityResponse{}
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		resp.Recorded = 0
+		now := s.now()
+		for _, a := range req.GetActivities() {
+			t := now
+			if a.GetTime() != nil && a.GetTime().AsTime().Before(now) {
+				t = a.GetTime().AsTime()
+			}
+			person := resource.ID(people, a.GetPerson())
+			n, err := s.q.InsertActivityEvent(ctx, tx, store.InsertActivityEventParams{
+				EventID: a.GetEventId(), PersonID: person, Kind: a.GetKind(), Time: t, ReceiveTime: now,
+			})
+			if err != nil {
+				return err
+			}
+			if n == 0 {
+				continue
+			}
+			resp.Recorded++
+			if err := s.recordActivity(ctx, tx, person, a.GetKind(), t); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return resp, err
+}
+
+var personName = regexp.MustCompile(`^people/[a-z][a-z0-9-]{0,62}$`)
+
+func zapError(err error) zap.Field { return zap.Error(err) }

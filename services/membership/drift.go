@@ -1,0 +1,229 @@
+package membership
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/pagination"
+	"github.com/guildhall/guildhall/internal/pgenum"
+	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/membership/store"
+)
+
+// Drift, after Debian's staged pings and Discourse's rolling windows: a
+// person holding a role whose basis (the later of their last activity and
+// their newest role) is older than Window is NUDGED (still ACTIVE, with
+// Person.nudged set); NudgeGrace later INACTIVE; EmeritusAfter later still
+// EMERITUS, when every role they hold is vacated into an OPEN position of its
+// team and they step down from the packages they maintain (left without a
+// maintainer, a package is UNMAINTAINED), so no work silently loses its owner.
+//
+// Stages are a function of the basis and the clock, so they come out the same
+// whether evaluation runs every minute (Run), on reads, or after a long gap:
+// each stage is recorded once per basis, stamped with the time it was
+// reached (basis + delay), not when it was noticed. Activity newer than the
+// basis ends the drift (RecordActivity).
+const (
+	stageNudged   = "nudged"
+	stageInactive = "inactive"
+	stageEmeritus = "emeritus"
+)
+
+var stageRank = map[string]int{"": 0, stageNudged: 1, stageInactive: 2, stageEmeritus: 3}
+var stageByRank = []string{"", stageNudged, stageInactive, stageEmeritus}
+
+// delay is how long after the basis a stage is reached.
+func (d DriftPolicy) delay(rank int) time.Duration {
+	out := time.Duration(0)
+	if rank >= 1 {
+		out += d.Window
+	}
+	if rank >= 2 {
+		out += d.NudgeGrace
+	}
+	if rank >= 3 {
+		out += d.EmeritusAfter
+	}
+	return out
+}
+
+func (s *Server) driftParams(person string) store.DriftCandidatesParams {
+	now := s.now()
+	return store.DriftCandidatesParams{
+		PersonID:       person,
+		NudgeBefore:    now.Add(-s.drift.delay(1)),
+		InactiveBefore: now.Add(-s.drift.delay(2)),
+		EmeritusBefore: now.Add(-s.drift.delay(3)),
+	}
+}
+
+// evaluateDrift brings the drift stages of one person (or everyone, if "")
+// up to the clock. When nothing is due it costs one query.
+func (s *Server) evaluateDrift(ctx context.Context, person string) error {
+	if s.drift.Window <= 0 {
+		return nil // drift detection is off
+	}
+	due, err := s.q.DriftCandidates(ctx, s.db, s.driftParams(person))
+	if err != nil {
+		return err
+	}
+	for _, c := range due {
+		if err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error { return s.driftPerson(ctx, tx, c.ID) }); err != nil {
+			return fmt.Errorf("drift of %s: %w", c.ID, err)
+		}
+	}
+	return nil
+}
+
+// driftPerson records the stages a person has reached, under their row lock
+// so concurrent evaluations record each stage once.
+func (s *Server) driftPerson(ctx context.Context, tx pgx.Tx, id string) error {
+	if _, err := s.q.LockPerson(ctx, tx, id); err != nil {
+		return resource.NotFoundIfNoRows(err, resource.Name(people, id))
+	}
+	rows, err := s.q.DriftCandidates(ctx, tx, s.driftParams(id))
+	if err != nil || len(rows) == 0 {
+		return err // another evaluation got here first
+	}
+	c := rows[0]
+	from := 0
+	if c.DriftBasis != nil && c.DriftBasis.Equal(c.Basis) {
+		from = stageRank[c.DriftStage]
+	}
+	to := stageRank[c.Expected]
+	for rank := from + 1; rank <= to; rank++ {
+		stage := stageByRank[rank]
+		at := c.Basis.Add(s.drift.delay(rank))
+		reason := fmt.Sprintf("no activity since %s (%s)", c.Basis.UTC().Format(time.DateOnly), days(s.drift.delay(rank)))
+		vacated := []string{}
+		if stage == stageEmeritus {
+			if vacated, err = s.vacateRoles(ctx, tx, c.ID, c.DisplayName); err != nil {
+				return err
+			}
+			reason += fmt.Sprintf("; %d role(s) vacated into open positions", len(vacated))
+			pkgs, err := s.q.RemoveMaintainerEverywhere(ctx, tx, c.ID)
+			if err != nil {
+				return err
+			}
+			if len(pkgs) > 0 {
+				if err := s.q.MarkUnmaintained(ctx, tx, store.MarkUnmaintainedParams{Ids: pkgs, Now: s.now()}); err != nil {
+					return err
+				}
+				reason += "; stepped down as maintainer of " + strings.Join(pkgs, ", ")
+			}
+		}
+		if err := s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
+			ID: resource.NewID(), PersonID: c.ID, Stage: stage, Time: at, Basis: c.Basis, Reason: reason, VacatedPositions: vacated,
+		}); err != nil {
+			return err
+		}
+	}
+	state := "active"
+	switch c.Expected {
+	case stageInactive:
+		state = "inactive"
+	case stageEmeritus:
+		state = "emeritus"
+	}
+	return s.q.SetDrift(ctx, tx, store.SetDriftParams{ID: c.ID, DriftStage: c.Expected, DriftBasis: &c.Basis, State: state})
+}
+
+// vacateRoles turns each of a person's team roles into an open position of
+// the same role and removes the membership.
+func (s *Server) vacateRoles(ctx context.Context, tx pgx.Tx, id, displayName string) ([]string, error) {
+	ms, err := s.q.PersonMemberships(ctx, tx, id)
+	if err != nil {
+		return nil, err
+	}
+	out := []string{}
+	for _, m := range ms {
+		role := membershipv1.Role(pgenum.Number(membershipv1.Role_ROLE_UNSPECIFIED.Descriptor(), m.Role))
+		pos, err := s.insertPosition(ctx, tx, m.TeamID, &membershipv1.Position{
+			Title: roleTitle(m.Role) + " (vacated by " + displayName + ")",
+			Description: displayName + " held this role from " + m.Since.UTC().Format(time.DateOnly) +
+				" and became emeritus after a long absence. The role is open to anyone willing to take it on.",
+			Role: role, State: membershipv1.Position_STATE_OPEN, OpenToDiscussion: m.Role == "lead",
+		})
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.q.DeleteTeamMember(ctx, tx, store.DeleteTeamMemberParams{TeamID: m.TeamID, PersonID: id}); err != nil {
+			return nil, err
+		}
+		out = append(out, positionName(pos.TeamID, pos.ID))
+	}
+	return out, nil
+}
+
+func roleTitle(role string) string {
+	if role == "" {
+		return ""
+	}
+	return strings.ToUpper(role[:1]) + role[1:]
+}
+
+func days(d time.Duration) string {
+	return fmt.Sprintf("%d days", int(d.Hours()/24))
+}
+
+// ListDriftEvents lists drift steps, newest first, after bringing them up to
+// the clock.
+func (s *Server) ListDriftEvents(ctx context.Context, req *membershipv1.ListDriftEventsRequest) (*membershipv1.ListDriftEventsResponse, error) {
+	query := pagination.Fingerprint("drift")
+	cur, err := pagination.Decode(req.GetPageToken(), query, 2)
+	if err != nil {
+		return nil, err
+	}
+	params := store.ListDriftEventsParams{PageSize: pagination.Size(req.GetPageSize()) + 1}
+	if len(cur.After) == 2 {
+		t, err := time.Parse(time.RFC3339Nano, cur.After[0])
+		if err != nil {
+			return nil, apierr.InvalidField("page_token", "not a page token from this list; start again without one")
+		}
+		params.AfterTime, params.AfterID = &t, cur.After[1]
+	}
+	if err := s.evaluateDrift(ctx, ""); err != nil {
+		return nil, err
+	}
+	rows, err := s.q.ListDriftEvents(ctx, s.db, params)
+	if err != nil {
+		return nil, err
+	}
+	resp := &membershipv1.ListDriftEventsResponse{}
+	if size := int(params.PageSize) - 1; len(rows) > size {
+		rows = rows[:size]
+		last := rows[len(rows)-1]
+		resp.NextPageToken = pagination.Encode(pagination.Cursor{After: []string{last.Time.UTC().Format(time.RFC3339Nano), last.ID}, Query: query})
+	}
+	for _, r := range rows {
+		resp.DriftEvents = append(resp.DriftEvents, &membershipv1.DriftEvent{
+			Person: resource.Name(people, r.PersonID), Stage: strings.ToUpper(r.Stage), Time: timestamppb.New(r.Time),
+			Reason: r.Reason, VacatedPositions: r.VacatedPositions,
+		})
+	}
+	return resp, nil
+}
+
+// Run evaluates drift every minute until ctx ends, so roles are vacated and
+// principals updated even when nobody reads.
+func (s *Server) Run(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		if err := s.evaluateDrift(ctx, ""); err != nil && ctx.Err() == nil {
+			s.log.Warn("drift evaluation failed", zapError(err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

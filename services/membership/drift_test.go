@@ -1,0 +1,210 @@
+package membership_test
+
+import (
+	"context"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/apptest"
+)
+
+const internalToken = "gh_internal-test-token" // apptest's GUILDHALL_INTERNAL_TOKEN
+
+// TestDrift moves the clock (no scheduler involved) and checks each stage,
+// the vacated roles, the recorded steps and that reported activity resets it.
+// Default windows: nudged after 90 days, inactive 14 days later, emeritus
+// 180 days after that.
+func TestDrift(t *testing.T) {
+	env := apptest.Start(t)
+	admin := env.WithToken(apptest.AdminToken)
+	env.Team(t, "development", "roadmap.edit")
+	for _, p := range []string{"drifter", "keeper", "sleeper"} {
+		env.Person(t, p, false)
+	}
+	env.Member(t, "development", "drifter", "lead")
+	env.Member(t, "development", "keeper", "member")
+	env.Member(t, "development", "sleeper", "moderator")
+	db := env.DB(t, "membership")
+	// The roles' start is each person's drift basis until they are active.
+	sinceOf := func(id string) time.Time {
+		var since time.Time
+		if err := db.QueryRow(context.Background(), `SELECT since FROM team_members WHERE person_id = $1`, id).Scan(&since); err != nil {
+			t.Fatal(err)
+		}
+		return since
+	}
+	since, sleeperSince := sinceOf("drifter"), sinceOf("sleeper")
+	client := membershipv1.NewMembershipServiceClient(env.Conn)
+	report := func(person, event string) int32 {
+		t.Helper()
+		resp, err := client.ReportActivity(apptest.Outgoing(context.Background(), internalToken), &membershipv1.ReportActivityRequest{
+			Activities: []*membershipv1.Activity{{EventId: event, Person: "people/" + person, Kind: "vote", Time: timestamppb.New(env.Clock.Now())}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return resp.GetRecorded()
+	}
+	person := func(id string) map[string]any {
+		t.Helper()
+		return mustOK(t, admin.Do(t, "GET", "/v1/people/"+id, ""), "get "+id)
+	}
+	expect := func(id, state string, nudged bool) {
+		t.Helper()
+		p := person(id)
+		if p["state"] != state || p["nudged"] != nudged {
+			t.Fatalf("%s at +%v: state %v nudged %v, want %s %v", id, env.Clock.Now().Sub(since).Round(time.Hour), p["state"], p["nudged"], state, nudged)
+		}
+	}
+
+	mustOK(t, admin.Do(t, "POST", "/v1/packages?packageId=mailstats", `{"displayName":"mailstats","maintainers":["people/drifter"]}`), "package")
+
+	env.Clock.Advance(89 * day)
+	expect("drifter", "STATE_ACTIVE", false)
+	env.Clock.Advance(2 * day) // +91d
+	if report("keeper", "e1") != 1 || report("keeper", "e1") != 0 {
+		t.Fatal("activity is not idempotent by event id")
+	}
+	keeperBasis := env.Clock.Now().Truncate(time.Microsecond) // PostgreSQL keeps microseconds
+	expect("drifter", "STATE_ACTIVE", true)
+	expect("keeper", "STATE_ACTIVE", false)
+	env.Clock.Advance(14 * day) // +105d
+	expect("drifter", "STATE_INACTIVE", false)
+	expect("keeper", "STATE_ACTIVE", false)
+	env.Clock.Advance(180 * day) // +285d
+	expect("drifter", "STATE_EMERITUS", false)
+	expect("keeper", "STATE_INACTIVE", false) // 194 days after their activity
+
+	// drifter's lead role is now an open position of the team; the membership is gone.
+	var members int
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM team_members WHERE person_id = 'drifter'`).Scan(&members); err != nil || members != 0 {
+		t.Fatalf("drifter still holds %d roles (%v)", members, err)
+	}
+	// ...and the package they maintained has nobody now, which shows.
+	if pkg := mustOK(t, env.Do(t, "GET", "/v1/packages/mailstats", ""), "package"); pkg["state"] != "STATE_UNMAINTAINED" || len(toStrings(pkg["maintainers"])) != 0 {
+		t.Fatalf("package of an emeritus maintainer: %v", pkg)
+	}
+	open := list(t, mustOK(t, env.Do(t, "GET", "/v1/teams/development/positions?state=STATE_OPEN", ""), "positions"), "positions")
+	roles := map[string]bool{}
+	for _, p := range open {
+		roles[p["role"].(string)] = true
+	}
+	// sleeper was never read alone: the list evaluates them too, and their
+	// moderator role is vacated just the same.
+	if len(open) != 2 || !roles["ROLE_LEAD"] || !roles["ROLE_MODERATOR"] {
+		t.Fatalf("open positions %v", open)
+	}
+
+	steps := func() []map[string]any {
+		return list(t, mustOK(t, admin.Do(t, "GET", "/v1/people:drift", ""), "drift"), "driftEvents")
+	}
+	got := map[string]map[string]time.Time{}
+	vacated := map[string]int{}
+	all := steps()
+	for _, e := range all {
+		ts, err := time.Parse(time.RFC3339Nano, e["time"].(string))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := e["person"].(string)
+		if got[p] == nil {
+			got[p] = map[string]time.Time{}
+		}
+		got[p][e["stage"].(string)] = ts
+		vacated[p] += len(e["vacatedPositions"].([]any))
+	}
+	// Each stage is stamped when it was reached, measured from the basis,
+	// not when it was noticed.
+	at := func(base time.Time, d time.Duration) time.Time { return base.Add(d).UTC() }
+	want := map[string]map[string]time.Time{
+		"people/drifter": {"NUDGED": at(since, 90*day), "INACTIVE": at(since, 104*day), "EMERITUS": at(since, 284*day)},
+		"people/sleeper": {"NUDGED": at(sleeperSince, 90*day), "INACTIVE": at(sleeperSince, 104*day), "EMERITUS": at(sleeperSince, 284*day)},
+		"people/keeper":  {"NUDGED": at(keeperBasis, 90*day), "INACTIVE": at(keeperBasis, 104*day)},
+	}
+	if len(all) != 8 {
+		t.Errorf("%d drift steps, want 8: %v", len(all), all)
+	}
+	for p, stages := range want {
+		for stage, w := range stages {
+			if g := got[p][stage]; !g.Equal(w) {
+				t.Errorf("%s %s at %v, want %v", p, stage, g, w)
+			}
+		}
+	}
+	if vacated["people/drifter"] != 1 || vacated["people/sleeper"] != 1 {
+		t.Errorf("vacated %v", vacated)
+	}
+	// Evaluating again records nothing new.
+	if again := steps(); len(again) != len(all) {
+		t.Fatalf("steps recorded twice: %d then %d", len(all), len(again))
+	}
+
+	// Activity brings keeper back.
+	report("keeper", "e2")
+	expect("keeper", "STATE_ACTIVE", false)
+	// So do one's own writes: drifter edits their profile.
+	tok := env.Person(t, "drifter", false)
+	mustOK(t, env.WithToken(tok).Do(t, "PATCH", "/v1/people/drifter", `{"bio":"back"}`), "own write")
+	expect("drifter", "STATE_ACTIVE", false)
+	// Both returns are recorded, newest first.
+	latest := steps()
+	if len(latest) != len(all)+2 || latest[0]["stage"] != "ACTIVE" || latest[0]["person"] != "people/drifter" ||
+		latest[1]["stage"] != "ACTIVE" || latest[1]["person"] != "people/keeper" {
+		t.Fatalf("returns not recorded: %v", latest[:3])
+	}
+}
+
+// TestConcurrentFill: of N concurrent fills of one position, exactly one wins.
+func TestConcurrentFill(t *testing.T) {
+	env := apptest.Start(t)
+	env.Team(t, "forums")
+	admin := env.WithToken(apptest.AdminToken)
+	pos := mustOK(t, admin.Do(t, "POST", "/v1/teams/forums/positions", `{"title":"Forum moderator","role":"ROLE_MODERATOR"}`), "position")["name"].(string)
+	const n = 8
+	for i := range n {
+		env.Person(t, "candidate-"+itoa(i), false)
+	}
+	codes := make([]int, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			codes[i] = admin.Do(t, "POST", "/v1/"+pos+":fill", `{"person":"people/candidate-`+itoa(i)+`"}`).Status
+		})
+	}
+	wg.Wait()
+	wins := 0
+	for _, c := range codes {
+		switch c {
+		case http.StatusOK:
+			wins++
+		case http.StatusBadRequest: // FAILED_PRECONDITION: already filled
+		default:
+			t.Errorf("fill: HTTP %d", c)
+		}
+	}
+	var rows int
+	var filledBy string
+	db := env.DB(t, "membership")
+	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM team_members WHERE team_id = 'forums'`).Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.QueryRow(context.Background(), `SELECT filled_by FROM positions`).Scan(&filledBy); err != nil {
+		t.Fatal(err)
+	}
+	if wins != 1 || rows != 1 {
+		t.Fatalf("%d fills won, %d memberships; want 1 and 1 (%v)", wins, rows, codes)
+	}
+	var role string
+	if err := db.QueryRow(context.Background(), `SELECT role FROM team_members WHERE team_id = 'forums' AND person_id = $1`, filledBy).Scan(&role); err != nil || role != "moderator" {
+		t.Fatalf("winner %s has role %q (%v)", filledBy, role, err)
+	}
+	res := admin.Do(t, "POST", "/v1/"+pos+":fill", `{"person":"people/candidate-0"}`)
+	if res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "POSITION_NOT_OPEN" {
+		t.Fatalf("fill of a filled position: HTTP %d %s", res.Status, res.Body)
+	}
+}

@@ -1,0 +1,257 @@
+package membership_test
+
+import (
+	"context"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/services/membership"
+)
+
+const (
+	ok   = http.StatusOK
+	unau = http.StatusUnauthorized
+	deny = http.StatusForbidden
+	hide = http.StatusNotFound
+)
+
+// actorNames are the columns of the matrix, in env.Actors order.
+var actorNames = []string{"anonymous", "member", "other-team lead", "team lead", "finance member", "admin"}
+
+func tokens(a apptest.Actors) []string {
+	return []string{a.Anonymous, a.Member, a.OtherLead, a.Lead, a.FinanceTeam, a.Admin}
+}
+
+// matrixRow is one RPC: req builds a fresh request for one cell (running any
+// setup as admin), and want is the status each actor must get.
+type matrixRow struct {
+	rpc  string
+	want [6]int
+	req  func(t *testing.T, env *apptest.Env, admin *apptest.Env) (method, path, body string)
+}
+
+// Setup helpers, all as admin.
+func newPerson(t *testing.T, admin *apptest.Env) string {
+	id := uniq("p")
+	mustOK(t, admin.Do(t, "POST", "/v1/people?personId="+id, `{"displayName":"P","email":"`+id+`@example.org"}`), "setup person")
+	return id
+}
+
+func newDevMember(t *testing.T, admin *apptest.Env) string {
+	id := newPerson(t, admin)
+	mustOK(t, admin.Do(t, "POST", "/v1/teams/development/members?teamMemberId="+id, `{"role":"ROLE_MEMBER"}`), "setup member")
+	return id
+}
+
+func newDevPosition(t *testing.T, admin *apptest.Env) string {
+	p := mustOK(t, admin.Do(t, "POST", "/v1/teams/development/positions", `{"title":"Tester","role":"ROLE_MEMBER","skills":["testing"]}`), "setup position")
+	return p["name"].(string)
+}
+
+func newPackage(t *testing.T, admin *apptest.Env, maintainers string) string {
+	id := uniq("pkg")
+	mustOK(t, admin.Do(t, "POST", "/v1/packages?packageId="+id, `{"displayName":"`+id+`","maintainers":[`+maintainers+`]}`), "setup package")
+	return id
+}
+
+func newVolunteer(t *testing.T, env, admin *apptest.Env) string {
+	mustOK(t, env.Do(t, "POST", "/v1/volunteers", `{"displayName":"V","contact":"v@example.org"}`), "setup offer")
+	vs := list(t, mustOK(t, admin.Do(t, "GET", "/v1/volunteers?pageSize=1", ""), "list offers"), "volunteers")
+	return vs[0]["name"].(string)
+}
+
+var matrix = []matrixRow{
+	{rpc: "CreatePerson", want: [6]int{unau, deny, ok, ok, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/people?personId=" + uniq("np"), `{"displayName":"New"}`
+		}},
+	{rpc: "UpdatePerson", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/people/" + newPerson(t, admin), `{"bio":"x"}`
+		}},
+	// The person themself ("member") may edit their profile.
+	{rpc: "UpdatePerson (self)", want: [6]int{unau, ok, deny, deny, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/people/member", `{"bio":"mine"}`
+		}},
+	// ...but not make themself an admin.
+	{rpc: "UpdatePerson (admin flag)", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/people/member?updateMask=admin", `{"admin":false}`
+		}},
+	{rpc: "DeletePerson", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "DELETE", "/v1/people/" + newPerson(t, admin), ""
+		}},
+	{rpc: "CreateTeam", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/teams?teamId=" + uniq("t"), `{"displayName":"T"}`
+		}},
+	{rpc: "UpdateTeam", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/teams/development", `{"charter":"` + uniq("c") + `"}`
+		}},
+	{rpc: "UpdateTeam (permissions)", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/teams/development", `{"permissions":["roadmap.edit"]}`
+		}},
+	{rpc: "DeleteTeam", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			id := uniq("t")
+			mustOK(t, admin.Do(t, "POST", "/v1/teams?teamId="+id, `{"displayName":"T"}`), "setup team")
+			return "DELETE", "/v1/teams/" + id, ""
+		}},
+	{rpc: "CreateTeamMember", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/teams/development/members?teamMemberId=" + newPerson(t, admin), `{"role":"ROLE_MEMBER"}`
+		}},
+	{rpc: "UpdateTeamMember", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/teams/development/members/" + newDevMember(t, admin), `{"role":"ROLE_MODERATOR"}`
+		}},
+	{rpc: "DeleteTeamMember", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "DELETE", "/v1/teams/development/members/" + newDevMember(t, admin), ""
+		}},
+	{rpc: "CreatePosition", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/teams/development/positions", `{"title":"Tester","role":"ROLE_MEMBER"}`
+		}},
+	{rpc: "UpdatePosition", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/" + newDevPosition(t, admin), `{"hoursPerMonth":12}`
+		}},
+	{rpc: "FillPosition", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/" + newDevPosition(t, admin) + ":fill", `{"person":"people/` + newPerson(t, admin) + `"}`
+		}},
+	{rpc: "OfferHelp", want: [6]int{ok, ok, ok, ok, ok, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/volunteers", `{"displayName":"Helper","contact":"helper@example.org"}`
+		}},
+	{rpc: "TransitionVolunteer", want: [6]int{unau, deny, ok, ok, deny, ok},
+		req: func(t *testing.T, env, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/" + newVolunteer(t, env, admin) + ":transition", `{"state":"STATE_CONTACTED"}`
+		}},
+	{rpc: "CreatePackage", want: [6]int{unau, deny, ok, ok, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/packages?packageId=" + uniq("pkg"), `{"displayName":"x"}`
+		}},
+	// "member" maintains the package, so may change it.
+	{rpc: "UpdatePackage", want: [6]int{unau, ok, ok, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/packages/" + newPackage(t, admin, `"people/member"`), `{"description":"d"}`
+		}},
+	{rpc: "OrphanPackage", want: [6]int{unau, ok, ok, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/packages/" + newPackage(t, admin, `"people/member"`) + ":orphan", `{"maintainer":"people/member"}`
+		}},
+	{rpc: "AdoptPackage", want: [6]int{unau, ok, ok, ok, ok, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/packages/" + newPackage(t, admin, "") + ":adopt", `{}`
+		}},
+	{rpc: "ApproveAdoption", want: [6]int{unau, deny, ok, ok, deny, ok},
+		req: func(t *testing.T, env, admin *apptest.Env) (string, string, string) {
+			pkg := newPackage(t, admin, "")
+			adopter := newPerson(t, admin)
+			tok := mustOK(t, admin.Do(t, "POST", "/v1/people/"+adopter+"/tokens", `{"displayName":"t"}`), "setup token")["secret"].(string)
+			mustOK(t, env.WithToken(tok).Do(t, "POST", "/v1/packages/"+pkg+":adopt", `{}`), "setup adopt")
+			return "POST", "/v1/packages/" + pkg + ":approveAdoption", `{"person":"people/` + adopter + `"}`
+		}},
+	{rpc: "CreateToken", want: [6]int{unau, ok, deny, deny, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/people/member/tokens", `{"displayName":"cli"}`
+		}},
+	{rpc: "RevokeToken", want: [6]int{unau, ok, deny, deny, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			tok := mustOK(t, admin.Do(t, "POST", "/v1/people/member/tokens", `{"displayName":"t"}`), "setup token")["token"].(map[string]any)
+			return "POST", "/v1/" + tok["name"].(string) + ":revoke", `{}`
+		}},
+	// Protected reads.
+	{rpc: "ListDriftEvents", want: [6]int{unau, deny, ok, ok, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) { return "GET", "/v1/people:drift", "" }},
+	{rpc: "ListVolunteers", want: [6]int{unau, deny, ok, ok, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) { return "GET", "/v1/volunteers", "" }},
+	// A private resource: hidden (NOT_FOUND) from people who may not see it.
+	{rpc: "GetVolunteer", want: [6]int{unau, hide, ok, ok, hide, ok},
+		req: func(t *testing.T, env, admin *apptest.Env) (string, string, string) {
+			return "GET", "/v1/" + newVolunteer(t, env, admin), ""
+		}},
+	{rpc: "SuggestPositions", want: [6]int{unau, deny, ok, ok, deny, ok},
+		req: func(t *testing.T, env, admin *apptest.Env) (string, string, string) {
+			return "GET", "/v1/" + newVolunteer(t, env, admin) + ":suggest", ""
+		}},
+	{rpc: "GetVolunteerStats", want: [6]int{unau, deny, ok, ok, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "GET", "/v1/volunteers:stats", ""
+		}},
+}
+
+// TestAccessMatrix holds every membership write RPC (and the protected
+// reads) against each of the six actors.
+func TestAccessMatrix(t *testing.T) {
+	env := apptest.Start(t, func(c *apptest.Config, _ *apptest.Clock) { c.VolunteerRatePerMinute = 1000 })
+	actors := env.Actors(t)
+	admin := env.WithToken(actors.Admin)
+	for _, row := range matrix {
+		t.Run(row.rpc, func(t *testing.T) {
+			for i, tok := range tokens(actors) {
+				method, path, body := row.req(t, env, admin)
+				res := env.WithToken(tok).Do(t, method, path, body)
+				if res.Status != row.want[i] {
+					t.Errorf("%s as %s: HTTP %d, want %d: %s", row.rpc, actorNames[i], res.Status, row.want[i], res.Body)
+				}
+				if res.Status >= 400 {
+					res.RPCStatus(t) // errors are google.rpc.Status
+				}
+			}
+		})
+	}
+
+	// ReportActivity has no REST route: it is for Guildhall's services.
+	t.Run("ReportActivity", func(t *testing.T) {
+		want := []codes.Code{codes.Unauthenticated, codes.PermissionDenied, codes.PermissionDenied,
+			codes.PermissionDenied, codes.PermissionDenied, codes.OK}
+		c := membershipv1.NewMembershipServiceClient(env.Conn)
+		for i, tok := range tokens(actors) {
+			_, err := c.ReportActivity(apptest.Outgoing(context.Background(), tok), &membershipv1.ReportActivityRequest{
+				Activities: []*membershipv1.Activity{{EventId: uniq("e"), Person: "people/member", Kind: "vote"}},
+			})
+			if got := status.Code(err); got != want[i] {
+				t.Errorf("ReportActivity as %s: %v, want %v", actorNames[i], err, want[i])
+			}
+		}
+	})
+}
+
+// TestPolicyCoversEveryRPC checks that the policy has a rule for every RPC
+// and that the matrix covers every write RPC.
+func TestPolicyCoversEveryRPC(t *testing.T) {
+	s, err := membership.NewServer(membership.Options{Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := s.Policy()
+	covered := map[string]bool{"ReportActivity": true}
+	for _, r := range matrix {
+		covered[strings.Fields(r.rpc)[0]] = true
+	}
+	for _, m := range membershipv1.MembershipService_ServiceDesc.Methods {
+		full := "/" + membershipv1.MembershipService_ServiceDesc.ServiceName + "/" + m.MethodName
+		if _, ok := policy[full]; !ok {
+			t.Errorf("no access rule for %s", full)
+		}
+		read := slices.ContainsFunc([]string{"Get", "List", "Authenticate"}, func(p string) bool { return strings.HasPrefix(m.MethodName, p) })
+		if !read && !covered[m.MethodName] {
+			t.Errorf("write RPC %s is missing from the access matrix", m.MethodName)
+		}
+	}
+}

@@ -1,0 +1,137 @@
+package membership_test
+
+import (
+	"net/http"
+	"slices"
+	"testing"
+
+	"github.com/guildhall/guildhall/internal/apptest"
+)
+
+// TestPackages: maintainers step down and adopters are approved; lists filter by state.
+func TestPackages(t *testing.T) {
+	env := apptest.Start(t)
+	a := env.Actors(t)
+	lead := env.WithToken(a.Lead)
+	member := env.WithToken(a.Member)       // maintains mailstats
+	finance := env.WithToken(a.FinanceTeam) // will adopt it
+
+	p := mustOK(t, lead.Do(t, "POST", "/v1/packages?packageId=mailstats",
+		`{"displayName":"mailstats","repositoryUrl":"https://example.org/mailstats.git","maintainers":["people/member"],"lastReleaseVersion":"1.2","lastReleaseDate":"2012-03-01"}`), "create")
+	if p["state"] != "STATE_MAINTAINED" || !slices.Equal(toStrings(p["maintainers"]), []string{"people/member"}) {
+		t.Fatalf("created %v", p)
+	}
+	mustOK(t, lead.Do(t, "POST", "/v1/packages?packageId=old-ldap", `{"displayName":"old ldap","state":"STATE_OBSOLETE"}`), "create obsolete")
+	mustOK(t, member.Do(t, "PATCH", "/v1/packages/mailstats", `{"lastReleaseVersion":"1.3"}`), "maintainer updates")
+
+	// A person who does not maintain it cannot step down from it.
+	res := finance.Do(t, "POST", "/v1/packages/mailstats:orphan", `{}`)
+	if res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "NOT_A_MAINTAINER" {
+		t.Fatalf("orphan by non-maintainer: HTTP %d %s", res.Status, res.Body)
+	}
+	p = mustOK(t, member.Do(t, "POST", "/v1/packages/mailstats:orphan", `{}`), "orphan")
+	if p["state"] != "STATE_UNMAINTAINED" || len(toStrings(p["maintainers"])) != 0 {
+		t.Fatalf("orphaned %v", p)
+	}
+	byState := func(state string) []string {
+		var out []string
+		for _, q := range list(t, mustOK(t, env.Do(t, "GET", "/v1/packages?state="+state, ""), "list"), "packages") {
+			out = append(out, q["name"].(string))
+		}
+		return out
+	}
+	if got := byState("STATE_UNMAINTAINED"); !slices.Equal(got, []string{"packages/mailstats"}) {
+		t.Fatalf("unmaintained %v", got)
+	}
+	if got := byState("STATE_OBSOLETE"); !slices.Equal(got, []string{"packages/old-ldap"}) {
+		t.Fatalf("obsolete %v", got)
+	}
+
+	// Adoption: asked (twice: recorded once), then approved by a lead.
+	for range 2 {
+		p = mustOK(t, finance.Do(t, "POST", "/v1/packages/mailstats:adopt", `{}`), "adopt")
+	}
+	if !slices.Equal(toStrings(p["pendingAdopters"]), []string{"people/financer"}) || p["state"] != "STATE_UNMAINTAINED" {
+		t.Fatalf("pending %v", p)
+	}
+	if res := lead.Do(t, "POST", "/v1/packages/mailstats:approveAdoption", `{"person":"people/member"}`); res.Status != http.StatusBadRequest ||
+		res.RPCStatus(t).Reason() != "NO_PENDING_ADOPTION" {
+		t.Fatalf("approve without request: HTTP %d %s", res.Status, res.Body)
+	}
+	p = mustOK(t, lead.Do(t, "POST", "/v1/packages/mailstats:approveAdoption", `{"person":"people/financer"}`), "approve")
+	if p["state"] != "STATE_MAINTAINED" || !slices.Equal(toStrings(p["maintainers"]), []string{"people/financer"}) || len(toStrings(p["pendingAdopters"])) != 0 {
+		t.Fatalf("approved %v", p)
+	}
+	if res := finance.Do(t, "POST", "/v1/packages/old-ldap:adopt", `{}`); res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "PACKAGE_OBSOLETE" {
+		t.Fatalf("adopt obsolete: HTTP %d %s", res.Status, res.Body)
+	}
+	if res := env.Do(t, "GET", "/v1/packages/nope", ""); res.Status != http.StatusNotFound {
+		t.Fatalf("missing package: HTTP %d", res.Status)
+	}
+}
+
+// TestPositions: lists across teams with a state filter, close and reopen,
+// and a lead's role open to discussion.
+func TestPositions(t *testing.T) {
+	env := apptest.Start(t)
+	a := env.Actors(t)
+	lead := env.WithToken(a.Lead)
+	other := env.WithToken(a.OtherLead)
+	dev := mustOK(t, lead.Do(t, "POST", "/v1/teams/development/positions", `{"title":"Tester","role":"ROLE_MEMBER","skills":["testing"],"hoursPerMonth":10}`), "dev")
+	mod := mustOK(t, other.Do(t, "POST", "/v1/teams/forums/positions", `{"title":"Forum moderator","role":"ROLE_MODERATOR"}`), "forums")
+	chair := mustOK(t, lead.Do(t, "POST", "/v1/teams/development/positions", `{"title":"Lead","role":"ROLE_LEAD","openToDiscussion":true}`), "lead")
+	if dev["state"] != "STATE_OPEN" || dev["name"] == mod["name"] {
+		t.Fatalf("positions %v %v", dev, mod)
+	}
+	// The lead's own role: held, but open to discussion.
+	chair = mustOK(t, lead.Do(t, "POST", "/v1/"+chair["name"].(string)+":fill", `{"person":"people/lead"}`), "fill own")
+	if chair["state"] != "STATE_FILLED" || chair["openToDiscussion"] != true || chair["filledBy"] != "people/lead" {
+		t.Fatalf("chair %v", chair)
+	}
+	names := func(path string) []string {
+		var out []string
+		for _, p := range list(t, mustOK(t, env.Do(t, "GET", path, ""), path), "positions") {
+			out = append(out, p["name"].(string))
+		}
+		slices.Sort(out)
+		return out
+	}
+	all := []string{dev["name"].(string), mod["name"].(string)}
+	slices.Sort(all)
+	if got := names("/v1/teams/-/positions?state=STATE_OPEN"); !slices.Equal(got, all) {
+		t.Fatalf("open everywhere %v, want %v", got, all)
+	}
+	if got := names("/v1/teams/forums/positions"); !slices.Equal(got, []string{mod["name"].(string)}) {
+		t.Fatalf("forums %v", got)
+	}
+	if got := names("/v1/teams/-/positions?state=STATE_FILLED"); !slices.Equal(got, []string{chair["name"].(string)}) {
+		t.Fatalf("filled %v", got)
+	}
+	// Leads manage only their own team's positions.
+	if res := lead.Do(t, "PATCH", "/v1/"+mod["name"].(string), `{"state":"STATE_CLOSED"}`); res.Status != http.StatusForbidden {
+		t.Fatalf("lead closes another team's position: HTTP %d", res.Status)
+	}
+	closed := mustOK(t, other.Do(t, "PATCH", "/v1/"+mod["name"].(string), `{"state":"STATE_CLOSED"}`), "close")
+	if closed["state"] != "STATE_CLOSED" {
+		t.Fatalf("closed %v", closed)
+	}
+	if res := other.Do(t, "POST", "/v1/"+mod["name"].(string)+":fill", `{"person":"people/member"}`); res.Status != http.StatusBadRequest {
+		t.Fatalf("fill closed: HTTP %d %s", res.Status, res.Body)
+	}
+	mustOK(t, other.Do(t, "PATCH", "/v1/"+mod["name"].(string), `{"state":"STATE_OPEN"}`), "reopen")
+	if got := names("/v1/teams/-/positions?state=STATE_OPEN"); !slices.Equal(got, all) {
+		t.Fatalf("open after reopen %v", got)
+	}
+	if res := env.Do(t, "GET", "/v1/teams/nowhere/positions", ""); res.Status != http.StatusNotFound {
+		t.Fatalf("positions of a missing team: HTTP %d", res.Status)
+	}
+}
+
+func toStrings(v any) []string {
+	raw, _ := v.([]any)
+	out := []string{}
+	for _, r := range raw {
+		out = append(out, r.(string))
+	}
+	return out
+}

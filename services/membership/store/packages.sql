@@ -1,0 +1,63 @@
+-- name: IsMaintainer :one
+SELECT EXISTS (SELECT 1 FROM package_maintainers WHERE package_id = $1 AND person_id = $2);
+
+-- name: GetPackage :one
+SELECT * FROM packages WHERE id = $1;
+
+-- name: GetPackageForUpdate :one
+SELECT * FROM packages WHERE id = $1 FOR UPDATE;
+
+-- name: ListPackages :many
+SELECT * FROM packages
+WHERE (sqlc.arg(state)::text = '' OR state = sqlc.arg(state)::text)
+  AND id > sqlc.arg(after)
+ORDER BY id
+LIMIT sqlc.arg(page_size);
+
+-- name: CreatePackage :exec
+INSERT INTO packages (id, display_name, description, repository_url, state, last_release_version, last_release_date,
+                      create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, sqlc.arg(now), sqlc.arg(now));
+
+-- name: UpdatePackage :exec
+UPDATE packages
+SET display_name = $2, description = $3, repository_url = $4, state = $5, last_release_version = $6,
+    last_release_date = $7, update_time = sqlc.arg(now), version = version + 1
+WHERE id = $1;
+
+-- name: SetPackageState :exec
+UPDATE packages SET state = $2, update_time = sqlc.arg(now), version = version + 1 WHERE id = $1;
+
+-- name: PackageMaintainers :many
+SELECT package_id, person_id FROM package_maintainers
+WHERE package_id = ANY(sqlc.arg(ids)::text[]) ORDER BY package_id, person_id;
+
+-- name: AddMaintainer :exec
+INSERT INTO package_maintainers (package_id, person_id, since) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING;
+
+-- name: RemoveMaintainer :execrows
+DELETE FROM package_maintainers WHERE package_id = $1 AND person_id = $2;
+
+-- name: RemoveMaintainersExcept :exec
+DELETE FROM package_maintainers WHERE package_id = $1 AND NOT (person_id = ANY(sqlc.arg(keep)::text[]));
+
+-- name: PackageAdoptions :many
+SELECT package_id, person_id FROM package_adoptions
+WHERE package_id = ANY(sqlc.arg(ids)::text[]) ORDER BY package_id, request_time, person_id;
+
+-- name: AddAdoption :exec
+INSERT INTO package_adoptions (package_id, person_id, request_time) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING;
+
+-- name: RemoveAdoption :execrows
+DELETE FROM package_adoptions WHERE package_id = $1 AND person_id = $2;
+
+-- name: RemoveMaintainerEverywhere :many
+DELETE FROM package_maintainers WHERE person_id = $1 RETURNING package_id;
+
+-- name: MarkUnmaintained :exec
+-- Packages left without a maintainer are UNMAINTAINED (obsolete ones stay so).
+UPDATE packages SET state = 'unmaintained', update_time = sqlc.arg(now), version = version + 1
+WHERE id = ANY(sqlc.arg(ids)::text[]) AND state <> 'obsolete'
+  AND NOT EXISTS (SELECT 1 FROM package_maintainers m WHERE m.package_id = packages.id);

@@ -1,0 +1,45 @@
+-- name: CreateVolunteer :one
+INSERT INTO volunteers (id, display_name, contact, skills, hours_per_month, interests, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, sqlc.arg(now), sqlc.arg(now))
+RETURNING *;
+
+-- name: GetVolunteer :one
+SELECT * FROM volunteers WHERE id = $1;
+
+-- name: GetVolunteerForUpdate :one
+SELECT * FROM volunteers WHERE id = $1 FOR UPDATE;
+
+-- name: ListVolunteers :many
+-- Newest first: ids are UUIDv7.
+SELECT * FROM volunteers
+WHERE (sqlc.arg(state)::text = '' OR state = sqlc.arg(state)::text)
+  AND (sqlc.arg(before)::text = '' OR id < sqlc.arg(before)::text)
+ORDER BY id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: MoveVolunteer :one
+UPDATE volunteers
+SET state = sqlc.arg(state), position = sqlc.arg(position), person_id = sqlc.narg(person_id),
+    active_time = CASE WHEN sqlc.arg(state) = 'active' THEN sqlc.arg(now)::timestamptz ELSE active_time END,
+    update_time = sqlc.arg(now), version = version + 1
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: InsertVolunteerTransition :exec
+INSERT INTO volunteer_transitions (volunteer_id, from_state, to_state, actor, time, note)
+VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: VolunteerTransitions :many
+SELECT * FROM volunteer_transitions WHERE volunteer_id = ANY(sqlc.arg(ids)::text[]) ORDER BY volunteer_id, id;
+
+-- name: VolunteerCountsByState :many
+SELECT state, count(*)::int AS n FROM volunteers GROUP BY state ORDER BY state;
+
+-- name: VolunteerFunnel :one
+-- Conversion counts offers that reached ACTIVE (a final state, so active_time
+-- is set exactly for those); the median is over their days from offer to ACTIVE.
+SELECT count(*)::int AS total,
+       count(active_time)::int AS activated,
+       coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM active_time - create_time) / 86400.0)
+                FILTER (WHERE active_time IS NOT NULL), 0)::float8 AS median_days_to_active
+FROM volunteers;

@@ -1,0 +1,423 @@
+package membership
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"math"
+	"net"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/idempotency"
+	"github.com/guildhall/guildhall/internal/pagination"
+	"github.com/guildhall/guildhall/internal/pgenum"
+	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/membership/store"
+)
+
+const volunteers = "volunteers"
+
+// ReasonIllegalTransition is the FAILED_PRECONDITION reason of a funnel move
+// that the funnel does not allow.
+const ReasonIllegalTransition = "ILLEGAL_TRANSITION"
+
+// offerAck is all an offer's sender learns, whatever happened to it.
+const offerAck = "Thank you for offering to help! A team lead will contact you soon to find you something to do."
+
+// funnel lists the legal moves from each state. The way forward is one step
+// at a time; any open offer may be declined or withdrawn; ACTIVE, DECLINED
+// and WITHDRAWN are final.
+var funnel = map[membershipv1.Volunteer_State][]membershipv1.Volunteer_State{
+	membershipv1.Volunteer_STATE_NEW:        {membershipv1.Volunteer_STATE_CONTACTED},
+	membershipv1.Volunteer_STATE_CONTACTED:  {membershipv1.Volunteer_STATE_MATCHED},
+	membershipv1.Volunteer_STATE_MATCHED:    {membershipv1.Volunteer_STATE_ONBOARDING},
+	membershipv1.Volunteer_STATE_ONBOARDING: {membershipv1.Volunteer_STATE_ACTIVE},
+}
+
+func legalMoves(from membershipv1.Volunteer_State) []membershipv1.Volunteer_State {
+	next, open := funnel[from]
+	if !open {
+		return nil
+	}
+	return append(slices.Clone(next), membershipv1.Volunteer_STATE_DECLINED, membershipv1.Volunteer_STATE_WITHDRAWN)
+}
+
+// OfferHelp records an offer from anyone, token or not, rate-limited per
+// client address. It answers only with an acknowledgement.
+func (s *Server) OfferHelp(ctx context.Context, req *membershipv1.OfferHelpRequest) (*membershipv1.OfferHelpResponse, error) {
+	if !s.offers.allow(clientAddr(ctx), s.now()) {
+		return nil, apierr.RateLimited("too many offers from this address; please try again in a minute")
+	}
+	v := req.GetVolunteer()
+	if err := resource.Required("volunteer", map[string]bool{
+		"display_name": v.GetDisplayName() != "", "contact": v.GetContact() != "",
+	}); err != nil {
+		return nil, err
+	}
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		_, err := idempotency.Do(ctx, tx, req.GetRequestId(), "OfferHelp", req, func() (*membershipv1.OfferHelpResponse, error) {
+			_, err := s.q.CreateVolunteer(ctx, tx, store.CreateVolunteerParams{
+				ID: resource.NewID(), DisplayName: v.GetDisplayName(), Contact: v.GetContact(),
+				Skills: nonNilSlice(v.GetSkills()), HoursPerMonth: v.GetHoursPerMonth(), Interests: v.GetInterests(), Now: s.now(),
+			})
+			return &membershipv1.OfferHelpResponse{Message: offerAck}, err
+		})
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &membershipv1.OfferHelpResponse{Message: offerAck}, nil
+}
+
+// clientAddr is who sent the request: behind the gateway, the address the
+// gateway saw (the last x-forwarded-for entry, which it appends itself;
+// earlier entries are the client's word and easy to forge), else the peer.
+func clientAddr(ctx context.Context) string {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if fwd := md.Get("x-forwarded-for"); len(fwd) > 0 {
+			hops := strings.Split(fwd[len(fwd)-1], ",")
+			if last := strings.TrimSpace(hops[len(hops)-1]); last != "" {
+				return last
+			}
+		}
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
+			return host
+		}
+		return p.Addr.String()
+	}
+	return ""
+}
+
+// rateLimiter is a token bucket per key: perMinute tokens, refilled evenly.
+type rateLimiter struct {
+	perMinute int64
+	mu        sync.Mutex
+	buckets   map[string]*bucket
+}
+
+type bucket struct {
+	tokens float64
+	at     time.Time
+}
+
+func newRateLimiter(perMinute int64) *rateLimiter {
+	return &rateLimiter{perMinute: perMinute, buckets: map[string]*bucket{}}
+}
+
+func (l *rateLimiter) allow(key string, now time.Time) bool {
+	if l.perMinute <= 0 {
+		return true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	capacity := float64(l.perMinute)
+	refill := func(b *bucket) {
+		if d := now.Sub(b.at); d > 0 {
+			b.tokens = math.Min(capacity, b.tokens+d.Minutes()*capacity)
+			b.at = now
+		}
+	}
+	if len(l.buckets) > 10000 { // forget full buckets so the map stays small
+		for k, b := range l.buckets {
+			if refill(b); b.tokens >= capacity {
+				delete(l.buckets, k)
+			}
+		}
+	}
+	b, ok := l.buckets[key]
+	if !ok {
+		b = &bucket{tokens: capacity, at: now}
+		l.buckets[key] = b
+	}
+	refill(b)
+	if b.tokens < 1 {
+		return false
+	}
+	b.tokens--
+	return true
+}
+
+// GetVolunteer reads an offer with its history. Offers are private to leads
+// and admins; to anyone else they do not exist (NOT_FOUND), as the issue's
+// rule for private resources says.
+func (s *Server) GetVolunteer(ctx context.Context, req *membershipv1.GetVolunteerRequest) (*membershipv1.Volunteer, error) {
+	if p := auth.From(ctx); !p.GetAdmin() && !auth.IsAnyLead(p) {
+		return nil, apierr.NotFound(req.GetName())
+	}
+	row, err := s.q.GetVolunteer(ctx, s.db, resource.ID(volunteers, req.GetName()))
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	out, err := s.volunteersFromRows(ctx, s.db, []store.Volunteer{row})
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
+}
+
+// ListVolunteers lists offers newest first, optionally of one state.
+func (s *Server) ListVolunteers(ctx context.Context, req *membershipv1.ListVolunteersRequest) (*membershipv1.ListVolunteersResponse, error) {
+	state := ""
+	if req.GetState() != membershipv1.Volunteer_STATE_UNSPECIFIED {
+		state = pgenum.Text(req.GetState())
+	}
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(volunteers, state))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.ListVolunteers(ctx, s.db, store.ListVolunteersParams{State: state, Before: page.After(), PageSize: page.Limit()})
+	if err != nil {
+		return nil, err
+	}
+	resp := &membershipv1.ListVolunteersResponse{}
+	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Volunteer) string { return r.ID })
+	resp.Volunteers, err = s.volunteersFromRows(ctx, s.db, rows)
+	return resp, err
+}
+
+// TransitionVolunteer moves an offer one legal step through the funnel and
+// records who moved it and when.
+func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.TransitionVolunteerRequest) (*membershipv1.Volunteer, error) {
+	id := resource.ID(volunteers, req.GetName())
+	to := req.GetState()
+	if req.GetPosition() != "" && to != membershipv1.Volunteer_STATE_MATCHED {
+		return nil, apierr.InvalidField("position", "a position is given only when moving to STATE_MATCHED")
+	}
+	if req.GetPerson() != "" && to != membershipv1.Volunteer_STATE_ACTIVE {
+		return nil, apierr.InvalidField("person", "a person is given only when moving to STATE_ACTIVE")
+	}
+	if to == membershipv1.Volunteer_STATE_MATCHED && req.GetPosition() == "" {
+		return nil, apierr.InvalidField("position", "required when moving to STATE_MATCHED: the position the volunteer is matched with")
+	}
+	if to == membershipv1.Volunteer_STATE_ACTIVE && req.GetPerson() == "" {
+		return nil, apierr.InvalidField("person", "required when moving to STATE_ACTIVE: the person the volunteer now is")
+	}
+	var out *membershipv1.Volunteer
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		row, err := s.q.GetVolunteerForUpdate(ctx, tx, id)
+		if err != nil {
+			return notFoundOr(err, req.GetName())
+		}
+		if req.GetEtag() != "" && req.GetEtag() != resource.Etag(row.Version) {
+			return apierr.EtagMismatch(req.GetName())
+		}
+		from := volunteerState(row.State)
+		if !slices.Contains(legalMoves(from), to) {
+			return apierr.FailedPrecondition(ReasonIllegalTransition, illegalMove(from, to))
+		}
+		params := store.MoveVolunteerParams{ID: id, State: pgenum.Text(to), Position: row.Position, PersonID: row.PersonID, Now: s.now()}
+		switch to {
+		case membershipv1.Volunteer_STATE_MATCHED:
+			teamID, posID := splitPosition(req.GetPosition())
+			pos, err := s.q.GetPosition(ctx, tx, store.GetPositionParams{TeamID: teamID, ID: posID})
+			if errors.Is(err, pgx.ErrNoRows) {
+				return apierr.InvalidField("position", req.GetPosition()+" does not exist")
+			} else if err != nil {
+				return err
+			}
+			if pos.State != "open" {
+				return apierr.FailedPrecondition(ReasonPositionNotOpen, req.GetPosition()+" is not open")
+			}
+			params.Position = req.GetPosition()
+		case membershipv1.Volunteer_STATE_ACTIVE:
+			personID := resource.ID(people, req.GetPerson())
+			if _, err := s.q.GetPerson(ctx, tx, personID); errors.Is(err, pgx.ErrNoRows) {
+				return apierr.InvalidField("person", req.GetPerson()+" does not exist")
+			} else if err != nil {
+				return err
+			}
+			params.PersonID = pgText(personID)
+			// The matched position, if still open, is theirs now; if it was
+			// filled or removed meanwhile, the offer is still ACTIVE.
+			if teamID, posID := splitPosition(row.Position); posID != "" {
+				if _, err := s.fill(ctx, tx, teamID, posID, personID); err != nil && !isReason(err, ReasonPositionNotOpen) && !isReason(err, apierr.ReasonNotFound) {
+					return err
+				}
+			}
+		}
+		moved, err := s.q.MoveVolunteer(ctx, tx, params)
+		if err != nil {
+			return err
+		}
+		if err := s.q.InsertVolunteerTransition(ctx, tx, store.InsertVolunteerTransitionParams{
+			VolunteerID: id, FromState: row.State, ToState: moved.State, Actor: actor(ctx), Time: s.now(), Note: req.GetNote(),
+		}); err != nil {
+			return err
+		}
+		if err := s.touch(ctx, tx); err != nil {
+			return err
+		}
+		vs, err := s.volunteersFromRows(ctx, tx, []store.Volunteer{moved})
+		if err != nil {
+			return err
+		}
+		out = vs[0]
+		return nil
+	})
+	return out, err
+}
+
+func illegalMove(from, to membershipv1.Volunteer_State) string {
+	legal := legalMoves(from)
+	if len(legal) == 0 {
+		return "the offer is " + from.String() + ", a final state; it cannot move to " + to.String()
+	}
+	names := make([]string, len(legal))
+	for i, l := range legal {
+		names[i] = l.String()
+	}
+	return "an offer in " + from.String() + " cannot move to " + to.String() + "; it can move to " + strings.Join(names, ", ")
+}
+
+// SuggestPositions ranks open positions for an offer: mostly by how many of
+// the skills a position wants the volunteer has, then by whether the
+// volunteer's hours cover the position's.
+func (s *Server) SuggestPositions(ctx context.Context, req *membershipv1.SuggestPositionsRequest) (*membershipv1.SuggestPositionsResponse, error) {
+	v, err := s.q.GetVolunteer(ctx, s.db, resource.ID(volunteers, req.GetName()))
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	open, err := s.q.OpenPositions(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	has := map[string]bool{}
+	for _, sk := range v.Skills {
+		has[strings.ToLower(strings.TrimSpace(sk))] = true
+	}
+	resp := &membershipv1.SuggestPositionsResponse{}
+	for _, p := range open {
+		sug := &membershipv1.PositionSuggestion{Position: positionName(p.TeamID, p.ID), Title: p.Title, MatchingSkills: []string{}}
+		for _, sk := range p.Skills {
+			if has[strings.ToLower(strings.TrimSpace(sk))] {
+				sug.MatchingSkills = append(sug.MatchingSkills, sk)
+			}
+		}
+		skills := 0.5 // a position that asks for no particular skill suits anyone somewhat
+		if len(p.Skills) > 0 {
+			skills = float64(len(sug.MatchingSkills)) / float64(len(p.Skills))
+		}
+		hours := 0.5 // unknown on either side
+		if p.HoursPerMonth > 0 && v.HoursPerMonth > 0 {
+			hours = math.Min(1, float64(v.HoursPerMonth)/float64(p.HoursPerMonth))
+		}
+		sug.Score = math.Round((0.7*skills+0.3*hours)*1000) / 1000
+		resp.Suggestions = append(resp.Suggestions, sug)
+	}
+	slices.SortStableFunc(resp.Suggestions, func(a, b *membershipv1.PositionSuggestion) int {
+		return cmp.Or(cmp.Compare(b.Score, a.Score), cmp.Compare(a.Position, b.Position))
+	})
+	n := int(req.GetPageSize())
+	if n == 0 {
+		n = 10
+	}
+	if len(resp.Suggestions) > n {
+		resp.Suggestions = resp.Suggestions[:n]
+	}
+	return resp, nil
+}
+
+// GetVolunteerStats computes the funnel in SQL.
+func (s *Server) GetVolunteerStats(ctx context.Context, _ *membershipv1.GetVolunteerStatsRequest) (*membershipv1.VolunteerStats, error) {
+	counts, err := s.q.VolunteerCountsByState(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	f, err := s.q.VolunteerFunnel(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	out := &membershipv1.VolunteerStats{CountByState: map[string]int32{}, Total: f.Total, MedianDaysToActive: f.MedianDaysToActive}
+	for st := range funnelStates() {
+		out.CountByState[st.String()] = 0
+	}
+	for _, c := range counts {
+		out.CountByState[volunteerState(c.State).String()] = c.N
+	}
+	if f.Total > 0 {
+		out.ConversionRate = float64(f.Activated) / float64(f.Total)
+	}
+	return out, nil
+}
+
+func funnelStates() map[membershipv1.Volunteer_State]bool {
+	out := map[membershipv1.Volunteer_State]bool{}
+	for n := range membershipv1.Volunteer_State_name {
+		if n != 0 {
+			out[membershipv1.Volunteer_State(n)] = true
+		}
+	}
+	return out
+}
+
+func volunteerState(s string) membershipv1.Volunteer_State {
+	return membershipv1.Volunteer_State(pgenum.Number(membershipv1.Volunteer_STATE_UNSPECIFIED.Descriptor(), s))
+}
+
+// actor names the caller for history: the person, or the calling service.
+func actor(ctx context.Context) string {
+	p := auth.From(ctx)
+	if p.GetPerson() != "" {
+		return p.GetPerson()
+	}
+	if p.GetService() != "" {
+		return "services/" + p.GetService()
+	}
+	return ""
+}
+
+func isReason(err error, reason string) bool {
+	var ae *apierr.Error
+	return errors.As(err, &ae) && ae.Reason == reason
+}
+
+func (s *Server) volunteersFromRows(ctx context.Context, db store.DBTX, rows []store.Volunteer) ([]*membershipv1.Volunteer, error) {
+	ids := make([]string, len(rows))
+	out := make([]*membershipv1.Volunteer, len(rows))
+	byID := map[string]*membershipv1.Volunteer{}
+	for i, r := range rows {
+		ids[i] = r.ID
+		v := &membershipv1.Volunteer{
+			Name:          resource.Name(volunteers, r.ID),
+			DisplayName:   r.DisplayName,
+			Contact:       r.Contact,
+			Skills:        r.Skills,
+			HoursPerMonth: r.HoursPerMonth,
+			Interests:     r.Interests,
+			State:         volunteerState(r.State),
+			Position:      r.Position,
+			CreateTime:    timestamppb.New(r.CreateTime),
+			UpdateTime:    timestamppb.New(r.UpdateTime),
+			Etag:          resource.Etag(r.Version),
+		}
+		if r.PersonID.Valid {
+			v.Person = resource.Name(people, r.PersonID.String)
+		}
+		out[i], byID[r.ID] = v, v
+	}
+	hist, err := s.q.VolunteerTransitions(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	for _, h := range hist {
+		byID[h.VolunteerID].History = append(byID[h.VolunteerID].History, &membershipv1.VolunteerTransition{
+			FromState: volunteerState(h.FromState), ToState: volunteerState(h.ToState),
+			Actor: h.Actor, Time: timestamppb.New(h.Time), Note: h.Note,
+		})
+	}
+	return out, nil
+}
