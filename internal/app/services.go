@@ -86,6 +86,7 @@ func Services() []Service {
 					DB: d.DB, Log: d.Log, Now: d.Now, Membership: d.Membership, StaleAfter: d.Config.StaleAfter,
 				})
 			},
+			SeedSME: roadmap.SeedSME,
 		},
 		{
 			Name: config.Finance, GRPCName: financev1.FinanceService_ServiceDesc.ServiceName,

@@ -16,7 +16,9 @@ import (
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -61,7 +63,7 @@ func (s *Server) GetRelease(ctx context.Context, req *roadmapv1.GetReleaseReques
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	return releaseFromRow(row), nil
+	return s.withProgress(ctx, s.db, releaseFromRow(row))
 }
 
 // ListReleases implements AIP-132 with keyset pagination by id.
@@ -76,8 +78,21 @@ func (s *Server) ListReleases(ctx context.Context, req *roadmapv1.ListReleasesRe
 	}
 	resp := &roadmapv1.ListReleasesResponse{}
 	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Release) string { return r.ID })
-	for _, row := range rows {
+	ids := make([]string, len(rows))
+	for i, row := range rows {
+		ids[i] = row.ID
 		resp.Releases = append(resp.Releases, releaseFromRow(row))
+	}
+	progress, err := s.q.ReleasesProgress(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[string]store.ReleasesProgressRow{}
+	for _, p := range progress {
+		byID[p.ReleaseID] = p
+	}
+	for i, r := range resp.Releases {
+		setProgress(r, byID[ids[i]].ItemCount, byID[ids[i]].DoneCount)
 	}
 	return resp, nil
 }
@@ -99,7 +114,10 @@ func (s *Server) CreateRelease(ctx context.Context, req *roadmapv1.CreateRelease
 			BasePlatform: params.BasePlatform, State: params.State, TargetDate: params.TargetDate,
 			ReleaseDate: params.ReleaseDate, Notes: params.Notes,
 		})
-		return releaseFromRow(row), err
+		if err != nil {
+			return nil, err
+		}
+		return releaseFromRow(row), nil
 	})
 }
 
@@ -109,17 +127,27 @@ var releaseFields = []string{"display_name", "description", "base_platform", "st
 // UpdateRelease implements AIP-134 with an etag check.
 func (s *Server) UpdateRelease(ctx context.Context, req *roadmapv1.UpdateReleaseRequest) (*roadmapv1.Release, error) {
 	id := resource.ID(releases, req.GetRelease().GetName())
+	var from roadmapv1.Release_State
 	return resource.Update(ctx, s.db, req.GetRelease(), req.GetUpdateMask(), releaseFields,
 		func(tx pgx.Tx) (*roadmapv1.Release, error) {
 			row, err := s.q.GetReleaseForUpdate(ctx, tx, id)
+			from = releaseFromRow(row).GetState()
 			return releaseFromRow(row), err
 		},
-		func(r *roadmapv1.Release) error { _, err := releaseParams(r); return err },
+		func(r *roadmapv1.Release) error {
+			if _, err := releaseParams(r); err != nil {
+				return err
+			}
+			return checkReleaseTransition(from, r.GetState())
+		},
 		func(tx pgx.Tx, r *roadmapv1.Release) (*roadmapv1.Release, error) {
 			p, _ := releaseParams(r)
 			p.ID = id
 			row, err := s.q.UpdateRelease(ctx, tx, p)
-			return releaseFromRow(row), err
+			if err != nil {
+				return nil, err
+			}
+			return s.withProgress(ctx, tx, releaseFromRow(row))
 		})
 }
 
@@ -132,6 +160,10 @@ func (s *Server) DeleteRelease(ctx context.Context, req *roadmapv1.DeleteRelease
 			return releaseFromRow(row), err
 		},
 		func(tx pgx.Tx) error { return s.q.DeleteRelease(ctx, tx, id) })
+	if resource.IsForeignKeyViolation(err) {
+		return nil, apierr.FailedPrecondition(ReasonReleaseHasItems,
+			req.GetName()+" still has items: move them to another release or the backlog first")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -194,4 +226,13 @@ func releaseFromRow(r store.Release) *roadmapv1.Release {
 		UpdateTime:   timestamppb.New(r.UpdateTime),
 		Etag:         resource.Etag(r.Version),
 	}
+}
+
+// Run drains the activity outbox to membership until ctx ends; the app
+// starts it in the background. A membership outage only delays delivery.
+func (s *Server) Run(ctx context.Context) {
+	if s.opts.Membership == nil {
+		return
+	}
+	outbox.NewDrainer(s.db, activity.Sender(s.opts.Membership), s.log, 500*time.Millisecond).Run(ctx)
 }

@@ -18,6 +18,80 @@ type IdempotencyKey struct {
 	CreateTime  time.Time
 }
 
+type Item struct {
+	ID             string
+	Title          string
+	Description    string
+	ReleaseID      pgtype.Text
+	State          string
+	Priority       int32
+	OwnerTeam      string
+	OwnerPeople    []string
+	Tags           []string
+	VoteCount      int32
+	LastUpdateTime time.Time
+	CreateTime     time.Time
+	UpdateTime     time.Time
+	Version        int64
+}
+
+type ItemUpdate struct {
+	ID            string
+	ItemID        string
+	Text          string
+	Author        string
+	NewState      string
+	PreviousState string
+	CreateTime    time.Time
+}
+
+type ItemVote struct {
+	ItemID     string
+	Person     string
+	CreateTime time.Time
+}
+
+type Outbox struct {
+	ID         int64
+	Topic      string
+	Payload    []byte
+	CreateTime time.Time
+}
+
+type Proposal struct {
+	ID                  string
+	Question            string
+	Background          string
+	Options             []string
+	Method              string
+	EligibleTeam        string
+	QuorumVotes         int32
+	QuorumShare         float64
+	OpenTime            *time.Time
+	CloseTime           *time.Time
+	LinkedItems         []string
+	LinkedReleases      []string
+	Outcome             string
+	ReviewDate          *time.Time
+	HideTallyUntilClose bool
+	State               string
+	EligibleCount       int32
+	FrozenTally         []byte
+	Creator             string
+	CreateTime          time.Time
+	UpdateTime          time.Time
+	Version             int64
+}
+
+type ProposalVote struct {
+	ProposalID string
+	Person     string
+	Choices    []string
+	Reason     string
+	CreateTime time.Time
+	UpdateTime time.Time
+}
+
 type Release struct {
 	ID           string
 	DisplayName  string

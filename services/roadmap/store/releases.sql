@@ -24,3 +24,6 @@ RETURNING *;
 
 -- name: DeleteRelease :exec
 DELETE FROM releases WHERE id = $1;
+
+-- name: AllReleases :many
+SELECT * FROM releases ORDER BY coalesce(release_date, target_date) NULLS LAST, create_time, id;

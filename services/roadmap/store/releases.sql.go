@@ -10,6 +10,42 @@ import (
 	"time"
 )
 
+const allReleases = `-- name: AllReleases :many
+SELECT id, display_name, description, base_platform, state, target_date, release_date, notes, create_time, update_time, version FROM releases ORDER BY coalesce(release_date, target_date) NULLS LAST, create_time, id
+`
+
+func (q *Queries) AllReleases(ctx context.Context, db DBTX) ([]Release, error) {
+	rows, err := db.Query(ctx, allReleases)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Release{}
+	for rows.Next() {
+		var i Release
+		if err := rows.Scan(
+			&i.ID,
+			&i.DisplayName,
+			&i.Description,
+			&i.BasePlatform,
+			&i.State,
+			&i.TargetDate,
+			&i.ReleaseDate,
+			&i.Notes,
+			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createRelease = `-- name: CreateRelease :one
 INSERT INTO releases (id, display_name, description, base_platform, state, target_date, release_date, notes)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)

@@ -24,7 +24,10 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// Where the release is in its life.
+// Where the release is in its life. Legal moves: PLANNED → IN_DEVELOPMENT or
+// END_OF_LIFE (abandoned); IN_DEVELOPMENT → PLANNED (back to planning) or
+// RELEASED; RELEASED → MAINTAINED or END_OF_LIFE; MAINTAINED → END_OF_LIFE.
+// END_OF_LIFE is final.
 type Release_State int32
 
 const (
@@ -113,7 +116,13 @@ type Release struct {
 	// When the release was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency; send it back on update and delete.
-	Etag          string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,11,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Items counted for progress: those in the release, except DEFERRED and DECLINED ones.
+	ItemCount int32 `protobuf:"varint,12,opt,name=item_count,json=itemCount,proto3" json:"item_count,omitempty"`
+	// Of those, the DONE ones.
+	DoneCount int32 `protobuf:"varint,13,opt,name=done_count,json=doneCount,proto3" json:"done_count,omitempty"`
+	// done_count / item_count, 0 to 1 (0 without items).
+	Progress      float64 `protobuf:"fixed64,14,opt,name=progress,proto3" json:"progress,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -225,11 +234,32 @@ func (x *Release) GetEtag() string {
 	return ""
 }
 
+func (x *Release) GetItemCount() int32 {
+	if x != nil {
+		return x.ItemCount
+	}
+	return 0
+}
+
+func (x *Release) GetDoneCount() int32 {
+	if x != nil {
+		return x.DoneCount
+	}
+	return 0
+}
+
+func (x *Release) GetProgress() float64 {
+	if x != nil {
+		return x.Progress
+	}
+	return 0
+}
+
 var File_guildhall_roadmap_v1_release_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_release_proto_rawDesc = "" +
 	"\n" +
-	"\"guildhall/roadmap/v1/release.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xfd\x05\n" +
+	"\"guildhall/roadmap/v1/release.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x06\n" +
 	"\aRelease\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
@@ -246,7 +276,12 @@ const file_guildhall_roadmap_v1_release_proto_rawDesc = "" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\v \x01(\tR\x04etag\"\x8c\x01\n" +
+	"\x04etag\x18\v \x01(\tR\x04etag\x12\"\n" +
+	"\n" +
+	"item_count\x18\f \x01(\x05B\x03\xe0A\x03R\titemCount\x12\"\n" +
+	"\n" +
+	"done_count\x18\r \x01(\x05B\x03\xe0A\x03R\tdoneCount\x12\x1f\n" +
+	"\bprogress\x18\x0e \x01(\x01B\x03\xe0A\x03R\bprogress\"\x8c\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_PLANNED\x10\x01\x12\x18\n" +

@@ -355,11 +355,1633 @@ func (x *DeleteReleaseRequest) GetEtag() string {
 	return ""
 }
 
+// Request for GetReleaseChangelog.
+type GetReleaseChangelogRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `releases/{release}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReleaseChangelogRequest) Reset() {
+	*x = GetReleaseChangelogRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReleaseChangelogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReleaseChangelogRequest) ProtoMessage() {}
+
+func (x *GetReleaseChangelogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReleaseChangelogRequest.ProtoReflect.Descriptor instead.
+func (*GetReleaseChangelogRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetReleaseChangelogRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// A release's changelog.
+type ReleaseChangelog struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The release, with its progress.
+	Release *Release `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
+	// The items done in it, most recently changed first.
+	Items         []*Item `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseChangelog) Reset() {
+	*x = ReleaseChangelog{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseChangelog) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseChangelog) ProtoMessage() {}
+
+func (x *ReleaseChangelog) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseChangelog.ProtoReflect.Descriptor instead.
+func (*ReleaseChangelog) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ReleaseChangelog) GetRelease() *Release {
+	if x != nil {
+		return x.Release
+	}
+	return nil
+}
+
+func (x *ReleaseChangelog) GetItems() []*Item {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// Request for GetItem.
+type GetItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `items/{item}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetItemRequest) Reset() {
+	*x = GetItemRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetItemRequest) ProtoMessage() {}
+
+func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetItemRequest.ProtoReflect.Descriptor instead.
+func (*GetItemRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *GetItemRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListItems.
+type ListItemsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many items; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call with the same filters and order.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only items of this release, `releases/{release}`; `-` for the backlog.
+	Release string `protobuf:"bytes,3,opt,name=release,proto3" json:"release,omitempty"`
+	// Only items in this state.
+	State Item_State `protobuf:"varint,4,opt,name=state,proto3,enum=guildhall.roadmap.v1.Item_State" json:"state,omitempty"`
+	// Only items owned by this team, `teams/{team}`.
+	OwnerTeam string `protobuf:"bytes,5,opt,name=owner_team,json=ownerTeam,proto3" json:"owner_team,omitempty"`
+	// Only items with this tag.
+	Tag string `protobuf:"bytes,6,opt,name=tag,proto3" json:"tag,omitempty"`
+	// If set, only stale (true) or only not stale (false) items.
+	Stale *bool `protobuf:"varint,7,opt,name=stale,proto3,oneof" json:"stale,omitempty"`
+	// The order: `vote_count desc` (default), `priority desc` or `last_update_time desc`.
+	OrderBy       string `protobuf:"bytes,8,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListItemsRequest) Reset() {
+	*x = ListItemsRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListItemsRequest) ProtoMessage() {}
+
+func (x *ListItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListItemsRequest.ProtoReflect.Descriptor instead.
+func (*ListItemsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *ListItemsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListItemsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListItemsRequest) GetRelease() string {
+	if x != nil {
+		return x.Release
+	}
+	return ""
+}
+
+func (x *ListItemsRequest) GetState() Item_State {
+	if x != nil {
+		return x.State
+	}
+	return Item_STATE_UNSPECIFIED
+}
+
+func (x *ListItemsRequest) GetOwnerTeam() string {
+	if x != nil {
+		return x.OwnerTeam
+	}
+	return ""
+}
+
+func (x *ListItemsRequest) GetTag() string {
+	if x != nil {
+		return x.Tag
+	}
+	return ""
+}
+
+func (x *ListItemsRequest) GetStale() bool {
+	if x != nil && x.Stale != nil {
+		return *x.Stale
+	}
+	return false
+}
+
+func (x *ListItemsRequest) GetOrderBy() string {
+	if x != nil {
+		return x.OrderBy
+	}
+	return ""
+}
+
+// Response for ListItems.
+type ListItemsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of items.
+	Items []*Item `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListItemsResponse) Reset() {
+	*x = ListItemsResponse{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListItemsResponse) ProtoMessage() {}
+
+func (x *ListItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListItemsResponse.ProtoReflect.Descriptor instead.
+func (*ListItemsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListItemsResponse) GetItems() []*Item {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+func (x *ListItemsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateItem.
+type CreateItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The item to add. `title` is required.
+	Item *Item `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateItemRequest) Reset() {
+	*x = CreateItemRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateItemRequest) ProtoMessage() {}
+
+func (x *CreateItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateItemRequest.ProtoReflect.Descriptor instead.
+func (*CreateItemRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *CreateItemRequest) GetItem() *Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *CreateItemRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for UpdateItem.
+type UpdateItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The item, with `name` set and `etag` to guard against lost updates.
+	Item *Item `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
+	// Fields to change; empty means every field that is set.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateItemRequest) Reset() {
+	*x = UpdateItemRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateItemRequest) ProtoMessage() {}
+
+func (x *UpdateItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateItemRequest.ProtoReflect.Descriptor instead.
+func (*UpdateItemRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *UpdateItemRequest) GetItem() *Item {
+	if x != nil {
+		return x.Item
+	}
+	return nil
+}
+
+func (x *UpdateItemRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for DeleteItem.
+type DeleteItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `items/{item}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, the delete happens only if it matches the current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteItemRequest) Reset() {
+	*x = DeleteItemRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteItemRequest) ProtoMessage() {}
+
+func (x *DeleteItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteItemRequest.ProtoReflect.Descriptor instead.
+func (*DeleteItemRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *DeleteItemRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteItemRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Request for VoteItem.
+type VoteItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `items/{item}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *VoteItemRequest) Reset() {
+	*x = VoteItemRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *VoteItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*VoteItemRequest) ProtoMessage() {}
+
+func (x *VoteItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use VoteItemRequest.ProtoReflect.Descriptor instead.
+func (*VoteItemRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *VoteItemRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for UnvoteItem.
+type UnvoteItemRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `items/{item}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnvoteItemRequest) Reset() {
+	*x = UnvoteItemRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnvoteItemRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnvoteItemRequest) ProtoMessage() {}
+
+func (x *UnvoteItemRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnvoteItemRequest.ProtoReflect.Descriptor instead.
+func (*UnvoteItemRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *UnvoteItemRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListItemVoters.
+type ListItemVotersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `items/{item}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// At most this many voters; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListItemVotersRequest) Reset() {
+	*x = ListItemVotersRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListItemVotersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListItemVotersRequest) ProtoMessage() {}
+
+func (x *ListItemVotersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListItemVotersRequest.ProtoReflect.Descriptor instead.
+func (*ListItemVotersRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListItemVotersRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ListItemVotersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListItemVotersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListItemVoters.
+type ListItemVotersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of voters.
+	Voters []*ItemVoter `protobuf:"bytes,1,rep,name=voters,proto3" json:"voters,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListItemVotersResponse) Reset() {
+	*x = ListItemVotersResponse{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListItemVotersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListItemVotersResponse) ProtoMessage() {}
+
+func (x *ListItemVotersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListItemVotersResponse.ProtoReflect.Descriptor instead.
+func (*ListItemVotersResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListItemVotersResponse) GetVoters() []*ItemVoter {
+	if x != nil {
+		return x.Voters
+	}
+	return nil
+}
+
+func (x *ListItemVotersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for GetItemUpdate.
+type GetItemUpdateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `items/{item}/updates/{update}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetItemUpdateRequest) Reset() {
+	*x = GetItemUpdateRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetItemUpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetItemUpdateRequest) ProtoMessage() {}
+
+func (x *GetItemUpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetItemUpdateRequest.ProtoReflect.Descriptor instead.
+func (*GetItemUpdateRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetItemUpdateRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListItemUpdates.
+type ListItemUpdatesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `items/{item}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// At most this many updates; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListItemUpdatesRequest) Reset() {
+	*x = ListItemUpdatesRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListItemUpdatesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListItemUpdatesRequest) ProtoMessage() {}
+
+func (x *ListItemUpdatesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListItemUpdatesRequest.ProtoReflect.Descriptor instead.
+func (*ListItemUpdatesRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListItemUpdatesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListItemUpdatesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListItemUpdatesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListItemUpdates.
+type ListItemUpdatesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of updates, newest first.
+	ItemUpdates []*ItemUpdate `protobuf:"bytes,1,rep,name=item_updates,json=itemUpdates,proto3" json:"item_updates,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListItemUpdatesResponse) Reset() {
+	*x = ListItemUpdatesResponse{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListItemUpdatesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListItemUpdatesResponse) ProtoMessage() {}
+
+func (x *ListItemUpdatesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListItemUpdatesResponse.ProtoReflect.Descriptor instead.
+func (*ListItemUpdatesResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *ListItemUpdatesResponse) GetItemUpdates() []*ItemUpdate {
+	if x != nil {
+		return x.ItemUpdates
+	}
+	return nil
+}
+
+func (x *ListItemUpdatesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateItemUpdate.
+type CreateItemUpdateRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `items/{item}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The update. `text` is required.
+	ItemUpdate *ItemUpdate `protobuf:"bytes,2,opt,name=item_update,json=itemUpdate,proto3" json:"item_update,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateItemUpdateRequest) Reset() {
+	*x = CreateItemUpdateRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateItemUpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateItemUpdateRequest) ProtoMessage() {}
+
+func (x *CreateItemUpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateItemUpdateRequest.ProtoReflect.Descriptor instead.
+func (*CreateItemUpdateRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *CreateItemUpdateRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateItemUpdateRequest) GetItemUpdate() *ItemUpdate {
+	if x != nil {
+		return x.ItemUpdate
+	}
+	return nil
+}
+
+func (x *CreateItemUpdateRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for GetProposal.
+type GetProposalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `proposals/{proposal}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetProposalRequest) Reset() {
+	*x = GetProposalRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetProposalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetProposalRequest) ProtoMessage() {}
+
+func (x *GetProposalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetProposalRequest.ProtoReflect.Descriptor instead.
+func (*GetProposalRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *GetProposalRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListProposals.
+type ListProposalsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many proposals; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProposalsRequest) Reset() {
+	*x = ListProposalsRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProposalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProposalsRequest) ProtoMessage() {}
+
+func (x *ListProposalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProposalsRequest.ProtoReflect.Descriptor instead.
+func (*ListProposalsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ListProposalsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListProposalsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListProposals.
+type ListProposalsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of proposals, newest first.
+	Proposals []*Proposal `protobuf:"bytes,1,rep,name=proposals,proto3" json:"proposals,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListProposalsResponse) Reset() {
+	*x = ListProposalsResponse{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListProposalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListProposalsResponse) ProtoMessage() {}
+
+func (x *ListProposalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListProposalsResponse.ProtoReflect.Descriptor instead.
+func (*ListProposalsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *ListProposalsResponse) GetProposals() []*Proposal {
+	if x != nil {
+		return x.Proposals
+	}
+	return nil
+}
+
+func (x *ListProposalsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateProposal.
+type CreateProposalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The proposal. `question` and `method` are required.
+	Proposal *Proposal `protobuf:"bytes,1,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateProposalRequest) Reset() {
+	*x = CreateProposalRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateProposalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateProposalRequest) ProtoMessage() {}
+
+func (x *CreateProposalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateProposalRequest.ProtoReflect.Descriptor instead.
+func (*CreateProposalRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CreateProposalRequest) GetProposal() *Proposal {
+	if x != nil {
+		return x.Proposal
+	}
+	return nil
+}
+
+func (x *CreateProposalRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for UpdateProposal.
+type UpdateProposalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The proposal, with `name` set and `etag` to guard against lost updates.
+	Proposal *Proposal `protobuf:"bytes,1,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	// Fields to change; empty means every field that is set.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateProposalRequest) Reset() {
+	*x = UpdateProposalRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateProposalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateProposalRequest) ProtoMessage() {}
+
+func (x *UpdateProposalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateProposalRequest.ProtoReflect.Descriptor instead.
+func (*UpdateProposalRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *UpdateProposalRequest) GetProposal() *Proposal {
+	if x != nil {
+		return x.Proposal
+	}
+	return nil
+}
+
+func (x *UpdateProposalRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for DeleteProposal.
+type DeleteProposalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `proposals/{proposal}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, the delete happens only if it matches the current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteProposalRequest) Reset() {
+	*x = DeleteProposalRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteProposalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteProposalRequest) ProtoMessage() {}
+
+func (x *DeleteProposalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteProposalRequest.ProtoReflect.Descriptor instead.
+func (*DeleteProposalRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *DeleteProposalRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteProposalRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Request for OpenProposal.
+type OpenProposalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `proposals/{proposal}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, the proposal must still have this etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *OpenProposalRequest) Reset() {
+	*x = OpenProposalRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *OpenProposalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*OpenProposalRequest) ProtoMessage() {}
+
+func (x *OpenProposalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use OpenProposalRequest.ProtoReflect.Descriptor instead.
+func (*OpenProposalRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *OpenProposalRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *OpenProposalRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Request for CloseProposal.
+type CloseProposalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `proposals/{proposal}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, the proposal must still have this etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseProposalRequest) Reset() {
+	*x = CloseProposalRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseProposalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseProposalRequest) ProtoMessage() {}
+
+func (x *CloseProposalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseProposalRequest.ProtoReflect.Descriptor instead.
+func (*CloseProposalRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *CloseProposalRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *CloseProposalRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
+// Request for CastVote.
+type CastVoteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `proposals/{proposal}`.
+	Proposal string `protobuf:"bytes,1,opt,name=proposal,proto3" json:"proposal,omitempty"`
+	// The chosen options: one for SINGLE_CHOICE and CONSENT, any number for APPROVAL.
+	Choices []string `protobuf:"bytes,2,rep,name=choices,proto3" json:"choices,omitempty"`
+	// Why, optionally.
+	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CastVoteRequest) Reset() {
+	*x = CastVoteRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CastVoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CastVoteRequest) ProtoMessage() {}
+
+func (x *CastVoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CastVoteRequest.ProtoReflect.Descriptor instead.
+func (*CastVoteRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *CastVoteRequest) GetProposal() string {
+	if x != nil {
+		return x.Proposal
+	}
+	return ""
+}
+
+func (x *CastVoteRequest) GetChoices() []string {
+	if x != nil {
+		return x.Choices
+	}
+	return nil
+}
+
+func (x *CastVoteRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Request for GetVote.
+type GetVoteRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `proposals/{proposal}/votes/{person}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetVoteRequest) Reset() {
+	*x = GetVoteRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetVoteRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetVoteRequest) ProtoMessage() {}
+
+func (x *GetVoteRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetVoteRequest.ProtoReflect.Descriptor instead.
+func (*GetVoteRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *GetVoteRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListVotes.
+type ListVotesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `proposals/{proposal}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// At most this many votes; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVotesRequest) Reset() {
+	*x = ListVotesRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVotesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVotesRequest) ProtoMessage() {}
+
+func (x *ListVotesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVotesRequest.ProtoReflect.Descriptor instead.
+func (*ListVotesRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListVotesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListVotesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListVotesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListVotes.
+type ListVotesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of votes, by person.
+	Votes []*Vote `protobuf:"bytes,1,rep,name=votes,proto3" json:"votes,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVotesResponse) Reset() {
+	*x = ListVotesResponse{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVotesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVotesResponse) ProtoMessage() {}
+
+func (x *ListVotesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVotesResponse.ProtoReflect.Descriptor instead.
+func (*ListVotesResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *ListVotesResponse) GetVotes() []*Vote {
+	if x != nil {
+		return x.Votes
+	}
+	return nil
+}
+
+func (x *ListVotesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for GetRoadmap.
+type GetRoadmapRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Leave out releases that reached END_OF_LIFE.
+	HideEndOfLife bool `protobuf:"varint,1,opt,name=hide_end_of_life,json=hideEndOfLife,proto3" json:"hide_end_of_life,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRoadmapRequest) Reset() {
+	*x = GetRoadmapRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRoadmapRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRoadmapRequest) ProtoMessage() {}
+
+func (x *GetRoadmapRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRoadmapRequest.ProtoReflect.Descriptor instead.
+func (*GetRoadmapRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *GetRoadmapRequest) GetHideEndOfLife() bool {
+	if x != nil {
+		return x.HideEndOfLife
+	}
+	return false
+}
+
 var File_guildhall_roadmap_v1_roadmap_service_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc = "" +
 	"\n" +
-	"*guildhall/roadmap/v1/roadmap_service.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\"guildhall/roadmap/v1/release.proto\"R\n" +
+	"*guildhall/roadmap/v1/roadmap_service.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fguildhall/roadmap/v1/item.proto\x1a#guildhall/roadmap/v1/proposal.proto\x1a\"guildhall/roadmap/v1/release.proto\x1a\"guildhall/roadmap/v1/roadmap.proto\"R\n" +
 	"\x11GetReleaseRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\"d\n" +
 	"\x13ListReleasesRequest\x12$\n" +
@@ -382,14 +2004,147 @@ const file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc = "" +
 	"updateMask\"r\n" +
 	"\x14DeleteReleaseRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag2\xfe\x04\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"[\n" +
+	"\x1aGetReleaseChangelogRequest\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\"}\n" +
+	"\x10ReleaseChangelog\x127\n" +
+	"\arelease\x18\x01 \x01(\v2\x1d.guildhall.roadmap.v1.ReleaseR\arelease\x120\n" +
+	"\x05items\x18\x02 \x03(\v2\x1a.guildhall.roadmap.v1.ItemR\x05items\"E\n" +
+	"\x0eGetItemRequest\x123\n" +
+	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"\xcf\x03\n" +
+	"\x10ListItemsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12G\n" +
+	"\arelease\x18\x03 \x01(\tB-\xbaH*\xd8\x01\x01r%2#^(-|releases/[a-z][a-z0-9-]{0,62})$R\arelease\x12@\n" +
+	"\x05state\x18\x04 \x01(\x0e2 .guildhall.roadmap.v1.Item.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12E\n" +
+	"\n" +
+	"owner_team\x18\x05 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\townerTeam\x12\x19\n" +
+	"\x03tag\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18(R\x03tag\x12\x19\n" +
+	"\x05stale\x18\a \x01(\bH\x00R\x05stale\x88\x01\x01\x12Z\n" +
+	"\border_by\x18\b \x01(\tB?\xbaH<\xd8\x01\x01r7R\x0fvote_count descR\rpriority descR\x15last_update_time descR\aorderByB\b\n" +
+	"\x06_stale\"m\n" +
+	"\x11ListItemsResponse\x120\n" +
+	"\x05items\x18\x01 \x03(\v2\x1a.guildhall.roadmap.v1.ItemR\x05items\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"z\n" +
+	"\x11CreateItemRequest\x129\n" +
+	"\x04item\x18\x01 \x01(\v2\x1a.guildhall.roadmap.v1.ItemB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04item\x12*\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xe1\x01\n" +
+	"\x11UpdateItemRequest\x12\x8e\x01\n" +
+	"\x04item\x18\x01 \x01(\v2\x1a.guildhall.roadmap.v1.ItemB^\xe0A\x02\xbaHX\xba\x01R\n" +
+	"\titem.name\x12\x19name must be items/{item}\x1a*this.name.matches('^items/[0-9a-f-]{36}$')\xc8\x01\x01R\x04item\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"e\n" +
+	"\x11DeleteItemRequest\x123\n" +
+	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"F\n" +
+	"\x0fVoteItemRequest\x123\n" +
+	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"H\n" +
+	"\x11UnvoteItemRequest\x123\n" +
+	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"\x9b\x01\n" +
+	"\x15ListItemVotersRequest\x123\n" +
+	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"y\n" +
+	"\x16ListItemVotersResponse\x127\n" +
+	"\x06voters\x18\x01 \x03(\v2\x1f.guildhall.roadmap.v1.ItemVoterR\x06voters\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
+	"\x14GetItemUpdateRequest\x12I\n" +
+	"\x04name\x18\x01 \x01(\tB5\xe0A\x02\xbaH/r-2+^items/[0-9a-f-]{36}/updates/[0-9a-f-]{36}$R\x04name\"\xa0\x01\n" +
+	"\x16ListItemUpdatesRequest\x127\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x06parent\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x86\x01\n" +
+	"\x17ListItemUpdatesResponse\x12C\n" +
+	"\fitem_updates\x18\x01 \x03(\v2 .guildhall.roadmap.v1.ItemUpdateR\vitemUpdates\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcc\x01\n" +
+	"\x17CreateItemUpdateRequest\x127\n" +
+	"\x06parent\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x06parent\x12L\n" +
+	"\vitem_update\x18\x02 \x01(\v2 .guildhall.roadmap.v1.ItemUpdateB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\n" +
+	"itemUpdate\x12*\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"M\n" +
+	"\x12GetProposalRequest\x127\n" +
+	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\"e\n" +
+	"\x14ListProposalsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"}\n" +
+	"\x15ListProposalsResponse\x12<\n" +
+	"\tproposals\x18\x01 \x03(\v2\x1e.guildhall.roadmap.v1.ProposalR\tproposals\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8a\x01\n" +
+	"\x15CreateProposalRequest\x12E\n" +
+	"\bproposal\x18\x01 \x01(\v2\x1e.guildhall.roadmap.v1.ProposalB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bproposal\x12*\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x81\x02\n" +
+	"\x15UpdateProposalRequest\x12\xaa\x01\n" +
+	"\bproposal\x18\x01 \x01(\v2\x1e.guildhall.roadmap.v1.ProposalBn\xe0A\x02\xbaHh\xba\x01b\n" +
+	"\rproposal.name\x12!name must be proposals/{proposal}\x1a.this.name.matches('^proposals/[0-9a-f-]{36}$')\xc8\x01\x01R\bproposal\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"m\n" +
+	"\x15DeleteProposalRequest\x127\n" +
+	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"k\n" +
+	"\x13OpenProposalRequest\x127\n" +
+	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"l\n" +
+	"\x14CloseProposalRequest\x127\n" +
+	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"\xa5\x01\n" +
+	"\x0fCastVoteRequest\x12?\n" +
+	"\bproposal\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\bproposal\x12/\n" +
+	"\achoices\x18\x02 \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x102\x18\x01\"\ar\x05\x10\x01\x18\xc8\x01R\achoices\x12 \n" +
+	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x88'R\x06reason\"d\n" +
+	"\x0eGetVoteRequest\x12R\n" +
+	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xbaH8r624^proposals/[0-9a-f-]{36}/votes/[a-z][a-z0-9-]{0,62}$R\x04name\"\x9e\x01\n" +
+	"\x10ListVotesRequest\x12;\n" +
+	"\x06parent\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x06parent\x12$\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"m\n" +
+	"\x11ListVotesResponse\x120\n" +
+	"\x05votes\x18\x01 \x03(\v2\x1a.guildhall.roadmap.v1.VoteR\x05votes\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
+	"\x11GetRoadmapRequest\x12'\n" +
+	"\x10hide_end_of_life\x18\x01 \x01(\bR\rhideEndOfLife2\xe8\x1b\n" +
 	"\x0eRoadmapService\x12s\n" +
 	"\n" +
 	"GetRelease\x12'.guildhall.roadmap.v1.GetReleaseRequest\x1a\x1d.guildhall.roadmap.v1.Release\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=releases/*}\x12{\n" +
 	"\fListReleases\x12).guildhall.roadmap.v1.ListReleasesRequest\x1a*.guildhall.roadmap.v1.ListReleasesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/releases\x12y\n" +
 	"\rCreateRelease\x12*.guildhall.roadmap.v1.CreateReleaseRequest\x1a\x1d.guildhall.roadmap.v1.Release\"\x1d\x82\xd3\xe4\x93\x02\x17:\arelease\"\f/v1/releases\x12\x8a\x01\n" +
 	"\rUpdateRelease\x12*.guildhall.roadmap.v1.UpdateReleaseRequest\x1a\x1d.guildhall.roadmap.v1.Release\".\x82\xd3\xe4\x93\x02(:\arelease2\x1d/v1/{release.name=releases/*}\x12r\n" +
-	"\rDeleteRelease\x12*.guildhall.roadmap.v1.DeleteReleaseRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=releases/*}BFZDgithub.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1;roadmapv1b\x06proto3"
+	"\rDeleteRelease\x12*.guildhall.roadmap.v1.DeleteReleaseRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=releases/*}\x12\x98\x01\n" +
+	"\x13GetReleaseChangelog\x120.guildhall.roadmap.v1.GetReleaseChangelogRequest\x1a&.guildhall.roadmap.v1.ReleaseChangelog\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=releases/*}:changelog\x12g\n" +
+	"\aGetItem\x12$.guildhall.roadmap.v1.GetItemRequest\x1a\x1a.guildhall.roadmap.v1.Item\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=items/*}\x12o\n" +
+	"\tListItems\x12&.guildhall.roadmap.v1.ListItemsRequest\x1a'.guildhall.roadmap.v1.ListItemsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/items\x12j\n" +
+	"\n" +
+	"CreateItem\x12'.guildhall.roadmap.v1.CreateItemRequest\x1a\x1a.guildhall.roadmap.v1.Item\"\x17\x82\xd3\xe4\x93\x02\x11:\x04item\"\t/v1/items\x12x\n" +
+	"\n" +
+	"UpdateItem\x12'.guildhall.roadmap.v1.UpdateItemRequest\x1a\x1a.guildhall.roadmap.v1.Item\"%\x82\xd3\xe4\x93\x02\x1f:\x04item2\x17/v1/{item.name=items/*}\x12i\n" +
+	"\n" +
+	"DeleteItem\x12'.guildhall.roadmap.v1.DeleteItemRequest\x1a\x16.google.protobuf.Empty\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=items/*}\x12q\n" +
+	"\bVoteItem\x12%.guildhall.roadmap.v1.VoteItemRequest\x1a\x1a.guildhall.roadmap.v1.Item\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/{name=items/*}:vote\x12w\n" +
+	"\n" +
+	"UnvoteItem\x12'.guildhall.roadmap.v1.UnvoteItemRequest\x1a\x1a.guildhall.roadmap.v1.Item\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=items/*}:unvote\x12\x8e\x01\n" +
+	"\x0eListItemVoters\x12+.guildhall.roadmap.v1.ListItemVotersRequest\x1a,.guildhall.roadmap.v1.ListItemVotersResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=items/*}:voters\x12\x83\x01\n" +
+	"\rGetItemUpdate\x12*.guildhall.roadmap.v1.GetItemUpdateRequest\x1a .guildhall.roadmap.v1.ItemUpdate\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{name=items/*/updates/*}\x12\x94\x01\n" +
+	"\x0fListItemUpdates\x12,.guildhall.roadmap.v1.ListItemUpdatesRequest\x1a-.guildhall.roadmap.v1.ListItemUpdatesResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=items/*}/updates\x12\x96\x01\n" +
+	"\x10CreateItemUpdate\x12-.guildhall.roadmap.v1.CreateItemUpdateRequest\x1a .guildhall.roadmap.v1.ItemUpdate\"1\x82\xd3\xe4\x93\x02+:\vitem_update\"\x1c/v1/{parent=items/*}/updates\x12w\n" +
+	"\vGetProposal\x12(.guildhall.roadmap.v1.GetProposalRequest\x1a\x1e.guildhall.roadmap.v1.Proposal\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=proposals/*}\x12\x7f\n" +
+	"\rListProposals\x12*.guildhall.roadmap.v1.ListProposalsRequest\x1a+.guildhall.roadmap.v1.ListProposalsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/proposals\x12~\n" +
+	"\x0eCreateProposal\x12+.guildhall.roadmap.v1.CreateProposalRequest\x1a\x1e.guildhall.roadmap.v1.Proposal\"\x1f\x82\xd3\xe4\x93\x02\x19:\bproposal\"\r/v1/proposals\x12\x90\x01\n" +
+	"\x0eUpdateProposal\x12+.guildhall.roadmap.v1.UpdateProposalRequest\x1a\x1e.guildhall.roadmap.v1.Proposal\"1\x82\xd3\xe4\x93\x02+:\bproposal2\x1f/v1/{proposal.name=proposals/*}\x12u\n" +
+	"\x0eDeleteProposal\x12+.guildhall.roadmap.v1.DeleteProposalRequest\x1a\x16.google.protobuf.Empty\"\x1e\x82\xd3\xe4\x93\x02\x18*\x16/v1/{name=proposals/*}\x12\x81\x01\n" +
+	"\fOpenProposal\x12).guildhall.roadmap.v1.OpenProposalRequest\x1a\x1e.guildhall.roadmap.v1.Proposal\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=proposals/*}:open\x12\x84\x01\n" +
+	"\rCloseProposal\x12*.guildhall.roadmap.v1.CloseProposalRequest\x1a\x1e.guildhall.roadmap.v1.Proposal\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{name=proposals/*}:close\x12y\n" +
+	"\bCastVote\x12%.guildhall.roadmap.v1.CastVoteRequest\x1a\x1a.guildhall.roadmap.v1.Vote\"*\x82\xd3\xe4\x93\x02$:\x01*\"\x1f/v1/{proposal=proposals/*}:vote\x12s\n" +
+	"\aGetVote\x12$.guildhall.roadmap.v1.GetVoteRequest\x1a\x1a.guildhall.roadmap.v1.Vote\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{name=proposals/*/votes/*}\x12\x84\x01\n" +
+	"\tListVotes\x12&.guildhall.roadmap.v1.ListVotesRequest\x1a'.guildhall.roadmap.v1.ListVotesResponse\"&\x82\xd3\xe4\x93\x02 \x12\x1e/v1/{parent=proposals/*}/votes\x12i\n" +
+	"\n" +
+	"GetRoadmap\x12'.guildhall.roadmap.v1.GetRoadmapRequest\x1a\x1d.guildhall.roadmap.v1.Roadmap\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/roadmapBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1;roadmapv1b\x06proto3"
 
 var (
 	file_guildhall_roadmap_v1_roadmap_service_proto_rawDescOnce sync.Once
@@ -403,38 +2158,135 @@ func file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP() []byte {
 	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescData
 }
 
-var file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_guildhall_roadmap_v1_roadmap_service_proto_goTypes = []any{
-	(*GetReleaseRequest)(nil),     // 0: guildhall.roadmap.v1.GetReleaseRequest
-	(*ListReleasesRequest)(nil),   // 1: guildhall.roadmap.v1.ListReleasesRequest
-	(*ListReleasesResponse)(nil),  // 2: guildhall.roadmap.v1.ListReleasesResponse
-	(*CreateReleaseRequest)(nil),  // 3: guildhall.roadmap.v1.CreateReleaseRequest
-	(*UpdateReleaseRequest)(nil),  // 4: guildhall.roadmap.v1.UpdateReleaseRequest
-	(*DeleteReleaseRequest)(nil),  // 5: guildhall.roadmap.v1.DeleteReleaseRequest
-	(*Release)(nil),               // 6: guildhall.roadmap.v1.Release
-	(*fieldmaskpb.FieldMask)(nil), // 7: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),         // 8: google.protobuf.Empty
+	(*GetReleaseRequest)(nil),          // 0: guildhall.roadmap.v1.GetReleaseRequest
+	(*ListReleasesRequest)(nil),        // 1: guildhall.roadmap.v1.ListReleasesRequest
+	(*ListReleasesResponse)(nil),       // 2: guildhall.roadmap.v1.ListReleasesResponse
+	(*CreateReleaseRequest)(nil),       // 3: guildhall.roadmap.v1.CreateReleaseRequest
+	(*UpdateReleaseRequest)(nil),       // 4: guildhall.roadmap.v1.UpdateReleaseRequest
+	(*DeleteReleaseRequest)(nil),       // 5: guildhall.roadmap.v1.DeleteReleaseRequest
+	(*GetReleaseChangelogRequest)(nil), // 6: guildhall.roadmap.v1.GetReleaseChangelogRequest
+	(*ReleaseChangelog)(nil),           // 7: guildhall.roadmap.v1.ReleaseChangelog
+	(*GetItemRequest)(nil),             // 8: guildhall.roadmap.v1.GetItemRequest
+	(*ListItemsRequest)(nil),           // 9: guildhall.roadmap.v1.ListItemsRequest
+	(*ListItemsResponse)(nil),          // 10: guildhall.roadmap.v1.ListItemsResponse
+	(*CreateItemRequest)(nil),          // 11: guildhall.roadmap.v1.CreateItemRequest
+	(*UpdateItemRequest)(nil),          // 12: guildhall.roadmap.v1.UpdateItemRequest
+	(*DeleteItemRequest)(nil),          // 13: guildhall.roadmap.v1.DeleteItemRequest
+	(*VoteItemRequest)(nil),            // 14: guildhall.roadmap.v1.VoteItemRequest
+	(*UnvoteItemRequest)(nil),          // 15: guildhall.roadmap.v1.UnvoteItemRequest
+	(*ListItemVotersRequest)(nil),      // 16: guildhall.roadmap.v1.ListItemVotersRequest
+	(*ListItemVotersResponse)(nil),     // 17: guildhall.roadmap.v1.ListItemVotersResponse
+	(*GetItemUpdateRequest)(nil),       // 18: guildhall.roadmap.v1.GetItemUpdateRequest
+	(*ListItemUpdatesRequest)(nil),     // 19: guildhall.roadmap.v1.ListItemUpdatesRequest
+	(*ListItemUpdatesResponse)(nil),    // 20: guildhall.roadmap.v1.ListItemUpdatesResponse
+	(*CreateItemUpdateRequest)(nil),    // 21: guildhall.roadmap.v1.CreateItemUpdateRequest
+	(*GetProposalRequest)(nil),         // 22: guildhall.roadmap.v1.GetProposalRequest
+	(*ListProposalsRequest)(nil),       // 23: guildhall.roadmap.v1.ListProposalsRequest
+	(*ListProposalsResponse)(nil),      // 24: guildhall.roadmap.v1.ListProposalsResponse
+	(*CreateProposalRequest)(nil),      // 25: guildhall.roadmap.v1.CreateProposalRequest
+	(*UpdateProposalRequest)(nil),      // 26: guildhall.roadmap.v1.UpdateProposalRequest
+	(*DeleteProposalRequest)(nil),      // 27: guildhall.roadmap.v1.DeleteProposalRequest
+	(*OpenProposalRequest)(nil),        // 28: guildhall.roadmap.v1.OpenProposalRequest
+	(*CloseProposalRequest)(nil),       // 29: guildhall.roadmap.v1.CloseProposalRequest
+	(*CastVoteRequest)(nil),            // 30: guildhall.roadmap.v1.CastVoteRequest
+	(*GetVoteRequest)(nil),             // 31: guildhall.roadmap.v1.GetVoteRequest
+	(*ListVotesRequest)(nil),           // 32: guildhall.roadmap.v1.ListVotesRequest
+	(*ListVotesResponse)(nil),          // 33: guildhall.roadmap.v1.ListVotesResponse
+	(*GetRoadmapRequest)(nil),          // 34: guildhall.roadmap.v1.GetRoadmapRequest
+	(*Release)(nil),                    // 35: guildhall.roadmap.v1.Release
+	(*fieldmaskpb.FieldMask)(nil),      // 36: google.protobuf.FieldMask
+	(*Item)(nil),                       // 37: guildhall.roadmap.v1.Item
+	(Item_State)(0),                    // 38: guildhall.roadmap.v1.Item.State
+	(*ItemVoter)(nil),                  // 39: guildhall.roadmap.v1.ItemVoter
+	(*ItemUpdate)(nil),                 // 40: guildhall.roadmap.v1.ItemUpdate
+	(*Proposal)(nil),                   // 41: guildhall.roadmap.v1.Proposal
+	(*Vote)(nil),                       // 42: guildhall.roadmap.v1.Vote
+	(*emptypb.Empty)(nil),              // 43: google.protobuf.Empty
+	(*Roadmap)(nil),                    // 44: guildhall.roadmap.v1.Roadmap
 }
 var file_guildhall_roadmap_v1_roadmap_service_proto_depIdxs = []int32{
-	6, // 0: guildhall.roadmap.v1.ListReleasesResponse.releases:type_name -> guildhall.roadmap.v1.Release
-	6, // 1: guildhall.roadmap.v1.CreateReleaseRequest.release:type_name -> guildhall.roadmap.v1.Release
-	6, // 2: guildhall.roadmap.v1.UpdateReleaseRequest.release:type_name -> guildhall.roadmap.v1.Release
-	7, // 3: guildhall.roadmap.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0, // 4: guildhall.roadmap.v1.RoadmapService.GetRelease:input_type -> guildhall.roadmap.v1.GetReleaseRequest
-	1, // 5: guildhall.roadmap.v1.RoadmapService.ListReleases:input_type -> guildhall.roadmap.v1.ListReleasesRequest
-	3, // 6: guildhall.roadmap.v1.RoadmapService.CreateRelease:input_type -> guildhall.roadmap.v1.CreateReleaseRequest
-	4, // 7: guildhall.roadmap.v1.RoadmapService.UpdateRelease:input_type -> guildhall.roadmap.v1.UpdateReleaseRequest
-	5, // 8: guildhall.roadmap.v1.RoadmapService.DeleteRelease:input_type -> guildhall.roadmap.v1.DeleteReleaseRequest
-	6, // 9: guildhall.roadmap.v1.RoadmapService.GetRelease:output_type -> guildhall.roadmap.v1.Release
-	2, // 10: guildhall.roadmap.v1.RoadmapService.ListReleases:output_type -> guildhall.roadmap.v1.ListReleasesResponse
-	6, // 11: guildhall.roadmap.v1.RoadmapService.CreateRelease:output_type -> guildhall.roadmap.v1.Release
-	6, // 12: guildhall.roadmap.v1.RoadmapService.UpdateRelease:output_type -> guildhall.roadmap.v1.Release
-	8, // 13: guildhall.roadmap.v1.RoadmapService.DeleteRelease:output_type -> google.protobuf.Empty
-	9, // [9:14] is the sub-list for method output_type
-	4, // [4:9] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	35, // 0: guildhall.roadmap.v1.ListReleasesResponse.releases:type_name -> guildhall.roadmap.v1.Release
+	35, // 1: guildhall.roadmap.v1.CreateReleaseRequest.release:type_name -> guildhall.roadmap.v1.Release
+	35, // 2: guildhall.roadmap.v1.UpdateReleaseRequest.release:type_name -> guildhall.roadmap.v1.Release
+	36, // 3: guildhall.roadmap.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	35, // 4: guildhall.roadmap.v1.ReleaseChangelog.release:type_name -> guildhall.roadmap.v1.Release
+	37, // 5: guildhall.roadmap.v1.ReleaseChangelog.items:type_name -> guildhall.roadmap.v1.Item
+	38, // 6: guildhall.roadmap.v1.ListItemsRequest.state:type_name -> guildhall.roadmap.v1.Item.State
+	37, // 7: guildhall.roadmap.v1.ListItemsResponse.items:type_name -> guildhall.roadmap.v1.Item
+	37, // 8: guildhall.roadmap.v1.CreateItemRequest.item:type_name -> guildhall.roadmap.v1.Item
+	37, // 9: guildhall.roadmap.v1.UpdateItemRequest.item:type_name -> guildhall.roadmap.v1.Item
+	36, // 10: guildhall.roadmap.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	39, // 11: guildhall.roadmap.v1.ListItemVotersResponse.voters:type_name -> guildhall.roadmap.v1.ItemVoter
+	40, // 12: guildhall.roadmap.v1.ListItemUpdatesResponse.item_updates:type_name -> guildhall.roadmap.v1.ItemUpdate
+	40, // 13: guildhall.roadmap.v1.CreateItemUpdateRequest.item_update:type_name -> guildhall.roadmap.v1.ItemUpdate
+	41, // 14: guildhall.roadmap.v1.ListProposalsResponse.proposals:type_name -> guildhall.roadmap.v1.Proposal
+	41, // 15: guildhall.roadmap.v1.CreateProposalRequest.proposal:type_name -> guildhall.roadmap.v1.Proposal
+	41, // 16: guildhall.roadmap.v1.UpdateProposalRequest.proposal:type_name -> guildhall.roadmap.v1.Proposal
+	36, // 17: guildhall.roadmap.v1.UpdateProposalRequest.update_mask:type_name -> google.protobuf.FieldMask
+	42, // 18: guildhall.roadmap.v1.ListVotesResponse.votes:type_name -> guildhall.roadmap.v1.Vote
+	0,  // 19: guildhall.roadmap.v1.RoadmapService.GetRelease:input_type -> guildhall.roadmap.v1.GetReleaseRequest
+	1,  // 20: guildhall.roadmap.v1.RoadmapService.ListReleases:input_type -> guildhall.roadmap.v1.ListReleasesRequest
+	3,  // 21: guildhall.roadmap.v1.RoadmapService.CreateRelease:input_type -> guildhall.roadmap.v1.CreateReleaseRequest
+	4,  // 22: guildhall.roadmap.v1.RoadmapService.UpdateRelease:input_type -> guildhall.roadmap.v1.UpdateReleaseRequest
+	5,  // 23: guildhall.roadmap.v1.RoadmapService.DeleteRelease:input_type -> guildhall.roadmap.v1.DeleteReleaseRequest
+	6,  // 24: guildhall.roadmap.v1.RoadmapService.GetReleaseChangelog:input_type -> guildhall.roadmap.v1.GetReleaseChangelogRequest
+	8,  // 25: guildhall.roadmap.v1.RoadmapService.GetItem:input_type -> guildhall.roadmap.v1.GetItemRequest
+	9,  // 26: guildhall.roadmap.v1.RoadmapService.ListItems:input_type -> guildhall.roadmap.v1.ListItemsRequest
+	11, // 27: guildhall.roadmap.v1.RoadmapService.CreateItem:input_type -> guildhall.roadmap.v1.CreateItemRequest
+	12, // 28: guildhall.roadmap.v1.RoadmapService.UpdateItem:input_type -> guildhall.roadmap.v1.UpdateItemRequest
+	13, // 29: guildhall.roadmap.v1.RoadmapService.DeleteItem:input_type -> guildhall.roadmap.v1.DeleteItemRequest
+	14, // 30: guildhall.roadmap.v1.RoadmapService.VoteItem:input_type -> guildhall.roadmap.v1.VoteItemRequest
+	15, // 31: guildhall.roadmap.v1.RoadmapService.UnvoteItem:input_type -> guildhall.roadmap.v1.UnvoteItemRequest
+	16, // 32: guildhall.roadmap.v1.RoadmapService.ListItemVoters:input_type -> guildhall.roadmap.v1.ListItemVotersRequest
+	18, // 33: guildhall.roadmap.v1.RoadmapService.GetItemUpdate:input_type -> guildhall.roadmap.v1.GetItemUpdateRequest
+	19, // 34: guildhall.roadmap.v1.RoadmapService.ListItemUpdates:input_type -> guildhall.roadmap.v1.ListItemUpdatesRequest
+	21, // 35: guildhall.roadmap.v1.RoadmapService.CreateItemUpdate:input_type -> guildhall.roadmap.v1.CreateItemUpdateRequest
+	22, // 36: guildhall.roadmap.v1.RoadmapService.GetProposal:input_type -> guildhall.roadmap.v1.GetProposalRequest
+	23, // 37: guildhall.roadmap.v1.RoadmapService.ListProposals:input_type -> guildhall.roadmap.v1.ListProposalsRequest
+	25, // 38: guildhall.roadmap.v1.RoadmapService.CreateProposal:input_type -> guildhall.roadmap.v1.CreateProposalRequest
+	26, // 39: guildhall.roadmap.v1.RoadmapService.UpdateProposal:input_type -> guildhall.roadmap.v1.UpdateProposalRequest
+	27, // 40: guildhall.roadmap.v1.RoadmapService.DeleteProposal:input_type -> guildhall.roadmap.v1.DeleteProposalRequest
+	28, // 41: guildhall.roadmap.v1.RoadmapService.OpenProposal:input_type -> guildhall.roadmap.v1.OpenProposalRequest
+	29, // 42: guildhall.roadmap.v1.RoadmapService.CloseProposal:input_type -> guildhall.roadmap.v1.CloseProposalRequest
+	30, // 43: guildhall.roadmap.v1.RoadmapService.CastVote:input_type -> guildhall.roadmap.v1.CastVoteRequest
+	31, // 44: guildhall.roadmap.v1.RoadmapService.GetVote:input_type -> guildhall.roadmap.v1.GetVoteRequest
+	32, // 45: guildhall.roadmap.v1.RoadmapService.ListVotes:input_type -> guildhall.roadmap.v1.ListVotesRequest
+	34, // 46: guildhall.roadmap.v1.RoadmapService.GetRoadmap:input_type -> guildhall.roadmap.v1.GetRoadmapRequest
+	35, // 47: guildhall.roadmap.v1.RoadmapService.GetRelease:output_type -> guildhall.roadmap.v1.Release
+	2,  // 48: guildhall.roadmap.v1.RoadmapService.ListReleases:output_type -> guildhall.roadmap.v1.ListReleasesResponse
+	35, // 49: guildhall.roadmap.v1.RoadmapService.CreateRelease:output_type -> guildhall.roadmap.v1.Release
+	35, // 50: guildhall.roadmap.v1.RoadmapService.UpdateRelease:output_type -> guildhall.roadmap.v1.Release
+	43, // 51: guildhall.roadmap.v1.RoadmapService.DeleteRelease:output_type -> google.protobuf.Empty
+	7,  // 52: guildhall.roadmap.v1.RoadmapService.GetReleaseChangelog:output_type -> guildhall.roadmap.v1.ReleaseChangelog
+	37, // 53: guildhall.roadmap.v1.RoadmapService.GetItem:output_type -> guildhall.roadmap.v1.Item
+	10, // 54: guildhall.roadmap.v1.RoadmapService.ListItems:output_type -> guildhall.roadmap.v1.ListItemsResponse
+	37, // 55: guildhall.roadmap.v1.RoadmapService.CreateItem:output_type -> guildhall.roadmap.v1.Item
+	37, // 56: guildhall.roadmap.v1.RoadmapService.UpdateItem:output_type -> guildhall.roadmap.v1.Item
+	43, // 57: guildhall.roadmap.v1.RoadmapService.DeleteItem:output_type -> google.protobuf.Empty
+	37, // 58: guildhall.roadmap.v1.RoadmapService.VoteItem:output_type -> guildhall.roadmap.v1.Item
+	37, // 59: guildhall.roadmap.v1.RoadmapService.UnvoteItem:output_type -> guildhall.roadmap.v1.Item
+	17, // 60: guildhall.roadmap.v1.RoadmapService.ListItemVoters:output_type -> guildhall.roadmap.v1.ListItemVotersResponse
+	40, // 61: guildhall.roadmap.v1.RoadmapService.GetItemUpdate:output_type -> guildhall.roadmap.v1.ItemUpdate
+	20, // 62: guildhall.roadmap.v1.RoadmapService.ListItemUpdates:output_type -> guildhall.roadmap.v1.ListItemUpdatesResponse
+	40, // 63: guildhall.roadmap.v1.RoadmapService.CreateItemUpdate:output_type -> guildhall.roadmap.v1.ItemUpdate
+	41, // 64: guildhall.roadmap.v1.RoadmapService.GetProposal:output_type -> guildhall.roadmap.v1.Proposal
+	24, // 65: guildhall.roadmap.v1.RoadmapService.ListProposals:output_type -> guildhall.roadmap.v1.ListProposalsResponse
+	41, // 66: guildhall.roadmap.v1.RoadmapService.CreateProposal:output_type -> guildhall.roadmap.v1.Proposal
+	41, // 67: guildhall.roadmap.v1.RoadmapService.UpdateProposal:output_type -> guildhall.roadmap.v1.Proposal
+	43, // 68: guildhall.roadmap.v1.RoadmapService.DeleteProposal:output_type -> google.protobuf.Empty
+	41, // 69: guildhall.roadmap.v1.RoadmapService.OpenProposal:output_type -> guildhall.roadmap.v1.Proposal
+	41, // 70: guildhall.roadmap.v1.RoadmapService.CloseProposal:output_type -> guildhall.roadmap.v1.Proposal
+	42, // 71: guildhall.roadmap.v1.RoadmapService.CastVote:output_type -> guildhall.roadmap.v1.Vote
+	42, // 72: guildhall.roadmap.v1.RoadmapService.GetVote:output_type -> guildhall.roadmap.v1.Vote
+	33, // 73: guildhall.roadmap.v1.RoadmapService.ListVotes:output_type -> guildhall.roadmap.v1.ListVotesResponse
+	44, // 74: guildhall.roadmap.v1.RoadmapService.GetRoadmap:output_type -> guildhall.roadmap.v1.Roadmap
+	47, // [47:75] is the sub-list for method output_type
+	19, // [19:47] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_roadmap_v1_roadmap_service_proto_init() }
@@ -442,14 +2294,18 @@ func file_guildhall_roadmap_v1_roadmap_service_proto_init() {
 	if File_guildhall_roadmap_v1_roadmap_service_proto != nil {
 		return
 	}
+	file_guildhall_roadmap_v1_item_proto_init()
+	file_guildhall_roadmap_v1_proposal_proto_init()
 	file_guildhall_roadmap_v1_release_proto_init()
+	file_guildhall_roadmap_v1_roadmap_proto_init()
+	file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[9].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc), len(file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

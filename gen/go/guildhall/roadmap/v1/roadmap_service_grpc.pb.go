@@ -20,11 +20,34 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RoadmapService_GetRelease_FullMethodName    = "/guildhall.roadmap.v1.RoadmapService/GetRelease"
-	RoadmapService_ListReleases_FullMethodName  = "/guildhall.roadmap.v1.RoadmapService/ListReleases"
-	RoadmapService_CreateRelease_FullMethodName = "/guildhall.roadmap.v1.RoadmapService/CreateRelease"
-	RoadmapService_UpdateRelease_FullMethodName = "/guildhall.roadmap.v1.RoadmapService/UpdateRelease"
-	RoadmapService_DeleteRelease_FullMethodName = "/guildhall.roadmap.v1.RoadmapService/DeleteRelease"
+	RoadmapService_GetRelease_FullMethodName          = "/guildhall.roadmap.v1.RoadmapService/GetRelease"
+	RoadmapService_ListReleases_FullMethodName        = "/guildhall.roadmap.v1.RoadmapService/ListReleases"
+	RoadmapService_CreateRelease_FullMethodName       = "/guildhall.roadmap.v1.RoadmapService/CreateRelease"
+	RoadmapService_UpdateRelease_FullMethodName       = "/guildhall.roadmap.v1.RoadmapService/UpdateRelease"
+	RoadmapService_DeleteRelease_FullMethodName       = "/guildhall.roadmap.v1.RoadmapService/DeleteRelease"
+	RoadmapService_GetReleaseChangelog_FullMethodName = "/guildhall.roadmap.v1.RoadmapService/GetReleaseChangelog"
+	RoadmapService_GetItem_FullMethodName             = "/guildhall.roadmap.v1.RoadmapService/GetItem"
+	RoadmapService_ListItems_FullMethodName           = "/guildhall.roadmap.v1.RoadmapService/ListItems"
+	RoadmapService_CreateItem_FullMethodName          = "/guildhall.roadmap.v1.RoadmapService/CreateItem"
+	RoadmapService_UpdateItem_FullMethodName          = "/guildhall.roadmap.v1.RoadmapService/UpdateItem"
+	RoadmapService_DeleteItem_FullMethodName          = "/guildhall.roadmap.v1.RoadmapService/DeleteItem"
+	RoadmapService_VoteItem_FullMethodName            = "/guildhall.roadmap.v1.RoadmapService/VoteItem"
+	RoadmapService_UnvoteItem_FullMethodName          = "/guildhall.roadmap.v1.RoadmapService/UnvoteItem"
+	RoadmapService_ListItemVoters_FullMethodName      = "/guildhall.roadmap.v1.RoadmapService/ListItemVoters"
+	RoadmapService_GetItemUpdate_FullMethodName       = "/guildhall.roadmap.v1.RoadmapService/GetItemUpdate"
+	RoadmapService_ListItemUpdates_FullMethodName     = "/guildhall.roadmap.v1.RoadmapService/ListItemUpdates"
+	RoadmapService_CreateItemUpdate_FullMethodName    = "/guildhall.roadmap.v1.RoadmapService/CreateItemUpdate"
+	RoadmapService_GetProposal_FullMethodName         = "/guildhall.roadmap.v1.RoadmapService/GetProposal"
+	RoadmapService_ListProposals_FullMethodName       = "/guildhall.roadmap.v1.RoadmapService/ListProposals"
+	RoadmapService_CreateProposal_FullMethodName      = "/guildhall.roadmap.v1.RoadmapService/CreateProposal"
+	RoadmapService_UpdateProposal_FullMethodName      = "/guildhall.roadmap.v1.RoadmapService/UpdateProposal"
+	RoadmapService_DeleteProposal_FullMethodName      = "/guildhall.roadmap.v1.RoadmapService/DeleteProposal"
+	RoadmapService_OpenProposal_FullMethodName        = "/guildhall.roadmap.v1.RoadmapService/OpenProposal"
+	RoadmapService_CloseProposal_FullMethodName       = "/guildhall.roadmap.v1.RoadmapService/CloseProposal"
+	RoadmapService_CastVote_FullMethodName            = "/guildhall.roadmap.v1.RoadmapService/CastVote"
+	RoadmapService_GetVote_FullMethodName             = "/guildhall.roadmap.v1.RoadmapService/GetVote"
+	RoadmapService_ListVotes_FullMethodName           = "/guildhall.roadmap.v1.RoadmapService/ListVotes"
+	RoadmapService_GetRoadmap_FullMethodName          = "/guildhall.roadmap.v1.RoadmapService/GetRoadmap"
 )
 
 // RoadmapServiceClient is the client API for RoadmapService service.
@@ -43,6 +66,53 @@ type RoadmapServiceClient interface {
 	UpdateRelease(ctx context.Context, in *UpdateReleaseRequest, opts ...grpc.CallOption) (*Release, error)
 	// Removes a release.
 	DeleteRelease(ctx context.Context, in *DeleteReleaseRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// The items done in a release: its changelog.
+	GetReleaseChangelog(ctx context.Context, in *GetReleaseChangelogRequest, opts ...grpc.CallOption) (*ReleaseChangelog, error)
+	// Reads an item.
+	GetItem(ctx context.Context, in *GetItemRequest, opts ...grpc.CallOption) (*Item, error)
+	// Lists items, filtered and sorted.
+	ListItems(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) (*ListItemsResponse, error)
+	// Adds an item (server-assigned id).
+	CreateItem(ctx context.Context, in *CreateItemRequest, opts ...grpc.CallOption) (*Item, error)
+	// Changes the fields named in `update_mask`; state changes must be legal moves.
+	UpdateItem(ctx context.Context, in *UpdateItemRequest, opts ...grpc.CallOption) (*Item, error)
+	// Removes an item with its timeline and votes.
+	DeleteItem(ctx context.Context, in *DeleteItemRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Adds the caller's vote for an item; voting again changes nothing.
+	VoteItem(ctx context.Context, in *VoteItemRequest, opts ...grpc.CallOption) (*Item, error)
+	// Takes the caller's vote back; doing so without a vote changes nothing.
+	UnvoteItem(ctx context.Context, in *UnvoteItemRequest, opts ...grpc.CallOption) (*Item, error)
+	// Lists who voted for an item, ordered by person.
+	ListItemVoters(ctx context.Context, in *ListItemVotersRequest, opts ...grpc.CallOption) (*ListItemVotersResponse, error)
+	// Reads a status update.
+	GetItemUpdate(ctx context.Context, in *GetItemUpdateRequest, opts ...grpc.CallOption) (*ItemUpdate, error)
+	// Lists an item's status updates, newest first.
+	ListItemUpdates(ctx context.Context, in *ListItemUpdatesRequest, opts ...grpc.CallOption) (*ListItemUpdatesResponse, error)
+	// Posts a status update, optionally moving the item to a new state.
+	CreateItemUpdate(ctx context.Context, in *CreateItemUpdateRequest, opts ...grpc.CallOption) (*ItemUpdate, error)
+	// Reads a proposal; one past its close time reads CLOSED with its frozen result.
+	GetProposal(ctx context.Context, in *GetProposalRequest, opts ...grpc.CallOption) (*Proposal, error)
+	// Lists proposals, newest first.
+	ListProposals(ctx context.Context, in *ListProposalsRequest, opts ...grpc.CallOption) (*ListProposalsResponse, error)
+	// Adds a proposal as a DRAFT.
+	CreateProposal(ctx context.Context, in *CreateProposalRequest, opts ...grpc.CallOption) (*Proposal, error)
+	// Changes a proposal: everything while DRAFT; only outcome and review date later.
+	UpdateProposal(ctx context.Context, in *UpdateProposalRequest, opts ...grpc.CallOption) (*Proposal, error)
+	// Removes a DRAFT proposal.
+	DeleteProposal(ctx context.Context, in *DeleteProposalRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Opens a DRAFT proposal for votes.
+	OpenProposal(ctx context.Context, in *OpenProposalRequest, opts ...grpc.CallOption) (*Proposal, error)
+	// Closes an OPEN proposal now, before its close time, and freezes its result.
+	CloseProposal(ctx context.Context, in *CloseProposalRequest, opts ...grpc.CallOption) (*Proposal, error)
+	// Casts or changes the caller's vote, `proposals/{proposal}/votes/{caller}`.
+	CastVote(ctx context.Context, in *CastVoteRequest, opts ...grpc.CallOption) (*Vote, error)
+	// Reads a vote; while the tally is hidden only the voter may.
+	GetVote(ctx context.Context, in *GetVoteRequest, opts ...grpc.CallOption) (*Vote, error)
+	// Lists a proposal's votes by person; while the tally is hidden, only the caller's own.
+	ListVotes(ctx context.Context, in *ListVotesRequest, opts ...grpc.CallOption) (*ListVotesResponse, error)
+	// The roadmap page in one call: releases with their items and progress, the
+	// backlog, a now/next/later grouping and each item's open proposals.
+	GetRoadmap(ctx context.Context, in *GetRoadmapRequest, opts ...grpc.CallOption) (*Roadmap, error)
 }
 
 type roadmapServiceClient struct {
@@ -103,6 +173,236 @@ func (c *roadmapServiceClient) DeleteRelease(ctx context.Context, in *DeleteRele
 	return out, nil
 }
 
+func (c *roadmapServiceClient) GetReleaseChangelog(ctx context.Context, in *GetReleaseChangelogRequest, opts ...grpc.CallOption) (*ReleaseChangelog, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReleaseChangelog)
+	err := c.cc.Invoke(ctx, RoadmapService_GetReleaseChangelog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) GetItem(ctx context.Context, in *GetItemRequest, opts ...grpc.CallOption) (*Item, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Item)
+	err := c.cc.Invoke(ctx, RoadmapService_GetItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) ListItems(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) (*ListItemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListItemsResponse)
+	err := c.cc.Invoke(ctx, RoadmapService_ListItems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) CreateItem(ctx context.Context, in *CreateItemRequest, opts ...grpc.CallOption) (*Item, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Item)
+	err := c.cc.Invoke(ctx, RoadmapService_CreateItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) UpdateItem(ctx context.Context, in *UpdateItemRequest, opts ...grpc.CallOption) (*Item, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Item)
+	err := c.cc.Invoke(ctx, RoadmapService_UpdateItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) DeleteItem(ctx context.Context, in *DeleteItemRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, RoadmapService_DeleteItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) VoteItem(ctx context.Context, in *VoteItemRequest, opts ...grpc.CallOption) (*Item, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Item)
+	err := c.cc.Invoke(ctx, RoadmapService_VoteItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) UnvoteItem(ctx context.Context, in *UnvoteItemRequest, opts ...grpc.CallOption) (*Item, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Item)
+	err := c.cc.Invoke(ctx, RoadmapService_UnvoteItem_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) ListItemVoters(ctx context.Context, in *ListItemVotersRequest, opts ...grpc.CallOption) (*ListItemVotersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListItemVotersResponse)
+	err := c.cc.Invoke(ctx, RoadmapService_ListItemVoters_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) GetItemUpdate(ctx context.Context, in *GetItemUpdateRequest, opts ...grpc.CallOption) (*ItemUpdate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ItemUpdate)
+	err := c.cc.Invoke(ctx, RoadmapService_GetItemUpdate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) ListItemUpdates(ctx context.Context, in *ListItemUpdatesRequest, opts ...grpc.CallOption) (*ListItemUpdatesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListItemUpdatesResponse)
+	err := c.cc.Invoke(ctx, RoadmapService_ListItemUpdates_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) CreateItemUpdate(ctx context.Context, in *CreateItemUpdateRequest, opts ...grpc.CallOption) (*ItemUpdate, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ItemUpdate)
+	err := c.cc.Invoke(ctx, RoadmapService_CreateItemUpdate_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) GetProposal(ctx context.Context, in *GetProposalRequest, opts ...grpc.CallOption) (*Proposal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Proposal)
+	err := c.cc.Invoke(ctx, RoadmapService_GetProposal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) ListProposals(ctx context.Context, in *ListProposalsRequest, opts ...grpc.CallOption) (*ListProposalsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListProposalsResponse)
+	err := c.cc.Invoke(ctx, RoadmapService_ListProposals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) CreateProposal(ctx context.Context, in *CreateProposalRequest, opts ...grpc.CallOption) (*Proposal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Proposal)
+	err := c.cc.Invoke(ctx, RoadmapService_CreateProposal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) UpdateProposal(ctx context.Context, in *UpdateProposalRequest, opts ...grpc.CallOption) (*Proposal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Proposal)
+	err := c.cc.Invoke(ctx, RoadmapService_UpdateProposal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) DeleteProposal(ctx context.Context, in *DeleteProposalRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, RoadmapService_DeleteProposal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) OpenProposal(ctx context.Context, in *OpenProposalRequest, opts ...grpc.CallOption) (*Proposal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Proposal)
+	err := c.cc.Invoke(ctx, RoadmapService_OpenProposal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) CloseProposal(ctx context.Context, in *CloseProposalRequest, opts ...grpc.CallOption) (*Proposal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Proposal)
+	err := c.cc.Invoke(ctx, RoadmapService_CloseProposal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) CastVote(ctx context.Context, in *CastVoteRequest, opts ...grpc.CallOption) (*Vote, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Vote)
+	err := c.cc.Invoke(ctx, RoadmapService_CastVote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) GetVote(ctx context.Context, in *GetVoteRequest, opts ...grpc.CallOption) (*Vote, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Vote)
+	err := c.cc.Invoke(ctx, RoadmapService_GetVote_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) ListVotes(ctx context.Context, in *ListVotesRequest, opts ...grpc.CallOption) (*ListVotesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListVotesResponse)
+	err := c.cc.Invoke(ctx, RoadmapService_ListVotes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) GetRoadmap(ctx context.Context, in *GetRoadmapRequest, opts ...grpc.CallOption) (*Roadmap, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Roadmap)
+	err := c.cc.Invoke(ctx, RoadmapService_GetRoadmap_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // RoadmapServiceServer is the server API for RoadmapService service.
 // All implementations must embed UnimplementedRoadmapServiceServer
 // for forward compatibility.
@@ -119,6 +419,53 @@ type RoadmapServiceServer interface {
 	UpdateRelease(context.Context, *UpdateReleaseRequest) (*Release, error)
 	// Removes a release.
 	DeleteRelease(context.Context, *DeleteReleaseRequest) (*emptypb.Empty, error)
+	// The items done in a release: its changelog.
+	GetReleaseChangelog(context.Context, *GetReleaseChangelogRequest) (*ReleaseChangelog, error)
+	// Reads an item.
+	GetItem(context.Context, *GetItemRequest) (*Item, error)
+	// Lists items, filtered and sorted.
+	ListItems(context.Context, *ListItemsRequest) (*ListItemsResponse, error)
+	// Adds an item (server-assigned id).
+	CreateItem(context.Context, *CreateItemRequest) (*Item, error)
+	// Changes the fields named in `update_mask`; state changes must be legal moves.
+	UpdateItem(context.Context, *UpdateItemRequest) (*Item, error)
+	// Removes an item with its timeline and votes.
+	DeleteItem(context.Context, *DeleteItemRequest) (*emptypb.Empty, error)
+	// Adds the caller's vote for an item; voting again changes nothing.
+	VoteItem(context.Context, *VoteItemRequest) (*Item, error)
+	// Takes the caller's vote back; doing so without a vote changes nothing.
+	UnvoteItem(context.Context, *UnvoteItemRequest) (*Item, error)
+	// Lists who voted for an item, ordered by person.
+	ListItemVoters(context.Context, *ListItemVotersRequest) (*ListItemVotersResponse, error)
+	// Reads a status update.
+	GetItemUpdate(context.Context, *GetItemUpdateRequest) (*ItemUpdate, error)
+	// Lists an item's status updates, newest first.
+	ListItemUpdates(context.Context, *ListItemUpdatesRequest) (*ListItemUpdatesResponse, error)
+	// Posts a status update, optionally moving the item to a new state.
+	CreateItemUpdate(context.Context, *CreateItemUpdateRequest) (*ItemUpdate, error)
+	// Reads a proposal; one past its close time reads CLOSED with its frozen result.
+	GetProposal(context.Context, *GetProposalRequest) (*Proposal, error)
+	// Lists proposals, newest first.
+	ListProposals(context.Context, *ListProposalsRequest) (*ListProposalsResponse, error)
+	// Adds a proposal as a DRAFT.
+	CreateProposal(context.Context, *CreateProposalRequest) (*Proposal, error)
+	// Changes a proposal: everything while DRAFT; only outcome and review date later.
+	UpdateProposal(context.Context, *UpdateProposalRequest) (*Proposal, error)
+	// Removes a DRAFT proposal.
+	DeleteProposal(context.Context, *DeleteProposalRequest) (*emptypb.Empty, error)
+	// Opens a DRAFT proposal for votes.
+	OpenProposal(context.Context, *OpenProposalRequest) (*Proposal, error)
+	// Closes an OPEN proposal now, before its close time, and freezes its result.
+	CloseProposal(context.Context, *CloseProposalRequest) (*Proposal, error)
+	// Casts or changes the caller's vote, `proposals/{proposal}/votes/{caller}`.
+	CastVote(context.Context, *CastVoteRequest) (*Vote, error)
+	// Reads a vote; while the tally is hidden only the voter may.
+	GetVote(context.Context, *GetVoteRequest) (*Vote, error)
+	// Lists a proposal's votes by person; while the tally is hidden, only the caller's own.
+	ListVotes(context.Context, *ListVotesRequest) (*ListVotesResponse, error)
+	// The roadmap page in one call: releases with their items and progress, the
+	// backlog, a now/next/later grouping and each item's open proposals.
+	GetRoadmap(context.Context, *GetRoadmapRequest) (*Roadmap, error)
 	mustEmbedUnimplementedRoadmapServiceServer()
 }
 
@@ -143,6 +490,75 @@ func (UnimplementedRoadmapServiceServer) UpdateRelease(context.Context, *UpdateR
 }
 func (UnimplementedRoadmapServiceServer) DeleteRelease(context.Context, *DeleteReleaseRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteRelease not implemented")
+}
+func (UnimplementedRoadmapServiceServer) GetReleaseChangelog(context.Context, *GetReleaseChangelogRequest) (*ReleaseChangelog, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReleaseChangelog not implemented")
+}
+func (UnimplementedRoadmapServiceServer) GetItem(context.Context, *GetItemRequest) (*Item, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetItem not implemented")
+}
+func (UnimplementedRoadmapServiceServer) ListItems(context.Context, *ListItemsRequest) (*ListItemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListItems not implemented")
+}
+func (UnimplementedRoadmapServiceServer) CreateItem(context.Context, *CreateItemRequest) (*Item, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateItem not implemented")
+}
+func (UnimplementedRoadmapServiceServer) UpdateItem(context.Context, *UpdateItemRequest) (*Item, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateItem not implemented")
+}
+func (UnimplementedRoadmapServiceServer) DeleteItem(context.Context, *DeleteItemRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteItem not implemented")
+}
+func (UnimplementedRoadmapServiceServer) VoteItem(context.Context, *VoteItemRequest) (*Item, error) {
+	return nil, status.Error(codes.Unimplemented, "method VoteItem not implemented")
+}
+func (UnimplementedRoadmapServiceServer) UnvoteItem(context.Context, *UnvoteItemRequest) (*Item, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnvoteItem not implemented")
+}
+func (UnimplementedRoadmapServiceServer) ListItemVoters(context.Context, *ListItemVotersRequest) (*ListItemVotersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListItemVoters not implemented")
+}
+func (UnimplementedRoadmapServiceServer) GetItemUpdate(context.Context, *GetItemUpdateRequest) (*ItemUpdate, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetItemUpdate not implemented")
+}
+func (UnimplementedRoadmapServiceServer) ListItemUpdates(context.Context, *ListItemUpdatesRequest) (*ListItemUpdatesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListItemUpdates not implemented")
+}
+func (UnimplementedRoadmapServiceServer) CreateItemUpdate(context.Context, *CreateItemUpdateRequest) (*ItemUpdate, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateItemUpdate not implemented")
+}
+func (UnimplementedRoadmapServiceServer) GetProposal(context.Context, *GetProposalRequest) (*Proposal, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetProposal not implemented")
+}
+func (UnimplementedRoadmapServiceServer) ListProposals(context.Context, *ListProposalsRequest) (*ListProposalsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListProposals not implemented")
+}
+func (UnimplementedRoadmapServiceServer) CreateProposal(context.Context, *CreateProposalRequest) (*Proposal, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateProposal not implemented")
+}
+func (UnimplementedRoadmapServiceServer) UpdateProposal(context.Context, *UpdateProposalRequest) (*Proposal, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateProposal not implemented")
+}
+func (UnimplementedRoadmapServiceServer) DeleteProposal(context.Context, *DeleteProposalRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteProposal not implemented")
+}
+func (UnimplementedRoadmapServiceServer) OpenProposal(context.Context, *OpenProposalRequest) (*Proposal, error) {
+	return nil, status.Error(codes.Unimplemented, "method OpenProposal not implemented")
+}
+func (UnimplementedRoadmapServiceServer) CloseProposal(context.Context, *CloseProposalRequest) (*Proposal, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseProposal not implemented")
+}
+func (UnimplementedRoadmapServiceServer) CastVote(context.Context, *CastVoteRequest) (*Vote, error) {
+	return nil, status.Error(codes.Unimplemented, "method CastVote not implemented")
+}
+func (UnimplementedRoadmapServiceServer) GetVote(context.Context, *GetVoteRequest) (*Vote, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetVote not implemented")
+}
+func (UnimplementedRoadmapServiceServer) ListVotes(context.Context, *ListVotesRequest) (*ListVotesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListVotes not implemented")
+}
+func (UnimplementedRoadmapServiceServer) GetRoadmap(context.Context, *GetRoadmapRequest) (*Roadmap, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRoadmap not implemented")
 }
 func (UnimplementedRoadmapServiceServer) mustEmbedUnimplementedRoadmapServiceServer() {}
 func (UnimplementedRoadmapServiceServer) testEmbeddedByValue()                        {}
@@ -255,6 +671,420 @@ func _RoadmapService_DeleteRelease_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _RoadmapService_GetReleaseChangelog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReleaseChangelogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).GetReleaseChangelog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_GetReleaseChangelog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).GetReleaseChangelog(ctx, req.(*GetReleaseChangelogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_GetItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).GetItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_GetItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).GetItem(ctx, req.(*GetItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_ListItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).ListItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_ListItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).ListItems(ctx, req.(*ListItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_CreateItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).CreateItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_CreateItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).CreateItem(ctx, req.(*CreateItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_UpdateItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).UpdateItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_UpdateItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).UpdateItem(ctx, req.(*UpdateItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_DeleteItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).DeleteItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_DeleteItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).DeleteItem(ctx, req.(*DeleteItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_VoteItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(VoteItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).VoteItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_VoteItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).VoteItem(ctx, req.(*VoteItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_UnvoteItem_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnvoteItemRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).UnvoteItem(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_UnvoteItem_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).UnvoteItem(ctx, req.(*UnvoteItemRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_ListItemVoters_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListItemVotersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).ListItemVoters(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_ListItemVoters_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).ListItemVoters(ctx, req.(*ListItemVotersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_GetItemUpdate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetItemUpdateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).GetItemUpdate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_GetItemUpdate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).GetItemUpdate(ctx, req.(*GetItemUpdateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_ListItemUpdates_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListItemUpdatesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).ListItemUpdates(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_ListItemUpdates_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).ListItemUpdates(ctx, req.(*ListItemUpdatesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_CreateItemUpdate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateItemUpdateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).CreateItemUpdate(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_CreateItemUpdate_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).CreateItemUpdate(ctx, req.(*CreateItemUpdateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_GetProposal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetProposalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).GetProposal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_GetProposal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).GetProposal(ctx, req.(*GetProposalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_ListProposals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListProposalsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).ListProposals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_ListProposals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).ListProposals(ctx, req.(*ListProposalsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_CreateProposal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateProposalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).CreateProposal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_CreateProposal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).CreateProposal(ctx, req.(*CreateProposalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_UpdateProposal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateProposalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).UpdateProposal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_UpdateProposal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).UpdateProposal(ctx, req.(*UpdateProposalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_DeleteProposal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteProposalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).DeleteProposal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_DeleteProposal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).DeleteProposal(ctx, req.(*DeleteProposalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_OpenProposal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(OpenProposalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).OpenProposal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_OpenProposal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).OpenProposal(ctx, req.(*OpenProposalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_CloseProposal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseProposalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).CloseProposal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_CloseProposal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).CloseProposal(ctx, req.(*CloseProposalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_CastVote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CastVoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).CastVote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_CastVote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).CastVote(ctx, req.(*CastVoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_GetVote_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetVoteRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).GetVote(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_GetVote_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).GetVote(ctx, req.(*GetVoteRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_ListVotes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListVotesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).ListVotes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_ListVotes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).ListVotes(ctx, req.(*ListVotesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_GetRoadmap_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRoadmapRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).GetRoadmap(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_GetRoadmap_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).GetRoadmap(ctx, req.(*GetRoadmapRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // RoadmapService_ServiceDesc is the grpc.ServiceDesc for RoadmapService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -281,6 +1111,98 @@ var RoadmapService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteRelease",
 			Handler:    _RoadmapService_DeleteRelease_Handler,
+		},
+		{
+			MethodName: "GetReleaseChangelog",
+			Handler:    _RoadmapService_GetReleaseChangelog_Handler,
+		},
+		{
+			MethodName: "GetItem",
+			Handler:    _RoadmapService_GetItem_Handler,
+		},
+		{
+			MethodName: "ListItems",
+			Handler:    _RoadmapService_ListItems_Handler,
+		},
+		{
+			MethodName: "CreateItem",
+			Handler:    _RoadmapService_CreateItem_Handler,
+		},
+		{
+			MethodName: "UpdateItem",
+			Handler:    _RoadmapService_UpdateItem_Handler,
+		},
+		{
+			MethodName: "DeleteItem",
+			Handler:    _RoadmapService_DeleteItem_Handler,
+		},
+		{
+			MethodName: "VoteItem",
+			Handler:    _RoadmapService_VoteItem_Handler,
+		},
+		{
+			MethodName: "UnvoteItem",
+			Handler:    _RoadmapService_UnvoteItem_Handler,
+		},
+		{
+			MethodName: "ListItemVoters",
+			Handler:    _RoadmapService_ListItemVoters_Handler,
+		},
+		{
+			MethodName: "GetItemUpdate",
+			Handler:    _RoadmapService_GetItemUpdate_Handler,
+		},
+		{
+			MethodName: "ListItemUpdates",
+			Handler:    _RoadmapService_ListItemUpdates_Handler,
+		},
+		{
+			MethodName: "CreateItemUpdate",
+			Handler:    _RoadmapService_CreateItemUpdate_Handler,
+		},
+		{
+			MethodName: "GetProposal",
+			Handler:    _RoadmapService_GetProposal_Handler,
+		},
+		{
+			MethodName: "ListProposals",
+			Handler:    _RoadmapService_ListProposals_Handler,
+		},
+		{
+			MethodName: "CreateProposal",
+			Handler:    _RoadmapService_CreateProposal_Handler,
+		},
+		{
+			MethodName: "UpdateProposal",
+			Handler:    _RoadmapService_UpdateProposal_Handler,
+		},
+		{
+			MethodName: "DeleteProposal",
+			Handler:    _RoadmapService_DeleteProposal_Handler,
+		},
+		{
+			MethodName: "OpenProposal",
+			Handler:    _RoadmapService_OpenProposal_Handler,
+		},
+		{
+			MethodName: "CloseProposal",
+			Handler:    _RoadmapService_CloseProposal_Handler,
+		},
+		{
+			MethodName: "CastVote",
+			Handler:    _RoadmapService_CastVote_Handler,
+		},
+		{
+			MethodName: "GetVote",
+			Handler:    _RoadmapService_GetVote_Handler,
+		},
+		{
+			MethodName: "ListVotes",
+			Handler:    _RoadmapService_ListVotes_Handler,
+		},
+		{
+			MethodName: "GetRoadmap",
+			Handler:    _RoadmapService_GetRoadmap_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

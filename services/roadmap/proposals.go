@@ -1,0 +1,631 @@
+package roadmap
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/internal/activity"
+	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/pagination"
+	"github.com/guildhall/guildhall/internal/pgenum"
+	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/roadmap/store"
+)
+
+const proposals = "proposals"
+
+// Reasons of refused proposal operations.
+const (
+	ReasonProposalNotDraft = "PROPOSAL_NOT_DRAFT"
+	ReasonProposalNotOpen  = "PROPOSAL_NOT_OPEN"
+	ReasonVotingClosed     = "VOTING_CLOSED"
+	ReasonCloseTimeNeeded  = "CLOSE_TIME_REQUIRED"
+)
+
+// consentOptions are the fixed choices of a CONSENT proposal.
+var consentOptions = []string{"agree", "abstain", "disagree", "block"}
+
+func method(s string) roadmapv1.Proposal_Method {
+	return roadmapv1.Proposal_Method(pgenum.Number(roadmapv1.Proposal_METHOD_UNSPECIFIED.Descriptor(), s))
+}
+
+// effectiveState is the state a reader sees: an open proposal whose close
+// time has passed is CLOSED, whether or not anyone has frozen it yet.
+func effectiveState(p store.Proposal, now time.Time) roadmapv1.Proposal_State {
+	switch p.State {
+	case "draft":
+		return roadmapv1.Proposal_STATE_DRAFT
+	case "closed":
+		return roadmapv1.Proposal_STATE_CLOSED
+	}
+	if p.CloseTime != nil && !now.Before(*p.CloseTime) {
+		return roadmapv1.Proposal_STATE_CLOSED
+	}
+	return roadmapv1.Proposal_STATE_OPEN
+}
+
+// needsFreeze reports an open row whose close time has passed.
+func needsFreeze(p store.Proposal, now time.Time) bool {
+	return p.State == "open" && effectiveState(p, now) == roadmapv1.Proposal_STATE_CLOSED
+}
+
+func tsOrNil(t *time.Time) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	return timestamppb.New(*t)
+}
+
+func timeOrNil(t *timestamppb.Timestamp) *time.Time {
+	if t == nil {
+		return nil
+	}
+	v := t.AsTime()
+	return &v
+}
+
+// proposalFromRow renders a row without its tally.
+func proposalFromRow(p store.Proposal, now time.Time) *roadmapv1.Proposal {
+	return &roadmapv1.Proposal{
+		Name:                resource.Name(proposals, p.ID),
+		Question:            p.Question,
+		Background:          p.Background,
+		Options:             p.Options,
+		Method:              method(p.Method),
+		EligibleTeam:        p.EligibleTeam,
+		QuorumVotes:         p.QuorumVotes,
+		QuorumShare:         p.QuorumShare,
+		OpenTime:            tsOrNil(p.OpenTime),
+		CloseTime:           tsOrNil(p.CloseTime),
+		LinkedItems:         p.LinkedItems,
+		LinkedReleases:      p.LinkedReleases,
+		Outcome:             p.Outcome,
+		ReviewDate:          formatDate(p.ReviewDate),
+		HideTallyUntilClose: p.HideTallyUntilClose,
+		State:               effectiveState(p, now),
+		EligibleCount:       p.EligibleCount,
+		Creator:             p.Creator,
+		CreateTime:          timestamppb.New(p.CreateTime),
+		UpdateTime:          timestamppb.New(p.UpdateTime),
+		Etag:                resource.Etag(p.Version),
+	}
+}
+
+// tally counts votes. CONSENT passes with the quorum, more agree than
+// disagree and no block; the other methods pass with the quorum and a single
+// option ahead of all others.
+func tally(p store.Proposal, votes [][]string) *roadmapv1.Tally {
+	counts := map[string]int32{}
+	for _, v := range votes {
+		for _, c := range v {
+			counts[c]++
+		}
+	}
+	t := &roadmapv1.Tally{TotalVotes: int32(len(votes))}
+	for _, o := range p.Options {
+		t.Counts = append(t.Counts, &roadmapv1.OptionCount{Option: o, Count: counts[o]})
+	}
+	t.QuorumRequired = p.QuorumVotes
+	if share := int32(math.Ceil(p.QuorumShare * float64(p.EligibleCount))); share > t.QuorumRequired {
+		t.QuorumRequired = share
+	}
+	t.QuorumMet = t.TotalVotes >= t.QuorumRequired
+	switch {
+	case method(p.Method) == roadmapv1.Proposal_METHOD_CONSENT:
+		switch {
+		case counts["block"] > 0:
+			t.Result = fmt.Sprintf("blocked (%d block)", counts["block"])
+		case !t.QuorumMet:
+			t.Result = "quorum not met"
+		case counts["agree"] > counts["disagree"]:
+			t.Passed, t.Result = true, "passed"
+		default:
+			t.Result = "not passed"
+		}
+	case t.TotalVotes == 0:
+		t.Result = "no votes"
+	case !t.QuorumMet:
+		t.Result = "quorum not met"
+	default:
+		var best int32
+		var winners []string
+		for _, c := range t.Counts {
+			switch {
+			case c.Count > best:
+				best, winners = c.Count, []string{c.Option}
+			case c.Count == best:
+				winners = append(winners, c.Option)
+			}
+		}
+		if len(winners) == 1 {
+			t.Passed, t.Result = true, winners[0]
+		} else {
+			t.Result = "tie: " + strings.Join(winners, ", ")
+		}
+	}
+	return t
+}
+
+// view renders p with the tally its readers may see: the frozen one once
+// closed, the live one while open (unless hidden until close), none in draft.
+func (s *Server) view(ctx context.Context, db store.DBTX, p store.Proposal, now time.Time) (*roadmapv1.Proposal, error) {
+	out := proposalFromRow(p, now)
+	switch {
+	case p.State == "closed" && p.FrozenTally != nil:
+		t := &roadmapv1.Tally{}
+		if err := proto.Unmarshal(p.FrozenTally, t); err != nil {
+			return nil, err
+		}
+		out.Tally = t
+	case out.State == roadmapv1.Proposal_STATE_OPEN && !p.HideTallyUntilClose:
+		votes, err := s.q.ProposalChoices(ctx, db, p.ID)
+		if err != nil {
+			return nil, err
+		}
+		out.Tally = tally(p, votes)
+	}
+	return out, nil
+}
+
+// freeze closes p for good, inside tx (which holds p's row lock): the tally
+// is computed once and stored, so later reads and late votes cannot move it.
+func (s *Server) freeze(ctx context.Context, tx pgx.Tx, p store.Proposal, closeAt time.Time) (store.Proposal, error) {
+	votes, err := s.q.ProposalChoices(ctx, tx, p.ID)
+	if err != nil {
+		return p, err
+	}
+	t := tally(p, votes)
+	t.Frozen = true
+	b, err := proto.Marshal(t)
+	if err != nil {
+		return p, err
+	}
+	return s.q.CloseProposal(ctx, tx, store.CloseProposalParams{ID: p.ID, CloseTime: &closeAt, FrozenTally: b})
+}
+
+// load reads a proposal as of now; one found past its close time is frozen
+// first, under its row lock, the first time anyone reads it so.
+func (s *Server) load(ctx context.Context, id, name string) (store.Proposal, time.Time, error) {
+	now := s.now()
+	p, err := s.q.GetProposal(ctx, s.db, id)
+	if err != nil {
+		return p, now, resource.NotFoundIfNoRows(err, name)
+	}
+	if !needsFreeze(p, now) {
+		return p, now, nil
+	}
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		p, err = s.q.GetProposalForUpdate(ctx, tx, id)
+		if err != nil || !needsFreeze(p, now) {
+			return err
+		}
+		p, err = s.freeze(ctx, tx, p, *p.CloseTime)
+		return err
+	})
+	return p, now, err
+}
+
+// GetProposal implements AIP-131.
+func (s *Server) GetProposal(ctx context.Context, req *roadmapv1.GetProposalRequest) (*roadmapv1.Proposal, error) {
+	p, now, err := s.load(ctx, resource.ID(proposals, req.GetName()), req.GetName())
+	if err != nil {
+		return nil, err
+	}
+	return s.view(ctx, s.db, p, now)
+}
+
+// ListProposals implements AIP-132, newest first.
+func (s *Server) ListProposals(ctx context.Context, req *roadmapv1.ListProposalsRequest) (*roadmapv1.ListProposalsResponse, error) {
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(proposals))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.ListProposals(ctx, s.db, store.ListProposalsParams{Before: textOf(page.After()), PageSize: page.Limit()})
+	if err != nil {
+		return nil, err
+	}
+	resp := &roadmapv1.ListProposalsResponse{}
+	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Proposal) string { return r.ID })
+	for _, row := range rows {
+		now := s.now()
+		if needsFreeze(row, now) {
+			if row, now, err = s.load(ctx, row.ID, resource.Name(proposals, row.ID)); err != nil {
+				return nil, err
+			}
+		}
+		v, err := s.view(ctx, s.db, row, now)
+		if err != nil {
+			return nil, err
+		}
+		resp.Proposals = append(resp.Proposals, v)
+	}
+	return resp, nil
+}
+
+// proposalParams checks a whole proposal and converts it for storage.
+func proposalParams(p *roadmapv1.Proposal) (store.UpdateProposalParams, error) {
+	if err := resource.Required("proposal", map[string]bool{
+		"question": p.GetQuestion() != "",
+		"method":   p.GetMethod() != roadmapv1.Proposal_METHOD_UNSPECIFIED,
+	}); err != nil {
+		return store.UpdateProposalParams{}, err
+	}
+	options := p.GetOptions()
+	if p.GetMethod() == roadmapv1.Proposal_METHOD_CONSENT {
+		if len(options) > 0 && !slices.Equal(options, consentOptions) {
+			return store.UpdateProposalParams{}, apierr.InvalidField("proposal.options",
+				"a CONSENT proposal's options are agree, abstain, disagree, block; leave them empty")
+		}
+		options = consentOptions
+	} else if len(options) < 2 {
+		return store.UpdateProposalParams{}, apierr.InvalidField("proposal.options", "at least two options are needed")
+	}
+	if o, c := p.GetOpenTime(), p.GetCloseTime(); o != nil && c != nil && !c.AsTime().After(o.AsTime()) {
+		return store.UpdateProposalParams{}, apierr.InvalidField("proposal.close_time", "must be after open_time")
+	}
+	review, err := parseDate("proposal.review_date", p.GetReviewDate())
+	if err != nil {
+		return store.UpdateProposalParams{}, err
+	}
+	return store.UpdateProposalParams{
+		Question: p.GetQuestion(), Background: p.GetBackground(), Options: options,
+		Method: pgenum.Text(p.GetMethod()), EligibleTeam: p.GetEligibleTeam(), QuorumVotes: p.GetQuorumVotes(),
+		QuorumShare: p.GetQuorumShare(), OpenTime: timeOrNil(p.GetOpenTime()), CloseTime: timeOrNil(p.GetCloseTime()),
+		LinkedItems: nonNil(p.GetLinkedItems()), LinkedReleases: nonNil(p.GetLinkedReleases()),
+		Outcome: p.GetOutcome(), ReviewDate: review, HideTallyUntilClose: p.GetHideTallyUntilClose(),
+	}, nil
+}
+
+// checkLinks fails unless every linked item and release exists.
+func (s *Server) checkLinks(ctx context.Context, db store.DBTX, p *roadmapv1.Proposal) error {
+	check := func(field, collection string, names []string, existing func(context.Context, store.DBTX, []string) ([]string, error)) error {
+		if len(names) == 0 {
+			return nil
+		}
+		ids := make([]string, len(names))
+		for i, n := range names {
+			ids[i] = resource.ID(collection, n)
+		}
+		found, err := existing(ctx, db, ids)
+		if err != nil {
+			return err
+		}
+		var bad []apierr.FieldViolation
+		for i, id := range ids {
+			if !slices.Contains(found, id) {
+				bad = append(bad, apierr.FieldViolation{Field: indexed(field, i), Description: "no such " + collection[:len(collection)-1] + ": " + names[i]})
+			}
+		}
+		if len(bad) > 0 {
+			return apierr.Invalid(bad...)
+		}
+		return nil
+	}
+	if err := check("proposal.linked_items", items, p.GetLinkedItems(), s.q.ExistingItems); err != nil {
+		return err
+	}
+	return check("proposal.linked_releases", releases, p.GetLinkedReleases(), s.q.ExistingReleases)
+}
+
+// CreateProposal adds a DRAFT proposal.
+func (s *Server) CreateProposal(ctx context.Context, req *roadmapv1.CreateProposalRequest) (*roadmapv1.Proposal, error) {
+	in := req.GetProposal()
+	p, err := proposalParams(in)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkTeam(ctx, "proposal.eligible_team", in.GetEligibleTeam()); err != nil {
+		return nil, err
+	}
+	id := resource.NewID()
+	now := s.now()
+	return resource.Create(ctx, s.db, resource.Name(proposals, id), req.GetRequestId(), "CreateProposal", req, func(tx pgx.Tx) (*roadmapv1.Proposal, error) {
+		if err := s.checkLinks(ctx, tx, in); err != nil {
+			return nil, err
+		}
+		row, err := s.q.CreateProposal(ctx, tx, store.CreateProposalParams{
+			ID: id, Question: p.Question, Background: p.Background, Options: p.Options, Method: p.Method,
+			EligibleTeam: p.EligibleTeam, QuorumVotes: p.QuorumVotes, QuorumShare: p.QuorumShare,
+			OpenTime: p.OpenTime, CloseTime: p.CloseTime, LinkedItems: p.LinkedItems, LinkedReleases: p.LinkedReleases,
+			Outcome: p.Outcome, ReviewDate: p.ReviewDate, HideTallyUntilClose: p.HideTallyUntilClose,
+			Creator: auth.From(ctx).GetPerson(),
+		})
+		if err != nil {
+			return nil, err
+		}
+		return proposalFromRow(row, now), nil
+	})
+}
+
+var (
+	proposalFields = []string{"question", "background", "options", "method", "eligible_team", "quorum_votes",
+		"quorum_share", "open_time", "close_time", "linked_items", "linked_releases", "outcome", "review_date",
+		"hide_tally_until_close"}
+	// afterDraft are the fields that stay editable once voting has begun.
+	afterDraft = []string{"outcome", "review_date"}
+)
+
+// UpdateProposal implements AIP-134: every field while DRAFT, then only the
+// outcome and review date, so nobody moves the goalposts during a vote.
+func (s *Server) UpdateProposal(ctx context.Context, req *roadmapv1.UpdateProposalRequest) (*roadmapv1.Proposal, error) {
+	patch := req.GetProposal()
+	mask := req.GetUpdateMask().GetPaths()
+	if touches(mask, "eligible_team", patch.GetEligibleTeam() != "") {
+		if err := s.checkTeam(ctx, "proposal.eligible_team", patch.GetEligibleTeam()); err != nil {
+			return nil, err
+		}
+	}
+	id := resource.ID(proposals, patch.GetName())
+	now := s.now()
+	var before *roadmapv1.Proposal
+	var row store.Proposal
+	out, err := resource.Update(ctx, s.db, patch, req.GetUpdateMask(), proposalFields,
+		func(tx pgx.Tx) (*roadmapv1.Proposal, error) {
+			var err error
+			row, err = s.q.GetProposalForUpdate(ctx, tx, id)
+			before = proposalFromRow(row, now)
+			return proposalFromRow(row, now), err
+		},
+		func(p *roadmapv1.Proposal) error {
+			if before.GetState() != roadmapv1.Proposal_STATE_DRAFT {
+				a, b := proto.Clone(before).(*roadmapv1.Proposal), proto.Clone(p).(*roadmapv1.Proposal)
+				a.Outcome, b.Outcome, a.ReviewDate, b.ReviewDate = "", "", "", ""
+				if !proto.Equal(a, b) {
+					return apierr.FailedPrecondition(ReasonProposalNotDraft,
+						"the proposal is "+before.GetState().String()+": only outcome and review_date may change")
+				}
+			}
+			_, err := proposalParams(p)
+			return err
+		},
+		func(tx pgx.Tx, p *roadmapv1.Proposal) (*roadmapv1.Proposal, error) {
+			if err := s.checkLinks(ctx, tx, p); err != nil {
+				return nil, err
+			}
+			params, _ := proposalParams(p)
+			params.ID = id
+			// The stored close time of a frozen proposal is kept as it was.
+			if row.State != "draft" {
+				params.OpenTime, params.CloseTime = row.OpenTime, row.CloseTime
+			}
+			r, err := s.q.UpdateProposal(ctx, tx, params)
+			if err != nil {
+				return nil, err
+			}
+			return s.view(ctx, tx, r, now)
+		})
+	return out, err
+}
+
+// DeleteProposal removes a DRAFT proposal; decisions taken stay on record.
+func (s *Server) DeleteProposal(ctx context.Context, req *roadmapv1.DeleteProposalRequest) (*emptypb.Empty, error) {
+	id := resource.ID(proposals, req.GetName())
+	now := s.now()
+	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
+		func(tx pgx.Tx) (*roadmapv1.Proposal, error) {
+			row, err := s.q.GetProposalForUpdate(ctx, tx, id)
+			if err == nil && row.State != "draft" {
+				return nil, apierr.FailedPrecondition(ReasonProposalNotDraft, "only a DRAFT proposal may be deleted")
+			}
+			return proposalFromRow(row, now), err
+		},
+		func(tx pgx.Tx) error { return s.q.DeleteProposal(ctx, tx, id) })
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
+}
+
+// OpenProposal moves DRAFT → OPEN. The eligible voters are counted now (over
+// gRPC, before the transaction), and that count is the base of a share quorum.
+func (s *Server) OpenProposal(ctx context.Context, req *roadmapv1.OpenProposalRequest) (*roadmapv1.Proposal, error) {
+	id := resource.ID(proposals, req.GetName())
+	cur, err := s.q.GetProposal(ctx, s.db, id)
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	eligible, err := s.countEligible(ctx, cur.EligibleTeam)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var out *roadmapv1.Proposal
+	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		p, err := s.q.GetProposalForUpdate(ctx, tx, id)
+		if err != nil {
+			return resource.NotFoundIfNoRows(err, req.GetName())
+		}
+		if err := resource.CheckEtag(proposalFromRow(p, now), req.GetEtag()); err != nil {
+			return err
+		}
+		if p.State != "draft" {
+			return apierr.FailedPrecondition(ReasonProposalNotDraft, "only a DRAFT proposal can be opened; it is "+effectiveState(p, now).String())
+		}
+		if p.EligibleTeam != cur.EligibleTeam {
+			return apierr.EtagMismatch(req.GetName())
+		}
+		open := now
+		if p.OpenTime != nil && p.OpenTime.After(now) {
+			open = *p.OpenTime
+		}
+		if p.CloseTime == nil || !p.CloseTime.After(open) {
+			return apierr.FailedPrecondition(ReasonCloseTimeNeeded, "set a close_time after the open time before opening the proposal")
+		}
+		p, err = s.q.OpenProposal(ctx, tx, store.OpenProposalParams{ID: id, OpenTime: &open, EligibleCount: eligible})
+		if err != nil {
+			return err
+		}
+		out, err = s.view(ctx, tx, p, now)
+		return err
+	})
+	return out, err
+}
+
+// CloseProposal ends voting now and freezes the result.
+func (s *Server) CloseProposal(ctx context.Context, req *roadmapv1.CloseProposalRequest) (*roadmapv1.Proposal, error) {
+	id := resource.ID(proposals, req.GetName())
+	now := s.now()
+	var out *roadmapv1.Proposal
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		p, err := s.q.GetProposalForUpdate(ctx, tx, id)
+		if err != nil {
+			return resource.NotFoundIfNoRows(err, req.GetName())
+		}
+		if err := resource.CheckEtag(proposalFromRow(p, now), req.GetEtag()); err != nil {
+			return err
+		}
+		if st := effectiveState(p, now); st != roadmapv1.Proposal_STATE_OPEN {
+			return apierr.FailedPrecondition(ReasonProposalNotOpen, "only an OPEN proposal can be closed; it is "+st.String())
+		}
+		if p, err = s.freeze(ctx, tx, p, now); err != nil {
+			return err
+		}
+		out, err = s.view(ctx, tx, p, now)
+		return err
+	})
+	return out, err
+}
+
+func voteName(proposalID, person string) string {
+	return resource.Name(proposals, proposalID) + "/votes/" + strings.TrimPrefix(person, "people/")
+}
+
+func voteFromRow(v store.ProposalVote) *roadmapv1.Vote {
+	return &roadmapv1.Vote{
+		Name: voteName(v.ProposalID, v.Person), Choices: v.Choices, Reason: v.Reason,
+		CreateTime: timestamppb.New(v.CreateTime), UpdateTime: timestamppb.New(v.UpdateTime),
+	}
+}
+
+// checkChoices fails unless choices fit the proposal's method and options.
+func checkChoices(p store.Proposal, choices []string) error {
+	for i, c := range choices {
+		if !slices.Contains(p.Options, c) {
+			return apierr.InvalidField(indexed("choices", i), fmt.Sprintf("%q is not an option; options: %s", c, strings.Join(p.Options, ", ")))
+		}
+	}
+	if method(p.Method) != roadmapv1.Proposal_METHOD_APPROVAL && len(choices) != 1 {
+		return apierr.InvalidField("choices", "choose exactly one option")
+	}
+	return nil
+}
+
+var errClosedNow = errors.New("closed")
+
+// CastVote casts or changes the caller's vote. The proposal row is locked
+// (SELECT … FOR UPDATE) and its close time checked inside the vote's
+// transaction, so a vote racing the deadline either commits before the
+// proposal is frozen or is refused; a freeze waits for the lock and counts
+// every vote committed before it.
+func (s *Server) CastVote(ctx context.Context, req *roadmapv1.CastVoteRequest) (*roadmapv1.Vote, error) {
+	person := auth.From(ctx).GetPerson()
+	if person == "" {
+		return nil, apierr.PermissionDenied("only people vote")
+	}
+	id := resource.ID(proposals, req.GetProposal())
+	now := s.now()
+	var out *roadmapv1.Vote
+	var closed bool
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		p, err := s.q.GetProposalForUpdate(ctx, tx, id)
+		if err != nil {
+			return resource.NotFoundIfNoRows(err, req.GetProposal())
+		}
+		switch effectiveState(p, now) {
+		case roadmapv1.Proposal_STATE_DRAFT:
+			return apierr.FailedPrecondition(ReasonProposalNotOpen, "the proposal is a DRAFT: voting has not opened")
+		case roadmapv1.Proposal_STATE_CLOSED:
+			closed = true
+			if needsFreeze(p, now) {
+				// Commit the freeze we are in a position to make, then refuse.
+				_, err := s.freeze(ctx, tx, p, *p.CloseTime)
+				return err
+			}
+			return nil
+		}
+		if p.OpenTime != nil && now.Before(*p.OpenTime) {
+			return apierr.FailedPrecondition(ReasonProposalNotOpen, "voting opens at "+p.OpenTime.UTC().Format(time.RFC3339))
+		}
+		if err := checkChoices(p, req.GetChoices()); err != nil {
+			return err
+		}
+		v, err := s.q.UpsertProposalVote(ctx, tx, store.UpsertProposalVoteParams{
+			ProposalID: id, Person: person, Choices: req.GetChoices(), Reason: req.GetReason(), CreateTime: now,
+		})
+		if err != nil {
+			return err
+		}
+		out = voteFromRow(v)
+		return activity.Record(ctx, tx, person, KindProposalVote, now)
+	})
+	if err == nil && closed {
+		err = apierr.FailedPrecondition(ReasonVotingClosed, "voting on "+req.GetProposal()+" has closed; its result is frozen")
+	}
+	return out, err
+}
+
+// hidden reports whether p's votes are secret from callers other than the voter.
+func hidden(p store.Proposal, now time.Time) bool {
+	return p.HideTallyUntilClose && effectiveState(p, now) != roadmapv1.Proposal_STATE_CLOSED
+}
+
+// GetVote reads a vote; while the tally is hidden, only the voter sees it.
+func (s *Server) GetVote(ctx context.Context, req *roadmapv1.GetVoteRequest) (*roadmapv1.Vote, error) {
+	parts := strings.Split(req.GetName(), "/")
+	id, person := parts[1], "people/"+parts[3]
+	p, now, err := s.load(ctx, id, resource.Name(proposals, id))
+	if err != nil {
+		return nil, err
+	}
+	if hidden(p, now) && auth.From(ctx).GetPerson() != person {
+		return nil, apierr.NotFound(req.GetName())
+	}
+	v, err := s.q.GetProposalVote(ctx, s.db, store.GetProposalVoteParams{ProposalID: id, Person: person})
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	return voteFromRow(v), nil
+}
+
+// ListVotes lists votes by person; while the tally is hidden, only the caller's own.
+func (s *Server) ListVotes(ctx context.Context, req *roadmapv1.ListVotesRequest) (*roadmapv1.ListVotesResponse, error) {
+	id := resource.ID(proposals, req.GetParent())
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint("votes", id))
+	if err != nil {
+		return nil, err
+	}
+	p, now, err := s.load(ctx, id, req.GetParent())
+	if err != nil {
+		return nil, err
+	}
+	params := store.ListProposalVotesParams{ProposalID: id, After: page.After(), PageSize: page.Limit()}
+	if hidden(p, now) {
+		caller := auth.From(ctx).GetPerson()
+		if caller == "" {
+			return &roadmapv1.ListVotesResponse{}, nil
+		}
+		params.OnlyPerson = textOf(caller)
+	}
+	rows, err := s.q.ListProposalVotes(ctx, s.db, params)
+	if err != nil {
+		return nil, err
+	}
+	resp := &roadmapv1.ListVotesResponse{}
+	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.ProposalVote) string { return r.Person })
+	for _, r := range rows {
+		resp.Votes = append(resp.Votes, voteFromRow(r))
+	}
+	return resp, nil
+}

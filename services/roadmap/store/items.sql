@@ -1,0 +1,66 @@
+-- name: GetItem :one
+SELECT * FROM items WHERE id = $1;
+
+-- name: GetItemForUpdate :one
+SELECT * FROM items WHERE id = $1 FOR UPDATE;
+
+-- name: GetItemOwners :one
+SELECT owner_team, owner_people FROM items WHERE id = $1;
+
+-- name: CreateItem :one
+INSERT INTO items (id, title, description, release_id, state, priority, owner_team, owner_people, tags, last_update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING *;
+
+-- name: UpdateItem :one
+UPDATE items
+SET title = $2, description = $3, release_id = $4, state = $5, priority = $6, owner_team = $7,
+    owner_people = $8, tags = $9, update_time = now(), version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: DeleteItem :exec
+DELETE FROM items WHERE id = $1;
+
+-- name: AddItemVote :execrows
+INSERT INTO item_votes (item_id, person, create_time) VALUES ($1, $2, $3)
+ON CONFLICT DO NOTHING;
+
+-- name: RemoveItemVote :execrows
+DELETE FROM item_votes WHERE item_id = $1 AND person = $2;
+
+-- name: AdjustVoteCount :one
+UPDATE items SET vote_count = vote_count + sqlc.arg(delta)::integer WHERE id = $1 RETURNING *;
+
+-- name: ListItemVoters :many
+SELECT person, create_time FROM item_votes
+WHERE item_id = $1 AND person > sqlc.arg(after)
+ORDER BY person
+LIMIT sqlc.arg(page_size);
+
+-- name: SetItemStatus :one
+UPDATE items
+SET state = $2, last_update_time = $3, update_time = now(), version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: ReleaseProgress :one
+SELECT count(*) FILTER (WHERE state NOT IN ('deferred', 'declined'))::integer AS item_count,
+       count(*) FILTER (WHERE state = 'done')::integer AS done_count
+FROM items WHERE release_id = $1;
+
+-- name: ReleasesProgress :many
+SELECT release_id::text AS release_id,
+       count(*) FILTER (WHERE state NOT IN ('deferred', 'declined'))::integer AS item_count,
+       count(*) FILTER (WHERE state = 'done')::integer AS done_count
+FROM items WHERE release_id = ANY(sqlc.arg(ids)::text[])
+GROUP BY release_id;
+
+-- name: ReleaseChangelog :many
+SELECT * FROM items WHERE release_id = $1 AND state = 'done' ORDER BY update_time DESC, id;
+
+-- name: AllItems :many
+SELECT * FROM items ORDER BY priority DESC, vote_count DESC, id;
+
+-- name: CountItemsInRelease :one
+SELECT count(*) FROM items WHERE release_id = $1;

@@ -1,0 +1,76 @@
+-- name: GetProposal :one
+SELECT * FROM proposals WHERE id = $1;
+
+-- name: GetProposalForUpdate :one
+SELECT * FROM proposals WHERE id = $1 FOR UPDATE;
+
+-- name: GetProposalCreator :one
+SELECT creator FROM proposals WHERE id = $1;
+
+-- name: ListProposals :many
+SELECT * FROM proposals
+WHERE (sqlc.narg(before)::text IS NULL OR id < sqlc.narg(before)::text)
+ORDER BY id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: CreateProposal :one
+INSERT INTO proposals (id, question, background, options, method, eligible_team, quorum_votes, quorum_share,
+    open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, creator)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+RETURNING *;
+
+-- name: UpdateProposal :one
+UPDATE proposals
+SET question = $2, background = $3, options = $4, method = $5, eligible_team = $6, quorum_votes = $7,
+    quorum_share = $8, open_time = $9, close_time = $10, linked_items = $11, linked_releases = $12,
+    outcome = $13, review_date = $14, hide_tally_until_close = $15, update_time = now(), version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: OpenProposal :one
+UPDATE proposals
+SET state = 'open', open_time = $2, eligible_count = $3, update_time = now(), version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: CloseProposal :one
+UPDATE proposals
+SET state = 'closed', close_time = $2, frozen_tally = $3, update_time = now(), version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: DeleteProposal :exec
+DELETE FROM proposals WHERE id = $1;
+
+-- name: UpsertProposalVote :one
+INSERT INTO proposal_votes (proposal_id, person, choices, reason, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $5)
+ON CONFLICT (proposal_id, person) DO UPDATE
+SET choices = excluded.choices, reason = excluded.reason, update_time = excluded.update_time
+RETURNING *;
+
+-- name: GetProposalVote :one
+SELECT * FROM proposal_votes WHERE proposal_id = $1 AND person = $2;
+
+-- name: ListProposalVotes :many
+SELECT * FROM proposal_votes
+WHERE proposal_id = $1 AND person > sqlc.arg(after)
+  AND (sqlc.narg(only_person)::text IS NULL OR person = sqlc.narg(only_person)::text)
+ORDER BY person
+LIMIT sqlc.arg(page_size);
+
+-- name: ProposalChoices :many
+SELECT choices FROM proposal_votes WHERE proposal_id = $1;
+
+-- name: ProposalChoicesFor :many
+SELECT proposal_id, choices FROM proposal_votes WHERE proposal_id = ANY(sqlc.arg(ids)::text[]);
+
+-- name: OpenProposalsForItems :many
+SELECT id, question, close_time, linked_items FROM proposals
+WHERE state = 'open' AND close_time > sqlc.arg(now)::timestamptz AND linked_items <> '{}';
+
+-- name: ExistingItems :many
+SELECT id FROM items WHERE id = ANY(sqlc.arg(ids)::text[]);
+
+-- name: ExistingReleases :many
+SELECT id FROM releases WHERE id = ANY(sqlc.arg(ids)::text[]);
