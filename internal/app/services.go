@@ -96,6 +96,7 @@ func Services() []Service {
 					DB: d.DB, Log: d.Log, Now: d.Now, Membership: d.Membership, DualApprovalAbove: d.Config.DualApprovalAbove,
 				})
 			},
+			SeedSME: finance.SeedSME,
 		},
 	}
 }

@@ -1,18 +1,97 @@
 package finance
 
 import (
+	"context"
+
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/resource"
 )
 
 // Policy declares who may call each RPC; see package auth. Admins pass every rule.
+//
+// Public: the chart of accounts with balances, donations (redacted as each
+// donor allowed), tiers, goals, budgets, sponsorships, reports and MRR.
+// The journal itself (entries, export) and the expense and subscription
+// records name people and amounts, so they need finance.read_private or
+// finance.record.
+// Writes: finance.record records money and keeps the books; any person
+// submits expenses; finance.approve approves and rejects (never one's own,
+// which the handler refuses as FAILED_PRECONDITION/SELF_APPROVAL since it
+// depends on the stored submitter); finance.pay pays; the submitter or
+// finance.record cancels.
 func (s *Server) Policy() auth.Policy {
 	record := auth.Permission("finance.record")
+	books := auth.Permission("finance.read_private").Or("holders of finance.record", auth.HasCheck("finance.record"))
+	approve := auth.Permission("finance.approve")
+	pay := auth.Permission("finance.pay")
+	public := auth.Public()
+	submitter := record.Or("the submitter", func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
+		r, ok := req.(*financev1.CancelExpenseRequest)
+		if !ok || p.GetPerson() == "" {
+			return false, nil
+		}
+		var who string
+		err := s.db.QueryRow(ctx, `SELECT submitter FROM expenses WHERE id = $1`, resource.ID(expenses, r.GetName())).Scan(&who)
+		if err != nil {
+			return false, nil // a missing expense is reported by the handler
+		}
+		return who == p.GetPerson(), nil
+	})
 	return auth.Policy{
-		financev1.FinanceService_GetAccount_FullMethodName:    auth.Public(),
-		financev1.FinanceService_ListAccounts_FullMethodName:  auth.Public(),
+		financev1.FinanceService_GetAccount_FullMethodName:    public,
+		financev1.FinanceService_ListAccounts_FullMethodName:  public,
 		financev1.FinanceService_CreateAccount_FullMethodName: record,
 		financev1.FinanceService_UpdateAccount_FullMethodName: record,
 		financev1.FinanceService_DeleteAccount_FullMethodName: record,
+
+		financev1.FinanceService_GetTransaction_FullMethodName:     books,
+		financev1.FinanceService_ListTransactions_FullMethodName:   books,
+		financev1.FinanceService_ExportTransactions_FullMethodName: books,
+		financev1.FinanceService_CreateTransaction_FullMethodName:  record,
+		financev1.FinanceService_ReverseTransaction_FullMethodName: record,
+
+		financev1.FinanceService_GetDonation_FullMethodName:    public,
+		financev1.FinanceService_ListDonations_FullMethodName:  public,
+		financev1.FinanceService_CreateDonation_FullMethodName: record,
+
+		financev1.FinanceService_GetTier_FullMethodName:    public,
+		financev1.FinanceService_ListTiers_FullMethodName:  public,
+		financev1.FinanceService_CreateTier_FullMethodName: record,
+
+		financev1.FinanceService_GetSubscription_FullMethodName:           books,
+		financev1.FinanceService_ListSubscriptions_FullMethodName:         books,
+		financev1.FinanceService_CreateSubscription_FullMethodName:        record,
+		financev1.FinanceService_PauseSubscription_FullMethodName:         record,
+		financev1.FinanceService_ResumeSubscription_FullMethodName:        record,
+		financev1.FinanceService_CancelSubscription_FullMethodName:        record,
+		financev1.FinanceService_RecordSubscriptionPayment_FullMethodName: record,
+		financev1.FinanceService_GetRecurringRevenue_FullMethodName:       public,
+
+		financev1.FinanceService_GetSponsorship_FullMethodName:           public,
+		financev1.FinanceService_ListSponsorships_FullMethodName:         public,
+		financev1.FinanceService_CreateSponsorship_FullMethodName:        record,
+		financev1.FinanceService_RecordSponsorshipPayment_FullMethodName: record,
+		financev1.FinanceService_EndSponsorship_FullMethodName:           record,
+
+		financev1.FinanceService_GetExpense_FullMethodName:     books,
+		financev1.FinanceService_ListExpenses_FullMethodName:   books,
+		financev1.FinanceService_CreateExpense_FullMethodName:  auth.Person(),
+		financev1.FinanceService_ApproveExpense_FullMethodName: approve,
+		financev1.FinanceService_RejectExpense_FullMethodName:  approve,
+		financev1.FinanceService_CancelExpense_FullMethodName:  submitter,
+		financev1.FinanceService_PayExpense_FullMethodName:     pay,
+
+		financev1.FinanceService_GetBudget_FullMethodName:    public,
+		financev1.FinanceService_ListBudgets_FullMethodName:  public,
+		financev1.FinanceService_CreateBudget_FullMethodName: record,
+
+		financev1.FinanceService_GetGoal_FullMethodName:    public,
+		financev1.FinanceService_ListGoals_FullMethodName:  public,
+		financev1.FinanceService_CreateGoal_FullMethodName: record,
+		financev1.FinanceService_UpdateGoal_FullMethodName: record,
+
+		financev1.FinanceService_GetMonthlyReport_FullMethodName: public,
+		financev1.FinanceService_GetReportRange_FullMethodName:   public,
 	}
 }

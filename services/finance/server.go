@@ -5,6 +5,7 @@ package finance
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -16,7 +17,10 @@ import (
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/activity"
+	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/money"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -43,6 +47,8 @@ type Server struct {
 	q    *store.Queries
 	log  *zap.Logger
 	opts Options
+	// accounts caches account id → currency for posting checks.
+	accounts sync.Map
 }
 
 // NewServer returns the finance service.
@@ -61,7 +67,8 @@ func (s *Server) GetAccount(ctx context.Context, req *financev1.GetAccountReques
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	return accountFromRow(row), nil
+	a := accountFromRow(row)
+	return a, s.fillBalances(ctx, a)
 }
 
 // ListAccounts implements AIP-132 with keyset pagination by id.
@@ -79,7 +86,7 @@ func (s *Server) ListAccounts(ctx context.Context, req *financev1.ListAccountsRe
 	for _, row := range rows {
 		resp.Accounts = append(resp.Accounts, accountFromRow(row))
 	}
-	return resp, nil
+	return resp, s.fillBalances(ctx, resp.Accounts...)
 }
 
 // CreateAccount implements AIP-133 with a client-chosen id and request_id.
@@ -137,6 +144,10 @@ func (s *Server) DeleteAccount(ctx context.Context, req *financev1.DeleteAccount
 			return accountFromRow(row), err
 		},
 		func(tx pgx.Tx) error { return s.q.DeleteAccount(ctx, tx, id) })
+	s.accounts.Delete(id)
+	if resource.IsForeignKeyViolation(err) {
+		return nil, apierr.FailedPrecondition("ACCOUNT_IN_USE", req.GetName()+" has postings or is referenced; it cannot be deleted")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -150,9 +161,49 @@ func accountFromRow(r store.Account) *financev1.Account {
 		Description:  r.Description,
 		Type:         financev1.Account_Type(pgenum.Number(financev1.Account_TYPE_UNSPECIFIED.Descriptor(), r.Type)),
 		CurrencyCode: r.CurrencyCode,
+		Balance:      mon(r.CurrencyCode, 0),
 		Earmarked:    r.Earmarked,
 		CreateTime:   timestamppb.New(r.CreateTime),
 		UpdateTime:   timestamppb.New(r.UpdateTime),
 		Etag:         resource.Etag(r.Version),
 	}
 }
+
+// fillBalances sets each account's balance from its balance slots: a few
+// rows per account, however long the ledger.
+func (s *Server) fillBalances(ctx context.Context, as ...*financev1.Account) error {
+	if len(as) == 0 {
+		return nil
+	}
+	ids := make([]string, len(as))
+	by := map[string]*financev1.Account{}
+	for i, a := range as {
+		ids[i] = resource.ID(accounts, a.Name)
+		by[ids[i]] = a
+	}
+	rows, err := s.db.Query(ctx, `SELECT account_id, sum(amount)::bigint FROM account_balances WHERE account_id = ANY($1) GROUP BY account_id`, ids)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var sum int64
+		if err := rows.Scan(&id, &sum); err != nil {
+			return err
+		}
+		by[id].Balance.MinorUnits = sum
+	}
+	return rows.Err()
+}
+
+// Run drains the activity outbox to membership until ctx ends.
+func (s *Server) Run(ctx context.Context) {
+	if s.opts.Membership == nil {
+		return
+	}
+	outbox.NewDrainer(s.db, activity.Sender(s.opts.Membership), s.log, 500*time.Millisecond).Run(ctx)
+}
+
+// now is the service clock.
+func (s *Server) now() time.Time { return s.opts.Now().UTC() }

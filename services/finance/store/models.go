@@ -22,10 +22,163 @@ type Account struct {
 	Version      int64
 }
 
+type AccountBalance struct {
+	AccountID string
+	Slot      int32
+	Amount    int64
+}
+
+type AccountMonth struct {
+	AccountID string
+	Month     pgtype.Date
+	Source    string
+	Slot      int32
+	Amount    int64
+}
+
+type Budget struct {
+	ID           pgtype.UUID
+	Category     string
+	Year         int32
+	CurrencyCode string
+	Planned      int64
+	CreateTime   time.Time
+}
+
+type Donation struct {
+	ID                pgtype.UUID
+	CurrencyCode      string
+	Amount            int64
+	Donor             string
+	DonorName         string
+	DonorEmail        string
+	Visibility        string
+	Channel           string
+	ExternalReference string
+	GoalID            pgtype.Text
+	Description       string
+	DepositAccount    string
+	ReceiveTime       time.Time
+	TransactionID     pgtype.UUID
+	Recorder          string
+	CreateTime        time.Time
+}
+
+type Expense struct {
+	ID                pgtype.UUID
+	Payee             string
+	Category          string
+	CurrencyCode      string
+	Amount            int64
+	Description       string
+	InvoiceReference  string
+	State             string
+	Submitter         string
+	RequiredApprovals int32
+	RejectReason      string
+	TransactionID     pgtype.UUID
+	CreateTime        time.Time
+}
+
+type ExpenseEvent struct {
+	ExpenseID pgtype.UUID
+	Seq       int32
+	Action    string
+	Actor     string
+	Time      time.Time
+	State     string
+	Reason    string
+}
+
+type Goal struct {
+	ID           string
+	DisplayName  string
+	Description  string
+	CurrencyCode string
+	Target       int64
+	Period       string
+	Priority     int32
+	RoadmapItem  string
+	FundAccount  pgtype.Text
+	CreateTime   time.Time
+	Version      int64
+}
+
 type IdempotencyKey struct {
 	RequestID   pgtype.UUID
 	Method      string
 	RequestHash []byte
 	Response    []byte
 	CreateTime  time.Time
+}
+
+type Outbox struct {
+	ID         int64
+	Topic      string
+	Payload    []byte
+	CreateTime time.Time
+}
+
+type Payment struct {
+	TransactionID  pgtype.UUID
+	SubscriptionID pgtype.UUID
+	SponsorshipID  pgtype.UUID
+}
+
+type Posting struct {
+	TransactionID pgtype.UUID
+	Seq           int32
+	AccountID     string
+	CurrencyCode  string
+	Amount        int64
+}
+
+type Sponsorship struct {
+	ID           pgtype.UUID
+	Organisation string
+	Package      string
+	Kind         string
+	CurrencyCode string
+	Amount       int64
+	Period       string
+	StartDate    pgtype.Date
+	EndDate      *time.Time
+	State        string
+	Paid         int64
+	CreateTime   time.Time
+}
+
+type Subscription struct {
+	ID             pgtype.UUID
+	TierID         pgtype.Text
+	Subscriber     string
+	SubscriberName string
+	CurrencyCode   string
+	Amount         int64
+	Interval       string
+	State          string
+	NextDueDate    pgtype.Date
+	PaymentCount   int32
+	CreateTime     time.Time
+	UpdateTime     time.Time
+}
+
+type Tier struct {
+	ID           string
+	DisplayName  string
+	Description  string
+	CurrencyCode string
+	Amount       int64
+	Interval     string
+	CreateTime   time.Time
+}
+
+type Transaction struct {
+	ID            pgtype.UUID
+	Description   string
+	EffectiveTime time.Time
+	Source        string
+	ReversesID    pgtype.UUID
+	Creator       string
+	CreateTime    time.Time
 }

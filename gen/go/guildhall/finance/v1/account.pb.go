@@ -8,6 +8,7 @@ package financev1
 
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
+	v1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -109,7 +110,11 @@ type Account struct {
 	// When the account was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency; send it back on update and delete.
-	Etag          string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The sum of every posting to the account (debits positive, credits
+	// negative), kept up to date in the posting transaction, so reading it costs
+	// the same however long the history.
+	Balance       *v1.Money `protobuf:"bytes,10,opt,name=balance,proto3" json:"balance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -207,11 +212,18 @@ func (x *Account) GetEtag() string {
 	return ""
 }
 
+func (x *Account) GetBalance() *v1.Money {
+	if x != nil {
+		return x.Balance
+	}
+	return nil
+}
+
 var File_guildhall_finance_v1_account_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_account_proto_rawDesc = "" +
 	"\n" +
-	"\"guildhall/finance/v1/account.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa9\x04\n" +
+	"\"guildhall/finance/v1/account.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xe2\x04\n" +
 	"\aAccount\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
@@ -225,7 +237,9 @@ const file_guildhall_finance_v1_account_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\t \x01(\tR\x04etag\"t\n" +
+	"\x04etag\x18\t \x01(\tR\x04etag\x127\n" +
+	"\abalance\x18\n" +
+	" \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\abalance\"t\n" +
 	"\x04Type\x12\x14\n" +
 	"\x10TYPE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +
@@ -253,16 +267,18 @@ var file_guildhall_finance_v1_account_proto_goTypes = []any{
 	(Account_Type)(0),             // 0: guildhall.finance.v1.Account.Type
 	(*Account)(nil),               // 1: guildhall.finance.v1.Account
 	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
+	(*v1.Money)(nil),              // 3: guildhall.type.v1.Money
 }
 var file_guildhall_finance_v1_account_proto_depIdxs = []int32{
 	0, // 0: guildhall.finance.v1.Account.type:type_name -> guildhall.finance.v1.Account.Type
 	2, // 1: guildhall.finance.v1.Account.create_time:type_name -> google.protobuf.Timestamp
 	2, // 2: guildhall.finance.v1.Account.update_time:type_name -> google.protobuf.Timestamp
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	3, // 3: guildhall.finance.v1.Account.balance:type_name -> guildhall.type.v1.Money
+	4, // [4:4] is the sub-list for method output_type
+	4, // [4:4] is the sub-list for method input_type
+	4, // [4:4] is the sub-list for extension type_name
+	4, // [4:4] is the sub-list for extension extendee
+	0, // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_account_proto_init() }

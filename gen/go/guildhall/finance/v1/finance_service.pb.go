@@ -9,10 +9,12 @@ package financev1
 import (
 	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	emptypb "google.golang.org/protobuf/types/known/emptypb"
 	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -355,11 +357,2680 @@ func (x *DeleteAccountRequest) GetEtag() string {
 	return ""
 }
 
+// Request for GetTransaction.
+type GetTransactionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `transactions/{transaction}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTransactionRequest) Reset() {
+	*x = GetTransactionRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTransactionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTransactionRequest) ProtoMessage() {}
+
+func (x *GetTransactionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTransactionRequest.ProtoReflect.Descriptor instead.
+func (*GetTransactionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *GetTransactionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListTransactions.
+type ListTransactionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTransactionsRequest) Reset() {
+	*x = ListTransactionsRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTransactionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTransactionsRequest) ProtoMessage() {}
+
+func (x *ListTransactionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTransactionsRequest.ProtoReflect.Descriptor instead.
+func (*ListTransactionsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ListTransactionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTransactionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListTransactions.
+type ListTransactionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page.
+	Transactions []*Transaction `protobuf:"bytes,1,rep,name=transactions,proto3" json:"transactions,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTransactionsResponse) Reset() {
+	*x = ListTransactionsResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTransactionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTransactionsResponse) ProtoMessage() {}
+
+func (x *ListTransactionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTransactionsResponse.ProtoReflect.Descriptor instead.
+func (*ListTransactionsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *ListTransactionsResponse) GetTransactions() []*Transaction {
+	if x != nil {
+		return x.Transactions
+	}
+	return nil
+}
+
+func (x *ListTransactionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateTransaction.
+type CreateTransactionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The entry; postings must balance to zero per currency.
+	Transaction *Transaction `protobuf:"bytes,1,opt,name=transaction,proto3" json:"transaction,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTransactionRequest) Reset() {
+	*x = CreateTransactionRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTransactionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTransactionRequest) ProtoMessage() {}
+
+func (x *CreateTransactionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTransactionRequest.ProtoReflect.Descriptor instead.
+func (*CreateTransactionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CreateTransactionRequest) GetTransaction() *Transaction {
+	if x != nil {
+		return x.Transaction
+	}
+	return nil
+}
+
+func (x *CreateTransactionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for ReverseTransaction.
+type ReverseTransactionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `transactions/{transaction}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Why the entry is reversed.
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReverseTransactionRequest) Reset() {
+	*x = ReverseTransactionRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReverseTransactionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReverseTransactionRequest) ProtoMessage() {}
+
+func (x *ReverseTransactionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReverseTransactionRequest.ProtoReflect.Descriptor instead.
+func (*ReverseTransactionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ReverseTransactionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ReverseTransactionRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *ReverseTransactionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for ExportTransactions.
+type ExportTransactionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// First day included, YYYY-MM-DD (UTC); empty means the beginning.
+	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// First day excluded, YYYY-MM-DD (UTC); empty means no end.
+	To            string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportTransactionsRequest) Reset() {
+	*x = ExportTransactionsRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportTransactionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportTransactionsRequest) ProtoMessage() {}
+
+func (x *ExportTransactionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportTransactionsRequest.ProtoReflect.Descriptor instead.
+func (*ExportTransactionsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ExportTransactionsRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *ExportTransactionsRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+// Request for GetDonation.
+type GetDonationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `donations/{donation}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetDonationRequest) Reset() {
+	*x = GetDonationRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetDonationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetDonationRequest) ProtoMessage() {}
+
+func (x *GetDonationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetDonationRequest.ProtoReflect.Descriptor instead.
+func (*GetDonationRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *GetDonationRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListDonations.
+type ListDonationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDonationsRequest) Reset() {
+	*x = ListDonationsRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDonationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDonationsRequest) ProtoMessage() {}
+
+func (x *ListDonationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDonationsRequest.ProtoReflect.Descriptor instead.
+func (*ListDonationsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListDonationsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDonationsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListDonations.
+type ListDonationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page.
+	Donations []*Donation `protobuf:"bytes,1,rep,name=donations,proto3" json:"donations,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDonationsResponse) Reset() {
+	*x = ListDonationsResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDonationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDonationsResponse) ProtoMessage() {}
+
+func (x *ListDonationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDonationsResponse.ProtoReflect.Descriptor instead.
+func (*ListDonationsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListDonationsResponse) GetDonations() []*Donation {
+	if x != nil {
+		return x.Donations
+	}
+	return nil
+}
+
+func (x *ListDonationsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateDonation.
+type CreateDonationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The donation. `amount` and `channel` are required.
+	Donation *Donation `protobuf:"bytes,1,opt,name=donation,proto3" json:"donation,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateDonationRequest) Reset() {
+	*x = CreateDonationRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateDonationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateDonationRequest) ProtoMessage() {}
+
+func (x *CreateDonationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateDonationRequest.ProtoReflect.Descriptor instead.
+func (*CreateDonationRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *CreateDonationRequest) GetDonation() *Donation {
+	if x != nil {
+		return x.Donation
+	}
+	return nil
+}
+
+func (x *CreateDonationRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for GetTier.
+type GetTierRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `tiers/{tier}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTierRequest) Reset() {
+	*x = GetTierRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTierRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTierRequest) ProtoMessage() {}
+
+func (x *GetTierRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTierRequest.ProtoReflect.Descriptor instead.
+func (*GetTierRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *GetTierRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListTiers.
+type ListTiersRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTiersRequest) Reset() {
+	*x = ListTiersRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTiersRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTiersRequest) ProtoMessage() {}
+
+func (x *ListTiersRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTiersRequest.ProtoReflect.Descriptor instead.
+func (*ListTiersRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListTiersRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListTiersRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListTiers.
+type ListTiersResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page.
+	Tiers []*Tier `protobuf:"bytes,1,rep,name=tiers,proto3" json:"tiers,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListTiersResponse) Reset() {
+	*x = ListTiersResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListTiersResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListTiersResponse) ProtoMessage() {}
+
+func (x *ListTiersResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListTiersResponse.ProtoReflect.Descriptor instead.
+func (*ListTiersResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *ListTiersResponse) GetTiers() []*Tier {
+	if x != nil {
+		return x.Tiers
+	}
+	return nil
+}
+
+func (x *ListTiersResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateTier.
+type CreateTierRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tier.
+	Tier *Tier `protobuf:"bytes,1,opt,name=tier,proto3" json:"tier,omitempty"`
+	// The id that becomes `tiers/{tier_id}`: lower case letters, digits and dashes.
+	TierId string `protobuf:"bytes,2,opt,name=tier_id,json=tierId,proto3" json:"tier_id,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateTierRequest) Reset() {
+	*x = CreateTierRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateTierRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateTierRequest) ProtoMessage() {}
+
+func (x *CreateTierRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateTierRequest.ProtoReflect.Descriptor instead.
+func (*CreateTierRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CreateTierRequest) GetTier() *Tier {
+	if x != nil {
+		return x.Tier
+	}
+	return nil
+}
+
+func (x *CreateTierRequest) GetTierId() string {
+	if x != nil {
+		return x.TierId
+	}
+	return ""
+}
+
+func (x *CreateTierRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for GetSubscription.
+type GetSubscriptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `subscriptions/{subscription}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSubscriptionRequest) Reset() {
+	*x = GetSubscriptionRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSubscriptionRequest) ProtoMessage() {}
+
+func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*GetSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetSubscriptionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListSubscriptions.
+type ListSubscriptionsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only ACTIVE subscriptions whose next due date is before today.
+	Overdue       bool `protobuf:"varint,3,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubscriptionsRequest) Reset() {
+	*x = ListSubscriptionsRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubscriptionsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubscriptionsRequest) ProtoMessage() {}
+
+func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
+func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ListSubscriptionsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSubscriptionsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListSubscriptionsRequest) GetOverdue() bool {
+	if x != nil {
+		return x.Overdue
+	}
+	return false
+}
+
+// Response for ListSubscriptions.
+type ListSubscriptionsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page.
+	Subscriptions []*Subscription `protobuf:"bytes,1,rep,name=subscriptions,proto3" json:"subscriptions,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSubscriptionsResponse) Reset() {
+	*x = ListSubscriptionsResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSubscriptionsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSubscriptionsResponse) ProtoMessage() {}
+
+func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
+func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *ListSubscriptionsResponse) GetSubscriptions() []*Subscription {
+	if x != nil {
+		return x.Subscriptions
+	}
+	return nil
+}
+
+func (x *ListSubscriptionsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateSubscription.
+type CreateSubscriptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The subscription. `amount` and `interval` are required.
+	Subscription *Subscription `protobuf:"bytes,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSubscriptionRequest) Reset() {
+	*x = CreateSubscriptionRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSubscriptionRequest) ProtoMessage() {}
+
+func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*CreateSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CreateSubscriptionRequest) GetSubscription() *Subscription {
+	if x != nil {
+		return x.Subscription
+	}
+	return nil
+}
+
+func (x *CreateSubscriptionRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for PauseSubscription.
+type PauseSubscriptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `subscriptions/{subscription}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PauseSubscriptionRequest) Reset() {
+	*x = PauseSubscriptionRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PauseSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PauseSubscriptionRequest) ProtoMessage() {}
+
+func (x *PauseSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PauseSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*PauseSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *PauseSubscriptionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ResumeSubscription.
+type ResumeSubscriptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `subscriptions/{subscription}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResumeSubscriptionRequest) Reset() {
+	*x = ResumeSubscriptionRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResumeSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResumeSubscriptionRequest) ProtoMessage() {}
+
+func (x *ResumeSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResumeSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*ResumeSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ResumeSubscriptionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for CancelSubscription.
+type CancelSubscriptionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `subscriptions/{subscription}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelSubscriptionRequest) Reset() {
+	*x = CancelSubscriptionRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelSubscriptionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelSubscriptionRequest) ProtoMessage() {}
+
+func (x *CancelSubscriptionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelSubscriptionRequest.ProtoReflect.Descriptor instead.
+func (*CancelSubscriptionRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CancelSubscriptionRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for RecordSubscriptionPayment.
+type RecordSubscriptionPaymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `subscriptions/{subscription}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Where the money arrived, `accounts/{account}`; defaults to accounts/bank.
+	DepositAccount string `protobuf:"bytes,2,opt,name=deposit_account,json=depositAccount,proto3" json:"deposit_account,omitempty"`
+	// When it arrived; defaults to now.
+	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordSubscriptionPaymentRequest) Reset() {
+	*x = RecordSubscriptionPaymentRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordSubscriptionPaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordSubscriptionPaymentRequest) ProtoMessage() {}
+
+func (x *RecordSubscriptionPaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordSubscriptionPaymentRequest.ProtoReflect.Descriptor instead.
+func (*RecordSubscriptionPaymentRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RecordSubscriptionPaymentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordSubscriptionPaymentRequest) GetDepositAccount() string {
+	if x != nil {
+		return x.DepositAccount
+	}
+	return ""
+}
+
+func (x *RecordSubscriptionPaymentRequest) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *RecordSubscriptionPaymentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for GetRecurringRevenue.
+type GetRecurringRevenueRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecurringRevenueRequest) Reset() {
+	*x = GetRecurringRevenueRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecurringRevenueRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecurringRevenueRequest) ProtoMessage() {}
+
+func (x *GetRecurringRevenueRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecurringRevenueRequest.ProtoReflect.Descriptor instead.
+func (*GetRecurringRevenueRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{28}
+}
+
+// Response for GetRecurringRevenue.
+type GetRecurringRevenueResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One entry per currency.
+	Currencies    []*RecurringRevenue `protobuf:"bytes,1,rep,name=currencies,proto3" json:"currencies,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetRecurringRevenueResponse) Reset() {
+	*x = GetRecurringRevenueResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetRecurringRevenueResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetRecurringRevenueResponse) ProtoMessage() {}
+
+func (x *GetRecurringRevenueResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetRecurringRevenueResponse.ProtoReflect.Descriptor instead.
+func (*GetRecurringRevenueResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *GetRecurringRevenueResponse) GetCurrencies() []*RecurringRevenue {
+	if x != nil {
+		return x.Currencies
+	}
+	return nil
+}
+
+// Request for GetSponsorship.
+type GetSponsorshipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `sponsorships/{sponsorship}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSponsorshipRequest) Reset() {
+	*x = GetSponsorshipRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSponsorshipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSponsorshipRequest) ProtoMessage() {}
+
+func (x *GetSponsorshipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSponsorshipRequest.ProtoReflect.Descriptor instead.
+func (*GetSponsorshipRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *GetSponsorshipRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListSponsorships.
+type ListSponsorshipsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSponsorshipsRequest) Reset() {
+	*x = ListSponsorshipsRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSponsorshipsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSponsorshipsRequest) ProtoMessage() {}
+
+func (x *ListSponsorshipsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSponsorshipsRequest.ProtoReflect.Descriptor instead.
+func (*ListSponsorshipsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListSponsorshipsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSponsorshipsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListSponsorships.
+type ListSponsorshipsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page.
+	Sponsorships []*Sponsorship `protobuf:"bytes,1,rep,name=sponsorships,proto3" json:"sponsorships,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSponsorshipsResponse) Reset() {
+	*x = ListSponsorshipsResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSponsorshipsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSponsorshipsResponse) ProtoMessage() {}
+
+func (x *ListSponsorshipsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSponsorshipsResponse.ProtoReflect.Descriptor instead.
+func (*ListSponsorshipsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListSponsorshipsResponse) GetSponsorships() []*Sponsorship {
+	if x != nil {
+		return x.Sponsorships
+	}
+	return nil
+}
+
+func (x *ListSponsorshipsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateSponsorship.
+type CreateSponsorshipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deal. `organisation`, `kind`, `amount` and `period` are required.
+	Sponsorship *Sponsorship `protobuf:"bytes,1,opt,name=sponsorship,proto3" json:"sponsorship,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateSponsorshipRequest) Reset() {
+	*x = CreateSponsorshipRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateSponsorshipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateSponsorshipRequest) ProtoMessage() {}
+
+func (x *CreateSponsorshipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateSponsorshipRequest.ProtoReflect.Descriptor instead.
+func (*CreateSponsorshipRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *CreateSponsorshipRequest) GetSponsorship() *Sponsorship {
+	if x != nil {
+		return x.Sponsorship
+	}
+	return nil
+}
+
+func (x *CreateSponsorshipRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for RecordSponsorshipPayment.
+type RecordSponsorshipPaymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `sponsorships/{sponsorship}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Where the money arrived, `accounts/{account}`; defaults to accounts/bank.
+	DepositAccount string `protobuf:"bytes,2,opt,name=deposit_account,json=depositAccount,proto3" json:"deposit_account,omitempty"`
+	// When it arrived; defaults to now.
+	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordSponsorshipPaymentRequest) Reset() {
+	*x = RecordSponsorshipPaymentRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordSponsorshipPaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordSponsorshipPaymentRequest) ProtoMessage() {}
+
+func (x *RecordSponsorshipPaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordSponsorshipPaymentRequest.ProtoReflect.Descriptor instead.
+func (*RecordSponsorshipPaymentRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RecordSponsorshipPaymentRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RecordSponsorshipPaymentRequest) GetDepositAccount() string {
+	if x != nil {
+		return x.DepositAccount
+	}
+	return ""
+}
+
+func (x *RecordSponsorshipPaymentRequest) GetReceiveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ReceiveTime
+	}
+	return nil
+}
+
+func (x *RecordSponsorshipPaymentRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for EndSponsorship.
+type EndSponsorshipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `sponsorships/{sponsorship}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *EndSponsorshipRequest) Reset() {
+	*x = EndSponsorshipRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EndSponsorshipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EndSponsorshipRequest) ProtoMessage() {}
+
+func (x *EndSponsorshipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EndSponsorshipRequest.ProtoReflect.Descriptor instead.
+func (*EndSponsorshipRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *EndSponsorshipRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for GetExpense.
+type GetExpenseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `expenses/{expense}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetExpenseRequest) Reset() {
+	*x = GetExpenseRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetExpenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetExpenseRequest) ProtoMessage() {}
+
+func (x *GetExpenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetExpenseRequest.ProtoReflect.Descriptor instead.
+func (*GetExpenseRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *GetExpenseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListExpenses.
+type ListExpensesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListExpensesRequest) Reset() {
+	*x = ListExpensesRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListExpensesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListExpensesRequest) ProtoMessage() {}
+
+func (x *ListExpensesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListExpensesRequest.ProtoReflect.Descriptor instead.
+func (*ListExpensesRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListExpensesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListExpensesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListExpenses.
+type ListExpensesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page.
+	Expenses []*Expense `protobuf:"bytes,1,rep,name=expenses,proto3" json:"expenses,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListExpensesResponse) Reset() {
+	*x = ListExpensesResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListExpensesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListExpensesResponse) ProtoMessage() {}
+
+func (x *ListExpensesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListExpensesResponse.ProtoReflect.Descriptor instead.
+func (*ListExpensesResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *ListExpensesResponse) GetExpenses() []*Expense {
+	if x != nil {
+		return x.Expenses
+	}
+	return nil
+}
+
+func (x *ListExpensesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateExpense.
+type CreateExpenseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The expense. `payee`, `category`, `amount` and `description` are required.
+	Expense *Expense `protobuf:"bytes,1,opt,name=expense,proto3" json:"expense,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateExpenseRequest) Reset() {
+	*x = CreateExpenseRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateExpenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateExpenseRequest) ProtoMessage() {}
+
+func (x *CreateExpenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateExpenseRequest.ProtoReflect.Descriptor instead.
+func (*CreateExpenseRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *CreateExpenseRequest) GetExpense() *Expense {
+	if x != nil {
+		return x.Expense
+	}
+	return nil
+}
+
+func (x *CreateExpenseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for ApproveExpense.
+type ApproveExpenseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `expenses/{expense}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ApproveExpenseRequest) Reset() {
+	*x = ApproveExpenseRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ApproveExpenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ApproveExpenseRequest) ProtoMessage() {}
+
+func (x *ApproveExpenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ApproveExpenseRequest.ProtoReflect.Descriptor instead.
+func (*ApproveExpenseRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ApproveExpenseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for RejectExpense.
+type RejectExpenseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `expenses/{expense}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Why; required.
+	Reason        string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RejectExpenseRequest) Reset() {
+	*x = RejectExpenseRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RejectExpenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RejectExpenseRequest) ProtoMessage() {}
+
+func (x *RejectExpenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RejectExpenseRequest.ProtoReflect.Descriptor instead.
+func (*RejectExpenseRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *RejectExpenseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RejectExpenseRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+// Request for CancelExpense.
+type CancelExpenseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `expenses/{expense}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelExpenseRequest) Reset() {
+	*x = CancelExpenseRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelExpenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelExpenseRequest) ProtoMessage() {}
+
+func (x *CancelExpenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelExpenseRequest.ProtoReflect.Descriptor instead.
+func (*CancelExpenseRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *CancelExpenseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for PayExpense.
+type PayExpenseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `expenses/{expense}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The account paid from, `accounts/{account}`; defaults to accounts/bank.
+	PaymentAccount string `protobuf:"bytes,2,opt,name=payment_account,json=paymentAccount,proto3" json:"payment_account,omitempty"`
+	// When it was paid; defaults to now.
+	PayTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=pay_time,json=payTime,proto3" json:"pay_time,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PayExpenseRequest) Reset() {
+	*x = PayExpenseRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayExpenseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayExpenseRequest) ProtoMessage() {}
+
+func (x *PayExpenseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayExpenseRequest.ProtoReflect.Descriptor instead.
+func (*PayExpenseRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *PayExpenseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PayExpenseRequest) GetPaymentAccount() string {
+	if x != nil {
+		return x.PaymentAccount
+	}
+	return ""
+}
+
+func (x *PayExpenseRequest) GetPayTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PayTime
+	}
+	return nil
+}
+
+func (x *PayExpenseRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for GetBudget.
+type GetBudgetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `budgets/{budget}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetBudgetRequest) Reset() {
+	*x = GetBudgetRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetBudgetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetBudgetRequest) ProtoMessage() {}
+
+func (x *GetBudgetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetBudgetRequest.ProtoReflect.Descriptor instead.
+func (*GetBudgetRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{44}
+}
+
+func (x *GetBudgetRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListBudgets.
+type ListBudgetsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBudgetsRequest) Reset() {
+	*x = ListBudgetsRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBudgetsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBudgetsRequest) ProtoMessage() {}
+
+func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBudgetsRequest.ProtoReflect.Descriptor instead.
+func (*ListBudgetsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{45}
+}
+
+func (x *ListBudgetsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListBudgetsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListBudgets.
+type ListBudgetsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page.
+	Budgets []*Budget `protobuf:"bytes,1,rep,name=budgets,proto3" json:"budgets,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListBudgetsResponse) Reset() {
+	*x = ListBudgetsResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListBudgetsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListBudgetsResponse) ProtoMessage() {}
+
+func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListBudgetsResponse.ProtoReflect.Descriptor instead.
+func (*ListBudgetsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{46}
+}
+
+func (x *ListBudgetsResponse) GetBudgets() []*Budget {
+	if x != nil {
+		return x.Budgets
+	}
+	return nil
+}
+
+func (x *ListBudgetsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateBudget.
+type CreateBudgetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The budget. `category`, `year` and `planned` are required.
+	Budget *Budget `protobuf:"bytes,1,opt,name=budget,proto3" json:"budget,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateBudgetRequest) Reset() {
+	*x = CreateBudgetRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateBudgetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateBudgetRequest) ProtoMessage() {}
+
+func (x *CreateBudgetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateBudgetRequest.ProtoReflect.Descriptor instead.
+func (*CreateBudgetRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{47}
+}
+
+func (x *CreateBudgetRequest) GetBudget() *Budget {
+	if x != nil {
+		return x.Budget
+	}
+	return nil
+}
+
+func (x *CreateBudgetRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for GetGoal.
+type GetGoalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `goals/{goal}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetGoalRequest) Reset() {
+	*x = GetGoalRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetGoalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetGoalRequest) ProtoMessage() {}
+
+func (x *GetGoalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetGoalRequest.ProtoReflect.Descriptor instead.
+func (*GetGoalRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{48}
+}
+
+func (x *GetGoalRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for ListGoals.
+type ListGoalsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// At most this many; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGoalsRequest) Reset() {
+	*x = ListGoalsRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGoalsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGoalsRequest) ProtoMessage() {}
+
+func (x *ListGoalsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGoalsRequest.ProtoReflect.Descriptor instead.
+func (*ListGoalsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{49}
+}
+
+func (x *ListGoalsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListGoalsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListGoals.
+type ListGoalsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page.
+	Goals []*Goal `protobuf:"bytes,1,rep,name=goals,proto3" json:"goals,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListGoalsResponse) Reset() {
+	*x = ListGoalsResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListGoalsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListGoalsResponse) ProtoMessage() {}
+
+func (x *ListGoalsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListGoalsResponse.ProtoReflect.Descriptor instead.
+func (*ListGoalsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *ListGoalsResponse) GetGoals() []*Goal {
+	if x != nil {
+		return x.Goals
+	}
+	return nil
+}
+
+func (x *ListGoalsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for CreateGoal.
+type CreateGoalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The goal. `display_name`, `target` and `period` are required.
+	Goal *Goal `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
+	// The id that becomes `goals/{goal_id}`: lower case letters, digits and dashes.
+	GoalId string `protobuf:"bytes,2,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
+	// A UUID that makes retries safe: repeating it returns the first result.
+	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateGoalRequest) Reset() {
+	*x = CreateGoalRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateGoalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateGoalRequest) ProtoMessage() {}
+
+func (x *CreateGoalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateGoalRequest.ProtoReflect.Descriptor instead.
+func (*CreateGoalRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *CreateGoalRequest) GetGoal() *Goal {
+	if x != nil {
+		return x.Goal
+	}
+	return nil
+}
+
+func (x *CreateGoalRequest) GetGoalId() string {
+	if x != nil {
+		return x.GoalId
+	}
+	return ""
+}
+
+func (x *CreateGoalRequest) GetRequestId() string {
+	if x != nil {
+		return x.RequestId
+	}
+	return ""
+}
+
+// Request for UpdateGoal.
+type UpdateGoalRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The goal, with `name` set and `etag` to guard against lost updates.
+	Goal *Goal `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
+	// Fields to change; empty means every field that is set.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateGoalRequest) Reset() {
+	*x = UpdateGoalRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateGoalRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateGoalRequest) ProtoMessage() {}
+
+func (x *UpdateGoalRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateGoalRequest.ProtoReflect.Descriptor instead.
+func (*UpdateGoalRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *UpdateGoalRequest) GetGoal() *Goal {
+	if x != nil {
+		return x.Goal
+	}
+	return nil
+}
+
+func (x *UpdateGoalRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for GetMonthlyReport.
+type GetMonthlyReportRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The month, YYYY-MM (UTC).
+	Month         string `protobuf:"bytes,1,opt,name=month,proto3" json:"month,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMonthlyReportRequest) Reset() {
+	*x = GetMonthlyReportRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMonthlyReportRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMonthlyReportRequest) ProtoMessage() {}
+
+func (x *GetMonthlyReportRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMonthlyReportRequest.ProtoReflect.Descriptor instead.
+func (*GetMonthlyReportRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *GetMonthlyReportRequest) GetMonth() string {
+	if x != nil {
+		return x.Month
+	}
+	return ""
+}
+
+// Request for GetReportRange.
+type GetReportRangeRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The first month, YYYY-MM.
+	From string `protobuf:"bytes,1,opt,name=from,proto3" json:"from,omitempty"`
+	// The last month, YYYY-MM, at most 36 months after `from`.
+	To            string `protobuf:"bytes,2,opt,name=to,proto3" json:"to,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReportRangeRequest) Reset() {
+	*x = GetReportRangeRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReportRangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReportRangeRequest) ProtoMessage() {}
+
+func (x *GetReportRangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReportRangeRequest.ProtoReflect.Descriptor instead.
+func (*GetReportRangeRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *GetReportRangeRequest) GetFrom() string {
+	if x != nil {
+		return x.From
+	}
+	return ""
+}
+
+func (x *GetReportRangeRequest) GetTo() string {
+	if x != nil {
+		return x.To
+	}
+	return ""
+}
+
+// Response for GetReportRange.
+type GetReportRangeResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One report per month, oldest first.
+	Reports       []*MonthlyReport `protobuf:"bytes,1,rep,name=reports,proto3" json:"reports,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReportRangeResponse) Reset() {
+	*x = GetReportRangeResponse{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReportRangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReportRangeResponse) ProtoMessage() {}
+
+func (x *GetReportRangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReportRangeResponse.ProtoReflect.Descriptor instead.
+func (*GetReportRangeResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{55}
+}
+
+func (x *GetReportRangeResponse) GetReports() []*MonthlyReport {
+	if x != nil {
+		return x.Reports
+	}
+	return nil
+}
+
 var File_guildhall_finance_v1_finance_service_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\n" +
-	"*guildhall/finance/v1/finance_service.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\"guildhall/finance/v1/account.proto\"R\n" +
+	"*guildhall/finance/v1/finance_service.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"guildhall/finance/v1/account.proto\x1a#guildhall/finance/v1/donation.proto\x1a\"guildhall/finance/v1/expense.proto\x1a\x1fguildhall/finance/v1/goal.proto\x1a!guildhall/finance/v1/report.proto\x1a&guildhall/finance/v1/sponsorship.proto\x1a'guildhall/finance/v1/subscription.proto\x1a&guildhall/finance/v1/transaction.proto\"R\n" +
 	"\x11GetAccountRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x04name\"d\n" +
 	"\x13ListAccountsRequest\x12$\n" +
@@ -382,14 +3053,225 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"updateMask\"r\n" +
 	"\x14DeleteAccountRequest\x12=\n" +
 	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag2\xfe\x04\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"S\n" +
+	"\x15GetTransactionRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^transactions/[0-9a-f-]{36}$R\x04name\"h\n" +
+	"\x17ListTransactionsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x89\x01\n" +
+	"\x18ListTransactionsResponse\x12E\n" +
+	"\ftransactions\x18\x01 \x03(\v2!.guildhall.finance.v1.TransactionR\ftransactions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x01\n" +
+	"\x18CreateTransactionRequest\x12N\n" +
+	"\vtransaction\x18\x01 \x01(\v2!.guildhall.finance.v1.TransactionB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\vtransaction\x12*\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xa5\x01\n" +
+	"\x19ReverseTransactionRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^transactions/[0-9a-f-]{36}$R\x04name\x12 \n" +
+	"\x06reason\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x06reason\x12*\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x8f\x01\n" +
+	"\x19ExportTransactionsRequest\x12:\n" +
+	"\x04from\x18\x01 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x04from\x126\n" +
+	"\x02to\x18\x02 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x02to\"M\n" +
+	"\x12GetDonationRequest\x127\n" +
+	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^donations/[0-9a-f-]{36}$R\x04name\"e\n" +
+	"\x14ListDonationsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"}\n" +
+	"\x15ListDonationsResponse\x12<\n" +
+	"\tdonations\x18\x01 \x03(\v2\x1e.guildhall.finance.v1.DonationR\tdonations\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8a\x01\n" +
+	"\x15CreateDonationRequest\x12E\n" +
+	"\bdonation\x18\x01 \x01(\v2\x1e.guildhall.finance.v1.DonationB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bdonation\x12*\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"L\n" +
+	"\x0eGetTierRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04name\"a\n" +
+	"\x10ListTiersRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"m\n" +
+	"\x11ListTiersResponse\x120\n" +
+	"\x05tiers\x18\x01 \x03(\v2\x1a.guildhall.finance.v1.TierR\x05tiers\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb5\x01\n" +
+	"\x11CreateTierRequest\x129\n" +
+	"\x04tier\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.TierB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04tier\x129\n" +
+	"\atier_id\x18\x02 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06tierId\x12*\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"U\n" +
+	"\x16GetSubscriptionRequest\x12;\n" +
+	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\x83\x01\n" +
+	"\x18ListSubscriptionsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12\x18\n" +
+	"\aoverdue\x18\x03 \x01(\bR\aoverdue\"\x8d\x01\n" +
+	"\x19ListSubscriptionsResponse\x12H\n" +
+	"\rsubscriptions\x18\x01 \x03(\v2\".guildhall.finance.v1.SubscriptionR\rsubscriptions\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9a\x01\n" +
+	"\x19CreateSubscriptionRequest\x12Q\n" +
+	"\fsubscription\x18\x01 \x01(\v2\".guildhall.finance.v1.SubscriptionB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\fsubscription\x12*\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"W\n" +
+	"\x18PauseSubscriptionRequest\x12;\n" +
+	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"X\n" +
+	"\x19ResumeSubscriptionRequest\x12;\n" +
+	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"X\n" +
+	"\x19CancelSubscriptionRequest\x12;\n" +
+	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\x9e\x02\n" +
+	" RecordSubscriptionPaymentRequest\x12;\n" +
+	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\x12R\n" +
+	"\x0fdeposit_account\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0edepositAccount\x12=\n" +
+	"\freceive_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12*\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\v\xe0A\x02\xbaH\x05r\x03\xb0\x01\x01R\trequestId\"\x1c\n" +
+	"\x1aGetRecurringRevenueRequest\"e\n" +
+	"\x1bGetRecurringRevenueResponse\x12F\n" +
+	"\n" +
+	"currencies\x18\x01 \x03(\v2&.guildhall.finance.v1.RecurringRevenueR\n" +
+	"currencies\"S\n" +
+	"\x15GetSponsorshipRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\"h\n" +
+	"\x17ListSponsorshipsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x89\x01\n" +
+	"\x18ListSponsorshipsResponse\x12E\n" +
+	"\fsponsorships\x18\x01 \x03(\v2!.guildhall.finance.v1.SponsorshipR\fsponsorships\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x01\n" +
+	"\x18CreateSponsorshipRequest\x12N\n" +
+	"\vsponsorship\x18\x01 \x01(\v2!.guildhall.finance.v1.SponsorshipB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\vsponsorship\x12*\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x9c\x02\n" +
+	"\x1fRecordSponsorshipPaymentRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\x12R\n" +
+	"\x0fdeposit_account\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0edepositAccount\x12=\n" +
+	"\freceive_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12*\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\v\xe0A\x02\xbaH\x05r\x03\xb0\x01\x01R\trequestId\"S\n" +
+	"\x15EndSponsorshipRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\"K\n" +
+	"\x11GetExpenseRequest\x126\n" +
+	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\"d\n" +
+	"\x13ListExpensesRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"y\n" +
+	"\x14ListExpensesResponse\x129\n" +
+	"\bexpenses\x18\x01 \x03(\v2\x1d.guildhall.finance.v1.ExpenseR\bexpenses\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x86\x01\n" +
+	"\x14CreateExpenseRequest\x12B\n" +
+	"\aexpense\x18\x01 \x01(\v2\x1d.guildhall.finance.v1.ExpenseB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\aexpense\x12*\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"O\n" +
+	"\x15ApproveExpenseRequest\x126\n" +
+	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\"r\n" +
+	"\x14RejectExpenseRequest\x126\n" +
+	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\x12\"\n" +
+	"\x06reason\x18\x02 \x01(\tB\n" +
+	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"N\n" +
+	"\x14CancelExpenseRequest\x126\n" +
+	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\"\x82\x02\n" +
+	"\x11PayExpenseRequest\x126\n" +
+	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\x12R\n" +
+	"\x0fpayment_account\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0epaymentAccount\x125\n" +
+	"\bpay_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\apayTime\x12*\n" +
+	"\n" +
+	"request_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"I\n" +
+	"\x10GetBudgetRequest\x125\n" +
+	"\x04name\x18\x01 \x01(\tB!\xe0A\x02\xbaH\x1br\x192\x17^budgets/[0-9a-f-]{36}$R\x04name\"c\n" +
+	"\x12ListBudgetsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"u\n" +
+	"\x13ListBudgetsResponse\x126\n" +
+	"\abudgets\x18\x01 \x03(\v2\x1c.guildhall.finance.v1.BudgetR\abudgets\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x01\n" +
+	"\x13CreateBudgetRequest\x12?\n" +
+	"\x06budget\x18\x01 \x01(\v2\x1c.guildhall.finance.v1.BudgetB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x06budget\x12*\n" +
+	"\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"L\n" +
+	"\x0eGetGoalRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^goals/[a-z][a-z0-9-]{0,62}$R\x04name\"a\n" +
+	"\x10ListGoalsRequest\x12$\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\n" +
+	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"m\n" +
+	"\x11ListGoalsResponse\x120\n" +
+	"\x05goals\x18\x01 \x03(\v2\x1a.guildhall.finance.v1.GoalR\x05goals\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb5\x01\n" +
+	"\x11CreateGoalRequest\x129\n" +
+	"\x04goal\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.GoalB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04goal\x129\n" +
+	"\agoal_id\x18\x02 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06goalId\x12*\n" +
+	"\n" +
+	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xe8\x01\n" +
+	"\x11UpdateGoalRequest\x12\x95\x01\n" +
+	"\x04goal\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.GoalBe\xe0A\x02\xbaH_\xba\x01Y\n" +
+	"\tgoal.name\x12\x19name must be goals/{goal}\x1a1this.name.matches('^goals/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x04goal\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"U\n" +
+	"\x17GetMonthlyReportRequest\x12:\n" +
+	"\x05month\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x05month\"\x87\x01\n" +
+	"\x15GetReportRangeRequest\x128\n" +
+	"\x04from\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x04from\x124\n" +
+	"\x02to\x18\x02 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x02to\"W\n" +
+	"\x16GetReportRangeResponse\x12=\n" +
+	"\areports\x18\x01 \x03(\v2#.guildhall.finance.v1.MonthlyReportR\areports2\xd3.\n" +
 	"\x0eFinanceService\x12s\n" +
 	"\n" +
 	"GetAccount\x12'.guildhall.finance.v1.GetAccountRequest\x1a\x1d.guildhall.finance.v1.Account\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=accounts/*}\x12{\n" +
 	"\fListAccounts\x12).guildhall.finance.v1.ListAccountsRequest\x1a*.guildhall.finance.v1.ListAccountsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/accounts\x12y\n" +
 	"\rCreateAccount\x12*.guildhall.finance.v1.CreateAccountRequest\x1a\x1d.guildhall.finance.v1.Account\"\x1d\x82\xd3\xe4\x93\x02\x17:\aaccount\"\f/v1/accounts\x12\x8a\x01\n" +
 	"\rUpdateAccount\x12*.guildhall.finance.v1.UpdateAccountRequest\x1a\x1d.guildhall.finance.v1.Account\".\x82\xd3\xe4\x93\x02(:\aaccount2\x1d/v1/{account.name=accounts/*}\x12r\n" +
-	"\rDeleteAccount\x12*.guildhall.finance.v1.DeleteAccountRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=accounts/*}BFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"\rDeleteAccount\x12*.guildhall.finance.v1.DeleteAccountRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=accounts/*}\x12\x83\x01\n" +
+	"\x0eGetTransaction\x12+.guildhall.finance.v1.GetTransactionRequest\x1a!.guildhall.finance.v1.Transaction\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=transactions/*}\x12\x8b\x01\n" +
+	"\x10ListTransactions\x12-.guildhall.finance.v1.ListTransactionsRequest\x1a..guildhall.finance.v1.ListTransactionsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/transactions\x12\x8d\x01\n" +
+	"\x11CreateTransaction\x12..guildhall.finance.v1.CreateTransactionRequest\x1a!.guildhall.finance.v1.Transaction\"%\x82\xd3\xe4\x93\x02\x1f:\vtransaction\"\x10/v1/transactions\x12\x96\x01\n" +
+	"\x12ReverseTransaction\x12/.guildhall.finance.v1.ReverseTransactionRequest\x1a!.guildhall.finance.v1.Transaction\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=transactions/*}:reverse\x12~\n" +
+	"\x12ExportTransactions\x12/.guildhall.finance.v1.ExportTransactionsRequest\x1a\x14.google.api.HttpBody\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/transactions:export0\x01\x12w\n" +
+	"\vGetDonation\x12(.guildhall.finance.v1.GetDonationRequest\x1a\x1e.guildhall.finance.v1.Donation\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/v1/{name=donations/*}\x12\x7f\n" +
+	"\rListDonations\x12*.guildhall.finance.v1.ListDonationsRequest\x1a+.guildhall.finance.v1.ListDonationsResponse\"\x15\x82\xd3\xe4\x93\x02\x0f\x12\r/v1/donations\x12~\n" +
+	"\x0eCreateDonation\x12+.guildhall.finance.v1.CreateDonationRequest\x1a\x1e.guildhall.finance.v1.Donation\"\x1f\x82\xd3\xe4\x93\x02\x19:\bdonation\"\r/v1/donations\x12g\n" +
+	"\aGetTier\x12$.guildhall.finance.v1.GetTierRequest\x1a\x1a.guildhall.finance.v1.Tier\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=tiers/*}\x12o\n" +
+	"\tListTiers\x12&.guildhall.finance.v1.ListTiersRequest\x1a'.guildhall.finance.v1.ListTiersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/tiers\x12j\n" +
+	"\n" +
+	"CreateTier\x12'.guildhall.finance.v1.CreateTierRequest\x1a\x1a.guildhall.finance.v1.Tier\"\x17\x82\xd3\xe4\x93\x02\x11:\x04tier\"\t/v1/tiers\x12\x87\x01\n" +
+	"\x0fGetSubscription\x12,.guildhall.finance.v1.GetSubscriptionRequest\x1a\".guildhall.finance.v1.Subscription\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=subscriptions/*}\x12\x8f\x01\n" +
+	"\x11ListSubscriptions\x12..guildhall.finance.v1.ListSubscriptionsRequest\x1a/.guildhall.finance.v1.ListSubscriptionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/subscriptions\x12\x92\x01\n" +
+	"\x12CreateSubscription\x12/.guildhall.finance.v1.CreateSubscriptionRequest\x1a\".guildhall.finance.v1.Subscription\"'\x82\xd3\xe4\x93\x02!:\fsubscription\"\x11/v1/subscriptions\x12\x94\x01\n" +
+	"\x11PauseSubscription\x12..guildhall.finance.v1.PauseSubscriptionRequest\x1a\".guildhall.finance.v1.Subscription\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=subscriptions/*}:pause\x12\x97\x01\n" +
+	"\x12ResumeSubscription\x12/.guildhall.finance.v1.ResumeSubscriptionRequest\x1a\".guildhall.finance.v1.Subscription\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=subscriptions/*}:resume\x12\x97\x01\n" +
+	"\x12CancelSubscription\x12/.guildhall.finance.v1.CancelSubscriptionRequest\x1a\".guildhall.finance.v1.Subscription\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/{name=subscriptions/*}:cancel\x12\xac\x01\n" +
+	"\x19RecordSubscriptionPayment\x126.guildhall.finance.v1.RecordSubscriptionPaymentRequest\x1a\".guildhall.finance.v1.Subscription\"3\x82\xd3\xe4\x93\x02-:\x01*\"(/v1/{name=subscriptions/*}:recordPayment\x12\x99\x01\n" +
+	"\x13GetRecurringRevenue\x120.guildhall.finance.v1.GetRecurringRevenueRequest\x1a1.guildhall.finance.v1.GetRecurringRevenueResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/reports/recurring\x12\x83\x01\n" +
+	"\x0eGetSponsorship\x12+.guildhall.finance.v1.GetSponsorshipRequest\x1a!.guildhall.finance.v1.Sponsorship\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=sponsorships/*}\x12\x8b\x01\n" +
+	"\x10ListSponsorships\x12-.guildhall.finance.v1.ListSponsorshipsRequest\x1a..guildhall.finance.v1.ListSponsorshipsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/sponsorships\x12\x8d\x01\n" +
+	"\x11CreateSponsorship\x12..guildhall.finance.v1.CreateSponsorshipRequest\x1a!.guildhall.finance.v1.Sponsorship\"%\x82\xd3\xe4\x93\x02\x1f:\vsponsorship\"\x10/v1/sponsorships\x12\xa8\x01\n" +
+	"\x18RecordSponsorshipPayment\x125.guildhall.finance.v1.RecordSponsorshipPaymentRequest\x1a!.guildhall.finance.v1.Sponsorship\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=sponsorships/*}:recordPayment\x12\x8a\x01\n" +
+	"\x0eEndSponsorship\x12+.guildhall.finance.v1.EndSponsorshipRequest\x1a!.guildhall.finance.v1.Sponsorship\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=sponsorships/*}:end\x12s\n" +
+	"\n" +
+	"GetExpense\x12'.guildhall.finance.v1.GetExpenseRequest\x1a\x1d.guildhall.finance.v1.Expense\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=expenses/*}\x12{\n" +
+	"\fListExpenses\x12).guildhall.finance.v1.ListExpensesRequest\x1a*.guildhall.finance.v1.ListExpensesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/expenses\x12y\n" +
+	"\rCreateExpense\x12*.guildhall.finance.v1.CreateExpenseRequest\x1a\x1d.guildhall.finance.v1.Expense\"\x1d\x82\xd3\xe4\x93\x02\x17:\aexpense\"\f/v1/expenses\x12\x86\x01\n" +
+	"\x0eApproveExpense\x12+.guildhall.finance.v1.ApproveExpenseRequest\x1a\x1d.guildhall.finance.v1.Expense\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=expenses/*}:approve\x12\x83\x01\n" +
+	"\rRejectExpense\x12*.guildhall.finance.v1.RejectExpenseRequest\x1a\x1d.guildhall.finance.v1.Expense\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{name=expenses/*}:reject\x12\x83\x01\n" +
+	"\rCancelExpense\x12*.guildhall.finance.v1.CancelExpenseRequest\x1a\x1d.guildhall.finance.v1.Expense\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{name=expenses/*}:cancel\x12z\n" +
+	"\n" +
+	"PayExpense\x12'.guildhall.finance.v1.PayExpenseRequest\x1a\x1d.guildhall.finance.v1.Expense\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=expenses/*}:pay\x12o\n" +
+	"\tGetBudget\x12&.guildhall.finance.v1.GetBudgetRequest\x1a\x1c.guildhall.finance.v1.Budget\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=budgets/*}\x12w\n" +
+	"\vListBudgets\x12(.guildhall.finance.v1.ListBudgetsRequest\x1a).guildhall.finance.v1.ListBudgetsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/budgets\x12t\n" +
+	"\fCreateBudget\x12).guildhall.finance.v1.CreateBudgetRequest\x1a\x1c.guildhall.finance.v1.Budget\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06budget\"\v/v1/budgets\x12g\n" +
+	"\aGetGoal\x12$.guildhall.finance.v1.GetGoalRequest\x1a\x1a.guildhall.finance.v1.Goal\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=goals/*}\x12o\n" +
+	"\tListGoals\x12&.guildhall.finance.v1.ListGoalsRequest\x1a'.guildhall.finance.v1.ListGoalsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/goals\x12j\n" +
+	"\n" +
+	"CreateGoal\x12'.guildhall.finance.v1.CreateGoalRequest\x1a\x1a.guildhall.finance.v1.Goal\"\x17\x82\xd3\xe4\x93\x02\x11:\x04goal\"\t/v1/goals\x12x\n" +
+	"\n" +
+	"UpdateGoal\x12'.guildhall.finance.v1.UpdateGoalRequest\x1a\x1a.guildhall.finance.v1.Goal\"%\x82\xd3\xe4\x93\x02\x1f:\x04goal2\x17/v1/{goal.name=goals/*}\x12\x83\x01\n" +
+	"\x10GetMonthlyReport\x12-.guildhall.finance.v1.GetMonthlyReportRequest\x1a#.guildhall.finance.v1.MonthlyReport\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/reports/monthly\x12\x8e\x01\n" +
+	"\x0eGetReportRange\x12+.guildhall.finance.v1.GetReportRangeRequest\x1a,.guildhall.finance.v1.GetReportRangeResponse\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/reports/monthly:rangeBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_finance_service_proto_rawDescOnce sync.Once
@@ -403,38 +3285,203 @@ func file_guildhall_finance_v1_finance_service_proto_rawDescGZIP() []byte {
 	return file_guildhall_finance_v1_finance_service_proto_rawDescData
 }
 
-var file_guildhall_finance_v1_finance_service_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_guildhall_finance_v1_finance_service_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
 var file_guildhall_finance_v1_finance_service_proto_goTypes = []any{
-	(*GetAccountRequest)(nil),     // 0: guildhall.finance.v1.GetAccountRequest
-	(*ListAccountsRequest)(nil),   // 1: guildhall.finance.v1.ListAccountsRequest
-	(*ListAccountsResponse)(nil),  // 2: guildhall.finance.v1.ListAccountsResponse
-	(*CreateAccountRequest)(nil),  // 3: guildhall.finance.v1.CreateAccountRequest
-	(*UpdateAccountRequest)(nil),  // 4: guildhall.finance.v1.UpdateAccountRequest
-	(*DeleteAccountRequest)(nil),  // 5: guildhall.finance.v1.DeleteAccountRequest
-	(*Account)(nil),               // 6: guildhall.finance.v1.Account
-	(*fieldmaskpb.FieldMask)(nil), // 7: google.protobuf.FieldMask
-	(*emptypb.Empty)(nil),         // 8: google.protobuf.Empty
+	(*GetAccountRequest)(nil),                // 0: guildhall.finance.v1.GetAccountRequest
+	(*ListAccountsRequest)(nil),              // 1: guildhall.finance.v1.ListAccountsRequest
+	(*ListAccountsResponse)(nil),             // 2: guildhall.finance.v1.ListAccountsResponse
+	(*CreateAccountRequest)(nil),             // 3: guildhall.finance.v1.CreateAccountRequest
+	(*UpdateAccountRequest)(nil),             // 4: guildhall.finance.v1.UpdateAccountRequest
+	(*DeleteAccountRequest)(nil),             // 5: guildhall.finance.v1.DeleteAccountRequest
+	(*GetTransactionRequest)(nil),            // 6: guildhall.finance.v1.GetTransactionRequest
+	(*ListTransactionsRequest)(nil),          // 7: guildhall.finance.v1.ListTransactionsRequest
+	(*ListTransactionsResponse)(nil),         // 8: guildhall.finance.v1.ListTransactionsResponse
+	(*CreateTransactionRequest)(nil),         // 9: guildhall.finance.v1.CreateTransactionRequest
+	(*ReverseTransactionRequest)(nil),        // 10: guildhall.finance.v1.ReverseTransactionRequest
+	(*ExportTransactionsRequest)(nil),        // 11: guildhall.finance.v1.ExportTransactionsRequest
+	(*GetDonationRequest)(nil),               // 12: guildhall.finance.v1.GetDonationRequest
+	(*ListDonationsRequest)(nil),             // 13: guildhall.finance.v1.ListDonationsRequest
+	(*ListDonationsResponse)(nil),            // 14: guildhall.finance.v1.ListDonationsResponse
+	(*CreateDonationRequest)(nil),            // 15: guildhall.finance.v1.CreateDonationRequest
+	(*GetTierRequest)(nil),                   // 16: guildhall.finance.v1.GetTierRequest
+	(*ListTiersRequest)(nil),                 // 17: guildhall.finance.v1.ListTiersRequest
+	(*ListTiersResponse)(nil),                // 18: guildhall.finance.v1.ListTiersResponse
+	(*CreateTierRequest)(nil),                // 19: guildhall.finance.v1.CreateTierRequest
+	(*GetSubscriptionRequest)(nil),           // 20: guildhall.finance.v1.GetSubscriptionRequest
+	(*ListSubscriptionsRequest)(nil),         // 21: guildhall.finance.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),        // 22: guildhall.finance.v1.ListSubscriptionsResponse
+	(*CreateSubscriptionRequest)(nil),        // 23: guildhall.finance.v1.CreateSubscriptionRequest
+	(*PauseSubscriptionRequest)(nil),         // 24: guildhall.finance.v1.PauseSubscriptionRequest
+	(*ResumeSubscriptionRequest)(nil),        // 25: guildhall.finance.v1.ResumeSubscriptionRequest
+	(*CancelSubscriptionRequest)(nil),        // 26: guildhall.finance.v1.CancelSubscriptionRequest
+	(*RecordSubscriptionPaymentRequest)(nil), // 27: guildhall.finance.v1.RecordSubscriptionPaymentRequest
+	(*GetRecurringRevenueRequest)(nil),       // 28: guildhall.finance.v1.GetRecurringRevenueRequest
+	(*GetRecurringRevenueResponse)(nil),      // 29: guildhall.finance.v1.GetRecurringRevenueResponse
+	(*GetSponsorshipRequest)(nil),            // 30: guildhall.finance.v1.GetSponsorshipRequest
+	(*ListSponsorshipsRequest)(nil),          // 31: guildhall.finance.v1.ListSponsorshipsRequest
+	(*ListSponsorshipsResponse)(nil),         // 32: guildhall.finance.v1.ListSponsorshipsResponse
+	(*CreateSponsorshipRequest)(nil),         // 33: guildhall.finance.v1.CreateSponsorshipRequest
+	(*RecordSponsorshipPaymentRequest)(nil),  // 34: guildhall.finance.v1.RecordSponsorshipPaymentRequest
+	(*EndSponsorshipRequest)(nil),            // 35: guildhall.finance.v1.EndSponsorshipRequest
+	(*GetExpenseRequest)(nil),                // 36: guildhall.finance.v1.GetExpenseRequest
+	(*ListExpensesRequest)(nil),              // 37: guildhall.finance.v1.ListExpensesRequest
+	(*ListExpensesResponse)(nil),             // 38: guildhall.finance.v1.ListExpensesResponse
+	(*CreateExpenseRequest)(nil),             // 39: guildhall.finance.v1.CreateExpenseRequest
+	(*ApproveExpenseRequest)(nil),            // 40: guildhall.finance.v1.ApproveExpenseRequest
+	(*RejectExpenseRequest)(nil),             // 41: guildhall.finance.v1.RejectExpenseRequest
+	(*CancelExpenseRequest)(nil),             // 42: guildhall.finance.v1.CancelExpenseRequest
+	(*PayExpenseRequest)(nil),                // 43: guildhall.finance.v1.PayExpenseRequest
+	(*GetBudgetRequest)(nil),                 // 44: guildhall.finance.v1.GetBudgetRequest
+	(*ListBudgetsRequest)(nil),               // 45: guildhall.finance.v1.ListBudgetsRequest
+	(*ListBudgetsResponse)(nil),              // 46: guildhall.finance.v1.ListBudgetsResponse
+	(*CreateBudgetRequest)(nil),              // 47: guildhall.finance.v1.CreateBudgetRequest
+	(*GetGoalRequest)(nil),                   // 48: guildhall.finance.v1.GetGoalRequest
+	(*ListGoalsRequest)(nil),                 // 49: guildhall.finance.v1.ListGoalsRequest
+	(*ListGoalsResponse)(nil),                // 50: guildhall.finance.v1.ListGoalsResponse
+	(*CreateGoalRequest)(nil),                // 51: guildhall.finance.v1.CreateGoalRequest
+	(*UpdateGoalRequest)(nil),                // 52: guildhall.finance.v1.UpdateGoalRequest
+	(*GetMonthlyReportRequest)(nil),          // 53: guildhall.finance.v1.GetMonthlyReportRequest
+	(*GetReportRangeRequest)(nil),            // 54: guildhall.finance.v1.GetReportRangeRequest
+	(*GetReportRangeResponse)(nil),           // 55: guildhall.finance.v1.GetReportRangeResponse
+	(*Account)(nil),                          // 56: guildhall.finance.v1.Account
+	(*fieldmaskpb.FieldMask)(nil),            // 57: google.protobuf.FieldMask
+	(*Transaction)(nil),                      // 58: guildhall.finance.v1.Transaction
+	(*Donation)(nil),                         // 59: guildhall.finance.v1.Donation
+	(*Tier)(nil),                             // 60: guildhall.finance.v1.Tier
+	(*Subscription)(nil),                     // 61: guildhall.finance.v1.Subscription
+	(*timestamppb.Timestamp)(nil),            // 62: google.protobuf.Timestamp
+	(*RecurringRevenue)(nil),                 // 63: guildhall.finance.v1.RecurringRevenue
+	(*Sponsorship)(nil),                      // 64: guildhall.finance.v1.Sponsorship
+	(*Expense)(nil),                          // 65: guildhall.finance.v1.Expense
+	(*Budget)(nil),                           // 66: guildhall.finance.v1.Budget
+	(*Goal)(nil),                             // 67: guildhall.finance.v1.Goal
+	(*MonthlyReport)(nil),                    // 68: guildhall.finance.v1.MonthlyReport
+	(*emptypb.Empty)(nil),                    // 69: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),                // 70: google.api.HttpBody
 }
 var file_guildhall_finance_v1_finance_service_proto_depIdxs = []int32{
-	6, // 0: guildhall.finance.v1.ListAccountsResponse.accounts:type_name -> guildhall.finance.v1.Account
-	6, // 1: guildhall.finance.v1.CreateAccountRequest.account:type_name -> guildhall.finance.v1.Account
-	6, // 2: guildhall.finance.v1.UpdateAccountRequest.account:type_name -> guildhall.finance.v1.Account
-	7, // 3: guildhall.finance.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
-	0, // 4: guildhall.finance.v1.FinanceService.GetAccount:input_type -> guildhall.finance.v1.GetAccountRequest
-	1, // 5: guildhall.finance.v1.FinanceService.ListAccounts:input_type -> guildhall.finance.v1.ListAccountsRequest
-	3, // 6: guildhall.finance.v1.FinanceService.CreateAccount:input_type -> guildhall.finance.v1.CreateAccountRequest
-	4, // 7: guildhall.finance.v1.FinanceService.UpdateAccount:input_type -> guildhall.finance.v1.UpdateAccountRequest
-	5, // 8: guildhall.finance.v1.FinanceService.DeleteAccount:input_type -> guildhall.finance.v1.DeleteAccountRequest
-	6, // 9: guildhall.finance.v1.FinanceService.GetAccount:output_type -> guildhall.finance.v1.Account
-	2, // 10: guildhall.finance.v1.FinanceService.ListAccounts:output_type -> guildhall.finance.v1.ListAccountsResponse
-	6, // 11: guildhall.finance.v1.FinanceService.CreateAccount:output_type -> guildhall.finance.v1.Account
-	6, // 12: guildhall.finance.v1.FinanceService.UpdateAccount:output_type -> guildhall.finance.v1.Account
-	8, // 13: guildhall.finance.v1.FinanceService.DeleteAccount:output_type -> google.protobuf.Empty
-	9, // [9:14] is the sub-list for method output_type
-	4, // [4:9] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	56, // 0: guildhall.finance.v1.ListAccountsResponse.accounts:type_name -> guildhall.finance.v1.Account
+	56, // 1: guildhall.finance.v1.CreateAccountRequest.account:type_name -> guildhall.finance.v1.Account
+	56, // 2: guildhall.finance.v1.UpdateAccountRequest.account:type_name -> guildhall.finance.v1.Account
+	57, // 3: guildhall.finance.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 4: guildhall.finance.v1.ListTransactionsResponse.transactions:type_name -> guildhall.finance.v1.Transaction
+	58, // 5: guildhall.finance.v1.CreateTransactionRequest.transaction:type_name -> guildhall.finance.v1.Transaction
+	59, // 6: guildhall.finance.v1.ListDonationsResponse.donations:type_name -> guildhall.finance.v1.Donation
+	59, // 7: guildhall.finance.v1.CreateDonationRequest.donation:type_name -> guildhall.finance.v1.Donation
+	60, // 8: guildhall.finance.v1.ListTiersResponse.tiers:type_name -> guildhall.finance.v1.Tier
+	60, // 9: guildhall.finance.v1.CreateTierRequest.tier:type_name -> guildhall.finance.v1.Tier
+	61, // 10: guildhall.finance.v1.ListSubscriptionsResponse.subscriptions:type_name -> guildhall.finance.v1.Subscription
+	61, // 11: guildhall.finance.v1.CreateSubscriptionRequest.subscription:type_name -> guildhall.finance.v1.Subscription
+	62, // 12: guildhall.finance.v1.RecordSubscriptionPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
+	63, // 13: guildhall.finance.v1.GetRecurringRevenueResponse.currencies:type_name -> guildhall.finance.v1.RecurringRevenue
+	64, // 14: guildhall.finance.v1.ListSponsorshipsResponse.sponsorships:type_name -> guildhall.finance.v1.Sponsorship
+	64, // 15: guildhall.finance.v1.CreateSponsorshipRequest.sponsorship:type_name -> guildhall.finance.v1.Sponsorship
+	62, // 16: guildhall.finance.v1.RecordSponsorshipPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
+	65, // 17: guildhall.finance.v1.ListExpensesResponse.expenses:type_name -> guildhall.finance.v1.Expense
+	65, // 18: guildhall.finance.v1.CreateExpenseRequest.expense:type_name -> guildhall.finance.v1.Expense
+	62, // 19: guildhall.finance.v1.PayExpenseRequest.pay_time:type_name -> google.protobuf.Timestamp
+	66, // 20: guildhall.finance.v1.ListBudgetsResponse.budgets:type_name -> guildhall.finance.v1.Budget
+	66, // 21: guildhall.finance.v1.CreateBudgetRequest.budget:type_name -> guildhall.finance.v1.Budget
+	67, // 22: guildhall.finance.v1.ListGoalsResponse.goals:type_name -> guildhall.finance.v1.Goal
+	67, // 23: guildhall.finance.v1.CreateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
+	67, // 24: guildhall.finance.v1.UpdateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
+	57, // 25: guildhall.finance.v1.UpdateGoalRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 26: guildhall.finance.v1.GetReportRangeResponse.reports:type_name -> guildhall.finance.v1.MonthlyReport
+	0,  // 27: guildhall.finance.v1.FinanceService.GetAccount:input_type -> guildhall.finance.v1.GetAccountRequest
+	1,  // 28: guildhall.finance.v1.FinanceService.ListAccounts:input_type -> guildhall.finance.v1.ListAccountsRequest
+	3,  // 29: guildhall.finance.v1.FinanceService.CreateAccount:input_type -> guildhall.finance.v1.CreateAccountRequest
+	4,  // 30: guildhall.finance.v1.FinanceService.UpdateAccount:input_type -> guildhall.finance.v1.UpdateAccountRequest
+	5,  // 31: guildhall.finance.v1.FinanceService.DeleteAccount:input_type -> guildhall.finance.v1.DeleteAccountRequest
+	6,  // 32: guildhall.finance.v1.FinanceService.GetTransaction:input_type -> guildhall.finance.v1.GetTransactionRequest
+	7,  // 33: guildhall.finance.v1.FinanceService.ListTransactions:input_type -> guildhall.finance.v1.ListTransactionsRequest
+	9,  // 34: guildhall.finance.v1.FinanceService.CreateTransaction:input_type -> guildhall.finance.v1.CreateTransactionRequest
+	10, // 35: guildhall.finance.v1.FinanceService.ReverseTransaction:input_type -> guildhall.finance.v1.ReverseTransactionRequest
+	11, // 36: guildhall.finance.v1.FinanceService.ExportTransactions:input_type -> guildhall.finance.v1.ExportTransactionsRequest
+	12, // 37: guildhall.finance.v1.FinanceService.GetDonation:input_type -> guildhall.finance.v1.GetDonationRequest
+	13, // 38: guildhall.finance.v1.FinanceService.ListDonations:input_type -> guildhall.finance.v1.ListDonationsRequest
+	15, // 39: guildhall.finance.v1.FinanceService.CreateDonation:input_type -> guildhall.finance.v1.CreateDonationRequest
+	16, // 40: guildhall.finance.v1.FinanceService.GetTier:input_type -> guildhall.finance.v1.GetTierRequest
+	17, // 41: guildhall.finance.v1.FinanceService.ListTiers:input_type -> guildhall.finance.v1.ListTiersRequest
+	19, // 42: guildhall.finance.v1.FinanceService.CreateTier:input_type -> guildhall.finance.v1.CreateTierRequest
+	20, // 43: guildhall.finance.v1.FinanceService.GetSubscription:input_type -> guildhall.finance.v1.GetSubscriptionRequest
+	21, // 44: guildhall.finance.v1.FinanceService.ListSubscriptions:input_type -> guildhall.finance.v1.ListSubscriptionsRequest
+	23, // 45: guildhall.finance.v1.FinanceService.CreateSubscription:input_type -> guildhall.finance.v1.CreateSubscriptionRequest
+	24, // 46: guildhall.finance.v1.FinanceService.PauseSubscription:input_type -> guildhall.finance.v1.PauseSubscriptionRequest
+	25, // 47: guildhall.finance.v1.FinanceService.ResumeSubscription:input_type -> guildhall.finance.v1.ResumeSubscriptionRequest
+	26, // 48: guildhall.finance.v1.FinanceService.CancelSubscription:input_type -> guildhall.finance.v1.CancelSubscriptionRequest
+	27, // 49: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:input_type -> guildhall.finance.v1.RecordSubscriptionPaymentRequest
+	28, // 50: guildhall.finance.v1.FinanceService.GetRecurringRevenue:input_type -> guildhall.finance.v1.GetRecurringRevenueRequest
+	30, // 51: guildhall.finance.v1.FinanceService.GetSponsorship:input_type -> guildhall.finance.v1.GetSponsorshipRequest
+	31, // 52: guildhall.finance.v1.FinanceService.ListSponsorships:input_type -> guildhall.finance.v1.ListSponsorshipsRequest
+	33, // 53: guildhall.finance.v1.FinanceService.CreateSponsorship:input_type -> guildhall.finance.v1.CreateSponsorshipRequest
+	34, // 54: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:input_type -> guildhall.finance.v1.RecordSponsorshipPaymentRequest
+	35, // 55: guildhall.finance.v1.FinanceService.EndSponsorship:input_type -> guildhall.finance.v1.EndSponsorshipRequest
+	36, // 56: guildhall.finance.v1.FinanceService.GetExpense:input_type -> guildhall.finance.v1.GetExpenseRequest
+	37, // 57: guildhall.finance.v1.FinanceService.ListExpenses:input_type -> guildhall.finance.v1.ListExpensesRequest
+	39, // 58: guildhall.finance.v1.FinanceService.CreateExpense:input_type -> guildhall.finance.v1.CreateExpenseRequest
+	40, // 59: guildhall.finance.v1.FinanceService.ApproveExpense:input_type -> guildhall.finance.v1.ApproveExpenseRequest
+	41, // 60: guildhall.finance.v1.FinanceService.RejectExpense:input_type -> guildhall.finance.v1.RejectExpenseRequest
+	42, // 61: guildhall.finance.v1.FinanceService.CancelExpense:input_type -> guildhall.finance.v1.CancelExpenseRequest
+	43, // 62: guildhall.finance.v1.FinanceService.PayExpense:input_type -> guildhall.finance.v1.PayExpenseRequest
+	44, // 63: guildhall.finance.v1.FinanceService.GetBudget:input_type -> guildhall.finance.v1.GetBudgetRequest
+	45, // 64: guildhall.finance.v1.FinanceService.ListBudgets:input_type -> guildhall.finance.v1.ListBudgetsRequest
+	47, // 65: guildhall.finance.v1.FinanceService.CreateBudget:input_type -> guildhall.finance.v1.CreateBudgetRequest
+	48, // 66: guildhall.finance.v1.FinanceService.GetGoal:input_type -> guildhall.finance.v1.GetGoalRequest
+	49, // 67: guildhall.finance.v1.FinanceService.ListGoals:input_type -> guildhall.finance.v1.ListGoalsRequest
+	51, // 68: guildhall.finance.v1.FinanceService.CreateGoal:input_type -> guildhall.finance.v1.CreateGoalRequest
+	52, // 69: guildhall.finance.v1.FinanceService.UpdateGoal:input_type -> guildhall.finance.v1.UpdateGoalRequest
+	53, // 70: guildhall.finance.v1.FinanceService.GetMonthlyReport:input_type -> guildhall.finance.v1.GetMonthlyReportRequest
+	54, // 71: guildhall.finance.v1.FinanceService.GetReportRange:input_type -> guildhall.finance.v1.GetReportRangeRequest
+	56, // 72: guildhall.finance.v1.FinanceService.GetAccount:output_type -> guildhall.finance.v1.Account
+	2,  // 73: guildhall.finance.v1.FinanceService.ListAccounts:output_type -> guildhall.finance.v1.ListAccountsResponse
+	56, // 74: guildhall.finance.v1.FinanceService.CreateAccount:output_type -> guildhall.finance.v1.Account
+	56, // 75: guildhall.finance.v1.FinanceService.UpdateAccount:output_type -> guildhall.finance.v1.Account
+	69, // 76: guildhall.finance.v1.FinanceService.DeleteAccount:output_type -> google.protobuf.Empty
+	58, // 77: guildhall.finance.v1.FinanceService.GetTransaction:output_type -> guildhall.finance.v1.Transaction
+	8,  // 78: guildhall.finance.v1.FinanceService.ListTransactions:output_type -> guildhall.finance.v1.ListTransactionsResponse
+	58, // 79: guildhall.finance.v1.FinanceService.CreateTransaction:output_type -> guildhall.finance.v1.Transaction
+	58, // 80: guildhall.finance.v1.FinanceService.ReverseTransaction:output_type -> guildhall.finance.v1.Transaction
+	70, // 81: guildhall.finance.v1.FinanceService.ExportTransactions:output_type -> google.api.HttpBody
+	59, // 82: guildhall.finance.v1.FinanceService.GetDonation:output_type -> guildhall.finance.v1.Donation
+	14, // 83: guildhall.finance.v1.FinanceService.ListDonations:output_type -> guildhall.finance.v1.ListDonationsResponse
+	59, // 84: guildhall.finance.v1.FinanceService.CreateDonation:output_type -> guildhall.finance.v1.Donation
+	60, // 85: guildhall.finance.v1.FinanceService.GetTier:output_type -> guildhall.finance.v1.Tier
+	18, // 86: guildhall.finance.v1.FinanceService.ListTiers:output_type -> guildhall.finance.v1.ListTiersResponse
+	60, // 87: guildhall.finance.v1.FinanceService.CreateTier:output_type -> guildhall.finance.v1.Tier
+	61, // 88: guildhall.finance.v1.FinanceService.GetSubscription:output_type -> guildhall.finance.v1.Subscription
+	22, // 89: guildhall.finance.v1.FinanceService.ListSubscriptions:output_type -> guildhall.finance.v1.ListSubscriptionsResponse
+	61, // 90: guildhall.finance.v1.FinanceService.CreateSubscription:output_type -> guildhall.finance.v1.Subscription
+	61, // 91: guildhall.finance.v1.FinanceService.PauseSubscription:output_type -> guildhall.finance.v1.Subscription
+	61, // 92: guildhall.finance.v1.FinanceService.ResumeSubscription:output_type -> guildhall.finance.v1.Subscription
+	61, // 93: guildhall.finance.v1.FinanceService.CancelSubscription:output_type -> guildhall.finance.v1.Subscription
+	61, // 94: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:output_type -> guildhall.finance.v1.Subscription
+	29, // 95: guildhall.finance.v1.FinanceService.GetRecurringRevenue:output_type -> guildhall.finance.v1.GetRecurringRevenueResponse
+	64, // 96: guildhall.finance.v1.FinanceService.GetSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	32, // 97: guildhall.finance.v1.FinanceService.ListSponsorships:output_type -> guildhall.finance.v1.ListSponsorshipsResponse
+	64, // 98: guildhall.finance.v1.FinanceService.CreateSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	64, // 99: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:output_type -> guildhall.finance.v1.Sponsorship
+	64, // 100: guildhall.finance.v1.FinanceService.EndSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	65, // 101: guildhall.finance.v1.FinanceService.GetExpense:output_type -> guildhall.finance.v1.Expense
+	38, // 102: guildhall.finance.v1.FinanceService.ListExpenses:output_type -> guildhall.finance.v1.ListExpensesResponse
+	65, // 103: guildhall.finance.v1.FinanceService.CreateExpense:output_type -> guildhall.finance.v1.Expense
+	65, // 104: guildhall.finance.v1.FinanceService.ApproveExpense:output_type -> guildhall.finance.v1.Expense
+	65, // 105: guildhall.finance.v1.FinanceService.RejectExpense:output_type -> guildhall.finance.v1.Expense
+	65, // 106: guildhall.finance.v1.FinanceService.CancelExpense:output_type -> guildhall.finance.v1.Expense
+	65, // 107: guildhall.finance.v1.FinanceService.PayExpense:output_type -> guildhall.finance.v1.Expense
+	66, // 108: guildhall.finance.v1.FinanceService.GetBudget:output_type -> guildhall.finance.v1.Budget
+	46, // 109: guildhall.finance.v1.FinanceService.ListBudgets:output_type -> guildhall.finance.v1.ListBudgetsResponse
+	66, // 110: guildhall.finance.v1.FinanceService.CreateBudget:output_type -> guildhall.finance.v1.Budget
+	67, // 111: guildhall.finance.v1.FinanceService.GetGoal:output_type -> guildhall.finance.v1.Goal
+	50, // 112: guildhall.finance.v1.FinanceService.ListGoals:output_type -> guildhall.finance.v1.ListGoalsResponse
+	67, // 113: guildhall.finance.v1.FinanceService.CreateGoal:output_type -> guildhall.finance.v1.Goal
+	67, // 114: guildhall.finance.v1.FinanceService.UpdateGoal:output_type -> guildhall.finance.v1.Goal
+	68, // 115: guildhall.finance.v1.FinanceService.GetMonthlyReport:output_type -> guildhall.finance.v1.MonthlyReport
+	55, // 116: guildhall.finance.v1.FinanceService.GetReportRange:output_type -> guildhall.finance.v1.GetReportRangeResponse
+	72, // [72:117] is the sub-list for method output_type
+	27, // [27:72] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_finance_service_proto_init() }
@@ -443,13 +3490,20 @@ func file_guildhall_finance_v1_finance_service_proto_init() {
 		return
 	}
 	file_guildhall_finance_v1_account_proto_init()
+	file_guildhall_finance_v1_donation_proto_init()
+	file_guildhall_finance_v1_expense_proto_init()
+	file_guildhall_finance_v1_goal_proto_init()
+	file_guildhall_finance_v1_report_proto_init()
+	file_guildhall_finance_v1_sponsorship_proto_init()
+	file_guildhall_finance_v1_subscription_proto_init()
+	file_guildhall_finance_v1_transaction_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_finance_v1_finance_service_proto_rawDesc), len(file_guildhall_finance_v1_finance_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   56,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

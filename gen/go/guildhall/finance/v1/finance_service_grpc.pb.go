@@ -8,6 +8,7 @@ package financev1
 
 import (
 	context "context"
+	httpbody "google.golang.org/genproto/googleapis/api/httpbody"
 	grpc "google.golang.org/grpc"
 	codes "google.golang.org/grpc/codes"
 	status "google.golang.org/grpc/status"
@@ -20,11 +21,51 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	FinanceService_GetAccount_FullMethodName    = "/guildhall.finance.v1.FinanceService/GetAccount"
-	FinanceService_ListAccounts_FullMethodName  = "/guildhall.finance.v1.FinanceService/ListAccounts"
-	FinanceService_CreateAccount_FullMethodName = "/guildhall.finance.v1.FinanceService/CreateAccount"
-	FinanceService_UpdateAccount_FullMethodName = "/guildhall.finance.v1.FinanceService/UpdateAccount"
-	FinanceService_DeleteAccount_FullMethodName = "/guildhall.finance.v1.FinanceService/DeleteAccount"
+	FinanceService_GetAccount_FullMethodName                = "/guildhall.finance.v1.FinanceService/GetAccount"
+	FinanceService_ListAccounts_FullMethodName              = "/guildhall.finance.v1.FinanceService/ListAccounts"
+	FinanceService_CreateAccount_FullMethodName             = "/guildhall.finance.v1.FinanceService/CreateAccount"
+	FinanceService_UpdateAccount_FullMethodName             = "/guildhall.finance.v1.FinanceService/UpdateAccount"
+	FinanceService_DeleteAccount_FullMethodName             = "/guildhall.finance.v1.FinanceService/DeleteAccount"
+	FinanceService_GetTransaction_FullMethodName            = "/guildhall.finance.v1.FinanceService/GetTransaction"
+	FinanceService_ListTransactions_FullMethodName          = "/guildhall.finance.v1.FinanceService/ListTransactions"
+	FinanceService_CreateTransaction_FullMethodName         = "/guildhall.finance.v1.FinanceService/CreateTransaction"
+	FinanceService_ReverseTransaction_FullMethodName        = "/guildhall.finance.v1.FinanceService/ReverseTransaction"
+	FinanceService_ExportTransactions_FullMethodName        = "/guildhall.finance.v1.FinanceService/ExportTransactions"
+	FinanceService_GetDonation_FullMethodName               = "/guildhall.finance.v1.FinanceService/GetDonation"
+	FinanceService_ListDonations_FullMethodName             = "/guildhall.finance.v1.FinanceService/ListDonations"
+	FinanceService_CreateDonation_FullMethodName            = "/guildhall.finance.v1.FinanceService/CreateDonation"
+	FinanceService_GetTier_FullMethodName                   = "/guildhall.finance.v1.FinanceService/GetTier"
+	FinanceService_ListTiers_FullMethodName                 = "/guildhall.finance.v1.FinanceService/ListTiers"
+	FinanceService_CreateTier_FullMethodName                = "/guildhall.finance.v1.FinanceService/CreateTier"
+	FinanceService_GetSubscription_FullMethodName           = "/guildhall.finance.v1.FinanceService/GetSubscription"
+	FinanceService_ListSubscriptions_FullMethodName         = "/guildhall.finance.v1.FinanceService/ListSubscriptions"
+	FinanceService_CreateSubscription_FullMethodName        = "/guildhall.finance.v1.FinanceService/CreateSubscription"
+	FinanceService_PauseSubscription_FullMethodName         = "/guildhall.finance.v1.FinanceService/PauseSubscription"
+	FinanceService_ResumeSubscription_FullMethodName        = "/guildhall.finance.v1.FinanceService/ResumeSubscription"
+	FinanceService_CancelSubscription_FullMethodName        = "/guildhall.finance.v1.FinanceService/CancelSubscription"
+	FinanceService_RecordSubscriptionPayment_FullMethodName = "/guildhall.finance.v1.FinanceService/RecordSubscriptionPayment"
+	FinanceService_GetRecurringRevenue_FullMethodName       = "/guildhall.finance.v1.FinanceService/GetRecurringRevenue"
+	FinanceService_GetSponsorship_FullMethodName            = "/guildhall.finance.v1.FinanceService/GetSponsorship"
+	FinanceService_ListSponsorships_FullMethodName          = "/guildhall.finance.v1.FinanceService/ListSponsorships"
+	FinanceService_CreateSponsorship_FullMethodName         = "/guildhall.finance.v1.FinanceService/CreateSponsorship"
+	FinanceService_RecordSponsorshipPayment_FullMethodName  = "/guildhall.finance.v1.FinanceService/RecordSponsorshipPayment"
+	FinanceService_EndSponsorship_FullMethodName            = "/guildhall.finance.v1.FinanceService/EndSponsorship"
+	FinanceService_GetExpense_FullMethodName                = "/guildhall.finance.v1.FinanceService/GetExpense"
+	FinanceService_ListExpenses_FullMethodName              = "/guildhall.finance.v1.FinanceService/ListExpenses"
+	FinanceService_CreateExpense_FullMethodName             = "/guildhall.finance.v1.FinanceService/CreateExpense"
+	FinanceService_ApproveExpense_FullMethodName            = "/guildhall.finance.v1.FinanceService/ApproveExpense"
+	FinanceService_RejectExpense_FullMethodName             = "/guildhall.finance.v1.FinanceService/RejectExpense"
+	FinanceService_CancelExpense_FullMethodName             = "/guildhall.finance.v1.FinanceService/CancelExpense"
+	FinanceService_PayExpense_FullMethodName                = "/guildhall.finance.v1.FinanceService/PayExpense"
+	FinanceService_GetBudget_FullMethodName                 = "/guildhall.finance.v1.FinanceService/GetBudget"
+	FinanceService_ListBudgets_FullMethodName               = "/guildhall.finance.v1.FinanceService/ListBudgets"
+	FinanceService_CreateBudget_FullMethodName              = "/guildhall.finance.v1.FinanceService/CreateBudget"
+	FinanceService_GetGoal_FullMethodName                   = "/guildhall.finance.v1.FinanceService/GetGoal"
+	FinanceService_ListGoals_FullMethodName                 = "/guildhall.finance.v1.FinanceService/ListGoals"
+	FinanceService_CreateGoal_FullMethodName                = "/guildhall.finance.v1.FinanceService/CreateGoal"
+	FinanceService_UpdateGoal_FullMethodName                = "/guildhall.finance.v1.FinanceService/UpdateGoal"
+	FinanceService_GetMonthlyReport_FullMethodName          = "/guildhall.finance.v1.FinanceService/GetMonthlyReport"
+	FinanceService_GetReportRange_FullMethodName            = "/guildhall.finance.v1.FinanceService/GetReportRange"
 )
 
 // FinanceServiceClient is the client API for FinanceService service.
@@ -43,6 +84,89 @@ type FinanceServiceClient interface {
 	UpdateAccount(ctx context.Context, in *UpdateAccountRequest, opts ...grpc.CallOption) (*Account, error)
 	// Removes a account.
 	DeleteAccount(ctx context.Context, in *DeleteAccountRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Reads a transaction.
+	GetTransaction(ctx context.Context, in *GetTransactionRequest, opts ...grpc.CallOption) (*Transaction, error)
+	// Lists transactions, oldest first.
+	ListTransactions(ctx context.Context, in *ListTransactionsRequest, opts ...grpc.CallOption) (*ListTransactionsResponse, error)
+	// Posts a manual journal entry.
+	CreateTransaction(ctx context.Context, in *CreateTransactionRequest, opts ...grpc.CallOption) (*Transaction, error)
+	// Posts the entry that undoes this one; both link to each other. Reversing twice is FAILED_PRECONDITION.
+	ReverseTransaction(ctx context.Context, in *ReverseTransactionRequest, opts ...grpc.CallOption) (*Transaction, error)
+	// Streams the ledger as CSV, one row per posting, oldest first, with each
+	// account's running balance. No row limit; memory stays flat. Each chunk
+	// holds whole rows without the final newline (REST adds it between chunks;
+	// gRPC readers join chunks with "\n").
+	ExportTransactions(ctx context.Context, in *ExportTransactionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error)
+	// Reads a donation.
+	GetDonation(ctx context.Context, in *GetDonationRequest, opts ...grpc.CallOption) (*Donation, error)
+	// Lists donations, oldest first.
+	ListDonations(ctx context.Context, in *ListDonationsRequest, opts ...grpc.CallOption) (*ListDonationsResponse, error)
+	// Records a donation and posts its ledger entry in the same transaction.
+	CreateDonation(ctx context.Context, in *CreateDonationRequest, opts ...grpc.CallOption) (*Donation, error)
+	// Reads a tier.
+	GetTier(ctx context.Context, in *GetTierRequest, opts ...grpc.CallOption) (*Tier, error)
+	// Lists tiers, by id.
+	ListTiers(ctx context.Context, in *ListTiersRequest, opts ...grpc.CallOption) (*ListTiersResponse, error)
+	// Adds a tier under a chosen id.
+	CreateTier(ctx context.Context, in *CreateTierRequest, opts ...grpc.CallOption) (*Tier, error)
+	// Reads a subscription.
+	GetSubscription(ctx context.Context, in *GetSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
+	// Lists subscriptions, oldest first.
+	ListSubscriptions(ctx context.Context, in *ListSubscriptionsRequest, opts ...grpc.CallOption) (*ListSubscriptionsResponse, error)
+	// Records a subscription; it starts ACTIVE.
+	CreateSubscription(ctx context.Context, in *CreateSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
+	// Pauses an ACTIVE subscription.
+	PauseSubscription(ctx context.Context, in *PauseSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
+	// Resumes a PAUSED subscription.
+	ResumeSubscription(ctx context.Context, in *ResumeSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
+	// Ends a subscription for good.
+	CancelSubscription(ctx context.Context, in *CancelSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
+	// Posts one interval's payment to the ledger and moves the next due date on by one interval. Idempotent by request_id.
+	RecordSubscriptionPayment(ctx context.Context, in *RecordSubscriptionPaymentRequest, opts ...grpc.CallOption) (*Subscription, error)
+	// Reports monthly recurring revenue per currency.
+	GetRecurringRevenue(ctx context.Context, in *GetRecurringRevenueRequest, opts ...grpc.CallOption) (*GetRecurringRevenueResponse, error)
+	// Reads a sponsorship.
+	GetSponsorship(ctx context.Context, in *GetSponsorshipRequest, opts ...grpc.CallOption) (*Sponsorship, error)
+	// Lists sponsorships, oldest first.
+	ListSponsorships(ctx context.Context, in *ListSponsorshipsRequest, opts ...grpc.CallOption) (*ListSponsorshipsResponse, error)
+	// Records a sponsorship or advertising deal; it starts PROPOSED.
+	CreateSponsorship(ctx context.Context, in *CreateSponsorshipRequest, opts ...grpc.CallOption) (*Sponsorship, error)
+	// Posts a payment of the deal's amount to the ledger; the deal becomes ACTIVE. Idempotent by request_id.
+	RecordSponsorshipPayment(ctx context.Context, in *RecordSponsorshipPaymentRequest, opts ...grpc.CallOption) (*Sponsorship, error)
+	// Ends the deal.
+	EndSponsorship(ctx context.Context, in *EndSponsorshipRequest, opts ...grpc.CallOption) (*Sponsorship, error)
+	// Reads a expense.
+	GetExpense(ctx context.Context, in *GetExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
+	// Lists expenses, oldest first.
+	ListExpenses(ctx context.Context, in *ListExpensesRequest, opts ...grpc.CallOption) (*ListExpensesResponse, error)
+	// Submits an expense; any person may.
+	CreateExpense(ctx context.Context, in *CreateExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
+	// Approves a SUBMITTED expense; the submitter may not (FAILED_PRECONDITION, reason SELF_APPROVAL). It becomes APPROVED with enough distinct approvers.
+	ApproveExpense(ctx context.Context, in *ApproveExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
+	// Rejects a SUBMITTED or APPROVED expense, with a reason.
+	RejectExpense(ctx context.Context, in *RejectExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
+	// Withdraws a SUBMITTED or APPROVED expense.
+	CancelExpense(ctx context.Context, in *CancelExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
+	// Pays an APPROVED expense and posts its entry. Paying a PAID expense returns it unchanged.
+	PayExpense(ctx context.Context, in *PayExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
+	// Reads a budget.
+	GetBudget(ctx context.Context, in *GetBudgetRequest, opts ...grpc.CallOption) (*Budget, error)
+	// Lists budgets, by year then category.
+	ListBudgets(ctx context.Context, in *ListBudgetsRequest, opts ...grpc.CallOption) (*ListBudgetsResponse, error)
+	// Plans an amount for one expense category and year.
+	CreateBudget(ctx context.Context, in *CreateBudgetRequest, opts ...grpc.CallOption) (*Budget, error)
+	// Reads a goal.
+	GetGoal(ctx context.Context, in *GetGoalRequest, opts ...grpc.CallOption) (*Goal, error)
+	// Lists goals, in priority order.
+	ListGoals(ctx context.Context, in *ListGoalsRequest, opts ...grpc.CallOption) (*ListGoalsResponse, error)
+	// Adds a goal under a chosen id.
+	CreateGoal(ctx context.Context, in *CreateGoalRequest, opts ...grpc.CallOption) (*Goal, error)
+	// Changes the fields named in `update_mask`.
+	UpdateGoal(ctx context.Context, in *UpdateGoalRequest, opts ...grpc.CallOption) (*Goal, error)
+	// Reports one month per currency: income by source, expenses by category, net, closing balances and runway.
+	GetMonthlyReport(ctx context.Context, in *GetMonthlyReportRequest, opts ...grpc.CallOption) (*MonthlyReport, error)
+	// Reports a run of months, e.g. twelve for a transparency chart.
+	GetReportRange(ctx context.Context, in *GetReportRangeRequest, opts ...grpc.CallOption) (*GetReportRangeResponse, error)
 }
 
 type financeServiceClient struct {
@@ -103,6 +227,415 @@ func (c *financeServiceClient) DeleteAccount(ctx context.Context, in *DeleteAcco
 	return out, nil
 }
 
+func (c *financeServiceClient) GetTransaction(ctx context.Context, in *GetTransactionRequest, opts ...grpc.CallOption) (*Transaction, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Transaction)
+	err := c.cc.Invoke(ctx, FinanceService_GetTransaction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ListTransactions(ctx context.Context, in *ListTransactionsRequest, opts ...grpc.CallOption) (*ListTransactionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTransactionsResponse)
+	err := c.cc.Invoke(ctx, FinanceService_ListTransactions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CreateTransaction(ctx context.Context, in *CreateTransactionRequest, opts ...grpc.CallOption) (*Transaction, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Transaction)
+	err := c.cc.Invoke(ctx, FinanceService_CreateTransaction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ReverseTransaction(ctx context.Context, in *ReverseTransactionRequest, opts ...grpc.CallOption) (*Transaction, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Transaction)
+	err := c.cc.Invoke(ctx, FinanceService_ReverseTransaction_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ExportTransactions(ctx context.Context, in *ExportTransactionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &FinanceService_ServiceDesc.Streams[0], FinanceService_ExportTransactions_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[ExportTransactionsRequest, httpbody.HttpBody]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FinanceService_ExportTransactionsClient = grpc.ServerStreamingClient[httpbody.HttpBody]
+
+func (c *financeServiceClient) GetDonation(ctx context.Context, in *GetDonationRequest, opts ...grpc.CallOption) (*Donation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Donation)
+	err := c.cc.Invoke(ctx, FinanceService_GetDonation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ListDonations(ctx context.Context, in *ListDonationsRequest, opts ...grpc.CallOption) (*ListDonationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDonationsResponse)
+	err := c.cc.Invoke(ctx, FinanceService_ListDonations_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CreateDonation(ctx context.Context, in *CreateDonationRequest, opts ...grpc.CallOption) (*Donation, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Donation)
+	err := c.cc.Invoke(ctx, FinanceService_CreateDonation_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) GetTier(ctx context.Context, in *GetTierRequest, opts ...grpc.CallOption) (*Tier, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Tier)
+	err := c.cc.Invoke(ctx, FinanceService_GetTier_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ListTiers(ctx context.Context, in *ListTiersRequest, opts ...grpc.CallOption) (*ListTiersResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListTiersResponse)
+	err := c.cc.Invoke(ctx, FinanceService_ListTiers_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CreateTier(ctx context.Context, in *CreateTierRequest, opts ...grpc.CallOption) (*Tier, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Tier)
+	err := c.cc.Invoke(ctx, FinanceService_CreateTier_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) GetSubscription(ctx context.Context, in *GetSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Subscription)
+	err := c.cc.Invoke(ctx, FinanceService_GetSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ListSubscriptions(ctx context.Context, in *ListSubscriptionsRequest, opts ...grpc.CallOption) (*ListSubscriptionsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSubscriptionsResponse)
+	err := c.cc.Invoke(ctx, FinanceService_ListSubscriptions_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CreateSubscription(ctx context.Context, in *CreateSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Subscription)
+	err := c.cc.Invoke(ctx, FinanceService_CreateSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) PauseSubscription(ctx context.Context, in *PauseSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Subscription)
+	err := c.cc.Invoke(ctx, FinanceService_PauseSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ResumeSubscription(ctx context.Context, in *ResumeSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Subscription)
+	err := c.cc.Invoke(ctx, FinanceService_ResumeSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CancelSubscription(ctx context.Context, in *CancelSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Subscription)
+	err := c.cc.Invoke(ctx, FinanceService_CancelSubscription_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) RecordSubscriptionPayment(ctx context.Context, in *RecordSubscriptionPaymentRequest, opts ...grpc.CallOption) (*Subscription, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Subscription)
+	err := c.cc.Invoke(ctx, FinanceService_RecordSubscriptionPayment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) GetRecurringRevenue(ctx context.Context, in *GetRecurringRevenueRequest, opts ...grpc.CallOption) (*GetRecurringRevenueResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetRecurringRevenueResponse)
+	err := c.cc.Invoke(ctx, FinanceService_GetRecurringRevenue_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) GetSponsorship(ctx context.Context, in *GetSponsorshipRequest, opts ...grpc.CallOption) (*Sponsorship, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Sponsorship)
+	err := c.cc.Invoke(ctx, FinanceService_GetSponsorship_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ListSponsorships(ctx context.Context, in *ListSponsorshipsRequest, opts ...grpc.CallOption) (*ListSponsorshipsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSponsorshipsResponse)
+	err := c.cc.Invoke(ctx, FinanceService_ListSponsorships_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CreateSponsorship(ctx context.Context, in *CreateSponsorshipRequest, opts ...grpc.CallOption) (*Sponsorship, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Sponsorship)
+	err := c.cc.Invoke(ctx, FinanceService_CreateSponsorship_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) RecordSponsorshipPayment(ctx context.Context, in *RecordSponsorshipPaymentRequest, opts ...grpc.CallOption) (*Sponsorship, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Sponsorship)
+	err := c.cc.Invoke(ctx, FinanceService_RecordSponsorshipPayment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) EndSponsorship(ctx context.Context, in *EndSponsorshipRequest, opts ...grpc.CallOption) (*Sponsorship, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Sponsorship)
+	err := c.cc.Invoke(ctx, FinanceService_EndSponsorship_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) GetExpense(ctx context.Context, in *GetExpenseRequest, opts ...grpc.CallOption) (*Expense, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Expense)
+	err := c.cc.Invoke(ctx, FinanceService_GetExpense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ListExpenses(ctx context.Context, in *ListExpensesRequest, opts ...grpc.CallOption) (*ListExpensesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListExpensesResponse)
+	err := c.cc.Invoke(ctx, FinanceService_ListExpenses_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CreateExpense(ctx context.Context, in *CreateExpenseRequest, opts ...grpc.CallOption) (*Expense, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Expense)
+	err := c.cc.Invoke(ctx, FinanceService_CreateExpense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ApproveExpense(ctx context.Context, in *ApproveExpenseRequest, opts ...grpc.CallOption) (*Expense, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Expense)
+	err := c.cc.Invoke(ctx, FinanceService_ApproveExpense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) RejectExpense(ctx context.Context, in *RejectExpenseRequest, opts ...grpc.CallOption) (*Expense, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Expense)
+	err := c.cc.Invoke(ctx, FinanceService_RejectExpense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CancelExpense(ctx context.Context, in *CancelExpenseRequest, opts ...grpc.CallOption) (*Expense, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Expense)
+	err := c.cc.Invoke(ctx, FinanceService_CancelExpense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) PayExpense(ctx context.Context, in *PayExpenseRequest, opts ...grpc.CallOption) (*Expense, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Expense)
+	err := c.cc.Invoke(ctx, FinanceService_PayExpense_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) GetBudget(ctx context.Context, in *GetBudgetRequest, opts ...grpc.CallOption) (*Budget, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Budget)
+	err := c.cc.Invoke(ctx, FinanceService_GetBudget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ListBudgets(ctx context.Context, in *ListBudgetsRequest, opts ...grpc.CallOption) (*ListBudgetsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListBudgetsResponse)
+	err := c.cc.Invoke(ctx, FinanceService_ListBudgets_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CreateBudget(ctx context.Context, in *CreateBudgetRequest, opts ...grpc.CallOption) (*Budget, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Budget)
+	err := c.cc.Invoke(ctx, FinanceService_CreateBudget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) GetGoal(ctx context.Context, in *GetGoalRequest, opts ...grpc.CallOption) (*Goal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Goal)
+	err := c.cc.Invoke(ctx, FinanceService_GetGoal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) ListGoals(ctx context.Context, in *ListGoalsRequest, opts ...grpc.CallOption) (*ListGoalsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListGoalsResponse)
+	err := c.cc.Invoke(ctx, FinanceService_ListGoals_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) CreateGoal(ctx context.Context, in *CreateGoalRequest, opts ...grpc.CallOption) (*Goal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Goal)
+	err := c.cc.Invoke(ctx, FinanceService_CreateGoal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) UpdateGoal(ctx context.Context, in *UpdateGoalRequest, opts ...grpc.CallOption) (*Goal, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Goal)
+	err := c.cc.Invoke(ctx, FinanceService_UpdateGoal_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) GetMonthlyReport(ctx context.Context, in *GetMonthlyReportRequest, opts ...grpc.CallOption) (*MonthlyReport, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MonthlyReport)
+	err := c.cc.Invoke(ctx, FinanceService_GetMonthlyReport_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) GetReportRange(ctx context.Context, in *GetReportRangeRequest, opts ...grpc.CallOption) (*GetReportRangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReportRangeResponse)
+	err := c.cc.Invoke(ctx, FinanceService_GetReportRange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // FinanceServiceServer is the server API for FinanceService service.
 // All implementations must embed UnimplementedFinanceServiceServer
 // for forward compatibility.
@@ -119,6 +652,89 @@ type FinanceServiceServer interface {
 	UpdateAccount(context.Context, *UpdateAccountRequest) (*Account, error)
 	// Removes a account.
 	DeleteAccount(context.Context, *DeleteAccountRequest) (*emptypb.Empty, error)
+	// Reads a transaction.
+	GetTransaction(context.Context, *GetTransactionRequest) (*Transaction, error)
+	// Lists transactions, oldest first.
+	ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error)
+	// Posts a manual journal entry.
+	CreateTransaction(context.Context, *CreateTransactionRequest) (*Transaction, error)
+	// Posts the entry that undoes this one; both link to each other. Reversing twice is FAILED_PRECONDITION.
+	ReverseTransaction(context.Context, *ReverseTransactionRequest) (*Transaction, error)
+	// Streams the ledger as CSV, one row per posting, oldest first, with each
+	// account's running balance. No row limit; memory stays flat. Each chunk
+	// holds whole rows without the final newline (REST adds it between chunks;
+	// gRPC readers join chunks with "\n").
+	ExportTransactions(*ExportTransactionsRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error
+	// Reads a donation.
+	GetDonation(context.Context, *GetDonationRequest) (*Donation, error)
+	// Lists donations, oldest first.
+	ListDonations(context.Context, *ListDonationsRequest) (*ListDonationsResponse, error)
+	// Records a donation and posts its ledger entry in the same transaction.
+	CreateDonation(context.Context, *CreateDonationRequest) (*Donation, error)
+	// Reads a tier.
+	GetTier(context.Context, *GetTierRequest) (*Tier, error)
+	// Lists tiers, by id.
+	ListTiers(context.Context, *ListTiersRequest) (*ListTiersResponse, error)
+	// Adds a tier under a chosen id.
+	CreateTier(context.Context, *CreateTierRequest) (*Tier, error)
+	// Reads a subscription.
+	GetSubscription(context.Context, *GetSubscriptionRequest) (*Subscription, error)
+	// Lists subscriptions, oldest first.
+	ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error)
+	// Records a subscription; it starts ACTIVE.
+	CreateSubscription(context.Context, *CreateSubscriptionRequest) (*Subscription, error)
+	// Pauses an ACTIVE subscription.
+	PauseSubscription(context.Context, *PauseSubscriptionRequest) (*Subscription, error)
+	// Resumes a PAUSED subscription.
+	ResumeSubscription(context.Context, *ResumeSubscriptionRequest) (*Subscription, error)
+	// Ends a subscription for good.
+	CancelSubscription(context.Context, *CancelSubscriptionRequest) (*Subscription, error)
+	// Posts one interval's payment to the ledger and moves the next due date on by one interval. Idempotent by request_id.
+	RecordSubscriptionPayment(context.Context, *RecordSubscriptionPaymentRequest) (*Subscription, error)
+	// Reports monthly recurring revenue per currency.
+	GetRecurringRevenue(context.Context, *GetRecurringRevenueRequest) (*GetRecurringRevenueResponse, error)
+	// Reads a sponsorship.
+	GetSponsorship(context.Context, *GetSponsorshipRequest) (*Sponsorship, error)
+	// Lists sponsorships, oldest first.
+	ListSponsorships(context.Context, *ListSponsorshipsRequest) (*ListSponsorshipsResponse, error)
+	// Records a sponsorship or advertising deal; it starts PROPOSED.
+	CreateSponsorship(context.Context, *CreateSponsorshipRequest) (*Sponsorship, error)
+	// Posts a payment of the deal's amount to the ledger; the deal becomes ACTIVE. Idempotent by request_id.
+	RecordSponsorshipPayment(context.Context, *RecordSponsorshipPaymentRequest) (*Sponsorship, error)
+	// Ends the deal.
+	EndSponsorship(context.Context, *EndSponsorshipRequest) (*Sponsorship, error)
+	// Reads a expense.
+	GetExpense(context.Context, *GetExpenseRequest) (*Expense, error)
+	// Lists expenses, oldest first.
+	ListExpenses(context.Context, *ListExpensesRequest) (*ListExpensesResponse, error)
+	// Submits an expense; any person may.
+	CreateExpense(context.Context, *CreateExpenseRequest) (*Expense, error)
+	// Approves a SUBMITTED expense; the submitter may not (FAILED_PRECONDITION, reason SELF_APPROVAL). It becomes APPROVED with enough distinct approvers.
+	ApproveExpense(context.Context, *ApproveExpenseRequest) (*Expense, error)
+	// Rejects a SUBMITTED or APPROVED expense, with a reason.
+	RejectExpense(context.Context, *RejectExpenseRequest) (*Expense, error)
+	// Withdraws a SUBMITTED or APPROVED expense.
+	CancelExpense(context.Context, *CancelExpenseRequest) (*Expense, error)
+	// Pays an APPROVED expense and posts its entry. Paying a PAID expense returns it unchanged.
+	PayExpense(context.Context, *PayExpenseRequest) (*Expense, error)
+	// Reads a budget.
+	GetBudget(context.Context, *GetBudgetRequest) (*Budget, error)
+	// Lists budgets, by year then category.
+	ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error)
+	// Plans an amount for one expense category and year.
+	CreateBudget(context.Context, *CreateBudgetRequest) (*Budget, error)
+	// Reads a goal.
+	GetGoal(context.Context, *GetGoalRequest) (*Goal, error)
+	// Lists goals, in priority order.
+	ListGoals(context.Context, *ListGoalsRequest) (*ListGoalsResponse, error)
+	// Adds a goal under a chosen id.
+	CreateGoal(context.Context, *CreateGoalRequest) (*Goal, error)
+	// Changes the fields named in `update_mask`.
+	UpdateGoal(context.Context, *UpdateGoalRequest) (*Goal, error)
+	// Reports one month per currency: income by source, expenses by category, net, closing balances and runway.
+	GetMonthlyReport(context.Context, *GetMonthlyReportRequest) (*MonthlyReport, error)
+	// Reports a run of months, e.g. twelve for a transparency chart.
+	GetReportRange(context.Context, *GetReportRangeRequest) (*GetReportRangeResponse, error)
 	mustEmbedUnimplementedFinanceServiceServer()
 }
 
@@ -143,6 +759,126 @@ func (UnimplementedFinanceServiceServer) UpdateAccount(context.Context, *UpdateA
 }
 func (UnimplementedFinanceServiceServer) DeleteAccount(context.Context, *DeleteAccountRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteAccount not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetTransaction(context.Context, *GetTransactionRequest) (*Transaction, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTransaction not implemented")
+}
+func (UnimplementedFinanceServiceServer) ListTransactions(context.Context, *ListTransactionsRequest) (*ListTransactionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTransactions not implemented")
+}
+func (UnimplementedFinanceServiceServer) CreateTransaction(context.Context, *CreateTransactionRequest) (*Transaction, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTransaction not implemented")
+}
+func (UnimplementedFinanceServiceServer) ReverseTransaction(context.Context, *ReverseTransactionRequest) (*Transaction, error) {
+	return nil, status.Error(codes.Unimplemented, "method ReverseTransaction not implemented")
+}
+func (UnimplementedFinanceServiceServer) ExportTransactions(*ExportTransactionsRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error {
+	return status.Error(codes.Unimplemented, "method ExportTransactions not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetDonation(context.Context, *GetDonationRequest) (*Donation, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetDonation not implemented")
+}
+func (UnimplementedFinanceServiceServer) ListDonations(context.Context, *ListDonationsRequest) (*ListDonationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDonations not implemented")
+}
+func (UnimplementedFinanceServiceServer) CreateDonation(context.Context, *CreateDonationRequest) (*Donation, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateDonation not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetTier(context.Context, *GetTierRequest) (*Tier, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTier not implemented")
+}
+func (UnimplementedFinanceServiceServer) ListTiers(context.Context, *ListTiersRequest) (*ListTiersResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListTiers not implemented")
+}
+func (UnimplementedFinanceServiceServer) CreateTier(context.Context, *CreateTierRequest) (*Tier, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateTier not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetSubscription(context.Context, *GetSubscriptionRequest) (*Subscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSubscription not implemented")
+}
+func (UnimplementedFinanceServiceServer) ListSubscriptions(context.Context, *ListSubscriptionsRequest) (*ListSubscriptionsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSubscriptions not implemented")
+}
+func (UnimplementedFinanceServiceServer) CreateSubscription(context.Context, *CreateSubscriptionRequest) (*Subscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSubscription not implemented")
+}
+func (UnimplementedFinanceServiceServer) PauseSubscription(context.Context, *PauseSubscriptionRequest) (*Subscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method PauseSubscription not implemented")
+}
+func (UnimplementedFinanceServiceServer) ResumeSubscription(context.Context, *ResumeSubscriptionRequest) (*Subscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResumeSubscription not implemented")
+}
+func (UnimplementedFinanceServiceServer) CancelSubscription(context.Context, *CancelSubscriptionRequest) (*Subscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelSubscription not implemented")
+}
+func (UnimplementedFinanceServiceServer) RecordSubscriptionPayment(context.Context, *RecordSubscriptionPaymentRequest) (*Subscription, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordSubscriptionPayment not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetRecurringRevenue(context.Context, *GetRecurringRevenueRequest) (*GetRecurringRevenueResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetRecurringRevenue not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetSponsorship(context.Context, *GetSponsorshipRequest) (*Sponsorship, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSponsorship not implemented")
+}
+func (UnimplementedFinanceServiceServer) ListSponsorships(context.Context, *ListSponsorshipsRequest) (*ListSponsorshipsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSponsorships not implemented")
+}
+func (UnimplementedFinanceServiceServer) CreateSponsorship(context.Context, *CreateSponsorshipRequest) (*Sponsorship, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateSponsorship not implemented")
+}
+func (UnimplementedFinanceServiceServer) RecordSponsorshipPayment(context.Context, *RecordSponsorshipPaymentRequest) (*Sponsorship, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordSponsorshipPayment not implemented")
+}
+func (UnimplementedFinanceServiceServer) EndSponsorship(context.Context, *EndSponsorshipRequest) (*Sponsorship, error) {
+	return nil, status.Error(codes.Unimplemented, "method EndSponsorship not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetExpense(context.Context, *GetExpenseRequest) (*Expense, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetExpense not implemented")
+}
+func (UnimplementedFinanceServiceServer) ListExpenses(context.Context, *ListExpensesRequest) (*ListExpensesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListExpenses not implemented")
+}
+func (UnimplementedFinanceServiceServer) CreateExpense(context.Context, *CreateExpenseRequest) (*Expense, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateExpense not implemented")
+}
+func (UnimplementedFinanceServiceServer) ApproveExpense(context.Context, *ApproveExpenseRequest) (*Expense, error) {
+	return nil, status.Error(codes.Unimplemented, "method ApproveExpense not implemented")
+}
+func (UnimplementedFinanceServiceServer) RejectExpense(context.Context, *RejectExpenseRequest) (*Expense, error) {
+	return nil, status.Error(codes.Unimplemented, "method RejectExpense not implemented")
+}
+func (UnimplementedFinanceServiceServer) CancelExpense(context.Context, *CancelExpenseRequest) (*Expense, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelExpense not implemented")
+}
+func (UnimplementedFinanceServiceServer) PayExpense(context.Context, *PayExpenseRequest) (*Expense, error) {
+	return nil, status.Error(codes.Unimplemented, "method PayExpense not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetBudget(context.Context, *GetBudgetRequest) (*Budget, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetBudget not implemented")
+}
+func (UnimplementedFinanceServiceServer) ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListBudgets not implemented")
+}
+func (UnimplementedFinanceServiceServer) CreateBudget(context.Context, *CreateBudgetRequest) (*Budget, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateBudget not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetGoal(context.Context, *GetGoalRequest) (*Goal, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetGoal not implemented")
+}
+func (UnimplementedFinanceServiceServer) ListGoals(context.Context, *ListGoalsRequest) (*ListGoalsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListGoals not implemented")
+}
+func (UnimplementedFinanceServiceServer) CreateGoal(context.Context, *CreateGoalRequest) (*Goal, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateGoal not implemented")
+}
+func (UnimplementedFinanceServiceServer) UpdateGoal(context.Context, *UpdateGoalRequest) (*Goal, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateGoal not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetMonthlyReport(context.Context, *GetMonthlyReportRequest) (*MonthlyReport, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMonthlyReport not implemented")
+}
+func (UnimplementedFinanceServiceServer) GetReportRange(context.Context, *GetReportRangeRequest) (*GetReportRangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReportRange not implemented")
 }
 func (UnimplementedFinanceServiceServer) mustEmbedUnimplementedFinanceServiceServer() {}
 func (UnimplementedFinanceServiceServer) testEmbeddedByValue()                        {}
@@ -255,6 +991,719 @@ func _FinanceService_DeleteAccount_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FinanceService_GetTransaction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTransactionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetTransaction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetTransaction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetTransaction(ctx, req.(*GetTransactionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ListTransactions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTransactionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ListTransactions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ListTransactions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ListTransactions(ctx, req.(*ListTransactionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CreateTransaction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTransactionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CreateTransaction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CreateTransaction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CreateTransaction(ctx, req.(*CreateTransactionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ReverseTransaction_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReverseTransactionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ReverseTransaction(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ReverseTransaction_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ReverseTransaction(ctx, req.(*ReverseTransactionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ExportTransactions_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(ExportTransactionsRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(FinanceServiceServer).ExportTransactions(m, &grpc.GenericServerStream[ExportTransactionsRequest, httpbody.HttpBody]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type FinanceService_ExportTransactionsServer = grpc.ServerStreamingServer[httpbody.HttpBody]
+
+func _FinanceService_GetDonation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetDonationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetDonation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetDonation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetDonation(ctx, req.(*GetDonationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ListDonations_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDonationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ListDonations(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ListDonations_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ListDonations(ctx, req.(*ListDonationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CreateDonation_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateDonationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CreateDonation(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CreateDonation_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CreateDonation(ctx, req.(*CreateDonationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_GetTier_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTierRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetTier(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetTier_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetTier(ctx, req.(*GetTierRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ListTiers_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListTiersRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ListTiers(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ListTiers_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ListTiers(ctx, req.(*ListTiersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CreateTier_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateTierRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CreateTier(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CreateTier_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CreateTier(ctx, req.(*CreateTierRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_GetSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetSubscription(ctx, req.(*GetSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ListSubscriptions_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSubscriptionsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ListSubscriptions(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ListSubscriptions_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ListSubscriptions(ctx, req.(*ListSubscriptionsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CreateSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CreateSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CreateSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CreateSubscription(ctx, req.(*CreateSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_PauseSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PauseSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).PauseSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_PauseSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).PauseSubscription(ctx, req.(*PauseSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ResumeSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResumeSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ResumeSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ResumeSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ResumeSubscription(ctx, req.(*ResumeSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CancelSubscription_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelSubscriptionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CancelSubscription(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CancelSubscription_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CancelSubscription(ctx, req.(*CancelSubscriptionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_RecordSubscriptionPayment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordSubscriptionPaymentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).RecordSubscriptionPayment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_RecordSubscriptionPayment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).RecordSubscriptionPayment(ctx, req.(*RecordSubscriptionPaymentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_GetRecurringRevenue_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetRecurringRevenueRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetRecurringRevenue(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetRecurringRevenue_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetRecurringRevenue(ctx, req.(*GetRecurringRevenueRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_GetSponsorship_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSponsorshipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetSponsorship(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetSponsorship_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetSponsorship(ctx, req.(*GetSponsorshipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ListSponsorships_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSponsorshipsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ListSponsorships(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ListSponsorships_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ListSponsorships(ctx, req.(*ListSponsorshipsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CreateSponsorship_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateSponsorshipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CreateSponsorship(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CreateSponsorship_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CreateSponsorship(ctx, req.(*CreateSponsorshipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_RecordSponsorshipPayment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordSponsorshipPaymentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).RecordSponsorshipPayment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_RecordSponsorshipPayment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).RecordSponsorshipPayment(ctx, req.(*RecordSponsorshipPaymentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_EndSponsorship_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(EndSponsorshipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).EndSponsorship(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_EndSponsorship_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).EndSponsorship(ctx, req.(*EndSponsorshipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_GetExpense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetExpenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetExpense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetExpense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetExpense(ctx, req.(*GetExpenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ListExpenses_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListExpensesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ListExpenses(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ListExpenses_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ListExpenses(ctx, req.(*ListExpensesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CreateExpense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateExpenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CreateExpense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CreateExpense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CreateExpense(ctx, req.(*CreateExpenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ApproveExpense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ApproveExpenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ApproveExpense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ApproveExpense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ApproveExpense(ctx, req.(*ApproveExpenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_RejectExpense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RejectExpenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).RejectExpense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_RejectExpense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).RejectExpense(ctx, req.(*RejectExpenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CancelExpense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelExpenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CancelExpense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CancelExpense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CancelExpense(ctx, req.(*CancelExpenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_PayExpense_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PayExpenseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).PayExpense(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_PayExpense_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).PayExpense(ctx, req.(*PayExpenseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_GetBudget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetBudgetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetBudget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetBudget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetBudget(ctx, req.(*GetBudgetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ListBudgets_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListBudgetsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ListBudgets(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ListBudgets_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ListBudgets(ctx, req.(*ListBudgetsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CreateBudget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateBudgetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CreateBudget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CreateBudget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CreateBudget(ctx, req.(*CreateBudgetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_GetGoal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetGoalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetGoal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetGoal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetGoal(ctx, req.(*GetGoalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_ListGoals_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListGoalsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).ListGoals(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_ListGoals_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).ListGoals(ctx, req.(*ListGoalsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_CreateGoal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateGoalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).CreateGoal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_CreateGoal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).CreateGoal(ctx, req.(*CreateGoalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_UpdateGoal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateGoalRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).UpdateGoal(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_UpdateGoal_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).UpdateGoal(ctx, req.(*UpdateGoalRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_GetMonthlyReport_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMonthlyReportRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetMonthlyReport(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetMonthlyReport_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetMonthlyReport(ctx, req.(*GetMonthlyReportRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_GetReportRange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReportRangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).GetReportRange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_GetReportRange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).GetReportRange(ctx, req.(*GetReportRangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // FinanceService_ServiceDesc is the grpc.ServiceDesc for FinanceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -282,7 +1731,169 @@ var FinanceService_ServiceDesc = grpc.ServiceDesc{
 			MethodName: "DeleteAccount",
 			Handler:    _FinanceService_DeleteAccount_Handler,
 		},
+		{
+			MethodName: "GetTransaction",
+			Handler:    _FinanceService_GetTransaction_Handler,
+		},
+		{
+			MethodName: "ListTransactions",
+			Handler:    _FinanceService_ListTransactions_Handler,
+		},
+		{
+			MethodName: "CreateTransaction",
+			Handler:    _FinanceService_CreateTransaction_Handler,
+		},
+		{
+			MethodName: "ReverseTransaction",
+			Handler:    _FinanceService_ReverseTransaction_Handler,
+		},
+		{
+			MethodName: "GetDonation",
+			Handler:    _FinanceService_GetDonation_Handler,
+		},
+		{
+			MethodName: "ListDonations",
+			Handler:    _FinanceService_ListDonations_Handler,
+		},
+		{
+			MethodName: "CreateDonation",
+			Handler:    _FinanceService_CreateDonation_Handler,
+		},
+		{
+			MethodName: "GetTier",
+			Handler:    _FinanceService_GetTier_Handler,
+		},
+		{
+			MethodName: "ListTiers",
+			Handler:    _FinanceService_ListTiers_Handler,
+		},
+		{
+			MethodName: "CreateTier",
+			Handler:    _FinanceService_CreateTier_Handler,
+		},
+		{
+			MethodName: "GetSubscription",
+			Handler:    _FinanceService_GetSubscription_Handler,
+		},
+		{
+			MethodName: "ListSubscriptions",
+			Handler:    _FinanceService_ListSubscriptions_Handler,
+		},
+		{
+			MethodName: "CreateSubscription",
+			Handler:    _FinanceService_CreateSubscription_Handler,
+		},
+		{
+			MethodName: "PauseSubscription",
+			Handler:    _FinanceService_PauseSubscription_Handler,
+		},
+		{
+			MethodName: "ResumeSubscription",
+			Handler:    _FinanceService_ResumeSubscription_Handler,
+		},
+		{
+			MethodName: "CancelSubscription",
+			Handler:    _FinanceService_CancelSubscription_Handler,
+		},
+		{
+			MethodName: "RecordSubscriptionPayment",
+			Handler:    _FinanceService_RecordSubscriptionPayment_Handler,
+		},
+		{
+			MethodName: "GetRecurringRevenue",
+			Handler:    _FinanceService_GetRecurringRevenue_Handler,
+		},
+		{
+			MethodName: "GetSponsorship",
+			Handler:    _FinanceService_GetSponsorship_Handler,
+		},
+		{
+			MethodName: "ListSponsorships",
+			Handler:    _FinanceService_ListSponsorships_Handler,
+		},
+		{
+			MethodName: "CreateSponsorship",
+			Handler:    _FinanceService_CreateSponsorship_Handler,
+		},
+		{
+			MethodName: "RecordSponsorshipPayment",
+			Handler:    _FinanceService_RecordSponsorshipPayment_Handler,
+		},
+		{
+			MethodName: "EndSponsorship",
+			Handler:    _FinanceService_EndSponsorship_Handler,
+		},
+		{
+			MethodName: "GetExpense",
+			Handler:    _FinanceService_GetExpense_Handler,
+		},
+		{
+			MethodName: "ListExpenses",
+			Handler:    _FinanceService_ListExpenses_Handler,
+		},
+		{
+			MethodName: "CreateExpense",
+			Handler:    _FinanceService_CreateExpense_Handler,
+		},
+		{
+			MethodName: "ApproveExpense",
+			Handler:    _FinanceService_ApproveExpense_Handler,
+		},
+		{
+			MethodName: "RejectExpense",
+			Handler:    _FinanceService_RejectExpense_Handler,
+		},
+		{
+			MethodName: "CancelExpense",
+			Handler:    _FinanceService_CancelExpense_Handler,
+		},
+		{
+			MethodName: "PayExpense",
+			Handler:    _FinanceService_PayExpense_Handler,
+		},
+		{
+			MethodName: "GetBudget",
+			Handler:    _FinanceService_GetBudget_Handler,
+		},
+		{
+			MethodName: "ListBudgets",
+			Handler:    _FinanceService_ListBudgets_Handler,
+		},
+		{
+			MethodName: "CreateBudget",
+			Handler:    _FinanceService_CreateBudget_Handler,
+		},
+		{
+			MethodName: "GetGoal",
+			Handler:    _FinanceService_GetGoal_Handler,
+		},
+		{
+			MethodName: "ListGoals",
+			Handler:    _FinanceService_ListGoals_Handler,
+		},
+		{
+			MethodName: "CreateGoal",
+			Handler:    _FinanceService_CreateGoal_Handler,
+		},
+		{
+			MethodName: "UpdateGoal",
+			Handler:    _FinanceService_UpdateGoal_Handler,
+		},
+		{
+			MethodName: "GetMonthlyReport",
+			Handler:    _FinanceService_GetMonthlyReport_Handler,
+		},
+		{
+			MethodName: "GetReportRange",
+			Handler:    _FinanceService_GetReportRange_Handler,
+		},
 	},
-	Streams:  []grpc.StreamDesc{},
+	Streams: []grpc.StreamDesc{
+		{
+			StreamName:    "ExportTransactions",
+			Handler:       _FinanceService_ExportTransactions_Handler,
+			ServerStreams: true,
+		},
+	},
 	Metadata: "guildhall/finance/v1/finance_service.proto",
 }

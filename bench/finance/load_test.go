@@ -1,0 +1,275 @@
+// Package finance_test is the finance load run: the donation write path
+// against pgbench on the same server, then the report, balance and export
+// figures over a ledger of 1,000,000 postings. It only runs when asked:
+//
+//	GUILDHALL_BENCH=1 go test -count=1 -run Load -v -timeout 30m ./bench/finance
+package finance_test
+
+import (
+	"context"
+	"encoding/csv"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
+	"github.com/guildhall/guildhall/internal/apptest"
+)
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+func TestLoad(t *testing.T) {
+	if os.Getenv("GUILDHALL_BENCH") == "" {
+		t.Skip("set GUILDHALL_BENCH=1 to run the finance load run")
+	}
+	seconds := envInt("BENCH_SECONDS", 10)
+	clients := envInt("BENCH_CLIENTS", 32)
+	postings := envInt("BENCH_POSTINGS", 1_000_000)
+
+	env := apptest.Start(t)
+	admin := env.WithToken(apptest.AdminToken)
+	for _, a := range [][2]string{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"},
+		{"subscriptions", "TYPE_INCOME"}, {"hosting", "TYPE_EXPENSE"}} {
+		if res := admin.Do(t, "POST", "/v1/accounts?accountId="+a[0], `{"displayName":"x","type":"`+a[1]+`","currencyCode":"USD"}`); res.Status != 200 {
+			t.Fatalf("account: %s", res.Body)
+		}
+	}
+	balanceEmpty := latencies(t, 200, func() { get(t, env, "/v1/accounts/paypal") })
+
+	// (1) Donations through REST: gateway, gRPC, auth, validation, idempotency, ledger.
+	tr := &http.Transport{MaxIdleConns: clients, MaxIdleConnsPerHost: clients, MaxConnsPerHost: clients}
+	client := &http.Client{Transport: tr, Timeout: 30 * time.Second}
+	var ok, failed atomic.Int64
+	deadline := time.Now().Add(time.Duration(seconds) * time.Second)
+	var wg sync.WaitGroup
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				body := fmt.Sprintf(`{"amount":{"currencyCode":"USD","minorUnits":"%d"},"donorName":"Load","visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_PAYPAL"}`, 100+c)
+				req, _ := http.NewRequest("POST", env.BaseURL+"/v1/donations?requestId="+uuid.NewString(), stringsReader(body))
+				req.Header.Set("Authorization", "Bearer "+apptest.AdminToken)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := client.Do(req)
+				if err != nil {
+					failed.Add(1)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	donationRate := float64(ok.Load()) / float64(seconds)
+
+	// (1b) The same over gRPC, without the gateway, to see where time goes.
+	fc := financev1.NewFinanceServiceClient(env.Conn)
+	gctx := apptest.Outgoing(context.Background(), apptest.AdminToken)
+	var grpcOK atomic.Int64
+	deadline = time.Now().Add(time.Duration(seconds) * time.Second)
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for time.Now().Before(deadline) {
+				_, err := fc.CreateDonation(gctx, &financev1.CreateDonationRequest{RequestId: uuid.NewString(), Donation: &financev1.Donation{
+					Amount: &typev1.Money{CurrencyCode: "USD", MinorUnits: 100}, DonorName: "Load",
+					Visibility: financev1.Donation_VISIBILITY_PUBLIC, Channel: financev1.Donation_CHANNEL_PAYPAL}})
+				if err == nil {
+					grpcOK.Add(1)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	grpcRate := float64(grpcOK.Load()) / float64(seconds)
+
+	// (2) pgbench: a single-row insert at the same concurrency on the same server.
+	pgbench, err := exec.LookPath("pgbench")
+	if err != nil {
+		t.Fatal("pgbench not found: apt-get install -y postgresql-client (or postgresql-contrib)")
+	}
+	db := env.DB(t, "finance")
+	ctx := context.Background()
+	if _, err := db.Exec(ctx, `CREATE TABLE public.bench_scratch (id bigserial PRIMARY KEY, v int NOT NULL, t timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "insert.sql")
+	_ = os.WriteFile(script, []byte("INSERT INTO public.bench_scratch (v) VALUES (:client_id);\n"), 0o644)
+	out, err := exec.Command(pgbench, "-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(seconds), "-f", script, env.DatabaseURL).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pgbench: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no tps in pgbench output:\n%s", out)
+	}
+	pgTPS, _ := strconv.ParseFloat(string(m[1]), 64)
+
+	// (2b) The donation's own statement (idempotency key, entry with its
+	// triggers, donation row: what CreateDonation sends) through pgbench: the
+	// database's ceiling for this path, without Go, gRPC or HTTP.
+	ledgerScript := filepath.Join(t.TempDir(), "donation.sql")
+	_ = os.WriteFile(ledgerScript, []byte(`\set r random(1, 2000000000)
+WITH k AS (INSERT INTO idempotency_keys (request_id, method, request_hash, response) VALUES (md5(:client_id || '-' || :r)::uuid, 'bench', '\x00', '\x00') ON CONFLICT DO NOTHING RETURNING 1), t AS (INSERT INTO transactions (id, description, effective_time, source) SELECT gen_random_uuid(), 'd', now(), 'donation' FROM k RETURNING id), p AS (INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount) SELECT t.id, u.ord, u.a, 'USD', u.m FROM t, unnest(ARRAY['paypal','donations'], ARRAY[100,-100]::bigint[]) WITH ORDINALITY u(a, m, ord)), d AS (INSERT INTO donations (id, currency_code, amount, visibility, channel, receive_time) SELECT gen_random_uuid(), 'USD', 100, 'public', 'paypal', now() FROM k) SELECT count(*) FROM k;
+`), 0o644)
+	cmd := exec.Command(pgbench, "-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(seconds), "-f", ledgerScript, env.DatabaseURL)
+	cmd.Env = append(os.Environ(), "PGOPTIONS=-c search_path=finance")
+	out, err = cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("pgbench (donation SQL): %v\n%s", err, out)
+	}
+	m = regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
+	sqlTPS, _ := strconv.ParseFloat(string(m[1]), 64)
+
+	// (3) A ledger of `postings` postings, bulk-loaded and balanced.
+	start := time.Now()
+	const batch = 50000
+	entries := postings / 2
+	for done := 0; done < entries; done += batch {
+		k := min(batch, entries-done)
+		if _, err := db.Exec(ctx, `
+			WITH t AS (
+				INSERT INTO transactions (id, effective_time, source, description)
+				SELECT gen_random_uuid(), timestamptz '2026-01-01' + ((i::bigint * 7919) % 518400) * interval '1 minute',
+					(ARRAY['donation','expense','subscription'])[1 + i % 3], 'bulk ' || i
+				FROM generate_series($1::int, $2::int) i
+				RETURNING id, source)
+			INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
+			SELECT t.id, s.seq,
+				CASE WHEN t.source = 'expense' THEN (ARRAY['hosting','bank'])[s.seq]
+				     WHEN t.source = 'donation' THEN (ARRAY['paypal','donations'])[s.seq]
+				     ELSE (ARRAY['bank','subscriptions'])[s.seq] END,
+				'USD', CASE WHEN s.seq = 1 THEN 1234 ELSE -1234 END
+			FROM t CROSS JOIN (VALUES (1), (2)) s(seq)`, done, done+k-1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	load := time.Since(start)
+	_, _ = db.Exec(ctx, `ANALYZE`)
+	var total int64
+	_ = db.QueryRow(ctx, `SELECT count(*) FROM postings`).Scan(&total)
+
+	report := latencies(t, 300, func() { get(t, env, "/v1/reports/monthly?month=2026-06") })
+	rangeLat := latencies(t, 20, func() { get(t, env, "/v1/reports/monthly:range?from=2026-01&to=2026-12") })
+	balanceFull := latencies(t, 300, func() { get(t, env, "/v1/accounts/paypal") })
+
+	// (4) The export: rows/s and the process's peak heap while it streams.
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	sampled := make(chan struct{})
+	go func() {
+		defer close(sampled)
+		var ms runtime.MemStats
+		for {
+			select {
+			case <-stop:
+				return
+			case <-time.After(20 * time.Millisecond):
+			}
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+		}
+	}()
+	exStart := time.Now()
+	rows := exportRows(t, env)
+	exDur := time.Since(exStart)
+	close(stop)
+	<-sampled
+
+	t.Logf("finance load run (%d clients, %ds, %d CPUs)", clients, seconds, runtime.NumCPU())
+	t.Logf("  donations via REST:       %8.0f req/s (%d ok, %d failed)", donationRate, ok.Load(), failed.Load())
+	t.Logf("  donations via gRPC:        %8.0f req/s (no gateway)", grpcRate)
+	t.Logf("  pgbench single-row insert: %8.0f tps", pgTPS)
+	t.Logf("  pgbench, the donation SQL: %8.0f tps (the database's ceiling for this path)", sqlTPS)
+	t.Logf("  ratio:                     %8.1f%% (target >= 50%%)", 100*donationRate/pgTPS)
+	t.Logf("  ledger: %d postings loaded in %s", total, load.Round(time.Second))
+	t.Logf("  monthly report:            p50 %s  p99 %s (target p50 <= 10ms)", report.p(50), report.p(99))
+	t.Logf("  12-month range:            p50 %s  p99 %s", rangeLat.p(50), rangeLat.p(99))
+	t.Logf("  balance read, empty:       p50 %s  p99 %s", balanceEmpty.p(50), balanceEmpty.p(99))
+	t.Logf("  balance read, full ledger: p50 %s  p99 %s", balanceFull.p(50), balanceFull.p(99))
+	t.Logf("  export: %d rows in %s = %.0f rows/s; heap in use %.1f MiB before, peak %.1f MiB",
+		rows, exDur.Round(time.Millisecond), float64(rows)/exDur.Seconds(), mib(before.HeapInuse), mib(peak.Load()))
+	if rows != int(total) {
+		t.Errorf("export has %d rows, ledger %d postings", rows, total)
+	}
+}
+
+func mib(b uint64) float64 { return float64(b) / (1 << 20) }
+
+type lat []time.Duration
+
+func (l lat) p(q int) time.Duration {
+	return l[min(len(l)-1, len(l)*q/100)].Round(10 * time.Microsecond)
+}
+
+func latencies(t *testing.T, n int, f func()) lat {
+	out := make(lat, n)
+	for i := range out {
+		s := time.Now()
+		f()
+		out[i] = time.Since(s)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func get(t *testing.T, env *apptest.Env, path string) {
+	if res := env.Do(t, "GET", path, ""); res.Status != 200 {
+		t.Fatalf("GET %s: %d %s", path, res.Status, res.Body)
+	}
+}
+
+func exportRows(t *testing.T, env *apptest.Env) int {
+	req, _ := http.NewRequest("GET", env.BaseURL+"/v1/transactions:export", nil)
+	req.Header.Set("Authorization", "Bearer "+apptest.AdminToken)
+	resp, err := (&http.Client{}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	r := csv.NewReader(resp.Body)
+	r.ReuseRecord = true
+	n := -1 // header
+	for {
+		_, err := r.Read()
+		if err == io.EOF {
+			return n
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+}

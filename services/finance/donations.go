@@ -1,0 +1,286 @@
+package finance
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/activity"
+	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/idempotency"
+	"github.com/guildhall/guildhall/internal/pagination"
+	"github.com/guildhall/guildhall/internal/pgenum"
+	"github.com/guildhall/guildhall/internal/resource"
+)
+
+const donations = "donations"
+
+// readPrivate is the permission that lifts donor privacy.
+const readPrivate = "finance.read_private"
+
+// depositByChannel is where money arriving by each channel is deposited
+// unless the request names an account.
+var depositByChannel = map[financev1.Donation_Channel]string{
+	financev1.Donation_CHANNEL_PAYPAL: "paypal",
+	financev1.Donation_CHANNEL_BANK:   "bank",
+	financev1.Donation_CHANNEL_CASH:   "cash",
+	financev1.Donation_CHANNEL_CARD:   "bank",
+}
+
+// checkPerson makes sure `people/{id}` exists, asking membership.
+func (s *Server) checkPerson(ctx context.Context, field, name string) error {
+	if name == "" || s.opts.Membership == nil {
+		return nil
+	}
+	_, err := s.opts.Membership.GetPerson(ctx, &membershipv1.GetPersonRequest{Name: name})
+	if status.Code(err) == codes.NotFound {
+		return apierr.InvalidField(field, "no such person: "+name)
+	}
+	if err != nil {
+		return apierr.Unavailable("cannot check " + name + " with membership; retry")
+	}
+	return nil
+}
+
+// CreateDonation records a gift and posts debit deposit / credit income (or
+// the goal's fund) in the same transaction.
+func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonationRequest) (*financev1.Donation, error) {
+	d := req.GetDonation()
+	if err := resource.Required("donation", map[string]bool{
+		"amount":  d.GetAmount() != nil,
+		"channel": d.GetChannel() != financev1.Donation_CHANNEL_UNSPECIFIED,
+		"donor":   d.GetDonor() != "" || d.GetDonorName() != "",
+	}); err != nil {
+		return nil, err
+	}
+	if err := checkAmount("donation.amount", d.GetAmount(), true); err != nil {
+		return nil, err
+	}
+	inKind := d.GetChannel() == financev1.Donation_CHANNEL_IN_KIND || d.GetAmount().GetMinorUnits() == 0
+	if inKind && d.GetDescription() == "" {
+		return nil, apierr.InvalidField("donation.description", "in-kind and zero contributions need a description of what was given")
+	}
+	deposit := resource.ID(accounts, d.GetDepositAccount())
+	if deposit == "" {
+		deposit = depositByChannel[d.GetChannel()]
+	}
+	if !inKind && deposit == "" {
+		return nil, apierr.InvalidField("donation.deposit_account", "value is required for this channel")
+	}
+	if err := s.checkPerson(ctx, "donation.donor", d.GetDonor()); err != nil {
+		return nil, err
+	}
+	visibility := d.GetVisibility()
+	if visibility == financev1.Donation_VISIBILITY_UNSPECIFIED {
+		visibility = financev1.Donation_VISIBILITY_PRIVATE
+	}
+	income := "donations"
+	var goalID *string
+	if d.GetGoal() != "" {
+		// A goal's fund account and currency never change once created.
+		g := resource.ID(goals, d.GetGoal())
+		var fund *string
+		var cur string
+		err := s.db.QueryRow(ctx, `SELECT fund_account, currency_code FROM goals WHERE id = $1`, g).Scan(&fund, &cur)
+		if err == pgx.ErrNoRows {
+			return nil, apierr.InvalidField("donation.goal", "no such goal: "+d.GetGoal())
+		}
+		if err != nil {
+			return nil, err
+		}
+		if cur != d.GetAmount().GetCurrencyCode() {
+			return nil, apierr.InvalidField("donation.amount.currency_code", "the goal is in "+cur)
+		}
+		goalID = &g
+		if fund != nil {
+			income = *fund
+		}
+	}
+	// Everything the reply holds is known before the write (ids, times at
+	// the database's microsecond precision), so the idempotency key with its
+	// response, the entry, its postings, the donation and the activity report
+	// go in as one statement: one round trip and one commit per donation.
+	recorder := auth.From(ctx).GetPerson()
+	now := s.now().Truncate(time.Microsecond)
+	when := timeOr(d.GetReceiveTime(), now).Truncate(time.Microsecond)
+	cur, amt := d.GetAmount().GetCurrencyCode(), d.GetAmount().GetMinorUnits()
+	id := resource.NewID()
+	out := &financev1.Donation{
+		Name: resource.Name(donations, id), Amount: mon(cur, amt), Donor: d.GetDonor(), DonorName: d.GetDonorName(),
+		DonorEmail: d.GetDonorEmail(), Visibility: visibility, Channel: d.GetChannel(), ExternalReference: d.GetExternalReference(),
+		Goal: d.GetGoal(), Description: d.GetDescription(), ReceiveTime: ts(when), Recorder: recorder, CreateTime: ts(now),
+	}
+	args := entry{}.args("")
+	args[0] = nil
+	if !inKind {
+		e := entry{description: "Donation " + out.Name, when: when, source: "donation", creator: recorder, lines: []line{
+			{account: deposit, currency: cur, amount: amt, field: "donation.deposit_account"},
+			{account: income, currency: cur, amount: -amt, field: "donation.goal"},
+		}}
+		if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+			return nil, err
+		}
+		txID := resource.NewID()
+		args = e.args(txID)
+		out.DepositAccount, out.Transaction = resource.Name(accounts, deposit), resource.Name(transactions, txID)
+	}
+	var requestID *string
+	var hash, resp, activityPayload []byte
+	if req.GetRequestId() != "" {
+		r := req.GetRequestId()
+		requestID = &r
+		var err error
+		if hash, err = idempotency.Hash(req); err != nil {
+			return nil, err
+		}
+		if resp, err = (proto.MarshalOptions{Deterministic: true}).Marshal(out); err != nil {
+			return nil, err
+		}
+	}
+	if d.GetDonor() != "" {
+		var err error
+		activityPayload, err = proto.Marshal(&membershipv1.Activity{EventId: uuid.NewString(), Person: d.GetDonor(), Kind: "finance.donation", Time: ts(now)})
+		if err != nil {
+			return nil, err
+		}
+	}
+	deposited := ""
+	if !inKind {
+		deposited = deposit
+	}
+	args = append(args, requestID, hash, resp, // $10-$12
+		id, d.GetDonor(), d.GetDonorName(), d.GetDonorEmail(), pgenum.Text(visibility), pgenum.Text(d.GetChannel()), // $13-$18
+		d.GetExternalReference(), goalID, d.GetDescription(), deposited, recorder, now, // $19-$24
+		activity.Topic, activityPayload) // $25-$26
+	var wrote int
+	err := s.db.QueryRow(ctx, `WITH k AS (
+			INSERT INTO idempotency_keys (request_id, method, request_hash, response)
+			SELECT $10::uuid, 'CreateDonation', $11::bytea, $12::bytea WHERE $10::uuid IS NOT NULL
+			ON CONFLICT DO NOTHING RETURNING 1),
+		go AS (SELECT 1 WHERE $10::uuid IS NULL UNION ALL SELECT 1 FROM k),
+		t AS (
+			INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator)
+			SELECT $1::uuid, $5::text, $6::timestamptz, $7::text, $8::uuid, $9::text FROM go WHERE $1::uuid IS NOT NULL RETURNING id),
+		p AS (`+insertPostings+`),
+		d AS (
+			INSERT INTO donations (id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
+				goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time)
+			SELECT $13::uuid, $27::text, $28::bigint, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text,
+				$20::text, $21::text, $22::text, $29::timestamptz, $1::uuid, $23::text, $24::timestamptz FROM go),
+		o AS (INSERT INTO outbox (topic, payload) SELECT $25::text, $26::bytea FROM go WHERE $26::bytea IS NOT NULL)
+		SELECT count(*)::int FROM go`, append(args, cur, amt, when)...).Scan(&wrote)
+	if err != nil {
+		return nil, ledgerError(s, err)
+	}
+	if wrote == 0 {
+		// The request id was used before: replay its response, or refuse a
+		// different request (REQUEST_ID_REUSED).
+		return doTx(ctx, s, req.GetRequestId(), "CreateDonation", req, func(pgx.Tx) (*financev1.Donation, error) {
+			return nil, apierr.Unavailable("request id vanished while replaying; retry")
+		})
+	}
+	return out, nil
+}
+
+// ledgerError maps the database's refusals of a single-statement write.
+func ledgerError(s *Server, err error) error {
+	var pe *pgconn.PgError
+	switch {
+	case resource.IsForeignKeyViolation(err):
+		s.accounts.Clear()
+		return apierr.FailedPrecondition("ACCOUNT_NOT_FOUND", "an account of the entry no longer exists; retry")
+	case errors.As(err, &pe) && (pe.Code == "23514" || pe.Code == "23001"):
+		return apierr.FailedPrecondition("LEDGER_RULE", "the ledger refused the entry: "+pe.Message)
+	}
+	return err
+}
+
+const donationColumns = `id::text, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
+	coalesce(goal_id, ''), description, deposit_account, receive_time, coalesce(transaction_id::text, ''), recorder, create_time`
+
+func scanDonation(row pgx.Row) (*financev1.Donation, error) {
+	var id, cur, vis, ch, goal, deposit, txID string
+	var amt int64
+	var recv, created time.Time
+	d := &financev1.Donation{}
+	if err := row.Scan(&id, &cur, &amt, &d.Donor, &d.DonorName, &d.DonorEmail, &vis, &ch, &d.ExternalReference, &goal,
+		&d.Description, &deposit, &recv, &txID, &d.Recorder, &created); err != nil {
+		return nil, err
+	}
+	d.Name = resource.Name(donations, id)
+	d.Amount = mon(cur, amt)
+	d.Visibility = financev1.Donation_Visibility(pgenum.Number(financev1.Donation_VISIBILITY_UNSPECIFIED.Descriptor(), vis))
+	d.Channel = financev1.Donation_Channel(pgenum.Number(financev1.Donation_CHANNEL_UNSPECIFIED.Descriptor(), ch))
+	if goal != "" {
+		d.Goal = resource.Name(goals, goal)
+	}
+	if deposit != "" {
+		d.DepositAccount = resource.Name(accounts, deposit)
+	}
+	if txID != "" {
+		d.Transaction = resource.Name(transactions, txID)
+	}
+	d.ReceiveTime, d.CreateTime = ts(recv), ts(created)
+	return d, nil
+}
+
+// redactDonation applies the donor's visibility for callers without
+// finance.read_private who are not the donor: ANONYMOUS hides the donor,
+// PRIVATE hides donor and amount; emails and ledger links are never public.
+func redactDonation(p *auth.Principal, d *financev1.Donation) *financev1.Donation {
+	if auth.Has(p, readPrivate) || (p.GetPerson() != "" && p.GetPerson() == d.GetDonor()) {
+		return d
+	}
+	d.DonorEmail, d.Recorder, d.Transaction, d.ExternalReference = "", "", "", ""
+	switch d.GetVisibility() {
+	case financev1.Donation_VISIBILITY_PUBLIC:
+	case financev1.Donation_VISIBILITY_ANONYMOUS:
+		d.Donor, d.DonorName = "", ""
+	default:
+		d.Donor, d.DonorName, d.Amount, d.Description = "", "", nil, ""
+	}
+	return d
+}
+
+// GetDonation implements AIP-131, redacted as the donor allowed.
+func (s *Server) GetDonation(ctx context.Context, req *financev1.GetDonationRequest) (*financev1.Donation, error) {
+	d, err := scanDonation(s.db.QueryRow(ctx, `SELECT `+donationColumns+` FROM donations WHERE id = $1`, resource.ID(donations, req.GetName())))
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	return redactDonation(auth.From(ctx), d), nil
+}
+
+// ListDonations lists donations oldest first, redacted as each donor allowed.
+func (s *Server) ListDonations(ctx context.Context, req *financev1.ListDonationsRequest) (*financev1.ListDonationsResponse, error) {
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(donations))
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.db.Query(ctx, `SELECT `+donationColumns+` FROM donations WHERE id::text > $1 ORDER BY id LIMIT $2`, page.After(), page.Limit())
+	if err != nil {
+		return nil, err
+	}
+	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*financev1.Donation, error) { return scanDonation(r) })
+	if err != nil {
+		return nil, err
+	}
+	resp := &financev1.ListDonationsResponse{}
+	list, resp.NextPageToken = pagination.Finish(page, list, func(d *financev1.Donation) string { return resource.ID(donations, d.Name) })
+	p := auth.From(ctx)
+	for _, d := range list {
+		resp.Donations = append(resp.Donations, redactDonation(p, d))
+	}
+	return resp, nil
+}

@@ -1,0 +1,251 @@
+package finance
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"sort"
+	"strconv"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/genproto/googleapis/api/httpbody"
+
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/resource"
+)
+
+// incomeSource names a transaction source in reports.
+var incomeSource = map[string]string{
+	"donation": "donations", "subscription": "subscriptions", "sponsorship": "sponsorship", "advertising": "advertising",
+}
+
+func parseMonth(field, s string) (time.Time, error) {
+	m, err := time.Parse("2006-01", s)
+	if err != nil {
+		return time.Time{}, apierr.InvalidField(field, "not a month (YYYY-MM): "+s)
+	}
+	return m, nil
+}
+
+// GetMonthlyReport reads the month from the monthly movements kept by the
+// posting trigger, so its cost depends on the number of accounts, not
+// postings. Everything adds up to the ledger: income and expenses are the
+// month's postings to income and expense accounts, balances are all postings
+// up to the month's end.
+func (s *Server) GetMonthlyReport(ctx context.Context, req *financev1.GetMonthlyReportRequest) (*financev1.MonthlyReport, error) {
+	m, err := parseMonth("month", req.GetMonth())
+	if err != nil {
+		return nil, err
+	}
+	return s.monthlyReport(ctx, m)
+}
+
+// GetReportRange reports each month from `from` to `to`.
+func (s *Server) GetReportRange(ctx context.Context, req *financev1.GetReportRangeRequest) (*financev1.GetReportRangeResponse, error) {
+	from, err := parseMonth("from", req.GetFrom())
+	if err != nil {
+		return nil, err
+	}
+	to, err := parseMonth("to", req.GetTo())
+	if err != nil {
+		return nil, err
+	}
+	if to.Before(from) || to.After(from.AddDate(0, 36, 0)) {
+		return nil, apierr.InvalidField("to", "must be from 0 to 36 months after from")
+	}
+	resp := &financev1.GetReportRangeResponse{}
+	for m := from; !m.After(to); m = m.AddDate(0, 1, 0) {
+		r, err := s.monthlyReport(ctx, m)
+		if err != nil {
+			return nil, err
+		}
+		resp.Reports = append(resp.Reports, r)
+	}
+	return resp, nil
+}
+
+func (s *Server) monthlyReport(ctx context.Context, month time.Time) (*financev1.MonthlyReport, error) {
+	rows, err := s.db.Query(ctx, `
+		SELECT a.id, a.type, a.currency_code, m.source,
+			coalesce(sum(m.amount) FILTER (WHERE m.month = $1), 0)::bigint,
+			coalesce(sum(m.amount) FILTER (WHERE m.month <= $1), 0)::bigint,
+			coalesce(sum(m.amount) FILTER (WHERE m.month > $1 - interval '3 months' AND m.month <= $1), 0)::bigint
+		FROM account_months m JOIN accounts a ON a.id = m.account_id
+		WHERE m.month <= $1
+		GROUP BY a.id, a.type, a.currency_code, m.source
+		ORDER BY a.currency_code, a.id`, month)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	type sect struct {
+		r        *financev1.CurrencyReport
+		income   map[string]int64
+		expenses map[string]int64
+		balances map[string]int64
+		costs3   int64
+	}
+	by := map[string]*sect{}
+	var order []string
+	for rows.Next() {
+		var id, typ, cur, source string
+		var inMonth, toDate, last3 int64
+		if err := rows.Scan(&id, &typ, &cur, &source, &inMonth, &toDate, &last3); err != nil {
+			return nil, err
+		}
+		sc := by[cur]
+		if sc == nil {
+			sc = &sect{r: &financev1.CurrencyReport{CurrencyCode: cur}, income: map[string]int64{}, expenses: map[string]int64{}, balances: map[string]int64{}}
+			by[cur] = sc
+			order = append(order, cur)
+		}
+		sc.balances[id] += toDate
+		switch typ {
+		case "income":
+			if inMonth != 0 {
+				src := incomeSource[source]
+				if src == "" {
+					src = "other"
+				}
+				sc.income[src] -= inMonth
+			}
+		case "expense":
+			if inMonth != 0 {
+				sc.expenses[resource.Name(accounts, id)] += inMonth
+			}
+			sc.costs3 += last3
+		case "asset":
+			sc.r.Cash += toDate
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	out := &financev1.MonthlyReport{Month: month.Format("2006-01")}
+	for _, cur := range order {
+		sc := by[cur]
+		r := sc.r
+		r.IncomeBySource, r.IncomeTotal = amounts(sc.income, "")
+		r.ExpensesByCategory, r.ExpenseTotal = amounts(sc.expenses, "")
+		r.ClosingBalances, _ = amounts(sc.balances, accounts+"/")
+		r.Net = r.IncomeTotal - r.ExpenseTotal
+		r.AverageCosts = sc.costs3 / 3
+		if r.AverageCosts > 0 {
+			runway := float64(r.Cash) / float64(r.AverageCosts)
+			r.RunwayMonths = &runway
+		}
+		out.Currencies = append(out.Currencies, r)
+	}
+	return out, nil
+}
+
+func amounts(m map[string]int64, prefix string) ([]*financev1.Amount, int64) {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var out []*financev1.Amount
+	var total int64
+	for _, k := range keys {
+		out = append(out, &financev1.Amount{Key: prefix + k, MinorUnits: m[k]})
+		total += m[k]
+	}
+	return out, total
+}
+
+// exportChunk is how much CSV is buffered before it is sent.
+const exportChunk = 64 << 10
+
+// ExportTransactions streams the ledger as CSV from a cursor in one
+// read-only snapshot: rows are read, written and forgotten, so memory holds
+// one chunk plus a running balance per account, whatever the size. Opening
+// balances at `from` come from the monthly movements plus the part-month.
+func (s *Server) ExportTransactions(req *financev1.ExportTransactionsRequest, stream financev1.FinanceService_ExportTransactionsServer) error {
+	ctx := stream.Context()
+	from, err := parseDate("from", req.GetFrom(), time.Time{})
+	if err != nil {
+		return err
+	}
+	to, err := parseDate("to", req.GetTo(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	if err != nil {
+		return err
+	}
+	return pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
+		balance := map[string]int64{}
+		if !from.IsZero() {
+			monthStart := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
+			rows, err := tx.Query(ctx, `
+				SELECT account_id, sum(amount)::bigint FROM (
+					SELECT account_id, amount FROM account_months WHERE month < $1
+					UNION ALL
+					SELECT p.account_id, p.amount FROM transactions t JOIN postings p ON p.transaction_id = t.id
+					WHERE t.effective_time >= $1 AND t.effective_time < $2) x
+				GROUP BY account_id`, monthStart, from)
+			if err != nil {
+				return err
+			}
+			for rows.Next() {
+				var id string
+				var sum int64
+				if err := rows.Scan(&id, &sum); err != nil {
+					return err
+				}
+				balance[id] = sum
+			}
+			if err := rows.Err(); err != nil {
+				return err
+			}
+		}
+		rows, err := tx.Query(ctx, `
+			SELECT t.id::text, t.effective_time, t.source, t.description, coalesce(t.reverses_id::text, ''), p.account_id, p.currency_code, p.amount
+			FROM transactions t JOIN postings p ON p.transaction_id = t.id
+			WHERE t.effective_time >= $1 AND t.effective_time < $2
+			ORDER BY t.effective_time, t.id, p.seq`, from, to)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		var buf bytes.Buffer
+		w := csv.NewWriter(&buf)
+		_ = w.Write([]string{"transaction", "effective_time", "source", "description", "reverses", "account", "currency", "amount_minor_units", "account_balance_minor_units"})
+		flush := func(final bool) error {
+			w.Flush()
+			if buf.Len() < exportChunk && !final {
+				return nil
+			}
+			// The REST gateway writes a newline after every chunk, so each
+			// chunk leaves out its last one; gRPC readers join chunks with "\n".
+			data := bytes.TrimSuffix(buf.Bytes(), []byte("\n"))
+			err := stream.Send(&httpbody.HttpBody{ContentType: "text/csv; charset=utf-8", Data: bytes.Clone(data)})
+			buf.Reset()
+			return err
+		}
+		var id, source, desc, reverses, acct, cur string
+		var eff time.Time
+		var amt int64
+		rec := make([]string, 9)
+		for rows.Next() {
+			if err := rows.Scan(&id, &eff, &source, &desc, &reverses, &acct, &cur, &amt); err != nil {
+				return err
+			}
+			balance[acct] += amt
+			rec[0], rec[1], rec[2], rec[3], rec[4] = id, eff.UTC().Format(time.RFC3339Nano), source, desc, reverses
+			rec[5], rec[6], rec[7], rec[8] = acct, cur, strconv.FormatInt(amt, 10), strconv.FormatInt(balance[acct], 10)
+			if err := w.Write(rec); err != nil {
+				return err
+			}
+			if buf.Len() >= exportChunk {
+				if err := flush(false); err != nil {
+					return err
+				}
+			}
+		}
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		return flush(true)
+	})
+}
