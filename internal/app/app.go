@@ -97,7 +97,7 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	watch := map[string]*pgxpool.Pool{}
 	for _, name := range names {
 		svc, _ := Lookup(name)
-		pool, err := database.Open(ctx, a.cfg.Service[name].DatabaseURL, name)
+		pool, err := database.Open(ctx, a.cfg.Service[name].DatabaseURL, name, database.MaxConns(int32(a.cfg.DBMaxConns)))
 		if err != nil {
 			return err
 		}

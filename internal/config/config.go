@@ -44,6 +44,8 @@ type Config struct {
 	CORSOrigins   []string
 	MaxBodyBytes  int64
 	ShutdownGrace time.Duration
+	// DBMaxConns sizes each service's connection pool.
+	DBMaxConns int64
 	Service       map[string]*ServiceConfig
 
 	// BootstrapAdminToken, if set, is made a valid admin token on start.
@@ -90,6 +92,7 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, logFormat string) (*Conf
 	b.list(&c.CORSOrigins, "cors-origins", "browser origins allowed to call the REST API, comma-separated")
 	b.int64(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest REST request body accepted, in bytes")
 	b.duration(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "how long in-flight requests get to finish on shutdown")
+	b.int64(&c.DBMaxConns, "db-max-conns", 16, "connections in each service's database pool")
 	b.str(&c.BootstrapAdminToken, "bootstrap-admin-token", "", "a known admin token to create on start (dev, compose, demos)", true)
 	b.str(&c.InternalToken, "internal-token", "", "shared secret the services use to call each other; dev makes one up", true)
 	b.duration(&c.DriftWindow, "drift-window", 90*day, "inactivity before a person holding a role is nudged (e.g. 90d)")
@@ -127,6 +130,9 @@ func (c *Config) Complete() error {
 			u.Path != "" || u.RawQuery != "" || u.Fragment != "" || u.User != nil) {
 			errs = append(errs, fmt.Errorf("GUILDHALL_CORS_ORIGINS: %q is not an origin like https://example.org", o))
 		}
+	}
+	if c.DBMaxConns <= 0 || c.DBMaxConns > 1000 {
+		errs = append(errs, errors.New("GUILDHALL_DB_MAX_CONNS must be between 1 and 1000"))
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("GUILDHALL_MAX_BODY_BYTES must be positive"))

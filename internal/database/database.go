@@ -20,17 +20,33 @@ import (
 	"github.com/pressly/goose/v3/lock"
 )
 
+// DefaultMaxConns is a pool's size unless the URL or MaxConns says otherwise.
+const DefaultMaxConns = 16
+
+// Option adjusts a pool.
+type Option func(*pgxpool.Config)
+
+// MaxConns sizes the pool; 0 keeps the default.
+func MaxConns(n int32) Option {
+	return func(c *pgxpool.Config) {
+		if n > 0 {
+			c.MaxConns = n
+		}
+	}
+}
+
 // Open connects to url with the schema as search_path and checks the
 // connection. The pool is the caller's to Close.
-func Open(ctx context.Context, url, schema string) (*pgxpool.Pool, error) {
+func Open(ctx context.Context, url, schema string, opts ...Option) (*pgxpool.Pool, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	cfg.ConnConfig.RuntimeParams["application_name"] = "guildhall-" + schema
-	if cfg.MaxConns < 8 {
-		cfg.MaxConns = 8
+	cfg.MaxConns = DefaultMaxConns
+	for _, o := range opts {
+		o(cfg)
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
