@@ -46,7 +46,7 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// DBMaxConns sizes each service's connection pool.
 	DBMaxConns int64
-	Service       map[string]*ServiceConfig
+	Service    map[string]*ServiceConfig
 
 	// BootstrapAdminToken, if set, is made a valid admin token on start.
 	BootstrapAdminToken string
