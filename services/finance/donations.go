@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/finance/store"
 )
 
 const donations = "donations"
@@ -86,25 +88,23 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		visibility = financev1.Donation_VISIBILITY_PRIVATE
 	}
 	income := "donations"
-	var goalID *string
+	var goalID pgtype.Text
 	if d.GetGoal() != "" {
 		// A goal's fund account and currency never change once created.
 		g := resource.ID(goals, d.GetGoal())
-		var fund *string
-		var cur string
-		err := s.db.QueryRow(ctx, `SELECT fund_account, currency_code FROM goals WHERE id = $1`, g).Scan(&fund, &cur)
+		goal, err := s.q.GetGoal(ctx, s.db, g)
 		if err == pgx.ErrNoRows {
 			return nil, apierr.InvalidField("donation.goal", "no such goal: "+d.GetGoal())
 		}
 		if err != nil {
 			return nil, err
 		}
-		if cur != d.GetAmount().GetCurrencyCode() {
+		if cur := goal.CurrencyCode; cur != d.GetAmount().GetCurrencyCode() {
 			return nil, apierr.InvalidField("donation.amount.currency_code", "the goal is in "+cur)
 		}
-		goalID = &g
-		if fund != nil {
-			income = *fund
+		goalID = pgtype.Text{String: g, Valid: true}
+		if goal.FundAccount.Valid {
+			income = goal.FundAccount.String
 		}
 	}
 	// Everything the reply holds is known before the write (ids, times at
@@ -121,8 +121,8 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		DonorEmail: d.GetDonorEmail(), Visibility: visibility, Channel: d.GetChannel(), ExternalReference: d.GetExternalReference(),
 		Goal: d.GetGoal(), Description: d.GetDescription(), ReceiveTime: ts(when), Recorder: recorder, CreateTime: ts(now),
 	}
-	args := entry{}.args("")
-	args[0] = nil
+	posting := entry{}.params("")
+	var txID *string
 	if !inKind {
 		e := entry{description: "Donation " + out.Name, when: when, source: "donation", creator: recorder, lines: []line{
 			{account: deposit, currency: cur, amount: amt, field: "donation.deposit_account"},
@@ -131,9 +131,9 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		if err := s.checkLines(ctx, s.db, e.lines); err != nil {
 			return nil, err
 		}
-		txID := resource.NewID()
-		args = e.args(txID)
-		out.DepositAccount, out.Transaction = resource.Name(accounts, deposit), resource.Name(transactions, txID)
+		t := resource.NewID()
+		posting, txID = e.params(t), &t
+		out.DepositAccount, out.Transaction = resource.Name(accounts, deposit), resource.Name(transactions, t)
 	}
 	var requestID *string
 	var hash, resp, activityPayload []byte
@@ -159,27 +159,15 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	if !inKind {
 		deposited = deposit
 	}
-	args = append(args, requestID, hash, resp, // $10-$12
-		id, d.GetDonor(), d.GetDonorName(), d.GetDonorEmail(), pgenum.Text(visibility), pgenum.Text(d.GetChannel()), // $13-$18
-		d.GetExternalReference(), goalID, d.GetDescription(), deposited, recorder, now, // $19-$24
-		activity.Topic, activityPayload) // $25-$26
-	var wrote int
-	err := s.db.QueryRow(ctx, `WITH k AS (
-			INSERT INTO idempotency_keys (request_id, method, request_hash, response)
-			SELECT $10::uuid, 'CreateDonation', $11::bytea, $12::bytea WHERE $10::uuid IS NOT NULL
-			ON CONFLICT DO NOTHING RETURNING 1),
-		go AS (SELECT 1 WHERE $10::uuid IS NULL UNION ALL SELECT 1 FROM k),
-		t AS (
-			INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator)
-			SELECT $1::uuid, $5::text, $6::timestamptz, $7::text, $8::uuid, $9::text FROM go WHERE $1::uuid IS NOT NULL RETURNING id),
-		p AS (`+insertPostings+`),
-		d AS (
-			INSERT INTO donations (id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
-				goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time)
-			SELECT $13::uuid, $27::text, $28::bigint, $14::text, $15::text, $16::text, $17::text, $18::text, $19::text,
-				$20::text, $21::text, $22::text, $29::timestamptz, $1::uuid, $23::text, $24::timestamptz FROM go),
-		o AS (INSERT INTO outbox (topic, payload) SELECT $25::text, $26::bytea FROM go WHERE $26::bytea IS NOT NULL)
-		SELECT count(*)::int FROM go`, append(args, cur, amt, when)...).Scan(&wrote)
+	wrote, err := s.q.RecordDonation(ctx, s.db, store.RecordDonationParams{
+		RequestID: requestID, RequestHash: hash, Response: resp,
+		TransactionID: txID, TxDescription: posting.Description, ReceiveTime: when, Recorder: recorder,
+		Accounts: posting.Accounts, Currencies: posting.Currencies, Amounts: posting.Amounts,
+		ID: id, CurrencyCode: cur, Amount: amt, Donor: d.GetDonor(), DonorName: d.GetDonorName(), DonorEmail: d.GetDonorEmail(),
+		Visibility: pgenum.Text(visibility), Channel: pgenum.Text(d.GetChannel()), ExternalReference: d.GetExternalReference(),
+		GoalID: goalID, Description: d.GetDescription(), DepositAccount: deposited, CreateTime: now,
+		ActivityTopic: activity.Topic, ActivityPayload: activityPayload,
+	})
 	if err != nil {
 		return nil, ledgerError(s, err)
 	}
@@ -206,33 +194,22 @@ func ledgerError(s *Server, err error) error {
 	return err
 }
 
-const donationColumns = `id::text, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
-	coalesce(goal_id, ''), description, deposit_account, receive_time, coalesce(transaction_id::text, ''), recorder, create_time`
-
-func scanDonation(row pgx.Row) (*financev1.Donation, error) {
-	var id, cur, vis, ch, goal, deposit, txID string
-	var amt int64
-	var recv, created time.Time
-	d := &financev1.Donation{}
-	if err := row.Scan(&id, &cur, &amt, &d.Donor, &d.DonorName, &d.DonorEmail, &vis, &ch, &d.ExternalReference, &goal,
-		&d.Description, &deposit, &recv, &txID, &d.Recorder, &created); err != nil {
-		return nil, err
+func donationFromRow(r store.Donation) *financev1.Donation {
+	d := &financev1.Donation{Name: resource.Name(donations, r.ID), Amount: mon(r.CurrencyCode, r.Amount), Donor: r.Donor,
+		DonorName: r.DonorName, DonorEmail: r.DonorEmail, ExternalReference: r.ExternalReference, Description: r.Description,
+		Recorder: r.Recorder, ReceiveTime: ts(r.ReceiveTime), CreateTime: ts(r.CreateTime)}
+	d.Visibility = financev1.Donation_Visibility(pgenum.Number(financev1.Donation_VISIBILITY_UNSPECIFIED.Descriptor(), r.Visibility))
+	d.Channel = financev1.Donation_Channel(pgenum.Number(financev1.Donation_CHANNEL_UNSPECIFIED.Descriptor(), r.Channel))
+	if r.GoalID.Valid && r.GoalID.String != "" {
+		d.Goal = resource.Name(goals, r.GoalID.String)
 	}
-	d.Name = resource.Name(donations, id)
-	d.Amount = mon(cur, amt)
-	d.Visibility = financev1.Donation_Visibility(pgenum.Number(financev1.Donation_VISIBILITY_UNSPECIFIED.Descriptor(), vis))
-	d.Channel = financev1.Donation_Channel(pgenum.Number(financev1.Donation_CHANNEL_UNSPECIFIED.Descriptor(), ch))
-	if goal != "" {
-		d.Goal = resource.Name(goals, goal)
+	if r.DepositAccount != "" {
+		d.DepositAccount = resource.Name(accounts, r.DepositAccount)
 	}
-	if deposit != "" {
-		d.DepositAccount = resource.Name(accounts, deposit)
+	if r.TransactionID != nil {
+		d.Transaction = resource.Name(transactions, *r.TransactionID)
 	}
-	if txID != "" {
-		d.Transaction = resource.Name(transactions, txID)
-	}
-	d.ReceiveTime, d.CreateTime = ts(recv), ts(created)
-	return d, nil
+	return d
 }
 
 // redactDonation applies the donor's visibility for callers without
@@ -255,11 +232,11 @@ func redactDonation(p *auth.Principal, d *financev1.Donation) *financev1.Donatio
 
 // GetDonation implements AIP-131, redacted as the donor allowed.
 func (s *Server) GetDonation(ctx context.Context, req *financev1.GetDonationRequest) (*financev1.Donation, error) {
-	d, err := scanDonation(s.db.QueryRow(ctx, `SELECT `+donationColumns+` FROM donations WHERE id = $1`, resource.ID(donations, req.GetName())))
+	row, err := s.q.GetDonation(ctx, s.db, resource.ID(donations, req.GetName()))
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	return redactDonation(auth.From(ctx), d), nil
+	return redactDonation(auth.From(ctx), donationFromRow(row)), nil
 }
 
 // ListDonations lists donations oldest first, redacted as each donor allowed.
@@ -268,13 +245,13 @@ func (s *Server) ListDonations(ctx context.Context, req *financev1.ListDonations
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+donationColumns+` FROM donations WHERE id::text > $1 ORDER BY id LIMIT $2`, page.After(), page.Limit())
+	rows, err := s.q.ListDonations(ctx, s.db, store.ListDonationsParams{After: page.After(), PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*financev1.Donation, error) { return scanDonation(r) })
-	if err != nil {
-		return nil, err
+	list := make([]*financev1.Donation, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, donationFromRow(r))
 	}
 	resp := &financev1.ListDonationsResponse{}
 	list, resp.NextPageToken = pagination.Finish(page, list, func(d *financev1.Donation) string { return resource.ID(donations, d.Name) })

@@ -2,7 +2,6 @@ package finance
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -13,48 +12,37 @@ import (
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/finance/store"
 )
 
 const expenses = "expenses"
 
-const expenseColumns = `id::text, payee, category, currency_code, amount, description, invoice_reference, state, submitter,
-	required_approvals, reject_reason, coalesce(transaction_id::text, ''), create_time`
-
 func (s *Server) loadExpense(ctx context.Context, db dbtx, id string, lock bool) (*financev1.Expense, error) {
-	q := `SELECT ` + expenseColumns + ` FROM expenses WHERE id = $1`
+	get := s.q.GetExpense
 	if lock {
-		q += ` FOR UPDATE`
+		get = s.q.GetExpenseForUpdate
 	}
-	var cat, cur, state, txID string
-	var amt int64
-	var created time.Time
-	e := &financev1.Expense{}
-	err := db.QueryRow(ctx, q, id).Scan(&id, &e.Payee, &cat, &cur, &amt, &e.Description, &e.InvoiceReference, &state, &e.Submitter,
-		&e.RequiredApprovals, &e.RejectReason, &txID, &created)
+	r, err := get(ctx, db, id)
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, resource.Name(expenses, id))
 	}
-	e.Name, e.Category, e.Amount, e.CreateTime = resource.Name(expenses, id), resource.Name(accounts, cat), mon(cur, amt), ts(created)
-	e.State = expenseState(state)
-	if txID != "" {
-		e.Transaction = resource.Name(transactions, txID)
+	e := &financev1.Expense{
+		Name: resource.Name(expenses, r.ID), Payee: r.Payee, Category: resource.Name(accounts, r.Category), Amount: mon(r.CurrencyCode, r.Amount),
+		Description: r.Description, InvoiceReference: r.InvoiceReference, State: expenseState(r.State), Submitter: r.Submitter,
+		RequiredApprovals: r.RequiredApprovals, RejectReason: r.RejectReason, CreateTime: ts(r.CreateTime),
 	}
-	rows, err := db.Query(ctx, `SELECT action, actor, time, state, reason FROM expense_events WHERE expense_id = $1 ORDER BY seq`, id)
+	if r.TransactionID != nil {
+		e.Transaction = resource.Name(transactions, *r.TransactionID)
+	}
+	events, err := s.q.ListExpenseEvents(ctx, db, r.ID)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		ev := &financev1.ExpenseEvent{}
-		var t time.Time
-		var st string
-		if err := rows.Scan(&ev.Action, &ev.Actor, &t, &st, &ev.Reason); err != nil {
-			return nil, err
-		}
-		ev.Time, ev.State = ts(t), expenseState(st)
-		e.History = append(e.History, ev)
+	for _, ev := range events {
+		e.History = append(e.History, &financev1.ExpenseEvent{Action: ev.Action, Actor: ev.Actor, Time: ts(ev.Time),
+			State: expenseState(ev.State), Reason: ev.Reason})
 	}
-	return e, rows.Err()
+	return e, nil
 }
 
 func expenseState(s string) financev1.Expense_State {
@@ -62,10 +50,8 @@ func expenseState(s string) financev1.Expense_State {
 }
 
 func (s *Server) expenseEvent(ctx context.Context, tx pgx.Tx, id, action, actor string, state financev1.Expense_State, reason string) error {
-	_, err := tx.Exec(ctx, `INSERT INTO expense_events (expense_id, seq, action, actor, time, state, reason)
-		VALUES ($1, (SELECT coalesce(max(seq), 0) + 1 FROM expense_events WHERE expense_id = $1), $2, $3, $4, $5, $6)`,
-		id, action, actor, s.now(), pgenum.Text(state), reason)
-	return err
+	return s.q.CreateExpenseEvent(ctx, tx, store.CreateExpenseEventParams{ExpenseID: id, Action: action, Actor: actor, Time: s.now(),
+		State: pgenum.Text(state), Reason: reason})
 }
 
 // CreateExpense submits an expense; any person may.
@@ -85,17 +71,18 @@ func (s *Server) CreateExpense(ctx context.Context, req *financev1.CreateExpense
 	}
 	return doTx(ctx, s, req.GetRequestId(), "CreateExpense", req, func(tx pgx.Tx) (*financev1.Expense, error) {
 		cat := resource.ID(accounts, e.GetCategory())
-		var typ, cur string
-		if err := tx.QueryRow(ctx, `SELECT type, currency_code FROM accounts WHERE id = $1`, cat).Scan(&typ, &cur); err != nil || typ != "expense" {
+		acct, err := s.q.GetAccount(ctx, tx, cat)
+		if err != nil || acct.Type != "expense" {
 			return nil, apierr.InvalidField("expense.category", "must be an existing expense account")
 		}
+		cur := acct.CurrencyCode
 		if cur != e.GetAmount().GetCurrencyCode() {
 			return nil, apierr.InvalidField("expense.amount.currency_code", "the category is in "+cur)
 		}
 		id := resource.NewID()
-		if _, err := tx.Exec(ctx, `INSERT INTO expenses (id, payee, category, currency_code, amount, description, invoice_reference,
-			state, submitter, required_approvals, create_time) VALUES ($1,$2,$3,$4,$5,$6,$7,'submitted',$8,$9,$10)`,
-			id, e.GetPayee(), cat, cur, e.GetAmount().GetMinorUnits(), e.GetDescription(), e.GetInvoiceReference(), submitter, required, s.now()); err != nil {
+		if err := s.q.CreateExpense(ctx, tx, store.CreateExpenseParams{ID: id, Payee: e.GetPayee(), Category: cat, CurrencyCode: cur,
+			Amount: e.GetAmount().GetMinorUnits(), Description: e.GetDescription(), InvoiceReference: e.GetInvoiceReference(),
+			Submitter: submitter, RequiredApprovals: required, CreateTime: s.now()}); err != nil {
 			return nil, err
 		}
 		if err := s.expenseEvent(ctx, tx, id, "submit", submitter, financev1.Expense_STATE_SUBMITTED, ""); err != nil {
@@ -136,8 +123,7 @@ func (s *Server) transition(ctx context.Context, name string, from []financev1.E
 }
 
 func (s *Server) setExpenseState(ctx context.Context, tx pgx.Tx, id string, st financev1.Expense_State) error {
-	_, err := tx.Exec(ctx, `UPDATE expenses SET state = $2 WHERE id = $1`, id, pgenum.Text(st))
-	return err
+	return s.q.SetExpenseState(ctx, tx, store.SetExpenseStateParams{ID: id, State: pgenum.Text(st)})
 }
 
 // ApproveExpense records one approval; the submitter may not approve their
@@ -173,7 +159,7 @@ func (s *Server) RejectExpense(ctx context.Context, req *financev1.RejectExpense
 	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED},
 		func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 			id := resource.ID(expenses, e.GetName())
-			if _, err := tx.Exec(ctx, `UPDATE expenses SET state = 'rejected', reject_reason = $2 WHERE id = $1`, id, req.GetReason()); err != nil {
+			if err := s.q.RejectExpense(ctx, tx, store.RejectExpenseParams{ID: id, RejectReason: req.GetReason()}); err != nil {
 				return err
 			}
 			return s.expenseEvent(ctx, tx, id, "reject", actor, financev1.Expense_STATE_REJECTED, req.GetReason())
@@ -222,7 +208,7 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec(ctx, `UPDATE expenses SET state = 'paid', transaction_id = $2 WHERE id = $1`, id, t); err != nil {
+		if err := s.q.PayExpense(ctx, tx, store.PayExpenseParams{ID: id, TransactionID: &t}); err != nil {
 			return nil, err
 		}
 		if err := s.expenseEvent(ctx, tx, id, "pay", actor, financev1.Expense_STATE_PAID, ""); err != nil {
@@ -243,11 +229,7 @@ func (s *Server) ListExpenses(ctx context.Context, req *financev1.ListExpensesRe
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT id::text FROM expenses WHERE id::text > $1 ORDER BY id LIMIT $2`, page.After(), page.Limit())
-	if err != nil {
-		return nil, err
-	}
-	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	ids, err := s.q.ListExpenseIDs(ctx, s.db, store.ListExpenseIDsParams{After: page.After(), PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}

@@ -2,15 +2,18 @@ package finance
 
 import (
 	"context"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/finance/store"
 )
 
 const (
@@ -18,22 +21,23 @@ const (
 	budgets = "budgets"
 )
 
-const goalColumns = `id, display_name, description, currency_code, target, period, priority, roadmap_item, coalesce(fund_account, ''), create_time, version`
+func goalFromRow(r store.Goal) *financev1.Goal {
+	g := &financev1.Goal{Name: resource.Name(goals, r.ID), DisplayName: r.DisplayName, Description: r.Description,
+		Target: mon(r.CurrencyCode, r.Target), Priority: r.Priority, RoadmapItem: r.RoadmapItem, CreateTime: ts(r.CreateTime),
+		Etag: resource.Etag(r.Version)}
+	g.Period = financev1.Goal_Period(pgenum.Number(financev1.Goal_PERIOD_UNSPECIFIED.Descriptor(), r.Period))
+	if r.FundAccount.Valid && r.FundAccount.String != "" {
+		g.FundAccount = resource.Name(accounts, r.FundAccount.String)
+	}
+	return g
+}
 
-func scanGoal(row pgx.Row) (*financev1.Goal, error) {
-	var id, cur, period, fund string
-	var target, version int64
-	var created time.Time
-	g := &financev1.Goal{}
-	if err := row.Scan(&id, &g.DisplayName, &g.Description, &cur, &target, &period, &g.Priority, &g.RoadmapItem, &fund, &created, &version); err != nil {
+// scanGoal converts a goal row, passing its error on.
+func scanGoal(r store.Goal, err error) (*financev1.Goal, error) {
+	if err != nil {
 		return nil, err
 	}
-	g.Name, g.Target, g.CreateTime, g.Etag = resource.Name(goals, id), mon(cur, target), ts(created), resource.Etag(version)
-	g.Period = financev1.Goal_Period(pgenum.Number(financev1.Goal_PERIOD_UNSPECIFIED.Descriptor(), period))
-	if fund != "" {
-		g.FundAccount = resource.Name(accounts, fund)
-	}
-	return g, nil
+	return goalFromRow(r), nil
 }
 
 // periodStart is the first day of g's current period; one-off goals count all time.
@@ -54,13 +58,10 @@ func (s *Server) fillProgress(ctx context.Context, db dbtx, g *financev1.Goal) e
 	var sum int64
 	var err error
 	if g.GetFundAccount() != "" {
-		err = db.QueryRow(ctx, `SELECT coalesce(-sum(amount), 0)::bigint FROM account_months WHERE account_id = $1 AND month >= $2`,
-			resource.ID(accounts, g.GetFundAccount()), from).Scan(&sum)
+		sum, err = s.q.FundProgress(ctx, db, store.FundProgressParams{AccountID: resource.ID(accounts, g.GetFundAccount()), Since: from})
 	} else {
-		err = db.QueryRow(ctx, `SELECT coalesce(sum(d.amount), 0)::bigint FROM donations d
-			WHERE d.goal_id = $1 AND d.receive_time >= $2 AND d.transaction_id IS NOT NULL
-			AND NOT EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = d.transaction_id)`,
-			resource.ID(goals, g.GetName()), from).Scan(&sum)
+		sum, err = s.q.GoalDonationProgress(ctx, db, store.GoalDonationProgressParams{
+			GoalID: pgtype.Text{String: resource.ID(goals, g.GetName()), Valid: true}, Since: from})
 	}
 	g.Progress = mon(g.GetTarget().GetCurrencyCode(), sum)
 	return err
@@ -84,19 +85,18 @@ func (s *Server) CreateGoal(ctx context.Context, req *financev1.CreateGoalReques
 	}
 	name := resource.Name(goals, req.GetGoalId())
 	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreateGoal", req, func(tx pgx.Tx) (*financev1.Goal, error) {
-		var fund *string
+		var fund pgtype.Text
 		if g.GetFundAccount() != "" {
 			f := resource.ID(accounts, g.GetFundAccount())
-			var cur string
-			if err := tx.QueryRow(ctx, `SELECT currency_code FROM accounts WHERE id = $1`, f).Scan(&cur); err != nil || cur != g.GetTarget().GetCurrencyCode() {
+			acct, err := s.q.GetAccount(ctx, tx, f)
+			if err != nil || acct.CurrencyCode != g.GetTarget().GetCurrencyCode() {
 				return nil, apierr.InvalidField("goal.fund_account", "must be an existing account in the target's currency")
 			}
-			fund = &f
+			fund = pgtype.Text{String: f, Valid: true}
 		}
-		out, err := scanGoal(tx.QueryRow(ctx, `INSERT INTO goals (id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10) RETURNING `+goalColumns,
-			req.GetGoalId(), g.GetDisplayName(), g.GetDescription(), g.GetTarget().GetCurrencyCode(), g.GetTarget().GetMinorUnits(),
-			pgenum.Text(g.GetPeriod()), g.GetPriority(), g.GetRoadmapItem(), fund, s.now()))
+		out, err := scanGoal(s.q.CreateGoal(ctx, tx, store.CreateGoalParams{ID: req.GetGoalId(), DisplayName: g.GetDisplayName(),
+			Description: g.GetDescription(), CurrencyCode: g.GetTarget().GetCurrencyCode(), Target: g.GetTarget().GetMinorUnits(),
+			Period: pgenum.Text(g.GetPeriod()), Priority: g.GetPriority(), RoadmapItem: g.GetRoadmapItem(), FundAccount: fund, CreateTime: s.now()}))
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +106,7 @@ func (s *Server) CreateGoal(ctx context.Context, req *financev1.CreateGoalReques
 
 // GetGoal implements AIP-131.
 func (s *Server) GetGoal(ctx context.Context, req *financev1.GetGoalRequest) (*financev1.Goal, error) {
-	g, err := scanGoal(s.db.QueryRow(ctx, `SELECT `+goalColumns+` FROM goals WHERE id = $1`, resource.ID(goals, req.GetName())))
+	g, err := scanGoal(s.q.GetGoal(ctx, s.db, resource.ID(goals, req.GetName())))
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
@@ -121,18 +121,22 @@ func (s *Server) ListGoals(ctx context.Context, req *financev1.ListGoalsRequest)
 		return nil, err
 	}
 	size := pagination.Size(req.GetPageSize())
-	var rows pgx.Rows
+	var rows []store.Goal
 	if len(c.After) == 2 {
-		rows, err = s.db.Query(ctx, `SELECT `+goalColumns+` FROM goals WHERE (priority, id) > ($1::int, $2) ORDER BY priority, id LIMIT $3`, c.After[0], c.After[1], size+1)
+		prio, perr := strconv.ParseInt(c.After[0], 10, 32)
+		if perr != nil {
+			return nil, apierr.InvalidField("page_token", "not a page token from this list; start again without one")
+		}
+		rows, err = s.q.ListGoalsAfter(ctx, s.db, store.ListGoalsAfterParams{AfterPriority: int32(prio), AfterID: c.After[1], PageSize: size + 1})
 	} else {
-		rows, err = s.db.Query(ctx, `SELECT `+goalColumns+` FROM goals ORDER BY priority, id LIMIT $1`, size+1)
+		rows, err = s.q.ListGoals(ctx, s.db, size+1)
 	}
 	if err != nil {
 		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*financev1.Goal, error) { return scanGoal(r) })
-	if err != nil {
-		return nil, err
+	list := make([]*financev1.Goal, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, goalFromRow(r))
 	}
 	resp := &financev1.ListGoalsResponse{}
 	if int32(len(list)) > size {
@@ -156,18 +160,16 @@ func (s *Server) UpdateGoal(ctx context.Context, req *financev1.UpdateGoalReques
 	id := resource.ID(goals, req.GetGoal().GetName())
 	return resource.Update(ctx, s.db, req.GetGoal(), req.GetUpdateMask(), goalFields,
 		func(tx pgx.Tx) (*financev1.Goal, error) {
-			return scanGoal(tx.QueryRow(ctx, `SELECT `+goalColumns+` FROM goals WHERE id = $1 FOR UPDATE`, id))
+			return scanGoal(s.q.GetGoalForUpdate(ctx, tx, id))
 		},
 		s.checkGoal,
 		func(tx pgx.Tx, g *financev1.Goal) (*financev1.Goal, error) {
-			var cur string
-			_ = tx.QueryRow(ctx, `SELECT currency_code FROM goals WHERE id = $1`, id).Scan(&cur)
+			cur, _ := s.q.GetGoalCurrency(ctx, tx, id)
 			if g.GetTarget().GetCurrencyCode() != cur {
 				return nil, apierr.InvalidField("goal.target.currency_code", "the goal's currency is fixed: "+cur)
 			}
-			out, err := scanGoal(tx.QueryRow(ctx, `UPDATE goals SET display_name=$2, description=$3, priority=$4, roadmap_item=$5, target=$6,
-				version = version + 1 WHERE id = $1 RETURNING `+goalColumns,
-				id, g.GetDisplayName(), g.GetDescription(), g.GetPriority(), g.GetRoadmapItem(), g.GetTarget().GetMinorUnits()))
+			out, err := scanGoal(s.q.UpdateGoal(ctx, tx, store.UpdateGoalParams{ID: id, DisplayName: g.GetDisplayName(),
+				Description: g.GetDescription(), Priority: g.GetPriority(), RoadmapItem: g.GetRoadmapItem(), Target: g.GetTarget().GetMinorUnits()}))
 			if err != nil {
 				return nil, err
 			}
@@ -175,23 +177,18 @@ func (s *Server) UpdateGoal(ctx context.Context, req *financev1.UpdateGoalReques
 		})
 }
 
-const budgetColumns = `id::text, category, year, currency_code, planned, create_time`
-
-func (s *Server) scanBudget(ctx context.Context, db dbtx, row pgx.Row) (*financev1.Budget, error) {
-	var id, cat, cur string
-	var planned int64
-	var created time.Time
-	b := &financev1.Budget{}
-	if err := row.Scan(&id, &cat, &b.Year, &cur, &planned, &created); err != nil {
+// scanBudget converts a budget row, adding what was spent in its year.
+func (s *Server) scanBudget(ctx context.Context, db dbtx, r store.Budget, err error) (*financev1.Budget, error) {
+	if err != nil {
 		return nil, err
 	}
-	b.Name, b.Category, b.Planned, b.CreateTime = resource.Name(budgets, id), resource.Name(accounts, cat), mon(cur, planned), ts(created)
-	var spent int64
-	if err := db.QueryRow(ctx, `SELECT coalesce(sum(amount), 0)::bigint FROM account_months
-		WHERE account_id = $1 AND month >= make_date($2, 1, 1) AND month < make_date($2 + 1, 1, 1)`, cat, b.Year).Scan(&spent); err != nil {
+	b := &financev1.Budget{Name: resource.Name(budgets, r.ID), Category: resource.Name(accounts, r.Category), Year: r.Year,
+		Planned: mon(r.CurrencyCode, r.Planned), CreateTime: ts(r.CreateTime)}
+	spent, err := s.q.BudgetSpent(ctx, db, store.BudgetSpentParams{Category: r.Category, Year: r.Year})
+	if err != nil {
 		return nil, err
 	}
-	b.Spent, b.Remaining = mon(cur, spent), mon(cur, planned-spent)
+	b.Spent, b.Remaining = mon(r.CurrencyCode, spent), mon(r.CurrencyCode, r.Planned-spent)
 	return b, nil
 }
 
@@ -206,21 +203,24 @@ func (s *Server) CreateBudget(ctx context.Context, req *financev1.CreateBudgetRe
 	}
 	return resource.Create(ctx, s.db, b.GetCategory()+" in "+itoa(b.GetYear()), req.GetRequestId(), "CreateBudget", req, func(tx pgx.Tx) (*financev1.Budget, error) {
 		cat := resource.ID(accounts, b.GetCategory())
-		var typ, cur string
-		if err := tx.QueryRow(ctx, `SELECT type, currency_code FROM accounts WHERE id = $1`, cat).Scan(&typ, &cur); err != nil || typ != "expense" {
+		acct, err := s.q.GetAccount(ctx, tx, cat)
+		if err != nil || acct.Type != "expense" {
 			return nil, apierr.InvalidField("budget.category", "must be an existing expense account")
 		}
+		cur := acct.CurrencyCode
 		if cur != b.GetPlanned().GetCurrencyCode() {
 			return nil, apierr.InvalidField("budget.planned.currency_code", "the category is in "+cur)
 		}
-		return s.scanBudget(ctx, tx, tx.QueryRow(ctx, `INSERT INTO budgets (id, category, year, currency_code, planned, create_time)
-			VALUES ($1,$2,$3,$4,$5,$6) RETURNING `+budgetColumns, resource.NewID(), cat, b.GetYear(), cur, b.GetPlanned().GetMinorUnits(), s.now()))
+		row, err := s.q.CreateBudget(ctx, tx, store.CreateBudgetParams{ID: resource.NewID(), Category: cat, Year: b.GetYear(), CurrencyCode: cur,
+			Planned: b.GetPlanned().GetMinorUnits(), CreateTime: s.now()})
+		return s.scanBudget(ctx, tx, row, err)
 	})
 }
 
 // GetBudget implements AIP-131.
 func (s *Server) GetBudget(ctx context.Context, req *financev1.GetBudgetRequest) (*financev1.Budget, error) {
-	b, err := s.scanBudget(ctx, s.db, s.db.QueryRow(ctx, `SELECT `+budgetColumns+` FROM budgets WHERE id = $1`, resource.ID(budgets, req.GetName())))
+	row, err := s.q.GetBudget(ctx, s.db, resource.ID(budgets, req.GetName()))
+	b, err := s.scanBudget(ctx, s.db, row, err)
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
@@ -233,26 +233,13 @@ func (s *Server) ListBudgets(ctx context.Context, req *financev1.ListBudgetsRequ
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+budgetColumns+` FROM budgets WHERE id::text > $1 ORDER BY id LIMIT $2`, page.After(), page.Limit())
+	rows, err := s.q.ListBudgets(ctx, s.db, store.ListBudgetsParams{After: page.After(), PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}
 	var list []*financev1.Budget
-	for rows.Next() {
-		var id, cat, cur string
-		var planned int64
-		var created time.Time
-		b := &financev1.Budget{}
-		if err := rows.Scan(&id, &cat, &b.Year, &cur, &planned, &created); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		b.Name = resource.Name(budgets, id)
-		list = append(list, b)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
+	for _, r := range rows {
+		list = append(list, &financev1.Budget{Name: resource.Name(budgets, r.ID)})
 	}
 	resp := &financev1.ListBudgetsResponse{}
 	list, resp.NextPageToken = pagination.Finish(page, list, func(b *financev1.Budget) string { return resource.ID(budgets, b.Name) })

@@ -17,6 +17,7 @@ import (
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/finance/store"
 )
 
 const transactions = "transactions"
@@ -47,10 +48,7 @@ func (s *Server) post(ctx context.Context, tx pgx.Tx, e entry) (string, error) {
 		return "", err
 	}
 	id := resource.NewID()
-	_, err := tx.Exec(ctx, `WITH t AS (
-			INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator)
-			VALUES ($1, $5, $6, $7, $8, $9) RETURNING id)
-		`+insertPostings, e.args(id)...)
+	err := s.q.PostEntry(ctx, tx, e.params(id))
 	if resource.IsForeignKeyViolation(err) {
 		s.accounts.Clear() // an account was deleted under us
 		return "", apierr.FailedPrecondition("ACCOUNT_NOT_FOUND", "an account of the entry no longer exists; retry")
@@ -61,14 +59,8 @@ func (s *Server) post(ctx context.Context, tx pgx.Tx, e entry) (string, error) {
 	return id, nil
 }
 
-// insertPostings inserts the postings of CTE t from the arrays $2-$4. The
-// entry and its postings go in one statement (one round trip); the postings
-// trigger runs at its end and sees both.
-const insertPostings = `INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
-		SELECT t.id, u.ord, u.a, u.c, u.m FROM t, unnest($2::text[], $3::text[], $4::bigint[]) WITH ORDINALITY AS u(a, c, m, ord)`
-
-// args are the parameters $1-$9 of an entry with id.
-func (e entry) args(id string) []any {
+// params are the parameters of an entry with id.
+func (e entry) params(id string) store.PostEntryParams {
 	accts := make([]string, len(e.lines))
 	currs := make([]string, len(e.lines))
 	amts := make([]int64, len(e.lines))
@@ -79,7 +71,8 @@ func (e entry) args(id string) []any {
 	if e.reverses != "" {
 		reverses = &e.reverses
 	}
-	return []any{id, accts, currs, amts, e.description, e.when, e.source, reverses, e.creator}
+	return store.PostEntryParams{ID: id, Accounts: accts, Currencies: currs, Amounts: amts, Description: e.description,
+		EffectiveTime: e.when, Source: e.source, ReversesID: reverses, Creator: e.creator}
 }
 
 // checkLines reports, as field violations, what the ledger triggers would
@@ -130,42 +123,28 @@ func (s *Server) currencies(ctx context.Context, tx dbtx, lines []line) (map[str
 	if len(missing) == 0 {
 		return out, nil
 	}
-	rows, err := tx.Query(ctx, `SELECT id, currency_code FROM accounts WHERE id = ANY($1)`, missing)
+	rows, err := s.q.AccountCurrencies(ctx, tx, missing)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, c string
-		if err := rows.Scan(&id, &c); err != nil {
-			return nil, err
-		}
-		out[id] = c
-		s.accounts.Store(id, c)
+	for _, r := range rows {
+		out[r.ID] = r.CurrencyCode
+		s.accounts.Store(r.ID, r.CurrencyCode)
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
-const txColumns = `t.id::text, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, ''),
-	coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), ''), t.creator, t.create_time`
-
-func scanTransaction(row pgx.Row) (*financev1.Transaction, error) {
-	var id, source, reverses, reversedBy string
-	var eff, created time.Time
-	t := &financev1.Transaction{}
-	if err := row.Scan(&id, &t.Description, &eff, &source, &reverses, &reversedBy, &t.Creator, &created); err != nil {
-		return nil, err
+func transactionFromRow(r store.GetTransactionRow) *financev1.Transaction {
+	t := &financev1.Transaction{Name: resource.Name(transactions, r.ID), Description: r.Description, Creator: r.Creator,
+		EffectiveTime: ts(r.EffectiveTime), CreateTime: ts(r.CreateTime)}
+	t.Source = financev1.Transaction_Source(pgenum.Number(financev1.Transaction_SOURCE_UNSPECIFIED.Descriptor(), r.Source))
+	if r.Reverses != "" {
+		t.Reverses = resource.Name(transactions, r.Reverses)
 	}
-	t.Name = resource.Name(transactions, id)
-	t.EffectiveTime, t.CreateTime = ts(eff), ts(created)
-	t.Source = financev1.Transaction_Source(pgenum.Number(financev1.Transaction_SOURCE_UNSPECIFIED.Descriptor(), source))
-	if reverses != "" {
-		t.Reverses = resource.Name(transactions, reverses)
+	if r.ReversedBy != "" {
+		t.ReversedBy = resource.Name(transactions, r.ReversedBy)
 	}
-	if reversedBy != "" {
-		t.ReversedBy = resource.Name(transactions, reversedBy)
-	}
-	return t, nil
+	return t
 }
 
 // loadPostings fills in the postings of ts.
@@ -179,35 +158,26 @@ func (s *Server) loadPostings(ctx context.Context, db dbtx, txs ...*financev1.Tr
 		ids[i] = resource.ID(transactions, t.Name)
 		byID[ids[i]] = t
 	}
-	rows, err := db.Query(ctx, `SELECT transaction_id::text, account_id, currency_code, amount FROM postings
-		WHERE transaction_id = ANY($1::uuid[]) ORDER BY transaction_id, seq`, ids)
+	rows, err := s.q.ListPostings(ctx, db, ids)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var tid, acct, cur string
-		var amt int64
-		if err := rows.Scan(&tid, &acct, &cur, &amt); err != nil {
-			return err
-		}
-		t := byID[tid]
-		t.Postings = append(t.Postings, &financev1.Posting{Account: resource.Name(accounts, acct), Amount: mon(cur, amt)})
+	for _, r := range rows {
+		t := byID[r.TransactionID]
+		t.Postings = append(t.Postings, &financev1.Posting{Account: resource.Name(accounts, r.AccountID), Amount: mon(r.CurrencyCode, r.Amount)})
 	}
-	return rows.Err()
+	return nil
 }
 
-type dbtx interface {
-	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
-	QueryRow(ctx context.Context, sql string, args ...any) pgx.Row
-	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
-}
+// dbtx is a pool or a transaction.
+type dbtx = store.DBTX
 
 func (s *Server) getTransaction(ctx context.Context, db dbtx, id string) (*financev1.Transaction, error) {
-	t, err := scanTransaction(db.QueryRow(ctx, `SELECT `+txColumns+` FROM transactions t WHERE t.id = $1`, id))
+	row, err := s.q.GetTransaction(ctx, db, id)
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, resource.Name(transactions, id))
 	}
+	t := transactionFromRow(row)
 	return t, s.loadPostings(ctx, db, t)
 }
 
@@ -226,13 +196,13 @@ func (s *Server) ListTransactions(ctx context.Context, req *financev1.ListTransa
 	if after == "" {
 		after = "00000000-0000-0000-0000-000000000000"
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+txColumns+` FROM transactions t WHERE t.id > $1 ORDER BY t.id LIMIT $2`, after, page.Limit())
+	rows, err := s.q.ListTransactions(ctx, s.db, store.ListTransactionsParams{After: after, PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*financev1.Transaction, error) { return scanTransaction(r) })
-	if err != nil {
-		return nil, err
+	list := make([]*financev1.Transaction, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, transactionFromRow(store.GetTransactionRow(r)))
 	}
 	resp := &financev1.ListTransactionsResponse{}
 	list, resp.NextPageToken = pagination.Finish(page, list, func(t *financev1.Transaction) string { return resource.ID(transactions, t.Name) })

@@ -31,8 +31,7 @@ func (s *Server) Policy() auth.Policy {
 		if !ok || p.GetPerson() == "" {
 			return false, nil
 		}
-		var who string
-		err := s.db.QueryRow(ctx, `SELECT submitter FROM expenses WHERE id = $1`, resource.ID(expenses, r.GetName())).Scan(&who)
+		who, err := s.q.GetExpenseSubmitter(ctx, s.db, resource.ID(expenses, r.GetName()))
 		if err != nil {
 			return false, nil // a missing expense is reported by the handler
 		}

@@ -14,6 +14,7 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/finance/store"
 )
 
 // incomeSource names a transaction source in reports.
@@ -67,19 +68,10 @@ func (s *Server) GetReportRange(ctx context.Context, req *financev1.GetReportRan
 }
 
 func (s *Server) monthlyReport(ctx context.Context, month time.Time) (*financev1.MonthlyReport, error) {
-	rows, err := s.db.Query(ctx, `
-		SELECT a.id, a.type, a.currency_code, m.source,
-			coalesce(sum(m.amount) FILTER (WHERE m.month = $1), 0)::bigint,
-			coalesce(sum(m.amount) FILTER (WHERE m.month <= $1), 0)::bigint,
-			coalesce(sum(m.amount) FILTER (WHERE m.month > $1 - interval '3 months' AND m.month <= $1), 0)::bigint
-		FROM account_months m JOIN accounts a ON a.id = m.account_id
-		WHERE m.month <= $1
-		GROUP BY a.id, a.type, a.currency_code, m.source
-		ORDER BY a.currency_code, a.id`, month)
+	rows, err := s.q.MonthlyMovements(ctx, s.db, month)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	type sect struct {
 		r        *financev1.CurrencyReport
 		income   map[string]int64
@@ -89,12 +81,9 @@ func (s *Server) monthlyReport(ctx context.Context, month time.Time) (*financev1
 	}
 	by := map[string]*sect{}
 	var order []string
-	for rows.Next() {
-		var id, typ, cur, source string
-		var inMonth, toDate, last3 int64
-		if err := rows.Scan(&id, &typ, &cur, &source, &inMonth, &toDate, &last3); err != nil {
-			return nil, err
-		}
+	for _, row := range rows {
+		id, typ, cur, source := row.ID, row.Type, row.CurrencyCode, row.Source
+		inMonth, toDate, last3 := row.InMonth, row.ToDate, row.Last3
 		sc := by[cur]
 		if sc == nil {
 			sc = &sect{r: &financev1.CurrencyReport{CurrencyCode: cur}, income: map[string]int64{}, expenses: map[string]int64{}, balances: map[string]int64{}}
@@ -119,9 +108,6 @@ func (s *Server) monthlyReport(ctx context.Context, month time.Time) (*financev1
 		case "asset":
 			sc.r.Cash += toDate
 		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
 	}
 	out := &financev1.MonthlyReport{Month: month.Format("2006-01")}
 	for _, cur := range order {
@@ -177,28 +163,15 @@ func (s *Server) ExportTransactions(req *financev1.ExportTransactionsRequest, st
 		balance := map[string]int64{}
 		if !from.IsZero() {
 			monthStart := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
-			rows, err := tx.Query(ctx, `
-				SELECT account_id, sum(amount)::bigint FROM (
-					SELECT account_id, amount FROM account_months WHERE month < $1
-					UNION ALL
-					SELECT p.account_id, p.amount FROM transactions t JOIN postings p ON p.transaction_id = t.id
-					WHERE t.effective_time >= $1 AND t.effective_time < $2) x
-				GROUP BY account_id`, monthStart, from)
+			rows, err := s.q.OpeningBalances(ctx, tx, store.OpeningBalancesParams{MonthStart: monthStart, At: from})
 			if err != nil {
 				return err
 			}
-			for rows.Next() {
-				var id string
-				var sum int64
-				if err := rows.Scan(&id, &sum); err != nil {
-					return err
-				}
-				balance[id] = sum
-			}
-			if err := rows.Err(); err != nil {
-				return err
+			for _, r := range rows {
+				balance[r.AccountID] = r.Balance
 			}
 		}
+		// Hand-written: sqlc's :many loads every row into a slice; the export streams from the cursor to keep memory flat.
 		rows, err := tx.Query(ctx, `
 			SELECT t.id::text, t.effective_time, t.source, t.description, coalesce(t.reverses_id::text, ''), p.account_id, p.currency_code, p.amount
 			FROM transactions t JOIN postings p ON p.transaction_id = t.id

@@ -181,20 +181,14 @@ func (s *Server) fillBalances(ctx context.Context, as ...*financev1.Account) err
 		ids[i] = resource.ID(accounts, a.Name)
 		by[ids[i]] = a
 	}
-	rows, err := s.db.Query(ctx, `SELECT account_id, sum(amount)::bigint FROM account_balances WHERE account_id = ANY($1) GROUP BY account_id`, ids)
+	rows, err := s.q.AccountBalances(ctx, s.db, ids)
 	if err != nil {
 		return err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id string
-		var sum int64
-		if err := rows.Scan(&id, &sum); err != nil {
-			return err
-		}
-		by[id].Balance.MinorUnits = sum
+	for _, r := range rows {
+		by[r.AccountID].Balance.MinorUnits = r.Balance
 	}
-	return rows.Err()
+	return nil
 }
 
 // Run drains the activity outbox to membership until ctx ends.

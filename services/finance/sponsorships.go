@@ -12,28 +12,27 @@ import (
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/finance/store"
 )
 
-const spColumns = `id::text, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time`
+func sponsorshipFromRow(r store.Sponsorship) *financev1.Sponsorship {
+	sp := &financev1.Sponsorship{Name: resource.Name(sponsorships, r.ID), Organisation: r.Organisation, Package: r.Package,
+		Amount: mon(r.CurrencyCode, r.Amount), Paid: mon(r.CurrencyCode, r.Paid), Period: interval(r.Period),
+		StartDate: r.StartDate.Format(dateLayout), CreateTime: ts(r.CreateTime)}
+	sp.Kind = financev1.Sponsorship_Kind(pgenum.Number(financev1.Sponsorship_KIND_UNSPECIFIED.Descriptor(), r.Kind))
+	sp.State = financev1.Sponsorship_State(pgenum.Number(financev1.Sponsorship_STATE_UNSPECIFIED.Descriptor(), r.State))
+	if r.EndDate != nil {
+		sp.EndDate = r.EndDate.Format(dateLayout)
+	}
+	return sp
+}
 
-func scanSponsorship(row pgx.Row) (*financev1.Sponsorship, error) {
-	var id, kind, cur, period, state string
-	var amt, paid int64
-	var start time.Time
-	var end *time.Time
-	var created time.Time
-	sp := &financev1.Sponsorship{}
-	if err := row.Scan(&id, &sp.Organisation, &sp.Package, &kind, &cur, &amt, &period, &start, &end, &state, &paid, &created); err != nil {
+// scanSponsorship converts a sponsorship row, passing its error on.
+func scanSponsorship(r store.Sponsorship, err error) (*financev1.Sponsorship, error) {
+	if err != nil {
 		return nil, err
 	}
-	sp.Name, sp.Amount, sp.Paid, sp.Period = resource.Name(sponsorships, id), mon(cur, amt), mon(cur, paid), interval(period)
-	sp.Kind = financev1.Sponsorship_Kind(pgenum.Number(financev1.Sponsorship_KIND_UNSPECIFIED.Descriptor(), kind))
-	sp.State = financev1.Sponsorship_State(pgenum.Number(financev1.Sponsorship_STATE_UNSPECIFIED.Descriptor(), state))
-	sp.StartDate, sp.CreateTime = start.Format(dateLayout), ts(created)
-	if end != nil {
-		sp.EndDate = end.Format(dateLayout)
-	}
-	return sp, nil
+	return sponsorshipFromRow(r), nil
 }
 
 // CreateSponsorship records a deal; it starts PROPOSED.
@@ -63,15 +62,15 @@ func (s *Server) CreateSponsorship(ctx context.Context, req *financev1.CreateSpo
 		end = &e
 	}
 	return doTx(ctx, s, req.GetRequestId(), "CreateSponsorship", req, func(tx pgx.Tx) (*financev1.Sponsorship, error) {
-		return scanSponsorship(tx.QueryRow(ctx, `INSERT INTO sponsorships (id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, create_time)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,'proposed',$10) RETURNING `+spColumns, resource.NewID(), sp.GetOrganisation(), sp.GetPackage(),
-			pgenum.Text(sp.GetKind()), sp.GetAmount().GetCurrencyCode(), sp.GetAmount().GetMinorUnits(), pgenum.Text(sp.GetPeriod()), start, end, s.now()))
+		return scanSponsorship(s.q.CreateSponsorship(ctx, tx, store.CreateSponsorshipParams{ID: resource.NewID(), Organisation: sp.GetOrganisation(),
+			Package: sp.GetPackage(), Kind: pgenum.Text(sp.GetKind()), CurrencyCode: sp.GetAmount().GetCurrencyCode(), Amount: sp.GetAmount().GetMinorUnits(),
+			Period: pgenum.Text(sp.GetPeriod()), StartDate: start, EndDate: end, CreateTime: s.now()}))
 	})
 }
 
 // GetSponsorship implements AIP-131.
 func (s *Server) GetSponsorship(ctx context.Context, req *financev1.GetSponsorshipRequest) (*financev1.Sponsorship, error) {
-	sp, err := scanSponsorship(s.db.QueryRow(ctx, `SELECT `+spColumns+` FROM sponsorships WHERE id = $1`, resource.ID(sponsorships, req.GetName())))
+	sp, err := scanSponsorship(s.q.GetSponsorship(ctx, s.db, resource.ID(sponsorships, req.GetName())))
 	return sp, resource.NotFoundIfNoRows(err, req.GetName())
 }
 
@@ -81,13 +80,13 @@ func (s *Server) ListSponsorships(ctx context.Context, req *financev1.ListSponso
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+spColumns+` FROM sponsorships WHERE id::text > $1 ORDER BY id LIMIT $2`, page.After(), page.Limit())
+	rows, err := s.q.ListSponsorships(ctx, s.db, store.ListSponsorshipsParams{After: page.After(), PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*financev1.Sponsorship, error) { return scanSponsorship(r) })
-	if err != nil {
-		return nil, err
+	list := make([]*financev1.Sponsorship, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, sponsorshipFromRow(r))
 	}
 	resp := &financev1.ListSponsorshipsResponse{}
 	resp.Sponsorships, resp.NextPageToken = pagination.Finish(page, list, func(x *financev1.Sponsorship) string { return resource.ID(sponsorships, x.Name) })
@@ -103,7 +102,7 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 	}
 	return doTx(ctx, s, req.GetRequestId(), "RecordSponsorshipPayment", req, func(tx pgx.Tx) (*financev1.Sponsorship, error) {
 		id := resource.ID(sponsorships, req.GetName())
-		sp, err := scanSponsorship(tx.QueryRow(ctx, `SELECT `+spColumns+` FROM sponsorships WHERE id = $1 FOR UPDATE`, id))
+		sp, err := scanSponsorship(s.q.GetSponsorshipForUpdate(ctx, tx, id))
 		if err != nil {
 			return nil, resource.NotFoundIfNoRows(err, req.GetName())
 		}
@@ -120,17 +119,16 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO payments (transaction_id, sponsorship_id) VALUES ($1, $2)`, t, id); err != nil {
+		if err := s.q.CreateSponsorshipPayment(ctx, tx, store.CreateSponsorshipPaymentParams{TransactionID: t, SponsorshipID: &id}); err != nil {
 			return nil, err
 		}
-		return scanSponsorship(tx.QueryRow(ctx, `UPDATE sponsorships SET state = 'active', paid = paid + $2 WHERE id = $1 RETURNING `+spColumns, id, amt))
+		return scanSponsorship(s.q.AddSponsorshipPayment(ctx, tx, store.AddSponsorshipPaymentParams{ID: id, Amount: amt}))
 	})
 }
 
 // EndSponsorship ends a deal.
 func (s *Server) EndSponsorship(ctx context.Context, req *financev1.EndSponsorshipRequest) (*financev1.Sponsorship, error) {
-	sp, err := scanSponsorship(s.db.QueryRow(ctx, `UPDATE sponsorships SET state = 'ended', end_date = coalesce(end_date, $2)
-		WHERE id = $1 AND state <> 'ended' RETURNING `+spColumns, resource.ID(sponsorships, req.GetName()), today(s.now())))
+	sp, err := scanSponsorship(s.q.EndSponsorship(ctx, s.db, store.EndSponsorshipParams{ID: resource.ID(sponsorships, req.GetName()), Today: today(s.now())}))
 	if err == pgx.ErrNoRows {
 		if _, gerr := s.GetSponsorship(ctx, &financev1.GetSponsorshipRequest{Name: req.GetName()}); gerr != nil {
 			return nil, gerr

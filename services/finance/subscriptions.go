@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -12,6 +13,7 @@ import (
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/services/finance/store"
 )
 
 const (
@@ -32,18 +34,17 @@ func advance(d time.Time, iv string) time.Time {
 	return d.AddDate(0, 1, 0)
 }
 
-const tierColumns = `id, display_name, description, currency_code, amount, interval, create_time`
+func tierFromRow(r store.Tier) *financev1.Tier {
+	return &financev1.Tier{Name: resource.Name(tiers, r.ID), DisplayName: r.DisplayName, Description: r.Description,
+		Amount: mon(r.CurrencyCode, r.Amount), Interval: interval(r.Interval), CreateTime: ts(r.CreateTime)}
+}
 
-func scanTier(row pgx.Row) (*financev1.Tier, error) {
-	var id, cur, iv string
-	var amt int64
-	var created time.Time
-	t := &financev1.Tier{}
-	if err := row.Scan(&id, &t.DisplayName, &t.Description, &cur, &amt, &iv, &created); err != nil {
+// scanTier converts a tier row, passing its error on.
+func scanTier(r store.Tier, err error) (*financev1.Tier, error) {
+	if err != nil {
 		return nil, err
 	}
-	t.Name, t.Amount, t.Interval, t.CreateTime = resource.Name(tiers, id), mon(cur, amt), interval(iv), ts(created)
-	return t, nil
+	return tierFromRow(r), nil
 }
 
 // CreateTier adds a tier under a chosen id.
@@ -57,15 +58,14 @@ func (s *Server) CreateTier(ctx context.Context, req *financev1.CreateTierReques
 		return nil, err
 	}
 	return resource.Create(ctx, s.db, resource.Name(tiers, req.GetTierId()), req.GetRequestId(), "CreateTier", req, func(tx pgx.Tx) (*financev1.Tier, error) {
-		return scanTier(tx.QueryRow(ctx, `INSERT INTO tiers (id, display_name, description, currency_code, amount, interval, create_time)
-			VALUES ($1,$2,$3,$4,$5,$6,$7) RETURNING `+tierColumns, req.GetTierId(), t.GetDisplayName(), t.GetDescription(),
-			t.GetAmount().GetCurrencyCode(), t.GetAmount().GetMinorUnits(), pgenum.Text(t.GetInterval()), s.now()))
+		return scanTier(s.q.CreateTier(ctx, tx, store.CreateTierParams{ID: req.GetTierId(), DisplayName: t.GetDisplayName(), Description: t.GetDescription(),
+			CurrencyCode: t.GetAmount().GetCurrencyCode(), Amount: t.GetAmount().GetMinorUnits(), Interval: pgenum.Text(t.GetInterval()), CreateTime: s.now()}))
 	})
 }
 
 // GetTier implements AIP-131.
 func (s *Server) GetTier(ctx context.Context, req *financev1.GetTierRequest) (*financev1.Tier, error) {
-	t, err := scanTier(s.db.QueryRow(ctx, `SELECT `+tierColumns+` FROM tiers WHERE id = $1`, resource.ID(tiers, req.GetName())))
+	t, err := scanTier(s.q.GetTier(ctx, s.db, resource.ID(tiers, req.GetName())))
 	return t, resource.NotFoundIfNoRows(err, req.GetName())
 }
 
@@ -75,36 +75,36 @@ func (s *Server) ListTiers(ctx context.Context, req *financev1.ListTiersRequest)
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+tierColumns+` FROM tiers WHERE id > $1 ORDER BY id LIMIT $2`, page.After(), page.Limit())
+	rows, err := s.q.ListTiers(ctx, s.db, store.ListTiersParams{After: page.After(), PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*financev1.Tier, error) { return scanTier(r) })
-	if err != nil {
-		return nil, err
+	list := make([]*financev1.Tier, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, tierFromRow(r))
 	}
 	resp := &financev1.ListTiersResponse{}
 	resp.Tiers, resp.NextPageToken = pagination.Finish(page, list, func(t *financev1.Tier) string { return resource.ID(tiers, t.Name) })
 	return resp, nil
 }
 
-const subColumns = `id::text, coalesce(tier_id, ''), subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time`
+func subFromRow(r store.Subscription) *financev1.Subscription {
+	sb := &financev1.Subscription{Name: resource.Name(subscriptions, r.ID), Subscriber: r.Subscriber, SubscriberName: r.SubscriberName,
+		Amount: mon(r.CurrencyCode, r.Amount), Interval: interval(r.Interval), PaymentCount: r.PaymentCount,
+		NextDueDate: r.NextDueDate.Format(dateLayout), CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime)}
+	if r.TierID.Valid && r.TierID.String != "" {
+		sb.Tier = resource.Name(tiers, r.TierID.String)
+	}
+	sb.State = financev1.Subscription_State(pgenum.Number(financev1.Subscription_STATE_UNSPECIFIED.Descriptor(), r.State))
+	return sb
+}
 
-func scanSub(row pgx.Row) (*financev1.Subscription, error) {
-	var id, tier, cur, iv, state string
-	var amt int64
-	var due, created, updated time.Time
-	sb := &financev1.Subscription{}
-	if err := row.Scan(&id, &tier, &sb.Subscriber, &sb.SubscriberName, &cur, &amt, &iv, &state, &due, &sb.PaymentCount, &created, &updated); err != nil {
+// scanSub converts a subscription row, passing its error on.
+func scanSub(r store.Subscription, err error) (*financev1.Subscription, error) {
+	if err != nil {
 		return nil, err
 	}
-	sb.Name, sb.Amount, sb.Interval = resource.Name(subscriptions, id), mon(cur, amt), interval(iv)
-	if tier != "" {
-		sb.Tier = resource.Name(tiers, tier)
-	}
-	sb.State = financev1.Subscription_State(pgenum.Number(financev1.Subscription_STATE_UNSPECIFIED.Descriptor(), state))
-	sb.NextDueDate, sb.CreateTime, sb.UpdateTime = due.Format(dateLayout), ts(created), ts(updated)
-	return sb, nil
+	return subFromRow(r), nil
 }
 
 // CreateSubscription records recurring support; it starts ACTIVE.
@@ -126,14 +126,13 @@ func (s *Server) CreateSubscription(ctx context.Context, req *financev1.CreateSu
 		return nil, err
 	}
 	return doTx(ctx, s, req.GetRequestId(), "CreateSubscription", req, func(tx pgx.Tx) (*financev1.Subscription, error) {
-		var tier *string
+		var tier pgtype.Text
 		if sb.GetTier() != "" {
-			t := resource.ID(tiers, sb.GetTier())
-			tier = &t
+			tier = pgtype.Text{String: resource.ID(tiers, sb.GetTier()), Valid: true}
 		}
-		out, err := scanSub(tx.QueryRow(ctx, `INSERT INTO subscriptions (id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, create_time, update_time)
-			VALUES ($1,$2,$3,$4,$5,$6,$7,'active',$8,$9,$9) RETURNING `+subColumns, resource.NewID(), tier, sb.GetSubscriber(), sb.GetSubscriberName(),
-			sb.GetAmount().GetCurrencyCode(), sb.GetAmount().GetMinorUnits(), pgenum.Text(sb.GetInterval()), due, s.now()))
+		out, err := scanSub(s.q.CreateSubscription(ctx, tx, store.CreateSubscriptionParams{ID: resource.NewID(), TierID: tier,
+			Subscriber: sb.GetSubscriber(), SubscriberName: sb.GetSubscriberName(), CurrencyCode: sb.GetAmount().GetCurrencyCode(),
+			Amount: sb.GetAmount().GetMinorUnits(), Interval: pgenum.Text(sb.GetInterval()), NextDueDate: due, Now: s.now()}))
 		if resource.IsForeignKeyViolation(err) {
 			return nil, apierr.InvalidField("subscription.tier", "no such tier: "+sb.GetTier())
 		}
@@ -143,7 +142,7 @@ func (s *Server) CreateSubscription(ctx context.Context, req *financev1.CreateSu
 
 // GetSubscription implements AIP-131.
 func (s *Server) GetSubscription(ctx context.Context, req *financev1.GetSubscriptionRequest) (*financev1.Subscription, error) {
-	sb, err := scanSub(s.db.QueryRow(ctx, `SELECT `+subColumns+` FROM subscriptions WHERE id = $1`, resource.ID(subscriptions, req.GetName())))
+	sb, err := scanSub(s.q.GetSubscription(ctx, s.db, resource.ID(subscriptions, req.GetName())))
 	return sb, resource.NotFoundIfNoRows(err, req.GetName())
 }
 
@@ -154,14 +153,14 @@ func (s *Server) ListSubscriptions(ctx context.Context, req *financev1.ListSubsc
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.db.Query(ctx, `SELECT `+subColumns+` FROM subscriptions WHERE id::text > $1
-		AND (NOT $3 OR (state = 'active' AND next_due_date < $4)) ORDER BY id LIMIT $2`, page.After(), page.Limit(), req.GetOverdue(), today(s.now()))
+	rows, err := s.q.ListSubscriptions(ctx, s.db, store.ListSubscriptionsParams{After: page.After(), PageSize: page.Limit(),
+		Overdue: req.GetOverdue(), Today: today(s.now())})
 	if err != nil {
 		return nil, err
 	}
-	list, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*financev1.Subscription, error) { return scanSub(r) })
-	if err != nil {
-		return nil, err
+	list := make([]*financev1.Subscription, 0, len(rows))
+	for _, r := range rows {
+		list = append(list, subFromRow(r))
 	}
 	resp := &financev1.ListSubscriptionsResponse{}
 	resp.Subscriptions, resp.NextPageToken = pagination.Finish(page, list, func(x *financev1.Subscription) string { return resource.ID(subscriptions, x.Name) })
@@ -179,8 +178,8 @@ func (s *Server) subState(ctx context.Context, name string, from []string, to st
 	var out *financev1.Subscription
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
-		out, err = scanSub(tx.QueryRow(ctx, `UPDATE subscriptions SET state = $2, update_time = $4 WHERE id = $1 AND state = ANY($3)
-			RETURNING `+subColumns, resource.ID(subscriptions, name), to, from, s.now()))
+		out, err = scanSub(s.q.SetSubscriptionState(ctx, tx, store.SetSubscriptionStateParams{ID: resource.ID(subscriptions, name), State: to,
+			FromStates: from, UpdateTime: s.now()}))
 		if err == pgx.ErrNoRows {
 			if _, gerr := s.GetSubscription(ctx, &financev1.GetSubscriptionRequest{Name: name}); gerr != nil {
 				return gerr
@@ -216,7 +215,7 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 	}
 	return doTx(ctx, s, req.GetRequestId(), "RecordSubscriptionPayment", req, func(tx pgx.Tx) (*financev1.Subscription, error) {
 		id := resource.ID(subscriptions, req.GetName())
-		sb, err := scanSub(tx.QueryRow(ctx, `SELECT `+subColumns+` FROM subscriptions WHERE id = $1 FOR UPDATE`, id))
+		sb, err := scanSub(s.q.GetSubscriptionForUpdate(ctx, tx, id))
 		if err != nil {
 			return nil, resource.NotFoundIfNoRows(err, req.GetName())
 		}
@@ -232,35 +231,25 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		if err != nil {
 			return nil, err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO payments (transaction_id, subscription_id) VALUES ($1, $2)`, t, id); err != nil {
+		if err := s.q.CreateSubscriptionPayment(ctx, tx, store.CreateSubscriptionPaymentParams{TransactionID: t, SubscriptionID: &id}); err != nil {
 			return nil, err
 		}
 		due, _ := time.Parse(dateLayout, sb.GetNextDueDate())
 		iv := pgenum.Text(sb.GetInterval())
-		return scanSub(tx.QueryRow(ctx, `UPDATE subscriptions SET next_due_date = $2, payment_count = payment_count + 1, update_time = $3
-			WHERE id = $1 RETURNING `+subColumns, id, advance(due, iv), s.now()))
+		return scanSub(s.q.AdvanceSubscription(ctx, tx, store.AdvanceSubscriptionParams{ID: id, NextDueDate: advance(due, iv), UpdateTime: s.now()}))
 	})
 }
 
 // GetRecurringRevenue reports MRR per currency over ACTIVE subscriptions:
 // monthly amounts plus the sum of yearly amounts divided by 12, rounded down.
 func (s *Server) GetRecurringRevenue(ctx context.Context, _ *financev1.GetRecurringRevenueRequest) (*financev1.GetRecurringRevenueResponse, error) {
-	rows, err := s.db.Query(ctx, `SELECT currency_code,
-		(coalesce(sum(amount) FILTER (WHERE interval = 'month'), 0) + div(coalesce(sum(amount) FILTER (WHERE interval = 'year'), 0), 12))::bigint,
-		count(*)::int FROM subscriptions WHERE state = 'active' GROUP BY currency_code ORDER BY currency_code`)
+	rows, err := s.q.RecurringRevenue(ctx, s.db)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
 	resp := &financev1.GetRecurringRevenueResponse{}
-	for rows.Next() {
-		var cur string
-		var mrr int64
-		var n int32
-		if err := rows.Scan(&cur, &mrr, &n); err != nil {
-			return nil, err
-		}
-		resp.Currencies = append(resp.Currencies, &financev1.RecurringRevenue{Mrr: mon(cur, mrr), ActiveSubscriptions: n})
+	for _, r := range rows {
+		resp.Currencies = append(resp.Currencies, &financev1.RecurringRevenue{Mrr: mon(r.CurrencyCode, r.Mrr), ActiveSubscriptions: r.Active})
 	}
-	return resp, rows.Err()
+	return resp, nil
 }

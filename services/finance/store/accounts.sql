@@ -23,3 +23,13 @@ RETURNING *;
 
 -- name: DeleteAccount :exec
 DELETE FROM accounts WHERE id = $1;
+
+-- name: AccountBalances :many
+-- Sums each account's balance slots.
+SELECT account_id, sum(amount)::bigint AS balance
+FROM account_balances
+WHERE account_id = ANY(sqlc.arg(ids)::text[])
+GROUP BY account_id;
+
+-- name: AccountCurrencies :many
+SELECT id, currency_code FROM accounts WHERE id = ANY(sqlc.arg(ids)::text[]);

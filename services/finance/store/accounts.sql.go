@@ -9,6 +9,68 @@ import (
 	"context"
 )
 
+const accountBalances = `-- name: AccountBalances :many
+SELECT account_id, sum(amount)::bigint AS balance
+FROM account_balances
+WHERE account_id = ANY($1::text[])
+GROUP BY account_id
+`
+
+type AccountBalancesRow struct {
+	AccountID string
+	Balance   int64
+}
+
+// Sums each account's balance slots.
+func (q *Queries) AccountBalances(ctx context.Context, db DBTX, ids []string) ([]AccountBalancesRow, error) {
+	rows, err := db.Query(ctx, accountBalances, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AccountBalancesRow{}
+	for rows.Next() {
+		var i AccountBalancesRow
+		if err := rows.Scan(&i.AccountID, &i.Balance); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const accountCurrencies = `-- name: AccountCurrencies :many
+SELECT id, currency_code FROM accounts WHERE id = ANY($1::text[])
+`
+
+type AccountCurrenciesRow struct {
+	ID           string
+	CurrencyCode string
+}
+
+func (q *Queries) AccountCurrencies(ctx context.Context, db DBTX, ids []string) ([]AccountCurrenciesRow, error) {
+	rows, err := db.Query(ctx, accountCurrencies, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AccountCurrenciesRow{}
+	for rows.Next() {
+		var i AccountCurrenciesRow
+		if err := rows.Scan(&i.ID, &i.CurrencyCode); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createAccount = `-- name: CreateAccount :one
 INSERT INTO accounts (id, display_name, description, type, currency_code, earmarked)
 VALUES ($1, $2, $3, $4, $5, $6)

@@ -30,14 +30,14 @@ type AccountBalance struct {
 
 type AccountMonth struct {
 	AccountID string
-	Month     pgtype.Date
+	Month     time.Time
 	Source    string
 	Slot      int32
 	Amount    int64
 }
 
 type Budget struct {
-	ID           pgtype.UUID
+	ID           string
 	Category     string
 	Year         int32
 	CurrencyCode string
@@ -46,7 +46,7 @@ type Budget struct {
 }
 
 type Donation struct {
-	ID                pgtype.UUID
+	ID                string
 	CurrencyCode      string
 	Amount            int64
 	Donor             string
@@ -59,13 +59,13 @@ type Donation struct {
 	Description       string
 	DepositAccount    string
 	ReceiveTime       time.Time
-	TransactionID     pgtype.UUID
+	TransactionID     *string
 	Recorder          string
 	CreateTime        time.Time
 }
 
 type Expense struct {
-	ID                pgtype.UUID
+	ID                string
 	Payee             string
 	Category          string
 	CurrencyCode      string
@@ -76,12 +76,12 @@ type Expense struct {
 	Submitter         string
 	RequiredApprovals int32
 	RejectReason      string
-	TransactionID     pgtype.UUID
+	TransactionID     *string
 	CreateTime        time.Time
 }
 
 type ExpenseEvent struct {
-	ExpenseID pgtype.UUID
+	ExpenseID string
 	Seq       int32
 	Action    string
 	Actor     string
@@ -105,7 +105,7 @@ type Goal struct {
 }
 
 type IdempotencyKey struct {
-	RequestID   pgtype.UUID
+	RequestID   string
 	Method      string
 	RequestHash []byte
 	Response    []byte
@@ -120,13 +120,13 @@ type Outbox struct {
 }
 
 type Payment struct {
-	TransactionID  pgtype.UUID
-	SubscriptionID pgtype.UUID
-	SponsorshipID  pgtype.UUID
+	TransactionID  string
+	SubscriptionID *string
+	SponsorshipID  *string
 }
 
 type Posting struct {
-	TransactionID pgtype.UUID
+	TransactionID string
 	Seq           int32
 	AccountID     string
 	CurrencyCode  string
@@ -134,14 +134,14 @@ type Posting struct {
 }
 
 type Sponsorship struct {
-	ID           pgtype.UUID
+	ID           string
 	Organisation string
 	Package      string
 	Kind         string
 	CurrencyCode string
 	Amount       int64
 	Period       string
-	StartDate    pgtype.Date
+	StartDate    time.Time
 	EndDate      *time.Time
 	State        string
 	Paid         int64
@@ -149,7 +149,7 @@ type Sponsorship struct {
 }
 
 type Subscription struct {
-	ID             pgtype.UUID
+	ID             string
 	TierID         pgtype.Text
 	Subscriber     string
 	SubscriberName string
@@ -157,7 +157,7 @@ type Subscription struct {
 	Amount         int64
 	Interval       string
 	State          string
-	NextDueDate    pgtype.Date
+	NextDueDate    time.Time
 	PaymentCount   int32
 	CreateTime     time.Time
 	UpdateTime     time.Time
@@ -174,11 +174,11 @@ type Tier struct {
 }
 
 type Transaction struct {
-	ID            pgtype.UUID
+	ID            string
 	Description   string
 	EffectiveTime time.Time
 	Source        string
-	ReversesID    pgtype.UUID
+	ReversesID    *string
 	Creator       string
 	CreateTime    time.Time
 }

@@ -1,0 +1,38 @@
+-- name: GetGoal :one
+SELECT * FROM goals WHERE id = $1;
+
+-- name: GetGoalForUpdate :one
+SELECT * FROM goals WHERE id = $1 FOR UPDATE;
+
+-- name: GetGoalCurrency :one
+SELECT currency_code FROM goals WHERE id = $1;
+
+-- name: ListGoals :many
+SELECT * FROM goals ORDER BY priority, id LIMIT sqlc.arg(page_size);
+
+-- name: ListGoalsAfter :many
+SELECT * FROM goals
+WHERE (priority, id) > (sqlc.arg(after_priority)::int, sqlc.arg(after_id)::text)
+ORDER BY priority, id
+LIMIT sqlc.arg(page_size);
+
+-- name: CreateGoal :one
+INSERT INTO goals (id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+RETURNING *;
+
+-- name: UpdateGoal :one
+UPDATE goals SET display_name = $2, description = $3, priority = $4, roadmap_item = $5, target = $6, version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: FundProgress :one
+-- Credits to the fund account since a month, from the monthly movements.
+SELECT coalesce(-sum(amount), 0)::bigint FROM account_months
+WHERE account_id = sqlc.arg(account_id) AND month >= sqlc.arg(since)::date;
+
+-- name: GoalDonationProgress :one
+-- Posted, unreversed donations earmarked for the goal since a time.
+SELECT coalesce(sum(d.amount), 0)::bigint FROM donations d
+WHERE d.goal_id = sqlc.arg(goal_id) AND d.receive_time >= sqlc.arg(since)::timestamptz AND d.transaction_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = d.transaction_id);

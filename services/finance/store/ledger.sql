@@ -1,0 +1,32 @@
+-- name: PostEntry :exec
+-- The entry and its postings go in one statement (one round trip); the
+-- postings trigger runs at its end and sees both.
+WITH t AS (
+    INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator)
+    VALUES (sqlc.arg(id), sqlc.arg(description), sqlc.arg(effective_time), sqlc.arg(source), sqlc.narg(reverses_id), sqlc.arg(creator))
+    RETURNING id)
+INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
+SELECT t.id, u.ord, u.a, u.c, u.m
+-- ROWS FROM (unnest, ...) is what multi-argument unnest stands for; sqlc knows only this form.
+FROM t, ROWS FROM (unnest(sqlc.arg(accounts)::text[]), unnest(sqlc.arg(currencies)::text[]), unnest(sqlc.arg(amounts)::bigint[]))
+    WITH ORDINALITY AS u(a, c, m, ord);
+
+-- name: GetTransaction :one
+SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
+    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time
+FROM transactions t
+WHERE t.id = sqlc.arg(id);
+
+-- name: ListTransactions :many
+SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
+    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time
+FROM transactions t
+WHERE t.id > sqlc.arg(after)
+ORDER BY t.id
+LIMIT sqlc.arg(page_size);
+
+-- name: ListPostings :many
+SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
+FROM postings
+WHERE transaction_id = ANY(sqlc.arg(transaction_ids)::uuid[])
+ORDER BY transaction_id, seq;

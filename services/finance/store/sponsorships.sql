@@ -1,0 +1,29 @@
+-- name: GetSponsorship :one
+SELECT * FROM sponsorships WHERE id = $1;
+
+-- name: GetSponsorshipForUpdate :one
+SELECT * FROM sponsorships WHERE id = $1 FOR UPDATE;
+
+-- name: ListSponsorships :many
+SELECT * FROM sponsorships
+WHERE id::text > sqlc.arg(after)::text
+ORDER BY id
+LIMIT sqlc.arg(page_size);
+
+-- name: CreateSponsorship :one
+INSERT INTO sponsorships (id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, create_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'proposed', $10)
+RETURNING *;
+
+-- name: AddSponsorshipPayment :one
+UPDATE sponsorships SET state = 'active', paid = paid + sqlc.arg(amount)
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: EndSponsorship :one
+UPDATE sponsorships SET state = 'ended', end_date = coalesce(end_date, sqlc.arg(today)::date)
+WHERE id = sqlc.arg(id) AND state <> 'ended'
+RETURNING *;
+
+-- name: CreateSponsorshipPayment :exec
+INSERT INTO payments (transaction_id, sponsorship_id) VALUES ($1, $2);

@@ -1,0 +1,43 @@
+-- name: GetSubscription :one
+SELECT * FROM subscriptions WHERE id = $1;
+
+-- name: GetSubscriptionForUpdate :one
+SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE;
+
+-- name: ListSubscriptions :many
+-- overdue keeps ACTIVE subscriptions due before today.
+SELECT * FROM subscriptions
+WHERE id::text > sqlc.arg(after)::text
+    AND (NOT sqlc.arg(overdue)::bool OR (state = 'active' AND next_due_date < sqlc.arg(today)::date))
+ORDER BY id
+LIMIT sqlc.arg(page_size);
+
+-- name: CreateSubscription :one
+INSERT INTO subscriptions (id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, create_time, update_time)
+VALUES (sqlc.arg(id), sqlc.narg(tier_id), sqlc.arg(subscriber), sqlc.arg(subscriber_name), sqlc.arg(currency_code), sqlc.arg(amount),
+    sqlc.arg(interval), 'active', sqlc.arg(next_due_date), sqlc.arg(now), sqlc.arg(now))
+RETURNING *;
+
+-- name: SetSubscriptionState :one
+UPDATE subscriptions SET state = sqlc.arg(state), update_time = sqlc.arg(update_time)
+WHERE id = sqlc.arg(id) AND state = ANY(sqlc.arg(from_states)::text[])
+RETURNING *;
+
+-- name: AdvanceSubscription :one
+-- Counts a payment and moves the due date on.
+UPDATE subscriptions SET next_due_date = sqlc.arg(next_due_date), payment_count = payment_count + 1, update_time = sqlc.arg(update_time)
+WHERE id = sqlc.arg(id)
+RETURNING *;
+
+-- name: CreateSubscriptionPayment :exec
+INSERT INTO payments (transaction_id, subscription_id) VALUES ($1, $2);
+
+-- name: RecurringRevenue :many
+-- MRR per currency over ACTIVE subscriptions: monthly amounts plus yearly ones divided by 12, rounded down.
+SELECT currency_code,
+    (coalesce(sum(amount) FILTER (WHERE interval = 'month'), 0) + div(coalesce(sum(amount) FILTER (WHERE interval = 'year'), 0), 12))::bigint AS mrr,
+    count(*)::int AS active
+FROM subscriptions
+WHERE state = 'active'
+GROUP BY currency_code
+ORDER BY currency_code;
