@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/rs/cors"
@@ -21,6 +22,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/gen/openapi"
+	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/requestid"
 	"github.com/guildhall/guildhall/third_party/swaggerui"
 )
@@ -118,16 +120,40 @@ func incomingHeader(key string) (string, bool) {
 	return runtime.DefaultHeaderMatcher(key)
 }
 
-// limitBody caps request bodies; a body over the limit is a 413.
+// limitBody caps request bodies (a body over the limit is a 413) and refuses
+// paths and query parameters that are not UTF-8, which protobuf strings
+// cannot carry to the services.
 func limitBody(next http.Handler, max int64) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > max {
 			writeStatus(w, r, bodyTooLarge(max))
 			return
 		}
+		if field := nonUTF8(r); field != "" {
+			writeStatus(w, r, apierr.InvalidField(field, "not valid UTF-8").GRPCStatus())
+			return
+		}
 		r.Body = http.MaxBytesReader(w, r.Body, max)
 		next.ServeHTTP(w, r)
 	})
+}
+
+// nonUTF8 names the first part of r's URL that is not valid UTF-8, or "".
+func nonUTF8(r *http.Request) string {
+	if !utf8.ValidString(r.URL.Path) {
+		return "path"
+	}
+	for k, vs := range r.URL.Query() {
+		if !utf8.ValidString(k) {
+			return "query"
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return k
+			}
+		}
+	}
+	return ""
 }
 
 func withRequestID(next http.Handler) http.Handler {
