@@ -1,17 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"bufio"
 	"encoding/json"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/guildhall/guildhall/internal/apptest"
 	"github.com/guildhall/guildhall/internal/pgtest"
@@ -76,23 +74,14 @@ func TestReadmeExamples(t *testing.T) {
 	if len(examples) < 8 {
 		t.Fatalf("found %d examples in the README; the parser or the README changed", len(examples))
 	}
-	httpAddr, grpcAddr := readmeAddr(t), readmeAddr(t)
+	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
 	t.Setenv("GUILDHALL_DATABASE_URL", pgtest.New(t, apptest.Schemas()))
 	t.Setenv("GUILDHALL_HTTP_ADDR", httpAddr)
 	t.Setenv("GUILDHALL_GRPC_ADDR", grpcAddr)
 	t.Setenv("GUILDHALL_METRICS_ADDR", "")
 	t.Setenv("GUILDHALL_LOG_LEVEL", "error")
 	t.Setenv("GUILDHALL_BOOTSTRAP_ADMIN_TOKEN", "dev-admin-token") // what `make run` sets
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"dev"}, &strings.Builder{}) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("dev: %v", err)
-		}
-	})
-	readmeWaitReady(t, "http://"+httpAddr+"/readyz")
+	startDev(t, httpAddr)
 
 	grpcurl := "go tool -modfile=" + readmeAbs(t, "../../tools/go.mod") + " grpcurl"
 	shell := []string{}
@@ -146,31 +135,6 @@ func TestReadmeExamples(t *testing.T) {
 	}
 }
 
-func readmeAddr(t *testing.T) string {
-	t.Helper()
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer lis.Close()
-	return lis.Addr().String()
-}
-
-func readmeWaitReady(t *testing.T, url string) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get(url); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
-			}
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s not ready after 30s", url)
-}
-
 func readmeAbs(t *testing.T, p string) string {
 	t.Helper()
 	wd, err := os.Getwd()
@@ -178,4 +142,24 @@ func readmeAbs(t *testing.T, p string) string {
 		t.Fatal(err)
 	}
 	return wd + "/" + p
+}
+
+// startDev runs `guildhall dev` in-process, as configured by the environment,
+// until the test ends, and waits until its gateway at httpAddr is ready.
+func startDev(t *testing.T, httpAddr string) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	stopped := make(chan struct{})
+	go func() {
+		done <- run(ctx, []string{"dev"}, &strings.Builder{})
+		close(stopped)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("dev: %v", err)
+		}
+	})
+	waitReady(t, "http://"+httpAddr, stopped)
 }
