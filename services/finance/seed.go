@@ -85,7 +85,18 @@ func SeedSME(ctx context.Context, conn grpc.ClientConnInterface) error {
 				return fmt.Errorf("donation %s/%d: %w", key, i, err)
 			}
 		}
-		_, err := c.CreateTransaction(ctx, &financev1.CreateTransactionRequest{RequestId: seedID("hosting/" + key),
+		// Most gifts arrive by PayPal but not all; hosting is paid from
+		// PayPal, so the treasurer tops it up from the bank first.
+		_, err := c.CreateTransaction(ctx, &financev1.CreateTransactionRequest{RequestId: seedID("topup/" + key),
+			Transaction: &financev1.Transaction{Description: "Top up PayPal for hosting, " + key, EffectiveTime: timestamppb.New(month.AddDate(0, 0, 25)),
+				Postings: []*financev1.Posting{
+					{Account: "accounts/paypal", Amount: usd(6000)},
+					{Account: "accounts/bank", Amount: usd(-6000)},
+				}}})
+		if err != nil {
+			return fmt.Errorf("top-up %s: %w", key, err)
+		}
+		_, err = c.CreateTransaction(ctx, &financev1.CreateTransactionRequest{RequestId: seedID("hosting/" + key),
 			Transaction: &financev1.Transaction{Description: "Hosting, " + key, EffectiveTime: timestamppb.New(month.AddDate(0, 0, 27)),
 				Postings: []*financev1.Posting{
 					{Account: "accounts/hosting", Amount: usd(15000)},
