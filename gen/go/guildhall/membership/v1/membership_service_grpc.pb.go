@@ -78,6 +78,7 @@ type MembershipServiceClient interface {
 	// Removes a person.
 	DeletePerson(ctx context.Context, in *DeletePersonRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Lists who has drifted: each stage reached by people who hold a role.
+	// Team leads and admins.
 	ListDriftEvents(ctx context.Context, in *ListDriftEventsRequest, opts ...grpc.CallOption) (*ListDriftEventsResponse, error)
 	// Reads a team.
 	GetTeam(ctx context.Context, in *GetTeamRequest, opts ...grpc.CallOption) (*Team, error)
@@ -129,7 +130,8 @@ type MembershipServiceClient interface {
 	CreatePackage(ctx context.Context, in *CreatePackageRequest, opts ...grpc.CallOption) (*Package, error)
 	// Changes a package. Its maintainers, leads and admins.
 	UpdatePackage(ctx context.Context, in *UpdatePackageRequest, opts ...grpc.CallOption) (*Package, error)
-	// A maintainer steps down (themself, or a lead or admin for them).
+	// A maintainer steps down (themself, or a lead or admin for them). A
+	// package left without maintainers becomes UNMAINTAINED.
 	OrphanPackage(ctx context.Context, in *OrphanPackageRequest, opts ...grpc.CallOption) (*Package, error)
 	// The caller asks to maintain a package; a lead or admin approves with ApproveAdoption.
 	AdoptPackage(ctx context.Context, in *AdoptPackageRequest, opts ...grpc.CallOption) (*Package, error)
@@ -565,6 +567,7 @@ type MembershipServiceServer interface {
 	// Removes a person.
 	DeletePerson(context.Context, *DeletePersonRequest) (*emptypb.Empty, error)
 	// Lists who has drifted: each stage reached by people who hold a role.
+	// Team leads and admins.
 	ListDriftEvents(context.Context, *ListDriftEventsRequest) (*ListDriftEventsResponse, error)
 	// Reads a team.
 	GetTeam(context.Context, *GetTeamRequest) (*Team, error)
@@ -616,7 +619,8 @@ type MembershipServiceServer interface {
 	CreatePackage(context.Context, *CreatePackageRequest) (*Package, error)
 	// Changes a package. Its maintainers, leads and admins.
 	UpdatePackage(context.Context, *UpdatePackageRequest) (*Package, error)
-	// A maintainer steps down (themself, or a lead or admin for them).
+	// A maintainer steps down (themself, or a lead or admin for them). A
+	// package left without maintainers becomes UNMAINTAINED.
 	OrphanPackage(context.Context, *OrphanPackageRequest) (*Package, error)
 	// The caller asks to maintain a package; a lead or admin approves with ApproveAdoption.
 	AdoptPackage(context.Context, *AdoptPackageRequest) (*Package, error)
