@@ -48,9 +48,10 @@ check-generated: generate ## fail if generated code differs from its sources
 	fi
 
 .PHONY: bench
-bench: ## run the Go benchmarks and load scripts under bench/
+bench: ## run the load scripts under bench/ (see bench/README.md) and the Go benchmarks; prints figures
 	@export TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$$(scripts/dev-postgres.sh postgres)}; \
-	go test -run '^$$' -bench . -benchmem ./...
+	GUILDHALL_BENCH=1 go test -count=1 -v -timeout 40m -run 'TestLoad|TestRoadmapLatency' ./bench/... | grep -v '^    logger'; \
+	go test -run '^$$' -bench . -benchmem ./services/...
 
 .PHONY: third-party
 third-party: ## refresh the vendored .proto files and Swagger UI
