@@ -1,11 +1,16 @@
 package membership_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apptest"
 	"github.com/guildhall/guildhall/internal/auth"
 )
@@ -107,5 +112,27 @@ func TestRevokedTokenStopsWorking(t *testing.T) {
 	}
 	if res := user.Do(t, "GET", "/v1/caller", ""); res.Status != http.StatusUnauthorized {
 		t.Fatalf("caller after revocation: HTTP %d %s", res.Status, res.Body)
+	}
+}
+
+// TestTokenExpires: a token with an expiry works until then and is refused
+// after it, in the REST API and over gRPC alike.
+func TestTokenExpires(t *testing.T) {
+	env := apptest.Start(t)
+	self := env.WithToken(env.Person(t, "jcrisp", false))
+	expire := env.Clock.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	created := mustOK(t, self.Do(t, "POST", "/v1/people/jcrisp/tokens", `{"displayName":"ci","expireTime":"`+expire+`"}`), "create token")
+	user := env.WithToken(created["secret"].(string))
+	if c := mustOK(t, user.Do(t, "GET", "/v1/caller", ""), "caller"); c["person"] != "people/jcrisp" {
+		t.Fatalf("caller %v", c)
+	}
+	env.Clock.Advance(time.Hour + auth.DefaultTTL)
+	if res := user.Do(t, "GET", "/v1/caller", ""); res.Status != http.StatusUnauthorized {
+		t.Fatalf("after expiry: HTTP %d %s", res.Status, res.Body)
+	}
+	_, err := membershipv1.NewMembershipServiceClient(env.Conn).GetCaller(
+		apptest.Outgoing(context.Background(), created["secret"].(string)), &membershipv1.GetCallerRequest{})
+	if status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("gRPC after expiry: %v", err)
 	}
 }
