@@ -41,6 +41,17 @@ func Apply(dst, patch proto.Message, mask *fieldmaskpb.FieldMask, updatable []st
 				// masks from the body, where both belong.
 				continue
 			}
+			// A path inside a message field (grpc-gateway derives
+			// "amount.currency_code" from a body holding an amount) means that
+			// field, replaced whole: a half-changed Money is never wanted.
+			if top, _, nested := strings.Cut(p, "."); nested && slices.Contains(updatable, top) {
+				if f := fields.ByName(protoreflect.Name(top)); f != nil && f.Message() != nil && !f.IsMap() {
+					p = top
+				}
+			}
+			if slices.Contains(paths, p) {
+				continue
+			}
 			if !slices.Contains(updatable, p) {
 				return nil, apierr.InvalidField("update_mask", "field "+p+" cannot be updated; updatable fields are "+strings.Join(updatable, ", "))
 			}

@@ -39,6 +39,8 @@ func TestAccessMatrix(t *testing.T) {
 	sp := f.must(t, "POST", "/v1/sponsorships", `{"organisation":"O","kind":"KIND_SPONSORSHIP","amount":{"currencyCode":"USD","minorUnits":"500"},"period":"INTERVAL_YEAR"}`)["name"]
 	exp := f.must(t, "POST", "/v1/expenses", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"100"},"description":"d"}`)["name"]
 	f.must(t, "POST", "/v1/goals?goalId=g", `{"displayName":"G","target":{"currencyCode":"USD","minorUnits":"100"},"period":"PERIOD_YEARLY"}`)
+	f.must(t, "POST", "/v1/tiers?tierId=tm", `{"displayName":"T","amount":{"currencyCode":"USD","minorUnits":"500"},"interval":"INTERVAL_MONTH"}`)
+	bud := f.must(t, "POST", "/v1/budgets", `{"category":"accounts/travel","year":2027,"planned":{"currencyCode":"USD","minorUnits":"500"}}`)["name"]
 
 	type who struct {
 		name  string
@@ -70,6 +72,8 @@ func TestAccessMatrix(t *testing.T) {
 		{"POST", "/v1/tiers?tierId=t", func() string {
 			return `{"displayName":"x","amount":{"currencyCode":"USD","minorUnits":"5"},"interval":"INTERVAL_MONTH"}`
 		}, financeOnly},
+		{"PATCH", "/v1/tiers/tm", func() string { return `{"description":"x"}` }, financeOnly},
+		{"DELETE", "/v1/tiers/tm", nil, financeOnly},
 		{"POST", "/v1/subscriptions", func() string {
 			return `{"subscriberName":"x","amount":{"currencyCode":"USD","minorUnits":"5"},"interval":"INTERVAL_MONTH"}`
 		}, financeOnly},
@@ -96,6 +100,8 @@ func TestAccessMatrix(t *testing.T) {
 		{"POST", "/v1/budgets", func() string {
 			return `{"category":"accounts/hosting","year":2026,"planned":{"currencyCode":"USD","minorUnits":"5"}}`
 		}, financeOnly},
+		{"PATCH", "/v1/" + bud.(string), func() string { return `{"planned":{"currencyCode":"USD","minorUnits":"7"}}` }, financeOnly},
+		{"DELETE", "/v1/" + bud.(string), nil, financeOnly},
 		{"POST", "/v1/goals?goalId=goal-", func() string {
 			return `{"displayName":"x","target":{"currencyCode":"USD","minorUnits":"5"},"period":"PERIOD_MONTHLY"}`
 		}, financeOnly},

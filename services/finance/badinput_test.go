@@ -31,7 +31,7 @@ func TestBadInputEverywhere(t *testing.T) {
 		{"budget bad year", "POST", "/v1/budgets", `{"category":"accounts/hosting","year":1900,"planned":{"currencyCode":"USD","minorUnits":"5"}}`, "budget.year"},
 		{"goal zero target", "POST", "/v1/goals?goalId=h", `{"displayName":"x","target":{"currencyCode":"USD","minorUnits":"0"},"period":"PERIOD_YEARLY"}`, "goal.target.minor_units"},
 		{"goal fund in another currency", "POST", "/v1/goals?goalId=h", `{"displayName":"x","target":{"currencyCode":"USD","minorUnits":"5"},"period":"PERIOD_YEARLY","fundAccount":"accounts/eur-bank"}`, "goal.fund_account"},
-		{"goal update changes currency", "PATCH", "/v1/goals/g", `{"target":{"currencyCode":"EUR","minorUnits":"5"}}`, "update_mask"},
+		{"goal update changes currency", "PATCH", "/v1/goals/g", `{"target":{"currencyCode":"EUR","minorUnits":"5"}}`, "goal.target.currency_code"},
 		{"account unknown currency", "POST", "/v1/accounts?accountId=zz", `{"displayName":"x","type":"TYPE_ASSET","currencyCode":"ZZZ"}`, "account.currency_code"},
 		{"report bad month", "GET", "/v1/reports/monthly?month=2026-13", "", "month"},
 	}

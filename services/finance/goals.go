@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -183,7 +184,7 @@ func (s *Server) scanBudget(ctx context.Context, db dbtx, r store.Budget, err er
 		return nil, err
 	}
 	b := &financev1.Budget{Name: resource.Name(budgets, r.ID), Category: resource.Name(accounts, r.Category), Year: r.Year,
-		Planned: mon(r.CurrencyCode, r.Planned), CreateTime: ts(r.CreateTime)}
+		Planned: mon(r.CurrencyCode, r.Planned), CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime), Etag: resource.Etag(r.Version)}
 	spent, err := s.q.BudgetSpent(ctx, db, store.BudgetSpentParams{Category: r.Category, Year: r.Year})
 	if err != nil {
 		return nil, err
@@ -251,6 +252,51 @@ func (s *Server) ListBudgets(ctx context.Context, req *financev1.ListBudgetsRequ
 		resp.Budgets = append(resp.Budgets, full)
 	}
 	return resp, nil
+}
+
+// budgetFields are the fields UpdateBudget may change: the category and
+// year identify the budget (one per category and year), and the planned
+// amount stays in the category's currency.
+var budgetFields = []string{"planned"}
+
+// UpdateBudget implements AIP-134 with an etag check.
+func (s *Server) UpdateBudget(ctx context.Context, req *financev1.UpdateBudgetRequest) (*financev1.Budget, error) {
+	id := resource.ID(budgets, req.GetBudget().GetName())
+	var currency string
+	return resource.Update(ctx, s.db, req.GetBudget(), req.GetUpdateMask(), budgetFields,
+		func(tx pgx.Tx) (*financev1.Budget, error) {
+			row, err := s.q.GetBudgetForUpdate(ctx, tx, id)
+			currency = row.CurrencyCode
+			return s.scanBudget(ctx, tx, row, err)
+		},
+		func(b *financev1.Budget) error {
+			if err := checkAmount("budget.planned", b.GetPlanned(), true); err != nil {
+				return err
+			}
+			if b.GetPlanned().GetCurrencyCode() != currency {
+				return apierr.InvalidField("budget.planned.currency_code", "the category is in "+currency)
+			}
+			return nil
+		},
+		func(tx pgx.Tx, b *financev1.Budget) (*financev1.Budget, error) {
+			row, err := s.q.UpdateBudget(ctx, tx, store.UpdateBudgetParams{ID: id, Planned: b.GetPlanned().GetMinorUnits(), Now: s.now()})
+			return s.scanBudget(ctx, tx, row, err)
+		})
+}
+
+// DeleteBudget implements AIP-135; nothing refers to a budget.
+func (s *Server) DeleteBudget(ctx context.Context, req *financev1.DeleteBudgetRequest) (*emptypb.Empty, error) {
+	id := resource.ID(budgets, req.GetName())
+	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
+		func(tx pgx.Tx) (*financev1.Budget, error) {
+			row, err := s.q.GetBudgetForUpdate(ctx, tx, id)
+			return s.scanBudget(ctx, tx, row, err)
+		},
+		func(tx pgx.Tx) error { return s.q.DeleteBudget(ctx, tx, id) })
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
 }
 
 func itoa(n int32) string { return fmtInt(int64(n)) }

@@ -57,6 +57,8 @@ func (s *Server) Policy() auth.Policy {
 		financev1.FinanceService_GetTier_FullMethodName:    public,
 		financev1.FinanceService_ListTiers_FullMethodName:  public,
 		financev1.FinanceService_CreateTier_FullMethodName: record,
+		financev1.FinanceService_UpdateTier_FullMethodName: record,
+		financev1.FinanceService_DeleteTier_FullMethodName: record,
 
 		financev1.FinanceService_GetSubscription_FullMethodName:           books,
 		financev1.FinanceService_ListSubscriptions_FullMethodName:         books,
@@ -84,6 +86,8 @@ func (s *Server) Policy() auth.Policy {
 		financev1.FinanceService_GetBudget_FullMethodName:    public,
 		financev1.FinanceService_ListBudgets_FullMethodName:  public,
 		financev1.FinanceService_CreateBudget_FullMethodName: record,
+		financev1.FinanceService_UpdateBudget_FullMethodName: record,
+		financev1.FinanceService_DeleteBudget_FullMethodName: record,
 
 		financev1.FinanceService_GetGoal_FullMethodName:    public,
 		financev1.FinanceService_ListGoals_FullMethodName:  public,

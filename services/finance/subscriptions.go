@@ -6,6 +6,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"google.golang.org/protobuf/types/known/emptypb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -36,7 +37,8 @@ func advance(d time.Time, iv string) time.Time {
 
 func tierFromRow(r store.Tier) *financev1.Tier {
 	return &financev1.Tier{Name: resource.Name(tiers, r.ID), DisplayName: r.DisplayName, Description: r.Description,
-		Amount: mon(r.CurrencyCode, r.Amount), Interval: interval(r.Interval), CreateTime: ts(r.CreateTime)}
+		Amount: mon(r.CurrencyCode, r.Amount), Interval: interval(r.Interval), CreateTime: ts(r.CreateTime),
+		UpdateTime: ts(r.UpdateTime), Etag: resource.Etag(r.Version)}
 }
 
 // scanTier converts a tier row, passing its error on.
@@ -86,6 +88,68 @@ func (s *Server) ListTiers(ctx context.Context, req *financev1.ListTiersRequest)
 	resp := &financev1.ListTiersResponse{}
 	resp.Tiers, resp.NextPageToken = pagination.Finish(page, list, func(t *financev1.Tier) string { return resource.ID(tiers, t.Name) })
 	return resp, nil
+}
+
+// tierFields are the fields UpdateTier may change. The interval and the
+// amount's currency are fixed: subscriptions name their tier but carry their
+// own amount and interval, agreed against the tier's at sign-up, so changing
+// either would leave them filed under a tier that no longer describes them.
+// The amount is only the suggested one and applies to new subscriptions.
+var tierFields = []string{"display_name", "description", "amount"}
+
+// UpdateTier implements AIP-134 with an etag check.
+func (s *Server) UpdateTier(ctx context.Context, req *financev1.UpdateTierRequest) (*financev1.Tier, error) {
+	id := resource.ID(tiers, req.GetTier().GetName())
+	var currency string
+	return resource.Update(ctx, s.db, req.GetTier(), req.GetUpdateMask(), tierFields,
+		func(tx pgx.Tx) (*financev1.Tier, error) {
+			row, err := s.q.GetTierForUpdate(ctx, tx, id)
+			currency = row.CurrencyCode
+			return scanTier(row, err)
+		},
+		func(t *financev1.Tier) error {
+			if err := resource.Required("tier", map[string]bool{"display_name": t.GetDisplayName() != "", "amount": t.GetAmount() != nil}); err != nil {
+				return err
+			}
+			if err := checkAmount("tier.amount", t.GetAmount(), false); err != nil {
+				return err
+			}
+			if t.GetAmount().GetCurrencyCode() != currency {
+				return apierr.InvalidField("tier.amount.currency_code", "the tier's currency is fixed: "+currency)
+			}
+			return nil
+		},
+		func(tx pgx.Tx, t *financev1.Tier) (*financev1.Tier, error) {
+			return scanTier(s.q.UpdateTier(ctx, tx, store.UpdateTierParams{ID: id, DisplayName: t.GetDisplayName(),
+				Description: t.GetDescription(), Amount: t.GetAmount().GetMinorUnits(), Now: s.now()}))
+		})
+}
+
+// DeleteTier implements AIP-135. A tier that subscriptions (even cancelled
+// ones) refer to stays, so their history keeps its meaning; the tier row is
+// locked first, so a subscription cannot be added to it meanwhile.
+func (s *Server) DeleteTier(ctx context.Context, req *financev1.DeleteTierRequest) (*emptypb.Empty, error) {
+	id := resource.ID(tiers, req.GetName())
+	inUse := apierr.FailedPrecondition("TIER_IN_USE", req.GetName()+" has subscriptions; it cannot be deleted")
+	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
+		func(tx pgx.Tx) (*financev1.Tier, error) { return scanTier(s.q.GetTierForUpdate(ctx, tx, id)) },
+		func(tx pgx.Tx) error {
+			n, err := s.q.TierSubscriptions(ctx, tx, pgtype.Text{String: id, Valid: true})
+			if err != nil {
+				return err
+			}
+			if n > 0 {
+				return inUse
+			}
+			return s.q.DeleteTier(ctx, tx, id)
+		})
+	if resource.IsForeignKeyViolation(err) {
+		return nil, inUse
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &emptypb.Empty{}, nil
 }
 
 func subFromRow(r store.Subscription) *financev1.Subscription {

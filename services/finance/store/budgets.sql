@@ -1,6 +1,9 @@
 -- name: GetBudget :one
 SELECT * FROM budgets WHERE id = $1;
 
+-- name: GetBudgetForUpdate :one
+SELECT * FROM budgets WHERE id = $1 FOR UPDATE;
+
 -- name: ListBudgets :many
 SELECT * FROM budgets
 WHERE id::text > sqlc.arg(after)::text
@@ -8,9 +11,18 @@ ORDER BY id
 LIMIT sqlc.arg(page_size);
 
 -- name: CreateBudget :one
-INSERT INTO budgets (id, category, year, currency_code, planned, create_time)
-VALUES ($1, $2, $3, $4, $5, $6)
+INSERT INTO budgets (id, category, year, currency_code, planned, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $6)
 RETURNING *;
+
+-- name: UpdateBudget :one
+UPDATE budgets
+SET planned = $2, update_time = sqlc.arg(now), version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: DeleteBudget :exec
+DELETE FROM budgets WHERE id = $1;
 
 -- name: BudgetSpent :one
 -- Movements of the category in the year, from the monthly movements.

@@ -30,9 +30,9 @@ func (q *Queries) BudgetSpent(ctx context.Context, db DBTX, arg BudgetSpentParam
 }
 
 const createBudget = `-- name: CreateBudget :one
-INSERT INTO budgets (id, category, year, currency_code, planned, create_time)
-VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, category, year, currency_code, planned, create_time
+INSERT INTO budgets (id, category, year, currency_code, planned, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $6)
+RETURNING id, category, year, currency_code, planned, create_time, update_time, version
 `
 
 type CreateBudgetParams struct {
@@ -61,12 +61,23 @@ func (q *Queries) CreateBudget(ctx context.Context, db DBTX, arg CreateBudgetPar
 		&i.CurrencyCode,
 		&i.Planned,
 		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
 	)
 	return i, err
 }
 
+const deleteBudget = `-- name: DeleteBudget :exec
+DELETE FROM budgets WHERE id = $1
+`
+
+func (q *Queries) DeleteBudget(ctx context.Context, db DBTX, id string) error {
+	_, err := db.Exec(ctx, deleteBudget, id)
+	return err
+}
+
 const getBudget = `-- name: GetBudget :one
-SELECT id, category, year, currency_code, planned, create_time FROM budgets WHERE id = $1
+SELECT id, category, year, currency_code, planned, create_time, update_time, version FROM budgets WHERE id = $1
 `
 
 func (q *Queries) GetBudget(ctx context.Context, db DBTX, id string) (Budget, error) {
@@ -79,12 +90,34 @@ func (q *Queries) GetBudget(ctx context.Context, db DBTX, id string) (Budget, er
 		&i.CurrencyCode,
 		&i.Planned,
 		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
+	)
+	return i, err
+}
+
+const getBudgetForUpdate = `-- name: GetBudgetForUpdate :one
+SELECT id, category, year, currency_code, planned, create_time, update_time, version FROM budgets WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) GetBudgetForUpdate(ctx context.Context, db DBTX, id string) (Budget, error) {
+	row := db.QueryRow(ctx, getBudgetForUpdate, id)
+	var i Budget
+	err := row.Scan(
+		&i.ID,
+		&i.Category,
+		&i.Year,
+		&i.CurrencyCode,
+		&i.Planned,
+		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
 	)
 	return i, err
 }
 
 const listBudgets = `-- name: ListBudgets :many
-SELECT id, category, year, currency_code, planned, create_time FROM budgets
+SELECT id, category, year, currency_code, planned, create_time, update_time, version FROM budgets
 WHERE id::text > $1::text
 ORDER BY id
 LIMIT $2
@@ -111,6 +144,8 @@ func (q *Queries) ListBudgets(ctx context.Context, db DBTX, arg ListBudgetsParam
 			&i.CurrencyCode,
 			&i.Planned,
 			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -120,4 +155,33 @@ func (q *Queries) ListBudgets(ctx context.Context, db DBTX, arg ListBudgetsParam
 		return nil, err
 	}
 	return items, nil
+}
+
+const updateBudget = `-- name: UpdateBudget :one
+UPDATE budgets
+SET planned = $2, update_time = $3, version = version + 1
+WHERE id = $1
+RETURNING id, category, year, currency_code, planned, create_time, update_time, version
+`
+
+type UpdateBudgetParams struct {
+	ID      string
+	Planned int64
+	Now     time.Time
+}
+
+func (q *Queries) UpdateBudget(ctx context.Context, db DBTX, arg UpdateBudgetParams) (Budget, error) {
+	row := db.QueryRow(ctx, updateBudget, arg.ID, arg.Planned, arg.Now)
+	var i Budget
+	err := row.Scan(
+		&i.ID,
+		&i.Category,
+		&i.Year,
+		&i.CurrencyCode,
+		&i.Planned,
+		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
+	)
+	return i, err
 }

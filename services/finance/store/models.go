@@ -43,6 +43,8 @@ type Budget struct {
 	CurrencyCode string
 	Planned      int64
 	CreateTime   time.Time
+	UpdateTime   time.Time
+	Version      int64
 }
 
 type Donation struct {
@@ -171,6 +173,8 @@ type Tier struct {
 	Amount       int64
 	Interval     string
 	CreateTime   time.Time
+	UpdateTime   time.Time
+	Version      int64
 }
 
 type Transaction struct {

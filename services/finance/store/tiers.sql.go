@@ -8,12 +8,14 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const createTier = `-- name: CreateTier :one
-INSERT INTO tiers (id, display_name, description, currency_code, amount, interval, create_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-RETURNING id, display_name, description, currency_code, amount, interval, create_time
+INSERT INTO tiers (id, display_name, description, currency_code, amount, interval, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
+RETURNING id, display_name, description, currency_code, amount, interval, create_time, update_time, version
 `
 
 type CreateTierParams struct {
@@ -45,12 +47,23 @@ func (q *Queries) CreateTier(ctx context.Context, db DBTX, arg CreateTierParams)
 		&i.Amount,
 		&i.Interval,
 		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
 	)
 	return i, err
 }
 
+const deleteTier = `-- name: DeleteTier :exec
+DELETE FROM tiers WHERE id = $1
+`
+
+func (q *Queries) DeleteTier(ctx context.Context, db DBTX, id string) error {
+	_, err := db.Exec(ctx, deleteTier, id)
+	return err
+}
+
 const getTier = `-- name: GetTier :one
-SELECT id, display_name, description, currency_code, amount, interval, create_time FROM tiers WHERE id = $1
+SELECT id, display_name, description, currency_code, amount, interval, create_time, update_time, version FROM tiers WHERE id = $1
 `
 
 func (q *Queries) GetTier(ctx context.Context, db DBTX, id string) (Tier, error) {
@@ -64,12 +77,35 @@ func (q *Queries) GetTier(ctx context.Context, db DBTX, id string) (Tier, error)
 		&i.Amount,
 		&i.Interval,
 		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
+	)
+	return i, err
+}
+
+const getTierForUpdate = `-- name: GetTierForUpdate :one
+SELECT id, display_name, description, currency_code, amount, interval, create_time, update_time, version FROM tiers WHERE id = $1 FOR UPDATE
+`
+
+func (q *Queries) GetTierForUpdate(ctx context.Context, db DBTX, id string) (Tier, error) {
+	row := db.QueryRow(ctx, getTierForUpdate, id)
+	var i Tier
+	err := row.Scan(
+		&i.ID,
+		&i.DisplayName,
+		&i.Description,
+		&i.CurrencyCode,
+		&i.Amount,
+		&i.Interval,
+		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
 	)
 	return i, err
 }
 
 const listTiers = `-- name: ListTiers :many
-SELECT id, display_name, description, currency_code, amount, interval, create_time FROM tiers
+SELECT id, display_name, description, currency_code, amount, interval, create_time, update_time, version FROM tiers
 WHERE id > $1
 ORDER BY id
 LIMIT $2
@@ -97,6 +133,8 @@ func (q *Queries) ListTiers(ctx context.Context, db DBTX, arg ListTiersParams) (
 			&i.Amount,
 			&i.Interval,
 			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -106,4 +144,54 @@ func (q *Queries) ListTiers(ctx context.Context, db DBTX, arg ListTiersParams) (
 		return nil, err
 	}
 	return items, nil
+}
+
+const tierSubscriptions = `-- name: TierSubscriptions :one
+SELECT count(*) FROM subscriptions WHERE tier_id = $1
+`
+
+// How many subscriptions, of any state, refer to the tier.
+func (q *Queries) TierSubscriptions(ctx context.Context, db DBTX, tierID pgtype.Text) (int64, error) {
+	row := db.QueryRow(ctx, tierSubscriptions, tierID)
+	var count int64
+	err := row.Scan(&count)
+	return count, err
+}
+
+const updateTier = `-- name: UpdateTier :one
+UPDATE tiers
+SET display_name = $2, description = $3, amount = $4, update_time = $5, version = version + 1
+WHERE id = $1
+RETURNING id, display_name, description, currency_code, amount, interval, create_time, update_time, version
+`
+
+type UpdateTierParams struct {
+	ID          string
+	DisplayName string
+	Description string
+	Amount      int64
+	Now         time.Time
+}
+
+func (q *Queries) UpdateTier(ctx context.Context, db DBTX, arg UpdateTierParams) (Tier, error) {
+	row := db.QueryRow(ctx, updateTier,
+		arg.ID,
+		arg.DisplayName,
+		arg.Description,
+		arg.Amount,
+		arg.Now,
+	)
+	var i Tier
+	err := row.Scan(
+		&i.ID,
+		&i.DisplayName,
+		&i.Description,
+		&i.CurrencyCode,
+		&i.Amount,
+		&i.Interval,
+		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
+	)
+	return i, err
 }

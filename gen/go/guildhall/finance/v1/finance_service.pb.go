@@ -1118,6 +1118,116 @@ func (x *CreateTierRequest) GetRequestId() string {
 	return ""
 }
 
+// Request for UpdateTier.
+type UpdateTierRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tier, with `name` set and `etag` to guard against lost updates.
+	Tier *Tier `protobuf:"bytes,1,opt,name=tier,proto3" json:"tier,omitempty"`
+	// Fields to change; empty means every field that is set.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateTierRequest) Reset() {
+	*x = UpdateTierRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateTierRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateTierRequest) ProtoMessage() {}
+
+func (x *UpdateTierRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateTierRequest.ProtoReflect.Descriptor instead.
+func (*UpdateTierRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *UpdateTierRequest) GetTier() *Tier {
+	if x != nil {
+		return x.Tier
+	}
+	return nil
+}
+
+func (x *UpdateTierRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for DeleteTier.
+type DeleteTierRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `tiers/{tier}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, the delete happens only if it matches the current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteTierRequest) Reset() {
+	*x = DeleteTierRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteTierRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteTierRequest) ProtoMessage() {}
+
+func (x *DeleteTierRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteTierRequest.ProtoReflect.Descriptor instead.
+func (*DeleteTierRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *DeleteTierRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteTierRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // Request for GetSubscription.
 type GetSubscriptionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1129,7 +1239,7 @@ type GetSubscriptionRequest struct {
 
 func (x *GetSubscriptionRequest) Reset() {
 	*x = GetSubscriptionRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[20]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1141,7 +1251,7 @@ func (x *GetSubscriptionRequest) String() string {
 func (*GetSubscriptionRequest) ProtoMessage() {}
 
 func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[20]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1154,7 +1264,7 @@ func (x *GetSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*GetSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{20}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetSubscriptionRequest) GetName() string {
@@ -1179,7 +1289,7 @@ type ListSubscriptionsRequest struct {
 
 func (x *ListSubscriptionsRequest) Reset() {
 	*x = ListSubscriptionsRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[21]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1301,7 @@ func (x *ListSubscriptionsRequest) String() string {
 func (*ListSubscriptionsRequest) ProtoMessage() {}
 
 func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[21]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1314,7 @@ func (x *ListSubscriptionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsRequest.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{21}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListSubscriptionsRequest) GetPageSize() int32 {
@@ -1241,7 +1351,7 @@ type ListSubscriptionsResponse struct {
 
 func (x *ListSubscriptionsResponse) Reset() {
 	*x = ListSubscriptionsResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[22]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1253,7 +1363,7 @@ func (x *ListSubscriptionsResponse) String() string {
 func (*ListSubscriptionsResponse) ProtoMessage() {}
 
 func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[22]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1266,7 +1376,7 @@ func (x *ListSubscriptionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSubscriptionsResponse.ProtoReflect.Descriptor instead.
 func (*ListSubscriptionsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{22}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListSubscriptionsResponse) GetSubscriptions() []*Subscription {
@@ -1296,7 +1406,7 @@ type CreateSubscriptionRequest struct {
 
 func (x *CreateSubscriptionRequest) Reset() {
 	*x = CreateSubscriptionRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[23]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1308,7 +1418,7 @@ func (x *CreateSubscriptionRequest) String() string {
 func (*CreateSubscriptionRequest) ProtoMessage() {}
 
 func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[23]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1321,7 +1431,7 @@ func (x *CreateSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CreateSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{23}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *CreateSubscriptionRequest) GetSubscription() *Subscription {
@@ -1349,7 +1459,7 @@ type PauseSubscriptionRequest struct {
 
 func (x *PauseSubscriptionRequest) Reset() {
 	*x = PauseSubscriptionRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[24]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1361,7 +1471,7 @@ func (x *PauseSubscriptionRequest) String() string {
 func (*PauseSubscriptionRequest) ProtoMessage() {}
 
 func (x *PauseSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[24]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1374,7 +1484,7 @@ func (x *PauseSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PauseSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*PauseSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{24}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *PauseSubscriptionRequest) GetName() string {
@@ -1395,7 +1505,7 @@ type ResumeSubscriptionRequest struct {
 
 func (x *ResumeSubscriptionRequest) Reset() {
 	*x = ResumeSubscriptionRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[25]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1517,7 @@ func (x *ResumeSubscriptionRequest) String() string {
 func (*ResumeSubscriptionRequest) ProtoMessage() {}
 
 func (x *ResumeSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[25]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1530,7 @@ func (x *ResumeSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*ResumeSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{25}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ResumeSubscriptionRequest) GetName() string {
@@ -1441,7 +1551,7 @@ type CancelSubscriptionRequest struct {
 
 func (x *CancelSubscriptionRequest) Reset() {
 	*x = CancelSubscriptionRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[26]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1453,7 +1563,7 @@ func (x *CancelSubscriptionRequest) String() string {
 func (*CancelSubscriptionRequest) ProtoMessage() {}
 
 func (x *CancelSubscriptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[26]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1466,7 +1576,7 @@ func (x *CancelSubscriptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelSubscriptionRequest.ProtoReflect.Descriptor instead.
 func (*CancelSubscriptionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{26}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *CancelSubscriptionRequest) GetName() string {
@@ -1493,7 +1603,7 @@ type RecordSubscriptionPaymentRequest struct {
 
 func (x *RecordSubscriptionPaymentRequest) Reset() {
 	*x = RecordSubscriptionPaymentRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[27]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1505,7 +1615,7 @@ func (x *RecordSubscriptionPaymentRequest) String() string {
 func (*RecordSubscriptionPaymentRequest) ProtoMessage() {}
 
 func (x *RecordSubscriptionPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[27]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1518,7 +1628,7 @@ func (x *RecordSubscriptionPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordSubscriptionPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordSubscriptionPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{27}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RecordSubscriptionPaymentRequest) GetName() string {
@@ -1558,7 +1668,7 @@ type GetRecurringRevenueRequest struct {
 
 func (x *GetRecurringRevenueRequest) Reset() {
 	*x = GetRecurringRevenueRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[28]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1680,7 @@ func (x *GetRecurringRevenueRequest) String() string {
 func (*GetRecurringRevenueRequest) ProtoMessage() {}
 
 func (x *GetRecurringRevenueRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[28]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1693,7 @@ func (x *GetRecurringRevenueRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecurringRevenueRequest.ProtoReflect.Descriptor instead.
 func (*GetRecurringRevenueRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{28}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{30}
 }
 
 // Response for GetRecurringRevenue.
@@ -1597,7 +1707,7 @@ type GetRecurringRevenueResponse struct {
 
 func (x *GetRecurringRevenueResponse) Reset() {
 	*x = GetRecurringRevenueResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[29]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1609,7 +1719,7 @@ func (x *GetRecurringRevenueResponse) String() string {
 func (*GetRecurringRevenueResponse) ProtoMessage() {}
 
 func (x *GetRecurringRevenueResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[29]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1622,7 +1732,7 @@ func (x *GetRecurringRevenueResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecurringRevenueResponse.ProtoReflect.Descriptor instead.
 func (*GetRecurringRevenueResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{29}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *GetRecurringRevenueResponse) GetCurrencies() []*RecurringRevenue {
@@ -1643,7 +1753,7 @@ type GetSponsorshipRequest struct {
 
 func (x *GetSponsorshipRequest) Reset() {
 	*x = GetSponsorshipRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[30]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1655,7 +1765,7 @@ func (x *GetSponsorshipRequest) String() string {
 func (*GetSponsorshipRequest) ProtoMessage() {}
 
 func (x *GetSponsorshipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[30]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1668,7 +1778,7 @@ func (x *GetSponsorshipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSponsorshipRequest.ProtoReflect.Descriptor instead.
 func (*GetSponsorshipRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{30}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetSponsorshipRequest) GetName() string {
@@ -1691,7 +1801,7 @@ type ListSponsorshipsRequest struct {
 
 func (x *ListSponsorshipsRequest) Reset() {
 	*x = ListSponsorshipsRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[31]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1703,7 +1813,7 @@ func (x *ListSponsorshipsRequest) String() string {
 func (*ListSponsorshipsRequest) ProtoMessage() {}
 
 func (x *ListSponsorshipsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[31]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1716,7 +1826,7 @@ func (x *ListSponsorshipsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSponsorshipsRequest.ProtoReflect.Descriptor instead.
 func (*ListSponsorshipsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{31}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListSponsorshipsRequest) GetPageSize() int32 {
@@ -1746,7 +1856,7 @@ type ListSponsorshipsResponse struct {
 
 func (x *ListSponsorshipsResponse) Reset() {
 	*x = ListSponsorshipsResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[32]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1758,7 +1868,7 @@ func (x *ListSponsorshipsResponse) String() string {
 func (*ListSponsorshipsResponse) ProtoMessage() {}
 
 func (x *ListSponsorshipsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[32]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1771,7 +1881,7 @@ func (x *ListSponsorshipsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListSponsorshipsResponse.ProtoReflect.Descriptor instead.
 func (*ListSponsorshipsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{32}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListSponsorshipsResponse) GetSponsorships() []*Sponsorship {
@@ -1801,7 +1911,7 @@ type CreateSponsorshipRequest struct {
 
 func (x *CreateSponsorshipRequest) Reset() {
 	*x = CreateSponsorshipRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[33]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1813,7 +1923,7 @@ func (x *CreateSponsorshipRequest) String() string {
 func (*CreateSponsorshipRequest) ProtoMessage() {}
 
 func (x *CreateSponsorshipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[33]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1826,7 +1936,7 @@ func (x *CreateSponsorshipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSponsorshipRequest.ProtoReflect.Descriptor instead.
 func (*CreateSponsorshipRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{33}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *CreateSponsorshipRequest) GetSponsorship() *Sponsorship {
@@ -1860,7 +1970,7 @@ type RecordSponsorshipPaymentRequest struct {
 
 func (x *RecordSponsorshipPaymentRequest) Reset() {
 	*x = RecordSponsorshipPaymentRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[34]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1872,7 +1982,7 @@ func (x *RecordSponsorshipPaymentRequest) String() string {
 func (*RecordSponsorshipPaymentRequest) ProtoMessage() {}
 
 func (x *RecordSponsorshipPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[34]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1885,7 +1995,7 @@ func (x *RecordSponsorshipPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordSponsorshipPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordSponsorshipPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{34}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *RecordSponsorshipPaymentRequest) GetName() string {
@@ -1927,7 +2037,7 @@ type EndSponsorshipRequest struct {
 
 func (x *EndSponsorshipRequest) Reset() {
 	*x = EndSponsorshipRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[35]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1939,7 +2049,7 @@ func (x *EndSponsorshipRequest) String() string {
 func (*EndSponsorshipRequest) ProtoMessage() {}
 
 func (x *EndSponsorshipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[35]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1952,7 +2062,7 @@ func (x *EndSponsorshipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSponsorshipRequest.ProtoReflect.Descriptor instead.
 func (*EndSponsorshipRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{35}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *EndSponsorshipRequest) GetName() string {
@@ -1973,7 +2083,7 @@ type GetExpenseRequest struct {
 
 func (x *GetExpenseRequest) Reset() {
 	*x = GetExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1985,7 +2095,7 @@ func (x *GetExpenseRequest) String() string {
 func (*GetExpenseRequest) ProtoMessage() {}
 
 func (x *GetExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1998,7 +2108,7 @@ func (x *GetExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExpenseRequest.ProtoReflect.Descriptor instead.
 func (*GetExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{36}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *GetExpenseRequest) GetName() string {
@@ -2021,7 +2131,7 @@ type ListExpensesRequest struct {
 
 func (x *ListExpensesRequest) Reset() {
 	*x = ListExpensesRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2033,7 +2143,7 @@ func (x *ListExpensesRequest) String() string {
 func (*ListExpensesRequest) ProtoMessage() {}
 
 func (x *ListExpensesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2046,7 +2156,7 @@ func (x *ListExpensesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpensesRequest.ProtoReflect.Descriptor instead.
 func (*ListExpensesRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{37}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ListExpensesRequest) GetPageSize() int32 {
@@ -2076,7 +2186,7 @@ type ListExpensesResponse struct {
 
 func (x *ListExpensesResponse) Reset() {
 	*x = ListExpensesResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2088,7 +2198,7 @@ func (x *ListExpensesResponse) String() string {
 func (*ListExpensesResponse) ProtoMessage() {}
 
 func (x *ListExpensesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2101,7 +2211,7 @@ func (x *ListExpensesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpensesResponse.ProtoReflect.Descriptor instead.
 func (*ListExpensesResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{38}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListExpensesResponse) GetExpenses() []*Expense {
@@ -2131,7 +2241,7 @@ type CreateExpenseRequest struct {
 
 func (x *CreateExpenseRequest) Reset() {
 	*x = CreateExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2253,7 @@ func (x *CreateExpenseRequest) String() string {
 func (*CreateExpenseRequest) ProtoMessage() {}
 
 func (x *CreateExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2266,7 @@ func (x *CreateExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateExpenseRequest.ProtoReflect.Descriptor instead.
 func (*CreateExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{39}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *CreateExpenseRequest) GetExpense() *Expense {
@@ -2184,7 +2294,7 @@ type ApproveExpenseRequest struct {
 
 func (x *ApproveExpenseRequest) Reset() {
 	*x = ApproveExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2196,7 +2306,7 @@ func (x *ApproveExpenseRequest) String() string {
 func (*ApproveExpenseRequest) ProtoMessage() {}
 
 func (x *ApproveExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2209,7 +2319,7 @@ func (x *ApproveExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveExpenseRequest.ProtoReflect.Descriptor instead.
 func (*ApproveExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{40}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *ApproveExpenseRequest) GetName() string {
@@ -2232,7 +2342,7 @@ type RejectExpenseRequest struct {
 
 func (x *RejectExpenseRequest) Reset() {
 	*x = RejectExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2244,7 +2354,7 @@ func (x *RejectExpenseRequest) String() string {
 func (*RejectExpenseRequest) ProtoMessage() {}
 
 func (x *RejectExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2257,7 +2367,7 @@ func (x *RejectExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectExpenseRequest.ProtoReflect.Descriptor instead.
 func (*RejectExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{41}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *RejectExpenseRequest) GetName() string {
@@ -2285,7 +2395,7 @@ type CancelExpenseRequest struct {
 
 func (x *CancelExpenseRequest) Reset() {
 	*x = CancelExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2297,7 +2407,7 @@ func (x *CancelExpenseRequest) String() string {
 func (*CancelExpenseRequest) ProtoMessage() {}
 
 func (x *CancelExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2310,7 +2420,7 @@ func (x *CancelExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelExpenseRequest.ProtoReflect.Descriptor instead.
 func (*CancelExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{42}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *CancelExpenseRequest) GetName() string {
@@ -2337,7 +2447,7 @@ type PayExpenseRequest struct {
 
 func (x *PayExpenseRequest) Reset() {
 	*x = PayExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2349,7 +2459,7 @@ func (x *PayExpenseRequest) String() string {
 func (*PayExpenseRequest) ProtoMessage() {}
 
 func (x *PayExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2362,7 +2472,7 @@ func (x *PayExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayExpenseRequest.ProtoReflect.Descriptor instead.
 func (*PayExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{43}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *PayExpenseRequest) GetName() string {
@@ -2404,7 +2514,7 @@ type GetBudgetRequest struct {
 
 func (x *GetBudgetRequest) Reset() {
 	*x = GetBudgetRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2416,7 +2526,7 @@ func (x *GetBudgetRequest) String() string {
 func (*GetBudgetRequest) ProtoMessage() {}
 
 func (x *GetBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2429,7 +2539,7 @@ func (x *GetBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBudgetRequest.ProtoReflect.Descriptor instead.
 func (*GetBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{44}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *GetBudgetRequest) GetName() string {
@@ -2452,7 +2562,7 @@ type ListBudgetsRequest struct {
 
 func (x *ListBudgetsRequest) Reset() {
 	*x = ListBudgetsRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2574,7 @@ func (x *ListBudgetsRequest) String() string {
 func (*ListBudgetsRequest) ProtoMessage() {}
 
 func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2587,7 @@ func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsRequest.ProtoReflect.Descriptor instead.
 func (*ListBudgetsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{45}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListBudgetsRequest) GetPageSize() int32 {
@@ -2507,7 +2617,7 @@ type ListBudgetsResponse struct {
 
 func (x *ListBudgetsResponse) Reset() {
 	*x = ListBudgetsResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2519,7 +2629,7 @@ func (x *ListBudgetsResponse) String() string {
 func (*ListBudgetsResponse) ProtoMessage() {}
 
 func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2532,7 +2642,7 @@ func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsResponse.ProtoReflect.Descriptor instead.
 func (*ListBudgetsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{46}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListBudgetsResponse) GetBudgets() []*Budget {
@@ -2562,7 +2672,7 @@ type CreateBudgetRequest struct {
 
 func (x *CreateBudgetRequest) Reset() {
 	*x = CreateBudgetRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2574,7 +2684,7 @@ func (x *CreateBudgetRequest) String() string {
 func (*CreateBudgetRequest) ProtoMessage() {}
 
 func (x *CreateBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2587,7 +2697,7 @@ func (x *CreateBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBudgetRequest.ProtoReflect.Descriptor instead.
 func (*CreateBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{47}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *CreateBudgetRequest) GetBudget() *Budget {
@@ -2604,6 +2714,116 @@ func (x *CreateBudgetRequest) GetRequestId() string {
 	return ""
 }
 
+// Request for UpdateBudget.
+type UpdateBudgetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The budget, with `name` set and `etag` to guard against lost updates.
+	Budget *Budget `protobuf:"bytes,1,opt,name=budget,proto3" json:"budget,omitempty"`
+	// Fields to change; empty means every field that is set.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateBudgetRequest) Reset() {
+	*x = UpdateBudgetRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateBudgetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateBudgetRequest) ProtoMessage() {}
+
+func (x *UpdateBudgetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateBudgetRequest.ProtoReflect.Descriptor instead.
+func (*UpdateBudgetRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *UpdateBudgetRequest) GetBudget() *Budget {
+	if x != nil {
+		return x.Budget
+	}
+	return nil
+}
+
+func (x *UpdateBudgetRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for DeleteBudget.
+type DeleteBudgetRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `budgets/{budget}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// If set, the delete happens only if it matches the current etag.
+	Etag          string `protobuf:"bytes,2,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteBudgetRequest) Reset() {
+	*x = DeleteBudgetRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteBudgetRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteBudgetRequest) ProtoMessage() {}
+
+func (x *DeleteBudgetRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteBudgetRequest.ProtoReflect.Descriptor instead.
+func (*DeleteBudgetRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *DeleteBudgetRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteBudgetRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // Request for GetGoal.
 type GetGoalRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2615,7 +2835,7 @@ type GetGoalRequest struct {
 
 func (x *GetGoalRequest) Reset() {
 	*x = GetGoalRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2627,7 +2847,7 @@ func (x *GetGoalRequest) String() string {
 func (*GetGoalRequest) ProtoMessage() {}
 
 func (x *GetGoalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2640,7 +2860,7 @@ func (x *GetGoalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGoalRequest.ProtoReflect.Descriptor instead.
 func (*GetGoalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{48}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *GetGoalRequest) GetName() string {
@@ -2663,7 +2883,7 @@ type ListGoalsRequest struct {
 
 func (x *ListGoalsRequest) Reset() {
 	*x = ListGoalsRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2675,7 +2895,7 @@ func (x *ListGoalsRequest) String() string {
 func (*ListGoalsRequest) ProtoMessage() {}
 
 func (x *ListGoalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2688,7 +2908,7 @@ func (x *ListGoalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGoalsRequest.ProtoReflect.Descriptor instead.
 func (*ListGoalsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{49}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ListGoalsRequest) GetPageSize() int32 {
@@ -2718,7 +2938,7 @@ type ListGoalsResponse struct {
 
 func (x *ListGoalsResponse) Reset() {
 	*x = ListGoalsResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2730,7 +2950,7 @@ func (x *ListGoalsResponse) String() string {
 func (*ListGoalsResponse) ProtoMessage() {}
 
 func (x *ListGoalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2743,7 +2963,7 @@ func (x *ListGoalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGoalsResponse.ProtoReflect.Descriptor instead.
 func (*ListGoalsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{50}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListGoalsResponse) GetGoals() []*Goal {
@@ -2775,7 +2995,7 @@ type CreateGoalRequest struct {
 
 func (x *CreateGoalRequest) Reset() {
 	*x = CreateGoalRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2787,7 +3007,7 @@ func (x *CreateGoalRequest) String() string {
 func (*CreateGoalRequest) ProtoMessage() {}
 
 func (x *CreateGoalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2800,7 +3020,7 @@ func (x *CreateGoalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGoalRequest.ProtoReflect.Descriptor instead.
 func (*CreateGoalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{51}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CreateGoalRequest) GetGoal() *Goal {
@@ -2837,7 +3057,7 @@ type UpdateGoalRequest struct {
 
 func (x *UpdateGoalRequest) Reset() {
 	*x = UpdateGoalRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2849,7 +3069,7 @@ func (x *UpdateGoalRequest) String() string {
 func (*UpdateGoalRequest) ProtoMessage() {}
 
 func (x *UpdateGoalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2862,7 +3082,7 @@ func (x *UpdateGoalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGoalRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGoalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{52}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *UpdateGoalRequest) GetGoal() *Goal {
@@ -2890,7 +3110,7 @@ type GetMonthlyReportRequest struct {
 
 func (x *GetMonthlyReportRequest) Reset() {
 	*x = GetMonthlyReportRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2902,7 +3122,7 @@ func (x *GetMonthlyReportRequest) String() string {
 func (*GetMonthlyReportRequest) ProtoMessage() {}
 
 func (x *GetMonthlyReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2915,7 +3135,7 @@ func (x *GetMonthlyReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMonthlyReportRequest.ProtoReflect.Descriptor instead.
 func (*GetMonthlyReportRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{53}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *GetMonthlyReportRequest) GetMonth() string {
@@ -2938,7 +3158,7 @@ type GetReportRangeRequest struct {
 
 func (x *GetReportRangeRequest) Reset() {
 	*x = GetReportRangeRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2950,7 +3170,7 @@ func (x *GetReportRangeRequest) String() string {
 func (*GetReportRangeRequest) ProtoMessage() {}
 
 func (x *GetReportRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2963,7 +3183,7 @@ func (x *GetReportRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportRangeRequest.ProtoReflect.Descriptor instead.
 func (*GetReportRangeRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{54}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetReportRangeRequest) GetFrom() string {
@@ -2991,7 +3211,7 @@ type GetReportRangeResponse struct {
 
 func (x *GetReportRangeResponse) Reset() {
 	*x = GetReportRangeResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3003,7 +3223,7 @@ func (x *GetReportRangeResponse) String() string {
 func (*GetReportRangeResponse) ProtoMessage() {}
 
 func (x *GetReportRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3016,7 +3236,7 @@ func (x *GetReportRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportRangeResponse.ProtoReflect.Descriptor instead.
 func (*GetReportRangeResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{55}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetReportRangeResponse) GetReports() []*MonthlyReport {
@@ -3101,7 +3321,15 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\x04tier\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.TierB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04tier\x129\n" +
 	"\atier_id\x18\x02 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06tierId\x12*\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"U\n" +
+	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xe8\x01\n" +
+	"\x11UpdateTierRequest\x12\x95\x01\n" +
+	"\x04tier\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.TierBe\xe0A\x02\xbaH_\xba\x01Y\n" +
+	"\ttier.name\x12\x19name must be tiers/{tier}\x1a1this.name.matches('^tiers/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x04tier\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"l\n" +
+	"\x11DeleteTierRequest\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"U\n" +
 	"\x16GetSubscriptionRequest\x12;\n" +
 	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\x83\x01\n" +
 	"\x18ListSubscriptionsRequest\x12$\n" +
@@ -3193,7 +3421,15 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\x13CreateBudgetRequest\x12?\n" +
 	"\x06budget\x18\x01 \x01(\v2\x1c.guildhall.finance.v1.BudgetB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x06budget\x12*\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"L\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xf1\x01\n" +
+	"\x13UpdateBudgetRequest\x12\x9c\x01\n" +
+	"\x06budget\x18\x01 \x01(\v2\x1c.guildhall.finance.v1.BudgetBf\xe0A\x02\xbaH`\xba\x01Z\n" +
+	"\vbudget.name\x12\x1dname must be budgets/{budget}\x1a,this.name.matches('^budgets/[0-9a-f-]{36}$')\xc8\x01\x01R\x06budget\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"i\n" +
+	"\x13DeleteBudgetRequest\x125\n" +
+	"\x04name\x18\x01 \x01(\tB!\xe0A\x02\xbaH\x1br\x192\x17^budgets/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
+	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"L\n" +
 	"\x0eGetGoalRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^goals/[a-z][a-z0-9-]{0,62}$R\x04name\"a\n" +
 	"\x10ListGoalsRequest\x12$\n" +
@@ -3219,7 +3455,7 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\x04from\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x04from\x124\n" +
 	"\x02to\x18\x02 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x02to\"W\n" +
 	"\x16GetReportRangeResponse\x12=\n" +
-	"\areports\x18\x01 \x03(\v2#.guildhall.finance.v1.MonthlyReportR\areports2\xd3.\n" +
+	"\areports\x18\x01 \x03(\v2#.guildhall.finance.v1.MonthlyReportR\areports2\xb02\n" +
 	"\x0eFinanceService\x12s\n" +
 	"\n" +
 	"GetAccount\x12'.guildhall.finance.v1.GetAccountRequest\x1a\x1d.guildhall.finance.v1.Account\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=accounts/*}\x12{\n" +
@@ -3238,7 +3474,11 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\aGetTier\x12$.guildhall.finance.v1.GetTierRequest\x1a\x1a.guildhall.finance.v1.Tier\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=tiers/*}\x12o\n" +
 	"\tListTiers\x12&.guildhall.finance.v1.ListTiersRequest\x1a'.guildhall.finance.v1.ListTiersResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/tiers\x12j\n" +
 	"\n" +
-	"CreateTier\x12'.guildhall.finance.v1.CreateTierRequest\x1a\x1a.guildhall.finance.v1.Tier\"\x17\x82\xd3\xe4\x93\x02\x11:\x04tier\"\t/v1/tiers\x12\x87\x01\n" +
+	"CreateTier\x12'.guildhall.finance.v1.CreateTierRequest\x1a\x1a.guildhall.finance.v1.Tier\"\x17\x82\xd3\xe4\x93\x02\x11:\x04tier\"\t/v1/tiers\x12x\n" +
+	"\n" +
+	"UpdateTier\x12'.guildhall.finance.v1.UpdateTierRequest\x1a\x1a.guildhall.finance.v1.Tier\"%\x82\xd3\xe4\x93\x02\x1f:\x04tier2\x17/v1/{tier.name=tiers/*}\x12i\n" +
+	"\n" +
+	"DeleteTier\x12'.guildhall.finance.v1.DeleteTierRequest\x1a\x16.google.protobuf.Empty\"\x1a\x82\xd3\xe4\x93\x02\x14*\x12/v1/{name=tiers/*}\x12\x87\x01\n" +
 	"\x0fGetSubscription\x12,.guildhall.finance.v1.GetSubscriptionRequest\x1a\".guildhall.finance.v1.Subscription\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/{name=subscriptions/*}\x12\x8f\x01\n" +
 	"\x11ListSubscriptions\x12..guildhall.finance.v1.ListSubscriptionsRequest\x1a/.guildhall.finance.v1.ListSubscriptionsResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/subscriptions\x12\x92\x01\n" +
 	"\x12CreateSubscription\x12/.guildhall.finance.v1.CreateSubscriptionRequest\x1a\".guildhall.finance.v1.Subscription\"'\x82\xd3\xe4\x93\x02!:\fsubscription\"\x11/v1/subscriptions\x12\x94\x01\n" +
@@ -3263,7 +3503,9 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"PayExpense\x12'.guildhall.finance.v1.PayExpenseRequest\x1a\x1d.guildhall.finance.v1.Expense\"$\x82\xd3\xe4\x93\x02\x1e:\x01*\"\x19/v1/{name=expenses/*}:pay\x12o\n" +
 	"\tGetBudget\x12&.guildhall.finance.v1.GetBudgetRequest\x1a\x1c.guildhall.finance.v1.Budget\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/{name=budgets/*}\x12w\n" +
 	"\vListBudgets\x12(.guildhall.finance.v1.ListBudgetsRequest\x1a).guildhall.finance.v1.ListBudgetsResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/budgets\x12t\n" +
-	"\fCreateBudget\x12).guildhall.finance.v1.CreateBudgetRequest\x1a\x1c.guildhall.finance.v1.Budget\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06budget\"\v/v1/budgets\x12g\n" +
+	"\fCreateBudget\x12).guildhall.finance.v1.CreateBudgetRequest\x1a\x1c.guildhall.finance.v1.Budget\"\x1b\x82\xd3\xe4\x93\x02\x15:\x06budget\"\v/v1/budgets\x12\x84\x01\n" +
+	"\fUpdateBudget\x12).guildhall.finance.v1.UpdateBudgetRequest\x1a\x1c.guildhall.finance.v1.Budget\"+\x82\xd3\xe4\x93\x02%:\x06budget2\x1b/v1/{budget.name=budgets/*}\x12o\n" +
+	"\fDeleteBudget\x12).guildhall.finance.v1.DeleteBudgetRequest\x1a\x16.google.protobuf.Empty\"\x1c\x82\xd3\xe4\x93\x02\x16*\x14/v1/{name=budgets/*}\x12g\n" +
 	"\aGetGoal\x12$.guildhall.finance.v1.GetGoalRequest\x1a\x1a.guildhall.finance.v1.Goal\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=goals/*}\x12o\n" +
 	"\tListGoals\x12&.guildhall.finance.v1.ListGoalsRequest\x1a'.guildhall.finance.v1.ListGoalsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/goals\x12j\n" +
 	"\n" +
@@ -3285,7 +3527,7 @@ func file_guildhall_finance_v1_finance_service_proto_rawDescGZIP() []byte {
 	return file_guildhall_finance_v1_finance_service_proto_rawDescData
 }
 
-var file_guildhall_finance_v1_finance_service_proto_msgTypes = make([]protoimpl.MessageInfo, 56)
+var file_guildhall_finance_v1_finance_service_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
 var file_guildhall_finance_v1_finance_service_proto_goTypes = []any{
 	(*GetAccountRequest)(nil),                // 0: guildhall.finance.v1.GetAccountRequest
 	(*ListAccountsRequest)(nil),              // 1: guildhall.finance.v1.ListAccountsRequest
@@ -3307,181 +3549,197 @@ var file_guildhall_finance_v1_finance_service_proto_goTypes = []any{
 	(*ListTiersRequest)(nil),                 // 17: guildhall.finance.v1.ListTiersRequest
 	(*ListTiersResponse)(nil),                // 18: guildhall.finance.v1.ListTiersResponse
 	(*CreateTierRequest)(nil),                // 19: guildhall.finance.v1.CreateTierRequest
-	(*GetSubscriptionRequest)(nil),           // 20: guildhall.finance.v1.GetSubscriptionRequest
-	(*ListSubscriptionsRequest)(nil),         // 21: guildhall.finance.v1.ListSubscriptionsRequest
-	(*ListSubscriptionsResponse)(nil),        // 22: guildhall.finance.v1.ListSubscriptionsResponse
-	(*CreateSubscriptionRequest)(nil),        // 23: guildhall.finance.v1.CreateSubscriptionRequest
-	(*PauseSubscriptionRequest)(nil),         // 24: guildhall.finance.v1.PauseSubscriptionRequest
-	(*ResumeSubscriptionRequest)(nil),        // 25: guildhall.finance.v1.ResumeSubscriptionRequest
-	(*CancelSubscriptionRequest)(nil),        // 26: guildhall.finance.v1.CancelSubscriptionRequest
-	(*RecordSubscriptionPaymentRequest)(nil), // 27: guildhall.finance.v1.RecordSubscriptionPaymentRequest
-	(*GetRecurringRevenueRequest)(nil),       // 28: guildhall.finance.v1.GetRecurringRevenueRequest
-	(*GetRecurringRevenueResponse)(nil),      // 29: guildhall.finance.v1.GetRecurringRevenueResponse
-	(*GetSponsorshipRequest)(nil),            // 30: guildhall.finance.v1.GetSponsorshipRequest
-	(*ListSponsorshipsRequest)(nil),          // 31: guildhall.finance.v1.ListSponsorshipsRequest
-	(*ListSponsorshipsResponse)(nil),         // 32: guildhall.finance.v1.ListSponsorshipsResponse
-	(*CreateSponsorshipRequest)(nil),         // 33: guildhall.finance.v1.CreateSponsorshipRequest
-	(*RecordSponsorshipPaymentRequest)(nil),  // 34: guildhall.finance.v1.RecordSponsorshipPaymentRequest
-	(*EndSponsorshipRequest)(nil),            // 35: guildhall.finance.v1.EndSponsorshipRequest
-	(*GetExpenseRequest)(nil),                // 36: guildhall.finance.v1.GetExpenseRequest
-	(*ListExpensesRequest)(nil),              // 37: guildhall.finance.v1.ListExpensesRequest
-	(*ListExpensesResponse)(nil),             // 38: guildhall.finance.v1.ListExpensesResponse
-	(*CreateExpenseRequest)(nil),             // 39: guildhall.finance.v1.CreateExpenseRequest
-	(*ApproveExpenseRequest)(nil),            // 40: guildhall.finance.v1.ApproveExpenseRequest
-	(*RejectExpenseRequest)(nil),             // 41: guildhall.finance.v1.RejectExpenseRequest
-	(*CancelExpenseRequest)(nil),             // 42: guildhall.finance.v1.CancelExpenseRequest
-	(*PayExpenseRequest)(nil),                // 43: guildhall.finance.v1.PayExpenseRequest
-	(*GetBudgetRequest)(nil),                 // 44: guildhall.finance.v1.GetBudgetRequest
-	(*ListBudgetsRequest)(nil),               // 45: guildhall.finance.v1.ListBudgetsRequest
-	(*ListBudgetsResponse)(nil),              // 46: guildhall.finance.v1.ListBudgetsResponse
-	(*CreateBudgetRequest)(nil),              // 47: guildhall.finance.v1.CreateBudgetRequest
-	(*GetGoalRequest)(nil),                   // 48: guildhall.finance.v1.GetGoalRequest
-	(*ListGoalsRequest)(nil),                 // 49: guildhall.finance.v1.ListGoalsRequest
-	(*ListGoalsResponse)(nil),                // 50: guildhall.finance.v1.ListGoalsResponse
-	(*CreateGoalRequest)(nil),                // 51: guildhall.finance.v1.CreateGoalRequest
-	(*UpdateGoalRequest)(nil),                // 52: guildhall.finance.v1.UpdateGoalRequest
-	(*GetMonthlyReportRequest)(nil),          // 53: guildhall.finance.v1.GetMonthlyReportRequest
-	(*GetReportRangeRequest)(nil),            // 54: guildhall.finance.v1.GetReportRangeRequest
-	(*GetReportRangeResponse)(nil),           // 55: guildhall.finance.v1.GetReportRangeResponse
-	(*Account)(nil),                          // 56: guildhall.finance.v1.Account
-	(*fieldmaskpb.FieldMask)(nil),            // 57: google.protobuf.FieldMask
-	(*Transaction)(nil),                      // 58: guildhall.finance.v1.Transaction
-	(*Donation)(nil),                         // 59: guildhall.finance.v1.Donation
-	(*Tier)(nil),                             // 60: guildhall.finance.v1.Tier
-	(*Subscription)(nil),                     // 61: guildhall.finance.v1.Subscription
-	(*timestamppb.Timestamp)(nil),            // 62: google.protobuf.Timestamp
-	(*RecurringRevenue)(nil),                 // 63: guildhall.finance.v1.RecurringRevenue
-	(*Sponsorship)(nil),                      // 64: guildhall.finance.v1.Sponsorship
-	(*Expense)(nil),                          // 65: guildhall.finance.v1.Expense
-	(*Budget)(nil),                           // 66: guildhall.finance.v1.Budget
-	(*Goal)(nil),                             // 67: guildhall.finance.v1.Goal
-	(*MonthlyReport)(nil),                    // 68: guildhall.finance.v1.MonthlyReport
-	(*emptypb.Empty)(nil),                    // 69: google.protobuf.Empty
-	(*httpbody.HttpBody)(nil),                // 70: google.api.HttpBody
+	(*UpdateTierRequest)(nil),                // 20: guildhall.finance.v1.UpdateTierRequest
+	(*DeleteTierRequest)(nil),                // 21: guildhall.finance.v1.DeleteTierRequest
+	(*GetSubscriptionRequest)(nil),           // 22: guildhall.finance.v1.GetSubscriptionRequest
+	(*ListSubscriptionsRequest)(nil),         // 23: guildhall.finance.v1.ListSubscriptionsRequest
+	(*ListSubscriptionsResponse)(nil),        // 24: guildhall.finance.v1.ListSubscriptionsResponse
+	(*CreateSubscriptionRequest)(nil),        // 25: guildhall.finance.v1.CreateSubscriptionRequest
+	(*PauseSubscriptionRequest)(nil),         // 26: guildhall.finance.v1.PauseSubscriptionRequest
+	(*ResumeSubscriptionRequest)(nil),        // 27: guildhall.finance.v1.ResumeSubscriptionRequest
+	(*CancelSubscriptionRequest)(nil),        // 28: guildhall.finance.v1.CancelSubscriptionRequest
+	(*RecordSubscriptionPaymentRequest)(nil), // 29: guildhall.finance.v1.RecordSubscriptionPaymentRequest
+	(*GetRecurringRevenueRequest)(nil),       // 30: guildhall.finance.v1.GetRecurringRevenueRequest
+	(*GetRecurringRevenueResponse)(nil),      // 31: guildhall.finance.v1.GetRecurringRevenueResponse
+	(*GetSponsorshipRequest)(nil),            // 32: guildhall.finance.v1.GetSponsorshipRequest
+	(*ListSponsorshipsRequest)(nil),          // 33: guildhall.finance.v1.ListSponsorshipsRequest
+	(*ListSponsorshipsResponse)(nil),         // 34: guildhall.finance.v1.ListSponsorshipsResponse
+	(*CreateSponsorshipRequest)(nil),         // 35: guildhall.finance.v1.CreateSponsorshipRequest
+	(*RecordSponsorshipPaymentRequest)(nil),  // 36: guildhall.finance.v1.RecordSponsorshipPaymentRequest
+	(*EndSponsorshipRequest)(nil),            // 37: guildhall.finance.v1.EndSponsorshipRequest
+	(*GetExpenseRequest)(nil),                // 38: guildhall.finance.v1.GetExpenseRequest
+	(*ListExpensesRequest)(nil),              // 39: guildhall.finance.v1.ListExpensesRequest
+	(*ListExpensesResponse)(nil),             // 40: guildhall.finance.v1.ListExpensesResponse
+	(*CreateExpenseRequest)(nil),             // 41: guildhall.finance.v1.CreateExpenseRequest
+	(*ApproveExpenseRequest)(nil),            // 42: guildhall.finance.v1.ApproveExpenseRequest
+	(*RejectExpenseRequest)(nil),             // 43: guildhall.finance.v1.RejectExpenseRequest
+	(*CancelExpenseRequest)(nil),             // 44: guildhall.finance.v1.CancelExpenseRequest
+	(*PayExpenseRequest)(nil),                // 45: guildhall.finance.v1.PayExpenseRequest
+	(*GetBudgetRequest)(nil),                 // 46: guildhall.finance.v1.GetBudgetRequest
+	(*ListBudgetsRequest)(nil),               // 47: guildhall.finance.v1.ListBudgetsRequest
+	(*ListBudgetsResponse)(nil),              // 48: guildhall.finance.v1.ListBudgetsResponse
+	(*CreateBudgetRequest)(nil),              // 49: guildhall.finance.v1.CreateBudgetRequest
+	(*UpdateBudgetRequest)(nil),              // 50: guildhall.finance.v1.UpdateBudgetRequest
+	(*DeleteBudgetRequest)(nil),              // 51: guildhall.finance.v1.DeleteBudgetRequest
+	(*GetGoalRequest)(nil),                   // 52: guildhall.finance.v1.GetGoalRequest
+	(*ListGoalsRequest)(nil),                 // 53: guildhall.finance.v1.ListGoalsRequest
+	(*ListGoalsResponse)(nil),                // 54: guildhall.finance.v1.ListGoalsResponse
+	(*CreateGoalRequest)(nil),                // 55: guildhall.finance.v1.CreateGoalRequest
+	(*UpdateGoalRequest)(nil),                // 56: guildhall.finance.v1.UpdateGoalRequest
+	(*GetMonthlyReportRequest)(nil),          // 57: guildhall.finance.v1.GetMonthlyReportRequest
+	(*GetReportRangeRequest)(nil),            // 58: guildhall.finance.v1.GetReportRangeRequest
+	(*GetReportRangeResponse)(nil),           // 59: guildhall.finance.v1.GetReportRangeResponse
+	(*Account)(nil),                          // 60: guildhall.finance.v1.Account
+	(*fieldmaskpb.FieldMask)(nil),            // 61: google.protobuf.FieldMask
+	(*Transaction)(nil),                      // 62: guildhall.finance.v1.Transaction
+	(*Donation)(nil),                         // 63: guildhall.finance.v1.Donation
+	(*Tier)(nil),                             // 64: guildhall.finance.v1.Tier
+	(*Subscription)(nil),                     // 65: guildhall.finance.v1.Subscription
+	(*timestamppb.Timestamp)(nil),            // 66: google.protobuf.Timestamp
+	(*RecurringRevenue)(nil),                 // 67: guildhall.finance.v1.RecurringRevenue
+	(*Sponsorship)(nil),                      // 68: guildhall.finance.v1.Sponsorship
+	(*Expense)(nil),                          // 69: guildhall.finance.v1.Expense
+	(*Budget)(nil),                           // 70: guildhall.finance.v1.Budget
+	(*Goal)(nil),                             // 71: guildhall.finance.v1.Goal
+	(*MonthlyReport)(nil),                    // 72: guildhall.finance.v1.MonthlyReport
+	(*emptypb.Empty)(nil),                    // 73: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),                // 74: google.api.HttpBody
 }
 var file_guildhall_finance_v1_finance_service_proto_depIdxs = []int32{
-	56, // 0: guildhall.finance.v1.ListAccountsResponse.accounts:type_name -> guildhall.finance.v1.Account
-	56, // 1: guildhall.finance.v1.CreateAccountRequest.account:type_name -> guildhall.finance.v1.Account
-	56, // 2: guildhall.finance.v1.UpdateAccountRequest.account:type_name -> guildhall.finance.v1.Account
-	57, // 3: guildhall.finance.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
-	58, // 4: guildhall.finance.v1.ListTransactionsResponse.transactions:type_name -> guildhall.finance.v1.Transaction
-	58, // 5: guildhall.finance.v1.CreateTransactionRequest.transaction:type_name -> guildhall.finance.v1.Transaction
-	59, // 6: guildhall.finance.v1.ListDonationsResponse.donations:type_name -> guildhall.finance.v1.Donation
-	59, // 7: guildhall.finance.v1.CreateDonationRequest.donation:type_name -> guildhall.finance.v1.Donation
-	60, // 8: guildhall.finance.v1.ListTiersResponse.tiers:type_name -> guildhall.finance.v1.Tier
-	60, // 9: guildhall.finance.v1.CreateTierRequest.tier:type_name -> guildhall.finance.v1.Tier
-	61, // 10: guildhall.finance.v1.ListSubscriptionsResponse.subscriptions:type_name -> guildhall.finance.v1.Subscription
-	61, // 11: guildhall.finance.v1.CreateSubscriptionRequest.subscription:type_name -> guildhall.finance.v1.Subscription
-	62, // 12: guildhall.finance.v1.RecordSubscriptionPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
-	63, // 13: guildhall.finance.v1.GetRecurringRevenueResponse.currencies:type_name -> guildhall.finance.v1.RecurringRevenue
-	64, // 14: guildhall.finance.v1.ListSponsorshipsResponse.sponsorships:type_name -> guildhall.finance.v1.Sponsorship
-	64, // 15: guildhall.finance.v1.CreateSponsorshipRequest.sponsorship:type_name -> guildhall.finance.v1.Sponsorship
-	62, // 16: guildhall.finance.v1.RecordSponsorshipPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
-	65, // 17: guildhall.finance.v1.ListExpensesResponse.expenses:type_name -> guildhall.finance.v1.Expense
-	65, // 18: guildhall.finance.v1.CreateExpenseRequest.expense:type_name -> guildhall.finance.v1.Expense
-	62, // 19: guildhall.finance.v1.PayExpenseRequest.pay_time:type_name -> google.protobuf.Timestamp
-	66, // 20: guildhall.finance.v1.ListBudgetsResponse.budgets:type_name -> guildhall.finance.v1.Budget
-	66, // 21: guildhall.finance.v1.CreateBudgetRequest.budget:type_name -> guildhall.finance.v1.Budget
-	67, // 22: guildhall.finance.v1.ListGoalsResponse.goals:type_name -> guildhall.finance.v1.Goal
-	67, // 23: guildhall.finance.v1.CreateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
-	67, // 24: guildhall.finance.v1.UpdateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
-	57, // 25: guildhall.finance.v1.UpdateGoalRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 26: guildhall.finance.v1.GetReportRangeResponse.reports:type_name -> guildhall.finance.v1.MonthlyReport
-	0,  // 27: guildhall.finance.v1.FinanceService.GetAccount:input_type -> guildhall.finance.v1.GetAccountRequest
-	1,  // 28: guildhall.finance.v1.FinanceService.ListAccounts:input_type -> guildhall.finance.v1.ListAccountsRequest
-	3,  // 29: guildhall.finance.v1.FinanceService.CreateAccount:input_type -> guildhall.finance.v1.CreateAccountRequest
-	4,  // 30: guildhall.finance.v1.FinanceService.UpdateAccount:input_type -> guildhall.finance.v1.UpdateAccountRequest
-	5,  // 31: guildhall.finance.v1.FinanceService.DeleteAccount:input_type -> guildhall.finance.v1.DeleteAccountRequest
-	6,  // 32: guildhall.finance.v1.FinanceService.GetTransaction:input_type -> guildhall.finance.v1.GetTransactionRequest
-	7,  // 33: guildhall.finance.v1.FinanceService.ListTransactions:input_type -> guildhall.finance.v1.ListTransactionsRequest
-	9,  // 34: guildhall.finance.v1.FinanceService.CreateTransaction:input_type -> guildhall.finance.v1.CreateTransactionRequest
-	10, // 35: guildhall.finance.v1.FinanceService.ReverseTransaction:input_type -> guildhall.finance.v1.ReverseTransactionRequest
-	11, // 36: guildhall.finance.v1.FinanceService.ExportTransactions:input_type -> guildhall.finance.v1.ExportTransactionsRequest
-	12, // 37: guildhall.finance.v1.FinanceService.GetDonation:input_type -> guildhall.finance.v1.GetDonationRequest
-	13, // 38: guildhall.finance.v1.FinanceService.ListDonations:input_type -> guildhall.finance.v1.ListDonationsRequest
-	15, // 39: guildhall.finance.v1.FinanceService.CreateDonation:input_type -> guildhall.finance.v1.CreateDonationRequest
-	16, // 40: guildhall.finance.v1.FinanceService.GetTier:input_type -> guildhall.finance.v1.GetTierRequest
-	17, // 41: guildhall.finance.v1.FinanceService.ListTiers:input_type -> guildhall.finance.v1.ListTiersRequest
-	19, // 42: guildhall.finance.v1.FinanceService.CreateTier:input_type -> guildhall.finance.v1.CreateTierRequest
-	20, // 43: guildhall.finance.v1.FinanceService.GetSubscription:input_type -> guildhall.finance.v1.GetSubscriptionRequest
-	21, // 44: guildhall.finance.v1.FinanceService.ListSubscriptions:input_type -> guildhall.finance.v1.ListSubscriptionsRequest
-	23, // 45: guildhall.finance.v1.FinanceService.CreateSubscription:input_type -> guildhall.finance.v1.CreateSubscriptionRequest
-	24, // 46: guildhall.finance.v1.FinanceService.PauseSubscription:input_type -> guildhall.finance.v1.PauseSubscriptionRequest
-	25, // 47: guildhall.finance.v1.FinanceService.ResumeSubscription:input_type -> guildhall.finance.v1.ResumeSubscriptionRequest
-	26, // 48: guildhall.finance.v1.FinanceService.CancelSubscription:input_type -> guildhall.finance.v1.CancelSubscriptionRequest
-	27, // 49: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:input_type -> guildhall.finance.v1.RecordSubscriptionPaymentRequest
-	28, // 50: guildhall.finance.v1.FinanceService.GetRecurringRevenue:input_type -> guildhall.finance.v1.GetRecurringRevenueRequest
-	30, // 51: guildhall.finance.v1.FinanceService.GetSponsorship:input_type -> guildhall.finance.v1.GetSponsorshipRequest
-	31, // 52: guildhall.finance.v1.FinanceService.ListSponsorships:input_type -> guildhall.finance.v1.ListSponsorshipsRequest
-	33, // 53: guildhall.finance.v1.FinanceService.CreateSponsorship:input_type -> guildhall.finance.v1.CreateSponsorshipRequest
-	34, // 54: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:input_type -> guildhall.finance.v1.RecordSponsorshipPaymentRequest
-	35, // 55: guildhall.finance.v1.FinanceService.EndSponsorship:input_type -> guildhall.finance.v1.EndSponsorshipRequest
-	36, // 56: guildhall.finance.v1.FinanceService.GetExpense:input_type -> guildhall.finance.v1.GetExpenseRequest
-	37, // 57: guildhall.finance.v1.FinanceService.ListExpenses:input_type -> guildhall.finance.v1.ListExpensesRequest
-	39, // 58: guildhall.finance.v1.FinanceService.CreateExpense:input_type -> guildhall.finance.v1.CreateExpenseRequest
-	40, // 59: guildhall.finance.v1.FinanceService.ApproveExpense:input_type -> guildhall.finance.v1.ApproveExpenseRequest
-	41, // 60: guildhall.finance.v1.FinanceService.RejectExpense:input_type -> guildhall.finance.v1.RejectExpenseRequest
-	42, // 61: guildhall.finance.v1.FinanceService.CancelExpense:input_type -> guildhall.finance.v1.CancelExpenseRequest
-	43, // 62: guildhall.finance.v1.FinanceService.PayExpense:input_type -> guildhall.finance.v1.PayExpenseRequest
-	44, // 63: guildhall.finance.v1.FinanceService.GetBudget:input_type -> guildhall.finance.v1.GetBudgetRequest
-	45, // 64: guildhall.finance.v1.FinanceService.ListBudgets:input_type -> guildhall.finance.v1.ListBudgetsRequest
-	47, // 65: guildhall.finance.v1.FinanceService.CreateBudget:input_type -> guildhall.finance.v1.CreateBudgetRequest
-	48, // 66: guildhall.finance.v1.FinanceService.GetGoal:input_type -> guildhall.finance.v1.GetGoalRequest
-	49, // 67: guildhall.finance.v1.FinanceService.ListGoals:input_type -> guildhall.finance.v1.ListGoalsRequest
-	51, // 68: guildhall.finance.v1.FinanceService.CreateGoal:input_type -> guildhall.finance.v1.CreateGoalRequest
-	52, // 69: guildhall.finance.v1.FinanceService.UpdateGoal:input_type -> guildhall.finance.v1.UpdateGoalRequest
-	53, // 70: guildhall.finance.v1.FinanceService.GetMonthlyReport:input_type -> guildhall.finance.v1.GetMonthlyReportRequest
-	54, // 71: guildhall.finance.v1.FinanceService.GetReportRange:input_type -> guildhall.finance.v1.GetReportRangeRequest
-	56, // 72: guildhall.finance.v1.FinanceService.GetAccount:output_type -> guildhall.finance.v1.Account
-	2,  // 73: guildhall.finance.v1.FinanceService.ListAccounts:output_type -> guildhall.finance.v1.ListAccountsResponse
-	56, // 74: guildhall.finance.v1.FinanceService.CreateAccount:output_type -> guildhall.finance.v1.Account
-	56, // 75: guildhall.finance.v1.FinanceService.UpdateAccount:output_type -> guildhall.finance.v1.Account
-	69, // 76: guildhall.finance.v1.FinanceService.DeleteAccount:output_type -> google.protobuf.Empty
-	58, // 77: guildhall.finance.v1.FinanceService.GetTransaction:output_type -> guildhall.finance.v1.Transaction
-	8,  // 78: guildhall.finance.v1.FinanceService.ListTransactions:output_type -> guildhall.finance.v1.ListTransactionsResponse
-	58, // 79: guildhall.finance.v1.FinanceService.CreateTransaction:output_type -> guildhall.finance.v1.Transaction
-	58, // 80: guildhall.finance.v1.FinanceService.ReverseTransaction:output_type -> guildhall.finance.v1.Transaction
-	70, // 81: guildhall.finance.v1.FinanceService.ExportTransactions:output_type -> google.api.HttpBody
-	59, // 82: guildhall.finance.v1.FinanceService.GetDonation:output_type -> guildhall.finance.v1.Donation
-	14, // 83: guildhall.finance.v1.FinanceService.ListDonations:output_type -> guildhall.finance.v1.ListDonationsResponse
-	59, // 84: guildhall.finance.v1.FinanceService.CreateDonation:output_type -> guildhall.finance.v1.Donation
-	60, // 85: guildhall.finance.v1.FinanceService.GetTier:output_type -> guildhall.finance.v1.Tier
-	18, // 86: guildhall.finance.v1.FinanceService.ListTiers:output_type -> guildhall.finance.v1.ListTiersResponse
-	60, // 87: guildhall.finance.v1.FinanceService.CreateTier:output_type -> guildhall.finance.v1.Tier
-	61, // 88: guildhall.finance.v1.FinanceService.GetSubscription:output_type -> guildhall.finance.v1.Subscription
-	22, // 89: guildhall.finance.v1.FinanceService.ListSubscriptions:output_type -> guildhall.finance.v1.ListSubscriptionsResponse
-	61, // 90: guildhall.finance.v1.FinanceService.CreateSubscription:output_type -> guildhall.finance.v1.Subscription
-	61, // 91: guildhall.finance.v1.FinanceService.PauseSubscription:output_type -> guildhall.finance.v1.Subscription
-	61, // 92: guildhall.finance.v1.FinanceService.ResumeSubscription:output_type -> guildhall.finance.v1.Subscription
-	61, // 93: guildhall.finance.v1.FinanceService.CancelSubscription:output_type -> guildhall.finance.v1.Subscription
-	61, // 94: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:output_type -> guildhall.finance.v1.Subscription
-	29, // 95: guildhall.finance.v1.FinanceService.GetRecurringRevenue:output_type -> guildhall.finance.v1.GetRecurringRevenueResponse
-	64, // 96: guildhall.finance.v1.FinanceService.GetSponsorship:output_type -> guildhall.finance.v1.Sponsorship
-	32, // 97: guildhall.finance.v1.FinanceService.ListSponsorships:output_type -> guildhall.finance.v1.ListSponsorshipsResponse
-	64, // 98: guildhall.finance.v1.FinanceService.CreateSponsorship:output_type -> guildhall.finance.v1.Sponsorship
-	64, // 99: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:output_type -> guildhall.finance.v1.Sponsorship
-	64, // 100: guildhall.finance.v1.FinanceService.EndSponsorship:output_type -> guildhall.finance.v1.Sponsorship
-	65, // 101: guildhall.finance.v1.FinanceService.GetExpense:output_type -> guildhall.finance.v1.Expense
-	38, // 102: guildhall.finance.v1.FinanceService.ListExpenses:output_type -> guildhall.finance.v1.ListExpensesResponse
-	65, // 103: guildhall.finance.v1.FinanceService.CreateExpense:output_type -> guildhall.finance.v1.Expense
-	65, // 104: guildhall.finance.v1.FinanceService.ApproveExpense:output_type -> guildhall.finance.v1.Expense
-	65, // 105: guildhall.finance.v1.FinanceService.RejectExpense:output_type -> guildhall.finance.v1.Expense
-	65, // 106: guildhall.finance.v1.FinanceService.CancelExpense:output_type -> guildhall.finance.v1.Expense
-	65, // 107: guildhall.finance.v1.FinanceService.PayExpense:output_type -> guildhall.finance.v1.Expense
-	66, // 108: guildhall.finance.v1.FinanceService.GetBudget:output_type -> guildhall.finance.v1.Budget
-	46, // 109: guildhall.finance.v1.FinanceService.ListBudgets:output_type -> guildhall.finance.v1.ListBudgetsResponse
-	66, // 110: guildhall.finance.v1.FinanceService.CreateBudget:output_type -> guildhall.finance.v1.Budget
-	67, // 111: guildhall.finance.v1.FinanceService.GetGoal:output_type -> guildhall.finance.v1.Goal
-	50, // 112: guildhall.finance.v1.FinanceService.ListGoals:output_type -> guildhall.finance.v1.ListGoalsResponse
-	67, // 113: guildhall.finance.v1.FinanceService.CreateGoal:output_type -> guildhall.finance.v1.Goal
-	67, // 114: guildhall.finance.v1.FinanceService.UpdateGoal:output_type -> guildhall.finance.v1.Goal
-	68, // 115: guildhall.finance.v1.FinanceService.GetMonthlyReport:output_type -> guildhall.finance.v1.MonthlyReport
-	55, // 116: guildhall.finance.v1.FinanceService.GetReportRange:output_type -> guildhall.finance.v1.GetReportRangeResponse
-	72, // [72:117] is the sub-list for method output_type
-	27, // [27:72] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	60, // 0: guildhall.finance.v1.ListAccountsResponse.accounts:type_name -> guildhall.finance.v1.Account
+	60, // 1: guildhall.finance.v1.CreateAccountRequest.account:type_name -> guildhall.finance.v1.Account
+	60, // 2: guildhall.finance.v1.UpdateAccountRequest.account:type_name -> guildhall.finance.v1.Account
+	61, // 3: guildhall.finance.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 4: guildhall.finance.v1.ListTransactionsResponse.transactions:type_name -> guildhall.finance.v1.Transaction
+	62, // 5: guildhall.finance.v1.CreateTransactionRequest.transaction:type_name -> guildhall.finance.v1.Transaction
+	63, // 6: guildhall.finance.v1.ListDonationsResponse.donations:type_name -> guildhall.finance.v1.Donation
+	63, // 7: guildhall.finance.v1.CreateDonationRequest.donation:type_name -> guildhall.finance.v1.Donation
+	64, // 8: guildhall.finance.v1.ListTiersResponse.tiers:type_name -> guildhall.finance.v1.Tier
+	64, // 9: guildhall.finance.v1.CreateTierRequest.tier:type_name -> guildhall.finance.v1.Tier
+	64, // 10: guildhall.finance.v1.UpdateTierRequest.tier:type_name -> guildhall.finance.v1.Tier
+	61, // 11: guildhall.finance.v1.UpdateTierRequest.update_mask:type_name -> google.protobuf.FieldMask
+	65, // 12: guildhall.finance.v1.ListSubscriptionsResponse.subscriptions:type_name -> guildhall.finance.v1.Subscription
+	65, // 13: guildhall.finance.v1.CreateSubscriptionRequest.subscription:type_name -> guildhall.finance.v1.Subscription
+	66, // 14: guildhall.finance.v1.RecordSubscriptionPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
+	67, // 15: guildhall.finance.v1.GetRecurringRevenueResponse.currencies:type_name -> guildhall.finance.v1.RecurringRevenue
+	68, // 16: guildhall.finance.v1.ListSponsorshipsResponse.sponsorships:type_name -> guildhall.finance.v1.Sponsorship
+	68, // 17: guildhall.finance.v1.CreateSponsorshipRequest.sponsorship:type_name -> guildhall.finance.v1.Sponsorship
+	66, // 18: guildhall.finance.v1.RecordSponsorshipPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
+	69, // 19: guildhall.finance.v1.ListExpensesResponse.expenses:type_name -> guildhall.finance.v1.Expense
+	69, // 20: guildhall.finance.v1.CreateExpenseRequest.expense:type_name -> guildhall.finance.v1.Expense
+	66, // 21: guildhall.finance.v1.PayExpenseRequest.pay_time:type_name -> google.protobuf.Timestamp
+	70, // 22: guildhall.finance.v1.ListBudgetsResponse.budgets:type_name -> guildhall.finance.v1.Budget
+	70, // 23: guildhall.finance.v1.CreateBudgetRequest.budget:type_name -> guildhall.finance.v1.Budget
+	70, // 24: guildhall.finance.v1.UpdateBudgetRequest.budget:type_name -> guildhall.finance.v1.Budget
+	61, // 25: guildhall.finance.v1.UpdateBudgetRequest.update_mask:type_name -> google.protobuf.FieldMask
+	71, // 26: guildhall.finance.v1.ListGoalsResponse.goals:type_name -> guildhall.finance.v1.Goal
+	71, // 27: guildhall.finance.v1.CreateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
+	71, // 28: guildhall.finance.v1.UpdateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
+	61, // 29: guildhall.finance.v1.UpdateGoalRequest.update_mask:type_name -> google.protobuf.FieldMask
+	72, // 30: guildhall.finance.v1.GetReportRangeResponse.reports:type_name -> guildhall.finance.v1.MonthlyReport
+	0,  // 31: guildhall.finance.v1.FinanceService.GetAccount:input_type -> guildhall.finance.v1.GetAccountRequest
+	1,  // 32: guildhall.finance.v1.FinanceService.ListAccounts:input_type -> guildhall.finance.v1.ListAccountsRequest
+	3,  // 33: guildhall.finance.v1.FinanceService.CreateAccount:input_type -> guildhall.finance.v1.CreateAccountRequest
+	4,  // 34: guildhall.finance.v1.FinanceService.UpdateAccount:input_type -> guildhall.finance.v1.UpdateAccountRequest
+	5,  // 35: guildhall.finance.v1.FinanceService.DeleteAccount:input_type -> guildhall.finance.v1.DeleteAccountRequest
+	6,  // 36: guildhall.finance.v1.FinanceService.GetTransaction:input_type -> guildhall.finance.v1.GetTransactionRequest
+	7,  // 37: guildhall.finance.v1.FinanceService.ListTransactions:input_type -> guildhall.finance.v1.ListTransactionsRequest
+	9,  // 38: guildhall.finance.v1.FinanceService.CreateTransaction:input_type -> guildhall.finance.v1.CreateTransactionRequest
+	10, // 39: guildhall.finance.v1.FinanceService.ReverseTransaction:input_type -> guildhall.finance.v1.ReverseTransactionRequest
+	11, // 40: guildhall.finance.v1.FinanceService.ExportTransactions:input_type -> guildhall.finance.v1.ExportTransactionsRequest
+	12, // 41: guildhall.finance.v1.FinanceService.GetDonation:input_type -> guildhall.finance.v1.GetDonationRequest
+	13, // 42: guildhall.finance.v1.FinanceService.ListDonations:input_type -> guildhall.finance.v1.ListDonationsRequest
+	15, // 43: guildhall.finance.v1.FinanceService.CreateDonation:input_type -> guildhall.finance.v1.CreateDonationRequest
+	16, // 44: guildhall.finance.v1.FinanceService.GetTier:input_type -> guildhall.finance.v1.GetTierRequest
+	17, // 45: guildhall.finance.v1.FinanceService.ListTiers:input_type -> guildhall.finance.v1.ListTiersRequest
+	19, // 46: guildhall.finance.v1.FinanceService.CreateTier:input_type -> guildhall.finance.v1.CreateTierRequest
+	20, // 47: guildhall.finance.v1.FinanceService.UpdateTier:input_type -> guildhall.finance.v1.UpdateTierRequest
+	21, // 48: guildhall.finance.v1.FinanceService.DeleteTier:input_type -> guildhall.finance.v1.DeleteTierRequest
+	22, // 49: guildhall.finance.v1.FinanceService.GetSubscription:input_type -> guildhall.finance.v1.GetSubscriptionRequest
+	23, // 50: guildhall.finance.v1.FinanceService.ListSubscriptions:input_type -> guildhall.finance.v1.ListSubscriptionsRequest
+	25, // 51: guildhall.finance.v1.FinanceService.CreateSubscription:input_type -> guildhall.finance.v1.CreateSubscriptionRequest
+	26, // 52: guildhall.finance.v1.FinanceService.PauseSubscription:input_type -> guildhall.finance.v1.PauseSubscriptionRequest
+	27, // 53: guildhall.finance.v1.FinanceService.ResumeSubscription:input_type -> guildhall.finance.v1.ResumeSubscriptionRequest
+	28, // 54: guildhall.finance.v1.FinanceService.CancelSubscription:input_type -> guildhall.finance.v1.CancelSubscriptionRequest
+	29, // 55: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:input_type -> guildhall.finance.v1.RecordSubscriptionPaymentRequest
+	30, // 56: guildhall.finance.v1.FinanceService.GetRecurringRevenue:input_type -> guildhall.finance.v1.GetRecurringRevenueRequest
+	32, // 57: guildhall.finance.v1.FinanceService.GetSponsorship:input_type -> guildhall.finance.v1.GetSponsorshipRequest
+	33, // 58: guildhall.finance.v1.FinanceService.ListSponsorships:input_type -> guildhall.finance.v1.ListSponsorshipsRequest
+	35, // 59: guildhall.finance.v1.FinanceService.CreateSponsorship:input_type -> guildhall.finance.v1.CreateSponsorshipRequest
+	36, // 60: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:input_type -> guildhall.finance.v1.RecordSponsorshipPaymentRequest
+	37, // 61: guildhall.finance.v1.FinanceService.EndSponsorship:input_type -> guildhall.finance.v1.EndSponsorshipRequest
+	38, // 62: guildhall.finance.v1.FinanceService.GetExpense:input_type -> guildhall.finance.v1.GetExpenseRequest
+	39, // 63: guildhall.finance.v1.FinanceService.ListExpenses:input_type -> guildhall.finance.v1.ListExpensesRequest
+	41, // 64: guildhall.finance.v1.FinanceService.CreateExpense:input_type -> guildhall.finance.v1.CreateExpenseRequest
+	42, // 65: guildhall.finance.v1.FinanceService.ApproveExpense:input_type -> guildhall.finance.v1.ApproveExpenseRequest
+	43, // 66: guildhall.finance.v1.FinanceService.RejectExpense:input_type -> guildhall.finance.v1.RejectExpenseRequest
+	44, // 67: guildhall.finance.v1.FinanceService.CancelExpense:input_type -> guildhall.finance.v1.CancelExpenseRequest
+	45, // 68: guildhall.finance.v1.FinanceService.PayExpense:input_type -> guildhall.finance.v1.PayExpenseRequest
+	46, // 69: guildhall.finance.v1.FinanceService.GetBudget:input_type -> guildhall.finance.v1.GetBudgetRequest
+	47, // 70: guildhall.finance.v1.FinanceService.ListBudgets:input_type -> guildhall.finance.v1.ListBudgetsRequest
+	49, // 71: guildhall.finance.v1.FinanceService.CreateBudget:input_type -> guildhall.finance.v1.CreateBudgetRequest
+	50, // 72: guildhall.finance.v1.FinanceService.UpdateBudget:input_type -> guildhall.finance.v1.UpdateBudgetRequest
+	51, // 73: guildhall.finance.v1.FinanceService.DeleteBudget:input_type -> guildhall.finance.v1.DeleteBudgetRequest
+	52, // 74: guildhall.finance.v1.FinanceService.GetGoal:input_type -> guildhall.finance.v1.GetGoalRequest
+	53, // 75: guildhall.finance.v1.FinanceService.ListGoals:input_type -> guildhall.finance.v1.ListGoalsRequest
+	55, // 76: guildhall.finance.v1.FinanceService.CreateGoal:input_type -> guildhall.finance.v1.CreateGoalRequest
+	56, // 77: guildhall.finance.v1.FinanceService.UpdateGoal:input_type -> guildhall.finance.v1.UpdateGoalRequest
+	57, // 78: guildhall.finance.v1.FinanceService.GetMonthlyReport:input_type -> guildhall.finance.v1.GetMonthlyReportRequest
+	58, // 79: guildhall.finance.v1.FinanceService.GetReportRange:input_type -> guildhall.finance.v1.GetReportRangeRequest
+	60, // 80: guildhall.finance.v1.FinanceService.GetAccount:output_type -> guildhall.finance.v1.Account
+	2,  // 81: guildhall.finance.v1.FinanceService.ListAccounts:output_type -> guildhall.finance.v1.ListAccountsResponse
+	60, // 82: guildhall.finance.v1.FinanceService.CreateAccount:output_type -> guildhall.finance.v1.Account
+	60, // 83: guildhall.finance.v1.FinanceService.UpdateAccount:output_type -> guildhall.finance.v1.Account
+	73, // 84: guildhall.finance.v1.FinanceService.DeleteAccount:output_type -> google.protobuf.Empty
+	62, // 85: guildhall.finance.v1.FinanceService.GetTransaction:output_type -> guildhall.finance.v1.Transaction
+	8,  // 86: guildhall.finance.v1.FinanceService.ListTransactions:output_type -> guildhall.finance.v1.ListTransactionsResponse
+	62, // 87: guildhall.finance.v1.FinanceService.CreateTransaction:output_type -> guildhall.finance.v1.Transaction
+	62, // 88: guildhall.finance.v1.FinanceService.ReverseTransaction:output_type -> guildhall.finance.v1.Transaction
+	74, // 89: guildhall.finance.v1.FinanceService.ExportTransactions:output_type -> google.api.HttpBody
+	63, // 90: guildhall.finance.v1.FinanceService.GetDonation:output_type -> guildhall.finance.v1.Donation
+	14, // 91: guildhall.finance.v1.FinanceService.ListDonations:output_type -> guildhall.finance.v1.ListDonationsResponse
+	63, // 92: guildhall.finance.v1.FinanceService.CreateDonation:output_type -> guildhall.finance.v1.Donation
+	64, // 93: guildhall.finance.v1.FinanceService.GetTier:output_type -> guildhall.finance.v1.Tier
+	18, // 94: guildhall.finance.v1.FinanceService.ListTiers:output_type -> guildhall.finance.v1.ListTiersResponse
+	64, // 95: guildhall.finance.v1.FinanceService.CreateTier:output_type -> guildhall.finance.v1.Tier
+	64, // 96: guildhall.finance.v1.FinanceService.UpdateTier:output_type -> guildhall.finance.v1.Tier
+	73, // 97: guildhall.finance.v1.FinanceService.DeleteTier:output_type -> google.protobuf.Empty
+	65, // 98: guildhall.finance.v1.FinanceService.GetSubscription:output_type -> guildhall.finance.v1.Subscription
+	24, // 99: guildhall.finance.v1.FinanceService.ListSubscriptions:output_type -> guildhall.finance.v1.ListSubscriptionsResponse
+	65, // 100: guildhall.finance.v1.FinanceService.CreateSubscription:output_type -> guildhall.finance.v1.Subscription
+	65, // 101: guildhall.finance.v1.FinanceService.PauseSubscription:output_type -> guildhall.finance.v1.Subscription
+	65, // 102: guildhall.finance.v1.FinanceService.ResumeSubscription:output_type -> guildhall.finance.v1.Subscription
+	65, // 103: guildhall.finance.v1.FinanceService.CancelSubscription:output_type -> guildhall.finance.v1.Subscription
+	65, // 104: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:output_type -> guildhall.finance.v1.Subscription
+	31, // 105: guildhall.finance.v1.FinanceService.GetRecurringRevenue:output_type -> guildhall.finance.v1.GetRecurringRevenueResponse
+	68, // 106: guildhall.finance.v1.FinanceService.GetSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	34, // 107: guildhall.finance.v1.FinanceService.ListSponsorships:output_type -> guildhall.finance.v1.ListSponsorshipsResponse
+	68, // 108: guildhall.finance.v1.FinanceService.CreateSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	68, // 109: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:output_type -> guildhall.finance.v1.Sponsorship
+	68, // 110: guildhall.finance.v1.FinanceService.EndSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	69, // 111: guildhall.finance.v1.FinanceService.GetExpense:output_type -> guildhall.finance.v1.Expense
+	40, // 112: guildhall.finance.v1.FinanceService.ListExpenses:output_type -> guildhall.finance.v1.ListExpensesResponse
+	69, // 113: guildhall.finance.v1.FinanceService.CreateExpense:output_type -> guildhall.finance.v1.Expense
+	69, // 114: guildhall.finance.v1.FinanceService.ApproveExpense:output_type -> guildhall.finance.v1.Expense
+	69, // 115: guildhall.finance.v1.FinanceService.RejectExpense:output_type -> guildhall.finance.v1.Expense
+	69, // 116: guildhall.finance.v1.FinanceService.CancelExpense:output_type -> guildhall.finance.v1.Expense
+	69, // 117: guildhall.finance.v1.FinanceService.PayExpense:output_type -> guildhall.finance.v1.Expense
+	70, // 118: guildhall.finance.v1.FinanceService.GetBudget:output_type -> guildhall.finance.v1.Budget
+	48, // 119: guildhall.finance.v1.FinanceService.ListBudgets:output_type -> guildhall.finance.v1.ListBudgetsResponse
+	70, // 120: guildhall.finance.v1.FinanceService.CreateBudget:output_type -> guildhall.finance.v1.Budget
+	70, // 121: guildhall.finance.v1.FinanceService.UpdateBudget:output_type -> guildhall.finance.v1.Budget
+	73, // 122: guildhall.finance.v1.FinanceService.DeleteBudget:output_type -> google.protobuf.Empty
+	71, // 123: guildhall.finance.v1.FinanceService.GetGoal:output_type -> guildhall.finance.v1.Goal
+	54, // 124: guildhall.finance.v1.FinanceService.ListGoals:output_type -> guildhall.finance.v1.ListGoalsResponse
+	71, // 125: guildhall.finance.v1.FinanceService.CreateGoal:output_type -> guildhall.finance.v1.Goal
+	71, // 126: guildhall.finance.v1.FinanceService.UpdateGoal:output_type -> guildhall.finance.v1.Goal
+	72, // 127: guildhall.finance.v1.FinanceService.GetMonthlyReport:output_type -> guildhall.finance.v1.MonthlyReport
+	59, // 128: guildhall.finance.v1.FinanceService.GetReportRange:output_type -> guildhall.finance.v1.GetReportRangeResponse
+	80, // [80:129] is the sub-list for method output_type
+	31, // [31:80] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_finance_service_proto_init() }
@@ -3503,7 +3761,7 @@ func file_guildhall_finance_v1_finance_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_finance_v1_finance_service_proto_rawDesc), len(file_guildhall_finance_v1_finance_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   56,
+			NumMessages:   60,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

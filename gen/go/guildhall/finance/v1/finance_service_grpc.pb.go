@@ -37,6 +37,8 @@ const (
 	FinanceService_GetTier_FullMethodName                   = "/guildhall.finance.v1.FinanceService/GetTier"
 	FinanceService_ListTiers_FullMethodName                 = "/guildhall.finance.v1.FinanceService/ListTiers"
 	FinanceService_CreateTier_FullMethodName                = "/guildhall.finance.v1.FinanceService/CreateTier"
+	FinanceService_UpdateTier_FullMethodName                = "/guildhall.finance.v1.FinanceService/UpdateTier"
+	FinanceService_DeleteTier_FullMethodName                = "/guildhall.finance.v1.FinanceService/DeleteTier"
 	FinanceService_GetSubscription_FullMethodName           = "/guildhall.finance.v1.FinanceService/GetSubscription"
 	FinanceService_ListSubscriptions_FullMethodName         = "/guildhall.finance.v1.FinanceService/ListSubscriptions"
 	FinanceService_CreateSubscription_FullMethodName        = "/guildhall.finance.v1.FinanceService/CreateSubscription"
@@ -60,6 +62,8 @@ const (
 	FinanceService_GetBudget_FullMethodName                 = "/guildhall.finance.v1.FinanceService/GetBudget"
 	FinanceService_ListBudgets_FullMethodName               = "/guildhall.finance.v1.FinanceService/ListBudgets"
 	FinanceService_CreateBudget_FullMethodName              = "/guildhall.finance.v1.FinanceService/CreateBudget"
+	FinanceService_UpdateBudget_FullMethodName              = "/guildhall.finance.v1.FinanceService/UpdateBudget"
+	FinanceService_DeleteBudget_FullMethodName              = "/guildhall.finance.v1.FinanceService/DeleteBudget"
 	FinanceService_GetGoal_FullMethodName                   = "/guildhall.finance.v1.FinanceService/GetGoal"
 	FinanceService_ListGoals_FullMethodName                 = "/guildhall.finance.v1.FinanceService/ListGoals"
 	FinanceService_CreateGoal_FullMethodName                = "/guildhall.finance.v1.FinanceService/CreateGoal"
@@ -109,6 +113,10 @@ type FinanceServiceClient interface {
 	ListTiers(ctx context.Context, in *ListTiersRequest, opts ...grpc.CallOption) (*ListTiersResponse, error)
 	// Adds a tier under a chosen id.
 	CreateTier(ctx context.Context, in *CreateTierRequest, opts ...grpc.CallOption) (*Tier, error)
+	// Changes the fields named in `update_mask`: display_name, description and amount.
+	UpdateTier(ctx context.Context, in *UpdateTierRequest, opts ...grpc.CallOption) (*Tier, error)
+	// Removes a tier that no subscription refers to.
+	DeleteTier(ctx context.Context, in *DeleteTierRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Reads a subscription.
 	GetSubscription(ctx context.Context, in *GetSubscriptionRequest, opts ...grpc.CallOption) (*Subscription, error)
 	// Lists subscriptions, oldest first.
@@ -155,6 +163,10 @@ type FinanceServiceClient interface {
 	ListBudgets(ctx context.Context, in *ListBudgetsRequest, opts ...grpc.CallOption) (*ListBudgetsResponse, error)
 	// Plans an amount for one expense category and year.
 	CreateBudget(ctx context.Context, in *CreateBudgetRequest, opts ...grpc.CallOption) (*Budget, error)
+	// Changes the fields named in `update_mask`: planned.
+	UpdateBudget(ctx context.Context, in *UpdateBudgetRequest, opts ...grpc.CallOption) (*Budget, error)
+	// Removes a budget; the ledger is untouched.
+	DeleteBudget(ctx context.Context, in *DeleteBudgetRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// Reads a goal.
 	GetGoal(ctx context.Context, in *GetGoalRequest, opts ...grpc.CallOption) (*Goal, error)
 	// Lists goals, in priority order.
@@ -340,6 +352,26 @@ func (c *financeServiceClient) CreateTier(ctx context.Context, in *CreateTierReq
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Tier)
 	err := c.cc.Invoke(ctx, FinanceService_CreateTier_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) UpdateTier(ctx context.Context, in *UpdateTierRequest, opts ...grpc.CallOption) (*Tier, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Tier)
+	err := c.cc.Invoke(ctx, FinanceService_UpdateTier_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) DeleteTier(ctx context.Context, in *DeleteTierRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, FinanceService_DeleteTier_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -576,6 +608,26 @@ func (c *financeServiceClient) CreateBudget(ctx context.Context, in *CreateBudge
 	return out, nil
 }
 
+func (c *financeServiceClient) UpdateBudget(ctx context.Context, in *UpdateBudgetRequest, opts ...grpc.CallOption) (*Budget, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Budget)
+	err := c.cc.Invoke(ctx, FinanceService_UpdateBudget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *financeServiceClient) DeleteBudget(ctx context.Context, in *DeleteBudgetRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, FinanceService_DeleteBudget_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *financeServiceClient) GetGoal(ctx context.Context, in *GetGoalRequest, opts ...grpc.CallOption) (*Goal, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Goal)
@@ -677,6 +729,10 @@ type FinanceServiceServer interface {
 	ListTiers(context.Context, *ListTiersRequest) (*ListTiersResponse, error)
 	// Adds a tier under a chosen id.
 	CreateTier(context.Context, *CreateTierRequest) (*Tier, error)
+	// Changes the fields named in `update_mask`: display_name, description and amount.
+	UpdateTier(context.Context, *UpdateTierRequest) (*Tier, error)
+	// Removes a tier that no subscription refers to.
+	DeleteTier(context.Context, *DeleteTierRequest) (*emptypb.Empty, error)
 	// Reads a subscription.
 	GetSubscription(context.Context, *GetSubscriptionRequest) (*Subscription, error)
 	// Lists subscriptions, oldest first.
@@ -723,6 +779,10 @@ type FinanceServiceServer interface {
 	ListBudgets(context.Context, *ListBudgetsRequest) (*ListBudgetsResponse, error)
 	// Plans an amount for one expense category and year.
 	CreateBudget(context.Context, *CreateBudgetRequest) (*Budget, error)
+	// Changes the fields named in `update_mask`: planned.
+	UpdateBudget(context.Context, *UpdateBudgetRequest) (*Budget, error)
+	// Removes a budget; the ledger is untouched.
+	DeleteBudget(context.Context, *DeleteBudgetRequest) (*emptypb.Empty, error)
 	// Reads a goal.
 	GetGoal(context.Context, *GetGoalRequest) (*Goal, error)
 	// Lists goals, in priority order.
@@ -793,6 +853,12 @@ func (UnimplementedFinanceServiceServer) ListTiers(context.Context, *ListTiersRe
 func (UnimplementedFinanceServiceServer) CreateTier(context.Context, *CreateTierRequest) (*Tier, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateTier not implemented")
 }
+func (UnimplementedFinanceServiceServer) UpdateTier(context.Context, *UpdateTierRequest) (*Tier, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateTier not implemented")
+}
+func (UnimplementedFinanceServiceServer) DeleteTier(context.Context, *DeleteTierRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteTier not implemented")
+}
 func (UnimplementedFinanceServiceServer) GetSubscription(context.Context, *GetSubscriptionRequest) (*Subscription, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetSubscription not implemented")
 }
@@ -861,6 +927,12 @@ func (UnimplementedFinanceServiceServer) ListBudgets(context.Context, *ListBudge
 }
 func (UnimplementedFinanceServiceServer) CreateBudget(context.Context, *CreateBudgetRequest) (*Budget, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateBudget not implemented")
+}
+func (UnimplementedFinanceServiceServer) UpdateBudget(context.Context, *UpdateBudgetRequest) (*Budget, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateBudget not implemented")
+}
+func (UnimplementedFinanceServiceServer) DeleteBudget(context.Context, *DeleteBudgetRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteBudget not implemented")
 }
 func (UnimplementedFinanceServiceServer) GetGoal(context.Context, *GetGoalRequest) (*Goal, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetGoal not implemented")
@@ -1178,6 +1250,42 @@ func _FinanceService_CreateTier_Handler(srv interface{}, ctx context.Context, de
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(FinanceServiceServer).CreateTier(ctx, req.(*CreateTierRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_UpdateTier_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateTierRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).UpdateTier(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_UpdateTier_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).UpdateTier(ctx, req.(*UpdateTierRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_DeleteTier_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteTierRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).DeleteTier(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_DeleteTier_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).DeleteTier(ctx, req.(*DeleteTierRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1596,6 +1704,42 @@ func _FinanceService_CreateBudget_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FinanceService_UpdateBudget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateBudgetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).UpdateBudget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_UpdateBudget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).UpdateBudget(ctx, req.(*UpdateBudgetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _FinanceService_DeleteBudget_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteBudgetRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).DeleteBudget(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_DeleteBudget_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).DeleteBudget(ctx, req.(*DeleteBudgetRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _FinanceService_GetGoal_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(GetGoalRequest)
 	if err := dec(in); err != nil {
@@ -1772,6 +1916,14 @@ var FinanceService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _FinanceService_CreateTier_Handler,
 		},
 		{
+			MethodName: "UpdateTier",
+			Handler:    _FinanceService_UpdateTier_Handler,
+		},
+		{
+			MethodName: "DeleteTier",
+			Handler:    _FinanceService_DeleteTier_Handler,
+		},
+		{
 			MethodName: "GetSubscription",
 			Handler:    _FinanceService_GetSubscription_Handler,
 		},
@@ -1862,6 +2014,14 @@ var FinanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateBudget",
 			Handler:    _FinanceService_CreateBudget_Handler,
+		},
+		{
+			MethodName: "UpdateBudget",
+			Handler:    _FinanceService_UpdateBudget_Handler,
+		},
+		{
+			MethodName: "DeleteBudget",
+			Handler:    _FinanceService_DeleteBudget_Handler,
 		},
 		{
 			MethodName: "GetGoal",

@@ -236,7 +236,11 @@ type Budget struct {
 	// planned - spent; negative when overspent.
 	Remaining *v1.Money `protobuf:"bytes,6,opt,name=remaining,proto3" json:"remaining,omitempty"`
 	// When the budget was added.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the budget was last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Opaque version for optimistic concurrency; send it back on update and delete.
+	Etag          string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -320,6 +324,20 @@ func (x *Budget) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Budget) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Budget) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 var File_guildhall_finance_v1_goal_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_goal_proto_rawDesc = "" +
@@ -344,7 +362,7 @@ const file_guildhall_finance_v1_goal_proto_rawDesc = "" +
 	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0ePERIOD_ONE_OFF\x10\x01\x12\x12\n" +
 	"\x0ePERIOD_MONTHLY\x10\x02\x12\x11\n" +
-	"\rPERIOD_YEARLY\x10\x03\"\xf4\x02\n" +
+	"\rPERIOD_YEARLY\x10\x03\"\xca\x03\n" +
 	"\x06Budget\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12E\n" +
 	"\bcategory\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\bcategory\x12\"\n" +
@@ -353,7 +371,10 @@ const file_guildhall_finance_v1_goal_proto_rawDesc = "" +
 	"\x05spent\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\x05spent\x12;\n" +
 	"\tremaining\x18\x06 \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\tremaining\x12@\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTimeBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\t \x01(\tR\x04etagBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_goal_proto_rawDescOnce sync.Once
@@ -385,11 +406,12 @@ var file_guildhall_finance_v1_goal_proto_depIdxs = []int32{
 	3, // 5: guildhall.finance.v1.Budget.spent:type_name -> guildhall.type.v1.Money
 	3, // 6: guildhall.finance.v1.Budget.remaining:type_name -> guildhall.type.v1.Money
 	4, // 7: guildhall.finance.v1.Budget.create_time:type_name -> google.protobuf.Timestamp
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	4, // 8: guildhall.finance.v1.Budget.update_time:type_name -> google.protobuf.Timestamp
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_goal_proto_init() }

@@ -149,7 +149,11 @@ type Tier struct {
 	// How often it falls due.
 	Interval Interval `protobuf:"varint,5,opt,name=interval,proto3,enum=guildhall.finance.v1.Interval" json:"interval,omitempty"`
 	// When the tier was added.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the tier was last changed.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Opaque version for optimistic concurrency; send it back on update and delete.
+	Etag          string `protobuf:"bytes,8,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -224,6 +228,20 @@ func (x *Tier) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Tier) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Tier) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
 }
 
 // Recurring support by one subscriber.
@@ -424,16 +442,19 @@ var File_guildhall_finance_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_subscription_proto_rawDesc = "" +
 	"\n" +
-	"'guildhall/finance/v1/subscription.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xb4\x02\n" +
+	"'guildhall/finance/v1/subscription.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\x8d\x03\n" +
 	"\x04Tier\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12-\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
 	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x120\n" +
 	"\x06amount\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyR\x06amount\x12D\n" +
 	"\binterval\x18\x05 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\b\xbaH\x05\x82\x01\x02\x10\x01R\binterval\x12@\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"\xef\x05\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\"\xef\x05\n" +
 	"\fSubscription\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12:\n" +
 	"\x04tier\x18\x02 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04tier\x12G\n" +
@@ -488,20 +509,21 @@ var file_guildhall_finance_v1_subscription_proto_goTypes = []any{
 	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
 }
 var file_guildhall_finance_v1_subscription_proto_depIdxs = []int32{
-	5, // 0: guildhall.finance.v1.Tier.amount:type_name -> guildhall.type.v1.Money
-	0, // 1: guildhall.finance.v1.Tier.interval:type_name -> guildhall.finance.v1.Interval
-	6, // 2: guildhall.finance.v1.Tier.create_time:type_name -> google.protobuf.Timestamp
-	5, // 3: guildhall.finance.v1.Subscription.amount:type_name -> guildhall.type.v1.Money
-	0, // 4: guildhall.finance.v1.Subscription.interval:type_name -> guildhall.finance.v1.Interval
-	1, // 5: guildhall.finance.v1.Subscription.state:type_name -> guildhall.finance.v1.Subscription.State
-	6, // 6: guildhall.finance.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
-	6, // 7: guildhall.finance.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
-	5, // 8: guildhall.finance.v1.RecurringRevenue.mrr:type_name -> guildhall.type.v1.Money
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	5,  // 0: guildhall.finance.v1.Tier.amount:type_name -> guildhall.type.v1.Money
+	0,  // 1: guildhall.finance.v1.Tier.interval:type_name -> guildhall.finance.v1.Interval
+	6,  // 2: guildhall.finance.v1.Tier.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 3: guildhall.finance.v1.Tier.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 4: guildhall.finance.v1.Subscription.amount:type_name -> guildhall.type.v1.Money
+	0,  // 5: guildhall.finance.v1.Subscription.interval:type_name -> guildhall.finance.v1.Interval
+	1,  // 6: guildhall.finance.v1.Subscription.state:type_name -> guildhall.finance.v1.Subscription.State
+	6,  // 7: guildhall.finance.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 8: guildhall.finance.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
+	5,  // 9: guildhall.finance.v1.RecurringRevenue.mrr:type_name -> guildhall.type.v1.Money
+	10, // [10:10] is the sub-list for method output_type
+	10, // [10:10] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_subscription_proto_init() }
