@@ -108,3 +108,26 @@ func Finish[R any](p Page, rows []R, key func(R) string) ([]R, string) {
 	rows = rows[:p.size]
 	return rows, Encode(Cursor{After: []string{key(rows[len(rows)-1])}, Query: p.query})
 }
+
+// List runs one page of a list ordered by a unique text key: it decodes the
+// token, fetches one row more than the page after the cursor (to learn
+// whether another page follows), and returns the page converted, with the
+// next page's token ("" on the last page).
+func List[R, T any](token string, size int32, query string,
+	fetch func(after string, limit int32) ([]R, error), key func(R) string, convert func(R) T,
+) ([]T, string, error) {
+	page, err := Start(token, size, query)
+	if err != nil {
+		return nil, "", err
+	}
+	rows, err := fetch(page.After(), page.Limit())
+	if err != nil {
+		return nil, "", err
+	}
+	rows, next := Finish(page, rows, key)
+	out := make([]T, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, convert(r))
+	}
+	return out, next, nil
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -118,5 +119,37 @@ func TestPages(t *testing.T) {
 	}
 	if _, err := pagination.Start(token, 2, pagination.Fingerprint("people")); err == nil {
 		t.Fatal("a token of one list was accepted by another")
+	}
+}
+
+func TestList(t *testing.T) {
+	ids := []string{"a", "b", "c", "d", "e", "f", "g"}
+	fetch := func(after string, limit int32) ([]string, error) {
+		var out []string
+		for _, id := range ids {
+			if id > after && int32(len(out)) < limit {
+				out = append(out, id)
+			}
+		}
+		return out, nil
+	}
+	var got []string
+	token, pages := "", 0
+	for {
+		page, next, err := pagination.List(token, 3, "q", fetch, func(s string) string { return s }, strings.ToUpper)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, page...)
+		pages++
+		if token = next; token == "" {
+			break
+		}
+	}
+	if strings.Join(got, "") != "ABCDEFG" || pages != 3 {
+		t.Fatalf("listed %v in %d pages", got, pages)
+	}
+	if _, _, err := pagination.List("garbage", 3, "q", fetch, func(s string) string { return s }, strings.ToUpper); err == nil {
+		t.Fatal("garbage token accepted")
 	}
 }

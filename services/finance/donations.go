@@ -241,23 +241,14 @@ func (s *Server) GetDonation(ctx context.Context, req *financev1.GetDonationRequ
 
 // ListDonations lists donations oldest first, redacted as each donor allowed.
 func (s *Server) ListDonations(ctx context.Context, req *financev1.ListDonationsRequest) (*financev1.ListDonationsResponse, error) {
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(donations))
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.q.ListDonations(ctx, s.db, store.ListDonationsParams{After: page.After(), PageSize: page.Limit()})
-	if err != nil {
-		return nil, err
-	}
-	list := make([]*financev1.Donation, 0, len(rows))
-	for _, r := range rows {
-		list = append(list, donationFromRow(r))
-	}
-	resp := &financev1.ListDonationsResponse{}
-	list, resp.NextPageToken = pagination.Finish(page, list, func(d *financev1.Donation) string { return resource.ID(donations, d.Name) })
 	p := auth.From(ctx)
-	for _, d := range list {
-		resp.Donations = append(resp.Donations, redactDonation(p, d))
-	}
-	return resp, nil
+	resp := &financev1.ListDonationsResponse{}
+	var err error
+	resp.Donations, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(donations),
+		func(after string, limit int32) ([]store.Donation, error) {
+			return s.q.ListDonations(ctx, s.db, store.ListDonationsParams{After: after, PageSize: limit})
+		},
+		func(r store.Donation) string { return r.ID },
+		func(r store.Donation) *financev1.Donation { return redactDonation(p, donationFromRow(r)) })
+	return resp, err
 }

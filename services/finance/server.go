@@ -73,18 +73,15 @@ func (s *Server) GetAccount(ctx context.Context, req *financev1.GetAccountReques
 
 // ListAccounts implements AIP-132 with keyset pagination by id.
 func (s *Server) ListAccounts(ctx context.Context, req *financev1.ListAccountsRequest) (*financev1.ListAccountsResponse, error) {
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(accounts))
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.q.ListAccounts(ctx, s.db, store.ListAccountsParams{After: page.After(), PageSize: page.Limit()})
-	if err != nil {
-		return nil, err
-	}
 	resp := &financev1.ListAccountsResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Account) string { return r.ID })
-	for _, row := range rows {
-		resp.Accounts = append(resp.Accounts, accountFromRow(row))
+	var err error
+	resp.Accounts, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(accounts),
+		func(after string, limit int32) ([]store.Account, error) {
+			return s.q.ListAccounts(ctx, s.db, store.ListAccountsParams{After: after, PageSize: limit})
+		},
+		func(r store.Account) string { return r.ID }, accountFromRow)
+	if err != nil {
+		return nil, err
 	}
 	return resp, s.fillBalances(ctx, resp.Accounts...)
 }

@@ -76,21 +76,14 @@ func (s *Server) GetSponsorship(ctx context.Context, req *financev1.GetSponsorsh
 
 // ListSponsorships lists deals oldest first.
 func (s *Server) ListSponsorships(ctx context.Context, req *financev1.ListSponsorshipsRequest) (*financev1.ListSponsorshipsResponse, error) {
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(sponsorships))
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.q.ListSponsorships(ctx, s.db, store.ListSponsorshipsParams{After: page.After(), PageSize: page.Limit()})
-	if err != nil {
-		return nil, err
-	}
-	list := make([]*financev1.Sponsorship, 0, len(rows))
-	for _, r := range rows {
-		list = append(list, sponsorshipFromRow(r))
-	}
 	resp := &financev1.ListSponsorshipsResponse{}
-	resp.Sponsorships, resp.NextPageToken = pagination.Finish(page, list, func(x *financev1.Sponsorship) string { return resource.ID(sponsorships, x.Name) })
-	return resp, nil
+	var err error
+	resp.Sponsorships, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(sponsorships),
+		func(after string, limit int32) ([]store.Sponsorship, error) {
+			return s.q.ListSponsorships(ctx, s.db, store.ListSponsorshipsParams{After: after, PageSize: limit})
+		},
+		func(r store.Sponsorship) string { return r.ID }, sponsorshipFromRow)
+	return resp, err
 }
 
 // RecordSponsorshipPayment posts one period's payment, once per request_id;

@@ -73,21 +73,14 @@ func (s *Server) GetTier(ctx context.Context, req *financev1.GetTierRequest) (*f
 
 // ListTiers lists tiers by id.
 func (s *Server) ListTiers(ctx context.Context, req *financev1.ListTiersRequest) (*financev1.ListTiersResponse, error) {
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(tiers))
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.q.ListTiers(ctx, s.db, store.ListTiersParams{After: page.After(), PageSize: page.Limit()})
-	if err != nil {
-		return nil, err
-	}
-	list := make([]*financev1.Tier, 0, len(rows))
-	for _, r := range rows {
-		list = append(list, tierFromRow(r))
-	}
 	resp := &financev1.ListTiersResponse{}
-	resp.Tiers, resp.NextPageToken = pagination.Finish(page, list, func(t *financev1.Tier) string { return resource.ID(tiers, t.Name) })
-	return resp, nil
+	var err error
+	resp.Tiers, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(tiers),
+		func(after string, limit int32) ([]store.Tier, error) {
+			return s.q.ListTiers(ctx, s.db, store.ListTiersParams{After: after, PageSize: limit})
+		},
+		func(r store.Tier) string { return r.ID }, tierFromRow)
+	return resp, err
 }
 
 // tierFields are the fields UpdateTier may change. The interval and the
@@ -213,21 +206,18 @@ func (s *Server) GetSubscription(ctx context.Context, req *financev1.GetSubscrip
 // ListSubscriptions lists subscriptions oldest first; overdue=true keeps
 // ACTIVE ones due before today (by the service clock).
 func (s *Server) ListSubscriptions(ctx context.Context, req *financev1.ListSubscriptionsRequest) (*financev1.ListSubscriptionsResponse, error) {
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(subscriptions, strconvBool(req.GetOverdue())))
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.q.ListSubscriptions(ctx, s.db, store.ListSubscriptionsParams{After: page.After(), PageSize: page.Limit(),
-		Overdue: req.GetOverdue(), Today: today(s.now())})
-	if err != nil {
-		return nil, err
-	}
-	list := make([]*financev1.Subscription, 0, len(rows))
-	for _, r := range rows {
-		list = append(list, subFromRow(r))
-	}
 	resp := &financev1.ListSubscriptionsResponse{}
-	resp.Subscriptions, resp.NextPageToken = pagination.Finish(page, list, func(x *financev1.Subscription) string { return resource.ID(subscriptions, x.Name) })
+	var err error
+	resp.Subscriptions, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(),
+		pagination.Fingerprint(subscriptions, strconvBool(req.GetOverdue())),
+		func(after string, limit int32) ([]store.Subscription, error) {
+			return s.q.ListSubscriptions(ctx, s.db, store.ListSubscriptionsParams{After: after, PageSize: limit,
+				Overdue: req.GetOverdue(), Today: today(s.now())})
+		},
+		func(r store.Subscription) string { return r.ID }, subFromRow)
+	if err != nil {
+		return nil, err
+	}
 	return resp, nil
 }
 

@@ -94,21 +94,18 @@ func (s *Server) GetPerson(ctx context.Context, req *membershipv1.GetPersonReque
 
 // ListPeople implements AIP-132 with keyset pagination by id.
 func (s *Server) ListPeople(ctx context.Context, req *membershipv1.ListPeopleRequest) (*membershipv1.ListPeopleResponse, error) {
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(people))
-	if err != nil {
-		return nil, err
-	}
 	if err := s.evaluateDrift(ctx, ""); err != nil {
 		return nil, err
 	}
-	rows, err := s.q.ListPeople(ctx, s.db, store.ListPeopleParams{After: page.After(), PageSize: page.Limit()})
+	resp := &membershipv1.ListPeopleResponse{}
+	var err error
+	resp.People, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(people),
+		func(after string, limit int32) ([]store.Person, error) {
+			return s.q.ListPeople(ctx, s.db, store.ListPeopleParams{After: after, PageSize: limit})
+		},
+		func(r store.Person) string { return r.ID }, personFromRow)
 	if err != nil {
 		return nil, err
-	}
-	resp := &membershipv1.ListPeopleResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Person) string { return r.ID })
-	for _, row := range rows {
-		resp.People = append(resp.People, personFromRow(row))
 	}
 	if err := s.withTeams(ctx, s.db, resp.People); err != nil {
 		return nil, err

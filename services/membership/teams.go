@@ -31,20 +31,15 @@ func (s *Server) GetTeam(ctx context.Context, req *membershipv1.GetTeamRequest) 
 
 // ListTeams implements AIP-132, ordered by id.
 func (s *Server) ListTeams(ctx context.Context, req *membershipv1.ListTeamsRequest) (*membershipv1.ListTeamsResponse, error) {
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(teams))
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.q.ListTeams(ctx, s.db, store.ListTeamsParams{After: page.After(), PageSize: page.Limit()})
-	if err != nil {
-		return nil, err
-	}
 	resp := &membershipv1.ListTeamsResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.ListTeamsRow) string { return r.Team.ID })
-	for _, r := range rows {
-		resp.Teams = append(resp.Teams, teamFromRow(r.Team, r.MemberCount))
-	}
-	return resp, nil
+	var err error
+	resp.Teams, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(teams),
+		func(after string, limit int32) ([]store.ListTeamsRow, error) {
+			return s.q.ListTeams(ctx, s.db, store.ListTeamsParams{After: after, PageSize: limit})
+		},
+		func(r store.ListTeamsRow) string { return r.Team.ID },
+		func(r store.ListTeamsRow) *membershipv1.Team { return teamFromRow(r.Team, r.MemberCount) })
+	return resp, err
 }
 
 // CreateTeam implements AIP-133 with a client-chosen id.
