@@ -99,8 +99,8 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		if err != nil {
 			return nil, err
 		}
-		if cur := goal.CurrencyCode; cur != d.GetAmount().GetCurrencyCode() {
-			return nil, apierr.InvalidField("donation.amount.currency_code", "the goal is in "+cur)
+		if err := inCurrency("donation.amount", d.GetAmount(), goal.CurrencyCode, "the goal is in "); err != nil {
+			return nil, err
 		}
 		goalID = pgtype.Text{String: g, Valid: true}
 		if goal.FundAccount.Valid {

@@ -76,8 +76,8 @@ func (s *Server) CreateExpense(ctx context.Context, req *financev1.CreateExpense
 			return nil, apierr.InvalidField("expense.category", "must be an existing expense account")
 		}
 		cur := acct.CurrencyCode
-		if cur != e.GetAmount().GetCurrencyCode() {
-			return nil, apierr.InvalidField("expense.amount.currency_code", "the category is in "+cur)
+		if err := inCurrency("expense.amount", e.GetAmount(), cur, "the category is in "); err != nil {
+			return nil, err
 		}
 		id := resource.NewID()
 		if err := s.q.CreateExpense(ctx, tx, store.CreateExpenseParams{ID: id, Payee: e.GetPayee(), Category: cat, CurrencyCode: cur,

@@ -166,8 +166,8 @@ func (s *Server) UpdateGoal(ctx context.Context, req *financev1.UpdateGoalReques
 		s.checkGoal,
 		func(tx pgx.Tx, g *financev1.Goal) (*financev1.Goal, error) {
 			cur, _ := s.q.GetGoalCurrency(ctx, tx, id)
-			if g.GetTarget().GetCurrencyCode() != cur {
-				return nil, apierr.InvalidField("goal.target.currency_code", "the goal's currency is fixed: "+cur)
+			if err := inCurrency("goal.target", g.GetTarget(), cur, "the goal's currency is fixed: "); err != nil {
+				return nil, err
 			}
 			out, err := scanGoal(s.q.UpdateGoal(ctx, tx, store.UpdateGoalParams{ID: id, DisplayName: g.GetDisplayName(),
 				Description: g.GetDescription(), Priority: g.GetPriority(), RoadmapItem: g.GetRoadmapItem(), Target: g.GetTarget().GetMinorUnits()}))
@@ -209,8 +209,8 @@ func (s *Server) CreateBudget(ctx context.Context, req *financev1.CreateBudgetRe
 			return nil, apierr.InvalidField("budget.category", "must be an existing expense account")
 		}
 		cur := acct.CurrencyCode
-		if cur != b.GetPlanned().GetCurrencyCode() {
-			return nil, apierr.InvalidField("budget.planned.currency_code", "the category is in "+cur)
+		if err := inCurrency("budget.planned", b.GetPlanned(), cur, "the category is in "); err != nil {
+			return nil, err
 		}
 		row, err := s.q.CreateBudget(ctx, tx, store.CreateBudgetParams{ID: resource.NewID(), Category: cat, Year: b.GetYear(), CurrencyCode: cur,
 			Planned: b.GetPlanned().GetMinorUnits(), CreateTime: s.now()})
@@ -273,10 +273,7 @@ func (s *Server) UpdateBudget(ctx context.Context, req *financev1.UpdateBudgetRe
 			if err := checkAmount("budget.planned", b.GetPlanned(), true); err != nil {
 				return err
 			}
-			if b.GetPlanned().GetCurrencyCode() != currency {
-				return apierr.InvalidField("budget.planned.currency_code", "the category is in "+currency)
-			}
-			return nil
+			return inCurrency("budget.planned", b.GetPlanned(), currency, "the category is in ")
 		},
 		func(tx pgx.Tx, b *financev1.Budget) (*financev1.Budget, error) {
 			row, err := s.q.UpdateBudget(ctx, tx, store.UpdateBudgetParams{ID: id, Planned: b.GetPlanned().GetMinorUnits(), Now: s.now()})

@@ -35,6 +35,15 @@ func checkAmount(field string, m *typev1.Money, minZero bool) error {
 	return nil
 }
 
+// inCurrency refuses an amount not in want, the currency something it
+// belongs to is kept in; why says what that is ("the category is in ").
+func inCurrency(field string, m *typev1.Money, want, why string) error {
+	if m.GetCurrencyCode() != want {
+		return apierr.InvalidField(field+".currency_code", why+want)
+	}
+	return nil
+}
+
 func mon(code string, units int64) *typev1.Money {
 	return &typev1.Money{CurrencyCode: strings.TrimSpace(code), MinorUnits: units}
 }

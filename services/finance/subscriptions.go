@@ -107,10 +107,7 @@ func (s *Server) UpdateTier(ctx context.Context, req *financev1.UpdateTierReques
 			if err := checkAmount("tier.amount", t.GetAmount(), false); err != nil {
 				return err
 			}
-			if t.GetAmount().GetCurrencyCode() != currency {
-				return apierr.InvalidField("tier.amount.currency_code", "the tier's currency is fixed: "+currency)
-			}
-			return nil
+			return inCurrency("tier.amount", t.GetAmount(), currency, "the tier's currency is fixed: ")
 		},
 		func(tx pgx.Tx, t *financev1.Tier) (*financev1.Tier, error) {
 			return scanTier(s.q.UpdateTier(ctx, tx, store.UpdateTierParams{ID: id, DisplayName: t.GetDisplayName(),
