@@ -26,6 +26,15 @@ func (s *Server) loadExpense(ctx context.Context, db dbtx, id string, lock bool)
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, resource.Name(expenses, id))
 	}
+	events, err := s.q.ListExpenseEvents(ctx, db, []string{r.ID})
+	if err != nil {
+		return nil, err
+	}
+	return expenseFromRow(r, events), nil
+}
+
+// expenseFromRow builds an expense from its row and its events.
+func expenseFromRow(r store.Expense, events []store.ExpenseEvent) *financev1.Expense {
 	e := &financev1.Expense{
 		Name: resource.Name(expenses, r.ID), Payee: r.Payee, Category: resource.Name(accounts, r.Category), Amount: mon(r.CurrencyCode, r.Amount),
 		Description: r.Description, InvoiceReference: r.InvoiceReference, State: expenseState(r.State), Submitter: r.Submitter,
@@ -34,15 +43,11 @@ func (s *Server) loadExpense(ctx context.Context, db dbtx, id string, lock bool)
 	if r.TransactionID != nil {
 		e.Transaction = resource.Name(transactions, *r.TransactionID)
 	}
-	events, err := s.q.ListExpenseEvents(ctx, db, r.ID)
-	if err != nil {
-		return nil, err
-	}
 	for _, ev := range events {
 		e.History = append(e.History, &financev1.ExpenseEvent{Action: ev.Action, Actor: ev.Actor, Time: ts(ev.Time),
 			State: expenseState(ev.State), Reason: ev.Reason})
 	}
-	return e, nil
+	return e
 }
 
 func expenseState(s string) financev1.Expense_State {
@@ -225,22 +230,31 @@ func (s *Server) GetExpense(ctx context.Context, req *financev1.GetExpenseReques
 
 // ListExpenses lists expenses oldest first.
 func (s *Server) ListExpenses(ctx context.Context, req *financev1.ListExpensesRequest) (*financev1.ListExpensesResponse, error) {
+	// Two queries for the page, not two per expense.
 	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(expenses))
 	if err != nil {
 		return nil, err
 	}
-	ids, err := s.q.ListExpenseIDs(ctx, s.db, store.ListExpenseIDsParams{After: page.After(), PageSize: page.Limit()})
+	rows, err := s.q.ListExpenses(ctx, s.db, store.ListExpensesParams{After: page.After(), PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}
 	resp := &financev1.ListExpensesResponse{}
-	ids, resp.NextPageToken = pagination.Finish(page, ids, func(id string) string { return id })
-	for _, id := range ids {
-		e, err := s.loadExpense(ctx, s.db, id, false)
-		if err != nil {
-			return nil, err
-		}
-		resp.Expenses = append(resp.Expenses, e)
+	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Expense) string { return r.ID })
+	ids := make([]string, len(rows))
+	for i, r := range rows {
+		ids[i] = r.ID
+	}
+	events, err := s.q.ListExpenseEvents(ctx, s.db, ids)
+	if err != nil {
+		return nil, err
+	}
+	byExpense := map[string][]store.ExpenseEvent{}
+	for _, ev := range events {
+		byExpense[ev.ExpenseID] = append(byExpense[ev.ExpenseID], ev)
+	}
+	for _, r := range rows {
+		resp.Expenses = append(resp.Expenses, expenseFromRow(r, byExpense[r.ID]))
 	}
 	return resp, nil
 }

@@ -3,6 +3,7 @@ package finance_test
 import (
 	"context"
 	"net/http"
+	"reflect"
 	"testing"
 
 	"github.com/guildhall/guildhall/internal/apptest"
@@ -88,6 +89,34 @@ func TestExpenseWorkflow(t *testing.T) {
 	}
 	if e := f.env.WithToken(f.actors.Member).Do(t, "POST", "/v1/"+fourth+":cancel", `{}`).JSON(t); e["state"] != "STATE_CANCELLED" {
 		t.Fatalf("cancel: %v", e)
+	}
+
+	// The list, paged, shows every expense exactly as a read of it does,
+	// history included.
+	listed, token := 0, ""
+	for {
+		page := fin.Do(t, "GET", "/v1/expenses?pageSize=2&pageToken="+token, "")
+		if page.Status != http.StatusOK {
+			t.Fatalf("list: %d %s", page.Status, page.Body)
+		}
+		body := page.JSON(t)
+		for _, it := range body["expenses"].([]any) {
+			e := it.(map[string]any)
+			got := fin.Do(t, "GET", "/v1/"+e["name"].(string), "").JSON(t)
+			if !reflect.DeepEqual(e, got) {
+				t.Fatalf("listed %v\nread   %v", e, got)
+			}
+			if len(e["history"].([]any)) == 0 {
+				t.Fatalf("listed expense without history: %v", e)
+			}
+			listed++
+		}
+		if token, _ = body["nextPageToken"].(string); token == "" {
+			break
+		}
+	}
+	if listed != 4 {
+		t.Fatalf("listed %d expenses, want 4", listed)
 	}
 	f.checkLedger(t)
 }

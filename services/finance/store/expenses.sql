@@ -4,14 +4,15 @@ SELECT * FROM expenses WHERE id = $1;
 -- name: GetExpenseForUpdate :one
 SELECT * FROM expenses WHERE id = $1 FOR UPDATE;
 
--- name: ListExpenseIDs :many
-SELECT id::text AS id FROM expenses
+-- name: ListExpenses :many
+SELECT * FROM expenses
 WHERE id::text > sqlc.arg(after)::text
 ORDER BY id
 LIMIT sqlc.arg(page_size);
 
 -- name: ListExpenseEvents :many
-SELECT * FROM expense_events WHERE expense_id = $1 ORDER BY seq;
+-- The history of one or more expenses (a page of a list), in order.
+SELECT * FROM expense_events WHERE expense_id = ANY(sqlc.arg(expense_ids)::uuid[]) ORDER BY expense_id, seq;
 
 -- name: CreateExpense :exec
 INSERT INTO expenses (id, payee, category, currency_code, amount, description, invoice_reference,

@@ -134,11 +134,12 @@ func (q *Queries) GetExpenseSubmitter(ctx context.Context, db DBTX, id string) (
 }
 
 const listExpenseEvents = `-- name: ListExpenseEvents :many
-SELECT expense_id, seq, action, actor, time, state, reason FROM expense_events WHERE expense_id = $1 ORDER BY seq
+SELECT expense_id, seq, action, actor, time, state, reason FROM expense_events WHERE expense_id = ANY($1::uuid[]) ORDER BY expense_id, seq
 `
 
-func (q *Queries) ListExpenseEvents(ctx context.Context, db DBTX, expenseID string) ([]ExpenseEvent, error) {
-	rows, err := db.Query(ctx, listExpenseEvents, expenseID)
+// The history of one or more expenses (a page of a list), in order.
+func (q *Queries) ListExpenseEvents(ctx context.Context, db DBTX, expenseIds []string) ([]ExpenseEvent, error) {
+	rows, err := db.Query(ctx, listExpenseEvents, expenseIds)
 	if err != nil {
 		return nil, err
 	}
@@ -165,31 +166,45 @@ func (q *Queries) ListExpenseEvents(ctx context.Context, db DBTX, expenseID stri
 	return items, nil
 }
 
-const listExpenseIDs = `-- name: ListExpenseIDs :many
-SELECT id::text AS id FROM expenses
+const listExpenses = `-- name: ListExpenses :many
+SELECT id, payee, category, currency_code, amount, description, invoice_reference, state, submitter, required_approvals, reject_reason, transaction_id, create_time FROM expenses
 WHERE id::text > $1::text
 ORDER BY id
 LIMIT $2
 `
 
-type ListExpenseIDsParams struct {
+type ListExpensesParams struct {
 	After    string
 	PageSize int32
 }
 
-func (q *Queries) ListExpenseIDs(ctx context.Context, db DBTX, arg ListExpenseIDsParams) ([]string, error) {
-	rows, err := db.Query(ctx, listExpenseIDs, arg.After, arg.PageSize)
+func (q *Queries) ListExpenses(ctx context.Context, db DBTX, arg ListExpensesParams) ([]Expense, error) {
+	rows, err := db.Query(ctx, listExpenses, arg.After, arg.PageSize)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []string{}
+	items := []Expense{}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var i Expense
+		if err := rows.Scan(
+			&i.ID,
+			&i.Payee,
+			&i.Category,
+			&i.CurrencyCode,
+			&i.Amount,
+			&i.Description,
+			&i.InvoiceReference,
+			&i.State,
+			&i.Submitter,
+			&i.RequiredApprovals,
+			&i.RejectReason,
+			&i.TransactionID,
+			&i.CreateTime,
+		); err != nil {
 			return nil, err
 		}
-		items = append(items, id)
+		items = append(items, i)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, err
