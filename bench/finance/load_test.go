@@ -87,6 +87,13 @@ func TestLoad(t *testing.T) {
 	}
 	wg.Wait()
 	donationRate := float64(ok.Load()) / float64(seconds)
+	db := env.DB(t, "finance")
+	ctx := context.Background()
+	// Rows written by one statement share its transaction's start time.
+	var perCommit float64
+	if err := db.QueryRow(ctx, `SELECT count(*)::float8 / greatest(count(DISTINCT create_time), 1) FROM transactions`).Scan(&perCommit); err != nil {
+		t.Fatal(err)
+	}
 
 	// (1b) The same over gRPC, without the gateway, to see where time goes.
 	fc := financev1.NewFinanceServiceClient(env.Conn)
@@ -115,8 +122,6 @@ func TestLoad(t *testing.T) {
 	if err != nil {
 		t.Fatal("pgbench not found: apt-get install -y postgresql-client (or postgresql-contrib)")
 	}
-	db := env.DB(t, "finance")
-	ctx := context.Background()
 	if _, err := db.Exec(ctx, `CREATE TABLE public.bench_scratch (id bigserial PRIMARY KEY, v int NOT NULL, t timestamptz NOT NULL DEFAULT now())`); err != nil {
 		t.Fatal(err)
 	}
@@ -210,6 +215,7 @@ WITH k AS (INSERT INTO idempotency_keys (request_id, method, request_hash, respo
 
 	t.Logf("finance load run (%d clients, %ds, %d CPUs)", clients, seconds, runtime.NumCPU())
 	t.Logf("  donations via REST:       %8.0f req/s (%d ok, %d failed)", donationRate, ok.Load(), failed.Load())
+	t.Logf("  donations per commit:      %8.1f (group commit)", perCommit)
 	t.Logf("  donations via gRPC:        %8.0f req/s (no gateway)", grpcRate)
 	t.Logf("  pgbench single-row insert: %8.0f tps", pgTPS)
 	t.Logf("  pgbench, the donation SQL: %8.0f tps (the database's ceiling for this path)", sqlTPS)

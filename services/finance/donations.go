@@ -110,73 +110,127 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	// Everything the reply holds is known before the write (ids, times at
 	// the database's microsecond precision), so the idempotency key with its
 	// response, the entry, its postings, the donation and the activity report
-	// go in as one statement: one round trip and one commit per donation.
+	// go in as one statement, shared with concurrent donations (group commit).
 	recorder := auth.From(ctx).GetPerson()
 	now := s.now().Truncate(time.Microsecond)
 	when := timeOr(d.GetReceiveTime(), now).Truncate(time.Microsecond)
 	cur, amt := d.GetAmount().GetCurrencyCode(), d.GetAmount().GetMinorUnits()
-	id := resource.NewID()
 	out := &financev1.Donation{
-		Name: resource.Name(donations, id), Amount: mon(cur, amt), Donor: d.GetDonor(), DonorName: d.GetDonorName(),
+		Name: resource.Name(donations, resource.NewID()), Amount: mon(cur, amt), Donor: d.GetDonor(), DonorName: d.GetDonorName(),
 		DonorEmail: d.GetDonorEmail(), Visibility: visibility, Channel: d.GetChannel(), ExternalReference: d.GetExternalReference(),
 		Goal: d.GetGoal(), Description: d.GetDescription(), ReceiveTime: ts(when), Recorder: recorder, CreateTime: ts(now),
 	}
-	posting := entry{}.params("")
-	var txID *string
+	w := donationWrite{donation: out, goalID: goalID, requestID: req.GetRequestId()}
 	if !inKind {
-		e := entry{description: "Donation " + out.Name, when: when, source: "donation", creator: recorder, lines: []line{
+		w.entry = entry{description: "Donation " + out.Name, when: when, source: "donation", creator: recorder, lines: []line{
 			{account: deposit, currency: cur, amount: amt, field: "donation.deposit_account"},
 			{account: income, currency: cur, amount: -amt, field: "donation.goal"},
 		}}
-		if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+		if err := s.checkLines(ctx, s.db, w.entry.lines); err != nil {
 			return nil, err
 		}
-		t := resource.NewID()
-		posting, txID = e.params(t), &t
-		out.DepositAccount, out.Transaction = resource.Name(accounts, deposit), resource.Name(transactions, t)
+		out.DepositAccount, out.Transaction = resource.Name(accounts, deposit), resource.Name(transactions, resource.NewID())
 	}
-	var requestID *string
-	var hash, resp, activityPayload []byte
-	if req.GetRequestId() != "" {
-		r := req.GetRequestId()
-		requestID = &r
+	if w.requestID != "" {
 		var err error
-		if hash, err = idempotency.Hash(req); err != nil {
+		if w.hash, err = idempotency.Hash(req); err != nil {
 			return nil, err
 		}
-		if resp, err = (proto.MarshalOptions{Deterministic: true}).Marshal(out); err != nil {
+		if w.response, err = (proto.MarshalOptions{Deterministic: true}).Marshal(out); err != nil {
 			return nil, err
 		}
 	}
 	if d.GetDonor() != "" {
 		var err error
-		activityPayload, err = proto.Marshal(&membershipv1.Activity{EventId: uuid.NewString(), Person: d.GetDonor(), Kind: "finance.donation", Time: ts(now)})
+		w.activity, err = proto.Marshal(&membershipv1.Activity{EventId: uuid.NewString(), Person: d.GetDonor(), Kind: "finance.donation", Time: ts(now)})
 		if err != nil {
 			return nil, err
 		}
 	}
-	deposited := ""
-	if !inKind {
-		deposited = deposit
-	}
-	wrote, err := s.q.RecordDonation(ctx, s.db, store.RecordDonationParams{
-		RequestID: requestID, RequestHash: hash, Response: resp,
-		TransactionID: txID, TxDescription: posting.Description, ReceiveTime: when, Recorder: recorder,
-		Accounts: posting.Accounts, Currencies: posting.Currencies, Amounts: posting.Amounts,
-		ID: id, CurrencyCode: cur, Amount: amt, Donor: d.GetDonor(), DonorName: d.GetDonorName(), DonorEmail: d.GetDonorEmail(),
-		Visibility: pgenum.Text(visibility), Channel: pgenum.Text(d.GetChannel()), ExternalReference: d.GetExternalReference(),
-		GoalID: goalID, Description: d.GetDescription(), DepositAccount: deposited, CreateTime: now,
-		ActivityTopic: activity.Topic, ActivityPayload: activityPayload,
-	})
+	wrote, err := s.donationWriter.Do(ctx, w)
 	if err != nil {
 		return nil, ledgerError(s, err)
 	}
-	if wrote == 0 {
+	if !wrote {
 		// The request id was used before: replay its response, or refuse a
 		// different request (REQUEST_ID_REUSED).
 		return doTx(ctx, s, req.GetRequestId(), "CreateDonation", req, func(pgx.Tx) (*financev1.Donation, error) {
 			return nil, apierr.Unavailable("request id vanished while replaying; retry")
 		})
+	}
+	return out, nil
+}
+
+// donationWrite is one donation, ready to be written.
+type donationWrite struct {
+	donation  *financev1.Donation // the reply; its names carry the new ids
+	goalID    pgtype.Text
+	entry     entry // no lines for in-kind gifts
+	requestID string
+	hash      []byte
+	response  []byte
+	activity  []byte // a membershipv1.Activity, when the donor is a person
+}
+
+// writeDonations records a batch of donations in one statement and reports,
+// per donation, whether it was written (false: its request id was taken).
+// A request id that appears twice in the batch is written once; the later
+// caller replays, as it would against an earlier batch.
+func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool, error) {
+	var p store.RecordDonationsParams
+	p.ActivityTopic = activity.Topic
+	seen := map[string]bool{}
+	item := map[int32]int{} // statement item → index in ws
+	for i, w := range ws {
+		if w.requestID != "" {
+			if seen[w.requestID] {
+				continue
+			}
+			seen[w.requestID] = true
+		}
+		n := int32(len(p.Ids) + 1)
+		item[n] = i
+		d := w.donation
+		txID := resource.ID(transactions, d.GetTransaction())
+		if w.requestID != "" {
+			p.KeyItems = append(p.KeyItems, n)
+			p.RequestIds = append(p.RequestIds, w.requestID)
+			p.RequestHashes = append(p.RequestHashes, w.hash)
+			p.Responses = append(p.Responses, w.response)
+		}
+		for seq, l := range w.entry.lines {
+			p.PostingItems = append(p.PostingItems, n)
+			p.PostingSeqs = append(p.PostingSeqs, int32(seq+1))
+			p.PostingAccounts = append(p.PostingAccounts, l.account)
+			p.PostingCurrencies = append(p.PostingCurrencies, l.currency)
+			p.PostingAmounts = append(p.PostingAmounts, l.amount)
+		}
+		p.Ids = append(p.Ids, resource.ID(donations, d.GetName()))
+		p.TransactionIds = append(p.TransactionIds, txID)
+		p.TxDescriptions = append(p.TxDescriptions, w.entry.description)
+		p.ReceiveTimes = append(p.ReceiveTimes, d.GetReceiveTime().AsTime())
+		p.Recorders = append(p.Recorders, d.GetRecorder())
+		p.CurrencyCodes = append(p.CurrencyCodes, d.GetAmount().GetCurrencyCode())
+		p.Amounts = append(p.Amounts, d.GetAmount().GetMinorUnits())
+		p.Donors = append(p.Donors, d.GetDonor())
+		p.DonorNames = append(p.DonorNames, d.GetDonorName())
+		p.DonorEmails = append(p.DonorEmails, d.GetDonorEmail())
+		p.Visibilities = append(p.Visibilities, pgenum.Text(d.GetVisibility()))
+		p.Channels = append(p.Channels, pgenum.Text(d.GetChannel()))
+		p.ExternalReferences = append(p.ExternalReferences, d.GetExternalReference())
+		p.GoalIds = append(p.GoalIds, w.goalID.String)
+		p.Descriptions = append(p.Descriptions, d.GetDescription())
+		p.DepositAccounts = append(p.DepositAccounts, resource.ID(accounts, d.GetDepositAccount()))
+		p.CreateTimes = append(p.CreateTimes, d.GetCreateTime().AsTime())
+		p.ActivityPayloads = append(p.ActivityPayloads, w.activity)
+	}
+	written, err := s.q.RecordDonations(ctx, s.db, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(ws))
+	for _, n := range written {
+		out[item[n]] = true
 	}
 	return out, nil
 }

@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"sync"
 	"testing"
+
+	"github.com/guildhall/guildhall/internal/apptest"
 )
 
 // 1,000 concurrent creates with one request_id make one donation and one
@@ -138,3 +141,105 @@ func TestDonationVisibility(t *testing.T) {
 
 // present reports a JSON value that is set (the gateway emits unset fields too).
 func present(v any) bool { return v != nil && v != "" }
+
+// Concurrent donations share statements and commits (group commit) and
+// keep every guarantee of a single write: each reply is what was stored,
+// request ids dedupe across and within batches, and a donation the database
+// refuses fails alone.
+func TestDonationsWrittenTogether(t *testing.T) {
+	f := start(t)
+	db := f.env.DB(t, "finance")
+	ctx := context.Background()
+	// A rule only this test has, so that the database refuses some donations
+	// after every check in Go has passed.
+	if _, err := db.Exec(ctx, `ALTER TABLE donations ADD CONSTRAINT test_refuse CHECK (donor_name <> 'Refused')`); err != nil {
+		t.Fatal(err)
+	}
+	type call struct {
+		requestID, body string
+		wantStatus      int
+	}
+	donation := func(donor string, amount int) string {
+		return fmt.Sprintf(`{"amount":{"currencyCode":"USD","minorUnits":"%d"},"donorName":%q,"visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_PAYPAL"}`, amount, donor)
+	}
+	var calls []call
+	var wantSum int64
+	for i := 1; i <= 120; i++ {
+		calls = append(calls, call{rid(), donation("Plain", i), http.StatusOK})
+		wantSum += int64(i)
+	}
+	for i := 0; i < 30; i++ { // no request id
+		calls = append(calls, call{"", donation("Anonymous", 1000), http.StatusOK})
+		wantSum += 1000
+	}
+	dup := rid() // the same request three times
+	for i := 0; i < 3; i++ {
+		calls = append(calls, call{dup, donation("Twice", 5000), http.StatusOK})
+	}
+	wantSum += 5000
+	first := len(calls)
+	// A second wave mixes in donations the database refuses.
+	for i := 0; i < 10; i++ {
+		calls = append(calls, call{rid(), donation("Refused", 7), http.StatusBadRequest})
+		calls = append(calls, call{rid(), `{"amount":{"currencyCode":"USD","minorUnits":"0"},"donorName":"Acme","channel":"CHANNEL_IN_KIND","description":"a server"}`, http.StatusOK})
+		calls = append(calls, call{rid(), donation("Second", 1), http.StatusOK})
+		wantSum++
+	}
+	replies := make([]*apptest.Response, len(calls))
+	for _, wave := range [][2]int{{0, first}, {first, len(calls)}} {
+		var wg sync.WaitGroup
+		for i := wave[0]; i < wave[1]; i++ {
+			c := calls[i]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				path := "/v1/donations"
+				if c.requestID != "" {
+					path += "?requestId=" + c.requestID
+				}
+				replies[i] = f.admin.Do(t, "POST", path, c.body)
+			}()
+		}
+		wg.Wait()
+	}
+	var dupReply []byte
+	for i, c := range calls {
+		res := replies[i]
+		if res.Status != c.wantStatus {
+			t.Errorf("call %d (%s): HTTP %d %s", i, c.body, res.Status, res.Body)
+			continue
+		}
+		if res.Status != http.StatusOK {
+			continue
+		}
+		if c.requestID == dup {
+			if dupReply != nil && !bytes.Equal(dupReply, res.Body) {
+				t.Errorf("replies to one request id differ:\n%s\n%s", dupReply, res.Body)
+			}
+			dupReply = res.Body
+		}
+		name := res.JSON(t)["name"].(string)
+		if got := f.admin.Do(t, "GET", "/v1/"+name, ""); !bytes.Equal(got.Body, res.Body) {
+			t.Errorf("stored %s differs from its reply:\n%s\n%s", name, got.Body, res.Body)
+		}
+	}
+	var donations, entries, refused, paypal int64
+	var commits int
+	if err := db.QueryRow(ctx, `SELECT (SELECT count(*) FROM donations), (SELECT count(*) FROM transactions),
+		(SELECT count(*) FROM donations WHERE donor_name = 'Refused'),
+		(SELECT coalesce(sum(amount), 0) FROM postings WHERE account_id = 'paypal'),
+		(SELECT count(DISTINCT t.create_time) FROM transactions t JOIN donations d ON d.transaction_id = t.id WHERE d.donor_name = 'Plain')`).Scan(&donations, &entries, &refused, &paypal, &commits); err != nil {
+		t.Fatal(err)
+	}
+	if donations != 171 || entries != 161 || refused != 0 || paypal != wantSum {
+		t.Errorf("%d donations, %d entries, %d refused stored, paypal %d; want 171, 161, 0, %d", donations, entries, refused, paypal, wantSum)
+	}
+	// Rows written by one statement share its transaction's start time. A
+	// batch the database refuses is written again one by one, so count the
+	// donations of the batches that never met a refused one.
+	if commits >= 120 {
+		t.Errorf("120 donations in %d database transactions: no two shared a write", commits)
+	}
+	t.Logf("120 donations in %d database transactions", commits)
+	f.checkLedger(t)
+}

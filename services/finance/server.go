@@ -19,6 +19,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/groupcommit"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -49,11 +50,24 @@ type Server struct {
 	opts Options
 	// accounts caches account id → currency for posting checks.
 	accounts sync.Map
+	// donationWriter shares statements and commits among concurrent donations.
+	donationWriter *groupcommit.Batcher[donationWrite, bool]
 }
+
+// Donations are written by at most donationWriters statements at a time, of
+// at most maxDonationBatch donations each: a few writers keep the database
+// busy while one commits, and every donation arriving meanwhile joins the
+// next batch.
+const (
+	donationWriters  = 2
+	maxDonationBatch = 256
+)
 
 // NewServer returns the finance service.
 func NewServer(o Options) (*Server, error) {
-	return &Server{db: o.DB, q: store.New(), log: o.Log, opts: o}, nil
+	s := &Server{db: o.DB, q: store.New(), log: o.Log, opts: o}
+	s.donationWriter = groupcommit.New(donationWriters, maxDonationBatch, s.writeDonations)
+	return s, nil
 }
 
 // Register implements app.Part.

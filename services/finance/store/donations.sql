@@ -7,36 +7,51 @@ WHERE id::text > sqlc.arg(after)::text
 ORDER BY id
 LIMIT sqlc.arg(page_size);
 
--- name: RecordDonation :one
--- Everything the reply holds is known before the write, so the idempotency
--- key with its response, the entry (when transaction_id is set), its
--- postings, the donation and the activity report (when activity_payload is
--- set) go in as one statement: one round trip and one commit per donation.
--- It returns 0 when request_id was used before, and writes nothing.
-WITH k AS (
+-- name: RecordDonations :many
+-- Records a batch of donations in one statement and one commit. Item arrays
+-- are parallel, one element per donation, numbered from 1; key and posting
+-- arrays name the item they belong to. An item whose request id was used
+-- before writes nothing (its caller replays the stored response). Returns
+-- the items written.
+WITH keys AS (
+        SELECT * FROM ROWS FROM (unnest(sqlc.arg(key_items)::int[]), unnest(sqlc.arg(request_ids)::uuid[]),
+            unnest(sqlc.arg(request_hashes)::bytea[]), unnest(sqlc.arg(responses)::bytea[])) AS u(item, request_id, request_hash, response)),
+    k AS (
         INSERT INTO idempotency_keys (request_id, method, request_hash, response)
-        SELECT sqlc.narg(request_id)::uuid, 'CreateDonation', sqlc.narg(request_hash)::bytea, sqlc.narg(response)::bytea
-        WHERE sqlc.narg(request_id)::uuid IS NOT NULL
-        ON CONFLICT DO NOTHING RETURNING 1),
-    go AS (SELECT 1 WHERE sqlc.narg(request_id)::uuid IS NULL UNION ALL SELECT 1 FROM k),
+        SELECT request_id, 'CreateDonation', request_hash, response FROM keys
+        -- Concurrent batches lock their keys in one order, so they cannot deadlock.
+        ORDER BY request_id
+        ON CONFLICT DO NOTHING RETURNING request_id),
+    items AS (
+        SELECT * FROM ROWS FROM (unnest(sqlc.arg(ids)::uuid[]), unnest(sqlc.arg(transaction_ids)::text[]),
+            unnest(sqlc.arg(tx_descriptions)::text[]), unnest(sqlc.arg(receive_times)::timestamptz[]), unnest(sqlc.arg(recorders)::text[]),
+            unnest(sqlc.arg(currency_codes)::text[]), unnest(sqlc.arg(amounts)::bigint[]), unnest(sqlc.arg(donors)::text[]),
+            unnest(sqlc.arg(donor_names)::text[]), unnest(sqlc.arg(donor_emails)::text[]), unnest(sqlc.arg(visibilities)::text[]),
+            unnest(sqlc.arg(channels)::text[]), unnest(sqlc.arg(external_references)::text[]), unnest(sqlc.arg(goal_ids)::text[]),
+            unnest(sqlc.arg(descriptions)::text[]), unnest(sqlc.arg(deposit_accounts)::text[]), unnest(sqlc.arg(create_times)::timestamptz[]),
+            unnest(sqlc.arg(activity_payloads)::bytea[]))
+            WITH ORDINALITY AS u(id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name,
+                donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, activity_payload, item)),
+    go AS (
+        SELECT i.* FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
+        UNION ALL
+        SELECT i.* FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.request_id = keys.request_id),
     t AS (
-        INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator)
-        SELECT sqlc.narg(transaction_id)::uuid, sqlc.arg(tx_description)::text, sqlc.arg(receive_time)::timestamptz, 'donation', NULL::uuid, sqlc.arg(recorder)::text
-        FROM go WHERE sqlc.narg(transaction_id)::uuid IS NOT NULL RETURNING id),
+        INSERT INTO transactions (id, description, effective_time, source, creator)
+        SELECT transaction_id::uuid, tx_description, receive_time, 'donation', recorder FROM go WHERE transaction_id <> ''),
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
-        SELECT t.id, u.ord, u.a, u.c, u.m
-        FROM t, ROWS FROM (unnest(sqlc.arg(accounts)::text[]), unnest(sqlc.arg(currencies)::text[]), unnest(sqlc.arg(amounts)::bigint[]))
-            WITH ORDINALITY AS u(a, c, m, ord)),
+        SELECT go.transaction_id::uuid, l.seq, l.account, l.currency, l.amount
+        FROM ROWS FROM (unnest(sqlc.arg(posting_items)::int[]), unnest(sqlc.arg(posting_seqs)::int[]), unnest(sqlc.arg(posting_accounts)::text[]),
+            unnest(sqlc.arg(posting_currencies)::text[]), unnest(sqlc.arg(posting_amounts)::bigint[])) AS l(item, seq, account, currency, amount)
+        JOIN go ON go.item = l.item),
     d AS (
         INSERT INTO donations (id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
             goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time)
-        SELECT sqlc.arg(id)::uuid, sqlc.arg(currency_code)::text, sqlc.arg(amount)::bigint, sqlc.arg(donor)::text, sqlc.arg(donor_name)::text,
-            sqlc.arg(donor_email)::text, sqlc.arg(visibility)::text, sqlc.arg(channel)::text, sqlc.arg(external_reference)::text,
-            sqlc.narg(goal_id)::text, sqlc.arg(description)::text, sqlc.arg(deposit_account)::text, sqlc.arg(receive_time)::timestamptz,
-            sqlc.narg(transaction_id)::uuid, sqlc.arg(recorder)::text, sqlc.arg(create_time)::timestamptz
+        SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
+            NULLIF(goal_id, ''), description, deposit_account, receive_time, NULLIF(transaction_id, '')::uuid, recorder, create_time
         FROM go),
     o AS (
         INSERT INTO outbox (topic, payload)
-        SELECT sqlc.arg(activity_topic)::text, sqlc.narg(activity_payload)::bytea FROM go WHERE sqlc.narg(activity_payload)::bytea IS NOT NULL)
-SELECT count(*)::int FROM go;
+        SELECT sqlc.arg(activity_topic)::text, activity_payload FROM go WHERE length(activity_payload) > 0)
+SELECT item::int FROM go;

@@ -8,8 +8,6 @@ package store
 import (
 	"context"
 	"time"
-
-	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const getDonation = `-- name: GetDonation :one
@@ -89,98 +87,132 @@ func (q *Queries) ListDonations(ctx context.Context, db DBTX, arg ListDonationsP
 	return items, nil
 }
 
-const recordDonation = `-- name: RecordDonation :one
-WITH k AS (
+const recordDonations = `-- name: RecordDonations :many
+WITH keys AS (
+        SELECT item, request_id, request_hash, response FROM ROWS FROM (unnest($1::int[]), unnest($2::uuid[]),
+            unnest($3::bytea[]), unnest($4::bytea[])) AS u(item, request_id, request_hash, response)),
+    k AS (
         INSERT INTO idempotency_keys (request_id, method, request_hash, response)
-        SELECT $1::uuid, 'CreateDonation', $2::bytea, $3::bytea
-        WHERE $1::uuid IS NOT NULL
-        ON CONFLICT DO NOTHING RETURNING 1),
-    go AS (SELECT 1 WHERE $1::uuid IS NULL UNION ALL SELECT 1 FROM k),
+        SELECT request_id, 'CreateDonation', request_hash, response FROM keys
+        -- Concurrent batches lock their keys in one order, so they cannot deadlock.
+        ORDER BY request_id
+        ON CONFLICT DO NOTHING RETURNING request_id),
+    items AS (
+        SELECT id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, activity_payload, item FROM ROWS FROM (unnest($5::uuid[]), unnest($6::text[]),
+            unnest($7::text[]), unnest($8::timestamptz[]), unnest($9::text[]),
+            unnest($10::text[]), unnest($11::bigint[]), unnest($12::text[]),
+            unnest($13::text[]), unnest($14::text[]), unnest($15::text[]),
+            unnest($16::text[]), unnest($17::text[]), unnest($18::text[]),
+            unnest($19::text[]), unnest($20::text[]), unnest($21::timestamptz[]),
+            unnest($22::bytea[]))
+            WITH ORDINALITY AS u(id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name,
+                donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, activity_payload, item)),
+    go AS (
+        SELECT i.id, i.transaction_id, i.tx_description, i.receive_time, i.recorder, i.currency_code, i.amount, i.donor, i.donor_name, i.donor_email, i.visibility, i.channel, i.external_reference, i.goal_id, i.description, i.deposit_account, i.create_time, i.activity_payload, i.item FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
+        UNION ALL
+        SELECT i.id, i.transaction_id, i.tx_description, i.receive_time, i.recorder, i.currency_code, i.amount, i.donor, i.donor_name, i.donor_email, i.visibility, i.channel, i.external_reference, i.goal_id, i.description, i.deposit_account, i.create_time, i.activity_payload, i.item FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.request_id = keys.request_id),
     t AS (
-        INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator)
-        SELECT $4::uuid, $5::text, $6::timestamptz, 'donation', NULL::uuid, $7::text
-        FROM go WHERE $4::uuid IS NOT NULL RETURNING id),
+        INSERT INTO transactions (id, description, effective_time, source, creator)
+        SELECT transaction_id::uuid, tx_description, receive_time, 'donation', recorder FROM go WHERE transaction_id <> ''),
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
-        SELECT t.id, u.ord, u.a, u.c, u.m
-        FROM t, ROWS FROM (unnest($8::text[]), unnest($9::text[]), unnest($10::bigint[]))
-            WITH ORDINALITY AS u(a, c, m, ord)),
+        SELECT go.transaction_id::uuid, l.seq, l.account, l.currency, l.amount
+        FROM ROWS FROM (unnest($23::int[]), unnest($24::int[]), unnest($25::text[]),
+            unnest($26::text[]), unnest($27::bigint[])) AS l(item, seq, account, currency, amount)
+        JOIN go ON go.item = l.item),
     d AS (
         INSERT INTO donations (id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
             goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time)
-        SELECT $11::uuid, $12::text, $13::bigint, $14::text, $15::text,
-            $16::text, $17::text, $18::text, $19::text,
-            $20::text, $21::text, $22::text, $6::timestamptz,
-            $4::uuid, $7::text, $23::timestamptz
+        SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
+            NULLIF(goal_id, ''), description, deposit_account, receive_time, NULLIF(transaction_id, '')::uuid, recorder, create_time
         FROM go),
     o AS (
         INSERT INTO outbox (topic, payload)
-        SELECT $24::text, $25::bytea FROM go WHERE $25::bytea IS NOT NULL)
-SELECT count(*)::int FROM go
+        SELECT $28::text, activity_payload FROM go WHERE length(activity_payload) > 0)
+SELECT item::int FROM go
 `
 
-type RecordDonationParams struct {
-	RequestID         *string
-	RequestHash       []byte
-	Response          []byte
-	TransactionID     *string
-	TxDescription     string
-	ReceiveTime       time.Time
-	Recorder          string
-	Accounts          []string
-	Currencies        []string
-	Amounts           []int64
-	ID                string
-	CurrencyCode      string
-	Amount            int64
-	Donor             string
-	DonorName         string
-	DonorEmail        string
-	Visibility        string
-	Channel           string
-	ExternalReference string
-	GoalID            pgtype.Text
-	Description       string
-	DepositAccount    string
-	CreateTime        time.Time
-	ActivityTopic     string
-	ActivityPayload   []byte
+type RecordDonationsParams struct {
+	KeyItems           []int32
+	RequestIds         []string
+	RequestHashes      [][]byte
+	Responses          [][]byte
+	Ids                []string
+	TransactionIds     []string
+	TxDescriptions     []string
+	ReceiveTimes       []time.Time
+	Recorders          []string
+	CurrencyCodes      []string
+	Amounts            []int64
+	Donors             []string
+	DonorNames         []string
+	DonorEmails        []string
+	Visibilities       []string
+	Channels           []string
+	ExternalReferences []string
+	GoalIds            []string
+	Descriptions       []string
+	DepositAccounts    []string
+	CreateTimes        []time.Time
+	ActivityPayloads   [][]byte
+	PostingItems       []int32
+	PostingSeqs        []int32
+	PostingAccounts    []string
+	PostingCurrencies  []string
+	PostingAmounts     []int64
+	ActivityTopic      string
 }
 
-// Everything the reply holds is known before the write, so the idempotency
-// key with its response, the entry (when transaction_id is set), its
-// postings, the donation and the activity report (when activity_payload is
-// set) go in as one statement: one round trip and one commit per donation.
-// It returns 0 when request_id was used before, and writes nothing.
-func (q *Queries) RecordDonation(ctx context.Context, db DBTX, arg RecordDonationParams) (int32, error) {
-	row := db.QueryRow(ctx, recordDonation,
-		arg.RequestID,
-		arg.RequestHash,
-		arg.Response,
-		arg.TransactionID,
-		arg.TxDescription,
-		arg.ReceiveTime,
-		arg.Recorder,
-		arg.Accounts,
-		arg.Currencies,
+// Records a batch of donations in one statement and one commit. Item arrays
+// are parallel, one element per donation, numbered from 1; key and posting
+// arrays name the item they belong to. An item whose request id was used
+// before writes nothing (its caller replays the stored response). Returns
+// the items written.
+func (q *Queries) RecordDonations(ctx context.Context, db DBTX, arg RecordDonationsParams) ([]int32, error) {
+	rows, err := db.Query(ctx, recordDonations,
+		arg.KeyItems,
+		arg.RequestIds,
+		arg.RequestHashes,
+		arg.Responses,
+		arg.Ids,
+		arg.TransactionIds,
+		arg.TxDescriptions,
+		arg.ReceiveTimes,
+		arg.Recorders,
+		arg.CurrencyCodes,
 		arg.Amounts,
-		arg.ID,
-		arg.CurrencyCode,
-		arg.Amount,
-		arg.Donor,
-		arg.DonorName,
-		arg.DonorEmail,
-		arg.Visibility,
-		arg.Channel,
-		arg.ExternalReference,
-		arg.GoalID,
-		arg.Description,
-		arg.DepositAccount,
-		arg.CreateTime,
+		arg.Donors,
+		arg.DonorNames,
+		arg.DonorEmails,
+		arg.Visibilities,
+		arg.Channels,
+		arg.ExternalReferences,
+		arg.GoalIds,
+		arg.Descriptions,
+		arg.DepositAccounts,
+		arg.CreateTimes,
+		arg.ActivityPayloads,
+		arg.PostingItems,
+		arg.PostingSeqs,
+		arg.PostingAccounts,
+		arg.PostingCurrencies,
+		arg.PostingAmounts,
 		arg.ActivityTopic,
-		arg.ActivityPayload,
 	)
-	var column_1 int32
-	err := row.Scan(&column_1)
-	return column_1, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int32{}
+	for rows.Next() {
+		var item int32
+		if err := rows.Scan(&item); err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
