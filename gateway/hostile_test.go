@@ -31,10 +31,11 @@ func TestHostileRequests(t *testing.T) {
 	sort.Strings(paths)
 
 	param := regexp.MustCompile(`\{[^}]+\}`)
-	segments := []string{"x", "Not_A_Valid-ID", strings.Repeat("a", 300), url.PathEscape("../../etc/passwd"), url.PathEscape("ünï🙂"), "-"}
+	segments := []string{"x", "Not_A_Valid-ID", strings.Repeat("a", 300), url.PathEscape("../../etc/passwd"), url.PathEscape("ünï🙂"), "-", "a%00b"}
 	bodies := []string{``, `{`, `[]`, `null`, `"text"`, `{"unknownField":1}`, `{"name":5,"displayName":{"a":[]}}`,
-		`{"amount":{"currencyCode":"EUR","minorUnits":"1e400"}}`, `{"minorUnits":"9223372036854775808"}`}
-	queries := []string{"", "?pageSize=-5", "?pageSize=99999999999", "?pageToken=%00%ff", "?requestId=not-a-uuid", "?month=2026-13", "?from=yesterday"}
+		`{"amount":{"currencyCode":"EUR","minorUnits":"1e400"}}`, `{"minorUnits":"9223372036854775808"}`,
+		`{"displayName":"\u0000"}`, `{"amount":{"currencyCode":"US\u0000","minorUnits":"1"}}`}
+	queries := []string{"", "?pageSize=-5", "?pageSize=99999999999", "?pageToken=%00%ff", "?requestId=not-a-uuid", "?month=2026-13", "?from=yesterday", "?filter=%00"}
 
 	callers := map[string]*apptest.Env{"anonymous": env, "admin": env.WithToken(apptest.AdminToken)}
 	requests := 0

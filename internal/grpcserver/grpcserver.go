@@ -193,25 +193,30 @@ func (s *validatingStream) RecvMsg(m any) error {
 	return validate(s.v, m)
 }
 
-// validate turns protovalidate violations into BadRequest field violations.
+// validate turns protovalidate violations, and strings PostgreSQL cannot
+// store, into BadRequest field violations.
 func validate(v protovalidate.Validator, m any) error {
 	msg, ok := m.(proto.Message)
 	if !ok {
 		return nil
 	}
+	out := nulViolations(msg.ProtoReflect())
 	err := v.Validate(msg)
 	var verr *protovalidate.ValidationError
 	if errors.As(err, &verr) {
-		out := make([]apierr.FieldViolation, 0, len(verr.Violations))
 		for _, viol := range verr.Violations {
 			out = append(out, apierr.FieldViolation{
 				Field:       protovalidate.FieldPathString(viol.Proto.GetField()),
 				Description: viol.Proto.GetMessage(),
 			})
 		}
+	} else if err != nil {
+		return err
+	}
+	if len(out) > 0 {
 		return apierr.Invalid(out...)
 	}
-	return err
+	return nil
 }
 
 // DefaultGrace is how long in-flight calls get to finish on shutdown.

@@ -76,6 +76,8 @@ func TestDonationBadInput(t *testing.T) {
 		{"bad email", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donorName":"J","donorEmail":"nope","channel":"CHANNEL_BANK"}`, "donation.donor_email"},
 		{"in kind without description", `{"amount":{"currencyCode":"USD","minorUnits":"0"},"donorName":"J","channel":"CHANNEL_IN_KIND"}`, "donation.description"},
 		{"unknown goal", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donorName":"J","channel":"CHANNEL_BANK","goal":"goals/nope"}`, "donation.goal"},
+		// JSON and protobuf allow U+0000; PostgreSQL text does not.
+		{"NUL in a name", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donorName":"J\u0000","channel":"CHANNEL_BANK"}`, "donation.donor_name"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

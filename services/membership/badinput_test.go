@@ -47,6 +47,7 @@ func TestBadInput(t *testing.T) {
 		{"POST", "/v1/people?personId=Bad_Id", `{"displayName":"x"}`, "person_id"},
 		{"POST", "/v1/people?personId=newbie", `{}`, "person.display_name"},
 		{"POST", "/v1/people?personId=newbie", `{"displayName":"x","email":"nope"}`, "person.email"},
+		{"POST", "/v1/people?personId=newbie", `{"displayName":"x\u0000"}`, "person.display_name"},
 		{"POST", "/v1/people?personId=newbie&requestId=nope", `{"displayName":"x"}`, "request_id"},
 		{"PATCH", "/v1/people/member", `{"email":"nope"}`, "person.email"},
 		{"PATCH", "/v1/people/member", `{"country":"Spain"}`, "person.country"},

@@ -123,6 +123,7 @@ func TestBadInput(t *testing.T) {
 		{"release state", http.MethodPatch, "/v1/releases/v9?updateMask=state", `{"state":"STATE_NOPE"}`, ""},
 		{"item title required", http.MethodPost, "/v1/items", `{"description":"d"}`, "item.title"},
 		{"item title too long", http.MethodPost, "/v1/items", `{"title":"` + long + `"}`, "item.title"},
+		{"item description with NUL", http.MethodPost, "/v1/items", `{"title":"t","description":"d\u0000"}`, "item.description"},
 		{"item priority", http.MethodPost, "/v1/items", `{"title":"t","priority":101}`, "item.priority"},
 		{"item owner team name", http.MethodPost, "/v1/items", `{"title":"t","ownerTeam":"development"}`, "item.owner_team"},
 		{"item owner people name", http.MethodPost, "/v1/items", `{"title":"t","ownerPeople":["jane"]}`, "item.owner_people"},
