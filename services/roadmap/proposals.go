@@ -161,6 +161,24 @@ func tally(p store.Proposal, votes [][]string) *roadmapv1.Tally {
 // view renders p with the tally its readers may see: the frozen one once
 // closed, the live one while open (unless hidden until close), none in draft.
 func (s *Server) view(ctx context.Context, db store.DBTX, p store.Proposal, now time.Time) (*roadmapv1.Proposal, error) {
+	var votes [][]string
+	if liveTally(p, now) {
+		var err error
+		if votes, err = s.q.ProposalChoices(ctx, db, p.ID); err != nil {
+			return nil, err
+		}
+	}
+	return viewOf(p, now, votes)
+}
+
+// liveTally reports whether p's view shows a tally counted from its votes
+// now: it is open and its tally is not hidden until close.
+func liveTally(p store.Proposal, now time.Time) bool {
+	return effectiveState(p, now) == roadmapv1.Proposal_STATE_OPEN && !p.HideTallyUntilClose
+}
+
+// viewOf is p as a caller sees it now, given its votes when liveTally.
+func viewOf(p store.Proposal, now time.Time, votes [][]string) (*roadmapv1.Proposal, error) {
 	out := proposalFromRow(p, now)
 	switch {
 	case p.State == "closed" && p.FrozenTally != nil:
@@ -169,11 +187,7 @@ func (s *Server) view(ctx context.Context, db store.DBTX, p store.Proposal, now 
 			return nil, err
 		}
 		out.Tally = t
-	case out.State == roadmapv1.Proposal_STATE_OPEN && !p.HideTallyUntilClose:
-		votes, err := s.q.ProposalChoices(ctx, db, p.ID)
-		if err != nil {
-			return nil, err
-		}
+	case liveTally(p, now):
 		out.Tally = tally(p, votes)
 	}
 	return out, nil
@@ -238,14 +252,32 @@ func (s *Server) ListProposals(ctx context.Context, req *roadmapv1.ListProposals
 	}
 	resp := &roadmapv1.ListProposalsResponse{}
 	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Proposal) string { return r.ID })
-	for _, row := range rows {
-		now := s.now()
+	// Freeze what closed since it was last read, then count every live
+	// tally of the page from one query.
+	now := s.now()
+	var live []string
+	for i, row := range rows {
 		if needsFreeze(row, now) {
-			if row, now, err = s.load(ctx, row.ID, resource.Name(proposals, row.ID)); err != nil {
+			if rows[i], _, err = s.load(ctx, row.ID, resource.Name(proposals, row.ID)); err != nil {
 				return nil, err
 			}
 		}
-		v, err := s.view(ctx, s.db, row, now)
+		if liveTally(rows[i], now) {
+			live = append(live, row.ID)
+		}
+	}
+	votes := map[string][][]string{}
+	if len(live) > 0 {
+		choices, err := s.q.ProposalsChoices(ctx, s.db, live)
+		if err != nil {
+			return nil, err
+		}
+		for _, c := range choices {
+			votes[c.ProposalID] = append(votes[c.ProposalID], c.Choices)
+		}
+	}
+	for _, row := range rows {
+		v, err := viewOf(row, now, votes[row.ID])
 		if err != nil {
 			return nil, err
 		}

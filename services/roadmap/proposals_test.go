@@ -248,3 +248,53 @@ func TestTeamProposalEligibility(t *testing.T) {
 		t.Fatalf("tally %v", got.GetTally())
 	}
 }
+
+// A listed proposal is what a read of it shows: live tallies counted from
+// its own votes (one query for the page), hidden ones absent, frozen ones
+// as frozen, and one past its close time frozen by the list itself.
+func TestListedProposalsMatchReads(t *testing.T) {
+	f := start(t)
+	tokens := people(t, f.env, "p", 4)
+	single := openProposal(t, f, &roadmapv1.Proposal{Question: "Which?", Method: roadmapv1.Proposal_METHOD_SINGLE_CHOICE, Options: []string{"a", "b"}})
+	approval := openProposal(t, f, &roadmapv1.Proposal{Question: "Which ones?", Method: roadmapv1.Proposal_METHOD_APPROVAL, Options: []string{"x", "y", "z"}})
+	hidden := openProposal(t, f, &roadmapv1.Proposal{Question: "Secret?", Method: roadmapv1.Proposal_METHOD_CONSENT, HideTallyUntilClose: true})
+	closing := openProposal(t, f, &roadmapv1.Proposal{Question: "Soon?", Method: roadmapv1.Proposal_METHOD_CONSENT,
+		CloseTime: timestamppb.New(f.env.Clock.Now().Add(time.Minute))})
+	for i, tok := range tokens {
+		for _, v := range []struct {
+			p       *roadmapv1.Proposal
+			choices []string
+		}{{single, []string{[]string{"a", "b"}[i%2]}}, {approval, []string{"x", []string{"y", "z"}[i%2]}}, {hidden, []string{"agree"}}, {closing, []string{"block"}}} {
+			if err := vote(f, tok, v.p.GetName(), v.choices...); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	f.env.Clock.Advance(2 * time.Minute) // closing is now past its close time
+	list := ok(t, f.env.Do(t, http.MethodGet, "/v1/proposals?pageSize=10", ""), http.StatusOK)["proposals"].([]any)
+	if len(list) != 4 {
+		t.Fatalf("%d proposals listed", len(list))
+	}
+	for _, l := range list {
+		listed := l.(map[string]any)
+		read := ok(t, f.env.Do(t, http.MethodGet, "/v1/"+listed["name"].(string), ""), http.StatusOK)
+		if js(listed) != js(read) {
+			t.Errorf("listed and read differ:\n%s\n%s", js(listed), js(read))
+		}
+		tally, _ := listed["tally"].(map[string]any)
+		switch listed["name"] {
+		case single.GetName(), approval.GetName():
+			if tally == nil || tally["totalVotes"] != float64(4) {
+				t.Errorf("%s: live tally %v", listed["name"], tally)
+			}
+		case hidden.GetName():
+			if tally != nil {
+				t.Errorf("hidden tally listed: %v", tally)
+			}
+		case closing.GetName():
+			if listed["state"] != "STATE_CLOSED" || tally == nil || tally["frozen"] != true {
+				t.Errorf("closed by the clock: %s", js(listed))
+			}
+		}
+	}
+}

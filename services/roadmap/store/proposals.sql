@@ -74,3 +74,7 @@ SELECT id FROM items WHERE id = ANY(sqlc.arg(ids)::text[]);
 
 -- name: ExistingReleases :many
 SELECT id FROM releases WHERE id = ANY(sqlc.arg(ids)::text[]);
+
+-- name: ProposalsChoices :many
+-- The votes of several proposals at once, for a page of tallies.
+SELECT proposal_id, choices FROM proposal_votes WHERE proposal_id = ANY(sqlc.arg(ids)::text[]);

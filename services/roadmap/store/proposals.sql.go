@@ -522,6 +522,36 @@ func (q *Queries) ProposalChoicesFor(ctx context.Context, db DBTX, ids []string)
 	return items, nil
 }
 
+const proposalsChoices = `-- name: ProposalsChoices :many
+SELECT proposal_id, choices FROM proposal_votes WHERE proposal_id = ANY($1::text[])
+`
+
+type ProposalsChoicesRow struct {
+	ProposalID string
+	Choices    []string
+}
+
+// The votes of several proposals at once, for a page of tallies.
+func (q *Queries) ProposalsChoices(ctx context.Context, db DBTX, ids []string) ([]ProposalsChoicesRow, error) {
+	rows, err := db.Query(ctx, proposalsChoices, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ProposalsChoicesRow{}
+	for rows.Next() {
+		var i ProposalsChoicesRow
+		if err := rows.Scan(&i.ProposalID, &i.Choices); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const updateProposal = `-- name: UpdateProposal :one
 UPDATE proposals
 SET question = $2, background = $3, options = $4, method = $5, eligible_team = $6, quorum_votes = $7,
