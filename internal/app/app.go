@@ -27,6 +27,7 @@ import (
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/grpcserver"
+	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/requestid"
 )
 
@@ -108,6 +109,7 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		}
 		parts = append(parts, part)
 		policies = append(policies, part.Policy())
+		a.background = append(a.background, idempotency.NewPurger(pool, a.cfg.IdempotencyRetention, a.now, a.log.Named(name)))
 		watch[svc.GRPCName] = pool
 	}
 

@@ -62,6 +62,9 @@ type Config struct {
 	// StaleAfter is how long an IN_PROGRESS roadmap item may go without a
 	// status update before it is flagged stale.
 	StaleAfter time.Duration
+	// IdempotencyRetention is how long request ids (and the replies they
+	// replay) are kept; at least 24 hours.
+	IdempotencyRetention time.Duration
 	// DualApprovalAbove is the expense amount, in minor units, above which
 	// two distinct approvers are needed.
 	DualApprovalAbove int64
@@ -99,6 +102,7 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, logFormat string) (*Conf
 	b.duration(&c.DriftNudgeGrace, "drift-nudge-grace", 14*day, "time after the nudge before a person is INACTIVE")
 	b.duration(&c.DriftEmeritusAfter, "drift-emeritus-after", 180*day, "time INACTIVE before a person becomes EMERITUS and their roles are vacated")
 	b.duration(&c.StaleAfter, "stale-after", 30*day, "how long an IN_PROGRESS roadmap item may go without a status update")
+	b.duration(&c.IdempotencyRetention, "idempotency-retention", 7*day, "how long request ids are remembered, so retries replay the first reply (at least 24h)")
 	b.int64(&c.DualApprovalAbove, "dual-approval-above", 50000, "expense amount in minor units above which two approvers are needed")
 	b.int64(&c.VolunteerRatePerMinute, "volunteer-rate-per-minute", 10, "help offers accepted per minute from one client address")
 	for i, svc := range Services {
@@ -133,6 +137,9 @@ func (c *Config) Complete() error {
 	}
 	if c.DBMaxConns <= 0 || c.DBMaxConns > 1000 {
 		errs = append(errs, errors.New("GUILDHALL_DB_MAX_CONNS must be between 1 and 1000"))
+	}
+	if c.IdempotencyRetention < 24*time.Hour {
+		errs = append(errs, errors.New("GUILDHALL_IDEMPOTENCY_RETENTION must be at least 24h: retries within a day must replay"))
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("GUILDHALL_MAX_BODY_BYTES must be positive"))

@@ -128,6 +128,10 @@ func TestComplete(t *testing.T) {
 		{"wildcard subdomain", map[string]string{"GUILDHALL_CORS_ORIGINS": "https://*.example.org"}, ""},
 		{"zero body limit", map[string]string{"GUILDHALL_MAX_BODY_BYTES": "0"}, "GUILDHALL_MAX_BODY_BYTES"},
 		{"negative body limit", map[string]string{"GUILDHALL_MAX_BODY_BYTES": "-1"}, "GUILDHALL_MAX_BODY_BYTES"},
+		// Retries within a day must replay: shorter retention is refused.
+		{"request ids kept an hour", map[string]string{"GUILDHALL_IDEMPOTENCY_RETENTION": "1h"}, "GUILDHALL_IDEMPOTENCY_RETENTION"},
+		{"request ids kept a day", map[string]string{"GUILDHALL_IDEMPOTENCY_RETENTION": "24h"}, ""},
+		{"request ids kept 30 days", map[string]string{"GUILDHALL_IDEMPOTENCY_RETENTION": "30d"}, ""},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			cfg, err := bind(t, c.env)
