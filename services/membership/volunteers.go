@@ -81,10 +81,24 @@ func (s *Server) OfferHelp(ctx context.Context, req *membershipv1.OfferHelpReque
 	return &membershipv1.OfferHelpResponse{Message: offerAck}, nil
 }
 
-// clientAddr is who sent the request: behind the gateway, the address the
-// gateway saw (the last x-forwarded-for entry, which it appends itself;
-// earlier entries are the client's word and easy to forge), else the peer.
+// clientAddr is who sent the request. A peer on a loopback or private
+// address is infrastructure (the gateway, a proxy in the same network), and
+// its last x-forwarded-for entry, which it appended itself, names the client;
+// earlier entries are the client's own word. Any other peer is the client,
+// whatever it claims in its headers.
 func clientAddr(ctx context.Context) string {
+	var from string
+	var ip net.IP
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		from = p.Addr.String()
+		if host, _, err := net.SplitHostPort(from); err == nil {
+			from = host
+		}
+		ip = net.ParseIP(from)
+	}
+	if ip == nil || !(ip.IsLoopback() || ip.IsPrivate()) {
+		return from
+	}
 	if md, ok := metadata.FromIncomingContext(ctx); ok {
 		if fwd := md.Get("x-forwarded-for"); len(fwd) > 0 {
 			hops := strings.Split(fwd[len(fwd)-1], ",")
@@ -93,13 +107,7 @@ func clientAddr(ctx context.Context) string {
 			}
 		}
 	}
-	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		if host, _, err := net.SplitHostPort(p.Addr.String()); err == nil {
-			return host
-		}
-		return p.Addr.String()
-	}
-	return ""
+	return from
 }
 
 // rateLimiter is a token bucket per key: perMinute tokens, refilled evenly.
