@@ -135,3 +135,32 @@ func toStrings(v any) []string {
 	}
 	return out
 }
+
+// Deleting a person steps them down everywhere: a package they alone
+// maintained is UNMAINTAINED (open to adoption); one with another
+// maintainer stays MAINTAINED; an obsolete one stays OBSOLETE.
+func TestDeletingAPersonOrphansTheirPackages(t *testing.T) {
+	env := apptest.Start(t)
+	a := env.Actors(t)
+	admin := env.WithToken(a.Admin)
+	mustOK(t, admin.Do(t, "POST", "/v1/people?personId=leaver", `{"displayName":"Leaver"}`), "person")
+	mustOK(t, admin.Do(t, "POST", "/v1/packages?packageId=solo", `{"displayName":"solo","maintainers":["people/leaver"]}`), "solo")
+	mustOK(t, admin.Do(t, "POST", "/v1/packages?packageId=shared", `{"displayName":"shared","maintainers":["people/leaver","people/member"]}`), "shared")
+	mustOK(t, admin.Do(t, "POST", "/v1/packages?packageId=relic", `{"displayName":"relic","state":"STATE_OBSOLETE","maintainers":["people/leaver"]}`), "relic")
+	if res := admin.Do(t, "DELETE", "/v1/people/leaver", ""); res.Status != http.StatusOK {
+		t.Fatalf("delete: HTTP %d %s", res.Status, res.Body)
+	}
+	for pkg, want := range map[string]struct {
+		state       string
+		maintainers []string
+	}{
+		"solo":   {"STATE_UNMAINTAINED", nil},
+		"shared": {"STATE_MAINTAINED", []string{"people/member"}},
+		"relic":  {"STATE_OBSOLETE", nil},
+	} {
+		p := mustOK(t, env.Do(t, "GET", "/v1/packages/"+pkg, ""), pkg)
+		if p["state"] != want.state || !slices.Equal(toStrings(p["maintainers"]), want.maintainers) {
+			t.Errorf("%s after its maintainer was deleted: %v %v, want %s %v", pkg, p["state"], p["maintainers"], want.state, want.maintainers)
+		}
+	}
+}
