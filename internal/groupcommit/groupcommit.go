@@ -10,9 +10,11 @@ package groupcommit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // WriteFunc writes items all or nothing and returns one result per item.
@@ -20,9 +22,10 @@ type WriteFunc[T, R any] func(ctx context.Context, items []T) ([]R, error)
 
 // Batcher groups concurrent Do calls into batches for its WriteFunc.
 type Batcher[T, R any] struct {
-	write WriteFunc[T, R]
-	max   int
-	slots chan struct{}
+	write   WriteFunc[T, R]
+	max     int
+	timeout time.Duration
+	slots   chan struct{}
 
 	mu    sync.Mutex
 	queue []*call[T, R]
@@ -38,14 +41,14 @@ type call[T, R any] struct {
 }
 
 // New returns a Batcher that runs at most writers writes at a time, each of
-// at most maxBatch items.
-func New[T, R any](writers, maxBatch int, write WriteFunc[T, R]) *Batcher[T, R] {
-	return &Batcher[T, R]{write: write, max: max(1, maxBatch), slots: make(chan struct{}, max(1, writers))}
+// at most maxBatch items and given at most timeout.
+func New[T, R any](writers, maxBatch int, timeout time.Duration, write WriteFunc[T, R]) *Batcher[T, R] {
+	return &Batcher[T, R]{write: write, max: max(1, maxBatch), timeout: timeout, slots: make(chan struct{}, max(1, writers))}
 }
 
 // Do writes item in some batch and returns its result. When a batch fails as
-// a whole, each of its items is written again on its own, so one bad item
-// fails only its own call. If ctx ends before a writer takes item, nothing is
+// a whole (other than by timeout), each of its items is written again on its
+// own, so one bad item fails only its own call. If ctx ends before a writer takes item, nothing is
 // written; once taken, Do waits for the write, which then runs to the end
 // whatever ctx does (a client that goes away after sending is no different
 // from one whose reply is lost, and request ids make retries safe).
@@ -104,8 +107,10 @@ func (b *Batcher[T, R]) flush() {
 		return
 	}
 	// The write serves every caller in the batch, so the first one's
-	// cancellation must not abort it; its values (request id, logger) stay.
-	ctx := context.WithoutCancel(batch[0].ctx)
+	// cancellation must not abort it; its values (request id, logger) stay,
+	// and the Batcher's own timeout bounds it instead.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(batch[0].ctx), b.timeout)
+	defer cancel()
 	items := make([]T, n)
 	for i, c := range batch {
 		items[i] = c.item
@@ -114,7 +119,9 @@ func (b *Batcher[T, R]) flush() {
 	if err == nil && len(res) != n {
 		err = fmt.Errorf("groupcommit: write returned %d results for %d items", len(res), n)
 	}
-	if err != nil && n > 1 {
+	// Retry item by item to isolate a bad one, unless the write ran out of
+	// time: then the database is in trouble and retries would only queue.
+	if err != nil && n > 1 && !errors.Is(err, context.DeadlineExceeded) {
 		for _, c := range batch {
 			r, err := b.safeWrite(ctx, []T{c.item})
 			if err == nil && len(r) != 1 {

@@ -48,7 +48,7 @@ func (r *recorder) write(_ context.Context, items []int) ([]int, error) {
 
 func TestConcurrentCallsShareWritesAndGetTheirOwnResults(t *testing.T) {
 	r := &recorder{delay: 5 * time.Millisecond}
-	b := groupcommit.New(2, 16, r.write)
+	b := groupcommit.New(2, 16, time.Minute, r.write)
 	const n = 200
 	var wg sync.WaitGroup
 	for i := 1; i <= n; i++ {
@@ -86,7 +86,7 @@ func TestConcurrentCallsShareWritesAndGetTheirOwnResults(t *testing.T) {
 
 func TestAFailedBatchIsRetriedItemByItem(t *testing.T) {
 	r := &recorder{delay: 2 * time.Millisecond, fail: func(i int) bool { return i == 7 }}
-	b := groupcommit.New(1, 64, r.write)
+	b := groupcommit.New(1, 64, time.Minute, r.write)
 	var wg sync.WaitGroup
 	errs := make([]error, 20)
 	for i := range 20 {
@@ -114,7 +114,7 @@ func TestAFailedBatchIsRetriedItemByItem(t *testing.T) {
 func TestACancelledCallThatWasNotTakenWritesNothing(t *testing.T) {
 	release := make(chan struct{})
 	var writes atomic.Int32
-	b := groupcommit.New(1, 8, func(_ context.Context, items []int) ([]int, error) {
+	b := groupcommit.New(1, 8, time.Minute, func(_ context.Context, items []int) ([]int, error) {
 		writes.Add(1)
 		if items[0] == 1 {
 			<-release // hold the only slot
@@ -147,7 +147,7 @@ func TestACancelledCallThatWasNotTakenWritesNothing(t *testing.T) {
 }
 
 func TestAPanickingWriteAnswersEveryoneAndFreesItsSlot(t *testing.T) {
-	b := groupcommit.New(1, 8, func(_ context.Context, items []int) ([]int, error) {
+	b := groupcommit.New(1, 8, time.Minute, func(_ context.Context, items []int) ([]int, error) {
 		if items[0] < 0 {
 			panic("boom")
 		}
@@ -162,8 +162,20 @@ func TestAPanickingWriteAnswersEveryoneAndFreesItsSlot(t *testing.T) {
 }
 
 func TestAShortResultIsAnError(t *testing.T) {
-	b := groupcommit.New(1, 8, func(context.Context, []int) ([]int, error) { return nil, nil })
+	b := groupcommit.New(1, 8, time.Minute, func(context.Context, []int) ([]int, error) { return nil, nil })
 	if _, err := b.Do(context.Background(), 1); err == nil {
 		t.Fatal("want an error when write returns no result")
+	}
+}
+
+func TestAWriteIsBoundedByTheTimeoutNotByTheCaller(t *testing.T) {
+	b := groupcommit.New(1, 8, 20*time.Millisecond, func(ctx context.Context, items []int) ([]int, error) {
+		<-ctx.Done() // a database that never answers
+		return nil, ctx.Err()
+	})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	if _, err := b.Do(ctx, 1); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("err = %v, want the batcher's deadline", err)
 	}
 }

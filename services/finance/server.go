@@ -61,12 +61,14 @@ type Server struct {
 const (
 	DonationWriters  = 2
 	maxDonationBatch = 256
+	// donationWriteTimeout bounds a batch, which no single caller can cancel.
+	donationWriteTimeout = 30 * time.Second
 )
 
 // NewServer returns the finance service.
 func NewServer(o Options) (*Server, error) {
 	s := &Server{db: o.DB, q: store.New(), log: o.Log, opts: o}
-	s.donationWriter = groupcommit.New(DonationWriters, maxDonationBatch, s.writeDonations)
+	s.donationWriter = groupcommit.New(DonationWriters, maxDonationBatch, donationWriteTimeout, s.writeDonations)
 	return s, nil
 }
 
