@@ -179,3 +179,36 @@ func TestAWriteIsBoundedByTheTimeoutNotByTheCaller(t *testing.T) {
 		t.Fatalf("err = %v, want the batcher's deadline", err)
 	}
 }
+
+func TestATimedOutBatchIsNotRetriedItemByItem(t *testing.T) {
+	var writes atomic.Int32
+	started := make(chan struct{}, 1)
+	b := groupcommit.New(1, 8, 50*time.Millisecond, func(ctx context.Context, items []int) ([]int, error) {
+		writes.Add(1)
+		select {
+		case started <- struct{}{}:
+		default:
+		}
+		<-ctx.Done()
+		return nil, ctx.Err()
+	})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() { defer wg.Done(); _, _ = b.Do(context.Background(), 0) }()
+	<-started // the first write holds the only slot; the next three queue
+	for i := 1; i <= 3; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if _, err := b.Do(context.Background(), i); !errors.Is(err, context.DeadlineExceeded) {
+				t.Errorf("item %d: %v", i, err)
+			}
+		}()
+	}
+	wg.Wait()
+	// Two writes when the three share a batch, four at most if each went
+	// alone; retrying a shared batch item by item makes five.
+	if w := writes.Load(); w > 4 {
+		t.Errorf("%d writes: a timed-out batch was retried item by item", w)
+	}
+}
