@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -88,7 +87,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		visibility = financev1.Donation_VISIBILITY_PRIVATE
 	}
 	income := "donations"
-	var goalID pgtype.Text
+	var goalID string
 	if d.GetGoal() != "" {
 		// A goal's fund account and currency never change once created.
 		g := resource.ID(goals, d.GetGoal())
@@ -102,7 +101,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		if err := inCurrency("donation.amount", d.GetAmount(), goal.CurrencyCode, "the goal is in "); err != nil {
 			return nil, err
 		}
-		goalID = pgtype.Text{String: g, Valid: true}
+		goalID = g
 		if goal.FundAccount.Valid {
 			income = goal.FundAccount.String
 		}
@@ -164,8 +163,8 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 // donationWrite is one donation, ready to be written.
 type donationWrite struct {
 	donation  *financev1.Donation // the reply; its names carry the new ids
-	goalID    pgtype.Text
-	entry     entry // no lines for in-kind gifts
+	goalID    string              // goal id, or "" for none
+	entry     entry               // no lines for in-kind gifts
 	requestID string
 	hash      []byte
 	response  []byte
@@ -218,7 +217,7 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 		p.Visibilities = append(p.Visibilities, pgenum.Text(d.GetVisibility()))
 		p.Channels = append(p.Channels, pgenum.Text(d.GetChannel()))
 		p.ExternalReferences = append(p.ExternalReferences, d.GetExternalReference())
-		p.GoalIds = append(p.GoalIds, w.goalID.String)
+		p.GoalIds = append(p.GoalIds, w.goalID)
 		p.Descriptions = append(p.Descriptions, d.GetDescription())
 		p.DepositAccounts = append(p.DepositAccounts, resource.ID(accounts, d.GetDepositAccount()))
 		p.CreateTimes = append(p.CreateTimes, d.GetCreateTime().AsTime())
