@@ -86,6 +86,7 @@ func TestAccessMatrix(t *testing.T) {
 		{"POST", "/v1/sponsorships", func() string {
 			return `{"organisation":"x","kind":"KIND_ADVERTISING","amount":{"currencyCode":"USD","minorUnits":"5"},"period":"INTERVAL_MONTH"}`
 		}, financeOnly},
+		{"PATCH", "/v1/" + sp.(string), func() string { return `{"package":"banner ` + uniq() + `"}` }, financeOnly},
 		{"POST", "/v1/" + sp.(string) + ":recordPayment", func() string { return `{"requestId":"` + rid() + `"}` }, financeOnly},
 		{"POST", "/v1/" + sp.(string) + ":end", func() string { return `{}` }, financeOnly},
 		{"POST", "/v1/expenses", func() string {

@@ -72,6 +72,7 @@ func (s *Server) Policy() auth.Policy {
 		financev1.FinanceService_GetSponsorship_FullMethodName:           public,
 		financev1.FinanceService_ListSponsorships_FullMethodName:         public,
 		financev1.FinanceService_CreateSponsorship_FullMethodName:        record,
+		financev1.FinanceService_UpdateSponsorship_FullMethodName:        record,
 		financev1.FinanceService_RecordSponsorshipPayment_FullMethodName: record,
 		financev1.FinanceService_EndSponsorship_FullMethodName:           record,
 

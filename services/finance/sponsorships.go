@@ -18,7 +18,7 @@ import (
 func sponsorshipFromRow(r store.Sponsorship) *financev1.Sponsorship {
 	sp := &financev1.Sponsorship{Name: resource.Name(sponsorships, r.ID), Organisation: r.Organisation, Package: r.Package,
 		Amount: mon(r.CurrencyCode, r.Amount), Paid: mon(r.CurrencyCode, r.Paid), Period: interval(r.Period),
-		StartDate: r.StartDate.Format(dateLayout), CreateTime: ts(r.CreateTime)}
+		StartDate: r.StartDate.Format(dateLayout), CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime), Etag: resource.Etag(r.Version)}
 	sp.Kind = financev1.Sponsorship_Kind(pgenum.Number(financev1.Sponsorship_KIND_UNSPECIFIED.Descriptor(), r.Kind))
 	sp.State = financev1.Sponsorship_State(pgenum.Number(financev1.Sponsorship_STATE_UNSPECIFIED.Descriptor(), r.State))
 	if r.EndDate != nil {
@@ -50,22 +50,68 @@ func (s *Server) CreateSponsorship(ctx context.Context, req *financev1.CreateSpo
 	if err != nil {
 		return nil, err
 	}
-	var end *time.Time
-	if sp.GetEndDate() != "" {
-		e, err := parseDate("sponsorship.end_date", sp.GetEndDate(), time.Time{})
-		if err != nil {
-			return nil, err
-		}
-		if e.Before(start) {
-			return nil, apierr.InvalidField("sponsorship.end_date", "must not be before start_date")
-		}
-		end = &e
+	end, err := endDate(sp.GetEndDate(), start)
+	if err != nil {
+		return nil, err
 	}
 	return doTx(ctx, s, req.GetRequestId(), "CreateSponsorship", req, func(tx pgx.Tx) (*financev1.Sponsorship, error) {
 		return scanSponsorship(s.q.CreateSponsorship(ctx, tx, store.CreateSponsorshipParams{ID: resource.NewID(), Organisation: sp.GetOrganisation(),
 			Package: sp.GetPackage(), Kind: pgenum.Text(sp.GetKind()), CurrencyCode: sp.GetAmount().GetCurrencyCode(), Amount: sp.GetAmount().GetMinorUnits(),
 			Period: pgenum.Text(sp.GetPeriod()), StartDate: start, EndDate: end, CreateTime: s.now()}))
 	})
+}
+
+// endDate parses a deal's optional end date, which may not precede its start.
+func endDate(value string, start time.Time) (*time.Time, error) {
+	if value == "" {
+		return nil, nil
+	}
+	e, err := parseDate("sponsorship.end_date", value, time.Time{})
+	if err != nil {
+		return nil, err
+	}
+	if e.Before(start) {
+		return nil, apierr.InvalidField("sponsorship.end_date", "must not be before start_date")
+	}
+	return &e, nil
+}
+
+// sponsorshipFields are the fields UpdateSponsorship may change.
+var sponsorshipFields = []string{"organisation", "package", "amount", "period", "end_date"}
+
+// UpdateSponsorship implements AIP-134 with an etag check. The currency is
+// fixed with the deal; payments already posted keep their amounts.
+func (s *Server) UpdateSponsorship(ctx context.Context, req *financev1.UpdateSponsorshipRequest) (*financev1.Sponsorship, error) {
+	id := resource.ID(sponsorships, req.GetSponsorship().GetName())
+	var cur store.Sponsorship
+	return resource.Update(ctx, s.db, req.GetSponsorship(), req.GetUpdateMask(), sponsorshipFields,
+		func(tx pgx.Tx) (*financev1.Sponsorship, error) {
+			row, err := s.q.GetSponsorshipForUpdate(ctx, tx, id)
+			cur = row
+			return scanSponsorship(row, err)
+		},
+		func(sp *financev1.Sponsorship) error {
+			if err := resource.Required("sponsorship", map[string]bool{"organisation": sp.GetOrganisation() != "", "amount": sp.GetAmount() != nil,
+				"period": sp.GetPeriod() != financev1.Interval_INTERVAL_UNSPECIFIED}); err != nil {
+				return err
+			}
+			if err := checkAmount("sponsorship.amount", sp.GetAmount(), false); err != nil {
+				return err
+			}
+			if err := inCurrency("sponsorship.amount", sp.GetAmount(), cur.CurrencyCode, "the deal's currency is fixed: "); err != nil {
+				return err
+			}
+			_, err := endDate(sp.GetEndDate(), cur.StartDate)
+			return err
+		},
+		func(tx pgx.Tx, sp *financev1.Sponsorship) (*financev1.Sponsorship, error) {
+			end, err := endDate(sp.GetEndDate(), cur.StartDate)
+			if err != nil {
+				return nil, err
+			}
+			return scanSponsorship(s.q.UpdateSponsorship(ctx, tx, store.UpdateSponsorshipParams{ID: id, Organisation: sp.GetOrganisation(),
+				Package: sp.GetPackage(), Amount: sp.GetAmount().GetMinorUnits(), Period: pgenum.Text(sp.GetPeriod()), EndDate: end, Now: s.now()}))
+		})
 }
 
 // GetSponsorship implements AIP-131.
@@ -115,13 +161,13 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		if err := s.q.CreateSponsorshipPayment(ctx, tx, store.CreateSponsorshipPaymentParams{TransactionID: t, SponsorshipID: &id}); err != nil {
 			return nil, err
 		}
-		return scanSponsorship(s.q.AddSponsorshipPayment(ctx, tx, store.AddSponsorshipPaymentParams{ID: id, Amount: amt}))
+		return scanSponsorship(s.q.AddSponsorshipPayment(ctx, tx, store.AddSponsorshipPaymentParams{ID: id, Amount: amt, Now: s.now()}))
 	})
 }
 
 // EndSponsorship ends a deal.
 func (s *Server) EndSponsorship(ctx context.Context, req *financev1.EndSponsorshipRequest) (*financev1.Sponsorship, error) {
-	sp, err := scanSponsorship(s.q.EndSponsorship(ctx, s.db, store.EndSponsorshipParams{ID: resource.ID(sponsorships, req.GetName()), Today: today(s.now())}))
+	sp, err := scanSponsorship(s.q.EndSponsorship(ctx, s.db, store.EndSponsorshipParams{ID: resource.ID(sponsorships, req.GetName()), Today: today(s.now()), Now: s.now()}))
 	if err == pgx.ErrNoRows {
 		if _, gerr := s.GetSponsorship(ctx, &financev1.GetSponsorshipRequest{Name: req.GetName()}); gerr != nil {
 			return nil, gerr

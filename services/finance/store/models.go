@@ -148,6 +148,8 @@ type Sponsorship struct {
 	State        string
 	Paid         int64
 	CreateTime   time.Time
+	UpdateTime   time.Time
+	Version      int64
 }
 
 type Subscription struct {

@@ -11,17 +11,23 @@ ORDER BY id
 LIMIT sqlc.arg(page_size);
 
 -- name: CreateSponsorship :one
-INSERT INTO sponsorships (id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, create_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'proposed', $10)
+INSERT INTO sponsorships (id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'proposed', $10, $10)
+RETURNING *;
+
+-- name: UpdateSponsorship :one
+UPDATE sponsorships
+SET organisation = $2, package = $3, amount = $4, period = $5, end_date = $6, update_time = sqlc.arg(now), version = version + 1
+WHERE id = $1
 RETURNING *;
 
 -- name: AddSponsorshipPayment :one
-UPDATE sponsorships SET state = 'active', paid = paid + sqlc.arg(amount)
+UPDATE sponsorships SET state = 'active', paid = paid + sqlc.arg(amount), update_time = sqlc.arg(now), version = version + 1
 WHERE id = sqlc.arg(id)
 RETURNING *;
 
 -- name: EndSponsorship :one
-UPDATE sponsorships SET state = 'ended', end_date = coalesce(end_date, sqlc.arg(today)::date)
+UPDATE sponsorships SET state = 'ended', end_date = coalesce(end_date, sqlc.arg(today)::date), update_time = sqlc.arg(now), version = version + 1
 WHERE id = sqlc.arg(id) AND state <> 'ended'
 RETURNING *;
 

@@ -11,18 +11,19 @@ import (
 )
 
 const addSponsorshipPayment = `-- name: AddSponsorshipPayment :one
-UPDATE sponsorships SET state = 'active', paid = paid + $1
-WHERE id = $2
-RETURNING id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time
+UPDATE sponsorships SET state = 'active', paid = paid + $1, update_time = $2, version = version + 1
+WHERE id = $3
+RETURNING id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version
 `
 
 type AddSponsorshipPaymentParams struct {
 	Amount int64
+	Now    time.Time
 	ID     string
 }
 
 func (q *Queries) AddSponsorshipPayment(ctx context.Context, db DBTX, arg AddSponsorshipPaymentParams) (Sponsorship, error) {
-	row := db.QueryRow(ctx, addSponsorshipPayment, arg.Amount, arg.ID)
+	row := db.QueryRow(ctx, addSponsorshipPayment, arg.Amount, arg.Now, arg.ID)
 	var i Sponsorship
 	err := row.Scan(
 		&i.ID,
@@ -37,14 +38,16 @@ func (q *Queries) AddSponsorshipPayment(ctx context.Context, db DBTX, arg AddSpo
 		&i.State,
 		&i.Paid,
 		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
 	)
 	return i, err
 }
 
 const createSponsorship = `-- name: CreateSponsorship :one
-INSERT INTO sponsorships (id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, create_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'proposed', $10)
-RETURNING id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time
+INSERT INTO sponsorships (id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 'proposed', $10, $10)
+RETURNING id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version
 `
 
 type CreateSponsorshipParams struct {
@@ -87,6 +90,8 @@ func (q *Queries) CreateSponsorship(ctx context.Context, db DBTX, arg CreateSpon
 		&i.State,
 		&i.Paid,
 		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
 	)
 	return i, err
 }
@@ -106,18 +111,19 @@ func (q *Queries) CreateSponsorshipPayment(ctx context.Context, db DBTX, arg Cre
 }
 
 const endSponsorship = `-- name: EndSponsorship :one
-UPDATE sponsorships SET state = 'ended', end_date = coalesce(end_date, $1::date)
-WHERE id = $2 AND state <> 'ended'
-RETURNING id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time
+UPDATE sponsorships SET state = 'ended', end_date = coalesce(end_date, $1::date), update_time = $2, version = version + 1
+WHERE id = $3 AND state <> 'ended'
+RETURNING id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version
 `
 
 type EndSponsorshipParams struct {
 	Today time.Time
+	Now   time.Time
 	ID    string
 }
 
 func (q *Queries) EndSponsorship(ctx context.Context, db DBTX, arg EndSponsorshipParams) (Sponsorship, error) {
-	row := db.QueryRow(ctx, endSponsorship, arg.Today, arg.ID)
+	row := db.QueryRow(ctx, endSponsorship, arg.Today, arg.Now, arg.ID)
 	var i Sponsorship
 	err := row.Scan(
 		&i.ID,
@@ -132,12 +138,14 @@ func (q *Queries) EndSponsorship(ctx context.Context, db DBTX, arg EndSponsorshi
 		&i.State,
 		&i.Paid,
 		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
 	)
 	return i, err
 }
 
 const getSponsorship = `-- name: GetSponsorship :one
-SELECT id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time FROM sponsorships WHERE id = $1
+SELECT id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version FROM sponsorships WHERE id = $1
 `
 
 func (q *Queries) GetSponsorship(ctx context.Context, db DBTX, id string) (Sponsorship, error) {
@@ -156,12 +164,14 @@ func (q *Queries) GetSponsorship(ctx context.Context, db DBTX, id string) (Spons
 		&i.State,
 		&i.Paid,
 		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
 	)
 	return i, err
 }
 
 const getSponsorshipForUpdate = `-- name: GetSponsorshipForUpdate :one
-SELECT id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time FROM sponsorships WHERE id = $1 FOR UPDATE
+SELECT id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version FROM sponsorships WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetSponsorshipForUpdate(ctx context.Context, db DBTX, id string) (Sponsorship, error) {
@@ -180,12 +190,14 @@ func (q *Queries) GetSponsorshipForUpdate(ctx context.Context, db DBTX, id strin
 		&i.State,
 		&i.Paid,
 		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
 	)
 	return i, err
 }
 
 const listSponsorships = `-- name: ListSponsorships :many
-SELECT id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time FROM sponsorships
+SELECT id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version FROM sponsorships
 WHERE id::text > $1::text
 ORDER BY id
 LIMIT $2
@@ -218,6 +230,8 @@ func (q *Queries) ListSponsorships(ctx context.Context, db DBTX, arg ListSponsor
 			&i.State,
 			&i.Paid,
 			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
 		); err != nil {
 			return nil, err
 		}
@@ -227,4 +241,51 @@ func (q *Queries) ListSponsorships(ctx context.Context, db DBTX, arg ListSponsor
 		return nil, err
 	}
 	return items, nil
+}
+
+const updateSponsorship = `-- name: UpdateSponsorship :one
+UPDATE sponsorships
+SET organisation = $2, package = $3, amount = $4, period = $5, end_date = $6, update_time = $7, version = version + 1
+WHERE id = $1
+RETURNING id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version
+`
+
+type UpdateSponsorshipParams struct {
+	ID           string
+	Organisation string
+	Package      string
+	Amount       int64
+	Period       string
+	EndDate      *time.Time
+	Now          time.Time
+}
+
+func (q *Queries) UpdateSponsorship(ctx context.Context, db DBTX, arg UpdateSponsorshipParams) (Sponsorship, error) {
+	row := db.QueryRow(ctx, updateSponsorship,
+		arg.ID,
+		arg.Organisation,
+		arg.Package,
+		arg.Amount,
+		arg.Period,
+		arg.EndDate,
+		arg.Now,
+	)
+	var i Sponsorship
+	err := row.Scan(
+		&i.ID,
+		&i.Organisation,
+		&i.Package,
+		&i.Kind,
+		&i.CurrencyCode,
+		&i.Amount,
+		&i.Period,
+		&i.StartDate,
+		&i.EndDate,
+		&i.State,
+		&i.Paid,
+		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
+	)
+	return i, err
 }

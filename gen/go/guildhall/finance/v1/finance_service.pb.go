@@ -1953,6 +1953,61 @@ func (x *CreateSponsorshipRequest) GetRequestId() string {
 	return ""
 }
 
+// Request for UpdateSponsorship.
+type UpdateSponsorshipRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deal, with `name` set and `etag` to guard against lost updates.
+	Sponsorship *Sponsorship `protobuf:"bytes,1,opt,name=sponsorship,proto3" json:"sponsorship,omitempty"`
+	// Fields to change; empty means every field that is set.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateSponsorshipRequest) Reset() {
+	*x = UpdateSponsorshipRequest{}
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateSponsorshipRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateSponsorshipRequest) ProtoMessage() {}
+
+func (x *UpdateSponsorshipRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateSponsorshipRequest.ProtoReflect.Descriptor instead.
+func (*UpdateSponsorshipRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *UpdateSponsorshipRequest) GetSponsorship() *Sponsorship {
+	if x != nil {
+		return x.Sponsorship
+	}
+	return nil
+}
+
+func (x *UpdateSponsorshipRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
 // Request for RecordSponsorshipPayment.
 type RecordSponsorshipPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1970,7 +2025,7 @@ type RecordSponsorshipPaymentRequest struct {
 
 func (x *RecordSponsorshipPaymentRequest) Reset() {
 	*x = RecordSponsorshipPaymentRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2037,7 @@ func (x *RecordSponsorshipPaymentRequest) String() string {
 func (*RecordSponsorshipPaymentRequest) ProtoMessage() {}
 
 func (x *RecordSponsorshipPaymentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[36]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2050,7 @@ func (x *RecordSponsorshipPaymentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordSponsorshipPaymentRequest.ProtoReflect.Descriptor instead.
 func (*RecordSponsorshipPaymentRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{36}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *RecordSponsorshipPaymentRequest) GetName() string {
@@ -2037,7 +2092,7 @@ type EndSponsorshipRequest struct {
 
 func (x *EndSponsorshipRequest) Reset() {
 	*x = EndSponsorshipRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2049,7 +2104,7 @@ func (x *EndSponsorshipRequest) String() string {
 func (*EndSponsorshipRequest) ProtoMessage() {}
 
 func (x *EndSponsorshipRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[37]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2062,7 +2117,7 @@ func (x *EndSponsorshipRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndSponsorshipRequest.ProtoReflect.Descriptor instead.
 func (*EndSponsorshipRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{37}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *EndSponsorshipRequest) GetName() string {
@@ -2083,7 +2138,7 @@ type GetExpenseRequest struct {
 
 func (x *GetExpenseRequest) Reset() {
 	*x = GetExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2095,7 +2150,7 @@ func (x *GetExpenseRequest) String() string {
 func (*GetExpenseRequest) ProtoMessage() {}
 
 func (x *GetExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[38]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2108,7 +2163,7 @@ func (x *GetExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetExpenseRequest.ProtoReflect.Descriptor instead.
 func (*GetExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{38}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *GetExpenseRequest) GetName() string {
@@ -2131,7 +2186,7 @@ type ListExpensesRequest struct {
 
 func (x *ListExpensesRequest) Reset() {
 	*x = ListExpensesRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2143,7 +2198,7 @@ func (x *ListExpensesRequest) String() string {
 func (*ListExpensesRequest) ProtoMessage() {}
 
 func (x *ListExpensesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[39]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2156,7 +2211,7 @@ func (x *ListExpensesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpensesRequest.ProtoReflect.Descriptor instead.
 func (*ListExpensesRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{39}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *ListExpensesRequest) GetPageSize() int32 {
@@ -2186,7 +2241,7 @@ type ListExpensesResponse struct {
 
 func (x *ListExpensesResponse) Reset() {
 	*x = ListExpensesResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2198,7 +2253,7 @@ func (x *ListExpensesResponse) String() string {
 func (*ListExpensesResponse) ProtoMessage() {}
 
 func (x *ListExpensesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[40]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2211,7 +2266,7 @@ func (x *ListExpensesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListExpensesResponse.ProtoReflect.Descriptor instead.
 func (*ListExpensesResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{40}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ListExpensesResponse) GetExpenses() []*Expense {
@@ -2241,7 +2296,7 @@ type CreateExpenseRequest struct {
 
 func (x *CreateExpenseRequest) Reset() {
 	*x = CreateExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2253,7 +2308,7 @@ func (x *CreateExpenseRequest) String() string {
 func (*CreateExpenseRequest) ProtoMessage() {}
 
 func (x *CreateExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[41]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2266,7 +2321,7 @@ func (x *CreateExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateExpenseRequest.ProtoReflect.Descriptor instead.
 func (*CreateExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{41}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *CreateExpenseRequest) GetExpense() *Expense {
@@ -2294,7 +2349,7 @@ type ApproveExpenseRequest struct {
 
 func (x *ApproveExpenseRequest) Reset() {
 	*x = ApproveExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2306,7 +2361,7 @@ func (x *ApproveExpenseRequest) String() string {
 func (*ApproveExpenseRequest) ProtoMessage() {}
 
 func (x *ApproveExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[42]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2319,7 +2374,7 @@ func (x *ApproveExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveExpenseRequest.ProtoReflect.Descriptor instead.
 func (*ApproveExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{42}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *ApproveExpenseRequest) GetName() string {
@@ -2342,7 +2397,7 @@ type RejectExpenseRequest struct {
 
 func (x *RejectExpenseRequest) Reset() {
 	*x = RejectExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2354,7 +2409,7 @@ func (x *RejectExpenseRequest) String() string {
 func (*RejectExpenseRequest) ProtoMessage() {}
 
 func (x *RejectExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[43]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2367,7 +2422,7 @@ func (x *RejectExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RejectExpenseRequest.ProtoReflect.Descriptor instead.
 func (*RejectExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{43}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *RejectExpenseRequest) GetName() string {
@@ -2395,7 +2450,7 @@ type CancelExpenseRequest struct {
 
 func (x *CancelExpenseRequest) Reset() {
 	*x = CancelExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2407,7 +2462,7 @@ func (x *CancelExpenseRequest) String() string {
 func (*CancelExpenseRequest) ProtoMessage() {}
 
 func (x *CancelExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[44]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2420,7 +2475,7 @@ func (x *CancelExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelExpenseRequest.ProtoReflect.Descriptor instead.
 func (*CancelExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{44}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CancelExpenseRequest) GetName() string {
@@ -2447,7 +2502,7 @@ type PayExpenseRequest struct {
 
 func (x *PayExpenseRequest) Reset() {
 	*x = PayExpenseRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2459,7 +2514,7 @@ func (x *PayExpenseRequest) String() string {
 func (*PayExpenseRequest) ProtoMessage() {}
 
 func (x *PayExpenseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[45]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2472,7 +2527,7 @@ func (x *PayExpenseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PayExpenseRequest.ProtoReflect.Descriptor instead.
 func (*PayExpenseRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{45}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PayExpenseRequest) GetName() string {
@@ -2514,7 +2569,7 @@ type GetBudgetRequest struct {
 
 func (x *GetBudgetRequest) Reset() {
 	*x = GetBudgetRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2526,7 +2581,7 @@ func (x *GetBudgetRequest) String() string {
 func (*GetBudgetRequest) ProtoMessage() {}
 
 func (x *GetBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[46]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2539,7 +2594,7 @@ func (x *GetBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetBudgetRequest.ProtoReflect.Descriptor instead.
 func (*GetBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{46}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *GetBudgetRequest) GetName() string {
@@ -2562,7 +2617,7 @@ type ListBudgetsRequest struct {
 
 func (x *ListBudgetsRequest) Reset() {
 	*x = ListBudgetsRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2574,7 +2629,7 @@ func (x *ListBudgetsRequest) String() string {
 func (*ListBudgetsRequest) ProtoMessage() {}
 
 func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[47]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2587,7 +2642,7 @@ func (x *ListBudgetsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsRequest.ProtoReflect.Descriptor instead.
 func (*ListBudgetsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{47}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListBudgetsRequest) GetPageSize() int32 {
@@ -2617,7 +2672,7 @@ type ListBudgetsResponse struct {
 
 func (x *ListBudgetsResponse) Reset() {
 	*x = ListBudgetsResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2629,7 +2684,7 @@ func (x *ListBudgetsResponse) String() string {
 func (*ListBudgetsResponse) ProtoMessage() {}
 
 func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[48]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2642,7 +2697,7 @@ func (x *ListBudgetsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListBudgetsResponse.ProtoReflect.Descriptor instead.
 func (*ListBudgetsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{48}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ListBudgetsResponse) GetBudgets() []*Budget {
@@ -2672,7 +2727,7 @@ type CreateBudgetRequest struct {
 
 func (x *CreateBudgetRequest) Reset() {
 	*x = CreateBudgetRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2684,7 +2739,7 @@ func (x *CreateBudgetRequest) String() string {
 func (*CreateBudgetRequest) ProtoMessage() {}
 
 func (x *CreateBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[49]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2697,7 +2752,7 @@ func (x *CreateBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateBudgetRequest.ProtoReflect.Descriptor instead.
 func (*CreateBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{49}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *CreateBudgetRequest) GetBudget() *Budget {
@@ -2727,7 +2782,7 @@ type UpdateBudgetRequest struct {
 
 func (x *UpdateBudgetRequest) Reset() {
 	*x = UpdateBudgetRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2739,7 +2794,7 @@ func (x *UpdateBudgetRequest) String() string {
 func (*UpdateBudgetRequest) ProtoMessage() {}
 
 func (x *UpdateBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[50]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2752,7 +2807,7 @@ func (x *UpdateBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateBudgetRequest.ProtoReflect.Descriptor instead.
 func (*UpdateBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{50}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *UpdateBudgetRequest) GetBudget() *Budget {
@@ -2782,7 +2837,7 @@ type DeleteBudgetRequest struct {
 
 func (x *DeleteBudgetRequest) Reset() {
 	*x = DeleteBudgetRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2794,7 +2849,7 @@ func (x *DeleteBudgetRequest) String() string {
 func (*DeleteBudgetRequest) ProtoMessage() {}
 
 func (x *DeleteBudgetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[51]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2807,7 +2862,7 @@ func (x *DeleteBudgetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteBudgetRequest.ProtoReflect.Descriptor instead.
 func (*DeleteBudgetRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{51}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *DeleteBudgetRequest) GetName() string {
@@ -2835,7 +2890,7 @@ type GetGoalRequest struct {
 
 func (x *GetGoalRequest) Reset() {
 	*x = GetGoalRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2847,7 +2902,7 @@ func (x *GetGoalRequest) String() string {
 func (*GetGoalRequest) ProtoMessage() {}
 
 func (x *GetGoalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[52]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2860,7 +2915,7 @@ func (x *GetGoalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetGoalRequest.ProtoReflect.Descriptor instead.
 func (*GetGoalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{52}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *GetGoalRequest) GetName() string {
@@ -2883,7 +2938,7 @@ type ListGoalsRequest struct {
 
 func (x *ListGoalsRequest) Reset() {
 	*x = ListGoalsRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2895,7 +2950,7 @@ func (x *ListGoalsRequest) String() string {
 func (*ListGoalsRequest) ProtoMessage() {}
 
 func (x *ListGoalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[53]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2908,7 +2963,7 @@ func (x *ListGoalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGoalsRequest.ProtoReflect.Descriptor instead.
 func (*ListGoalsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{53}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *ListGoalsRequest) GetPageSize() int32 {
@@ -2938,7 +2993,7 @@ type ListGoalsResponse struct {
 
 func (x *ListGoalsResponse) Reset() {
 	*x = ListGoalsResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2950,7 +3005,7 @@ func (x *ListGoalsResponse) String() string {
 func (*ListGoalsResponse) ProtoMessage() {}
 
 func (x *ListGoalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[54]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2963,7 +3018,7 @@ func (x *ListGoalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListGoalsResponse.ProtoReflect.Descriptor instead.
 func (*ListGoalsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{54}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *ListGoalsResponse) GetGoals() []*Goal {
@@ -2995,7 +3050,7 @@ type CreateGoalRequest struct {
 
 func (x *CreateGoalRequest) Reset() {
 	*x = CreateGoalRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3007,7 +3062,7 @@ func (x *CreateGoalRequest) String() string {
 func (*CreateGoalRequest) ProtoMessage() {}
 
 func (x *CreateGoalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[55]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3020,7 +3075,7 @@ func (x *CreateGoalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateGoalRequest.ProtoReflect.Descriptor instead.
 func (*CreateGoalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{55}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *CreateGoalRequest) GetGoal() *Goal {
@@ -3057,7 +3112,7 @@ type UpdateGoalRequest struct {
 
 func (x *UpdateGoalRequest) Reset() {
 	*x = UpdateGoalRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[56]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3069,7 +3124,7 @@ func (x *UpdateGoalRequest) String() string {
 func (*UpdateGoalRequest) ProtoMessage() {}
 
 func (x *UpdateGoalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[56]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3082,7 +3137,7 @@ func (x *UpdateGoalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateGoalRequest.ProtoReflect.Descriptor instead.
 func (*UpdateGoalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{56}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *UpdateGoalRequest) GetGoal() *Goal {
@@ -3110,7 +3165,7 @@ type GetMonthlyReportRequest struct {
 
 func (x *GetMonthlyReportRequest) Reset() {
 	*x = GetMonthlyReportRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[57]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3122,7 +3177,7 @@ func (x *GetMonthlyReportRequest) String() string {
 func (*GetMonthlyReportRequest) ProtoMessage() {}
 
 func (x *GetMonthlyReportRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[57]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3135,7 +3190,7 @@ func (x *GetMonthlyReportRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMonthlyReportRequest.ProtoReflect.Descriptor instead.
 func (*GetMonthlyReportRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{57}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *GetMonthlyReportRequest) GetMonth() string {
@@ -3158,7 +3213,7 @@ type GetReportRangeRequest struct {
 
 func (x *GetReportRangeRequest) Reset() {
 	*x = GetReportRangeRequest{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[58]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3170,7 +3225,7 @@ func (x *GetReportRangeRequest) String() string {
 func (*GetReportRangeRequest) ProtoMessage() {}
 
 func (x *GetReportRangeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[58]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3183,7 +3238,7 @@ func (x *GetReportRangeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportRangeRequest.ProtoReflect.Descriptor instead.
 func (*GetReportRangeRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{58}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *GetReportRangeRequest) GetFrom() string {
@@ -3211,7 +3266,7 @@ type GetReportRangeResponse struct {
 
 func (x *GetReportRangeResponse) Reset() {
 	*x = GetReportRangeResponse{}
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[59]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3223,7 +3278,7 @@ func (x *GetReportRangeResponse) String() string {
 func (*GetReportRangeResponse) ProtoMessage() {}
 
 func (x *GetReportRangeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[59]
+	mi := &file_guildhall_finance_v1_finance_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3236,7 +3291,7 @@ func (x *GetReportRangeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReportRangeResponse.ProtoReflect.Descriptor instead.
 func (*GetReportRangeResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{59}
+	return file_guildhall_finance_v1_finance_service_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *GetReportRangeResponse) GetReports() []*MonthlyReport {
@@ -3373,7 +3428,12 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\x18CreateSponsorshipRequest\x12N\n" +
 	"\vsponsorship\x18\x01 \x01(\v2!.guildhall.finance.v1.SponsorshipB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\vsponsorship\x12*\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x9c\x02\n" +
+	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x99\x02\n" +
+	"\x18UpdateSponsorshipRequest\x12\xbf\x01\n" +
+	"\vsponsorship\x18\x01 \x01(\v2!.guildhall.finance.v1.SponsorshipBz\xe0A\x02\xbaHt\xba\x01n\n" +
+	"\x10sponsorship.name\x12'name must be sponsorships/{sponsorship}\x1a1this.name.matches('^sponsorships/[0-9a-f-]{36}$')\xc8\x01\x01R\vsponsorship\x12;\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMask\"\x9c\x02\n" +
 	"\x1fRecordSponsorshipPaymentRequest\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\x12R\n" +
 	"\x0fdeposit_account\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0edepositAccount\x12=\n" +
@@ -3455,7 +3515,7 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\x04from\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x04from\x124\n" +
 	"\x02to\x18\x02 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x02to\"W\n" +
 	"\x16GetReportRangeResponse\x12=\n" +
-	"\areports\x18\x01 \x03(\v2#.guildhall.finance.v1.MonthlyReportR\areports2\xb02\n" +
+	"\areports\x18\x01 \x03(\v2#.guildhall.finance.v1.MonthlyReportR\areports2\xd53\n" +
 	"\x0eFinanceService\x12s\n" +
 	"\n" +
 	"GetAccount\x12'.guildhall.finance.v1.GetAccountRequest\x1a\x1d.guildhall.finance.v1.Account\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=accounts/*}\x12{\n" +
@@ -3489,7 +3549,8 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\x13GetRecurringRevenue\x120.guildhall.finance.v1.GetRecurringRevenueRequest\x1a1.guildhall.finance.v1.GetRecurringRevenueResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/reports/recurring\x12\x83\x01\n" +
 	"\x0eGetSponsorship\x12+.guildhall.finance.v1.GetSponsorshipRequest\x1a!.guildhall.finance.v1.Sponsorship\"!\x82\xd3\xe4\x93\x02\x1b\x12\x19/v1/{name=sponsorships/*}\x12\x8b\x01\n" +
 	"\x10ListSponsorships\x12-.guildhall.finance.v1.ListSponsorshipsRequest\x1a..guildhall.finance.v1.ListSponsorshipsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/sponsorships\x12\x8d\x01\n" +
-	"\x11CreateSponsorship\x12..guildhall.finance.v1.CreateSponsorshipRequest\x1a!.guildhall.finance.v1.Sponsorship\"%\x82\xd3\xe4\x93\x02\x1f:\vsponsorship\"\x10/v1/sponsorships\x12\xa8\x01\n" +
+	"\x11CreateSponsorship\x12..guildhall.finance.v1.CreateSponsorshipRequest\x1a!.guildhall.finance.v1.Sponsorship\"%\x82\xd3\xe4\x93\x02\x1f:\vsponsorship\"\x10/v1/sponsorships\x12\xa2\x01\n" +
+	"\x11UpdateSponsorship\x12..guildhall.finance.v1.UpdateSponsorshipRequest\x1a!.guildhall.finance.v1.Sponsorship\":\x82\xd3\xe4\x93\x024:\vsponsorship2%/v1/{sponsorship.name=sponsorships/*}\x12\xa8\x01\n" +
 	"\x18RecordSponsorshipPayment\x125.guildhall.finance.v1.RecordSponsorshipPaymentRequest\x1a!.guildhall.finance.v1.Sponsorship\"2\x82\xd3\xe4\x93\x02,:\x01*\"'/v1/{name=sponsorships/*}:recordPayment\x12\x8a\x01\n" +
 	"\x0eEndSponsorship\x12+.guildhall.finance.v1.EndSponsorshipRequest\x1a!.guildhall.finance.v1.Sponsorship\"(\x82\xd3\xe4\x93\x02\":\x01*\"\x1d/v1/{name=sponsorships/*}:end\x12s\n" +
 	"\n" +
@@ -3527,7 +3588,7 @@ func file_guildhall_finance_v1_finance_service_proto_rawDescGZIP() []byte {
 	return file_guildhall_finance_v1_finance_service_proto_rawDescData
 }
 
-var file_guildhall_finance_v1_finance_service_proto_msgTypes = make([]protoimpl.MessageInfo, 60)
+var file_guildhall_finance_v1_finance_service_proto_msgTypes = make([]protoimpl.MessageInfo, 61)
 var file_guildhall_finance_v1_finance_service_proto_goTypes = []any{
 	(*GetAccountRequest)(nil),                // 0: guildhall.finance.v1.GetAccountRequest
 	(*ListAccountsRequest)(nil),              // 1: guildhall.finance.v1.ListAccountsRequest
@@ -3565,181 +3626,186 @@ var file_guildhall_finance_v1_finance_service_proto_goTypes = []any{
 	(*ListSponsorshipsRequest)(nil),          // 33: guildhall.finance.v1.ListSponsorshipsRequest
 	(*ListSponsorshipsResponse)(nil),         // 34: guildhall.finance.v1.ListSponsorshipsResponse
 	(*CreateSponsorshipRequest)(nil),         // 35: guildhall.finance.v1.CreateSponsorshipRequest
-	(*RecordSponsorshipPaymentRequest)(nil),  // 36: guildhall.finance.v1.RecordSponsorshipPaymentRequest
-	(*EndSponsorshipRequest)(nil),            // 37: guildhall.finance.v1.EndSponsorshipRequest
-	(*GetExpenseRequest)(nil),                // 38: guildhall.finance.v1.GetExpenseRequest
-	(*ListExpensesRequest)(nil),              // 39: guildhall.finance.v1.ListExpensesRequest
-	(*ListExpensesResponse)(nil),             // 40: guildhall.finance.v1.ListExpensesResponse
-	(*CreateExpenseRequest)(nil),             // 41: guildhall.finance.v1.CreateExpenseRequest
-	(*ApproveExpenseRequest)(nil),            // 42: guildhall.finance.v1.ApproveExpenseRequest
-	(*RejectExpenseRequest)(nil),             // 43: guildhall.finance.v1.RejectExpenseRequest
-	(*CancelExpenseRequest)(nil),             // 44: guildhall.finance.v1.CancelExpenseRequest
-	(*PayExpenseRequest)(nil),                // 45: guildhall.finance.v1.PayExpenseRequest
-	(*GetBudgetRequest)(nil),                 // 46: guildhall.finance.v1.GetBudgetRequest
-	(*ListBudgetsRequest)(nil),               // 47: guildhall.finance.v1.ListBudgetsRequest
-	(*ListBudgetsResponse)(nil),              // 48: guildhall.finance.v1.ListBudgetsResponse
-	(*CreateBudgetRequest)(nil),              // 49: guildhall.finance.v1.CreateBudgetRequest
-	(*UpdateBudgetRequest)(nil),              // 50: guildhall.finance.v1.UpdateBudgetRequest
-	(*DeleteBudgetRequest)(nil),              // 51: guildhall.finance.v1.DeleteBudgetRequest
-	(*GetGoalRequest)(nil),                   // 52: guildhall.finance.v1.GetGoalRequest
-	(*ListGoalsRequest)(nil),                 // 53: guildhall.finance.v1.ListGoalsRequest
-	(*ListGoalsResponse)(nil),                // 54: guildhall.finance.v1.ListGoalsResponse
-	(*CreateGoalRequest)(nil),                // 55: guildhall.finance.v1.CreateGoalRequest
-	(*UpdateGoalRequest)(nil),                // 56: guildhall.finance.v1.UpdateGoalRequest
-	(*GetMonthlyReportRequest)(nil),          // 57: guildhall.finance.v1.GetMonthlyReportRequest
-	(*GetReportRangeRequest)(nil),            // 58: guildhall.finance.v1.GetReportRangeRequest
-	(*GetReportRangeResponse)(nil),           // 59: guildhall.finance.v1.GetReportRangeResponse
-	(*Account)(nil),                          // 60: guildhall.finance.v1.Account
-	(*fieldmaskpb.FieldMask)(nil),            // 61: google.protobuf.FieldMask
-	(*Transaction)(nil),                      // 62: guildhall.finance.v1.Transaction
-	(*Donation)(nil),                         // 63: guildhall.finance.v1.Donation
-	(*Tier)(nil),                             // 64: guildhall.finance.v1.Tier
-	(*Subscription)(nil),                     // 65: guildhall.finance.v1.Subscription
-	(*timestamppb.Timestamp)(nil),            // 66: google.protobuf.Timestamp
-	(*RecurringRevenue)(nil),                 // 67: guildhall.finance.v1.RecurringRevenue
-	(*Sponsorship)(nil),                      // 68: guildhall.finance.v1.Sponsorship
-	(*Expense)(nil),                          // 69: guildhall.finance.v1.Expense
-	(*Budget)(nil),                           // 70: guildhall.finance.v1.Budget
-	(*Goal)(nil),                             // 71: guildhall.finance.v1.Goal
-	(*MonthlyReport)(nil),                    // 72: guildhall.finance.v1.MonthlyReport
-	(*emptypb.Empty)(nil),                    // 73: google.protobuf.Empty
-	(*httpbody.HttpBody)(nil),                // 74: google.api.HttpBody
+	(*UpdateSponsorshipRequest)(nil),         // 36: guildhall.finance.v1.UpdateSponsorshipRequest
+	(*RecordSponsorshipPaymentRequest)(nil),  // 37: guildhall.finance.v1.RecordSponsorshipPaymentRequest
+	(*EndSponsorshipRequest)(nil),            // 38: guildhall.finance.v1.EndSponsorshipRequest
+	(*GetExpenseRequest)(nil),                // 39: guildhall.finance.v1.GetExpenseRequest
+	(*ListExpensesRequest)(nil),              // 40: guildhall.finance.v1.ListExpensesRequest
+	(*ListExpensesResponse)(nil),             // 41: guildhall.finance.v1.ListExpensesResponse
+	(*CreateExpenseRequest)(nil),             // 42: guildhall.finance.v1.CreateExpenseRequest
+	(*ApproveExpenseRequest)(nil),            // 43: guildhall.finance.v1.ApproveExpenseRequest
+	(*RejectExpenseRequest)(nil),             // 44: guildhall.finance.v1.RejectExpenseRequest
+	(*CancelExpenseRequest)(nil),             // 45: guildhall.finance.v1.CancelExpenseRequest
+	(*PayExpenseRequest)(nil),                // 46: guildhall.finance.v1.PayExpenseRequest
+	(*GetBudgetRequest)(nil),                 // 47: guildhall.finance.v1.GetBudgetRequest
+	(*ListBudgetsRequest)(nil),               // 48: guildhall.finance.v1.ListBudgetsRequest
+	(*ListBudgetsResponse)(nil),              // 49: guildhall.finance.v1.ListBudgetsResponse
+	(*CreateBudgetRequest)(nil),              // 50: guildhall.finance.v1.CreateBudgetRequest
+	(*UpdateBudgetRequest)(nil),              // 51: guildhall.finance.v1.UpdateBudgetRequest
+	(*DeleteBudgetRequest)(nil),              // 52: guildhall.finance.v1.DeleteBudgetRequest
+	(*GetGoalRequest)(nil),                   // 53: guildhall.finance.v1.GetGoalRequest
+	(*ListGoalsRequest)(nil),                 // 54: guildhall.finance.v1.ListGoalsRequest
+	(*ListGoalsResponse)(nil),                // 55: guildhall.finance.v1.ListGoalsResponse
+	(*CreateGoalRequest)(nil),                // 56: guildhall.finance.v1.CreateGoalRequest
+	(*UpdateGoalRequest)(nil),                // 57: guildhall.finance.v1.UpdateGoalRequest
+	(*GetMonthlyReportRequest)(nil),          // 58: guildhall.finance.v1.GetMonthlyReportRequest
+	(*GetReportRangeRequest)(nil),            // 59: guildhall.finance.v1.GetReportRangeRequest
+	(*GetReportRangeResponse)(nil),           // 60: guildhall.finance.v1.GetReportRangeResponse
+	(*Account)(nil),                          // 61: guildhall.finance.v1.Account
+	(*fieldmaskpb.FieldMask)(nil),            // 62: google.protobuf.FieldMask
+	(*Transaction)(nil),                      // 63: guildhall.finance.v1.Transaction
+	(*Donation)(nil),                         // 64: guildhall.finance.v1.Donation
+	(*Tier)(nil),                             // 65: guildhall.finance.v1.Tier
+	(*Subscription)(nil),                     // 66: guildhall.finance.v1.Subscription
+	(*timestamppb.Timestamp)(nil),            // 67: google.protobuf.Timestamp
+	(*RecurringRevenue)(nil),                 // 68: guildhall.finance.v1.RecurringRevenue
+	(*Sponsorship)(nil),                      // 69: guildhall.finance.v1.Sponsorship
+	(*Expense)(nil),                          // 70: guildhall.finance.v1.Expense
+	(*Budget)(nil),                           // 71: guildhall.finance.v1.Budget
+	(*Goal)(nil),                             // 72: guildhall.finance.v1.Goal
+	(*MonthlyReport)(nil),                    // 73: guildhall.finance.v1.MonthlyReport
+	(*emptypb.Empty)(nil),                    // 74: google.protobuf.Empty
+	(*httpbody.HttpBody)(nil),                // 75: google.api.HttpBody
 }
 var file_guildhall_finance_v1_finance_service_proto_depIdxs = []int32{
-	60, // 0: guildhall.finance.v1.ListAccountsResponse.accounts:type_name -> guildhall.finance.v1.Account
-	60, // 1: guildhall.finance.v1.CreateAccountRequest.account:type_name -> guildhall.finance.v1.Account
-	60, // 2: guildhall.finance.v1.UpdateAccountRequest.account:type_name -> guildhall.finance.v1.Account
-	61, // 3: guildhall.finance.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 4: guildhall.finance.v1.ListTransactionsResponse.transactions:type_name -> guildhall.finance.v1.Transaction
-	62, // 5: guildhall.finance.v1.CreateTransactionRequest.transaction:type_name -> guildhall.finance.v1.Transaction
-	63, // 6: guildhall.finance.v1.ListDonationsResponse.donations:type_name -> guildhall.finance.v1.Donation
-	63, // 7: guildhall.finance.v1.CreateDonationRequest.donation:type_name -> guildhall.finance.v1.Donation
-	64, // 8: guildhall.finance.v1.ListTiersResponse.tiers:type_name -> guildhall.finance.v1.Tier
-	64, // 9: guildhall.finance.v1.CreateTierRequest.tier:type_name -> guildhall.finance.v1.Tier
-	64, // 10: guildhall.finance.v1.UpdateTierRequest.tier:type_name -> guildhall.finance.v1.Tier
-	61, // 11: guildhall.finance.v1.UpdateTierRequest.update_mask:type_name -> google.protobuf.FieldMask
-	65, // 12: guildhall.finance.v1.ListSubscriptionsResponse.subscriptions:type_name -> guildhall.finance.v1.Subscription
-	65, // 13: guildhall.finance.v1.CreateSubscriptionRequest.subscription:type_name -> guildhall.finance.v1.Subscription
-	66, // 14: guildhall.finance.v1.RecordSubscriptionPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
-	67, // 15: guildhall.finance.v1.GetRecurringRevenueResponse.currencies:type_name -> guildhall.finance.v1.RecurringRevenue
-	68, // 16: guildhall.finance.v1.ListSponsorshipsResponse.sponsorships:type_name -> guildhall.finance.v1.Sponsorship
-	68, // 17: guildhall.finance.v1.CreateSponsorshipRequest.sponsorship:type_name -> guildhall.finance.v1.Sponsorship
-	66, // 18: guildhall.finance.v1.RecordSponsorshipPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
-	69, // 19: guildhall.finance.v1.ListExpensesResponse.expenses:type_name -> guildhall.finance.v1.Expense
-	69, // 20: guildhall.finance.v1.CreateExpenseRequest.expense:type_name -> guildhall.finance.v1.Expense
-	66, // 21: guildhall.finance.v1.PayExpenseRequest.pay_time:type_name -> google.protobuf.Timestamp
-	70, // 22: guildhall.finance.v1.ListBudgetsResponse.budgets:type_name -> guildhall.finance.v1.Budget
-	70, // 23: guildhall.finance.v1.CreateBudgetRequest.budget:type_name -> guildhall.finance.v1.Budget
-	70, // 24: guildhall.finance.v1.UpdateBudgetRequest.budget:type_name -> guildhall.finance.v1.Budget
-	61, // 25: guildhall.finance.v1.UpdateBudgetRequest.update_mask:type_name -> google.protobuf.FieldMask
-	71, // 26: guildhall.finance.v1.ListGoalsResponse.goals:type_name -> guildhall.finance.v1.Goal
-	71, // 27: guildhall.finance.v1.CreateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
-	71, // 28: guildhall.finance.v1.UpdateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
-	61, // 29: guildhall.finance.v1.UpdateGoalRequest.update_mask:type_name -> google.protobuf.FieldMask
-	72, // 30: guildhall.finance.v1.GetReportRangeResponse.reports:type_name -> guildhall.finance.v1.MonthlyReport
-	0,  // 31: guildhall.finance.v1.FinanceService.GetAccount:input_type -> guildhall.finance.v1.GetAccountRequest
-	1,  // 32: guildhall.finance.v1.FinanceService.ListAccounts:input_type -> guildhall.finance.v1.ListAccountsRequest
-	3,  // 33: guildhall.finance.v1.FinanceService.CreateAccount:input_type -> guildhall.finance.v1.CreateAccountRequest
-	4,  // 34: guildhall.finance.v1.FinanceService.UpdateAccount:input_type -> guildhall.finance.v1.UpdateAccountRequest
-	5,  // 35: guildhall.finance.v1.FinanceService.DeleteAccount:input_type -> guildhall.finance.v1.DeleteAccountRequest
-	6,  // 36: guildhall.finance.v1.FinanceService.GetTransaction:input_type -> guildhall.finance.v1.GetTransactionRequest
-	7,  // 37: guildhall.finance.v1.FinanceService.ListTransactions:input_type -> guildhall.finance.v1.ListTransactionsRequest
-	9,  // 38: guildhall.finance.v1.FinanceService.CreateTransaction:input_type -> guildhall.finance.v1.CreateTransactionRequest
-	10, // 39: guildhall.finance.v1.FinanceService.ReverseTransaction:input_type -> guildhall.finance.v1.ReverseTransactionRequest
-	11, // 40: guildhall.finance.v1.FinanceService.ExportTransactions:input_type -> guildhall.finance.v1.ExportTransactionsRequest
-	12, // 41: guildhall.finance.v1.FinanceService.GetDonation:input_type -> guildhall.finance.v1.GetDonationRequest
-	13, // 42: guildhall.finance.v1.FinanceService.ListDonations:input_type -> guildhall.finance.v1.ListDonationsRequest
-	15, // 43: guildhall.finance.v1.FinanceService.CreateDonation:input_type -> guildhall.finance.v1.CreateDonationRequest
-	16, // 44: guildhall.finance.v1.FinanceService.GetTier:input_type -> guildhall.finance.v1.GetTierRequest
-	17, // 45: guildhall.finance.v1.FinanceService.ListTiers:input_type -> guildhall.finance.v1.ListTiersRequest
-	19, // 46: guildhall.finance.v1.FinanceService.CreateTier:input_type -> guildhall.finance.v1.CreateTierRequest
-	20, // 47: guildhall.finance.v1.FinanceService.UpdateTier:input_type -> guildhall.finance.v1.UpdateTierRequest
-	21, // 48: guildhall.finance.v1.FinanceService.DeleteTier:input_type -> guildhall.finance.v1.DeleteTierRequest
-	22, // 49: guildhall.finance.v1.FinanceService.GetSubscription:input_type -> guildhall.finance.v1.GetSubscriptionRequest
-	23, // 50: guildhall.finance.v1.FinanceService.ListSubscriptions:input_type -> guildhall.finance.v1.ListSubscriptionsRequest
-	25, // 51: guildhall.finance.v1.FinanceService.CreateSubscription:input_type -> guildhall.finance.v1.CreateSubscriptionRequest
-	26, // 52: guildhall.finance.v1.FinanceService.PauseSubscription:input_type -> guildhall.finance.v1.PauseSubscriptionRequest
-	27, // 53: guildhall.finance.v1.FinanceService.ResumeSubscription:input_type -> guildhall.finance.v1.ResumeSubscriptionRequest
-	28, // 54: guildhall.finance.v1.FinanceService.CancelSubscription:input_type -> guildhall.finance.v1.CancelSubscriptionRequest
-	29, // 55: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:input_type -> guildhall.finance.v1.RecordSubscriptionPaymentRequest
-	30, // 56: guildhall.finance.v1.FinanceService.GetRecurringRevenue:input_type -> guildhall.finance.v1.GetRecurringRevenueRequest
-	32, // 57: guildhall.finance.v1.FinanceService.GetSponsorship:input_type -> guildhall.finance.v1.GetSponsorshipRequest
-	33, // 58: guildhall.finance.v1.FinanceService.ListSponsorships:input_type -> guildhall.finance.v1.ListSponsorshipsRequest
-	35, // 59: guildhall.finance.v1.FinanceService.CreateSponsorship:input_type -> guildhall.finance.v1.CreateSponsorshipRequest
-	36, // 60: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:input_type -> guildhall.finance.v1.RecordSponsorshipPaymentRequest
-	37, // 61: guildhall.finance.v1.FinanceService.EndSponsorship:input_type -> guildhall.finance.v1.EndSponsorshipRequest
-	38, // 62: guildhall.finance.v1.FinanceService.GetExpense:input_type -> guildhall.finance.v1.GetExpenseRequest
-	39, // 63: guildhall.finance.v1.FinanceService.ListExpenses:input_type -> guildhall.finance.v1.ListExpensesRequest
-	41, // 64: guildhall.finance.v1.FinanceService.CreateExpense:input_type -> guildhall.finance.v1.CreateExpenseRequest
-	42, // 65: guildhall.finance.v1.FinanceService.ApproveExpense:input_type -> guildhall.finance.v1.ApproveExpenseRequest
-	43, // 66: guildhall.finance.v1.FinanceService.RejectExpense:input_type -> guildhall.finance.v1.RejectExpenseRequest
-	44, // 67: guildhall.finance.v1.FinanceService.CancelExpense:input_type -> guildhall.finance.v1.CancelExpenseRequest
-	45, // 68: guildhall.finance.v1.FinanceService.PayExpense:input_type -> guildhall.finance.v1.PayExpenseRequest
-	46, // 69: guildhall.finance.v1.FinanceService.GetBudget:input_type -> guildhall.finance.v1.GetBudgetRequest
-	47, // 70: guildhall.finance.v1.FinanceService.ListBudgets:input_type -> guildhall.finance.v1.ListBudgetsRequest
-	49, // 71: guildhall.finance.v1.FinanceService.CreateBudget:input_type -> guildhall.finance.v1.CreateBudgetRequest
-	50, // 72: guildhall.finance.v1.FinanceService.UpdateBudget:input_type -> guildhall.finance.v1.UpdateBudgetRequest
-	51, // 73: guildhall.finance.v1.FinanceService.DeleteBudget:input_type -> guildhall.finance.v1.DeleteBudgetRequest
-	52, // 74: guildhall.finance.v1.FinanceService.GetGoal:input_type -> guildhall.finance.v1.GetGoalRequest
-	53, // 75: guildhall.finance.v1.FinanceService.ListGoals:input_type -> guildhall.finance.v1.ListGoalsRequest
-	55, // 76: guildhall.finance.v1.FinanceService.CreateGoal:input_type -> guildhall.finance.v1.CreateGoalRequest
-	56, // 77: guildhall.finance.v1.FinanceService.UpdateGoal:input_type -> guildhall.finance.v1.UpdateGoalRequest
-	57, // 78: guildhall.finance.v1.FinanceService.GetMonthlyReport:input_type -> guildhall.finance.v1.GetMonthlyReportRequest
-	58, // 79: guildhall.finance.v1.FinanceService.GetReportRange:input_type -> guildhall.finance.v1.GetReportRangeRequest
-	60, // 80: guildhall.finance.v1.FinanceService.GetAccount:output_type -> guildhall.finance.v1.Account
-	2,  // 81: guildhall.finance.v1.FinanceService.ListAccounts:output_type -> guildhall.finance.v1.ListAccountsResponse
-	60, // 82: guildhall.finance.v1.FinanceService.CreateAccount:output_type -> guildhall.finance.v1.Account
-	60, // 83: guildhall.finance.v1.FinanceService.UpdateAccount:output_type -> guildhall.finance.v1.Account
-	73, // 84: guildhall.finance.v1.FinanceService.DeleteAccount:output_type -> google.protobuf.Empty
-	62, // 85: guildhall.finance.v1.FinanceService.GetTransaction:output_type -> guildhall.finance.v1.Transaction
-	8,  // 86: guildhall.finance.v1.FinanceService.ListTransactions:output_type -> guildhall.finance.v1.ListTransactionsResponse
-	62, // 87: guildhall.finance.v1.FinanceService.CreateTransaction:output_type -> guildhall.finance.v1.Transaction
-	62, // 88: guildhall.finance.v1.FinanceService.ReverseTransaction:output_type -> guildhall.finance.v1.Transaction
-	74, // 89: guildhall.finance.v1.FinanceService.ExportTransactions:output_type -> google.api.HttpBody
-	63, // 90: guildhall.finance.v1.FinanceService.GetDonation:output_type -> guildhall.finance.v1.Donation
-	14, // 91: guildhall.finance.v1.FinanceService.ListDonations:output_type -> guildhall.finance.v1.ListDonationsResponse
-	63, // 92: guildhall.finance.v1.FinanceService.CreateDonation:output_type -> guildhall.finance.v1.Donation
-	64, // 93: guildhall.finance.v1.FinanceService.GetTier:output_type -> guildhall.finance.v1.Tier
-	18, // 94: guildhall.finance.v1.FinanceService.ListTiers:output_type -> guildhall.finance.v1.ListTiersResponse
-	64, // 95: guildhall.finance.v1.FinanceService.CreateTier:output_type -> guildhall.finance.v1.Tier
-	64, // 96: guildhall.finance.v1.FinanceService.UpdateTier:output_type -> guildhall.finance.v1.Tier
-	73, // 97: guildhall.finance.v1.FinanceService.DeleteTier:output_type -> google.protobuf.Empty
-	65, // 98: guildhall.finance.v1.FinanceService.GetSubscription:output_type -> guildhall.finance.v1.Subscription
-	24, // 99: guildhall.finance.v1.FinanceService.ListSubscriptions:output_type -> guildhall.finance.v1.ListSubscriptionsResponse
-	65, // 100: guildhall.finance.v1.FinanceService.CreateSubscription:output_type -> guildhall.finance.v1.Subscription
-	65, // 101: guildhall.finance.v1.FinanceService.PauseSubscription:output_type -> guildhall.finance.v1.Subscription
-	65, // 102: guildhall.finance.v1.FinanceService.ResumeSubscription:output_type -> guildhall.finance.v1.Subscription
-	65, // 103: guildhall.finance.v1.FinanceService.CancelSubscription:output_type -> guildhall.finance.v1.Subscription
-	65, // 104: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:output_type -> guildhall.finance.v1.Subscription
-	31, // 105: guildhall.finance.v1.FinanceService.GetRecurringRevenue:output_type -> guildhall.finance.v1.GetRecurringRevenueResponse
-	68, // 106: guildhall.finance.v1.FinanceService.GetSponsorship:output_type -> guildhall.finance.v1.Sponsorship
-	34, // 107: guildhall.finance.v1.FinanceService.ListSponsorships:output_type -> guildhall.finance.v1.ListSponsorshipsResponse
-	68, // 108: guildhall.finance.v1.FinanceService.CreateSponsorship:output_type -> guildhall.finance.v1.Sponsorship
-	68, // 109: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:output_type -> guildhall.finance.v1.Sponsorship
-	68, // 110: guildhall.finance.v1.FinanceService.EndSponsorship:output_type -> guildhall.finance.v1.Sponsorship
-	69, // 111: guildhall.finance.v1.FinanceService.GetExpense:output_type -> guildhall.finance.v1.Expense
-	40, // 112: guildhall.finance.v1.FinanceService.ListExpenses:output_type -> guildhall.finance.v1.ListExpensesResponse
-	69, // 113: guildhall.finance.v1.FinanceService.CreateExpense:output_type -> guildhall.finance.v1.Expense
-	69, // 114: guildhall.finance.v1.FinanceService.ApproveExpense:output_type -> guildhall.finance.v1.Expense
-	69, // 115: guildhall.finance.v1.FinanceService.RejectExpense:output_type -> guildhall.finance.v1.Expense
-	69, // 116: guildhall.finance.v1.FinanceService.CancelExpense:output_type -> guildhall.finance.v1.Expense
-	69, // 117: guildhall.finance.v1.FinanceService.PayExpense:output_type -> guildhall.finance.v1.Expense
-	70, // 118: guildhall.finance.v1.FinanceService.GetBudget:output_type -> guildhall.finance.v1.Budget
-	48, // 119: guildhall.finance.v1.FinanceService.ListBudgets:output_type -> guildhall.finance.v1.ListBudgetsResponse
-	70, // 120: guildhall.finance.v1.FinanceService.CreateBudget:output_type -> guildhall.finance.v1.Budget
-	70, // 121: guildhall.finance.v1.FinanceService.UpdateBudget:output_type -> guildhall.finance.v1.Budget
-	73, // 122: guildhall.finance.v1.FinanceService.DeleteBudget:output_type -> google.protobuf.Empty
-	71, // 123: guildhall.finance.v1.FinanceService.GetGoal:output_type -> guildhall.finance.v1.Goal
-	54, // 124: guildhall.finance.v1.FinanceService.ListGoals:output_type -> guildhall.finance.v1.ListGoalsResponse
-	71, // 125: guildhall.finance.v1.FinanceService.CreateGoal:output_type -> guildhall.finance.v1.Goal
-	71, // 126: guildhall.finance.v1.FinanceService.UpdateGoal:output_type -> guildhall.finance.v1.Goal
-	72, // 127: guildhall.finance.v1.FinanceService.GetMonthlyReport:output_type -> guildhall.finance.v1.MonthlyReport
-	59, // 128: guildhall.finance.v1.FinanceService.GetReportRange:output_type -> guildhall.finance.v1.GetReportRangeResponse
-	80, // [80:129] is the sub-list for method output_type
-	31, // [31:80] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	61, // 0: guildhall.finance.v1.ListAccountsResponse.accounts:type_name -> guildhall.finance.v1.Account
+	61, // 1: guildhall.finance.v1.CreateAccountRequest.account:type_name -> guildhall.finance.v1.Account
+	61, // 2: guildhall.finance.v1.UpdateAccountRequest.account:type_name -> guildhall.finance.v1.Account
+	62, // 3: guildhall.finance.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	63, // 4: guildhall.finance.v1.ListTransactionsResponse.transactions:type_name -> guildhall.finance.v1.Transaction
+	63, // 5: guildhall.finance.v1.CreateTransactionRequest.transaction:type_name -> guildhall.finance.v1.Transaction
+	64, // 6: guildhall.finance.v1.ListDonationsResponse.donations:type_name -> guildhall.finance.v1.Donation
+	64, // 7: guildhall.finance.v1.CreateDonationRequest.donation:type_name -> guildhall.finance.v1.Donation
+	65, // 8: guildhall.finance.v1.ListTiersResponse.tiers:type_name -> guildhall.finance.v1.Tier
+	65, // 9: guildhall.finance.v1.CreateTierRequest.tier:type_name -> guildhall.finance.v1.Tier
+	65, // 10: guildhall.finance.v1.UpdateTierRequest.tier:type_name -> guildhall.finance.v1.Tier
+	62, // 11: guildhall.finance.v1.UpdateTierRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 12: guildhall.finance.v1.ListSubscriptionsResponse.subscriptions:type_name -> guildhall.finance.v1.Subscription
+	66, // 13: guildhall.finance.v1.CreateSubscriptionRequest.subscription:type_name -> guildhall.finance.v1.Subscription
+	67, // 14: guildhall.finance.v1.RecordSubscriptionPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
+	68, // 15: guildhall.finance.v1.GetRecurringRevenueResponse.currencies:type_name -> guildhall.finance.v1.RecurringRevenue
+	69, // 16: guildhall.finance.v1.ListSponsorshipsResponse.sponsorships:type_name -> guildhall.finance.v1.Sponsorship
+	69, // 17: guildhall.finance.v1.CreateSponsorshipRequest.sponsorship:type_name -> guildhall.finance.v1.Sponsorship
+	69, // 18: guildhall.finance.v1.UpdateSponsorshipRequest.sponsorship:type_name -> guildhall.finance.v1.Sponsorship
+	62, // 19: guildhall.finance.v1.UpdateSponsorshipRequest.update_mask:type_name -> google.protobuf.FieldMask
+	67, // 20: guildhall.finance.v1.RecordSponsorshipPaymentRequest.receive_time:type_name -> google.protobuf.Timestamp
+	70, // 21: guildhall.finance.v1.ListExpensesResponse.expenses:type_name -> guildhall.finance.v1.Expense
+	70, // 22: guildhall.finance.v1.CreateExpenseRequest.expense:type_name -> guildhall.finance.v1.Expense
+	67, // 23: guildhall.finance.v1.PayExpenseRequest.pay_time:type_name -> google.protobuf.Timestamp
+	71, // 24: guildhall.finance.v1.ListBudgetsResponse.budgets:type_name -> guildhall.finance.v1.Budget
+	71, // 25: guildhall.finance.v1.CreateBudgetRequest.budget:type_name -> guildhall.finance.v1.Budget
+	71, // 26: guildhall.finance.v1.UpdateBudgetRequest.budget:type_name -> guildhall.finance.v1.Budget
+	62, // 27: guildhall.finance.v1.UpdateBudgetRequest.update_mask:type_name -> google.protobuf.FieldMask
+	72, // 28: guildhall.finance.v1.ListGoalsResponse.goals:type_name -> guildhall.finance.v1.Goal
+	72, // 29: guildhall.finance.v1.CreateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
+	72, // 30: guildhall.finance.v1.UpdateGoalRequest.goal:type_name -> guildhall.finance.v1.Goal
+	62, // 31: guildhall.finance.v1.UpdateGoalRequest.update_mask:type_name -> google.protobuf.FieldMask
+	73, // 32: guildhall.finance.v1.GetReportRangeResponse.reports:type_name -> guildhall.finance.v1.MonthlyReport
+	0,  // 33: guildhall.finance.v1.FinanceService.GetAccount:input_type -> guildhall.finance.v1.GetAccountRequest
+	1,  // 34: guildhall.finance.v1.FinanceService.ListAccounts:input_type -> guildhall.finance.v1.ListAccountsRequest
+	3,  // 35: guildhall.finance.v1.FinanceService.CreateAccount:input_type -> guildhall.finance.v1.CreateAccountRequest
+	4,  // 36: guildhall.finance.v1.FinanceService.UpdateAccount:input_type -> guildhall.finance.v1.UpdateAccountRequest
+	5,  // 37: guildhall.finance.v1.FinanceService.DeleteAccount:input_type -> guildhall.finance.v1.DeleteAccountRequest
+	6,  // 38: guildhall.finance.v1.FinanceService.GetTransaction:input_type -> guildhall.finance.v1.GetTransactionRequest
+	7,  // 39: guildhall.finance.v1.FinanceService.ListTransactions:input_type -> guildhall.finance.v1.ListTransactionsRequest
+	9,  // 40: guildhall.finance.v1.FinanceService.CreateTransaction:input_type -> guildhall.finance.v1.CreateTransactionRequest
+	10, // 41: guildhall.finance.v1.FinanceService.ReverseTransaction:input_type -> guildhall.finance.v1.ReverseTransactionRequest
+	11, // 42: guildhall.finance.v1.FinanceService.ExportTransactions:input_type -> guildhall.finance.v1.ExportTransactionsRequest
+	12, // 43: guildhall.finance.v1.FinanceService.GetDonation:input_type -> guildhall.finance.v1.GetDonationRequest
+	13, // 44: guildhall.finance.v1.FinanceService.ListDonations:input_type -> guildhall.finance.v1.ListDonationsRequest
+	15, // 45: guildhall.finance.v1.FinanceService.CreateDonation:input_type -> guildhall.finance.v1.CreateDonationRequest
+	16, // 46: guildhall.finance.v1.FinanceService.GetTier:input_type -> guildhall.finance.v1.GetTierRequest
+	17, // 47: guildhall.finance.v1.FinanceService.ListTiers:input_type -> guildhall.finance.v1.ListTiersRequest
+	19, // 48: guildhall.finance.v1.FinanceService.CreateTier:input_type -> guildhall.finance.v1.CreateTierRequest
+	20, // 49: guildhall.finance.v1.FinanceService.UpdateTier:input_type -> guildhall.finance.v1.UpdateTierRequest
+	21, // 50: guildhall.finance.v1.FinanceService.DeleteTier:input_type -> guildhall.finance.v1.DeleteTierRequest
+	22, // 51: guildhall.finance.v1.FinanceService.GetSubscription:input_type -> guildhall.finance.v1.GetSubscriptionRequest
+	23, // 52: guildhall.finance.v1.FinanceService.ListSubscriptions:input_type -> guildhall.finance.v1.ListSubscriptionsRequest
+	25, // 53: guildhall.finance.v1.FinanceService.CreateSubscription:input_type -> guildhall.finance.v1.CreateSubscriptionRequest
+	26, // 54: guildhall.finance.v1.FinanceService.PauseSubscription:input_type -> guildhall.finance.v1.PauseSubscriptionRequest
+	27, // 55: guildhall.finance.v1.FinanceService.ResumeSubscription:input_type -> guildhall.finance.v1.ResumeSubscriptionRequest
+	28, // 56: guildhall.finance.v1.FinanceService.CancelSubscription:input_type -> guildhall.finance.v1.CancelSubscriptionRequest
+	29, // 57: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:input_type -> guildhall.finance.v1.RecordSubscriptionPaymentRequest
+	30, // 58: guildhall.finance.v1.FinanceService.GetRecurringRevenue:input_type -> guildhall.finance.v1.GetRecurringRevenueRequest
+	32, // 59: guildhall.finance.v1.FinanceService.GetSponsorship:input_type -> guildhall.finance.v1.GetSponsorshipRequest
+	33, // 60: guildhall.finance.v1.FinanceService.ListSponsorships:input_type -> guildhall.finance.v1.ListSponsorshipsRequest
+	35, // 61: guildhall.finance.v1.FinanceService.CreateSponsorship:input_type -> guildhall.finance.v1.CreateSponsorshipRequest
+	36, // 62: guildhall.finance.v1.FinanceService.UpdateSponsorship:input_type -> guildhall.finance.v1.UpdateSponsorshipRequest
+	37, // 63: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:input_type -> guildhall.finance.v1.RecordSponsorshipPaymentRequest
+	38, // 64: guildhall.finance.v1.FinanceService.EndSponsorship:input_type -> guildhall.finance.v1.EndSponsorshipRequest
+	39, // 65: guildhall.finance.v1.FinanceService.GetExpense:input_type -> guildhall.finance.v1.GetExpenseRequest
+	40, // 66: guildhall.finance.v1.FinanceService.ListExpenses:input_type -> guildhall.finance.v1.ListExpensesRequest
+	42, // 67: guildhall.finance.v1.FinanceService.CreateExpense:input_type -> guildhall.finance.v1.CreateExpenseRequest
+	43, // 68: guildhall.finance.v1.FinanceService.ApproveExpense:input_type -> guildhall.finance.v1.ApproveExpenseRequest
+	44, // 69: guildhall.finance.v1.FinanceService.RejectExpense:input_type -> guildhall.finance.v1.RejectExpenseRequest
+	45, // 70: guildhall.finance.v1.FinanceService.CancelExpense:input_type -> guildhall.finance.v1.CancelExpenseRequest
+	46, // 71: guildhall.finance.v1.FinanceService.PayExpense:input_type -> guildhall.finance.v1.PayExpenseRequest
+	47, // 72: guildhall.finance.v1.FinanceService.GetBudget:input_type -> guildhall.finance.v1.GetBudgetRequest
+	48, // 73: guildhall.finance.v1.FinanceService.ListBudgets:input_type -> guildhall.finance.v1.ListBudgetsRequest
+	50, // 74: guildhall.finance.v1.FinanceService.CreateBudget:input_type -> guildhall.finance.v1.CreateBudgetRequest
+	51, // 75: guildhall.finance.v1.FinanceService.UpdateBudget:input_type -> guildhall.finance.v1.UpdateBudgetRequest
+	52, // 76: guildhall.finance.v1.FinanceService.DeleteBudget:input_type -> guildhall.finance.v1.DeleteBudgetRequest
+	53, // 77: guildhall.finance.v1.FinanceService.GetGoal:input_type -> guildhall.finance.v1.GetGoalRequest
+	54, // 78: guildhall.finance.v1.FinanceService.ListGoals:input_type -> guildhall.finance.v1.ListGoalsRequest
+	56, // 79: guildhall.finance.v1.FinanceService.CreateGoal:input_type -> guildhall.finance.v1.CreateGoalRequest
+	57, // 80: guildhall.finance.v1.FinanceService.UpdateGoal:input_type -> guildhall.finance.v1.UpdateGoalRequest
+	58, // 81: guildhall.finance.v1.FinanceService.GetMonthlyReport:input_type -> guildhall.finance.v1.GetMonthlyReportRequest
+	59, // 82: guildhall.finance.v1.FinanceService.GetReportRange:input_type -> guildhall.finance.v1.GetReportRangeRequest
+	61, // 83: guildhall.finance.v1.FinanceService.GetAccount:output_type -> guildhall.finance.v1.Account
+	2,  // 84: guildhall.finance.v1.FinanceService.ListAccounts:output_type -> guildhall.finance.v1.ListAccountsResponse
+	61, // 85: guildhall.finance.v1.FinanceService.CreateAccount:output_type -> guildhall.finance.v1.Account
+	61, // 86: guildhall.finance.v1.FinanceService.UpdateAccount:output_type -> guildhall.finance.v1.Account
+	74, // 87: guildhall.finance.v1.FinanceService.DeleteAccount:output_type -> google.protobuf.Empty
+	63, // 88: guildhall.finance.v1.FinanceService.GetTransaction:output_type -> guildhall.finance.v1.Transaction
+	8,  // 89: guildhall.finance.v1.FinanceService.ListTransactions:output_type -> guildhall.finance.v1.ListTransactionsResponse
+	63, // 90: guildhall.finance.v1.FinanceService.CreateTransaction:output_type -> guildhall.finance.v1.Transaction
+	63, // 91: guildhall.finance.v1.FinanceService.ReverseTransaction:output_type -> guildhall.finance.v1.Transaction
+	75, // 92: guildhall.finance.v1.FinanceService.ExportTransactions:output_type -> google.api.HttpBody
+	64, // 93: guildhall.finance.v1.FinanceService.GetDonation:output_type -> guildhall.finance.v1.Donation
+	14, // 94: guildhall.finance.v1.FinanceService.ListDonations:output_type -> guildhall.finance.v1.ListDonationsResponse
+	64, // 95: guildhall.finance.v1.FinanceService.CreateDonation:output_type -> guildhall.finance.v1.Donation
+	65, // 96: guildhall.finance.v1.FinanceService.GetTier:output_type -> guildhall.finance.v1.Tier
+	18, // 97: guildhall.finance.v1.FinanceService.ListTiers:output_type -> guildhall.finance.v1.ListTiersResponse
+	65, // 98: guildhall.finance.v1.FinanceService.CreateTier:output_type -> guildhall.finance.v1.Tier
+	65, // 99: guildhall.finance.v1.FinanceService.UpdateTier:output_type -> guildhall.finance.v1.Tier
+	74, // 100: guildhall.finance.v1.FinanceService.DeleteTier:output_type -> google.protobuf.Empty
+	66, // 101: guildhall.finance.v1.FinanceService.GetSubscription:output_type -> guildhall.finance.v1.Subscription
+	24, // 102: guildhall.finance.v1.FinanceService.ListSubscriptions:output_type -> guildhall.finance.v1.ListSubscriptionsResponse
+	66, // 103: guildhall.finance.v1.FinanceService.CreateSubscription:output_type -> guildhall.finance.v1.Subscription
+	66, // 104: guildhall.finance.v1.FinanceService.PauseSubscription:output_type -> guildhall.finance.v1.Subscription
+	66, // 105: guildhall.finance.v1.FinanceService.ResumeSubscription:output_type -> guildhall.finance.v1.Subscription
+	66, // 106: guildhall.finance.v1.FinanceService.CancelSubscription:output_type -> guildhall.finance.v1.Subscription
+	66, // 107: guildhall.finance.v1.FinanceService.RecordSubscriptionPayment:output_type -> guildhall.finance.v1.Subscription
+	31, // 108: guildhall.finance.v1.FinanceService.GetRecurringRevenue:output_type -> guildhall.finance.v1.GetRecurringRevenueResponse
+	69, // 109: guildhall.finance.v1.FinanceService.GetSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	34, // 110: guildhall.finance.v1.FinanceService.ListSponsorships:output_type -> guildhall.finance.v1.ListSponsorshipsResponse
+	69, // 111: guildhall.finance.v1.FinanceService.CreateSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	69, // 112: guildhall.finance.v1.FinanceService.UpdateSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	69, // 113: guildhall.finance.v1.FinanceService.RecordSponsorshipPayment:output_type -> guildhall.finance.v1.Sponsorship
+	69, // 114: guildhall.finance.v1.FinanceService.EndSponsorship:output_type -> guildhall.finance.v1.Sponsorship
+	70, // 115: guildhall.finance.v1.FinanceService.GetExpense:output_type -> guildhall.finance.v1.Expense
+	41, // 116: guildhall.finance.v1.FinanceService.ListExpenses:output_type -> guildhall.finance.v1.ListExpensesResponse
+	70, // 117: guildhall.finance.v1.FinanceService.CreateExpense:output_type -> guildhall.finance.v1.Expense
+	70, // 118: guildhall.finance.v1.FinanceService.ApproveExpense:output_type -> guildhall.finance.v1.Expense
+	70, // 119: guildhall.finance.v1.FinanceService.RejectExpense:output_type -> guildhall.finance.v1.Expense
+	70, // 120: guildhall.finance.v1.FinanceService.CancelExpense:output_type -> guildhall.finance.v1.Expense
+	70, // 121: guildhall.finance.v1.FinanceService.PayExpense:output_type -> guildhall.finance.v1.Expense
+	71, // 122: guildhall.finance.v1.FinanceService.GetBudget:output_type -> guildhall.finance.v1.Budget
+	49, // 123: guildhall.finance.v1.FinanceService.ListBudgets:output_type -> guildhall.finance.v1.ListBudgetsResponse
+	71, // 124: guildhall.finance.v1.FinanceService.CreateBudget:output_type -> guildhall.finance.v1.Budget
+	71, // 125: guildhall.finance.v1.FinanceService.UpdateBudget:output_type -> guildhall.finance.v1.Budget
+	74, // 126: guildhall.finance.v1.FinanceService.DeleteBudget:output_type -> google.protobuf.Empty
+	72, // 127: guildhall.finance.v1.FinanceService.GetGoal:output_type -> guildhall.finance.v1.Goal
+	55, // 128: guildhall.finance.v1.FinanceService.ListGoals:output_type -> guildhall.finance.v1.ListGoalsResponse
+	72, // 129: guildhall.finance.v1.FinanceService.CreateGoal:output_type -> guildhall.finance.v1.Goal
+	72, // 130: guildhall.finance.v1.FinanceService.UpdateGoal:output_type -> guildhall.finance.v1.Goal
+	73, // 131: guildhall.finance.v1.FinanceService.GetMonthlyReport:output_type -> guildhall.finance.v1.MonthlyReport
+	60, // 132: guildhall.finance.v1.FinanceService.GetReportRange:output_type -> guildhall.finance.v1.GetReportRangeResponse
+	83, // [83:133] is the sub-list for method output_type
+	33, // [33:83] is the sub-list for method input_type
+	33, // [33:33] is the sub-list for extension type_name
+	33, // [33:33] is the sub-list for extension extendee
+	0,  // [0:33] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_finance_service_proto_init() }
@@ -3761,7 +3827,7 @@ func file_guildhall_finance_v1_finance_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_finance_v1_finance_service_proto_rawDesc), len(file_guildhall_finance_v1_finance_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   60,
+			NumMessages:   61,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -50,6 +50,7 @@ const (
 	FinanceService_GetSponsorship_FullMethodName            = "/guildhall.finance.v1.FinanceService/GetSponsorship"
 	FinanceService_ListSponsorships_FullMethodName          = "/guildhall.finance.v1.FinanceService/ListSponsorships"
 	FinanceService_CreateSponsorship_FullMethodName         = "/guildhall.finance.v1.FinanceService/CreateSponsorship"
+	FinanceService_UpdateSponsorship_FullMethodName         = "/guildhall.finance.v1.FinanceService/UpdateSponsorship"
 	FinanceService_RecordSponsorshipPayment_FullMethodName  = "/guildhall.finance.v1.FinanceService/RecordSponsorshipPayment"
 	FinanceService_EndSponsorship_FullMethodName            = "/guildhall.finance.v1.FinanceService/EndSponsorship"
 	FinanceService_GetExpense_FullMethodName                = "/guildhall.finance.v1.FinanceService/GetExpense"
@@ -139,6 +140,10 @@ type FinanceServiceClient interface {
 	ListSponsorships(ctx context.Context, in *ListSponsorshipsRequest, opts ...grpc.CallOption) (*ListSponsorshipsResponse, error)
 	// Records a sponsorship or advertising deal; it starts PROPOSED.
 	CreateSponsorship(ctx context.Context, in *CreateSponsorshipRequest, opts ...grpc.CallOption) (*Sponsorship, error)
+	// Changes the fields named in `update_mask`: organisation, package, amount,
+	// period and end_date. Kind, currency and start date are fixed; payments
+	// already posted keep the amount they had.
+	UpdateSponsorship(ctx context.Context, in *UpdateSponsorshipRequest, opts ...grpc.CallOption) (*Sponsorship, error)
 	// Posts a payment of the deal's amount to the ledger; the deal becomes ACTIVE. Idempotent by request_id.
 	RecordSponsorshipPayment(ctx context.Context, in *RecordSponsorshipPaymentRequest, opts ...grpc.CallOption) (*Sponsorship, error)
 	// Ends the deal.
@@ -488,6 +493,16 @@ func (c *financeServiceClient) CreateSponsorship(ctx context.Context, in *Create
 	return out, nil
 }
 
+func (c *financeServiceClient) UpdateSponsorship(ctx context.Context, in *UpdateSponsorshipRequest, opts ...grpc.CallOption) (*Sponsorship, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Sponsorship)
+	err := c.cc.Invoke(ctx, FinanceService_UpdateSponsorship_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *financeServiceClient) RecordSponsorshipPayment(ctx context.Context, in *RecordSponsorshipPaymentRequest, opts ...grpc.CallOption) (*Sponsorship, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Sponsorship)
@@ -755,6 +770,10 @@ type FinanceServiceServer interface {
 	ListSponsorships(context.Context, *ListSponsorshipsRequest) (*ListSponsorshipsResponse, error)
 	// Records a sponsorship or advertising deal; it starts PROPOSED.
 	CreateSponsorship(context.Context, *CreateSponsorshipRequest) (*Sponsorship, error)
+	// Changes the fields named in `update_mask`: organisation, package, amount,
+	// period and end_date. Kind, currency and start date are fixed; payments
+	// already posted keep the amount they had.
+	UpdateSponsorship(context.Context, *UpdateSponsorshipRequest) (*Sponsorship, error)
 	// Posts a payment of the deal's amount to the ledger; the deal becomes ACTIVE. Idempotent by request_id.
 	RecordSponsorshipPayment(context.Context, *RecordSponsorshipPaymentRequest) (*Sponsorship, error)
 	// Ends the deal.
@@ -891,6 +910,9 @@ func (UnimplementedFinanceServiceServer) ListSponsorships(context.Context, *List
 }
 func (UnimplementedFinanceServiceServer) CreateSponsorship(context.Context, *CreateSponsorshipRequest) (*Sponsorship, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateSponsorship not implemented")
+}
+func (UnimplementedFinanceServiceServer) UpdateSponsorship(context.Context, *UpdateSponsorshipRequest) (*Sponsorship, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateSponsorship not implemented")
 }
 func (UnimplementedFinanceServiceServer) RecordSponsorshipPayment(context.Context, *RecordSponsorshipPaymentRequest) (*Sponsorship, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordSponsorshipPayment not implemented")
@@ -1488,6 +1510,24 @@ func _FinanceService_CreateSponsorship_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _FinanceService_UpdateSponsorship_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateSponsorshipRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(FinanceServiceServer).UpdateSponsorship(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: FinanceService_UpdateSponsorship_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(FinanceServiceServer).UpdateSponsorship(ctx, req.(*UpdateSponsorshipRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _FinanceService_RecordSponsorshipPayment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RecordSponsorshipPaymentRequest)
 	if err := dec(in); err != nil {
@@ -1966,6 +2006,10 @@ var FinanceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateSponsorship",
 			Handler:    _FinanceService_CreateSponsorship_Handler,
+		},
+		{
+			MethodName: "UpdateSponsorship",
+			Handler:    _FinanceService_UpdateSponsorship_Handler,
 		},
 		{
 			MethodName: "RecordSponsorshipPayment",

@@ -159,7 +159,11 @@ type Sponsorship struct {
 	// Payments recorded so far, in the deal's currency.
 	Paid *v1.Money `protobuf:"bytes,10,opt,name=paid,proto3" json:"paid,omitempty"`
 	// When the deal was recorded.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// When the deal last changed: an update, a payment or its end.
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Changes whenever the deal does; send it back on update to guard against lost updates.
+	Etag          string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -271,11 +275,25 @@ func (x *Sponsorship) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Sponsorship) GetUpdateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdateTime
+	}
+	return nil
+}
+
+func (x *Sponsorship) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 var File_guildhall_finance_v1_sponsorship_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_sponsorship_proto_rawDesc = "" +
 	"\n" +
-	"&guildhall/finance/v1/sponsorship.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'guildhall/finance/v1/subscription.proto\x1a\x1dguildhall/type/v1/money.proto\"\x96\x06\n" +
+	"&guildhall/finance/v1/sponsorship.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'guildhall/finance/v1/subscription.proto\x1a\x1dguildhall/type/v1/money.proto\"\xec\x06\n" +
 	"\vSponsorship\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12,\n" +
 	"\forganisation\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\forganisation\x12\"\n" +
@@ -290,7 +308,10 @@ const file_guildhall_finance_v1_sponsorship_proto_rawDesc = "" +
 	"\x04paid\x18\n" +
 	" \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\x04paid\x12@\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"H\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12\x12\n" +
+	"\x04etag\x18\r \x01(\tR\x04etag\"H\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10KIND_SPONSORSHIP\x10\x01\x12\x14\n" +
@@ -330,11 +351,12 @@ var file_guildhall_finance_v1_sponsorship_proto_depIdxs = []int32{
 	1, // 3: guildhall.finance.v1.Sponsorship.state:type_name -> guildhall.finance.v1.Sponsorship.State
 	3, // 4: guildhall.finance.v1.Sponsorship.paid:type_name -> guildhall.type.v1.Money
 	5, // 5: guildhall.finance.v1.Sponsorship.create_time:type_name -> google.protobuf.Timestamp
-	6, // [6:6] is the sub-list for method output_type
-	6, // [6:6] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	5, // 6: guildhall.finance.v1.Sponsorship.update_time:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_sponsorship_proto_init() }
