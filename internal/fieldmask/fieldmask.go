@@ -68,3 +68,21 @@ func Apply(dst, patch proto.Message, mask *fieldmaskpb.FieldMask, updatable []st
 	}
 	return paths, nil
 }
+
+// Touches reports whether updating with patch and mask would change field,
+// by the same rules as Apply: the mask names it (or a path inside it), the
+// mask is "*", or the mask is empty and patch sets it. Access rules that
+// guard single fields use it, so they judge exactly what Apply will write.
+func Touches(patch proto.Message, mask *fieldmaskpb.FieldMask, field string) bool {
+	paths := mask.GetPaths()
+	if len(paths) == 0 {
+		f := patch.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(field))
+		return f != nil && patch.ProtoReflect().Has(f)
+	}
+	for _, p := range paths {
+		if top, _, _ := strings.Cut(p, "."); p == "*" || top == field {
+			return true
+		}
+	}
+	return false
+}

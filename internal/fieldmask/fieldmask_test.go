@@ -1,6 +1,7 @@
 package fieldmask_test
 
 import (
+	"slices"
 	"testing"
 
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -58,6 +59,37 @@ func TestApply(t *testing.T) {
 			}
 			if err == nil && !c.want(got) {
 				t.Fatalf("result %v", got)
+			}
+		})
+	}
+}
+
+func TestTouchesAgreesWithApply(t *testing.T) {
+	updatable := []string{"display_name", "description", "amount"}
+	patch := &financev1.Tier{Name: "tiers/t", DisplayName: "New"}
+	for _, c := range []struct {
+		name  string
+		paths []string
+	}{
+		{"empty mask", nil},
+		{"named", []string{"description"}},
+		{"other field named", []string{"display_name"}},
+		{"star", []string{"*"}},
+		{"path inside a message", []string{"amount.minor_units"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var mask *fieldmaskpb.FieldMask
+			if c.paths != nil {
+				mask = &fieldmaskpb.FieldMask{Paths: c.paths}
+			}
+			applied, err := fieldmask.Apply(&financev1.Tier{Description: "old", Amount: &typev1.Money{CurrencyCode: "USD", MinorUnits: 1}}, patch, mask, updatable)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range updatable {
+				if got, want := fieldmask.Touches(patch, mask, f), slices.Contains(applied, f); got != want {
+					t.Errorf("Touches(%s) = %v; Apply changed it: %v", f, got, want)
+				}
 			}
 		})
 	}

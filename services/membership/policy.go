@@ -2,13 +2,11 @@ package membership
 
 import (
 	"context"
-	"slices"
 	"strings"
-
-	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/resource"
 	"github.com/guildhall/guildhall/services/membership/store"
 )
@@ -40,7 +38,7 @@ func (s *Server) Policy() auth.Policy {
 			func(_ context.Context, p *auth.Principal, req any) (bool, error) {
 				r, ok := req.(*membershipv1.UpdatePersonRequest)
 				return ok && p.GetPerson() != "" && p.GetPerson() == r.GetPerson().GetName() &&
-					!touchesField(r.GetUpdateMask(), "admin", r.GetPerson().GetAdmin()), nil
+					!fieldmask.Touches(r.GetPerson(), r.GetUpdateMask(), "admin"), nil
 			}),
 		membershipv1.MembershipService_DeletePerson_FullMethodName: auth.Admin(),
 		// Drift says who is fading away: for the people who organise, not the public.
@@ -57,9 +55,8 @@ func (s *Server) Policy() auth.Policy {
 				if !ok || !auth.IsLeadOf(p, r.GetTeam().GetName()) {
 					return false, nil
 				}
-				t := r.GetTeam()
-				return !touchesField(r.GetUpdateMask(), "permissions", len(t.GetPermissions()) > 0) &&
-					!touchesField(r.GetUpdateMask(), "parent", t.GetParent() != ""), nil
+				return !fieldmask.Touches(r.GetTeam(), r.GetUpdateMask(), "permissions") &&
+					!fieldmask.Touches(r.GetTeam(), r.GetUpdateMask(), "parent"), nil
 			}),
 		membershipv1.MembershipService_DeleteTeam_FullMethodName: auth.Admin(),
 
@@ -119,16 +116,6 @@ func (s *Server) Policy() auth.Policy {
 		membershipv1.MembershipService_GetCaller_FullMethodName:      auth.Public(),
 		membershipv1.MembershipService_ReportActivity_FullMethodName: auth.Service(),
 	}
-}
-
-// touchesField reports whether an update with mask would change field: it is
-// named, the mask is "*", or the mask is empty and the field is set.
-func touchesField(mask *fieldmaskpb.FieldMask, field string, set bool) bool {
-	paths := mask.GetPaths()
-	if len(paths) == 0 {
-		return set
-	}
-	return slices.Contains(paths, field) || (slices.Contains(paths, "*") && set)
 }
 
 // isMaintainer reports whether person (people/{id}) maintains pkg.

@@ -38,6 +38,11 @@ func TestTeamsAndMembers(t *testing.T) {
 	if res := lead.Do(t, "PATCH", "/v1/teams/wiki", `{"permissions":["finance.pay"]}`); res.Status != http.StatusForbidden {
 		t.Fatalf("lead edits permissions: %d %s", res.Status, res.Body)
 	}
+	// "*" replaces every updatable field, permissions and parent included,
+	// even when the body leaves them out: for a lead that is not allowed.
+	if res := lead.Do(t, "PATCH", "/v1/teams/wiki?updateMask=*", `{"displayName":"Wiki","charter":"All the docs"}`); res.Status != http.StatusForbidden {
+		t.Fatalf("lead updates with mask *: %d %s", res.Status, res.Body)
+	}
 	res = env.Do(t, "GET", "/v1/teams/wiki/members", "")
 	if res.Status != http.StatusOK {
 		t.Fatalf("list members: %d %s", res.Status, res.Body)

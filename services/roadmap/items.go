@@ -3,7 +3,6 @@ package roadmap
 import (
 	"context"
 	"errors"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -183,22 +183,13 @@ func (s *Server) CreateItem(ctx context.Context, req *roadmapv1.CreateItemReques
 // itemFields are the fields UpdateItem may change.
 var itemFields = []string{"title", "description", "release", "state", "priority", "owner_team", "owner_people", "tags"}
 
-// touches reports whether an update with mask changes field of patch.
-func touches(mask []string, field string, set bool) bool {
-	if len(mask) == 0 {
-		return set
-	}
-	return slices.Contains(mask, field) || slices.Contains(mask, "*")
-}
-
 // UpdateItem implements AIP-134; a state change must be a legal move.
 func (s *Server) UpdateItem(ctx context.Context, req *roadmapv1.UpdateItemRequest) (*roadmapv1.Item, error) {
 	patch := req.GetItem()
-	mask := req.GetUpdateMask().GetPaths()
 	// Ask membership before the transaction, so no row lock waits on the network.
 	if err := s.checkOwners(ctx, patch,
-		touches(mask, "owner_team", patch.GetOwnerTeam() != ""),
-		touches(mask, "owner_people", len(patch.GetOwnerPeople()) > 0)); err != nil {
+		fieldmask.Touches(patch, req.GetUpdateMask(), "owner_team"),
+		fieldmask.Touches(patch, req.GetUpdateMask(), "owner_people")); err != nil {
 		return nil, err
 	}
 	id := resource.ID(items, patch.GetName())

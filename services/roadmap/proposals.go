@@ -18,6 +18,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -385,16 +386,13 @@ var (
 	proposalFields = []string{"question", "background", "options", "method", "eligible_team", "quorum_votes",
 		"quorum_share", "open_time", "close_time", "linked_items", "linked_releases", "outcome", "review_date",
 		"hide_tally_until_close"}
-	// afterDraft are the fields that stay editable once voting has begun.
-	afterDraft = []string{"outcome", "review_date"}
 )
 
 // UpdateProposal implements AIP-134: every field while DRAFT, then only the
 // outcome and review date, so nobody moves the goalposts during a vote.
 func (s *Server) UpdateProposal(ctx context.Context, req *roadmapv1.UpdateProposalRequest) (*roadmapv1.Proposal, error) {
 	patch := req.GetProposal()
-	mask := req.GetUpdateMask().GetPaths()
-	if touches(mask, "eligible_team", patch.GetEligibleTeam() != "") {
+	if fieldmask.Touches(patch, req.GetUpdateMask(), "eligible_team") {
 		if err := s.checkTeam(ctx, "proposal.eligible_team", patch.GetEligibleTeam()); err != nil {
 			return nil, err
 		}
