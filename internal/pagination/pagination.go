@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 
+	"github.com/google/uuid"
+
 	"github.com/guildhall/guildhall/internal/apierr"
 )
 
@@ -53,13 +55,18 @@ func Encode(c Cursor) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// BadToken is the error for a page token that does not belong to the list.
+func BadToken() error {
+	return apierr.InvalidField("page_token", "not a page token from this list; start again without one")
+}
+
 // Decode parses token; an empty token is the first page. A token from another
 // query, or one that was tampered with, is INVALID_ARGUMENT on page_token.
 func Decode(token, query string, keys int) (Cursor, error) {
 	if token == "" {
 		return Cursor{}, nil
 	}
-	bad := apierr.InvalidField("page_token", "not a page token from this list; start again without one")
+	bad := BadToken()
 	b, err := base64.RawURLEncoding.DecodeString(token)
 	if err != nil {
 		return Cursor{}, bad
@@ -95,6 +102,20 @@ func Start(token string, size int32, query string) (Page, error) {
 // After is the key to list after ("" on the first page).
 func (p Page) After() string { return p.after }
 
+// AfterUUID is After for a list ordered by a uuid key: the nil UUID on the
+// first page, so the query can compare uuid to uuid and walk the primary key
+// (a cast of the column to text would scan from the start on every page),
+// and BadToken for a cursor that is not a UUID, rather than a failed query.
+func (p Page) AfterUUID() (string, error) {
+	if p.after == "" {
+		return uuid.Nil.String(), nil
+	}
+	if _, err := uuid.Parse(p.after); err != nil {
+		return "", BadToken()
+	}
+	return p.after, nil
+}
+
 // Limit is how many rows to fetch: one more than the page, to learn whether
 // another page follows without a count.
 func (p Page) Limit() int32 { return p.size + 1 }
@@ -120,7 +141,26 @@ func List[R, T any](token string, size int32, query string,
 	if err != nil {
 		return nil, "", err
 	}
-	rows, err := fetch(page.After(), page.Limit())
+	return fetchPage(page, page.After(), fetch, key, convert)
+}
+
+// ListUUID is List for a list ordered by a uuid key (see Page.AfterUUID).
+func ListUUID[R, T any](token string, size int32, query string,
+	fetch func(after string, limit int32) ([]R, error), key func(R) string, convert func(R) T,
+) ([]T, string, error) {
+	page, err := Start(token, size, query)
+	if err != nil {
+		return nil, "", err
+	}
+	after, err := page.AfterUUID()
+	if err != nil {
+		return nil, "", err
+	}
+	return fetchPage(page, after, fetch, key, convert)
+}
+
+func fetchPage[R, T any](page Page, after string, fetch func(after string, limit int32) ([]R, error), key func(R) string, convert func(R) T) ([]T, string, error) {
+	rows, err := fetch(after, page.Limit())
 	if err != nil {
 		return nil, "", err
 	}

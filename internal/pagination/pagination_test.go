@@ -153,3 +153,37 @@ func TestList(t *testing.T) {
 		t.Fatal("garbage token accepted")
 	}
 }
+
+func TestListUUID(t *testing.T) {
+	ids := []string{"018f0000-0000-7000-8000-000000000001", "018f0000-0000-7000-8000-000000000002", "018f0000-0000-7000-8000-000000000003"}
+	var afters []string
+	fetch := func(after string, limit int32) ([]string, error) {
+		afters = append(afters, after)
+		var out []string
+		for _, id := range ids {
+			if id > after && int32(len(out)) < limit {
+				out = append(out, id)
+			}
+		}
+		return out, nil
+	}
+	same := func(s string) string { return s }
+	page, next, err := pagination.ListUUID("", 2, "q", fetch, same, same)
+	if err != nil || len(page) != 2 || next == "" {
+		t.Fatalf("first page %v %q %v", page, next, err)
+	}
+	if page, next, err = pagination.ListUUID(next, 2, "q", fetch, same, same); err != nil || !slices.Equal(page, ids[2:]) || next != "" {
+		t.Fatalf("second page %v %q %v", page, next, err)
+	}
+	// The first page starts after the nil UUID, so the query compares uuids.
+	if !slices.Equal(afters, []string{"00000000-0000-0000-0000-000000000000", ids[1]}) {
+		t.Fatalf("fetched after %v", afters)
+	}
+	// A well-formed token whose cursor is not a UUID never reaches the query.
+	forged := pagination.Encode(pagination.Cursor{After: []string{"x' OR 1=1"}, Query: "q"})
+	_, _, err = pagination.ListUUID(forged, 2, "q", fetch, same, same)
+	var ae *apierr.Error
+	if !errors.As(err, &ae) || len(ae.Violations) != 1 || ae.Violations[0].Field != "page_token" || len(afters) != 2 {
+		t.Fatalf("forged cursor: %v (fetched %d times)", err, len(afters))
+	}
+}

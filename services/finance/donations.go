@@ -297,7 +297,7 @@ func (s *Server) ListDonations(ctx context.Context, req *financev1.ListDonations
 	p := auth.From(ctx)
 	resp := &financev1.ListDonationsResponse{}
 	var err error
-	resp.Donations, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(donations),
+	resp.Donations, resp.NextPageToken, err = pagination.ListUUID(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(donations),
 		func(after string, limit int32) ([]store.Donation, error) {
 			return s.q.ListDonations(ctx, s.db, store.ListDonationsParams{After: after, PageSize: limit})
 		},

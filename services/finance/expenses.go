@@ -235,7 +235,11 @@ func (s *Server) ListExpenses(ctx context.Context, req *financev1.ListExpensesRe
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.q.ListExpenses(ctx, s.db, store.ListExpensesParams{After: page.After(), PageSize: page.Limit()})
+	after, err := page.AfterUUID()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.ListExpenses(ctx, s.db, store.ListExpensesParams{After: after, PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}

@@ -126,7 +126,7 @@ func (s *Server) ListGoals(ctx context.Context, req *financev1.ListGoalsRequest)
 	if len(c.After) == 2 {
 		prio, perr := strconv.ParseInt(c.After[0], 10, 32)
 		if perr != nil {
-			return nil, apierr.InvalidField("page_token", "not a page token from this list; start again without one")
+			return nil, pagination.BadToken()
 		}
 		rows, err = s.q.ListGoalsAfter(ctx, s.db, store.ListGoalsAfterParams{AfterPriority: int32(prio), AfterID: c.After[1], PageSize: size + 1})
 	} else {
@@ -234,7 +234,11 @@ func (s *Server) ListBudgets(ctx context.Context, req *financev1.ListBudgetsRequ
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.q.ListBudgets(ctx, s.db, store.ListBudgetsParams{After: page.After(), PageSize: page.Limit()})
+	after, err := page.AfterUUID()
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.ListBudgets(ctx, s.db, store.ListBudgetsParams{After: after, PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}

@@ -192,9 +192,9 @@ func (s *Server) ListTransactions(ctx context.Context, req *financev1.ListTransa
 	if err != nil {
 		return nil, err
 	}
-	after := page.After()
-	if after == "" {
-		after = "00000000-0000-0000-0000-000000000000"
+	after, err := page.AfterUUID()
+	if err != nil {
+		return nil, err
 	}
 	rows, err := s.q.ListTransactions(ctx, s.db, store.ListTransactionsParams{After: after, PageSize: page.Limit()})
 	if err != nil {

@@ -124,7 +124,7 @@ func (s *Server) GetSponsorship(ctx context.Context, req *financev1.GetSponsorsh
 func (s *Server) ListSponsorships(ctx context.Context, req *financev1.ListSponsorshipsRequest) (*financev1.ListSponsorshipsResponse, error) {
 	resp := &financev1.ListSponsorshipsResponse{}
 	var err error
-	resp.Sponsorships, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(sponsorships),
+	resp.Sponsorships, resp.NextPageToken, err = pagination.ListUUID(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(sponsorships),
 		func(after string, limit int32) ([]store.Sponsorship, error) {
 			return s.q.ListSponsorships(ctx, s.db, store.ListSponsorshipsParams{After: after, PageSize: limit})
 		},

@@ -75,7 +75,7 @@ func (s *Server) GetTier(ctx context.Context, req *financev1.GetTierRequest) (*f
 func (s *Server) ListTiers(ctx context.Context, req *financev1.ListTiersRequest) (*financev1.ListTiersResponse, error) {
 	resp := &financev1.ListTiersResponse{}
 	var err error
-	resp.Tiers, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(tiers),
+	resp.Tiers, resp.NextPageToken, err = pagination.ListUUID(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(tiers),
 		func(after string, limit int32) ([]store.Tier, error) {
 			return s.q.ListTiers(ctx, s.db, store.ListTiersParams{After: after, PageSize: limit})
 		},
@@ -205,7 +205,7 @@ func (s *Server) GetSubscription(ctx context.Context, req *financev1.GetSubscrip
 func (s *Server) ListSubscriptions(ctx context.Context, req *financev1.ListSubscriptionsRequest) (*financev1.ListSubscriptionsResponse, error) {
 	resp := &financev1.ListSubscriptionsResponse{}
 	var err error
-	resp.Subscriptions, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(),
+	resp.Subscriptions, resp.NextPageToken, err = pagination.ListUUID(req.GetPageToken(), req.GetPageSize(),
 		pagination.Fingerprint(subscriptions, strconvBool(req.GetOverdue())),
 		func(after string, limit int32) ([]store.Subscription, error) {
 			return s.q.ListSubscriptions(ctx, s.db, store.ListSubscriptionsParams{After: after, PageSize: limit,

@@ -10,7 +10,6 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
-	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -185,7 +184,7 @@ func (s *Server) ListDriftEvents(ctx context.Context, req *membershipv1.ListDrif
 	if len(cur.After) == 2 {
 		t, err := time.Parse(time.RFC3339Nano, cur.After[0])
 		if err != nil {
-			return nil, apierr.InvalidField("page_token", "not a page token from this list; start again without one")
+			return nil, pagination.BadToken()
 		}
 		params.AfterTime, params.AfterID = &t, cur.After[1]
 	}

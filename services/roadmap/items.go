@@ -366,13 +366,13 @@ func (s *Server) ListItems(ctx context.Context, req *roadmapv1.ListItemsRequest)
 		if col == "last_update_time" {
 			us, err := strconv.ParseInt(cur.After[0], 10, 64)
 			if err != nil {
-				return nil, apierr.InvalidField("page_token", "not a page token from this list; start again without one")
+				return nil, pagination.BadToken()
 			}
 			key = time.UnixMicro(us).UTC()
 		} else {
 			n, err := strconv.ParseInt(cur.After[0], 10, 32)
 			if err != nil {
-				return nil, apierr.InvalidField("page_token", "not a page token from this list; start again without one")
+				return nil, pagination.BadToken()
 			}
 			key = int32(n)
 		}

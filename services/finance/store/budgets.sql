@@ -6,7 +6,7 @@ SELECT * FROM budgets WHERE id = $1 FOR UPDATE;
 
 -- name: ListBudgets :many
 SELECT * FROM budgets
-WHERE id::text > sqlc.arg(after)::text
+WHERE id > sqlc.arg(after)::uuid
 ORDER BY id
 LIMIT sqlc.arg(page_size);
 

@@ -118,7 +118,7 @@ func (q *Queries) GetBudgetForUpdate(ctx context.Context, db DBTX, id string) (B
 
 const listBudgets = `-- name: ListBudgets :many
 SELECT id, category, year, currency_code, planned, create_time, update_time, version FROM budgets
-WHERE id::text > $1::text
+WHERE id > $1::uuid
 ORDER BY id
 LIMIT $2
 `

@@ -3,7 +3,7 @@ SELECT * FROM donations WHERE id = $1;
 
 -- name: ListDonations :many
 SELECT * FROM donations
-WHERE id::text > sqlc.arg(after)::text
+WHERE id > sqlc.arg(after)::uuid
 ORDER BY id
 LIMIT sqlc.arg(page_size);
 

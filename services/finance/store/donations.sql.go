@@ -40,7 +40,7 @@ func (q *Queries) GetDonation(ctx context.Context, db DBTX, id string) (Donation
 
 const listDonations = `-- name: ListDonations :many
 SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time FROM donations
-WHERE id::text > $1::text
+WHERE id > $1::uuid
 ORDER BY id
 LIMIT $2
 `

@@ -6,7 +6,7 @@ SELECT * FROM expenses WHERE id = $1 FOR UPDATE;
 
 -- name: ListExpenses :many
 SELECT * FROM expenses
-WHERE id::text > sqlc.arg(after)::text
+WHERE id > sqlc.arg(after)::uuid
 ORDER BY id
 LIMIT sqlc.arg(page_size);
 

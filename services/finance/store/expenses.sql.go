@@ -168,7 +168,7 @@ func (q *Queries) ListExpenseEvents(ctx context.Context, db DBTX, expenseIds []s
 
 const listExpenses = `-- name: ListExpenses :many
 SELECT id, payee, category, currency_code, amount, description, invoice_reference, state, submitter, required_approvals, reject_reason, transaction_id, create_time FROM expenses
-WHERE id::text > $1::text
+WHERE id > $1::uuid
 ORDER BY id
 LIMIT $2
 `

@@ -6,7 +6,7 @@ SELECT * FROM sponsorships WHERE id = $1 FOR UPDATE;
 
 -- name: ListSponsorships :many
 SELECT * FROM sponsorships
-WHERE id::text > sqlc.arg(after)::text
+WHERE id > sqlc.arg(after)::uuid
 ORDER BY id
 LIMIT sqlc.arg(page_size);
 

@@ -198,7 +198,7 @@ func (q *Queries) GetSponsorshipForUpdate(ctx context.Context, db DBTX, id strin
 
 const listSponsorships = `-- name: ListSponsorships :many
 SELECT id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version FROM sponsorships
-WHERE id::text > $1::text
+WHERE id > $1::uuid
 ORDER BY id
 LIMIT $2
 `

@@ -7,7 +7,7 @@ SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE;
 -- name: ListSubscriptions :many
 -- overdue keeps ACTIVE subscriptions due before today.
 SELECT * FROM subscriptions
-WHERE id::text > sqlc.arg(after)::text
+WHERE id > sqlc.arg(after)::uuid
     AND (NOT sqlc.arg(overdue)::bool OR (state = 'active' AND next_due_date < sqlc.arg(today)::date))
 ORDER BY id
 LIMIT sqlc.arg(page_size);

@@ -158,7 +158,7 @@ func (q *Queries) GetSubscriptionForUpdate(ctx context.Context, db DBTX, id stri
 
 const listSubscriptions = `-- name: ListSubscriptions :many
 SELECT id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time FROM subscriptions
-WHERE id::text > $1::text
+WHERE id > $1::uuid
     AND (NOT $2::bool OR (state = 'active' AND next_due_date < $3::date))
 ORDER BY id
 LIMIT $4
