@@ -159,16 +159,20 @@ var goalFields = []string{"display_name", "description", "priority", "roadmap_it
 // UpdateGoal implements AIP-134.
 func (s *Server) UpdateGoal(ctx context.Context, req *financev1.UpdateGoalRequest) (*financev1.Goal, error) {
 	id := resource.ID(goals, req.GetGoal().GetName())
+	var currency string
 	return resource.Update(ctx, s.db, req.GetGoal(), req.GetUpdateMask(), goalFields,
 		func(tx pgx.Tx) (*financev1.Goal, error) {
-			return scanGoal(s.q.GetGoalForUpdate(ctx, tx, id))
+			row, err := s.q.GetGoalForUpdate(ctx, tx, id)
+			currency = row.CurrencyCode
+			return scanGoal(row, err)
 		},
-		s.checkGoal,
-		func(tx pgx.Tx, g *financev1.Goal) (*financev1.Goal, error) {
-			cur, _ := s.q.GetGoalCurrency(ctx, tx, id)
-			if err := inCurrency("goal.target", g.GetTarget(), cur, "the goal's currency is fixed: "); err != nil {
-				return nil, err
+		func(g *financev1.Goal) error {
+			if err := s.checkGoal(g); err != nil {
+				return err
 			}
+			return inCurrency("goal.target", g.GetTarget(), currency, "the goal's currency is fixed: ")
+		},
+		func(tx pgx.Tx, g *financev1.Goal) (*financev1.Goal, error) {
 			out, err := scanGoal(s.q.UpdateGoal(ctx, tx, store.UpdateGoalParams{ID: id, DisplayName: g.GetDisplayName(),
 				Description: g.GetDescription(), Priority: g.GetPriority(), RoadmapItem: g.GetRoadmapItem(), Target: g.GetTarget().GetMinorUnits()}))
 			if err != nil {
@@ -178,19 +182,50 @@ func (s *Server) UpdateGoal(ctx context.Context, req *financev1.UpdateGoalReques
 		})
 }
 
-// scanBudget converts a budget row, adding what was spent in its year.
-func (s *Server) scanBudget(ctx context.Context, db dbtx, r store.Budget, err error) (*financev1.Budget, error) {
-	if err != nil {
-		return nil, err
-	}
-	b := &financev1.Budget{Name: resource.Name(budgets, r.ID), Category: resource.Name(accounts, r.Category), Year: r.Year,
+// budgetFromRow converts a budget row, without what was spent (see withSpent).
+func budgetFromRow(r store.Budget) *financev1.Budget {
+	return &financev1.Budget{Name: resource.Name(budgets, r.ID), Category: resource.Name(accounts, r.Category), Year: r.Year,
 		Planned: mon(r.CurrencyCode, r.Planned), CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime), Etag: resource.Etag(r.Version)}
-	spent, err := s.q.BudgetSpent(ctx, db, store.BudgetSpentParams{Category: r.Category, Year: r.Year})
+}
+
+// withSpent converts budget rows, adding what each category spent in its
+// year: one query for them all.
+func (s *Server) withSpent(ctx context.Context, db dbtx, rows ...store.Budget) ([]*financev1.Budget, error) {
+	p := store.BudgetsSpentParams{Categories: make([]string, len(rows)), Years: make([]int32, len(rows))}
+	for i, r := range rows {
+		p.Categories[i], p.Years[i] = r.Category, r.Year
+	}
+	spent, err := s.q.BudgetsSpent(ctx, db, p)
 	if err != nil {
 		return nil, err
 	}
-	b.Spent, b.Remaining = mon(r.CurrencyCode, spent), mon(r.CurrencyCode, r.Planned-spent)
-	return b, nil
+	type key struct {
+		category string
+		year     int32
+	}
+	by := make(map[key]int64, len(spent))
+	for _, r := range spent {
+		by[key{r.Category, r.Year}] = r.Spent
+	}
+	out := make([]*financev1.Budget, len(rows))
+	for i, r := range rows {
+		sp := by[key{r.Category, r.Year}]
+		out[i] = budgetFromRow(r)
+		out[i].Spent, out[i].Remaining = mon(r.CurrencyCode, sp), mon(r.CurrencyCode, r.Planned-sp)
+	}
+	return out, nil
+}
+
+// oneWithSpent is withSpent for a single row, passing a read error on.
+func (s *Server) oneWithSpent(ctx context.Context, db dbtx, r store.Budget, err error) (*financev1.Budget, error) {
+	if err != nil {
+		return nil, err
+	}
+	out, err := s.withSpent(ctx, db, r)
+	if err != nil {
+		return nil, err
+	}
+	return out[0], nil
 }
 
 // CreateBudget plans an amount for an expense category and year.
@@ -214,14 +249,14 @@ func (s *Server) CreateBudget(ctx context.Context, req *financev1.CreateBudgetRe
 		}
 		row, err := s.q.CreateBudget(ctx, tx, store.CreateBudgetParams{ID: resource.NewID(), Category: cat, Year: b.GetYear(), CurrencyCode: cur,
 			Planned: b.GetPlanned().GetMinorUnits(), CreateTime: s.now()})
-		return s.scanBudget(ctx, tx, row, err)
+		return s.oneWithSpent(ctx, tx, row, err)
 	})
 }
 
 // GetBudget implements AIP-131.
 func (s *Server) GetBudget(ctx context.Context, req *financev1.GetBudgetRequest) (*financev1.Budget, error) {
 	row, err := s.q.GetBudget(ctx, s.db, resource.ID(budgets, req.GetName()))
-	b, err := s.scanBudget(ctx, s.db, row, err)
+	b, err := s.oneWithSpent(ctx, s.db, row, err)
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
@@ -242,20 +277,10 @@ func (s *Server) ListBudgets(ctx context.Context, req *financev1.ListBudgetsRequ
 	if err != nil {
 		return nil, err
 	}
-	var list []*financev1.Budget
-	for _, r := range rows {
-		list = append(list, &financev1.Budget{Name: resource.Name(budgets, r.ID)})
-	}
 	resp := &financev1.ListBudgetsResponse{}
-	list, resp.NextPageToken = pagination.Finish(page, list, func(b *financev1.Budget) string { return resource.ID(budgets, b.Name) })
-	for _, b := range list {
-		full, err := s.GetBudget(ctx, &financev1.GetBudgetRequest{Name: b.Name})
-		if err != nil {
-			return nil, err
-		}
-		resp.Budgets = append(resp.Budgets, full)
-	}
-	return resp, nil
+	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Budget) string { return r.ID })
+	resp.Budgets, err = s.withSpent(ctx, s.db, rows...)
+	return resp, err
 }
 
 // budgetFields are the fields UpdateBudget may change: the category and
@@ -271,7 +296,7 @@ func (s *Server) UpdateBudget(ctx context.Context, req *financev1.UpdateBudgetRe
 		func(tx pgx.Tx) (*financev1.Budget, error) {
 			row, err := s.q.GetBudgetForUpdate(ctx, tx, id)
 			currency = row.CurrencyCode
-			return s.scanBudget(ctx, tx, row, err)
+			return budgetFromRow(row), err
 		},
 		func(b *financev1.Budget) error {
 			if err := checkAmount("budget.planned", b.GetPlanned(), true); err != nil {
@@ -281,7 +306,7 @@ func (s *Server) UpdateBudget(ctx context.Context, req *financev1.UpdateBudgetRe
 		},
 		func(tx pgx.Tx, b *financev1.Budget) (*financev1.Budget, error) {
 			row, err := s.q.UpdateBudget(ctx, tx, store.UpdateBudgetParams{ID: id, Planned: b.GetPlanned().GetMinorUnits(), Now: s.now()})
-			return s.scanBudget(ctx, tx, row, err)
+			return s.oneWithSpent(ctx, tx, row, err)
 		})
 }
 
@@ -291,7 +316,7 @@ func (s *Server) DeleteBudget(ctx context.Context, req *financev1.DeleteBudgetRe
 	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
 		func(tx pgx.Tx) (*financev1.Budget, error) {
 			row, err := s.q.GetBudgetForUpdate(ctx, tx, id)
-			return s.scanBudget(ctx, tx, row, err)
+			return budgetFromRow(row), err
 		},
 		func(tx pgx.Tx) error { return s.q.DeleteBudget(ctx, tx, id) })
 	if err != nil {

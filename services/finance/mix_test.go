@@ -126,6 +126,21 @@ func TestRandomMixAddsUp(t *testing.T) {
 	if spent != hosting || remaining != 100000-hosting {
 		t.Errorf("budget spent %d remaining %d; hosting postings %d", spent, remaining, hosting)
 	}
+	// Listed budgets (spent counted for the whole page at once) equal reads.
+	f.must(t, "POST", "/v1/budgets", `{"category":"accounts/hosting","year":2027,"planned":{"currencyCode":"USD","minorUnits":"5"}}`)
+	f.must(t, "POST", "/v1/budgets", `{"category":"accounts/travel","year":2026,"planned":{"currencyCode":"USD","minorUnits":"7"}}`)
+	listed := f.env.Do(t, "GET", "/v1/budgets?pageSize=2", "").JSON(t)
+	next := f.env.Do(t, "GET", "/v1/budgets?pageToken="+listed["nextPageToken"].(string), "").JSON(t)
+	all := append(listed["budgets"].([]any), next["budgets"].([]any)...)
+	if len(all) != 3 {
+		t.Fatalf("%d budgets listed, want 3", len(all))
+	}
+	for _, l := range all {
+		got := l.(map[string]any)
+		if read := f.env.Do(t, "GET", "/v1/"+got["name"].(string), "").JSON(t); fmt.Sprint(read) != fmt.Sprint(got) {
+			t.Errorf("listed budget differs from its read:\n%v\n%v", got, read)
+		}
+	}
 	// The goal's progress is the fund account's credits.
 	var fund int64
 	_ = db.QueryRow(ctx, `SELECT coalesce(-sum(amount), 0)::bigint FROM postings WHERE account_id = 'dev-fund'`).Scan(&fund)

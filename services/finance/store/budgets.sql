@@ -24,8 +24,11 @@ RETURNING *;
 -- name: DeleteBudget :exec
 DELETE FROM budgets WHERE id = $1;
 
--- name: BudgetSpent :one
--- Movements of the category in the year, from the monthly movements.
-SELECT coalesce(sum(amount), 0)::bigint FROM account_months
-WHERE account_id = sqlc.arg(category)
-    AND month >= make_date(sqlc.arg(year)::int, 1, 1) AND month < make_date(sqlc.arg(year)::int + 1, 1, 1);
+-- name: BudgetsSpent :many
+-- Movements of each category in its year, from the monthly movements; one
+-- row per (category, year) pair given.
+SELECT b.category::text AS category, b.year::int AS year, coalesce(sum(m.amount), 0)::bigint AS spent
+FROM ROWS FROM (unnest(sqlc.arg(categories)::text[]), unnest(sqlc.arg(years)::int[])) AS b(category, year)
+LEFT JOIN account_months m ON m.account_id = b.category
+    AND m.month >= make_date(b.year, 1, 1) AND m.month < make_date(b.year + 1, 1, 1)
+GROUP BY b.category, b.year;

@@ -10,23 +10,45 @@ import (
 	"time"
 )
 
-const budgetSpent = `-- name: BudgetSpent :one
-SELECT coalesce(sum(amount), 0)::bigint FROM account_months
-WHERE account_id = $1
-    AND month >= make_date($2::int, 1, 1) AND month < make_date($2::int + 1, 1, 1)
+const budgetsSpent = `-- name: BudgetsSpent :many
+SELECT b.category::text AS category, b.year::int AS year, coalesce(sum(m.amount), 0)::bigint AS spent
+FROM ROWS FROM (unnest($1::text[]), unnest($2::int[])) AS b(category, year)
+LEFT JOIN account_months m ON m.account_id = b.category
+    AND m.month >= make_date(b.year, 1, 1) AND m.month < make_date(b.year + 1, 1, 1)
+GROUP BY b.category, b.year
 `
 
-type BudgetSpentParams struct {
-	Category string
-	Year     int32
+type BudgetsSpentParams struct {
+	Categories []string
+	Years      []int32
 }
 
-// Movements of the category in the year, from the monthly movements.
-func (q *Queries) BudgetSpent(ctx context.Context, db DBTX, arg BudgetSpentParams) (int64, error) {
-	row := db.QueryRow(ctx, budgetSpent, arg.Category, arg.Year)
-	var column_1 int64
-	err := row.Scan(&column_1)
-	return column_1, err
+type BudgetsSpentRow struct {
+	Category string
+	Year     int32
+	Spent    int64
+}
+
+// Movements of each category in its year, from the monthly movements; one
+// row per (category, year) pair given.
+func (q *Queries) BudgetsSpent(ctx context.Context, db DBTX, arg BudgetsSpentParams) ([]BudgetsSpentRow, error) {
+	rows, err := db.Query(ctx, budgetsSpent, arg.Categories, arg.Years)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []BudgetsSpentRow{}
+	for rows.Next() {
+		var i BudgetsSpentRow
+		if err := rows.Scan(&i.Category, &i.Year, &i.Spent); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const createBudget = `-- name: CreateBudget :one

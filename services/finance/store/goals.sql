@@ -4,9 +4,6 @@ SELECT * FROM goals WHERE id = $1;
 -- name: GetGoalForUpdate :one
 SELECT * FROM goals WHERE id = $1 FOR UPDATE;
 
--- name: GetGoalCurrency :one
-SELECT currency_code FROM goals WHERE id = $1;
-
 -- name: ListGoals :many
 SELECT * FROM goals ORDER BY priority, id LIMIT sqlc.arg(page_size);
 

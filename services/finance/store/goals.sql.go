@@ -102,17 +102,6 @@ func (q *Queries) GetGoal(ctx context.Context, db DBTX, id string) (Goal, error)
 	return i, err
 }
 
-const getGoalCurrency = `-- name: GetGoalCurrency :one
-SELECT currency_code FROM goals WHERE id = $1
-`
-
-func (q *Queries) GetGoalCurrency(ctx context.Context, db DBTX, id string) (string, error) {
-	row := db.QueryRow(ctx, getGoalCurrency, id)
-	var currency_code string
-	err := row.Scan(&currency_code)
-	return currency_code, err
-}
-
 const getGoalForUpdate = `-- name: GetGoalForUpdate :one
 SELECT id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version FROM goals WHERE id = $1 FOR UPDATE
 `
