@@ -49,15 +49,22 @@ func CheckEtag(current Versioned, sent string) error {
 	return nil
 }
 
-// Create runs insert in a transaction, at most once per requestID (see
-// package idempotency). A unique violation from insert means the name is taken.
-func Create[T proto.Message](ctx context.Context, pool *pgxpool.Pool, name, requestID, method string, req proto.Message, insert func(pgx.Tx) (T, error)) (T, error) {
+// InTx runs fn in a transaction, at most once per requestID (see package
+// idempotency): a retry of the same request gets the first response back.
+func InTx[T proto.Message](ctx context.Context, pool *pgxpool.Pool, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
 	var out T
 	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
 		var err error
-		out, err = idempotency.Do(ctx, tx, requestID, method, req, func() (T, error) { return insert(tx) })
+		out, err = idempotency.Do(ctx, tx, requestID, method, req, func() (T, error) { return fn(tx) })
 		return err
 	})
+	return out, err
+}
+
+// Create is InTx for a create: a unique violation from insert means the
+// name is taken.
+func Create[T proto.Message](ctx context.Context, pool *pgxpool.Pool, name, requestID, method string, req proto.Message, insert func(pgx.Tx) (T, error)) (T, error) {
+	out, err := InTx(ctx, pool, requestID, method, req, insert)
 	if IsUniqueViolation(err) || errors.Is(err, pgx.ErrNoRows) {
 		return out, apierr.AlreadyExists(name)
 	}

@@ -2,11 +2,9 @@ package finance
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/google/uuid"
-	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jackc/pgx/v5"
@@ -148,7 +146,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	}
 	wrote, err := s.donationWriter.Do(ctx, w)
 	if err != nil {
-		return nil, ledgerError(s, err)
+		return nil, s.ledgerError(err)
 	}
 	if !wrote {
 		// The request id was used before: replay its response, or refuse a
@@ -232,19 +230,6 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 		out[item[n]] = true
 	}
 	return out, nil
-}
-
-// ledgerError maps the database's refusals of a single-statement write.
-func ledgerError(s *Server, err error) error {
-	var pe *pgconn.PgError
-	switch {
-	case resource.IsForeignKeyViolation(err):
-		s.accounts.Clear()
-		return apierr.FailedPrecondition("ACCOUNT_NOT_FOUND", "an account of the entry no longer exists; retry")
-	case errors.As(err, &pe) && (pe.Code == "23514" || pe.Code == "23001"):
-		return apierr.FailedPrecondition("LEDGER_RULE", "the ledger refused the entry: "+pe.Message)
-	}
-	return err
 }
 
 func donationFromRow(r store.Donation) *financev1.Donation {

@@ -13,7 +13,6 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
-	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -48,13 +47,8 @@ func (s *Server) post(ctx context.Context, tx pgx.Tx, e entry) (string, error) {
 		return "", err
 	}
 	id := resource.NewID()
-	err := s.q.PostEntry(ctx, tx, e.params(id))
-	if resource.IsForeignKeyViolation(err) {
-		s.accounts.Clear() // an account was deleted under us
-		return "", apierr.FailedPrecondition("ACCOUNT_NOT_FOUND", "an account of the entry no longer exists; retry")
-	}
-	if err != nil {
-		return "", err
+	if err := s.q.PostEntry(ctx, tx, e.params(id)); err != nil {
+		return "", s.ledgerError(err)
 	}
 	return id, nil
 }
@@ -231,7 +225,7 @@ func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTra
 	if len(v) > 0 {
 		return nil, apierr.Invalid(v...)
 	}
-	return s.inTx(ctx, req.GetRequestId(), "CreateTransaction", req, func(tx pgx.Tx) (*financev1.Transaction, error) {
+	return doTx(ctx, s, req.GetRequestId(), "CreateTransaction", req, func(tx pgx.Tx) (*financev1.Transaction, error) {
 		id, err := s.post(ctx, tx, e)
 		if err != nil {
 			return nil, err
@@ -243,7 +237,7 @@ func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTra
 // ReverseTransaction posts the mirror image of an entry.
 func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseTransactionRequest) (*financev1.Transaction, error) {
 	id := resource.ID(transactions, req.GetName())
-	return s.inTx(ctx, req.GetRequestId(), "ReverseTransaction", req, func(tx pgx.Tx) (*financev1.Transaction, error) {
+	return doTx(ctx, s, req.GetRequestId(), "ReverseTransaction", req, func(tx pgx.Tx) (*financev1.Transaction, error) {
 		orig, err := s.getTransaction(ctx, tx, id)
 		if err != nil {
 			return nil, err
@@ -275,22 +269,30 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 	})
 }
 
-// doTx runs fn in a transaction, at most once per requestID (see package
-// idempotency): a retry gets the first response back.
+// doTx is resource.InTx for money-moving calls: the ledger triggers check
+// entries at commit, so their refusals arrive here.
 func doTx[T proto.Message](ctx context.Context, s *Server, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
-	var out T
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		var err error
-		out, err = idempotency.Do(ctx, tx, requestID, method, req, func() (T, error) { return fn(tx) })
-		return err
-	})
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "23514" || pe.Code == "23001") {
-		return out, apierr.FailedPrecondition("LEDGER_RULE", "the ledger refused the entry: "+pe.Message)
-	}
-	return out, err
+	out, err := resource.InTx(ctx, s.db, requestID, method, req, fn)
+	return out, ledgerRule(err)
 }
 
-func (s *Server) inTx(ctx context.Context, requestID, method string, req proto.Message, fn func(pgx.Tx) (*financev1.Transaction, error)) (*financev1.Transaction, error) {
-	return doTx(ctx, s, requestID, method, req, fn)
+// ledgerError maps what the database says to a write of postings: a
+// foreign-key violation means an account of the entry was deleted under us,
+// and the triggers' refusals are ledgerRule's.
+func (s *Server) ledgerError(err error) error {
+	if resource.IsForeignKeyViolation(err) {
+		s.accounts.Clear()
+		return apierr.FailedPrecondition("ACCOUNT_NOT_FOUND", "an account of the entry no longer exists; retry")
+	}
+	return ledgerRule(err)
+}
+
+// ledgerRule maps the ledger triggers' refusals (an entry that does not
+// balance, a change to an immutable one) to LEDGER_RULE.
+func ledgerRule(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "23514" || pe.Code == "23001") {
+		return apierr.FailedPrecondition("LEDGER_RULE", "the ledger refused the entry: "+pe.Message)
+	}
+	return err
 }

@@ -19,7 +19,6 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
-	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -65,15 +64,12 @@ func (s *Server) OfferHelp(ctx context.Context, req *membershipv1.OfferHelpReque
 	}); err != nil {
 		return nil, err
 	}
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		_, err := idempotency.Do(ctx, tx, req.GetRequestId(), "OfferHelp", req, func() (*membershipv1.OfferHelpResponse, error) {
-			_, err := s.q.CreateVolunteer(ctx, tx, store.CreateVolunteerParams{
-				ID: resource.NewID(), DisplayName: v.GetDisplayName(), Contact: v.GetContact(),
-				Skills: nonNilSlice(v.GetSkills()), HoursPerMonth: v.GetHoursPerMonth(), Interests: v.GetInterests(), Now: s.now(),
-			})
-			return &membershipv1.OfferHelpResponse{Message: offerAck}, err
+	_, err := resource.InTx(ctx, s.db, req.GetRequestId(), "OfferHelp", req, func(tx pgx.Tx) (*membershipv1.OfferHelpResponse, error) {
+		_, err := s.q.CreateVolunteer(ctx, tx, store.CreateVolunteerParams{
+			ID: resource.NewID(), DisplayName: v.GetDisplayName(), Contact: v.GetContact(),
+			Skills: nonNilSlice(v.GetSkills()), HoursPerMonth: v.GetHoursPerMonth(), Interests: v.GetInterests(), Now: s.now(),
 		})
-		return err
+		return &membershipv1.OfferHelpResponse{Message: offerAck}, err
 	})
 	if err != nil {
 		return nil, err
