@@ -107,14 +107,11 @@ func (s *Server) driftPerson(ctx context.Context, tx pgx.Tx, id string) error {
 				return err
 			}
 			reason += fmt.Sprintf("; %d role(s) vacated into open positions", len(vacated))
-			pkgs, err := s.q.RemoveMaintainerEverywhere(ctx, tx, c.ID)
+			pkgs, err := s.stepDown(ctx, tx, c.ID)
 			if err != nil {
 				return err
 			}
 			if len(pkgs) > 0 {
-				if err := s.q.MarkUnmaintained(ctx, tx, store.MarkUnmaintainedParams{Ids: pkgs, Now: s.now()}); err != nil {
-					return err
-				}
 				reason += "; stepped down as maintainer of " + strings.Join(pkgs, ", ")
 			}
 		}

@@ -133,10 +133,7 @@ func (s *Server) OrphanPackage(ctx context.Context, req *membershipv1.OrphanPack
 		if n == 0 {
 			return apierr.FailedPrecondition(ReasonNotAMaintainer, who+" does not maintain "+req.GetName())
 		}
-		if len(cur.GetMaintainers()) == 1 && cur.GetState() != membershipv1.Package_STATE_OBSOLETE {
-			return s.q.SetPackageState(ctx, tx, store.SetPackageStateParams{ID: id, State: "unmaintained", Now: s.now()})
-		}
-		return nil
+		return s.q.MarkUnmaintained(ctx, tx, store.MarkUnmaintainedParams{Ids: []string{id}, Now: s.now()})
 	})
 }
 
@@ -196,6 +193,16 @@ func (s *Server) packageTx(ctx context.Context, id, name string, change func(pgx
 		return err
 	})
 	return out, err
+}
+
+// stepDown removes person (an id) as maintainer of every package; those left
+// without one become UNMAINTAINED, as with :orphan. It returns the packages.
+func (s *Server) stepDown(ctx context.Context, tx pgx.Tx, person string) ([]string, error) {
+	pkgs, err := s.q.RemoveMaintainerEverywhere(ctx, tx, person)
+	if err != nil || len(pkgs) == 0 {
+		return pkgs, err
+	}
+	return pkgs, s.q.MarkUnmaintained(ctx, tx, store.MarkUnmaintainedParams{Ids: pkgs, Now: s.now()})
 }
 
 // setMaintainers makes the package's maintainers exactly names.

@@ -206,16 +206,11 @@ func (s *Server) DeletePerson(ctx context.Context, req *membershipv1.DeletePerso
 			return personFromRow(row), err
 		},
 		func(tx pgx.Tx) error {
-			// Packages they alone maintained are left UNMAINTAINED, as when
-			// the last maintainer steps down, so they show up for adoption.
-			pkgs, err := s.q.RemoveMaintainerEverywhere(ctx, tx, id)
-			if err != nil {
+			// First, so packages they alone maintained show up for adoption.
+			if _, err := s.stepDown(ctx, tx, id); err != nil {
 				return err
 			}
-			if err := s.q.DeletePerson(ctx, tx, id); err != nil {
-				return err
-			}
-			return s.q.MarkUnmaintained(ctx, tx, store.MarkUnmaintainedParams{Ids: pkgs, Now: s.now()})
+			return s.q.DeletePerson(ctx, tx, id)
 		})
 	if err != nil {
 		return nil, err
