@@ -67,11 +67,14 @@ func setProgress(r *roadmapv1.Release, items, done int32) {
 
 // withProgress adds the release's progress, computed from its items.
 func (s *Server) withProgress(ctx context.Context, db store.DBTX, r *roadmapv1.Release) (*roadmapv1.Release, error) {
-	p, err := s.q.ReleaseProgress(ctx, db, textOf(resource.ID(releases, r.GetName())))
+	p, err := s.q.ReleasesProgress(ctx, db, []string{resource.ID(releases, r.GetName())})
 	if err != nil {
 		return nil, err
 	}
-	setProgress(r, p.ItemCount, p.DoneCount)
+	setProgress(r, 0, 0)
+	for _, row := range p {
+		setProgress(r, row.ItemCount, row.DoneCount)
+	}
 	return r, nil
 }
 

@@ -19,7 +19,3 @@ UPDATE team_members SET role = $3, version = version + 1 WHERE team_id = $1 AND 
 
 -- name: DeleteTeamMember :execrows
 DELETE FROM team_members WHERE team_id = $1 AND person_id = $2;
-
--- name: TeamLeads :many
--- The teams a person leads.
-SELECT team_id FROM team_members WHERE person_id = $1 AND role = 'lead';

@@ -125,31 +125,6 @@ func (q *Queries) ListTeamMembers(ctx context.Context, db DBTX, arg ListTeamMemb
 	return items, nil
 }
 
-const teamLeads = `-- name: TeamLeads :many
-SELECT team_id FROM team_members WHERE person_id = $1 AND role = 'lead'
-`
-
-// The teams a person leads.
-func (q *Queries) TeamLeads(ctx context.Context, db DBTX, personID string) ([]string, error) {
-	rows, err := db.Query(ctx, teamLeads, personID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []string{}
-	for rows.Next() {
-		var team_id string
-		if err := rows.Scan(&team_id); err != nil {
-			return nil, err
-		}
-		items = append(items, team_id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const updateTeamMember = `-- name: UpdateTeamMember :exec
 UPDATE team_members SET role = $3, version = version + 1 WHERE team_id = $1 AND person_id = $2
 `

@@ -44,11 +44,6 @@ SET state = $2, last_update_time = $3, update_time = now(), version = version + 
 WHERE id = $1
 RETURNING *;
 
--- name: ReleaseProgress :one
-SELECT count(*) FILTER (WHERE state NOT IN ('deferred', 'declined'))::integer AS item_count,
-       count(*) FILTER (WHERE state = 'done')::integer AS done_count
-FROM items WHERE release_id = $1;
-
 -- name: ReleasesProgress :many
 SELECT release_id::text AS release_id,
        count(*) FILTER (WHERE state NOT IN ('deferred', 'declined'))::integer AS item_count,
@@ -62,5 +57,3 @@ SELECT * FROM items WHERE release_id = $1 AND state = 'done' ORDER BY update_tim
 -- name: AllItems :many
 SELECT * FROM items ORDER BY priority DESC, vote_count DESC, id;
 
--- name: CountItemsInRelease :one
-SELECT count(*) FROM items WHERE release_id = $1;

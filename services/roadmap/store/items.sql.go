@@ -101,17 +101,6 @@ func (q *Queries) AllItems(ctx context.Context, db DBTX) ([]Item, error) {
 	return items, nil
 }
 
-const countItemsInRelease = `-- name: CountItemsInRelease :one
-SELECT count(*) FROM items WHERE release_id = $1
-`
-
-func (q *Queries) CountItemsInRelease(ctx context.Context, db DBTX, releaseID pgtype.Text) (int64, error) {
-	row := db.QueryRow(ctx, countItemsInRelease, releaseID)
-	var count int64
-	err := row.Scan(&count)
-	return count, err
-}
-
 const createItem = `-- name: CreateItem :one
 INSERT INTO items (id, title, description, release_id, state, priority, owner_team, owner_people, tags, last_update_time)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
@@ -316,24 +305,6 @@ func (q *Queries) ReleaseChangelog(ctx context.Context, db DBTX, releaseID pgtyp
 		return nil, err
 	}
 	return items, nil
-}
-
-const releaseProgress = `-- name: ReleaseProgress :one
-SELECT count(*) FILTER (WHERE state NOT IN ('deferred', 'declined'))::integer AS item_count,
-       count(*) FILTER (WHERE state = 'done')::integer AS done_count
-FROM items WHERE release_id = $1
-`
-
-type ReleaseProgressRow struct {
-	ItemCount int32
-	DoneCount int32
-}
-
-func (q *Queries) ReleaseProgress(ctx context.Context, db DBTX, releaseID pgtype.Text) (ReleaseProgressRow, error) {
-	row := db.QueryRow(ctx, releaseProgress, releaseID)
-	var i ReleaseProgressRow
-	err := row.Scan(&i.ItemCount, &i.DoneCount)
-	return i, err
 }
 
 const releasesProgress = `-- name: ReleasesProgress :many

@@ -62,9 +62,6 @@ LIMIT sqlc.arg(page_size);
 -- name: ProposalChoices :many
 SELECT choices FROM proposal_votes WHERE proposal_id = $1;
 
--- name: ProposalChoicesFor :many
-SELECT proposal_id, choices FROM proposal_votes WHERE proposal_id = ANY(sqlc.arg(ids)::text[]);
-
 -- name: OpenProposalsForItems :many
 SELECT id, question, close_time, linked_items FROM proposals
 WHERE state = 'open' AND close_time > sqlc.arg(now)::timestamptz AND linked_items <> '{}';

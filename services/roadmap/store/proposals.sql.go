@@ -493,35 +493,6 @@ func (q *Queries) ProposalChoices(ctx context.Context, db DBTX, proposalID strin
 	return items, nil
 }
 
-const proposalChoicesFor = `-- name: ProposalChoicesFor :many
-SELECT proposal_id, choices FROM proposal_votes WHERE proposal_id = ANY($1::text[])
-`
-
-type ProposalChoicesForRow struct {
-	ProposalID string
-	Choices    []string
-}
-
-func (q *Queries) ProposalChoicesFor(ctx context.Context, db DBTX, ids []string) ([]ProposalChoicesForRow, error) {
-	rows, err := db.Query(ctx, proposalChoicesFor, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ProposalChoicesForRow{}
-	for rows.Next() {
-		var i ProposalChoicesForRow
-		if err := rows.Scan(&i.ProposalID, &i.Choices); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const proposalsChoices = `-- name: ProposalsChoices :many
 SELECT proposal_id, choices FROM proposal_votes WHERE proposal_id = ANY($1::text[])
 `
