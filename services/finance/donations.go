@@ -8,8 +8,6 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
@@ -37,21 +35,6 @@ var depositByChannel = map[financev1.Donation_Channel]string{
 	financev1.Donation_CHANNEL_CARD:   "bank",
 }
 
-// checkPerson makes sure `people/{id}` exists, asking membership.
-func (s *Server) checkPerson(ctx context.Context, field, name string) error {
-	if name == "" || s.opts.Membership == nil {
-		return nil
-	}
-	_, err := s.opts.Membership.GetPerson(ctx, &membershipv1.GetPersonRequest{Name: name})
-	if status.Code(err) == codes.NotFound {
-		return apierr.InvalidField(field, "no such person: "+name)
-	}
-	if err != nil {
-		return apierr.Unavailable("cannot check " + name + " with membership; retry")
-	}
-	return nil
-}
-
 // CreateDonation records a gift and posts debit deposit / credit income (or
 // the goal's fund) in the same transaction.
 func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonationRequest) (*financev1.Donation, error) {
@@ -77,7 +60,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	if !inKind && deposit == "" {
 		return nil, apierr.InvalidField("donation.deposit_account", "value is required for this channel")
 	}
-	if err := s.checkPerson(ctx, "donation.donor", d.GetDonor()); err != nil {
+	if err := s.members.Person(ctx, "donation.donor", d.GetDonor()); err != nil {
 		return nil, err
 	}
 	visibility := d.GetVisibility()

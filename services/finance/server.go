@@ -20,6 +20,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/groupcommit"
+	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -52,6 +53,8 @@ type Server struct {
 	accounts sync.Map
 	// donationWriter shares statements and commits among concurrent donations.
 	donationWriter *groupcommit.Batcher[donationWrite, bool]
+	// members checks the people requests name.
+	members *memberref.Checker
 }
 
 // Donations are written by at most DonationWriters statements at a time, of
@@ -67,7 +70,7 @@ const (
 
 // NewServer returns the finance service.
 func NewServer(o Options) (*Server, error) {
-	s := &Server{db: o.DB, q: store.New(), log: o.Log, opts: o}
+	s := &Server{db: o.DB, q: store.New(), log: o.Log, opts: o, members: memberref.New(o.Membership)}
 	s.donationWriter = groupcommit.New(DonationWriters, maxDonationBatch, donationWriteTimeout, s.writeDonations)
 	return s, nil
 }

@@ -176,7 +176,7 @@ func (s *Server) CreateSubscription(ctx context.Context, req *financev1.CreateSu
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkPerson(ctx, "subscription.subscriber", sb.GetSubscriber()); err != nil {
+	if err := s.members.Person(ctx, "subscription.subscriber", sb.GetSubscriber()); err != nil {
 		return nil, err
 	}
 	return doTx(ctx, s, req.GetRequestId(), "CreateSubscription", req, func(tx pgx.Tx) (*financev1.Subscription, error) {

@@ -138,7 +138,7 @@ func (s *Server) checkOwners(ctx context.Context, it *roadmapv1.Item, team, peop
 		}
 	}
 	if people {
-		return s.checkPeople(ctx, "item.owner_people", it.GetOwnerPeople())
+		return s.members.People(ctx, "item.owner_people", it.GetOwnerPeople())
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -659,3 +660,5 @@ func (s *Server) ListVotes(ctx context.Context, req *roadmapv1.ListVotesRequest)
 	}
 	return resp, nil
 }
+
+func indexed(field string, i int) string { return field + "[" + strconv.Itoa(i) + "]" }

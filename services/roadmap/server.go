@@ -18,6 +18,7 @@ import (
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -45,11 +46,13 @@ type Server struct {
 	q    *store.Queries
 	log  *zap.Logger
 	opts Options
+	// members checks the people and teams requests name.
+	members *memberref.Checker
 }
 
 // NewServer returns the roadmap service.
 func NewServer(o Options) (*Server, error) {
-	return &Server{db: o.DB, q: store.New(), log: o.Log, opts: o}, nil
+	return &Server{db: o.DB, q: store.New(), log: o.Log, opts: o, members: memberref.New(o.Membership)}, nil
 }
 
 // Register implements app.Part.
