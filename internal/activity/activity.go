@@ -8,6 +8,8 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -24,9 +26,21 @@ func Record(ctx context.Context, tx pgx.Tx, person, kind string, t time.Time) er
 	if person == "" {
 		return nil
 	}
-	return outbox.Enqueue(ctx, tx, Topic, &membershipv1.Activity{
-		EventId: uuid.NewString(), Person: person, Kind: kind, Time: timestamppb.New(t),
-	})
+	return outbox.Enqueue(ctx, tx, Topic, New(person, kind, t))
+}
+
+// New is the report that person did kind at t, with a fresh event id.
+func New(person, kind string, t time.Time) *membershipv1.Activity {
+	return &membershipv1.Activity{EventId: uuid.NewString(), Person: person, Kind: kind, Time: timestamppb.New(t)}
+}
+
+// Drain delivers the activity queued in db's outbox to membership until ctx
+// ends; a membership outage only delays delivery. With no client it returns.
+func Drain(ctx context.Context, db *pgxpool.Pool, client membershipv1.MembershipServiceClient, log *zap.Logger) {
+	if client == nil {
+		return
+	}
+	outbox.NewDrainer(db, Sender(client), log, 500*time.Millisecond).Run(ctx)
 }
 
 // Sender delivers queued activity to membership; membership ignores event

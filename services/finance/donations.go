@@ -4,13 +4,11 @@ import (
 	"context"
 	"time"
 
-	"github.com/google/uuid"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/jackc/pgx/v5"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
-	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -122,7 +120,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	}
 	if d.GetDonor() != "" {
 		var err error
-		w.activity, err = proto.Marshal(&membershipv1.Activity{EventId: uuid.NewString(), Person: d.GetDonor(), Kind: "finance.donation", Time: ts(now)})
+		w.activity, err = proto.Marshal(activity.New(d.GetDonor(), "finance.donation", now))
 		if err != nil {
 			return nil, err
 		}

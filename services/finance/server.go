@@ -22,7 +22,6 @@ import (
 	"github.com/guildhall/guildhall/internal/groupcommit"
 	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/internal/money"
-	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -209,10 +208,7 @@ func (s *Server) fillBalances(ctx context.Context, as ...*financev1.Account) err
 
 // Run drains the activity outbox to membership until ctx ends.
 func (s *Server) Run(ctx context.Context) {
-	if s.opts.Membership == nil {
-		return
-	}
-	outbox.NewDrainer(s.db, activity.Sender(s.opts.Membership), s.log, 500*time.Millisecond).Run(ctx)
+	activity.Drain(ctx, s.db, s.opts.Membership, s.log)
 }
 
 // now is the service clock.

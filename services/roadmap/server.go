@@ -19,7 +19,6 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/memberref"
-	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -231,11 +230,7 @@ func releaseFromRow(r store.Release) *roadmapv1.Release {
 	}
 }
 
-// Run drains the activity outbox to membership until ctx ends; the app
-// starts it in the background. A membership outage only delays delivery.
+// Run drains the activity outbox to membership until ctx ends.
 func (s *Server) Run(ctx context.Context) {
-	if s.opts.Membership == nil {
-		return
-	}
-	outbox.NewDrainer(s.db, activity.Sender(s.opts.Membership), s.log, 500*time.Millisecond).Run(ctx)
+	activity.Drain(ctx, s.db, s.opts.Membership, s.log)
 }
