@@ -30,6 +30,16 @@ func Name(collection, id string) string { return collection + "/" + id }
 // the form collection/id.
 func ID(collection, name string) string { return strings.TrimPrefix(name, collection+"/") }
 
+// SplitChild returns the ids in a nested name,
+// `{parents}/{parent}/{children}/{child}`, or "", "" for any other shape.
+func SplitChild(name string) (parent, child string) {
+	parts := strings.Split(name, "/")
+	if len(parts) != 4 {
+		return "", ""
+	}
+	return parts[1], parts[3]
+}
+
 // Etag renders a row version as an etag.
 func Etag(version int64) string { return strconv.FormatInt(version, 10) }
 

@@ -89,8 +89,8 @@ func (s *Server) ListTokens(ctx context.Context, req *membershipv1.ListTokensReq
 // RevokeToken revokes a token; services stop accepting it once their
 // authentication cache entry expires (auth.DefaultTTL).
 func (s *Server) RevokeToken(ctx context.Context, req *membershipv1.RevokeTokenRequest) (*membershipv1.Token, error) {
-	parts := strings.Split(req.GetName(), "/") // people/{person}/tokens/{token}
-	row, err := s.q.RevokeToken(ctx, s.db, store.RevokeTokenParams{PersonID: parts[1], ID: parts[3], RevokeTime: ptr(s.now())})
+	person, token := resource.SplitChild(req.GetName())
+	row, err := s.q.RevokeToken(ctx, s.db, store.RevokeTokenParams{PersonID: person, ID: token, RevokeTime: ptr(s.now())})
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}

@@ -22,7 +22,7 @@ const ReasonPositionNotOpen = "POSITION_NOT_OPEN"
 
 // GetPosition implements AIP-131.
 func (s *Server) GetPosition(ctx context.Context, req *membershipv1.GetPositionRequest) (*membershipv1.Position, error) {
-	teamID, id := splitPosition(req.GetName())
+	teamID, id := resource.SplitChild(req.GetName())
 	row, err := s.q.GetPosition(ctx, s.db, store.GetPositionParams{TeamID: teamID, ID: id})
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
@@ -103,7 +103,7 @@ var positionFields = []string{"title", "description", "skills", "hours_per_month
 // UpdatePosition implements AIP-134. A position may be reopened or closed
 // here; only :fill fills it.
 func (s *Server) UpdatePosition(ctx context.Context, req *membershipv1.UpdatePositionRequest) (*membershipv1.Position, error) {
-	teamID, id := splitPosition(req.GetPosition().GetName())
+	teamID, id := resource.SplitChild(req.GetPosition().GetName())
 	key := store.GetPositionForUpdateParams{TeamID: teamID, ID: id}
 	var was membershipv1.Position_State
 	return resource.Update(ctx, s.db, req.GetPosition(), req.GetUpdateMask(), positionFields,
@@ -142,7 +142,7 @@ func (s *Server) UpdatePosition(ctx context.Context, req *membershipv1.UpdatePos
 // the team with the position's role. Of concurrent fills exactly one wins:
 // the conditional update takes the row lock, and the losers find it filled.
 func (s *Server) FillPosition(ctx context.Context, req *membershipv1.FillPositionRequest) (*membershipv1.Position, error) {
-	teamID, id := splitPosition(req.GetName())
+	teamID, id := resource.SplitChild(req.GetName())
 	personID := resource.ID(people, req.GetPerson())
 	var out *membershipv1.Position
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
@@ -192,15 +192,6 @@ func validatePosition(p *membershipv1.Position) error {
 }
 
 func positionName(teamID, id string) string { return resource.Name(teams, teamID) + "/positions/" + id }
-
-// splitPosition returns the ids in teams/{team}/positions/{position}.
-func splitPosition(name string) (teamID, id string) {
-	parts := strings.Split(name, "/")
-	if len(parts) != 4 {
-		return "", ""
-	}
-	return parts[1], parts[3]
-}
 
 func positionFromRow(r store.Position) *membershipv1.Position {
 	p := &membershipv1.Position{

@@ -220,7 +220,7 @@ func (s *Server) CreateTeamMember(ctx context.Context, req *membershipv1.CreateT
 
 // UpdateTeamMember changes a member's role.
 func (s *Server) UpdateTeamMember(ctx context.Context, req *membershipv1.UpdateTeamMemberRequest) (*membershipv1.TeamMember, error) {
-	teamID, personID := splitMember(req.GetTeamMember().GetName())
+	teamID, personID := resource.SplitChild(req.GetTeamMember().GetName())
 	key := store.GetTeamMemberForUpdateParams{TeamID: teamID, PersonID: personID}
 	return resource.Update(ctx, s.db, req.GetTeamMember(), req.GetUpdateMask(), []string{"role"},
 		func(tx pgx.Tx) (*membershipv1.TeamMember, error) {
@@ -244,7 +244,7 @@ func (s *Server) UpdateTeamMember(ctx context.Context, req *membershipv1.UpdateT
 
 // DeleteTeamMember removes a person from a team.
 func (s *Server) DeleteTeamMember(ctx context.Context, req *membershipv1.DeleteTeamMemberRequest) (*emptypb.Empty, error) {
-	teamID, personID := splitMember(req.GetName())
+	teamID, personID := resource.SplitChild(req.GetName())
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		n, err := s.q.DeleteTeamMember(ctx, tx, store.DeleteTeamMemberParams{TeamID: teamID, PersonID: personID})
 		if err != nil {
@@ -267,15 +267,6 @@ func validateMember(m *membershipv1.TeamMember) error {
 
 func memberName(teamID, personID string) string {
 	return resource.Name(teams, teamID) + "/members/" + personID
-}
-
-// splitMember returns the ids in teams/{team}/members/{person}.
-func splitMember(name string) (teamID, personID string) {
-	parts := strings.Split(name, "/")
-	if len(parts) != 4 {
-		return "", ""
-	}
-	return parts[1], parts[3]
 }
 
 // teamOf returns teams/{team} of any name below a team.

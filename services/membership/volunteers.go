@@ -226,7 +226,7 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 		params := store.MoveVolunteerParams{ID: id, State: pgenum.Text(to), Position: row.Position, PersonID: row.PersonID, Now: s.now()}
 		switch to {
 		case membershipv1.Volunteer_STATE_MATCHED:
-			teamID, posID := splitPosition(req.GetPosition())
+			teamID, posID := resource.SplitChild(req.GetPosition())
 			pos, err := s.q.GetPosition(ctx, tx, store.GetPositionParams{TeamID: teamID, ID: posID})
 			if errors.Is(err, pgx.ErrNoRows) {
 				return apierr.InvalidField("position", req.GetPosition()+" does not exist")
@@ -247,7 +247,7 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 			params.PersonID = pgText(personID)
 			// The matched position, if still open, is theirs now; if it was
 			// filled or removed meanwhile, the offer is still ACTIVE.
-			if teamID, posID := splitPosition(row.Position); posID != "" {
+			if teamID, posID := resource.SplitChild(row.Position); posID != "" {
 				if _, err := s.fill(ctx, tx, teamID, posID, personID); err != nil && !isReason(err, ReasonPositionNotOpen) && !isReason(err, apierr.ReasonNotFound) {
 					return err
 				}

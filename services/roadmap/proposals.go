@@ -614,8 +614,8 @@ func hidden(p store.Proposal, now time.Time) bool {
 
 // GetVote reads a vote; while the tally is hidden, only the voter sees it.
 func (s *Server) GetVote(ctx context.Context, req *roadmapv1.GetVoteRequest) (*roadmapv1.Vote, error) {
-	parts := strings.Split(req.GetName(), "/")
-	id, person := parts[1], "people/"+parts[3]
+	id, voter := resource.SplitChild(req.GetName())
+	person := resource.Name("people", voter)
 	p, now, err := s.load(ctx, id, resource.Name(proposals, id))
 	if err != nil {
 		return nil, err

@@ -2,7 +2,6 @@ package roadmap
 
 import (
 	"context"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -28,18 +27,9 @@ func updateFromRow(r store.ItemUpdate) *roadmapv1.ItemUpdate {
 	}
 }
 
-// splitUpdate parses items/{item}/updates/{update}.
-func splitUpdate(name string) (item, update string) {
-	parts := strings.Split(name, "/")
-	if len(parts) != 4 {
-		return "", ""
-	}
-	return parts[1], parts[3]
-}
-
 // GetItemUpdate implements AIP-131.
 func (s *Server) GetItemUpdate(ctx context.Context, req *roadmapv1.GetItemUpdateRequest) (*roadmapv1.ItemUpdate, error) {
-	item, id := splitUpdate(req.GetName())
+	item, id := resource.SplitChild(req.GetName())
 	row, err := s.q.GetItemUpdate(ctx, s.db, store.GetItemUpdateParams{ItemID: item, ID: id})
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
