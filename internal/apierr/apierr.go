@@ -141,6 +141,12 @@ func RateLimited(message string) *Error {
 	return &Error{Code: codes.ResourceExhausted, Reason: ReasonRateLimited, Message: message}
 }
 
+// HasReason reports whether err is an *Error with the given reason.
+func HasReason(err error, reason string) bool {
+	var ae *Error
+	return errors.As(err, &ae) && ae.Reason == reason
+}
+
 // ToStatus maps any error to the status sent to the caller. Errors that carry
 // no status become INTERNAL with a generic message, so SQL text and other
 // internals never leak; the caller logs the original.

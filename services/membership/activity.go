@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/zap"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -99,5 +98,3 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 }
 
 var personName = regexp.MustCompile(`^people/[a-z][a-z0-9-]{0,62}$`)
-
-func zapError(err error) zap.Field { return zap.Error(err) }

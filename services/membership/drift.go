@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
@@ -214,7 +215,7 @@ func (s *Server) Run(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if err := s.evaluateDrift(ctx, ""); err != nil && ctx.Err() == nil {
-			s.log.Warn("drift evaluation failed", zapError(err))
+			s.log.Warn("drift evaluation failed", zap.Error(err))
 		}
 		select {
 		case <-ctx.Done():

@@ -181,7 +181,7 @@ func (s *Server) packageTx(ctx context.Context, id, name string, change func(pgx
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		cur, err := s.loadPackage(ctx, tx, id, true)
 		if err != nil {
-			return notFoundOr(err, name)
+			return resource.NotFoundIfNoRows(err, name)
 		}
 		if err := change(tx, cur); err != nil {
 			return err

@@ -77,7 +77,7 @@ func (s *Server) CreatePosition(ctx context.Context, req *membershipv1.CreatePos
 	teamID := resource.ID(teams, req.GetParent())
 	return resource.Create(ctx, s.db, req.GetParent()+"/positions", req.GetRequestId(), "CreatePosition", req, func(tx pgx.Tx) (*membershipv1.Position, error) {
 		if _, err := s.q.GetTeam(ctx, tx, teamID); err != nil {
-			return nil, notFoundOr(err, req.GetParent())
+			return nil, resource.NotFoundIfNoRows(err, req.GetParent())
 		}
 		row, err := s.insertPosition(ctx, tx, teamID, p)
 		if err != nil {
@@ -170,7 +170,7 @@ func (s *Server) fill(ctx context.Context, tx pgx.Tx, teamID, id, personID strin
 	if errors.Is(err, pgx.ErrNoRows) {
 		cur, gerr := s.q.GetPosition(ctx, tx, store.GetPositionParams{TeamID: teamID, ID: id})
 		if gerr != nil {
-			return row, notFoundOr(gerr, positionName(teamID, id))
+			return row, resource.NotFoundIfNoRows(gerr, positionName(teamID, id))
 		}
 		return row, apierr.FailedPrecondition(ReasonPositionNotOpen,
 			positionName(teamID, id)+" is "+strings.ToUpper(cur.State)+", not OPEN; only an open position can be filled")

@@ -200,10 +200,10 @@ func (s *Server) CreateTeamMember(ctx context.Context, req *membershipv1.CreateT
 	name := memberName(teamID, personID)
 	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreateTeamMember", req, func(tx pgx.Tx) (*membershipv1.TeamMember, error) {
 		if _, err := s.q.GetTeam(ctx, tx, teamID); err != nil {
-			return nil, notFoundOr(err, req.GetParent())
+			return nil, resource.NotFoundIfNoRows(err, req.GetParent())
 		}
 		if _, err := s.q.GetPerson(ctx, tx, personID); err != nil {
-			return nil, notFoundOr(err, resource.Name(people, personID))
+			return nil, resource.NotFoundIfNoRows(err, resource.Name(people, personID))
 		}
 		if err := s.q.CreateTeamMember(ctx, tx, store.CreateTeamMemberParams{
 			TeamID: teamID, PersonID: personID, Role: pgenum.Text(m.GetRole()), Since: s.now(),
@@ -290,8 +290,4 @@ func memberFromRow(m store.TeamMember, displayName string) *membershipv1.TeamMem
 }
 
 // notFoundOr maps a missing row to NOT_FOUND of name.
-func notFoundOr(err error, name string) error {
-	return resource.NotFoundIfNoRows(err, name)
-}
-
 func pgText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }

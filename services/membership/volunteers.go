@@ -214,7 +214,7 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		row, err := s.q.GetVolunteerForUpdate(ctx, tx, id)
 		if err != nil {
-			return notFoundOr(err, req.GetName())
+			return resource.NotFoundIfNoRows(err, req.GetName())
 		}
 		if req.GetEtag() != "" && req.GetEtag() != resource.Etag(row.Version) {
 			return apierr.EtagMismatch(req.GetName())
@@ -248,7 +248,7 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 			// The matched position, if still open, is theirs now; if it was
 			// filled or removed meanwhile, the offer is still ACTIVE.
 			if teamID, posID := resource.SplitChild(row.Position); posID != "" {
-				if _, err := s.fill(ctx, tx, teamID, posID, personID); err != nil && !isReason(err, ReasonPositionNotOpen) && !isReason(err, apierr.ReasonNotFound) {
+				if _, err := s.fill(ctx, tx, teamID, posID, personID); err != nil && !apierr.HasReason(err, ReasonPositionNotOpen) && !apierr.HasReason(err, apierr.ReasonNotFound) {
 					return err
 				}
 			}
@@ -382,11 +382,6 @@ func actor(ctx context.Context) string {
 		return "services/" + p.GetService()
 	}
 	return ""
-}
-
-func isReason(err error, reason string) bool {
-	var ae *apierr.Error
-	return errors.As(err, &ae) && ae.Reason == reason
 }
 
 func (s *Server) volunteersFromRows(ctx context.Context, db store.DBTX, rows []store.Volunteer) ([]*membershipv1.Volunteer, error) {
