@@ -24,7 +24,6 @@ import (
 
 	"github.com/guildhall/guildhall/internal/app"
 	"github.com/guildhall/guildhall/internal/config"
-	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/logging"
 	"github.com/guildhall/guildhall/services/membership"
 )
@@ -125,9 +124,6 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("dev --seed needs GUILDHALL_BOOTSTRAP_ADMIN_TOKEN, to seed through the API as an admin")
 	}
 	defer func() { _ = log.Sync() }()
-	if err := database.EnsureDatabase(ctx, cfg.DatabaseURL); err != nil {
-		return err
-	}
 	if cfg.InternalToken == "" {
 		// One process: the services only need to agree with themselves.
 		cfg.InternalToken, _ = membership.NewSecret()

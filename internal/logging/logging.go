@@ -43,22 +43,26 @@ func New(format, level string) (*zap.Logger, error) {
 // GRPC adapts l to the go-grpc-middleware logging interceptors.
 func GRPC(l *zap.Logger) grpclogging.Logger {
 	l = l.WithOptions(zap.WithCaller(false))
-	return grpclogging.LoggerFunc(func(ctx context.Context, lvl grpclogging.Level, msg string, fields ...any) {
+	return grpclogging.LoggerFunc(func(_ context.Context, lvl grpclogging.Level, msg string, fields ...any) {
+		level := zapcore.ErrorLevel
+		switch lvl {
+		case grpclogging.LevelDebug:
+			level = zapcore.DebugLevel
+		case grpclogging.LevelInfo:
+			level = zapcore.InfoLevel
+		case grpclogging.LevelWarn:
+			level = zapcore.WarnLevel
+		}
+		// Fields are built only for lines that will be written, and passed
+		// to the line itself rather than to a derived logger per call.
+		if !l.Core().Enabled(level) {
+			return
+		}
 		f := make([]zap.Field, 0, len(fields)/2)
 		for i := 0; i+1 < len(fields); i += 2 {
 			f = append(f, zap.Any(fmt.Sprint(fields[i]), fields[i+1]))
 		}
-		ll := l.With(f...)
-		switch lvl {
-		case grpclogging.LevelDebug:
-			ll.Debug(msg)
-		case grpclogging.LevelInfo:
-			ll.Info(msg)
-		case grpclogging.LevelWarn:
-			ll.Warn(msg)
-		default:
-			ll.Error(msg)
-		}
+		l.Log(level, msg, f...)
 	})
 }
 
