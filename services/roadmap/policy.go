@@ -19,10 +19,6 @@ import (
 // editors and team leads and run by editors or their creator.
 func (s *Server) Policy() auth.Policy {
 	edit := auth.Permission("roadmap.edit")
-	itemLead := auth.LeadOf(func(ctx context.Context, r interface{ GetName() string }) (string, error) {
-		return s.ownerTeam(ctx, r.GetName())
-	})
-	itemEditors := edit.Or("the owner team's lead", itemLead)
 	return auth.Policy{
 		roadmapv1.RoadmapService_GetRelease_FullMethodName:          auth.Public(),
 		roadmapv1.RoadmapService_ListReleases_FullMethodName:        auth.Public(),
@@ -38,31 +34,17 @@ func (s *Server) Policy() auth.Policy {
 				return r.GetItem().GetOwnerTeam(), nil
 			})),
 		roadmapv1.RoadmapService_UpdateItem_FullMethodName: edit.Or("the owner team's lead",
-			auth.LeadOf(func(ctx context.Context, r *roadmapv1.UpdateItemRequest) (string, error) {
-				return s.ownerTeam(ctx, r.GetItem().GetName())
-			})),
-		roadmapv1.RoadmapService_DeleteItem_FullMethodName:     itemEditors,
+			itemOwner(s, func(r *roadmapv1.UpdateItemRequest) string { return r.GetItem().GetName() }, false)),
+		roadmapv1.RoadmapService_DeleteItem_FullMethodName: edit.Or("the owner team's lead",
+			itemOwner(s, func(r *roadmapv1.DeleteItemRequest) string { return r.GetName() }, false)),
 		roadmapv1.RoadmapService_VoteItem_FullMethodName:       auth.Person(),
 		roadmapv1.RoadmapService_UnvoteItem_FullMethodName:     auth.Person(),
 		roadmapv1.RoadmapService_ListItemVoters_FullMethodName: auth.Public(),
 
 		roadmapv1.RoadmapService_GetItemUpdate_FullMethodName:   auth.Public(),
 		roadmapv1.RoadmapService_ListItemUpdates_FullMethodName: auth.Public(),
-		roadmapv1.RoadmapService_CreateItemUpdate_FullMethodName: edit.
-			Or("the owner team's lead", auth.LeadOf(func(ctx context.Context, r *roadmapv1.CreateItemUpdateRequest) (string, error) {
-				return s.ownerTeam(ctx, r.GetParent())
-			})).
-			Or("the item's owner people", func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
-				r, ok := req.(*roadmapv1.CreateItemUpdateRequest)
-				if !ok || p.GetPerson() == "" {
-					return false, nil
-				}
-				o, err := s.q.GetItemOwners(ctx, s.db, resource.ID(items, r.GetParent()))
-				if err != nil {
-					return false, nil // a missing item is reported as NOT_FOUND to those who may write
-				}
-				return slices.Contains(o.OwnerPeople, p.GetPerson()), nil
-			}),
+		roadmapv1.RoadmapService_CreateItemUpdate_FullMethodName: edit.Or("the owner team's lead or the item's owner people",
+			itemOwner(s, func(r *roadmapv1.CreateItemUpdateRequest) string { return r.GetParent() }, true)),
 
 		roadmapv1.RoadmapService_GetProposal_FullMethodName:    auth.Public(),
 		roadmapv1.RoadmapService_ListProposals_FullMethodName:  auth.Public(),
@@ -83,13 +65,24 @@ func (s *Server) Policy() auth.Policy {
 	}
 }
 
-// ownerTeam reads an item's owner team; a missing item has none.
-func (s *Server) ownerTeam(ctx context.Context, name string) (string, error) {
-	o, err := s.q.GetItemOwners(ctx, s.db, resource.ID(items, name))
-	if isNoRows(err) {
-		return "", nil
+// itemOwner passes the lead of the owner team of the item the request names
+// and, with people, the item's owner people: one read of its owners. A
+// missing item has no owners (those who may write are told NOT_FOUND).
+func itemOwner[R any](s *Server, name func(R) string, people bool) auth.Check {
+	return func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
+		r, ok := req.(R)
+		if !ok || p.GetPerson() == "" {
+			return false, nil
+		}
+		o, err := s.q.GetItemOwners(ctx, s.db, resource.ID(items, name(r)))
+		if isNoRows(err) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		return auth.IsLeadOf(p, o.OwnerTeam) || (people && slices.Contains(o.OwnerPeople, p.GetPerson())), nil
 	}
-	return o.OwnerTeam, err
 }
 
 // creatorOf passes when the caller wrote the proposal the request names.
@@ -114,12 +107,12 @@ func (s *Server) eligible(ctx context.Context, p *auth.Principal, req any) (bool
 	if !ok || p.GetPerson() == "" {
 		return false, nil
 	}
-	pr, err := s.q.GetProposal(ctx, s.db, resource.ID(proposals, r.GetProposal()))
+	team, err := s.q.GetProposalEligibleTeam(ctx, s.db, resource.ID(proposals, r.GetProposal()))
 	if isNoRows(err) {
 		return true, nil // the handler reports NOT_FOUND
 	}
 	if err != nil {
 		return false, err
 	}
-	return pr.EligibleTeam == "" || slices.Contains(p.GetTeams(), pr.EligibleTeam), nil
+	return team == "" || slices.Contains(p.GetTeams(), team), nil
 }

@@ -7,6 +7,9 @@ SELECT * FROM proposals WHERE id = $1 FOR UPDATE;
 -- name: GetProposalCreator :one
 SELECT creator FROM proposals WHERE id = $1;
 
+-- name: GetProposalEligibleTeam :one
+SELECT eligible_team FROM proposals WHERE id = $1;
+
 -- name: ListProposals :many
 SELECT * FROM proposals
 WHERE (sqlc.narg(before)::text IS NULL OR id < sqlc.narg(before)::text)

@@ -230,6 +230,17 @@ func (q *Queries) GetProposalCreator(ctx context.Context, db DBTX, id string) (s
 	return creator, err
 }
 
+const getProposalEligibleTeam = `-- name: GetProposalEligibleTeam :one
+SELECT eligible_team FROM proposals WHERE id = $1
+`
+
+func (q *Queries) GetProposalEligibleTeam(ctx context.Context, db DBTX, id string) (string, error) {
+	row := db.QueryRow(ctx, getProposalEligibleTeam, id)
+	var eligible_team string
+	err := row.Scan(&eligible_team)
+	return eligible_team, err
+}
+
 const getProposalForUpdate = `-- name: GetProposalForUpdate :one
 SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version FROM proposals WHERE id = $1 FOR UPDATE
 `
