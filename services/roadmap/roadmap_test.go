@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -18,7 +19,7 @@ func TestRoadmapView(t *testing.T) {
 	newRelease(t, f.admin, "v7", `{"displayName":"7","state":"STATE_RELEASED","releaseDate":"2010-01-01"}`)
 	ok(t, f.admin.Do(t, http.MethodPatch, "/v1/releases/v7?updateMask=state", `{"state":"STATE_END_OF_LIFE"}`), http.StatusOK)
 
-	base := newItem(t, f.admin, `{"title":"Base move","release":"releases/v9","state":"STATE_IN_PROGRESS","priority":90}`)
+	base := newItem(t, f.admin, `{"title":"Base move","description":"`+strings.Repeat("long text ", 100)+`","release":"releases/v9","state":"STATE_IN_PROGRESS","priority":90}`)
 	v9planned := newItem(t, f.admin, `{"title":"Installer","release":"releases/v9","state":"STATE_PLANNED"}`)
 	v9done := newItem(t, f.admin, `{"title":"Build system","release":"releases/v9","state":"STATE_DONE"}`)
 	ldap := newItem(t, f.admin, `{"title":"LDAP","release":"releases/v9-1","state":"STATE_PLANNED","priority":50}`)
@@ -50,6 +51,10 @@ func TestRoadmapView(t *testing.T) {
 		for _, it := range asList(r["items"]) {
 			items[it["item"].(map[string]any)["name"].(string)] = it
 		}
+	}
+	// The page lists titles; descriptions come with GetItem.
+	if d := items[base]["item"].(map[string]any)["description"]; d != "" {
+		t.Errorf("the roadmap carries an item description: %.40v…", d)
 	}
 	if want := []string{"releases/v7", "releases/v8", "releases/v9", "releases/v9-1"}; !slices.Equal(order, want) {
 		t.Errorf("release order %v, want %v", order, want)

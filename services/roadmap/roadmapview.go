@@ -38,7 +38,7 @@ func horizon(it *roadmapv1.Item, releaseState roadmapv1.Release_State) roadmapv1
 func (s *Server) GetRoadmap(ctx context.Context, req *roadmapv1.GetRoadmapRequest) (*roadmapv1.Roadmap, error) {
 	now := s.now()
 	var rels []store.Release
-	var rows []store.Item
+	var rows []store.AllItemsRow
 	var props []store.OpenProposalsForItemsRow
 	err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
@@ -73,8 +73,7 @@ func (s *Server) GetRoadmap(ctx context.Context, req *roadmapv1.GetRoadmapReques
 		out.Releases = append(out.Releases, rr)
 	}
 	for _, row := range rows {
-		it := s.itemFromRow(row, now)
-		it.Description = "" // the page lists titles; descriptions (up to 10,000 characters each) come with GetItem
+		it := s.itemFromRow(store.Item(row), now)
 		var rr *roadmapv1.RoadmapRelease
 		state := roadmapv1.Release_STATE_UNSPECIFIED
 		if row.ReleaseID.Valid {

@@ -55,5 +55,9 @@ GROUP BY release_id;
 SELECT * FROM items WHERE release_id = $1 AND state = 'done' ORDER BY update_time DESC, id;
 
 -- name: AllItems :many
-SELECT * FROM items ORDER BY priority DESC, vote_count DESC, id;
+-- Every item for the roadmap page, which lists titles: descriptions (up to
+-- 10,000 characters each) are left in the table and come with GetItem.
+SELECT id, title, ''::text AS description, release_id, state, priority, owner_team, owner_people, tags,
+    vote_count, last_update_time, create_time, update_time, version
+FROM items ORDER BY priority DESC, vote_count DESC, id;
 

@@ -63,18 +63,39 @@ func (q *Queries) AdjustVoteCount(ctx context.Context, db DBTX, arg AdjustVoteCo
 }
 
 const allItems = `-- name: AllItems :many
-SELECT id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version FROM items ORDER BY priority DESC, vote_count DESC, id
+SELECT id, title, ''::text AS description, release_id, state, priority, owner_team, owner_people, tags,
+    vote_count, last_update_time, create_time, update_time, version
+FROM items ORDER BY priority DESC, vote_count DESC, id
 `
 
-func (q *Queries) AllItems(ctx context.Context, db DBTX) ([]Item, error) {
+type AllItemsRow struct {
+	ID             string
+	Title          string
+	Description    string
+	ReleaseID      pgtype.Text
+	State          string
+	Priority       int32
+	OwnerTeam      string
+	OwnerPeople    []string
+	Tags           []string
+	VoteCount      int32
+	LastUpdateTime time.Time
+	CreateTime     time.Time
+	UpdateTime     time.Time
+	Version        int64
+}
+
+// Every item for the roadmap page, which lists titles: descriptions (up to
+// 10,000 characters each) are left in the table and come with GetItem.
+func (q *Queries) AllItems(ctx context.Context, db DBTX) ([]AllItemsRow, error) {
 	rows, err := db.Query(ctx, allItems)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	items := []Item{}
+	items := []AllItemsRow{}
 	for rows.Next() {
-		var i Item
+		var i AllItemsRow
 		if err := rows.Scan(
 			&i.ID,
 			&i.Title,
