@@ -2,6 +2,9 @@ package finance
 
 import (
 	"context"
+	"errors"
+
+	"github.com/jackc/pgx/v5"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -32,10 +35,10 @@ func (s *Server) Policy() auth.Policy {
 			return false, nil
 		}
 		who, err := s.q.GetExpenseSubmitter(ctx, s.db, resource.ID(expenses, r.GetName()))
-		if err != nil {
-			return false, nil // a missing expense is reported by the handler
+		if errors.Is(err, pgx.ErrNoRows) {
+			return false, nil // a missing expense has no submitter
 		}
-		return who == p.GetPerson(), nil
+		return err == nil && who == p.GetPerson(), err
 	})
 	return auth.Policy{
 		financev1.FinanceService_GetAccount_FullMethodName:    public,
