@@ -80,7 +80,7 @@ func Decode(token, query string, keys int) (Cursor, error) {
 
 // Page is one list call's position: where it starts and how many it returns.
 type Page struct {
-	after string
+	after []string
 	size  int32
 	query string
 }
@@ -88,32 +88,43 @@ type Page struct {
 // Start decodes a single-key token and size for a list ordered by one unique
 // text key (such as the resource id).
 func Start(token string, size int32, query string) (Page, error) {
-	c, err := Decode(token, query, 1)
+	return StartKeys(token, size, query, 1)
+}
+
+// StartKeys is Start for a list ordered by keys columns, the last of them
+// unique (e.g. priority, then id).
+func StartKeys(token string, size int32, query string, keys int) (Page, error) {
+	c, err := Decode(token, query, keys)
 	if err != nil {
 		return Page{}, err
 	}
-	p := Page{size: Size(size), query: query}
-	if len(c.After) == 1 {
-		p.after = c.After[0]
-	}
-	return p, nil
+	return Page{after: c.After, size: Size(size), query: query}, nil
 }
 
 // After is the key to list after ("" on the first page).
-func (p Page) After() string { return p.after }
+func (p Page) After() string {
+	if len(p.after) == 0 {
+		return ""
+	}
+	return p.after[0]
+}
+
+// AfterKeys are the keys to list after (nil on the first page).
+func (p Page) AfterKeys() []string { return p.after }
 
 // AfterUUID is After for a list ordered by a uuid key: the nil UUID on the
 // first page, so the query can compare uuid to uuid and walk the primary key
 // (a cast of the column to text would scan from the start on every page),
 // and BadToken for a cursor that is not a UUID, rather than a failed query.
 func (p Page) AfterUUID() (string, error) {
-	if p.after == "" {
+	after := p.After()
+	if after == "" {
 		return uuid.Nil.String(), nil
 	}
-	if _, err := uuid.Parse(p.after); err != nil {
+	if _, err := uuid.Parse(after); err != nil {
 		return "", BadToken()
 	}
-	return p.after, nil
+	return after, nil
 }
 
 // Limit is how many rows to fetch: one more than the page, to learn whether
@@ -123,11 +134,16 @@ func (p Page) Limit() int32 { return p.size + 1 }
 // Finish trims rows to the page and returns the next page's token, or "" on
 // the last page.
 func Finish[R any](p Page, rows []R, key func(R) string) ([]R, string) {
+	return FinishKeys(p, rows, func(r R) []string { return []string{key(r)} })
+}
+
+// FinishKeys is Finish for a page started with StartKeys.
+func FinishKeys[R any](p Page, rows []R, keys func(R) []string) ([]R, string) {
 	if int32(len(rows)) <= p.size {
 		return rows, ""
 	}
 	rows = rows[:p.size]
-	return rows, Encode(Cursor{After: []string{key(rows[len(rows)-1])}, Query: p.query})
+	return rows, Encode(Cursor{After: keys(rows[len(rows)-1]), Query: p.query})
 }
 
 // List runs one page of a list ordered by a unique text key: it decodes the

@@ -3,6 +3,7 @@ package pagination_test
 import (
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -185,5 +186,48 @@ func TestListUUID(t *testing.T) {
 	var ae *apierr.Error
 	if !errors.As(err, &ae) || len(ae.Violations) != 1 || ae.Violations[0].Field != "page_token" || len(afters) != 2 {
 		t.Fatalf("forged cursor: %v (fetched %d times)", err, len(afters))
+	}
+}
+
+func TestPagesOnTwoKeys(t *testing.T) {
+	type row struct {
+		prio int
+		id   string
+	}
+	rows := []row{{0, "a"}, {1, "b"}, {1, "c"}, {2, "a"}, {3, "z"}}
+	q := pagination.Fingerprint("goals")
+	var got []row
+	token := ""
+	for pages := 0; ; pages++ {
+		page, err := pagination.StartKeys(token, 2, q, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var fetched []row
+		for _, r := range rows {
+			after := page.AfterKeys()
+			if after == nil || strings.Compare(fmt.Sprint(r.prio), after[0]) > 0 || (fmt.Sprint(r.prio) == after[0] && r.id > after[1]) {
+				if int32(len(fetched)) < page.Limit() {
+					fetched = append(fetched, r)
+				}
+			}
+		}
+		var next string
+		fetched, next = pagination.FinishKeys(page, fetched, func(r row) []string { return []string{fmt.Sprint(r.prio), r.id} })
+		got = append(got, fetched...)
+		if token = next; token == "" {
+			if pages != 2 {
+				t.Errorf("%d pages, want 3", pages+1)
+			}
+			break
+		}
+	}
+	if !slices.Equal(got, rows) {
+		t.Fatalf("paged %v, want %v", got, rows)
+	}
+	// A single-key token is not a two-key one.
+	one := pagination.Encode(pagination.Cursor{After: []string{"a"}, Query: q})
+	if _, err := pagination.StartKeys(one, 2, q, 2); err == nil {
+		t.Fatal("a one-key token was taken for a two-key list")
 	}
 }

@@ -116,41 +116,32 @@ func (s *Server) GetGoal(ctx context.Context, req *financev1.GetGoalRequest) (*f
 
 // ListGoals lists goals in priority order (then id), keyset-paged on both.
 func (s *Server) ListGoals(ctx context.Context, req *financev1.ListGoalsRequest) (*financev1.ListGoalsResponse, error) {
-	q := pagination.Fingerprint(goals)
-	c, err := pagination.Decode(req.GetPageToken(), q, 2)
+	page, err := pagination.StartKeys(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(goals), 2)
 	if err != nil {
 		return nil, err
 	}
-	size := pagination.Size(req.GetPageSize())
 	var rows []store.Goal
-	if len(c.After) == 2 {
-		prio, perr := strconv.ParseInt(c.After[0], 10, 32)
+	if after := page.AfterKeys(); after != nil {
+		prio, perr := strconv.ParseInt(after[0], 10, 32)
 		if perr != nil {
 			return nil, pagination.BadToken()
 		}
-		rows, err = s.q.ListGoalsAfter(ctx, s.db, store.ListGoalsAfterParams{AfterPriority: int32(prio), AfterID: c.After[1], PageSize: size + 1})
+		rows, err = s.q.ListGoalsAfter(ctx, s.db, store.ListGoalsAfterParams{AfterPriority: int32(prio), AfterID: after[1], PageSize: page.Limit()})
 	} else {
-		rows, err = s.q.ListGoals(ctx, s.db, size+1)
+		rows, err = s.q.ListGoals(ctx, s.db, page.Limit())
 	}
 	if err != nil {
 		return nil, err
 	}
-	list := make([]*financev1.Goal, 0, len(rows))
-	for _, r := range rows {
-		list = append(list, goalFromRow(r))
-	}
 	resp := &financev1.ListGoalsResponse{}
-	if int32(len(list)) > size {
-		list = list[:size]
-		last := list[len(list)-1]
-		resp.NextPageToken = pagination.Encode(pagination.Cursor{After: []string{itoa(last.Priority), resource.ID(goals, last.Name)}, Query: q})
-	}
-	for _, g := range list {
+	rows, resp.NextPageToken = pagination.FinishKeys(page, rows, func(r store.Goal) []string { return []string{itoa(r.Priority), r.ID} })
+	for _, r := range rows {
+		g := goalFromRow(r)
 		if err := s.fillProgress(ctx, s.db, g); err != nil {
 			return nil, err
 		}
+		resp.Goals = append(resp.Goals, g)
 	}
-	resp.Goals = list
 	return resp, nil
 }
 

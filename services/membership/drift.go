@@ -173,18 +173,17 @@ func days(d time.Duration) string {
 // ListDriftEvents lists drift steps, newest first, after bringing them up to
 // the clock.
 func (s *Server) ListDriftEvents(ctx context.Context, req *membershipv1.ListDriftEventsRequest) (*membershipv1.ListDriftEventsResponse, error) {
-	query := pagination.Fingerprint("drift")
-	cur, err := pagination.Decode(req.GetPageToken(), query, 2)
+	page, err := pagination.StartKeys(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint("drift"), 2)
 	if err != nil {
 		return nil, err
 	}
-	params := store.ListDriftEventsParams{PageSize: pagination.Size(req.GetPageSize()) + 1}
-	if len(cur.After) == 2 {
-		t, err := time.Parse(time.RFC3339Nano, cur.After[0])
+	params := store.ListDriftEventsParams{PageSize: page.Limit()}
+	if after := page.AfterKeys(); after != nil {
+		t, err := time.Parse(time.RFC3339Nano, after[0])
 		if err != nil {
 			return nil, pagination.BadToken()
 		}
-		params.AfterTime, params.AfterID = &t, cur.After[1]
+		params.AfterTime, params.AfterID = &t, after[1]
 	}
 	if err := s.evaluateDrift(ctx, ""); err != nil {
 		return nil, err
@@ -194,11 +193,9 @@ func (s *Server) ListDriftEvents(ctx context.Context, req *membershipv1.ListDrif
 		return nil, err
 	}
 	resp := &membershipv1.ListDriftEventsResponse{}
-	if size := int(params.PageSize) - 1; len(rows) > size {
-		rows = rows[:size]
-		last := rows[len(rows)-1]
-		resp.NextPageToken = pagination.Encode(pagination.Cursor{After: []string{last.Time.UTC().Format(time.RFC3339Nano), last.ID}, Query: query})
-	}
+	rows, resp.NextPageToken = pagination.FinishKeys(page, rows, func(r store.DriftEvent) []string {
+		return []string{r.Time.UTC().Format(time.RFC3339Nano), r.ID}
+	})
 	for _, r := range rows {
 		resp.DriftEvents = append(resp.DriftEvents, &membershipv1.DriftEvent{
 			Person: resource.Name(people, r.PersonID), Stage: strings.ToUpper(r.Stage), Time: timestamppb.New(r.Time),

@@ -330,11 +330,10 @@ func (s *Server) ListItems(ctx context.Context, req *roadmapv1.ListItemsRequest)
 		staleFilter = strconv.FormatBool(req.GetStale())
 	}
 	fp := pagination.Fingerprint(items, req.GetRelease(), req.GetState().String(), req.GetOwnerTeam(), req.GetTag(), staleFilter, col)
-	cur, err := pagination.Decode(req.GetPageToken(), fp, 2)
+	page, err := pagination.StartKeys(req.GetPageToken(), req.GetPageSize(), fp, 2)
 	if err != nil {
 		return nil, err
 	}
-	size := pagination.Size(req.GetPageSize())
 	now := s.now()
 	var where []string
 	var args []any
@@ -361,29 +360,29 @@ func (s *Server) ListItems(ctx context.Context, req *roadmapv1.ListItemsRequest)
 		}
 		where = append(where, cond)
 	}
-	if len(cur.After) == 2 {
+	if after := page.AfterKeys(); after != nil {
 		var key any
 		if col == "last_update_time" {
-			us, err := strconv.ParseInt(cur.After[0], 10, 64)
+			us, err := strconv.ParseInt(after[0], 10, 64)
 			if err != nil {
 				return nil, pagination.BadToken()
 			}
 			key = time.UnixMicro(us).UTC()
 		} else {
-			n, err := strconv.ParseInt(cur.After[0], 10, 32)
+			n, err := strconv.ParseInt(after[0], 10, 32)
 			if err != nil {
 				return nil, pagination.BadToken()
 			}
 			key = int32(n)
 		}
-		k, i := arg(key), arg(cur.After[1])
+		k, i := arg(key), arg(after[1])
 		where = append(where, "("+col+" < "+k+" OR ("+col+" = "+k+" AND id > "+i+"))")
 	}
 	q := "SELECT * FROM items"
 	if len(where) > 0 {
 		q += " WHERE " + strings.Join(where, " AND ")
 	}
-	q += " ORDER BY " + col + " DESC, id LIMIT " + arg(size+1)
+	q += " ORDER BY " + col + " DESC, id LIMIT " + arg(page.Limit())
 	rows, err := s.db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -393,20 +392,15 @@ func (s *Server) ListItems(ctx context.Context, req *roadmapv1.ListItemsRequest)
 		return nil, err
 	}
 	resp := &roadmapv1.ListItemsResponse{}
-	if int32(len(list)) > size {
-		list = list[:size]
-		last := list[len(list)-1]
-		key := ""
+	list, resp.NextPageToken = pagination.FinishKeys(page, list, func(last store.Item) []string {
 		switch col {
 		case "last_update_time":
-			key = strconv.FormatInt(last.LastUpdateTime.UnixMicro(), 10)
+			return []string{strconv.FormatInt(last.LastUpdateTime.UnixMicro(), 10), last.ID}
 		case "priority":
-			key = strconv.Itoa(int(last.Priority))
-		default:
-			key = strconv.Itoa(int(last.VoteCount))
+			return []string{strconv.Itoa(int(last.Priority)), last.ID}
 		}
-		resp.NextPageToken = pagination.Encode(pagination.Cursor{After: []string{key, last.ID}, Query: fp})
-	}
+		return []string{strconv.Itoa(int(last.VoteCount)), last.ID}
+	})
 	for _, r := range list {
 		resp.Items = append(resp.Items, s.itemFromRow(r, now))
 	}
