@@ -74,6 +74,9 @@ func TestRandomMixAddsUp(t *testing.T) {
 	for _, r := range rep {
 		r := r.(map[string]any)
 		month, _ := time.Parse("2006-01", r["month"].(string))
+		if one := f.env.Do(t, "GET", "/v1/reports/monthly?month="+r["month"].(string), "").JSON(t); fmt.Sprint(one) != fmt.Sprint(r) {
+			t.Errorf("%s in the range differs from its own report:\n%v\n%v", r["month"], r, one)
+		}
 		var income, expense, cash int64
 		if err := db.QueryRow(ctx, `SELECT
 			coalesce(-sum(p.amount) FILTER (WHERE a.type = 'income' AND t.effective_time >= $1 AND t.effective_time < $2), 0)::bigint,

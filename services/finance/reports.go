@@ -40,7 +40,11 @@ func (s *Server) GetMonthlyReport(ctx context.Context, req *financev1.GetMonthly
 	if err != nil {
 		return nil, err
 	}
-	return s.monthlyReport(ctx, m)
+	reports, err := s.monthlyReports(ctx, m, m)
+	if err != nil {
+		return nil, err
+	}
+	return reports[0], nil
 }
 
 // GetReportRange reports each month from `from` to `to`.
@@ -56,22 +60,29 @@ func (s *Server) GetReportRange(ctx context.Context, req *financev1.GetReportRan
 	if to.Before(from) || to.After(from.AddDate(0, 36, 0)) {
 		return nil, apierr.InvalidField("to", "must be from 0 to 36 months after from")
 	}
-	resp := &financev1.GetReportRangeResponse{}
-	for m := from; !m.After(to); m = m.AddDate(0, 1, 0) {
-		r, err := s.monthlyReport(ctx, m)
-		if err != nil {
-			return nil, err
-		}
-		resp.Reports = append(resp.Reports, r)
-	}
-	return resp, nil
+	reports, err := s.monthlyReports(ctx, from, to)
+	return &financev1.GetReportRangeResponse{Reports: reports}, err
 }
 
-func (s *Server) monthlyReport(ctx context.Context, month time.Time) (*financev1.MonthlyReport, error) {
-	rows, err := s.q.MonthlyMovements(ctx, s.db, month)
+// monthlyReports reports every month from first to last, from one query.
+func (s *Server) monthlyReports(ctx context.Context, first, last time.Time) ([]*financev1.MonthlyReport, error) {
+	rows, err := s.q.MonthlyMovements(ctx, s.db, store.MonthlyMovementsParams{First: first, Last: last})
 	if err != nil {
 		return nil, err
 	}
+	byMonth := map[string][]store.MonthlyMovementsRow{}
+	for _, r := range rows {
+		byMonth[r.Month.Format("2006-01")] = append(byMonth[r.Month.Format("2006-01")], r)
+	}
+	var out []*financev1.MonthlyReport
+	for m := first; !m.After(last); m = m.AddDate(0, 1, 0) {
+		out = append(out, monthlyReport(m, byMonth[m.Format("2006-01")]))
+	}
+	return out, nil
+}
+
+// monthlyReport builds one month's report from its movements.
+func monthlyReport(month time.Time, rows []store.MonthlyMovementsRow) *financev1.MonthlyReport {
 	type sect struct {
 		r        *financev1.CurrencyReport
 		income   map[string]int64
@@ -124,7 +135,7 @@ func (s *Server) monthlyReport(ctx context.Context, month time.Time) (*financev1
 		}
 		out.Currencies = append(out.Currencies, r)
 	}
-	return out, nil
+	return out
 }
 
 func amounts(m map[string]int64, prefix string) ([]*financev1.Amount, int64) {

@@ -11,17 +11,24 @@ import (
 )
 
 const monthlyMovements = `-- name: MonthlyMovements :many
-SELECT a.id, a.type, a.currency_code, m.source,
-    coalesce(sum(m.amount) FILTER (WHERE m.month = $1::date), 0)::bigint AS in_month,
-    coalesce(sum(m.amount) FILTER (WHERE m.month <= $1::date), 0)::bigint AS to_date,
-    coalesce(sum(m.amount) FILTER (WHERE m.month > $1::date - interval '3 months' AND m.month <= $1::date), 0)::bigint AS last3
-FROM account_months m JOIN accounts a ON a.id = m.account_id
-WHERE m.month <= $1::date
-GROUP BY a.id, a.type, a.currency_code, m.source
-ORDER BY a.currency_code, a.id
+SELECT r.month::date AS month, a.id, a.type, a.currency_code, m.source,
+    coalesce(sum(m.amount) FILTER (WHERE m.month = r.month), 0)::bigint AS in_month,
+    coalesce(sum(m.amount), 0)::bigint AS to_date,
+    coalesce(sum(m.amount) FILTER (WHERE m.month > r.month - interval '3 months'), 0)::bigint AS last3
+FROM generate_series($1::date, $2::date, interval '1 month') AS r(month)
+JOIN account_months m ON m.month <= r.month
+JOIN accounts a ON a.id = m.account_id
+GROUP BY r.month, a.id, a.type, a.currency_code, m.source
+ORDER BY r.month, a.currency_code, a.id
 `
 
+type MonthlyMovementsParams struct {
+	First time.Time
+	Last  time.Time
+}
+
 type MonthlyMovementsRow struct {
+	Month        time.Time
 	ID           string
 	Type         string
 	CurrencyCode string
@@ -31,10 +38,10 @@ type MonthlyMovementsRow struct {
 	Last3        int64
 }
 
-// Per account and source: the month's movement, everything up to its end,
-// and the last three months.
-func (q *Queries) MonthlyMovements(ctx context.Context, db DBTX, month time.Time) ([]MonthlyMovementsRow, error) {
-	rows, err := db.Query(ctx, monthlyMovements, month)
+// Per month from first to last, account and source: the month's movement,
+// everything up to its end, and the last three months.
+func (q *Queries) MonthlyMovements(ctx context.Context, db DBTX, arg MonthlyMovementsParams) ([]MonthlyMovementsRow, error) {
+	rows, err := db.Query(ctx, monthlyMovements, arg.First, arg.Last)
 	if err != nil {
 		return nil, err
 	}
@@ -43,6 +50,7 @@ func (q *Queries) MonthlyMovements(ctx context.Context, db DBTX, month time.Time
 	for rows.Next() {
 		var i MonthlyMovementsRow
 		if err := rows.Scan(
+			&i.Month,
 			&i.ID,
 			&i.Type,
 			&i.CurrencyCode,
