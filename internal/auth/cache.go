@@ -49,13 +49,15 @@ func NewCache(next Authenticator, ttl time.Duration, now func() time.Time) *Cach
 // Authenticate implements Authenticator.
 func (c *Cache) Authenticate(ctx context.Context, token string) (*Principal, error) {
 	key := sha256.Sum256([]byte(token))
-	c.mu.Lock()
-	e, ok := c.entries[key]
-	c.mu.Unlock()
-	if ok && c.now().Before(e.expires) {
+	if e, ok := c.cached(key); ok {
 		return e.p, e.err
 	}
 	v, err, _ := c.group.Do(string(key[:]), func() (any, error) {
+		// A call that finished between our miss and this one has filled
+		// the entry: use it rather than asking again.
+		if e, ok := c.cached(key); ok {
+			return e.p, e.err
+		}
 		p, err := c.next.Authenticate(context.WithoutCancel(ctx), token)
 		var ae *apierr.Error
 		if err == nil || (errors.As(err, &ae) && ae.Code == codes.Unauthenticated) {
@@ -72,6 +74,14 @@ func (c *Cache) Authenticate(ctx context.Context, token string) (*Principal, err
 		return nil, err
 	}
 	return v.(*Principal), nil
+}
+
+// cached returns the unexpired entry for key.
+func (c *Cache) cached(key [32]byte) (entry, bool) {
+	c.mu.Lock()
+	e, ok := c.entries[key]
+	c.mu.Unlock()
+	return e, ok && c.now().Before(e.expires)
 }
 
 // Remote authenticates through the membership service.
