@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/guildhall/guildhall/app/apptest"
 	"github.com/guildhall/guildhall/gen/openapi"
-	"github.com/guildhall/guildhall/internal/apptest"
 )
 
 // TestHostileRequests sends malformed and hostile requests to every route in

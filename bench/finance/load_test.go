@@ -29,9 +29,9 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/guildhall/guildhall/app/apptest"
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
-	"github.com/guildhall/guildhall/internal/apptest"
 	"github.com/guildhall/guildhall/services/finance"
 )
 

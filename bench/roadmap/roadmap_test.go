@@ -12,8 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/guildhall/guildhall/app/apptest"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
-	"github.com/guildhall/guildhall/internal/apptest"
 )
 
 // load fills the roadmap schema directly with SQL: 50 releases (every state),

@@ -22,7 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
-	"github.com/guildhall/guildhall/internal/app"
+	"github.com/guildhall/guildhall/app"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/logging"
 	"github.com/guildhall/guildhall/services/membership"
@@ -137,10 +137,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := a.WithServices(ctx, grpcLis, config.Services, target); err != nil {
 		return err
 	}
-	targets := map[string]string{}
-	for _, s := range config.Services {
-		targets[s] = target
-	}
+	app.ServeAllAt(cfg, target)
+	targets := app.Targets(cfg)
 	httpLis, err := listen(cfg.HTTPAddr)
 	if err != nil {
 		return err
@@ -200,11 +198,7 @@ func runServe(ctx context.Context, args []string, _ io.Writer) error {
 		return err
 	}
 	if part == "gateway" {
-		targets := map[string]string{}
-		for _, s := range config.Services {
-			targets[s] = cfg.Service[s].Target
-		}
-		err = a.WithGateway(ctx, lis, targets)
+		err = a.WithGateway(ctx, lis, app.Targets(cfg))
 	} else {
 		err = a.WithServices(ctx, lis, []string{part}, cfg.Service[config.Membership].Target)
 	}
@@ -248,11 +242,7 @@ func runSeed(ctx context.Context, args []string, _ io.Writer) error {
 	if token == "" {
 		return errors.New("seed: give --token or set GUILDHALL_BOOTSTRAP_ADMIN_TOKEN")
 	}
-	targets := map[string]string{}
-	for _, s := range config.Services {
-		targets[s] = cfg.Service[s].Target
-	}
-	if err := app.Seed(ctx, set, targets, token); err != nil {
+	if err := app.Seed(ctx, set, app.Targets(cfg), token); err != nil {
 		return err
 	}
 	log.Info("demo data loaded", zap.String("data_set", set))

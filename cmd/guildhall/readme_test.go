@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 	"github.com/guildhall/guildhall/internal/pgtest"
 )
 

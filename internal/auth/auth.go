@@ -186,8 +186,9 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, token string) (*Principal, error)
 }
 
-// infrastructure methods every client may call.
-func open(method string) bool {
+// Open reports whether method is infrastructure every client may call
+// (health checks and reflection), which needs no rule.
+func Open(method string) bool {
 	return strings.HasPrefix(method, "/grpc.health.v1.") || strings.HasPrefix(method, "/grpc.reflection.")
 }
 
@@ -214,7 +215,7 @@ func StreamServerInterceptor(policy Policy, authn Authenticator) grpc.StreamServ
 }
 
 func authorize(ctx context.Context, policy Policy, authn Authenticator, method string, req any) (context.Context, error) {
-	if open(method) {
+	if Open(method) {
 		return ctx, nil
 	}
 	p := &Principal{}

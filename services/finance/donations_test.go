@@ -9,7 +9,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 )
 
 // 1,000 concurrent creates with one request_id make one donation and one

@@ -6,7 +6,7 @@ import (
 	"reflect"
 	"testing"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 )
 
 func TestExpenseWorkflow(t *testing.T) {

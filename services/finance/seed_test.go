@@ -4,7 +4,7 @@ import (
 	"context"
 	"testing"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 	"github.com/guildhall/guildhall/services/finance"
 )
 

@@ -9,8 +9,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/guildhall/guildhall/app/apptest"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
-	"github.com/guildhall/guildhall/internal/apptest"
 )
 
 // TestBadInput sends invalid input to every write route: each gets 400 with

@@ -9,8 +9,8 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/guildhall/guildhall/app/apptest"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
-	"github.com/guildhall/guildhall/internal/apptest"
 )
 
 const internalToken = "gh_internal-test-token" // apptest's GUILDHALL_INTERNAL_TOKEN

@@ -6,14 +6,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/guildhall/guildhall/app/apptest"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
-	"github.com/guildhall/guildhall/internal/apptest"
-	"github.com/guildhall/guildhall/services/membership"
 )
 
 const (
@@ -232,23 +230,14 @@ func TestAccessMatrix(t *testing.T) {
 	})
 }
 
-// TestPolicyCoversEveryRPC checks that the policy has a rule for every RPC
-// and that the matrix covers every write RPC.
-func TestPolicyCoversEveryRPC(t *testing.T) {
-	s, err := membership.NewServer(membership.Options{Now: time.Now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy := s.Policy()
+// TestMatrixCoversEveryWrite checks that the matrix covers every write RPC.
+// (A method without an access rule stops start-up; see package app.)
+func TestMatrixCoversEveryWrite(t *testing.T) {
 	covered := map[string]bool{"ReportActivity": true}
 	for _, r := range matrix {
 		covered[strings.Fields(r.rpc)[0]] = true
 	}
 	for _, m := range membershipv1.MembershipService_ServiceDesc.Methods {
-		full := "/" + membershipv1.MembershipService_ServiceDesc.ServiceName + "/" + m.MethodName
-		if _, ok := policy[full]; !ok {
-			t.Errorf("no access rule for %s", full)
-		}
 		read := slices.ContainsFunc([]string{"Get", "List", "Authenticate"}, func(p string) bool { return strings.HasPrefix(m.MethodName, p) })
 		if !read && !covered[m.MethodName] {
 			t.Errorf("write RPC %s is missing from the access matrix", m.MethodName)

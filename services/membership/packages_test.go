@@ -5,7 +5,7 @@ import (
 	"slices"
 	"testing"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 )
 
 // TestPackages: maintainers step down and adopters are approved; lists filter by state.

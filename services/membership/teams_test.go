@@ -4,7 +4,7 @@ import (
 	"net/http"
 	"testing"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 )
 
 func TestTeamsAndMembers(t *testing.T) {

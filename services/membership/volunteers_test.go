@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 )
 
 const day = 24 * time.Hour

@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/guildhall/guildhall/app/apptest"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
-	"github.com/guildhall/guildhall/internal/apptest"
 )
 
 func TestItemTransitions(t *testing.T) {

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/guildhall/guildhall/app/apptest"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
-	"github.com/guildhall/guildhall/internal/apptest"
 )
 
 // openProposal creates and opens a proposal closing in an hour.

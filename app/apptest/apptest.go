@@ -17,7 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 
-	"github.com/guildhall/guildhall/internal/app"
+	"github.com/guildhall/guildhall/app"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pgtest"
@@ -89,12 +89,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 		cancel()
 		t.Fatal(err)
 	}
-	targets := map[string]string{}
-	for _, s := range config.Services {
-		targets[s] = grpcLis.Addr().String()
-	}
+	app.ServeAllAt(cfg, grpcLis.Addr().String())
 	httpLis := listen(t)
-	if err := a.WithGateway(ctx, httpLis, targets); err != nil {
+	if err := a.WithGateway(ctx, httpLis, app.Targets(cfg)); err != nil {
 		cancel()
 		t.Fatal(err)
 	}

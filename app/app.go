@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -29,6 +31,7 @@ import (
 	"github.com/guildhall/guildhall/internal/grpcserver"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/requestid"
+	"github.com/guildhall/guildhall/internal/service"
 )
 
 // App is one process: some services, maybe the gateway, and the metrics endpoint.
@@ -39,7 +42,9 @@ type App struct {
 	registry   *prometheus.Registry
 	closers    []func()
 	runners    []runner
-	background []Background
+	background []service.Background
+	// services are the services this binary knows (Services(); tests swap one).
+	services []service.Descriptor
 }
 
 // runner is a long-running server: serve blocks until stop is called.
@@ -54,7 +59,7 @@ type runner struct {
 func New(cfg *config.Config, log *zap.Logger, now func() time.Time) *App {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &App{cfg: cfg, log: log, now: now, registry: reg}
+	return &App{cfg: cfg, log: log, now: now, registry: reg, services: Services()}
 }
 
 // Migrate applies the migrations of the named services.
@@ -94,16 +99,20 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	membershipClient := membershipv1.NewMembershipServiceClient(members)
 
 	var policies []auth.Policy
-	var parts []Part
+	var parts []service.Part
 	watch := map[string]*pgxpool.Pool{}
 	for _, name := range names {
-		svc, _ := Lookup(name)
+		i := slices.IndexFunc(a.services, func(d service.Descriptor) bool { return d.Name == name })
+		if i < 0 {
+			return fmt.Errorf("unknown service %q", name)
+		}
+		svc := a.services[i]
 		pool, err := database.Open(ctx, a.cfg.Service[name].DatabaseURL, name, database.MaxConns(int32(a.cfg.DBMaxConns)))
 		if err != nil {
 			return err
 		}
 		a.closers = append(a.closers, pool.Close)
-		part, err := svc.Build(Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient, Now: a.now})
+		part, err := svc.Build(service.Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient, Now: a.now})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
@@ -124,9 +133,12 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	})
 	for _, p := range parts {
 		p.Register(srv.Server)
-		if bg, ok := p.(Background); ok {
+		if bg, ok := p.(service.Background); ok {
 			a.background = append(a.background, bg)
 		}
+	}
+	if err := CheckPolicy(srv.Server, policy); err != nil {
+		return err
 	}
 	metrics.InitializeMetrics(srv.Server)
 	srv.MarkServing()
@@ -175,6 +187,39 @@ func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[str
 	a.registry.MustRegister(requests, duration)
 	h = promhttp.InstrumentHandlerCounter(requests, promhttp.InstrumentHandlerDuration(duration, h))
 	a.withHTTP("gateway", lis, h)
+	return nil
+}
+
+// CheckPolicy refuses a server with a registered method that has no access
+// rule: such a method would answer PERMISSION_DENIED to everyone, so a
+// forgotten rule is a start-up error, not a quiet outage. Health and
+// reflection are open to all and need no rule.
+func CheckPolicy(srv *grpc.Server, policy auth.Policy) error {
+	var missing []string
+	registered := map[string]bool{}
+	for name, info := range srv.GetServiceInfo() {
+		for _, m := range info.Methods {
+			full := "/" + name + "/" + m.Name
+			registered[full] = true
+			if _, ok := policy[full]; !ok && !auth.Open(full) {
+				missing = append(missing, full)
+			}
+		}
+	}
+	var stale []string
+	for full := range policy {
+		if !registered[full] {
+			stale = append(stale, full)
+		}
+	}
+	slices.Sort(missing)
+	slices.Sort(stale)
+	switch {
+	case len(missing) > 0:
+		return fmt.Errorf("no access rule is declared for %s: add one to the service's Policy", strings.Join(missing, ", "))
+	case len(stale) > 0:
+		return fmt.Errorf("access rules name methods that are not served: %s", strings.Join(stale, ", "))
+	}
 	return nil
 }
 

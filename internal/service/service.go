@@ -1,0 +1,57 @@
+// Package service is the shape every Guildhall service exports to the app:
+// how to build it, its migrations, its seed and its background work. The app
+// (package app, above the services) lists the descriptors and runs them; no
+// platform package needs to know which services exist.
+package service
+
+import (
+	"context"
+	"io/fs"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"go.uber.org/zap"
+	"google.golang.org/grpc"
+
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/config"
+)
+
+// Deps is what a service is built from. Everything is passed in; nothing is global.
+type Deps struct {
+	DB     *pgxpool.Pool
+	Log    *zap.Logger
+	Config *config.Config
+	// Membership reaches the membership service, as a Guildhall service.
+	Membership membershipv1.MembershipServiceClient
+	// Now is the clock; tests move it.
+	Now func() time.Time
+}
+
+// Part is a built service: it registers its gRPC API and declares who may
+// call each of its methods (every registered method must have a rule, or
+// the process refuses to start).
+type Part interface {
+	Register(s grpc.ServiceRegistrar)
+	Policy() auth.Policy
+}
+
+// Background is implemented by parts with work to do between requests, such
+// as draining an outbox; Run returns when ctx ends.
+type Background interface {
+	Run(ctx context.Context)
+}
+
+// Descriptor describes one service: its name (also its schema and its
+// database's name in compose), its gRPC service name, its migrations, how to
+// build it and how to seed it.
+type Descriptor struct {
+	Name       string
+	GRPCName   string
+	Migrations fs.FS
+	Build      func(Deps) (Part, error)
+	// SeedSME loads the SME Server demo data through the service's API; conn
+	// carries an admin token.
+	SeedSME func(ctx context.Context, conn grpc.ClientConnInterface) error
+}
