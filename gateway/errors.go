@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"net/http"
 	"regexp"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
@@ -35,7 +38,26 @@ func errorHandler(maxBody int64) runtime.ErrorHandlerFunc {
 			}
 			err = decodeError(st.Message()).Err()
 		}
+		setRetryAfter(w, status.Convert(err))
 		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+	}
+}
+
+// setRetryAfter sends Retry-After (RFC 9110 §10.2.3, in whole seconds,
+// rounded up) for a status carrying google.rpc.RetryInfo, and for every
+// UNAVAILABLE (503), which a service that is down cannot annotate itself.
+func setRetryAfter(w http.ResponseWriter, st *status.Status) {
+	var delay time.Duration
+	for _, d := range st.Details() {
+		if ri, ok := d.(*errdetails.RetryInfo); ok {
+			delay = ri.GetRetryDelay().AsDuration()
+		}
+	}
+	if delay <= 0 && st.Code() == codes.Unavailable {
+		delay = apierr.DefaultRetryDelay
+	}
+	if delay > 0 {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(delay.Seconds())), 10))
 	}
 }
 
@@ -74,6 +96,32 @@ func bodyTooLarge(max int64) *status.Status {
 	return e.GRPCStatus()
 }
 
+// retryAfter makes sure every 503 carries Retry-After, including those
+// written where no error handler sees the status (e.g. a stream that fails
+// before its first message).
+func retryAfter(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next.ServeHTTP(&retryAfterWriter{ResponseWriter: w}, r)
+	})
+}
+
+type retryAfterWriter struct{ http.ResponseWriter }
+
+func (w *retryAfterWriter) WriteHeader(code int) {
+	if code == http.StatusServiceUnavailable && w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", strconv.FormatInt(int64(math.Ceil(apierr.DefaultRetryDelay.Seconds())), 10))
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *retryAfterWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+func (w *retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
 // writeStatus writes st outside grpc-gateway (e.g. from middleware).
 func writeStatus(w http.ResponseWriter, r *http.Request, st *status.Status) {
 	code := runtime.HTTPStatusFromCode(st.Code())
@@ -86,6 +134,7 @@ func writeStatus(w http.ResponseWriter, r *http.Request, st *status.Status) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	setRetryAfter(w, st)
 	w.WriteHeader(code)
 	_, _ = w.Write(b)
 }

@@ -83,7 +83,7 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 	if o.Metrics != nil {
 		root.Handle("GET /metrics", o.Metrics)
 	}
-	root.Handle("/", limitBody(mux, o.MaxBodyBytes))
+	root.Handle("/", retryAfter(limitBody(mux, o.MaxBodyBytes)))
 
 	corsOpts := cors.Options{
 		AllowedOrigins:   o.CORSOrigins,

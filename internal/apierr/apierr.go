@@ -10,11 +10,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"strings"
+	"syscall"
+	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/puddle/v2"
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
+	"google.golang.org/protobuf/types/known/durationpb"
 )
 
 // Domain is the ErrorInfo domain of every error Guildhall returns.
@@ -32,8 +40,14 @@ const (
 	ReasonPermissionDenied   = "PERMISSION_DENIED"
 	ReasonUnavailable        = "UNAVAILABLE"
 	ReasonRateLimited        = "RATE_LIMITED"
+	ReasonConflict           = "CONCURRENCY_CONFLICT"
 	ReasonInternal           = "INTERNAL"
 )
+
+// DefaultRetryDelay is the RetryInfo delay of an UNAVAILABLE error: long
+// enough for a database restart or fail-over to be noticed, short enough that
+// a client does not give up on a brief blip. REST sends it as Retry-After.
+const DefaultRetryDelay = 2 * time.Second
 
 // FieldViolation names one bad field of a request, with a path such as
 // "person.email" as in google.rpc.BadRequest.
@@ -50,6 +64,9 @@ type Error struct {
 	Message    string
 	Violations []FieldViolation
 	Metadata   map[string]string
+	// RetryDelay, if positive, is sent as google.rpc.RetryInfo: how long the
+	// caller should wait before trying again (REST: Retry-After).
+	RetryDelay time.Duration
 }
 
 func (e *Error) Error() string { return e.Message }
@@ -68,6 +85,9 @@ func (e *Error) GRPCStatus() *status.Status {
 		details = append(details, br)
 	}
 	details = append(details, &errdetails.ErrorInfo{Reason: e.Reason, Domain: Domain, Metadata: e.Metadata})
+	if e.RetryDelay > 0 {
+		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryDelay)})
+	}
 	out, err := st.WithDetails(details...)
 	if err != nil {
 		return st
@@ -131,14 +151,17 @@ func PermissionDenied(message string) *Error {
 	return &Error{Code: codes.PermissionDenied, Reason: ReasonPermissionDenied, Message: message}
 }
 
-// Unavailable reports a dependency that cannot be reached; the caller may retry.
+// Unavailable reports a dependency that cannot be reached; the caller may
+// retry after DefaultRetryDelay (sent as RetryInfo).
 func Unavailable(message string) *Error {
-	return &Error{Code: codes.Unavailable, Reason: ReasonUnavailable, Message: message}
+	return &Error{Code: codes.Unavailable, Reason: ReasonUnavailable, Message: message, RetryDelay: DefaultRetryDelay}
 }
 
-// RateLimited reports a caller over its rate limit.
-func RateLimited(message string) *Error {
-	return &Error{Code: codes.ResourceExhausted, Reason: ReasonRateLimited, Message: message}
+// RateLimited reports a caller over its rate limit (RESOURCE_EXHAUSTED, REST
+// 429). retryAfter, if positive, is sent as RetryInfo and, over REST, as
+// Retry-After.
+func RateLimited(message string, retryAfter time.Duration) *Error {
+	return &Error{Code: codes.ResourceExhausted, Reason: ReasonRateLimited, Message: message, RetryDelay: retryAfter}
 }
 
 // HasReason reports whether err is an *Error with the given reason.
@@ -158,16 +181,59 @@ func ToStatus(err error) *status.Status {
 	if errors.As(err, &ae) {
 		return ae.GRPCStatus()
 	}
-	switch {
-	case errors.Is(err, context.Canceled):
+	if errors.Is(err, context.Canceled) {
 		return status.New(codes.Canceled, "request canceled")
-	case errors.Is(err, context.DeadlineExceeded):
-		return status.New(codes.DeadlineExceeded, "deadline exceeded")
 	}
 	if st, ok := status.FromError(err); ok {
 		return st
 	}
+	if Outage(err) {
+		return Unavailable("the service cannot reach its database just now; retry shortly").GRPCStatus()
+	}
+	if conflict(err) {
+		e := &Error{Code: codes.Aborted, Reason: ReasonConflict,
+			Message: "the request collided with a concurrent one; retry it", RetryDelay: 100 * time.Millisecond}
+		return e.GRPCStatus()
+	}
 	return (&Error{Code: codes.Internal, Reason: ReasonInternal, Message: "internal error"}).GRPCStatus()
+}
+
+// Outage reports whether err means a dependency (in practice PostgreSQL) is
+// unreachable, shutting down or overloaded, rather than the request being
+// wrong or the code being at fault: a failed connect, a connection lost or
+// closed mid-query, SQLSTATE class 08 (connection exception), 53
+// (insufficient resources, e.g. too many connections) and 57P01–57P03
+// (admin, crash shutdown, cannot connect now), a closed pool, and a deadline
+// reached while waiting for any of these. Such errors become UNAVAILABLE.
+func Outage(err error) bool {
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		c := pgErr.Code
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") ||
+			c == "57P01" || c == "57P02" || c == "57P03"
+	}
+	var connectErr *pgconn.ConnectError
+	var netErr net.Error
+	switch {
+	case errors.As(err, &connectErr),
+		errors.Is(err, pgconn.ErrConnClosed),
+		errors.Is(err, puddle.ErrClosedPool),
+		pgconn.SafeToRetry(err),
+		pgconn.Timeout(err),
+		errors.Is(err, context.DeadlineExceeded),
+		errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
+		errors.As(err, &netErr):
+		return true
+	}
+	return false
+}
+
+// conflict reports PostgreSQL's serialization_failure and deadlock_detected,
+// which a retry of the whole request resolves.
+func conflict(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
 }
 
 // IsServerFault tells whether a code means the server, not the caller, is at fault.

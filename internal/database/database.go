@@ -23,6 +23,10 @@ import (
 // DefaultMaxConns is a pool's size unless the URL or MaxConns says otherwise.
 const DefaultMaxConns = 16
 
+// DefaultConnectTimeout bounds one connection attempt unless the URL sets
+// connect_timeout.
+const DefaultConnectTimeout = 5 * time.Second
+
 // Option adjusts a pool.
 type Option func(*pgxpool.Config)
 
@@ -45,6 +49,11 @@ func Open(ctx context.Context, url, schema string, opts ...Option) (*pgxpool.Poo
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
 	cfg.ConnConfig.RuntimeParams["application_name"] = "guildhall-" + schema
 	cfg.MaxConns = DefaultMaxConns
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// Without a bound, a request waits as long as the kernel keeps
+		// trying to reach a server that went away; then it is UNAVAILABLE.
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
 	for _, o := range opts {
 		o(cfg)
 	}

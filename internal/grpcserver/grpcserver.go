@@ -162,6 +162,9 @@ func mapError(ctx context.Context, log *zap.Logger, method string, err error) er
 	if apierr.IsServerFault(st.Code()) {
 		// The caller sees "internal error"; the cause stays in the log.
 		logging.With(ctx, log).Error("request failed", zap.String("grpc.method", method), zap.Error(err))
+	} else if st.Code() == codes.Unavailable {
+		// A dependency is down; the operator needs the cause, the caller a retry.
+		logging.With(ctx, log).Warn("dependency unavailable", zap.String("grpc.method", method), zap.Error(err))
 	}
 	return st.Err()
 }

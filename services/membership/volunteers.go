@@ -56,7 +56,7 @@ func legalMoves(from membershipv1.Volunteer_State) []membershipv1.Volunteer_Stat
 // client address. It answers only with an acknowledgement.
 func (s *Server) OfferHelp(ctx context.Context, req *membershipv1.OfferHelpRequest) (*membershipv1.OfferHelpResponse, error) {
 	if !s.offers.allow(clientAddr(ctx), s.now()) {
-		return nil, apierr.RateLimited("too many offers from this address; please try again in a minute")
+		return nil, apierr.RateLimited("too many offers from this address; please try again in a minute", time.Minute)
 	}
 	v := req.GetVolunteer()
 	if err := resource.Required("volunteer", map[string]bool{
