@@ -1,23 +1,49 @@
 // Package idempotency makes creates and other money-moving calls safe to
 // retry (AIP-155): the first call with a request_id runs, and every later call
 // with the same id gets the first response back, or ABORTED if its request
-// differs. Each service keeps its keys in its own idempotency_keys table
-// (request_id uuid primary key, method, request_hash, response, create_time),
-// created by its first migration.
+// differs.
+//
+// Request ids are scoped per caller, as Stripe scopes idempotency keys per
+// account: a key is (caller, request_id), so another caller sending the same
+// id runs its own request and never receives the first caller's reply. The
+// caller is the authenticated person or service; anonymous callers cannot be
+// told apart, so their scope is the request itself (see Scope).
+//
+// Each service keeps its keys in its own idempotency_keys table (caller,
+// request_id, method, request_hash, response, create_time; primary key
+// (caller, request_id)).
 package idempotency
 
 import (
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/auth"
 )
 
-// Do runs fn at most once per requestID, inside tx. The key row is inserted
+// Scope is the caller part of a key: `people/{person}` or
+// `services/{service}` for an authenticated caller. An anonymous caller's
+// scope is the fingerprint of its request, so an anonymous retry of the same
+// request replays (the replayer sent every field already), while the same id
+// with another body is a new request rather than someone else's reply.
+func Scope(p *auth.Principal, hash []byte) string {
+	switch {
+	case p.GetPerson() != "":
+		return p.GetPerson()
+	case p.GetService() != "":
+		return "services/" + strings.TrimPrefix(p.GetService(), "services/")
+	}
+	return "anonymous/" + hex.EncodeToString(hash)
+}
+
+// Do runs fn at most once per caller (from ctx) and requestID, inside tx. The key row is inserted
 // first, so a concurrent duplicate blocks on it until tx ends and then replays
 // the stored response; if tx rolls back, the key goes with it and a retry runs
 // afresh. An empty requestID just runs fn.
@@ -30,14 +56,15 @@ func Do[T proto.Message](ctx context.Context, tx pgx.Tx, requestID, method strin
 	if err != nil {
 		return zero, err
 	}
+	caller := Scope(auth.From(ctx), hash)
 	tag, err := tx.Exec(ctx,
-		`INSERT INTO idempotency_keys (request_id, method, request_hash) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`,
-		requestID, method, hash)
+		`INSERT INTO idempotency_keys (caller, request_id, method, request_hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+		caller, requestID, method, hash)
 	if err != nil {
 		return zero, fmt.Errorf("claim request id: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return replay[T](ctx, tx, requestID, method, hash)
+		return replay[T](ctx, tx, caller, requestID, method, hash)
 	}
 	out, err := fn()
 	if err != nil {
@@ -47,17 +74,17 @@ func Do[T proto.Message](ctx context.Context, tx pgx.Tx, requestID, method strin
 	if err != nil {
 		return zero, err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET response = $2 WHERE request_id = $1`, requestID, b); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2`, caller, requestID, b); err != nil {
 		return zero, fmt.Errorf("store response: %w", err)
 	}
 	return out, nil
 }
 
-func replay[T proto.Message](ctx context.Context, tx pgx.Tx, requestID, method string, hash []byte) (T, error) {
+func replay[T proto.Message](ctx context.Context, tx pgx.Tx, caller, requestID, method string, hash []byte) (T, error) {
 	var zero T
 	var gotMethod string
 	var gotHash, resp []byte
-	err := tx.QueryRow(ctx, `SELECT method, request_hash, response FROM idempotency_keys WHERE request_id = $1`, requestID).
+	err := tx.QueryRow(ctx, `SELECT method, request_hash, response FROM idempotency_keys WHERE caller = $1 AND request_id = $2`, caller, requestID).
 		Scan(&gotMethod, &gotHash, &resp)
 	if err != nil {
 		return zero, fmt.Errorf("read request id: %w", err)

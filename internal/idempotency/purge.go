@@ -38,8 +38,8 @@ func (p *Purger) Purge(ctx context.Context) (int64, error) {
 	cutoff := p.now().Add(-p.keep)
 	var total int64
 	for {
-		tag, err := p.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE request_id IN (
-			SELECT request_id FROM idempotency_keys WHERE create_time < $1 LIMIT $2)`, cutoff, purgeBatch)
+		tag, err := p.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE (caller, request_id) IN (
+			SELECT caller, request_id FROM idempotency_keys WHERE create_time < $1 LIMIT $2)`, cutoff, purgeBatch)
 		if err != nil {
 			return total, err
 		}

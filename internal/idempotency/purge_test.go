@@ -14,14 +14,16 @@ import (
 	"github.com/guildhall/guildhall/internal/pgtest"
 )
 
-// keysTable is the table every service creates in its first migration.
+// keysTable is the table every service's migrations create.
 var keysTable = fstest.MapFS{"00001_keys.sql": {Data: []byte(`-- +goose Up
 CREATE TABLE idempotency_keys (
-    request_id   uuid        PRIMARY KEY,
+    caller       text        NOT NULL,
+    request_id   uuid        NOT NULL,
     method       text        NOT NULL,
     request_hash bytea       NOT NULL,
     response     bytea,
-    create_time  timestamptz NOT NULL DEFAULT now()
+    create_time  timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (caller, request_id)
 );
 -- +goose Down
 DROP TABLE idempotency_keys;
@@ -39,15 +41,15 @@ func TestPurgeKeepsTheRetentionAndDeletesTheRest(t *testing.T) {
 	// day old and 20 from just now.
 	insert := func(n int, age time.Duration) {
 		t.Helper()
-		if _, err := db.Exec(ctx, `INSERT INTO idempotency_keys (request_id, method, request_hash, create_time)
-			SELECT gen_random_uuid(), 'M', '\x00', $2 FROM generate_series(1, $1)`, n, now.Add(-age)); err != nil {
+		if _, err := db.Exec(ctx, `INSERT INTO idempotency_keys (caller, request_id, method, request_hash, create_time)
+			SELECT 'people/p', gen_random_uuid(), 'M', '\x00', $2 FROM generate_series(1, $1)`, n, now.Add(-age)); err != nil {
 			t.Fatal(err)
 		}
 	}
 	insert(12000, 8*24*time.Hour)
 	insert(30, 25*time.Hour)
 	insert(20, time.Minute)
-	if _, err := db.Exec(ctx, `INSERT INTO idempotency_keys (request_id, method, request_hash, create_time) VALUES ($1, 'M', '\x00', $2)`,
+	if _, err := db.Exec(ctx, `INSERT INTO idempotency_keys (caller, request_id, method, request_hash, create_time) VALUES ('people/p', $1, 'M', '\x00', $2)`,
 		uuid.NewString(), now.Add(-6*24*time.Hour)); err != nil {
 		t.Fatal(err)
 	}

@@ -114,6 +114,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		if w.hash, err = idempotency.Hash(req); err != nil {
 			return nil, err
 		}
+		w.caller = idempotency.Scope(auth.From(ctx), w.hash)
 		if w.response, err = (proto.MarshalOptions{Deterministic: true}).Marshal(out); err != nil {
 			return nil, err
 		}
@@ -145,6 +146,7 @@ type donationWrite struct {
 	goalID    string              // goal id, or "" for none
 	entry     entry               // no lines for in-kind gifts
 	requestID string
+	caller    string // the request id's scope (idempotency.Scope)
 	hash      []byte
 	response  []byte
 	activity  []byte // a membershipv1.Activity, when the donor is a person
@@ -152,19 +154,21 @@ type donationWrite struct {
 
 // writeDonations records a batch of donations in one statement and reports,
 // per donation, whether it was written (false: its request id was taken).
-// A request id that appears twice in the batch is written once; the later
+// A request id that one caller sends twice in the batch is written once; the later
 // caller replays, as it would against an earlier batch.
 func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool, error) {
 	var p store.RecordDonationsParams
 	p.ActivityTopic = activity.Topic
-	seen := map[string]bool{}
+	type key struct{ caller, requestID string }
+	seen := map[key]bool{}
 	item := map[int32]int{} // statement item → index in ws
 	for i, w := range ws {
 		if w.requestID != "" {
-			if seen[w.requestID] {
+			k := key{w.caller, w.requestID}
+			if seen[k] {
 				continue
 			}
-			seen[w.requestID] = true
+			seen[k] = true
 		}
 		n := int32(len(p.Ids) + 1)
 		item[n] = i
@@ -172,6 +176,7 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 		txID := resource.ID(transactions, d.GetTransaction())
 		if w.requestID != "" {
 			p.KeyItems = append(p.KeyItems, n)
+			p.Callers = append(p.Callers, w.caller)
 			p.RequestIds = append(p.RequestIds, w.requestID)
 			p.RequestHashes = append(p.RequestHashes, w.hash)
 			p.Responses = append(p.Responses, w.response)

@@ -14,14 +14,14 @@ LIMIT sqlc.arg(page_size);
 -- before writes nothing (its caller replays the stored response). Returns
 -- the items written.
 WITH keys AS (
-        SELECT * FROM ROWS FROM (unnest(sqlc.arg(key_items)::int[]), unnest(sqlc.arg(request_ids)::uuid[]),
-            unnest(sqlc.arg(request_hashes)::bytea[]), unnest(sqlc.arg(responses)::bytea[])) AS u(item, request_id, request_hash, response)),
+        SELECT * FROM ROWS FROM (unnest(sqlc.arg(key_items)::int[]), unnest(sqlc.arg(callers)::text[]), unnest(sqlc.arg(request_ids)::uuid[]),
+            unnest(sqlc.arg(request_hashes)::bytea[]), unnest(sqlc.arg(responses)::bytea[])) AS u(item, caller, request_id, request_hash, response)),
     k AS (
-        INSERT INTO idempotency_keys (request_id, method, request_hash, response)
-        SELECT request_id, 'CreateDonation', request_hash, response FROM keys
+        INSERT INTO idempotency_keys (caller, request_id, method, request_hash, response)
+        SELECT caller, request_id, 'CreateDonation', request_hash, response FROM keys
         -- Concurrent batches lock their keys in one order, so they cannot deadlock.
-        ORDER BY request_id
-        ON CONFLICT DO NOTHING RETURNING request_id),
+        ORDER BY caller, request_id
+        ON CONFLICT DO NOTHING RETURNING caller, request_id),
     items AS (
         SELECT * FROM ROWS FROM (unnest(sqlc.arg(ids)::uuid[]), unnest(sqlc.arg(transaction_ids)::text[]),
             unnest(sqlc.arg(tx_descriptions)::text[]), unnest(sqlc.arg(receive_times)::timestamptz[]), unnest(sqlc.arg(recorders)::text[]),
@@ -35,7 +35,7 @@ WITH keys AS (
     go AS (
         SELECT i.* FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
         UNION ALL
-        SELECT i.* FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.request_id = keys.request_id),
+        SELECT i.* FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
     t AS (
         INSERT INTO transactions (id, description, effective_time, source, creator)
         SELECT transaction_id::uuid, tx_description, receive_time, 'donation', recorder FROM go WHERE transaction_id <> ''),

@@ -89,36 +89,36 @@ func (q *Queries) ListDonations(ctx context.Context, db DBTX, arg ListDonationsP
 
 const recordDonations = `-- name: RecordDonations :many
 WITH keys AS (
-        SELECT item, request_id, request_hash, response FROM ROWS FROM (unnest($1::int[]), unnest($2::uuid[]),
-            unnest($3::bytea[]), unnest($4::bytea[])) AS u(item, request_id, request_hash, response)),
+        SELECT item, caller, request_id, request_hash, response FROM ROWS FROM (unnest($1::int[]), unnest($2::text[]), unnest($3::uuid[]),
+            unnest($4::bytea[]), unnest($5::bytea[])) AS u(item, caller, request_id, request_hash, response)),
     k AS (
-        INSERT INTO idempotency_keys (request_id, method, request_hash, response)
-        SELECT request_id, 'CreateDonation', request_hash, response FROM keys
+        INSERT INTO idempotency_keys (caller, request_id, method, request_hash, response)
+        SELECT caller, request_id, 'CreateDonation', request_hash, response FROM keys
         -- Concurrent batches lock their keys in one order, so they cannot deadlock.
-        ORDER BY request_id
-        ON CONFLICT DO NOTHING RETURNING request_id),
+        ORDER BY caller, request_id
+        ON CONFLICT DO NOTHING RETURNING caller, request_id),
     items AS (
-        SELECT id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, activity_payload, item FROM ROWS FROM (unnest($5::uuid[]), unnest($6::text[]),
-            unnest($7::text[]), unnest($8::timestamptz[]), unnest($9::text[]),
-            unnest($10::text[]), unnest($11::bigint[]), unnest($12::text[]),
-            unnest($13::text[]), unnest($14::text[]), unnest($15::text[]),
-            unnest($16::text[]), unnest($17::text[]), unnest($18::text[]),
-            unnest($19::text[]), unnest($20::text[]), unnest($21::timestamptz[]),
-            unnest($22::bytea[]))
+        SELECT id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, activity_payload, item FROM ROWS FROM (unnest($6::uuid[]), unnest($7::text[]),
+            unnest($8::text[]), unnest($9::timestamptz[]), unnest($10::text[]),
+            unnest($11::text[]), unnest($12::bigint[]), unnest($13::text[]),
+            unnest($14::text[]), unnest($15::text[]), unnest($16::text[]),
+            unnest($17::text[]), unnest($18::text[]), unnest($19::text[]),
+            unnest($20::text[]), unnest($21::text[]), unnest($22::timestamptz[]),
+            unnest($23::bytea[]))
             WITH ORDINALITY AS u(id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name,
                 donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, activity_payload, item)),
     go AS (
         SELECT i.id, i.transaction_id, i.tx_description, i.receive_time, i.recorder, i.currency_code, i.amount, i.donor, i.donor_name, i.donor_email, i.visibility, i.channel, i.external_reference, i.goal_id, i.description, i.deposit_account, i.create_time, i.activity_payload, i.item FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
         UNION ALL
-        SELECT i.id, i.transaction_id, i.tx_description, i.receive_time, i.recorder, i.currency_code, i.amount, i.donor, i.donor_name, i.donor_email, i.visibility, i.channel, i.external_reference, i.goal_id, i.description, i.deposit_account, i.create_time, i.activity_payload, i.item FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.request_id = keys.request_id),
+        SELECT i.id, i.transaction_id, i.tx_description, i.receive_time, i.recorder, i.currency_code, i.amount, i.donor, i.donor_name, i.donor_email, i.visibility, i.channel, i.external_reference, i.goal_id, i.description, i.deposit_account, i.create_time, i.activity_payload, i.item FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
     t AS (
         INSERT INTO transactions (id, description, effective_time, source, creator)
         SELECT transaction_id::uuid, tx_description, receive_time, 'donation', recorder FROM go WHERE transaction_id <> ''),
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
         SELECT go.transaction_id::uuid, l.seq, l.account, l.currency, l.amount
-        FROM ROWS FROM (unnest($23::int[]), unnest($24::int[]), unnest($25::text[]),
-            unnest($26::text[]), unnest($27::bigint[])) AS l(item, seq, account, currency, amount)
+        FROM ROWS FROM (unnest($24::int[]), unnest($25::int[]), unnest($26::text[]),
+            unnest($27::text[]), unnest($28::bigint[])) AS l(item, seq, account, currency, amount)
         JOIN go ON go.item = l.item),
     d AS (
         INSERT INTO donations (id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
@@ -128,12 +128,13 @@ WITH keys AS (
         FROM go),
     o AS (
         INSERT INTO outbox (topic, payload)
-        SELECT $28::text, activity_payload FROM go WHERE length(activity_payload) > 0)
+        SELECT $29::text, activity_payload FROM go WHERE length(activity_payload) > 0)
 SELECT item::int FROM go
 `
 
 type RecordDonationsParams struct {
 	KeyItems           []int32
+	Callers            []string
 	RequestIds         []string
 	RequestHashes      [][]byte
 	Responses          [][]byte
@@ -171,6 +172,7 @@ type RecordDonationsParams struct {
 func (q *Queries) RecordDonations(ctx context.Context, db DBTX, arg RecordDonationsParams) ([]int32, error) {
 	rows, err := db.Query(ctx, recordDonations,
 		arg.KeyItems,
+		arg.Callers,
 		arg.RequestIds,
 		arg.RequestHashes,
 		arg.Responses,

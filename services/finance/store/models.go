@@ -112,6 +112,7 @@ type IdempotencyKey struct {
 	RequestHash []byte
 	Response    []byte
 	CreateTime  time.Time
+	Caller      string
 }
 
 type Outbox struct {

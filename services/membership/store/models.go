@@ -34,6 +34,7 @@ type IdempotencyKey struct {
 	RequestHash []byte
 	Response    []byte
 	CreateTime  time.Time
+	Caller      string
 }
 
 type Package struct {

@@ -16,6 +16,7 @@ type IdempotencyKey struct {
 	RequestHash []byte
 	Response    []byte
 	CreateTime  time.Time
+	Caller      string
 }
 
 type Item struct {

@@ -190,7 +190,11 @@ type CreateAccountRequest struct {
 	AccountId string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// The account to add. `display_name` is required.
 	Account *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -518,7 +522,11 @@ type CreateTransactionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The entry; postings must balance to zero per currency.
 	Transaction *Transaction `protobuf:"bytes,1,opt,name=transaction,proto3" json:"transaction,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -575,7 +583,11 @@ type ReverseTransactionRequest struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// Why the entry is reversed.
 	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -848,7 +860,11 @@ type CreateDonationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The donation. `amount` and `channel` are required.
 	Donation *Donation `protobuf:"bytes,1,opt,name=donation,proto3" json:"donation,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1061,7 +1077,11 @@ type CreateTierRequest struct {
 	Tier *Tier `protobuf:"bytes,1,opt,name=tier,proto3" json:"tier,omitempty"`
 	// The id that becomes `tiers/{tier_id}`: lower case letters, digits and dashes.
 	TierId string `protobuf:"bytes,2,opt,name=tier_id,json=tierId,proto3" json:"tier_id,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1398,7 +1418,11 @@ type CreateSubscriptionRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The subscription. `amount` and `interval` are required.
 	Subscription *Subscription `protobuf:"bytes,1,opt,name=subscription,proto3" json:"subscription,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1595,7 +1619,11 @@ type RecordSubscriptionPaymentRequest struct {
 	DepositAccount string `protobuf:"bytes,2,opt,name=deposit_account,json=depositAccount,proto3" json:"deposit_account,omitempty"`
 	// When it arrived; defaults to now.
 	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1903,7 +1931,11 @@ type CreateSponsorshipRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The deal. `organisation`, `kind`, `amount` and `period` are required.
 	Sponsorship *Sponsorship `protobuf:"bytes,1,opt,name=sponsorship,proto3" json:"sponsorship,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2017,7 +2049,11 @@ type RecordSponsorshipPaymentRequest struct {
 	DepositAccount string `protobuf:"bytes,2,opt,name=deposit_account,json=depositAccount,proto3" json:"deposit_account,omitempty"`
 	// When it arrived; defaults to now.
 	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2288,7 +2324,11 @@ type CreateExpenseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The expense. `payee`, `category`, `amount` and `description` are required.
 	Expense *Expense `protobuf:"bytes,1,opt,name=expense,proto3" json:"expense,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2494,7 +2534,11 @@ type PayExpenseRequest struct {
 	PaymentAccount string `protobuf:"bytes,2,opt,name=payment_account,json=paymentAccount,proto3" json:"payment_account,omitempty"`
 	// When it was paid; defaults to now.
 	PayTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=pay_time,json=payTime,proto3" json:"pay_time,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2719,7 +2763,11 @@ type CreateBudgetRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The budget. `category`, `year` and `planned` are required.
 	Budget *Budget `protobuf:"bytes,1,opt,name=budget,proto3" json:"budget,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -3042,7 +3090,11 @@ type CreateGoalRequest struct {
 	Goal *Goal `protobuf:"bytes,1,opt,name=goal,proto3" json:"goal,omitempty"`
 	// The id that becomes `goals/{goal_id}`: lower case letters, digits and dashes.
 	GoalId string `protobuf:"bytes,2,opt,name=goal_id,json=goalId,proto3" json:"goal_id,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -189,7 +189,11 @@ type CreatePersonRequest struct {
 	PersonId string `protobuf:"bytes,1,opt,name=person_id,json=personId,proto3" json:"person_id,omitempty"`
 	// The person to add. `display_name` is required.
 	Person *Person `protobuf:"bytes,2,opt,name=person,proto3" json:"person,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -629,7 +633,11 @@ type CreateTeamRequest struct {
 	TeamId string `protobuf:"bytes,1,opt,name=team_id,json=teamId,proto3" json:"team_id,omitempty"`
 	// The team to add. `display_name` is required.
 	Team *Team `protobuf:"bytes,2,opt,name=team,proto3" json:"team,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -924,7 +932,11 @@ type CreateTeamMemberRequest struct {
 	TeamMemberId string `protobuf:"bytes,2,opt,name=team_member_id,json=teamMemberId,proto3" json:"team_member_id,omitempty"`
 	// The membership; `role` is required.
 	TeamMember *TeamMember `protobuf:"bytes,3,opt,name=team_member,json=teamMember,proto3" json:"team_member,omitempty"`
-	// A UUID that makes retries safe.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,4,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1270,7 +1282,11 @@ type CreatePositionRequest struct {
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// The position; `title` and `role` are required.
 	Position *Position `protobuf:"bytes,2,opt,name=position,proto3" json:"position,omitempty"`
-	// A UUID that makes retries safe.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1442,7 +1458,11 @@ type OfferHelpRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The offer: `display_name` and `contact` are required.
 	Volunteer *Volunteer `protobuf:"bytes,1,opt,name=volunteer,proto3" json:"volunteer,omitempty"`
-	// A UUID that makes retries safe.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2104,7 +2124,11 @@ type CreatePackageRequest struct {
 	PackageId string `protobuf:"bytes,1,opt,name=package_id,json=packageId,proto3" json:"package_id,omitempty"`
 	// The package; `display_name` is required.
 	Package *Package `protobuf:"bytes,2,opt,name=package,proto3" json:"package,omitempty"`
-	// A UUID that makes retries safe.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -188,7 +188,11 @@ type CreateReleaseRequest struct {
 	ReleaseId string `protobuf:"bytes,1,opt,name=release_id,json=releaseId,proto3" json:"release_id,omitempty"`
 	// The release to add. `display_name` is required.
 	Release *Release `protobuf:"bytes,2,opt,name=release,proto3" json:"release,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -671,7 +675,11 @@ type CreateItemRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The item to add. `title` is required.
 	Item *Item `protobuf:"bytes,1,opt,name=item,proto3" json:"item,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1214,7 +1222,11 @@ type CreateItemUpdateRequest struct {
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// The update. `text` is required.
 	ItemUpdate *ItemUpdate `protobuf:"bytes,2,opt,name=item_update,json=itemUpdate,proto3" json:"item_update,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,3,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1432,7 +1444,11 @@ type CreateProposalRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The proposal. `question` and `method` are required.
 	Proposal *Proposal `protobuf:"bytes,1,opt,name=proposal,proto3" json:"proposal,omitempty"`
-	// A UUID that makes retries safe: repeating it returns the first result.
+	// A UUID that makes retries safe (AIP-155): repeating it returns the first
+	// result; reusing it for another request is ABORTED (REQUEST_ID_REUSED).
+	// Ids are scoped to the caller, as Stripe scopes keys per account: the same
+	// id from another person or service (or, anonymously, with another body) is
+	// another request and never receives this reply.
 	RequestId     string `protobuf:"bytes,2,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
