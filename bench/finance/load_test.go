@@ -168,7 +168,7 @@ func TestLoad(t *testing.T) {
 	batch := max(1, int(perCommit+0.5))
 	ledgerScript := filepath.Join(t.TempDir(), "donations.sql")
 	_ = os.WriteFile(ledgerScript, []byte(fmt.Sprintf(`WITH items AS (SELECT gen_random_uuid() AS rid, gen_random_uuid() AS tid, gen_random_uuid() AS did FROM generate_series(1, %d)),
-k AS (INSERT INTO idempotency_keys (request_id, method, request_hash, response) SELECT rid, 'bench', '\x00', '\x00' FROM items ORDER BY rid ON CONFLICT DO NOTHING RETURNING request_id),
+k AS (INSERT INTO idempotency_keys (caller, request_id, method, request_hash, response) SELECT 'people/bench', rid, 'bench', '\x00', '\x00' FROM items ORDER BY rid ON CONFLICT DO NOTHING RETURNING request_id),
 go AS (SELECT items.* FROM items JOIN k ON k.request_id = items.rid),
 t AS (INSERT INTO transactions (id, description, effective_time, source) SELECT tid, 'd', now(), 'donation' FROM go),
 p AS (INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount) SELECT go.tid, u.ord, u.a, 'USD', u.m FROM go, unnest(ARRAY['paypal','donations'], ARRAY[100,-100]::bigint[]) WITH ORDINALITY u(a, m, ord)),
