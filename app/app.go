@@ -30,8 +30,10 @@ import (
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/grpcserver"
 	"github.com/guildhall/guildhall/internal/idempotency"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/requestid"
 	"github.com/guildhall/guildhall/internal/service"
+	"github.com/guildhall/guildhall/internal/telemetry"
 )
 
 // App is one process: some services, maybe the gateway, and the metrics endpoint.
@@ -45,6 +47,11 @@ type App struct {
 	background []service.Background
 	// services are the services this binary knows (Services(); tests swap one).
 	services []service.Descriptor
+
+	tel           *telemetry.Telemetry
+	pools         *database.PoolCollector
+	backlog       *outbox.BacklogCollector
+	clientMetrics *grpcprom.ClientMetrics
 }
 
 // runner is a long-running server: serve blocks until stop is called.
@@ -59,8 +66,20 @@ type runner struct {
 func New(cfg *config.Config, log *zap.Logger, now func() time.Time) *App {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	return &App{cfg: cfg, log: log, now: now, registry: reg, services: Services()}
+	a := &App{cfg: cfg, log: log, now: now, registry: reg, services: Services(), tel: telemetry.Off(),
+		pools: database.NewPoolCollector(), backlog: outbox.NewBacklogCollector(),
+		clientMetrics: grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()),
+	}
+	reg.MustRegister(a.pools, a.backlog, a.clientMetrics)
+	return a
 }
+
+// SetTelemetry traces what the app serves and calls with t; call it before
+// adding parts. The caller shuts t down after Run.
+func (a *App) SetTelemetry(t *telemetry.Telemetry) { a.tel = t }
+
+// Registry is the app's Prometheus registry, served by WithMetrics.
+func (a *App) Registry() *prometheus.Registry { return a.registry }
 
 // Migrate applies the migrations of the named services.
 func Migrate(ctx context.Context, cfg *config.Config, log *zap.Logger, names []string) error {
@@ -107,11 +126,14 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 			return fmt.Errorf("unknown service %q", name)
 		}
 		svc := a.services[i]
-		pool, err := database.Open(ctx, a.cfg.Service[name].DatabaseURL, name, database.MaxConns(int32(a.cfg.DBMaxConns)))
+		pool, err := database.Open(ctx, a.cfg.Service[name].DatabaseURL, name,
+			database.MaxConns(int32(a.cfg.DBMaxConns)), database.Tracer(a.tel.PgxTracer()))
 		if err != nil {
 			return err
 		}
 		a.closers = append(a.closers, pool.Close)
+		a.pools.Add(name, pool)
+		a.backlog.Add(name, pool)
 		part, err := svc.Build(service.Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient, Now: a.now})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
@@ -128,8 +150,9 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	a.registry.MustRegister(metrics)
 	srv := grpcserver.New(grpcserver.Options{
 		Log: a.log, Metrics: metrics, Validator: validator,
-		Unary:  []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(policy, authn)},
-		Stream: []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(policy, authn)},
+		Unary:         []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(policy, authn)},
+		Stream:        []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(policy, authn)},
+		ServerOptions: a.tel.ServerOptions(),
 	})
 	for _, p := range parts {
 		p.Register(srv.Server)
@@ -142,6 +165,9 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	}
 	metrics.InitializeMetrics(srv.Server)
 	srv.MarkServing()
+	for grpcName := range watch {
+		srv.Health.SetServingStatus(gateway.DatabaseHealth(grpcName), healthpb.HealthCheckResponse_SERVING)
+	}
 
 	watchCtx, stopWatch := context.WithCancel(context.Background())
 	go watchDatabases(watchCtx, srv, watch, a.log)
@@ -165,7 +191,7 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[string]string) error {
 	conns := map[string]*grpc.ClientConn{}
 	for _, name := range config.Services {
-		conn, err := a.dial(targets[name])
+		conn, err := a.dial(targets[name], gateway.DialOptions()...)
 		if err != nil {
 			return err
 		}
@@ -173,19 +199,13 @@ func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[str
 	}
 	h, err := gateway.New(ctx, gateway.Upstreams{
 		Membership: conns[config.Membership], Roadmap: conns[config.Roadmap], Finance: conns[config.Finance],
-	}, gateway.Options{CORSOrigins: a.cfg.CORSOrigins, MaxBodyBytes: a.cfg.MaxBodyBytes}, a.log.Named("gateway"))
+	}, gateway.Options{
+		CORSOrigins: a.cfg.CORSOrigins, MaxBodyBytes: a.cfg.MaxBodyBytes,
+		Registerer: a.registry, Telemetry: a.tel,
+	}, a.log.Named("gateway"))
 	if err != nil {
 		return err
 	}
-	requests := prometheus.NewCounterVec(prometheus.CounterOpts{
-		Name: "guildhall_http_requests_total", Help: "REST requests handled by the gateway.",
-	}, []string{"code", "method"})
-	duration := prometheus.NewHistogramVec(prometheus.HistogramOpts{
-		Name: "guildhall_http_request_duration_seconds", Help: "REST request latency at the gateway.",
-		Buckets: prometheus.DefBuckets,
-	}, []string{"code", "method"})
-	a.registry.MustRegister(requests, duration)
-	h = promhttp.InstrumentHandlerCounter(requests, promhttp.InstrumentHandlerDuration(duration, h))
 	a.withHTTP("gateway", lis, h)
 	return nil
 }
@@ -227,8 +247,9 @@ func CheckPolicy(srv *grpc.Server, policy auth.Policy) error {
 func (a *App) dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	opts = append([]grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(requestid.UnaryClientInterceptor()),
-	}, opts...)
+		grpc.WithChainUnaryInterceptor(a.clientMetrics.UnaryClientInterceptor(), requestid.UnaryClientInterceptor()),
+		grpc.WithChainStreamInterceptor(a.clientMetrics.StreamClientInterceptor()),
+	}, append(a.tel.DialOptions(), opts...)...)
 	conn, err := grpc.NewClient(target, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("dial %s: %w", target, err)
@@ -329,6 +350,7 @@ func watchDatabases(ctx context.Context, srv *grpcserver.Server, pools map[strin
 				log.Error("database unreachable", zap.String("service", name), zap.Error(err))
 			}
 			srv.Health.SetServingStatus(name, st)
+			srv.Health.SetServingStatus(gateway.DatabaseHealth(name), st)
 		}
 	}
 }

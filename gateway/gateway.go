@@ -8,10 +8,10 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"time"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -24,6 +24,7 @@ import (
 	"github.com/guildhall/guildhall/gen/openapi"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/requestid"
+	"github.com/guildhall/guildhall/internal/telemetry"
 	"github.com/guildhall/guildhall/third_party/swaggerui"
 )
 
@@ -38,6 +39,10 @@ type Options struct {
 	MaxBodyBytes int64
 	// Metrics, if set, is served at /metrics.
 	Metrics http.Handler
+	// Registerer, if set, receives the REST request metrics.
+	Registerer prometheus.Registerer
+	// Telemetry traces requests; nil is tracing off.
+	Telemetry *telemetry.Telemetry
 }
 
 // New returns the gateway's HTTP handler.
@@ -49,6 +54,7 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		// Services echo x-request-id; the middleware already set the header.
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithMiddlewares(routeMiddleware),
 	)
 	regs := []struct {
 		name, service string
@@ -98,7 +104,12 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 		corsOpts.AllowOriginFunc = func(string) bool { return false }
 	}
 	c := cors.New(corsOpts)
-	return withRequestID(accessLog(c.Handler(root), log)), nil
+	metrics, err := newHTTPMetrics(o.Registerer)
+	if err != nil {
+		return nil, err
+	}
+	h := observe(c.Handler(recordPattern(root)), log, metrics)
+	return o.Telemetry.HTTP(withRequestID(traceResponse(h)), "/healthz", "/readyz"), nil
 }
 
 // Marshaler is the one JSON shape of the API: camelCase names, enums as
@@ -192,26 +203,3 @@ func (s *statusRecorder) Flush() {
 }
 
 func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }
-
-func accessLog(next http.Handler, log *zap.Logger) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		rec := &statusRecorder{ResponseWriter: w}
-		next.ServeHTTP(rec, r)
-		if r.URL.Path == "/healthz" || r.URL.Path == "/readyz" {
-			return
-		}
-		lvl := zap.InfoLevel
-		switch {
-		case rec.status >= 500:
-			lvl = zap.ErrorLevel
-		case rec.status >= 400:
-			lvl = zap.WarnLevel
-		}
-		log.Log(lvl, "http request",
-			zap.String("request_id", requestid.From(r.Context())),
-			zap.String("method", r.Method), zap.String("path", r.URL.Path),
-			zap.Int("status", rec.status), zap.Int("bytes", rec.bytes),
-			zap.Duration("duration", time.Since(start)))
-	})
-}

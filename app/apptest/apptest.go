@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
@@ -21,6 +22,7 @@ import (
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pgtest"
+	"github.com/guildhall/guildhall/internal/telemetry"
 )
 
 // Env is a running Guildhall.
@@ -35,6 +37,8 @@ type Env struct {
 	HTTP *http.Client
 	// Clock is the services' clock; tests move it with Advance.
 	Clock *Clock
+	// Metrics is what the process serves at /metrics.
+	Metrics *prometheus.Registry
 
 	cfg   *config.Config
 	token string
@@ -61,6 +65,12 @@ func Schemas() []pgtest.Schema {
 // Start runs Guildhall until the test ends.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
+	return StartTraced(t, nil, opts...)
+}
+
+// StartTraced is Start with tracing through tel (nil: off).
+func StartTraced(t testing.TB, tel *telemetry.Telemetry, opts ...Option) *Env {
+	t.Helper()
 	dbURL := pgtest.New(t, Schemas())
 	env := map[string]string{
 		"GUILDHALL_DATABASE_URL":          dbURL,
@@ -84,6 +94,9 @@ func Start(t testing.TB, opts ...Option) *Env {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a := app.New(cfg, log, clock.Now)
+	if tel != nil {
+		a.SetTelemetry(tel)
+	}
 	grpcLis := listen(t)
 	if err := a.WithServices(ctx, grpcLis, config.Services, grpcLis.Addr().String()); err != nil {
 		cancel()
@@ -121,6 +134,7 @@ func Start(t testing.TB, opts ...Option) *Env {
 		DatabaseURL: dbURL,
 		HTTP:        &http.Client{Timeout: 30 * time.Second},
 		Clock:       clock,
+		Metrics:     a.Registry(),
 		cfg:         cfg,
 	}
 }

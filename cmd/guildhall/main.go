@@ -25,6 +25,7 @@ import (
 	"github.com/guildhall/guildhall/app"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/logging"
+	"github.com/guildhall/guildhall/internal/telemetry"
 	"github.com/guildhall/guildhall/services/membership"
 )
 
@@ -129,6 +130,11 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		cfg.InternalToken, _ = membership.NewSecret()
 	}
 	a := app.New(cfg, log, time.Now)
+	stopTracing, err := tracing(ctx, a, log, "guildhall-dev")
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	grpcLis, err := listen(cfg.GRPCAddr)
 	if err != nil {
 		return err
@@ -183,6 +189,11 @@ func runServe(ctx context.Context, args []string, _ io.Writer) error {
 	defer func() { _ = log.Sync() }()
 	log = log.With(zap.String("part", part))
 	a := app.New(cfg, log, time.Now)
+	stopTracing, err := tracing(ctx, a, log, "guildhall-"+part)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	addr := cfg.HTTPAddr
 	if part != "gateway" {
 		if !slices.Contains(config.Services, part) {
@@ -367,6 +378,26 @@ func withMetrics(a *app.App, cfg *config.Config) error {
 	}
 	a.WithMetrics(lis)
 	return nil
+}
+
+// tracing turns OpenTelemetry tracing on for a when the OTEL_* environment
+// configures an OTLP exporter (see internal/telemetry); stop flushes it.
+func tracing(ctx context.Context, a *app.App, log *zap.Logger, service string) (stop func(), err error) {
+	tel, err := telemetry.FromEnv(ctx, service, version, os.Getenv)
+	if err != nil {
+		return nil, err
+	}
+	a.SetTelemetry(tel)
+	if tel.Enabled() {
+		log.Info("tracing on: exporting spans over OTLP", zap.String("service", service))
+	}
+	return func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := tel.Shutdown(sctx); err != nil {
+			log.Warn("flushing traces failed", zap.Error(err))
+		}
+	}, nil
 }
 
 // dialable turns a listen address such as ":8080" into one to connect to.

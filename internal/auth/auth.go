@@ -17,6 +17,7 @@ import (
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/logging"
 )
 
 // Principal is who is calling. A nil or empty principal is anonymous.
@@ -35,6 +36,22 @@ func From(ctx context.Context) *Principal {
 		return p
 	}
 	return &Principal{}
+}
+
+// CallerHeader is the response metadata naming the authenticated caller,
+// for the request lines of whoever made the call.
+const CallerHeader = "guildhall-caller"
+
+// CallerName names p for logs: its person ("people/jane"), "services/<name>"
+// for a Guildhall service, or "anonymous".
+func CallerName(p *Principal) string {
+	switch {
+	case p.GetPerson() != "":
+		return p.GetPerson()
+	case p.GetService() != "":
+		return "services/" + p.GetService()
+	}
+	return "anonymous"
 }
 
 // IsAnonymous reports a caller with no token.
@@ -227,6 +244,10 @@ func authorize(ctx context.Context, policy Policy, authn Authenticator, method s
 		}
 	}
 	ctx = With(ctx, p)
+	callerName := CallerName(p)
+	logging.SetCaller(ctx, callerName)
+	// The gateway logs it on its REST line; it never reaches REST clients.
+	_ = grpc.SetHeader(ctx, metadata.Pairs(CallerHeader, callerName))
 	rule, ok := policy[method]
 	if !ok {
 		return ctx, apierr.PermissionDenied("no access rule is declared for " + method)

@@ -4,7 +4,8 @@
 // The interceptor chain, outermost first, and why in that order:
 //
 //  1. metrics      – counts every call, including the ones rejected below;
-//  2. request id   – so every later log line can carry it;
+//  2. request id   – so every later log line can carry it, and a slot that
+//     authentication (6) fills with the caller, for (3);
 //  3. access log   – one line per call with its final code and duration;
 //  4. recovery     – a panic becomes INTERNAL and is still logged by (3);
 //  5. error map    – domain errors become statuses with ErrorInfo, which (3)
@@ -46,6 +47,8 @@ type Options struct {
 	// Unary and Stream run after error mapping and before validation.
 	Unary  []grpc.UnaryServerInterceptor
 	Stream []grpc.StreamServerInterceptor
+	// ServerOptions are added to the server's, e.g. a tracing stats handler.
+	ServerOptions []grpc.ServerOption
 }
 
 // Server is a gRPC server with its health service.
@@ -62,7 +65,7 @@ func New(o Options) *Server {
 		grpclogging.WithLogOnEvents(grpclogging.FinishCall),
 		grpclogging.WithFieldsFromContext(logging.FieldsFromContext),
 		grpclogging.WithLevels(codeToLevel),
-		grpclogging.WithDurationField(grpclogging.DurationToDurationField),
+		grpclogging.WithDurationField(logging.DurationField),
 		grpclogging.WithDisableLoggingFields("protocol", "grpc.component", "grpc.method_type"),
 	}
 	// Health probes arrive every few seconds; logging them would bury real calls.
@@ -76,6 +79,7 @@ func New(o Options) *Server {
 	unary := []grpc.UnaryServerInterceptor{
 		o.Metrics.UnaryServerInterceptor(),
 		requestid.UnaryServerInterceptor(),
+		logging.CallerSlotUnary(),
 		selector.UnaryServerInterceptor(grpclogging.UnaryServerInterceptor(logging.GRPC(o.Log), logOpts...), notHealth),
 		recovery.UnaryServerInterceptor(recoveryOpt),
 		errorUnary(o.Log),
@@ -85,6 +89,7 @@ func New(o Options) *Server {
 	stream := []grpc.StreamServerInterceptor{
 		o.Metrics.StreamServerInterceptor(),
 		requestid.StreamServerInterceptor(),
+		logging.CallerSlotStream(),
 		selector.StreamServerInterceptor(grpclogging.StreamServerInterceptor(logging.GRPC(o.Log), logOpts...), notHealth),
 		recovery.StreamServerInterceptor(recoveryOpt),
 		errorStream(o.Log),
@@ -92,7 +97,8 @@ func New(o Options) *Server {
 	stream = append(stream, o.Stream...)
 	stream = append(stream, validateStream(o.Validator))
 
-	s := grpc.NewServer(grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...))
+	opts := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}, o.ServerOptions...)
+	s := grpc.NewServer(opts...)
 	h := health.NewServer()
 	// Not serving until the owner says the services are ready.
 	h.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)

@@ -6,10 +6,14 @@ package logging
 import (
 	"context"
 	"fmt"
+	"sync"
+	"time"
 
 	grpclogging "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
+	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+	"google.golang.org/grpc"
 
 	"github.com/guildhall/guildhall/internal/requestid"
 )
@@ -66,18 +70,102 @@ func GRPC(l *zap.Logger) grpclogging.Logger {
 	})
 }
 
-// FieldsFromContext puts the request id on every access-log line.
+// FieldsFromContext puts the request id, the trace and span ids (when the
+// call is traced) and the caller on every access-log line.
 func FieldsFromContext(ctx context.Context) grpclogging.Fields {
+	var f grpclogging.Fields
 	if id := requestid.From(ctx); id != "" {
-		return grpclogging.Fields{"request_id", id}
+		f = append(f, "request_id", id)
 	}
-	return nil
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		f = append(f, "trace_id", sc.TraceID().String(), "span_id", sc.SpanID().String())
+	}
+	if c := CallerFrom(ctx); c != "" {
+		f = append(f, "caller", c)
+	}
+	return f
 }
 
-// With returns l with the request id of ctx attached, for handler logs.
+// With returns l with the request id and trace id of ctx attached, for
+// handler logs.
 func With(ctx context.Context, l *zap.Logger) *zap.Logger {
-	if id := requestid.From(ctx); id != "" {
-		return l.With(zap.String("request_id", id))
-	}
-	return l
+	return l.With(Fields(ctx)...)
 }
+
+// Fields are the request id and trace and span ids of ctx, as zap fields.
+func Fields(ctx context.Context) []zap.Field {
+	var f []zap.Field
+	if id := requestid.From(ctx); id != "" {
+		f = append(f, zap.String("request_id", id))
+	}
+	if sc := trace.SpanContextFromContext(ctx); sc.IsValid() {
+		f = append(f, zap.String("trace_id", sc.TraceID().String()), zap.String("span_id", sc.SpanID().String()))
+	}
+	return f
+}
+
+// DurationField is the one way request lines give their duration, gRPC and
+// HTTP alike: "duration", in the logger's duration encoding (seconds as a
+// float in JSON).
+func DurationField(d time.Duration) grpclogging.Fields {
+	return grpclogging.Fields{"duration", d}
+}
+
+// The caller is known only once authentication has run, deep inside the
+// interceptor chain, but the request line is written by an outer layer:
+// a slot in the context, made outside and filled inside, carries it out.
+type callerKey struct{}
+
+type callerSlot struct {
+	mu   sync.Mutex
+	name string
+}
+
+// WithCallerSlot returns ctx with an empty slot for SetCaller.
+func WithCallerSlot(ctx context.Context) context.Context {
+	if _, ok := ctx.Value(callerKey{}).(*callerSlot); ok {
+		return ctx
+	}
+	return context.WithValue(ctx, callerKey{}, &callerSlot{})
+}
+
+// SetCaller records who is calling ("people/jane", "services/finance",
+// "anonymous") for the request line; a no-op without a slot.
+func SetCaller(ctx context.Context, name string) {
+	if s, ok := ctx.Value(callerKey{}).(*callerSlot); ok {
+		s.mu.Lock()
+		s.name = name
+		s.mu.Unlock()
+	}
+}
+
+// CallerFrom returns what SetCaller recorded, or "".
+func CallerFrom(ctx context.Context) string {
+	if s, ok := ctx.Value(callerKey{}).(*callerSlot); ok {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.name
+	}
+	return ""
+}
+
+// CallerSlotUnary adds the caller slot; it runs before the access log.
+func CallerSlotUnary() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+		return h(WithCallerSlot(ctx), req)
+	}
+}
+
+// CallerSlotStream is the streaming form of CallerSlotUnary.
+func CallerSlotStream() grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, h grpc.StreamHandler) error {
+		return h(srv, &ctxStream{ServerStream: ss, ctx: WithCallerSlot(ss.Context())})
+	}
+}
+
+type ctxStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *ctxStream) Context() context.Context { return s.ctx }
