@@ -13,7 +13,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 )
 
 // TestReadyzNamesFailingDependency cuts the services off from their database

@@ -9,7 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 )
 
 // TestMetrics checks the series operators look for exist after real traffic,

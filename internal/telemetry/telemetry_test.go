@@ -12,7 +12,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 	"github.com/guildhall/guildhall/internal/telemetry"
 )
 
