@@ -38,7 +38,7 @@ func TestMethodWithoutRuleStopsStartUp(t *testing.T) {
 	}
 	url := pgtest.New(t, schemas)
 	env := map[string]string{"GUILDHALL_DATABASE_URL": url, "GUILDHALL_INTERNAL_TOKEN": "gh_internal-test-token"}
-	cfg, err := config.Bind(flag.NewFlagSet("test", flag.ContinueOnError), func(k string) string { return env[k] }, "console")
+	cfg, err := config.Bind(flag.NewFlagSet("test", flag.ContinueOnError), func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "console")
 	if err != nil {
 		t.Fatal(err)
 	}

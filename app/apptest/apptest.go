@@ -79,7 +79,7 @@ func StartTraced(t testing.TB, tel *telemetry.Telemetry, opts ...Option) *Env {
 		"GUILDHALL_BOOTSTRAP_ADMIN_TOKEN": AdminToken,
 		"GUILDHALL_INTERNAL_TOKEN":        "gh_internal-test-token",
 	}
-	cfg, err := config.Bind(flag.NewFlagSet("test", flag.ContinueOnError), func(k string) string { return env[k] }, "console")
+	cfg, err := config.Bind(flag.NewFlagSet("test", flag.ContinueOnError), func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "console")
 	if err != nil {
 		t.Fatal(err)
 	}

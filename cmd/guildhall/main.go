@@ -15,6 +15,7 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+	"text/tabwriter"
 	"time"
 
 	"go.uber.org/zap"
@@ -70,7 +71,11 @@ func run(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	for _, c := range commands() {
 		if c.name == args[0] {
-			return c.run(ctx, args[1:], stdout)
+			err := c.run(ctx, args[1:], stdout)
+			if errors.Is(err, flag.ErrHelp) {
+				return nil // the help was asked for and printed
+			}
+			return err
 		}
 	}
 	usage(os.Stderr)
@@ -85,19 +90,35 @@ func usage(w io.Writer) {
 	fmt.Fprintln(w, "\nRun 'guildhall <command> -h' for its flags; every flag can also be set as GUILDHALL_<FLAG>.")
 }
 
+// sub is one subcommand's command line: its name as typed, its settings'
+// scope, the arguments after the name, and where -h prints.
+type sub struct {
+	name  string
+	scope config.Scope
+	args  []string
+	out   io.Writer
+}
+
 // setup parses flags and environment for a subcommand and builds its logger.
-// extra flags of one subcommand are defined by a func given to setup.
-func setup(name string, args []string, logFormat string, extra ...func(*flag.FlagSet)) (*config.Config, *zap.Logger, []string, error) {
-	fs := flag.NewFlagSet("guildhall "+name, flag.ContinueOnError)
-	cfg, err := config.Bind(fs, os.Getenv, logFormat)
+// extra flags of one subcommand are defined by a func given to setup. -h
+// prints only this subcommand's flags to out and returns flag.ErrHelp.
+func setup(c sub, logFormat string, extra ...func(*flag.FlagSet)) (*config.Config, *zap.Logger, []string, error) {
+	fs := flag.NewFlagSet("guildhall "+c.name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	cfg, err := config.Bind(fs, os.LookupEnv, logFormat, c.scope)
 	if err != nil {
 		return nil, nil, nil, err
 	}
 	for _, e := range extra {
 		e(fs)
 	}
-	if err := fs.Parse(args); err != nil {
-		return nil, nil, nil, err
+	if err := fs.Parse(c.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(c.out, "Usage: guildhall %s [flags]\n\nFlags (each also a GUILDHALL_* variable, shown in brackets):\n", c.name)
+			cfg.PrintFlags(fs, c.out)
+			return nil, nil, nil, err
+		}
+		return nil, nil, nil, fmt.Errorf("%w (see 'guildhall %s -h')", err, c.name)
 	}
 	if err := cfg.Complete(); err != nil {
 		return nil, nil, nil, err
@@ -115,8 +136,8 @@ func setup(name string, args []string, logFormat string, extra ...func(*flag.Fla
 
 func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	var seed string
-	cfg, log, _, err := setup("dev", args, "console", func(fs *flag.FlagSet) {
-		fs.StringVar(&seed, "seed", "", "load a demo data set once started: sme")
+	cfg, log, _, err := setup(sub{"dev", config.ScopeDev, args, stdout}, "console", func(fs *flag.FlagSet) {
+		fs.StringVar(&seed, "seed", "", "load a demo `data set` once started: sme")
 	})
 	if err != nil {
 		return err
@@ -135,7 +156,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer stopTracing()
-	grpcLis, err := listen(cfg.GRPCAddr)
+	grpcLis, err := listen("gRPC", "grpc-addr", cfg.GRPCAddr)
 	if err != nil {
 		return err
 	}
@@ -145,7 +166,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	app.ServeAllAt(cfg, target)
 	targets := app.Targets(cfg)
-	httpLis, err := listen(cfg.HTTPAddr)
+	httpLis, err := listen("REST gateway", "http-addr", cfg.HTTPAddr)
 	if err != nil {
 		return err
 	}
@@ -177,12 +198,22 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	return a.Run(ctx)
 }
 
-func runServe(ctx context.Context, args []string, _ io.Writer) error {
+func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, "Usage: guildhall serve membership|roadmap|finance|gateway [flags]\n\nRun 'guildhall serve <part> -h' for the flags of one part.")
+			return nil
+		}
 		return errors.New("serve: name a part: membership, roadmap, finance or gateway")
 	}
 	part := args[0]
-	cfg, log, _, err := setup("serve "+part, args[1:], "json")
+	scope := config.ScopeService
+	if part == "gateway" {
+		scope = config.ScopeGateway
+	} else if !slices.Contains(config.Services, part) {
+		return fmt.Errorf("serve: unknown part %q: want membership, roadmap, finance or gateway", part)
+	}
+	cfg, log, _, err := setup(sub{"serve " + part, scope, args[1:], stdout}, "json")
 	if err != nil {
 		return err
 	}
@@ -194,17 +225,14 @@ func runServe(ctx context.Context, args []string, _ io.Writer) error {
 		return err
 	}
 	defer stopTracing()
-	addr := cfg.HTTPAddr
+	name, setting, addr := "REST gateway", "http-addr", cfg.HTTPAddr
 	if part != "gateway" {
-		if !slices.Contains(config.Services, part) {
-			return fmt.Errorf("serve: unknown part %q: want membership, roadmap, finance or gateway", part)
-		}
 		if cfg.InternalToken == "" {
 			return errors.New("serve: GUILDHALL_INTERNAL_TOKEN must be set, to the same secret for every service")
 		}
-		addr = cfg.Service[part].Addr
+		name, setting, addr = part+" gRPC", part+"-addr", cfg.Service[part].Addr
 	}
-	lis, err := listen(addr)
+	lis, err := listen(name, setting, addr)
 	if err != nil {
 		return err
 	}
@@ -222,8 +250,8 @@ func runServe(ctx context.Context, args []string, _ io.Writer) error {
 	return a.Run(ctx)
 }
 
-func runMigrate(ctx context.Context, args []string, _ io.Writer) error {
-	cfg, log, rest, err := setup("migrate", args, "console")
+func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
+	cfg, log, rest, err := setup(sub{"migrate", config.ScopeMigrate, args, stdout}, "console")
 	if err != nil {
 		return err
 	}
@@ -234,14 +262,21 @@ func runMigrate(ctx context.Context, args []string, _ io.Writer) error {
 	return app.Migrate(ctx, cfg, log, rest)
 }
 
-func runSeed(ctx context.Context, args []string, _ io.Writer) error {
+// devAdminToken is the admin token `make run` starts dev with.
+const devAdminToken = "dev-admin-token"
+
+func runSeed(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, "Usage: guildhall seed sme [flags]\n\nRun 'guildhall seed sme -h' for its flags.")
+			return nil
+		}
 		return errors.New("seed: name a data set: sme")
 	}
 	set := args[0]
 	var token string
-	cfg, log, _, err := setup("seed "+set, args[1:], "console", func(fs *flag.FlagSet) {
-		fs.StringVar(&token, "token", "", "admin token to seed with; defaults to GUILDHALL_BOOTSTRAP_ADMIN_TOKEN")
+	cfg, log, _, err := setup(sub{"seed " + set, config.ScopeSeed, args[1:], stdout}, "console", func(fs *flag.FlagSet) {
+		fs.StringVar(&token, "token", "", "admin `token` to seed with; defaults to GUILDHALL_BOOTSTRAP_ADMIN_TOKEN, else "+devAdminToken+" (what make run starts with)")
 	})
 	if err != nil {
 		return err
@@ -251,9 +286,21 @@ func runSeed(ctx context.Context, args []string, _ io.Writer) error {
 		token = cfg.BootstrapAdminToken
 	}
 	if token == "" {
-		return errors.New("seed: give --token or set GUILDHALL_BOOTSTRAP_ADMIN_TOKEN")
+		token = devAdminToken
 	}
-	if err := app.Seed(ctx, set, app.Targets(cfg), token); err != nil {
+	// Unless told where each service is (compose, Kubernetes), seed the
+	// one address where dev serves them all.
+	targets := app.Targets(cfg)
+	explicit := false
+	for _, s := range config.Services {
+		explicit = explicit || cfg.IsSet(s+"-target")
+	}
+	if !explicit {
+		for s := range targets {
+			targets[s] = dialable(cfg.GRPCAddr)
+		}
+	}
+	if err := app.Seed(ctx, set, targets, token); err != nil {
 		return err
 	}
 	log.Info("demo data loaded", zap.String("data_set", set))
@@ -262,14 +309,18 @@ func runSeed(ctx context.Context, args []string, _ io.Writer) error {
 
 func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || args[0] != "create" {
+		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+			fmt.Fprintln(stdout, "Usage: guildhall token create --admin [--person ID] [--label TEXT]\n\nRun 'guildhall token create -h' for its flags.")
+			return nil
+		}
 		return errors.New("token: usage: guildhall token create --admin [--person ID] [--label TEXT]")
 	}
 	var admin bool
 	var person, label string
-	cfg, log, _, err := setup("token create", args[1:], "console", func(fs *flag.FlagSet) {
+	cfg, log, _, err := setup(sub{"token create", config.ScopeToken, args[1:], stdout}, "console", func(fs *flag.FlagSet) {
 		fs.BoolVar(&admin, "admin", false, "make an admin token (the only kind this command makes)")
-		fs.StringVar(&person, "person", membership.BootstrapAdmin, "id of the admin person, created if missing")
-		fs.StringVar(&label, "label", "created by guildhall token create", "what the token is for")
+		fs.StringVar(&person, "person", membership.BootstrapAdmin, "`id` of the admin person, created if missing")
+		fs.StringVar(&label, "label", "created by guildhall token create", "what the token is for (`text`)")
 	})
 	if err != nil {
 		return err
@@ -288,9 +339,15 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 
 func runHealthcheck(ctx context.Context, args []string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("guildhall healthcheck", flag.ContinueOnError)
-	grpcAddr := fs.String("grpc", "", "gRPC address to check with grpc.health.v1")
-	httpURL := fs.String("http", "", "URL that must answer 200")
+	fs.SetOutput(io.Discard)
+	grpcAddr := fs.String("grpc", "", "gRPC `address` to check with grpc.health.v1")
+	httpURL := fs.String("http", "", "`URL` that must answer 200")
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "Usage: guildhall healthcheck --grpc ADDR | --http URL\n\nFlags:")
+			fs.SetOutput(stdout)
+			fs.PrintDefaults()
+		}
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
@@ -329,13 +386,50 @@ func runHealthcheck(ctx context.Context, args []string, stdout io.Writer) error 
 	return err
 }
 
-func runEnv(_ context.Context, _ []string, stdout io.Writer) error {
-	cfg, err := config.Bind(flag.NewFlagSet("env", flag.ContinueOnError), os.Getenv, "json")
-	if err != nil {
+// runEnv lists every variable with its default and its effective value in
+// this environment, secrets redacted. Values that do not parse are reported
+// after the table.
+func runEnv(_ context.Context, args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("guildhall env", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	names := fs.Bool("names", false, "print the variable names only, one per line")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(stdout, "Usage: guildhall env [--names]\n\nLists every GUILDHALL_* variable with its default and its value here (secrets redacted).\n\nFlags:\n  --names\n    \tprint the variable names only, one per line")
+		}
 		return err
 	}
-	for _, name := range cfg.EnvVars() {
-		fmt.Fprintln(stdout, name)
+	cfg, bindErr := config.Bind(flag.NewFlagSet("env", flag.ContinueOnError), os.LookupEnv, "json")
+	if *names {
+		for _, name := range cfg.EnvVars() {
+			fmt.Fprintln(stdout, name)
+		}
+		return bindErr
+	}
+	completeErr := cfg.Complete() // fills in derived values (service databases)
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "VARIABLE\tDEFAULT\tVALUE\tFROM\t")
+	none := func(s string) string {
+		if s == "" {
+			return "(none)"
+		}
+		return s
+	}
+	for _, v := range cfg.Vars() {
+		from := "default"
+		if _, set := os.LookupEnv(v.Env); set {
+			from = "environment"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t\n", v.Env, none(v.Default), none(v.Value), from)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	if err := errors.Join(bindErr, completeErr); err != nil {
+		return err
+	}
+	if unknown := cfg.Unknown(os.Environ()); len(unknown) > 0 {
+		fmt.Fprintf(stdout, "\nunknown, ignored (check the spelling): %s\n", strings.Join(unknown, ", "))
 	}
 	return nil
 }
@@ -360,10 +454,13 @@ func runCommands(_ context.Context, _ []string, stdout io.Writer) error {
 	return nil
 }
 
-func listen(addr string) (net.Listener, error) {
+// listen opens the named listener; its error names the listener and the
+// setting that moves it.
+func listen(name, setting, addr string) (net.Listener, error) {
 	lis, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("listen on %s: %w", addr, err)
+		return nil, fmt.Errorf("%s listener on %q: %w (set --%s or %s to another address)",
+			name, addr, err, setting, "GUILDHALL_"+strings.ToUpper(strings.ReplaceAll(setting, "-", "_")))
 	}
 	return lis, nil
 }
@@ -372,7 +469,7 @@ func withMetrics(a *app.App, cfg *config.Config) error {
 	if cfg.MetricsAddr == "" {
 		return nil
 	}
-	lis, err := listen(cfg.MetricsAddr)
+	lis, err := listen("metrics", "metrics-addr", cfg.MetricsAddr)
 	if err != nil {
 		return err
 	}

@@ -29,6 +29,18 @@ import (
 	"github.com/guildhall/guildhall/internal/pgtest"
 )
 
+// TestMain moves every listener of the binary off its fixed default port,
+// so no test binds one by accident (9464 busy must not fail a test).
+func TestMain(m *testing.M) {
+	for _, name := range []string{"GUILDHALL_HTTP_ADDR", "GUILDHALL_GRPC_ADDR", "GUILDHALL_METRICS_ADDR",
+		"GUILDHALL_MEMBERSHIP_ADDR", "GUILDHALL_ROADMAP_ADDR", "GUILDHALL_FINANCE_ADDR"} {
+		if _, set := os.LookupEnv(name); !set {
+			os.Setenv(name, "127.0.0.1:0")
+		}
+	}
+	os.Exit(m.Run())
+}
+
 func runOut(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	var out bytes.Buffer
@@ -93,7 +105,7 @@ func TestCommands(t *testing.T) {
 }
 
 func TestEnv(t *testing.T) {
-	out, err := runOut(t, "env")
+	out, err := runOut(t, "env", "--names")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -112,6 +124,93 @@ func TestEnv(t *testing.T) {
 		if !slices.Contains(vars, want) {
 			t.Errorf("env lacks %s", want)
 		}
+	}
+
+	// The table: each variable's default and its value here, secrets redacted.
+	t.Setenv("GUILDHALL_METRICS_ADDR", "")
+	t.Setenv("GUILDHALL_HTTP_ADDR", "127.0.0.1:7070")
+	t.Setenv("GUILDHALL_BOOTSTRAP_ADMIN_TOKEN", "sup3r-secret-token")
+	t.Setenv("GUILDHALL_DATABASE_URL", "postgres://app:hunter2@db.example:5432/guildhall")
+	t.Setenv("GUILDHALL_DRIFT_WINDOW", "")
+	os.Unsetenv("GUILDHALL_DRIFT_WINDOW")
+	out, err = runOut(t, "env")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := map[string][]string{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) == 4 {
+			rows[f[0]] = f[1:]
+		}
+	}
+	for name, want := range map[string][]string{
+		"GUILDHALL_METRICS_ADDR":          {":9464", "(none)", "environment"},
+		"GUILDHALL_HTTP_ADDR":             {":8080", "127.0.0.1:7070", "environment"},
+		"GUILDHALL_DRIFT_WINDOW":          {"90d", "90d", "default"},
+		"GUILDHALL_BOOTSTRAP_ADMIN_TOKEN": {"(none)", "[redacted]", "environment"},
+		"GUILDHALL_DATABASE_URL":          {"postgres://localhost:5432/guildhall?sslmode=disable", "postgres://app:redacted@db.example:5432/guildhall", "environment"},
+		"GUILDHALL_FINANCE_DATABASE_URL":  {"(none)", "postgres://app:redacted@db.example:5432/guildhall", "default"},
+	} {
+		if !slices.Equal(rows[name], want) {
+			t.Errorf("%s: %q, want %q", name, rows[name], want)
+		}
+	}
+	if strings.Contains(out, "sup3r") || strings.Contains(out, "hunter2") {
+		t.Errorf("env shows a secret:\n%s", out)
+	}
+}
+
+// TestSubcommandHelp: -h succeeds and shows only the subcommand's own
+// flags, each with its value's type.
+func TestSubcommandHelp(t *testing.T) {
+	for _, c := range []struct {
+		args      []string
+		want, not []string
+	}{
+		{[]string{"dev", "-h"}, []string{"--grpc-addr string", "--seed data set", "--drift-window duration", "--cors-origins list"}, []string{"--finance-addr"}},
+		{[]string{"migrate", "-h"}, []string{"--database-url string", "--finance-database-url string"}, []string{"--http-addr", "--grpc-addr", "--finance-addr", "--seed"}},
+		{[]string{"serve", "finance", "--help"}, []string{"--finance-addr string", "--membership-target string", "--trusted-proxies list"}, []string{"--http-addr", "--cors-origins"}},
+		{[]string{"serve", "gateway", "-h"}, []string{"--http-addr string", "--finance-target string", "--http-read-timeout duration"}, []string{"--database-url", "--finance-addr"}},
+		{[]string{"seed", "sme", "-h"}, []string{"--token token", "--grpc-addr string"}, []string{"--database-url", "--http-addr"}},
+		{[]string{"token", "create", "-h"}, []string{"--admin", "--person id", "--database-url string"}, []string{"--http-addr", "--grpc-addr"}},
+		{[]string{"healthcheck", "-h"}, []string{"-grpc address", "-http URL"}, nil},
+		{[]string{"env", "-h"}, []string{"--names"}, nil},
+		{[]string{"serve", "-h"}, []string{"serve <part> -h"}, nil},
+	} {
+		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
+			out, err := runOut(t, c.args...)
+			if err != nil {
+				t.Fatalf("-h failed: %v", err)
+			}
+			if !strings.HasPrefix(out, "Usage: guildhall") {
+				t.Errorf("no usage line:\n%s", out)
+			}
+			for _, w := range c.want {
+				if !strings.Contains(out, w) {
+					t.Errorf("help lacks %q:\n%s", w, out)
+				}
+			}
+			for _, n := range c.not {
+				if strings.Contains(out, n+" ") {
+					t.Errorf("help shows %q, not a flag of this command:\n%s", n, out)
+				}
+			}
+		})
+	}
+}
+
+// TestBindError: a listener that cannot bind says which one, and how to move it.
+func TestBindError(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	t.Setenv("GUILDHALL_GRPC_ADDR", busy.Addr().String())
+	t.Setenv("GUILDHALL_DATABASE_URL", "postgres://127.0.0.1:1/none?connect_timeout=1")
+	_, err = runOut(t, "dev")
+	if err == nil || !strings.Contains(err.Error(), "gRPC listener") || !strings.Contains(err.Error(), "GUILDHALL_GRPC_ADDR") {
+		t.Fatalf("got %v, want an error naming the gRPC listener and its variable", err)
 	}
 }
 

@@ -5,22 +5,29 @@ import (
 	"encoding/json"
 	"maps"
 	"net/http"
+	"os"
 	"strings"
 	"testing"
 )
 
 // TestSeedSME loads the demo data through `guildhall seed sme` against a
-// running dev, twice, and checks the second run adds nothing.
+// running dev started as `make run` does, twice, with no variables of its
+// own (it finds dev where dev listens, with make run's token), and checks
+// the second run adds nothing.
 func TestSeedSME(t *testing.T) {
 	vars, a := devEnv(t)
 	vars["GUILDHALL_LOG_LEVEL"] = "error"
+	vars["GUILDHALL_BOOTSTRAP_ADMIN_TOKEN"] = devAdminToken
 	for k, v := range vars {
 		t.Setenv(k, v)
 	}
-	for _, svc := range []string{"MEMBERSHIP", "ROADMAP", "FINANCE"} {
-		t.Setenv("GUILDHALL_"+svc+"_TARGET", a.grpc)
-	}
 	startDev(t, a.http)
+	// What a second terminal has: no token, no targets.
+	os.Unsetenv("GUILDHALL_BOOTSTRAP_ADMIN_TOKEN")
+	for _, svc := range []string{"MEMBERSHIP", "ROADMAP", "FINANCE"} {
+		t.Setenv("GUILDHALL_"+svc+"_TARGET", "")
+		os.Unsetenv("GUILDHALL_" + svc + "_TARGET")
+	}
 
 	counts := func() map[string]int {
 		out := map[string]int{}

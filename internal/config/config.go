@@ -7,6 +7,8 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
@@ -14,6 +16,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/guildhall/guildhall/internal/clientip"
 )
 
 // Service names, which are also their schema names and env-var infixes.
@@ -70,21 +74,118 @@ type Config struct {
 	DualApprovalAbove int64
 	// VolunteerRatePerMinute caps anonymous help offers per client address.
 	VolunteerRatePerMinute int64
+	// AuthFailuresPerMinute is how many failed token checks one client
+	// address may make per minute (and at once) before it is refused with
+	// RESOURCE_EXHAUSTED until the allowance refills.
+	AuthFailuresPerMinute int64
 
-	vars []variable
+	// TrustedProxies are the addresses (CIDRs) whose forwarding headers are
+	// believed; see internal/clientip. Empty: the TCP peer is the client.
+	TrustedProxies []netip.Prefix
+	// HTTPReadTimeout bounds reading one REST request, headers and body;
+	// HTTPIdleTimeout closes a kept-alive connection with no request.
+	HTTPReadTimeout time.Duration
+	HTTPIdleTimeout time.Duration
+	// MaxConns caps the connections open at once on each listener, and
+	// MaxConnsPerClient those of one client address (trusted proxies
+	// excepted); 0 means no cap.
+	MaxConns          int64
+	MaxConnsPerClient int64
+
+	trustedProxies []string
+	vars           []variable
+	scope          Scope
+	explicit       map[string]bool
 }
+
+// IsSet reports whether a setting (by flag name) was given by its flag or
+// its variable rather than left to its default.
+func (c *Config) IsSet(flagName string) bool { return c.explicit[flagName] }
+
+// marked records that its flag was given on the command line.
+type marked struct {
+	flag.Value
+	mark func()
+}
+
+func (m marked) Set(s string) error { m.mark(); return m.Value.Set(s) }
 
 type variable struct {
-	env    string
-	secret bool
-	get    func() string
+	env, flag string
+	typ       string
+	def       string
+	usage     string
+	secret    bool
+	get       func() string
 }
 
-// Bind defines every setting as a flag on fs, taking defaults from getenv.
+// Scope says which subcommand settings are bound for, so each shows (and
+// accepts) only the flags it uses.
+type Scope uint
+
+// Scopes, one per kind of subcommand.
+const (
+	ScopeDev Scope = 1 << iota
+	ScopeService
+	ScopeGateway
+	ScopeMigrate
+	ScopeToken
+	ScopeSeed
+
+	// ScopeAll binds every setting (e.g. to list them).
+	ScopeAll = ScopeDev | ScopeService | ScopeGateway | ScopeMigrate | ScopeToken | ScopeSeed
+	// scopeServer is every subcommand that serves requests.
+	scopeServer = ScopeDev | ScopeService | ScopeGateway
+	// scopeDB is every subcommand that opens the databases.
+	scopeDB = ScopeDev | ScopeService | ScopeMigrate | ScopeToken
+)
+
+// scopes lists where each setting applies; a setting not listed applies to
+// every serving subcommand.
+var scopes = map[string]Scope{
+	"log-format": ScopeAll, "log-level": ScopeAll,
+	"database-url": scopeDB, "db-max-conns": ScopeDev | ScopeService,
+	"http-addr": ScopeDev | ScopeGateway, "grpc-addr": ScopeDev | ScopeSeed,
+	"cors-origins": ScopeDev | ScopeGateway, "max-body-bytes": ScopeDev | ScopeGateway,
+	"http-read-timeout": ScopeDev | ScopeGateway, "http-idle-timeout": ScopeDev | ScopeGateway,
+	"bootstrap-admin-token": ScopeDev | ScopeService | ScopeSeed,
+	"drift-window":          ScopeDev | ScopeService, "drift-nudge-grace": ScopeDev | ScopeService,
+	"drift-emeritus-after": ScopeDev | ScopeService, "stale-after": ScopeDev | ScopeService,
+	"idempotency-retention": ScopeDev | ScopeService, "dual-approval-above": ScopeDev | ScopeService,
+	"volunteer-rate-per-minute": ScopeDev | ScopeService, "auth-failures-per-minute": ScopeDev | ScopeService,
+}
+
+func scopeOf(flagName string) Scope {
+	if sc, ok := scopes[flagName]; ok {
+		return sc
+	}
+	for _, svc := range Services {
+		switch strings.TrimPrefix(flagName, svc+"-") {
+		case "database-url":
+			return scopeDB
+		case "addr":
+			return ScopeService
+		case "target":
+			return ScopeService | ScopeGateway | ScopeSeed
+		}
+	}
+	return scopeServer
+}
+
+// Bind defines the settings of scope (every setting if none is given) as
+// flags on fs, taking defaults from lookup (os.LookupEnv). A variable that is
+// set is used as it is, even when empty: GUILDHALL_METRICS_ADDR= turns
+// metrics off. Settings outside scope keep their defaults and variables.
 // logFormat is the subcommand's default log format.
-func Bind(fs *flag.FlagSet, getenv func(string) string, logFormat string) (*Config, error) {
-	c := &Config{Service: map[string]*ServiceConfig{}}
-	b := binder{fs: fs, getenv: getenv, c: c}
+func Bind(fs *flag.FlagSet, lookup func(string) (string, bool), logFormat string, scope ...Scope) (*Config, error) {
+	c := &Config{Service: map[string]*ServiceConfig{}, scope: ScopeAll, explicit: map[string]bool{}}
+	if len(scope) > 0 {
+		c.scope = 0
+		for _, sc := range scope {
+			c.scope |= sc
+		}
+	}
+	b := binder{fs: fs, lookup: lookup, c: c}
 	b.str(&c.LogFormat, "log-format", logFormat, "log format: json or console", false)
 	b.str(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error", false)
 	b.str(&c.DatabaseURL, "database-url", "postgres://localhost:5432/guildhall?sslmode=disable",
@@ -105,12 +206,18 @@ func Bind(fs *flag.FlagSet, getenv func(string) string, logFormat string) (*Conf
 	b.duration(&c.IdempotencyRetention, "idempotency-retention", 7*day, "how long request ids are remembered, so retries replay the first reply (at least 24h)")
 	b.int64(&c.DualApprovalAbove, "dual-approval-above", 50000, "expense amount in minor units above which two approvers are needed")
 	b.int64(&c.VolunteerRatePerMinute, "volunteer-rate-per-minute", 10, "help offers accepted per minute from one client address")
+	b.int64(&c.AuthFailuresPerMinute, "auth-failures-per-minute", 20, "failed token checks allowed per minute from one client address; 0 turns the throttle off")
+	b.list(&c.trustedProxies, "trusted-proxies", "proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For or Forwarded headers are believed; none: the peer is the client")
+	b.duration(&c.HTTPReadTimeout, "http-read-timeout", 20*time.Second, "time a client gets to send a whole REST request, headers and body")
+	b.duration(&c.HTTPIdleTimeout, "http-idle-timeout", time.Minute, "how long an idle kept-alive REST connection stays open")
+	b.int64(&c.MaxConns, "max-conns", 4096, "connections open at once on each listener; 0 for no cap")
+	b.int64(&c.MaxConnsPerClient, "max-conns-per-client", 256, "connections one client address may hold on each listener (trusted proxies excepted); 0 for no cap")
 	for i, svc := range Services {
 		sc := &ServiceConfig{}
 		c.Service[svc] = sc
 		port := strconv.Itoa(9091 + i)
 		b.str(&sc.DatabaseURL, svc+"-database-url", "", svc+" PostgreSQL URL; defaults to --database-url", true)
-		b.str(&sc.Addr, svc+"-addr", ":"+port, "gRPC listen address of `serve "+svc+"`", false)
+		b.str(&sc.Addr, svc+"-addr", ":"+port, "gRPC listen address of 'serve "+svc+"'", false)
 		b.str(&sc.Target, svc+"-target", "localhost:"+port, "gRPC address the gateway and other services dial for "+svc, false)
 	}
 	return c, errors.Join(b.errs...)
@@ -144,7 +251,33 @@ func (c *Config) Complete() error {
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("GUILDHALL_MAX_BODY_BYTES must be positive"))
 	}
+	if c.MaxConns < 0 || c.MaxConnsPerClient < 0 || c.AuthFailuresPerMinute < 0 {
+		errs = append(errs, errors.New("GUILDHALL_MAX_CONNS, GUILDHALL_MAX_CONNS_PER_CLIENT and GUILDHALL_AUTH_FAILURES_PER_MINUTE must not be negative"))
+	}
+	if c.HTTPReadTimeout <= 0 || c.HTTPIdleTimeout <= 0 {
+		errs = append(errs, errors.New("GUILDHALL_HTTP_READ_TIMEOUT and GUILDHALL_HTTP_IDLE_TIMEOUT must be positive"))
+	}
+	if p, err := clientip.ParsePrefixes(c.trustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("GUILDHALL_TRUSTED_PROXIES: %w", err))
+	} else {
+		c.TrustedProxies = p
+	}
+	// Addresses and URLs the subcommand uses may not be set to nothing
+	// (metrics, whose empty address turns it off, excepted).
+	for _, v := range c.vars {
+		if c.scope&scopeOf(v.flag) == 0 || !required(v.flag) {
+			continue
+		}
+		if v.get() == "" {
+			errs = append(errs, fmt.Errorf("%s is empty: unset it for the default (%s) or give a value", v.env, v.def))
+		}
+	}
 	return errors.Join(errs...)
+}
+
+func required(flagName string) bool {
+	return flagName == "database-url" || flagName == "log-level" ||
+		strings.HasSuffix(flagName, "-addr") && flagName != "metrics-addr" || strings.HasSuffix(flagName, "-target")
 }
 
 // EnvVars lists every GUILDHALL_* variable the binary reads.
@@ -155,6 +288,33 @@ func (c *Config) EnvVars() []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// Var is one setting as `guildhall env` shows it.
+type Var struct {
+	Env, Flag, Usage string
+	// Default and Value are as configured, secrets redacted.
+	Default, Value string
+	Secret         bool
+}
+
+// Vars lists every setting with its default and effective value, sorted
+// by variable name; secrets are redacted.
+func (c *Config) Vars() []Var {
+	out := make([]Var, 0, len(c.vars))
+	for _, v := range c.vars {
+		out = append(out, Var{Env: v.env, Flag: v.flag, Usage: v.usage, Default: redact(v.def, v.secret),
+			Value: redact(v.get(), v.secret), Secret: v.secret})
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Env < out[j].Env })
+	return out
+}
+
+func redact(val string, secret bool) string {
+	if secret && val != "" {
+		return redactURL(val)
+	}
+	return val
 }
 
 // Unknown returns the GUILDHALL_* names in environ that no setting reads:
@@ -181,11 +341,7 @@ func (c *Config) Unknown(environ []string, extra ...string) []string {
 func (c *Config) Fields() []zap.Field {
 	out := make([]zap.Field, 0, len(c.vars))
 	for _, v := range c.vars {
-		val := v.get()
-		if v.secret && val != "" {
-			val = redactURL(val)
-		}
-		out = append(out, zap.String(v.env, val))
+		out = append(out, zap.String(v.env, redact(v.get(), v.secret)))
 	}
 	return out
 }
@@ -213,7 +369,7 @@ func redactURL(s string) string {
 
 type binder struct {
 	fs     *flag.FlagSet
-	getenv func(string) string
+	lookup func(string) (string, bool)
 	c      *Config
 	errs   []error
 }
@@ -222,49 +378,139 @@ func envName(flagName string) string {
 	return "GUILDHALL_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
 }
 
-func (b *binder) add(name string, secret bool, get func() string) (env, raw string) {
+// add records a setting and returns its variable's value, if set. A
+// setting outside the scope is read from its variable but is no flag.
+func (b *binder) add(name, def, usage string, secret bool, get func() string) (env, raw string, set bool) {
 	env = envName(name)
-	b.c.vars = append(b.c.vars, variable{env: env, secret: secret, get: get})
-	return env, b.getenv(env)
+	b.c.vars = append(b.c.vars, variable{env: env, flag: name, def: def, usage: usage, secret: secret, get: get})
+	raw, set = b.lookup(env)
+	if set {
+		b.c.explicit[name] = true
+	}
+	return env, raw, set
 }
 
-func (b *binder) str(p *string, name, def, usage string, secret bool) {
-	env, raw := b.add(name, secret, func() string { return *p })
-	if raw != "" {
-		def = raw
+// define adds the flag if the setting is in scope.
+func (b *binder) define(v flag.Value, name, typ, usage string) {
+	b.c.vars[len(b.c.vars)-1].typ = typ
+	if b.c.scope&scopeOf(name) == 0 {
+		return
 	}
-	b.fs.StringVar(p, name, def, usage+" ["+env+"]")
+	b.fs.Var(marked{Value: v, mark: func() { b.c.explicit[name] = true }}, name, usage)
+}
+
+// PrintFlags writes the help of every flag of fs: its value's type, what
+// it does, its variable and its default in code (secrets never shown).
+func (c *Config) PrintFlags(fs *flag.FlagSet, w io.Writer) {
+	byFlag := map[string]variable{}
+	for _, v := range c.vars {
+		byFlag[v.flag] = v
+	}
+	fs.VisitAll(func(f *flag.Flag) {
+		v, ok := byFlag[f.Name]
+		if !ok {
+			typ, usage := flag.UnquoteUsage(f)
+			fmt.Fprintf(w, "  --%s %s\n    \t%s", f.Name, typ, usage)
+			if f.DefValue != "" && f.DefValue != "false" {
+				fmt.Fprintf(w, " (default %s)", f.DefValue)
+			}
+			fmt.Fprintln(w)
+			return
+		}
+		fmt.Fprintf(w, "  --%s %s\n    \t%s [%s]", f.Name, v.typ, v.usage, v.env)
+		if v.def != "" && !v.secret {
+			fmt.Fprintf(w, " (default %s)", v.def)
+		}
+		fmt.Fprintln(w)
+	})
+}
+
+// empty reports a set-but-empty variable where empty means nothing.
+func (b *binder) empty(env, what string) {
+	b.errs = append(b.errs, fmt.Errorf("%s is set but empty: unset it for the default, or give %s", env, what))
+}
+
+type stringValue struct{ p *string }
+
+func (v stringValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return *v.p
+}
+func (v stringValue) Set(s string) error { *v.p = s; return nil }
+
+func (b *binder) str(p *string, name, def, usage string, secret bool) {
+	_, raw, set := b.add(name, def, usage, secret, func() string { return *p })
+	*p = def
+	if set {
+		*p = raw
+	}
+	b.define(stringValue{p}, name, "string", usage)
+}
+
+type int64Value struct{ p *int64 }
+
+func (v int64Value) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.FormatInt(*v.p, 10)
+}
+func (v int64Value) Set(s string) error {
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return fmt.Errorf("%q is not a whole number", s)
+	}
+	*v.p = n
+	return nil
 }
 
 func (b *binder) int64(p *int64, name string, def int64, usage string) {
-	env, raw := b.add(name, false, func() string { return strconv.FormatInt(*p, 10) })
-	if raw != "" {
-		v, err := strconv.ParseInt(raw, 10, 64)
-		if err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s: %q is not a whole number", env, raw))
+	env, raw, set := b.add(name, strconv.FormatInt(def, 10), usage, false, func() string { return strconv.FormatInt(*p, 10) })
+	*p = def
+	switch {
+	case set && raw == "":
+		b.empty(env, "a whole number")
+	case set:
+		if err := (int64Value{p}).Set(raw); err != nil {
+			b.errs = append(b.errs, fmt.Errorf("%s: %w", env, err))
 		}
-		def = v
 	}
-	b.fs.Int64Var(p, name, def, usage+" ["+env+"]")
+	b.define(int64Value{p}, name, "int", usage)
 }
 
 const day = 24 * time.Hour
 
+type durationValue struct{ p *time.Duration }
+
+func (v durationValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return formatDuration(*v.p)
+}
+func (v durationValue) Set(s string) error {
+	d, err := ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*v.p = d
+	return nil
+}
+
 func (b *binder) duration(p *time.Duration, name string, def time.Duration, usage string) {
-	env, raw := b.add(name, false, func() string { return formatDuration(*p) })
+	env, raw, set := b.add(name, formatDuration(def), usage, false, func() string { return formatDuration(*p) })
 	*p = def
-	if raw != "" {
-		v, err := ParseDuration(raw)
-		if err != nil {
+	switch {
+	case set && raw == "":
+		b.empty(env, "a duration like 30s, 2h or 90d")
+	case set:
+		if err := (durationValue{p}).Set(raw); err != nil {
 			b.errs = append(b.errs, fmt.Errorf("%s: %w", env, err))
 		}
-		*p = v
 	}
-	b.fs.Func(name, usage+" ["+env+"] (default "+formatDuration(def)+")", func(s string) error {
-		v, err := ParseDuration(s)
-		*p = v
-		return err
-	})
+	b.define(durationValue{p}, name, "duration", usage)
 }
 
 // ParseDuration reads Go durations ("30s", "2h") and whole days ("90d").
@@ -288,10 +534,21 @@ func formatDuration(d time.Duration) string {
 	return d.String()
 }
 
+type listValue struct{ p *[]string }
+
+func (v listValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strings.Join(*v.p, ",")
+}
+func (v listValue) Set(s string) error { *v.p = splitList(s); return nil }
+
+// list reads a comma-separated list; an empty value is an empty list.
 func (b *binder) list(p *[]string, name, usage string) {
-	env, raw := b.add(name, false, func() string { return strings.Join(*p, ",") })
+	_, raw, _ := b.add(name, "", usage, false, func() string { return strings.Join(*p, ",") })
 	*p = splitList(raw)
-	b.fs.Func(name, usage+" ["+env+"]", func(s string) error { *p = splitList(s); return nil })
+	b.define(listValue{p}, name, "list", usage)
 }
 
 func splitList(s string) []string {

@@ -19,7 +19,7 @@ func bind(t *testing.T, env map[string]string, args ...string) (*config.Config, 
 	t.Helper()
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	cfg, err := config.Bind(fs, func(k string) string { return env[k] }, "json")
+	cfg, err := config.Bind(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "json")
 	if err != nil {
 		return nil, err
 	}
@@ -274,5 +274,108 @@ func TestEnvVars(t *testing.T) {
 		if !slices.Contains(vars, want) {
 			t.Errorf("EnvVars lacks %s", want)
 		}
+	}
+}
+
+// TestEmptyValues checks that a variable set to nothing is used as it is
+// where empty means something, and is an error naming it where it cannot.
+func TestEmptyValues(t *testing.T) {
+	cfg, err := bind(t, map[string]string{
+		"GUILDHALL_METRICS_ADDR":          "",
+		"GUILDHALL_CORS_ORIGINS":          "",
+		"GUILDHALL_BOOTSTRAP_ADMIN_TOKEN": "",
+		"GUILDHALL_TRUSTED_PROXIES":       "",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.MetricsAddr != "" || len(cfg.CORSOrigins) != 0 || cfg.BootstrapAdminToken != "" {
+		t.Errorf("empty variables ignored: metrics %q cors %q token %q", cfg.MetricsAddr, cfg.CORSOrigins, cfg.BootstrapAdminToken)
+	}
+	if err := cfg.Complete(); err != nil {
+		t.Errorf("empty metrics address refused: %v", err)
+	}
+	if cfg, _ := bind(t, nil); cfg.MetricsAddr != ":9464" || cfg.IsSet("metrics-addr") {
+		t.Errorf("unset: metrics %q, IsSet %v", cfg.MetricsAddr, cfg.IsSet("metrics-addr"))
+	}
+	for _, name := range []string{"GUILDHALL_MAX_BODY_BYTES", "GUILDHALL_SHUTDOWN_GRACE", "GUILDHALL_DRIFT_WINDOW"} {
+		if _, err := bind(t, map[string]string{name: ""}); err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s set to nothing: %v, want an error naming it", name, err)
+		}
+	}
+	for _, name := range []string{"GUILDHALL_HTTP_ADDR", "GUILDHALL_GRPC_ADDR", "GUILDHALL_DATABASE_URL", "GUILDHALL_ROADMAP_TARGET"} {
+		cfg, err := bind(t, map[string]string{name: ""})
+		if err == nil {
+			err = cfg.Complete()
+		}
+		if err == nil || !strings.Contains(err.Error(), name) {
+			t.Errorf("%s set to nothing: %v, want an error naming it", name, err)
+		}
+	}
+}
+
+// TestScopes checks each kind of subcommand gets only its own flags, each
+// shown with its value's type.
+func TestScopes(t *testing.T) {
+	flags := func(scope config.Scope) (map[string]bool, string) {
+		fs := flag.NewFlagSet("test", flag.ContinueOnError)
+		cfg, err := config.Bind(fs, func(string) (string, bool) { return "", false }, "json", scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		fs.VisitAll(func(f *flag.Flag) { out[f.Name] = true })
+		var help strings.Builder
+		cfg.PrintFlags(fs, &help)
+		return out, help.String()
+	}
+	for _, c := range []struct {
+		scope     config.Scope
+		want, not []string
+	}{
+		{config.ScopeMigrate, []string{"database-url", "finance-database-url", "log-level"}, []string{"http-addr", "grpc-addr", "finance-addr", "metrics-addr", "drift-window"}},
+		{config.ScopeSeed, []string{"grpc-addr", "roadmap-target", "bootstrap-admin-token"}, []string{"database-url", "http-addr", "drift-window"}},
+		{config.ScopeGateway, []string{"http-addr", "cors-origins", "finance-target", "trusted-proxies", "http-read-timeout"}, []string{"database-url", "finance-addr", "drift-window"}},
+		{config.ScopeService, []string{"finance-addr", "database-url", "membership-target", "drift-window", "trusted-proxies"}, []string{"http-addr", "cors-origins"}},
+		{config.ScopeDev, []string{"http-addr", "grpc-addr", "drift-window", "database-url"}, []string{"finance-addr"}},
+	} {
+		got, help := flags(c.scope)
+		for _, w := range c.want {
+			if !got[w] {
+				t.Errorf("scope %d lacks --%s", c.scope, w)
+			}
+		}
+		for _, n := range c.not {
+			if got[n] {
+				t.Errorf("scope %d has --%s, which it does not use", c.scope, n)
+			}
+		}
+		for _, line := range strings.Split(help, "\n") {
+			if strings.HasPrefix(line, "  --") {
+				if f := strings.Fields(line); len(f) != 2 || !slices.Contains([]string{"string", "int", "duration", "list"}, f[1]) {
+					t.Errorf("flag help %q does not name a value type", line)
+				}
+			}
+		}
+	}
+	_, help := flags(config.ScopeAll)
+	for _, want := range []string{"  --finance-addr string\n", "  --drift-window duration\n", "  --cors-origins list\n", "  --max-body-bytes int\n", "(default :9464)"} {
+		if !strings.Contains(help, want) {
+			t.Errorf("help lacks %q:\n%s", want, help)
+		}
+	}
+}
+
+func TestTrustedProxies(t *testing.T) {
+	cfg, err := bind(t, map[string]string{"GUILDHALL_TRUSTED_PROXIES": "10.0.0.0/8, 192.0.2.7,2001:db8::/32"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Complete(); err != nil || len(cfg.TrustedProxies) != 3 || cfg.TrustedProxies[1].String() != "192.0.2.7/32" {
+		t.Fatalf("%v %v", cfg.TrustedProxies, err)
+	}
+	cfg, _ = bind(t, map[string]string{"GUILDHALL_TRUSTED_PROXIES": "10.0.0.0/8,proxy.example"})
+	if err := cfg.Complete(); err == nil || !strings.Contains(err.Error(), "GUILDHALL_TRUSTED_PROXIES") {
+		t.Fatalf("a host name accepted as a proxy: %v", err)
 	}
 }
