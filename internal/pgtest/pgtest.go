@@ -15,7 +15,9 @@ import (
 	"io/fs"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
+	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"github.com/peterldowns/pgtestdb"
@@ -32,16 +34,49 @@ type Schema struct {
 // DefaultURL is used when TEST_DATABASE_URL is unset.
 const DefaultURL = "postgres://127.0.0.1:5432/postgres?sslmode=disable"
 
+// KeepEnv names the variable that, set to 1, keeps a failed test's database
+// for inspection; by default every test database is dropped.
+const KeepEnv = "PGTEST_KEEP_FAILED"
+
 // New returns the URL of a fresh database holding the migrated schemas. It
-// is dropped when the test passes and kept for inspection when it fails.
+// is dropped when the test ends, failed or not, unless PGTEST_KEEP_FAILED=1
+// keeps a failed test's database (its name is then logged).
 func New(t testing.TB, schemas []Schema) string {
 	t.Helper()
 	conf, err := serverConfig()
 	if err != nil {
 		t.Fatalf("TEST_DATABASE_URL: %v", err)
 	}
-	inst := pgtestdb.Custom(t, conf, migrator(schemas))
+	var inst *pgtestdb.Config
+	// Registered first, so it runs after pgtestdb's own cleanup, which
+	// drops the database of a passing test and leaves a failing one's.
+	t.Cleanup(func() {
+		if inst == nil || !t.Failed() {
+			return
+		}
+		if os.Getenv(KeepEnv) == "1" {
+			t.Logf("kept database %s of the failed test (%s=1)", inst.Database, KeepEnv)
+			return
+		}
+		if err := drop(conf, inst.Database); err != nil {
+			t.Logf("could not drop database %s of the failed test: %v", inst.Database, err)
+		}
+	})
+	inst = pgtestdb.Custom(t, conf, migrator(schemas))
 	return inst.URL()
+}
+
+// drop removes a test database, ending the sessions still using it.
+func drop(conf pgtestdb.Config, name string) error {
+	db, err := conf.Connect()
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	_, err = db.ExecContext(ctx, `DROP DATABASE IF EXISTS "`+strings.ReplaceAll(name, `"`, `""`)+`" WITH (FORCE)`)
+	return err
 }
 
 func serverConfig() (pgtestdb.Config, error) {
