@@ -11,16 +11,26 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
+# The admin token `make run` starts with, and `make seed` (and `guildhall seed`) use by default.
+DEV_ADMIN_TOKEN := dev-admin-token
+
 .PHONY: run
-run: ## run every service and the gateway locally (finds or starts PostgreSQL); SEED=sme loads demo data
-	@url=$$(scripts/dev-postgres.sh guildhall); \
+run: ## run every service and the gateway locally; GUILDHALL_DATABASE_URL is used as is, else a local PostgreSQL is found or started; SEED=sme loads demo data
+	@if [[ -z "$${GUILDHALL_DATABASE_URL:-}" ]]; then \
+		export GUILDHALL_DATABASE_URL=$$(scripts/dev-postgres.sh guildhall); \
+	fi; \
 	go build -ldflags "-X main.version=$(VERSION)" -o bin/guildhall ./cmd/guildhall; \
-	export GUILDHALL_DATABASE_URL=$${GUILDHALL_DATABASE_URL:-$$url}; \
-	export GUILDHALL_BOOTSTRAP_ADMIN_TOKEN=$${GUILDHALL_BOOTSTRAP_ADMIN_TOKEN:-dev-admin-token}; \
+	export GUILDHALL_BOOTSTRAP_ADMIN_TOKEN=$${GUILDHALL_BOOTSTRAP_ADMIN_TOKEN:-$(DEV_ADMIN_TOKEN)}; \
 	exec bin/guildhall dev $(if $(SEED),--seed $(SEED))
 
+.PHONY: seed
+seed: ## load the SME Server demo data into a running `make run` (SET=sme)
+	@go build -ldflags "-X main.version=$(VERSION)" -o bin/guildhall ./cmd/guildhall; \
+	export GUILDHALL_BOOTSTRAP_ADMIN_TOKEN=$${GUILDHALL_BOOTSTRAP_ADMIN_TOKEN:-$(DEV_ADMIN_TOKEN)}; \
+	exec bin/guildhall seed $(or $(SET),sme)
+
 .PHONY: test
-test: ## run every test against a real PostgreSQL (TEST_DATABASE_URL, or the local server)
+test: ## run every test against a real PostgreSQL (TEST_DATABASE_URL as is, or the local server); PGTEST_KEEP_FAILED=1 keeps failed tests' databases
 	@export TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$$(scripts/dev-postgres.sh postgres)}; \
 	go test -count=1 -race ./...
 
