@@ -57,6 +57,21 @@ func (c *Checker) Team(ctx context.Context, field, team string) (*membershipv1.T
 	return t, nil
 }
 
+// Lookup returns person (`people/{person}`), or the error for field if
+// membership does not know them or cannot answer.
+func (c *Checker) Lookup(ctx context.Context, field, person string) (*membershipv1.Person, error) {
+	if c.client == nil {
+		return nil, Unavailable()
+	}
+	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	defer cancel()
+	p, err := c.client.GetPerson(ctx, &membershipv1.GetPersonRequest{Name: person})
+	if err != nil {
+		return nil, lookupErr(err, field, person)
+	}
+	return p, nil
+}
+
 // Person fails unless person (`people/{person}`) exists; "" passes.
 func (c *Checker) Person(ctx context.Context, field, person string) error {
 	if person == "" {

@@ -2,6 +2,8 @@ package finance
 
 import (
 	"context"
+	"regexp"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -59,6 +61,60 @@ func (s *Server) expenseEvent(ctx context.Context, tx pgx.Tx, id, action, actor 
 		State: pgenum.Text(state), Reason: reason})
 }
 
+// personPayee matches a payee that names a person.
+var personPayee = regexp.MustCompile(`^people/[a-z][a-z0-9-]{0,62}$`)
+
+// namesPerson reports whether payee is meant as a person's resource name,
+// however it is spelled ("People/X ", "people/x").
+func namesPerson(payee string) bool {
+	return strings.HasPrefix(strings.ToLower(strings.TrimSpace(payee)), "people/")
+}
+
+// checkPayee refuses a payee that looks like a person's name but is not one
+// membership knows, so the separation-of-duties rule compares the real
+// person: a misspelt `People/Jane` would otherwise slip past it.
+func (s *Server) checkPayee(ctx context.Context, payee string) error {
+	if !namesPerson(payee) {
+		return nil
+	}
+	if !personPayee.MatchString(payee) {
+		return apierr.InvalidField("expense.payee", "a person is named people/{person} in lower case, e.g. people/jcrisp; a vendor by its name: "+payee)
+	}
+	return s.members.Person(ctx, "expense.payee", payee)
+}
+
+// sameName compares a vendor-style payee with a display name, ignoring case
+// and spacing.
+func sameName(a, b string) bool {
+	return a != "" && strings.EqualFold(strings.Join(strings.Fields(a), " "), strings.Join(strings.Fields(b), " "))
+}
+
+// checkDuties applies the separation of duties: neither the submitter nor
+// the payee of an expense may approve or pay it (act). The payee is the
+// actor when it is their resource name or, for a payee given as a name
+// rather than people/{person}, their display name.
+func (s *Server) checkDuties(ctx context.Context, e *financev1.Expense, actor, act, reason string) error {
+	if actor == "" {
+		return apierr.FailedPrecondition(reason, "only a person may "+act+" an expense")
+	}
+	if actor == e.GetSubmitter() {
+		return apierr.FailedPrecondition(reason, "the submitter of an expense may not "+act+" it")
+	}
+	if e.GetPayee() == actor {
+		return apierr.FailedPrecondition(reason, "the payee of an expense may not "+act+" it")
+	}
+	if !namesPerson(e.GetPayee()) {
+		p, err := s.members.Lookup(ctx, "name", actor)
+		if err != nil {
+			return err
+		}
+		if sameName(e.GetPayee(), p.GetDisplayName()) {
+			return apierr.FailedPrecondition(reason, "the payee of an expense may not "+act+" it: "+actor+" is "+p.GetDisplayName())
+		}
+	}
+	return nil
+}
+
 // CreateExpense submits an expense; any person may.
 func (s *Server) CreateExpense(ctx context.Context, req *financev1.CreateExpenseRequest) (*financev1.Expense, error) {
 	e := req.GetExpense()
@@ -67,6 +123,9 @@ func (s *Server) CreateExpense(ctx context.Context, req *financev1.CreateExpense
 		return nil, err
 	}
 	if err := checkAmount("expense.amount", e.GetAmount(), false); err != nil {
+		return nil, err
+	}
+	if err := s.checkPayee(ctx, e.GetPayee()); err != nil {
 		return nil, err
 	}
 	submitter := auth.From(ctx).GetPerson()
@@ -100,11 +159,23 @@ func (s *Server) CreateExpense(ctx context.Context, req *financev1.CreateExpense
 	})
 }
 
-// transition locks an expense, checks its state and applies change.
-func (s *Server) transition(ctx context.Context, name string, from []financev1.Expense_State,
+// transition locks an expense, checks its state and applies change. A
+// non-empty duty ("approve") applies the separation of duties first (see
+// checkDuties), refusing with reason; it asks membership before the row is
+// locked, since the submitter and payee never change.
+func (s *Server) transition(ctx context.Context, name string, from []financev1.Expense_State, duty, reason string,
 	change func(tx pgx.Tx, e *financev1.Expense, actor string) error) (*financev1.Expense, error) {
 	id := resource.ID(expenses, name)
 	actor := auth.From(ctx).GetPerson()
+	if duty != "" {
+		e, err := s.loadExpense(ctx, s.db, id, false)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.checkDuties(ctx, e, actor, duty, reason); err != nil {
+			return nil, err
+		}
+	}
 	var out *financev1.Expense
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
 		e, err := s.loadExpense(ctx, tx, id, true)
@@ -131,13 +202,10 @@ func (s *Server) setExpenseState(ctx context.Context, tx pgx.Tx, id string, st f
 	return s.q.SetExpenseState(ctx, tx, store.SetExpenseStateParams{ID: id, State: pgenum.Text(st)})
 }
 
-// ApproveExpense records one approval; the submitter may not approve their
-// own expense, and each approver counts once.
+// ApproveExpense records one approval; neither the submitter nor the payee
+// may approve (SELF_APPROVAL), and each approver counts once.
 func (s *Server) ApproveExpense(ctx context.Context, req *financev1.ApproveExpenseRequest) (*financev1.Expense, error) {
-	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED}, func(tx pgx.Tx, e *financev1.Expense, actor string) error {
-		if actor == "" || actor == e.GetSubmitter() {
-			return apierr.FailedPrecondition("SELF_APPROVAL", "the submitter of an expense may not approve it")
-		}
+	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED}, "approve", "SELF_APPROVAL", func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 		approvals := 0
 		for _, ev := range e.GetHistory() {
 			if ev.GetAction() == "approve" {
@@ -161,7 +229,7 @@ func (s *Server) ApproveExpense(ctx context.Context, req *financev1.ApproveExpen
 
 // RejectExpense refuses an expense, with a reason.
 func (s *Server) RejectExpense(ctx context.Context, req *financev1.RejectExpenseRequest) (*financev1.Expense, error) {
-	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED},
+	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED}, "", "",
 		func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 			id := resource.ID(expenses, e.GetName())
 			if err := s.q.RejectExpense(ctx, tx, store.RejectExpenseParams{ID: id, RejectReason: req.GetReason()}); err != nil {
@@ -173,7 +241,7 @@ func (s *Server) RejectExpense(ctx context.Context, req *financev1.RejectExpense
 
 // CancelExpense withdraws an expense.
 func (s *Server) CancelExpense(ctx context.Context, req *financev1.CancelExpenseRequest) (*financev1.Expense, error) {
-	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED},
+	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED}, "", "",
 		func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 			id := resource.ID(expenses, e.GetName())
 			if err := s.setExpenseState(ctx, tx, id, financev1.Expense_STATE_CANCELLED); err != nil {
@@ -185,10 +253,18 @@ func (s *Server) CancelExpense(ctx context.Context, req *financev1.CancelExpense
 
 // PayExpense posts debit category / credit the paying account. Paying a PAID
 // expense returns it as it is: the state, under the row lock, makes it once.
+// Neither the submitter nor the payee may pay (SELF_PAYMENT).
 func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseRequest) (*financev1.Expense, error) {
 	from := resource.ID(accounts, req.GetPaymentAccount())
 	if from == "" {
 		from = "bank"
+	}
+	pre, err := s.loadExpense(ctx, s.db, resource.ID(expenses, req.GetName()), false)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.checkDuties(ctx, pre, auth.From(ctx).GetPerson(), "pay", "SELF_PAYMENT"); err != nil {
+		return nil, err
 	}
 	return doTx(ctx, s, req.GetRequestId(), "PayExpense", req, func(tx pgx.Tx) (*financev1.Expense, error) {
 		id := resource.ID(expenses, req.GetName())

@@ -19,10 +19,10 @@ import (
 // records name people and amounts, so they need finance.read_private or
 // finance.record.
 // Writes: finance.record records money and keeps the books; any person
-// submits expenses; finance.approve approves and rejects (never one's own,
-// which the handler refuses as FAILED_PRECONDITION/SELF_APPROVAL since it
-// depends on the stored submitter); finance.pay pays; the submitter or
-// finance.record cancels.
+// submits expenses; finance.approve approves and rejects; finance.pay pays;
+// the submitter or finance.record cancels. Separation of duties (neither the
+// submitter nor the payee approves or pays: SELF_APPROVAL, SELF_PAYMENT) is
+// the handlers', since it depends on the stored expense.
 func (s *Server) Policy() auth.Policy {
 	record := auth.Permission("finance.record")
 	books := auth.Permission("finance.read_private").Or("holders of finance.record", auth.HasCheck("finance.record"))

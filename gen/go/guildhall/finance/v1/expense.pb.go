@@ -91,13 +91,21 @@ func (Expense_State) EnumDescriptor() ([]byte, []int) {
 }
 
 // A claim for money spent or owed: SUBMITTED → APPROVED → PAID, or REJECTED
-// or CANCELLED. The submitter never approves their own expense; above the
-// configured amount two distinct approvers are needed.
+// or CANCELLED. Above the configured amount two distinct approvers are needed.
+//
+// Separation of duties: neither the submitter nor the payee of an expense may
+// approve it (FAILED_PRECONDITION, reason SELF_APPROVAL) or pay it
+// (FAILED_PRECONDITION, reason SELF_PAYMENT), whatever permissions they hold.
+// A person is the payee when `payee` is their resource name, or, for a payee
+// written as a name, when it is their display name (ignoring case and
+// spacing). Only people approve and pay.
 type Expense struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resource name, `expenses/{expense}` (a server-assigned UUIDv7).
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Who is paid: `people/{person}` or a vendor's name.
+	// Who is paid: `people/{person}` (an existing person, lower case; anything
+	// starting `people/` is taken as a person, INVALID_ARGUMENT otherwise) or a
+	// vendor's name.
 	Payee string `protobuf:"bytes,2,opt,name=payee,proto3" json:"payee,omitempty"`
 	// The expense account, `accounts/{account}`.
 	Category string `protobuf:"bytes,3,opt,name=category,proto3" json:"category,omitempty"`

@@ -154,13 +154,17 @@ type FinanceServiceClient interface {
 	ListExpenses(ctx context.Context, in *ListExpensesRequest, opts ...grpc.CallOption) (*ListExpensesResponse, error)
 	// Submits an expense; any person may.
 	CreateExpense(ctx context.Context, in *CreateExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
-	// Approves a SUBMITTED expense; the submitter may not (FAILED_PRECONDITION, reason SELF_APPROVAL). It becomes APPROVED with enough distinct approvers.
+	// Approves a SUBMITTED expense. Neither its submitter nor its payee may
+	// (FAILED_PRECONDITION, reason SELF_APPROVAL; see Expense). It becomes
+	// APPROVED with enough distinct approvers.
 	ApproveExpense(ctx context.Context, in *ApproveExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
 	// Rejects a SUBMITTED or APPROVED expense, with a reason.
 	RejectExpense(ctx context.Context, in *RejectExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
 	// Withdraws a SUBMITTED or APPROVED expense.
 	CancelExpense(ctx context.Context, in *CancelExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
-	// Pays an APPROVED expense and posts its entry. Paying a PAID expense returns it unchanged.
+	// Pays an APPROVED expense and posts its entry. Paying a PAID expense returns
+	// it unchanged. Neither its submitter nor its payee may pay it
+	// (FAILED_PRECONDITION, reason SELF_PAYMENT; see Expense).
 	PayExpense(ctx context.Context, in *PayExpenseRequest, opts ...grpc.CallOption) (*Expense, error)
 	// Reads a budget.
 	GetBudget(ctx context.Context, in *GetBudgetRequest, opts ...grpc.CallOption) (*Budget, error)
@@ -784,13 +788,17 @@ type FinanceServiceServer interface {
 	ListExpenses(context.Context, *ListExpensesRequest) (*ListExpensesResponse, error)
 	// Submits an expense; any person may.
 	CreateExpense(context.Context, *CreateExpenseRequest) (*Expense, error)
-	// Approves a SUBMITTED expense; the submitter may not (FAILED_PRECONDITION, reason SELF_APPROVAL). It becomes APPROVED with enough distinct approvers.
+	// Approves a SUBMITTED expense. Neither its submitter nor its payee may
+	// (FAILED_PRECONDITION, reason SELF_APPROVAL; see Expense). It becomes
+	// APPROVED with enough distinct approvers.
 	ApproveExpense(context.Context, *ApproveExpenseRequest) (*Expense, error)
 	// Rejects a SUBMITTED or APPROVED expense, with a reason.
 	RejectExpense(context.Context, *RejectExpenseRequest) (*Expense, error)
 	// Withdraws a SUBMITTED or APPROVED expense.
 	CancelExpense(context.Context, *CancelExpenseRequest) (*Expense, error)
-	// Pays an APPROVED expense and posts its entry. Paying a PAID expense returns it unchanged.
+	// Pays an APPROVED expense and posts its entry. Paying a PAID expense returns
+	// it unchanged. Neither its submitter nor its payee may pay it
+	// (FAILED_PRECONDITION, reason SELF_PAYMENT; see Expense).
 	PayExpense(context.Context, *PayExpenseRequest) (*Expense, error)
 	// Reads a budget.
 	GetBudget(context.Context, *GetBudgetRequest) (*Budget, error)
