@@ -38,6 +38,21 @@ test: ## run every test against a real PostgreSQL (TEST_DATABASE_URL as is, or t
 build: ## build bin/guildhall
 	go build -ldflags "-X main.version=$(VERSION)" -o bin/guildhall ./cmd/guildhall
 
+BACKUP_DIR ?= backups/$(shell date -u +%Y%m%dT%H%M%SZ)
+
+.PHONY: backup
+backup: ## pg_dump every service's database into BACKUP_DIR (default backups/<UTC time>); see scripts/backup.sh
+	scripts/backup.sh $(BACKUP_DIR)
+
+.PHONY: restore
+restore: ## restore BACKUP_DIR into fresh databases (GUILDHALL_*_DATABASE_URL); see scripts/restore.sh
+	@test -n "$(filter command line environment,$(origin BACKUP_DIR))" || { echo "make restore needs BACKUP_DIR=<a backup directory>"; exit 1; }
+	scripts/restore.sh $(BACKUP_DIR)
+
+.PHONY: image
+image: ## build the container image guildhall:local, stamped with this version
+	docker build -f deploy/Dockerfile --build-arg VERSION=$(VERSION) -t guildhall:local .
+
 .PHONY: generate
 generate: ## regenerate protobuf, gateway, OpenAPI and sqlc code
 	$(BUF) generate
