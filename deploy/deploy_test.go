@@ -110,7 +110,10 @@ func runLines(bin string, args ...string) ([]string, error) {
 
 // requiredSecrets are the variables compose refuses to start without; the
 // test supplies stand-ins, as an operator supplies real ones.
-var requiredSecrets = map[string]string{"GUILDHALL_INTERNAL_TOKEN": "test-internal-token"}
+var requiredSecrets = map[string]string{
+	"GUILDHALL_INTERNAL_TOKEN": "test-internal-token",
+	"POSTGRES_PASSWORD":        "test-postgres-password",
+}
 
 // loadProject reads the compose file with only its own defaults (and the
 // required secrets) interpolated, so a developer's shell cannot change what is tested.
@@ -120,6 +123,16 @@ func loadProject(t *testing.T) *types.Project {
 	for k, v := range requiredSecrets {
 		env = append(env, k+"="+v)
 	}
+	p, err := loadProjectEnv(env)
+	if err != nil {
+		t.Fatalf("load %s: %v", composeFile, err)
+	}
+	return p
+}
+
+// loadProjectEnv reads the compose file with exactly env as its environment
+// (no .env file), as `docker compose config` would.
+func loadProjectEnv(env []string) (*types.Project, error) {
 	opts, err := cli.NewProjectOptions([]string{composeFile},
 		cli.WithWorkingDirectory("."),
 		cli.WithInterpolation(true),
@@ -127,13 +140,9 @@ func loadProject(t *testing.T) *types.Project {
 		cli.WithEnv(env),
 	)
 	if err != nil {
-		t.Fatalf("compose options: %v", err)
+		return nil, fmt.Errorf("compose options: %v", err)
 	}
-	p, err := opts.LoadProject(context.Background())
-	if err != nil {
-		t.Fatalf("load %s: %v", composeFile, err)
-	}
-	return p
+	return opts.LoadProject(context.Background())
 }
 
 // guildhallServices are the services run from this directory's Dockerfile.
