@@ -38,7 +38,7 @@ const (
 var grpcServices = []string{"membership", "roadmap", "finance"}
 
 var (
-	knownEnv      map[string]bool // `guildhall env`
+	knownEnv      map[string]bool // `guildhall env --names`
 	knownCommands [][]string      // `guildhall commands`, split into words
 )
 
@@ -66,7 +66,7 @@ func loadBinaryFacts() error {
 		return fmt.Errorf("go build ./cmd/guildhall: %v\n%s", err, out)
 	}
 
-	envLines, err := runLines(bin, "env")
+	envLines, err := runLines(bin, "env", "--names")
 	if err != nil {
 		return err
 	}
