@@ -41,7 +41,11 @@ const (
 	ReasonUnavailable        = "UNAVAILABLE"
 	ReasonRateLimited        = "RATE_LIMITED"
 	ReasonConflict           = "CONCURRENCY_CONFLICT"
-	ReasonInternal           = "INTERNAL"
+	// ReasonAmountOutOfRange: an amount beyond its bound, or a write that
+	// would take a balance or monthly total beyond its bound (see
+	// guildhall.type.v1.Money).
+	ReasonAmountOutOfRange = "AMOUNT_OUT_OF_RANGE"
+	ReasonInternal         = "INTERNAL"
 )
 
 // DefaultRetryDelay is the RetryInfo delay of an UNAVAILABLE error: long
@@ -135,6 +139,18 @@ func InvalidField(field, description string) *Error {
 	return Invalid(FieldViolation{Field: field, Description: description})
 }
 
+// AmountOutOfRange reports an amount beyond its bound (with field
+// violations, INVALID_ARGUMENT) or a write that would take a stored total
+// beyond its bound (without, FAILED_PRECONDITION); both have reason
+// AMOUNT_OUT_OF_RANGE.
+func AmountOutOfRange(message string, violations ...FieldViolation) *Error {
+	code := codes.FailedPrecondition
+	if len(violations) > 0 {
+		code = codes.InvalidArgument
+	}
+	return &Error{Code: code, Reason: ReasonAmountOutOfRange, Message: message, Violations: violations}
+}
+
 // FailedPrecondition reports a request that is well formed but not allowed in
 // the resource's current state, with a reason such as "ILLEGAL_TRANSITION".
 func FailedPrecondition(reason, message string) *Error {
@@ -195,6 +211,11 @@ func ToStatus(err error) *status.Status {
 			Message: "the request collided with a concurrent one; retry it", RetryDelay: 100 * time.Millisecond}
 		return e.GRPCStatus()
 	}
+	if outOfRange(err) {
+		// A write whose arithmetic PostgreSQL refused: the request's numbers
+		// were too large for what they add to.
+		return AmountOutOfRange("a number in the request is out of range for what it adds to").GRPCStatus()
+	}
 	return (&Error{Code: codes.Internal, Reason: ReasonInternal, Message: "internal error"}).GRPCStatus()
 }
 
@@ -234,6 +255,12 @@ func Outage(err error) bool {
 func conflict(err error) bool {
 	var pgErr *pgconn.PgError
 	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+}
+
+// outOfRange reports PostgreSQL's numeric_value_out_of_range.
+func outOfRange(err error) bool {
+	var pgErr *pgconn.PgError
+	return errors.As(err, &pgErr) && pgErr.Code == "22003"
 }
 
 // IsServerFault tells whether a code means the server, not the caller, is at fault.

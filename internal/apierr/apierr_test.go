@@ -39,6 +39,7 @@ func TestOutagesAreUnavailable(t *testing.T) {
 		"deadline acquiring":       {wrap(context.DeadlineExceeded), codes.Unavailable},
 		"serialization failure":    {&pgconn.PgError{Code: "40001"}, codes.Aborted},
 		"deadlock":                 {&pgconn.PgError{Code: "40P01"}, codes.Aborted},
+		"numeric out of range":     {wrap(&pgconn.PgError{Code: "22003"}), codes.FailedPrecondition},
 		"canceled":                 {wrap(context.Canceled), codes.Canceled},
 		"unique violation (a bug)": {&pgconn.PgError{Code: "23505"}, codes.Internal},
 		"plain error":              {errors.New("boom"), codes.Internal},

@@ -2,6 +2,7 @@ package money_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -40,5 +41,40 @@ func TestExponent(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestCheckedArithmetic(t *testing.T) {
+	const max, min = math.MaxInt64, math.MinInt64
+	for _, c := range []struct {
+		a, b, sat int64
+		ok        bool
+	}{
+		{1, 2, 3, true},
+		{max, 0, max, true},
+		{max, 1, max, false},
+		{max, max, max, false},
+		{min, -1, -max, false},
+		{min, min, -max, false},
+		{min, max, -1, true},
+		{-max, -1, min, true},
+		{-5, 3, -2, true},
+	} {
+		s, ok := money.Add(c.a, c.b)
+		if ok != c.ok || (ok && s != c.a+c.b) {
+			t.Errorf("Add(%d, %d) = %d, %v; want ok %v", c.a, c.b, s, ok, c.ok)
+		}
+		if got := money.Sat(c.a, c.b); got != c.sat {
+			t.Errorf("Sat(%d, %d) = %d, want %d", c.a, c.b, got, c.sat)
+		}
+	}
+	if got := money.SatSub(0, min); got != max {
+		t.Errorf("SatSub(0, MinInt64) = %d", got)
+	}
+	if got := money.SatSub(-2, min); got != max-1 {
+		t.Errorf("SatSub(-2, MinInt64) = %d", got)
+	}
+	if !money.InRange(money.MaxAmount) || !money.InRange(-money.MaxAmount) || money.InRange(money.MaxAmount+1) || money.InRange(min) {
+		t.Error("InRange does not hold the bound")
 	}
 }

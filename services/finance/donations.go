@@ -97,6 +97,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		Name: resource.Name(donations, resource.NewID()), Amount: mon(cur, amt), Donor: d.GetDonor(), DonorName: d.GetDonorName(),
 		DonorEmail: d.GetDonorEmail(), Visibility: visibility, Channel: d.GetChannel(), ExternalReference: d.GetExternalReference(),
 		Goal: d.GetGoal(), Description: d.GetDescription(), ReceiveTime: ts(when), Recorder: recorder, CreateTime: ts(now),
+		State: financev1.Donation_STATE_RECEIVED,
 	}
 	w := donationWrite{donation: out, goalID: goalID, requestID: req.GetRequestId()}
 	if !inKind {
@@ -208,6 +209,17 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 		p.ActivityPayloads = append(p.ActivityPayloads, w.activity)
 	}
 	written, err := s.q.RecordDonations(ctx, s.db, p)
+	if needsExclusive(err) {
+		// Large gifts, or balances near their bound: the ledger checks them
+		// with the accounts locked (see doTx).
+		err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+			if err := setExclusive(withExclusive(ctx), tx); err != nil {
+				return err
+			}
+			written, err = s.q.RecordDonations(ctx, tx, p)
+			return err
+		})
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -233,6 +245,10 @@ func donationFromRow(r store.Donation) *financev1.Donation {
 	if r.TransactionID != nil {
 		d.Transaction = resource.Name(transactions, *r.TransactionID)
 	}
+	d.State = financev1.Donation_STATE_RECEIVED
+	if r.RefundTransactionID != nil {
+		d.State, d.RefundTransaction = financev1.Donation_STATE_REFUNDED, resource.Name(transactions, *r.RefundTransactionID)
+	}
 	return d
 }
 
@@ -243,7 +259,7 @@ func redactDonation(p *auth.Principal, d *financev1.Donation) *financev1.Donatio
 	if auth.Has(p, readPrivate) || (p.GetPerson() != "" && p.GetPerson() == d.GetDonor()) {
 		return d
 	}
-	d.DonorEmail, d.Recorder, d.Transaction, d.ExternalReference = "", "", "", ""
+	d.DonorEmail, d.Recorder, d.Transaction, d.RefundTransaction, d.ExternalReference = "", "", "", "", ""
 	switch d.GetVisibility() {
 	case financev1.Donation_VISIBILITY_PUBLIC:
 	case financev1.Donation_VISIBILITY_ANONYMOUS:

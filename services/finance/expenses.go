@@ -46,8 +46,11 @@ func expenseFromRow(r store.Expense, events []store.ExpenseEvent) *financev1.Exp
 		e.Transaction = resource.Name(transactions, *r.TransactionID)
 	}
 	for _, ev := range events {
-		e.History = append(e.History, &financev1.ExpenseEvent{Action: ev.Action, Actor: ev.Actor, Time: ts(ev.Time),
-			State: expenseState(ev.State), Reason: ev.Reason})
+		h := &financev1.ExpenseEvent{Action: ev.Action, Actor: ev.Actor, Time: ts(ev.Time), State: expenseState(ev.State), Reason: ev.Reason}
+		if ev.TransactionID != nil {
+			h.Transaction = resource.Name(transactions, *ev.TransactionID)
+		}
+		e.History = append(e.History, h)
 	}
 	return e
 }
@@ -113,6 +116,12 @@ func (s *Server) checkDuties(ctx context.Context, e *financev1.Expense, actor, a
 		}
 	}
 	return nil
+}
+
+// payEvent records a payment step with its entry.
+func (s *Server) payEvent(ctx context.Context, tx pgx.Tx, id, actor, transaction string) error {
+	return s.q.CreateExpenseEvent(ctx, tx, store.CreateExpenseEventParams{ExpenseID: id, Action: "pay", Actor: actor, Time: s.now(),
+		State: pgenum.Text(financev1.Expense_STATE_PAID), TransactionID: &transaction})
 }
 
 // CreateExpense submits an expense; any person may.
@@ -292,7 +301,7 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 		if err := s.q.PayExpense(ctx, tx, store.PayExpenseParams{ID: id, TransactionID: &t}); err != nil {
 			return nil, err
 		}
-		if err := s.expenseEvent(ctx, tx, id, "pay", actor, financev1.Expense_STATE_PAID, ""); err != nil {
+		if err := s.payEvent(ctx, tx, id, actor, t); err != nil {
 			return nil, err
 		}
 		return s.loadExpense(ctx, tx, id, false)

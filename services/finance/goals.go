@@ -11,6 +11,7 @@ import (
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -202,7 +203,7 @@ func (s *Server) withSpent(ctx context.Context, db dbtx, rows ...store.Budget) (
 	for i, r := range rows {
 		sp := by[key{r.Category, r.Year}]
 		out[i] = budgetFromRow(r)
-		out[i].Spent, out[i].Remaining = mon(r.CurrencyCode, sp), mon(r.CurrencyCode, r.Planned-sp)
+		out[i].Spent, out[i].Remaining = mon(r.CurrencyCode, sp), mon(r.CurrencyCode, money.SatSub(r.Planned, sp))
 	}
 	return out, nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -13,6 +14,7 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -44,6 +46,9 @@ type entry struct {
 // violations; the database triggers enforce the same rules at commit anyway.
 func (s *Server) post(ctx context.Context, tx pgx.Tx, e entry) (string, error) {
 	if err := s.checkLines(ctx, tx, e.lines); err != nil {
+		return "", err
+	}
+	if err := setExclusive(ctx, tx); err != nil {
 		return "", err
 	}
 	id := resource.NewID()
@@ -215,6 +220,9 @@ func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTra
 		if p.GetAmount().GetMinorUnits() == 0 {
 			v = append(v, apierr.FieldViolation{Field: field + ".minor_units", Description: "must not be zero"})
 		}
+		if !money.InRange(p.GetAmount().GetMinorUnits()) {
+			return nil, outOfRange(field, []apierr.FieldViolation{rangeViolation(field)})
+		}
 		abs := mon(p.GetAmount().GetCurrencyCode(), 1)
 		if err := checkAmount(field, abs, false); err != nil {
 			return nil, err
@@ -255,6 +263,11 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		e := entry{description: desc, when: s.opts.Now(), reverses: id, creator: auth.From(ctx).GetPerson(),
 			source: pgenum.Text(orig.GetSource())}
 		for _, p := range orig.GetPostings() {
+			// Amounts beyond the bound can only be rows stored before it; their
+			// negation may not even exist in int64 (-2^63).
+			if !money.InRange(p.GetAmount().GetMinorUnits()) {
+				return nil, apierr.AmountOutOfRange(req.GetName() + " holds an amount beyond 10^15 minor units, which cannot be posted again; correct it with new entries")
+			}
 			e.lines = append(e.lines, line{account: resource.ID(accounts, p.GetAccount()), currency: p.GetAmount().GetCurrencyCode(),
 				amount: -p.GetAmount().GetMinorUnits(), field: "name"})
 		}
@@ -270,10 +283,41 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 }
 
 // doTx is resource.InTx for money-moving calls: the ledger triggers check
-// entries at commit, so their refusals arrive here.
+// entries at commit, so their refusals arrive here. A transaction the
+// ledger asks to serialize (large amounts, sums near their bounds) runs
+// again with exclusive locks on its accounts.
 func doTx[T proto.Message](ctx context.Context, s *Server, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
 	out, err := resource.InTx(ctx, s.db, requestID, method, req, fn)
+	if needsExclusive(err) {
+		out, err = resource.InTx(withExclusive(ctx), s.db, requestID, method, req, fn)
+	}
 	return out, ledgerRule(err)
+}
+
+// sqlstateExclusive is what the posting trigger raises when it cannot prove
+// the bounds hold without serializing the accounts (migration 00008).
+const sqlstateExclusive = "GHL01"
+
+func needsExclusive(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == sqlstateExclusive
+}
+
+type exclusiveKey struct{}
+
+// withExclusive marks ctx so that post serializes the accounts it posts to.
+func withExclusive(ctx context.Context) context.Context {
+	return context.WithValue(ctx, exclusiveKey{}, true)
+}
+
+// setExclusive makes tx's posting statements take exclusive locks on their
+// accounts and check the bounds exactly, when ctx asks for it.
+func setExclusive(ctx context.Context, tx dbtx) error {
+	if v, _ := ctx.Value(exclusiveKey{}).(bool); !v {
+		return nil
+	}
+	_, err := tx.Exec(ctx, "SET LOCAL guildhall.ledger_exclusive = on")
+	return err
 }
 
 // ledgerError maps what the database says to a write of postings: a
@@ -288,10 +332,21 @@ func (s *Server) ledgerError(err error) error {
 }
 
 // ledgerRule maps the ledger triggers' refusals (an entry that does not
-// balance, a change to an immutable one) to LEDGER_RULE.
+// balance, a change to an immutable one) to LEDGER_RULE, and a sum taken
+// beyond its bound (by the trigger, or an amount check) to AMOUNT_OUT_OF_RANGE.
 func ledgerRule(err error) error {
 	var pe *pgconn.PgError
-	if errors.As(err, &pe) && (pe.Code == "23514" || pe.Code == "23001") {
+	if !errors.As(err, &pe) {
+		return err
+	}
+	switch {
+	case pe.Code == "22003" && pe.Detail != "":
+		return apierr.AmountOutOfRange("the entry would take accounts/" + pe.Detail + " beyond its bound: a balance stays within 10^15 minor units and a month's movement per source within 2*10^15")
+	case pe.Code == "22003":
+		return apierr.AmountOutOfRange("a sum would be out of range")
+	case pe.Code == "23514" && strings.HasSuffix(pe.ConstraintName, "_range"):
+		return apierr.AmountOutOfRange("an amount is beyond 10^15 minor units")
+	case pe.Code == "23514" || pe.Code == "23001":
 		return apierr.FailedPrecondition("LEDGER_RULE", "the ledger refused the entry: "+pe.Message)
 	}
 	return err

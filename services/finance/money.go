@@ -28,11 +28,23 @@ func checkAmount(field string, m *typev1.Money, minZero bool) error {
 		v = append(v, apierr.FieldViolation{Field: field + ".minor_units", Description: "must not be negative"})
 	case m.GetMinorUnits() == 0 && !minZero:
 		v = append(v, apierr.FieldViolation{Field: field + ".minor_units", Description: "must be positive"})
+	case !money.InRange(m.GetMinorUnits()):
+		return outOfRange(field, append(v, rangeViolation(field)))
 	}
 	if len(v) > 0 {
 		return apierr.Invalid(v...)
 	}
 	return nil
+}
+
+// rangeViolation names an amount beyond money.MaxAmount.
+func rangeViolation(field string) apierr.FieldViolation {
+	return apierr.FieldViolation{Field: field + ".minor_units", Description: "must be between -10^15 and 10^15 (1000000000000000) minor units"}
+}
+
+// outOfRange is INVALID_ARGUMENT with reason AMOUNT_OUT_OF_RANGE.
+func outOfRange(field string, v []apierr.FieldViolation) error {
+	return apierr.AmountOutOfRange("invalid request: "+field+": amount out of range", v...)
 }
 
 // inCurrency refuses an amount not in want, the currency something it

@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/csv"
+	"fmt"
+	"math/big"
 	"sort"
 	"strconv"
 	"time"
@@ -13,6 +15,7 @@ import (
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/resource"
 	"github.com/guildhall/guildhall/services/finance/store"
 )
@@ -66,7 +69,9 @@ func (s *Server) GetReportRange(ctx context.Context, req *financev1.GetReportRan
 
 // monthlyReports reports every month from first to last, from one query.
 func (s *Server) monthlyReports(ctx context.Context, first, last time.Time) ([]*financev1.MonthlyReport, error) {
-	rows, err := s.q.MonthlyMovements(ctx, s.db, store.MonthlyMovementsParams{First: first, Last: last})
+	now := s.now()
+	current := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	rows, err := s.q.MonthlyMovements(ctx, s.db, store.MonthlyMovementsParams{First: first, Last: last, CurrentMonth: current})
 	if err != nil {
 		return nil, err
 	}
@@ -81,7 +86,9 @@ func (s *Server) monthlyReports(ctx context.Context, first, last time.Time) ([]*
 	return out, nil
 }
 
-// monthlyReport builds one month's report from its movements.
+// monthlyReport builds one month's report from its movements. Each figure
+// per account is bounded (see internal/money); totals over accounts are
+// added with saturation, so no stored data makes a report fail.
 func monthlyReport(month time.Time, rows []store.MonthlyMovementsRow) *financev1.MonthlyReport {
 	type sect struct {
 		r        *financev1.CurrencyReport
@@ -101,7 +108,7 @@ func monthlyReport(month time.Time, rows []store.MonthlyMovementsRow) *financev1
 			by[cur] = sc
 			order = append(order, cur)
 		}
-		sc.balances[id] += toDate
+		sc.balances[id] = money.Sat(sc.balances[id], toDate)
 		switch typ {
 		case "income":
 			if inMonth != 0 {
@@ -109,15 +116,16 @@ func monthlyReport(month time.Time, rows []store.MonthlyMovementsRow) *financev1
 				if src == "" {
 					src = "other"
 				}
-				sc.income[src] -= inMonth
+				sc.income[src] = money.SatSub(sc.income[src], inMonth)
 			}
 		case "expense":
 			if inMonth != 0 {
-				sc.expenses[resource.Name(accounts, id)] += inMonth
+				k := resource.Name(accounts, id)
+				sc.expenses[k] = money.Sat(sc.expenses[k], inMonth)
 			}
-			sc.costs3 += last3
+			sc.costs3 = money.Sat(sc.costs3, last3)
 		case "asset":
-			sc.r.Cash += toDate
+			sc.r.Cash = money.Sat(sc.r.Cash, toDate)
 		}
 	}
 	out := &financev1.MonthlyReport{Month: month.Format("2006-01")}
@@ -127,7 +135,7 @@ func monthlyReport(month time.Time, rows []store.MonthlyMovementsRow) *financev1
 		r.IncomeBySource, r.IncomeTotal = amounts(sc.income, "")
 		r.ExpensesByCategory, r.ExpenseTotal = amounts(sc.expenses, "")
 		r.ClosingBalances, _ = amounts(sc.balances, accounts+"/")
-		r.Net = r.IncomeTotal - r.ExpenseTotal
+		r.Net = money.SatSub(r.IncomeTotal, r.ExpenseTotal)
 		r.AverageCosts = sc.costs3 / 3
 		if r.AverageCosts > 0 {
 			runway := float64(r.Cash) / float64(r.AverageCosts)
@@ -148,7 +156,7 @@ func amounts(m map[string]int64, prefix string) ([]*financev1.Amount, int64) {
 	var total int64
 	for _, k := range keys {
 		out = append(out, &financev1.Amount{Key: prefix + k, MinorUnits: m[k]})
-		total += m[k]
+		total = money.Sat(total, m[k])
 	}
 	return out, total
 }
@@ -171,7 +179,9 @@ func (s *Server) ExportTransactions(req *financev1.ExportTransactionsRequest, st
 		return err
 	}
 	return pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
-		balance := map[string]int64{}
+		// Running balances are exact: by effective time, backdated entries
+		// can take one past what its balance ever was, so they are big.Ints.
+		balance := map[string]*big.Int{}
 		if !from.IsZero() {
 			monthStart := time.Date(from.Year(), from.Month(), 1, 0, 0, 0, 0, time.UTC)
 			rows, err := s.q.OpeningBalances(ctx, tx, store.OpeningBalancesParams{MonthStart: monthStart, At: from})
@@ -179,7 +189,11 @@ func (s *Server) ExportTransactions(req *financev1.ExportTransactionsRequest, st
 				return err
 			}
 			for _, r := range rows {
-				balance[r.AccountID] = r.Balance
+				b, ok := new(big.Int).SetString(r.Balance, 10)
+				if !ok {
+					return fmt.Errorf("export: opening balance of %s: %q", r.AccountID, r.Balance)
+				}
+				balance[r.AccountID] = b
 			}
 		}
 		// Hand-written: sqlc's :many loads every row into a slice; the export streams from the cursor to keep memory flat.
@@ -209,15 +223,21 @@ func (s *Server) ExportTransactions(req *financev1.ExportTransactionsRequest, st
 		}
 		var id, source, desc, reverses, acct, cur string
 		var eff time.Time
-		var amt int64
+		var n int64
+		amt := new(big.Int)
 		rec := make([]string, 9)
 		for rows.Next() {
-			if err := rows.Scan(&id, &eff, &source, &desc, &reverses, &acct, &cur, &amt); err != nil {
+			if err := rows.Scan(&id, &eff, &source, &desc, &reverses, &acct, &cur, &n); err != nil {
 				return err
 			}
-			balance[acct] += amt
+			b := balance[acct]
+			if b == nil {
+				b = new(big.Int)
+				balance[acct] = b
+			}
+			b.Add(b, amt.SetInt64(n))
 			rec[0], rec[1], rec[2], rec[3], rec[4] = id, eff.UTC().Format(time.RFC3339Nano), source, desc, reverses
-			rec[5], rec[6], rec[7], rec[8] = acct, cur, strconv.FormatInt(amt, 10), strconv.FormatInt(balance[acct], 10)
+			rec[5], rec[6], rec[7], rec[8] = acct, cur, strconv.FormatInt(n, 10), b.String()
 			if err := w.Write(rec); err != nil {
 				return err
 			}

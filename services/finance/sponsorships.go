@@ -161,7 +161,7 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		if err := s.q.CreateSponsorshipPayment(ctx, tx, store.CreateSponsorshipPaymentParams{TransactionID: t, SponsorshipID: &id}); err != nil {
 			return nil, err
 		}
-		return scanSponsorship(s.q.AddSponsorshipPayment(ctx, tx, store.AddSponsorshipPaymentParams{ID: id, Amount: amt, Now: s.now()}))
+		return scanSponsorship(s.q.AddSponsorshipPayment(ctx, tx, store.AddSponsorshipPaymentParams{ID: id, Now: s.now()}))
 	})
 }
 

@@ -2,7 +2,6 @@ package finance
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -25,14 +24,6 @@ const (
 
 func interval(s string) financev1.Interval {
 	return financev1.Interval(pgenum.Number(financev1.Interval_INTERVAL_UNSPECIFIED.Descriptor(), s))
-}
-
-// advance moves a due date on by one interval.
-func advance(d time.Time, iv string) time.Time {
-	if iv == "year" {
-		return d.AddDate(1, 0, 0)
-	}
-	return d.AddDate(0, 1, 0)
 }
 
 func tierFromRow(r store.Tier) *financev1.Tier {
@@ -285,9 +276,7 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		if err := s.q.CreateSubscriptionPayment(ctx, tx, store.CreateSubscriptionPaymentParams{TransactionID: t, SubscriptionID: &id}); err != nil {
 			return nil, err
 		}
-		due, _ := time.Parse(dateLayout, sb.GetNextDueDate())
-		iv := pgenum.Text(sb.GetInterval())
-		return scanSub(s.q.AdvanceSubscription(ctx, tx, store.AdvanceSubscriptionParams{ID: id, NextDueDate: advance(due, iv), UpdateTime: s.now()}))
+		return scanSub(s.q.AdvanceSubscription(ctx, tx, store.AdvanceSubscriptionParams{ID: id, UpdateTime: s.now()}))
 	})
 }
 

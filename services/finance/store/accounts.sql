@@ -25,8 +25,8 @@ RETURNING *;
 DELETE FROM accounts WHERE id = $1;
 
 -- name: AccountBalances :many
--- Sums each account's balance slots.
-SELECT account_id, sum(amount)::bigint AS balance
+-- Sums each account's balance slots (exact, clamped into bigint: see ledger_clamp).
+SELECT account_id, ledger_clamp(sum(amount))::bigint AS balance
 FROM account_balances
 WHERE account_id = ANY(sqlc.arg(ids)::text[])
 GROUP BY account_id;

@@ -10,7 +10,7 @@ import (
 )
 
 const accountBalances = `-- name: AccountBalances :many
-SELECT account_id, sum(amount)::bigint AS balance
+SELECT account_id, ledger_clamp(sum(amount))::bigint AS balance
 FROM account_balances
 WHERE account_id = ANY($1::text[])
 GROUP BY account_id
@@ -21,7 +21,7 @@ type AccountBalancesRow struct {
 	Balance   int64
 }
 
-// Sums each account's balance slots.
+// Sums each account's balance slots (exact, clamped into bigint: see ledger_clamp).
 func (q *Queries) AccountBalances(ctx context.Context, db DBTX, ids []string) ([]AccountBalancesRow, error) {
 	rows, err := db.Query(ctx, accountBalances, ids)
 	if err != nil {

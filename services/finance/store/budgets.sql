@@ -27,7 +27,7 @@ DELETE FROM budgets WHERE id = $1;
 -- name: BudgetsSpent :many
 -- Movements of each category in its year, from the monthly movements; one
 -- row per (category, year) pair given.
-SELECT b.category::text AS category, b.year::int AS year, coalesce(sum(m.amount), 0)::bigint AS spent
+SELECT b.category::text AS category, b.year::int AS year, ledger_clamp(sum(m.amount))::bigint AS spent
 FROM ROWS FROM (unnest(sqlc.arg(categories)::text[]), unnest(sqlc.arg(years)::int[])) AS b(category, year)
 LEFT JOIN account_months m ON m.account_id = b.category
     AND m.month >= make_date(b.year, 1, 1) AND m.month < make_date(b.year + 1, 1, 1)

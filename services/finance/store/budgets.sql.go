@@ -11,7 +11,7 @@ import (
 )
 
 const budgetsSpent = `-- name: BudgetsSpent :many
-SELECT b.category::text AS category, b.year::int AS year, coalesce(sum(m.amount), 0)::bigint AS spent
+SELECT b.category::text AS category, b.year::int AS year, ledger_clamp(sum(m.amount))::bigint AS spent
 FROM ROWS FROM (unnest($1::text[]), unnest($2::int[])) AS b(category, year)
 LEFT JOIN account_months m ON m.account_id = b.category
     AND m.month >= make_date(b.year, 1, 1) AND m.month < make_date(b.year + 1, 1, 1)

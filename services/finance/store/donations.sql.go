@@ -11,7 +11,7 @@ import (
 )
 
 const getDonation = `-- name: GetDonation :one
-SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time FROM donations WHERE id = $1
+SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time, refund_transaction_id FROM donations WHERE id = $1
 `
 
 func (q *Queries) GetDonation(ctx context.Context, db DBTX, id string) (Donation, error) {
@@ -34,12 +34,13 @@ func (q *Queries) GetDonation(ctx context.Context, db DBTX, id string) (Donation
 		&i.TransactionID,
 		&i.Recorder,
 		&i.CreateTime,
+		&i.RefundTransactionID,
 	)
 	return i, err
 }
 
 const listDonations = `-- name: ListDonations :many
-SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time FROM donations
+SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time, refund_transaction_id FROM donations
 WHERE id > $1::uuid
 ORDER BY id
 LIMIT $2
@@ -76,6 +77,7 @@ func (q *Queries) ListDonations(ctx context.Context, db DBTX, arg ListDonationsP
 			&i.TransactionID,
 			&i.Recorder,
 			&i.CreateTime,
+			&i.RefundTransactionID,
 		); err != nil {
 			return nil, err
 		}

@@ -20,9 +20,9 @@ INSERT INTO expenses (id, payee, category, currency_code, amount, description, i
 VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8, $9, $10);
 
 -- name: CreateExpenseEvent :exec
-INSERT INTO expense_events (expense_id, seq, action, actor, time, state, reason)
+INSERT INTO expense_events (expense_id, seq, action, actor, time, state, reason, transaction_id)
 VALUES (sqlc.arg(expense_id), (SELECT coalesce(max(seq), 0) + 1 FROM expense_events WHERE expense_id = sqlc.arg(expense_id)),
-    sqlc.arg(action), sqlc.arg(actor), sqlc.arg(time), sqlc.arg(state), sqlc.arg(reason));
+    sqlc.arg(action), sqlc.arg(actor), sqlc.arg(time), sqlc.arg(state), sqlc.arg(reason), sqlc.narg(transaction_id));
 
 -- name: SetExpenseState :exec
 UPDATE expenses SET state = $2 WHERE id = $1;

@@ -46,18 +46,19 @@ func (q *Queries) CreateExpense(ctx context.Context, db DBTX, arg CreateExpenseP
 }
 
 const createExpenseEvent = `-- name: CreateExpenseEvent :exec
-INSERT INTO expense_events (expense_id, seq, action, actor, time, state, reason)
+INSERT INTO expense_events (expense_id, seq, action, actor, time, state, reason, transaction_id)
 VALUES ($1, (SELECT coalesce(max(seq), 0) + 1 FROM expense_events WHERE expense_id = $1),
-    $2, $3, $4, $5, $6)
+    $2, $3, $4, $5, $6, $7)
 `
 
 type CreateExpenseEventParams struct {
-	ExpenseID string
-	Action    string
-	Actor     string
-	Time      time.Time
-	State     string
-	Reason    string
+	ExpenseID     string
+	Action        string
+	Actor         string
+	Time          time.Time
+	State         string
+	Reason        string
+	TransactionID *string
 }
 
 func (q *Queries) CreateExpenseEvent(ctx context.Context, db DBTX, arg CreateExpenseEventParams) error {
@@ -68,6 +69,7 @@ func (q *Queries) CreateExpenseEvent(ctx context.Context, db DBTX, arg CreateExp
 		arg.Time,
 		arg.State,
 		arg.Reason,
+		arg.TransactionID,
 	)
 	return err
 }
@@ -134,7 +136,7 @@ func (q *Queries) GetExpenseSubmitter(ctx context.Context, db DBTX, id string) (
 }
 
 const listExpenseEvents = `-- name: ListExpenseEvents :many
-SELECT expense_id, seq, action, actor, time, state, reason FROM expense_events WHERE expense_id = ANY($1::uuid[]) ORDER BY expense_id, seq
+SELECT expense_id, seq, action, actor, time, state, reason, transaction_id FROM expense_events WHERE expense_id = ANY($1::uuid[]) ORDER BY expense_id, seq
 `
 
 // The history of one or more expenses (a page of a list), in order.
@@ -155,6 +157,7 @@ func (q *Queries) ListExpenseEvents(ctx context.Context, db DBTX, expenseIds []s
 			&i.Time,
 			&i.State,
 			&i.Reason,
+			&i.TransactionID,
 		); err != nil {
 			return nil, err
 		}

@@ -25,11 +25,11 @@ RETURNING *;
 
 -- name: FundProgress :one
 -- Credits to the fund account since a month, from the monthly movements.
-SELECT coalesce(-sum(amount), 0)::bigint FROM account_months
+SELECT ledger_clamp(-sum(amount))::bigint FROM account_months
 WHERE account_id = sqlc.arg(account_id) AND month >= sqlc.arg(since)::date;
 
 -- name: GoalDonationProgress :one
--- Posted, unreversed donations earmarked for the goal since a time.
-SELECT coalesce(sum(d.amount), 0)::bigint FROM donations d
+-- Posted donations earmarked for the goal since a time, less refunded ones.
+SELECT ledger_clamp(sum(d.amount))::bigint FROM donations d
 WHERE d.goal_id = sqlc.arg(goal_id) AND d.receive_time >= sqlc.arg(since)::timestamptz AND d.transaction_id IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = d.transaction_id);
+    AND d.refund_transaction_id IS NULL;

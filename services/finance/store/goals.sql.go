@@ -62,7 +62,7 @@ func (q *Queries) CreateGoal(ctx context.Context, db DBTX, arg CreateGoalParams)
 }
 
 const fundProgress = `-- name: FundProgress :one
-SELECT coalesce(-sum(amount), 0)::bigint FROM account_months
+SELECT ledger_clamp(-sum(amount))::bigint FROM account_months
 WHERE account_id = $1 AND month >= $2::date
 `
 
@@ -126,9 +126,9 @@ func (q *Queries) GetGoalForUpdate(ctx context.Context, db DBTX, id string) (Goa
 }
 
 const goalDonationProgress = `-- name: GoalDonationProgress :one
-SELECT coalesce(sum(d.amount), 0)::bigint FROM donations d
+SELECT ledger_clamp(sum(d.amount))::bigint FROM donations d
 WHERE d.goal_id = $1 AND d.receive_time >= $2::timestamptz AND d.transaction_id IS NOT NULL
-    AND NOT EXISTS (SELECT 1 FROM transactions r WHERE r.reverses_id = d.transaction_id)
+    AND d.refund_transaction_id IS NULL
 `
 
 type GoalDonationProgressParams struct {
@@ -136,7 +136,7 @@ type GoalDonationProgressParams struct {
 	Since  time.Time
 }
 
-// Posted, unreversed donations earmarked for the goal since a time.
+// Posted donations earmarked for the goal since a time, less refunded ones.
 func (q *Queries) GoalDonationProgress(ctx context.Context, db DBTX, arg GoalDonationProgressParams) (int64, error) {
 	row := db.QueryRow(ctx, goalDonationProgress, arg.GoalID, arg.Since)
 	var column_1 int64

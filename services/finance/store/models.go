@@ -25,7 +25,9 @@ type Account struct {
 type AccountBalance struct {
 	AccountID string
 	Slot      int32
-	Amount    int64
+	Amount    pgtype.Numeric
+	Xact      pgtype.Uint64
+	Gross     pgtype.Numeric
 }
 
 type AccountMonth struct {
@@ -33,7 +35,7 @@ type AccountMonth struct {
 	Month     time.Time
 	Source    string
 	Slot      int32
-	Amount    int64
+	Amount    pgtype.Numeric
 }
 
 type Budget struct {
@@ -48,22 +50,23 @@ type Budget struct {
 }
 
 type Donation struct {
-	ID                string
-	CurrencyCode      string
-	Amount            int64
-	Donor             string
-	DonorName         string
-	DonorEmail        string
-	Visibility        string
-	Channel           string
-	ExternalReference string
-	GoalID            pgtype.Text
-	Description       string
-	DepositAccount    string
-	ReceiveTime       time.Time
-	TransactionID     *string
-	Recorder          string
-	CreateTime        time.Time
+	ID                  string
+	CurrencyCode        string
+	Amount              int64
+	Donor               string
+	DonorName           string
+	DonorEmail          string
+	Visibility          string
+	Channel             string
+	ExternalReference   string
+	GoalID              pgtype.Text
+	Description         string
+	DepositAccount      string
+	ReceiveTime         time.Time
+	TransactionID       *string
+	Recorder            string
+	CreateTime          time.Time
+	RefundTransactionID *string
 }
 
 type Expense struct {
@@ -83,13 +86,14 @@ type Expense struct {
 }
 
 type ExpenseEvent struct {
-	ExpenseID string
-	Seq       int32
-	Action    string
-	Actor     string
-	Time      time.Time
-	State     string
-	Reason    string
+	ExpenseID     string
+	Seq           int32
+	Action        string
+	Actor         string
+	Time          time.Time
+	State         string
+	Reason        string
+	TransactionID *string
 }
 
 type Goal struct {
@@ -166,6 +170,7 @@ type Subscription struct {
 	PaymentCount   int32
 	CreateTime     time.Time
 	UpdateTime     time.Time
+	AnchorDay      int32
 }
 
 type Tier struct {

@@ -12,10 +12,11 @@ import (
 
 const monthlyMovements = `-- name: MonthlyMovements :many
 SELECT r.month::date AS month, a.id, a.type, a.currency_code, m.source,
-    coalesce(sum(m.amount) FILTER (WHERE m.month = r.month), 0)::bigint AS in_month,
-    coalesce(sum(m.amount), 0)::bigint AS to_date,
-    coalesce(sum(m.amount) FILTER (WHERE m.month > r.month - interval '3 months'), 0)::bigint AS last3
-FROM generate_series($1::date, $2::date, interval '1 month') AS r(month)
+    ledger_clamp(sum(m.amount) FILTER (WHERE m.month = r.month))::bigint AS in_month,
+    ledger_clamp(sum(m.amount))::bigint AS to_date,
+    ledger_clamp(sum(m.amount) FILTER (WHERE m.month <= least(r.month, $1::date - interval '1 month')
+        AND m.month > least(r.month, $1::date - interval '1 month') - interval '3 months'))::bigint AS last3
+FROM generate_series($2::date, $3::date, interval '1 month') AS r(month)
 JOIN account_months m ON m.month <= r.month
 JOIN accounts a ON a.id = m.account_id
 GROUP BY r.month, a.id, a.type, a.currency_code, m.source
@@ -23,8 +24,9 @@ ORDER BY r.month, a.currency_code, a.id
 `
 
 type MonthlyMovementsParams struct {
-	First time.Time
-	Last  time.Time
+	CurrentMonth time.Time
+	First        time.Time
+	Last         time.Time
 }
 
 type MonthlyMovementsRow struct {
@@ -39,9 +41,10 @@ type MonthlyMovementsRow struct {
 }
 
 // Per month from first to last, account and source: the month's movement,
-// everything up to its end, and the last three months.
+// everything up to its end, and the three complete months up to it: months
+// before current_month, the one the clock is in.
 func (q *Queries) MonthlyMovements(ctx context.Context, db DBTX, arg MonthlyMovementsParams) ([]MonthlyMovementsRow, error) {
-	rows, err := db.Query(ctx, monthlyMovements, arg.First, arg.Last)
+	rows, err := db.Query(ctx, monthlyMovements, arg.CurrentMonth, arg.First, arg.Last)
 	if err != nil {
 		return nil, err
 	}
@@ -70,7 +73,7 @@ func (q *Queries) MonthlyMovements(ctx context.Context, db DBTX, arg MonthlyMove
 }
 
 const openingBalances = `-- name: OpeningBalances :many
-SELECT account_id, sum(amount)::bigint AS balance FROM (
+SELECT account_id, sum(amount)::text AS balance FROM (
     SELECT account_id, amount FROM account_months WHERE month < $1::date
     UNION ALL
     SELECT p.account_id, p.amount FROM transactions t JOIN postings p ON p.transaction_id = t.id
@@ -85,10 +88,11 @@ type OpeningBalancesParams struct {
 
 type OpeningBalancesRow struct {
 	AccountID string
-	Balance   int64
+	Balance   string
 }
 
-// Balances at a time: the monthly movements before its month plus the part-month.
+// Balances at a time: the monthly movements before its month plus the
+// part-month, as exact decimal text (the export's running balances are exact).
 func (q *Queries) OpeningBalances(ctx context.Context, db DBTX, arg OpeningBalancesParams) ([]OpeningBalancesRow, error) {
 	rows, err := db.Query(ctx, openingBalances, arg.MonthStart, arg.At)
 	if err != nil {

@@ -22,7 +22,8 @@ WHERE id = $1
 RETURNING *;
 
 -- name: AddSponsorshipPayment :one
-UPDATE sponsorships SET state = 'active', paid = paid + sqlc.arg(amount), update_time = sqlc.arg(now), version = version + 1
+-- Marks a payment, already in payments, and totals the unreversed ones from the ledger.
+UPDATE sponsorships SET state = 'active', paid = sponsorship_paid(id), update_time = sqlc.arg(now), version = version + 1
 WHERE id = sqlc.arg(id)
 RETURNING *;
 

@@ -11,19 +11,19 @@ import (
 )
 
 const addSponsorshipPayment = `-- name: AddSponsorshipPayment :one
-UPDATE sponsorships SET state = 'active', paid = paid + $1, update_time = $2, version = version + 1
-WHERE id = $3
+UPDATE sponsorships SET state = 'active', paid = sponsorship_paid(id), update_time = $1, version = version + 1
+WHERE id = $2
 RETURNING id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version
 `
 
 type AddSponsorshipPaymentParams struct {
-	Amount int64
-	Now    time.Time
-	ID     string
+	Now time.Time
+	ID  string
 }
 
+// Marks a payment, already in payments, and totals the unreversed ones from the ledger.
 func (q *Queries) AddSponsorshipPayment(ctx context.Context, db DBTX, arg AddSponsorshipPaymentParams) (Sponsorship, error) {
-	row := db.QueryRow(ctx, addSponsorshipPayment, arg.Amount, arg.Now, arg.ID)
+	row := db.QueryRow(ctx, addSponsorshipPayment, arg.Now, arg.ID)
 	var i Sponsorship
 	err := row.Scan(
 		&i.ID,

@@ -13,9 +13,10 @@ ORDER BY id
 LIMIT sqlc.arg(page_size);
 
 -- name: CreateSubscription :one
-INSERT INTO subscriptions (id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, create_time, update_time)
+INSERT INTO subscriptions (id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, anchor_day,
+    create_time, update_time)
 VALUES (sqlc.arg(id), sqlc.narg(tier_id), sqlc.arg(subscriber), sqlc.arg(subscriber_name), sqlc.arg(currency_code), sqlc.arg(amount),
-    sqlc.arg(interval), 'active', sqlc.arg(next_due_date), sqlc.arg(now), sqlc.arg(now))
+    sqlc.arg(interval), 'active', sqlc.arg(next_due_date), extract(day FROM sqlc.arg(next_due_date)::date)::int, sqlc.arg(now), sqlc.arg(now))
 RETURNING *;
 
 -- name: SetSubscriptionState :one
@@ -24,8 +25,9 @@ WHERE id = sqlc.arg(id) AND state = ANY(sqlc.arg(from_states)::text[])
 RETURNING *;
 
 -- name: AdvanceSubscription :one
--- Counts a payment and moves the due date on.
-UPDATE subscriptions SET next_due_date = sqlc.arg(next_due_date), payment_count = payment_count + 1, update_time = sqlc.arg(update_time)
+-- Counts a payment and moves the due date on one period, keeping the anchor day.
+UPDATE subscriptions SET next_due_date = schedule_shift(next_due_date, interval, 1, anchor_day), payment_count = payment_count + 1,
+    update_time = sqlc.arg(update_time)
 WHERE id = sqlc.arg(id)
 RETURNING *;
 
@@ -35,7 +37,7 @@ INSERT INTO payments (transaction_id, subscription_id) VALUES ($1, $2);
 -- name: RecurringRevenue :many
 -- MRR per currency over ACTIVE subscriptions: monthly amounts plus yearly ones divided by 12, rounded down.
 SELECT currency_code,
-    (coalesce(sum(amount) FILTER (WHERE interval = 'month'), 0) + div(coalesce(sum(amount) FILTER (WHERE interval = 'year'), 0), 12))::bigint AS mrr,
+    ledger_clamp(coalesce(sum(amount) FILTER (WHERE interval = 'month'), 0) + div(coalesce(sum(amount) FILTER (WHERE interval = 'year'), 0), 12))::bigint AS mrr,
     count(*)::int AS active
 FROM subscriptions
 WHERE state = 'active'

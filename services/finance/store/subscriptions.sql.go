@@ -13,20 +13,20 @@ import (
 )
 
 const advanceSubscription = `-- name: AdvanceSubscription :one
-UPDATE subscriptions SET next_due_date = $1, payment_count = payment_count + 1, update_time = $2
-WHERE id = $3
-RETURNING id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time
+UPDATE subscriptions SET next_due_date = schedule_shift(next_due_date, interval, 1, anchor_day), payment_count = payment_count + 1,
+    update_time = $1
+WHERE id = $2
+RETURNING id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time, anchor_day
 `
 
 type AdvanceSubscriptionParams struct {
-	NextDueDate time.Time
-	UpdateTime  time.Time
-	ID          string
+	UpdateTime time.Time
+	ID         string
 }
 
-// Counts a payment and moves the due date on.
+// Counts a payment and moves the due date on one period, keeping the anchor day.
 func (q *Queries) AdvanceSubscription(ctx context.Context, db DBTX, arg AdvanceSubscriptionParams) (Subscription, error) {
-	row := db.QueryRow(ctx, advanceSubscription, arg.NextDueDate, arg.UpdateTime, arg.ID)
+	row := db.QueryRow(ctx, advanceSubscription, arg.UpdateTime, arg.ID)
 	var i Subscription
 	err := row.Scan(
 		&i.ID,
@@ -41,15 +41,17 @@ func (q *Queries) AdvanceSubscription(ctx context.Context, db DBTX, arg AdvanceS
 		&i.PaymentCount,
 		&i.CreateTime,
 		&i.UpdateTime,
+		&i.AnchorDay,
 	)
 	return i, err
 }
 
 const createSubscription = `-- name: CreateSubscription :one
-INSERT INTO subscriptions (id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, create_time, update_time)
+INSERT INTO subscriptions (id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, anchor_day,
+    create_time, update_time)
 VALUES ($1, $2, $3, $4, $5, $6,
-    $7, 'active', $8, $9, $9)
-RETURNING id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time
+    $7, 'active', $8, extract(day FROM $8::date)::int, $9, $9)
+RETURNING id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time, anchor_day
 `
 
 type CreateSubscriptionParams struct {
@@ -90,6 +92,7 @@ func (q *Queries) CreateSubscription(ctx context.Context, db DBTX, arg CreateSub
 		&i.PaymentCount,
 		&i.CreateTime,
 		&i.UpdateTime,
+		&i.AnchorDay,
 	)
 	return i, err
 }
@@ -109,7 +112,7 @@ func (q *Queries) CreateSubscriptionPayment(ctx context.Context, db DBTX, arg Cr
 }
 
 const getSubscription = `-- name: GetSubscription :one
-SELECT id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time FROM subscriptions WHERE id = $1
+SELECT id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time, anchor_day FROM subscriptions WHERE id = $1
 `
 
 func (q *Queries) GetSubscription(ctx context.Context, db DBTX, id string) (Subscription, error) {
@@ -128,12 +131,13 @@ func (q *Queries) GetSubscription(ctx context.Context, db DBTX, id string) (Subs
 		&i.PaymentCount,
 		&i.CreateTime,
 		&i.UpdateTime,
+		&i.AnchorDay,
 	)
 	return i, err
 }
 
 const getSubscriptionForUpdate = `-- name: GetSubscriptionForUpdate :one
-SELECT id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time FROM subscriptions WHERE id = $1 FOR UPDATE
+SELECT id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time, anchor_day FROM subscriptions WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetSubscriptionForUpdate(ctx context.Context, db DBTX, id string) (Subscription, error) {
@@ -152,12 +156,13 @@ func (q *Queries) GetSubscriptionForUpdate(ctx context.Context, db DBTX, id stri
 		&i.PaymentCount,
 		&i.CreateTime,
 		&i.UpdateTime,
+		&i.AnchorDay,
 	)
 	return i, err
 }
 
 const listSubscriptions = `-- name: ListSubscriptions :many
-SELECT id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time FROM subscriptions
+SELECT id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time, anchor_day FROM subscriptions
 WHERE id > $1::uuid
     AND (NOT $2::bool OR (state = 'active' AND next_due_date < $3::date))
 ORDER BY id
@@ -199,6 +204,7 @@ func (q *Queries) ListSubscriptions(ctx context.Context, db DBTX, arg ListSubscr
 			&i.PaymentCount,
 			&i.CreateTime,
 			&i.UpdateTime,
+			&i.AnchorDay,
 		); err != nil {
 			return nil, err
 		}
@@ -212,7 +218,7 @@ func (q *Queries) ListSubscriptions(ctx context.Context, db DBTX, arg ListSubscr
 
 const recurringRevenue = `-- name: RecurringRevenue :many
 SELECT currency_code,
-    (coalesce(sum(amount) FILTER (WHERE interval = 'month'), 0) + div(coalesce(sum(amount) FILTER (WHERE interval = 'year'), 0), 12))::bigint AS mrr,
+    ledger_clamp(coalesce(sum(amount) FILTER (WHERE interval = 'month'), 0) + div(coalesce(sum(amount) FILTER (WHERE interval = 'year'), 0), 12))::bigint AS mrr,
     count(*)::int AS active
 FROM subscriptions
 WHERE state = 'active'
@@ -250,7 +256,7 @@ func (q *Queries) RecurringRevenue(ctx context.Context, db DBTX) ([]RecurringRev
 const setSubscriptionState = `-- name: SetSubscriptionState :one
 UPDATE subscriptions SET state = $1, update_time = $2
 WHERE id = $3 AND state = ANY($4::text[])
-RETURNING id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time
+RETURNING id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time, anchor_day
 `
 
 type SetSubscriptionStateParams struct {
@@ -281,6 +287,7 @@ func (q *Queries) SetSubscriptionState(ctx context.Context, db DBTX, arg SetSubs
 		&i.PaymentCount,
 		&i.CreateTime,
 		&i.UpdateTime,
+		&i.AnchorDay,
 	)
 	return i, err
 }

@@ -147,7 +147,64 @@ func (Donation_Channel) EnumDescriptor() ([]byte, []int) {
 	return file_guildhall_finance_v1_donation_proto_rawDescGZIP(), []int{0, 1}
 }
 
+// Whether the gift stands, from the ledger.
+type Donation_State int32
+
+const (
+	// Not set.
+	Donation_STATE_UNSPECIFIED Donation_State = 0
+	// Received: its entry (if any) stands.
+	Donation_STATE_RECEIVED Donation_State = 1
+	// Refunded: its entry was reversed.
+	Donation_STATE_REFUNDED Donation_State = 2
+)
+
+// Enum value maps for Donation_State.
+var (
+	Donation_State_name = map[int32]string{
+		0: "STATE_UNSPECIFIED",
+		1: "STATE_RECEIVED",
+		2: "STATE_REFUNDED",
+	}
+	Donation_State_value = map[string]int32{
+		"STATE_UNSPECIFIED": 0,
+		"STATE_RECEIVED":    1,
+		"STATE_REFUNDED":    2,
+	}
+)
+
+func (x Donation_State) Enum() *Donation_State {
+	p := new(Donation_State)
+	*p = x
+	return p
+}
+
+func (x Donation_State) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (Donation_State) Descriptor() protoreflect.EnumDescriptor {
+	return file_guildhall_finance_v1_donation_proto_enumTypes[2].Descriptor()
+}
+
+func (Donation_State) Type() protoreflect.EnumType {
+	return &file_guildhall_finance_v1_donation_proto_enumTypes[2]
+}
+
+func (x Donation_State) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use Donation_State.Descriptor instead.
+func (Donation_State) EnumDescriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_donation_proto_rawDescGZIP(), []int{0, 2}
+}
+
 // A one-off gift. Recording it posts its ledger entry in the same transaction.
+// Reversing that entry (ReverseTransaction) refunds the gift: it becomes
+// STATE_REFUNDED, names the reversal in refund_transaction, and no longer
+// counts toward its goal's progress; the reversal takes it out of the
+// account balances and reports (in the month the reversal is effective).
 //
 // Who sees what: callers with finance.read_private, and the donor, see
 // everything. Everyone else sees PUBLIC donations whole, ANONYMOUS ones without
@@ -184,9 +241,14 @@ type Donation struct {
 	// Who recorded it, `people/{person}`.
 	Recorder string `protobuf:"bytes,14,opt,name=recorder,proto3" json:"recorder,omitempty"`
 	// When it was recorded.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Whether the gift stands; public.
+	State Donation_State `protobuf:"varint,16,opt,name=state,proto3,enum=guildhall.finance.v1.Donation_State" json:"state,omitempty"`
+	// The reversal of the gift's entry, `transactions/{transaction}`, once
+	// refunded; shown to whoever may see `transaction`.
+	RefundTransaction string `protobuf:"bytes,17,opt,name=refund_transaction,json=refundTransaction,proto3" json:"refund_transaction,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *Donation) Reset() {
@@ -324,14 +386,29 @@ func (x *Donation) GetCreateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Donation) GetState() Donation_State {
+	if x != nil {
+		return x.State
+	}
+	return Donation_STATE_UNSPECIFIED
+}
+
+func (x *Donation) GetRefundTransaction() string {
+	if x != nil {
+		return x.RefundTransaction
+	}
+	return ""
+}
+
 var File_guildhall_finance_v1_donation_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_donation_proto_rawDesc = "" +
 	"\n" +
-	"#guildhall/finance/v1/donation.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xc0\b\n" +
+	"#guildhall/finance/v1/donation.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xa6\v\n" +
 	"\bDonation\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
-	"\x06amount\x18\x02 \x01(\v2\x18.guildhall.type.v1.MoneyR\x06amount\x12=\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\xd8\x01\n" +
+	"\x06amount\x18\x02 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12=\n" +
 	"\x05donor\x18\x03 \x01(\tB'\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x05donor\x12'\n" +
 	"\n" +
 	"donor_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tdonorName\x12+\n" +
@@ -351,7 +428,9 @@ const file_guildhall_finance_v1_donation_proto_rawDesc = "" +
 	"\vtransaction\x18\r \x01(\tB\x03\xe0A\x03R\vtransaction\x12\x1f\n" +
 	"\brecorder\x18\x0e \x01(\tB\x03\xe0A\x03R\brecorder\x12@\n" +
 	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"q\n" +
+	"createTime\x12?\n" +
+	"\x05state\x18\x10 \x01(\x0e2$.guildhall.finance.v1.Donation.StateB\x03\xe0A\x03R\x05state\x122\n" +
+	"\x12refund_transaction\x18\x11 \x01(\tB\x03\xe0A\x03R\x11refundTransaction\"q\n" +
 	"\n" +
 	"Visibility\x12\x1a\n" +
 	"\x16VISIBILITY_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -364,7 +443,11 @@ const file_guildhall_finance_v1_donation_proto_rawDesc = "" +
 	"\fCHANNEL_BANK\x10\x02\x12\x10\n" +
 	"\fCHANNEL_CASH\x10\x03\x12\x10\n" +
 	"\fCHANNEL_CARD\x10\x04\x12\x13\n" +
-	"\x0fCHANNEL_IN_KIND\x10\x05BFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"\x0fCHANNEL_IN_KIND\x10\x05\"F\n" +
+	"\x05State\x12\x15\n" +
+	"\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n" +
+	"\x0eSTATE_RECEIVED\x10\x01\x12\x12\n" +
+	"\x0eSTATE_REFUNDED\x10\x02BFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_donation_proto_rawDescOnce sync.Once
@@ -378,26 +461,28 @@ func file_guildhall_finance_v1_donation_proto_rawDescGZIP() []byte {
 	return file_guildhall_finance_v1_donation_proto_rawDescData
 }
 
-var file_guildhall_finance_v1_donation_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_guildhall_finance_v1_donation_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
 var file_guildhall_finance_v1_donation_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
 var file_guildhall_finance_v1_donation_proto_goTypes = []any{
 	(Donation_Visibility)(0),      // 0: guildhall.finance.v1.Donation.Visibility
 	(Donation_Channel)(0),         // 1: guildhall.finance.v1.Donation.Channel
-	(*Donation)(nil),              // 2: guildhall.finance.v1.Donation
-	(*v1.Money)(nil),              // 3: guildhall.type.v1.Money
-	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(Donation_State)(0),           // 2: guildhall.finance.v1.Donation.State
+	(*Donation)(nil),              // 3: guildhall.finance.v1.Donation
+	(*v1.Money)(nil),              // 4: guildhall.type.v1.Money
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
 }
 var file_guildhall_finance_v1_donation_proto_depIdxs = []int32{
-	3, // 0: guildhall.finance.v1.Donation.amount:type_name -> guildhall.type.v1.Money
+	4, // 0: guildhall.finance.v1.Donation.amount:type_name -> guildhall.type.v1.Money
 	0, // 1: guildhall.finance.v1.Donation.visibility:type_name -> guildhall.finance.v1.Donation.Visibility
 	1, // 2: guildhall.finance.v1.Donation.channel:type_name -> guildhall.finance.v1.Donation.Channel
-	4, // 3: guildhall.finance.v1.Donation.receive_time:type_name -> google.protobuf.Timestamp
-	4, // 4: guildhall.finance.v1.Donation.create_time:type_name -> google.protobuf.Timestamp
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	5, // 3: guildhall.finance.v1.Donation.receive_time:type_name -> google.protobuf.Timestamp
+	5, // 4: guildhall.finance.v1.Donation.create_time:type_name -> google.protobuf.Timestamp
+	2, // 5: guildhall.finance.v1.Donation.state:type_name -> guildhall.finance.v1.Donation.State
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_donation_proto_init() }
@@ -410,7 +495,7 @@ func file_guildhall_finance_v1_donation_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_finance_v1_donation_proto_rawDesc), len(file_guildhall_finance_v1_donation_proto_rawDesc)),
-			NumEnums:      2,
+			NumEnums:      3,
 			NumMessages:   1,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -35,7 +35,7 @@ const (
 	Expense_STATE_SUBMITTED Expense_State = 1
 	// Approved by enough approvers; waiting for payment.
 	Expense_STATE_APPROVED Expense_State = 2
-	// Paid; the ledger entry is posted.
+	// Paid; the ledger entry is posted and not reversed.
 	Expense_STATE_PAID Expense_State = 3
 	// Refused by an approver.
 	Expense_STATE_REJECTED Expense_State = 4
@@ -99,6 +99,11 @@ func (Expense_State) EnumDescriptor() ([]byte, []int) {
 // A person is the payee when `payee` is their resource name, or, for a payee
 // written as a name, when it is their display name (ignoring case and
 // spacing). Only people approve and pay.
+//
+// The state follows the ledger: reversing the payment's entry
+// (ReverseTransaction) returns a PAID expense to APPROVED, payable again,
+// with a "reverse_payment" step in its history; the history keeps every
+// payment and reversal with its entry.
 type Expense struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resource name, `expenses/{expense}` (a server-assigned UUIDv7).
@@ -125,7 +130,8 @@ type Expense struct {
 	History []*ExpenseEvent `protobuf:"bytes,10,rep,name=history,proto3" json:"history,omitempty"`
 	// The reason it was rejected.
 	RejectReason string `protobuf:"bytes,11,opt,name=reject_reason,json=rejectReason,proto3" json:"reject_reason,omitempty"`
-	// The payment's ledger entry, `transactions/{transaction}`.
+	// The standing payment's ledger entry, `transactions/{transaction}`; empty
+	// unless PAID.
 	Transaction string `protobuf:"bytes,12,opt,name=transaction,proto3" json:"transaction,omitempty"`
 	// When it was submitted.
 	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
@@ -257,7 +263,8 @@ func (x *Expense) GetCreateTime() *timestamppb.Timestamp {
 // One step of an expense's workflow.
 type ExpenseEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// What happened, e.g. "submit", "approve", "reject", "pay", "cancel".
+	// What happened: "submit", "approve", "reject", "pay", "cancel", or
+	// "reverse_payment" (the payment's entry was reversed).
 	Action string `protobuf:"bytes,1,opt,name=action,proto3" json:"action,omitempty"`
 	// Who did it, `people/{person}`.
 	Actor string `protobuf:"bytes,2,opt,name=actor,proto3" json:"actor,omitempty"`
@@ -265,8 +272,12 @@ type ExpenseEvent struct {
 	Time *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=time,proto3" json:"time,omitempty"`
 	// The state after the step.
 	State Expense_State `protobuf:"varint,4,opt,name=state,proto3,enum=guildhall.finance.v1.Expense_State" json:"state,omitempty"`
-	// The reason given, for rejections.
-	Reason        string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The reason given, for rejections; the reversal's description for
+	// "reverse_payment".
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The entry the step posted, `transactions/{transaction}`: the payment for
+	// "pay", the reversal for "reverse_payment".
+	Transaction   string `protobuf:"bytes,6,opt,name=transaction,proto3" json:"transaction,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -336,16 +347,24 @@ func (x *ExpenseEvent) GetReason() string {
 	return ""
 }
 
+func (x *ExpenseEvent) GetTransaction() string {
+	if x != nil {
+		return x.Transaction
+	}
+	return ""
+}
+
 var File_guildhall_finance_v1_expense_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_expense_proto_rawDesc = "" +
 	"\n" +
-	"\"guildhall/finance/v1/expense.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\x8e\x06\n" +
+	"\"guildhall/finance/v1/expense.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xb7\a\n" +
 	"\aExpense\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x1e\n" +
 	"\x05payee\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05payee\x12E\n" +
-	"\bcategory\x18\x03 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\bcategory\x120\n" +
-	"\x06amount\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyR\x06amount\x12*\n" +
+	"\bcategory\x18\x03 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\bcategory\x12\xd8\x01\n" +
+	"\x06amount\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12*\n" +
 	"\vdescription\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x125\n" +
 	"\x11invoice_reference\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x10invoiceReference\x12>\n" +
 	"\x05state\x18\a \x01(\x0e2#.guildhall.finance.v1.Expense.StateB\x03\xe0A\x03R\x05state\x12!\n" +
@@ -364,13 +383,14 @@ const file_guildhall_finance_v1_expense_proto_rawDesc = "" +
 	"\n" +
 	"STATE_PAID\x10\x03\x12\x12\n" +
 	"\x0eSTATE_REJECTED\x10\x04\x12\x13\n" +
-	"\x0fSTATE_CANCELLED\x10\x05\"\xbf\x01\n" +
+	"\x0fSTATE_CANCELLED\x10\x05\"\xe1\x01\n" +
 	"\fExpenseEvent\x12\x16\n" +
 	"\x06action\x18\x01 \x01(\tR\x06action\x12\x14\n" +
 	"\x05actor\x18\x02 \x01(\tR\x05actor\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x129\n" +
 	"\x05state\x18\x04 \x01(\x0e2#.guildhall.finance.v1.Expense.StateR\x05state\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reasonBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12 \n" +
+	"\vtransaction\x18\x06 \x01(\tR\vtransactionBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_expense_proto_rawDescOnce sync.Once

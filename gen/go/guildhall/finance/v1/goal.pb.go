@@ -342,13 +342,14 @@ var File_guildhall_finance_v1_goal_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_goal_proto_rawDesc = "" +
 	"\n" +
-	"\x1fguildhall/finance/v1/goal.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xf9\x04\n" +
+	"\x1fguildhall/finance/v1/goal.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xa2\x06\n" +
 	"\x04Goal\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
 	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x120\n" +
-	"\x06target\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyR\x06target\x12C\n" +
+	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12\xd8\x01\n" +
+	"\x06target\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06target\x12C\n" +
 	"\x06period\x18\x05 \x01(\x0e2!.guildhall.finance.v1.Goal.PeriodB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06period\x12\x1a\n" +
 	"\bpriority\x18\x06 \x01(\x05R\bpriority\x12+\n" +
 	"\froadmap_item\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vroadmapItem\x12L\n" +
@@ -362,12 +363,13 @@ const file_guildhall_finance_v1_goal_proto_rawDesc = "" +
 	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0ePERIOD_ONE_OFF\x10\x01\x12\x12\n" +
 	"\x0ePERIOD_MONTHLY\x10\x02\x12\x11\n" +
-	"\rPERIOD_YEARLY\x10\x03\"\xca\x03\n" +
+	"\rPERIOD_YEARLY\x10\x03\"\xf3\x04\n" +
 	"\x06Budget\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12E\n" +
 	"\bcategory\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\bcategory\x12\"\n" +
-	"\x04year\x18\x03 \x01(\x05B\x0e\xbaH\v\xd8\x01\x01\x1a\x06\x18\x98\x11(\xd0\x0fR\x04year\x122\n" +
-	"\aplanned\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyR\aplanned\x123\n" +
+	"\x04year\x18\x03 \x01(\x05B\x0e\xbaH\v\xd8\x01\x01\x1a\x06\x18\x98\x11(\xd0\x0fR\x04year\x12\xda\x01\n" +
+	"\aplanned\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\aplanned\x123\n" +
 	"\x05spent\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\x05spent\x12;\n" +
 	"\tremaining\x18\x06 \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\tremaining\x12@\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +

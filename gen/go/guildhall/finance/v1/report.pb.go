@@ -76,7 +76,9 @@ func (x *MonthlyReport) GetCurrencies() []*CurrencyReport {
 	return nil
 }
 
-// A month's figures in one currency.
+// A month's figures in one currency, in minor units. Each account's figures
+// are bounded (see guildhall.type.v1.Money); totals over accounts are exact
+// unless beyond int64, where they are saturated, so a report never fails.
 type CurrencyReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ISO 4217 code.
@@ -96,7 +98,10 @@ type CurrencyReport struct {
 	ClosingBalances []*Amount `protobuf:"bytes,7,rep,name=closing_balances,json=closingBalances,proto3" json:"closing_balances,omitempty"`
 	// Asset accounts' closing balance.
 	Cash int64 `protobuf:"varint,8,opt,name=cash,proto3" json:"cash,omitempty"`
-	// Average monthly expenses of this and the two previous months.
+	// Average monthly expenses of the last three complete months up to this
+	// one: this month and the two before it once this month has ended; for
+	// the current (unfinished) month and later ones, the three months before
+	// the current one. Rounded toward zero.
 	AverageCosts int64 `protobuf:"varint,9,opt,name=average_costs,json=averageCosts,proto3" json:"average_costs,omitempty"`
 	// cash / average_costs, in months; absent when there were no costs.
 	RunwayMonths  *float64 `protobuf:"fixed64,10,opt,name=runway_months,json=runwayMonths,proto3,oneof" json:"runway_months,omitempty"`

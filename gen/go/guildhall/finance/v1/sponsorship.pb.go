@@ -156,7 +156,8 @@ type Sponsorship struct {
 	EndDate string `protobuf:"bytes,8,opt,name=end_date,json=endDate,proto3" json:"end_date,omitempty"`
 	// Whether the deal runs.
 	State Sponsorship_State `protobuf:"varint,9,opt,name=state,proto3,enum=guildhall.finance.v1.Sponsorship_State" json:"state,omitempty"`
-	// Payments recorded so far, in the deal's currency.
+	// Payments recorded so far whose entries are not reversed, in the deal's
+	// currency (saturated at the int64 bound, see guildhall.type.v1.Money).
 	Paid *v1.Money `protobuf:"bytes,10,opt,name=paid,proto3" json:"paid,omitempty"`
 	// When the deal was recorded.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
@@ -293,13 +294,14 @@ var File_guildhall_finance_v1_sponsorship_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_sponsorship_proto_rawDesc = "" +
 	"\n" +
-	"&guildhall/finance/v1/sponsorship.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'guildhall/finance/v1/subscription.proto\x1a\x1dguildhall/type/v1/money.proto\"\xec\x06\n" +
+	"&guildhall/finance/v1/sponsorship.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'guildhall/finance/v1/subscription.proto\x1a\x1dguildhall/type/v1/money.proto\"\x95\b\n" +
 	"\vSponsorship\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12,\n" +
 	"\forganisation\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\forganisation\x12\"\n" +
 	"\apackage\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\apackage\x12D\n" +
-	"\x04kind\x18\x04 \x01(\x0e2&.guildhall.finance.v1.Sponsorship.KindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x120\n" +
-	"\x06amount\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyR\x06amount\x12@\n" +
+	"\x04kind\x18\x04 \x01(\x0e2&.guildhall.finance.v1.Sponsorship.KindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\xd8\x01\n" +
+	"\x06amount\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12@\n" +
 	"\x06period\x18\x06 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06period\x12E\n" +
 	"\n" +
 	"start_date\x18\a \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tstartDate\x12A\n" +

@@ -261,10 +261,14 @@ type Subscription struct {
 	Interval Interval `protobuf:"varint,6,opt,name=interval,proto3,enum=guildhall.finance.v1.Interval" json:"interval,omitempty"`
 	// Whether payments are expected.
 	State Subscription_State `protobuf:"varint,7,opt,name=state,proto3,enum=guildhall.finance.v1.Subscription_State" json:"state,omitempty"`
-	// The next date a payment is due, YYYY-MM-DD; defaults to today. Each
-	// payment moves it on by one interval.
+	// The next date a payment is due, YYYY-MM-DD (UTC); defaults to today.
+	// Each payment moves it on by one interval and each reversed payment back
+	// by one, keeping the day of the first due date (the anchor) or the last
+	// day of a shorter month: monthly from 01-31 runs 02-28 (02-29 in leap
+	// years), 03-31, 04-30; yearly from 2028-02-29 runs 2029-02-28, 2030-02-28,
+	// 2031-02-28, 2032-02-29.
 	NextDueDate string `protobuf:"bytes,8,opt,name=next_due_date,json=nextDueDate,proto3" json:"next_due_date,omitempty"`
-	// Payments recorded so far.
+	// Payments recorded so far whose entries are not reversed.
 	PaymentCount int32 `protobuf:"varint,9,opt,name=payment_count,json=paymentCount,proto3" json:"payment_count,omitempty"`
 	// When the subscription was recorded.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
@@ -442,27 +446,29 @@ var File_guildhall_finance_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_subscription_proto_rawDesc = "" +
 	"\n" +
-	"'guildhall/finance/v1/subscription.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\x8d\x03\n" +
+	"'guildhall/finance/v1/subscription.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xb6\x04\n" +
 	"\x04Tier\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
 	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x120\n" +
-	"\x06amount\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyR\x06amount\x12D\n" +
+	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12\xd8\x01\n" +
+	"\x06amount\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12D\n" +
 	"\binterval\x18\x05 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\b\xbaH\x05\x82\x01\x02\x10\x01R\binterval\x12@\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etag\"\xef\x05\n" +
+	"\x04etag\x18\b \x01(\tR\x04etag\"\x98\a\n" +
 	"\fSubscription\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12:\n" +
 	"\x04tier\x18\x02 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04tier\x12G\n" +
 	"\n" +
 	"subscriber\x18\x03 \x01(\tB'\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\n" +
 	"subscriber\x121\n" +
-	"\x0fsubscriber_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x0esubscriberName\x120\n" +
-	"\x06amount\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyR\x06amount\x12D\n" +
+	"\x0fsubscriber_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x0esubscriberName\x12\xd8\x01\n" +
+	"\x06amount\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12D\n" +
 	"\binterval\x18\x06 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\b\xbaH\x05\x82\x01\x02\x10\x01R\binterval\x12C\n" +
 	"\x05state\x18\a \x01(\x0e2(.guildhall.finance.v1.Subscription.StateB\x03\xe0A\x03R\x05state\x12J\n" +
 	"\rnext_due_date\x18\b \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\vnextDueDate\x12(\n" +

@@ -97,6 +97,15 @@ func (Transaction_Source) EnumDescriptor() ([]byte, []int) {
 // A journal entry: two or more postings that sum to zero in each currency.
 // The database refuses unbalanced entries and any change to a stored entry;
 // mistakes are corrected by reversal.
+//
+// A reversal posts the mirror image of an entry, effective when it is
+// posted, and what was derived from the entry follows in the same
+// transaction, whoever posts it: a donation becomes REFUNDED, an expense's
+// payment returns it to APPROVED, a subscription payment stops counting (its
+// next_due_date moves back one period) and a sponsorship payment leaves its
+// paid total. Every posting keeps balances within their bounds (see
+// guildhall.type.v1.Money); an entry that would breach one is refused with
+// AMOUNT_OUT_OF_RANGE.
 type Transaction struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The resource name, `transactions/{transaction}` (a server-assigned UUIDv7).
@@ -295,10 +304,11 @@ const file_guildhall_finance_v1_transaction_proto_rawDesc = "" +
 	"\x13SOURCE_SUBSCRIPTION\x10\x03\x12\x16\n" +
 	"\x12SOURCE_SPONSORSHIP\x10\x04\x12\x16\n" +
 	"\x12SOURCE_ADVERTISING\x10\x05\x12\x12\n" +
-	"\x0eSOURCE_EXPENSE\x10\x06\"\x8b\x01\n" +
+	"\x0eSOURCE_EXPENSE\x10\x06\"\xaf\x02\n" +
 	"\aPosting\x12C\n" +
-	"\aaccount\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\aaccount\x12;\n" +
-	"\x06amount\x18\x02 \x01(\v2\x18.guildhall.type.v1.MoneyB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x06amountBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"\aaccount\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\aaccount\x12\xde\x01\n" +
+	"\x06amount\x18\x02 \x01(\v2\x18.guildhall.type.v1.MoneyB\xab\x01\xe0A\x02\xbaH\xa4\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000\xc8\x01\x01R\x06amountBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_transaction_proto_rawDescOnce sync.Once

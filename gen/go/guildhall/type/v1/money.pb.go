@@ -23,6 +23,22 @@ const (
 
 // An exact amount of money: integer minor units of an ISO 4217 currency.
 // {"currencyCode": "EUR", "minorUnits": "2500"} is EUR 25.00. Never a float.
+//
+// Bounds, so that no sum kept from amounts can overflow:
+//   - an amount sent in a request (a posting, gift, expense, goal target,
+//     tier, subscription, sponsorship or budget) has |minor_units| <= 10^15
+//     (1000000000000000); beyond is INVALID_ARGUMENT (HTTP 400) with a field
+//     violation and ErrorInfo reason AMOUNT_OUT_OF_RANGE;
+//   - an account's balance stays within ±10^15, and its movement in one
+//     calendar month (UTC) from one source within ±2·10^15: a write that
+//     would go beyond, however many run at once, is FAILED_PRECONDITION
+//     (HTTP 400) with reason AMOUNT_OUT_OF_RANGE and nothing is written.
+//
+// Figures computed over many accounts or records (report totals, MRR, goal
+// progress, budgets, sponsorship totals) are exact; one that could not be
+// held in int64 (only possible for data stored before these bounds, or
+// thousands of accounts at their bound) is reported saturated at
+// ±9223372036854775807 rather than failing the read.
 type Money struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ISO 4217 alphabetic code, e.g. "EUR", "USD", "JPY".
