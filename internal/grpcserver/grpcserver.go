@@ -212,21 +212,30 @@ func validate(v protovalidate.Validator, m any) error {
 	out := nulViolations(msg.ProtoReflect())
 	err := v.Validate(msg)
 	var verr *protovalidate.ValidationError
+	amountRange := false
 	if errors.As(err, &verr) {
 		for _, viol := range verr.Violations {
 			out = append(out, apierr.FieldViolation{
 				Field:       protovalidate.FieldPathString(viol.Proto.GetField()),
 				Description: viol.Proto.GetMessage(),
 			})
+			amountRange = amountRange || viol.Proto.GetRuleId() == moneyRangeRule
 		}
 	} else if err != nil {
 		return err
+	}
+	if amountRange {
+		return apierr.AmountOutOfRange("invalid request: "+out[0].Field+": "+out[0].Description, out...)
 	}
 	if len(out) > 0 {
 		return apierr.Invalid(out...)
 	}
 	return nil
 }
+
+// moneyRangeRule is the id of the protos' rule bounding an amount (see
+// guildhall.type.v1.Money); its violations carry reason AMOUNT_OUT_OF_RANGE.
+const moneyRangeRule = "money.range"
 
 // DefaultGrace is how long in-flight calls get to finish on shutdown.
 const DefaultGrace = 20 * time.Second

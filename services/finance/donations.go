@@ -213,7 +213,7 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 		// Large gifts, or balances near their bound: the ledger checks them
 		// with the accounts locked (see doTx).
 		err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-			if err := setExclusive(withExclusive(ctx), tx); err != nil {
+			if err := setExclusive(ctx, tx); err != nil {
 				return err
 			}
 			written, err = s.q.RecordDonations(ctx, tx, p)

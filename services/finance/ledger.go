@@ -48,9 +48,6 @@ func (s *Server) post(ctx context.Context, tx pgx.Tx, e entry) (string, error) {
 	if err := s.checkLines(ctx, tx, e.lines); err != nil {
 		return "", err
 	}
-	if err := setExclusive(ctx, tx); err != nil {
-		return "", err
-	}
 	id := resource.NewID()
 	if err := s.q.PostEntry(ctx, tx, e.params(id)); err != nil {
 		return "", s.ledgerError(err)
@@ -289,7 +286,13 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 func doTx[T proto.Message](ctx context.Context, s *Server, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
 	out, err := resource.InTx(ctx, s.db, requestID, method, req, fn)
 	if needsExclusive(err) {
-		out, err = resource.InTx(withExclusive(ctx), s.db, requestID, method, req, fn)
+		out, err = resource.InTx(ctx, s.db, requestID, method, req, func(tx pgx.Tx) (T, error) {
+			if err := setExclusive(ctx, tx); err != nil {
+				var zero T
+				return zero, err
+			}
+			return fn(tx)
+		})
 	}
 	return out, ledgerRule(err)
 }
@@ -303,19 +306,9 @@ func needsExclusive(err error) bool {
 	return errors.As(err, &pe) && pe.Code == sqlstateExclusive
 }
 
-type exclusiveKey struct{}
-
-// withExclusive marks ctx so that post serializes the accounts it posts to.
-func withExclusive(ctx context.Context) context.Context {
-	return context.WithValue(ctx, exclusiveKey{}, true)
-}
-
 // setExclusive makes tx's posting statements take exclusive locks on their
-// accounts and check the bounds exactly, when ctx asks for it.
+// accounts and check the bounds exactly.
 func setExclusive(ctx context.Context, tx dbtx) error {
-	if v, _ := ctx.Value(exclusiveKey{}).(bool); !v {
-		return nil
-	}
 	_, err := tx.Exec(ctx, "SET LOCAL guildhall.ledger_exclusive = on")
 	return err
 }
