@@ -176,7 +176,7 @@ func TestSubscriptionsOverdueAndMRR(t *testing.T) {
 	id := rid()
 	p1 := f.must(t, "POST", "/v1/"+name+":recordPayment", `{"requestId":"`+id+`"}`)
 	p2 := f.must(t, "POST", "/v1/"+name+":recordPayment", `{"requestId":"`+id+`"}`)
-	want := now.AddDate(0, 1, 0).Format("2006-01-02")
+	want := addMonths(now, 1, now.Day()).Format("2006-01-02")
 	if p1["nextDueDate"] != want || p2["nextDueDate"] != want || p2["paymentCount"] != float64(1) {
 		t.Errorf("after a repeated payment: %v / %v, want due %s", p1["nextDueDate"], p2, want)
 	}
