@@ -4,16 +4,19 @@ package activity
 
 import (
 	"context"
+	"path"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
+	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/outbox"
 )
 
@@ -27,6 +30,25 @@ func Record(ctx context.Context, tx pgx.Tx, person, kind string, t time.Time) er
 		return nil
 	}
 	return outbox.Enqueue(ctx, tx, Topic, New(person, kind, t))
+}
+
+// Caller queues, inside tx, that the calling person made this write: every
+// write a person makes in any service is activity (approving, paying,
+// recording, editing), not only the kinds that name a person in their
+// body. Its kind is Kind(ctx, service). Services and anonymous callers are
+// not recorded.
+func Caller(ctx context.Context, tx pgx.Tx, service string, t time.Time) error {
+	return Record(ctx, tx, auth.From(ctx).GetPerson(), Kind(ctx, service), t)
+}
+
+// Kind names the write being served: "<service>.<Method>", e.g.
+// "finance.ApproveExpense", from the gRPC method in ctx; "<service>.write"
+// outside a gRPC call.
+func Kind(ctx context.Context, service string) string {
+	if m, ok := grpc.Method(ctx); ok && m != "" {
+		return service + "." + path.Base(m)
+	}
+	return service + ".write"
 }
 
 // New is the report that person did kind at t, with a fresh event id.

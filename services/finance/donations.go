@@ -120,12 +120,16 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 			return nil, err
 		}
 	}
-	if d.GetDonor() != "" {
-		var err error
-		w.activity, err = proto.Marshal(activity.New(d.GetDonor(), "finance.donation", now))
+	// The donor gave and the recorder recorded: both are activity.
+	for _, a := range []struct{ person, kind string }{{d.GetDonor(), "finance.donation"}, {recorder, activity.Kind(ctx, "finance")}} {
+		if a.person == "" {
+			continue
+		}
+		b, err := proto.Marshal(activity.New(a.person, a.kind, now))
 		if err != nil {
 			return nil, err
 		}
+		w.activity = append(w.activity, b)
 	}
 	wrote, err := s.donationWriter.Do(ctx, w)
 	if err != nil {
@@ -150,7 +154,7 @@ type donationWrite struct {
 	caller    string // the request id's scope (idempotency.Scope)
 	hash      []byte
 	response  []byte
-	activity  []byte // a membershipv1.Activity, when the donor is a person
+	activity  [][]byte // membershipv1.Activity reports: the donor's and the recorder's
 }
 
 // writeDonations records a batch of donations in one statement and reports,
@@ -206,7 +210,10 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 		p.Descriptions = append(p.Descriptions, d.GetDescription())
 		p.DepositAccounts = append(p.DepositAccounts, resource.ID(accounts, d.GetDepositAccount()))
 		p.CreateTimes = append(p.CreateTimes, d.GetCreateTime().AsTime())
-		p.ActivityPayloads = append(p.ActivityPayloads, w.activity)
+		for _, a := range w.activity {
+			p.ActivityItems = append(p.ActivityItems, n)
+			p.ActivityPayloads = append(p.ActivityPayloads, a)
+		}
 	}
 	written, err := s.q.RecordDonations(ctx, s.db, p)
 	if needsExclusive(err) {

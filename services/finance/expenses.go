@@ -201,6 +201,9 @@ func (s *Server) transition(ctx context.Context, name string, from []financev1.E
 		if err := change(tx, e, actor); err != nil {
 			return err
 		}
+		if err := s.acted(ctx, tx); err != nil {
+			return err
+		}
 		out, err = s.loadExpense(ctx, tx, id, false)
 		return err
 	})

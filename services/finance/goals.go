@@ -87,6 +87,9 @@ func (s *Server) CreateGoal(ctx context.Context, req *financev1.CreateGoalReques
 	}
 	name := resource.Name(goals, req.GetGoalId())
 	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreateGoal", req, func(tx pgx.Tx) (*financev1.Goal, error) {
+		if err := s.acted(ctx, tx); err != nil {
+			return nil, err
+		}
 		var fund pgtype.Text
 		if g.GetFundAccount() != "" {
 			f := resource.ID(accounts, g.GetFundAccount())
@@ -154,6 +157,9 @@ func (s *Server) UpdateGoal(ctx context.Context, req *financev1.UpdateGoalReques
 	var currency string
 	return resource.Update(ctx, s.db, req.GetGoal(), req.GetUpdateMask(), goalFields,
 		func(tx pgx.Tx) (*financev1.Goal, error) {
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
 			row, err := s.q.GetGoalForUpdate(ctx, tx, id)
 			currency = row.CurrencyCode
 			return scanGoal(row, err)
@@ -230,6 +236,9 @@ func (s *Server) CreateBudget(ctx context.Context, req *financev1.CreateBudgetRe
 		return nil, err
 	}
 	return resource.Create(ctx, s.db, b.GetCategory()+" in "+itoa(b.GetYear()), req.GetRequestId(), "CreateBudget", req, func(tx pgx.Tx) (*financev1.Budget, error) {
+		if err := s.acted(ctx, tx); err != nil {
+			return nil, err
+		}
 		cat := resource.ID(accounts, b.GetCategory())
 		acct, err := s.q.GetAccount(ctx, tx, cat)
 		if err != nil || acct.Type != "expense" {
@@ -286,6 +295,9 @@ func (s *Server) UpdateBudget(ctx context.Context, req *financev1.UpdateBudgetRe
 	var currency string
 	return resource.Update(ctx, s.db, req.GetBudget(), req.GetUpdateMask(), budgetFields,
 		func(tx pgx.Tx) (*financev1.Budget, error) {
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
 			row, err := s.q.GetBudgetForUpdate(ctx, tx, id)
 			currency = row.CurrencyCode
 			return budgetFromRow(row), err
@@ -307,6 +319,9 @@ func (s *Server) DeleteBudget(ctx context.Context, req *financev1.DeleteBudgetRe
 	id := resource.ID(budgets, req.GetName())
 	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
 		func(tx pgx.Tx) (*financev1.Budget, error) {
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
 			row, err := s.q.GetBudgetForUpdate(ctx, tx, id)
 			return budgetFromRow(row), err
 		},

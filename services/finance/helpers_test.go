@@ -24,9 +24,9 @@ type fixture struct {
 	actors apptest.Actors
 }
 
-func start(t *testing.T) *fixture {
+func start(t *testing.T, opts ...apptest.Option) *fixture {
 	t.Helper()
-	env := apptest.Start(t)
+	env := apptest.Start(t, opts...)
 	f := &fixture{env: env, admin: env.WithToken(apptest.AdminToken), actors: env.Actors(t)}
 	for _, a := range chart {
 		f.must(t, "POST", "/v1/accounts?accountId="+a.id, fmt.Sprintf(`{"displayName":%q,"type":%q,"currencyCode":"USD"}`, a.id, a.typ))

@@ -282,16 +282,24 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 // doTx is resource.InTx for money-moving calls: the ledger triggers check
 // entries at commit, so their refusals arrive here. A transaction the
 // ledger asks to serialize (large amounts, sums near their bounds) runs
-// again with exclusive locks on its accounts.
+// again with exclusive locks on its accounts. The write is the caller's
+// activity.
 func doTx[T proto.Message](ctx context.Context, s *Server, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
-	out, err := resource.InTx(ctx, s.db, requestID, method, req, fn)
+	acting := func(tx pgx.Tx) (T, error) {
+		if err := s.acted(ctx, tx); err != nil {
+			var zero T
+			return zero, err
+		}
+		return fn(tx)
+	}
+	out, err := resource.InTx(ctx, s.db, requestID, method, req, acting)
 	if needsExclusive(err) {
 		out, err = resource.InTx(ctx, s.db, requestID, method, req, func(tx pgx.Tx) (T, error) {
 			if err := setExclusive(ctx, tx); err != nil {
 				var zero T
 				return zero, err
 			}
-			return fn(tx)
+			return acting(tx)
 		})
 	}
 	return out, ledgerRule(err)

@@ -119,6 +119,9 @@ func (s *Server) CreateAccount(ctx context.Context, req *financev1.CreateAccount
 	}
 	name := resource.Name(accounts, req.GetAccountId())
 	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreateAccount", req, func(tx pgx.Tx) (*financev1.Account, error) {
+		if err := s.acted(ctx, tx); err != nil {
+			return nil, err
+		}
 		row, err := s.q.CreateAccount(ctx, tx, store.CreateAccountParams{
 			ID: req.GetAccountId(), DisplayName: a.GetDisplayName(), Description: a.GetDescription(),
 			Type: pgenum.Text(a.GetType()), CurrencyCode: a.GetCurrencyCode(), Earmarked: a.GetEarmarked(),
@@ -136,6 +139,9 @@ func (s *Server) UpdateAccount(ctx context.Context, req *financev1.UpdateAccount
 	id := resource.ID(accounts, req.GetAccount().GetName())
 	return resource.Update(ctx, s.db, req.GetAccount(), req.GetUpdateMask(), accountFields,
 		func(tx pgx.Tx) (*financev1.Account, error) {
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
 			row, err := s.q.GetAccountForUpdate(ctx, tx, id)
 			return accountFromRow(row), err
 		},
@@ -155,6 +161,9 @@ func (s *Server) DeleteAccount(ctx context.Context, req *financev1.DeleteAccount
 	id := resource.ID(accounts, req.GetName())
 	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
 		func(tx pgx.Tx) (*financev1.Account, error) {
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
 			row, err := s.q.GetAccountForUpdate(ctx, tx, id)
 			return accountFromRow(row), err
 		},
@@ -213,3 +222,9 @@ func (s *Server) Run(ctx context.Context) {
 
 // now is the service clock.
 func (s *Server) now() time.Time { return s.opts.Now().UTC() }
+
+// acted reports the caller's write as activity to membership, inside the
+// write's transaction (see activity.Caller).
+func (s *Server) acted(ctx context.Context, tx pgx.Tx) error {
+	return activity.Caller(ctx, tx, "finance", s.now())
+}

@@ -86,6 +86,9 @@ func (s *Server) UpdateSponsorship(ctx context.Context, req *financev1.UpdateSpo
 	var cur store.Sponsorship
 	return resource.Update(ctx, s.db, req.GetSponsorship(), req.GetUpdateMask(), sponsorshipFields,
 		func(tx pgx.Tx) (*financev1.Sponsorship, error) {
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
 			row, err := s.q.GetSponsorshipForUpdate(ctx, tx, id)
 			cur = row
 			return scanSponsorship(row, err)
@@ -167,7 +170,15 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 
 // EndSponsorship ends a deal.
 func (s *Server) EndSponsorship(ctx context.Context, req *financev1.EndSponsorshipRequest) (*financev1.Sponsorship, error) {
-	sp, err := scanSponsorship(s.q.EndSponsorship(ctx, s.db, store.EndSponsorshipParams{ID: resource.ID(sponsorships, req.GetName()), Today: today(s.now()), Now: s.now()}))
+	var sp *financev1.Sponsorship
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		sp, err = scanSponsorship(s.q.EndSponsorship(ctx, tx, store.EndSponsorshipParams{ID: resource.ID(sponsorships, req.GetName()), Today: today(s.now()), Now: s.now()}))
+		if err != nil {
+			return err
+		}
+		return s.acted(ctx, tx)
+	})
 	if err == pgx.ErrNoRows {
 		if _, gerr := s.GetSponsorship(ctx, &financev1.GetSponsorshipRequest{Name: req.GetName()}); gerr != nil {
 			return nil, gerr

@@ -51,6 +51,9 @@ func (s *Server) CreateTier(ctx context.Context, req *financev1.CreateTierReques
 		return nil, err
 	}
 	return resource.Create(ctx, s.db, resource.Name(tiers, req.GetTierId()), req.GetRequestId(), "CreateTier", req, func(tx pgx.Tx) (*financev1.Tier, error) {
+		if err := s.acted(ctx, tx); err != nil {
+			return nil, err
+		}
 		return scanTier(s.q.CreateTier(ctx, tx, store.CreateTierParams{ID: req.GetTierId(), DisplayName: t.GetDisplayName(), Description: t.GetDescription(),
 			CurrencyCode: t.GetAmount().GetCurrencyCode(), Amount: t.GetAmount().GetMinorUnits(), Interval: pgenum.Text(t.GetInterval()), CreateTime: s.now()}))
 	})
@@ -87,6 +90,9 @@ func (s *Server) UpdateTier(ctx context.Context, req *financev1.UpdateTierReques
 	var currency string
 	return resource.Update(ctx, s.db, req.GetTier(), req.GetUpdateMask(), tierFields,
 		func(tx pgx.Tx) (*financev1.Tier, error) {
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
 			row, err := s.q.GetTierForUpdate(ctx, tx, id)
 			currency = row.CurrencyCode
 			return scanTier(row, err)
@@ -113,7 +119,12 @@ func (s *Server) DeleteTier(ctx context.Context, req *financev1.DeleteTierReques
 	id := resource.ID(tiers, req.GetName())
 	inUse := apierr.FailedPrecondition("TIER_IN_USE", req.GetName()+" has subscriptions; it cannot be deleted")
 	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
-		func(tx pgx.Tx) (*financev1.Tier, error) { return scanTier(s.q.GetTierForUpdate(ctx, tx, id)) },
+		func(tx pgx.Tx) (*financev1.Tier, error) {
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
+			return scanTier(s.q.GetTierForUpdate(ctx, tx, id))
+		},
 		func(tx pgx.Tx) error {
 			n, err := s.q.TierSubscriptions(ctx, tx, pgtype.Text{String: id, Valid: true})
 			if err != nil {
@@ -228,7 +239,10 @@ func (s *Server) subState(ctx context.Context, name string, from []string, to st
 			}
 			return apierr.FailedPrecondition("ILLEGAL_TRANSITION", name+" cannot become "+to+" from its current state")
 		}
-		return err
+		if err != nil {
+			return err
+		}
+		return s.acted(ctx, tx)
 	})
 	return out, err
 }

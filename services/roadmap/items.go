@@ -49,6 +49,12 @@ func checkItemTransition(from, to roadmapv1.Item_State) error {
 	return checkMove("item", from, to, itemMoves[from])
 }
 
+// acted reports the caller's write as activity to membership, inside the
+// write's transaction (see activity.Caller).
+func (s *Server) acted(ctx context.Context, tx pgx.Tx) error {
+	return activity.Caller(ctx, tx, "roadmap", s.now())
+}
+
 // now is the service clock; everything time-dependent reads it.
 func (s *Server) now() time.Time {
 	if s.opts.Now != nil {
@@ -175,7 +181,7 @@ func (s *Server) CreateItem(ctx context.Context, req *roadmapv1.CreateItemReques
 		if err != nil {
 			return nil, noSuchRelease(err, "item.release", it.GetRelease())
 		}
-		return s.itemFromRow(row, now), nil
+		return s.itemFromRow(row, now), s.acted(ctx, tx)
 	})
 	return out, err
 }
@@ -214,7 +220,7 @@ func (s *Server) UpdateItem(ctx context.Context, req *roadmapv1.UpdateItemReques
 			if err != nil {
 				return nil, noSuchRelease(err, "item.release", it.GetRelease())
 			}
-			return s.itemFromRow(row, now), nil
+			return s.itemFromRow(row, now), s.acted(ctx, tx)
 		})
 }
 
@@ -227,7 +233,12 @@ func (s *Server) DeleteItem(ctx context.Context, req *roadmapv1.DeleteItemReques
 			row, err := s.q.GetItemForUpdate(ctx, tx, id)
 			return s.itemFromRow(row, now), err
 		},
-		func(tx pgx.Tx) error { return s.q.DeleteItem(ctx, tx, id) })
+		func(tx pgx.Tx) error {
+			if err := s.q.DeleteItem(ctx, tx, id); err != nil {
+				return err
+			}
+			return s.acted(ctx, tx)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -279,6 +290,8 @@ func (s *Server) vote(ctx context.Context, name string, add bool) (*roadmapv1.It
 			row, err = s.q.AdjustVoteCount(ctx, tx, store.AdjustVoteCountParams{ID: id, Delta: delta})
 			if err == nil && add {
 				err = activity.Record(ctx, tx, person, KindItemVote, now)
+			} else if err == nil {
+				err = s.acted(ctx, tx)
 			}
 		}
 		if err != nil {

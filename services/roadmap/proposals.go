@@ -379,7 +379,7 @@ func (s *Server) CreateProposal(ctx context.Context, req *roadmapv1.CreatePropos
 		if err != nil {
 			return nil, err
 		}
-		return proposalFromRow(row, now), nil
+		return proposalFromRow(row, now), s.acted(ctx, tx)
 	})
 }
 
@@ -435,6 +435,9 @@ func (s *Server) UpdateProposal(ctx context.Context, req *roadmapv1.UpdatePropos
 			if err != nil {
 				return nil, err
 			}
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
 			return s.view(ctx, tx, r, now)
 		})
 	return out, err
@@ -452,7 +455,12 @@ func (s *Server) DeleteProposal(ctx context.Context, req *roadmapv1.DeletePropos
 			}
 			return proposalFromRow(row, now), err
 		},
-		func(tx pgx.Tx) error { return s.q.DeleteProposal(ctx, tx, id) })
+		func(tx pgx.Tx) error {
+			if err := s.q.DeleteProposal(ctx, tx, id); err != nil {
+				return err
+			}
+			return s.acted(ctx, tx)
+		})
 	if err != nil {
 		return nil, err
 	}
@@ -498,6 +506,9 @@ func (s *Server) OpenProposal(ctx context.Context, req *roadmapv1.OpenProposalRe
 		if err != nil {
 			return err
 		}
+		if err := s.acted(ctx, tx); err != nil {
+			return err
+		}
 		out, err = s.view(ctx, tx, p, now)
 		return err
 	})
@@ -521,6 +532,9 @@ func (s *Server) CloseProposal(ctx context.Context, req *roadmapv1.CloseProposal
 			return apierr.FailedPrecondition(ReasonProposalNotOpen, "only an OPEN proposal can be closed; it is "+st.String())
 		}
 		if p, err = s.freeze(ctx, tx, p, now); err != nil {
+			return err
+		}
+		if err := s.acted(ctx, tx); err != nil {
 			return err
 		}
 		out, err = s.view(ctx, tx, p, now)

@@ -119,7 +119,7 @@ func (s *Server) CreateRelease(ctx context.Context, req *roadmapv1.CreateRelease
 		if err != nil {
 			return nil, err
 		}
-		return releaseFromRow(row), nil
+		return releaseFromRow(row), s.acted(ctx, tx)
 	})
 }
 
@@ -149,6 +149,9 @@ func (s *Server) UpdateRelease(ctx context.Context, req *roadmapv1.UpdateRelease
 			if err != nil {
 				return nil, err
 			}
+			if err := s.acted(ctx, tx); err != nil {
+				return nil, err
+			}
 			return s.withProgress(ctx, tx, releaseFromRow(row))
 		})
 }
@@ -161,7 +164,12 @@ func (s *Server) DeleteRelease(ctx context.Context, req *roadmapv1.DeleteRelease
 			row, err := s.q.GetReleaseForUpdate(ctx, tx, id)
 			return releaseFromRow(row), err
 		},
-		func(tx pgx.Tx) error { return s.q.DeleteRelease(ctx, tx, id) })
+		func(tx pgx.Tx) error {
+			if err := s.q.DeleteRelease(ctx, tx, id); err != nil {
+				return err
+			}
+			return s.acted(ctx, tx)
+		})
 	if resource.IsForeignKeyViolation(err) {
 		return nil, apierr.FailedPrecondition(ReasonReleaseHasItems,
 			req.GetName()+" still has items: move them to another release or the backlog first")

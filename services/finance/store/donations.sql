@@ -28,10 +28,9 @@ WITH keys AS (
             unnest(sqlc.arg(currency_codes)::text[]), unnest(sqlc.arg(amounts)::bigint[]), unnest(sqlc.arg(donors)::text[]),
             unnest(sqlc.arg(donor_names)::text[]), unnest(sqlc.arg(donor_emails)::text[]), unnest(sqlc.arg(visibilities)::text[]),
             unnest(sqlc.arg(channels)::text[]), unnest(sqlc.arg(external_references)::text[]), unnest(sqlc.arg(goal_ids)::text[]),
-            unnest(sqlc.arg(descriptions)::text[]), unnest(sqlc.arg(deposit_accounts)::text[]), unnest(sqlc.arg(create_times)::timestamptz[]),
-            unnest(sqlc.arg(activity_payloads)::bytea[]))
+            unnest(sqlc.arg(descriptions)::text[]), unnest(sqlc.arg(deposit_accounts)::text[]), unnest(sqlc.arg(create_times)::timestamptz[]))
             WITH ORDINALITY AS u(id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name,
-                donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, activity_payload, item)),
+                donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, item)),
     go AS (
         SELECT i.* FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
         UNION ALL
@@ -53,5 +52,7 @@ WITH keys AS (
         FROM go),
     o AS (
         INSERT INTO outbox (topic, payload)
-        SELECT sqlc.arg(activity_topic)::text, activity_payload FROM go WHERE length(activity_payload) > 0)
+        SELECT sqlc.arg(activity_topic)::text, a.payload
+        FROM ROWS FROM (unnest(sqlc.arg(activity_items)::int[]), unnest(sqlc.arg(activity_payloads)::bytea[])) AS a(item, payload)
+        JOIN go ON go.item = a.item)
 SELECT item::int FROM go;

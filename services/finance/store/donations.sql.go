@@ -100,27 +100,26 @@ WITH keys AS (
         ORDER BY caller, request_id
         ON CONFLICT DO NOTHING RETURNING caller, request_id),
     items AS (
-        SELECT id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, activity_payload, item FROM ROWS FROM (unnest($6::uuid[]), unnest($7::text[]),
+        SELECT id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, item FROM ROWS FROM (unnest($6::uuid[]), unnest($7::text[]),
             unnest($8::text[]), unnest($9::timestamptz[]), unnest($10::text[]),
             unnest($11::text[]), unnest($12::bigint[]), unnest($13::text[]),
             unnest($14::text[]), unnest($15::text[]), unnest($16::text[]),
             unnest($17::text[]), unnest($18::text[]), unnest($19::text[]),
-            unnest($20::text[]), unnest($21::text[]), unnest($22::timestamptz[]),
-            unnest($23::bytea[]))
+            unnest($20::text[]), unnest($21::text[]), unnest($22::timestamptz[]))
             WITH ORDINALITY AS u(id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name,
-                donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, activity_payload, item)),
+                donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, item)),
     go AS (
-        SELECT i.id, i.transaction_id, i.tx_description, i.receive_time, i.recorder, i.currency_code, i.amount, i.donor, i.donor_name, i.donor_email, i.visibility, i.channel, i.external_reference, i.goal_id, i.description, i.deposit_account, i.create_time, i.activity_payload, i.item FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
+        SELECT i.id, i.transaction_id, i.tx_description, i.receive_time, i.recorder, i.currency_code, i.amount, i.donor, i.donor_name, i.donor_email, i.visibility, i.channel, i.external_reference, i.goal_id, i.description, i.deposit_account, i.create_time, i.item FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
         UNION ALL
-        SELECT i.id, i.transaction_id, i.tx_description, i.receive_time, i.recorder, i.currency_code, i.amount, i.donor, i.donor_name, i.donor_email, i.visibility, i.channel, i.external_reference, i.goal_id, i.description, i.deposit_account, i.create_time, i.activity_payload, i.item FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
+        SELECT i.id, i.transaction_id, i.tx_description, i.receive_time, i.recorder, i.currency_code, i.amount, i.donor, i.donor_name, i.donor_email, i.visibility, i.channel, i.external_reference, i.goal_id, i.description, i.deposit_account, i.create_time, i.item FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
     t AS (
         INSERT INTO transactions (id, description, effective_time, source, creator)
         SELECT transaction_id::uuid, tx_description, receive_time, 'donation', recorder FROM go WHERE transaction_id <> ''),
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
         SELECT go.transaction_id::uuid, l.seq, l.account, l.currency, l.amount
-        FROM ROWS FROM (unnest($24::int[]), unnest($25::int[]), unnest($26::text[]),
-            unnest($27::text[]), unnest($28::bigint[])) AS l(item, seq, account, currency, amount)
+        FROM ROWS FROM (unnest($23::int[]), unnest($24::int[]), unnest($25::text[]),
+            unnest($26::text[]), unnest($27::bigint[])) AS l(item, seq, account, currency, amount)
         JOIN go ON go.item = l.item),
     d AS (
         INSERT INTO donations (id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
@@ -130,7 +129,9 @@ WITH keys AS (
         FROM go),
     o AS (
         INSERT INTO outbox (topic, payload)
-        SELECT $29::text, activity_payload FROM go WHERE length(activity_payload) > 0)
+        SELECT $28::text, a.payload
+        FROM ROWS FROM (unnest($29::int[]), unnest($30::bytea[])) AS a(item, payload)
+        JOIN go ON go.item = a.item)
 SELECT item::int FROM go
 `
 
@@ -157,13 +158,14 @@ type RecordDonationsParams struct {
 	Descriptions       []string
 	DepositAccounts    []string
 	CreateTimes        []time.Time
-	ActivityPayloads   [][]byte
 	PostingItems       []int32
 	PostingSeqs        []int32
 	PostingAccounts    []string
 	PostingCurrencies  []string
 	PostingAmounts     []int64
 	ActivityTopic      string
+	ActivityItems      []int32
+	ActivityPayloads   [][]byte
 }
 
 // Records a batch of donations in one statement and one commit. Item arrays
@@ -195,13 +197,14 @@ func (q *Queries) RecordDonations(ctx context.Context, db DBTX, arg RecordDonati
 		arg.Descriptions,
 		arg.DepositAccounts,
 		arg.CreateTimes,
-		arg.ActivityPayloads,
 		arg.PostingItems,
 		arg.PostingSeqs,
 		arg.PostingAccounts,
 		arg.PostingCurrencies,
 		arg.PostingAmounts,
 		arg.ActivityTopic,
+		arg.ActivityItems,
+		arg.ActivityPayloads,
 	)
 	if err != nil {
 		return nil, err
