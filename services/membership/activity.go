@@ -5,11 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 
 	"github.com/guildhall/guildhall/internal/auth"
@@ -25,7 +27,13 @@ func (s *Server) touch(ctx context.Context, tx pgx.Tx) error {
 	if p == "" {
 		return nil
 	}
-	return s.recordActivity(ctx, tx, resource.ID(people, p), "own write", s.now())
+	id, kind, now := resource.ID(people, p), activity.Kind(ctx, "membership"), s.now()
+	if _, err := s.q.InsertActivityEvent(ctx, tx, store.InsertActivityEventParams{
+		EventID: resource.NewID(), PersonID: id, Kind: kind, Time: now, ReceiveTime: now,
+	}); err != nil {
+		return err
+	}
+	return s.recordActivity(ctx, tx, id, kind, now)
 }
 
 // recordActivity moves a person's last activity forward; if that ends a
@@ -40,14 +48,18 @@ func (s *Server) recordActivity(ctx context.Context, tx pgx.Tx, personID, kind s
 		return err
 	}
 	return s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
-		ID: resource.NewID(), PersonID: personID, Stage: "active", Time: at, Basis: at,
+		ID: resource.NewID(), PersonID: pgText(personID), Stage: "active", Time: at, Basis: at,
 		Reason: "active again after being " + ended + " (" + kind + ")", VacatedPositions: []string{},
 	})
 }
 
 // ReportActivity records activity reported by the other services (through
-// their outboxes). Each event counts once, by event id; a person's
-// last_active_time only moves forward, and never beyond the clock.
+// their outboxes) and by bridges holding activity.report. Each event counts
+// once per reporter, by event id: a bridge's ids are kept apart from other
+// reporters', so one cannot spend another's. A person's last_active_time
+// only moves forward, and never beyond the clock. Reports naming unknown
+// people record nothing and come back in unknown_people. The reporting
+// person's own call is their activity too.
 func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportActivityRequest) (*membershipv1.ReportActivityResponse, error) {
 	var bad []apierr.FieldViolation
 	for i, a := range req.GetActivities() {
@@ -68,18 +80,42 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 	if len(bad) > 0 {
 		return nil, apierr.Invalid(bad...)
 	}
+	// Services report uuids from their outboxes; a person's event ids are
+	// their own namespace.
+	scope := ""
+	if caller := auth.From(ctx); caller.GetService() == "" && caller.GetPerson() != "" {
+		scope = caller.GetPerson() + ":"
+	}
+	ids := make([]string, 0, len(req.GetActivities()))
+	for _, a := range req.GetActivities() {
+		ids = append(ids, resource.ID(people, a.GetPerson()))
+	}
 	resp := &membershipv1.ReportActivityResponse{}
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
-		resp.Recorded = 0
+		resp.Recorded, resp.UnknownPeople = 0, nil
+		found, err := s.q.ExistingPeople(ctx, tx, ids)
+		if err != nil {
+			return err
+		}
+		known := map[string]bool{}
+		for _, id := range found {
+			known[id] = true
+		}
 		now := s.now()
 		for _, a := range req.GetActivities() {
+			person := resource.ID(people, a.GetPerson())
+			if !known[person] {
+				if !slices.Contains(resp.UnknownPeople, a.GetPerson()) {
+					resp.UnknownPeople = append(resp.UnknownPeople, a.GetPerson())
+				}
+				continue
+			}
 			t := now
 			if a.GetTime() != nil && a.GetTime().AsTime().Before(now) {
 				t = a.GetTime().AsTime()
 			}
-			person := resource.ID(people, a.GetPerson())
 			n, err := s.q.InsertActivityEvent(ctx, tx, store.InsertActivityEventParams{
-				EventID: a.GetEventId(), PersonID: person, Kind: a.GetKind(), Time: t, ReceiveTime: now,
+				EventID: scope + a.GetEventId(), PersonID: person, Kind: a.GetKind(), Time: t, ReceiveTime: now,
 			})
 			if err != nil {
 				return err
@@ -92,7 +128,8 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 				return err
 			}
 		}
-		return nil
+		slices.Sort(resp.UnknownPeople)
+		return s.touch(ctx, tx)
 	})
 	return resp, err
 }

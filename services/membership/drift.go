@@ -18,12 +18,21 @@ import (
 )
 
 // Drift, after Debian's staged pings and Discourse's rolling windows: a
-// person holding a role whose basis (the later of their last activity and
-// their newest role) is older than Window is NUDGED (still ACTIVE, with
-// Person.nudged set); NudgeGrace later INACTIVE; EmeritusAfter later still
-// EMERITUS, when every role they hold is vacated into an OPEN position of its
-// team and they step down from the packages they maintain (left without a
-// maintainer, a package is UNMAINTAINED), so no work silently loses its owner.
+// person holding anything drift can take away (a team role, a package they
+// maintain, a filled position) whose basis (the later of their last activity
+// and the newest thing they took on) is older than Window is NUDGED (still
+// ACTIVE, with Person.nudged set); NudgeGrace later INACTIVE; EmeritusAfter
+// later still EMERITUS, when they give up everything they hold: filled
+// positions open again, every other team role is vacated into an OPEN
+// position of its team, and they step down from the packages they maintain
+// (left without a maintainer, a package is SEEKING_MAINTAINER). So no work
+// silently loses its owner.
+//
+// Teams are never emptied silently: when the INACTIVE person is a team's
+// last lead or last member, the team is flagged TEAM_AT_RISK before anything
+// is removed; at EMERITUS it carries a standing TEAM_LEADERLESS or
+// TEAM_EMPTY flag, as does any team without a lead, until someone takes the
+// role. Flags are drift events with a team, which the leads and admins see.
 //
 // Stages are a function of the basis and the clock, so they come out the same
 // whether evaluation runs every minute (Run), on reads, or after a long gap:
@@ -79,7 +88,17 @@ func (s *Server) evaluateDrift(ctx context.Context, person string) error {
 			return fmt.Errorf("drift of %s: %w", c.ID, err)
 		}
 	}
-	return nil
+	if person != "" {
+		return nil
+	}
+	// Standing team flags follow the teams as they are now.
+	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		now := s.now()
+		if err := s.q.ResolveTeamFlags(ctx, tx, now); err != nil {
+			return err
+		}
+		return s.q.OpenTeamFlags(ctx, tx, now)
+	})
 }
 
 // driftPerson records the stages a person has reached, under their row lock
@@ -103,21 +122,18 @@ func (s *Server) driftPerson(ctx context.Context, tx pgx.Tx, id string) error {
 		at := c.Basis.Add(s.drift.delay(rank))
 		reason := fmt.Sprintf("no activity since %s (%s)", c.Basis.UTC().Format(time.DateOnly), days(s.drift.delay(rank)))
 		vacated := []string{}
-		if stage == stageEmeritus {
-			if vacated, err = s.vacateRoles(ctx, tx, c.ID, c.DisplayName); err != nil {
+		switch stage {
+		case stageInactive:
+			if err := s.flagTeamsAtRisk(ctx, tx, c, at); err != nil {
 				return err
 			}
-			reason += fmt.Sprintf("; %d role(s) vacated into open positions", len(vacated))
-			pkgs, err := s.stepDown(ctx, tx, c.ID)
-			if err != nil {
+		case stageEmeritus:
+			if vacated, reason, err = s.vacateAll(ctx, tx, c, at, reason); err != nil {
 				return err
-			}
-			if len(pkgs) > 0 {
-				reason += "; stepped down as maintainer of " + strings.Join(pkgs, ", ")
 			}
 		}
 		if err := s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
-			ID: resource.NewID(), PersonID: c.ID, Stage: stage, Time: at, Basis: c.Basis, Reason: reason, VacatedPositions: vacated,
+			ID: resource.NewID(), PersonID: pgText(c.ID), Stage: stage, Time: at, Basis: c.Basis, Reason: reason, VacatedPositions: vacated,
 		}); err != nil {
 			return err
 		}
@@ -132,15 +148,100 @@ func (s *Server) driftPerson(ctx context.Context, tx pgx.Tx, id string) error {
 	return s.q.SetDrift(ctx, tx, store.SetDriftParams{ID: c.ID, DriftStage: c.Expected, DriftBasis: &c.Basis, State: state})
 }
 
+// flagTeamsAtRisk flags each team whose last lead or last member c is, as
+// c becomes INACTIVE (at), before EMERITUS would take the role away.
+func (s *Server) flagTeamsAtRisk(ctx context.Context, tx pgx.Tx, c store.DriftCandidatesRow, at time.Time) error {
+	sole, err := s.q.SoleHolderTeams(ctx, tx, c.ID)
+	if err != nil {
+		return err
+	}
+	emeritusAt := c.Basis.Add(s.drift.delay(3)).UTC().Format(time.DateOnly)
+	for _, t := range sole {
+		what := "last lead"
+		if t.LastMember {
+			what = "last member"
+		} else if !t.LastLead {
+			continue
+		}
+		if err := s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
+			ID: resource.NewID(), PersonID: pgText(c.ID), TeamID: t.TeamID, Stage: "team_at_risk", Time: at, Basis: c.Basis,
+			Reason: fmt.Sprintf("%s, the team's %s, is inactive (no activity since %s); on %s they become emeritus and the team loses them, unless they return or someone else takes the role",
+				c.DisplayName, what, c.Basis.UTC().Format(time.DateOnly), emeritusAt),
+			VacatedPositions: []string{},
+		}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// vacateAll takes away everything an EMERITUS person holds and flags the
+// teams left without a lead or members. It returns the positions opened and
+// the reason extended with what happened.
+func (s *Server) vacateAll(ctx context.Context, tx pgx.Tx, c store.DriftCandidatesRow, at time.Time, reason string) ([]string, string, error) {
+	sole, err := s.q.SoleHolderTeams(ctx, tx, c.ID)
+	if err != nil {
+		return nil, "", err
+	}
+	// Positions they filled open again; their roles need no second position.
+	reopened, err := s.q.ReopenPositionsOf(ctx, tx, store.ReopenPositionsOfParams{PersonID: pgText(c.ID), Now: s.now()})
+	if err != nil {
+		return nil, "", err
+	}
+	vacated := []string{}
+	held := map[[2]string]bool{}
+	for _, p := range reopened {
+		vacated = append(vacated, positionName(p.TeamID, p.ID))
+		held[[2]string{p.TeamID, p.Role}] = true
+	}
+	roles, err := s.vacateRoles(ctx, tx, c.ID, c.DisplayName, held)
+	if err != nil {
+		return nil, "", err
+	}
+	vacated = append(vacated, roles...)
+	reason += fmt.Sprintf("; %d role(s) and position(s) vacated into open positions", len(vacated))
+	pkgs, err := s.stepDown(ctx, tx, c.ID, "seeking_maintainer")
+	if err != nil {
+		return nil, "", err
+	}
+	if len(pkgs) > 0 {
+		reason += "; stepped down as maintainer of " + strings.Join(pkgs, ", ")
+	}
+	for _, t := range sole {
+		stage, what := "team_leaderless", "its last lead"
+		if t.LastMember {
+			stage, what = "team_empty", "its last member"
+		} else if !t.LastLead {
+			continue
+		}
+		if err := s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
+			ID: resource.NewID(), PersonID: pgText(c.ID), TeamID: t.TeamID, Stage: stage, Time: at, Basis: c.Basis,
+			Reason: fmt.Sprintf("%s, %s, became emeritus after no activity since %s; the role is open for someone to take",
+				c.DisplayName, what, c.Basis.UTC().Format(time.DateOnly)),
+			VacatedPositions: vacated,
+		}); err != nil {
+			return nil, "", err
+		}
+	}
+	return vacated, reason, nil
+}
+
 // vacateRoles turns each of a person's team roles into an open position of
-// the same role and removes the membership.
-func (s *Server) vacateRoles(ctx context.Context, tx pgx.Tx, id, displayName string) ([]string, error) {
+// the same role, unless held says a reopened position already offers it,
+// and removes the membership.
+func (s *Server) vacateRoles(ctx context.Context, tx pgx.Tx, id, displayName string, held map[[2]string]bool) ([]string, error) {
 	ms, err := s.q.PersonMemberships(ctx, tx, id)
 	if err != nil {
 		return nil, err
 	}
 	out := []string{}
 	for _, m := range ms {
+		if held[[2]string{m.TeamID, m.Role}] {
+			if _, err := s.q.DeleteTeamMember(ctx, tx, store.DeleteTeamMemberParams{TeamID: m.TeamID, PersonID: id}); err != nil {
+				return nil, err
+			}
+			continue
+		}
 		role := membershipv1.Role(pgenum.Number(membershipv1.Role_ROLE_UNSPECIFIED.Descriptor(), m.Role))
 		pos, err := s.insertPosition(ctx, tx, m.TeamID, &membershipv1.Position{
 			Title: roleTitle(m.Role) + " (vacated by " + displayName + ")",
@@ -197,10 +298,17 @@ func (s *Server) ListDriftEvents(ctx context.Context, req *membershipv1.ListDrif
 		return []string{r.Time.UTC().Format(time.RFC3339Nano), r.ID}
 	})
 	for _, r := range rows {
-		resp.DriftEvents = append(resp.DriftEvents, &membershipv1.DriftEvent{
-			Person: resource.Name(people, r.PersonID), Stage: strings.ToUpper(r.Stage), Time: timestamppb.New(r.Time),
-			Reason: r.Reason, VacatedPositions: r.VacatedPositions,
-		})
+		e := &membershipv1.DriftEvent{
+			Stage: strings.ToUpper(r.Stage), Time: timestamppb.New(r.Time),
+			Reason: r.Reason, VacatedPositions: r.VacatedPositions, ResolveTime: timestampOrNil(r.ResolveTime),
+		}
+		if r.PersonID.Valid {
+			e.Person = resource.Name(people, r.PersonID.String)
+		}
+		if r.TeamID != "" {
+			e.Team = resource.Name(teams, r.TeamID)
+		}
+		resp.DriftEvents = append(resp.DriftEvents, e)
 	}
 	return resp, nil
 }

@@ -85,8 +85,8 @@ func TestDrift(t *testing.T) {
 	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM team_members WHERE person_id = 'drifter'`).Scan(&members); err != nil || members != 0 {
 		t.Fatalf("drifter still holds %d roles (%v)", members, err)
 	}
-	// ...and the package they maintained has nobody now, which shows.
-	if pkg := mustOK(t, env.Do(t, "GET", "/v1/packages/mailstats", ""), "package"); pkg["state"] != "STATE_UNMAINTAINED" || len(toStrings(pkg["maintainers"])) != 0 {
+	// ...and the package they maintained has nobody now: it seeks a maintainer.
+	if pkg := mustOK(t, env.Do(t, "GET", "/v1/packages/mailstats", ""), "package"); pkg["state"] != "STATE_SEEKING_MAINTAINER" || len(toStrings(pkg["maintainers"])) != 0 {
 		t.Fatalf("package of an emeritus maintainer: %v", pkg)
 	}
 	open := list(t, mustOK(t, env.Do(t, "GET", "/v1/teams/development/positions?state=STATE_OPEN", ""), "positions"), "positions")
@@ -106,7 +106,12 @@ func TestDrift(t *testing.T) {
 	got := map[string]map[string]time.Time{}
 	vacated := map[string]int{}
 	all := steps()
+	var teamEvents []map[string]any
 	for _, e := range all {
+		if team, _ := e["team"].(string); team != "" {
+			teamEvents = append(teamEvents, e)
+			continue
+		}
 		ts, err := time.Parse(time.RFC3339Nano, e["time"].(string))
 		if err != nil {
 			t.Fatal(err)
@@ -126,8 +131,20 @@ func TestDrift(t *testing.T) {
 		"people/sleeper": {"NUDGED": at(sleeperSince, 90*day), "INACTIVE": at(sleeperSince, 104*day), "EMERITUS": at(sleeperSince, 284*day)},
 		"people/keeper":  {"NUDGED": at(keeperBasis, 90*day), "INACTIVE": at(keeperBasis, 104*day)},
 	}
-	if len(all) != 8 {
-		t.Errorf("%d drift steps, want 8: %v", len(all), all)
+	if len(all)-len(teamEvents) != 8 {
+		t.Errorf("%d drift steps, want 8: %v", len(all)-len(teamEvents), all)
+	}
+	// drifter was development's only lead: the team was flagged when they
+	// became inactive, before anything was taken away, and stands flagged
+	// without a lead since they became emeritus.
+	if len(teamEvents) != 2 || teamEvents[0]["stage"] != "TEAM_LEADERLESS" || teamEvents[1]["stage"] != "TEAM_AT_RISK" {
+		t.Fatalf("team events %v", teamEvents)
+	}
+	for i, w := range []time.Time{at(since, 284*day), at(since, 104*day)} {
+		e := teamEvents[i]
+		if e["team"] != "teams/development" || e["person"] != "people/drifter" || e["time"] != w.Format(time.RFC3339Nano) || e["resolveTime"] != nil {
+			t.Errorf("team event %v, want at %v", e, w)
+		}
 	}
 	for p, stages := range want {
 		for stage, w := range stages {

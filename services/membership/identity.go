@@ -53,9 +53,17 @@ func (s *Server) CreateToken(ctx context.Context, req *membershipv1.CreateTokenR
 		expire = &e
 	}
 	secret, hash := NewSecret()
-	row, err := s.q.CreateToken(ctx, s.db, store.CreateTokenParams{
-		ID: resource.NewID(), PersonID: personID, DisplayName: req.GetToken().GetDisplayName(),
-		SecretHash: hash, ExpireTime: expire,
+	var row store.Token
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		row, err = s.q.CreateToken(ctx, tx, store.CreateTokenParams{
+			ID: resource.NewID(), PersonID: personID, DisplayName: req.GetToken().GetDisplayName(),
+			SecretHash: hash, ExpireTime: expire,
+		})
+		if err != nil {
+			return err
+		}
+		return s.touch(ctx, tx)
 	})
 	if resource.IsForeignKeyViolation(err) {
 		return nil, apierr.NotFound(req.GetParent())
@@ -90,7 +98,14 @@ func (s *Server) ListTokens(ctx context.Context, req *membershipv1.ListTokensReq
 // authentication cache entry expires (auth.DefaultTTL).
 func (s *Server) RevokeToken(ctx context.Context, req *membershipv1.RevokeTokenRequest) (*membershipv1.Token, error) {
 	person, token := resource.SplitChild(req.GetName())
-	row, err := s.q.RevokeToken(ctx, s.db, store.RevokeTokenParams{PersonID: person, ID: token, RevokeTime: ptr(s.now())})
+	var row store.Token
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		if row, err = s.q.RevokeToken(ctx, tx, store.RevokeTokenParams{PersonID: person, ID: token, RevokeTime: ptr(s.now())}); err != nil {
+			return err
+		}
+		return s.touch(ctx, tx)
+	})
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}

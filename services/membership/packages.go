@@ -133,7 +133,7 @@ func (s *Server) OrphanPackage(ctx context.Context, req *membershipv1.OrphanPack
 		if n == 0 {
 			return apierr.FailedPrecondition(ReasonNotAMaintainer, who+" does not maintain "+req.GetName())
 		}
-		return s.q.MarkUnmaintained(ctx, tx, store.MarkUnmaintainedParams{Ids: []string{id}, Now: s.now()})
+		return s.q.MarkOrphaned(ctx, tx, store.MarkOrphanedParams{Ids: []string{id}, State: "unmaintained", Now: s.now()})
 	})
 }
 
@@ -196,13 +196,15 @@ func (s *Server) packageTx(ctx context.Context, id, name string, change func(pgx
 }
 
 // stepDown removes person (an id) as maintainer of every package; those left
-// without one become UNMAINTAINED, as with :orphan. It returns the packages.
-func (s *Server) stepDown(ctx context.Context, tx pgx.Tx, person string) ([]string, error) {
+// without one take state: "unmaintained" when the person is deleted, as with
+// :orphan, or "seeking_maintainer" when drift made them emeritus. It returns
+// the packages.
+func (s *Server) stepDown(ctx context.Context, tx pgx.Tx, person, state string) ([]string, error) {
 	pkgs, err := s.q.RemoveMaintainerEverywhere(ctx, tx, person)
 	if err != nil || len(pkgs) == 0 {
 		return pkgs, err
 	}
-	return pkgs, s.q.MarkUnmaintained(ctx, tx, store.MarkUnmaintainedParams{Ids: pkgs, Now: s.now()})
+	return pkgs, s.q.MarkOrphaned(ctx, tx, store.MarkOrphanedParams{Ids: pkgs, State: state, Now: s.now()})
 }
 
 // setMaintainers makes the package's maintainers exactly names.
@@ -238,8 +240,8 @@ func validatePackage(p *membershipv1.Package) error {
 			return apierr.InvalidField("package.last_release_date", "not a calendar date (YYYY-MM-DD)")
 		}
 	}
-	if (p.GetState() == membershipv1.Package_STATE_MAINTAINED || p.GetState() == membershipv1.Package_STATE_SEEKING_MAINTAINER) &&
-		len(p.GetMaintainers()) == 0 {
+	// A package seeking a maintainer may have none left (drift took them).
+	if p.GetState() == membershipv1.Package_STATE_MAINTAINED && len(p.GetMaintainers()) == 0 {
 		return apierr.InvalidField("package.maintainers", "a "+p.GetState().String()+" package needs at least one maintainer")
 	}
 	return nil

@@ -11,6 +11,10 @@ import (
 	"github.com/guildhall/guildhall/services/membership/store"
 )
 
+// PermReportActivity lets a token report activity done outside Guildhall
+// (ReportActivity), and nothing else; grant it through a team of bridges.
+const PermReportActivity = "activity.report"
+
 // Policy declares who may call each RPC; see package auth. Admins pass every
 // rule. Handlers do no permission checks of their own; they only redact what
 // a caller may not see (Person.email, see privacy.go).
@@ -114,7 +118,10 @@ func (s *Server) Policy() auth.Policy {
 		// Authenticate takes the secret in its body; anyone may ask whether a secret is valid.
 		membershipv1.MembershipService_Authenticate_FullMethodName:   auth.Public(),
 		membershipv1.MembershipService_GetCaller_FullMethodName:      auth.Public(),
-		membershipv1.MembershipService_ReportActivity_FullMethodName: auth.Service(),
+		// Bridges from forums, IRC, mailing lists, wikis and repositories hold
+		// only this narrow permission.
+		membershipv1.MembershipService_ReportActivity_FullMethodName: auth.Service().Or("holders of "+PermReportActivity,
+			func(_ context.Context, p *auth.Principal, _ any) (bool, error) { return auth.Has(p, PermReportActivity), nil }),
 	}
 }
 

@@ -207,10 +207,13 @@ func (s *Server) DeletePerson(ctx context.Context, req *membershipv1.DeletePerso
 		},
 		func(tx pgx.Tx) error {
 			// First, so packages they alone maintained show up for adoption.
-			if _, err := s.stepDown(ctx, tx, id); err != nil {
+			if _, err := s.stepDown(ctx, tx, id, "unmaintained"); err != nil {
 				return err
 			}
-			return s.q.DeletePerson(ctx, tx, id)
+			if err := s.q.DeletePerson(ctx, tx, id); err != nil {
+				return err
+			}
+			return s.touch(ctx, tx)
 		})
 	if err != nil {
 		return nil, err

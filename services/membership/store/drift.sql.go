@@ -8,13 +8,21 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const driftCandidates = `-- name: DriftCandidates :many
-WITH b AS (
+WITH holds AS (
+    SELECT person_id, since FROM team_members
+    UNION ALL
+    SELECT person_id, since FROM package_maintainers
+    UNION ALL
+    SELECT filled_by, update_time FROM positions WHERE state = 'filled' AND filled_by IS NOT NULL
+), b AS (
     SELECT p.id, p.display_name, p.drift_stage, p.drift_basis,
-           greatest(p.last_active_time, max(m.since))::timestamptz AS basis
-    FROM people p JOIN team_members m ON m.person_id = p.id
+           greatest(p.last_active_time, max(h.since))::timestamptz AS basis
+    FROM people p JOIN holds h ON h.person_id = p.id
     WHERE $1::text = '' OR p.id = $1::text
     GROUP BY p.id
 ), s AS (
@@ -47,9 +55,11 @@ type DriftCandidatesRow struct {
 	Expected    string
 }
 
-// People holding a role whose drift stage, measured from their basis (the
-// later of their last activity and their newest role), is behind the clock.
-// The cutoffs are the clock minus each stage's delay, computed by the caller.
+// People holding anything drift can take away (a team role, a package they
+// maintain, a filled position) whose drift stage, measured from their basis
+// (the later of their last activity and the newest thing they took on), is
+// behind the clock. The cutoffs are the clock minus each stage's delay,
+// computed by the caller.
 func (q *Queries) DriftCandidates(ctx context.Context, db DBTX, arg DriftCandidatesParams) ([]DriftCandidatesRow, error) {
 	rows, err := db.Query(ctx, driftCandidates,
 		arg.PersonID,
@@ -83,14 +93,16 @@ func (q *Queries) DriftCandidates(ctx context.Context, db DBTX, arg DriftCandida
 }
 
 const insertDriftEvent = `-- name: InsertDriftEvent :exec
-INSERT INTO drift_events (id, person_id, stage, time, basis, reason, vacated_positions)
-VALUES ($1, $2, $3, $4, $5, $6, $7)
-ON CONFLICT (person_id, stage, basis) DO NOTHING
+INSERT INTO drift_events (id, person_id, team_id, stage, time, basis, reason, vacated_positions)
+VALUES ($1, $2, $3, $4, $5, $6,
+        $7, $8)
+ON CONFLICT DO NOTHING
 `
 
 type InsertDriftEventParams struct {
 	ID               string
-	PersonID         string
+	PersonID         pgtype.Text
+	TeamID           string
 	Stage            string
 	Time             time.Time
 	Basis            time.Time
@@ -98,10 +110,13 @@ type InsertDriftEventParams struct {
 	VacatedPositions []string
 }
 
+// A stage is recorded once per person, team and basis; a standing team flag
+// once while open.
 func (q *Queries) InsertDriftEvent(ctx context.Context, db DBTX, arg InsertDriftEventParams) error {
 	_, err := db.Exec(ctx, insertDriftEvent,
 		arg.ID,
 		arg.PersonID,
+		arg.TeamID,
 		arg.Stage,
 		arg.Time,
 		arg.Basis,
@@ -112,7 +127,7 @@ func (q *Queries) InsertDriftEvent(ctx context.Context, db DBTX, arg InsertDrift
 }
 
 const listDriftEvents = `-- name: ListDriftEvents :many
-SELECT id, person_id, stage, time, basis, reason, vacated_positions FROM drift_events
+SELECT id, person_id, stage, time, basis, reason, vacated_positions, team_id, resolve_time FROM drift_events
 WHERE $1::timestamptz IS NULL
    OR (time, id) < ($1::timestamptz, $2::text)
 ORDER BY time DESC, id DESC
@@ -142,6 +157,8 @@ func (q *Queries) ListDriftEvents(ctx context.Context, db DBTX, arg ListDriftEve
 			&i.Basis,
 			&i.Reason,
 			&i.VacatedPositions,
+			&i.TeamID,
+			&i.ResolveTime,
 		); err != nil {
 			return nil, err
 		}
@@ -162,6 +179,26 @@ func (q *Queries) LockPerson(ctx context.Context, db DBTX, id string) (string, e
 	var id_2 string
 	err := row.Scan(&id_2)
 	return id_2, err
+}
+
+const openTeamFlags = `-- name: OpenTeamFlags :exec
+INSERT INTO drift_events (id, person_id, team_id, stage, time, basis, reason)
+SELECT gen_random_uuid()::text, NULL, t.id,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id) THEN 'team_empty' ELSE 'team_leaderless' END,
+       $1, $1,
+       CASE WHEN NOT EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id)
+            THEN 'the team has no members: it needs people, starting with a lead'
+            ELSE 'the team has no lead: someone needs to take the role' END
+FROM teams t
+WHERE NOT EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = t.id AND m.role = 'lead')
+ON CONFLICT DO NOTHING
+`
+
+// Every team without members, or with members but no lead, carries a
+// standing flag; one already open is kept.
+func (q *Queries) OpenTeamFlags(ctx context.Context, db DBTX, now time.Time) error {
+	_, err := db.Exec(ctx, openTeamFlags, now)
+	return err
 }
 
 const personMemberships = `-- name: PersonMemberships :many
@@ -194,6 +231,67 @@ func (q *Queries) PersonMemberships(ctx context.Context, db DBTX, personID strin
 	return items, nil
 }
 
+const reopenPositionsOf = `-- name: ReopenPositionsOf :many
+UPDATE positions SET state = 'open', filled_by = NULL, update_time = $1, version = version + 1
+WHERE filled_by = $2 AND state = 'filled'
+RETURNING id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version
+`
+
+type ReopenPositionsOfParams struct {
+	Now      time.Time
+	PersonID pgtype.Text
+}
+
+// A drifted holder's filled positions open again.
+func (q *Queries) ReopenPositionsOf(ctx context.Context, db DBTX, arg ReopenPositionsOfParams) ([]Position, error) {
+	rows, err := db.Query(ctx, reopenPositionsOf, arg.Now, arg.PersonID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Position{}
+	for rows.Next() {
+		var i Position
+		if err := rows.Scan(
+			&i.ID,
+			&i.TeamID,
+			&i.Title,
+			&i.Description,
+			&i.Skills,
+			&i.HoursPerMonth,
+			&i.Role,
+			&i.State,
+			&i.OpenToDiscussion,
+			&i.FilledBy,
+			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const resolveTeamFlags = `-- name: ResolveTeamFlags :exec
+UPDATE drift_events e SET resolve_time = $1::timestamptz
+WHERE e.team_id <> '' AND e.resolve_time IS NULL AND e.stage IN ('team_leaderless', 'team_empty')
+  AND (NOT EXISTS (SELECT 1 FROM teams t WHERE t.id = e.team_id)
+       OR EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = e.team_id
+                  AND (e.stage = 'team_empty' OR m.role = 'lead')))
+`
+
+// Standing flags end when the team has a lead (team_leaderless) or members
+// (team_empty) again, or is gone.
+func (q *Queries) ResolveTeamFlags(ctx context.Context, db DBTX, now time.Time) error {
+	_, err := db.Exec(ctx, resolveTeamFlags, now)
+	return err
+}
+
 const setDrift = `-- name: SetDrift :exec
 UPDATE people SET drift_stage = $2, drift_basis = $3, state = $4 WHERE id = $1
 `
@@ -213,4 +311,40 @@ func (q *Queries) SetDrift(ctx context.Context, db DBTX, arg SetDriftParams) err
 		arg.State,
 	)
 	return err
+}
+
+const soleHolderTeams = `-- name: SoleHolderTeams :many
+SELECT m.team_id,
+       (m.role = 'lead' AND NOT EXISTS (SELECT 1 FROM team_members o
+            WHERE o.team_id = m.team_id AND o.role = 'lead' AND o.person_id <> m.person_id))::boolean AS last_lead,
+       (NOT EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.person_id <> m.person_id))::boolean AS last_member
+FROM team_members m WHERE m.person_id = $1
+ORDER BY m.team_id
+`
+
+type SoleHolderTeamsRow struct {
+	TeamID     string
+	LastLead   bool
+	LastMember bool
+}
+
+// The teams in which a person is the only lead, or the only member.
+func (q *Queries) SoleHolderTeams(ctx context.Context, db DBTX, personID string) ([]SoleHolderTeamsRow, error) {
+	rows, err := db.Query(ctx, soleHolderTeams, personID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []SoleHolderTeamsRow{}
+	for rows.Next() {
+		var i SoleHolderTeamsRow
+		if err := rows.Scan(&i.TeamID, &i.LastLead, &i.LastMember); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -20,12 +20,14 @@ type ActivityEvent struct {
 
 type DriftEvent struct {
 	ID               string
-	PersonID         string
+	PersonID         pgtype.Text
 	Stage            string
 	Time             time.Time
 	Basis            time.Time
 	Reason           string
 	VacatedPositions []string
+	TeamID           string
+	ResolveTime      *time.Time
 }
 
 type IdempotencyKey struct {

@@ -56,8 +56,9 @@ DELETE FROM package_adoptions WHERE package_id = $1 AND person_id = $2;
 -- name: RemoveMaintainerEverywhere :many
 DELETE FROM package_maintainers WHERE person_id = $1 RETURNING package_id;
 
--- name: MarkUnmaintained :exec
--- Packages left without a maintainer are UNMAINTAINED (obsolete ones stay so).
-UPDATE packages SET state = 'unmaintained', update_time = sqlc.arg(now), version = version + 1
+-- name: MarkOrphaned :exec
+-- Packages left without a maintainer take state, UNMAINTAINED or
+-- SEEKING_MAINTAINER (obsolete ones stay so).
+UPDATE packages SET state = sqlc.arg(state), update_time = sqlc.arg(now), version = version + 1
 WHERE id = ANY(sqlc.arg(ids)::text[]) AND state <> 'obsolete'
   AND NOT EXISTS (SELECT 1 FROM package_maintainers m WHERE m.package_id = packages.id);

@@ -178,20 +178,22 @@ func (q *Queries) ListPackages(ctx context.Context, db DBTX, arg ListPackagesPar
 	return items, nil
 }
 
-const markUnmaintained = `-- name: MarkUnmaintained :exec
-UPDATE packages SET state = 'unmaintained', update_time = $1, version = version + 1
-WHERE id = ANY($2::text[]) AND state <> 'obsolete'
+const markOrphaned = `-- name: MarkOrphaned :exec
+UPDATE packages SET state = $1, update_time = $2, version = version + 1
+WHERE id = ANY($3::text[]) AND state <> 'obsolete'
   AND NOT EXISTS (SELECT 1 FROM package_maintainers m WHERE m.package_id = packages.id)
 `
 
-type MarkUnmaintainedParams struct {
-	Now time.Time
-	Ids []string
+type MarkOrphanedParams struct {
+	State string
+	Now   time.Time
+	Ids   []string
 }
 
-// Packages left without a maintainer are UNMAINTAINED (obsolete ones stay so).
-func (q *Queries) MarkUnmaintained(ctx context.Context, db DBTX, arg MarkUnmaintainedParams) error {
-	_, err := db.Exec(ctx, markUnmaintained, arg.Now, arg.Ids)
+// Packages left without a maintainer take state, UNMAINTAINED or
+// SEEKING_MAINTAINER (obsolete ones stay so).
+func (q *Queries) MarkOrphaned(ctx context.Context, db DBTX, arg MarkOrphanedParams) error {
+	_, err := db.Exec(ctx, markOrphaned, arg.State, arg.Now, arg.Ids)
 	return err
 }
 

@@ -50,3 +50,6 @@ SELECT person_id, team_id FROM team_members WHERE person_id = ANY(sqlc.arg(ids):
 
 -- name: SetAdmin :exec
 UPDATE people SET admin = $2 WHERE id = $1;
+
+-- name: ExistingPeople :many
+SELECT id FROM people WHERE id = ANY(sqlc.arg(ids)::text[]);

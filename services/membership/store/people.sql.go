@@ -69,6 +69,30 @@ func (q *Queries) DeletePerson(ctx context.Context, db DBTX, id string) error {
 	return err
 }
 
+const existingPeople = `-- name: ExistingPeople :many
+SELECT id FROM people WHERE id = ANY($1::text[])
+`
+
+func (q *Queries) ExistingPeople(ctx context.Context, db DBTX, ids []string) ([]string, error) {
+	rows, err := db.Query(ctx, existingPeople, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		items = append(items, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const getPerson = `-- name: GetPerson :one
 SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis FROM people WHERE id = $1
 `

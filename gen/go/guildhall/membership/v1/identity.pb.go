@@ -270,12 +270,18 @@ func (x *Activity) GetTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// One step of a person's drift from ACTIVE towards EMERITUS.
+// One step of a person's drift from ACTIVE towards EMERITUS, or a flag on a
+// team that drift leaves (or would leave) without a lead or without members.
 type DriftEvent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The person, `people/{person}`.
+	// The person whose drift this is, `people/{person}`; empty for a standing
+	// team flag noticed without anyone's drift (a team that never had a lead).
 	Person string `protobuf:"bytes,1,opt,name=person,proto3" json:"person,omitempty"`
-	// The stage reached: "NUDGED", "INACTIVE", "EMERITUS" or "ACTIVE" (returned).
+	// The stage reached: "NUDGED", "INACTIVE", "EMERITUS" or "ACTIVE"
+	// (returned); for team events "TEAM_AT_RISK" (the team's last lead or
+	// last member is INACTIVE: at EMERITUS the role is vacated),
+	// "TEAM_LEADERLESS" (no lead) or "TEAM_EMPTY" (no members), the last two
+	// standing until `resolve_time`.
 	Stage string `protobuf:"bytes,2,opt,name=stage,proto3" json:"stage,omitempty"`
 	// When the stage was reached (computed from last activity, not from when
 	// anyone looked).
@@ -284,8 +290,12 @@ type DriftEvent struct {
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// Roles vacated into open positions at EMERITUS, as position names.
 	VacatedPositions []string `protobuf:"bytes,5,rep,name=vacated_positions,json=vacatedPositions,proto3" json:"vacated_positions,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The team flagged, `teams/{team}`; empty for a person's own stages.
+	Team string `protobuf:"bytes,6,opt,name=team,proto3" json:"team,omitempty"`
+	// When a standing team flag ended (the team has a lead, or members, again).
+	ResolveTime   *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=resolve_time,json=resolveTime,proto3" json:"resolve_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *DriftEvent) Reset() {
@@ -353,6 +363,20 @@ func (x *DriftEvent) GetVacatedPositions() []string {
 	return nil
 }
 
+func (x *DriftEvent) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *DriftEvent) GetResolveTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolveTime
+	}
+	return nil
+}
+
 var File_guildhall_membership_v1_identity_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_identity_proto_rawDesc = "" +
@@ -382,14 +406,16 @@ const file_guildhall_membership_v1_identity_proto_rawDesc = "" +
 	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x16\n" +
 	"\x06person\x18\x02 \x01(\tR\x06person\x12\x12\n" +
 	"\x04kind\x18\x03 \x01(\tR\x04kind\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\xaf\x01\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x82\x02\n" +
 	"\n" +
 	"DriftEvent\x12\x16\n" +
 	"\x06person\x18\x01 \x01(\tR\x06person\x12\x14\n" +
 	"\x05stage\x18\x02 \x01(\tR\x05stage\x12.\n" +
 	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
 	"\x06reason\x18\x04 \x01(\tR\x06reason\x12+\n" +
-	"\x11vacated_positions\x18\x05 \x03(\tR\x10vacatedPositionsBLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
+	"\x11vacated_positions\x18\x05 \x03(\tR\x10vacatedPositions\x12\x12\n" +
+	"\x04team\x18\x06 \x01(\tR\x04team\x12=\n" +
+	"\fresolve_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTimeBLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
 
 var (
 	file_guildhall_membership_v1_identity_proto_rawDescOnce sync.Once
@@ -420,12 +446,13 @@ var file_guildhall_membership_v1_identity_proto_depIdxs = []int32{
 	4, // 3: guildhall.membership.v1.Principal.roles:type_name -> guildhall.membership.v1.Principal.RolesEntry
 	5, // 4: guildhall.membership.v1.Activity.time:type_name -> google.protobuf.Timestamp
 	5, // 5: guildhall.membership.v1.DriftEvent.time:type_name -> google.protobuf.Timestamp
-	6, // 6: guildhall.membership.v1.Principal.RolesEntry.value:type_name -> guildhall.membership.v1.Role
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	5, // 6: guildhall.membership.v1.DriftEvent.resolve_time:type_name -> google.protobuf.Timestamp
+	6, // 7: guildhall.membership.v1.Principal.RolesEntry.value:type_name -> guildhall.membership.v1.Role
+	8, // [8:8] is the sub-list for method output_type
+	8, // [8:8] is the sub-list for method input_type
+	8, // [8:8] is the sub-list for extension type_name
+	8, // [8:8] is the sub-list for extension extendee
+	0, // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_membership_v1_identity_proto_init() }

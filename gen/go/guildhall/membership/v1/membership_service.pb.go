@@ -2757,7 +2757,10 @@ func (*GetCallerRequest) Descriptor() ([]byte, []int) {
 // Request for ReportActivity.
 type ReportActivityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// What happened; `event_id`, `person` and `kind` are required.
+	// What happened, 1 to 500 reports; `event_id` (at most 100 characters),
+	// `person` (`people/{person}`) and `kind` (at most 64 characters, e.g.
+	// "forum.post", "irc.message", "wiki.edit", "git.commit") are required.
+	// `time` defaults to now; a time in the future counts as now.
 	Activities    []*Activity `protobuf:"bytes,1,rep,name=activities,proto3" json:"activities,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2803,8 +2806,11 @@ func (x *ReportActivityRequest) GetActivities() []*Activity {
 // Response for ReportActivity.
 type ReportActivityResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// How many were new (the rest had been reported before).
-	Recorded      int32 `protobuf:"varint,1,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	// How many were new (the rest had been reported before, or name unknown people).
+	Recorded int32 `protobuf:"varint,1,opt,name=recorded,proto3" json:"recorded,omitempty"`
+	// People named in the batch who do not exist, `people/{person}`, sorted;
+	// nothing is recorded for them.
+	UnknownPeople []string `protobuf:"bytes,2,rep,name=unknown_people,json=unknownPeople,proto3" json:"unknown_people,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2844,6 +2850,13 @@ func (x *ReportActivityResponse) GetRecorded() int32 {
 		return x.Recorded
 	}
 	return 0
+}
+
+func (x *ReportActivityResponse) GetUnknownPeople() []string {
+	if x != nil {
+		return x.UnknownPeople
+	}
+	return nil
 }
 
 var File_guildhall_membership_v1_membership_service_proto protoreflect.FileDescriptor
@@ -3034,9 +3047,10 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\x15ReportActivityRequest\x12N\n" +
 	"\n" +
 	"activities\x18\x01 \x03(\v2!.guildhall.membership.v1.ActivityB\v\xbaH\b\x92\x01\x05\b\x01\x10\xf4\x03R\n" +
-	"activities\"4\n" +
+	"activities\"[\n" +
 	"\x16ReportActivityResponse\x12\x1a\n" +
-	"\brecorded\x18\x01 \x01(\x05R\brecorded2\xd1)\n" +
+	"\brecorded\x18\x01 \x01(\x05R\brecorded\x12%\n" +
+	"\x0eunknown_people\x18\x02 \x03(\tR\runknownPeople2\xf4)\n" +
 	"\x11MembershipService\x12t\n" +
 	"\tGetPerson\x12).guildhall.membership.v1.GetPersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=people/*}\x12y\n" +
 	"\n" +
@@ -3084,8 +3098,8 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\vRevokeToken\x12+.guildhall.membership.v1.RevokeTokenRequest\x1a\x1e.guildhall.membership.v1.Token\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{name=people/*/tokens/*}:revoke\x12`\n" +
 	"\fAuthenticate\x12,.guildhall.membership.v1.AuthenticateRequest\x1a\".guildhall.membership.v1.Principal\x12n\n" +
 	"\tGetCaller\x12).guildhall.membership.v1.GetCallerRequest\x1a\".guildhall.membership.v1.Principal\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/caller\x12q\n" +
-	"\x0eReportActivity\x12..guildhall.membership.v1.ReportActivityRequest\x1a/.guildhall.membership.v1.ReportActivityResponseB\xee\x02\x92A\x9e\x02\x12\x9d\x01\n" +
+	"/v1/caller\x12\x93\x01\n" +
+	"\x0eReportActivity\x12..guildhall.membership.v1.ReportActivityRequest\x1a/.guildhall.membership.v1.ReportActivityResponse\" \x82\xd3\xe4\x93\x02\x1a:\x01*\"\x15/v1/activities:reportB\xee\x02\x92A\x9e\x02\x12\x9d\x01\n" +
 	"\rGuildhall API\x12\x87\x01Roadmap, membership and finance for open-source communities. Errors are google.rpc.Status objects; money is {currencyCode, minorUnits}.2\x02v1*\x02\x01\x022\x10application/json:\x10application/jsonZT\n" +
 	"R\n" +
 	"\x06bearer\x12H\b\x02\x123A Guildhall token: `Authorization: Bearer <token>`.\x1a\rAuthorization \x02ZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"

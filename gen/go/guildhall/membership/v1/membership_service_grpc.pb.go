@@ -77,7 +77,9 @@ type MembershipServiceClient interface {
 	UpdatePerson(ctx context.Context, in *UpdatePersonRequest, opts ...grpc.CallOption) (*Person, error)
 	// Removes a person.
 	DeletePerson(ctx context.Context, in *DeletePersonRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
-	// Lists who has drifted: each stage reached by people who hold a role.
+	// Lists who has drifted: each stage reached by people who hold a team
+	// role, maintain a package or hold a filled position, and the flags drift
+	// raises on teams it leaves (or would leave) without a lead or members.
 	// Team leads and admins.
 	ListDriftEvents(ctx context.Context, in *ListDriftEventsRequest, opts ...grpc.CallOption) (*ListDriftEventsResponse, error)
 	// Reads a team.
@@ -148,7 +150,12 @@ type MembershipServiceClient interface {
 	Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*Principal, error)
 	// Returns the caller's own principal.
 	GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*Principal, error)
-	// Records activity reported by the other services. Idempotent by event id.
+	// Records work people did, so drift sees it: Guildhall's services report
+	// every write through their outboxes, and bridges report work done
+	// elsewhere (forum posts, IRC, mailing lists, wiki edits, commits) in
+	// batches of up to 500. Idempotent: an event id counts once per reporter,
+	// so a bridge may resend a batch after a timeout. Guildhall's services and
+	// holders of the `activity.report` permission.
 	ReportActivity(ctx context.Context, in *ReportActivityRequest, opts ...grpc.CallOption) (*ReportActivityResponse, error)
 }
 
@@ -566,7 +573,9 @@ type MembershipServiceServer interface {
 	UpdatePerson(context.Context, *UpdatePersonRequest) (*Person, error)
 	// Removes a person.
 	DeletePerson(context.Context, *DeletePersonRequest) (*emptypb.Empty, error)
-	// Lists who has drifted: each stage reached by people who hold a role.
+	// Lists who has drifted: each stage reached by people who hold a team
+	// role, maintain a package or hold a filled position, and the flags drift
+	// raises on teams it leaves (or would leave) without a lead or members.
 	// Team leads and admins.
 	ListDriftEvents(context.Context, *ListDriftEventsRequest) (*ListDriftEventsResponse, error)
 	// Reads a team.
@@ -637,7 +646,12 @@ type MembershipServiceServer interface {
 	Authenticate(context.Context, *AuthenticateRequest) (*Principal, error)
 	// Returns the caller's own principal.
 	GetCaller(context.Context, *GetCallerRequest) (*Principal, error)
-	// Records activity reported by the other services. Idempotent by event id.
+	// Records work people did, so drift sees it: Guildhall's services report
+	// every write through their outboxes, and bridges report work done
+	// elsewhere (forum posts, IRC, mailing lists, wiki edits, commits) in
+	// batches of up to 500. Idempotent: an event id counts once per reporter,
+	// so a bridge may resend a batch after a timeout. Guildhall's services and
+	// holders of the `activity.report` permission.
 	ReportActivity(context.Context, *ReportActivityRequest) (*ReportActivityResponse, error)
 	mustEmbedUnimplementedMembershipServiceServer()
 }

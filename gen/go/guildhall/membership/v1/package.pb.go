@@ -32,7 +32,8 @@ const (
 	Package_STATE_UNSPECIFIED Package_State = 0
 	// Has an active maintainer.
 	Package_STATE_MAINTAINED Package_State = 1
-	// Maintained for now, but looking for a new maintainer.
+	// Looking for a new maintainer: the maintainer wants to hand over, or
+	// drift made the last one emeritus (then it has none). Open to adoption.
 	Package_STATE_SEEKING_MAINTAINER Package_State = 2
 	// Nobody looks after it.
 	Package_STATE_UNMAINTAINED Package_State = 3
