@@ -120,7 +120,9 @@ func TestEveryWriteIsActivity(t *testing.T) {
 		do("POST", "/v1/"+f.first(t, "sponsorships")+":recordPayment", `{"requestId":"`+rid()+`"}`)
 	}
 	calls["EndSponsorship"] = func() { do("POST", "/v1/"+f.first(t, "sponsorships")+":end", `{}`) }
-	calls["UpdateBudget"] = func() { do("PATCH", "/v1/"+f.first(t, "budgets"), `{"planned":{"currencyCode":"USD","minorUnits":"2000"}}`) }
+	calls["UpdateBudget"] = func() {
+		do("PATCH", "/v1/"+f.first(t, "budgets"), `{"planned":{"currencyCode":"USD","minorUnits":"2000"}}`)
+	}
 	calls["DeleteBudget"] = func() { do("DELETE", "/v1/"+f.first(t, "budgets"), "") }
 
 	order := []string{"CreateAccount", "UpdateAccount", "DeleteAccount", "CreateTransaction", "ReverseTransaction",

@@ -51,7 +51,9 @@ func TestEveryWriteIsActivity(t *testing.T) {
 		{"AdoptPackage", func() { do("POST", "/v1/packages/mailstats:adopt", `{}`) }},
 		{"ApproveAdoption", func() { do("POST", "/v1/packages/mailstats:approveAdoption", `{"person":"people/admin"}`) }},
 		{"OrphanPackage", func() { do("POST", "/v1/packages/mailstats:orphan", `{}`) }},
-		{"CreateToken", func() { tok = do("POST", "/v1/people/admin/tokens", `{"displayName":"cli"}`)["token"].(map[string]any)["name"].(string) }},
+		{"CreateToken", func() {
+			tok = do("POST", "/v1/people/admin/tokens", `{"displayName":"cli"}`)["token"].(map[string]any)["name"].(string)
+		}},
 		{"RevokeToken", func() { do("POST", "/v1/"+tok+":revoke", `{}`) }},
 		{"ReportActivity", func() {
 			do("POST", "/v1/activities:report", `{"activities":[{"eventId":"forum-1","person":"people/sam","kind":"forum.post"}]}`)

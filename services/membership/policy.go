@@ -116,12 +116,14 @@ func (s *Server) Policy() auth.Policy {
 		membershipv1.MembershipService_RevokeToken_FullMethodName: auth.Admin().Or("the person themself",
 			auth.Self(func(r *membershipv1.RevokeTokenRequest) string { return tokenOwner(r.GetName()) })),
 		// Authenticate takes the secret in its body; anyone may ask whether a secret is valid.
-		membershipv1.MembershipService_Authenticate_FullMethodName:   auth.Public(),
-		membershipv1.MembershipService_GetCaller_FullMethodName:      auth.Public(),
+		membershipv1.MembershipService_Authenticate_FullMethodName: auth.Public(),
+		membershipv1.MembershipService_GetCaller_FullMethodName:    auth.Public(),
 		// Bridges from forums, IRC, mailing lists, wikis and repositories hold
 		// only this narrow permission.
 		membershipv1.MembershipService_ReportActivity_FullMethodName: auth.Service().Or("holders of "+PermReportActivity,
-			func(_ context.Context, p *auth.Principal, _ any) (bool, error) { return auth.Has(p, PermReportActivity), nil }),
+			func(_ context.Context, p *auth.Principal, _ any) (bool, error) {
+				return auth.Has(p, PermReportActivity), nil
+			}),
 	}
 }
 
