@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/app/apptest"
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 )
 
 // Donations and expenses reach membership as activity through the outbox.

@@ -7,8 +7,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/guildhall/guildhall/app/apptest"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
-	"github.com/guildhall/guildhall/internal/apptest"
 )
 
 // TestEveryWriteIsActivity: each write method of the membership API is

@@ -7,8 +7,8 @@ import (
 
 	"github.com/google/uuid"
 
-	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/app/apptest"
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 )
 
 // TestEveryWriteIsActivity: each write method of the roadmap API is recorded
