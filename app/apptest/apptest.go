@@ -68,8 +68,22 @@ func Start(t testing.TB, opts ...Option) *Env {
 	return StartTraced(t, nil, opts...)
 }
 
+// Extras are parts a test supplies instead of the defaults.
+type Extras struct {
+	// Telemetry traces the process; nil is tracing off.
+	Telemetry *telemetry.Telemetry
+	// Log receives every log line; nil logs errors to the test's output.
+	Log *zap.Logger
+}
+
 // StartTraced is Start with tracing through tel (nil: off).
 func StartTraced(t testing.TB, tel *telemetry.Telemetry, opts ...Option) *Env {
+	t.Helper()
+	return StartWith(t, Extras{Telemetry: tel}, opts...)
+}
+
+// StartWith is Start with the given extras.
+func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 	t.Helper()
 	dbURL := pgtest.New(t, Schemas())
 	env := map[string]string{
@@ -90,12 +104,15 @@ func StartTraced(t testing.TB, tel *telemetry.Telemetry, opts ...Option) *Env {
 	for _, o := range opts {
 		o(cfg, clock)
 	}
-	log := zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))
+	log := x.Log
+	if log == nil {
+		log = zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))
+	}
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a := app.New(cfg, log, clock.Now)
-	if tel != nil {
-		a.SetTelemetry(tel)
+	if x.Telemetry != nil {
+		a.SetTelemetry(x.Telemetry)
 	}
 	grpcLis := listen(t)
 	if err := a.WithServices(ctx, grpcLis, config.Services, grpcLis.Addr().String()); err != nil {

@@ -130,7 +130,7 @@ func setup(c sub, logFormat string, extra ...func(*flag.FlagSet)) (*config.Confi
 	if unknown := cfg.Unknown(os.Environ()); len(unknown) > 0 {
 		log.Warn("ignoring unknown settings; check their spelling", zap.Strings("variables", unknown))
 	}
-	log.Info("configuration", cfg.Fields()...)
+	log.Info("configuration", append([]zap.Field{zap.String("version", version)}, cfg.Fields()...)...)
 	return cfg, log, fs.Args(), nil
 }
 
