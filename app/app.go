@@ -26,10 +26,12 @@ import (
 	"github.com/guildhall/guildhall/gateway"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/clientip"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/grpcserver"
 	"github.com/guildhall/guildhall/internal/idempotency"
+	"github.com/guildhall/guildhall/internal/netlimit"
 	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/requestid"
 	"github.com/guildhall/guildhall/internal/service"
@@ -145,15 +147,19 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	}
 
 	authn := auth.NewInternal(a.cfg.InternalToken, auth.NewCache(auth.NewRemote(membershipClient), auth.DefaultTTL, a.now))
+	throttle := auth.WithThrottle(auth.NewThrottle(a.cfg.AuthFailuresPerMinute, a.now))
 	policy := auth.Merge(policies...)
 	metrics := grpcprom.NewServerMetrics(grpcprom.WithServerHandlingTimeHistogram())
 	a.registry.MustRegister(metrics)
 	srv := grpcserver.New(grpcserver.Options{
 		Log: a.log, Metrics: metrics, Validator: validator,
-		Unary:         []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(policy, authn)},
-		Stream:        []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(policy, authn)},
-		ServerOptions: a.tel.ServerOptions(),
+		Unary:            []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(policy, authn, throttle)},
+		Stream:           []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(policy, authn, throttle)},
+		ServerOptions:    a.tel.ServerOptions(),
+		ClientIP:         a.clientIP(),
+		HandshakeTimeout: a.cfg.ReadTimeout, IdleTimeout: a.cfg.IdleTimeout,
 	})
+	lis = a.limitConns(lis, nil)
 	for _, p := range parts {
 		p.Register(srv.Server)
 		if bg, ok := p.(service.Background); ok {
@@ -202,12 +208,27 @@ func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[str
 	}, gateway.Options{
 		CORSOrigins: a.cfg.CORSOrigins, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Registerer: a.registry, Telemetry: a.tel,
+		GatewaySecret: a.cfg.InternalToken,
 	}, a.log.Named("gateway"))
 	if err != nil {
 		return err
 	}
-	a.withHTTP("gateway", lis, h)
+	a.withHTTP("gateway", a.limitConns(lis, netlimit.HTTPRefusal), h)
 	return nil
+}
+
+// clientIP finds clients behind the configured proxies and the gateway.
+func (a *App) clientIP() *clientip.Resolver {
+	return clientip.New(a.cfg.TrustedProxies, a.cfg.InternalToken)
+}
+
+// limitConns caps the connections on a serving listener, in all and per
+// client address (trusted proxies, which carry many clients, excepted).
+func (a *App) limitConns(lis net.Listener, refusal []byte) net.Listener {
+	return netlimit.Listener(lis, netlimit.Limits{
+		Max: int(a.cfg.MaxConns), PerClient: int(a.cfg.MaxConnsPerClient),
+		Exempt: a.clientIP().Trusted, Refusal: refusal,
+	})
 }
 
 // CheckPolicy refuses a server with a registered method that has no access
@@ -258,9 +279,14 @@ func (a *App) dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, er
 	return conn, nil
 }
 
-// withHTTP adds an HTTP server that drains in-flight requests on stop.
+// withHTTP adds an HTTP server that drains in-flight requests on stop. A
+// client gets ReadTimeout to send a whole request, headers and body, so a
+// body trickled a byte at a time cannot hold a connection; there is no
+// write timeout, as exports stream for as long as they need.
 func (a *App) withHTTP(name string, lis net.Listener, h http.Handler) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	srv := &http.Server{Handler: h,
+		ReadHeaderTimeout: min(10*time.Second, a.cfg.ReadTimeout), ReadTimeout: a.cfg.ReadTimeout,
+		IdleTimeout: a.cfg.IdleTimeout}
 	a.runners = append(a.runners, runner{
 		name: name + " " + lis.Addr().String(),
 		serve: func() error {

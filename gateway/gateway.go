@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -16,6 +17,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
@@ -23,6 +25,7 @@ import (
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/gen/openapi"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/clientip"
 	"github.com/guildhall/guildhall/internal/requestid"
 	"github.com/guildhall/guildhall/internal/telemetry"
 	"github.com/guildhall/guildhall/third_party/swaggerui"
@@ -43,6 +46,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 	// Telemetry traces requests; nil is tracing off.
 	Telemetry *telemetry.Telemetry
+	// GatewaySecret, if set, is sent to the services with every call
+	// (clientip.GatewayKey), so they believe the X-Forwarded-For the
+	// gateway builds: the client's header plus the peer it saw.
+	GatewaySecret string
 }
 
 // New returns the gateway's HTTP handler.
@@ -54,7 +61,13 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		// Services echo x-request-id; the middleware already set the header.
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
-		runtime.WithMiddlewares(routeMiddleware),
+		runtime.WithMiddlewares(routeMiddleware, forwardedFor),
+		runtime.WithMetadata(func(context.Context, *http.Request) metadata.MD {
+			if o.GatewaySecret == "" {
+				return nil
+			}
+			return metadata.Pairs(clientip.GatewayKey, o.GatewaySecret)
+		}),
 	)
 	regs := []struct {
 		name, service string
@@ -128,7 +141,25 @@ func incomingHeader(key string) (string, bool) {
 	if http.CanonicalHeaderKey(key) == requestid.Header {
 		return requestid.MetadataKey, true
 	}
-	return runtime.DefaultHeaderMatcher(key)
+	h, ok := runtime.DefaultHeaderMatcher(key)
+	if strings.EqualFold(h, clientip.GatewayKey) || strings.EqualFold(h, "forwarded") {
+		return "", false // only the gateway itself may say these
+	}
+	return h, ok
+}
+
+// forwardedFor passes RFC 7239 Forwarded hops on as X-Forwarded-For, the
+// one header grpc-gateway forwards (appending the peer); which hops are
+// believed is the services' decision (internal/clientip).
+func forwardedFor(next runtime.HandlerFunc) runtime.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+		if r.Header.Get("X-Forwarded-For") == "" && r.Header.Get("Forwarded") != "" {
+			if hops := clientip.Hops(r.Header.Values); len(hops) > 0 {
+				r.Header.Set("X-Forwarded-For", strings.Join(hops, ", "))
+			}
+		}
+		next(w, r, params)
+	}
 }
 
 // limitBody caps request bodies (a body over the limit is a 413) and refuses

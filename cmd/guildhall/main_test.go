@@ -170,7 +170,7 @@ func TestSubcommandHelp(t *testing.T) {
 		{[]string{"dev", "-h"}, []string{"--grpc-addr string", "--seed data set", "--drift-window duration", "--cors-origins list"}, []string{"--finance-addr"}},
 		{[]string{"migrate", "-h"}, []string{"--database-url string", "--finance-database-url string"}, []string{"--http-addr", "--grpc-addr", "--finance-addr", "--seed"}},
 		{[]string{"serve", "finance", "--help"}, []string{"--finance-addr string", "--membership-target string", "--trusted-proxies list"}, []string{"--http-addr", "--cors-origins"}},
-		{[]string{"serve", "gateway", "-h"}, []string{"--http-addr string", "--finance-target string", "--http-read-timeout duration"}, []string{"--database-url", "--finance-addr"}},
+		{[]string{"serve", "gateway", "-h"}, []string{"--http-addr string", "--finance-target string", "--read-timeout duration"}, []string{"--database-url", "--finance-addr"}},
 		{[]string{"seed", "sme", "-h"}, []string{"--token token", "--grpc-addr string"}, []string{"--database-url", "--http-addr"}},
 		{[]string{"token", "create", "-h"}, []string{"--admin", "--person id", "--database-url string"}, []string{"--http-addr", "--grpc-addr"}},
 		{[]string{"healthcheck", "-h"}, []string{"-grpc address", "-http URL"}, nil},

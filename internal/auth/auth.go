@@ -210,20 +210,39 @@ func Open(method string) bool {
 }
 
 // UnaryServerInterceptor authenticates the caller and enforces policy.
-func UnaryServerInterceptor(policy Policy, authn Authenticator) grpc.UnaryServerInterceptor {
+func UnaryServerInterceptor(policy Policy, authn Authenticator, opts ...Option) grpc.UnaryServerInterceptor {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-		ctx, err := authorize(ctx, policy, authn, info.FullMethod, req)
+		ctx, err := authorize(ctx, policy, authn, info.FullMethod, req, o.throttle)
 		if err != nil {
 			return nil, err
 		}
-		return handler(ctx, req)
+		if info.FullMethod != authenticateMethod || o.throttle == nil || From(ctx).GetService() != "" {
+			return handler(ctx, req)
+		}
+		// Authenticate checks the token in its request: a guess like any other.
+		if err := o.throttle.check(ctx); err != nil {
+			return nil, err
+		}
+		resp, err := handler(ctx, req)
+		if unauthenticated(err) {
+			o.throttle.fail(ctx)
+		}
+		return resp, err
 	}
 }
 
 // StreamServerInterceptor is the streaming form; the rule sees no request.
-func StreamServerInterceptor(policy Policy, authn Authenticator) grpc.StreamServerInterceptor {
+func StreamServerInterceptor(policy Policy, authn Authenticator, opts ...Option) grpc.StreamServerInterceptor {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		ctx, err := authorize(ss.Context(), policy, authn, info.FullMethod, nil)
+		ctx, err := authorize(ss.Context(), policy, authn, info.FullMethod, nil, o.throttle)
 		if err != nil {
 			return err
 		}
@@ -231,7 +250,7 @@ func StreamServerInterceptor(policy Policy, authn Authenticator) grpc.StreamServ
 	}
 }
 
-func authorize(ctx context.Context, policy Policy, authn Authenticator, method string, req any) (context.Context, error) {
+func authorize(ctx context.Context, policy Policy, authn Authenticator, method string, req any, throttle *Throttle) (context.Context, error) {
 	if Open(method) {
 		return ctx, nil
 	}
@@ -239,8 +258,21 @@ func authorize(ctx context.Context, policy Policy, authn Authenticator, method s
 	if token, present, err := bearer(ctx); err != nil {
 		return ctx, err
 	} else if present {
+		// Authenticated first, so services (the internal token) are never
+		// throttled; a throttled client learns nothing from its guesses.
 		if p, err = authn.Authenticate(ctx, token); err != nil {
+			if unauthenticated(err) {
+				throttle.fail(ctx)
+				if terr := throttle.check(ctx); terr != nil {
+					return ctx, terr
+				}
+			}
 			return ctx, err
+		}
+		if p.GetService() == "" {
+			if err := throttle.check(ctx); err != nil {
+				return ctx, err
+			}
 		}
 	}
 	ctx = With(ctx, p)

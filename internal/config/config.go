@@ -82,10 +82,11 @@ type Config struct {
 	// TrustedProxies are the addresses (CIDRs) whose forwarding headers are
 	// believed; see internal/clientip. Empty: the TCP peer is the client.
 	TrustedProxies []netip.Prefix
-	// HTTPReadTimeout bounds reading one REST request, headers and body;
-	// HTTPIdleTimeout closes a kept-alive connection with no request.
-	HTTPReadTimeout time.Duration
-	HTTPIdleTimeout time.Duration
+	// ReadTimeout bounds reading one REST request, headers and body, and
+	// the gRPC connection handshake; IdleTimeout closes a REST or gRPC
+	// connection that has carried no request for that long.
+	ReadTimeout time.Duration
+	IdleTimeout time.Duration
 	// MaxConns caps the connections open at once on each listener, and
 	// MaxConnsPerClient those of one client address (trusted proxies
 	// excepted); 0 means no cap.
@@ -147,7 +148,6 @@ var scopes = map[string]Scope{
 	"database-url": scopeDB, "db-max-conns": ScopeDev | ScopeService,
 	"http-addr": ScopeDev | ScopeGateway, "grpc-addr": ScopeDev | ScopeSeed,
 	"cors-origins": ScopeDev | ScopeGateway, "max-body-bytes": ScopeDev | ScopeGateway,
-	"http-read-timeout": ScopeDev | ScopeGateway, "http-idle-timeout": ScopeDev | ScopeGateway,
 	"bootstrap-admin-token": ScopeDev | ScopeService | ScopeSeed,
 	"drift-window":          ScopeDev | ScopeService, "drift-nudge-grace": ScopeDev | ScopeService,
 	"drift-emeritus-after": ScopeDev | ScopeService, "stale-after": ScopeDev | ScopeService,
@@ -208,8 +208,8 @@ func Bind(fs *flag.FlagSet, lookup func(string) (string, bool), logFormat string
 	b.int64(&c.VolunteerRatePerMinute, "volunteer-rate-per-minute", 10, "help offers accepted per minute from one client address")
 	b.int64(&c.AuthFailuresPerMinute, "auth-failures-per-minute", 20, "failed token checks allowed per minute from one client address; 0 turns the throttle off")
 	b.list(&c.trustedProxies, "trusted-proxies", "proxies (CIDRs or addresses, comma-separated) whose X-Forwarded-For or Forwarded headers are believed; none: the peer is the client")
-	b.duration(&c.HTTPReadTimeout, "http-read-timeout", 20*time.Second, "time a client gets to send a whole REST request, headers and body")
-	b.duration(&c.HTTPIdleTimeout, "http-idle-timeout", time.Minute, "how long an idle kept-alive REST connection stays open")
+	b.duration(&c.ReadTimeout, "read-timeout", 20*time.Second, "time a client gets to send a whole REST request (headers and body), or to finish the gRPC handshake")
+	b.duration(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "how long a REST or gRPC connection with no request stays open")
 	b.int64(&c.MaxConns, "max-conns", 4096, "connections open at once on each listener; 0 for no cap")
 	b.int64(&c.MaxConnsPerClient, "max-conns-per-client", 256, "connections one client address may hold on each listener (trusted proxies excepted); 0 for no cap")
 	for i, svc := range Services {
@@ -254,8 +254,8 @@ func (c *Config) Complete() error {
 	if c.MaxConns < 0 || c.MaxConnsPerClient < 0 || c.AuthFailuresPerMinute < 0 {
 		errs = append(errs, errors.New("GUILDHALL_MAX_CONNS, GUILDHALL_MAX_CONNS_PER_CLIENT and GUILDHALL_AUTH_FAILURES_PER_MINUTE must not be negative"))
 	}
-	if c.HTTPReadTimeout <= 0 || c.HTTPIdleTimeout <= 0 {
-		errs = append(errs, errors.New("GUILDHALL_HTTP_READ_TIMEOUT and GUILDHALL_HTTP_IDLE_TIMEOUT must be positive"))
+	if c.ReadTimeout <= 0 || c.IdleTimeout <= 0 {
+		errs = append(errs, errors.New("GUILDHALL_READ_TIMEOUT and GUILDHALL_IDLE_TIMEOUT must be positive"))
 	}
 	if p, err := clientip.ParsePrefixes(c.trustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("GUILDHALL_TRUSTED_PROXIES: %w", err))

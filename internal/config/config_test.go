@@ -335,7 +335,7 @@ func TestScopes(t *testing.T) {
 	}{
 		{config.ScopeMigrate, []string{"database-url", "finance-database-url", "log-level"}, []string{"http-addr", "grpc-addr", "finance-addr", "metrics-addr", "drift-window"}},
 		{config.ScopeSeed, []string{"grpc-addr", "roadmap-target", "bootstrap-admin-token"}, []string{"database-url", "http-addr", "drift-window"}},
-		{config.ScopeGateway, []string{"http-addr", "cors-origins", "finance-target", "trusted-proxies", "http-read-timeout"}, []string{"database-url", "finance-addr", "drift-window"}},
+		{config.ScopeGateway, []string{"http-addr", "cors-origins", "finance-target", "trusted-proxies", "read-timeout"}, []string{"database-url", "finance-addr", "drift-window"}},
 		{config.ScopeService, []string{"finance-addr", "database-url", "membership-target", "drift-window", "trusted-proxies"}, []string{"http-addr", "cors-origins"}},
 		{config.ScopeDev, []string{"http-addr", "grpc-addr", "drift-window", "database-url"}, []string{"finance-addr"}},
 	} {

@@ -15,6 +15,7 @@
 package grpcserver
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"runtime/debug"
@@ -31,10 +32,12 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/clientip"
 	"github.com/guildhall/guildhall/internal/logging"
 	"github.com/guildhall/guildhall/internal/requestid"
 )
@@ -49,6 +52,31 @@ type Options struct {
 	Stream []grpc.StreamServerInterceptor
 	// ServerOptions are added to the server's, e.g. a tracing stats handler.
 	ServerOptions []grpc.ServerOption
+	// ClientIP finds each call's client address (clientip.From); nil
+	// trusts no forwarding header.
+	ClientIP *clientip.Resolver
+	// HandshakeTimeout drops a connection that has not finished the HTTP/2
+	// handshake in time (default 10s); IdleTimeout closes one that has
+	// carried no call for that long (default 2m).
+	HandshakeTimeout, IdleTimeout time.Duration
+}
+
+// MaxConcurrentStreams is how many calls one connection may have open at
+// once, so one client cannot hold the server with endless slow streams.
+const MaxConcurrentStreams = 256
+
+// limits bound what one connection can hold: the handshake and idle
+// timeouts, keepalive pings answered at most every 10s (more often is a
+// GOAWAY), dead peers noticed within a minute and a half, and
+// MaxConcurrentStreams.
+func limits(o Options) []grpc.ServerOption {
+	handshake, idle := cmp.Or(o.HandshakeTimeout, 10*time.Second), cmp.Or(o.IdleTimeout, 2*time.Minute)
+	return []grpc.ServerOption{
+		grpc.ConnectionTimeout(handshake),
+		grpc.KeepaliveEnforcementPolicy(keepalive.EnforcementPolicy{MinTime: 10 * time.Second, PermitWithoutStream: true}),
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionIdle: idle, Time: time.Minute, Timeout: 20 * time.Second}),
+		grpc.MaxConcurrentStreams(MaxConcurrentStreams),
+	}
 }
 
 // Server is a gRPC server with its health service.
@@ -76,9 +104,14 @@ func New(o Options) *Server {
 		logging.With(ctx, o.Log).Error("panic in handler", zap.Any("panic", p), zap.ByteString("stack", debug.Stack()))
 		return errors.New("panic")
 	})
+	resolver := o.ClientIP
+	if resolver == nil {
+		resolver = clientip.New(nil, "")
+	}
 	unary := []grpc.UnaryServerInterceptor{
 		o.Metrics.UnaryServerInterceptor(),
 		requestid.UnaryServerInterceptor(),
+		resolver.UnaryServerInterceptor(),
 		logging.CallerSlotUnary(),
 		selector.UnaryServerInterceptor(grpclogging.UnaryServerInterceptor(logging.GRPC(o.Log), logOpts...), notHealth),
 		recovery.UnaryServerInterceptor(recoveryOpt),
@@ -89,6 +122,7 @@ func New(o Options) *Server {
 	stream := []grpc.StreamServerInterceptor{
 		o.Metrics.StreamServerInterceptor(),
 		requestid.StreamServerInterceptor(),
+		resolver.StreamServerInterceptor(),
 		logging.CallerSlotStream(),
 		selector.StreamServerInterceptor(grpclogging.StreamServerInterceptor(logging.GRPC(o.Log), logOpts...), notHealth),
 		recovery.StreamServerInterceptor(recoveryOpt),
@@ -97,7 +131,8 @@ func New(o Options) *Server {
 	stream = append(stream, o.Stream...)
 	stream = append(stream, validateStream(o.Validator))
 
-	opts := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}, o.ServerOptions...)
+	opts := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}, limits(o)...)
+	opts = append(opts, o.ServerOptions...)
 	s := grpc.NewServer(opts...)
 	h := health.NewServer()
 	// Not serving until the owner says the services are ready.

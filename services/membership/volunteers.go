@@ -5,20 +5,19 @@ import (
 	"context"
 	"errors"
 	"math"
-	"net"
 	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/clientip"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -77,33 +76,17 @@ func (s *Server) OfferHelp(ctx context.Context, req *membershipv1.OfferHelpReque
 	return &membershipv1.OfferHelpResponse{Message: offerAck}, nil
 }
 
-// clientAddr is who sent the request. A peer on a loopback or private
-// address is infrastructure (the gateway, a proxy in the same network), and
-// its last x-forwarded-for entry, which it appended itself, names the client;
-// earlier entries are the client's own word. Any other peer is the client,
-// whatever it claims in its headers.
+// clientAddr is who sent the request, as internal/clientip decides it the
+// same way for every protocol: forwarding headers count only from trusted
+// proxies (GUILDHALL_TRUSTED_PROXIES) and the gateway.
 func clientAddr(ctx context.Context) string {
-	var from string
-	var ip net.IP
+	if a := clientip.From(ctx); a != "" {
+		return a
+	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
-		from = p.Addr.String()
-		if host, _, err := net.SplitHostPort(from); err == nil {
-			from = host
-		}
-		ip = net.ParseIP(from)
+		return clientip.FromAddr(p.Addr).String()
 	}
-	if ip == nil || !(ip.IsLoopback() || ip.IsPrivate()) {
-		return from
-	}
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if fwd := md.Get("x-forwarded-for"); len(fwd) > 0 {
-			hops := strings.Split(fwd[len(fwd)-1], ",")
-			if last := strings.TrimSpace(hops[len(hops)-1]); last != "" {
-				return last
-			}
-		}
-	}
-	return from
+	return ""
 }
 
 // rateLimiter is a token bucket per key: perMinute tokens, refilled evenly.
