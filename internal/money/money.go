@@ -46,6 +46,10 @@ const (
 	// MaxMonthlyMovement bounds an account's movement in one month from one
 	// source (donations, expenses, manual entries...).
 	MaxMonthlyMovement int64 = 2 * MaxBalance
+	// MaxTotal bounds totals kept over records rather than accounts: the
+	// amounts of a currency's active subscriptions (so MRR), and what a
+	// sponsorship has been paid.
+	MaxTotal int64 = 1_000_000_000_000_000_000
 )
 
 // InRange reports whether |units| <= MaxAmount.

@@ -304,3 +304,66 @@ func TestReadsSurviveExtremeStoredRows(t *testing.T) {
 	}
 	counts.check(t)
 }
+
+// Totals kept over records hold their bound too: a currency's active
+// subscriptions (so MRR) and a sponsorship's payments stay within 10^18,
+// under concurrency.
+func TestRecordTotalsStayInRange(t *testing.T) {
+	f := start(t)
+	ctx := context.Background()
+	db := f.env.DB(t, "finance")
+	// 999 active subscriptions at the amount bound: room for one more.
+	if _, err := db.Exec(ctx, `INSERT INTO subscriptions (id, subscriber_name, currency_code, amount, interval, state, next_due_date, anchor_day)
+		SELECT gen_random_uuid(), 'Big', 'USD', 1000000000000000, 'year', 'active', '2027-01-01', 1 FROM generate_series(1, 999)`); err != nil {
+		t.Fatal(err)
+	}
+	var counts statusCount
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var created []string
+	for i := 0; i < 6; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			res := f.admin.Do(t, "POST", "/v1/subscriptions", `{"subscriberName":"Big","amount":{"currencyCode":"USD","minorUnits":"1000000000000000"},"interval":"INTERVAL_MONTH"}`)
+			counts.add(res.Status)
+			switch {
+			case res.Status == http.StatusOK:
+				mu.Lock()
+				created = append(created, res.JSON(t)["name"].(string))
+				mu.Unlock()
+			case res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "AMOUNT_OUT_OF_RANGE":
+				t.Errorf("subscription past the total: %d %s", res.Status, res.Body)
+			}
+		}()
+	}
+	wg.Wait()
+	if len(created) != 1 {
+		t.Fatalf("%d of 6 concurrent subscriptions accepted with room for 1", len(created))
+	}
+	// Pausing one makes room; resuming another past the bound is refused.
+	f.must(t, "POST", "/v1/"+created[0]+":pause", `{}`)
+	f.must(t, "POST", "/v1/subscriptions", `{"subscriberName":"Big","amount":{"currencyCode":"USD","minorUnits":"1000000000000000"},"interval":"INTERVAL_MONTH"}`)
+	res := f.admin.Do(t, "POST", "/v1/"+created[0]+":resume", `{}`)
+	counts.add(res.Status)
+	if res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "AMOUNT_OUT_OF_RANGE" {
+		t.Errorf("resume past the total: %d %s", res.Status, res.Body)
+	}
+	mrr := f.must(t, "GET", "/v1/reports/recurring", "")["currencies"].([]any)[0].(map[string]any)
+	if got := fmt.Sprint(mrr["mrr"].(map[string]any)["minorUnits"]); got != "84250000000000000" { // 10^15 + 999*10^15/12
+		t.Errorf("MRR %s", got)
+	}
+
+	// A sponsorship near the total refuses the payment that would pass it.
+	sp := f.must(t, "POST", "/v1/sponsorships", `{"organisation":"Big Co","kind":"KIND_SPONSORSHIP","amount":{"currencyCode":"USD","minorUnits":"1000000000000000"},"period":"INTERVAL_YEAR"}`)["name"].(string)
+	if _, err := db.Exec(ctx, `UPDATE sponsorships SET paid = 999500000000000000 WHERE id = $1`, sp[len("sponsorships/"):]); err != nil {
+		t.Fatal(err)
+	}
+	res = f.admin.Do(t, "POST", "/v1/"+sp+":recordPayment", `{"requestId":"`+rid()+`"}`)
+	counts.add(res.Status)
+	if res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "AMOUNT_OUT_OF_RANGE" {
+		t.Errorf("sponsorship payment past the total: %d %s", res.Status, res.Body)
+	}
+	counts.check(t)
+	f.checkLedger(t)
+}

@@ -9,6 +9,7 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -153,6 +154,10 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		}
 		source := pgenum.Text(sp.GetKind())
 		cur, amt := sp.GetAmount().GetCurrencyCode(), sp.GetAmount().GetMinorUnits()
+		// The row lock above serializes payments of the deal.
+		if sp.GetPaid().GetMinorUnits() > money.MaxTotal-amt {
+			return nil, apierr.AmountOutOfRange(req.GetName() + " would be paid more than 10^18 minor units in all")
+		}
 		t, err := s.post(ctx, tx, entry{description: "Payment for " + req.GetName() + " (" + sp.GetOrganisation() + ")",
 			when: timeOr(req.GetReceiveTime(), s.now()), source: source, creator: auth.From(ctx).GetPerson(), lines: []line{
 				{account: deposit, currency: cur, amount: amt, field: "deposit_account"},

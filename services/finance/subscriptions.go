@@ -10,6 +10,7 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -192,8 +193,29 @@ func (s *Server) CreateSubscription(ctx context.Context, req *financev1.CreateSu
 		if resource.IsForeignKeyViolation(err) {
 			return nil, apierr.InvalidField("subscription.tier", "no such tier: "+sb.GetTier())
 		}
-		return out, err
+		if err != nil {
+			return nil, err
+		}
+		return out, s.checkRecurringTotal(ctx, tx, out.GetAmount().GetCurrencyCode())
 	})
+}
+
+// checkRecurringTotal refuses a write that takes the currency's active
+// subscriptions past money.MaxTotal (so MRR stays exact). It runs after the
+// write, in its transaction, holding a lock per currency, so concurrent
+// writers see each other's committed rows.
+func (s *Server) checkRecurringTotal(ctx context.Context, tx pgx.Tx, currency string) error {
+	if err := s.q.LockRecurringTotal(ctx, tx, currency); err != nil {
+		return err
+	}
+	over, err := s.q.RecurringTotalExceeds(ctx, tx, store.RecurringTotalExceedsParams{Bound: money.MaxTotal, CurrencyCode: currency})
+	if err != nil {
+		return err
+	}
+	if over {
+		return apierr.AmountOutOfRange("active subscriptions in " + currency + " would sum to more than 10^18 minor units")
+	}
+	return nil
 }
 
 // GetSubscription implements AIP-131.
@@ -241,6 +263,11 @@ func (s *Server) subState(ctx context.Context, name string, from []string, to st
 		}
 		if err != nil {
 			return err
+		}
+		if to == "active" {
+			if err := s.checkRecurringTotal(ctx, tx, out.GetAmount().GetCurrencyCode()); err != nil {
+				return err
+			}
 		}
 		return s.acted(ctx, tx)
 	})

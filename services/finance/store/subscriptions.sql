@@ -43,3 +43,14 @@ FROM subscriptions
 WHERE state = 'active'
 GROUP BY currency_code
 ORDER BY currency_code;
+
+-- name: RecurringTotalExceeds :one
+-- Whether a currency's ACTIVE subscriptions sum to more than bound. Callers
+-- hold LockRecurringTotal, so concurrent writers check one after another.
+SELECT coalesce(sum(amount), 0) > sqlc.arg(bound)::bigint AS exceeds
+FROM subscriptions
+WHERE state = 'active' AND currency_code = sqlc.arg(currency_code);
+
+-- name: LockRecurringTotal :exec
+-- Serializes writes that add to a currency's recurring total, until commit.
+SELECT pg_advisory_xact_lock(1818520168, hashtext(sqlc.arg(currency_code)::text));

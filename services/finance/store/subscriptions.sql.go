@@ -216,6 +216,16 @@ func (q *Queries) ListSubscriptions(ctx context.Context, db DBTX, arg ListSubscr
 	return items, nil
 }
 
+const lockRecurringTotal = `-- name: LockRecurringTotal :exec
+SELECT pg_advisory_xact_lock(1818520168, hashtext($1::text))
+`
+
+// Serializes writes that add to a currency's recurring total, until commit.
+func (q *Queries) LockRecurringTotal(ctx context.Context, db DBTX, currencyCode string) error {
+	_, err := db.Exec(ctx, lockRecurringTotal, currencyCode)
+	return err
+}
+
 const recurringRevenue = `-- name: RecurringRevenue :many
 SELECT currency_code,
     ledger_clamp(coalesce(sum(amount) FILTER (WHERE interval = 'month'), 0) + div(coalesce(sum(amount) FILTER (WHERE interval = 'year'), 0), 12))::bigint AS mrr,
@@ -251,6 +261,26 @@ func (q *Queries) RecurringRevenue(ctx context.Context, db DBTX) ([]RecurringRev
 		return nil, err
 	}
 	return items, nil
+}
+
+const recurringTotalExceeds = `-- name: RecurringTotalExceeds :one
+SELECT coalesce(sum(amount), 0) > $1::bigint AS exceeds
+FROM subscriptions
+WHERE state = 'active' AND currency_code = $2
+`
+
+type RecurringTotalExceedsParams struct {
+	Bound        int64
+	CurrencyCode string
+}
+
+// Whether a currency's ACTIVE subscriptions sum to more than bound. Callers
+// hold LockRecurringTotal, so concurrent writers check one after another.
+func (q *Queries) RecurringTotalExceeds(ctx context.Context, db DBTX, arg RecurringTotalExceedsParams) (bool, error) {
+	row := db.QueryRow(ctx, recurringTotalExceeds, arg.Bound, arg.CurrencyCode)
+	var exceeds bool
+	err := row.Scan(&exceeds)
+	return exceeds, err
 }
 
 const setSubscriptionState = `-- name: SetSubscriptionState :one

@@ -32,13 +32,15 @@ const (
 //   - an account's balance stays within ±10^15, and its movement in one
 //     calendar month (UTC) from one source within ±2·10^15: a write that
 //     would go beyond, however many run at once, is FAILED_PRECONDITION
-//     (HTTP 400) with reason AMOUNT_OUT_OF_RANGE and nothing is written.
+//     (HTTP 400) with reason AMOUNT_OUT_OF_RANGE and nothing is written;
+//   - the amounts of a currency's ACTIVE subscriptions (so MRR) and what one
+//     sponsorship has been paid stay within 10^18, refused likewise.
 //
-// Figures computed over many accounts or records (report totals, MRR, goal
-// progress, budgets, sponsorship totals) are exact; one that could not be
-// held in int64 (only possible for data stored before these bounds, or
-// thousands of accounts at their bound) is reported saturated at
-// ±9223372036854775807 rather than failing the read.
+// Figures computed over many accounts or records (report totals, goal
+// progress, budgets) are exact; one that could not be held in int64 (only
+// possible for data stored before these bounds, or thousands of accounts at
+// their bound) is reported saturated at ±9223372036854775807 rather than
+// failing the read. Whatever is stored, a read never fails on it.
 type Money struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ISO 4217 alphabetic code, e.g. "EUR", "USD", "JPY".
