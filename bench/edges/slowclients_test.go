@@ -42,6 +42,14 @@ func TestLoadSlowClients(t *testing.T) {
 	}
 	slow := envInt("BENCH_SLOW", 1000)
 	env := apptest.Start(t) // the defaults: 20s read timeout, 256 connections per address
+	// From one address, then spread over as many loopback addresses
+	// (127.1.x.y), as a distributed client would.
+	for _, spread := range []int{1, slow} {
+		t.Run(fmt.Sprintf("%d addresses", spread), func(t *testing.T) { slowClients(t, env, slow, spread) })
+	}
+}
+
+func slowClients(t *testing.T, env *apptest.Env, slow, spread int) {
 	addr := strings.TrimPrefix(env.BaseURL, "http://")
 
 	var refused, cut, open atomic.Int64
@@ -49,9 +57,14 @@ func TestLoadSlowClients(t *testing.T) {
 	var lifetimes []time.Duration
 	var wg sync.WaitGroup
 	start := time.Now()
-	for range slow {
+	for i := range slow {
+		from := net.ParseIP("127.0.0.1")
+		if spread > 1 {
+			n := i % spread
+			from = net.IPv4(127, 1, byte(n/250), byte(1+n%250))
+		}
 		wg.Go(func() {
-			r, d := trickle(addr, 90*time.Second)
+			r, d := trickle(addr, from, 90*time.Second)
 			switch r {
 			case "refused":
 				refused.Add(1)
@@ -105,7 +118,7 @@ func TestLoadSlowClients(t *testing.T) {
 		}
 		return d[int(float64(len(d)-1)*p)].Round(time.Millisecond)
 	}
-	fmt.Printf("slow-body connections: %d from one address, a body byte a second\n", slow)
+	fmt.Printf("slow-body connections: %d from %d address(es), a body byte a second\n", slow, spread)
 	fmt.Printf("  refused at once (429, over 256 per address): %d\n", refused.Load())
 	fmt.Printf("  cut off by the read timeout:                 %d (held %v median, %v max)\n", cut.Load(), pct(lifetimes, 0.5), pct(lifetimes, 1))
 	fmt.Printf("  still open after 90s:                        %d\n", open.Load())
@@ -118,9 +131,9 @@ func TestLoadSlowClients(t *testing.T) {
 
 // trickle sends a request whose body comes one byte a second, and says how
 // it ended and after how long.
-func trickle(addr string, limit time.Duration) (string, time.Duration) {
+func trickle(addr string, from net.IP, limit time.Duration) (string, time.Duration) {
 	start := time.Now()
-	c, err := net.Dial("tcp", addr)
+	c, err := (&net.Dialer{LocalAddr: &net.TCPAddr{IP: from}}).Dial("tcp", addr)
 	if err != nil {
 		return "refused", 0
 	}
