@@ -23,29 +23,34 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 )
 
 // Domain is the ErrorInfo domain of every error Guildhall returns.
 const Domain = "guildhall.dev"
 
-// Reasons are stable, machine-readable causes, sent as ErrorInfo.reason.
+// Reasons are stable, machine-readable causes, sent as ErrorInfo.reason. Every
+// reason is a value of the guildhall.type.v1.ErrorReason enum, so the API
+// documents them and typed clients can switch on them; the generic ones have
+// short names here.
 const (
-	ReasonInvalidArgument    = "INVALID_ARGUMENT"
-	ReasonNotFound           = "NOT_FOUND"
-	ReasonAlreadyExists      = "ALREADY_EXISTS"
-	ReasonEtagMismatch       = "ETAG_MISMATCH"
-	ReasonRequestIDReused    = "REQUEST_ID_REUSED"
-	ReasonFailedPrecondition = "FAILED_PRECONDITION"
-	ReasonUnauthenticated    = "UNAUTHENTICATED"
-	ReasonPermissionDenied   = "PERMISSION_DENIED"
-	ReasonUnavailable        = "UNAVAILABLE"
-	ReasonRateLimited        = "RATE_LIMITED"
-	ReasonConflict           = "CONCURRENCY_CONFLICT"
+	ReasonInvalidArgument    = typev1.ErrorReason_INVALID_ARGUMENT
+	ReasonNotFound           = typev1.ErrorReason_NOT_FOUND
+	ReasonAlreadyExists      = typev1.ErrorReason_ALREADY_EXISTS
+	ReasonEtagMismatch       = typev1.ErrorReason_ETAG_MISMATCH
+	ReasonRequestIDReused    = typev1.ErrorReason_REQUEST_ID_REUSED
+	ReasonFailedPrecondition = typev1.ErrorReason_FAILED_PRECONDITION
+	ReasonUnauthenticated    = typev1.ErrorReason_UNAUTHENTICATED
+	ReasonPermissionDenied   = typev1.ErrorReason_PERMISSION_DENIED
+	ReasonUnavailable        = typev1.ErrorReason_UNAVAILABLE
+	ReasonRateLimited        = typev1.ErrorReason_RATE_LIMITED
+	ReasonConflict           = typev1.ErrorReason_CONCURRENCY_CONFLICT
 	// ReasonAmountOutOfRange: an amount beyond its bound, or a write that
 	// would take a balance or monthly total beyond its bound (see
 	// guildhall.type.v1.Money).
-	ReasonAmountOutOfRange = "AMOUNT_OUT_OF_RANGE"
-	ReasonInternal         = "INTERNAL"
+	ReasonAmountOutOfRange = typev1.ErrorReason_AMOUNT_OUT_OF_RANGE
+	ReasonInternal         = typev1.ErrorReason_INTERNAL
 )
 
 // DefaultRetryDelay is the RetryInfo delay of an UNAVAILABLE error: long
@@ -64,7 +69,7 @@ type FieldViolation struct {
 // show to the caller.
 type Error struct {
 	Code       codes.Code
-	Reason     string
+	Reason     typev1.ErrorReason
 	Message    string
 	Violations []FieldViolation
 	Metadata   map[string]string
@@ -88,7 +93,11 @@ func (e *Error) GRPCStatus() *status.Status {
 		}
 		details = append(details, br)
 	}
-	details = append(details, &errdetails.ErrorInfo{Reason: e.Reason, Domain: Domain, Metadata: e.Metadata})
+	reason := e.Reason
+	if reason == typev1.ErrorReason_ERROR_REASON_UNSPECIFIED {
+		reason = reasonOf(e.Code)
+	}
+	details = append(details, &errdetails.ErrorInfo{Reason: reason.String(), Domain: Domain, Metadata: e.Metadata})
 	if e.RetryDelay > 0 {
 		details = append(details, &errdetails.RetryInfo{RetryDelay: durationpb.New(e.RetryDelay)})
 	}
@@ -97,6 +106,32 @@ func (e *Error) GRPCStatus() *status.Status {
 		return st
 	}
 	return out
+}
+
+// reasonOf is the generic reason of a code, for an Error built without one:
+// ERROR_REASON_UNSPECIFIED is never sent.
+func reasonOf(c codes.Code) typev1.ErrorReason {
+	switch c {
+	case codes.InvalidArgument, codes.OutOfRange:
+		return ReasonInvalidArgument
+	case codes.NotFound:
+		return ReasonNotFound
+	case codes.AlreadyExists:
+		return ReasonAlreadyExists
+	case codes.FailedPrecondition:
+		return ReasonFailedPrecondition
+	case codes.Aborted:
+		return ReasonConflict
+	case codes.Unauthenticated:
+		return ReasonUnauthenticated
+	case codes.PermissionDenied:
+		return ReasonPermissionDenied
+	case codes.Unavailable:
+		return ReasonUnavailable
+	case codes.ResourceExhausted:
+		return ReasonRateLimited
+	}
+	return ReasonInternal
 }
 
 // NotFound reports that the named resource does not exist (or may not be seen).
@@ -153,7 +188,7 @@ func AmountOutOfRange(message string, violations ...FieldViolation) *Error {
 
 // FailedPrecondition reports a request that is well formed but not allowed in
 // the resource's current state, with a reason such as "ILLEGAL_TRANSITION".
-func FailedPrecondition(reason, message string) *Error {
+func FailedPrecondition(reason typev1.ErrorReason, message string) *Error {
 	return &Error{Code: codes.FailedPrecondition, Reason: reason, Message: message}
 }
 
@@ -181,7 +216,7 @@ func RateLimited(message string, retryAfter time.Duration) *Error {
 }
 
 // HasReason reports whether err is an *Error with the given reason.
-func HasReason(err error, reason string) bool {
+func HasReason(err error, reason typev1.ErrorReason) bool {
 	var ae *Error
 	return errors.As(err, &ae) && ae.Reason == reason
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -96,7 +97,7 @@ func sameName(a, b string) bool {
 // the payee of an expense may approve or pay it (act). The payee is the
 // actor when it is their resource name or, for a payee given as a name
 // rather than people/{person}, their display name.
-func (s *Server) checkDuties(ctx context.Context, e *financev1.Expense, actor, act, reason string) error {
+func (s *Server) checkDuties(ctx context.Context, e *financev1.Expense, actor, act string, reason typev1.ErrorReason) error {
 	if actor == "" {
 		return apierr.FailedPrecondition(reason, "only a person may "+act+" an expense")
 	}
@@ -172,7 +173,7 @@ func (s *Server) CreateExpense(ctx context.Context, req *financev1.CreateExpense
 // non-empty duty ("approve") applies the separation of duties first (see
 // checkDuties), refusing with reason; it asks membership before the row is
 // locked, since the submitter and payee never change.
-func (s *Server) transition(ctx context.Context, name string, from []financev1.Expense_State, duty, reason string,
+func (s *Server) transition(ctx context.Context, name string, from []financev1.Expense_State, duty string, reason typev1.ErrorReason,
 	change func(tx pgx.Tx, e *financev1.Expense, actor string) error) (*financev1.Expense, error) {
 	id := resource.ID(expenses, name)
 	actor := auth.From(ctx).GetPerson()
@@ -196,7 +197,7 @@ func (s *Server) transition(ctx context.Context, name string, from []financev1.E
 			ok = ok || e.GetState() == st
 		}
 		if !ok {
-			return apierr.FailedPrecondition("ILLEGAL_TRANSITION", name+" is "+e.GetState().String())
+			return apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, name+" is "+e.GetState().String())
 		}
 		if err := change(tx, e, actor); err != nil {
 			return err
@@ -217,12 +218,12 @@ func (s *Server) setExpenseState(ctx context.Context, tx pgx.Tx, id string, st f
 // ApproveExpense records one approval; neither the submitter nor the payee
 // may approve (SELF_APPROVAL), and each approver counts once.
 func (s *Server) ApproveExpense(ctx context.Context, req *financev1.ApproveExpenseRequest) (*financev1.Expense, error) {
-	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED}, "approve", "SELF_APPROVAL", func(tx pgx.Tx, e *financev1.Expense, actor string) error {
+	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED}, "approve", typev1.ErrorReason_SELF_APPROVAL, func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 		approvals := 0
 		for _, ev := range e.GetHistory() {
 			if ev.GetAction() == "approve" {
 				if ev.GetActor() == actor {
-					return apierr.FailedPrecondition("ALREADY_APPROVED", actor+" already approved "+e.GetName())
+					return apierr.FailedPrecondition(typev1.ErrorReason_ALREADY_APPROVED, actor+" already approved "+e.GetName())
 				}
 				approvals++
 			}
@@ -241,7 +242,7 @@ func (s *Server) ApproveExpense(ctx context.Context, req *financev1.ApproveExpen
 
 // RejectExpense refuses an expense, with a reason.
 func (s *Server) RejectExpense(ctx context.Context, req *financev1.RejectExpenseRequest) (*financev1.Expense, error) {
-	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED}, "", "",
+	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED}, "", typev1.ErrorReason_ERROR_REASON_UNSPECIFIED,
 		func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 			id := resource.ID(expenses, e.GetName())
 			if err := s.q.RejectExpense(ctx, tx, store.RejectExpenseParams{ID: id, RejectReason: req.GetReason()}); err != nil {
@@ -253,7 +254,7 @@ func (s *Server) RejectExpense(ctx context.Context, req *financev1.RejectExpense
 
 // CancelExpense withdraws an expense.
 func (s *Server) CancelExpense(ctx context.Context, req *financev1.CancelExpenseRequest) (*financev1.Expense, error) {
-	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED}, "", "",
+	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED}, "", typev1.ErrorReason_ERROR_REASON_UNSPECIFIED,
 		func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 			id := resource.ID(expenses, e.GetName())
 			if err := s.setExpenseState(ctx, tx, id, financev1.Expense_STATE_CANCELLED); err != nil {
@@ -275,7 +276,7 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkDuties(ctx, pre, auth.From(ctx).GetPerson(), "pay", "SELF_PAYMENT"); err != nil {
+	if err := s.checkDuties(ctx, pre, auth.From(ctx).GetPerson(), "pay", typev1.ErrorReason_SELF_PAYMENT); err != nil {
 		return nil, err
 	}
 	return doTx(ctx, s, req.GetRequestId(), "PayExpense", req, func(tx pgx.Tx) (*financev1.Expense, error) {
@@ -289,7 +290,7 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 			return e, nil
 		case financev1.Expense_STATE_APPROVED:
 		default:
-			return nil, apierr.FailedPrecondition("ILLEGAL_TRANSITION", req.GetName()+" is "+e.GetState().String()+"; only APPROVED expenses are paid")
+			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" is "+e.GetState().String()+"; only APPROVED expenses are paid")
 		}
 		actor := auth.From(ctx).GetPerson()
 		cur, amt := e.GetAmount().GetCurrencyCode(), e.GetAmount().GetMinorUnits()

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/money"
@@ -248,10 +249,10 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 			return nil, err
 		}
 		if orig.GetReverses() != "" {
-			return nil, apierr.FailedPrecondition("IS_REVERSAL", req.GetName()+" is itself a reversal; post a new entry instead")
+			return nil, apierr.FailedPrecondition(typev1.ErrorReason_IS_REVERSAL, req.GetName()+" is itself a reversal; post a new entry instead")
 		}
 		if orig.GetReversedBy() != "" {
-			return nil, apierr.FailedPrecondition("ALREADY_REVERSED", req.GetName()+" was already reversed by "+orig.GetReversedBy())
+			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ALREADY_REVERSED, req.GetName()+" was already reversed by "+orig.GetReversedBy())
 		}
 		desc := "Reversal of " + req.GetName()
 		if req.GetReason() != "" {
@@ -270,7 +271,7 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		}
 		rid, err := s.post(ctx, tx, e)
 		if resource.IsUniqueViolation(err) {
-			return nil, apierr.FailedPrecondition("ALREADY_REVERSED", req.GetName()+" was already reversed")
+			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ALREADY_REVERSED, req.GetName()+" was already reversed")
 		}
 		if err != nil {
 			return nil, err
@@ -327,7 +328,7 @@ func setExclusive(ctx context.Context, tx dbtx) error {
 func (s *Server) ledgerError(err error) error {
 	if resource.IsForeignKeyViolation(err) {
 		s.accounts.Clear()
-		return apierr.FailedPrecondition("ACCOUNT_NOT_FOUND", "an account of the entry no longer exists; retry")
+		return apierr.FailedPrecondition(typev1.ErrorReason_ACCOUNT_NOT_FOUND, "an account of the entry no longer exists; retry")
 	}
 	return ledgerRule(err)
 }
@@ -348,7 +349,7 @@ func ledgerRule(err error) error {
 	case pe.Code == "23514" && strings.HasSuffix(pe.ConstraintName, "_range"):
 		return apierr.AmountOutOfRange("an amount is beyond 10^15 minor units")
 	case pe.Code == "23514" || pe.Code == "23001":
-		return apierr.FailedPrecondition("LEDGER_RULE", "the ledger refused the entry: "+pe.Message)
+		return apierr.FailedPrecondition(typev1.ErrorReason_LEDGER_RULE, "the ledger refused the entry: "+pe.Message)
 	}
 	return err
 }

@@ -17,6 +17,7 @@ import (
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/groupcommit"
@@ -170,7 +171,7 @@ func (s *Server) DeleteAccount(ctx context.Context, req *financev1.DeleteAccount
 		func(tx pgx.Tx) error { return s.q.DeleteAccount(ctx, tx, id) })
 	s.accounts.Delete(id)
 	if resource.IsForeignKeyViolation(err) {
-		return nil, apierr.FailedPrecondition("ACCOUNT_IN_USE", req.GetName()+" has postings or is referenced; it cannot be deleted")
+		return nil, apierr.FailedPrecondition(typev1.ErrorReason_ACCOUNT_IN_USE, req.GetName()+" has postings or is referenced; it cannot be deleted")
 	}
 	if err != nil {
 		return nil, err

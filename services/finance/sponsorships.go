@@ -7,6 +7,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/money"
@@ -150,7 +151,7 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 			return nil, resource.NotFoundIfNoRows(err, req.GetName())
 		}
 		if sp.GetState() == financev1.Sponsorship_STATE_ENDED {
-			return nil, apierr.FailedPrecondition("ILLEGAL_TRANSITION", req.GetName()+" has ended")
+			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" has ended")
 		}
 		source := pgenum.Text(sp.GetKind())
 		cur, amt := sp.GetAmount().GetCurrencyCode(), sp.GetAmount().GetMinorUnits()
@@ -188,7 +189,7 @@ func (s *Server) EndSponsorship(ctx context.Context, req *financev1.EndSponsorsh
 		if _, gerr := s.GetSponsorship(ctx, &financev1.GetSponsorshipRequest{Name: req.GetName()}); gerr != nil {
 			return nil, gerr
 		}
-		return nil, apierr.FailedPrecondition("ILLEGAL_TRANSITION", req.GetName()+" has already ended")
+		return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" has already ended")
 	}
 	return sp, err
 }

@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/types/known/emptypb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/money"
@@ -118,7 +119,7 @@ func (s *Server) UpdateTier(ctx context.Context, req *financev1.UpdateTierReques
 // locked first, so a subscription cannot be added to it meanwhile.
 func (s *Server) DeleteTier(ctx context.Context, req *financev1.DeleteTierRequest) (*emptypb.Empty, error) {
 	id := resource.ID(tiers, req.GetName())
-	inUse := apierr.FailedPrecondition("TIER_IN_USE", req.GetName()+" has subscriptions; it cannot be deleted")
+	inUse := apierr.FailedPrecondition(typev1.ErrorReason_TIER_IN_USE, req.GetName()+" has subscriptions; it cannot be deleted")
 	err := resource.Delete(ctx, s.db, req.GetName(), req.GetEtag(),
 		func(tx pgx.Tx) (*financev1.Tier, error) {
 			if err := s.acted(ctx, tx); err != nil {
@@ -259,7 +260,7 @@ func (s *Server) subState(ctx context.Context, name string, from []string, to st
 			if _, gerr := s.GetSubscription(ctx, &financev1.GetSubscriptionRequest{Name: name}); gerr != nil {
 				return gerr
 			}
-			return apierr.FailedPrecondition("ILLEGAL_TRANSITION", name+" cannot become "+to+" from its current state")
+			return apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, name+" cannot become "+to+" from its current state")
 		}
 		if err != nil {
 			return err
@@ -303,7 +304,7 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 			return nil, resource.NotFoundIfNoRows(err, req.GetName())
 		}
 		if sb.GetState() == financev1.Subscription_STATE_CANCELLED {
-			return nil, apierr.FailedPrecondition("ILLEGAL_TRANSITION", req.GetName()+" is cancelled")
+			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" is cancelled")
 		}
 		cur, amt := sb.GetAmount().GetCurrencyCode(), sb.GetAmount().GetMinorUnits()
 		t, err := s.post(ctx, tx, entry{description: "Subscription payment " + req.GetName(), when: timeOr(req.GetReceiveTime(), s.now()),

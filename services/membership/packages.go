@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -21,10 +22,10 @@ const packages = "packages"
 
 // FAILED_PRECONDITION reasons of the package custom methods.
 const (
-	ReasonNotAMaintainer    = "NOT_A_MAINTAINER"
-	ReasonAlreadyMaintainer = "ALREADY_MAINTAINER"
-	ReasonPackageObsolete   = "PACKAGE_OBSOLETE"
-	ReasonNoPendingAdoption = "NO_PENDING_ADOPTION"
+	ReasonNotAMaintainer    = typev1.ErrorReason_NOT_A_MAINTAINER
+	ReasonAlreadyMaintainer = typev1.ErrorReason_ALREADY_MAINTAINER
+	ReasonPackageObsolete   = typev1.ErrorReason_PACKAGE_OBSOLETE
+	ReasonNoPendingAdoption = typev1.ErrorReason_NO_PENDING_ADOPTION
 )
 
 // GetPackage implements AIP-131.

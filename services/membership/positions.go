@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -18,7 +19,7 @@ import (
 
 // ReasonPositionNotOpen is the FAILED_PRECONDITION reason of a fill of a
 // position that is filled or closed.
-const ReasonPositionNotOpen = "POSITION_NOT_OPEN"
+const ReasonPositionNotOpen = typev1.ErrorReason_POSITION_NOT_OPEN
 
 // GetPosition implements AIP-131.
 func (s *Server) GetPosition(ctx context.Context, req *membershipv1.GetPositionRequest) (*membershipv1.Position, error) {

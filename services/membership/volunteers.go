@@ -15,6 +15,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/clientip"
@@ -28,7 +29,7 @@ const volunteers = "volunteers"
 
 // ReasonIllegalTransition is the FAILED_PRECONDITION reason of a funnel move
 // that the funnel does not allow.
-const ReasonIllegalTransition = "ILLEGAL_TRANSITION"
+const ReasonIllegalTransition = typev1.ErrorReason_ILLEGAL_TRANSITION
 
 // offerAck is all an offer's sender learns, whatever happened to it.
 const offerAck = "Thank you for offering to help! A team lead will contact you soon to find you something to do."

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -30,10 +31,10 @@ const proposals = "proposals"
 
 // Reasons of refused proposal operations.
 const (
-	ReasonProposalNotDraft = "PROPOSAL_NOT_DRAFT"
-	ReasonProposalNotOpen  = "PROPOSAL_NOT_OPEN"
-	ReasonVotingClosed     = "VOTING_CLOSED"
-	ReasonCloseTimeNeeded  = "CLOSE_TIME_REQUIRED"
+	ReasonProposalNotDraft = typev1.ErrorReason_PROPOSAL_NOT_DRAFT
+	ReasonProposalNotOpen  = typev1.ErrorReason_PROPOSAL_NOT_OPEN
+	ReasonVotingClosed     = typev1.ErrorReason_VOTING_CLOSED
+	ReasonCloseTimeNeeded  = typev1.ErrorReason_CLOSE_TIME_REQUIRED
 )
 
 // consentOptions are the fixed choices of a CONSENT proposal.

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/resource"
 	"github.com/guildhall/guildhall/services/roadmap/store"
@@ -14,8 +15,8 @@ import (
 
 // ErrorInfo reasons of refused release and item changes.
 const (
-	ReasonIllegalTransition = "ILLEGAL_TRANSITION"
-	ReasonReleaseHasItems   = "RELEASE_HAS_ITEMS"
+	ReasonIllegalTransition = typev1.ErrorReason_ILLEGAL_TRANSITION
+	ReasonReleaseHasItems   = typev1.ErrorReason_RELEASE_HAS_ITEMS
 )
 
 // releaseMoves are the legal release state changes. A release may go back
