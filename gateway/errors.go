@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -22,25 +23,46 @@ import (
 // paramField finds the field in grpc-gateway's query and path parsing errors.
 var paramField = regexp.MustCompile(`(?:parsing field|unknown field|field) "([A-Za-z0-9_.]+)"|invalid value for [a-z0-9 ]*field ([A-Za-z0-9_.]+)`)
 
-// errorHandler writes every error as a google.rpc.Status. The services always
-// attach details to INVALID_ARGUMENT, so one without details was raised here,
-// by JSON or parameter decoding; it gets a field violation too, so clients can
-// rely on BadRequest being present.
+// errorHandler writes every error as a google.rpc.Status (see publicStatus).
+// A stale etag sent as If-Match is a 412 (RFC 9110 §13.1.1) rather than the
+// 409 of a stale body etag, and a RetryInfo detail becomes Retry-After.
 func errorHandler(maxBody int64) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 		st := status.Convert(err)
-		if st.Code() == codes.InvalidArgument && len(st.Details()) == 0 {
-			if strings.Contains(st.Message(), "request body too large") {
-				runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{
-					HTTPStatus: http.StatusRequestEntityTooLarge, Err: bodyTooLarge(maxBody).Err(),
-				})
-				return
-			}
-			err = decodeError(st.Message()).Err()
+		if st.Code() == codes.InvalidArgument && len(st.Details()) == 0 && strings.Contains(st.Message(), "request body too large") {
+			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{
+				HTTPStatus: http.StatusRequestEntityTooLarge, Err: bodyTooLarge(maxBody).Err(),
+			})
+			return
 		}
-		setRetryAfter(w, status.Convert(err))
-		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
+		st = publicStatus(st)
+		setRetryAfter(w, st)
+		if r.Header.Get("If-Match") != "" && hasReason(st, apierr.ReasonEtagMismatch.String()) {
+			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: http.StatusPreconditionFailed, Err: st.Err()})
+			return
+		}
+		var hse *runtime.HTTPStatusError
+		if errors.As(err, &hse) {
+			runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, &runtime.HTTPStatusError{HTTPStatus: hse.HTTPStatus, Err: st.Err()})
+			return
+		}
+		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, st.Err())
 	}
+}
+
+// streamError shapes the errors of streaming routes (the CSV export) like
+// every other route's.
+func streamError(_ context.Context, err error) *status.Status {
+	return publicStatus(status.Convert(err))
+}
+
+func hasReason(st *status.Status, reason string) bool {
+	for _, d := range st.Details() {
+		if ei, ok := d.(*errdetails.ErrorInfo); ok && ei.GetReason() == reason {
+			return true
+		}
+	}
+	return false
 }
 
 // setRetryAfter sends Retry-After (RFC 9110 §10.2.3, in whole seconds,
@@ -78,6 +100,15 @@ func routingError(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshale
 }
 
 func decodeError(msg string) *status.Status {
+	if ms := unknownParamRE.FindAllStringSubmatch(msg, -1); ms != nil {
+		var vs []apierr.FieldViolation
+		for _, m := range ms {
+			vs = append(vs, apierr.FieldViolation{Field: m[1], Description: msg})
+		}
+		e := apierr.Invalid(vs...)
+		e.Message = msg
+		return e.GRPCStatus()
+	}
 	field := "body"
 	if m := paramField.FindStringSubmatch(msg); m != nil {
 		for _, g := range m[1:] {
@@ -124,6 +155,7 @@ func (w *retryAfterWriter) Unwrap() http.ResponseWriter { return w.ResponseWrite
 
 // writeStatus writes st outside grpc-gateway (e.g. from middleware).
 func writeStatus(w http.ResponseWriter, r *http.Request, st *status.Status) {
+	st = publicStatus(st)
 	code := runtime.HTTPStatusFromCode(st.Code())
 	if br := badRequest(st); br != nil && strings.Contains(st.Message(), "too large") {
 		code = http.StatusRequestEntityTooLarge

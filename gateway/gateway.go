@@ -12,6 +12,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/cors"
 	"go.uber.org/zap"
@@ -58,6 +59,12 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, Marshaler()),
 		runtime.WithErrorHandler(errorHandler(o.MaxBodyBytes)),
 		runtime.WithRoutingErrorHandler(routingError),
+		runtime.WithStreamErrorHandler(streamError),
+		runtime.SetQueryParameterParser(strictQuery{}),
+		runtime.WithMiddlewares(noQueryRoutes(
+			membershipv1.File_guildhall_membership_v1_membership_service_proto,
+			roadmapv1.File_guildhall_roadmap_v1_roadmap_service_proto,
+			financev1.File_guildhall_finance_v1_finance_service_proto)),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		// Services echo x-request-id; the middleware already set the header.
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
@@ -102,13 +109,14 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 	if o.Metrics != nil {
 		root.Handle("GET /metrics", o.Metrics)
 	}
-	root.Handle("/", retryAfter(limitBody(mux, o.MaxBodyBytes)))
+	root.Handle("/", retryAfter(limitBody(conditional(mux), o.MaxBodyBytes)))
 
 	corsOpts := cors.Options{
-		AllowedOrigins:   o.CORSOrigins,
-		AllowedMethods:   []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
-		AllowedHeaders:   []string{"Authorization", "Content-Type", requestid.Header},
-		ExposedHeaders:   []string{requestid.Header},
+		AllowedOrigins: o.CORSOrigins,
+		AllowedMethods: []string{http.MethodGet, http.MethodPost, http.MethodPatch, http.MethodPut, http.MethodDelete},
+		AllowedHeaders: []string{"Authorization", "Content-Type", requestid.Header,
+			"If-Match", "If-None-Match", idempotencyKeyHeader},
+		ExposedHeaders:   []string{requestid.Header, "ETag", "Retry-After", "WWW-Authenticate"},
 		AllowCredentials: false,
 		MaxAge:           600,
 	}
@@ -121,25 +129,42 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 	if err != nil {
 		return nil, err
 	}
-	h := observe(c.Handler(recordPattern(root)), log, metrics)
+	h := observe(c.Handler(challenges(compress(recordPattern(root)))), log, metrics)
 	return o.Telemetry.HTTP(withRequestID(traceResponse(h)), "/healthz", "/readyz"), nil
 }
 
 // Marshaler is the one JSON shape of the API: camelCase names, enums as
 // strings, every field present (as in the OpenAPI document), unknown fields
-// rejected so typos are not silently dropped.
+// and trailing content rejected so typos are not silently dropped.
 func Marshaler() runtime.Marshaler {
-	return &runtime.HTTPBodyMarshaler{Marshaler: &runtime.JSONPb{
+	return &runtime.HTTPBodyMarshaler{Marshaler: &strictJSON{JSONPb: runtime.JSONPb{
 		MarshalOptions:   protojson.MarshalOptions{EmitUnpopulated: true, UseProtoNames: false},
 		UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-	}}
+	}}}
+}
+
+// idempotencyKeyHeader is the IETF Idempotency-Key header; the services read
+// it as the request's request_id (see grpcserver).
+const idempotencyKeyHeader = "Idempotency-Key"
+
+// compress gzips answers for clients that accept it (klauspost's gzhttp:
+// it skips small bodies and keeps streaming answers flushing).
+func compress(h http.Handler) http.Handler {
+	wrap, err := gzhttp.NewWrapper()
+	if err != nil {
+		return h
+	}
+	return wrap(h)
 }
 
 // incomingHeader forwards the request id and the standard headers (including
 // Authorization) to the services.
 func incomingHeader(key string) (string, bool) {
-	if http.CanonicalHeaderKey(key) == requestid.Header {
+	switch http.CanonicalHeaderKey(key) {
+	case requestid.Header:
 		return requestid.MetadataKey, true
+	case idempotencyKeyHeader:
+		return "idempotency-key", true
 	}
 	h, ok := runtime.DefaultHeaderMatcher(key)
 	if strings.EqualFold(h, clientip.GatewayKey) || strings.EqualFold(h, "forwarded") {

@@ -40,27 +40,27 @@ var kinds = []kind{
 		valid:  `{"displayName":"Jean Crisp","email":"jean@example.org","handles":{"irc":"jcrisp"},"skills":["perl"]}`,
 		other:  `{"displayName":"Someone Else"}`,
 		update: `"bio":"Maintains the contribs"`, updated: `"bio":"Maintains the contribs"`,
-		oversize: `{"displayName":"` + strings.Repeat("x", 201) + `"}`, oversizeAt: "person.display_name",
+		oversize: `{"displayName":"` + strings.Repeat("x", 201) + `"}`, oversizeAt: "person.displayName",
 		badValue: `{"displayName":"J","email":"not-an-email"}`, badValueAt: "person.email",
-		required: "person.display_name", preexisting: []string{"admin"},
+		required: "person.displayName", preexisting: []string{"admin"},
 	},
 	{
 		collection: "releases", idParam: "releaseId", service: "roadmap", table: "releases",
 		valid:  `{"displayName":"SME Server 10","basePlatform":"Rocky 8","targetDate":"2027-06-30"}`,
 		other:  `{"displayName":"SME Server 11"}`,
 		update: `"notes":"Beta soon"`, updated: `"notes":"Beta soon"`,
-		oversize: `{"displayName":"` + strings.Repeat("x", 201) + `"}`, oversizeAt: "release.display_name",
-		badValue: `{"displayName":"v","targetDate":"2027-02-30"}`, badValueAt: "release.target_date",
-		required: "release.display_name",
+		oversize: `{"displayName":"` + strings.Repeat("x", 201) + `"}`, oversizeAt: "release.displayName",
+		badValue: `{"displayName":"v","targetDate":"2027-02-30"}`, badValueAt: "release.targetDate",
+		required: "release.displayName",
 	},
 	{
 		collection: "accounts", idParam: "accountId", service: "finance", table: "accounts",
 		valid:  `{"displayName":"Bank","type":"TYPE_ASSET","currencyCode":"EUR"}`,
 		other:  `{"displayName":"Cash","type":"TYPE_ASSET","currencyCode":"EUR"}`,
 		update: `"description":"Main bank account"`, updated: `"description":"Main bank account"`,
-		oversize: `{"displayName":"` + strings.Repeat("x", 201) + `","type":"TYPE_ASSET","currencyCode":"EUR"}`, oversizeAt: "account.display_name",
-		badValue: `{"displayName":"Bank","type":"TYPE_ASSET","currencyCode":"XXZ"}`, badValueAt: "account.currency_code",
-		required: "account.currency_code",
+		oversize: `{"displayName":"` + strings.Repeat("x", 201) + `","type":"TYPE_ASSET","currencyCode":"EUR"}`, oversizeAt: "account.displayName",
+		badValue: `{"displayName":"Bank","type":"TYPE_ASSET","currencyCode":"XXZ"}`, badValueAt: "account.currencyCode",
+		required: "account.currencyCode",
 	},
 }
 
@@ -216,14 +216,19 @@ func TestBadInput(t *testing.T) {
 				{"invalid value", "POST", create, k.badValue, 400, k.badValueAt},
 				{"missing id", "POST", coll + "?requestId=" + uuid.NewString(), k.valid, 400, k.idParam2()},
 				{"invalid id", "POST", coll + "?" + k.idParam + "=Not_Valid", k.valid, 400, k.idParam2()},
-				{"invalid request id", "POST", coll + "?" + k.idParam + "=fresh&requestId=42", k.valid, 400, "request_id"},
+				{"invalid request id", "POST", coll + "?" + k.idParam + "=fresh&requestId=42", k.valid, 400, "requestId"},
 				{"body over the limit", "POST", create, `{"displayName":"` + strings.Repeat("x", 5000) + `"}`, 413, "body"},
 				{"get unknown", "GET", coll + "/nobody", "", 404, ""},
 				{"get invalid name", "GET", coll + "/Bad_Name", "", 400, "name"},
 				{"patch unknown", "PATCH", coll + "/nobody", `{"displayName":"x"}`, 404, ""},
 				{"patch malformed", "PATCH", coll + "/existing", `{"displayName"`, 400, "body"},
-				{"patch clears required", "PATCH", coll + "/existing?updateMask=display_name", `{}`, 400, k.collectionSingular() + ".display_name"},
-				{"patch output-only field", "PATCH", coll + "/existing?updateMask=create_time", `{}`, 400, "update_mask"},
+				{"patch clears required", "PATCH", coll + "/existing?updateMask=displayName", `{}`, 400, k.collectionSingular() + ".displayName"},
+				{"patch clears required, proto mask", "PATCH", coll + "/existing?updateMask=display_name", `{}`, 400, k.collectionSingular() + ".displayName"},
+				{"patch output-only field", "PATCH", coll + "/existing?updateMask=createTime", `{}`, 400, "updateMask"},
+				{"unknown query parameter", "GET", coll + "?pagesize=3", "", 400, "pagesize"},
+				{"trailing object", "POST", create, k.valid + k.valid, 400, "body"},
+				{"trailing junk", "POST", create, k.valid + " junk", 400, "body"},
+				{"patch trailing junk", "PATCH", coll + "/existing", `{"displayName":"x"} {}`, 400, "body"},
 				{"patch oversized", "PATCH", coll + "/existing", k.oversize, 400, k.oversizeAt},
 				{"delete unknown", "DELETE", coll + "/nobody", "", 404, ""},
 				{"wrong method", "PUT", coll + "/existing", k.valid, 405, ""},
@@ -295,8 +300,8 @@ func TestCreateIsIdempotent(t *testing.T) {
 }
 
 func (k kind) idParam2() string {
-	// The proto field behind the query parameter, as violations name it.
-	return map[string]string{"personId": "person_id", "releaseId": "release_id", "accountId": "account_id"}[k.idParam]
+	// Violations name the query parameter as it was sent (its JSON name).
+	return k.idParam
 }
 
 func (k kind) collectionSingular() string {

@@ -11,7 +11,8 @@
 //  5. error map    – domain errors become statuses with ErrorInfo, which (3)
 //     then logs with their real code; internal causes are logged here;
 //  6. extra        – e.g. authentication, which needs a mapped error path;
-//  7. validation   – protovalidate rules from the protos, as BadRequest.
+//  7. validation   – protovalidate rules from the protos, as BadRequest (an
+//     Idempotency-Key header first fills request_id).
 package grpcserver
 
 import (
@@ -212,6 +213,9 @@ func mapError(ctx context.Context, log *zap.Logger, method string, err error) er
 
 func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		if err := applyIdempotencyKey(ctx, req); err != nil {
+			return nil, err
+		}
 		if err := validate(v, req); err != nil {
 			return nil, err
 		}

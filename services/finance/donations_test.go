@@ -64,20 +64,20 @@ func TestDonationConcurrentDuplicates(t *testing.T) {
 func TestDonationBadInput(t *testing.T) {
 	f := start(t)
 	cases := []struct{ name, body, field string }{
-		{"negative", `{"amount":{"currencyCode":"USD","minorUnits":"-5"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.amount.minor_units"},
-		{"unknown currency", `{"amount":{"currencyCode":"XXQ","minorUnits":"5"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.amount.currency_code"},
-		{"lower-case currency", `{"amount":{"currencyCode":"usd","minorUnits":"5"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.amount.currency_code"},
-		{"currency not the account's", `{"amount":{"currencyCode":"EUR","minorUnits":"5"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.deposit_account"},
-		{"JPY into a USD account", `{"amount":{"currencyCode":"JPY","minorUnits":"500"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.deposit_account"},
+		{"negative", `{"amount":{"currencyCode":"USD","minorUnits":"-5"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.amount.minorUnits"},
+		{"unknown currency", `{"amount":{"currencyCode":"XXQ","minorUnits":"5"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.amount.currencyCode"},
+		{"lower-case currency", `{"amount":{"currencyCode":"usd","minorUnits":"5"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.amount.currencyCode"},
+		{"currency not the account's", `{"amount":{"currencyCode":"EUR","minorUnits":"5"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.depositAccount"},
+		{"JPY into a USD account", `{"amount":{"currencyCode":"JPY","minorUnits":"500"},"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.depositAccount"},
 		{"no amount", `{"donorName":"J","channel":"CHANNEL_BANK"}`, "donation.amount"},
 		{"no channel", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donorName":"J"}`, "donation.channel"},
 		{"no donor", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"channel":"CHANNEL_BANK"}`, "donation.donor"},
 		{"unknown person", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donor":"people/nobody","channel":"CHANNEL_BANK"}`, "donation.donor"},
-		{"bad email", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donorName":"J","donorEmail":"nope","channel":"CHANNEL_BANK"}`, "donation.donor_email"},
+		{"bad email", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donorName":"J","donorEmail":"nope","channel":"CHANNEL_BANK"}`, "donation.donorEmail"},
 		{"in kind without description", `{"amount":{"currencyCode":"USD","minorUnits":"0"},"donorName":"J","channel":"CHANNEL_IN_KIND"}`, "donation.description"},
 		{"unknown goal", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donorName":"J","channel":"CHANNEL_BANK","goal":"goals/nope"}`, "donation.goal"},
 		// JSON and protobuf allow U+0000; PostgreSQL text does not.
-		{"NUL in a name", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donorName":"J\u0000","channel":"CHANNEL_BANK"}`, "donation.donor_name"},
+		{"NUL in a name", `{"amount":{"currencyCode":"USD","minorUnits":"5"},"donorName":"J\u0000","channel":"CHANNEL_BANK"}`, "donation.donorName"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -125,10 +125,10 @@ func TestExpenseBadInput(t *testing.T) {
 	f := start(t)
 	member := f.env.WithToken(f.actors.Member)
 	cases := []struct{ name, body, field string }{
-		{"negative", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"-1"},"description":"d"}`, "expense.amount.minor_units"},
-		{"zero", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"0"},"description":"d"}`, "expense.amount.minor_units"},
-		{"unknown currency", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"ABC","minorUnits":"1"},"description":"d"}`, "expense.amount.currency_code"},
-		{"wrong currency", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"EUR","minorUnits":"1"},"description":"d"}`, "expense.amount.currency_code"},
+		{"negative", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"-1"},"description":"d"}`, "expense.amount.minorUnits"},
+		{"zero", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"0"},"description":"d"}`, "expense.amount.minorUnits"},
+		{"unknown currency", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"ABC","minorUnits":"1"},"description":"d"}`, "expense.amount.currencyCode"},
+		{"wrong currency", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"EUR","minorUnits":"1"},"description":"d"}`, "expense.amount.currencyCode"},
 		{"not an expense account", `{"payee":"X","category":"accounts/bank","amount":{"currencyCode":"USD","minorUnits":"1"},"description":"d"}`, "expense.category"},
 		{"missing description", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"1"}}`, "expense.description"},
 	}

@@ -50,7 +50,7 @@ func TestManualEntryBadInput(t *testing.T) {
 		{"unbalanced", `{"postings":[{"account":"accounts/bank","amount":{"currencyCode":"USD","minorUnits":"100"}},{"account":"accounts/equity","amount":{"currencyCode":"USD","minorUnits":"-99"}}]}`, "transaction.postings"},
 		{"one posting", `{"postings":[{"account":"accounts/bank","amount":{"currencyCode":"USD","minorUnits":"100"}}]}`, "transaction.postings"},
 		{"wrong currency", `{"postings":[{"account":"accounts/bank","amount":{"currencyCode":"EUR","minorUnits":"100"}},{"account":"accounts/eur-bank","amount":{"currencyCode":"EUR","minorUnits":"-100"}}]}`, "transaction.postings[0]"},
-		{"unknown currency", `{"postings":[{"account":"accounts/bank","amount":{"currencyCode":"XYZ","minorUnits":"100"}},{"account":"accounts/equity","amount":{"currencyCode":"XYZ","minorUnits":"-100"}}]}`, "transaction.postings[0].amount.currency_code"},
+		{"unknown currency", `{"postings":[{"account":"accounts/bank","amount":{"currencyCode":"XYZ","minorUnits":"100"}},{"account":"accounts/equity","amount":{"currencyCode":"XYZ","minorUnits":"-100"}}]}`, "transaction.postings[0].amount.currencyCode"},
 		{"unknown account", `{"postings":[{"account":"accounts/nope","amount":{"currencyCode":"USD","minorUnits":"100"}},{"account":"accounts/equity","amount":{"currencyCode":"USD","minorUnits":"-100"}}]}`, "transaction.postings[0]"},
 	}
 	for _, c := range cases {

@@ -183,7 +183,7 @@ func TestSubscriptionsOverdueAndMRR(t *testing.T) {
 	if n := len(f.must(t, "GET", "/v1/subscriptions?overdue=true", "")["subscriptions"].([]any)); n != 2 {
 		t.Errorf("%d overdue after paying one, want 2", n)
 	}
-	if res := f.admin.Do(t, "POST", "/v1/subscriptions", `{"subscriberName":"D","amount":{"currencyCode":"USD","minorUnits":"-5"},"interval":"INTERVAL_YEAR"}`); res.Status != http.StatusBadRequest || !contains(res.RPCStatus(t).Fields(), "subscription.amount.minor_units") {
+	if res := f.admin.Do(t, "POST", "/v1/subscriptions", `{"subscriberName":"D","amount":{"currencyCode":"USD","minorUnits":"-5"},"interval":"INTERVAL_YEAR"}`); res.Status != http.StatusBadRequest || !contains(res.RPCStatus(t).Fields(), "subscription.amount.minorUnits") {
 		t.Errorf("negative subscription: %d %s", res.Status, res.Body)
 	}
 	f.checkLedger(t)

@@ -82,17 +82,17 @@ func TestUpdateSponsorship(t *testing.T) {
 	}
 
 	cases := []struct{ name, path, body, field string }{
-		{"kind is fixed", "?updateMask=kind", `{"kind":"KIND_SPONSORSHIP"}`, "update_mask"},
-		{"start date is fixed", "?updateMask=start_date", `{"startDate":"2025-01-01"}`, "update_mask"},
-		{"currency is fixed", "", `{"amount":{"currencyCode":"EUR","minorUnits":"700"}}`, "sponsorship.amount.currency_code"},
-		{"zero amount", "", `{"amount":{"currencyCode":"USD","minorUnits":"0"}}`, "sponsorship.amount.minor_units"},
+		{"kind is fixed", "?updateMask=kind", `{"kind":"KIND_SPONSORSHIP"}`, "updateMask"},
+		{"start date is fixed", "?updateMask=start_date", `{"startDate":"2025-01-01"}`, "updateMask"},
+		{"currency is fixed", "", `{"amount":{"currencyCode":"EUR","minorUnits":"700"}}`, "sponsorship.amount.currencyCode"},
+		{"zero amount", "", `{"amount":{"currencyCode":"USD","minorUnits":"0"}}`, "sponsorship.amount.minorUnits"},
 		{"amount cleared", "?updateMask=amount", `{}`, "sponsorship.amount"},
 		{"organisation cleared", "?updateMask=organisation", `{}`, "sponsorship.organisation"},
 		{"period cleared", "?updateMask=period", `{}`, "sponsorship.period"},
-		{"ends before it starts", "", `{"endDate":"2025-12-31"}`, "sponsorship.end_date"},
-		{"not a date", "", `{"endDate":"2026-02-30"}`, "sponsorship.end_date"},
+		{"ends before it starts", "", `{"endDate":"2025-12-31"}`, "sponsorship.endDate"},
+		{"not a date", "", `{"endDate":"2026-02-30"}`, "sponsorship.endDate"},
 		{"organisation with NUL", "", `{"organisation":"K\u0000"}`, "sponsorship.organisation"},
-		{"output-only field", "?updateMask=paid", `{}`, "update_mask"},
+		{"output-only field", "?updateMask=paid", `{}`, "updateMask"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

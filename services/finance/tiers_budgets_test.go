@@ -71,13 +71,13 @@ func TestUpdateTier(t *testing.T) {
 	}
 
 	cases := []struct{ name, path, body, field string }{
-		{"interval is fixed", "/v1/tiers/supporter?updateMask=interval", `{"interval":"INTERVAL_YEAR"}`, "update_mask"},
-		{"currency is fixed", "/v1/tiers/supporter", `{"amount":{"currencyCode":"EUR","minorUnits":"700"}}`, "tier.amount.currency_code"},
-		{"zero amount", "/v1/tiers/supporter", `{"amount":{"currencyCode":"USD","minorUnits":"0"}}`, "tier.amount.minor_units"},
+		{"interval is fixed", "/v1/tiers/supporter?updateMask=interval", `{"interval":"INTERVAL_YEAR"}`, "updateMask"},
+		{"currency is fixed", "/v1/tiers/supporter", `{"amount":{"currencyCode":"EUR","minorUnits":"700"}}`, "tier.amount.currencyCode"},
+		{"zero amount", "/v1/tiers/supporter", `{"amount":{"currencyCode":"USD","minorUnits":"0"}}`, "tier.amount.minorUnits"},
 		{"amount cleared", "/v1/tiers/supporter?updateMask=amount", `{}`, "tier.amount"},
-		{"display name cleared", "/v1/tiers/supporter?updateMask=display_name", `{}`, "tier.display_name"},
-		{"display name too long", "/v1/tiers/supporter", `{"displayName":"` + strings.Repeat("x", 201) + `"}`, "tier.display_name"},
-		{"output-only field", "/v1/tiers/supporter?updateMask=create_time", `{}`, "update_mask"},
+		{"display name cleared", "/v1/tiers/supporter?updateMask=display_name", `{}`, "tier.displayName"},
+		{"display name too long", "/v1/tiers/supporter", `{"displayName":"` + strings.Repeat("x", 201) + `"}`, "tier.displayName"},
+		{"output-only field", "/v1/tiers/supporter?updateMask=create_time", `{}`, "updateMask"},
 		{"bad name", "/v1/tiers/Not_A_Tier", `{"description":"x"}`, "tier"},
 	}
 	for _, c := range cases {
@@ -180,10 +180,10 @@ func TestUpdateAndDeleteBudget(t *testing.T) {
 	}
 
 	cases := []struct{ name, path, body, field string }{
-		{"category is fixed", "/v1/" + name + "?updateMask=category", `{"category":"accounts/travel"}`, "update_mask"},
-		{"year is fixed", "/v1/" + name + "?updateMask=year", `{"year":2027}`, "update_mask"},
-		{"negative", "/v1/" + name, `{"planned":{"currencyCode":"USD","minorUnits":"-1"}}`, "budget.planned.minor_units"},
-		{"other currency", "/v1/" + name, `{"planned":{"currencyCode":"EUR","minorUnits":"5"}}`, "budget.planned.currency_code"},
+		{"category is fixed", "/v1/" + name + "?updateMask=category", `{"category":"accounts/travel"}`, "updateMask"},
+		{"year is fixed", "/v1/" + name + "?updateMask=year", `{"year":2027}`, "updateMask"},
+		{"negative", "/v1/" + name, `{"planned":{"currencyCode":"USD","minorUnits":"-1"}}`, "budget.planned.minorUnits"},
+		{"other currency", "/v1/" + name, `{"planned":{"currencyCode":"EUR","minorUnits":"5"}}`, "budget.planned.currencyCode"},
 		{"planned cleared", "/v1/" + name + "?updateMask=planned", `{}`, "budget.planned"},
 		{"bad name", "/v1/budgets/not-a-uuid", `{"planned":{"currencyCode":"USD","minorUnits":"5"}}`, "budget"},
 	}

@@ -26,8 +26,8 @@ import (
 func TestUnknownMembershipNames(t *testing.T) {
 	f := start(t)
 	cases := []struct{ body, field string }{
-		{`{"title":"t","ownerTeam":"teams/nosuch"}`, "item.owner_team"},
-		{`{"title":"t","ownerPeople":["people/member","people/nosuch"]}`, "item.owner_people[1]"},
+		{`{"title":"t","ownerTeam":"teams/nosuch"}`, "item.ownerTeam"},
+		{`{"title":"t","ownerPeople":["people/member","people/nosuch"]}`, "item.ownerPeople[1]"},
 	}
 	for _, c := range cases {
 		st := refused(t, f.admin.Do(t, http.MethodPost, "/v1/items", c.body), http.StatusBadRequest)
@@ -37,11 +37,11 @@ func TestUnknownMembershipNames(t *testing.T) {
 	}
 	name := newItem(t, f.admin, `{"title":"t","ownerTeam":"teams/docs","ownerPeople":["people/member"]}`)
 	st := refused(t, f.admin.Do(t, http.MethodPatch, "/v1/"+name+"?updateMask=owner_team", `{"ownerTeam":"teams/gone"}`), http.StatusBadRequest)
-	if !hasField(st, "item.owner_team") {
+	if !hasField(st, "item.ownerTeam") {
 		t.Errorf("update to an unknown team: %v", st.Fields())
 	}
 	st = refused(t, f.admin.Do(t, http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","eligibleTeam":"teams/gone"}`), http.StatusBadRequest)
-	if !hasField(st, "proposal.eligible_team") {
+	if !hasField(st, "proposal.eligibleTeam") {
 		t.Errorf("proposal for an unknown team: %v", st.Fields())
 	}
 	if n := count(t, f.env, "roadmap", `SELECT count(*) FROM items`); n != 1 {
@@ -119,34 +119,34 @@ func TestBadInput(t *testing.T) {
 	cases := []struct {
 		name, method, path, body, field string
 	}{
-		{"release id", http.MethodPost, "/v1/releases?releaseId=V9!", `{"displayName":"x"}`, "release_id"},
-		{"release date", http.MethodPost, "/v1/releases?releaseId=v10", `{"displayName":"x","targetDate":"2027-02-30"}`, "release.target_date"},
+		{"release id", http.MethodPost, "/v1/releases?releaseId=V9!", `{"displayName":"x"}`, "releaseId"},
+		{"release date", http.MethodPost, "/v1/releases?releaseId=v10", `{"displayName":"x","targetDate":"2027-02-30"}`, "release.targetDate"},
 		{"release state", http.MethodPatch, "/v1/releases/v9?updateMask=state", `{"state":"STATE_NOPE"}`, ""},
 		{"item title required", http.MethodPost, "/v1/items", `{"description":"d"}`, "item.title"},
 		{"item title too long", http.MethodPost, "/v1/items", `{"title":"` + long + `"}`, "item.title"},
 		{"item description with NUL", http.MethodPost, "/v1/items", `{"title":"t","description":"d\u0000"}`, "item.description"},
 		{"item priority", http.MethodPost, "/v1/items", `{"title":"t","priority":101}`, "item.priority"},
-		{"item owner team name", http.MethodPost, "/v1/items", `{"title":"t","ownerTeam":"development"}`, "item.owner_team"},
-		{"item owner people name", http.MethodPost, "/v1/items", `{"title":"t","ownerPeople":["jane"]}`, "item.owner_people"},
+		{"item owner team name", http.MethodPost, "/v1/items", `{"title":"t","ownerTeam":"development"}`, "item.ownerTeam"},
+		{"item owner people name", http.MethodPost, "/v1/items", `{"title":"t","ownerPeople":["jane"]}`, "item.ownerPeople"},
 		{"item tag", http.MethodPost, "/v1/items", `{"title":"t","tags":["Not A Tag"]}`, "item.tags"},
 		{"item unknown release", http.MethodPost, "/v1/items", `{"title":"t","release":"releases/v99"}`, "item.release"},
-		{"item request id", http.MethodPost, "/v1/items?requestId=nope", `{"title":"t"}`, "request_id"},
+		{"item request id", http.MethodPost, "/v1/items?requestId=nope", `{"title":"t"}`, "requestId"},
 		{"item update empty title", http.MethodPatch, "/v1/" + item + "?updateMask=title", `{"title":""}`, "item.title"},
 		{"item update priority", http.MethodPatch, "/v1/" + item + "?updateMask=priority", `{"priority":-1}`, "item.priority"},
 		{"item update bad name", http.MethodPatch, "/v1/items/not-a-uuid?updateMask=title", `{"title":"x"}`, ""},
 		{"vote bad name", http.MethodPost, "/v1/items/xyz:vote", `{}`, "name"},
 		{"unvote bad name", http.MethodPost, "/v1/items/xyz:unvote", `{}`, "name"},
-		{"update text required", http.MethodPost, "/v1/" + item + "/updates", `{"newState":"STATE_PLANNED"}`, "item_update.text"},
+		{"update text required", http.MethodPost, "/v1/" + item + "/updates", `{"newState":"STATE_PLANNED"}`, "itemUpdate.text"},
 		{"update bad state", http.MethodPost, "/v1/" + item + "/updates", `{"text":"x","newState":"STATE_NOPE"}`, ""},
 		{"proposal question", http.MethodPost, "/v1/proposals", `{"method":"METHOD_CONSENT"}`, "proposal.question"},
 		{"proposal method", http.MethodPost, "/v1/proposals", `{"question":"q"}`, "proposal.method"},
 		{"proposal one option", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_SINGLE_CHOICE","options":["x"]}`, "proposal.options"},
 		{"proposal consent options", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","options":["yes","no"]}`, "proposal.options"},
-		{"proposal quorum share", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","quorumShare":1.5}`, "proposal.quorum_share"},
-		{"proposal close before open", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","openTime":"2030-01-02T00:00:00Z","closeTime":"2030-01-01T00:00:00Z"}`, "proposal.close_time"},
-		{"proposal linked item", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","linkedItems":["items/00000000-0000-0000-0000-000000000000"]}`, "proposal.linked_items"},
-		{"proposal linked release", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","linkedReleases":["releases/v99"]}`, "proposal.linked_releases"},
-		{"proposal review date", http.MethodPatch, "/v1/" + prop + "?updateMask=review_date", `{"reviewDate":"2027-13-01"}`, "proposal.review_date"},
+		{"proposal quorum share", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","quorumShare":1.5}`, "proposal.quorumShare"},
+		{"proposal close before open", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","openTime":"2030-01-02T00:00:00Z","closeTime":"2030-01-01T00:00:00Z"}`, "proposal.closeTime"},
+		{"proposal linked item", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","linkedItems":["items/00000000-0000-0000-0000-000000000000"]}`, "proposal.linkedItems"},
+		{"proposal linked release", http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","linkedReleases":["releases/v99"]}`, "proposal.linkedReleases"},
+		{"proposal review date", http.MethodPatch, "/v1/" + prop + "?updateMask=review_date", `{"reviewDate":"2027-13-01"}`, "proposal.reviewDate"},
 		{"proposal update options", http.MethodPatch, "/v1/" + prop + "?updateMask=options", `{"options":["x"]}`, "proposal.options"},
 		{"vote no choice", http.MethodPost, "/v1/" + open + ":vote", `{"choices":[]}`, "choices"},
 		{"vote unknown option", http.MethodPost, "/v1/" + open + ":vote", `{"choices":["z"]}`, "choices[0]"},
@@ -155,11 +155,11 @@ func TestBadInput(t *testing.T) {
 		{"delete proposal bad name", http.MethodDelete, "/v1/proposals/p1", "", "name"},
 		{"delete release bad name", http.MethodDelete, "/v1/releases/V9", "", "name"},
 		{"delete item bad etag", http.MethodDelete, "/v1/" + item + "?etag=" + strings.Repeat("1", 65), "", "etag"},
-		{"release update bad date", http.MethodPatch, "/v1/releases/v9?updateMask=release_date", `{"releaseDate":"2027-1-1"}`, "release.release_date"},
+		{"release update bad date", http.MethodPatch, "/v1/releases/v9?updateMask=release_date", `{"releaseDate":"2027-1-1"}`, "release.releaseDate"},
 		{"open bad name", http.MethodPost, "/v1/proposals/p1:open", `{}`, "name"},
 		{"close bad name", http.MethodPost, "/v1/proposals/p1:close", `{}`, "name"},
-		{"list bad order", http.MethodGet, "/v1/items?orderBy=title", "", "order_by"},
-		{"list bad page size", http.MethodGet, "/v1/items?pageSize=-1", "", "page_size"},
+		{"list bad order", http.MethodGet, "/v1/items?orderBy=title", "", "orderBy"},
+		{"list bad page size", http.MethodGet, "/v1/items?pageSize=-1", "", "pageSize"},
 	}
 	before := map[string]int{}
 	tables := []string{"releases", "items", "item_updates", "item_votes", "proposals", "proposal_votes", "outbox"}

@@ -291,7 +291,7 @@ func TestListItemsFiltersAndSorts(t *testing.T) {
 	// A token is bound to its query.
 	m := ok(t, f.env.Do(t, http.MethodGet, "/v1/items?pageSize=2", ""), http.StatusOK)
 	st := refused(t, f.env.Do(t, http.MethodGet, "/v1/items?pageSize=2&orderBy=priority%20desc&pageToken="+m["nextPageToken"].(string), ""), http.StatusBadRequest)
-	if !hasField(st, "page_token") {
+	if !hasField(st, "pageToken") {
 		t.Fatalf("reused token: %v", st.Fields())
 	}
 }
