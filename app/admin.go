@@ -7,7 +7,6 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
@@ -44,9 +43,7 @@ func Seed(ctx context.Context, set string, targets map[string]string, token stri
 		if svc.SeedSME == nil {
 			continue
 		}
-		conn, err := grpc.NewClient(targets[svc.Name],
-			grpc.WithTransportCredentials(insecure.NewCredentials()),
-			grpc.WithPerRPCCredentials(auth.TokenCredentials(token)))
+		conn, err := Dial(targets[svc.Name], grpc.WithPerRPCCredentials(auth.TokenCredentials(token)))
 		if err != nil {
 			return err
 		}

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"buf.build/go/protovalidate"
@@ -20,7 +19,6 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/guildhall/guildhall/gateway"
@@ -32,6 +30,7 @@ import (
 	"github.com/guildhall/guildhall/internal/grpcserver"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/netlimit"
+	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/requestid"
 	"github.com/guildhall/guildhall/internal/service"
@@ -40,13 +39,14 @@ import (
 
 // App is one process: some services, maybe the gateway, and the metrics endpoint.
 type App struct {
-	cfg        *config.Config
-	log        *zap.Logger
-	now        func() time.Time
-	registry   *prometheus.Registry
-	closers    []func()
-	runners    []runner
-	background []service.Background
+	cfg      *config.Config
+	log      *zap.Logger
+	now      func() time.Time
+	registry *prometheus.Registry
+	closers  []func()
+	runners  []runner
+	// jobs runs the background work of every part, after the servers stop.
+	jobs *job.Runner
 	// services are the services this binary knows (Services(); tests swap one).
 	services []service.Descriptor
 
@@ -71,6 +71,7 @@ func New(cfg *config.Config, log *zap.Logger, now func() time.Time) *App {
 	a := &App{cfg: cfg, log: log, now: now, registry: reg, services: Services(), tel: telemetry.Off(),
 		pools: database.NewPoolCollector(), backlog: outbox.NewBacklogCollector(),
 		clientMetrics: grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()),
+		jobs:          job.NewRunner(log.Named("jobs"), reg),
 	}
 	reg.MustRegister(a.pools, a.backlog, a.clientMetrics)
 	return a
@@ -94,7 +95,7 @@ func Migrate(ctx context.Context, cfg *config.Config, log *zap.Logger, names []s
 		if err := database.EnsureDatabase(ctx, url); err != nil {
 			return err
 		}
-		if err := database.Migrate(ctx, url, name, svc.Migrations); err != nil {
+		if err := database.Migrate(ctx, url, name, svc.Migrations, Lines()...); err != nil {
 			return err
 		}
 		log.Info("migrations applied", zap.String("service", name), zap.String("database", database.Redact(url)))
@@ -121,7 +122,8 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 
 	var policies []auth.Policy
 	var parts []service.Part
-	watch := map[string]*pgxpool.Pool{}
+	var jobs []job.Job
+	var watchDB []watched
 	for _, name := range names {
 		i := slices.IndexFunc(a.services, func(d service.Descriptor) bool { return d.Name == name })
 		if i < 0 {
@@ -142,8 +144,9 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		}
 		parts = append(parts, part)
 		policies = append(policies, part.Policy())
-		a.background = append(a.background, idempotency.NewPurger(pool, a.cfg.IdempotencyRetention, a.now, a.log.Named(name)))
-		watch[svc.GRPCName] = pool
+		jobs = append(jobs, part.Jobs()...)
+		jobs = append(jobs, idempotency.PurgeJob(name+".idempotency-purge", pool, a.cfg.IdempotencyRetention, a.now))
+		watchDB = append(watchDB, watched{name, svc.GRPCName, pool})
 	}
 
 	authn := auth.NewInternal(a.cfg.InternalToken, auth.NewCache(auth.NewRemote(membershipClient), auth.DefaultTTL, a.now))
@@ -162,21 +165,22 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	lis = a.limitConns(lis, nil)
 	for _, p := range parts {
 		p.Register(srv.Server)
-		if bg, ok := p.(service.Background); ok {
-			a.background = append(a.background, bg)
-		}
 	}
 	if err := CheckPolicy(srv.Server, policy); err != nil {
 		return err
 	}
 	metrics.InitializeMetrics(srv.Server)
 	srv.MarkServing()
-	for grpcName := range watch {
-		srv.Health.SetServingStatus(gateway.DatabaseHealth(grpcName), healthpb.HealthCheckResponse_SERVING)
+	for _, w := range watchDB {
+		srv.Health.SetServingStatus(gateway.DatabaseHealth(w.grpcName), healthpb.HealthCheckResponse_SERVING)
+		jobs = append(jobs, watchDatabase(srv, w, a.log))
 	}
-
-	watchCtx, stopWatch := context.WithCancel(context.Background())
-	go watchDatabases(watchCtx, srv, watch, a.log)
+	for i, j := range jobs {
+		if d, ok := a.cfg.JobIntervals[j.Name]; ok {
+			jobs[i].Interval = d
+		}
+	}
+	a.jobs.Add(jobs...)
 	a.runners = append(a.runners, runner{
 		name: "grpc " + lis.Addr().String(),
 		serve: func() error {
@@ -185,10 +189,7 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 			}
 			return nil
 		},
-		stop: func(ctx context.Context) {
-			stopWatch()
-			srv.Shutdown(ctx)
-		},
+		stop: srv.Shutdown,
 	})
 	return nil
 }
@@ -267,13 +268,12 @@ func CheckPolicy(srv *grpc.Server, policy auth.Policy) error {
 // dial connects to a Guildhall service; the connection closes with the app.
 func (a *App) dial(target string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
 	opts = append([]grpc.DialOption{
-		grpc.WithTransportCredentials(insecure.NewCredentials()),
 		grpc.WithChainUnaryInterceptor(a.clientMetrics.UnaryClientInterceptor(), requestid.UnaryClientInterceptor()),
 		grpc.WithChainStreamInterceptor(a.clientMetrics.StreamClientInterceptor()),
 	}, append(a.tel.DialOptions(), opts...)...)
-	conn, err := grpc.NewClient(target, opts...)
+	conn, err := Dial(target, opts...)
 	if err != nil {
-		return nil, fmt.Errorf("dial %s: %w", target, err)
+		return nil, err
 	}
 	a.closers = append(a.closers, func() { _ = conn.Close() })
 	return conn, nil
@@ -317,11 +317,12 @@ func (a *App) Run(ctx context.Context) error {
 	for _, r := range a.runners {
 		g.Go(r.serve)
 	}
-	bgCtx, stopBackground := context.WithCancel(context.WithoutCancel(ctx))
-	var bg sync.WaitGroup
-	for _, b := range a.background {
-		bg.Go(func() { b.Run(bgCtx) })
-	}
+	jobsCtx, stopJobs := context.WithCancel(context.WithoutCancel(ctx))
+	jobsDone := make(chan struct{})
+	go func() {
+		defer close(jobsDone)
+		a.jobs.Run(jobsCtx)
+	}()
 	g.Go(func() error {
 		<-gctx.Done()
 		a.log.Info("shutting down", zap.Duration("grace", a.cfg.ShutdownGrace))
@@ -331,10 +332,10 @@ func (a *App) Run(ctx context.Context) error {
 		for i := len(a.runners) - 1; i >= 0; i-- {
 			a.runners[i].stop(stopCtx)
 		}
-		// Background work stops last: the requests just drained may have
-		// queued some (e.g. outbox rows, which are durable anyway).
-		stopBackground()
-		bg.Wait()
+		// Jobs stop last: the requests just drained may have queued work
+		// (e.g. outbox rows, which are durable anyway).
+		stopJobs()
+		<-jobsDone
 		return nil
 	})
 	err := g.Wait()
@@ -347,36 +348,37 @@ func (a *App) Run(ctx context.Context) error {
 	return err
 }
 
-// watchDatabases reports a service NOT_SERVING while its database is unreachable.
-func watchDatabases(ctx context.Context, srv *grpcserver.Server, pools map[string]*pgxpool.Pool, log *zap.Logger) {
-	t := time.NewTicker(5 * time.Second)
-	defer t.Stop()
-	last := map[string]bool{}
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+// watched is a service's database, checked by the database-watch job.
+type watched struct {
+	name     string
+	grpcName string
+	pool     *pgxpool.Pool
+}
+
+// watchDatabase is a job that reports a service NOT_SERVING while its
+// database is unreachable. Every replica watches its own connection, so it
+// claims nothing.
+func watchDatabase(srv *grpcserver.Server, w watched, log *zap.Logger) job.Job {
+	var last *bool
+	return job.Job{Name: w.name + ".database-watch", Interval: 5 * time.Second, Pass: func(ctx context.Context) (bool, error) {
+		pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := w.pool.Ping(pingCtx)
+		cancel()
+		if ctx.Err() != nil {
+			return false, nil
 		}
-		for name, pool := range pools {
-			pingCtx, cancel := context.WithTimeout(ctx, 2*time.Second)
-			err := pool.Ping(pingCtx)
-			cancel()
-			if ctx.Err() != nil {
-				return
-			}
-			ok := err == nil
-			if prev, seen := last[name]; seen && prev == ok {
-				continue
-			}
-			last[name] = ok
-			st := healthpb.HealthCheckResponse_SERVING
-			if !ok {
-				st = healthpb.HealthCheckResponse_NOT_SERVING
-				log.Error("database unreachable", zap.String("service", name), zap.Error(err))
-			}
-			srv.Health.SetServingStatus(name, st)
-			srv.Health.SetServingStatus(gateway.DatabaseHealth(name), st)
+		ok := err == nil
+		if last != nil && *last == ok {
+			return false, nil
 		}
-	}
+		last = &ok
+		st := healthpb.HealthCheckResponse_SERVING
+		if !ok {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+			log.Error("database unreachable", zap.String("service", w.grpcName), zap.Error(err))
+		}
+		srv.Health.SetServingStatus(w.grpcName, st)
+		srv.Health.SetServingStatus(gateway.DatabaseHealth(w.grpcName), st)
+		return false, nil
+	}}
 }

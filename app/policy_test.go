@@ -34,7 +34,7 @@ func (p withoutRule) Policy() auth.Policy {
 func TestMethodWithoutRuleStopsStartUp(t *testing.T) {
 	var schemas []pgtest.Schema
 	for _, s := range Services() {
-		schemas = append(schemas, pgtest.Schema{Name: s.Name, Migrations: s.Migrations})
+		schemas = append(schemas, pgtest.Schema{Name: s.Name, Migrations: s.Migrations, Lines: Lines()})
 	}
 	url := pgtest.New(t, schemas)
 	env := map[string]string{"GUILDHALL_DATABASE_URL": url, "GUILDHALL_INTERNAL_TOKEN": "gh_internal-test-token"}

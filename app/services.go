@@ -6,6 +6,9 @@ package app
 
 import (
 	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/idempotency"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/service"
 	"github.com/guildhall/guildhall/services/finance"
 	"github.com/guildhall/guildhall/services/membership"
@@ -16,6 +19,12 @@ import (
 // people and teams when seeding).
 func Services() []service.Descriptor {
 	return []service.Descriptor{membership.Service(), roadmap.Service(), finance.Service()}
+}
+
+// Lines are the platform's migration lines: the tables platform packages
+// keep in every service's schema, applied before the service's own.
+func Lines() []database.Line {
+	return []database.Line{idempotency.Line(), outbox.Line()}
 }
 
 // Lookup returns the named service.

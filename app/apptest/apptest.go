@@ -57,7 +57,7 @@ const AdminToken = "gh_test-admin-token"
 func Schemas() []pgtest.Schema {
 	var out []pgtest.Schema
 	for _, s := range app.Services() {
-		out = append(out, pgtest.Schema{Name: s.Name, Migrations: s.Migrations})
+		out = append(out, pgtest.Schema{Name: s.Name, Migrations: s.Migrations, Lines: app.Lines()})
 	}
 	return out
 }

@@ -10,13 +10,13 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.uber.org/zap"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/outbox"
 )
 
@@ -51,18 +51,25 @@ func Kind(ctx context.Context, service string) string {
 	return service + ".write"
 }
 
+// Message is the outbox row reporting that person did kind at t, for
+// writers that insert outbox rows in statements of their own.
+func Message(person, kind string, t time.Time) (outbox.Message, error) {
+	return outbox.NewMessage(Topic, New(person, kind, t))
+}
+
 // New is the report that person did kind at t, with a fresh event id.
 func New(person, kind string, t time.Time) *membershipv1.Activity {
 	return &membershipv1.Activity{EventId: uuid.NewString(), Person: person, Kind: kind, Time: timestamppb.New(t)}
 }
 
-// Drain delivers the activity queued in db's outbox to membership until ctx
-// ends; a membership outage only delays delivery. With no client it returns.
-func Drain(ctx context.Context, db *pgxpool.Pool, client membershipv1.MembershipServiceClient, log *zap.Logger) {
+// Jobs is the job that delivers the activity queued in db's outbox (of the
+// named service) to membership; a membership outage only delays delivery.
+// With no client there is nothing to deliver to, and no job.
+func Jobs(service string, db *pgxpool.Pool, client membershipv1.MembershipServiceClient) []job.Job {
 	if client == nil {
-		return
+		return nil
 	}
-	outbox.NewDrainer(db, Sender(client), log, 500*time.Millisecond).Run(ctx)
+	return []job.Job{outbox.Job(service+".outbox", db, Sender(client), 500*time.Millisecond)}
 }
 
 // Sender delivers queued activity to membership; membership ignores event

@@ -78,6 +78,11 @@ type Config struct {
 	// address may make per minute (and at once) before it is refused with
 	// RESOURCE_EXHAUSTED until the allowance refills.
 	AuthFailuresPerMinute int64
+	// JobIntervals overrides the pause between passes of background jobs,
+	// by job name (e.g. "membership.drift"), from GUILDHALL_JOB_INTERVALS
+	// ("membership.drift=10s,finance.idempotency-purge=1h").
+	JobIntervals map[string]time.Duration
+	jobIntervals []string
 
 	// TrustedProxies are the addresses (CIDRs) whose forwarding headers are
 	// believed; see internal/clientip. Empty: the TCP peer is the client.
@@ -153,6 +158,7 @@ var scopes = map[string]Scope{
 	"drift-emeritus-after": ScopeDev | ScopeService, "stale-after": ScopeDev | ScopeService,
 	"idempotency-retention": ScopeDev | ScopeService, "dual-approval-above": ScopeDev | ScopeService,
 	"volunteer-rate-per-minute": ScopeDev | ScopeService, "auth-failures-per-minute": ScopeDev | ScopeService,
+	"job-intervals": ScopeDev | ScopeService,
 }
 
 func scopeOf(flagName string) Scope {
@@ -212,13 +218,14 @@ func Bind(fs *flag.FlagSet, lookup func(string) (string, bool), logFormat string
 	b.duration(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "how long a REST or gRPC connection with no request stays open")
 	b.int64(&c.MaxConns, "max-conns", 4096, "connections open at once on each listener; 0 for no cap")
 	b.int64(&c.MaxConnsPerClient, "max-conns-per-client", 256, "connections one client address may hold on each listener (trusted proxies excepted); 0 for no cap")
+	b.list(&c.jobIntervals, "job-intervals", "pause between passes of background jobs, by job, e.g. membership.drift=10s,roadmap.outbox=1s")
 	for i, svc := range Services {
 		sc := &ServiceConfig{}
 		c.Service[svc] = sc
 		port := strconv.Itoa(9091 + i)
 		b.str(&sc.DatabaseURL, svc+"-database-url", "", svc+" PostgreSQL URL; defaults to --database-url", true)
 		b.str(&sc.Addr, svc+"-addr", ":"+port, "gRPC listen address of 'serve "+svc+"'", false)
-		b.str(&sc.Target, svc+"-target", "localhost:"+port, "gRPC address the gateway and other services dial for "+svc, false)
+		b.str(&sc.Target, svc+"-target", "localhost:"+port, "gRPC address(es) the gateway and other services dial for "+svc+": host:port, dns:///host:port or replicas host:port,host:port (balanced round-robin)", false)
 	}
 	return c, errors.Join(b.errs...)
 }
@@ -247,6 +254,16 @@ func (c *Config) Complete() error {
 	}
 	if c.IdempotencyRetention < 24*time.Hour {
 		errs = append(errs, errors.New("GUILDHALL_IDEMPOTENCY_RETENTION must be at least 24h: retries within a day must replay"))
+	}
+	c.JobIntervals = map[string]time.Duration{}
+	for _, kv := range c.jobIntervals {
+		name, raw, _ := strings.Cut(kv, "=")
+		d, err := ParseDuration(strings.TrimSpace(raw))
+		if name = strings.TrimSpace(name); name == "" || err != nil || d <= 0 {
+			errs = append(errs, fmt.Errorf("GUILDHALL_JOB_INTERVALS: %q is not job=duration, like membership.drift=10s", kv))
+			continue
+		}
+		c.JobIntervals[name] = d
 	}
 	if c.MaxBodyBytes <= 0 {
 		errs = append(errs, errors.New("GUILDHALL_MAX_BODY_BYTES must be positive"))

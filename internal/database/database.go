@@ -99,10 +99,23 @@ func EnsureDatabase(ctx context.Context, url string) error {
 	return err
 }
 
-// Migrate brings schema in the database at url up to date with the goose
-// migrations in fsys. Concurrent callers wait on an advisory lock, so every
-// replica may call it on start.
-func Migrate(ctx context.Context, url, schema string, fsys fs.FS) error {
+// Line is a migration line owned by a platform package (the tables it keeps
+// in every service's schema, such as idempotency_keys), versioned apart from
+// the service's own migrations in a table of its own, goose_<name>_version.
+type Line struct {
+	Name       string
+	Migrations fs.FS
+}
+
+// VersionTable is the goose version table of the line.
+func (l Line) VersionTable() string { return "goose_" + l.Name + "_version" }
+
+// Migrate brings schema in the database at url up to date: first each
+// platform line, then the service's own goose migrations in fsys (if not
+// nil; their version table is goose's default, goose_db_version).
+// Concurrent callers wait on an advisory lock, so every replica may call it
+// on start.
+func Migrate(ctx context.Context, url, schema string, fsys fs.FS, lines ...Line) error {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return fmt.Errorf("parse database url: %w", err)
@@ -113,17 +126,29 @@ func Migrate(ctx context.Context, url, schema string, fsys fs.FS) error {
 	if err := createSchema(ctx, db, schema); err != nil {
 		return err
 	}
+	for _, l := range lines {
+		if err := up(ctx, db, l.Migrations, schema+" "+l.Name, goose.WithTableName(l.VersionTable())); err != nil {
+			return err
+		}
+	}
+	if fsys == nil {
+		return nil
+	}
+	return up(ctx, db, fsys, schema)
+}
+
+func up(ctx context.Context, db *sql.DB, fsys fs.FS, what string, opts ...goose.ProviderOption) error {
 	locker, err := lock.NewPostgresSessionLocker()
 	if err != nil {
 		return err
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys,
-		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+	opts = append([]goose.ProviderOption{goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true)}, opts...)
+	p, err := goose.NewProvider(goose.DialectPostgres, db, fsys, opts...)
 	if err != nil {
-		return fmt.Errorf("load %s migrations: %w", schema, err)
+		return fmt.Errorf("load %s migrations: %w", what, err)
 	}
 	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate %s: %w", schema, err)
+		return fmt.Errorf("migrate %s: %w", what, err)
 	}
 	return nil
 }

@@ -9,9 +9,11 @@
 // caller is the authenticated person or service; anonymous callers cannot be
 // told apart, so their scope is the request itself (see Scope).
 //
-// Each service keeps its keys in its own idempotency_keys table (caller,
-// request_id, method, request_hash, response, create_time; primary key
-// (caller, request_id)).
+// Each service keeps its keys in an idempotency_keys table of its own schema
+// (caller, request_id, method, request_hash, response, create_time; primary
+// key (caller, request_id)), made by this package's migration line (Line).
+// Its rows are made by NewKey alone, whether Do writes them or a batched
+// statement does.
 package idempotency
 
 import (
@@ -43,6 +45,39 @@ func Scope(p *auth.Principal, hash []byte) string {
 	return "anonymous/" + hex.EncodeToString(hash)
 }
 
+// Key is one row of idempotency_keys: the caller's scope (Scope), a request
+// id (a UUID), the method it was first used with, the fingerprint of that
+// request (Hash) and the encoded response (nil while the first call runs).
+type Key struct {
+	Caller      string
+	RequestID   string
+	Method      string
+	RequestHash []byte
+	Response    []byte
+}
+
+// NewKey returns the row for req, sent by the caller of ctx to method with
+// requestID, answered by resp (nil: not answered yet).
+func NewKey(ctx context.Context, requestID, method string, req, resp proto.Message) (Key, error) {
+	k := Key{RequestID: requestID, Method: method}
+	var err error
+	if k.RequestHash, err = Hash(req); err != nil {
+		return Key{}, err
+	}
+	k.Caller = Scope(auth.From(ctx), k.RequestHash)
+	if resp != nil {
+		if k.Response, err = encodeResponse(resp); err != nil {
+			return Key{}, err
+		}
+	}
+	return k, nil
+}
+
+// encodeResponse is how a stored response is encoded; replay decodes it.
+func encodeResponse(resp proto.Message) ([]byte, error) {
+	return proto.MarshalOptions{Deterministic: true}.Marshal(resp)
+}
+
 // Do runs fn at most once per caller (from ctx) and requestID, inside tx. The key row is inserted
 // first, so a concurrent duplicate blocks on it until tx ends and then replays
 // the stored response; if tx rolls back, the key goes with it and a retry runs
@@ -52,45 +87,44 @@ func Do[T proto.Message](ctx context.Context, tx pgx.Tx, requestID, method strin
 	if requestID == "" {
 		return fn()
 	}
-	hash, err := Hash(req)
+	key, err := NewKey(ctx, requestID, method, req, nil)
 	if err != nil {
 		return zero, err
 	}
-	caller := Scope(auth.From(ctx), hash)
 	tag, err := tx.Exec(ctx,
 		`INSERT INTO idempotency_keys (caller, request_id, method, request_hash) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
-		caller, requestID, method, hash)
+		key.Caller, key.RequestID, key.Method, key.RequestHash)
 	if err != nil {
 		return zero, fmt.Errorf("claim request id: %w", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return replay[T](ctx, tx, caller, requestID, method, hash)
+		return replay[T](ctx, tx, key)
 	}
 	out, err := fn()
 	if err != nil {
 		return zero, err
 	}
-	b, err := proto.MarshalOptions{Deterministic: true}.Marshal(out)
+	b, err := encodeResponse(out)
 	if err != nil {
 		return zero, err
 	}
-	if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2`, caller, requestID, b); err != nil {
+	if _, err := tx.Exec(ctx, `UPDATE idempotency_keys SET response = $3 WHERE caller = $1 AND request_id = $2`, key.Caller, key.RequestID, b); err != nil {
 		return zero, fmt.Errorf("store response: %w", err)
 	}
 	return out, nil
 }
 
-func replay[T proto.Message](ctx context.Context, tx pgx.Tx, caller, requestID, method string, hash []byte) (T, error) {
+func replay[T proto.Message](ctx context.Context, tx pgx.Tx, key Key) (T, error) {
 	var zero T
 	var gotMethod string
 	var gotHash, resp []byte
-	err := tx.QueryRow(ctx, `SELECT method, request_hash, response FROM idempotency_keys WHERE caller = $1 AND request_id = $2`, caller, requestID).
+	err := tx.QueryRow(ctx, `SELECT method, request_hash, response FROM idempotency_keys WHERE caller = $1 AND request_id = $2`, key.Caller, key.RequestID).
 		Scan(&gotMethod, &gotHash, &resp)
 	if err != nil {
 		return zero, fmt.Errorf("read request id: %w", err)
 	}
-	if gotMethod != method || string(gotHash) != string(hash) || resp == nil {
-		return zero, apierr.RequestIDReused(requestID)
+	if gotMethod != key.Method || string(gotHash) != string(key.RequestHash) || resp == nil {
+		return zero, apierr.RequestIDReused(key.RequestID)
 	}
 	out := zero.ProtoReflect().New().Interface().(T)
 	if err := proto.Unmarshal(resp, out); err != nil {

@@ -22,7 +22,7 @@ import (
 // receives the first caller's reply; the first caller's retry replays it.
 func TestRequestIDsAreScopedPerCaller(t *testing.T) {
 	ctx := context.Background()
-	db, err := database.Open(ctx, pgtest.New(t, []pgtest.Schema{{Name: "keys", Migrations: keysTable}}), "keys")
+	db, err := database.Open(ctx, pgtest.New(t, []pgtest.Schema{{Name: "keys", Lines: []database.Line{idempotency.Line()}}}), "keys")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.uber.org/zap"
+
+	"github.com/guildhall/guildhall/internal/job"
 )
 
 // MinRetention is the shortest time request ids may be kept: the API
@@ -16,29 +17,26 @@ const MinRetention = 24 * time.Hour
 // writes much WAL in one transaction.
 const purgeBatch = 5000
 
-// Purger deletes request ids older than the retention, so the keys table
-// holds days of requests rather than every request ever made.
-type Purger struct {
-	db    *pgxpool.Pool
-	keep  time.Duration
-	every time.Duration
-	now   func() time.Time
-	log   *zap.Logger
+// PurgeInterval is how often old request ids are purged.
+const PurgeInterval = time.Hour
+
+// PurgeJob deletes, every PurgeInterval, the request ids of db's
+// idempotency_keys table older than keep (at least MinRetention), so the
+// table holds days of requests rather than every request ever made. One
+// replica at a time purges (an advisory lock on db).
+func PurgeJob(name string, db *pgxpool.Pool, keep time.Duration, now func() time.Time) job.Job {
+	return job.Job{Name: name, Interval: PurgeInterval, Exclusive: db, Pass: func(ctx context.Context) (bool, error) {
+		_, err := Purge(ctx, db, now().Add(-max(keep, MinRetention)))
+		return false, err
+	}}
 }
 
-// NewPurger returns a Purger for the idempotency_keys table of db's schema
-// that keeps keys for keep (at least MinRetention) and runs every hour.
-func NewPurger(db *pgxpool.Pool, keep time.Duration, now func() time.Time, log *zap.Logger) *Purger {
-	return &Purger{db: db, keep: max(keep, MinRetention), every: time.Hour, now: now, log: log}
-}
-
-// Purge deletes the keys created before now minus the retention, a batch at
-// a time, and returns how many it deleted.
-func (p *Purger) Purge(ctx context.Context) (int64, error) {
-	cutoff := p.now().Add(-p.keep)
+// Purge deletes the keys created before cutoff, a batch at a time, and
+// returns how many it deleted.
+func Purge(ctx context.Context, db *pgxpool.Pool, cutoff time.Time) (int64, error) {
 	var total int64
 	for {
-		tag, err := p.db.Exec(ctx, `DELETE FROM idempotency_keys WHERE (caller, request_id) IN (
+		tag, err := db.Exec(ctx, `DELETE FROM idempotency_keys WHERE (caller, request_id) IN (
 			SELECT caller, request_id FROM idempotency_keys WHERE create_time < $1 LIMIT $2)`, cutoff, purgeBatch)
 		if err != nil {
 			return total, err
@@ -46,26 +44,6 @@ func (p *Purger) Purge(ctx context.Context) (int64, error) {
 		total += tag.RowsAffected()
 		if tag.RowsAffected() < purgeBatch {
 			return total, nil
-		}
-	}
-}
-
-// Run purges now and then every hour until ctx ends.
-func (p *Purger) Run(ctx context.Context) {
-	t := time.NewTicker(p.every)
-	defer t.Stop()
-	for {
-		n, err := p.Purge(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			p.log.Warn("purging old request ids failed; will retry", zap.Error(err))
-		case n > 0:
-			p.log.Info("purged old request ids", zap.Int64("deleted", n), zap.Duration("kept", p.keep))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
 		}
 	}
 }

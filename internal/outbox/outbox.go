@@ -1,5 +1,5 @@
 // Package outbox is the transactional outbox: a service writes a message in
-// the same transaction as the change it describes, and a background drainer
+// the same transaction as the change it describes, and a background job
 // delivers it later. A crash or an outage of the receiver neither fails the
 // write nor loses the message; delivery is at least once, so receivers must be
 // idempotent.
@@ -12,25 +12,35 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/guildhall/guildhall/internal/job"
 )
 
-// Schema is the table each service that uses an outbox creates in a migration.
-const Schema = `CREATE TABLE outbox (
-    id          bigserial   PRIMARY KEY,
-    topic       text        NOT NULL,
-    payload     bytea       NOT NULL,
-    create_time timestamptz NOT NULL DEFAULT now()
-);`
+// Message is one row of the outbox: a topic and its payload, an encoded
+// protobuf message that the topic's Sender decodes. Rows are made by
+// NewMessage alone, whether Enqueue writes them or a batched statement does.
+type Message struct {
+	Topic   string
+	Payload []byte
+}
+
+// NewMessage returns the row that queues msg under topic.
+func NewMessage(topic string, msg proto.Message) (Message, error) {
+	b, err := proto.Marshal(msg)
+	if err != nil {
+		return Message{}, fmt.Errorf("encode %s: %w", topic, err)
+	}
+	return Message{Topic: topic, Payload: b}, nil
+}
 
 // Enqueue adds msg under topic, inside tx.
 func Enqueue(ctx context.Context, tx pgx.Tx, topic string, msg proto.Message) error {
-	b, err := proto.Marshal(msg)
+	m, err := NewMessage(topic, msg)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, payload) VALUES ($1, $2)`, topic, b); err != nil {
+	if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, payload) VALUES ($1, $2)`, m.Topic, m.Payload); err != nil {
 		return fmt.Errorf("enqueue %s: %w", topic, err)
 	}
 	return nil
@@ -40,49 +50,28 @@ func Enqueue(ctx context.Context, tx pgx.Tx, topic string, msg proto.Message) er
 // leaves the whole batch queued for a later try.
 type Sender func(ctx context.Context, topic string, payloads [][]byte) error
 
-// Drainer delivers queued messages in the background.
-type Drainer struct {
-	db       *pgxpool.Pool
-	send     Sender
-	log      *zap.Logger
-	interval time.Duration
-	batch    int
+// Batch is how many messages one pass delivers at most.
+const Batch = 200
+
+// Job delivers db's queued messages with send, every interval while the
+// queue is empty and pass after pass while it is not. Replicas share the
+// queue: each pass claims its rows with FOR UPDATE SKIP LOCKED.
+func Job(name string, db *pgxpool.Pool, send Sender, interval time.Duration) job.Job {
+	return job.Job{Name: name, Interval: interval, Pass: func(ctx context.Context) (bool, error) {
+		n, err := DrainOnce(ctx, db, send, Batch)
+		return n == Batch, err
+	}}
 }
 
-// NewDrainer returns a drainer polling every interval.
-func NewDrainer(db *pgxpool.Pool, send Sender, log *zap.Logger, interval time.Duration) *Drainer {
-	return &Drainer{db: db, send: send, log: log, interval: interval, batch: 200}
-}
-
-// Run drains until ctx ends, backing off while the receiver fails.
-func (d *Drainer) Run(ctx context.Context) {
-	wait := d.interval
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(wait):
-		}
-		n, err := d.DrainOnce(ctx)
-		switch {
-		case err != nil && ctx.Err() == nil:
-			wait = min(wait*2, 30*time.Second)
-			d.log.Warn("outbox delivery failed; will retry", zap.Error(err), zap.Duration("retry_in", wait))
-		case n == d.batch:
-			wait = 0 // more is waiting
-		default:
-			wait = d.interval
-		}
-	}
-}
-
-// DrainOnce delivers up to one batch and reports how many were delivered.
-// Rows are locked with SKIP LOCKED, so several replicas drain side by side
-// without delivering the same row twice at once.
-func (d *Drainer) DrainOnce(ctx context.Context) (int, error) {
+// DrainOnce delivers up to batch messages and reports how many were
+// delivered. The rows stay locked (FOR UPDATE SKIP LOCKED) until they are
+// delivered and deleted in one transaction, so replicas draining side by side
+// never deliver the same row at once, and the rows of a replica that dies
+// mid-batch unlock with its connection and are delivered by the next pass.
+func DrainOnce(ctx context.Context, db *pgxpool.Pool, send Sender, batch int) (int, error) {
 	delivered := 0
-	err := pgx.BeginFunc(ctx, d.db, func(tx pgx.Tx) error {
-		rows, err := tx.Query(ctx, `SELECT id, topic, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, d.batch)
+	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, topic, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, batch)
 		if err != nil {
 			return err
 		}
@@ -106,7 +95,7 @@ func (d *Drainer) DrainOnce(ctx context.Context) (int, error) {
 			return err
 		}
 		for _, t := range topics {
-			if err := d.send(ctx, t, byTopic[t]); err != nil {
+			if err := send(ctx, t, byTopic[t]); err != nil {
 				return fmt.Errorf("deliver %s: %w", t, err)
 			}
 		}

@@ -25,10 +25,12 @@ import (
 	"github.com/guildhall/guildhall/internal/database"
 )
 
-// Schema is one service's migrations, applied in a schema of that name.
+// Schema is one service's migrations, applied in a schema of that name
+// after the platform's migration lines.
 type Schema struct {
 	Name       string
-	Migrations fs.FS
+	Migrations fs.FS // may be nil: lines only
+	Lines      []database.Line
 }
 
 // DefaultURL is used when TEST_DATABASE_URL is unset.
@@ -124,20 +126,30 @@ func (m migrator) Hash() (string, error) {
 	h := sha256.New()
 	for _, s := range m {
 		fmt.Fprintf(h, "schema %s\n", s.Name)
-		err := fs.WalkDir(s.Migrations, ".", func(path string, d fs.DirEntry, err error) error {
-			if err != nil || d.IsDir() {
-				return err
-			}
-			b, err := fs.ReadFile(s.Migrations, path)
+		all := []fs.FS{}
+		for _, l := range s.Lines {
+			fmt.Fprintf(h, "line %s\n", l.Name)
+			all = append(all, l.Migrations)
+		}
+		if s.Migrations != nil {
+			all = append(all, s.Migrations)
+		}
+		for _, fsys := range all {
+			err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := fs.ReadFile(fsys, path)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(h, "%s %d\n", path, len(b))
+				h.Write(b)
+				return nil
+			})
 			if err != nil {
-				return err
+				return "", err
 			}
-			fmt.Fprintf(h, "%s %d\n", path, len(b))
-			h.Write(b)
-			return nil
-		})
-		if err != nil {
-			return "", err
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil))[:16], nil
@@ -145,7 +157,7 @@ func (m migrator) Hash() (string, error) {
 
 func (m migrator) Migrate(ctx context.Context, _ *sql.DB, conf pgtestdb.Config) error {
 	for _, s := range m {
-		if err := database.Migrate(ctx, conf.URL(), s.Name, s.Migrations); err != nil {
+		if err := database.Migrate(ctx, conf.URL(), s.Name, s.Migrations, s.Lines...); err != nil {
 			return err
 		}
 	}

@@ -16,6 +16,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/job"
 )
 
 // Deps is what a service is built from. Everything is passed in; nothing is global.
@@ -29,18 +30,14 @@ type Deps struct {
 	Now func() time.Time
 }
 
-// Part is a built service: it registers its gRPC API and declares who may
-// call each of its methods (every registered method must have a rule, or
-// the process refuses to start).
+// Part is a built service: it registers its gRPC API, declares who may call
+// each of its methods (every registered method must have a rule, or the
+// process refuses to start) and the background jobs it needs run (see
+// package job; the app adds the platform's own, such as purging request ids).
 type Part interface {
 	Register(s grpc.ServiceRegistrar)
 	Policy() auth.Policy
-}
-
-// Background is implemented by parts with work to do between requests, such
-// as draining an outbox; Run returns when ctx ends.
-type Background interface {
-	Run(ctx context.Context)
+	Jobs() []job.Job
 }
 
 // Descriptor describes one service: its name (also its schema and its

@@ -4,8 +4,6 @@ import (
 	"context"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/jackc/pgx/v5"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
@@ -13,6 +11,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/idempotency"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -112,11 +111,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	}
 	if w.requestID != "" {
 		var err error
-		if w.hash, err = idempotency.Hash(req); err != nil {
-			return nil, err
-		}
-		w.caller = idempotency.Scope(auth.From(ctx), w.hash)
-		if w.response, err = (proto.MarshalOptions{Deterministic: true}).Marshal(out); err != nil {
+		if w.key, err = idempotency.NewKey(ctx, w.requestID, createDonation, req, out); err != nil {
 			return nil, err
 		}
 	}
@@ -125,11 +120,11 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		if a.person == "" {
 			continue
 		}
-		b, err := proto.Marshal(activity.New(a.person, a.kind, now))
+		m, err := activity.Message(a.person, a.kind, now)
 		if err != nil {
 			return nil, err
 		}
-		w.activity = append(w.activity, b)
+		w.activity = append(w.activity, m)
 	}
 	wrote, err := s.donationWriter.Do(ctx, w)
 	if err != nil {
@@ -138,7 +133,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	if !wrote {
 		// The request id was used before: replay its response, or refuse a
 		// different request (REQUEST_ID_REUSED).
-		return doTx(ctx, s, req.GetRequestId(), "CreateDonation", req, func(pgx.Tx) (*financev1.Donation, error) {
+		return doTx(ctx, s, req.GetRequestId(), createDonation, req, func(pgx.Tx) (*financev1.Donation, error) {
 			return nil, apierr.Unavailable("request id vanished while replaying; retry")
 		})
 	}
@@ -151,11 +146,12 @@ type donationWrite struct {
 	goalID    string              // goal id, or "" for none
 	entry     entry               // no lines for in-kind gifts
 	requestID string
-	caller    string // the request id's scope (idempotency.Scope)
-	hash      []byte
-	response  []byte
-	activity  [][]byte // membershipv1.Activity reports: the donor's and the recorder's
+	key       idempotency.Key  // when requestID is set
+	activity  []outbox.Message // activity reports: the donor's and the recorder's
 }
+
+// createDonation is the method name request ids of donations are kept under.
+const createDonation = "CreateDonation"
 
 // writeDonations records a batch of donations in one statement and reports,
 // per donation, whether it was written (false: its request id was taken).
@@ -163,13 +159,12 @@ type donationWrite struct {
 // caller replays, as it would against an earlier batch.
 func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool, error) {
 	var p store.RecordDonationsParams
-	p.ActivityTopic = activity.Topic
 	type key struct{ caller, requestID string }
 	seen := map[key]bool{}
 	item := map[int32]int{} // statement item → index in ws
 	for i, w := range ws {
 		if w.requestID != "" {
-			k := key{w.caller, w.requestID}
+			k := key{w.key.Caller, w.requestID}
 			if seen[k] {
 				continue
 			}
@@ -181,10 +176,11 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 		txID := resource.ID(transactions, d.GetTransaction())
 		if w.requestID != "" {
 			p.KeyItems = append(p.KeyItems, n)
-			p.Callers = append(p.Callers, w.caller)
-			p.RequestIds = append(p.RequestIds, w.requestID)
-			p.RequestHashes = append(p.RequestHashes, w.hash)
-			p.Responses = append(p.Responses, w.response)
+			p.Callers = append(p.Callers, w.key.Caller)
+			p.RequestIds = append(p.RequestIds, w.key.RequestID)
+			p.Methods = append(p.Methods, w.key.Method)
+			p.RequestHashes = append(p.RequestHashes, w.key.RequestHash)
+			p.Responses = append(p.Responses, w.key.Response)
 		}
 		for seq, l := range w.entry.lines {
 			p.PostingItems = append(p.PostingItems, n)
@@ -212,7 +208,8 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 		p.CreateTimes = append(p.CreateTimes, d.GetCreateTime().AsTime())
 		for _, a := range w.activity {
 			p.ActivityItems = append(p.ActivityItems, n)
-			p.ActivityPayloads = append(p.ActivityPayloads, a)
+			p.ActivityTopics = append(p.ActivityTopics, a.Topic)
+			p.ActivityPayloads = append(p.ActivityPayloads, a.Payload)
 		}
 	}
 	written, err := s.q.RecordDonations(ctx, s.db, p)

@@ -20,7 +20,9 @@ import (
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/groupcommit"
+	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -216,9 +218,9 @@ func (s *Server) fillBalances(ctx context.Context, as ...*financev1.Account) err
 	return nil
 }
 
-// Run drains the activity outbox to membership until ctx ends.
-func (s *Server) Run(ctx context.Context) {
-	activity.Drain(ctx, s.db, s.opts.Membership, s.log)
+// Jobs implements service.Part: delivering the activity outbox to membership.
+func (s *Server) Jobs() []job.Job {
+	return activity.Jobs(config.Finance, s.db, s.opts.Membership)
 }
 
 // now is the service clock.

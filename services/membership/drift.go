@@ -7,10 +7,11 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"go.uber.org/zap"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -313,19 +314,16 @@ func (s *Server) ListDriftEvents(ctx context.Context, req *membershipv1.ListDrif
 	return resp, nil
 }
 
-// Run evaluates drift every minute until ctx ends, so roles are vacated and
-// principals updated even when nobody reads.
-func (s *Server) Run(ctx context.Context) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		if err := s.evaluateDrift(ctx, ""); err != nil && ctx.Err() == nil {
-			s.log.Warn("drift evaluation failed", zap.Error(err))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
+// DriftInterval is how often the drift job brings every person's stages up
+// to the clock, so roles are vacated and principals updated even when
+// nobody reads.
+const DriftInterval = time.Minute
+
+// Jobs implements service.Part: drift, one replica at a time (each stage is
+// recorded under the person's row lock in any case).
+func (s *Server) Jobs() []job.Job {
+	return []job.Job{{
+		Name: config.Membership + ".drift", Interval: DriftInterval, Exclusive: s.db,
+		Pass: func(ctx context.Context) (bool, error) { return false, s.evaluateDrift(ctx, "") },
+	}}
 }

@@ -18,6 +18,8 @@ import (
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -238,7 +240,7 @@ func releaseFromRow(r store.Release) *roadmapv1.Release {
 	}
 }
 
-// Run drains the activity outbox to membership until ctx ends.
-func (s *Server) Run(ctx context.Context) {
-	activity.Drain(ctx, s.db, s.opts.Membership, s.log)
+// Jobs implements service.Part: delivering the activity outbox to membership.
+func (s *Server) Jobs() []job.Job {
+	return activity.Jobs(config.Roadmap, s.db, s.opts.Membership)
 }

@@ -11,14 +11,5 @@ CREATE TABLE accounts (
     version       bigint      NOT NULL DEFAULT 1
 );
 
-CREATE TABLE idempotency_keys (
-    request_id   uuid        PRIMARY KEY,
-    method       text        NOT NULL,
-    request_hash bytea       NOT NULL,
-    response     bytea,
-    create_time  timestamptz NOT NULL DEFAULT now()
-);
-
 -- +goose Down
-DROP TABLE idempotency_keys;
 DROP TABLE accounts;

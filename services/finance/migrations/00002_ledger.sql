@@ -253,14 +253,7 @@ CREATE TABLE budgets (
     UNIQUE (category, year)
 );
 
-CREATE TABLE outbox (
-    id          bigserial   PRIMARY KEY,
-    topic       text        NOT NULL,
-    payload     bytea       NOT NULL,
-    create_time timestamptz NOT NULL DEFAULT now()
-);
-
 -- +goose Down
-DROP TABLE outbox, budgets, expense_events, expenses, payments, sponsorships, subscriptions, tiers, donations, goals;
+DROP TABLE budgets, expense_events, expenses, payments, sponsorships, subscriptions, tiers, donations, goals;
 DROP TABLE account_months, account_balances, postings, transactions;
 DROP FUNCTION ledger_accumulate, ledger_check_balanced, ledger_immutable;

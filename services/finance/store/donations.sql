@@ -15,10 +15,12 @@ LIMIT sqlc.arg(page_size);
 -- the items written.
 WITH keys AS (
         SELECT * FROM ROWS FROM (unnest(sqlc.arg(key_items)::int[]), unnest(sqlc.arg(callers)::text[]), unnest(sqlc.arg(request_ids)::uuid[]),
-            unnest(sqlc.arg(request_hashes)::bytea[]), unnest(sqlc.arg(responses)::bytea[])) AS u(item, caller, request_id, request_hash, response)),
+            unnest(sqlc.arg(methods)::text[]), unnest(sqlc.arg(request_hashes)::bytea[]), unnest(sqlc.arg(responses)::bytea[]))
+            AS u(item, caller, request_id, method, request_hash, response)),
     k AS (
+        -- Rows made by idempotency.NewKey.
         INSERT INTO idempotency_keys (caller, request_id, method, request_hash, response)
-        SELECT caller, request_id, 'CreateDonation', request_hash, response FROM keys
+        SELECT caller, request_id, method, request_hash, response FROM keys
         -- Concurrent batches lock their keys in one order, so they cannot deadlock.
         ORDER BY caller, request_id
         ON CONFLICT DO NOTHING RETURNING caller, request_id),
@@ -51,8 +53,10 @@ WITH keys AS (
             NULLIF(goal_id, ''), description, deposit_account, receive_time, NULLIF(transaction_id, '')::uuid, recorder, create_time
         FROM go),
     o AS (
+        -- Rows made by outbox.NewMessage.
         INSERT INTO outbox (topic, payload)
-        SELECT sqlc.arg(activity_topic)::text, a.payload
-        FROM ROWS FROM (unnest(sqlc.arg(activity_items)::int[]), unnest(sqlc.arg(activity_payloads)::bytea[])) AS a(item, payload)
+        SELECT a.topic, a.payload
+        FROM ROWS FROM (unnest(sqlc.arg(activity_items)::int[]), unnest(sqlc.arg(activity_topics)::text[]),
+            unnest(sqlc.arg(activity_payloads)::bytea[])) AS a(item, topic, payload)
         JOIN go ON go.item = a.item)
 SELECT item::int FROM go;

@@ -91,21 +91,23 @@ func (q *Queries) ListDonations(ctx context.Context, db DBTX, arg ListDonationsP
 
 const recordDonations = `-- name: RecordDonations :many
 WITH keys AS (
-        SELECT item, caller, request_id, request_hash, response FROM ROWS FROM (unnest($1::int[]), unnest($2::text[]), unnest($3::uuid[]),
-            unnest($4::bytea[]), unnest($5::bytea[])) AS u(item, caller, request_id, request_hash, response)),
+        SELECT item, caller, request_id, method, request_hash, response FROM ROWS FROM (unnest($1::int[]), unnest($2::text[]), unnest($3::uuid[]),
+            unnest($4::text[]), unnest($5::bytea[]), unnest($6::bytea[]))
+            AS u(item, caller, request_id, method, request_hash, response)),
     k AS (
+        -- Rows made by idempotency.NewKey.
         INSERT INTO idempotency_keys (caller, request_id, method, request_hash, response)
-        SELECT caller, request_id, 'CreateDonation', request_hash, response FROM keys
+        SELECT caller, request_id, method, request_hash, response FROM keys
         -- Concurrent batches lock their keys in one order, so they cannot deadlock.
         ORDER BY caller, request_id
         ON CONFLICT DO NOTHING RETURNING caller, request_id),
     items AS (
-        SELECT id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, item FROM ROWS FROM (unnest($6::uuid[]), unnest($7::text[]),
-            unnest($8::text[]), unnest($9::timestamptz[]), unnest($10::text[]),
-            unnest($11::text[]), unnest($12::bigint[]), unnest($13::text[]),
-            unnest($14::text[]), unnest($15::text[]), unnest($16::text[]),
-            unnest($17::text[]), unnest($18::text[]), unnest($19::text[]),
-            unnest($20::text[]), unnest($21::text[]), unnest($22::timestamptz[]))
+        SELECT id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, item FROM ROWS FROM (unnest($7::uuid[]), unnest($8::text[]),
+            unnest($9::text[]), unnest($10::timestamptz[]), unnest($11::text[]),
+            unnest($12::text[]), unnest($13::bigint[]), unnest($14::text[]),
+            unnest($15::text[]), unnest($16::text[]), unnest($17::text[]),
+            unnest($18::text[]), unnest($19::text[]), unnest($20::text[]),
+            unnest($21::text[]), unnest($22::text[]), unnest($23::timestamptz[]))
             WITH ORDINALITY AS u(id, transaction_id, tx_description, receive_time, recorder, currency_code, amount, donor, donor_name,
                 donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, create_time, item)),
     go AS (
@@ -118,8 +120,8 @@ WITH keys AS (
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
         SELECT go.transaction_id::uuid, l.seq, l.account, l.currency, l.amount
-        FROM ROWS FROM (unnest($23::int[]), unnest($24::int[]), unnest($25::text[]),
-            unnest($26::text[]), unnest($27::bigint[])) AS l(item, seq, account, currency, amount)
+        FROM ROWS FROM (unnest($24::int[]), unnest($25::int[]), unnest($26::text[]),
+            unnest($27::text[]), unnest($28::bigint[])) AS l(item, seq, account, currency, amount)
         JOIN go ON go.item = l.item),
     d AS (
         INSERT INTO donations (id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference,
@@ -128,9 +130,11 @@ WITH keys AS (
             NULLIF(goal_id, ''), description, deposit_account, receive_time, NULLIF(transaction_id, '')::uuid, recorder, create_time
         FROM go),
     o AS (
+        -- Rows made by outbox.NewMessage.
         INSERT INTO outbox (topic, payload)
-        SELECT $28::text, a.payload
-        FROM ROWS FROM (unnest($29::int[]), unnest($30::bytea[])) AS a(item, payload)
+        SELECT a.topic, a.payload
+        FROM ROWS FROM (unnest($29::int[]), unnest($30::text[]),
+            unnest($31::bytea[])) AS a(item, topic, payload)
         JOIN go ON go.item = a.item)
 SELECT item::int FROM go
 `
@@ -139,6 +143,7 @@ type RecordDonationsParams struct {
 	KeyItems           []int32
 	Callers            []string
 	RequestIds         []string
+	Methods            []string
 	RequestHashes      [][]byte
 	Responses          [][]byte
 	Ids                []string
@@ -163,8 +168,8 @@ type RecordDonationsParams struct {
 	PostingAccounts    []string
 	PostingCurrencies  []string
 	PostingAmounts     []int64
-	ActivityTopic      string
 	ActivityItems      []int32
+	ActivityTopics     []string
 	ActivityPayloads   [][]byte
 }
 
@@ -178,6 +183,7 @@ func (q *Queries) RecordDonations(ctx context.Context, db DBTX, arg RecordDonati
 		arg.KeyItems,
 		arg.Callers,
 		arg.RequestIds,
+		arg.Methods,
 		arg.RequestHashes,
 		arg.Responses,
 		arg.Ids,
@@ -202,8 +208,8 @@ func (q *Queries) RecordDonations(ctx context.Context, db DBTX, arg RecordDonati
 		arg.PostingAccounts,
 		arg.PostingCurrencies,
 		arg.PostingAmounts,
-		arg.ActivityTopic,
 		arg.ActivityItems,
+		arg.ActivityTopics,
 		arg.ActivityPayloads,
 	)
 	if err != nil {

@@ -39,6 +39,13 @@ type IdempotencyKey struct {
 	Caller      string
 }
 
+type Outbox struct {
+	ID         int64
+	Topic      string
+	Payload    []byte
+	CreateTime time.Time
+}
+
 type Package struct {
 	ID                 string
 	DisplayName        string

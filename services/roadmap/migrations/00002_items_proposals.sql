@@ -84,15 +84,7 @@ CREATE TABLE proposal_votes (
     PRIMARY KEY (proposal_id, person)
 );
 
-CREATE TABLE outbox (
-    id          bigserial   PRIMARY KEY,
-    topic       text        NOT NULL,
-    payload     bytea       NOT NULL,
-    create_time timestamptz NOT NULL DEFAULT now()
-);
-
 -- +goose Down
-DROP TABLE outbox;
 DROP TABLE proposal_votes;
 DROP TABLE proposals;
 DROP TABLE item_updates;

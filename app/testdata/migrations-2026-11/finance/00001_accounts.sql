@@ -1,0 +1,24 @@
+-- +goose Up
+CREATE TABLE accounts (
+    id            text        PRIMARY KEY,
+    display_name  text        NOT NULL,
+    description   text        NOT NULL DEFAULT '',
+    type          text        NOT NULL CHECK (type IN ('asset', 'liability', 'income', 'expense', 'equity')),
+    currency_code char(3)     NOT NULL,
+    earmarked     boolean     NOT NULL DEFAULT false,
+    create_time   timestamptz NOT NULL DEFAULT now(),
+    update_time   timestamptz NOT NULL DEFAULT now(),
+    version       bigint      NOT NULL DEFAULT 1
+);
+
+CREATE TABLE idempotency_keys (
+    request_id   uuid        PRIMARY KEY,
+    method       text        NOT NULL,
+    request_hash bytea       NOT NULL,
+    response     bytea,
+    create_time  timestamptz NOT NULL DEFAULT now()
+);
+
+-- +goose Down
+DROP TABLE idempotency_keys;
+DROP TABLE accounts;

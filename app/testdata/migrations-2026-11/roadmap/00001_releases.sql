@@ -1,0 +1,27 @@
+-- +goose Up
+CREATE TABLE releases (
+    id            text        PRIMARY KEY,
+    display_name  text        NOT NULL,
+    description   text        NOT NULL DEFAULT '',
+    base_platform text        NOT NULL DEFAULT '',
+    state         text        NOT NULL DEFAULT 'planned'
+                              CHECK (state IN ('planned', 'in_development', 'released', 'maintained', 'end_of_life')),
+    target_date   date,
+    release_date  date,
+    notes         text        NOT NULL DEFAULT '',
+    create_time   timestamptz NOT NULL DEFAULT now(),
+    update_time   timestamptz NOT NULL DEFAULT now(),
+    version       bigint      NOT NULL DEFAULT 1
+);
+
+CREATE TABLE idempotency_keys (
+    request_id   uuid        PRIMARY KEY,
+    method       text        NOT NULL,
+    request_hash bytea       NOT NULL,
+    response     bytea,
+    create_time  timestamptz NOT NULL DEFAULT now()
+);
+
+-- +goose Down
+DROP TABLE idempotency_keys;
+DROP TABLE releases;
