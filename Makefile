@@ -5,6 +5,7 @@ SHELL := bash
 
 BUF  := go tool -modfile=tools/buf/go.mod buf
 SQLC := go tool -modfile=tools/go.mod sqlc
+APILINTER := go tool -modfile=tools/apilinter/go.mod api-linter
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 
 .PHONY: help
@@ -59,11 +60,16 @@ generate: ## regenerate protobuf, gateway, OpenAPI and sqlc code
 	$(SQLC) generate
 
 .PHONY: lint
-lint: ## buf lint, go vet and gofmt
+lint: api-lint ## buf lint, Google's AIP linter, go vet and gofmt
 	$(BUF) lint
 	go vet ./...
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/')); \
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+.PHONY: api-lint
+api-lint: ## Google's AIP linter on the protos; deliberate departures are in api-linter.yaml
+	$(APILINTER) -I proto -I third_party/proto --config api-linter.yaml --set-exit-status \
+		--output-format=summary $$(cd proto && find guildhall -name '*.proto' | sort)
 
 .PHONY: check-generated
 check-generated: generate ## fail if generated code differs from its sources

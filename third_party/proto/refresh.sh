@@ -16,7 +16,7 @@ trap 'rm -rf "$tmp"' EXIT
 
 (cd "$tmp" && npm pack --silent "google-proto-files@${GOOGLE_PROTO_FILES_VERSION}" >/dev/null && tar xzf google-proto-files-*.tgz)
 mkdir -p google/api
-for f in annotations http field_behavior httpbody; do
+for f in annotations http field_behavior httpbody resource; do
   cp "$tmp/package/google/api/$f.proto" google/api/
 done
 cp "$tmp/package/LICENSE" google/LICENSE

@@ -223,21 +223,21 @@ var File_guildhall_finance_v1_account_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_account_proto_rawDesc = "" +
 	"\n" +
-	"\"guildhall/finance/v1/account.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xe2\x04\n" +
+	"\"guildhall/finance/v1/account.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xc9\x05\n" +
 	"\aAccount\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12@\n" +
-	"\x04type\x18\x04 \x01(\x0e2\".guildhall.finance.v1.Account.TypeB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04type\x129\n" +
-	"\rcurrency_code\x18\x05 \x01(\tB\x14\xbaH\x11\xd8\x01\x01r\f2\n" +
-	"^[A-Z]{3}$R\fcurrencyCode\x12\x1c\n" +
-	"\tearmarked\x18\x06 \x01(\bR\tearmarked\x12@\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12-\n" +
+	"\vdescription\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12F\n" +
+	"\x04type\x18\x04 \x01(\x0e2\".guildhall.finance.v1.Account.TypeB\x0e\xe0A\x02\xe0A\x05\xbaH\x05\x82\x01\x02\x10\x01R\x04type\x12?\n" +
+	"\rcurrency_code\x18\x05 \x01(\tB\x1a\xe0A\x02\xe0A\x05\xbaH\x11\xd8\x01\x01r\f2\n" +
+	"^[A-Z]{3}$R\fcurrencyCode\x12!\n" +
+	"\tearmarked\x18\x06 \x01(\bB\x03\xe0A\x01R\tearmarked\x12@\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\t \x01(\tR\x04etag\x127\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\t \x01(\tB\x03\xe0A\x01R\x04etag\x127\n" +
 	"\abalance\x18\n" +
 	" \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\abalance\"t\n" +
 	"\x04Type\x12\x14\n" +
@@ -247,7 +247,8 @@ const file_guildhall_finance_v1_account_proto_rawDesc = "" +
 	"\x0eTYPE_LIABILITY\x10\x02\x12\x0f\n" +
 	"\vTYPE_INCOME\x10\x03\x12\x10\n" +
 	"\fTYPE_EXPENSE\x10\x04\x12\x0f\n" +
-	"\vTYPE_EQUITY\x10\x05BFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"\vTYPE_EQUITY\x10\x05:I\xeaAF\n" +
+	"\x1dfinance.guildhall.dev/Account\x12\x12accounts/{account}*\baccounts2\aaccountBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_account_proto_rawDescOnce sync.Once

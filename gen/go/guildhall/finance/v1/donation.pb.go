@@ -404,33 +404,38 @@ var File_guildhall_finance_v1_donation_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_donation_proto_rawDesc = "" +
 	"\n" +
-	"#guildhall/finance/v1/donation.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xa6\v\n" +
+	"#guildhall/finance/v1/donation.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xee\r\n" +
 	"\bDonation\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\xd8\x01\n" +
-	"\x06amount\x18\x02 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
-	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12=\n" +
-	"\x05donor\x18\x03 \x01(\tB'\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x05donor\x12'\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\xdb\x01\n" +
+	"\x06amount\x18\x02 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa8\x01\xe0A\x02\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12d\n" +
+	"\x05donor\x18\x03 \x01(\tBN\xe0A\x01\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x05donor\x12*\n" +
 	"\n" +
-	"donor_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\tdonorName\x12+\n" +
-	"\vdonor_email\x18\x05 \x01(\tB\n" +
-	"\xbaH\a\xd8\x01\x01r\x02`\x01R\n" +
-	"donorEmail\x12S\n" +
+	"donor_name\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\tdonorName\x12.\n" +
+	"\vdonor_email\x18\x05 \x01(\tB\r\xe0A\x01\xbaH\a\xd8\x01\x01r\x02`\x01R\n" +
+	"donorEmail\x12V\n" +
 	"\n" +
-	"visibility\x18\x06 \x01(\x0e2).guildhall.finance.v1.Donation.VisibilityB\b\xbaH\x05\x82\x01\x02\x10\x01R\n" +
-	"visibility\x12J\n" +
-	"\achannel\x18\a \x01(\x0e2&.guildhall.finance.v1.Donation.ChannelB\b\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x127\n" +
-	"\x12external_reference\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x11externalReference\x12:\n" +
-	"\x04goal\x18\t \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^goals/[a-z][a-z0-9-]{0,62}$R\x04goal\x12*\n" +
+	"visibility\x18\x06 \x01(\x0e2).guildhall.finance.v1.Donation.VisibilityB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\n" +
+	"visibility\x12M\n" +
+	"\achannel\x18\a \x01(\x0e2&.guildhall.finance.v1.Donation.ChannelB\v\xe0A\x02\xbaH\x05\x82\x01\x02\x10\x01R\achannel\x12:\n" +
+	"\x12external_reference\x18\b \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\x11externalReference\x12\\\n" +
+	"\x04goal\x18\t \x01(\tBH\xe0A\x01\xfaA\x1c\n" +
+	"\x1afinance.guildhall.dev/Goal\xbaH#\xd8\x01\x01r\x1e2\x1c^goals/[a-z][a-z0-9-]{0,62}$R\x04goal\x12-\n" +
 	"\vdescription\x18\n" +
-	" \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12R\n" +
-	"\x0fdeposit_account\x18\v \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0edepositAccount\x12=\n" +
-	"\freceive_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12%\n" +
-	"\vtransaction\x18\r \x01(\tB\x03\xe0A\x03R\vtransaction\x12\x1f\n" +
-	"\brecorder\x18\x0e \x01(\tB\x03\xe0A\x03R\brecorder\x12@\n" +
+	" \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12w\n" +
+	"\x0fdeposit_account\x18\v \x01(\tBN\xe0A\x01\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0edepositAccount\x12B\n" +
+	"\freceive_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\vreceiveTime\x12K\n" +
+	"\vtransaction\x18\r \x01(\tB)\xe0A\x03\xfaA#\n" +
+	"!finance.guildhall.dev/TransactionR\vtransaction\x12C\n" +
+	"\brecorder\x18\x0e \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\brecorder\x12@\n" +
 	"\vcreate_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12?\n" +
-	"\x05state\x18\x10 \x01(\x0e2$.guildhall.finance.v1.Donation.StateB\x03\xe0A\x03R\x05state\x122\n" +
-	"\x12refund_transaction\x18\x11 \x01(\tB\x03\xe0A\x03R\x11refundTransaction\"q\n" +
+	"\x05state\x18\x10 \x01(\x0e2$.guildhall.finance.v1.Donation.StateB\x03\xe0A\x03R\x05state\x12X\n" +
+	"\x12refund_transaction\x18\x11 \x01(\tB)\xe0A\x03\xfaA#\n" +
+	"!finance.guildhall.dev/TransactionR\x11refundTransaction\"q\n" +
 	"\n" +
 	"Visibility\x12\x1a\n" +
 	"\x16VISIBILITY_UNSPECIFIED\x10\x00\x12\x15\n" +
@@ -447,7 +452,8 @@ const file_guildhall_finance_v1_donation_proto_rawDesc = "" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSTATE_RECEIVED\x10\x01\x12\x12\n" +
-	"\x0eSTATE_REFUNDED\x10\x02BFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"\x0eSTATE_REFUNDED\x10\x02:N\xeaAK\n" +
+	"\x1efinance.guildhall.dev/Donation\x12\x14donations/{donation}*\tdonations2\bdonationBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_donation_proto_rawDescOnce sync.Once

@@ -358,22 +358,25 @@ var File_guildhall_finance_v1_expense_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_expense_proto_rawDesc = "" +
 	"\n" +
-	"\"guildhall/finance/v1/expense.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xb7\a\n" +
+	"\"guildhall/finance/v1/expense.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xfd\b\n" +
 	"\aExpense\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\x1e\n" +
-	"\x05payee\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x05payee\x12E\n" +
-	"\bcategory\x18\x03 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\bcategory\x12\xd8\x01\n" +
-	"\x06amount\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
-	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12*\n" +
-	"\vdescription\x18\x05 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x125\n" +
-	"\x11invoice_reference\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x10invoiceReference\x12>\n" +
-	"\x05state\x18\a \x01(\x0e2#.guildhall.finance.v1.Expense.StateB\x03\xe0A\x03R\x05state\x12!\n" +
-	"\tsubmitter\x18\b \x01(\tB\x03\xe0A\x03R\tsubmitter\x122\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12!\n" +
+	"\x05payee\x18\x02 \x01(\tB\v\xe0A\x02\xbaH\x05r\x03\x18\xc8\x01R\x05payee\x12j\n" +
+	"\bcategory\x18\x03 \x01(\tBN\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\bcategory\x12\xdb\x01\n" +
+	"\x06amount\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa8\x01\xe0A\x02\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12-\n" +
+	"\vdescription\x18\x05 \x01(\tB\v\xe0A\x02\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x128\n" +
+	"\x11invoice_reference\x18\x06 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\x10invoiceReference\x12>\n" +
+	"\x05state\x18\a \x01(\x0e2#.guildhall.finance.v1.Expense.StateB\x03\xe0A\x03R\x05state\x12E\n" +
+	"\tsubmitter\x18\b \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\tsubmitter\x122\n" +
 	"\x12required_approvals\x18\t \x01(\x05B\x03\xe0A\x03R\x11requiredApprovals\x12A\n" +
 	"\ahistory\x18\n" +
 	" \x03(\v2\".guildhall.finance.v1.ExpenseEventB\x03\xe0A\x03R\ahistory\x12(\n" +
-	"\rreject_reason\x18\v \x01(\tB\x03\xe0A\x03R\frejectReason\x12%\n" +
-	"\vtransaction\x18\f \x01(\tB\x03\xe0A\x03R\vtransaction\x12@\n" +
+	"\rreject_reason\x18\v \x01(\tB\x03\xe0A\x03R\frejectReason\x12K\n" +
+	"\vtransaction\x18\f \x01(\tB)\xe0A\x03\xfaA#\n" +
+	"!finance.guildhall.dev/TransactionR\vtransaction\x12@\n" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\"\x80\x01\n" +
 	"\x05State\x12\x15\n" +
@@ -383,14 +386,17 @@ const file_guildhall_finance_v1_expense_proto_rawDesc = "" +
 	"\n" +
 	"STATE_PAID\x10\x03\x12\x12\n" +
 	"\x0eSTATE_REJECTED\x10\x04\x12\x13\n" +
-	"\x0fSTATE_CANCELLED\x10\x05\"\xe1\x01\n" +
-	"\fExpenseEvent\x12\x16\n" +
-	"\x06action\x18\x01 \x01(\tR\x06action\x12\x14\n" +
-	"\x05actor\x18\x02 \x01(\tR\x05actor\x12.\n" +
-	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x129\n" +
-	"\x05state\x18\x04 \x01(\x0e2#.guildhall.finance.v1.Expense.StateR\x05state\x12\x16\n" +
-	"\x06reason\x18\x05 \x01(\tR\x06reason\x12 \n" +
-	"\vtransaction\x18\x06 \x01(\tR\vtransactionBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"\x0fSTATE_CANCELLED\x10\x05:I\xeaAF\n" +
+	"\x1dfinance.guildhall.dev/Expense\x12\x12expenses/{expense}*\bexpenses2\aexpense\"\xc9\x02\n" +
+	"\fExpenseEvent\x12\x1b\n" +
+	"\x06action\x18\x01 \x01(\tB\x03\xe0A\x03R\x06action\x12=\n" +
+	"\x05actor\x18\x02 \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\x05actor\x123\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\x12>\n" +
+	"\x05state\x18\x04 \x01(\x0e2#.guildhall.finance.v1.Expense.StateB\x03\xe0A\x03R\x05state\x12\x1b\n" +
+	"\x06reason\x18\x05 \x01(\tB\x03\xe0A\x03R\x06reason\x12K\n" +
+	"\vtransaction\x18\x06 \x01(\tB)\xe0A\x03\xfaA#\n" +
+	"!finance.guildhall.dev/TransactionR\vtransactionBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_expense_proto_rawDescOnce sync.Once

@@ -3357,217 +3357,257 @@ var File_guildhall_finance_v1_finance_service_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\n" +
-	"*guildhall/finance/v1/finance_service.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x19google/api/httpbody.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"guildhall/finance/v1/account.proto\x1a#guildhall/finance/v1/donation.proto\x1a\"guildhall/finance/v1/expense.proto\x1a\x1fguildhall/finance/v1/goal.proto\x1a!guildhall/finance/v1/report.proto\x1a&guildhall/finance/v1/sponsorship.proto\x1a'guildhall/finance/v1/subscription.proto\x1a&guildhall/finance/v1/transaction.proto\"R\n" +
-	"\x11GetAccountRequest\x12=\n" +
-	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x04name\"d\n" +
-	"\x13ListAccountsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"*guildhall/finance/v1/finance_service.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/httpbody.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"guildhall/finance/v1/account.proto\x1a#guildhall/finance/v1/donation.proto\x1a\"guildhall/finance/v1/expense.proto\x1a\x1fguildhall/finance/v1/goal.proto\x1a!guildhall/finance/v1/report.proto\x1a&guildhall/finance/v1/sponsorship.proto\x1a'guildhall/finance/v1/subscription.proto\x1a&guildhall/finance/v1/transaction.proto\"t\n" +
+	"\x11GetAccountRequest\x12_\n" +
+	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x04name\"j\n" +
+	"\x13ListAccountsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"y\n" +
-	"\x14ListAccountsResponse\x129\n" +
-	"\baccounts\x18\x01 \x03(\v2\x1d.guildhall.finance.v1.AccountR\baccounts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc7\x01\n" +
-	"\x14CreateAccountRequest\x12?\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x83\x01\n" +
+	"\x14ListAccountsResponse\x12>\n" +
+	"\baccounts\x18\x01 \x03(\v2\x1d.guildhall.finance.v1.AccountB\x03\xe0A\x03R\baccounts\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xec\x01\n" +
+	"\x14CreateAccountRequest\x12a\n" +
 	"\n" +
-	"account_id\x18\x01 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\taccountId\x12B\n" +
-	"\aaccount\x18\x02 \x01(\v2\x1d.guildhall.finance.v1.AccountB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\aaccount\x12*\n" +
+	"account_id\x18\x01 \x01(\tBB\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\taccountId\x12B\n" +
+	"\aaccount\x18\x02 \x01(\v2\x1d.guildhall.finance.v1.AccountB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\aaccount\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x80\x02\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x85\x02\n" +
 	"\x14UpdateAccountRequest\x12\xaa\x01\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1d.guildhall.finance.v1.AccountBq\xe0A\x02\xbaHk\xba\x01e\n" +
-	"\faccount.name\x12\x1fname must be accounts/{account}\x1a4this.name.matches('^accounts/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\aaccount\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"r\n" +
-	"\x14DeleteAccountRequest\x12=\n" +
-	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"S\n" +
-	"\x15GetTransactionRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^transactions/[0-9a-f-]{36}$R\x04name\"h\n" +
-	"\x17ListTransactionsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\faccount.name\x12\x1fname must be accounts/{account}\x1a4this.name.matches('^accounts/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\aaccount\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\x97\x01\n" +
+	"\x14DeleteAccountRequest\x12_\n" +
+	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"y\n" +
+	"\x15GetTransactionRequest\x12`\n" +
+	"\x04name\x18\x01 \x01(\tBL\xe0A\x02\xfaA#\n" +
+	"!finance.guildhall.dev/Transaction\xbaH r\x1e2\x1c^transactions/[0-9a-f-]{36}$R\x04name\"n\n" +
+	"\x17ListTransactionsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x89\x01\n" +
-	"\x18ListTransactionsResponse\x12E\n" +
-	"\ftransactions\x18\x01 \x03(\v2!.guildhall.finance.v1.TransactionR\ftransactions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x93\x01\n" +
+	"\x18ListTransactionsResponse\x12J\n" +
+	"\ftransactions\x18\x01 \x03(\v2!.guildhall.finance.v1.TransactionB\x03\xe0A\x03R\ftransactions\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x99\x01\n" +
 	"\x18CreateTransactionRequest\x12N\n" +
-	"\vtransaction\x18\x01 \x01(\v2!.guildhall.finance.v1.TransactionB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\vtransaction\x12*\n" +
+	"\vtransaction\x18\x01 \x01(\v2!.guildhall.finance.v1.TransactionB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\vtransaction\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xa5\x01\n" +
-	"\x19ReverseTransactionRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^transactions/[0-9a-f-]{36}$R\x04name\x12 \n" +
-	"\x06reason\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x06reason\x12*\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xd1\x01\n" +
+	"\x19ReverseTransactionRequest\x12`\n" +
+	"\x04name\x18\x01 \x01(\tBL\xe0A\x02\xfaA#\n" +
+	"!finance.guildhall.dev/Transaction\xbaH r\x1e2\x1c^transactions/[0-9a-f-]{36}$R\x04name\x12#\n" +
+	"\x06reason\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xd0\x0fR\x06reason\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x8f\x01\n" +
-	"\x19ExportTransactionsRequest\x12:\n" +
-	"\x04from\x18\x01 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x04from\x126\n" +
-	"\x02to\x18\x02 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x02to\"M\n" +
-	"\x12GetDonationRequest\x127\n" +
-	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^donations/[0-9a-f-]{36}$R\x04name\"e\n" +
-	"\x14ListDonationsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x95\x01\n" +
+	"\x19ExportTransactionsRequest\x12=\n" +
+	"\x04from\x18\x01 \x01(\tB)\xe0A\x01\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x04from\x129\n" +
+	"\x02to\x18\x02 \x01(\tB)\xe0A\x01\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\x02to\"p\n" +
+	"\x12GetDonationRequest\x12Z\n" +
+	"\x04name\x18\x01 \x01(\tBF\xe0A\x02\xfaA \n" +
+	"\x1efinance.guildhall.dev/Donation\xbaH\x1dr\x1b2\x19^donations/[0-9a-f-]{36}$R\x04name\"k\n" +
+	"\x14ListDonationsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"}\n" +
-	"\x15ListDonationsResponse\x12<\n" +
-	"\tdonations\x18\x01 \x03(\v2\x1e.guildhall.finance.v1.DonationR\tdonations\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8a\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x87\x01\n" +
+	"\x15ListDonationsResponse\x12A\n" +
+	"\tdonations\x18\x01 \x03(\v2\x1e.guildhall.finance.v1.DonationB\x03\xe0A\x03R\tdonations\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x8d\x01\n" +
 	"\x15CreateDonationRequest\x12E\n" +
-	"\bdonation\x18\x01 \x01(\v2\x1e.guildhall.finance.v1.DonationB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bdonation\x12*\n" +
+	"\bdonation\x18\x01 \x01(\v2\x1e.guildhall.finance.v1.DonationB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bdonation\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"L\n" +
-	"\x0eGetTierRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04name\"a\n" +
-	"\x10ListTiersRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"k\n" +
+	"\x0eGetTierRequest\x12Y\n" +
+	"\x04name\x18\x01 \x01(\tBE\xe0A\x02\xfaA\x1c\n" +
+	"\x1afinance.guildhall.dev/Tier\xbaH r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04name\"g\n" +
+	"\x10ListTiersRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"m\n" +
-	"\x11ListTiersResponse\x120\n" +
-	"\x05tiers\x18\x01 \x03(\v2\x1a.guildhall.finance.v1.TierR\x05tiers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb5\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"w\n" +
+	"\x11ListTiersResponse\x125\n" +
+	"\x05tiers\x18\x01 \x03(\v2\x1a.guildhall.finance.v1.TierB\x03\xe0A\x03R\x05tiers\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xd7\x01\n" +
 	"\x11CreateTierRequest\x129\n" +
-	"\x04tier\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.TierB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04tier\x129\n" +
-	"\atier_id\x18\x02 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06tierId\x12*\n" +
+	"\x04tier\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.TierB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04tier\x12X\n" +
+	"\atier_id\x18\x02 \x01(\tB?\xe0A\x02\xfaA\x1c\n" +
+	"\x1afinance.guildhall.dev/Tier\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06tierId\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xe8\x01\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xed\x01\n" +
 	"\x11UpdateTierRequest\x12\x95\x01\n" +
 	"\x04tier\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.TierBe\xe0A\x02\xbaH_\xba\x01Y\n" +
-	"\ttier.name\x12\x19name must be tiers/{tier}\x1a1this.name.matches('^tiers/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x04tier\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"l\n" +
-	"\x11DeleteTierRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"U\n" +
-	"\x16GetSubscriptionRequest\x12;\n" +
-	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\x83\x01\n" +
-	"\x18ListSubscriptionsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\ttier.name\x12\x19name must be tiers/{tier}\x1a1this.name.matches('^tiers/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x04tier\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\x8e\x01\n" +
+	"\x11DeleteTierRequest\x12Y\n" +
+	"\x04name\x18\x01 \x01(\tBE\xe0A\x02\xfaA\x1c\n" +
+	"\x1afinance.guildhall.dev/Tier\xbaH r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"|\n" +
+	"\x16GetSubscriptionRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA$\n" +
+	"\"finance.guildhall.dev/Subscription\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\x8e\x01\n" +
+	"\x18ListSubscriptionsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12\x18\n" +
-	"\aoverdue\x18\x03 \x01(\bR\aoverdue\"\x8d\x01\n" +
-	"\x19ListSubscriptionsResponse\x12H\n" +
-	"\rsubscriptions\x18\x01 \x03(\v2\".guildhall.finance.v1.SubscriptionR\rsubscriptions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9a\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12\x1d\n" +
+	"\aoverdue\x18\x03 \x01(\bB\x03\xe0A\x01R\aoverdue\"\x97\x01\n" +
+	"\x19ListSubscriptionsResponse\x12M\n" +
+	"\rsubscriptions\x18\x01 \x03(\v2\".guildhall.finance.v1.SubscriptionB\x03\xe0A\x03R\rsubscriptions\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x9d\x01\n" +
 	"\x19CreateSubscriptionRequest\x12Q\n" +
-	"\fsubscription\x18\x01 \x01(\v2\".guildhall.finance.v1.SubscriptionB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\fsubscription\x12*\n" +
+	"\fsubscription\x18\x01 \x01(\v2\".guildhall.finance.v1.SubscriptionB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\fsubscription\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"W\n" +
-	"\x18PauseSubscriptionRequest\x12;\n" +
-	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"X\n" +
-	"\x19ResumeSubscriptionRequest\x12;\n" +
-	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"X\n" +
-	"\x19CancelSubscriptionRequest\x12;\n" +
-	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\x9e\x02\n" +
-	" RecordSubscriptionPaymentRequest\x12;\n" +
-	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\x12R\n" +
-	"\x0fdeposit_account\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0edepositAccount\x12=\n" +
-	"\freceive_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12*\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"~\n" +
+	"\x18PauseSubscriptionRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA$\n" +
+	"\"finance.guildhall.dev/Subscription\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\x7f\n" +
+	"\x19ResumeSubscriptionRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA$\n" +
+	"\"finance.guildhall.dev/Subscription\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\x7f\n" +
+	"\x19CancelSubscriptionRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA$\n" +
+	"\"finance.guildhall.dev/Subscription\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\xef\x02\n" +
+	" RecordSubscriptionPaymentRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA$\n" +
+	"\"finance.guildhall.dev/Subscription\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\x12w\n" +
+	"\x0fdeposit_account\x18\x02 \x01(\tBN\xe0A\x01\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0edepositAccount\x12B\n" +
+	"\freceive_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\vreceiveTime\x12*\n" +
 	"\n" +
 	"request_id\x18\x04 \x01(\tB\v\xe0A\x02\xbaH\x05r\x03\xb0\x01\x01R\trequestId\"\x1c\n" +
-	"\x1aGetRecurringRevenueRequest\"e\n" +
-	"\x1bGetRecurringRevenueResponse\x12F\n" +
+	"\x1aGetRecurringRevenueRequest\"j\n" +
+	"\x1bGetRecurringRevenueResponse\x12K\n" +
 	"\n" +
-	"currencies\x18\x01 \x03(\v2&.guildhall.finance.v1.RecurringRevenueR\n" +
-	"currencies\"S\n" +
-	"\x15GetSponsorshipRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\"h\n" +
-	"\x17ListSponsorshipsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"currencies\x18\x01 \x03(\v2&.guildhall.finance.v1.RecurringRevenueB\x03\xe0A\x03R\n" +
+	"currencies\"y\n" +
+	"\x15GetSponsorshipRequest\x12`\n" +
+	"\x04name\x18\x01 \x01(\tBL\xe0A\x02\xfaA#\n" +
+	"!finance.guildhall.dev/Sponsorship\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\"n\n" +
+	"\x17ListSponsorshipsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x89\x01\n" +
-	"\x18ListSponsorshipsResponse\x12E\n" +
-	"\fsponsorships\x18\x01 \x03(\v2!.guildhall.finance.v1.SponsorshipR\fsponsorships\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x93\x01\n" +
+	"\x18ListSponsorshipsResponse\x12J\n" +
+	"\fsponsorships\x18\x01 \x03(\v2!.guildhall.finance.v1.SponsorshipB\x03\xe0A\x03R\fsponsorships\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x99\x01\n" +
 	"\x18CreateSponsorshipRequest\x12N\n" +
-	"\vsponsorship\x18\x01 \x01(\v2!.guildhall.finance.v1.SponsorshipB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\vsponsorship\x12*\n" +
+	"\vsponsorship\x18\x01 \x01(\v2!.guildhall.finance.v1.SponsorshipB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\vsponsorship\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x99\x02\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x9e\x02\n" +
 	"\x18UpdateSponsorshipRequest\x12\xbf\x01\n" +
 	"\vsponsorship\x18\x01 \x01(\v2!.guildhall.finance.v1.SponsorshipBz\xe0A\x02\xbaHt\xba\x01n\n" +
-	"\x10sponsorship.name\x12'name must be sponsorships/{sponsorship}\x1a1this.name.matches('^sponsorships/[0-9a-f-]{36}$')\xc8\x01\x01R\vsponsorship\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\x9c\x02\n" +
-	"\x1fRecordSponsorshipPaymentRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\x12R\n" +
-	"\x0fdeposit_account\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0edepositAccount\x12=\n" +
-	"\freceive_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vreceiveTime\x12*\n" +
+	"\x10sponsorship.name\x12'name must be sponsorships/{sponsorship}\x1a1this.name.matches('^sponsorships/[0-9a-f-]{36}$')\xc8\x01\x01R\vsponsorship\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\xec\x02\n" +
+	"\x1fRecordSponsorshipPaymentRequest\x12`\n" +
+	"\x04name\x18\x01 \x01(\tBL\xe0A\x02\xfaA#\n" +
+	"!finance.guildhall.dev/Sponsorship\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\x12w\n" +
+	"\x0fdeposit_account\x18\x02 \x01(\tBN\xe0A\x01\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0edepositAccount\x12B\n" +
+	"\freceive_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\vreceiveTime\x12*\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\v\xe0A\x02\xbaH\x05r\x03\xb0\x01\x01R\trequestId\"S\n" +
-	"\x15EndSponsorshipRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\"K\n" +
-	"\x11GetExpenseRequest\x126\n" +
-	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\"d\n" +
-	"\x13ListExpensesRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"request_id\x18\x04 \x01(\tB\v\xe0A\x02\xbaH\x05r\x03\xb0\x01\x01R\trequestId\"y\n" +
+	"\x15EndSponsorshipRequest\x12`\n" +
+	"\x04name\x18\x01 \x01(\tBL\xe0A\x02\xfaA#\n" +
+	"!finance.guildhall.dev/Sponsorship\xbaH r\x1e2\x1c^sponsorships/[0-9a-f-]{36}$R\x04name\"m\n" +
+	"\x11GetExpenseRequest\x12X\n" +
+	"\x04name\x18\x01 \x01(\tBD\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Expense\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\"j\n" +
+	"\x13ListExpensesRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"y\n" +
-	"\x14ListExpensesResponse\x129\n" +
-	"\bexpenses\x18\x01 \x03(\v2\x1d.guildhall.finance.v1.ExpenseR\bexpenses\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x86\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x83\x01\n" +
+	"\x14ListExpensesResponse\x12>\n" +
+	"\bexpenses\x18\x01 \x03(\v2\x1d.guildhall.finance.v1.ExpenseB\x03\xe0A\x03R\bexpenses\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x89\x01\n" +
 	"\x14CreateExpenseRequest\x12B\n" +
-	"\aexpense\x18\x01 \x01(\v2\x1d.guildhall.finance.v1.ExpenseB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\aexpense\x12*\n" +
+	"\aexpense\x18\x01 \x01(\v2\x1d.guildhall.finance.v1.ExpenseB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\aexpense\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"O\n" +
-	"\x15ApproveExpenseRequest\x126\n" +
-	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\"r\n" +
-	"\x14RejectExpenseRequest\x126\n" +
-	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\x12\"\n" +
-	"\x06reason\x18\x02 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"N\n" +
-	"\x14CancelExpenseRequest\x126\n" +
-	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\"\x82\x02\n" +
-	"\x11PayExpenseRequest\x126\n" +
-	"\x04name\x18\x01 \x01(\tB\"\xe0A\x02\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\x12R\n" +
-	"\x0fpayment_account\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0epaymentAccount\x125\n" +
-	"\bpay_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\apayTime\x12*\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"q\n" +
+	"\x15ApproveExpenseRequest\x12X\n" +
+	"\x04name\x18\x01 \x01(\tBD\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Expense\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\"\x97\x01\n" +
+	"\x14RejectExpenseRequest\x12X\n" +
+	"\x04name\x18\x01 \x01(\tBD\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Expense\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\x12%\n" +
+	"\x06reason\x18\x02 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\xd0\x0fR\x06reason\"p\n" +
+	"\x14CancelExpenseRequest\x12X\n" +
+	"\x04name\x18\x01 \x01(\tBD\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Expense\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\"\xd1\x02\n" +
+	"\x11PayExpenseRequest\x12X\n" +
+	"\x04name\x18\x01 \x01(\tBD\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Expense\xbaH\x1cr\x1a2\x18^expenses/[0-9a-f-]{36}$R\x04name\x12w\n" +
+	"\x0fpayment_account\x18\x02 \x01(\tBN\xe0A\x01\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\x0epaymentAccount\x12:\n" +
+	"\bpay_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\apayTime\x12-\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"I\n" +
-	"\x10GetBudgetRequest\x125\n" +
-	"\x04name\x18\x01 \x01(\tB!\xe0A\x02\xbaH\x1br\x192\x17^budgets/[0-9a-f-]{36}$R\x04name\"c\n" +
-	"\x12ListBudgetsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"request_id\x18\x04 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"j\n" +
+	"\x10GetBudgetRequest\x12V\n" +
+	"\x04name\x18\x01 \x01(\tBB\xe0A\x02\xfaA\x1e\n" +
+	"\x1cfinance.guildhall.dev/Budget\xbaH\x1br\x192\x17^budgets/[0-9a-f-]{36}$R\x04name\"i\n" +
+	"\x12ListBudgetsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"u\n" +
-	"\x13ListBudgetsResponse\x126\n" +
-	"\abudgets\x18\x01 \x03(\v2\x1c.guildhall.finance.v1.BudgetR\abudgets\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x7f\n" +
+	"\x13ListBudgetsResponse\x12;\n" +
+	"\abudgets\x18\x01 \x03(\v2\x1c.guildhall.finance.v1.BudgetB\x03\xe0A\x03R\abudgets\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x85\x01\n" +
 	"\x13CreateBudgetRequest\x12?\n" +
-	"\x06budget\x18\x01 \x01(\v2\x1c.guildhall.finance.v1.BudgetB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x06budget\x12*\n" +
+	"\x06budget\x18\x01 \x01(\v2\x1c.guildhall.finance.v1.BudgetB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x06budget\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xf1\x01\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xf6\x01\n" +
 	"\x13UpdateBudgetRequest\x12\x9c\x01\n" +
 	"\x06budget\x18\x01 \x01(\v2\x1c.guildhall.finance.v1.BudgetBf\xe0A\x02\xbaH`\xba\x01Z\n" +
-	"\vbudget.name\x12\x1dname must be budgets/{budget}\x1a,this.name.matches('^budgets/[0-9a-f-]{36}$')\xc8\x01\x01R\x06budget\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"i\n" +
-	"\x13DeleteBudgetRequest\x125\n" +
-	"\x04name\x18\x01 \x01(\tB!\xe0A\x02\xbaH\x1br\x192\x17^budgets/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"L\n" +
-	"\x0eGetGoalRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^goals/[a-z][a-z0-9-]{0,62}$R\x04name\"a\n" +
-	"\x10ListGoalsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\vbudget.name\x12\x1dname must be budgets/{budget}\x1a,this.name.matches('^budgets/[0-9a-f-]{36}$')\xc8\x01\x01R\x06budget\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\x8d\x01\n" +
+	"\x13DeleteBudgetRequest\x12V\n" +
+	"\x04name\x18\x01 \x01(\tBB\xe0A\x02\xfaA\x1e\n" +
+	"\x1cfinance.guildhall.dev/Budget\xbaH\x1br\x192\x17^budgets/[0-9a-f-]{36}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"k\n" +
+	"\x0eGetGoalRequest\x12Y\n" +
+	"\x04name\x18\x01 \x01(\tBE\xe0A\x02\xfaA\x1c\n" +
+	"\x1afinance.guildhall.dev/Goal\xbaH r\x1e2\x1c^goals/[a-z][a-z0-9-]{0,62}$R\x04name\"g\n" +
+	"\x10ListGoalsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"m\n" +
-	"\x11ListGoalsResponse\x120\n" +
-	"\x05goals\x18\x01 \x03(\v2\x1a.guildhall.finance.v1.GoalR\x05goals\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb5\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"w\n" +
+	"\x11ListGoalsResponse\x125\n" +
+	"\x05goals\x18\x01 \x03(\v2\x1a.guildhall.finance.v1.GoalB\x03\xe0A\x03R\x05goals\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xd7\x01\n" +
 	"\x11CreateGoalRequest\x129\n" +
-	"\x04goal\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.GoalB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04goal\x129\n" +
-	"\agoal_id\x18\x02 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06goalId\x12*\n" +
+	"\x04goal\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.GoalB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04goal\x12X\n" +
+	"\agoal_id\x18\x02 \x01(\tB?\xe0A\x02\xfaA\x1c\n" +
+	"\x1afinance.guildhall.dev/Goal\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06goalId\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xe8\x01\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xed\x01\n" +
 	"\x11UpdateGoalRequest\x12\x95\x01\n" +
 	"\x04goal\x18\x01 \x01(\v2\x1a.guildhall.finance.v1.GoalBe\xe0A\x02\xbaH_\xba\x01Y\n" +
-	"\tgoal.name\x12\x19name must be goals/{goal}\x1a1this.name.matches('^goals/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x04goal\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"\tgoal.name\x12\x19name must be goals/{goal}\x1a1this.name.matches('^goals/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x04goal\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
 	"updateMask\"U\n" +
 	"\x17GetMonthlyReportRequest\x12:\n" +
 	"\x05month\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x05month\"\x87\x01\n" +
 	"\x15GetReportRangeRequest\x128\n" +
 	"\x04from\x18\x01 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x04from\x124\n" +
-	"\x02to\x18\x02 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x02to\"W\n" +
-	"\x16GetReportRangeResponse\x12=\n" +
-	"\areports\x18\x01 \x03(\v2#.guildhall.finance.v1.MonthlyReportR\areports2\xd53\n" +
+	"\x02to\x18\x02 \x01(\tB$\xe0A\x02\xbaH\x1er\x1c2\x1a^[0-9]{4}-(0[1-9]|1[0-2])$R\x02to\"\\\n" +
+	"\x16GetReportRangeResponse\x12B\n" +
+	"\areports\x18\x01 \x03(\v2#.guildhall.finance.v1.MonthlyReportB\x03\xe0A\x03R\areports2\xd53\n" +
 	"\x0eFinanceService\x12s\n" +
 	"\n" +
 	"GetAccount\x12'.guildhall.finance.v1.GetAccountRequest\x1a\x1d.guildhall.finance.v1.Account\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=accounts/*}\x12{\n" +

@@ -342,41 +342,46 @@ var File_guildhall_finance_v1_goal_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_goal_proto_rawDesc = "" +
 	"\n" +
-	"\x1fguildhall/finance/v1/goal.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xa2\x06\n" +
+	"\x1fguildhall/finance/v1/goal.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xbe\a\n" +
 	"\x04Goal\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12\xd8\x01\n" +
-	"\x06target\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
-	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06target\x12C\n" +
-	"\x06period\x18\x05 \x01(\x0e2!.guildhall.finance.v1.Goal.PeriodB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06period\x12\x1a\n" +
-	"\bpriority\x18\x06 \x01(\x05R\bpriority\x12+\n" +
-	"\froadmap_item\x18\a \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\vroadmapItem\x12L\n" +
-	"\ffund_account\x18\b \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\vfundAccount\x129\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12-\n" +
+	"\vdescription\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12\xdb\x01\n" +
+	"\x06target\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa8\x01\xe0A\x02\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06target\x12I\n" +
+	"\x06period\x18\x05 \x01(\x0e2!.guildhall.finance.v1.Goal.PeriodB\x0e\xe0A\x02\xe0A\x05\xbaH\x05\x82\x01\x02\x10\x01R\x06period\x12\x1f\n" +
+	"\bpriority\x18\x06 \x01(\x05B\x03\xe0A\x01R\bpriority\x12M\n" +
+	"\froadmap_item\x18\a \x01(\tB*\xe0A\x01\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x05r\x03\x18\xc8\x01R\vroadmapItem\x12q\n" +
+	"\ffund_account\x18\b \x01(\tBN\xe0A\x05\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\vfundAccount\x129\n" +
 	"\bprogress\x18\t \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\bprogress\x12@\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\x12\x12\n" +
-	"\x04etag\x18\v \x01(\tR\x04etag\"[\n" +
+	"createTime\x12\x17\n" +
+	"\x04etag\x18\v \x01(\tB\x03\xe0A\x01R\x04etag\"[\n" +
 	"\x06Period\x12\x16\n" +
 	"\x12PERIOD_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0ePERIOD_ONE_OFF\x10\x01\x12\x12\n" +
 	"\x0ePERIOD_MONTHLY\x10\x02\x12\x11\n" +
-	"\rPERIOD_YEARLY\x10\x03\"\xf3\x04\n" +
+	"\rPERIOD_YEARLY\x10\x03::\xeaA7\n" +
+	"\x1afinance.guildhall.dev/Goal\x12\fgoals/{goal}*\x05goals2\x04goal\"\xef\x05\n" +
 	"\x06Budget\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12E\n" +
-	"\bcategory\x18\x02 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\bcategory\x12\"\n" +
-	"\x04year\x18\x03 \x01(\x05B\x0e\xbaH\v\xd8\x01\x01\x1a\x06\x18\x98\x11(\xd0\x0fR\x04year\x12\xda\x01\n" +
-	"\aplanned\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12m\n" +
+	"\bcategory\x18\x02 \x01(\tBQ\xe0A\x02\xe0A\x05\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\bcategory\x12(\n" +
+	"\x04year\x18\x03 \x01(\x05B\x14\xe0A\x02\xe0A\x05\xbaH\v\xd8\x01\x01\x1a\x06\x18\x98\x11(\xd0\x0fR\x04year\x12\xdd\x01\n" +
+	"\aplanned\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa8\x01\xe0A\x02\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
 	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\aplanned\x123\n" +
 	"\x05spent\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\x05spent\x12;\n" +
 	"\tremaining\x18\x06 \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\tremaining\x12@\n" +
 	"\vcreate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\t \x01(\tR\x04etagBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\t \x01(\tB\x03\xe0A\x01R\x04etag:D\xeaAA\n" +
+	"\x1cfinance.guildhall.dev/Budget\x12\x10budgets/{budget}*\abudgets2\x06budgetBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_goal_proto_rawDescOnce sync.Once

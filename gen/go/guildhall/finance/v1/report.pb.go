@@ -7,6 +7,7 @@
 package financev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -268,28 +269,28 @@ var File_guildhall_finance_v1_report_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_report_proto_rawDesc = "" +
 	"\n" +
-	"!guildhall/finance/v1/report.proto\x12\x14guildhall.finance.v1\"k\n" +
-	"\rMonthlyReport\x12\x14\n" +
-	"\x05month\x18\x01 \x01(\tR\x05month\x12D\n" +
+	"!guildhall/finance/v1/report.proto\x12\x14guildhall.finance.v1\x1a\x1fgoogle/api/field_behavior.proto\"u\n" +
+	"\rMonthlyReport\x12\x19\n" +
+	"\x05month\x18\x01 \x01(\tB\x03\xe0A\x03R\x05month\x12I\n" +
 	"\n" +
-	"currencies\x18\x02 \x03(\v2$.guildhall.finance.v1.CurrencyReportR\n" +
-	"currencies\"\xe5\x03\n" +
-	"\x0eCurrencyReport\x12#\n" +
-	"\rcurrency_code\x18\x01 \x01(\tR\fcurrencyCode\x12F\n" +
-	"\x10income_by_source\x18\x02 \x03(\v2\x1c.guildhall.finance.v1.AmountR\x0eincomeBySource\x12!\n" +
-	"\fincome_total\x18\x03 \x01(\x03R\vincomeTotal\x12N\n" +
-	"\x14expenses_by_category\x18\x04 \x03(\v2\x1c.guildhall.finance.v1.AmountR\x12expensesByCategory\x12#\n" +
-	"\rexpense_total\x18\x05 \x01(\x03R\fexpenseTotal\x12\x10\n" +
-	"\x03net\x18\x06 \x01(\x03R\x03net\x12G\n" +
-	"\x10closing_balances\x18\a \x03(\v2\x1c.guildhall.finance.v1.AmountR\x0fclosingBalances\x12\x12\n" +
-	"\x04cash\x18\b \x01(\x03R\x04cash\x12#\n" +
-	"\raverage_costs\x18\t \x01(\x03R\faverageCosts\x12(\n" +
+	"currencies\x18\x02 \x03(\v2$.guildhall.finance.v1.CurrencyReportB\x03\xe0A\x03R\n" +
+	"currencies\"\x97\x04\n" +
+	"\x0eCurrencyReport\x12(\n" +
+	"\rcurrency_code\x18\x01 \x01(\tB\x03\xe0A\x03R\fcurrencyCode\x12K\n" +
+	"\x10income_by_source\x18\x02 \x03(\v2\x1c.guildhall.finance.v1.AmountB\x03\xe0A\x03R\x0eincomeBySource\x12&\n" +
+	"\fincome_total\x18\x03 \x01(\x03B\x03\xe0A\x03R\vincomeTotal\x12S\n" +
+	"\x14expenses_by_category\x18\x04 \x03(\v2\x1c.guildhall.finance.v1.AmountB\x03\xe0A\x03R\x12expensesByCategory\x12(\n" +
+	"\rexpense_total\x18\x05 \x01(\x03B\x03\xe0A\x03R\fexpenseTotal\x12\x15\n" +
+	"\x03net\x18\x06 \x01(\x03B\x03\xe0A\x03R\x03net\x12L\n" +
+	"\x10closing_balances\x18\a \x03(\v2\x1c.guildhall.finance.v1.AmountB\x03\xe0A\x03R\x0fclosingBalances\x12\x17\n" +
+	"\x04cash\x18\b \x01(\x03B\x03\xe0A\x03R\x04cash\x12(\n" +
+	"\raverage_costs\x18\t \x01(\x03B\x03\xe0A\x03R\faverageCosts\x12-\n" +
 	"\rrunway_months\x18\n" +
-	" \x01(\x01H\x00R\frunwayMonths\x88\x01\x01B\x10\n" +
-	"\x0e_runway_months\";\n" +
-	"\x06Amount\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x1f\n" +
-	"\vminor_units\x18\x02 \x01(\x03R\n" +
+	" \x01(\x01B\x03\xe0A\x03H\x00R\frunwayMonths\x88\x01\x01B\x10\n" +
+	"\x0e_runway_months\"E\n" +
+	"\x06Amount\x12\x15\n" +
+	"\x03key\x18\x01 \x01(\tB\x03\xe0A\x03R\x03key\x12$\n" +
+	"\vminor_units\x18\x02 \x01(\x03B\x03\xe0A\x03R\n" +
 	"minorUnitsBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (

@@ -294,26 +294,26 @@ var File_guildhall_finance_v1_sponsorship_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_sponsorship_proto_rawDesc = "" +
 	"\n" +
-	"&guildhall/finance/v1/sponsorship.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'guildhall/finance/v1/subscription.proto\x1a\x1dguildhall/type/v1/money.proto\"\x95\b\n" +
+	"&guildhall/finance/v1/sponsorship.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'guildhall/finance/v1/subscription.proto\x1a\x1dguildhall/type/v1/money.proto\"\x91\t\n" +
 	"\vSponsorship\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12,\n" +
-	"\forganisation\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\forganisation\x12\"\n" +
-	"\apackage\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\apackage\x12D\n" +
-	"\x04kind\x18\x04 \x01(\x0e2&.guildhall.finance.v1.Sponsorship.KindB\b\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\xd8\x01\n" +
-	"\x06amount\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
-	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12@\n" +
-	"\x06period\x18\x06 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06period\x12E\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12/\n" +
+	"\forganisation\x18\x02 \x01(\tB\v\xe0A\x02\xbaH\x05r\x03\x18\xc8\x01R\forganisation\x12%\n" +
+	"\apackage\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\apackage\x12J\n" +
+	"\x04kind\x18\x04 \x01(\x0e2&.guildhall.finance.v1.Sponsorship.KindB\x0e\xe0A\x02\xe0A\x05\xbaH\x05\x82\x01\x02\x10\x01R\x04kind\x12\xdb\x01\n" +
+	"\x06amount\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa8\x01\xe0A\x02\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12C\n" +
+	"\x06period\x18\x06 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\v\xe0A\x02\xbaH\x05\x82\x01\x02\x10\x01R\x06period\x12H\n" +
 	"\n" +
-	"start_date\x18\a \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tstartDate\x12A\n" +
-	"\bend_date\x18\b \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\aendDate\x12B\n" +
+	"start_date\x18\a \x01(\tB)\xe0A\x05\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\tstartDate\x12D\n" +
+	"\bend_date\x18\b \x01(\tB)\xe0A\x01\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\aendDate\x12B\n" +
 	"\x05state\x18\t \x01(\x0e2'.guildhall.finance.v1.Sponsorship.StateB\x03\xe0A\x03R\x05state\x121\n" +
 	"\x04paid\x18\n" +
 	" \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\x04paid\x12@\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\r \x01(\tR\x04etag\"H\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\r \x01(\tB\x03\xe0A\x01R\x04etag\"H\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10KIND_SPONSORSHIP\x10\x01\x12\x14\n" +
@@ -322,7 +322,8 @@ const file_guildhall_finance_v1_sponsorship_proto_rawDesc = "" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSTATE_PROPOSED\x10\x01\x12\x10\n" +
 	"\fSTATE_ACTIVE\x10\x02\x12\x0f\n" +
-	"\vSTATE_ENDED\x10\x03BFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"\vSTATE_ENDED\x10\x03:]\xeaAZ\n" +
+	"!finance.guildhall.dev/Sponsorship\x12\x1asponsorships/{sponsorship}*\fsponsorships2\vsponsorshipBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_sponsorship_proto_rawDescOnce sync.Once

@@ -446,32 +446,35 @@ var File_guildhall_finance_v1_subscription_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_subscription_proto_rawDesc = "" +
 	"\n" +
-	"'guildhall/finance/v1/subscription.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xb6\x04\n" +
+	"'guildhall/finance/v1/subscription.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\x86\x05\n" +
 	"\x04Tier\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12\xd8\x01\n" +
-	"\x06amount\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
-	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12D\n" +
-	"\binterval\x18\x05 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\b\xbaH\x05\x82\x01\x02\x10\x01R\binterval\x12@\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12-\n" +
+	"\vdescription\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12\xdb\x01\n" +
+	"\x06amount\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa8\x01\xe0A\x02\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12J\n" +
+	"\binterval\x18\x05 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\x0e\xe0A\x02\xe0A\x05\xbaH\x05\x82\x01\x02\x10\x01R\binterval\x12@\n" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\b \x01(\tR\x04etag\"\x98\a\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\b \x01(\tB\x03\xe0A\x01R\x04etag::\xeaA7\n" +
+	"\x1afinance.guildhall.dev/Tier\x12\ftiers/{tier}*\x05tiers2\x04tier\"\xd1\b\n" +
 	"\fSubscription\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12:\n" +
-	"\x04tier\x18\x02 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04tier\x12G\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\\\n" +
+	"\x04tier\x18\x02 \x01(\tBH\xe0A\x01\xfaA\x1c\n" +
+	"\x1afinance.guildhall.dev/Tier\xbaH#\xd8\x01\x01r\x1e2\x1c^tiers/[a-z][a-z0-9-]{0,62}$R\x04tier\x12n\n" +
 	"\n" +
-	"subscriber\x18\x03 \x01(\tB'\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\n" +
-	"subscriber\x121\n" +
-	"\x0fsubscriber_name\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\x0esubscriberName\x12\xd8\x01\n" +
-	"\x06amount\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa5\x01\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
-	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12D\n" +
-	"\binterval\x18\x06 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\b\xbaH\x05\x82\x01\x02\x10\x01R\binterval\x12C\n" +
-	"\x05state\x18\a \x01(\x0e2(.guildhall.finance.v1.Subscription.StateB\x03\xe0A\x03R\x05state\x12J\n" +
-	"\rnext_due_date\x18\b \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\vnextDueDate\x12(\n" +
+	"subscriber\x18\x03 \x01(\tBN\xe0A\x01\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\n" +
+	"subscriber\x124\n" +
+	"\x0fsubscriber_name\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\x0esubscriberName\x12\xdb\x01\n" +
+	"\x06amount\x18\x05 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa8\x01\xe0A\x02\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
+	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06amount\x12G\n" +
+	"\binterval\x18\x06 \x01(\x0e2\x1e.guildhall.finance.v1.IntervalB\v\xe0A\x02\xbaH\x05\x82\x01\x02\x10\x01R\binterval\x12C\n" +
+	"\x05state\x18\a \x01(\x0e2(.guildhall.finance.v1.Subscription.StateB\x03\xe0A\x03R\x05state\x12M\n" +
+	"\rnext_due_date\x18\b \x01(\tB)\xe0A\x01\xbaH#\xd8\x01\x01r\x1e2\x1c^[0-9]{4}-[0-9]{2}-[0-9]{2}$R\vnextDueDate\x12(\n" +
 	"\rpayment_count\x18\t \x01(\x05B\x03\xe0A\x03R\fpaymentCount\x12@\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
@@ -482,10 +485,11 @@ const file_guildhall_finance_v1_subscription_proto_rawDesc = "" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSTATE_ACTIVE\x10\x01\x12\x10\n" +
 	"\fSTATE_PAUSED\x10\x02\x12\x13\n" +
-	"\x0fSTATE_CANCELLED\x10\x03\"q\n" +
-	"\x10RecurringRevenue\x12*\n" +
-	"\x03mrr\x18\x01 \x01(\v2\x18.guildhall.type.v1.MoneyR\x03mrr\x121\n" +
-	"\x14active_subscriptions\x18\x02 \x01(\x05R\x13activeSubscriptions*K\n" +
+	"\x0fSTATE_CANCELLED\x10\x03:b\xeaA_\n" +
+	"\"finance.guildhall.dev/Subscription\x12\x1csubscriptions/{subscription}*\rsubscriptions2\fsubscription\"{\n" +
+	"\x10RecurringRevenue\x12/\n" +
+	"\x03mrr\x18\x01 \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\x03mrr\x126\n" +
+	"\x14active_subscriptions\x18\x02 \x01(\x05B\x03\xe0A\x03R\x13activeSubscriptions*K\n" +
 	"\bInterval\x12\x18\n" +
 	"\x14INTERVAL_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eINTERVAL_MONTH\x10\x01\x12\x11\n" +

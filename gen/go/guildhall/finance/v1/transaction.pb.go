@@ -283,18 +283,19 @@ var File_guildhall_finance_v1_transaction_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_transaction_proto_rawDesc = "" +
 	"\n" +
-	"&guildhall/finance/v1/transaction.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xf3\x04\n" +
+	"&guildhall/finance/v1/transaction.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xa7\x06\n" +
 	"\vTransaction\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12*\n" +
-	"\vdescription\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12A\n" +
-	"\x0eeffective_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\reffectiveTime\x12E\n" +
-	"\bpostings\x18\x04 \x03(\v2\x1d.guildhall.finance.v1.PostingB\n" +
-	"\xbaH\a\x92\x01\x04\b\x02\x10dR\bpostings\x12E\n" +
-	"\x06source\x18\x05 \x01(\x0e2(.guildhall.finance.v1.Transaction.SourceB\x03\xe0A\x03R\x06source\x12\x1f\n" +
-	"\breverses\x18\x06 \x01(\tB\x03\xe0A\x03R\breverses\x12$\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12-\n" +
+	"\vdescription\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xd0\x0fR\vdescription\x12F\n" +
+	"\x0eeffective_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\reffectiveTime\x12H\n" +
+	"\bpostings\x18\x04 \x03(\v2\x1d.guildhall.finance.v1.PostingB\r\xe0A\x02\xbaH\a\x92\x01\x04\b\x02\x10dR\bpostings\x12E\n" +
+	"\x06source\x18\x05 \x01(\x0e2(.guildhall.finance.v1.Transaction.SourceB\x03\xe0A\x03R\x06source\x12E\n" +
+	"\breverses\x18\x06 \x01(\tB)\xe0A\x03\xfaA#\n" +
+	"!finance.guildhall.dev/TransactionR\breverses\x12$\n" +
 	"\vreversed_by\x18\a \x01(\tB\x03\xe0A\x03R\n" +
-	"reversedBy\x12\x1d\n" +
-	"\acreator\x18\b \x01(\tB\x03\xe0A\x03R\acreator\x12@\n" +
+	"reversedBy\x12A\n" +
+	"\acreator\x18\b \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\acreator\x12@\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\"\xa5\x01\n" +
 	"\x06Source\x12\x16\n" +
@@ -304,9 +305,11 @@ const file_guildhall_finance_v1_transaction_proto_rawDesc = "" +
 	"\x13SOURCE_SUBSCRIPTION\x10\x03\x12\x16\n" +
 	"\x12SOURCE_SPONSORSHIP\x10\x04\x12\x16\n" +
 	"\x12SOURCE_ADVERTISING\x10\x05\x12\x12\n" +
-	"\x0eSOURCE_EXPENSE\x10\x06\"\xaf\x02\n" +
-	"\aPosting\x12C\n" +
-	"\aaccount\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\aaccount\x12\xde\x01\n" +
+	"\x0eSOURCE_EXPENSE\x10\x06:]\xeaAZ\n" +
+	"!finance.guildhall.dev/Transaction\x12\x1atransactions/{transaction}*\ftransactions2\vtransaction\"\xd1\x02\n" +
+	"\aPosting\x12e\n" +
+	"\aaccount\x18\x01 \x01(\tBK\xe0A\x02\xfaA\x1f\n" +
+	"\x1dfinance.guildhall.dev/Account\xbaH#r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\aaccount\x12\xde\x01\n" +
 	"\x06amount\x18\x02 \x01(\v2\x18.guildhall.type.v1.MoneyB\xab\x01\xe0A\x02\xbaH\xa4\x01\xba\x01\x9d\x01\n" +
 	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000\xc8\x01\x01R\x06amountBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 

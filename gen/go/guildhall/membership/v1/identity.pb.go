@@ -381,41 +381,47 @@ var File_guildhall_membership_v1_identity_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_identity_proto_rawDesc = "" +
 	"\n" +
-	"&guildhall/membership/v1/identity.proto\x12\x17guildhall.membership.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"guildhall/membership/v1/team.proto\"\x84\x02\n" +
+	"&guildhall/membership/v1/identity.proto\x12\x17guildhall.membership.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"guildhall/membership/v1/team.proto\"\xe2\x02\n" +
 	"\x05Token\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12!\n" +
-	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12;\n" +
-	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x01R\vdisplayName\x12@\n" +
+	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\n" +
 	"expireTime\x12@\n" +
 	"\vrevoke_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"revokeTime\x12@\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\"\xa9\x02\n" +
-	"\tPrincipal\x12\x16\n" +
-	"\x06person\x18\x01 \x01(\tR\x06person\x12\x14\n" +
-	"\x05admin\x18\x02 \x01(\bR\x05admin\x12\x14\n" +
-	"\x05teams\x18\x03 \x03(\tR\x05teams\x12C\n" +
-	"\x05roles\x18\x04 \x03(\v2-.guildhall.membership.v1.Principal.RolesEntryR\x05roles\x12 \n" +
-	"\vpermissions\x18\x05 \x03(\tR\vpermissions\x12\x18\n" +
-	"\aservice\x18\x06 \x01(\tR\aservice\x1aW\n" +
+	"createTime:R\xeaAO\n" +
+	"\x1emembership.guildhall.dev/Token\x12\x1epeople/{person}/tokens/{token}*\x06tokens2\x05token\"\x8d\x03\n" +
+	"\tPrincipal\x12?\n" +
+	"\x06person\x18\x01 \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\x06person\x12\x19\n" +
+	"\x05admin\x18\x02 \x01(\bB\x03\xe0A\x03R\x05admin\x12;\n" +
+	"\x05teams\x18\x03 \x03(\tB%\xe0A\x03\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/TeamR\x05teams\x12H\n" +
+	"\x05roles\x18\x04 \x03(\v2-.guildhall.membership.v1.Principal.RolesEntryB\x03\xe0A\x03R\x05roles\x12%\n" +
+	"\vpermissions\x18\x05 \x03(\tB\x03\xe0A\x03R\vpermissions\x12\x1d\n" +
+	"\aservice\x18\x06 \x01(\tB\x03\xe0A\x03R\aservice\x1aW\n" +
 	"\n" +
 	"RolesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x123\n" +
-	"\x05value\x18\x02 \x01(\x0e2\x1d.guildhall.membership.v1.RoleR\x05value:\x028\x01\"\x81\x01\n" +
-	"\bActivity\x12\x19\n" +
-	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x16\n" +
-	"\x06person\x18\x02 \x01(\tR\x06person\x12\x12\n" +
-	"\x04kind\x18\x03 \x01(\tR\x04kind\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\"\x82\x02\n" +
+	"\x05value\x18\x02 \x01(\x0e2\x1d.guildhall.membership.v1.RoleR\x05value:\x028\x01\"\xb9\x01\n" +
+	"\bActivity\x12\x1e\n" +
+	"\bevent_id\x18\x01 \x01(\tB\x03\xe0A\x02R\aeventId\x12?\n" +
+	"\x06person\x18\x02 \x01(\tB'\xe0A\x02\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\x06person\x12\x17\n" +
+	"\x04kind\x18\x03 \x01(\tB\x03\xe0A\x02R\x04kind\x123\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x02R\x04time\"\xeb\x02\n" +
 	"\n" +
-	"DriftEvent\x12\x16\n" +
-	"\x06person\x18\x01 \x01(\tR\x06person\x12\x14\n" +
-	"\x05stage\x18\x02 \x01(\tR\x05stage\x12.\n" +
-	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x16\n" +
-	"\x06reason\x18\x04 \x01(\tR\x06reason\x12+\n" +
-	"\x11vacated_positions\x18\x05 \x03(\tR\x10vacatedPositions\x12\x12\n" +
-	"\x04team\x18\x06 \x01(\tR\x04team\x12=\n" +
-	"\fresolve_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\vresolveTimeBLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
+	"DriftEvent\x12?\n" +
+	"\x06person\x18\x01 \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\x06person\x12\x19\n" +
+	"\x05stage\x18\x02 \x01(\tB\x03\xe0A\x03R\x05stage\x123\n" +
+	"\x04time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\x12\x1b\n" +
+	"\x06reason\x18\x04 \x01(\tB\x03\xe0A\x03R\x06reason\x120\n" +
+	"\x11vacated_positions\x18\x05 \x03(\tB\x03\xe0A\x03R\x10vacatedPositions\x129\n" +
+	"\x04team\x18\x06 \x01(\tB%\xe0A\x03\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/TeamR\x04team\x12B\n" +
+	"\fresolve_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\vresolveTimeBLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
 
 var (
 	file_guildhall_membership_v1_identity_proto_rawDescOnce sync.Once

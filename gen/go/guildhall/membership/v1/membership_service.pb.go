@@ -2863,194 +2863,229 @@ var File_guildhall_membership_v1_membership_service_proto protoreflect.FileDescr
 
 const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\n" +
-	"0guildhall/membership/v1/membership_service.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a&guildhall/membership/v1/identity.proto\x1a%guildhall/membership/v1/package.proto\x1a$guildhall/membership/v1/person.proto\x1a\"guildhall/membership/v1/team.proto\x1a'guildhall/membership/v1/volunteer.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"O\n" +
-	"\x10GetPersonRequest\x12;\n" +
-	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x04name\"b\n" +
-	"\x11ListPeopleRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"0guildhall/membership/v1/membership_service.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a&guildhall/membership/v1/identity.proto\x1a%guildhall/membership/v1/package.proto\x1a$guildhall/membership/v1/person.proto\x1a\"guildhall/membership/v1/team.proto\x1a'guildhall/membership/v1/volunteer.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"s\n" +
+	"\x10GetPersonRequest\x12_\n" +
+	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x04name\"h\n" +
+	"\x11ListPeopleRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"u\n" +
-	"\x12ListPeopleResponse\x127\n" +
-	"\x06people\x18\x01 \x03(\v2\x1f.guildhall.membership.v1.PersonR\x06people\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc4\x01\n" +
-	"\x13CreatePersonRequest\x12=\n" +
-	"\tperson_id\x18\x01 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\bpersonId\x12B\n" +
-	"\x06person\x18\x02 \x01(\v2\x1f.guildhall.membership.v1.PersonB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x06person\x12*\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x7f\n" +
+	"\x12ListPeopleResponse\x12<\n" +
+	"\x06people\x18\x01 \x03(\v2\x1f.guildhall.membership.v1.PersonB\x03\xe0A\x03R\x06people\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xeb\x01\n" +
+	"\x13CreatePersonRequest\x12a\n" +
+	"\tperson_id\x18\x01 \x01(\tBD\xe0A\x02\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\bpersonId\x12B\n" +
+	"\x06person\x18\x02 \x01(\v2\x1f.guildhall.membership.v1.PersonB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x06person\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xf9\x01\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xfe\x01\n" +
 	"\x13UpdatePersonRequest\x12\xa4\x01\n" +
 	"\x06person\x18\x01 \x01(\v2\x1f.guildhall.membership.v1.PersonBk\xe0A\x02\xbaHe\xba\x01_\n" +
-	"\vperson.name\x12\x1cname must be people/{person}\x1a2this.name.matches('^people/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x06person\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"o\n" +
-	"\x13DeletePersonRequest\x12;\n" +
-	"\x04name\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"g\n" +
-	"\x16ListDriftEventsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\vperson.name\x12\x1cname must be people/{person}\x1a2this.name.matches('^people/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x06person\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\x96\x01\n" +
+	"\x13DeletePersonRequest\x12_\n" +
+	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"m\n" +
+	"\x16ListDriftEventsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x89\x01\n" +
-	"\x17ListDriftEventsResponse\x12F\n" +
-	"\fdrift_events\x18\x01 \x03(\v2#.guildhall.membership.v1.DriftEventR\vdriftEvents\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"L\n" +
-	"\x0eGetTeamRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x04name\"a\n" +
-	"\x10ListTeamsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x93\x01\n" +
+	"\x17ListDriftEventsResponse\x12K\n" +
+	"\fdrift_events\x18\x01 \x03(\v2#.guildhall.membership.v1.DriftEventB\x03\xe0A\x03R\vdriftEvents\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"n\n" +
+	"\x0eGetTeamRequest\x12\\\n" +
+	"\x04name\x18\x01 \x01(\tBH\xe0A\x02\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/Team\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x04name\"g\n" +
+	"\x10ListTeamsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"p\n" +
-	"\x11ListTeamsResponse\x123\n" +
-	"\x05teams\x18\x01 \x03(\v2\x1d.guildhall.membership.v1.TeamR\x05teams\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb8\x01\n" +
-	"\x11CreateTeamRequest\x129\n" +
-	"\ateam_id\x18\x01 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06teamId\x12<\n" +
-	"\x04team\x18\x02 \x01(\v2\x1d.guildhall.membership.v1.TeamB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04team\x12*\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"z\n" +
+	"\x11ListTeamsResponse\x128\n" +
+	"\x05teams\x18\x01 \x03(\v2\x1d.guildhall.membership.v1.TeamB\x03\xe0A\x03R\x05teams\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xdd\x01\n" +
+	"\x11CreateTeamRequest\x12[\n" +
+	"\ateam_id\x18\x01 \x01(\tBB\xe0A\x02\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/Team\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\x06teamId\x12<\n" +
+	"\x04team\x18\x02 \x01(\v2\x1d.guildhall.membership.v1.TeamB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04team\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xeb\x01\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xf0\x01\n" +
 	"\x11UpdateTeamRequest\x12\x98\x01\n" +
 	"\x04team\x18\x01 \x01(\v2\x1d.guildhall.membership.v1.TeamBe\xe0A\x02\xbaH_\xba\x01Y\n" +
-	"\tteam.name\x12\x19name must be teams/{team}\x1a1this.name.matches('^teams/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x04team\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"l\n" +
-	"\x11DeleteTeamRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"\xa7\x01\n" +
-	"\x16ListTeamMembersRequest\x12>\n" +
-	"\x06parent\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12$\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\tteam.name\x12\x19name must be teams/{team}\x1a1this.name.matches('^teams/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\x04team\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\x91\x01\n" +
+	"\x11DeleteTeamRequest\x12\\\n" +
+	"\x04name\x18\x01 \x01(\tBH\xe0A\x02\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/Team\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"\xd5\x01\n" +
+	"\x16ListTeamMembersRequest\x12f\n" +
+	"\x06parent\x18\x01 \x01(\tBN\xe0A\x02\xfaA%\x12#membership.guildhall.dev/TeamMember\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x89\x01\n" +
-	"\x17ListTeamMembersResponse\x12F\n" +
-	"\fteam_members\x18\x01 \x03(\v2#.guildhall.membership.v1.TeamMemberR\vteamMembers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9e\x02\n" +
-	"\x17CreateTeamMemberRequest\x12>\n" +
-	"\x06parent\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12F\n" +
-	"\x0eteam_member_id\x18\x02 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\fteamMemberId\x12O\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x93\x01\n" +
+	"\x17ListTeamMembersResponse\x12K\n" +
+	"\fteam_members\x18\x01 \x03(\v2#.guildhall.membership.v1.TeamMemberB\x03\xe0A\x03R\vteamMembers\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xf1\x02\n" +
+	"\x17CreateTeamMemberRequest\x12f\n" +
+	"\x06parent\x18\x01 \x01(\tBN\xe0A\x02\xfaA%\x12#membership.guildhall.dev/TeamMember\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12n\n" +
+	"\x0eteam_member_id\x18\x02 \x01(\tBH\xe0A\x02\xfaA%\n" +
+	"#membership.guildhall.dev/TeamMember\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\fteamMemberId\x12O\n" +
 	"\vteam_member\x18\x03 \x01(\v2#.guildhall.membership.v1.TeamMemberB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\n" +
-	"teamMember\x12*\n" +
+	"teamMember\x12-\n" +
 	"\n" +
-	"request_id\x18\x04 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xbc\x02\n" +
+	"request_id\x18\x04 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xc1\x02\n" +
 	"\x17UpdateTeamMemberRequest\x12\xe3\x01\n" +
 	"\vteam_member\x18\x01 \x01(\v2#.guildhall.membership.v1.TeamMemberB\x9c\x01\xe0A\x02\xbaH\x95\x01\xba\x01\x8e\x01\n" +
 	"\x10team_member.name\x12*name must be teams/{team}/members/{person}\x1aNthis.name.matches('^teams/[a-z][a-z0-9-]{0,62}/members/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\n" +
-	"teamMember\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"r\n" +
-	"\x17DeleteTeamMemberRequest\x12W\n" +
-	"\x04name\x18\x01 \x01(\tBC\xe0A\x02\xbaH=r;29^teams/[a-z][a-z0-9-]{0,62}/members/[a-z][a-z0-9-]{0,62}$R\x04name\"j\n" +
-	"\x12GetPositionRequest\x12T\n" +
-	"\x04name\x18\x01 \x01(\tB@\xe0A\x02\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\"\xf2\x01\n" +
-	"\x14ListPositionsRequest\x12B\n" +
-	"\x06parent\x18\x01 \x01(\tB*\xe0A\x02\xbaH$r\"2 ^teams/([a-z][a-z0-9-]{0,62}|-)$R\x06parent\x12G\n" +
-	"\x05state\x18\x02 \x01(\x0e2'.guildhall.membership.v1.Position.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12$\n" +
-	"\tpage_size\x18\x03 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"teamMember\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\x9a\x01\n" +
+	"\x17DeleteTeamMemberRequest\x12\x7f\n" +
+	"\x04name\x18\x01 \x01(\tBk\xe0A\x02\xfaA%\n" +
+	"#membership.guildhall.dev/TeamMember\xbaH=r;29^teams/[a-z][a-z0-9-]{0,62}/members/[a-z][a-z0-9-]{0,62}$R\x04name\"\x90\x01\n" +
+	"\x12GetPositionRequest\x12z\n" +
+	"\x04name\x18\x01 \x01(\tBf\xe0A\x02\xfaA#\n" +
+	"!membership.guildhall.dev/Position\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\"\xa1\x02\n" +
+	"\x14ListPositionsRequest\x12h\n" +
+	"\x06parent\x18\x01 \x01(\tBP\xe0A\x02\xfaA#\x12!membership.guildhall.dev/Position\xbaH$r\"2 ^teams/([a-z][a-z0-9-]{0,62}|-)$R\x06parent\x12J\n" +
+	"\x05state\x18\x02 \x01(\x0e2'.guildhall.membership.v1.Position.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12'\n" +
+	"\tpage_size\x18\x03 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x80\x01\n" +
-	"\x15ListPositionsResponse\x12?\n" +
-	"\tpositions\x18\x01 \x03(\v2!.guildhall.membership.v1.PositionR\tpositions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcd\x01\n" +
-	"\x15CreatePositionRequest\x12>\n" +
-	"\x06parent\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12H\n" +
-	"\bposition\x18\x02 \x01(\v2!.guildhall.membership.v1.PositionB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bposition\x12*\n" +
+	"page_token\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x8a\x01\n" +
+	"\x15ListPositionsResponse\x12D\n" +
+	"\tpositions\x18\x01 \x03(\v2!.guildhall.membership.v1.PositionB\x03\xe0A\x03R\tpositions\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xf6\x01\n" +
+	"\x15CreatePositionRequest\x12d\n" +
+	"\x06parent\x18\x01 \x01(\tBL\xe0A\x02\xfaA#\x12!membership.guildhall.dev/Position\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12H\n" +
+	"\bposition\x18\x02 \x01(\v2!.guildhall.membership.v1.PositionB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bposition\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xb1\x02\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xb6\x02\n" +
 	"\x15UpdatePositionRequest\x12\xda\x01\n" +
 	"\bposition\x18\x01 \x01(\v2!.guildhall.membership.v1.PositionB\x9a\x01\xe0A\x02\xbaH\x93\x01\xba\x01\x8c\x01\n" +
-	"\rposition.name\x12.name must be teams/{team}/positions/{position}\x1aKthis.name.matches('^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$')\xc8\x01\x01R\bposition\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\xac\x01\n" +
-	"\x13FillPositionRequest\x12T\n" +
-	"\x04name\x18\x01 \x01(\tB@\xe0A\x02\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\x12?\n" +
-	"\x06person\x18\x02 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06person\"\x8b\x01\n" +
+	"\rposition.name\x12.name must be teams/{team}/positions/{position}\x1aKthis.name.matches('^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$')\xc8\x01\x01R\bposition\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\xf6\x01\n" +
+	"\x13FillPositionRequest\x12z\n" +
+	"\x04name\x18\x01 \x01(\tBf\xe0A\x02\xfaA#\n" +
+	"!membership.guildhall.dev/Position\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\x12c\n" +
+	"\x06person\x18\x02 \x01(\tBK\xe0A\x02\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06person\"\x8e\x01\n" +
 	"\x10OfferHelpRequest\x12K\n" +
-	"\tvolunteer\x18\x01 \x01(\v2\".guildhall.membership.v1.VolunteerB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\tvolunteer\x12*\n" +
+	"\tvolunteer\x18\x01 \x01(\v2\".guildhall.membership.v1.VolunteerB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\tvolunteer\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"-\n" +
-	"\x11OfferHelpResponse\x12\x18\n" +
-	"\amessage\x18\x01 \x01(\tR\amessage\"Q\n" +
-	"\x13GetVolunteerRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\"\xb0\x01\n" +
-	"\x15ListVolunteersRequest\x12H\n" +
-	"\x05state\x18\x01 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12$\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"2\n" +
+	"\x11OfferHelpResponse\x12\x1d\n" +
+	"\amessage\x18\x01 \x01(\tB\x03\xe0A\x03R\amessage\"x\n" +
+	"\x13GetVolunteerRequest\x12a\n" +
+	"\x04name\x18\x01 \x01(\tBM\xe0A\x02\xfaA$\n" +
+	"\"membership.guildhall.dev/Volunteer\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\"\xb9\x01\n" +
+	"\x15ListVolunteersRequest\x12K\n" +
+	"\x05state\x18\x01 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x84\x01\n" +
-	"\x16ListVolunteersResponse\x12B\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x8e\x01\n" +
+	"\x16ListVolunteersResponse\x12G\n" +
 	"\n" +
-	"volunteers\x18\x01 \x03(\v2\".guildhall.membership.v1.VolunteerR\n" +
-	"volunteers\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x81\x03\n" +
-	"\x1aTransitionVolunteerRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\x12M\n" +
-	"\x05state\x18\x02 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\r\xe0A\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05state\x12\x1c\n" +
-	"\x04note\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\x04note\x12\\\n" +
-	"\bposition\x18\x04 \x01(\tB@\xbaH=\xd8\x01\x01r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\bposition\x12?\n" +
-	"\x06person\x18\x05 \x01(\tB'\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06person\x12\x1b\n" +
-	"\x04etag\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"}\n" +
-	"\x17SuggestPositionsRequest\x12:\n" +
-	"\x04name\x18\x01 \x01(\tB&\xe0A\x02\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\x12&\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\"i\n" +
-	"\x18SuggestPositionsResponse\x12M\n" +
-	"\vsuggestions\x18\x01 \x03(\v2+.guildhall.membership.v1.PositionSuggestionR\vsuggestions\"\x1a\n" +
-	"\x18GetVolunteerStatsRequest\"R\n" +
-	"\x11GetPackageRequest\x12=\n" +
-	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\"\xac\x01\n" +
-	"\x13ListPackagesRequest\x12F\n" +
-	"\x05state\x18\x01 \x01(\x0e2&.guildhall.membership.v1.Package.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12$\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"volunteers\x18\x01 \x03(\v2\".guildhall.membership.v1.VolunteerB\x03\xe0A\x03R\n" +
+	"volunteers\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xff\x03\n" +
+	"\x1aTransitionVolunteerRequest\x12a\n" +
+	"\x04name\x18\x01 \x01(\tBM\xe0A\x02\xfaA$\n" +
+	"\"membership.guildhall.dev/Volunteer\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\x12M\n" +
+	"\x05state\x18\x02 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\r\xe0A\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05state\x12\x1f\n" +
+	"\x04note\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xa0\x1fR\x04note\x12\x85\x01\n" +
+	"\bposition\x18\x04 \x01(\tBi\xe0A\x01\xfaA#\n" +
+	"!membership.guildhall.dev/Position\xbaH=\xd8\x01\x01r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\bposition\x12f\n" +
+	"\x06person\x18\x05 \x01(\tBN\xe0A\x01\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06person\x12\x1e\n" +
+	"\x04etag\x18\x06 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"\xa7\x01\n" +
+	"\x17SuggestPositionsRequest\x12a\n" +
+	"\x04name\x18\x01 \x01(\tBM\xe0A\x02\xfaA$\n" +
+	"\"membership.guildhall.dev/Volunteer\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\x12)\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\f\xe0A\x01\xbaH\x06\x1a\x04\x18d(\x00R\bpageSize\"n\n" +
+	"\x18SuggestPositionsResponse\x12R\n" +
+	"\vsuggestions\x18\x01 \x03(\v2+.guildhall.membership.v1.PositionSuggestionB\x03\xe0A\x03R\vsuggestions\"\x1a\n" +
+	"\x18GetVolunteerStatsRequest\"w\n" +
+	"\x11GetPackageRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA\"\n" +
+	" membership.guildhall.dev/Package\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\"\xb5\x01\n" +
+	"\x13ListPackagesRequest\x12I\n" +
+	"\x05state\x18\x01 \x01(\x0e2&.guildhall.membership.v1.Package.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"|\n" +
-	"\x14ListPackagesResponse\x12<\n" +
-	"\bpackages\x18\x01 \x03(\v2 .guildhall.membership.v1.PackageR\bpackages\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xca\x01\n" +
-	"\x14CreatePackageRequest\x12?\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x86\x01\n" +
+	"\x14ListPackagesResponse\x12A\n" +
+	"\bpackages\x18\x01 \x03(\v2 .guildhall.membership.v1.PackageB\x03\xe0A\x03R\bpackages\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xf2\x01\n" +
+	"\x14CreatePackageRequest\x12d\n" +
 	"\n" +
-	"package_id\x18\x01 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\tpackageId\x12E\n" +
-	"\apackage\x18\x02 \x01(\v2 .guildhall.membership.v1.PackageB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\apackage\x12*\n" +
+	"package_id\x18\x01 \x01(\tBE\xe0A\x02\xfaA\"\n" +
+	" membership.guildhall.dev/Package\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\tpackageId\x12E\n" +
+	"\apackage\x18\x02 \x01(\v2 .guildhall.membership.v1.PackageB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\apackage\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x83\x02\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x88\x02\n" +
 	"\x14UpdatePackageRequest\x12\xad\x01\n" +
 	"\apackage\x18\x01 \x01(\v2 .guildhall.membership.v1.PackageBq\xe0A\x02\xbaHk\xba\x01e\n" +
-	"\fpackage.name\x12\x1fname must be packages/{package}\x1a4this.name.matches('^packages/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\apackage\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"\x9e\x01\n" +
-	"\x14OrphanPackageRequest\x12=\n" +
-	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\x12G\n" +
+	"\fpackage.name\x12\x1fname must be packages/{package}\x1a4this.name.matches('^packages/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\apackage\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\xea\x01\n" +
+	"\x14OrphanPackageRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA\"\n" +
+	" membership.guildhall.dev/Package\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\x12n\n" +
 	"\n" +
-	"maintainer\x18\x02 \x01(\tB'\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\n" +
-	"maintainer\"T\n" +
-	"\x13AdoptPackageRequest\x12=\n" +
-	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\"\x98\x01\n" +
-	"\x16ApproveAdoptionRequest\x12=\n" +
-	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\x12?\n" +
-	"\x06person\x18\x02 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06person\"\x93\x01\n" +
-	"\x12CreateTokenRequest\x12?\n" +
-	"\x06parent\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06parent\x12<\n" +
-	"\x05token\x18\x02 \x01(\v2\x1e.guildhall.membership.v1.TokenB\x06\xbaH\x03\xc8\x01\x01R\x05token\"c\n" +
-	"\x13CreateTokenResponse\x124\n" +
-	"\x05token\x18\x01 \x01(\v2\x1e.guildhall.membership.v1.TokenR\x05token\x12\x16\n" +
-	"\x06secret\x18\x02 \x01(\tR\x06secret\"\xa3\x01\n" +
-	"\x11ListTokensRequest\x12?\n" +
-	"\x06parent\x18\x01 \x01(\tB'\xe0A\x02\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06parent\x12$\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"maintainer\x18\x02 \x01(\tBN\xe0A\x01\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\n" +
+	"maintainer\"y\n" +
+	"\x13AdoptPackageRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA\"\n" +
+	" membership.guildhall.dev/Package\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\"\xe1\x01\n" +
+	"\x16ApproveAdoptionRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA\"\n" +
+	" membership.guildhall.dev/Package\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\x12c\n" +
+	"\x06person\x18\x02 \x01(\tBK\xe0A\x02\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06person\"\xb9\x01\n" +
+	"\x12CreateTokenRequest\x12b\n" +
+	"\x06parent\x18\x01 \x01(\tBJ\xe0A\x02\xfaA \x12\x1emembership.guildhall.dev/Token\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06parent\x12?\n" +
+	"\x05token\x18\x02 \x01(\v2\x1e.guildhall.membership.v1.TokenB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x05token\"m\n" +
+	"\x13CreateTokenResponse\x129\n" +
+	"\x05token\x18\x01 \x01(\v2\x1e.guildhall.membership.v1.TokenB\x03\xe0A\x03R\x05token\x12\x1b\n" +
+	"\x06secret\x18\x02 \x01(\tB\x03\xe0A\x03R\x06secret\"\xcc\x01\n" +
+	"\x11ListTokensRequest\x12b\n" +
+	"\x06parent\x18\x01 \x01(\tBJ\xe0A\x02\xfaA \x12\x1emembership.guildhall.dev/Token\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"t\n" +
-	"\x12ListTokensResponse\x126\n" +
-	"\x06tokens\x18\x01 \x03(\v2\x1e.guildhall.membership.v1.TokenR\x06tokens\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"h\n" +
-	"\x12RevokeTokenRequest\x12R\n" +
-	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xbaH8r624^people/[a-z][a-z0-9-]{0,62}/tokens/[a-z0-9-]{1,63}$R\x04name\"7\n" +
-	"\x13AuthenticateRequest\x12 \n" +
-	"\x05token\x18\x01 \x01(\tB\n" +
-	"\xbaH\ar\x05\x10\x01\x18\x80\x04R\x05token\"\x12\n" +
-	"\x10GetCallerRequest\"g\n" +
-	"\x15ReportActivityRequest\x12N\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"~\n" +
+	"\x12ListTokensResponse\x12;\n" +
+	"\x06tokens\x18\x01 \x03(\v2\x1e.guildhall.membership.v1.TokenB\x03\xe0A\x03R\x06tokens\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x8b\x01\n" +
+	"\x12RevokeTokenRequest\x12u\n" +
+	"\x04name\x18\x01 \x01(\tBa\xe0A\x02\xfaA \n" +
+	"\x1emembership.guildhall.dev/Token\xbaH8r624^people/[a-z][a-z0-9-]{0,62}/tokens/[a-z0-9-]{1,63}$R\x04name\":\n" +
+	"\x13AuthenticateRequest\x12#\n" +
+	"\x05token\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x04R\x05token\"\x12\n" +
+	"\x10GetCallerRequest\"j\n" +
+	"\x15ReportActivityRequest\x12Q\n" +
 	"\n" +
-	"activities\x18\x01 \x03(\v2!.guildhall.membership.v1.ActivityB\v\xbaH\b\x92\x01\x05\b\x01\x10\xf4\x03R\n" +
-	"activities\"[\n" +
-	"\x16ReportActivityResponse\x12\x1a\n" +
-	"\brecorded\x18\x01 \x01(\x05R\brecorded\x12%\n" +
-	"\x0eunknown_people\x18\x02 \x03(\tR\runknownPeople2\xf4)\n" +
+	"activities\x18\x01 \x03(\v2!.guildhall.membership.v1.ActivityB\x0e\xe0A\x02\xbaH\b\x92\x01\x05\b\x01\x10\xf4\x03R\n" +
+	"activities\"\x89\x01\n" +
+	"\x16ReportActivityResponse\x12\x1f\n" +
+	"\brecorded\x18\x01 \x01(\x05B\x03\xe0A\x03R\brecorded\x12N\n" +
+	"\x0eunknown_people\x18\x02 \x03(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\runknownPeople2\xf4)\n" +
 	"\x11MembershipService\x12t\n" +
 	"\tGetPerson\x12).guildhall.membership.v1.GetPersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=people/*}\x12y\n" +
 	"\n" +

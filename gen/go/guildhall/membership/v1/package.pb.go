@@ -235,30 +235,33 @@ var File_guildhall_membership_v1_package_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_package_proto_rawDesc = "" +
 	"\n" +
-	"%guildhall/membership/v1/package.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbe\x06\n" +
+	"%guildhall/membership/v1/package.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\a\n" +
 	"\aPackage\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x90NR\vdescription\x125\n" +
-	"\x0erepository_url\x18\x04 \x01(\tB\x0e\xbaH\v\xd8\x01\x01r\x06\x18\xd0\x0f\x88\x01\x01R\rrepositoryUrl\x12O\n" +
-	"\vmaintainers\x18\x05 \x03(\tB-\xbaH*\x92\x01'\x10\x14\x18\x01\"!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\vmaintainers\x12F\n" +
-	"\x05state\x18\x06 \x01(\x0e2&.guildhall.membership.v1.Package.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x129\n" +
-	"\x14last_release_version\x18\a \x01(\tB\a\xbaH\x04r\x02\x18@R\x12lastReleaseVersion\x12i\n" +
-	"\x11last_release_date\x18\b \x01(\tB=\xbaH:\xd8\x01\x01r523^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x0flastReleaseDate\x12.\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12-\n" +
+	"\vdescription\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x90NR\vdescription\x128\n" +
+	"\x0erepository_url\x18\x04 \x01(\tB\x11\xe0A\x01\xbaH\v\xd8\x01\x01r\x06\x18\xd0\x0f\x88\x01\x01R\rrepositoryUrl\x12v\n" +
+	"\vmaintainers\x18\x05 \x03(\tBT\xe0A\x01\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH*\x92\x01'\x10\x14\x18\x01\"!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\vmaintainers\x12I\n" +
+	"\x05state\x18\x06 \x01(\x0e2&.guildhall.membership.v1.Package.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12<\n" +
+	"\x14last_release_version\x18\a \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x12lastReleaseVersion\x12l\n" +
+	"\x11last_release_date\x18\b \x01(\tB@\xe0A\x01\xbaH:\xd8\x01\x01r523^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\x0flastReleaseDate\x12.\n" +
 	"\x10pending_adopters\x18\t \x03(\tB\x03\xe0A\x03R\x0fpendingAdopters\x12@\n" +
 	"\vcreate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\f \x01(\tR\x04etag\"~\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\f \x01(\tB\x03\xe0A\x01R\x04etag\"~\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10STATE_MAINTAINED\x10\x01\x12\x1c\n" +
 	"\x18STATE_SEEKING_MAINTAINER\x10\x02\x12\x16\n" +
 	"\x12STATE_UNMAINTAINED\x10\x03\x12\x12\n" +
-	"\x0eSTATE_OBSOLETE\x10\x04BLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
+	"\x0eSTATE_OBSOLETE\x10\x04:L\xeaAI\n" +
+	" membership.guildhall.dev/Package\x12\x12packages/{package}*\bpackages2\apackageBLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
 
 var (
 	file_guildhall_membership_v1_package_proto_rawDescOnce sync.Once

@@ -267,30 +267,31 @@ var File_guildhall_membership_v1_person_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_person_proto_rawDesc = "" +
 	"\n" +
-	"$guildhall/membership/v1/person.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\a\n" +
+	"$guildhall/membership/v1/person.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcf\b\n" +
 	"\x06Person\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12#\n" +
-	"\x05email\x18\x03 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x18\xc0\x02`\x01R\x05email\x12v\n" +
-	"\ahandles\x18\x04 \x03(\v2,.guildhall.membership.v1.Person.HandlesEntryB.\xbaH+\x9a\x01(\x10\x14\"\x1br\x192\x17^[a-z][a-z0-9_-]{0,31}$*\ar\x05\x10\x01\x18\xc8\x01R\ahandles\x12*\n" +
-	"\x06skills\x18\x05 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x102\x18\x01\"\x06r\x04\x10\x01\x18@R\x06skills\x12.\n" +
-	"\acountry\x18\x06 \x01(\tB\x14\xbaH\x11\xd8\x01\x01r\f2\n" +
-	"^[A-Z]{2}$R\acountry\x12L\n" +
-	"\ttime_zone\x18\a \x01(\tB/\xbaH,\xd8\x01\x01r'\x18@2#^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$R\btimeZone\x12\x1a\n" +
-	"\x03bio\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\xd0\x0fR\x03bio\x12E\n" +
-	"\x05state\x18\t \x01(\x0e2%.guildhall.membership.v1.Person.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12I\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12&\n" +
+	"\x05email\x18\x03 \x01(\tB\x10\xe0A\x01\xbaH\n" +
+	"\xd8\x01\x01r\x05\x18\xc0\x02`\x01R\x05email\x12y\n" +
+	"\ahandles\x18\x04 \x03(\v2,.guildhall.membership.v1.Person.HandlesEntryB1\xe0A\x01\xbaH+\x9a\x01(\x10\x14\"\x1br\x192\x17^[a-z][a-z0-9_-]{0,31}$*\ar\x05\x10\x01\x18\xc8\x01R\ahandles\x12-\n" +
+	"\x06skills\x18\x05 \x03(\tB\x15\xe0A\x01\xbaH\x0f\x92\x01\f\x102\x18\x01\"\x06r\x04\x10\x01\x18@R\x06skills\x121\n" +
+	"\acountry\x18\x06 \x01(\tB\x17\xe0A\x01\xbaH\x11\xd8\x01\x01r\f2\n" +
+	"^[A-Z]{2}$R\acountry\x12O\n" +
+	"\ttime_zone\x18\a \x01(\tB2\xe0A\x01\xbaH,\xd8\x01\x01r'\x18@2#^[A-Za-z_]+(/[A-Za-z0-9_+-]+){0,2}$R\btimeZone\x12\x1d\n" +
+	"\x03bio\x18\b \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xd0\x0fR\x03bio\x12H\n" +
+	"\x05state\x18\t \x01(\x0e2%.guildhall.membership.v1.Person.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12I\n" +
 	"\x10last_active_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x0elastActiveTime\x12@\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\r \x01(\tR\x04etag\x12\x14\n" +
-	"\x05admin\x18\x0e \x01(\bR\x05admin\x12\x1b\n" +
-	"\x06nudged\x18\x0f \x01(\bB\x03\xe0A\x03R\x06nudged\x12\x19\n" +
-	"\x05teams\x18\x10 \x03(\tB\x03\xe0A\x03R\x05teams\x1a:\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\r \x01(\tB\x03\xe0A\x01R\x04etag\x12\x19\n" +
+	"\x05admin\x18\x0e \x01(\bB\x03\xe0A\x01R\x05admin\x12\x1b\n" +
+	"\x06nudged\x18\x0f \x01(\bB\x03\xe0A\x03R\x06nudged\x12;\n" +
+	"\x05teams\x18\x10 \x03(\tB%\xe0A\x03\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/TeamR\x05teams\x1a:\n" +
 	"\fHandlesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"X\n" +
@@ -298,7 +299,8 @@ const file_guildhall_membership_v1_person_proto_rawDesc = "" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSTATE_ACTIVE\x10\x01\x12\x12\n" +
 	"\x0eSTATE_INACTIVE\x10\x02\x12\x12\n" +
-	"\x0eSTATE_EMERITUS\x10\x03BLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
+	"\x0eSTATE_EMERITUS\x10\x03:E\xeaAB\n" +
+	"\x1fmembership.guildhall.dev/Person\x12\x0fpeople/{person}*\x06people2\x06personBLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
 
 var (
 	file_guildhall_membership_v1_person_proto_rawDescOnce sync.Once

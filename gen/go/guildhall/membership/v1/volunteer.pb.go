@@ -483,27 +483,28 @@ var File_guildhall_membership_v1_volunteer_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_volunteer_proto_rawDesc = "" +
 	"\n" +
-	"'guildhall/membership/v1/volunteer.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x06\n" +
+	"'guildhall/membership/v1/volunteer.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\a\n" +
 	"\tVolunteer\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12'\n" +
-	"\acontact\x18\x03 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x18\xc0\x02`\x01R\acontact\x12*\n" +
-	"\x06skills\x18\x04 \x03(\tB\x12\xbaH\x0f\x92\x01\f\x102\x18\x01\"\x06r\x04\x10\x01\x18@R\x06skills\x122\n" +
-	"\x0fhours_per_month\x18\x05 \x01(\x05B\n" +
-	"\xbaH\a\x1a\x05\x18\xe8\x05(\x00R\rhoursPerMonth\x12&\n" +
-	"\tinterests\x18\x06 \x01(\tB\b\xbaH\x05r\x03\x18\xa0\x1fR\tinterests\x12C\n" +
-	"\x05state\x18\a \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\x03\xe0A\x03R\x05state\x12\x1f\n" +
-	"\bposition\x18\b \x01(\tB\x03\xe0A\x03R\bposition\x12\x1b\n" +
-	"\x06person\x18\t \x01(\tB\x03\xe0A\x03R\x06person\x12K\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
+	"\acontact\x18\x03 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x18\xc0\x02`\x01R\acontact\x12-\n" +
+	"\x06skills\x18\x04 \x03(\tB\x15\xe0A\x01\xbaH\x0f\x92\x01\f\x102\x18\x01\"\x06r\x04\x10\x01\x18@R\x06skills\x125\n" +
+	"\x0fhours_per_month\x18\x05 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\xe8\x05(\x00R\rhoursPerMonth\x12)\n" +
+	"\tinterests\x18\x06 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xa0\x1fR\tinterests\x12C\n" +
+	"\x05state\x18\a \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\x03\xe0A\x03R\x05state\x12E\n" +
+	"\bposition\x18\b \x01(\tB)\xe0A\x03\xfaA#\n" +
+	"!membership.guildhall.dev/PositionR\bposition\x12?\n" +
+	"\x06person\x18\t \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\x06person\x12K\n" +
 	"\ahistory\x18\n" +
 	" \x03(\v2,.guildhall.membership.v1.VolunteerTransitionB\x03\xe0A\x03R\ahistory\x12@\n" +
 	"\vcreate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\r \x01(\tR\x04etag\"\xa6\x01\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\r \x01(\tB\x03\xe0A\x01R\x04etag\"\xa6\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\r\n" +
 	"\tSTATE_NEW\x10\x01\x12\x13\n" +
@@ -512,24 +513,28 @@ const file_guildhall_membership_v1_volunteer_proto_rawDesc = "" +
 	"\x10STATE_ONBOARDING\x10\x04\x12\x10\n" +
 	"\fSTATE_ACTIVE\x10\x05\x12\x12\n" +
 	"\x0eSTATE_DECLINED\x10\x06\x12\x13\n" +
-	"\x0fSTATE_WITHDRAWN\x10\a\"\xfd\x01\n" +
-	"\x13VolunteerTransition\x12G\n" +
+	"\x0fSTATE_WITHDRAWN\x10\a:V\xeaAS\n" +
+	"\"membership.guildhall.dev/Volunteer\x12\x16volunteers/{volunteer}*\n" +
+	"volunteers2\tvolunteer\"\xba\x02\n" +
+	"\x13VolunteerTransition\x12L\n" +
 	"\n" +
-	"from_state\x18\x01 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateR\tfromState\x12C\n" +
-	"\bto_state\x18\x02 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateR\atoState\x12\x14\n" +
-	"\x05actor\x18\x03 \x01(\tR\x05actor\x12.\n" +
-	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04time\x12\x12\n" +
-	"\x04note\x18\x05 \x01(\tR\x04note\"\x85\x01\n" +
-	"\x12PositionSuggestion\x12\x1a\n" +
-	"\bposition\x18\x01 \x01(\tR\bposition\x12\x14\n" +
-	"\x05title\x18\x02 \x01(\tR\x05title\x12\x14\n" +
-	"\x05score\x18\x03 \x01(\x01R\x05score\x12'\n" +
-	"\x0fmatching_skills\x18\x04 \x03(\tR\x0ematchingSkills\"\xa4\x02\n" +
-	"\x0eVolunteerStats\x12_\n" +
-	"\x0ecount_by_state\x18\x01 \x03(\v29.guildhall.membership.v1.VolunteerStats.CountByStateEntryR\fcountByState\x12\x14\n" +
-	"\x05total\x18\x02 \x01(\x05R\x05total\x12'\n" +
-	"\x0fconversion_rate\x18\x03 \x01(\x01R\x0econversionRate\x121\n" +
-	"\x15median_days_to_active\x18\x04 \x01(\x01R\x12medianDaysToActive\x1a?\n" +
+	"from_state\x18\x01 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\x03\xe0A\x03R\tfromState\x12H\n" +
+	"\bto_state\x18\x02 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\x03\xe0A\x03R\atoState\x12=\n" +
+	"\x05actor\x18\x03 \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\x05actor\x123\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\x12\x17\n" +
+	"\x04note\x18\x05 \x01(\tB\x03\xe0A\x03R\x04note\"\xbf\x01\n" +
+	"\x12PositionSuggestion\x12E\n" +
+	"\bposition\x18\x01 \x01(\tB)\xe0A\x03\xfaA#\n" +
+	"!membership.guildhall.dev/PositionR\bposition\x12\x19\n" +
+	"\x05title\x18\x02 \x01(\tB\x03\xe0A\x03R\x05title\x12\x19\n" +
+	"\x05score\x18\x03 \x01(\x01B\x03\xe0A\x03R\x05score\x12,\n" +
+	"\x0fmatching_skills\x18\x04 \x03(\tB\x03\xe0A\x03R\x0ematchingSkills\"\xb8\x02\n" +
+	"\x0eVolunteerStats\x12d\n" +
+	"\x0ecount_by_state\x18\x01 \x03(\v29.guildhall.membership.v1.VolunteerStats.CountByStateEntryB\x03\xe0A\x03R\fcountByState\x12\x19\n" +
+	"\x05total\x18\x02 \x01(\x05B\x03\xe0A\x03R\x05total\x12,\n" +
+	"\x0fconversion_rate\x18\x03 \x01(\x01B\x03\xe0A\x03R\x0econversionRate\x126\n" +
+	"\x15median_days_to_active\x18\x04 \x01(\x01B\x03\xe0A\x03R\x12medianDaysToActive\x1a?\n" +
 	"\x11CountByStateEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\x05R\x05value:\x028\x01BLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"

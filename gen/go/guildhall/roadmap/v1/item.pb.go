@@ -418,19 +418,22 @@ var File_guildhall_roadmap_v1_item_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_item_proto_rawDesc = "" +
 	"\n" +
-	"\x1fguildhall/roadmap/v1/item.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xb1\a\n" +
+	"\x1fguildhall/roadmap/v1/item.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\b\n" +
 	"\x04Item\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12#\n" +
-	"\x05title\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\x05title\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x90NR\vdescription\x12C\n" +
-	"\arelease\x18\x04 \x01(\tB)\xbaH&\xd8\x01\x01r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\arelease\x12@\n" +
-	"\x05state\x18\x05 \x01(\x0e2 .guildhall.roadmap.v1.Item.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12%\n" +
-	"\bpriority\x18\x06 \x01(\x05B\t\xbaH\x06\x1a\x04\x18d(\x00R\bpriority\x12E\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
+	"\x05title\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\x05title\x12-\n" +
+	"\vdescription\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x90NR\vdescription\x12h\n" +
+	"\arelease\x18\x04 \x01(\tBN\xe0A\x01\xfaA\x1f\n" +
+	"\x1droadmap.guildhall.dev/Release\xbaH&\xd8\x01\x01r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\arelease\x12C\n" +
+	"\x05state\x18\x05 \x01(\x0e2 .guildhall.roadmap.v1.Item.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12(\n" +
+	"\bpriority\x18\x06 \x01(\x05B\f\xe0A\x01\xbaH\x06\x1a\x04\x18d(\x00R\bpriority\x12j\n" +
 	"\n" +
-	"owner_team\x18\a \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\townerTeam\x12P\n" +
-	"\fowner_people\x18\b \x03(\tB-\xbaH*\x92\x01'\x10\x14\x18\x01\"!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\vownerPeople\x12?\n" +
-	"\x04tags\x18\t \x03(\tB+\xbaH(\x92\x01%\x10\x14\x18\x01\"\x1fr\x1d2\x1b^[a-z0-9][a-z0-9._-]{0,39}$R\x04tags\x12\"\n" +
+	"owner_team\x18\a \x01(\tBK\xe0A\x01\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/Team\xbaH#\xd8\x01\x01r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\townerTeam\x12w\n" +
+	"\fowner_people\x18\b \x03(\tBT\xe0A\x01\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/Person\xbaH*\x92\x01'\x10\x14\x18\x01\"!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\vownerPeople\x12B\n" +
+	"\x04tags\x18\t \x03(\tB.\xe0A\x01\xbaH(\x92\x01%\x10\x14\x18\x01\"\x1fr\x1d2\x1b^[a-z0-9][a-z0-9._-]{0,39}$R\x04tags\x12\"\n" +
 	"\n" +
 	"vote_count\x18\n" +
 	" \x01(\x05B\x03\xe0A\x03R\tvoteCount\x12I\n" +
@@ -439,8 +442,8 @@ const file_guildhall_roadmap_v1_item_proto_rawDesc = "" +
 	"\vcreate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x0f \x01(\tR\x04etag\"\x94\x01\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\x0f \x01(\tB\x03\xe0A\x01R\x04etag\"\x94\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSTATE_PROPOSED\x10\x01\x12\x11\n" +
@@ -449,20 +452,25 @@ const file_guildhall_roadmap_v1_item_proto_rawDesc = "" +
 	"\n" +
 	"STATE_DONE\x10\x04\x12\x12\n" +
 	"\x0eSTATE_DEFERRED\x10\x05\x12\x12\n" +
-	"\x0eSTATE_DECLINED\x10\x06\"\xbe\x02\n" +
+	"\x0eSTATE_DECLINED\x10\x06::\xeaA7\n" +
+	"\x1aroadmap.guildhall.dev/Item\x12\fitems/{item}*\x05items2\x04item\"\xc7\x03\n" +
 	"\n" +
 	"ItemUpdate\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12!\n" +
-	"\x04text\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\x90NR\x04text\x12\x1b\n" +
-	"\x06author\x18\x03 \x01(\tB\x03\xe0A\x03R\x06author\x12@\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12$\n" +
+	"\x04text\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\x90NR\x04text\x12?\n" +
+	"\x06author\x18\x03 \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\x06author\x12@\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime\x12G\n" +
-	"\tnew_state\x18\x05 \x01(\x0e2 .guildhall.roadmap.v1.Item.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\bnewState\x12L\n" +
-	"\x0eprevious_state\x18\x06 \x01(\x0e2 .guildhall.roadmap.v1.Item.StateB\x03\xe0A\x03R\rpreviousState\"`\n" +
-	"\tItemVoter\x12\x16\n" +
-	"\x06person\x18\x01 \x01(\tR\x06person\x12;\n" +
-	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"createTime\x12J\n" +
+	"\tnew_state\x18\x05 \x01(\x0e2 .guildhall.roadmap.v1.Item.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\bnewState\x12L\n" +
+	"\x0eprevious_state\x18\x06 \x01(\x0e2 .guildhall.roadmap.v1.Item.StateB\x03\xe0A\x03R\rpreviousState:]\xeaAZ\n" +
+	" roadmap.guildhall.dev/ItemUpdate\x12\x1ditems/{item}/updates/{update}*\vitemUpdates2\n" +
+	"itemUpdate\"\x8e\x01\n" +
+	"\tItemVoter\x12?\n" +
+	"\x06person\x18\x01 \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\x06person\x12@\n" +
+	"\vcreate_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTimeBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1;roadmapv1b\x06proto3"
 
 var (

@@ -617,38 +617,42 @@ var File_guildhall_roadmap_v1_proposal_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_proposal_proto_rawDesc = "" +
 	"\n" +
-	"#guildhall/roadmap/v1/proposal.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x90\v\n" +
+	"#guildhall/roadmap/v1/proposal.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x9c\r\n" +
 	"\bProposal\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12)\n" +
-	"\bquestion\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xf4\x03R\bquestion\x12)\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12,\n" +
+	"\bquestion\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xf4\x03R\bquestion\x12,\n" +
 	"\n" +
-	"background\x18\x03 \x01(\tB\t\xbaH\x06r\x04\x18\xa0\x9c\x01R\n" +
-	"background\x12-\n" +
-	"\aoptions\x18\x04 \x03(\tB\x13\xbaH\x10\x92\x01\r\x102\x18\x01\"\ar\x05\x10\x01\x18\xc8\x01R\aoptions\x12G\n" +
-	"\x06method\x18\x05 \x01(\x0e2%.guildhall.roadmap.v1.Proposal.MethodB\b\xbaH\x05\x82\x01\x02\x10\x01R\x06method\x12K\n" +
-	"\religible_team\x18\x06 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\feligibleTeam\x12.\n" +
-	"\fquorum_votes\x18\a \x01(\x05B\v\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\vquorumVotes\x12:\n" +
-	"\fquorum_share\x18\b \x01(\x01B\x17\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\xf0?)\x00\x00\x00\x00\x00\x00\x00\x00R\vquorumShare\x127\n" +
-	"\topen_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\bopenTime\x129\n" +
+	"background\x18\x03 \x01(\tB\f\xe0A\x01\xbaH\x06r\x04\x18\xa0\x9c\x01R\n" +
+	"background\x120\n" +
+	"\aoptions\x18\x04 \x03(\tB\x16\xe0A\x01\xbaH\x10\x92\x01\r\x102\x18\x01\"\ar\x05\x10\x01\x18\xc8\x01R\aoptions\x12J\n" +
+	"\x06method\x18\x05 \x01(\x0e2%.guildhall.roadmap.v1.Proposal.MethodB\v\xe0A\x02\xbaH\x05\x82\x01\x02\x10\x01R\x06method\x12p\n" +
+	"\religible_team\x18\x06 \x01(\tBK\xe0A\x01\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/Team\xbaH#\xd8\x01\x01r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\feligibleTeam\x121\n" +
+	"\fquorum_votes\x18\a \x01(\x05B\x0e\xe0A\x01\xbaH\b\x1a\x06\x18\xc0\x84=(\x00R\vquorumVotes\x12=\n" +
+	"\fquorum_share\x18\b \x01(\x01B\x1a\xe0A\x01\xbaH\x14\x12\x12\x19\x00\x00\x00\x00\x00\x00\xf0?)\x00\x00\x00\x00\x00\x00\x00\x00R\vquorumShare\x12<\n" +
+	"\topen_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\bopenTime\x12>\n" +
 	"\n" +
 	"close_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime\x12H\n" +
-	"\flinked_items\x18\v \x03(\tB%\xbaH\"\x92\x01\x1f\x102\x18\x01\"\x19r\x172\x15^items/[0-9a-f-]{36}$R\vlinkedItems\x12X\n" +
-	"\x0flinked_releases\x18\f \x03(\tB/\xbaH,\x92\x01)\x102\x18\x01\"#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x0elinkedReleases\x12#\n" +
-	"\aoutcome\x18\r \x01(\tB\t\xbaH\x06r\x04\x18\xa0\x9c\x01R\aoutcome\x12^\n" +
-	"\vreview_date\x18\x0e \x01(\tB=\xbaH:\xd8\x01\x01r523^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\n" +
-	"reviewDate\x123\n" +
-	"\x16hide_tally_until_close\x18\x0f \x01(\bR\x13hideTallyUntilClose\x12?\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x01R\tcloseTime\x12j\n" +
+	"\flinked_items\x18\v \x03(\tBG\xe0A\x01\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\"\x92\x01\x1f\x102\x18\x01\"\x19r\x172\x15^items/[0-9a-f-]{36}$R\vlinkedItems\x12}\n" +
+	"\x0flinked_releases\x18\f \x03(\tBT\xe0A\x01\xfaA\x1f\n" +
+	"\x1droadmap.guildhall.dev/Release\xbaH,\x92\x01)\x102\x18\x01\"#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x0elinkedReleases\x12&\n" +
+	"\aoutcome\x18\r \x01(\tB\f\xe0A\x01\xbaH\x06r\x04\x18\xa0\x9c\x01R\aoutcome\x12a\n" +
+	"\vreview_date\x18\x0e \x01(\tB@\xe0A\x01\xbaH:\xd8\x01\x01r523^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\n" +
+	"reviewDate\x128\n" +
+	"\x16hide_tally_until_close\x18\x0f \x01(\bB\x03\xe0A\x01R\x13hideTallyUntilClose\x12?\n" +
 	"\x05state\x18\x10 \x01(\x0e2$.guildhall.roadmap.v1.Proposal.StateB\x03\xe0A\x03R\x05state\x126\n" +
 	"\x05tally\x18\x11 \x01(\v2\x1b.guildhall.roadmap.v1.TallyB\x03\xe0A\x03R\x05tally\x12*\n" +
-	"\x0eeligible_count\x18\x12 \x01(\x05B\x03\xe0A\x03R\religibleCount\x12\x1d\n" +
-	"\acreator\x18\x13 \x01(\tB\x03\xe0A\x03R\acreator\x12@\n" +
+	"\x0eeligible_count\x18\x12 \x01(\x05B\x03\xe0A\x03R\religibleCount\x12A\n" +
+	"\acreator\x18\x13 \x01(\tB'\xe0A\x03\xfaA!\n" +
+	"\x1fmembership.guildhall.dev/PersonR\acreator\x12@\n" +
 	"\vcreate_time\x18\x14 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x15 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\x16 \x01(\tR\x04etag\"c\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\x16 \x01(\tB\x03\xe0A\x01R\x04etag\"c\n" +
 	"\x06Method\x12\x16\n" +
 	"\x12METHOD_UNSPECIFIED\x10\x00\x12\x18\n" +
 	"\x14METHOD_SINGLE_CHOICE\x10\x01\x12\x13\n" +
@@ -659,28 +663,30 @@ const file_guildhall_roadmap_v1_proposal_proto_rawDesc = "" +
 	"\vSTATE_DRAFT\x10\x01\x12\x0e\n" +
 	"\n" +
 	"STATE_OPEN\x10\x02\x12\x10\n" +
-	"\fSTATE_CLOSED\x10\x03\"\xf3\x01\n" +
-	"\x05Tally\x129\n" +
-	"\x06counts\x18\x01 \x03(\v2!.guildhall.roadmap.v1.OptionCountR\x06counts\x12\x1f\n" +
-	"\vtotal_votes\x18\x02 \x01(\x05R\n" +
-	"totalVotes\x12\x1d\n" +
+	"\fSTATE_CLOSED\x10\x03:N\xeaAK\n" +
+	"\x1eroadmap.guildhall.dev/Proposal\x12\x14proposals/{proposal}*\tproposals2\bproposal\"\x96\x02\n" +
+	"\x05Tally\x12>\n" +
+	"\x06counts\x18\x01 \x03(\v2!.guildhall.roadmap.v1.OptionCountB\x03\xe0A\x03R\x06counts\x12$\n" +
+	"\vtotal_votes\x18\x02 \x01(\x05B\x03\xe0A\x03R\n" +
+	"totalVotes\x12\"\n" +
 	"\n" +
-	"quorum_met\x18\x03 \x01(\bR\tquorumMet\x12'\n" +
-	"\x0fquorum_required\x18\x04 \x01(\x05R\x0equorumRequired\x12\x16\n" +
-	"\x06passed\x18\x05 \x01(\bR\x06passed\x12\x16\n" +
-	"\x06result\x18\x06 \x01(\tR\x06result\x12\x16\n" +
-	"\x06frozen\x18\a \x01(\bR\x06frozen\";\n" +
-	"\vOptionCount\x12\x16\n" +
-	"\x06option\x18\x01 \x01(\tR\x06option\x12\x14\n" +
-	"\x05count\x18\x02 \x01(\x05R\x05count\"\xf6\x01\n" +
+	"quorum_met\x18\x03 \x01(\bB\x03\xe0A\x03R\tquorumMet\x12,\n" +
+	"\x0fquorum_required\x18\x04 \x01(\x05B\x03\xe0A\x03R\x0equorumRequired\x12\x1b\n" +
+	"\x06passed\x18\x05 \x01(\bB\x03\xe0A\x03R\x06passed\x12\x1b\n" +
+	"\x06result\x18\x06 \x01(\tB\x03\xe0A\x03R\x06result\x12\x1b\n" +
+	"\x06frozen\x18\a \x01(\bB\x03\xe0A\x03R\x06frozen\"E\n" +
+	"\vOptionCount\x12\x1b\n" +
+	"\x06option\x18\x01 \x01(\tB\x03\xe0A\x03R\x06option\x12\x19\n" +
+	"\x05count\x18\x02 \x01(\x05B\x03\xe0A\x03R\x05count\"\xcd\x02\n" +
 	"\x04Vote\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12/\n" +
-	"\achoices\x18\x02 \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x102\x18\x01\"\ar\x05\x10\x01\x18\xc8\x01R\achoices\x12 \n" +
-	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x88'R\x06reason\x12@\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x122\n" +
+	"\achoices\x18\x02 \x03(\tB\x18\xe0A\x02\xbaH\x12\x92\x01\x0f\b\x01\x102\x18\x01\"\ar\x05\x10\x01\x18\xc8\x01R\achoices\x12#\n" +
+	"\x06reason\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x88'R\x06reason\x12@\n" +
 	"\vcreate_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTimeBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1;roadmapv1b\x06proto3"
+	"updateTime:O\xeaAL\n" +
+	"\x1aroadmap.guildhall.dev/Vote\x12!proposals/{proposal}/votes/{vote}*\x05votes2\x04voteBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1;roadmapv1b\x06proto3"
 
 var (
 	file_guildhall_roadmap_v1_proposal_proto_rawDescOnce sync.Once

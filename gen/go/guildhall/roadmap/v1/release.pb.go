@@ -259,24 +259,24 @@ var File_guildhall_roadmap_v1_release_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_release_proto_rawDesc = "" +
 	"\n" +
-	"\"guildhall/roadmap/v1/release.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xe6\x06\n" +
+	"\"guildhall/roadmap/v1/release.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\a\n" +
 	"\aRelease\x12\x17\n" +
-	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x120\n" +
-	"\fdisplay_name\x18\x02 \x01(\tB\r\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
-	"\vdescription\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x90NR\vdescription\x12-\n" +
-	"\rbase_platform\x18\x04 \x01(\tB\b\xbaH\x05r\x03\x18\xc8\x01R\fbasePlatform\x12C\n" +
-	"\x05state\x18\x05 \x01(\x0e2#.guildhall.roadmap.v1.Release.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12^\n" +
-	"\vtarget_date\x18\x06 \x01(\tB=\xbaH:\xd8\x01\x01r523^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\n" +
-	"targetDate\x12`\n" +
-	"\frelease_date\x18\a \x01(\tB=\xbaH:\xd8\x01\x01r523^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\vreleaseDate\x12\x1e\n" +
-	"\x05notes\x18\b \x01(\tB\b\xbaH\x05r\x03\x18\x90NR\x05notes\x12@\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12-\n" +
+	"\vdescription\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x90NR\vdescription\x120\n" +
+	"\rbase_platform\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\fbasePlatform\x12F\n" +
+	"\x05state\x18\x05 \x01(\x0e2#.guildhall.roadmap.v1.Release.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12a\n" +
+	"\vtarget_date\x18\x06 \x01(\tB@\xe0A\x01\xbaH:\xd8\x01\x01r523^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\n" +
+	"targetDate\x12c\n" +
+	"\frelease_date\x18\a \x01(\tB@\xe0A\x01\xbaH:\xd8\x01\x01r523^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\vreleaseDate\x12!\n" +
+	"\x05notes\x18\b \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x90NR\x05notes\x12@\n" +
 	"\vcreate_time\x18\t \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\n" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\x12\x12\n" +
-	"\x04etag\x18\v \x01(\tR\x04etag\x12\"\n" +
+	"updateTime\x12\x17\n" +
+	"\x04etag\x18\v \x01(\tB\x03\xe0A\x01R\x04etag\x12\"\n" +
 	"\n" +
 	"item_count\x18\f \x01(\x05B\x03\xe0A\x03R\titemCount\x12\"\n" +
 	"\n" +
@@ -288,7 +288,8 @@ const file_guildhall_roadmap_v1_release_proto_rawDesc = "" +
 	"\x14STATE_IN_DEVELOPMENT\x10\x02\x12\x12\n" +
 	"\x0eSTATE_RELEASED\x10\x03\x12\x14\n" +
 	"\x10STATE_MAINTAINED\x10\x04\x12\x15\n" +
-	"\x11STATE_END_OF_LIFE\x10\x05BFZDgithub.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1;roadmapv1b\x06proto3"
+	"\x11STATE_END_OF_LIFE\x10\x05:I\xeaAF\n" +
+	"\x1droadmap.guildhall.dev/Release\x12\x12releases/{release}*\breleases2\areleaseBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1;roadmapv1b\x06proto3"
 
 var (
 	file_guildhall_roadmap_v1_release_proto_rawDescOnce sync.Once

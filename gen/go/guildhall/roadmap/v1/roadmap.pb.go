@@ -7,6 +7,7 @@
 package roadmapv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -394,27 +395,28 @@ var File_guildhall_roadmap_v1_roadmap_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_roadmap_proto_rawDesc = "" +
 	"\n" +
-	"\"guildhall/roadmap/v1/roadmap.proto\x12\x14guildhall.roadmap.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fguildhall/roadmap/v1/item.proto\x1a\"guildhall/roadmap/v1/release.proto\"\xc4\x01\n" +
-	"\aRoadmap\x12@\n" +
-	"\breleases\x18\x01 \x03(\v2$.guildhall.roadmap.v1.RoadmapReleaseR\breleases\x12;\n" +
-	"\abacklog\x18\x02 \x03(\v2!.guildhall.roadmap.v1.RoadmapItemR\abacklog\x12:\n" +
-	"\bhorizons\x18\x03 \x01(\v2\x1e.guildhall.roadmap.v1.HorizonsR\bhorizons\"\x82\x01\n" +
-	"\x0eRoadmapRelease\x127\n" +
-	"\arelease\x18\x01 \x01(\v2\x1d.guildhall.roadmap.v1.ReleaseR\arelease\x127\n" +
-	"\x05items\x18\x02 \x03(\v2!.guildhall.roadmap.v1.RoadmapItemR\x05items\"\xc4\x01\n" +
-	"\vRoadmapItem\x12.\n" +
-	"\x04item\x18\x01 \x01(\v2\x1a.guildhall.roadmap.v1.ItemR\x04item\x127\n" +
-	"\ahorizon\x18\x02 \x01(\x0e2\x1d.guildhall.roadmap.v1.HorizonR\ahorizon\x12L\n" +
-	"\x0eopen_proposals\x18\x03 \x03(\v2%.guildhall.roadmap.v1.ProposalSummaryR\ropenProposals\"F\n" +
-	"\bHorizons\x12\x10\n" +
-	"\x03now\x18\x01 \x03(\tR\x03now\x12\x12\n" +
-	"\x04next\x18\x02 \x03(\tR\x04next\x12\x14\n" +
-	"\x05later\x18\x03 \x03(\tR\x05later\"|\n" +
-	"\x0fProposalSummary\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
-	"\bquestion\x18\x02 \x01(\tR\bquestion\x129\n" +
+	"\"guildhall/roadmap/v1/roadmap.proto\x12\x14guildhall.roadmap.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fguildhall/roadmap/v1/item.proto\x1a\"guildhall/roadmap/v1/release.proto\"\xd3\x01\n" +
+	"\aRoadmap\x12E\n" +
+	"\breleases\x18\x01 \x03(\v2$.guildhall.roadmap.v1.RoadmapReleaseB\x03\xe0A\x03R\breleases\x12@\n" +
+	"\abacklog\x18\x02 \x03(\v2!.guildhall.roadmap.v1.RoadmapItemB\x03\xe0A\x03R\abacklog\x12?\n" +
+	"\bhorizons\x18\x03 \x01(\v2\x1e.guildhall.roadmap.v1.HorizonsB\x03\xe0A\x03R\bhorizons\"\x8c\x01\n" +
+	"\x0eRoadmapRelease\x12<\n" +
+	"\arelease\x18\x01 \x01(\v2\x1d.guildhall.roadmap.v1.ReleaseB\x03\xe0A\x03R\arelease\x12<\n" +
+	"\x05items\x18\x02 \x03(\v2!.guildhall.roadmap.v1.RoadmapItemB\x03\xe0A\x03R\x05items\"\xd3\x01\n" +
+	"\vRoadmapItem\x123\n" +
+	"\x04item\x18\x01 \x01(\v2\x1a.guildhall.roadmap.v1.ItemB\x03\xe0A\x03R\x04item\x12<\n" +
+	"\ahorizon\x18\x02 \x01(\x0e2\x1d.guildhall.roadmap.v1.HorizonB\x03\xe0A\x03R\ahorizon\x12Q\n" +
+	"\x0eopen_proposals\x18\x03 \x03(\v2%.guildhall.roadmap.v1.ProposalSummaryB\x03\xe0A\x03R\ropenProposals\"U\n" +
+	"\bHorizons\x12\x15\n" +
+	"\x03now\x18\x01 \x03(\tB\x03\xe0A\x03R\x03now\x12\x17\n" +
+	"\x04next\x18\x02 \x03(\tB\x03\xe0A\x03R\x04next\x12\x19\n" +
+	"\x05later\x18\x03 \x03(\tB\x03\xe0A\x03R\x05later\"\xae\x01\n" +
+	"\x0fProposalSummary\x12:\n" +
+	"\x04name\x18\x01 \x01(\tB&\xe0A\x03\xfaA \n" +
+	"\x1eroadmap.guildhall.dev/ProposalR\x04name\x12\x1f\n" +
+	"\bquestion\x18\x02 \x01(\tB\x03\xe0A\x03R\bquestion\x12>\n" +
 	"\n" +
-	"close_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcloseTime*X\n" +
+	"close_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcloseTime*X\n" +
 	"\aHorizon\x12\x17\n" +
 	"\x13HORIZON_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vHORIZON_NOW\x10\x01\x12\x10\n" +

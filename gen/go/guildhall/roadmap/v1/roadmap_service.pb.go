@@ -1997,135 +1997,165 @@ var File_guildhall_roadmap_v1_roadmap_service_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc = "" +
 	"\n" +
-	"*guildhall/roadmap/v1/roadmap_service.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fguildhall/roadmap/v1/item.proto\x1a#guildhall/roadmap/v1/proposal.proto\x1a\"guildhall/roadmap/v1/release.proto\x1a\"guildhall/roadmap/v1/roadmap.proto\"R\n" +
-	"\x11GetReleaseRequest\x12=\n" +
-	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\"d\n" +
-	"\x13ListReleasesRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"*guildhall/roadmap/v1/roadmap_service.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a\x1fguildhall/roadmap/v1/item.proto\x1a#guildhall/roadmap/v1/proposal.proto\x1a\"guildhall/roadmap/v1/release.proto\x1a\"guildhall/roadmap/v1/roadmap.proto\"t\n" +
+	"\x11GetReleaseRequest\x12_\n" +
+	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA\x1f\n" +
+	"\x1droadmap.guildhall.dev/Release\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\"j\n" +
+	"\x13ListReleasesRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"y\n" +
-	"\x14ListReleasesResponse\x129\n" +
-	"\breleases\x18\x01 \x03(\v2\x1d.guildhall.roadmap.v1.ReleaseR\breleases\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xc7\x01\n" +
-	"\x14CreateReleaseRequest\x12?\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x83\x01\n" +
+	"\x14ListReleasesResponse\x12>\n" +
+	"\breleases\x18\x01 \x03(\v2\x1d.guildhall.roadmap.v1.ReleaseB\x03\xe0A\x03R\breleases\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xec\x01\n" +
+	"\x14CreateReleaseRequest\x12a\n" +
 	"\n" +
-	"release_id\x18\x01 \x01(\tB \xe0A\x02\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\treleaseId\x12B\n" +
-	"\arelease\x18\x02 \x01(\v2\x1d.guildhall.roadmap.v1.ReleaseB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\arelease\x12*\n" +
+	"release_id\x18\x01 \x01(\tBB\xe0A\x02\xfaA\x1f\n" +
+	"\x1droadmap.guildhall.dev/Release\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\treleaseId\x12B\n" +
+	"\arelease\x18\x02 \x01(\v2\x1d.guildhall.roadmap.v1.ReleaseB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\arelease\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x80\x02\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x85\x02\n" +
 	"\x14UpdateReleaseRequest\x12\xaa\x01\n" +
 	"\arelease\x18\x01 \x01(\v2\x1d.guildhall.roadmap.v1.ReleaseBq\xe0A\x02\xbaHk\xba\x01e\n" +
-	"\frelease.name\x12\x1fname must be releases/{release}\x1a4this.name.matches('^releases/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\arelease\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"r\n" +
-	"\x14DeleteReleaseRequest\x12=\n" +
-	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"[\n" +
-	"\x1aGetReleaseChangelogRequest\x12=\n" +
-	"\x04name\x18\x01 \x01(\tB)\xe0A\x02\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\"}\n" +
-	"\x10ReleaseChangelog\x127\n" +
-	"\arelease\x18\x01 \x01(\v2\x1d.guildhall.roadmap.v1.ReleaseR\arelease\x120\n" +
-	"\x05items\x18\x02 \x03(\v2\x1a.guildhall.roadmap.v1.ItemR\x05items\"E\n" +
-	"\x0eGetItemRequest\x123\n" +
-	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"\xcf\x03\n" +
-	"\x10ListItemsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\frelease.name\x12\x1fname must be releases/{release}\x1a4this.name.matches('^releases/[a-z][a-z0-9-]{0,62}$')\xc8\x01\x01R\arelease\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\x97\x01\n" +
+	"\x14DeleteReleaseRequest\x12_\n" +
+	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA\x1f\n" +
+	"\x1droadmap.guildhall.dev/Release\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"}\n" +
+	"\x1aGetReleaseChangelogRequest\x12_\n" +
+	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA\x1f\n" +
+	"\x1droadmap.guildhall.dev/Release\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\"\x87\x01\n" +
+	"\x10ReleaseChangelog\x12<\n" +
+	"\arelease\x18\x01 \x01(\v2\x1d.guildhall.roadmap.v1.ReleaseB\x03\xe0A\x01R\arelease\x125\n" +
+	"\x05items\x18\x02 \x03(\v2\x1a.guildhall.roadmap.v1.ItemB\x03\xe0A\x01R\x05items\"d\n" +
+	"\x0eGetItemRequest\x12R\n" +
+	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"\xad\x04\n" +
+	"\x10ListItemsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12G\n" +
-	"\arelease\x18\x03 \x01(\tB-\xbaH*\xd8\x01\x01r%2#^(-|releases/[a-z][a-z0-9-]{0,62})$R\arelease\x12@\n" +
-	"\x05state\x18\x04 \x01(\x0e2 .guildhall.roadmap.v1.Item.StateB\b\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12E\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12l\n" +
+	"\arelease\x18\x03 \x01(\tBR\xe0A\x01\xfaA\x1f\n" +
+	"\x1droadmap.guildhall.dev/Release\xbaH*\xd8\x01\x01r%2#^(-|releases/[a-z][a-z0-9-]{0,62})$R\arelease\x12C\n" +
+	"\x05state\x18\x04 \x01(\x0e2 .guildhall.roadmap.v1.Item.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12j\n" +
 	"\n" +
-	"owner_team\x18\x05 \x01(\tB&\xbaH#\xd8\x01\x01r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\townerTeam\x12\x19\n" +
-	"\x03tag\x18\x06 \x01(\tB\a\xbaH\x04r\x02\x18(R\x03tag\x12\x19\n" +
-	"\x05stale\x18\a \x01(\bH\x00R\x05stale\x88\x01\x01\x12Z\n" +
-	"\border_by\x18\b \x01(\tB?\xbaH<\xd8\x01\x01r7R\x0fvote_count descR\rpriority descR\x15last_update_time descR\aorderByB\b\n" +
-	"\x06_stale\"m\n" +
-	"\x11ListItemsResponse\x120\n" +
-	"\x05items\x18\x01 \x03(\v2\x1a.guildhall.roadmap.v1.ItemR\x05items\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"z\n" +
+	"owner_team\x18\x05 \x01(\tBK\xe0A\x01\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/Team\xbaH#\xd8\x01\x01r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\townerTeam\x12\x1c\n" +
+	"\x03tag\x18\x06 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18(R\x03tag\x12\x1e\n" +
+	"\x05stale\x18\a \x01(\bB\x03\xe0A\x01H\x00R\x05stale\x88\x01\x01\x12]\n" +
+	"\border_by\x18\b \x01(\tBB\xe0A\x01\xbaH<\xd8\x01\x01r7R\x0fvote_count descR\rpriority descR\x15last_update_time descR\aorderByB\b\n" +
+	"\x06_stale\"w\n" +
+	"\x11ListItemsResponse\x125\n" +
+	"\x05items\x18\x01 \x03(\v2\x1a.guildhall.roadmap.v1.ItemB\x03\xe0A\x03R\x05items\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"}\n" +
 	"\x11CreateItemRequest\x129\n" +
-	"\x04item\x18\x01 \x01(\v2\x1a.guildhall.roadmap.v1.ItemB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04item\x12*\n" +
+	"\x04item\x18\x01 \x01(\v2\x1a.guildhall.roadmap.v1.ItemB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\x04item\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xe1\x01\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\xe6\x01\n" +
 	"\x11UpdateItemRequest\x12\x8e\x01\n" +
 	"\x04item\x18\x01 \x01(\v2\x1a.guildhall.roadmap.v1.ItemB^\xe0A\x02\xbaHX\xba\x01R\n" +
-	"\titem.name\x12\x19name must be items/{item}\x1a*this.name.matches('^items/[0-9a-f-]{36}$')\xc8\x01\x01R\x04item\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"e\n" +
-	"\x11DeleteItemRequest\x123\n" +
-	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"F\n" +
-	"\x0fVoteItemRequest\x123\n" +
-	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"H\n" +
-	"\x11UnvoteItemRequest\x123\n" +
-	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"\x9b\x01\n" +
-	"\x15ListItemVotersRequest\x123\n" +
-	"\x04name\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\x12$\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\titem.name\x12\x19name must be items/{item}\x1a*this.name.matches('^items/[0-9a-f-]{36}$')\xc8\x01\x01R\x04item\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\x87\x01\n" +
+	"\x11DeleteItemRequest\x12R\n" +
+	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"e\n" +
+	"\x0fVoteItemRequest\x12R\n" +
+	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"g\n" +
+	"\x11UnvoteItemRequest\x12R\n" +
+	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"\xc0\x01\n" +
+	"\x15ListItemVotersRequest\x12R\n" +
+	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"y\n" +
-	"\x16ListItemVotersResponse\x127\n" +
-	"\x06voters\x18\x01 \x03(\v2\x1f.guildhall.roadmap.v1.ItemVoterR\x06voters\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"a\n" +
-	"\x14GetItemUpdateRequest\x12I\n" +
-	"\x04name\x18\x01 \x01(\tB5\xe0A\x02\xbaH/r-2+^items/[0-9a-f-]{36}/updates/[0-9a-f-]{36}$R\x04name\"\xa0\x01\n" +
-	"\x16ListItemUpdatesRequest\x127\n" +
-	"\x06parent\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x06parent\x12$\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x83\x01\n" +
+	"\x16ListItemVotersResponse\x12<\n" +
+	"\x06voters\x18\x01 \x03(\v2\x1f.guildhall.roadmap.v1.ItemVoterB\x03\xe0A\x03R\x06voters\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x86\x01\n" +
+	"\x14GetItemUpdateRequest\x12n\n" +
+	"\x04name\x18\x01 \x01(\tBZ\xe0A\x02\xfaA\"\n" +
+	" roadmap.guildhall.dev/ItemUpdate\xbaH/r-2+^items/[0-9a-f-]{36}/updates/[0-9a-f-]{36}$R\x04name\"\xcb\x01\n" +
+	"\x16ListItemUpdatesRequest\x12\\\n" +
+	"\x06parent\x18\x01 \x01(\tBD\xe0A\x02\xfaA\"\x12 roadmap.guildhall.dev/ItemUpdate\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x86\x01\n" +
-	"\x17ListItemUpdatesResponse\x12C\n" +
-	"\fitem_updates\x18\x01 \x03(\v2 .guildhall.roadmap.v1.ItemUpdateR\vitemUpdates\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xcc\x01\n" +
-	"\x17CreateItemUpdateRequest\x127\n" +
-	"\x06parent\x18\x01 \x01(\tB\x1f\xe0A\x02\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x06parent\x12L\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x90\x01\n" +
+	"\x17ListItemUpdatesResponse\x12H\n" +
+	"\fitem_updates\x18\x01 \x03(\v2 .guildhall.roadmap.v1.ItemUpdateB\x03\xe0A\x03R\vitemUpdates\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xf4\x01\n" +
+	"\x17CreateItemUpdateRequest\x12\\\n" +
+	"\x06parent\x18\x01 \x01(\tBD\xe0A\x02\xfaA\"\x12 roadmap.guildhall.dev/ItemUpdate\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x06parent\x12L\n" +
 	"\vitem_update\x18\x02 \x01(\v2 .guildhall.roadmap.v1.ItemUpdateB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\n" +
-	"itemUpdate\x12*\n" +
+	"itemUpdate\x12-\n" +
 	"\n" +
-	"request_id\x18\x03 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"M\n" +
-	"\x12GetProposalRequest\x127\n" +
-	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\"e\n" +
-	"\x14ListProposalsRequest\x12$\n" +
-	"\tpage_size\x18\x01 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"p\n" +
+	"\x12GetProposalRequest\x12Z\n" +
+	"\x04name\x18\x01 \x01(\tBF\xe0A\x02\xfaA \n" +
+	"\x1eroadmap.guildhall.dev/Proposal\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\"k\n" +
+	"\x14ListProposalsRequest\x12'\n" +
+	"\tpage_size\x18\x01 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"}\n" +
-	"\x15ListProposalsResponse\x12<\n" +
-	"\tproposals\x18\x01 \x03(\v2\x1e.guildhall.roadmap.v1.ProposalR\tproposals\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8a\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x87\x01\n" +
+	"\x15ListProposalsResponse\x12A\n" +
+	"\tproposals\x18\x01 \x03(\v2\x1e.guildhall.roadmap.v1.ProposalB\x03\xe0A\x03R\tproposals\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x8d\x01\n" +
 	"\x15CreateProposalRequest\x12E\n" +
-	"\bproposal\x18\x01 \x01(\v2\x1e.guildhall.roadmap.v1.ProposalB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bproposal\x12*\n" +
+	"\bproposal\x18\x01 \x01(\v2\x1e.guildhall.roadmap.v1.ProposalB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bproposal\x12-\n" +
 	"\n" +
-	"request_id\x18\x02 \x01(\tB\v\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x81\x02\n" +
+	"request_id\x18\x02 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"\x86\x02\n" +
 	"\x15UpdateProposalRequest\x12\xaa\x01\n" +
 	"\bproposal\x18\x01 \x01(\v2\x1e.guildhall.roadmap.v1.ProposalBn\xe0A\x02\xbaHh\xba\x01b\n" +
-	"\rproposal.name\x12!name must be proposals/{proposal}\x1a.this.name.matches('^proposals/[0-9a-f-]{36}$')\xc8\x01\x01R\bproposal\x12;\n" +
-	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
-	"updateMask\"m\n" +
-	"\x15DeleteProposalRequest\x127\n" +
-	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"k\n" +
-	"\x13OpenProposalRequest\x127\n" +
-	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"l\n" +
-	"\x14CloseProposalRequest\x127\n" +
-	"\x04name\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\x12\x1b\n" +
-	"\x04etag\x18\x02 \x01(\tB\a\xbaH\x04r\x02\x18@R\x04etag\"\xa5\x01\n" +
-	"\x0fCastVoteRequest\x12?\n" +
-	"\bproposal\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\bproposal\x12/\n" +
-	"\achoices\x18\x02 \x03(\tB\x15\xbaH\x12\x92\x01\x0f\b\x01\x102\x18\x01\"\ar\x05\x10\x01\x18\xc8\x01R\achoices\x12 \n" +
-	"\x06reason\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x88'R\x06reason\"d\n" +
-	"\x0eGetVoteRequest\x12R\n" +
-	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xbaH8r624^proposals/[0-9a-f-]{36}/votes/[a-z][a-z0-9-]{0,62}$R\x04name\"\x9e\x01\n" +
-	"\x10ListVotesRequest\x12;\n" +
-	"\x06parent\x18\x01 \x01(\tB#\xe0A\x02\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x06parent\x12$\n" +
-	"\tpage_size\x18\x02 \x01(\x05B\a\xbaH\x04\x1a\x02(\x00R\bpageSize\x12'\n" +
+	"\rproposal.name\x12!name must be proposals/{proposal}\x1a.this.name.matches('^proposals/[0-9a-f-]{36}$')\xc8\x01\x01R\bproposal\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"\x93\x01\n" +
+	"\x15DeleteProposalRequest\x12Z\n" +
+	"\x04name\x18\x01 \x01(\tBF\xe0A\x02\xfaA \n" +
+	"\x1eroadmap.guildhall.dev/Proposal\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"\x91\x01\n" +
+	"\x13OpenProposalRequest\x12Z\n" +
+	"\x04name\x18\x01 \x01(\tBF\xe0A\x02\xfaA \n" +
+	"\x1eroadmap.guildhall.dev/Proposal\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"\x92\x01\n" +
+	"\x14CloseProposalRequest\x12Z\n" +
+	"\x04name\x18\x01 \x01(\tBF\xe0A\x02\xfaA \n" +
+	"\x1eroadmap.guildhall.dev/Proposal\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\x12\x1e\n" +
+	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"\xce\x01\n" +
+	"\x0fCastVoteRequest\x12b\n" +
+	"\bproposal\x18\x01 \x01(\tBF\xe0A\x02\xfaA \n" +
+	"\x1eroadmap.guildhall.dev/Proposal\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\bproposal\x122\n" +
+	"\achoices\x18\x02 \x03(\tB\x18\xe0A\x02\xbaH\x12\x92\x01\x0f\b\x01\x102\x18\x01\"\ar\x05\x10\x01\x18\xc8\x01R\achoices\x12#\n" +
+	"\x06reason\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x88'R\x06reason\"\x83\x01\n" +
+	"\x0eGetVoteRequest\x12q\n" +
+	"\x04name\x18\x01 \x01(\tB]\xe0A\x02\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Vote\xbaH8r624^proposals/[0-9a-f-]{36}/votes/[a-z][a-z0-9-]{0,62}$R\x04name\"\xc3\x01\n" +
+	"\x10ListVotesRequest\x12Z\n" +
+	"\x06parent\x18\x01 \x01(\tBB\xe0A\x02\xfaA\x1c\x12\x1aroadmap.guildhall.dev/Vote\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\b\xbaH\x05r\x03\x18\x80\bR\tpageToken\"m\n" +
-	"\x11ListVotesResponse\x120\n" +
-	"\x05votes\x18\x01 \x03(\v2\x1a.guildhall.roadmap.v1.VoteR\x05votes\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"<\n" +
-	"\x11GetRoadmapRequest\x12'\n" +
-	"\x10hide_end_of_life\x18\x01 \x01(\bR\rhideEndOfLife2\xe8\x1b\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"w\n" +
+	"\x11ListVotesResponse\x125\n" +
+	"\x05votes\x18\x01 \x03(\v2\x1a.guildhall.roadmap.v1.VoteB\x03\xe0A\x03R\x05votes\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"A\n" +
+	"\x11GetRoadmapRequest\x12,\n" +
+	"\x10hide_end_of_life\x18\x01 \x01(\bB\x03\xe0A\x01R\rhideEndOfLife2\xe8\x1b\n" +
 	"\x0eRoadmapService\x12s\n" +
 	"\n" +
 	"GetRelease\x12'.guildhall.roadmap.v1.GetReleaseRequest\x1a\x1d.guildhall.roadmap.v1.Release\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=releases/*}\x12{\n" +

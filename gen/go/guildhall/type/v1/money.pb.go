@@ -7,6 +7,7 @@
 package typev1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	reflect "reflect"
@@ -99,10 +100,10 @@ var File_guildhall_type_v1_money_proto protoreflect.FileDescriptor
 
 const file_guildhall_type_v1_money_proto_rawDesc = "" +
 	"\n" +
-	"\x1dguildhall/type/v1/money.proto\x12\x11guildhall.type.v1\"M\n" +
-	"\x05Money\x12#\n" +
-	"\rcurrency_code\x18\x01 \x01(\tR\fcurrencyCode\x12\x1f\n" +
-	"\vminor_units\x18\x02 \x01(\x03R\n" +
+	"\x1dguildhall/type/v1/money.proto\x12\x11guildhall.type.v1\x1a\x1fgoogle/api/field_behavior.proto\"W\n" +
+	"\x05Money\x12(\n" +
+	"\rcurrency_code\x18\x01 \x01(\tB\x03\xe0A\x02R\fcurrencyCode\x12$\n" +
+	"\vminor_units\x18\x02 \x01(\x03B\x03\xe0A\x01R\n" +
 	"minorUnitsB@Z>github.com/guildhall/guildhall/gen/go/guildhall/type/v1;typev1b\x06proto3"
 
 var (
