@@ -37,8 +37,10 @@ func TestSeedSMETwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	first := counts()
-	// 14 people named in the text plus the bootstrap admin; seven areas; four positions.
-	want := map[string]int{"people": 15, "teams": 7, "positions": 4, "packages": 1, "package_maintainers": 1}
+	// 14 people named in the text, the newcomer who became active, and the
+	// bootstrap admin; seven areas; four positions; three packages, two
+	// with a maintainer.
+	want := map[string]int{"people": 16, "teams": 7, "positions": 4, "packages": 3, "package_maintainers": 2}
 	for k, n := range want {
 		if first[k] != n {
 			t.Errorf("%s: %d, want %d", k, first[k], n)
@@ -74,6 +76,64 @@ func TestSeedSMETwice(t *testing.T) {
 	p := mustOK(t, env.Do(t, "GET", "/v1/people/jester", ""), "jester")
 	if p["handles"].(map[string]any)["irc"] != "jester" {
 		t.Errorf("jester %v", p)
+	}
+	checkSMEStory(t, env)
+}
+
+// checkSMEStory checks the seeded community tells the story of the seed
+// document: every area has members, and a lead or drift's flag saying it
+// lacks one; volunteers stand at every stage of the funnel; an old package
+// has nobody looking after it.
+func checkSMEStory(t *testing.T, env *apptest.Env) {
+	t.Helper()
+	admin := env.WithToken(apptest.AdminToken)
+	flagged := map[string]bool{}
+	for _, e := range list(t, mustOK(t, admin.Do(t, "GET", "/v1/people:drift?pageSize=1000", ""), "drift"), "driftEvents") {
+		if e["stage"] == "TEAM_LEADERLESS" && e["resolveTime"] == nil {
+			flagged[e["team"].(string)] = true
+		}
+	}
+	teams := list(t, mustOK(t, env.Do(t, "GET", "/v1/teams", ""), "teams"), "teams")
+	if len(teams) != 7 {
+		t.Errorf("%d teams, want 7", len(teams))
+	}
+	for _, team := range teams {
+		name := team["name"].(string)
+		members := list(t, mustOK(t, env.Do(t, "GET", "/v1/"+name+"/members?pageSize=1000", ""), name), "teamMembers")
+		lead := false
+		for _, m := range members {
+			lead = lead || m["role"] == "ROLE_LEAD"
+		}
+		if len(members) == 0 {
+			t.Errorf("%s has no members", name)
+		}
+		if !lead && !flagged[name] {
+			t.Errorf("%s has no lead and no drift flag saying so", name)
+		}
+		if lead && flagged[name] {
+			t.Errorf("%s has a lead but is flagged leaderless", name)
+		}
+	}
+	forums := list(t, mustOK(t, env.Do(t, "GET", "/v1/teams/forums/members", ""), "forums"), "teamMembers")
+	if len(forums) != 2 {
+		t.Errorf("forums members %v, want Terry Fage and Stéphane de Labrusse", forums)
+	}
+	stats := mustOK(t, admin.Do(t, "GET", "/v1/volunteers:stats", ""), "stats")
+	stages := map[string]bool{}
+	for _, v := range list(t, mustOK(t, admin.Do(t, "GET", "/v1/volunteers?pageSize=1000", ""), "volunteers"), "volunteers") {
+		stages[v["state"].(string)] = true
+	}
+	for _, st := range []string{"STATE_NEW", "STATE_CONTACTED", "STATE_MATCHED", "STATE_ONBOARDING", "STATE_ACTIVE", "STATE_DECLINED", "STATE_WITHDRAWN"} {
+		if !stages[st] {
+			t.Errorf("no volunteer at %s (stats %v)", st, stats)
+		}
+	}
+	unmaintained := false
+	for _, p := range list(t, mustOK(t, env.Do(t, "GET", "/v1/packages", ""), "packages"), "packages") {
+		unmaintained = unmaintained || p["state"] == "STATE_UNMAINTAINED"
+	}
+	if !unmaintained {
+		t.Error("no unmaintained package")
 	}
 }
 

@@ -8,21 +8,17 @@ import (
 
 	"github.com/guildhall/guildhall/app/apptest"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/internal/actas"
 	"github.com/guildhall/guildhall/services/membership"
 	"github.com/guildhall/guildhall/services/roadmap"
 )
 
-// adminConn adds the admin token to every call, as `guildhall seed` does.
-type adminConn struct{ *grpc.ClientConn }
-
-func (c adminConn) Invoke(ctx context.Context, method string, args, reply any, opts ...grpc.CallOption) error {
-	return c.ClientConn.Invoke(apptest.Outgoing(ctx, apptest.AdminToken), method, args, reply, opts...)
-}
-
 func TestSeedSMETwice(t *testing.T) {
 	env := apptest.Start(t)
 	ctx := context.Background()
-	if err := membership.SeedSME(ctx, adminConn{env.Conn}); err != nil {
+	// As `guildhall seed` does: an admin who acts as the people of the story.
+	admin := actas.Admin(apptest.AdminToken, map[string]grpc.ClientConnInterface{"membership": env.Conn})
+	if err := membership.SeedSME(ctx, admin); err != nil {
 		t.Fatal(err)
 	}
 	tables := []string{"releases", "items", "item_updates", "proposals"}
@@ -33,7 +29,7 @@ func TestSeedSMETwice(t *testing.T) {
 		}
 		return out
 	}
-	if err := roadmap.SeedSME(ctx, adminConn{env.Conn}); err != nil {
+	if err := roadmap.SeedSME(ctx, admin); err != nil {
 		t.Fatal(err)
 	}
 	first := counts()
@@ -43,7 +39,7 @@ func TestSeedSMETwice(t *testing.T) {
 			t.Errorf("%s: %d, want %d", k, first[k], n)
 		}
 	}
-	if err := roadmap.SeedSME(ctx, adminConn{env.Conn}); err != nil {
+	if err := roadmap.SeedSME(ctx, admin); err != nil {
 		t.Fatal(err)
 	}
 	for k, n := range counts() {
@@ -69,5 +65,22 @@ func TestSeedSMETwice(t *testing.T) {
 		if p.GetState() != roadmapv1.Proposal_STATE_OPEN {
 			t.Errorf("%q is %v, want OPEN", p.GetQuestion(), p.GetState())
 		}
+	}
+	// Written by the people who would write them, not by the admin.
+	if n := count(t, env, "roadmap", `SELECT count(*) FROM item_updates WHERE author NOT IN ('people/iwells', 'people/jcrisp')`); n != 0 {
+		t.Errorf("%d status updates by someone else", n)
+	}
+	if n := count(t, env, "roadmap", `SELECT count(*) FROM item_updates WHERE author = 'people/iwells'`); n != 1 {
+		t.Errorf("Ian Wells wrote %d status updates, want the v9 port's", n)
+	}
+	if n := count(t, env, "roadmap", `SELECT count(*) FROM proposals WHERE creator NOT IN ('people/jcrisp', 'people/gzartman')`); n != 0 {
+		t.Errorf("%d proposals by someone else", n)
+	}
+	// The tokens the seed acted with are revoked when it is done.
+	if err := actas.Close(ctx, admin); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, env, "membership", `SELECT count(*) FROM tokens WHERE display_name = 'demo data seeding' AND revoke_time IS NULL`); n != 0 {
+		t.Errorf("%d seeding tokens still valid", n)
 	}
 }
