@@ -186,17 +186,31 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintln(stdout, "  Demo data  run with --seed sme (make run SEED=sme) to load the SME Server community")
 	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	// A seed that cannot load fully stops Guildhall, rather than leave it
+	// running with half a data set and one log line to say so.
+	runCtx, stop := context.WithCancelCause(ctx)
+	defer stop(nil)
 	if seed != "" {
 		go func() {
-			if err := app.Seed(ctx, seed, targets, cfg.BootstrapAdminToken); err != nil {
+			if err := app.Seed(runCtx, seed, targets, cfg.BootstrapAdminToken); err != nil {
+				err = fmt.Errorf("the %s demo data could not be loaded fully, so Guildhall stops: %w", seed, err)
 				log.Error("seeding failed", zap.String("data_set", seed), zap.Error(err))
+				stop(errSeed{err})
 				return
 			}
 			log.Info("demo data loaded", zap.String("data_set", seed))
 		}()
 	}
-	return a.Run(ctx)
+	err = a.Run(runCtx)
+	var failed errSeed
+	if errors.As(context.Cause(runCtx), &failed) {
+		return failed.error
+	}
+	return err
 }
+
+// errSeed is why dev stopped: its seed failed.
+type errSeed struct{ error }
 
 func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {

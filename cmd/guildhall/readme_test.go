@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/guildhall/guildhall/app/apptest"
 	"github.com/guildhall/guildhall/internal/pgtest"
@@ -132,6 +133,54 @@ func TestReadmeExamples(t *testing.T) {
 				t.Fatalf("not JSON:\n%s", body)
 			}
 		})
+	}
+	// Then `make run SEED=sme` (here `guildhall seed sme` against the same
+	// system) still loads the whole seed.
+	if err := run(context.Background(), []string{"seed", "sme"}, &strings.Builder{}); err != nil {
+		t.Fatalf("seeding after the README's examples: %v", err)
+	}
+	checkSeedLoaded(t, "http://"+httpAddr, "dev-admin-token")
+}
+
+// TestDevStopsWhenSeedCannotLoad: `dev --seed sme` over a database whose
+// accounts/bank is in EUR cannot keep the SME books; it stops with an error
+// naming the account, instead of running on with half a data set.
+func TestDevStopsWhenSeedCannotLoad(t *testing.T) {
+	vars, a := devEnv(t)
+	vars["GUILDHALL_LOG_LEVEL"] = "error"
+	for k, v := range vars {
+		t.Setenv(k, v)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	stopped := make(chan struct{})
+	go func() {
+		done <- run(ctx, []string{"dev"}, &strings.Builder{})
+		close(stopped)
+	}()
+	waitReady(t, "http://"+a.http, stopped)
+	req, _ := http.NewRequest("POST", "http://"+a.http+"/v1/accounts?accountId=bank",
+		strings.NewReader(`{"displayName":"Bank","type":"TYPE_ASSET","currencyCode":"EUR"}`))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("EUR bank: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("dev: %v", err)
+	}
+
+	seeded := make(chan error, 1)
+	go func() { seeded <- run(context.Background(), []string{"dev", "--seed", "sme"}, &strings.Builder{}) }()
+	select {
+	case err := <-seeded:
+		if err == nil || !strings.Contains(err.Error(), "accounts/bank exists as a EUR") {
+			t.Fatalf("dev --seed over a EUR bank: %v", err)
+		}
+	case <-time.After(90 * time.Second):
+		t.Fatal("dev --seed kept running after its seed failed")
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"net/http"
 	"os"
@@ -68,7 +69,109 @@ func TestSeedSME(t *testing.T) {
 	if second := counts(); !maps.Equal(first, second) {
 		t.Fatalf("second seed changed counts:\n first %v\nsecond %v", first, second)
 	}
+	checkSeedLoaded(t, "http://"+a.http, devAdminToken)
 	if err := run(context.Background(), []string{"seed", "nonsense"}, &strings.Builder{}); err == nil {
 		t.Fatal("unknown data set accepted")
+	}
+}
+
+// checkSeedLoaded checks, over REST, that the whole SME seed is there:
+// seven teams with members, each with a lead or drift's flag saying it has
+// none; John Crisp; volunteers at every stage; an unmaintained package; a
+// year of donations and of hosting paid back as expenses; the development
+// money goal linked to the v9 work; status updates and proposals by people,
+// not the admin.
+func checkSeedLoaded(t *testing.T, base, token string) {
+	t.Helper()
+	get := func(path string, auth bool) map[string]any {
+		t.Helper()
+		req, _ := http.NewRequest("GET", base+path, nil)
+		if auth {
+			req.Header.Set("Authorization", "Bearer "+token)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var body map[string]any
+		if err := json.NewDecoder(resp.Body).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("GET %s: %d %v %v", path, resp.StatusCode, err, body)
+		}
+		return body
+	}
+	items := func(body map[string]any, field string) []map[string]any {
+		var out []map[string]any
+		for _, v := range body[field].([]any) {
+			out = append(out, v.(map[string]any))
+		}
+		return out
+	}
+	flagged := map[string]bool{}
+	for _, e := range items(get("/v1/people:drift?pageSize=1000", true), "driftEvents") {
+		if e["stage"] == "TEAM_LEADERLESS" && e["resolveTime"] == nil {
+			flagged[e["team"].(string)] = true
+		}
+	}
+	teams := items(get("/v1/teams", false), "teams")
+	if len(teams) != 7 {
+		t.Errorf("%d teams, want 7", len(teams))
+	}
+	for _, team := range teams {
+		name := team["name"].(string)
+		members := items(get("/v1/"+name+"/members?pageSize=1000", false), "teamMembers")
+		lead := false
+		for _, m := range members {
+			lead = lead || m["role"] == "ROLE_LEAD"
+		}
+		if len(members) == 0 || (!lead && !flagged[name]) {
+			t.Errorf("%s: %d members, lead %v, flagged %v", name, len(members), lead, flagged[name])
+		}
+	}
+	if p := get("/v1/people/jcrisp", false); p["displayName"] != "John Crisp" {
+		t.Errorf("jcrisp is %v", p["displayName"])
+	}
+	stages := map[string]bool{}
+	for _, v := range items(get("/v1/volunteers?pageSize=1000", true), "volunteers") {
+		stages[v["state"].(string)] = true
+	}
+	if len(stages) != 7 {
+		t.Errorf("volunteers at %d stages, want all 7: %v", len(stages), stages)
+	}
+	unmaintained := false
+	for _, p := range items(get("/v1/packages", false), "packages") {
+		unmaintained = unmaintained || p["state"] == "STATE_UNMAINTAINED"
+	}
+	if !unmaintained {
+		t.Error("no unmaintained package")
+	}
+	seeded := 0
+	for _, d := range items(get("/v1/donations?pageSize=1000", true), "donations") {
+		if strings.HasPrefix(fmt.Sprint(d["externalReference"]), "SEED-") {
+			seeded++
+		}
+	}
+	paid := 0
+	for _, e := range items(get("/v1/expenses?pageSize=1000", true), "expenses") {
+		if e["state"] == "STATE_PAID" && e["submitter"] == "people/slords" {
+			paid++
+		}
+	}
+	if seeded != 48 || paid != 12 {
+		t.Errorf("%d seeded donations and %d hosting expenses paid; want 48 and 12", seeded, paid)
+	}
+	if g := get("/v1/goals/development-money", false); !strings.HasPrefix(fmt.Sprint(g["roadmapItem"]), "items/") {
+		t.Errorf("development money pays for %v", g["roadmapItem"])
+	}
+	proposals := items(get("/v1/proposals", false), "proposals")
+	if len(proposals) != 2 {
+		t.Errorf("%d proposals, want 2", len(proposals))
+	}
+	for _, it := range items(get("/v1/items?pageSize=1000", false), "items") {
+		for _, u := range items(get("/v1/"+it["name"].(string)+"/updates", false), "itemUpdates") {
+			if u["author"] == "people/admin" {
+				t.Errorf("%s: a status update by the admin", it["title"])
+			}
+		}
 	}
 }
