@@ -187,6 +187,27 @@ func TestSchedulesKeepTheirAnchorDay(t *testing.T) {
 		}
 	}
 
+	// Dates stay four-digit years: a schedule cannot start in year 0 nor be
+	// paid past 9999-12-31.
+	for _, c := range []struct{ interval, first, want string }{
+		{"INTERVAL_MONTH", "9999-11-30", "9999-12-30"},
+		{"INTERVAL_MONTH", "9999-12-31", ""},
+		{"INTERVAL_YEAR", "9998-02-28", "9999-02-28"},
+		{"INTERVAL_YEAR", "9999-01-01", ""},
+	} {
+		sub := f.must(t, "POST", "/v1/subscriptions", fmt.Sprintf(`{"subscriberName":"S","amount":{"currencyCode":"USD","minorUnits":"100"},"interval":%q,"nextDueDate":%q}`, c.interval, c.first))["name"].(string)
+		res := f.admin.Do(t, "POST", "/v1/"+sub+":recordPayment", `{"requestId":"`+rid()+`"}`)
+		switch {
+		case c.want == "" && (res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "DATE_OUT_OF_RANGE"):
+			t.Errorf("paying %s due %s: %d %s", c.interval, c.first, res.Status, res.Body)
+		case c.want != "" && (res.Status != http.StatusOK || res.JSON(t)["nextDueDate"] != c.want):
+			t.Errorf("paying %s due %s: %d %s, want due %s", c.interval, c.first, res.Status, res.Body, c.want)
+		}
+	}
+	if res := f.admin.Do(t, "POST", "/v1/subscriptions", `{"subscriberName":"S","amount":{"currencyCode":"USD","minorUnits":"100"},"interval":"INTERVAL_MONTH","nextDueDate":"0000-01-01"}`); res.Status != http.StatusBadRequest {
+		t.Errorf("a schedule from year 0: %d %s", res.Status, res.Body)
+	}
+
 	// Paid through January 31st, the February payment is overdue on March 1st.
 	sub := f.must(t, "POST", "/v1/subscriptions", `{"subscriberName":"Late","amount":{"currencyCode":"USD","minorUnits":"100"},"interval":"INTERVAL_MONTH","nextDueDate":"2027-01-31"}`)["name"].(string)
 	f.must(t, "POST", "/v1/"+sub+":recordPayment", `{"requestId":"`+rid()+`"}`)

@@ -80,6 +80,10 @@ func parseDate(field, s string, def time.Time) (time.Time, error) {
 	if err != nil {
 		return time.Time{}, apierr.InvalidField(field, "not a date (YYYY-MM-DD): "+s)
 	}
+	if d.Year() < 1 {
+		// Year 0 parses, but is 1 BC: no schedule starts there.
+		return time.Time{}, apierr.InvalidField(field, "must be from 0001-01-01 to 9999-12-31: "+s)
+	}
 	return d, nil
 }
 

@@ -2,6 +2,7 @@ package finance
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
@@ -305,6 +306,12 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		}
 		if sb.GetState() == financev1.Subscription_STATE_CANCELLED {
 			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" is cancelled")
+		}
+		// Due dates are YYYY-MM-DD: the last period a schedule can cover
+		// ends on 9999-12-31.
+		if due, _ := time.Parse(dateLayout, sb.GetNextDueDate()); due.Year() >= 9999 &&
+			(sb.GetInterval() == financev1.Interval_INTERVAL_YEAR || due.Month() == time.December) {
+			return nil, apierr.FailedPrecondition("DATE_OUT_OF_RANGE", req.GetName()+" is due "+sb.GetNextDueDate()+"; a payment would move it past 9999-12-31")
 		}
 		cur, amt := sb.GetAmount().GetCurrencyCode(), sb.GetAmount().GetMinorUnits()
 		t, err := s.post(ctx, tx, entry{description: "Subscription payment " + req.GetName(), when: timeOr(req.GetReceiveTime(), s.now()),

@@ -266,7 +266,9 @@ type Subscription struct {
 	// by one, keeping the day of the first due date (the anchor) or the last
 	// day of a shorter month: monthly from 01-31 runs 02-28 (02-29 in leap
 	// years), 03-31, 04-30; yearly from 2028-02-29 runs 2029-02-28, 2030-02-28,
-	// 2031-02-28, 2032-02-29.
+	// 2031-02-28, 2032-02-29. Dates run from 0001-01-01 to 9999-12-31: a
+	// payment that would move it later is FAILED_PRECONDITION, reason
+	// DATE_OUT_OF_RANGE.
 	NextDueDate string `protobuf:"bytes,8,opt,name=next_due_date,json=nextDueDate,proto3" json:"next_due_date,omitempty"`
 	// Payments recorded so far whose entries are not reversed.
 	PaymentCount int32 `protobuf:"varint,9,opt,name=payment_count,json=paymentCount,proto3" json:"payment_count,omitempty"`
