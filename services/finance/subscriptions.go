@@ -311,7 +311,7 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		// ends on 9999-12-31.
 		if due, _ := time.Parse(dateLayout, sb.GetNextDueDate()); due.Year() >= 9999 &&
 			(sb.GetInterval() == financev1.Interval_INTERVAL_YEAR || due.Month() == time.December) {
-			return nil, apierr.FailedPrecondition("DATE_OUT_OF_RANGE", req.GetName()+" is due "+sb.GetNextDueDate()+"; a payment would move it past 9999-12-31")
+			return nil, apierr.FailedPrecondition(typev1.ErrorReason_DATE_OUT_OF_RANGE, req.GetName()+" is due "+sb.GetNextDueDate()+"; a payment would move it past 9999-12-31")
 		}
 		cur, amt := sb.GetAmount().GetCurrencyCode(), sb.GetAmount().GetMinorUnits()
 		t, err := s.post(ctx, tx, entry{description: "Subscription payment " + req.GetName(), when: timeOr(req.GetReceiveTime(), s.now()),

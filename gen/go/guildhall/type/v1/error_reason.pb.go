@@ -109,6 +109,9 @@ const (
 	// FAILED_PRECONDITION (400): the submitter or payee of an expense may not
 	// pay it (separation of duties).
 	ErrorReason_SELF_PAYMENT ErrorReason = 58
+	// FAILED_PRECONDITION (400): a subscription payment would move its due
+	// date past 9999-12-31.
+	ErrorReason_DATE_OUT_OF_RANGE ErrorReason = 59
 )
 
 // Enum value maps for ErrorReason.
@@ -148,6 +151,7 @@ var (
 		56: "TIER_IN_USE",
 		57: "ACCOUNT_IN_USE",
 		58: "SELF_PAYMENT",
+		59: "DATE_OUT_OF_RANGE",
 	}
 	ErrorReason_value = map[string]int32{
 		"ERROR_REASON_UNSPECIFIED": 0,
@@ -184,6 +188,7 @@ var (
 		"TIER_IN_USE":              56,
 		"ACCOUNT_IN_USE":           57,
 		"SELF_PAYMENT":             58,
+		"DATE_OUT_OF_RANGE":        59,
 	}
 )
 
@@ -218,7 +223,7 @@ var File_guildhall_type_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_guildhall_type_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	"$guildhall/type/v1/error_reason.proto\x12\x11guildhall.type.v1*\xe4\x05\n" +
+	"$guildhall/type/v1/error_reason.proto\x12\x11guildhall.type.v1*\xfb\x05\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10INVALID_ARGUMENT\x10\x01\x12\r\n" +
@@ -254,7 +259,8 @@ const file_guildhall_type_v1_error_reason_proto_rawDesc = "" +
 	"\vLEDGER_RULE\x107\x12\x0f\n" +
 	"\vTIER_IN_USE\x108\x12\x12\n" +
 	"\x0eACCOUNT_IN_USE\x109\x12\x10\n" +
-	"\fSELF_PAYMENT\x10:B@Z>github.com/guildhall/guildhall/gen/go/guildhall/type/v1;typev1b\x06proto3"
+	"\fSELF_PAYMENT\x10:\x12\x15\n" +
+	"\x11DATE_OUT_OF_RANGE\x10;B@Z>github.com/guildhall/guildhall/gen/go/guildhall/type/v1;typev1b\x06proto3"
 
 var (
 	file_guildhall_type_v1_error_reason_proto_rawDescOnce sync.Once
