@@ -149,18 +149,19 @@ func (s *Server) driftPerson(ctx context.Context, tx pgx.Tx, id string) error {
 	return s.q.SetDrift(ctx, tx, store.SetDriftParams{ID: c.ID, DriftStage: c.Expected, DriftBasis: &c.Basis, State: state})
 }
 
-// flagTeamsAtRisk flags each team whose last lead or last member c is, as
-// c becomes INACTIVE (at), before EMERITUS would take the role away.
+// flagTeamsAtRisk flags each team whose last active lead or last active
+// member c is, as c becomes INACTIVE (at), before EMERITUS would take the
+// role away.
 func (s *Server) flagTeamsAtRisk(ctx context.Context, tx pgx.Tx, c store.DriftCandidatesRow, at time.Time) error {
-	sole, err := s.q.SoleHolderTeams(ctx, tx, c.ID)
+	sole, err := s.q.SoleHolderTeams(ctx, tx, store.SoleHolderTeamsParams{PersonID: c.ID, OnlyActive: true})
 	if err != nil {
 		return err
 	}
 	emeritusAt := c.Basis.Add(s.drift.delay(3)).UTC().Format(time.DateOnly)
 	for _, t := range sole {
-		what := "last lead"
+		what := "last active lead"
 		if t.LastMember {
-			what = "last member"
+			what = "last active member"
 		} else if !t.LastLead {
 			continue
 		}
@@ -180,7 +181,7 @@ func (s *Server) flagTeamsAtRisk(ctx context.Context, tx pgx.Tx, c store.DriftCa
 // teams left without a lead or members. It returns the positions opened and
 // the reason extended with what happened.
 func (s *Server) vacateAll(ctx context.Context, tx pgx.Tx, c store.DriftCandidatesRow, at time.Time, reason string) ([]string, string, error) {
-	sole, err := s.q.SoleHolderTeams(ctx, tx, c.ID)
+	sole, err := s.q.SoleHolderTeams(ctx, tx, store.SoleHolderTeamsParams{PersonID: c.ID})
 	if err != nil {
 		return nil, "", err
 	}

@@ -112,9 +112,11 @@ func TestDrift(t *testing.T) {
 		if team, _ := e["team"].(string); team != "" {
 			// A standing flag noticed while the new team was still empty
 			// (resolved since) may come and go with the ticker; drifter's count.
-			if e["person"] != "" {
+			// (Evaluated in one go long after, sleeper's INACTIVE finds keeper
+			// inactive too and may flag the team as well.)
+			if e["person"] == "people/drifter" {
 				teamEvents = append(teamEvents, e)
-			} else if e["resolveTime"] == nil {
+			} else if e["person"] == "" && e["resolveTime"] == nil {
 				t.Errorf("open team flag %v", e)
 			}
 			continue
@@ -149,7 +151,8 @@ func TestDrift(t *testing.T) {
 	}
 	for i, w := range []time.Time{at(since, 284*day), at(since, 104*day)} {
 		e := teamEvents[i]
-		if e["team"] != "teams/development" || e["person"] != "people/drifter" || e["time"] != w.Format(time.RFC3339Nano) || e["resolveTime"] != nil {
+		got, _ := time.Parse(time.RFC3339Nano, e["time"].(string))
+		if e["team"] != "teams/development" || e["person"] != "people/drifter" || !got.Equal(w) || e["resolveTime"] != nil {
 			t.Errorf("team event %v, want at %v", e, w)
 		}
 	}
@@ -312,5 +315,33 @@ func TestDriftReachesEveryHolder(t *testing.T) {
 		if e["team"] == "teams/media" && e["stage"] == "TEAM_LEADERLESS" && e["resolveTime"] == nil {
 			t.Fatalf("flag still open after a lead took the role: %v", e)
 		}
+	}
+}
+
+// TestLeadsDriftingTogether: two leads who fall silent at the same time do
+// not each count on the other: the team is flagged before either goes.
+func TestLeadsDriftingTogether(t *testing.T) {
+	env := apptest.Start(t, func(c *apptest.Config, _ *apptest.Clock) {
+		c.DriftWindow, c.DriftNudgeGrace, c.DriftEmeritusAfter = time.Hour, time.Hour, time.Hour
+	})
+	admin := env.WithToken(apptest.AdminToken)
+	env.Team(t, "docs")
+	for _, p := range []string{"lead-a", "lead-b"} {
+		env.Person(t, p, false)
+		env.Member(t, "docs", p, "lead")
+	}
+	env.Clock.Advance(2*time.Hour + time.Minute) // both INACTIVE, neither EMERITUS yet
+	var atRisk int
+	for _, e := range list(t, mustOK(t, admin.Do(t, "GET", "/v1/people:drift", ""), "drift"), "driftEvents") {
+		if e["team"] == "teams/docs" && e["stage"] == "TEAM_AT_RISK" {
+			atRisk++
+		}
+	}
+	if atRisk == 0 {
+		t.Fatal("docs was not flagged though both its leads are inactive")
+	}
+	var members int
+	if err := env.DB(t, "membership").QueryRow(context.Background(), `SELECT count(*) FROM team_members WHERE team_id = 'docs'`).Scan(&members); err != nil || members != 2 {
+		t.Fatalf("docs has %d members before anyone is emeritus (%v)", members, err)
 	}
 }

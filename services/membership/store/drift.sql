@@ -50,12 +50,17 @@ WHERE filled_by = sqlc.arg(person_id) AND state = 'filled'
 RETURNING *;
 
 -- name: SoleHolderTeams :many
--- The teams in which a person is the only lead, or the only member.
+-- The teams in which a person is the only lead, or the only member. With
+-- only_active, others who are INACTIVE or EMERITUS themselves do not count,
+-- so leads drifting together each see the team at risk.
 SELECT m.team_id,
-       (m.role = 'lead' AND NOT EXISTS (SELECT 1 FROM team_members o
-            WHERE o.team_id = m.team_id AND o.role = 'lead' AND o.person_id <> m.person_id))::boolean AS last_lead,
-       (NOT EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.person_id <> m.person_id))::boolean AS last_member
-FROM team_members m WHERE m.person_id = $1
+       (m.role = 'lead' AND NOT EXISTS (SELECT 1 FROM team_members o JOIN people op ON op.id = o.person_id
+            WHERE o.team_id = m.team_id AND o.role = 'lead' AND o.person_id <> m.person_id
+              AND (NOT sqlc.arg(only_active)::boolean OR op.state = 'active')))::boolean AS last_lead,
+       (NOT EXISTS (SELECT 1 FROM team_members o JOIN people op ON op.id = o.person_id
+            WHERE o.team_id = m.team_id AND o.person_id <> m.person_id
+              AND (NOT sqlc.arg(only_active)::boolean OR op.state = 'active')))::boolean AS last_member
+FROM team_members m WHERE m.person_id = sqlc.arg(person_id)
 ORDER BY m.team_id;
 
 -- name: ResolveTeamFlags :exec

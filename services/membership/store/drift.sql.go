@@ -315,12 +315,20 @@ func (q *Queries) SetDrift(ctx context.Context, db DBTX, arg SetDriftParams) err
 
 const soleHolderTeams = `-- name: SoleHolderTeams :many
 SELECT m.team_id,
-       (m.role = 'lead' AND NOT EXISTS (SELECT 1 FROM team_members o
-            WHERE o.team_id = m.team_id AND o.role = 'lead' AND o.person_id <> m.person_id))::boolean AS last_lead,
-       (NOT EXISTS (SELECT 1 FROM team_members o WHERE o.team_id = m.team_id AND o.person_id <> m.person_id))::boolean AS last_member
-FROM team_members m WHERE m.person_id = $1
+       (m.role = 'lead' AND NOT EXISTS (SELECT 1 FROM team_members o JOIN people op ON op.id = o.person_id
+            WHERE o.team_id = m.team_id AND o.role = 'lead' AND o.person_id <> m.person_id
+              AND (NOT $1::boolean OR op.state = 'active')))::boolean AS last_lead,
+       (NOT EXISTS (SELECT 1 FROM team_members o JOIN people op ON op.id = o.person_id
+            WHERE o.team_id = m.team_id AND o.person_id <> m.person_id
+              AND (NOT $1::boolean OR op.state = 'active')))::boolean AS last_member
+FROM team_members m WHERE m.person_id = $2
 ORDER BY m.team_id
 `
+
+type SoleHolderTeamsParams struct {
+	OnlyActive bool
+	PersonID   string
+}
 
 type SoleHolderTeamsRow struct {
 	TeamID     string
@@ -328,9 +336,11 @@ type SoleHolderTeamsRow struct {
 	LastMember bool
 }
 
-// The teams in which a person is the only lead, or the only member.
-func (q *Queries) SoleHolderTeams(ctx context.Context, db DBTX, personID string) ([]SoleHolderTeamsRow, error) {
-	rows, err := db.Query(ctx, soleHolderTeams, personID)
+// The teams in which a person is the only lead, or the only member. With
+// only_active, others who are INACTIVE or EMERITUS themselves do not count,
+// so leads drifting together each see the team at risk.
+func (q *Queries) SoleHolderTeams(ctx context.Context, db DBTX, arg SoleHolderTeamsParams) ([]SoleHolderTeamsRow, error) {
+	rows, err := db.Query(ctx, soleHolderTeams, arg.OnlyActive, arg.PersonID)
 	if err != nil {
 		return nil, err
 	}
