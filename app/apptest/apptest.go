@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
@@ -21,6 +22,7 @@ import (
 	"github.com/guildhall/guildhall/app"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/grpcserver"
 	"github.com/guildhall/guildhall/internal/pgtest"
 	"github.com/guildhall/guildhall/internal/telemetry"
 )
@@ -104,10 +106,19 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 	for _, o := range opts {
 		o(cfg, clock)
 	}
+	// Every test through apptest audits the rule that a field violation
+	// names a field of the request as sent.
+	audit := zap.Hooks(func(e zapcore.Entry) error {
+		if e.Message == grpcserver.UnknownFieldViolation {
+			t.Errorf("a field violation named no field of the request (logged above)")
+		}
+		return nil
+	})
 	log := x.Log
 	if log == nil {
 		log = zaptest.NewLogger(t, zaptest.Level(zap.ErrorLevel))
 	}
+	log = log.WithOptions(audit)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a := app.New(cfg, log, clock.Now)

@@ -35,6 +35,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -42,6 +43,10 @@ import (
 	"github.com/guildhall/guildhall/internal/logging"
 	"github.com/guildhall/guildhall/internal/requestid"
 )
+
+// UnknownFieldViolation is the message logged (at Error: the fault is the
+// server's) for a field violation that names no field of the request.
+const UnknownFieldViolation = "field violation names no field of the request"
 
 // Options configures New.
 type Options struct {
@@ -184,7 +189,13 @@ func errorUnary(log *zap.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		resp, err := handler(ctx, req)
 		if err != nil {
-			return nil, mapError(ctx, log, info.FullMethod, err)
+			err = mapError(ctx, log, info.FullMethod, err)
+			if m, ok := req.(proto.Message); ok && status.Code(err) == codes.InvalidArgument {
+				if bad := unknownViolationFields(m.ProtoReflect(), status.Convert(err)); len(bad) > 0 {
+					logging.With(ctx, log).Error(UnknownFieldViolation, zap.String("grpc.method", info.FullMethod), zap.Strings("fields", bad))
+				}
+			}
+			return nil, err
 		}
 		return resp, nil
 	}
