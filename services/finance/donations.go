@@ -24,7 +24,7 @@ const donations = "donations"
 const readPrivate = "finance.read_private"
 
 // depositByChannel is where money arriving by each channel is deposited
-// unless the request names an account.
+// unless the request names an account (per currency: see defaults.go).
 var depositByChannel = map[financev1.Donation_Channel]string{
 	financev1.Donation_CHANNEL_PAYPAL: "paypal",
 	financev1.Donation_CHANNEL_BANK:   "bank",
@@ -50,12 +50,17 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	if inKind && d.GetDescription() == "" {
 		return nil, apierr.InvalidField("donation.description", "in-kind and zero contributions need a description of what was given")
 	}
+	cur, amt := d.GetAmount().GetCurrencyCode(), d.GetAmount().GetMinorUnits()
 	deposit := resource.ID(accounts, d.GetDepositAccount())
-	if deposit == "" {
-		deposit = depositByChannel[d.GetChannel()]
-	}
 	if !inKind && deposit == "" {
-		return nil, apierr.InvalidField("donation.deposit_account", "value is required for this channel")
+		base := depositByChannel[d.GetChannel()]
+		if base == "" {
+			return nil, apierr.InvalidField("donation.deposit_account", "value is required for this channel")
+		}
+		var err error
+		if deposit, err = s.resolveOn(ctx, assetDefault(base), cur, "donation.deposit_account", d.GetChannel().String()+" gifts"); err != nil {
+			return nil, err
+		}
 	}
 	if err := s.members.Person(ctx, "donation.donor", d.GetDonor()); err != nil {
 		return nil, err
@@ -64,7 +69,10 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	if visibility == financev1.Donation_VISIBILITY_UNSPECIFIED {
 		visibility = financev1.Donation_VISIBILITY_PRIVATE
 	}
-	income := "donations"
+	// Without a goal's fund, gifts are income of accounts/donations or its
+	// account for the currency (defaults.go); the field to blame for a
+	// mismatch is the one the caller sent.
+	income, incomeField := "", "donation.amount.currency_code"
 	var goalID string
 	if d.GetGoal() != "" {
 		// A goal's fund account and currency never change once created.
@@ -81,7 +89,17 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		}
 		goalID = g
 		if goal.FundAccount.Valid {
-			income = goal.FundAccount.String
+			income, incomeField = goal.FundAccount.String, "donation.goal"
+		}
+	}
+	if income == "" && !inKind {
+		// The deposit first: a refused gift creates no account.
+		if err := s.checkLines(ctx, s.db, []line{{account: deposit, currency: cur, field: "donation.deposit_account"}}); err != nil {
+			return nil, err
+		}
+		var err error
+		if income, err = s.resolveOn(ctx, incomeDefault("donations"), cur, incomeField, "gifts without a goal fund"); err != nil {
+			return nil, err
 		}
 	}
 	// Everything the reply holds is known before the write (ids, times at
@@ -91,7 +109,6 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	recorder := auth.From(ctx).GetPerson()
 	now := s.now().Truncate(time.Microsecond)
 	when := timeOr(d.GetReceiveTime(), now).Truncate(time.Microsecond)
-	cur, amt := d.GetAmount().GetCurrencyCode(), d.GetAmount().GetMinorUnits()
 	out := &financev1.Donation{
 		Name: resource.Name(donations, resource.NewID()), Amount: mon(cur, amt), Donor: d.GetDonor(), DonorName: d.GetDonorName(),
 		DonorEmail: d.GetDonorEmail(), Visibility: visibility, Channel: d.GetChannel(), ExternalReference: d.GetExternalReference(),
@@ -102,7 +119,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	if !inKind {
 		w.entry = entry{description: "Donation " + out.Name, when: when, source: "donation", creator: recorder, lines: []line{
 			{account: deposit, currency: cur, amount: amt, field: "donation.deposit_account"},
-			{account: income, currency: cur, amount: -amt, field: "donation.goal"},
+			{account: income, currency: cur, amount: -amt, field: incomeField},
 		}}
 		if err := s.checkLines(ctx, s.db, w.entry.lines); err != nil {
 			return nil, err

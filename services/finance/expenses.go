@@ -2,13 +2,16 @@ package finance
 
 import (
 	"context"
+	"errors"
 	"regexp"
 	"strings"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc/codes"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -108,7 +111,12 @@ func (s *Server) checkDuties(ctx context.Context, e *financev1.Expense, actor, a
 		return apierr.FailedPrecondition(reason, "the payee of an expense may not "+act+" it")
 	}
 	if !namesPerson(e.GetPayee()) {
-		p, err := s.members.Lookup(ctx, "name", actor)
+		p, err := s.members.Lookup(ctx, "", actor)
+		var ae *apierr.Error
+		if errors.As(err, &ae) && ae.Code == codes.InvalidArgument {
+			// A caller membership no longer knows has no display name.
+			p, err = &membershipv1.Person{}, nil
+		}
 		if err != nil {
 			return err
 		}
@@ -268,16 +276,19 @@ func (s *Server) CancelExpense(ctx context.Context, req *financev1.CancelExpense
 // expense returns it as it is: the state, under the row lock, makes it once.
 // Neither the submitter nor the payee may pay (SELF_PAYMENT).
 func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseRequest) (*financev1.Expense, error) {
-	from := resource.ID(accounts, req.GetPaymentAccount())
-	if from == "" {
-		from = "bank"
-	}
 	pre, err := s.loadExpense(ctx, s.db, resource.ID(expenses, req.GetName()), false)
 	if err != nil {
 		return nil, err
 	}
 	if err := s.checkDuties(ctx, pre, auth.From(ctx).GetPerson(), "pay", typev1.ErrorReason_SELF_PAYMENT); err != nil {
 		return nil, err
+	}
+	from := resource.ID(accounts, req.GetPaymentAccount())
+	if from == "" {
+		// accounts/bank, or the bank account for the expense's currency.
+		if from, err = s.resolveOn(ctx, assetDefault("bank"), pre.GetAmount().GetCurrencyCode(), "payment_account", "payments"); err != nil {
+			return nil, err
+		}
 	}
 	return doTx(ctx, s, req.GetRequestId(), "PayExpense", req, func(tx pgx.Tx) (*financev1.Expense, error) {
 		id := resource.ID(expenses, req.GetName())

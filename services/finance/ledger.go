@@ -328,6 +328,7 @@ func setExclusive(ctx context.Context, tx dbtx) error {
 func (s *Server) ledgerError(err error) error {
 	if resource.IsForeignKeyViolation(err) {
 		s.accounts.Clear()
+		s.defaults.Clear()
 		return apierr.FailedPrecondition(typev1.ErrorReason_ACCOUNT_NOT_FOUND, "an account of the entry no longer exists; retry")
 	}
 	return ledgerRule(err)

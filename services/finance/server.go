@@ -53,6 +53,8 @@ type Server struct {
 	opts Options
 	// accounts caches account id → currency for posting checks.
 	accounts sync.Map
+	// defaults caches default account ids by purpose and currency (defaults.go).
+	defaults sync.Map
 	// donationWriter shares statements and commits among concurrent donations.
 	donationWriter *groupcommit.Batcher[donationWrite, bool]
 	// members checks the people requests name.

@@ -140,9 +140,15 @@ func (s *Server) ListSponsorships(ctx context.Context, req *financev1.ListSponso
 // RecordSponsorshipPayment posts one period's payment, once per request_id;
 // the income account is accounts/sponsorship or accounts/advertising.
 func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.RecordSponsorshipPaymentRequest) (*financev1.Sponsorship, error) {
-	deposit := resource.ID(accounts, req.GetDepositAccount())
-	if deposit == "" {
-		deposit = "bank"
+	// A deal's kind and currency never change, so the default accounts for
+	// it are resolved before the transaction (defaults.go).
+	pre, err := scanSponsorship(s.q.GetSponsorship(ctx, s.db, resource.ID(sponsorships, req.GetName())))
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	deposit, income, err := s.paymentAccounts(ctx, req.GetDepositAccount(), pgenum.Text(pre.GetKind()), pre.GetAmount().GetCurrencyCode(), "sponsorship payments")
+	if err != nil {
+		return nil, err
 	}
 	return doTx(ctx, s, req.GetRequestId(), "RecordSponsorshipPayment", req, func(tx pgx.Tx) (*financev1.Sponsorship, error) {
 		id := resource.ID(sponsorships, req.GetName())
@@ -162,7 +168,7 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		t, err := s.post(ctx, tx, entry{description: "Payment for " + req.GetName() + " (" + sp.GetOrganisation() + ")",
 			when: timeOr(req.GetReceiveTime(), s.now()), source: source, creator: auth.From(ctx).GetPerson(), lines: []line{
 				{account: deposit, currency: cur, amount: amt, field: "deposit_account"},
-				{account: source, currency: cur, amount: -amt, field: "name"},
+				{account: income, currency: cur, amount: -amt, field: "name"},
 			}})
 		if err != nil {
 			return nil, err

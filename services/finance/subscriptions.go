@@ -294,9 +294,15 @@ func (s *Server) CancelSubscription(ctx context.Context, req *financev1.CancelSu
 // RecordSubscriptionPayment posts one interval's payment and moves the due
 // date on, once per request_id.
 func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.RecordSubscriptionPaymentRequest) (*financev1.Subscription, error) {
-	deposit := resource.ID(accounts, req.GetDepositAccount())
-	if deposit == "" {
-		deposit = "bank"
+	// A subscription's currency never changes, so the default accounts for
+	// it are resolved before the transaction (defaults.go).
+	pre, err := scanSub(s.q.GetSubscription(ctx, s.db, resource.ID(subscriptions, req.GetName())))
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	deposit, income, err := s.paymentAccounts(ctx, req.GetDepositAccount(), "subscriptions", pre.GetAmount().GetCurrencyCode(), "subscription payments")
+	if err != nil {
+		return nil, err
 	}
 	return doTx(ctx, s, req.GetRequestId(), "RecordSubscriptionPayment", req, func(tx pgx.Tx) (*financev1.Subscription, error) {
 		id := resource.ID(subscriptions, req.GetName())
@@ -317,7 +323,7 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		t, err := s.post(ctx, tx, entry{description: "Subscription payment " + req.GetName(), when: timeOr(req.GetReceiveTime(), s.now()),
 			source: "subscription", creator: auth.From(ctx).GetPerson(), lines: []line{
 				{account: deposit, currency: cur, amount: amt, field: "deposit_account"},
-				{account: "subscriptions", currency: cur, amount: -amt, field: "name"},
+				{account: income, currency: cur, amount: -amt, field: "name"},
 			}})
 		if err != nil {
 			return nil, err

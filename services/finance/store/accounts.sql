@@ -33,3 +33,9 @@ GROUP BY account_id;
 
 -- name: AccountCurrencies :many
 SELECT id, currency_code FROM accounts WHERE id = ANY(sqlc.arg(ids)::text[]);
+
+-- name: EnsureAccount :exec
+-- Creates an account unless its id is taken (a concurrent first use).
+INSERT INTO accounts (id, display_name, description, type, currency_code, earmarked)
+VALUES ($1, $2, $3, $4, $5, false)
+ON CONFLICT (id) DO NOTHING;

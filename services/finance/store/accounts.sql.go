@@ -119,6 +119,32 @@ func (q *Queries) DeleteAccount(ctx context.Context, db DBTX, id string) error {
 	return err
 }
 
+const ensureAccount = `-- name: EnsureAccount :exec
+INSERT INTO accounts (id, display_name, description, type, currency_code, earmarked)
+VALUES ($1, $2, $3, $4, $5, false)
+ON CONFLICT (id) DO NOTHING
+`
+
+type EnsureAccountParams struct {
+	ID           string
+	DisplayName  string
+	Description  string
+	Type         string
+	CurrencyCode string
+}
+
+// Creates an account unless its id is taken (a concurrent first use).
+func (q *Queries) EnsureAccount(ctx context.Context, db DBTX, arg EnsureAccountParams) error {
+	_, err := db.Exec(ctx, ensureAccount,
+		arg.ID,
+		arg.DisplayName,
+		arg.Description,
+		arg.Type,
+		arg.CurrencyCode,
+	)
+	return err
+}
+
 const getAccount = `-- name: GetAccount :one
 SELECT id, display_name, description, type, currency_code, earmarked, create_time, update_time, version FROM accounts WHERE id = $1
 `

@@ -232,7 +232,14 @@ type Donation struct {
 	Goal string `protobuf:"bytes,9,opt,name=goal,proto3" json:"goal,omitempty"`
 	// What was given, for in-kind and zero contributions; a note otherwise.
 	Description string `protobuf:"bytes,10,opt,name=description,proto3" json:"description,omitempty"`
-	// The asset account debited, `accounts/{account}`; defaults by channel.
+	// The asset account debited, `accounts/{account}`. Defaults by channel
+	// (PAYPAL: accounts/paypal; BANK and CARD: accounts/bank; CASH:
+	// accounts/cash) in the gift's currency: the base account when it is in
+	// that currency, else `{base}-{currency}` (e.g. accounts/paypal-eur). With
+	// neither, INVALID_ARGUMENT on this field, naming the account to create.
+	// The income side is the goal's fund, else accounts/donations or
+	// accounts/donations-{currency} (e.g. accounts/donations-eur), created as an
+	// income account on first use.
 	DepositAccount string `protobuf:"bytes,11,opt,name=deposit_account,json=depositAccount,proto3" json:"deposit_account,omitempty"`
 	// When the gift was received; defaults to now.
 	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`

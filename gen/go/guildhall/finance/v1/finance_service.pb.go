@@ -1615,7 +1615,10 @@ type RecordSubscriptionPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// `subscriptions/{subscription}`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Where the money arrived, `accounts/{account}`; defaults to accounts/bank.
+	// Where the money arrived, `accounts/{account}`. Defaults to accounts/bank,
+	// or accounts/bank-{currency} (e.g. accounts/bank-eur) when accounts/bank is
+	// in another currency; with neither, INVALID_ARGUMENT on this field. The
+	// income account is chosen the same way and created on first use.
 	DepositAccount string `protobuf:"bytes,2,opt,name=deposit_account,json=depositAccount,proto3" json:"deposit_account,omitempty"`
 	// When it arrived; defaults to now.
 	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
@@ -2045,7 +2048,10 @@ type RecordSponsorshipPaymentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// `sponsorships/{sponsorship}`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// Where the money arrived, `accounts/{account}`; defaults to accounts/bank.
+	// Where the money arrived, `accounts/{account}`. Defaults to accounts/bank,
+	// or accounts/bank-{currency} (e.g. accounts/bank-eur) when accounts/bank is
+	// in another currency; with neither, INVALID_ARGUMENT on this field. The
+	// income account is chosen the same way and created on first use.
 	DepositAccount string `protobuf:"bytes,2,opt,name=deposit_account,json=depositAccount,proto3" json:"deposit_account,omitempty"`
 	// When it arrived; defaults to now.
 	ReceiveTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=receive_time,json=receiveTime,proto3" json:"receive_time,omitempty"`
@@ -2530,7 +2536,9 @@ type PayExpenseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// `expenses/{expense}`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
-	// The account paid from, `accounts/{account}`; defaults to accounts/bank.
+	// The account paid from, `accounts/{account}`. Defaults to accounts/bank,
+	// or accounts/bank-{currency} (e.g. accounts/bank-eur) when accounts/bank is
+	// in another currency; with neither, INVALID_ARGUMENT on this field.
 	PaymentAccount string `protobuf:"bytes,2,opt,name=payment_account,json=paymentAccount,proto3" json:"payment_account,omitempty"`
 	// When it was paid; defaults to now.
 	PayTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=pay_time,json=payTime,proto3" json:"pay_time,omitempty"`
