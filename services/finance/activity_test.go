@@ -11,10 +11,11 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 )
 
-// Donations and expenses reach membership as activity through the outbox.
+// Public donations and expenses reach membership as activity through the
+// outbox (gifts whose donor is hidden do not: see TestPublicObserver).
 func TestActivityReachesMembership(t *testing.T) {
 	f := start(t)
-	f.must(t, "POST", "/v1/donations", `{"amount":{"currencyCode":"USD","minorUnits":"500"},"donor":"people/member","channel":"CHANNEL_CASH"}`)
+	f.must(t, "POST", "/v1/donations", `{"amount":{"currencyCode":"USD","minorUnits":"500"},"donor":"people/member","visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_CASH"}`)
 	if res := f.env.WithToken(f.actors.Lead).Do(t, "POST", "/v1/expenses", `{"payee":"X","category":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"100"},"description":"d"}`); res.Status != 200 {
 		t.Fatalf("expense: %s", res.Body)
 	}

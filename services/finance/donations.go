@@ -132,8 +132,15 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 			return nil, err
 		}
 	}
-	// The donor gave and the recorder recorded: both are activity.
-	for _, a := range []struct{ person, kind string }{{d.GetDonor(), "finance.donation"}, {recorder, activity.Kind(ctx, "finance")}} {
+	// The donor gave and the recorder recorded: both are activity. Only a
+	// PUBLIC gift is its donor's, though: every trace of activity is public
+	// (last_active_time, drift state), and would name the donor of an
+	// ANONYMOUS or PRIVATE gift by its time.
+	donor := d.GetDonor()
+	if visibility != financev1.Donation_VISIBILITY_PUBLIC {
+		donor = ""
+	}
+	for _, a := range []struct{ person, kind string }{{donor, "finance.donation"}, {recorder, activity.Kind(ctx, "finance")}} {
 		if a.person == "" {
 			continue
 		}

@@ -2,6 +2,9 @@ package membership
 
 import (
 	"context"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -43,13 +46,29 @@ func maySeePrivate(caller *auth.Principal, p *membershipv1.Person) bool {
 	return false
 }
 
-// redact clears the private fields (email) the caller may not see. It is the
+// redact clears the private fields (email) the caller may not see, and
+// coarsens last_active_time to its UTC day (see publicActiveTime). It is the
 // one data-visibility rule handlers apply; who may call what is in policy.go.
 func redact(ctx context.Context, ps []*membershipv1.Person) {
 	caller := auth.From(ctx)
 	for _, p := range ps {
 		if !maySeePrivate(caller, p) {
 			p.Email = ""
+			p.LastActiveTime = publicActiveTime(p.GetLastActiveTime())
 		}
 	}
+}
+
+// publicActiveTime is the start of t's UTC day. Activity comes from every
+// service, including acts whose actor is not public (a treasurer recording
+// a gift, an expense being filed): to the second, a public last activity
+// would match the public time of such an act and name its actor. A day holds
+// too many acts to match one. (Gifts whose donor is hidden are not reported
+// as the donor's activity at all: see finance's CreateDonation.)
+func publicActiveTime(t *timestamppb.Timestamp) *timestamppb.Timestamp {
+	if t == nil {
+		return nil
+	}
+	y, m, d := t.AsTime().UTC().Date()
+	return timestamppb.New(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
 }

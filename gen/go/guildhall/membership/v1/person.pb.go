@@ -102,7 +102,12 @@ type Person struct {
 	Bio string `protobuf:"bytes,8,opt,name=bio,proto3" json:"bio,omitempty"`
 	// Output only on create (new people start ACTIVE).
 	State Person_State `protobuf:"varint,9,opt,name=state,proto3,enum=guildhall.membership.v1.Person_State" json:"state,omitempty"`
-	// When the person last did something in any service.
+	// When the person last did something in any service, UTC. Exact for the
+	// person, admins and the leads of their teams; for everyone else it is the
+	// start of that UTC day, so it cannot be matched with the public time of
+	// an act whose actor is hidden (a gift recorded by a treasurer, an
+	// expense filed). Gifts whose donor is hidden (ANONYMOUS or PRIVATE
+	// donations) do not count as the donor's activity at all.
 	LastActiveTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=last_active_time,json=lastActiveTime,proto3" json:"last_active_time,omitempty"`
 	// When the person was added.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
