@@ -60,7 +60,7 @@ func TestCurrencyDefaults(t *testing.T) {
 	gifts := count("donations")
 	paypal := `{"amount":{"currencyCode":"EUR","minorUnits":"700"},"donorName":"Jo","visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_PAYPAL"}`
 	res := f.admin.Do(t, "POST", "/v1/donations", paypal)
-	refused(res, "donation.deposit_account", "accounts/paypal-eur")
+	refused(res, "donation.depositAccount", "accounts/paypal-eur")
 	if count("donations") != gifts {
 		t.Errorf("a refused gift was stored")
 	}
@@ -74,7 +74,7 @@ func TestCurrencyDefaults(t *testing.T) {
 	f.must(t, "POST", "/v1/accounts?accountId=donations-gbp", `{"displayName":"Not income","type":"TYPE_ASSET","currencyCode":"GBP"}`)
 	f.must(t, "POST", "/v1/accounts?accountId=gbp-bank", `{"displayName":"GBP bank","type":"TYPE_ASSET","currencyCode":"GBP"}`)
 	res = f.admin.Do(t, "POST", "/v1/donations", `{"amount":{"currencyCode":"GBP","minorUnits":"700"},"donorName":"Jo","channel":"CHANNEL_BANK","depositAccount":"accounts/gbp-bank"}`)
-	refused(res, "donation.amount.currency_code", "accounts/donations-gbp")
+	refused(res, "donation.amount.currencyCode", "accounts/donations-gbp")
 
 	// A EUR expense paid without naming an account: accounts/bank is USD.
 	f.must(t, "POST", "/v1/accounts?accountId=eur-hosting", `{"displayName":"Hosting EUR","type":"TYPE_EXPENSE","currencyCode":"EUR"}`)
@@ -83,7 +83,7 @@ func TestCurrencyDefaults(t *testing.T) {
 	e := f.env.WithToken(f.actors.Member).Do(t, "POST", "/v1/expenses", `{"payee":"Hetzner","category":"accounts/eur-hosting","amount":{"currencyCode":"EUR","minorUnits":"4000"},"description":"Server"}`).JSON(t)["name"].(string)
 	f.env.WithToken(second).Do(t, "POST", "/v1/"+e+":approve", `{}`)
 	res = f.env.WithToken(second).Do(t, "POST", "/v1/"+e+":pay", `{}`)
-	refused(res, "payment_account", "accounts/bank-eur")
+	refused(res, "paymentAccount", "accounts/bank-eur")
 	if p := f.env.WithToken(second).Do(t, "POST", "/v1/"+e+":pay", `{"paymentAccount":"accounts/eur-bank"}`).JSON(t); p["state"] != "STATE_PAID" {
 		t.Errorf("EUR expense paid from accounts/eur-bank: %v", p)
 	}
@@ -92,11 +92,11 @@ func TestCurrencyDefaults(t *testing.T) {
 	// are created; the deposit must be named (or accounts/bank-eur made).
 	sub := f.must(t, "POST", "/v1/subscriptions", `{"subscriberName":"Fan","amount":{"currencyCode":"EUR","minorUnits":"500"},"interval":"INTERVAL_MONTH"}`)["name"].(string)
 	res = f.admin.Do(t, "POST", "/v1/"+sub+":recordPayment", `{"requestId":"`+rid()+`"}`)
-	refused(res, "deposit_account", "accounts/bank-eur")
+	refused(res, "depositAccount", "accounts/bank-eur")
 	f.must(t, "POST", "/v1/"+sub+":recordPayment", `{"depositAccount":"accounts/eur-bank","requestId":"`+rid()+`"}`)
 	sp := f.must(t, "POST", "/v1/sponsorships", `{"organisation":"Koozali","package":"banner","kind":"KIND_ADVERTISING","amount":{"currencyCode":"EUR","minorUnits":"10000"},"period":"INTERVAL_MONTH"}`)["name"].(string)
 	res = f.admin.Do(t, "POST", "/v1/"+sp+":recordPayment", `{"requestId":"`+rid()+`"}`)
-	refused(res, "deposit_account", "accounts/bank-eur")
+	refused(res, "depositAccount", "accounts/bank-eur")
 	// With accounts/bank-eur in the chart it is the EUR default.
 	f.must(t, "POST", "/v1/accounts?accountId=bank-eur", `{"displayName":"Bank EUR","type":"TYPE_ASSET","currencyCode":"EUR"}`)
 	f.must(t, "POST", "/v1/"+sp+":recordPayment", `{"requestId":"`+rid()+`"}`)
