@@ -57,6 +57,7 @@ image: ## build the container image guildhall:local, stamped with this version
 .PHONY: generate
 generate: ## regenerate protobuf, gateway, OpenAPI and sqlc code
 	$(BUF) generate
+	go run ./scripts/openapi3 gen/openapi/guildhall.swagger.json gen/openapi/openapi.json
 	$(SQLC) generate
 
 .PHONY: lint
@@ -70,6 +71,12 @@ lint: api-lint ## buf lint, Google's AIP linter, go vet and gofmt
 api-lint: ## Google's AIP linter on the protos; deliberate departures are in api-linter.yaml
 	$(APILINTER) -I proto -I third_party/proto --config api-linter.yaml --set-exit-status \
 		--output-format=summary $$(cd proto && find guildhall -name '*.proto' | sort)
+
+.PHONY: openapi-lint
+openapi-lint: ## Redocly's recommended rules on the OpenAPI document (pinned in tools/web's lockfile)
+	npm ci --prefix tools/web --no-audit --no-fund --loglevel=error
+	cd tools/web && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		npx --no-install redocly lint --config redocly.yaml ../../gen/openapi/openapi.json
 
 .PHONY: check-generated
 check-generated: generate ## fail if generated code differs from its sources
