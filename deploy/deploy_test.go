@@ -108,6 +108,17 @@ func runLines(bin string, args ...string) ([]string, error) {
 	return lines, sc.Err()
 }
 
+// otelVars are the OpenTelemetry variables tracing reads (internal/telemetry
+// and the SDK's exporters and resource).
+var otelVars = map[string]bool{
+	"OTEL_EXPORTER_OTLP_ENDPOINT": true, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT": true,
+	"OTEL_EXPORTER_OTLP_PROTOCOL": true, "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL": true,
+	"OTEL_EXPORTER_OTLP_HEADERS": true, "OTEL_EXPORTER_OTLP_TIMEOUT": true,
+	"OTEL_EXPORTER_OTLP_CERTIFICATE": true, "OTEL_EXPORTER_OTLP_INSECURE": true,
+	"OTEL_TRACES_EXPORTER": true, "OTEL_TRACES_SAMPLER": true, "OTEL_TRACES_SAMPLER_ARG": true,
+	"OTEL_SERVICE_NAME": true, "OTEL_RESOURCE_ATTRIBUTES": true, "OTEL_SDK_DISABLED": true,
+}
+
 // requiredSecrets are the variables compose refuses to start without; the
 // test supplies stand-ins, as an operator supplies real ones.
 var requiredSecrets = map[string]string{
@@ -228,13 +239,13 @@ func TestComposeEnvironmentIsKnown(t *testing.T) {
 			}
 		})
 	}
-	// The binary reads nothing else, so anything else on its containers is a
-	// misspelt GUILDHALL_ name.
+	// The binary reads nothing else (but the OpenTelemetry SDK's standard
+	// variables), so anything else on its containers is a misspelt name.
 	for _, s := range guildhallServices(t, p) {
 		t.Run(s.Name+"/only GUILDHALL_", func(t *testing.T) {
 			for _, key := range sortedKeys(s.Environment) {
-				if !strings.HasPrefix(key, "GUILDHALL_") {
-					t.Errorf("service %q sets %s; guildhall reads only GUILDHALL_* variables", s.Name, key)
+				if !strings.HasPrefix(key, "GUILDHALL_") && !otelVars[key] {
+					t.Errorf("service %q sets %s; guildhall reads only GUILDHALL_* and the standard OTEL_* variables", s.Name, key)
 				}
 			}
 		})
