@@ -4,10 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -73,6 +75,43 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatalf("before the outage: %v", got)
 	}
 
+	// Load throughout: readers and writers, whose every answer is counted.
+	var loadMu sync.Mutex
+	load := map[string]int{}
+	stopLoad := make(chan struct{})
+	var loadWG sync.WaitGroup
+	for w := range 4 {
+		loadWG.Go(func() {
+			client := &http.Client{Timeout: 20 * time.Second}
+			for i := 0; ; i++ {
+				select {
+				case <-stopLoad:
+					return
+				default:
+				}
+				method, path, body := http.MethodGet, paths[(w+i)%len(paths)], ""
+				if i%3 == 0 {
+					method, path, body = http.MethodPost, fmt.Sprintf("/v1/teams?teamId=load-%d-%d", w, i), `{"displayName":"Load"}`
+				}
+				req, _ := http.NewRequest(method, env.BaseURL+path, strings.NewReader(body))
+				req.Header.Set("Authorization", "Bearer "+apptest.AdminToken)
+				resp, err := client.Do(req)
+				key := "transport error"
+				if err == nil {
+					key = fmt.Sprintf("%s %d", method, resp.StatusCode)
+					if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+						key += " without Retry-After"
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				loadMu.Lock()
+				load[key]++
+				loadMu.Unlock()
+			}
+		})
+	}
+
 	// 1. The server ends every backend of this database, as a restart or
 	// an administrator does: open pool connections die with 57P01.
 	terminate(t, env.DatabaseURL)
@@ -124,7 +163,15 @@ func TestDatabaseOutage(t *testing.T) {
 	if res := admin.Do(t, http.MethodPost, "/v1/teams?teamId=outage", `{"displayName":"Outage"}`); res.Status != http.StatusOK {
 		t.Errorf("POST after the outage: %d %s", res.Status, res.Body)
 	}
+	close(stopLoad)
+	loadWG.Wait()
 	t.Logf("status codes by phase: %s", formatCounts(counts))
+	t.Logf("background load (4 clients, reads and writes) over the whole test: %v", load)
+	for key, n := range load {
+		if strings.Contains(key, " 500") || strings.Contains(key, "without") || key == "transport error" {
+			t.Errorf("background load: %d × %s", n, key)
+		}
+	}
 }
 
 // listPaths is every GET route of the API without path parameters.

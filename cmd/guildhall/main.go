@@ -173,8 +173,14 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if err := a.WithGateway(ctx, httpLis, targets); err != nil {
 		return err
 	}
+	// On a laptop a busy default metrics port (another tool, another dev)
+	// is no reason not to start; an address asked for must be had.
 	if err := withMetrics(a, cfg); err != nil {
-		return err
+		if cfg.IsSet("metrics-addr") || !errors.Is(err, syscall.EADDRINUSE) {
+			return err
+		}
+		log.Warn("metrics are off: their default port is in use; set GUILDHALL_METRICS_ADDR to serve them elsewhere", zap.Error(err))
+		cfg.MetricsAddr = ""
 	}
 	web := "http://" + dialable(cfg.HTTPAddr)
 	fmt.Fprintf(stdout, "\nGuildhall is running.\n  REST API   %s/v1/people\n  API docs   %s/docs/\n  OpenAPI    %s/openapi.json\n  Readiness  %s/readyz\n  gRPC       %s  (grpcurl -plaintext %s list)\n",

@@ -258,15 +258,17 @@ func ToStatus(err error) *status.Status {
 // unreachable, shutting down or overloaded, rather than the request being
 // wrong or the code being at fault: a failed connect, a connection lost or
 // closed mid-query, SQLSTATE class 08 (connection exception), 53
-// (insufficient resources, e.g. too many connections) and 57P01–57P03
-// (admin, crash shutdown, cannot connect now), a closed pool, and a deadline
+// (insufficient resources, e.g. too many connections), 58 (system error),
+// 57P01–57P03 (admin or crash shutdown, cannot connect now), 57014 (query
+// canceled by an administrator or a statement timeout), 25006 (a read-only
+// server, e.g. a standby during fail-over), a closed pool, and a deadline
 // reached while waiting for any of these. Such errors become UNAVAILABLE.
 func Outage(err error) bool {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
 		c := pgErr.Code
-		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") ||
-			c == "57P01" || c == "57P02" || c == "57P03"
+		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") || strings.HasPrefix(c, "58") ||
+			c == "57P01" || c == "57P02" || c == "57P03" || c == "57014" || c == "25006"
 	}
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
@@ -285,11 +287,12 @@ func Outage(err error) bool {
 	return false
 }
 
-// conflict reports PostgreSQL's serialization_failure and deadlock_detected,
-// which a retry of the whole request resolves.
+// conflict reports PostgreSQL's serialization_failure, deadlock_detected
+// and lock_not_available (lock_timeout), which a retry of the whole request
+// resolves.
 func conflict(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01")
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01" || pgErr.Code == "55P03")
 }
 
 // outOfRange reports PostgreSQL's numeric_value_out_of_range.
