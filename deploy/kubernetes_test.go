@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -709,5 +710,59 @@ func TestKubernetesNetworkPolicy(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// TestKubernetesKustomizeBuild renders the kustomization the way
+// `kubectl apply -k` does, when kubectl is installed, and decodes every
+// rendered object strictly: the image is rewritten and everything lands in
+// the namespace.
+func TestKubernetesKustomizeBuild(t *testing.T) {
+	kubectl, err := exec.LookPath("kubectl")
+	if err != nil {
+		t.Skip("kubectl not installed; the manifests are still checked file by file")
+	}
+	m := loadManifests(t)
+	out, err := exec.Command(kubectl, "kustomize", k8sDir).Output()
+	if err != nil {
+		t.Fatalf("kubectl kustomize %s: %v", k8sDir, err)
+	}
+	img := m.kust.Images[0]
+	wantImage := img.NewName + ":" + img.NewTag
+	objects := 0
+	for i, doc := range splitYAML(out) {
+		where := fmt.Sprintf("rendered document %d", i+1)
+		var obj struct {
+			metav1.TypeMeta   `json:",inline"`
+			metav1.ObjectMeta `json:"metadata"`
+		}
+		if err := yaml.Unmarshal(doc, &obj); err != nil {
+			t.Fatalf("%s: %v", where, err)
+		}
+		objects++
+		if obj.Kind != "Namespace" && obj.Namespace != m.kust.Namespace {
+			t.Errorf("%s %s is in namespace %q; want %q", obj.Kind, obj.Name, obj.Namespace, m.kust.Namespace)
+		}
+		var pod *corev1.PodTemplateSpec
+		switch obj.Kind {
+		case "Deployment":
+			var d appsv1.Deployment
+			strict(t, where, doc, &d)
+			pod = &d.Spec.Template
+		case "Job":
+			var j batchv1.Job
+			strict(t, where, doc, &j)
+			pod = &j.Spec.Template
+		}
+		if pod != nil {
+			for _, c := range pod.Spec.Containers {
+				if c.Image != wantImage {
+					t.Errorf("%s %s container %s runs image %q; want %q from kustomization.yaml", obj.Kind, obj.Name, c.Name, c.Image, wantImage)
+				}
+			}
+		}
+	}
+	if objects != m.documentsRead {
+		t.Errorf("kustomize rendered %d objects from %d documents", objects, m.documentsRead)
 	}
 }
