@@ -114,6 +114,20 @@ func TestSpoofedAddresses(t *testing.T) {
 		if ok != rate {
 			t.Errorf("one client over both protocols: %d accepted, want %d", ok, rate)
 		}
+		// RFC 7239 Forwarded counts like X-Forwarded-For, on both protocols.
+		const fwdClient = "203.0.113.60"
+		ok = 0
+		for i := range 2 * rate {
+			if i%2 == 0 && offerREST(t, env, "Forwarded", `for="`+fwdClient+`:4711";proto=https`) == http.StatusOK {
+				ok++
+			}
+			if i%2 == 1 && offerGRPC(t, env, "forwarded", "for="+fwdClient) == codes.OK {
+				ok++
+			}
+		}
+		if ok != rate {
+			t.Errorf("one client named by Forwarded: %d accepted, want %d", ok, rate)
+		}
 	})
 }
 

@@ -189,7 +189,7 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  Metrics    http://%s/metrics\n", dialable(cfg.MetricsAddr))
 	}
 	if seed == "" {
-		fmt.Fprintln(stdout, "  Demo data  run with --seed sme (make run SEED=sme) to load the SME Server community")
+		fmt.Fprintln(stdout, "  Demo data  make seed, or guildhall seed sme, loads the SME Server community (or start with make run SEED=sme)")
 	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	// A seed that cannot load fully stops Guildhall, rather than leave it
