@@ -24,7 +24,7 @@ type upstream struct {
 // readiness reports ready when every service says SERVING. Services report
 // NOT_SERVING when their database is unreachable; the answer's "failing"
 // list says which dependency it is: the service itself (unreachable, with
-// the connection error) or its database.
+// the connection error, or shutting down) or its database.
 type readiness []upstream
 
 func (rd readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -63,6 +63,12 @@ func (u upstream) check(ctx context.Context) (state, why string) {
 	state = resp.GetStatus().String()
 	if resp.GetStatus() == healthpb.HealthCheckResponse_SERVING {
 		return state, ""
+	}
+	// The server as a whole ("") goes NOT_SERVING only when it is stopping;
+	// then every name does, its database's too, which would mislead.
+	if all, err := u.health.Check(ctx, &healthpb.HealthCheckRequest{}); err == nil &&
+		all.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING {
+		return state, u.name + " service shutting down"
 	}
 	db, err := u.health.Check(ctx, &healthpb.HealthCheckRequest{Service: DatabaseHealth(u.service)})
 	if err == nil && db.GetStatus() == healthpb.HealthCheckResponse_NOT_SERVING {
