@@ -133,7 +133,6 @@ func TestReportActivityOverREST(t *testing.T) {
 	if jester["lastActiveTime"] == nil {
 		t.Fatalf("reported activity did not reach the person: %v", jester)
 	}
-
 	// Without the permission: 403, and nothing recorded.
 	if res := other.Do(t, "POST", "/v1/activities:report", `{"activities":[{"eventId":"x","person":"people/jester","kind":"forum.post"}]}`); res.Status != http.StatusForbidden {
 		t.Fatalf("report without activity.report: HTTP %d %s", res.Status, res.Body)
@@ -153,8 +152,8 @@ func TestReportActivityOverREST(t *testing.T) {
 	bad := []struct{ body, field string }{
 		{`{"activities":[]}`, "activities"},
 		{`{"activities":[` + strings.Join(big, ",") + `]}`, "activities"},
-		{`{"activities":[{"person":"people/jester","kind":"forum.post"}]}`, "activities[0].event_id"},
-		{`{"activities":[{"eventId":"` + strings.Repeat("x", 101) + `","person":"people/jester","kind":"forum.post"}]}`, "activities[0].event_id"},
+		{`{"activities":[{"person":"people/jester","kind":"forum.post"}]}`, "activities[0].eventId"},
+		{`{"activities":[{"eventId":"` + strings.Repeat("x", 101) + `","person":"people/jester","kind":"forum.post"}]}`, "activities[0].eventId"},
 		{`{"activities":[{"eventId":"a","person":"jester","kind":"forum.post"}]}`, "activities[0].person"},
 		{`{"activities":[{"eventId":"a","person":"people/jester"}]}`, "activities[0].kind"},
 		{`{"activities":[{"eventId":"a","person":"people/jester","kind":"` + strings.Repeat("k", 65) + `"}]}`, "activities[0].kind"},
