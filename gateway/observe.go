@@ -80,15 +80,48 @@ func recordPattern(root *http.ServeMux) http.Handler {
 // the caller the service authenticated (auth.CallerHeader) for the REST
 // request line. The header is not forwarded to REST clients.
 func DialOptions() []grpc.DialOption {
-	return []grpc.DialOption{grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any,
-		cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-		var md metadata.MD
-		err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Header(&md))...)
-		if v := md.Get(auth.CallerHeader); len(v) > 0 {
-			logging.SetCaller(ctx, v[0])
+	return []grpc.DialOption{
+		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any,
+			cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+			var md metadata.MD
+			err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Header(&md))...)
+			recordCaller(ctx, md)
+			return err
+		}),
+		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string,
+			streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+			cs, err := streamer(ctx, desc, cc, method, opts...)
+			if err != nil {
+				return nil, err
+			}
+			return &callerStream{ClientStream: cs, ctx: ctx}, nil
+		}),
+	}
+}
+
+func recordCaller(ctx context.Context, md metadata.MD) {
+	if v := md.Get(auth.CallerHeader); len(v) > 0 {
+		logging.SetCaller(ctx, v[0])
+	}
+}
+
+// callerStream reads the caller from a stream's header once it has arrived
+// (with the first message, or with the status of a stream that has none).
+type callerStream struct {
+	grpc.ClientStream
+	ctx  context.Context
+	done bool
+}
+
+func (s *callerStream) RecvMsg(m any) error {
+	err := s.ClientStream.RecvMsg(m)
+	if !s.done {
+		s.done = true
+		if md, herr := s.ClientStream.Header(); herr == nil {
+			recordCaller(s.ctx, md)
 		}
-		return err
-	})}
+	}
+	return err
 }
 
 // httpMetrics are the REST request metrics, labelled by route template,

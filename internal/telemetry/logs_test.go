@@ -64,6 +64,21 @@ func TestRequestLogLines(t *testing.T) {
 			t.Errorf("%s line duration = %v (%T); want a time.Duration, as on the other line", name, line["duration"], line["duration"])
 		}
 	}
+	// A streamed answer (the CSV export) names its caller too.
+	if res := env.WithToken(apptest.AdminToken).Do(t, http.MethodGet, "/v1/transactions:export", ""); res.Status != http.StatusOK {
+		t.Fatalf("export: %d %s", res.Status, res.Body)
+	}
+	var exportLine map[string]any
+	for deadline := time.Now().Add(5 * time.Second); exportLine == nil && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, e := range logs.All() {
+			if m := e.ContextMap(); e.Message == "http request" && m["route"] == "/v1/transactions:export" {
+				exportLine = m
+			}
+		}
+	}
+	if exportLine == nil || exportLine["caller"] != "people/admin" {
+		t.Errorf("export request line %v; want caller people/admin", exportLine)
+	}
 	for _, e := range logs.All() {
 		if _, ok := e.ContextMap()["grpc.time_ms"]; ok {
 			t.Errorf("a line still carries grpc.time_ms: %v", e.ContextMap())
