@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -168,10 +169,24 @@ func TestBadInput(t *testing.T) {
 		{"list bad page size", http.MethodGet, "/v1/items?pageSize=-1", "", "pageSize"},
 	}
 	before := map[string]int{}
-	tables := []string{"releases", "items", "item_updates", "item_votes", "proposals", "proposal_votes", "outbox"}
+	tables := []string{"releases", "items", "item_updates", "item_votes", "proposals", "proposal_votes"}
 	for _, tb := range tables {
 		before[tb] = count(t, f.env, "roadmap", "SELECT count(*) FROM "+tb)
 	}
+	// Activity is queued in the outbox and delivered to membership in the
+	// background: once the outbox is empty, every report is in membership.
+	reported := func() int {
+		t.Helper()
+		deadline := time.Now().Add(20 * time.Second)
+		for count(t, f.env, "roadmap", "SELECT count(*) FROM outbox") > 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("the outbox was not delivered within 20s")
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		return count(t, f.env, "membership", "SELECT count(*) FROM activity_events WHERE kind LIKE 'roadmap.%'")
+	}
+	reportedBefore := reported()
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			res := f.admin.Do(t, c.method, c.path, c.body)
@@ -191,5 +206,8 @@ func TestBadInput(t *testing.T) {
 		if n := count(t, f.env, "roadmap", "SELECT count(*) FROM "+tb); n != before[tb] {
 			t.Errorf("%s: %d rows after bad input, %d before", tb, n, before[tb])
 		}
+	}
+	if n := reported(); n != reportedBefore {
+		t.Errorf("%d activity reports after bad input, %d before", n, reportedBefore)
 	}
 }
