@@ -96,9 +96,15 @@ type FinanceServiceClient interface {
 	// Posts a manual journal entry.
 	CreateTransaction(ctx context.Context, in *CreateTransactionRequest, opts ...grpc.CallOption) (*Transaction, error)
 	// Posts the entry that undoes this one; both link to each other. Reversing twice is FAILED_PRECONDITION.
+	// What the entry recorded follows (a donation is refunded, an expense payable again, a subscription or
+	// sponsorship payment uncounted; see Transaction). A reversal that would take a balance past its bound,
+	// or of an entry holding an amount beyond 10^15 (stored before the bounds), is FAILED_PRECONDITION with
+	// reason AMOUNT_OUT_OF_RANGE.
 	ReverseTransaction(ctx context.Context, in *ReverseTransactionRequest, opts ...grpc.CallOption) (*Transaction, error)
 	// Streams the ledger as CSV, one row per posting, oldest first, with each
-	// account's running balance. No row limit; memory stays flat. Each chunk
+	// account's running balance (exact decimal minor units, which by effective
+	// time can pass the bound a balance keeps in posting order, and int64 for
+	// rows stored before the bounds). No row limit; memory stays flat. Each chunk
 	// holds whole rows without the final newline (REST adds it between chunks;
 	// gRPC readers join chunks with "\n").
 	ExportTransactions(ctx context.Context, in *ExportTransactionsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[httpbody.HttpBody], error)
@@ -730,9 +736,15 @@ type FinanceServiceServer interface {
 	// Posts a manual journal entry.
 	CreateTransaction(context.Context, *CreateTransactionRequest) (*Transaction, error)
 	// Posts the entry that undoes this one; both link to each other. Reversing twice is FAILED_PRECONDITION.
+	// What the entry recorded follows (a donation is refunded, an expense payable again, a subscription or
+	// sponsorship payment uncounted; see Transaction). A reversal that would take a balance past its bound,
+	// or of an entry holding an amount beyond 10^15 (stored before the bounds), is FAILED_PRECONDITION with
+	// reason AMOUNT_OUT_OF_RANGE.
 	ReverseTransaction(context.Context, *ReverseTransactionRequest) (*Transaction, error)
 	// Streams the ledger as CSV, one row per posting, oldest first, with each
-	// account's running balance. No row limit; memory stays flat. Each chunk
+	// account's running balance (exact decimal minor units, which by effective
+	// time can pass the bound a balance keeps in posting order, and int64 for
+	// rows stored before the bounds). No row limit; memory stays flat. Each chunk
 	// holds whole rows without the final newline (REST adds it between chunks;
 	// gRPC readers join chunks with "\n").
 	ExportTransactions(*ExportTransactionsRequest, grpc.ServerStreamingServer[httpbody.HttpBody]) error
