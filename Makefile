@@ -58,6 +58,8 @@ image: ## build the container image guildhall:local, stamped with this version
 generate: ## regenerate protobuf, gateway, OpenAPI and sqlc code
 	$(BUF) generate
 	go run ./scripts/openapi3 gen/openapi/guildhall.swagger.json gen/openapi/openapi.json
+	@[ -d clients/typescript/node_modules ] || npm ci --prefix clients/typescript --no-audit --no-fund --loglevel=error
+	cd clients/typescript && npx --no-install openapi-typescript ../../gen/openapi/openapi.json --output src/schema.d.ts --silent
 	$(SQLC) generate
 
 .PHONY: lint
@@ -80,9 +82,9 @@ openapi-lint: ## Redocly's recommended rules on the OpenAPI document (pinned in 
 
 .PHONY: check-generated
 check-generated: generate ## fail if generated code differs from its sources
-	@if [ -n "$$(git status --porcelain -- gen services proto)" ]; then \
+	@if [ -n "$$(git status --porcelain -- gen services proto clients/typescript/src)" ]; then \
 		echo "generated code is out of date; run 'make generate' and commit:"; \
-		git status --porcelain -- gen services proto; git diff --stat -- gen services; exit 1; \
+		git status --porcelain -- gen services proto clients/typescript/src; git diff --stat -- gen services clients; exit 1; \
 	fi
 
 .PHONY: bench

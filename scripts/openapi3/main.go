@@ -26,6 +26,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 
@@ -581,6 +582,11 @@ func (g *gen) operation(ms map[string]protoreflect.MethodDescriptor, path, verb 
 	case "get":
 		params = append(params, header("If-None-Match", "An ETag from an earlier answer: 304 Not Modified if it still matches."))
 	case "patch", "delete":
+		if m.Input().Fields().ByName("update_mask") != nil && !slices.ContainsFunc(params, func(p any) bool { return p.(obj)["name"] == "updateMask" }) {
+			// protoc-gen-openapiv2 leaves the mask out when it could come from the body.
+			params = append(params, obj{"name": "updateMask", "in": "query", "required": false, "schema": obj{"type": "string"},
+				"description": "Comma-separated paths (JSON or proto names) of the fields to change (AIP-134); without it, the fields present in the body change."})
+		}
 		if m.Input().Fields().ByName("etag") != nil || verb == "patch" {
 			params = append(params, header("If-Match", "The resource's ETag (or its body etag): 412 if it is stale."))
 		}
@@ -592,6 +598,11 @@ func (g *gen) operation(ms map[string]protoreflect.MethodDescriptor, path, verb 
 		op["parameters"] = params
 	} else {
 		delete(op, "parameters")
+	}
+	if verb == "patch" {
+		if err := g.patchBody(m, op); err != nil {
+			return err
+		}
 	}
 	resps := op["responses"].(obj)
 	ok200 := resps["200"].(obj)
@@ -624,6 +635,36 @@ func (g *gen) operation(ms map[string]protoreflect.MethodDescriptor, path, verb 
 	resps["429"] = ref("TooManyRequests")
 	resps["503"] = ref("Unavailable")
 	resps["default"] = ref("Error")
+	return nil
+}
+
+// patchBody makes an update's body the resource with nothing required: with
+// an update mask (AIP-134) a client sends only what changes. (protoc-gen-
+// openapiv2 writes these bodies inline, without the field behaviours.)
+func (g *gen) patchBody(m protoreflect.MethodDescriptor, op obj) error {
+	rule, _ := proto.GetExtension(m.Options(), annotations.E_Http).(*annotations.HttpRule)
+	f := m.Input().Fields().ByName(protoreflect.Name(rule.GetBody()))
+	if f == nil || f.Message() == nil {
+		return fmt.Errorf("%s: PATCH body %q is not a message field", m.FullName(), rule.GetBody())
+	}
+	name := g.names[string(f.Message().FullName())]
+	schemas := g.doc["components"].(obj)["schemas"].(obj)
+	src, _ := schemas[name].(obj)
+	if src == nil {
+		return fmt.Errorf("%s: no schema %s", m.FullName(), name)
+	}
+	if _, done := schemas[name+"Patch"]; !done {
+		patch := obj{}
+		for k, v := range src {
+			patch[k] = v
+		}
+		delete(patch, "required")
+		patch["description"] = strings.TrimSpace(strings.TrimPrefix(fmt.Sprint(src["description"]), "<nil>") +
+			"\n\nAs an update body: only the fields named by the update mask (or, without one, those present) change.")
+		schemas[name+"Patch"] = patch
+	}
+	op["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{
+		"schema": obj{"$ref": "#/components/schemas/" + name + "Patch"}}}}
 	return nil
 }
 
