@@ -291,7 +291,7 @@ func (g *gen) completeSchema(fqn string, s obj) error {
 				case annotations.FieldBehavior_OUTPUT_ONLY, annotations.FieldBehavior_IDENTIFIER:
 					ps["readOnly"] = true
 				case annotations.FieldBehavior_IMMUTABLE:
-					ps["description"] = strings.TrimSpace(fmt.Sprint(ps["description"])+" Set on create; cannot be changed.")
+					ps["description"] = strings.TrimSpace(fmt.Sprint(ps["description"]) + " Set on create; cannot be changed.")
 					ps["x-immutable"] = true
 				}
 			}
