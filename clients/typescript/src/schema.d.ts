@@ -1555,7 +1555,7 @@ export interface paths {
         put?: never;
         /**
          * Posts the entry that undoes this one; both link to each other
-         * @description Reversing twice is FAILED_PRECONDITION.
+         * @description Reversing twice is FAILED_PRECONDITION. What the entry recorded follows (a donation is refunded, an expense payable again, a subscription or sponsorship payment uncounted; see Transaction). A reversal that would take a balance past its bound, or of an entry holding an amount beyond 10^15 (stored before the bounds), is FAILED_PRECONDITION with reason AMOUNT_OUT_OF_RANGE.
          *
          *     Who may call: holders of finance.record.
          */
@@ -1574,7 +1574,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Streams the ledger as CSV, one row per posting, oldest first, with each account's running balance
+         * Streams the ledger as CSV, one row per posting, oldest first, with each account's running balance (exact decimal minor units, which by effective time can pass the bound a balance keeps in posting order, and int64 for rows stored before the bounds)
          * @description No row limit; memory stays flat. Each chunk holds whole rows without the final newline (REST adds it between chunks; gRPC readers join chunks with "\n").
          *
          *     Who may call: holders of finance.read_private or holders of finance.record.
