@@ -10,8 +10,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
-	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"

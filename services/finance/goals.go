@@ -53,17 +53,29 @@ func periodStart(p financev1.Goal_Period, now time.Time) time.Time {
 	return time.Time{}
 }
 
-// fillProgress sets progress: credits to the fund account in the period
-// (from the monthly movements), or donations earmarked for the goal.
+// fillProgress sets progress as ctx's caller may see it (view.go): credits
+// to the fund account in the period (from the monthly movements) less those
+// hidden from the caller, or donations earmarked for the goal.
 func (s *Server) fillProgress(ctx context.Context, db dbtx, g *financev1.Goal) error {
+	h, err := s.hidden(ctx, db)
+	if err != nil {
+		return err
+	}
+	return s.fillProgressSeeing(ctx, db, g, h)
+}
+
+// fillProgressSeeing is fillProgress with the hidden movements read once.
+func (s *Server) fillProgressSeeing(ctx context.Context, db dbtx, g *financev1.Goal, h hidden) error {
 	from := periodStart(g.GetPeriod(), s.now())
 	var sum int64
 	var err error
-	if g.GetFundAccount() != "" {
-		sum, err = s.q.FundProgress(ctx, db, store.FundProgressParams{AccountID: resource.ID(accounts, g.GetFundAccount()), Since: from})
+	if fund := resource.ID(accounts, g.GetFundAccount()); fund != "" {
+		sum, err = s.q.FundProgress(ctx, db, store.FundProgressParams{AccountID: fund, Since: from})
+		// Progress counts credits (negative postings); hidden ones come off.
+		sum = money.Sat(sum, h.sum(func(r store.HiddenMovementsRow) bool { return r.AccountID == fund && !r.Month.Before(from) }))
 	} else {
 		sum, err = s.q.GoalDonationProgress(ctx, db, store.GoalDonationProgressParams{
-			GoalID: pgtype.Text{String: resource.ID(goals, g.GetName()), Valid: true}, Since: from})
+			GoalID: pgtype.Text{String: resource.ID(goals, g.GetName()), Valid: true}, Since: from, VisibleAt: s.visibleAt(ctx)})
 	}
 	g.Progress = mon(g.GetTarget().GetCurrencyCode(), sum)
 	return err
@@ -139,9 +151,13 @@ func (s *Server) ListGoals(ctx context.Context, req *financev1.ListGoalsRequest)
 	}
 	resp := &financev1.ListGoalsResponse{}
 	rows, resp.NextPageToken = pagination.FinishKeys(page, rows, func(r store.Goal) []string { return []string{itoa(r.Priority), r.ID} })
+	h, err := s.hidden(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
 	for _, r := range rows {
 		g := goalFromRow(r)
-		if err := s.fillProgress(ctx, s.db, g); err != nil {
+		if err := s.fillProgressSeeing(ctx, s.db, g, h); err != nil {
 			return nil, err
 		}
 		resp.Goals = append(resp.Goals, g)
@@ -197,6 +213,10 @@ func (s *Server) withSpent(ctx context.Context, db dbtx, rows ...store.Budget) (
 	if err != nil {
 		return nil, err
 	}
+	h, err := s.hidden(ctx, db)
+	if err != nil {
+		return nil, err
+	}
 	type key struct {
 		category string
 		year     int32
@@ -207,7 +227,10 @@ func (s *Server) withSpent(ctx context.Context, db dbtx, rows ...store.Budget) (
 	}
 	out := make([]*financev1.Budget, len(rows))
 	for i, r := range rows {
-		sp := by[key{r.Category, r.Year}]
+		// What is hidden from the caller (view.go) is not spent for them.
+		sp := money.SatSub(by[key{r.Category, r.Year}], h.sum(func(m store.HiddenMovementsRow) bool {
+			return m.AccountID == r.Category && int32(m.Month.Year()) == r.Year
+		}))
 		out[i] = budgetFromRow(r)
 		out[i].Spent, out[i].Remaining = mon(r.CurrencyCode, sp), mon(r.CurrencyCode, money.SatSub(r.Planned, sp))
 	}

@@ -63,7 +63,8 @@ func (f *fixture) checkLedger(t *testing.T) {
 		   <> coalesce((SELECT sum(amount) FROM postings p WHERE p.account_id = a.id), 0)`).Scan(&bad); err != nil || bad != 0 {
 		t.Fatalf("accounts whose balance is not the sum of their postings: %d (%v)", bad, err)
 	}
-	// The REST balance is the same figure.
+	// The REST balance is the same figure for the books (the public one
+	// leaves out the open month's PRIVATE gifts: see view.go).
 	rows, err := db.Query(ctx, `SELECT a.id, coalesce(sum(p.amount), 0)::bigint FROM accounts a LEFT JOIN postings p ON p.account_id = a.id GROUP BY a.id`)
 	if err != nil {
 		t.Fatal(err)
@@ -79,7 +80,7 @@ func (f *fixture) checkLedger(t *testing.T) {
 	}
 	rows.Close()
 	for id, sum := range want {
-		got := f.env.Do(t, "GET", "/v1/accounts/"+id, "").JSON(t)
+		got := f.admin.Do(t, "GET", "/v1/accounts/"+id, "").JSON(t)
 		if b := got["balance"].(map[string]any); fmt.Sprint(b["minorUnits"]) != fmt.Sprint(sum) && !(sum == 0 && b["minorUnits"] == nil) {
 			t.Errorf("accounts/%s balance %v, postings sum %d", id, b["minorUnits"], sum)
 		}

@@ -36,8 +36,9 @@ type line struct {
 type entry struct {
 	description string
 	when        time.Time
-	source      string // manual, donation, subscription, sponsorship, advertising, expense
-	reverses    string // transaction id
+	source      string     // manual, donation, subscription, sponsorship, advertising, expense
+	reverses    string     // transaction id
+	hiddenUntil *time.Time // when its amounts join public figures (view.go); nil: now
 	creator     string
 	lines       []line
 }
@@ -69,7 +70,7 @@ func (e entry) params(id string) store.PostEntryParams {
 		reverses = &e.reverses
 	}
 	return store.PostEntryParams{ID: id, Accounts: accts, Currencies: currs, Amounts: amts, Description: e.description,
-		EffectiveTime: e.when, Source: e.source, ReversesID: reverses, Creator: e.creator}
+		EffectiveTime: e.when, Source: e.source, ReversesID: reverses, Creator: e.creator, HiddenUntil: e.hiddenUntil}
 }
 
 // checkLines reports, as field violations, what the ledger triggers would
@@ -260,6 +261,15 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		}
 		e := entry{description: desc, when: s.opts.Now(), reverses: id, creator: auth.From(ctx).GetPerson(),
 			source: pgenum.Text(orig.GetSource())}
+		// The reversal of an entry with private amounts (a PRIVATE gift)
+		// would show them by moving public figures: it is hidden in turn.
+		hiddenOrig, err := s.q.IsHidden(ctx, tx, id)
+		if err != nil {
+			return nil, err
+		}
+		if hiddenOrig {
+			e.hiddenUntil = hiddenUntil(s.now())
+		}
 		for _, p := range orig.GetPostings() {
 			// Amounts beyond the bound can only be rows stored before it; their
 			// negation may not even exist in int64 (-2^63).

@@ -75,6 +75,17 @@ func (s *Server) monthlyReports(ctx context.Context, first, last time.Time) ([]*
 	if err != nil {
 		return nil, err
 	}
+	h, err := s.hidden(ctx, s.db)
+	if err != nil {
+		return nil, err
+	}
+	visible := rows[:0]
+	for _, r := range rows {
+		if r, ok := h.fromMovements(r, current); ok {
+			visible = append(visible, r)
+		}
+	}
+	rows = visible
 	byMonth := map[string][]store.MonthlyMovementsRow{}
 	for _, r := range rows {
 		byMonth[r.Month.Format("2006-01")] = append(byMonth[r.Month.Format("2006-01")], r)

@@ -198,8 +198,8 @@ func accountFromRow(r store.Account) *financev1.Account {
 	}
 }
 
-// fillBalances sets each account's balance from its balance slots: a few
-// rows per account, however long the ledger.
+// fillBalances sets each account's balance, as ctx's caller may see it, from
+// its balance slots: a few rows per account, however long the ledger.
 func (s *Server) fillBalances(ctx context.Context, as ...*financev1.Account) error {
 	if len(as) == 0 {
 		return nil
@@ -214,8 +214,13 @@ func (s *Server) fillBalances(ctx context.Context, as ...*financev1.Account) err
 	if err != nil {
 		return err
 	}
+	// Entries hidden from the caller (view.go) are left out.
+	h, err := s.hidden(ctx, s.db)
+	if err != nil {
+		return err
+	}
 	for _, r := range rows {
-		by[r.AccountID].Balance.MinorUnits = r.Balance
+		by[r.AccountID].Balance.MinorUnits = money.SatSub(r.Balance, h.account(r.AccountID))
 	}
 	return nil
 }

@@ -38,8 +38,12 @@ WITH keys AS (
         UNION ALL
         SELECT i.* FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
     t AS (
-        INSERT INTO transactions (id, description, effective_time, source, creator)
-        SELECT transaction_id::uuid, tx_description, receive_time, 'donation', recorder FROM go WHERE transaction_id <> ''),
+        -- A PRIVATE gift's amount stays out of public figures until the end
+        -- of the month it is recorded in (migration 00009).
+        INSERT INTO transactions (id, description, effective_time, source, creator, hidden_until)
+        SELECT transaction_id::uuid, tx_description, receive_time, 'donation', recorder,
+            CASE WHEN visibility = 'private' THEN (date_trunc('month', create_time AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC' END
+        FROM go WHERE transaction_id <> ''),
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
         SELECT go.transaction_id::uuid, l.seq, l.account, l.currency, l.amount

@@ -29,7 +29,11 @@ SELECT ledger_clamp(-sum(amount))::bigint FROM account_months
 WHERE account_id = sqlc.arg(account_id) AND month >= sqlc.arg(since)::date;
 
 -- name: GoalDonationProgress :one
--- Posted donations earmarked for the goal since a time, less refunded ones.
+-- Posted donations earmarked for the goal since a time, less refunded ones,
+-- as seen at visible_at: a gift or refund hidden then (migration 00009) is
+-- left out, the gift as if not given, the refund as if not made.
 SELECT ledger_clamp(sum(d.amount))::bigint FROM donations d
 WHERE d.goal_id = sqlc.arg(goal_id) AND d.receive_time >= sqlc.arg(since)::timestamptz AND d.transaction_id IS NOT NULL
-    AND d.refund_transaction_id IS NULL;
+    AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = d.transaction_id AND t.hidden_until > sqlc.arg(visible_at)::timestamptz)
+    AND (d.refund_transaction_id IS NULL
+        OR EXISTS (SELECT 1 FROM transactions r WHERE r.id = d.refund_transaction_id AND r.hidden_until > sqlc.arg(visible_at)::timestamptz));

@@ -128,17 +128,22 @@ func (q *Queries) GetGoalForUpdate(ctx context.Context, db DBTX, id string) (Goa
 const goalDonationProgress = `-- name: GoalDonationProgress :one
 SELECT ledger_clamp(sum(d.amount))::bigint FROM donations d
 WHERE d.goal_id = $1 AND d.receive_time >= $2::timestamptz AND d.transaction_id IS NOT NULL
-    AND d.refund_transaction_id IS NULL
+    AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = d.transaction_id AND t.hidden_until > $3::timestamptz)
+    AND (d.refund_transaction_id IS NULL
+        OR EXISTS (SELECT 1 FROM transactions r WHERE r.id = d.refund_transaction_id AND r.hidden_until > $3::timestamptz))
 `
 
 type GoalDonationProgressParams struct {
-	GoalID pgtype.Text
-	Since  time.Time
+	GoalID    pgtype.Text
+	Since     time.Time
+	VisibleAt time.Time
 }
 
-// Posted donations earmarked for the goal since a time, less refunded ones.
+// Posted donations earmarked for the goal since a time, less refunded ones,
+// as seen at visible_at: a gift or refund hidden then (migration 00009) is
+// left out, the gift as if not given, the refund as if not made.
 func (q *Queries) GoalDonationProgress(ctx context.Context, db DBTX, arg GoalDonationProgressParams) (int64, error) {
-	row := db.QueryRow(ctx, goalDonationProgress, arg.GoalID, arg.Since)
+	row := db.QueryRow(ctx, goalDonationProgress, arg.GoalID, arg.Since, arg.VisibleAt)
 	var column_1 int64
 	err := row.Scan(&column_1)
 	return column_1, err

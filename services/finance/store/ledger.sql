@@ -2,8 +2,9 @@
 -- The entry and its postings go in one statement (one round trip); the
 -- postings trigger runs at its end and sees both.
 WITH t AS (
-    INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator)
-    VALUES (sqlc.arg(id), sqlc.arg(description), sqlc.arg(effective_time), sqlc.arg(source), sqlc.narg(reverses_id), sqlc.arg(creator))
+    INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator, hidden_until)
+    VALUES (sqlc.arg(id), sqlc.arg(description), sqlc.arg(effective_time), sqlc.arg(source), sqlc.narg(reverses_id), sqlc.arg(creator),
+        sqlc.narg(hidden_until))
     RETURNING id)
 INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
 SELECT t.id, u.ord, u.a, u.c, u.m
@@ -30,3 +31,16 @@ SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
 FROM postings
 WHERE transaction_id = ANY(sqlc.arg(transaction_ids)::uuid[])
 ORDER BY transaction_id, seq;
+
+-- name: IsHidden :one
+-- Whether an entry's amounts are private (see migration 00009).
+SELECT (hidden_until IS NOT NULL)::bool AS hidden FROM transactions WHERE id = sqlc.arg(id)::uuid;
+
+-- name: HiddenMovements :many
+-- The movements, per account, month and source, of entries hidden from the
+-- public at a time (hidden_until after it): what public figures leave out.
+SELECT p.account_id, date_trunc('month', t.effective_time AT TIME ZONE 'UTC')::date AS month, t.source,
+    ledger_clamp(sum(p.amount))::bigint AS amount
+FROM transactions t JOIN postings p ON p.transaction_id = t.id
+WHERE t.hidden_until > sqlc.arg(at)::timestamptz
+GROUP BY 1, 2, 3;

@@ -44,6 +44,60 @@ func (q *Queries) GetTransaction(ctx context.Context, db DBTX, id string) (GetTr
 	return i, err
 }
 
+const hiddenMovements = `-- name: HiddenMovements :many
+SELECT p.account_id, date_trunc('month', t.effective_time AT TIME ZONE 'UTC')::date AS month, t.source,
+    ledger_clamp(sum(p.amount))::bigint AS amount
+FROM transactions t JOIN postings p ON p.transaction_id = t.id
+WHERE t.hidden_until > $1::timestamptz
+GROUP BY 1, 2, 3
+`
+
+type HiddenMovementsRow struct {
+	AccountID string
+	Month     time.Time
+	Source    string
+	Amount    int64
+}
+
+// The movements, per account, month and source, of entries hidden from the
+// public at a time (hidden_until after it): what public figures leave out.
+func (q *Queries) HiddenMovements(ctx context.Context, db DBTX, at time.Time) ([]HiddenMovementsRow, error) {
+	rows, err := db.Query(ctx, hiddenMovements, at)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []HiddenMovementsRow{}
+	for rows.Next() {
+		var i HiddenMovementsRow
+		if err := rows.Scan(
+			&i.AccountID,
+			&i.Month,
+			&i.Source,
+			&i.Amount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const isHidden = `-- name: IsHidden :one
+SELECT (hidden_until IS NOT NULL)::bool AS hidden FROM transactions WHERE id = $1::uuid
+`
+
+// Whether an entry's amounts are private (see migration 00009).
+func (q *Queries) IsHidden(ctx context.Context, db DBTX, id string) (bool, error) {
+	row := db.QueryRow(ctx, isHidden, id)
+	var hidden bool
+	err := row.Scan(&hidden)
+	return hidden, err
+}
+
 const listPostings = `-- name: ListPostings :many
 SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
 FROM postings
@@ -139,8 +193,9 @@ func (q *Queries) ListTransactions(ctx context.Context, db DBTX, arg ListTransac
 
 const postEntry = `-- name: PostEntry :exec
 WITH t AS (
-    INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator)
-    VALUES ($4, $5, $6, $7, $8, $9)
+    INSERT INTO transactions (id, description, effective_time, source, reverses_id, creator, hidden_until)
+    VALUES ($4, $5, $6, $7, $8, $9,
+        $10)
     RETURNING id)
 INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
 SELECT t.id, u.ord, u.a, u.c, u.m
@@ -158,6 +213,7 @@ type PostEntryParams struct {
 	Source        string
 	ReversesID    *string
 	Creator       string
+	HiddenUntil   *time.Time
 }
 
 // The entry and its postings go in one statement (one round trip); the
@@ -174,6 +230,7 @@ func (q *Queries) PostEntry(ctx context.Context, db DBTX, arg PostEntryParams) e
 		arg.Source,
 		arg.ReversesID,
 		arg.Creator,
+		arg.HiddenUntil,
 	)
 	return err
 }

@@ -193,4 +193,5 @@ type Transaction struct {
 	ReversesID    *string
 	Creator       string
 	CreateTime    time.Time
+	HiddenUntil   *time.Time
 }

@@ -113,7 +113,9 @@ type Account struct {
 	Etag string `protobuf:"bytes,9,opt,name=etag,proto3" json:"etag,omitempty"`
 	// The sum of every posting to the account (debits positive, credits
 	// negative), kept up to date in the posting transaction, so reading it costs
-	// the same however long the history.
+	// the same however long the history. Callers without finance.read_private
+	// or finance.record see it without the current UTC month's PRIVATE gifts
+	// (see Donation.Visibility).
 	Balance       *v1.Money `protobuf:"bytes,10,opt,name=balance,proto3" json:"balance,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

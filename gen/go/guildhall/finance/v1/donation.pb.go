@@ -33,9 +33,15 @@ const (
 	Donation_VISIBILITY_UNSPECIFIED Donation_Visibility = 0
 	// Donor and amount are public.
 	Donation_VISIBILITY_PUBLIC Donation_Visibility = 1
-	// The amount is public, the donor is not.
+	// The amount is public, the donor is not. The gift is not the donor's
+	// activity (membership's last_active_time), which would name them.
 	Donation_VISIBILITY_ANONYMOUS Donation_Visibility = 2
-	// Neither donor nor amount is public.
+	// Neither donor nor amount is public, nor can be inferred: the gift is
+	// not the donor's activity, and its entry (and a refund's) stays out of
+	// every public figure (account balances, monthly reports, goal progress,
+	// budgets) until the end of the UTC month it was recorded in, when those
+	// figures take it in with everything else recorded that month. Holders of
+	// finance.read_private or finance.record see every figure at once.
 	Donation_VISIBILITY_PRIVATE Donation_Visibility = 3
 )
 

@@ -103,7 +103,9 @@ type Goal struct {
 	// `accounts/{account}`; without one they are credited to accounts/donations.
 	FundAccount string `protobuf:"bytes,8,opt,name=fund_account,json=fundAccount,proto3" json:"fund_account,omitempty"`
 	// Raised in the current period: credits to the fund account from the
-	// ledger, or, without one, donations earmarked for the goal.
+	// ledger, or, without one, donations earmarked for the goal. Callers
+	// without finance.read_private or finance.record see it without the
+	// current UTC month's PRIVATE gifts (see Donation.Visibility).
 	Progress *v1.Money `protobuf:"bytes,9,opt,name=progress,proto3" json:"progress,omitempty"`
 	// When the goal was added.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`

@@ -23,6 +23,9 @@ const (
 )
 
 // One calendar month of the ledger, per currency (there is no conversion).
+// Callers without finance.read_private or finance.record see it without the
+// entries of PRIVATE gifts recorded in the current UTC month (see
+// Donation.Visibility), like every public figure.
 type MonthlyReport struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The month, YYYY-MM (UTC).
