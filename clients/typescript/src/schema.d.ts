@@ -2039,8 +2039,14 @@ export interface components {
          *
          *      - VISIBILITY_UNSPECIFIED: Not set; treated as PRIVATE.
          *      - VISIBILITY_PUBLIC: Donor and amount are public.
-         *      - VISIBILITY_ANONYMOUS: The amount is public, the donor is not.
-         *      - VISIBILITY_PRIVATE: Neither donor nor amount is public.
+         *      - VISIBILITY_ANONYMOUS: The amount is public, the donor is not. The gift is not the donor's
+         *     activity (membership's last_active_time), which would name them.
+         *      - VISIBILITY_PRIVATE: Neither donor nor amount is public, nor can be inferred: the gift is
+         *     not the donor's activity, and its entry (and a refund's) stays out of
+         *     every public figure (account balances, monthly reports, goal progress,
+         *     budgets) until the end of the UTC month it was recorded in, when those
+         *     figures take it in with everything else recorded that month. Holders of
+         *     finance.read_private or finance.record see every figure at once.
          * @default VISIBILITY_UNSPECIFIED
          * @enum {string}
          */
@@ -2686,7 +2692,12 @@ export interface components {
              */
             minorUnits?: string;
         };
-        /** @description One calendar month of the ledger, per currency (there is no conversion). */
+        /**
+         * @description One calendar month of the ledger, per currency (there is no conversion).
+         *     Callers without finance.read_private or finance.record see it without the
+         *     entries of PRIVATE gifts recorded in the current UTC month (see
+         *     Donation.Visibility), like every public figure.
+         */
         MonthlyReport: {
             /** @description One section per currency with activity or balances. */
             readonly currencies?: components["schemas"]["CurrencyReport"][];
