@@ -41,25 +41,29 @@ func TestRESTCallSpanTree(t *testing.T) {
 		t.Errorf("traceresponse = %q; want the caller's trace %s", tr, traceID)
 	}
 
-	// The HTTP span ends after the response is written; wait for it.
-	var spans tracetest.SpanStubs
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		spans = exp.GetSpans()
-		if find(spans, trace.SpanKindServer, "POST /v1/accounts") != nil || time.Now().After(deadline) {
+	// Spans end asynchronously: the HTTP span after the response is written,
+	// a server span when gRPC has finished the call, which may be after the
+	// caller has its answer. Wait until the tree is whole, or give up.
+	var mine tracetest.SpanStubs
+	var byID map[trace.SpanID]tracetest.SpanStub
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mine = nil
+		byID = map[trace.SpanID]tracetest.SpanStub{}
+		for _, s := range exp.GetSpans() {
+			if s.SpanContext.TraceID().String() == traceID {
+				mine = append(mine, s)
+				byID[s.SpanContext.SpanID()] = s
+			}
+		}
+		whole := find(mine, trace.SpanKindServer, "POST /v1/accounts") != nil
+		for _, s := range mine {
+			if _, ok := byID[s.Parent.SpanID()]; !ok && s.Parent.SpanID().String() != parentID {
+				whole = false
+			}
+		}
+		if whole || time.Now().After(deadline) {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	var mine tracetest.SpanStubs
-	for _, s := range spans {
-		if s.SpanContext.TraceID().String() == traceID {
-			mine = append(mine, s)
-		}
-	}
-	byID := map[trace.SpanID]tracetest.SpanStub{}
-	for _, s := range mine {
-		byID[s.SpanContext.SpanID()] = s
 	}
 	dump := func() string {
 		var b strings.Builder
