@@ -94,6 +94,11 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 		"GUILDHALL_SHUTDOWN_GRACE":        "5s",
 		"GUILDHALL_BOOTSTRAP_ADMIN_TOKEN": AdminToken,
 		"GUILDHALL_INTERNAL_TOKEN":        "gh_internal-test-token",
+		// Small pools: go test runs packages side by side, each test with
+		// three pools of its own, and PostgreSQL's default is 100
+		// connections in all. Storm tests then queue on the pool, as
+		// production traffic past its size would.
+		"GUILDHALL_DB_MAX_CONNS": "6",
 	}
 	cfg, err := config.Bind(flag.NewFlagSet("test", flag.ContinueOnError), func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "console")
 	if err != nil {
