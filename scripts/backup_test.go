@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
@@ -47,6 +48,24 @@ func TestBackupRestore(t *testing.T) {
 			fmt.Sprintf(`{"amount":{"currencyCode":"USD","minorUnits":"%d"},"donorName":"Donor %d","channel":"CHANNEL_PAYPAL"}`, 1000+i*250, i))
 	}
 	must("POST", "/v1/releases?releaseId=v11", `{"displayName":"v11"}`)
+	// Those writes are the admin's activity, which reaches membership from
+	// the outboxes a moment later: let it land before the backup.
+	for _, svc := range []string{"roadmap", "finance"} {
+		c := open(t, env.DatabaseURL, svc)
+		for deadline := time.Now().Add(15 * time.Second); ; {
+			var queued int
+			if err := c.QueryRow(context.Background(), `SELECT count(*) FROM outbox`).Scan(&queued); err != nil {
+				t.Fatal(err)
+			}
+			if queued == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s still has %d messages queued", svc, queued)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
 
 	dir := t.TempDir()
 	run(t, "backup.sh", []string{"GUILDHALL_DATABASE_URL=" + env.DatabaseURL}, dir)
