@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -102,7 +103,11 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 			known[id] = true
 		}
 		now := s.now()
-		for _, a := range req.GetActivities() {
+		// People's rows are locked in one order, so concurrent reports (the
+		// services' outboxes, bridges) cannot deadlock on them.
+		acts := slices.Clone(req.GetActivities())
+		slices.SortStableFunc(acts, func(a, b *membershipv1.Activity) int { return strings.Compare(a.GetPerson(), b.GetPerson()) })
+		for _, a := range acts {
 			person := resource.ID(people, a.GetPerson())
 			if !known[person] {
 				if !slices.Contains(resp.UnknownPeople, a.GetPerson()) {
