@@ -295,10 +295,12 @@ func conflict(err error) bool {
 	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01" || pgErr.Code == "55P03")
 }
 
-// outOfRange reports PostgreSQL's numeric_value_out_of_range.
+// outOfRange reports PostgreSQL's numeric_value_out_of_range, or a check
+// constraint named *_range (the bounds on amounts): such a row, stored
+// before its bound, cannot be written back unchanged.
 func outOfRange(err error) bool {
 	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "22003"
+	return errors.As(err, &pgErr) && (pgErr.Code == "22003" || pgErr.Code == "23514" && strings.HasSuffix(pgErr.ConstraintName, "_range"))
 }
 
 // IsServerFault tells whether a code means the server, not the caller, is at fault.

@@ -44,6 +44,8 @@ func TestOutagesAreUnavailable(t *testing.T) {
 		"serialization failure":    {&pgconn.PgError{Code: "40001"}, codes.Aborted},
 		"deadlock":                 {&pgconn.PgError{Code: "40P01"}, codes.Aborted},
 		"numeric out of range":     {wrap(&pgconn.PgError{Code: "22003"}), codes.FailedPrecondition},
+		"amount bound check":       {wrap(&pgconn.PgError{Code: "23514", ConstraintName: "expenses_amount_range"}), codes.FailedPrecondition},
+		"other check (a bug)":      {&pgconn.PgError{Code: "23514", ConstraintName: "expenses_amount_check"}, codes.Internal},
 		"canceled":                 {wrap(context.Canceled), codes.Canceled},
 		"unique violation (a bug)": {&pgconn.PgError{Code: "23505"}, codes.Internal},
 		"plain error":              {errors.New("boom"), codes.Internal},

@@ -296,6 +296,24 @@ func TestReadsSurviveExtremeStoredRows(t *testing.T) {
 	if res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "AMOUNT_OUT_OF_RANGE" {
 		t.Errorf("reversing -2^63: %d %s", res.Status, res.Body)
 	}
+	// Rows stored before the bounds cannot be written back: a state change
+	// of a legacy expense or subscription is refused, not a 500.
+	exec(`ALTER TABLE expenses DROP CONSTRAINT expenses_amount_range`)
+	exec(`INSERT INTO expenses (id, payee, category, currency_code, amount, description, state, submitter, required_approvals)
+		VALUES ('00000000-0000-7000-b000-000000000001', 'Legacy', 'hosting', 'USD', ` + max + `, 'legacy', 'submitted', 'people/legacy', 1)`)
+	exec(`ALTER TABLE expenses ADD CONSTRAINT expenses_amount_range CHECK (amount <= 1000000000000000) NOT VALID`)
+	exec(`ALTER TABLE subscriptions ADD CONSTRAINT subscriptions_amount_range CHECK (amount <= 1000000000000000) NOT VALID`)
+	var legacySub string
+	if err := conn.QueryRow(ctx, `SELECT id::text FROM subscriptions WHERE amount > 1000000000000000 LIMIT 1`).Scan(&legacySub); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{"/v1/expenses/00000000-0000-7000-b000-000000000001:approve", "/v1/subscriptions/" + legacySub + ":pause"} {
+		res := f.admin.Do(t, "POST", path, `{}`)
+		counts.add(res.Status)
+		if res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "AMOUNT_OUT_OF_RANGE" {
+			t.Errorf("POST %s on a legacy row: %d %s", path, res.Status, res.Body)
+		}
+	}
 	// Writes onto such an account are refused cleanly.
 	res = f.admin.Do(t, "POST", "/v1/donations", `{"amount":{"currencyCode":"USD","minorUnits":"100"},"donorName":"X","channel":"CHANNEL_BANK"}`)
 	counts.add(res.Status)
