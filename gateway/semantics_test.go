@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -283,5 +284,37 @@ func TestExportErrorShape(t *testing.T) {
 	res := env.WithToken(apptest.AdminToken).Do(t, "GET", "/v1/transactions:export?from=2026-01-01", "")
 	if res.Status != http.StatusOK || !strings.HasPrefix(res.Header.Get("Content-Type"), "text/csv") {
 		t.Fatalf("export: %d %q", res.Status, res.Header.Get("Content-Type"))
+	}
+}
+
+func TestListFilter(t *testing.T) {
+	env := apptest.Start(t).WithToken(apptest.AdminToken)
+	for _, body := range []string{`{"title":"a","state":"STATE_IN_PROGRESS"}`, `{"title":"b","state":"STATE_PLANNED"}`, `{"title":"c","state":"STATE_IN_PROGRESS"}`} {
+		if res := env.Do(t, "POST", "/v1/items", body); res.Status != http.StatusOK {
+			t.Fatalf("item: %d %s", res.Status, res.Body)
+		}
+	}
+	q := func(f string) string { return "/v1/items?filter=" + url.QueryEscape(f) }
+	for _, f := range []string{`state = "STATE_IN_PROGRESS"`, `state = "STATE_IN_PROGRESS" AND tag = ""`} {
+		res := env.Do(t, "GET", q(f), "")
+		var page struct{ Items []struct{ State string } }
+		if res.Status != http.StatusOK || json.Unmarshal(res.Body, &page) != nil || len(page.Items) != 2 {
+			t.Fatalf("filter %s: want the 2 items in progress, got %d %s", f, res.Status, res.Body)
+		}
+		for _, it := range page.Items {
+			if it.State != "STATE_IN_PROGRESS" {
+				t.Fatalf("filter %s let through %s", f, it.State)
+			}
+		}
+	}
+	for _, f := range []string{`state =`, `colour = "red"`, `state = "STATE_NOPE"`, `state = "STATE_DONE" OR state = "STATE_PLANNED"`, `title = "a"`} {
+		res := env.Do(t, "GET", q(f), "")
+		if res.Status != http.StatusBadRequest || !slices.Equal(res.RPCStatus(t).Fields(), []string{"filter"}) {
+			t.Errorf("filter %q: want 400 on filter, got %d %s", f, res.Status, res.Body)
+		}
+	}
+	// The filter and a parameter must agree.
+	if res := env.Do(t, "GET", q(`state = "STATE_PLANNED"`)+"&state=STATE_IN_PROGRESS", ""); res.Status != http.StatusBadRequest {
+		t.Errorf("contradicting filter and parameter: %d", res.Status)
 	}
 }

@@ -39,6 +39,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/listfilter"
 	"github.com/guildhall/guildhall/internal/clientip"
 	"github.com/guildhall/guildhall/internal/logging"
 	"github.com/guildhall/guildhall/internal/requestid"
@@ -226,6 +227,11 @@ func validateUnary(v protovalidate.Validator) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		if err := applyIdempotencyKey(ctx, req); err != nil {
 			return nil, err
+		}
+		if msg, ok := req.(proto.Message); ok {
+			if err := listfilter.Apply(msg); err != nil {
+				return nil, err
+			}
 		}
 		if err := validate(v, req); err != nil {
 			return nil, err

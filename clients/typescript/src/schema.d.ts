@@ -5232,6 +5232,11 @@ export interface operations {
                 stale?: boolean;
                 /** @description The order: `vote_count desc` (default), `priority desc` or `last_update_time desc`. */
                 orderBy?: string;
+                /**
+                 * @description An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+                 *     equalities joined by AND. It sets the same fields as the parameters.
+                 */
+                filter?: string;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
@@ -5703,6 +5708,11 @@ export interface operations {
                 pageSize?: number;
                 /** @description A `next_page_token` from a previous call. */
                 pageToken?: string;
+                /**
+                 * @description An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+                 *     equalities joined by AND. It sets the same fields as the parameters.
+                 */
+                filter?: string;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
@@ -7405,6 +7415,11 @@ export interface operations {
                 pageToken?: string;
                 /** @description Only ACTIVE subscriptions whose next due date is before today. */
                 overdue?: boolean;
+                /**
+                 * @description An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+                 *     equalities joined by AND. It sets the same fields as the parameters.
+                 */
+                filter?: string;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
@@ -8069,6 +8084,11 @@ export interface operations {
                 pageSize?: number;
                 /** @description A `next_page_token` from a previous call. */
                 pageToken?: string;
+                /**
+                 * @description An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+                 *     equalities joined by AND. It sets the same fields as the parameters.
+                 */
+                filter?: string;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
@@ -8710,6 +8730,11 @@ export interface operations {
                 pageSize?: number;
                 /** @description A `next_page_token` from a previous call. */
                 pageToken?: string;
+                /**
+                 * @description An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+                 *     equalities joined by AND. It sets the same fields as the parameters.
+                 */
+                filter?: string;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */

@@ -103,15 +103,20 @@ test("an update with etag and mask", async () => {
   assert.equal(staleIfMatch.response.status, 412);
 });
 
-test("a filtered list", async () => {
-  const { data, error } = await anonymous.GET("/v1/items", { params: { query: { release: "releases/v9", pageSize: 100 } } });
+test("a filtered list (AIP-160)", async () => {
+  const { data, error } = await anonymous.GET("/v1/items", { params: { query: { filter: 'release = "releases/v9"', pageSize: 100 } } });
   assert.equal(error, undefined);
   wire("ListItemsResponse", data);
   const items = data?.items ?? [];
   assert.ok(items.length > 0, "v9 has items in the SME seed");
   for (const i of items) assert.equal(i.release, "releases/v9");
+  const same = await anonymous.GET("/v1/items", { params: { query: { release: "releases/v9", pageSize: 100 } } });
+  assert.deepEqual(same.data, data, "the filter and the parameter select the same items");
+  const bad = await anonymous.GET("/v1/items", { params: { query: { filter: 'relase = "releases/v9"' } } });
+  assert.equal(bad.response.status, 400);
+  assert.ok("filter" in fieldErrors(bad.error), "a bad filter is a violation on filter");
   const unknown = await anonymous.GET("/v1/items", { params: { query: { relase: "releases/v9" } as never } });
-  assert.equal(unknown.response.status, 400, "a misspelt filter is refused, not ignored");
+  assert.equal(unknown.response.status, 400, "a misspelt parameter is refused, not ignored");
 });
 
 test("a 400 whose field violations map to form fields", async () => {

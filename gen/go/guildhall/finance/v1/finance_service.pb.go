@@ -1302,7 +1302,10 @@ type ListSubscriptionsRequest struct {
 	// A `next_page_token` from a previous call.
 	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// Only ACTIVE subscriptions whose next due date is before today.
-	Overdue       bool `protobuf:"varint,3,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	Overdue bool `protobuf:"varint,3,opt,name=overdue,proto3" json:"overdue,omitempty"`
+	// An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+	// equalities joined by AND. It sets the same fields as the parameters.
+	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1356,6 +1359,13 @@ func (x *ListSubscriptionsRequest) GetOverdue() bool {
 		return x.Overdue
 	}
 	return false
+}
+
+func (x *ListSubscriptionsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
+	}
+	return ""
 }
 
 // Response for ListSubscriptions.
@@ -3462,13 +3472,14 @@ const file_guildhall_finance_v1_finance_service_proto_rawDesc = "" +
 	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"|\n" +
 	"\x16GetSubscriptionRequest\x12b\n" +
 	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA$\n" +
-	"\"finance.guildhall.dev/Subscription\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\x8e\x01\n" +
+	"\"finance.guildhall.dev/Subscription\xbaH!r\x1f2\x1d^subscriptions/[0-9a-f-]{36}$R\x04name\"\xb3\x01\n" +
 	"\x18ListSubscriptionsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
 	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12\x1d\n" +
-	"\aoverdue\x18\x03 \x01(\bB\x03\xe0A\x01R\aoverdue\"\x97\x01\n" +
+	"\aoverdue\x18\x03 \x01(\bB\x03\xe0A\x01R\aoverdue\x12#\n" +
+	"\x06filter\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\"\x97\x01\n" +
 	"\x19ListSubscriptionsResponse\x12M\n" +
 	"\rsubscriptions\x18\x01 \x03(\v2\".guildhall.finance.v1.SubscriptionB\x03\xe0A\x03R\rsubscriptions\x12+\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x9d\x01\n" +

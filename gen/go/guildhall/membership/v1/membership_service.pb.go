@@ -1157,7 +1157,10 @@ type ListPositionsRequest struct {
 	// At most this many positions; 0 means the default (50), more than 1000 is treated as 1000.
 	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A `next_page_token` from a previous call.
-	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+	// equalities joined by AND. It sets the same fields as the parameters.
+	Filter        string `protobuf:"bytes,5,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1216,6 +1219,13 @@ func (x *ListPositionsRequest) GetPageSize() int32 {
 func (x *ListPositionsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListPositionsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
 	}
 	return ""
 }
@@ -1612,7 +1622,10 @@ type ListVolunteersRequest struct {
 	// At most this many offers; 0 means the default (50), more than 1000 is treated as 1000.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A `next_page_token` from a previous call.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+	// equalities joined by AND. It sets the same fields as the parameters.
+	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1664,6 +1677,13 @@ func (x *ListVolunteersRequest) GetPageSize() int32 {
 func (x *ListVolunteersRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListVolunteersRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
 	}
 	return ""
 }
@@ -2006,7 +2026,10 @@ type ListPackagesRequest struct {
 	// At most this many packages; 0 means the default (50), more than 1000 is treated as 1000.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A `next_page_token` from a previous call.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+	// equalities joined by AND. It sets the same fields as the parameters.
+	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2058,6 +2081,13 @@ func (x *ListPackagesRequest) GetPageSize() int32 {
 func (x *ListPackagesRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListPackagesRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
 	}
 	return ""
 }
@@ -2954,14 +2984,15 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"#membership.guildhall.dev/TeamMember\xbaH=r;29^teams/[a-z][a-z0-9-]{0,62}/members/[a-z][a-z0-9-]{0,62}$R\x04name\"\x90\x01\n" +
 	"\x12GetPositionRequest\x12z\n" +
 	"\x04name\x18\x01 \x01(\tBf\xe0A\x02\xfaA#\n" +
-	"!membership.guildhall.dev/Position\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\"\xa1\x02\n" +
+	"!membership.guildhall.dev/Position\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\"\xc6\x02\n" +
 	"\x14ListPositionsRequest\x12h\n" +
 	"\x06parent\x18\x01 \x01(\tBP\xe0A\x02\xfaA#\x12!membership.guildhall.dev/Position\xbaH$r\"2 ^teams/([a-z][a-z0-9-]{0,62}|-)$R\x06parent\x12J\n" +
 	"\x05state\x18\x02 \x01(\x0e2'.guildhall.membership.v1.Position.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12'\n" +
 	"\tpage_size\x18\x03 \x01(\x05B\n" +
 	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x8a\x01\n" +
+	"page_token\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12#\n" +
+	"\x06filter\x18\x05 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\"\x8a\x01\n" +
 	"\x15ListPositionsResponse\x12D\n" +
 	"\tpositions\x18\x01 \x03(\v2!.guildhall.membership.v1.PositionB\x03\xe0A\x03R\tpositions\x12+\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xf6\x01\n" +
@@ -2988,13 +3019,14 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\amessage\x18\x01 \x01(\tB\x03\xe0A\x03R\amessage\"x\n" +
 	"\x13GetVolunteerRequest\x12a\n" +
 	"\x04name\x18\x01 \x01(\tBM\xe0A\x02\xfaA$\n" +
-	"\"membership.guildhall.dev/Volunteer\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\"\xb9\x01\n" +
+	"\"membership.guildhall.dev/Volunteer\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\"\xde\x01\n" +
 	"\x15ListVolunteersRequest\x12K\n" +
 	"\x05state\x18\x01 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x8e\x01\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12#\n" +
+	"\x06filter\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\"\x8e\x01\n" +
 	"\x16ListVolunteersResponse\x12G\n" +
 	"\n" +
 	"volunteers\x18\x01 \x03(\v2\".guildhall.membership.v1.VolunteerB\x03\xe0A\x03R\n" +
@@ -3020,13 +3052,14 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\x18GetVolunteerStatsRequest\"w\n" +
 	"\x11GetPackageRequest\x12b\n" +
 	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA\"\n" +
-	" membership.guildhall.dev/Package\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\"\xb5\x01\n" +
+	" membership.guildhall.dev/Package\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\"\xda\x01\n" +
 	"\x13ListPackagesRequest\x12I\n" +
 	"\x05state\x18\x01 \x01(\x0e2&.guildhall.membership.v1.Package.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x86\x01\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12#\n" +
+	"\x06filter\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\"\x86\x01\n" +
 	"\x14ListPackagesResponse\x12A\n" +
 	"\bpackages\x18\x01 \x03(\v2 .guildhall.membership.v1.PackageB\x03\xe0A\x03R\bpackages\x12+\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xf2\x01\n" +

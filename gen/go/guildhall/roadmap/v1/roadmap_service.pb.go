@@ -524,7 +524,10 @@ type ListItemsRequest struct {
 	// If set, only stale (true) or only not stale (false) items.
 	Stale *bool `protobuf:"varint,7,opt,name=stale,proto3,oneof" json:"stale,omitempty"`
 	// The order: `vote_count desc` (default), `priority desc` or `last_update_time desc`.
-	OrderBy       string `protobuf:"bytes,8,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	OrderBy string `protobuf:"bytes,8,opt,name=order_by,json=orderBy,proto3" json:"order_by,omitempty"`
+	// An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
+	// equalities joined by AND. It sets the same fields as the parameters.
+	Filter        string `protobuf:"bytes,9,opt,name=filter,proto3" json:"filter,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -611,6 +614,13 @@ func (x *ListItemsRequest) GetStale() bool {
 func (x *ListItemsRequest) GetOrderBy() string {
 	if x != nil {
 		return x.OrderBy
+	}
+	return ""
+}
+
+func (x *ListItemsRequest) GetFilter() string {
+	if x != nil {
+		return x.Filter
 	}
 	return ""
 }
@@ -2034,7 +2044,7 @@ const file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc = "" +
 	"\x05items\x18\x02 \x03(\v2\x1a.guildhall.roadmap.v1.ItemB\x03\xe0A\x01R\x05items\"d\n" +
 	"\x0eGetItemRequest\x12R\n" +
 	"\x04name\x18\x01 \x01(\tB>\xe0A\x02\xfaA\x1c\n" +
-	"\x1aroadmap.guildhall.dev/Item\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"\xad\x04\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x19r\x172\x15^items/[0-9a-f-]{36}$R\x04name\"\xd2\x04\n" +
 	"\x10ListItemsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
@@ -2049,7 +2059,8 @@ const file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc = "" +
 	"\x03tag\x18\x06 \x01(\tB\n" +
 	"\xe0A\x01\xbaH\x04r\x02\x18(R\x03tag\x12\x1e\n" +
 	"\x05stale\x18\a \x01(\bB\x03\xe0A\x01H\x00R\x05stale\x88\x01\x01\x12]\n" +
-	"\border_by\x18\b \x01(\tBB\xe0A\x01\xbaH<\xd8\x01\x01r7R\x0fvote_count descR\rpriority descR\x15last_update_time descR\aorderByB\b\n" +
+	"\border_by\x18\b \x01(\tBB\xe0A\x01\xbaH<\xd8\x01\x01r7R\x0fvote_count descR\rpriority descR\x15last_update_time descR\aorderBy\x12#\n" +
+	"\x06filter\x18\t \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filterB\b\n" +
 	"\x06_stale\"w\n" +
 	"\x11ListItemsResponse\x125\n" +
 	"\x05items\x18\x01 \x03(\v2\x1a.guildhall.roadmap.v1.ItemB\x03\xe0A\x03R\x05items\x12+\n" +
