@@ -39,8 +39,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/guildhall/guildhall/internal/apierr"
-	"github.com/guildhall/guildhall/internal/listfilter"
 	"github.com/guildhall/guildhall/internal/clientip"
+	"github.com/guildhall/guildhall/internal/listfilter"
 	"github.com/guildhall/guildhall/internal/logging"
 	"github.com/guildhall/guildhall/internal/requestid"
 )
