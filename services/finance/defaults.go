@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -50,10 +51,14 @@ var errNoDefault = errors.New("no default account in the currency")
 // errNoDefault. Answers are cached: an account's type and currency never
 // change, and one with postings cannot be deleted (ledgerError clears the
 // cache when one without was).
-func (s *Server) resolve(ctx context.Context, d defaultAccount, cur string) (string, error) {
+//
+// For a PRIVATE gift (private), an account created is hidden from the public
+// until the end of the month (migration 00010), so that its appearance does
+// not tell a gift in its currency arrived; otherwise a hidden one is revealed.
+func (s *Server) resolve(ctx context.Context, d defaultAccount, cur string, private bool) (string, error) {
 	key := d.base + "/" + cur
 	if id, ok := s.defaults.Load(key); ok {
-		return id.(string), nil
+		return id.(string), s.reveal(ctx, id.(string), private)
 	}
 	fits := func(id string) (bool, error) {
 		a, err := s.q.GetAccount(ctx, s.db, id)
@@ -69,7 +74,7 @@ func (s *Server) resolve(ctx context.Context, d defaultAccount, cur string) (str
 		}
 		if ok {
 			s.defaults.Store(key, id)
-			return id, nil
+			return id, s.reveal(ctx, id, private)
 		}
 	}
 	if !d.create {
@@ -77,8 +82,15 @@ func (s *Server) resolve(ctx context.Context, d defaultAccount, cur string) (str
 	}
 	id := d.perCurrency(cur)
 	title := strings.ToUpper(d.base[:1]) + d.base[1:]
-	if err := s.q.EnsureAccount(ctx, s.db, store.EnsureAccountParams{ID: id, DisplayName: fmt.Sprintf("%s (%s)", title, cur),
-		Description: fmt.Sprintf("Income in %s that names no account; created by the first such entry.", cur), Type: d.typ, CurrencyCode: cur}); err != nil {
+	p := store.EnsureAccountParams{ID: id, DisplayName: fmt.Sprintf("%s (%s)", title, cur),
+		Description: fmt.Sprintf("Income in %s that names no account; created by the first such entry.", cur), Type: d.typ, CurrencyCode: cur,
+		CreateTime: s.now()}
+	if private {
+		p.HiddenUntil = hiddenUntil(s.now())
+		y, m, _ := s.now().Date()
+		p.CreateTime = time.Date(y, m, 1, 0, 0, 0, 0, time.UTC)
+	}
+	if err := s.q.EnsureAccount(ctx, s.db, p); err != nil {
 		return "", err
 	}
 	// A concurrent first use may have created it, or someone may hold the
@@ -90,14 +102,27 @@ func (s *Server) resolve(ctx context.Context, d defaultAccount, cur string) (str
 		return "", err
 	}
 	s.defaults.Store(key, id)
-	return id, nil
+	return id, s.reveal(ctx, id, private)
+}
+
+// reveal makes a hidden account public once a public entry uses it.
+// Accounts never become hidden again, so each is revealed once per process.
+func (s *Server) reveal(ctx context.Context, id string, private bool) error {
+	if _, done := s.revealed.Load(id); private || done {
+		return nil
+	}
+	if err := s.q.RevealAccount(ctx, s.db, id); err != nil {
+		return err
+	}
+	s.revealed.Store(id, true)
+	return nil
 }
 
 // resolveOn is resolve with errNoDefault as a violation on field, the
 // request field where the caller can name the account instead (what names
 // "the default for PAYPAL gifts"), saying what to do.
-func (s *Server) resolveOn(ctx context.Context, d defaultAccount, cur, field, what string) (string, error) {
-	id, err := s.resolve(ctx, d, cur)
+func (s *Server) resolveOn(ctx context.Context, d defaultAccount, cur, field, what string, private bool) (string, error) {
+	id, err := s.resolve(ctx, d, cur, private)
 	if errors.Is(err, errNoDefault) {
 		if d.create {
 			return "", apierr.InvalidField(field, fmt.Sprintf("%s go to accounts/%s or accounts/%s, and neither is a %s %s account; an administrator must free accounts/%s",
@@ -115,13 +140,13 @@ func (s *Server) resolveOn(ctx context.Context, d defaultAccount, cur, field, wh
 func (s *Server) paymentAccounts(ctx context.Context, sent, incomeBase, cur, what string) (deposit, income string, err error) {
 	deposit = resource.ID(accounts, sent)
 	if deposit == "" {
-		if deposit, err = s.resolveOn(ctx, assetDefault("bank"), cur, "deposit_account", what); err != nil {
+		if deposit, err = s.resolveOn(ctx, assetDefault("bank"), cur, "deposit_account", what, false); err != nil {
 			return "", "", err
 		}
 	}
 	if err := s.checkLines(ctx, s.db, []line{{account: deposit, currency: cur, field: "deposit_account"}}); err != nil {
 		return "", "", err
 	}
-	income, err = s.resolveOn(ctx, incomeDefault(incomeBase), cur, "name", what)
+	income, err = s.resolveOn(ctx, incomeDefault(incomeBase), cur, "name", what, false)
 	return deposit, income, err
 }

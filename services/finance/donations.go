@@ -58,7 +58,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 			return nil, apierr.InvalidField("donation.deposit_account", "value is required for this channel")
 		}
 		var err error
-		if deposit, err = s.resolveOn(ctx, assetDefault(base), cur, "donation.deposit_account", d.GetChannel().String()+" gifts"); err != nil {
+		if deposit, err = s.resolveOn(ctx, assetDefault(base), cur, "donation.deposit_account", d.GetChannel().String()+" gifts", false); err != nil {
 			return nil, err
 		}
 	}
@@ -98,7 +98,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 			return nil, err
 		}
 		var err error
-		if income, err = s.resolveOn(ctx, incomeDefault("donations"), cur, incomeField, "gifts without a goal fund"); err != nil {
+		if income, err = s.resolveOn(ctx, incomeDefault("donations"), cur, incomeField, "gifts without a goal fund", visibility == financev1.Donation_VISIBILITY_PRIVATE); err != nil {
 			return nil, err
 		}
 	}
@@ -282,7 +282,8 @@ func donationFromRow(r store.Donation) *financev1.Donation {
 
 // redactDonation applies the donor's visibility for callers without
 // finance.read_private who are not the donor: ANONYMOUS hides the donor,
-// PRIVATE hides donor and amount; emails and ledger links are never public.
+// PRIVATE hides donor and amount (and the deposit account, which tells its
+// currency); emails and ledger links are never public.
 func redactDonation(p *auth.Principal, d *financev1.Donation) *financev1.Donation {
 	if auth.Has(p, readPrivate) || (p.GetPerson() != "" && p.GetPerson() == d.GetDonor()) {
 		return d
@@ -293,7 +294,8 @@ func redactDonation(p *auth.Principal, d *financev1.Donation) *financev1.Donatio
 	case financev1.Donation_VISIBILITY_ANONYMOUS:
 		d.Donor, d.DonorName = "", ""
 	default:
-		d.Donor, d.DonorName, d.Amount, d.Description = "", "", nil, ""
+		// The deposit account would tell the amount's currency.
+		d.Donor, d.DonorName, d.Amount, d.Description, d.DepositAccount = "", "", nil, "", ""
 	}
 	return d
 }

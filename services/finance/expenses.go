@@ -286,7 +286,7 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 	from := resource.ID(accounts, req.GetPaymentAccount())
 	if from == "" {
 		// accounts/bank, or the bank account for the expense's currency.
-		if from, err = s.resolveOn(ctx, assetDefault("bank"), pre.GetAmount().GetCurrencyCode(), "payment_account", "payments"); err != nil {
+		if from, err = s.resolveOn(ctx, assetDefault("bank"), pre.GetAmount().GetCurrencyCode(), "payment_account", "payments", false); err != nil {
 			return nil, err
 		}
 	}

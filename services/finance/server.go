@@ -55,6 +55,8 @@ type Server struct {
 	accounts sync.Map
 	// defaults caches default account ids by purpose and currency (defaults.go).
 	defaults sync.Map
+	// revealed holds the default accounts known to be public (defaults.go).
+	revealed sync.Map
 	// donationWriter shares statements and commits among concurrent donations.
 	donationWriter *groupcommit.Batcher[donationWrite, bool]
 	// members checks the people requests name.
@@ -90,6 +92,9 @@ func (s *Server) GetAccount(ctx context.Context, req *financev1.GetAccountReques
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
+	if row.HiddenUntil != nil && row.HiddenUntil.After(s.visibleAt(ctx)) {
+		return nil, apierr.NotFound(req.GetName()) // created for a PRIVATE gift (defaults.go)
+	}
 	a := accountFromRow(row)
 	return a, s.fillBalances(ctx, a)
 }
@@ -100,7 +105,7 @@ func (s *Server) ListAccounts(ctx context.Context, req *financev1.ListAccountsRe
 	var err error
 	resp.Accounts, resp.NextPageToken, err = pagination.List(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(accounts),
 		func(after string, limit int32) ([]store.Account, error) {
-			return s.q.ListAccounts(ctx, s.db, store.ListAccountsParams{After: after, PageSize: limit})
+			return s.q.ListAccounts(ctx, s.db, store.ListAccountsParams{After: after, PageSize: limit, VisibleAt: s.visibleAt(ctx)})
 		},
 		func(r store.Account) string { return r.ID }, accountFromRow)
 	if err != nil {

@@ -2041,12 +2041,15 @@ export interface components {
          *      - VISIBILITY_PUBLIC: Donor and amount are public.
          *      - VISIBILITY_ANONYMOUS: The amount is public, the donor is not. The gift is not the donor's
          *     activity (membership's last_active_time), which would name them.
-         *      - VISIBILITY_PRIVATE: Neither donor nor amount is public, nor can be inferred: the gift is
+         *      - VISIBILITY_PRIVATE: Neither donor nor amount (nor its currency: the deposit account is not
+         *     shown) is public, nor can be inferred: the gift is
          *     not the donor's activity, and its entry (and a refund's) stays out of
          *     every public figure (account balances, monthly reports, goal progress,
          *     budgets) until the end of the UTC month it was recorded in, when those
          *     figures take it in with everything else recorded that month. Holders of
-         *     finance.read_private or finance.record see every figure at once.
+         *     finance.read_private or finance.record see every figure at once. An
+         *     income account created for the gift's currency (see deposit_account)
+         *     stays out of public reads as long.
          * @default VISIBILITY_UNSPECIFIED
          * @enum {string}
          */

@@ -5,8 +5,9 @@ SELECT * FROM accounts WHERE id = $1;
 SELECT * FROM accounts WHERE id = $1 FOR UPDATE;
 
 -- name: ListAccounts :many
+-- Accounts hidden at visible_at (migration 00010) are left out.
 SELECT * FROM accounts
-WHERE id > sqlc.arg(after)
+WHERE id > sqlc.arg(after) AND (hidden_until IS NULL OR hidden_until <= sqlc.arg(visible_at)::timestamptz)
 ORDER BY id
 LIMIT sqlc.arg(page_size);
 
@@ -35,7 +36,13 @@ GROUP BY account_id;
 SELECT id, currency_code FROM accounts WHERE id = ANY(sqlc.arg(ids)::text[]);
 
 -- name: EnsureAccount :exec
--- Creates an account unless its id is taken (a concurrent first use).
-INSERT INTO accounts (id, display_name, description, type, currency_code, earmarked)
-VALUES ($1, $2, $3, $4, $5, false)
+-- Creates an account unless its id is taken (a concurrent first use); one
+-- created for a PRIVATE gift is hidden until hidden_until, with the start of
+-- the month as its create time.
+INSERT INTO accounts (id, display_name, description, type, currency_code, earmarked, hidden_until, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, false, sqlc.narg(hidden_until), sqlc.arg(create_time), sqlc.arg(create_time))
 ON CONFLICT (id) DO NOTHING;
+
+-- name: RevealAccount :exec
+-- A public entry uses the account: it is public from now on.
+UPDATE accounts SET hidden_until = NULL WHERE id = $1 AND hidden_until IS NOT NULL;

@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"time"
 )
 
 const accountBalances = `-- name: AccountBalances :many
@@ -74,7 +75,7 @@ func (q *Queries) AccountCurrencies(ctx context.Context, db DBTX, ids []string) 
 const createAccount = `-- name: CreateAccount :one
 INSERT INTO accounts (id, display_name, description, type, currency_code, earmarked)
 VALUES ($1, $2, $3, $4, $5, $6)
-RETURNING id, display_name, description, type, currency_code, earmarked, create_time, update_time, version
+RETURNING id, display_name, description, type, currency_code, earmarked, create_time, update_time, version, hidden_until
 `
 
 type CreateAccountParams struct {
@@ -106,6 +107,7 @@ func (q *Queries) CreateAccount(ctx context.Context, db DBTX, arg CreateAccountP
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.HiddenUntil,
 	)
 	return i, err
 }
@@ -120,8 +122,8 @@ func (q *Queries) DeleteAccount(ctx context.Context, db DBTX, id string) error {
 }
 
 const ensureAccount = `-- name: EnsureAccount :exec
-INSERT INTO accounts (id, display_name, description, type, currency_code, earmarked)
-VALUES ($1, $2, $3, $4, $5, false)
+INSERT INTO accounts (id, display_name, description, type, currency_code, earmarked, hidden_until, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, false, $6, $7, $7)
 ON CONFLICT (id) DO NOTHING
 `
 
@@ -131,9 +133,13 @@ type EnsureAccountParams struct {
 	Description  string
 	Type         string
 	CurrencyCode string
+	HiddenUntil  *time.Time
+	CreateTime   time.Time
 }
 
-// Creates an account unless its id is taken (a concurrent first use).
+// Creates an account unless its id is taken (a concurrent first use); one
+// created for a PRIVATE gift is hidden until hidden_until, with the start of
+// the month as its create time.
 func (q *Queries) EnsureAccount(ctx context.Context, db DBTX, arg EnsureAccountParams) error {
 	_, err := db.Exec(ctx, ensureAccount,
 		arg.ID,
@@ -141,12 +147,14 @@ func (q *Queries) EnsureAccount(ctx context.Context, db DBTX, arg EnsureAccountP
 		arg.Description,
 		arg.Type,
 		arg.CurrencyCode,
+		arg.HiddenUntil,
+		arg.CreateTime,
 	)
 	return err
 }
 
 const getAccount = `-- name: GetAccount :one
-SELECT id, display_name, description, type, currency_code, earmarked, create_time, update_time, version FROM accounts WHERE id = $1
+SELECT id, display_name, description, type, currency_code, earmarked, create_time, update_time, version, hidden_until FROM accounts WHERE id = $1
 `
 
 func (q *Queries) GetAccount(ctx context.Context, db DBTX, id string) (Account, error) {
@@ -162,12 +170,13 @@ func (q *Queries) GetAccount(ctx context.Context, db DBTX, id string) (Account, 
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.HiddenUntil,
 	)
 	return i, err
 }
 
 const getAccountForUpdate = `-- name: GetAccountForUpdate :one
-SELECT id, display_name, description, type, currency_code, earmarked, create_time, update_time, version FROM accounts WHERE id = $1 FOR UPDATE
+SELECT id, display_name, description, type, currency_code, earmarked, create_time, update_time, version, hidden_until FROM accounts WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetAccountForUpdate(ctx context.Context, db DBTX, id string) (Account, error) {
@@ -183,24 +192,27 @@ func (q *Queries) GetAccountForUpdate(ctx context.Context, db DBTX, id string) (
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.HiddenUntil,
 	)
 	return i, err
 }
 
 const listAccounts = `-- name: ListAccounts :many
-SELECT id, display_name, description, type, currency_code, earmarked, create_time, update_time, version FROM accounts
-WHERE id > $1
+SELECT id, display_name, description, type, currency_code, earmarked, create_time, update_time, version, hidden_until FROM accounts
+WHERE id > $1 AND (hidden_until IS NULL OR hidden_until <= $2::timestamptz)
 ORDER BY id
-LIMIT $2
+LIMIT $3
 `
 
 type ListAccountsParams struct {
-	After    string
-	PageSize int32
+	After     string
+	VisibleAt time.Time
+	PageSize  int32
 }
 
+// Accounts hidden at visible_at (migration 00010) are left out.
 func (q *Queries) ListAccounts(ctx context.Context, db DBTX, arg ListAccountsParams) ([]Account, error) {
-	rows, err := db.Query(ctx, listAccounts, arg.After, arg.PageSize)
+	rows, err := db.Query(ctx, listAccounts, arg.After, arg.VisibleAt, arg.PageSize)
 	if err != nil {
 		return nil, err
 	}
@@ -218,6 +230,7 @@ func (q *Queries) ListAccounts(ctx context.Context, db DBTX, arg ListAccountsPar
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.HiddenUntil,
 		); err != nil {
 			return nil, err
 		}
@@ -229,11 +242,21 @@ func (q *Queries) ListAccounts(ctx context.Context, db DBTX, arg ListAccountsPar
 	return items, nil
 }
 
+const revealAccount = `-- name: RevealAccount :exec
+UPDATE accounts SET hidden_until = NULL WHERE id = $1 AND hidden_until IS NOT NULL
+`
+
+// A public entry uses the account: it is public from now on.
+func (q *Queries) RevealAccount(ctx context.Context, db DBTX, id string) error {
+	_, err := db.Exec(ctx, revealAccount, id)
+	return err
+}
+
 const updateAccount = `-- name: UpdateAccount :one
 UPDATE accounts
 SET display_name = $2, description = $3, earmarked = $4, update_time = now(), version = version + 1
 WHERE id = $1
-RETURNING id, display_name, description, type, currency_code, earmarked, create_time, update_time, version
+RETURNING id, display_name, description, type, currency_code, earmarked, create_time, update_time, version, hidden_until
 `
 
 type UpdateAccountParams struct {
@@ -261,6 +284,7 @@ func (q *Queries) UpdateAccount(ctx context.Context, db DBTX, arg UpdateAccountP
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.HiddenUntil,
 	)
 	return i, err
 }

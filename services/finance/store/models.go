@@ -20,6 +20,7 @@ type Account struct {
 	CreateTime   time.Time
 	UpdateTime   time.Time
 	Version      int64
+	HiddenUntil  *time.Time
 }
 
 type AccountBalance struct {
