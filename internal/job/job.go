@@ -36,7 +36,8 @@ type Job struct {
 	Pass func(ctx context.Context) (more bool, err error)
 	// Exclusive, if set, makes each pass hold a PostgreSQL advisory lock on
 	// this database, keyed by Name: of all replicas, one runs a pass at a
-	// time and the others skip theirs.
+	// time and the others skip theirs. The lock holds one connection of the
+	// pool for the pass, besides those the pass uses.
 	Exclusive *pgxpool.Pool
 }
 
