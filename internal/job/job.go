@@ -94,8 +94,10 @@ func (r *Runner) Run(ctx context.Context) {
 
 func (r *Runner) loop(ctx context.Context, j Job) {
 	log := r.log.With(zap.String("job", j.Name))
-	// Replicas started together should not pass in step.
-	wait := jitter(min(j.Interval, time.Second), 1)
+	// The first pass runs at start, so a process that starts finds its
+	// work done as it was left (as the loops this runner replaced did);
+	// later passes are jittered, so replicas drift out of step.
+	wait := time.Duration(0)
 	failures := 0
 	for {
 		select {
