@@ -86,3 +86,25 @@ func Touches(patch proto.Message, mask *fieldmaskpb.FieldMask, field string) boo
 	}
 	return false
 }
+
+// Asks reports whether an update with patch and mask asks to change field
+// of cur: the mask names it (or a path inside it), or the mask is empty and
+// patch sets it to a value other than cur's. Unlike Touches, "*" does not ask
+// for a field outside the updatable ones, and an empty mask sending a field
+// back unchanged (read-modify-write) asks for nothing.
+func Asks(cur, patch proto.Message, mask *fieldmaskpb.FieldMask, field string) bool {
+	paths := mask.GetPaths()
+	if len(paths) == 0 {
+		f := patch.ProtoReflect().Descriptor().Fields().ByName(protoreflect.Name(field))
+		if f == nil || !patch.ProtoReflect().Has(f) {
+			return false
+		}
+		return !patch.ProtoReflect().Get(f).Equal(cur.ProtoReflect().Get(f))
+	}
+	for _, p := range paths {
+		if top, _, _ := strings.Cut(p, "."); top == field {
+			return true
+		}
+	}
+	return false
+}

@@ -98,6 +98,9 @@ func Update[T Versioned](ctx context.Context, pool *pgxpool.Pool, patch T, mask 
 		if err := CheckEtag(cur, patch.GetEtag()); err != nil {
 			return err
 		}
+		if !slices.Contains(updatable, "state") && fieldmask.Asks(cur, patch, mask, "state") {
+			return StateOutputOnly(patch)
+		}
 		if _, err := fieldmask.Apply(cur, patch, mask, updatable); err != nil {
 			return err
 		}
@@ -108,6 +111,31 @@ func Update[T Versioned](ctx context.Context, pool *pgxpool.Pool, patch T, mask 
 		return err
 	})
 	return out, err
+}
+
+// StateOutputOnly is the refusal of an update that asks to change a
+// resource's state: state is output only on update (AIP-216) and moves only
+// through the resource's own methods, which record who moved it and when.
+// The violation names the request field, e.g. `item.state`.
+func StateOutputOnly(m proto.Message) error {
+	return apierr.InvalidField(snake(string(m.ProtoReflect().Descriptor().Name()))+".state",
+		"state is output only on update (AIP-216): it changes only through the resource's own methods "+
+			"(a status update for an item, :transition for others), which record who changed it and when")
+}
+
+// snake turns a message name (TeamMember) into its request field (team_member).
+func snake(s string) string {
+	var b strings.Builder
+	for i, r := range s {
+		if r >= 'A' && r <= 'Z' {
+			if i > 0 {
+				b.WriteByte('_')
+			}
+			r += 'a' - 'A'
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
 }
 
 // Delete locks and loads the resource, checks the etag, and removes it.

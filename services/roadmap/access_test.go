@@ -23,12 +23,18 @@ func TestAccessMatrix(t *testing.T) {
 	item := func() string {
 		return newItem(t, f.admin, `{"title":"t","ownerTeam":"teams/forums","ownerPeople":["people/member"]}`)
 	}
-	// Proposals are written by otherlead.
+	// Proposals are written by otherlead, for a vote of forums (their team).
 	proposal := func(open bool) string {
-		n := newProposal(t, f.env.WithToken(a.OtherLead), `{"question":"q","method":"METHOD_SINGLE_CHOICE","options":["x","y"],"closeTime":"2999-01-01T00:00:00Z"}`)
+		n := newProposal(t, f.env.WithToken(a.OtherLead), `{"question":"q","method":"METHOD_SINGLE_CHOICE","options":["x","y"],"eligibleTeam":"teams/forums","closeTime":"2999-01-01T00:00:00Z"}`)
 		if open {
 			ok(t, f.admin.Do(t, http.MethodPost, "/v1/"+n+":open", `{}`), http.StatusOK)
 		}
+		return n
+	}
+	// A community-wide vote, open to every person.
+	communityVote := func() string {
+		n := newProposal(t, f.admin, `{"question":"q","method":"METHOD_SINGLE_CHOICE","options":["x","y"],"closeTime":"2999-01-01T00:00:00Z"}`)
+		ok(t, f.admin.Do(t, http.MethodPost, "/v1/"+n+":open", `{}`), http.StatusOK)
 		return n
 	}
 	release := func() string {
@@ -48,6 +54,9 @@ func TestAccessMatrix(t *testing.T) {
 		{"UpdateRelease", []string{"lead", "admin"}, func(e *apptest.Env) *apptest.Response {
 			return e.Do(t, http.MethodPatch, "/v1/releases/"+release()+"?updateMask=notes", `{"notes":"n"}`)
 		}},
+		{"TransitionRelease", []string{"lead", "admin"}, func(e *apptest.Env) *apptest.Response {
+			return e.Do(t, http.MethodPost, "/v1/releases/"+release()+":transition", `{"state":"STATE_IN_DEVELOPMENT"}`)
+		}},
 		{"DeleteRelease", []string{"lead", "admin"}, func(e *apptest.Env) *apptest.Response {
 			return e.Do(t, http.MethodDelete, "/v1/releases/"+release(), "")
 		}},
@@ -56,6 +65,11 @@ func TestAccessMatrix(t *testing.T) {
 		}},
 		{"UpdateItem", []string{"otherlead", "lead", "admin"}, func(e *apptest.Env) *apptest.Response {
 			return e.Do(t, http.MethodPatch, "/v1/"+item()+"?updateMask=title", `{"title":"new"}`)
+		}},
+		// otherlead owns the item through forums but does not lead docs:
+		// handing it over is an editor's (lead holds roadmap.edit).
+		{"UpdateItem (move to another team)", []string{"lead", "admin"}, func(e *apptest.Env) *apptest.Response {
+			return e.Do(t, http.MethodPatch, "/v1/"+item()+"?updateMask=owner_team", `{"ownerTeam":"teams/docs"}`)
 		}},
 		{"DeleteItem", []string{"otherlead", "lead", "admin"}, func(e *apptest.Env) *apptest.Response {
 			return e.Do(t, http.MethodDelete, "/v1/"+item(), "")
@@ -69,8 +83,15 @@ func TestAccessMatrix(t *testing.T) {
 		{"CreateItemUpdate", []string{"member", "otherlead", "lead", "admin"}, func(e *apptest.Env) *apptest.Response {
 			return e.Do(t, http.MethodPost, "/v1/"+item()+"/updates", `{"text":"progress"}`)
 		}},
-		{"CreateProposal", []string{"otherlead", "lead", "admin"}, func(e *apptest.Env) *apptest.Response {
+		// A community-wide vote is an editor's; a team's vote, its lead's.
+		{"CreateProposal", []string{"lead", "admin"}, func(e *apptest.Env) *apptest.Response {
 			return e.Do(t, http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT"}`)
+		}},
+		{"CreateProposal (forums vote)", []string{"otherlead", "lead", "admin"}, func(e *apptest.Env) *apptest.Response {
+			return e.Do(t, http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","eligibleTeam":"teams/forums"}`)
+		}},
+		{"CreateProposal (docs vote)", []string{"lead", "admin"}, func(e *apptest.Env) *apptest.Response {
+			return e.Do(t, http.MethodPost, "/v1/proposals", `{"question":"q","method":"METHOD_CONSENT","eligibleTeam":"teams/docs"}`)
 		}},
 		{"UpdateProposal", []string{"otherlead", "lead", "admin"}, func(e *apptest.Env) *apptest.Response {
 			return e.Do(t, http.MethodPatch, "/v1/"+proposal(false)+"?updateMask=background", `{"background":"b"}`)
@@ -85,6 +106,9 @@ func TestAccessMatrix(t *testing.T) {
 			return e.Do(t, http.MethodPost, "/v1/"+proposal(true)+":close", `{}`)
 		}},
 		{"CastVote", everyone, func(e *apptest.Env) *apptest.Response {
+			return e.Do(t, http.MethodPost, "/v1/"+communityVote()+":vote", `{"choices":["x"]}`)
+		}},
+		{"CastVote (forums vote)", []string{"otherlead", "admin"}, func(e *apptest.Env) *apptest.Response {
 			return e.Do(t, http.MethodPost, "/v1/"+proposal(true)+":vote", `{"choices":["x"]}`)
 		}},
 	}

@@ -128,7 +128,9 @@ func TestBadInput(t *testing.T) {
 	}{
 		{"release id", http.MethodPost, "/v1/releases?releaseId=V9!", `{"displayName":"x"}`, "releaseId"},
 		{"release date", http.MethodPost, "/v1/releases?releaseId=v10", `{"displayName":"x","targetDate":"2027-02-30"}`, "release.targetDate"},
-		{"release state", http.MethodPatch, "/v1/releases/v9?updateMask=state", `{"state":"STATE_NOPE"}`, ""},
+		{"release state", http.MethodPost, "/v1/releases/v9:transition", `{"state":"STATE_NOPE"}`, ""},
+		{"release state unset", http.MethodPost, "/v1/releases/v9:transition", `{}`, "state"},
+		{"proposals review date", http.MethodGet, "/v1/proposals?reviewDueBy=2027-13-01", "", "reviewDueBy"},
 		{"item title required", http.MethodPost, "/v1/items", `{"description":"d"}`, "item.title"},
 		{"item title too long", http.MethodPost, "/v1/items", `{"title":"` + long + `"}`, "item.title"},
 		{"item description with NUL", http.MethodPost, "/v1/items", `{"title":"t","description":"d\u0000"}`, "item.description"},

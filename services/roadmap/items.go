@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -27,6 +28,9 @@ const items = "items"
 
 // DefaultStaleAfter applies when Options.StaleAfter is zero.
 const DefaultStaleAfter = 30 * 24 * time.Hour
+
+// ReasonItemClosedForVoting refuses a vote on a DONE or DECLINED item.
+const ReasonItemClosedForVoting = typev1.ErrorReason_ITEM_CLOSED_FOR_VOTING
 
 // Activity kinds reported to membership.
 const (
@@ -186,10 +190,11 @@ func (s *Server) CreateItem(ctx context.Context, req *roadmapv1.CreateItemReques
 	return out, err
 }
 
-// itemFields are the fields UpdateItem may change.
-var itemFields = []string{"title", "description", "release", "state", "priority", "owner_team", "owner_people", "tags"}
+// itemFields are the fields UpdateItem may change. State is not one of them:
+// it moves only through a status update, on the record (AIP-216).
+var itemFields = []string{"title", "description", "release", "priority", "owner_team", "owner_people", "tags"}
 
-// UpdateItem implements AIP-134; a state change must be a legal move.
+// UpdateItem implements AIP-134.
 func (s *Server) UpdateItem(ctx context.Context, req *roadmapv1.UpdateItemRequest) (*roadmapv1.Item, error) {
 	patch := req.GetItem()
 	// Ask membership before the transaction, so no row lock waits on the network.
@@ -200,18 +205,14 @@ func (s *Server) UpdateItem(ctx context.Context, req *roadmapv1.UpdateItemReques
 	}
 	id := resource.ID(items, patch.GetName())
 	now := s.now()
-	var from roadmapv1.Item_State
 	return resource.Update(ctx, s.db, patch, req.GetUpdateMask(), itemFields,
 		func(tx pgx.Tx) (*roadmapv1.Item, error) {
 			row, err := s.q.GetItemForUpdate(ctx, tx, id)
-			from = itemState(row.State)
 			return s.itemFromRow(row, now), err
 		},
 		func(it *roadmapv1.Item) error {
-			if _, err := itemParams(it); err != nil {
-				return err
-			}
-			return checkItemTransition(from, it.GetState())
+			_, err := itemParams(it)
+			return err
 		},
 		func(tx pgx.Tx, it *roadmapv1.Item) (*roadmapv1.Item, error) {
 			p, _ := itemParams(it)
@@ -269,6 +270,17 @@ func (s *Server) vote(ctx context.Context, name string, add bool) (*roadmapv1.It
 		var n int64
 		var err error
 		if add {
+			// Lock the item so it cannot finish between this check and the vote.
+			cur, lerr := s.q.GetItemForUpdate(ctx, tx, id)
+			if lerr != nil {
+				return resource.NotFoundIfNoRows(lerr, name)
+			}
+			if st := itemState(cur.State); st == roadmapv1.Item_STATE_DONE || st == roadmapv1.Item_STATE_DECLINED {
+				e := apierr.FailedPrecondition(ReasonItemClosedForVoting,
+					name+" is "+st.String()+": voting is closed on finished and declined items")
+				e.Metadata = map[string]string{"state": st.String()}
+				return e
+			}
 			n, err = s.q.AddItemVote(ctx, tx, store.AddItemVoteParams{ItemID: id, Person: person, CreateTime: now})
 			if resource.IsForeignKeyViolation(err) {
 				return apierr.NotFound(name)

@@ -22,13 +22,12 @@ func TestItemTransitions(t *testing.T) {
 		via, to string
 		status  int
 	}{
-		{"patch", "STATE_DONE", http.StatusBadRequest}, // not started, cannot be done
-		{"update", "STATE_DONE", http.StatusBadRequest},
+		{"update", "STATE_DONE", http.StatusBadRequest}, // not started, cannot be done
 		{"update", "STATE_IN_PROGRESS", http.StatusOK},
-		{"patch", "STATE_DECLINED", http.StatusBadRequest},
+		{"update", "STATE_DECLINED", http.StatusBadRequest},
 		{"update", "STATE_DONE", http.StatusOK},
-		{"patch", "STATE_PLANNED", http.StatusBadRequest},
-		{"patch", "STATE_IN_PROGRESS", http.StatusOK}, // reopened
+		{"update", "STATE_PLANNED", http.StatusBadRequest},
+		{"update", "STATE_IN_PROGRESS", http.StatusOK}, // reopened
 	}
 	state := "STATE_PROPOSED"
 	updates := 0
@@ -66,7 +65,7 @@ func TestItemTransitions(t *testing.T) {
 		t.Fatalf("timeline lists %d", len(entries))
 	}
 	newest := entries[0].(map[string]any)
-	if newest["newState"] != "STATE_DONE" || newest["previousState"] != "STATE_IN_PROGRESS" || newest["author"] != "people/admin" {
+	if newest["newState"] != "STATE_IN_PROGRESS" || newest["previousState"] != "STATE_DONE" || newest["author"] != "people/admin" {
 		t.Fatalf("newest entry %v", newest)
 	}
 	ok(t, f.env.Do(t, http.MethodGet, "/v1/"+newest["name"].(string), ""), http.StatusOK)

@@ -6,6 +6,7 @@ import (
 
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/resource"
 )
 
@@ -13,10 +14,13 @@ import (
 //
 // Releases are edited by holders of roadmap.edit. Items are edited by them or
 // by the lead of the item's owner team, read from the database at check time
-// (for a create: the team the new item names). Any person may vote on items
+// (for a create: the team the new item names); a lead moves an item to
+// another team only if they lead that team too. Any person may vote on items
 // and proposals they are eligible for; status updates come from editors, the
 // owner team's lead, or the item's owner people. Proposals are started by
-// editors and team leads and run by editors or their creator.
+// editors, and by team leads for a vote of their own team (eligible_team);
+// they are run by editors or their creator, who as a lead keeps the vote to a
+// team they lead.
 func (s *Server) Policy() auth.Policy {
 	edit := auth.Permission("roadmap.edit")
 	return auth.Policy{
@@ -25,6 +29,7 @@ func (s *Server) Policy() auth.Policy {
 		roadmapv1.RoadmapService_GetReleaseChangelog_FullMethodName: auth.Public(),
 		roadmapv1.RoadmapService_CreateRelease_FullMethodName:       edit,
 		roadmapv1.RoadmapService_UpdateRelease_FullMethodName:       edit,
+		roadmapv1.RoadmapService_TransitionRelease_FullMethodName:   edit,
 		roadmapv1.RoadmapService_DeleteRelease_FullMethodName:       edit,
 
 		roadmapv1.RoadmapService_GetItem_FullMethodName:   auth.Public(),
@@ -33,8 +38,14 @@ func (s *Server) Policy() auth.Policy {
 			auth.LeadOf(func(_ context.Context, r *roadmapv1.CreateItemRequest) (string, error) {
 				return r.GetItem().GetOwnerTeam(), nil
 			})),
-		roadmapv1.RoadmapService_UpdateItem_FullMethodName: edit.Or("the owner team's lead",
-			itemOwner(s, func(r *roadmapv1.UpdateItemRequest) string { return r.GetItem().GetName() }, false)),
+		roadmapv1.RoadmapService_UpdateItem_FullMethodName: edit.Or("the owner team's lead (moving it to another team: a lead of that team too)",
+			func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
+				r, ok := req.(*roadmapv1.UpdateItemRequest)
+				if !ok || (fieldmask.Touches(r.GetItem(), r.GetUpdateMask(), "owner_team") && !auth.IsLeadOf(p, r.GetItem().GetOwnerTeam())) {
+					return false, nil
+				}
+				return itemOwner(s, func(r *roadmapv1.UpdateItemRequest) string { return r.GetItem().GetName() }, false)(ctx, p, req)
+			}),
 		roadmapv1.RoadmapService_DeleteItem_FullMethodName: edit.Or("the owner team's lead",
 			itemOwner(s, func(r *roadmapv1.DeleteItemRequest) string { return r.GetName() }, false)),
 		roadmapv1.RoadmapService_VoteItem_FullMethodName:       auth.Person(),
@@ -46,11 +57,20 @@ func (s *Server) Policy() auth.Policy {
 		roadmapv1.RoadmapService_CreateItemUpdate_FullMethodName: edit.Or("the owner team's lead or the item's owner people",
 			itemOwner(s, func(r *roadmapv1.CreateItemUpdateRequest) string { return r.GetParent() }, true)),
 
-		roadmapv1.RoadmapService_GetProposal_FullMethodName:    auth.Public(),
-		roadmapv1.RoadmapService_ListProposals_FullMethodName:  auth.Public(),
-		roadmapv1.RoadmapService_CreateProposal_FullMethodName: edit.Or("team leads", auth.AnyLeadCheck),
-		roadmapv1.RoadmapService_UpdateProposal_FullMethodName: edit.Or("the proposal's creator",
-			creatorOf(s, func(r *roadmapv1.UpdateProposalRequest) string { return r.GetProposal().GetName() })),
+		roadmapv1.RoadmapService_GetProposal_FullMethodName:   auth.Public(),
+		roadmapv1.RoadmapService_ListProposals_FullMethodName: auth.Public(),
+		roadmapv1.RoadmapService_CreateProposal_FullMethodName: edit.Or("the lead of the proposal's eligible team",
+			auth.LeadOf(func(_ context.Context, r *roadmapv1.CreateProposalRequest) (string, error) {
+				return r.GetProposal().GetEligibleTeam(), nil
+			})),
+		roadmapv1.RoadmapService_UpdateProposal_FullMethodName: edit.Or("the proposal's creator (changing eligible_team: to a team they lead)",
+			func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
+				r, ok := req.(*roadmapv1.UpdateProposalRequest)
+				if !ok || (fieldmask.Touches(r.GetProposal(), r.GetUpdateMask(), "eligible_team") && !auth.IsLeadOf(p, r.GetProposal().GetEligibleTeam())) {
+					return false, nil
+				}
+				return creatorOf(s, func(r *roadmapv1.UpdateProposalRequest) string { return r.GetProposal().GetName() })(ctx, p, req)
+			}),
 		roadmapv1.RoadmapService_DeleteProposal_FullMethodName: edit.Or("the proposal's creator",
 			creatorOf(s, func(r *roadmapv1.DeleteProposalRequest) string { return r.GetName() })),
 		roadmapv1.RoadmapService_OpenProposal_FullMethodName: edit.Or("the proposal's creator",

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -243,22 +244,49 @@ func (s *Server) GetProposal(ctx context.Context, req *roadmapv1.GetProposalRequ
 	return s.view(ctx, s.db, p, now)
 }
 
-// ListProposals implements AIP-132, newest first.
+// ListProposals implements AIP-132, newest first; with review_due_by, the
+// proposals to review by that date, soonest review first.
 func (s *Server) ListProposals(ctx context.Context, req *roadmapv1.ListProposalsRequest) (*roadmapv1.ListProposalsResponse, error) {
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(proposals))
-	if err != nil {
-		return nil, err
-	}
-	rows, err := s.q.ListProposals(ctx, s.db, store.ListProposalsParams{Before: textOf(page.After()), PageSize: page.Limit()})
-	if err != nil {
-		return nil, err
-	}
 	resp := &roadmapv1.ListProposalsResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Proposal) string { return r.ID })
+	var rows []store.Proposal
+	if due := req.GetReviewDueBy(); due != "" {
+		dueBy, err := parseDate("review_due_by", due)
+		if err != nil {
+			return nil, err
+		}
+		page, err := pagination.StartKeys(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(proposals, "review", due), 2)
+		if err != nil {
+			return nil, err
+		}
+		params := store.ListProposalsDueForReviewParams{DueBy: pgtype.Date{Time: *dueBy, Valid: true}, PageSize: page.Limit()}
+		if after := page.AfterKeys(); after != nil {
+			d, err := parseDate("page_token", after[0])
+			if err != nil {
+				return nil, pagination.BadToken()
+			}
+			params.AfterDate, params.AfterID = d, after[1]
+		}
+		if rows, err = s.q.ListProposalsDueForReview(ctx, s.db, params); err != nil {
+			return nil, err
+		}
+		rows, resp.NextPageToken = pagination.FinishKeys(page, rows, func(r store.Proposal) []string {
+			return []string{formatDate(r.ReviewDate), r.ID}
+		})
+	} else {
+		page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(proposals))
+		if err != nil {
+			return nil, err
+		}
+		if rows, err = s.q.ListProposals(ctx, s.db, store.ListProposalsParams{Before: textOf(page.After()), PageSize: page.Limit()}); err != nil {
+			return nil, err
+		}
+		rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Proposal) string { return r.ID })
+	}
 	// Freeze what closed since it was last read, then count every live
 	// tally of the page from one query.
 	now := s.now()
 	var live []string
+	var err error
 	for i, row := range rows {
 		if needsFreeze(row, now) {
 			if rows[i], _, err = s.load(ctx, row.ID, resource.Name(proposals, row.ID)); err != nil {

@@ -27,7 +27,7 @@ func TestReleaseTransitions(t *testing.T) {
 	}
 	state := "STATE_PLANNED"
 	for _, s := range steps {
-		res := f.admin.Do(t, http.MethodPatch, "/v1/releases/v9?updateMask=state", `{"state":"`+s.to+`"}`)
+		res := f.admin.Do(t, http.MethodPost, "/v1/releases/v9:transition", `{"state":"`+s.to+`","note":"to `+s.to+`"}`)
 		if s.status == http.StatusOK {
 			m := ok(t, res, http.StatusOK)
 			if m["state"] != s.to {
@@ -48,6 +48,53 @@ func TestReleaseTransitions(t *testing.T) {
 			t.Fatalf("refused move changed the state to %v", got["state"])
 		}
 	}
+	// Every move is on the record, with actor, time and note; refused ones are not.
+	got := ok(t, f.env.Do(t, http.MethodGet, "/v1/releases/v9", ""), http.StatusOK)
+	hist, _ := got["history"].([]any)
+	wantTo := []string{"STATE_PLANNED", "STATE_IN_DEVELOPMENT", "STATE_PLANNED", "STATE_IN_DEVELOPMENT", "STATE_RELEASED", "STATE_END_OF_LIFE"}
+	if len(hist) != len(wantTo) {
+		t.Fatalf("history has %d moves, want %d: %v", len(hist), len(wantTo), hist)
+	}
+	for i, h := range hist {
+		m := h.(map[string]any)
+		if m["toState"] != wantTo[i] || m["actor"] != "people/admin" || m["time"] == nil {
+			t.Errorf("move %d: %v, want to %s by people/admin with a time", i, m, wantTo[i])
+		}
+		if i > 0 && m["note"] != "to "+wantTo[i] {
+			t.Errorf("move %d note %v", i, m["note"])
+		}
+	}
+}
+
+// State is output only on update (AIP-216): a PATCH naming it is refused
+// on the field and changes nothing, for releases and items alike.
+func TestStatePatchRefused(t *testing.T) {
+	f := start(t)
+	newRelease(t, f.admin, "v9", `{"displayName":"SME Server 9"}`)
+	item := newItem(t, f.admin, `{"title":"LDAP"}`)
+	cases := []struct{ path, body, field string }{
+		{"/v1/releases/v9", `{"state":"STATE_IN_DEVELOPMENT"}`, "release.state"},
+		{"/v1/releases/v9?updateMask=state", `{"state":"STATE_IN_DEVELOPMENT"}`, "release.state"},
+		{"/v1/releases/v9", `{"notes":"n","state":"STATE_IN_DEVELOPMENT"}`, "release.state"},
+		{"/v1/" + item, `{"state":"STATE_DONE"}`, "item.state"},
+		{"/v1/" + item + "?updateMask=title,state", `{"title":"x","state":"STATE_PLANNED"}`, "item.state"},
+	}
+	for _, c := range cases {
+		st := refused(t, f.admin.Do(t, http.MethodPatch, c.path, c.body), http.StatusBadRequest)
+		if st.Code != 3 || !hasField(st, c.field) || !strings.Contains(st.Message+strings.Join(st.Fields(), ""), "state") {
+			t.Errorf("PATCH %s %s: code %d fields %v, want INVALID_ARGUMENT on %s", c.path, c.body, st.Code, st.Fields(), c.field)
+		}
+	}
+	r := ok(t, f.env.Do(t, http.MethodGet, "/v1/releases/v9", ""), http.StatusOK)
+	i := ok(t, f.env.Do(t, http.MethodGet, "/v1/"+item, ""), http.StatusOK)
+	if r["state"] != "STATE_PLANNED" || i["state"] != "STATE_PROPOSED" || i["title"] != "LDAP" || r["notes"] != "" {
+		t.Fatalf("a refused PATCH changed something: release %v, item %v", r, i)
+	}
+	if n := count(t, f.env, "roadmap", `SELECT count(*) FROM item_updates WHERE item_id = $1`, itemID(item)); n != 0 {
+		t.Fatalf("%d timeline entries after refused PATCHes", n)
+	}
+	// Sending the current state back unchanged (read-modify-write) is no change.
+	ok(t, f.admin.Do(t, http.MethodPatch, "/v1/releases/v9?updateMask=notes", `{"notes":"kept","state":"STATE_PLANNED"}`), http.StatusOK)
 }
 
 func TestReleaseProgressAndChangelog(t *testing.T) {

@@ -17,7 +17,7 @@ func TestRoadmapView(t *testing.T) {
 	newRelease(t, f.admin, "v9", `{"displayName":"9","state":"STATE_IN_DEVELOPMENT","targetDate":"2015-06-01"}`)
 	newRelease(t, f.admin, "v9-1", `{"displayName":"9.1","targetDate":"2016-01-01"}`)
 	newRelease(t, f.admin, "v7", `{"displayName":"7","state":"STATE_RELEASED","releaseDate":"2010-01-01"}`)
-	ok(t, f.admin.Do(t, http.MethodPatch, "/v1/releases/v7?updateMask=state", `{"state":"STATE_END_OF_LIFE"}`), http.StatusOK)
+	ok(t, f.admin.Do(t, http.MethodPost, "/v1/releases/v7:transition", `{"state":"STATE_END_OF_LIFE"}`), http.StatusOK)
 
 	base := newItem(t, f.admin, `{"title":"Base move","description":"`+strings.Repeat("long text ", 100)+`","release":"releases/v9","state":"STATE_IN_PROGRESS","priority":90}`)
 	v9planned := newItem(t, f.admin, `{"title":"Installer","release":"releases/v9","state":"STATE_PLANNED"}`)
@@ -35,6 +35,9 @@ func TestRoadmapView(t *testing.T) {
 		"closeTime":"`+f.env.Clock.Now().Add(time.Hour).Format(time.RFC3339)+`"}`)
 	ok(t, f.admin.Do(t, http.MethodPost, "/v1/"+closing+":open", `{}`), http.StatusOK)
 	_ = draft
+	// A decision about the release as a whole, open now.
+	forRelease := newProposal(t, f.admin, `{"question":"Ship 9.1 with Samba 4?","method":"METHOD_CONSENT","linkedReleases":["releases/v9-1"],"closeTime":"2999-01-01T00:00:00Z"}`)
+	ok(t, f.admin.Do(t, http.MethodPost, "/v1/"+forRelease+":open", `{}`), http.StatusOK)
 
 	get := func(query string) map[string]any {
 		return ok(t, f.env.Do(t, http.MethodGet, "/v1/roadmap"+query, ""), http.StatusOK)
@@ -107,18 +110,45 @@ func TestRoadmapView(t *testing.T) {
 	if got := props(base); !slices.Equal(got, []string{closing}) {
 		t.Errorf("base move's open proposals %v", got)
 	}
-	// Once its close time passes, a proposal is no longer open on the roadmap.
+	// Proposals linked to a release appear on the release.
+	for _, r := range asList(rm["releases"]) {
+		rel := r["release"].(map[string]any)["name"]
+		got := asList(r["openProposals"])
+		if rel == "releases/v9-1" && (len(got) != 1 || got[0]["name"] != forRelease || got[0]["state"] != "STATE_OPEN") {
+			t.Errorf("v9.1's open proposals %v, want %s", got, forRelease)
+		}
+		if rel != "releases/v9-1" && len(got) != 0 {
+			t.Errorf("%s lists proposals %v", rel, got)
+		}
+	}
+	// Once its close time passes, a proposal is no longer open on the roadmap:
+	// it stays on its item's view as a closed decision, with its outcome.
 	f.env.Clock.Advance(2 * time.Hour)
+	ok(t, f.admin.Do(t, http.MethodPatch, "/v1/"+closing+"?updateMask=outcome,review_date",
+		`{"outcome":"Move to CentOS 6.","reviewDate":"2027-01-01"}`), http.StatusOK)
 	rm = get("?hideEndOfLife=true")
 	if rs := asList(rm["releases"]); len(rs) != 3 {
 		t.Errorf("hideEndOfLife: %d releases", len(rs))
 	}
+	found := false
 	for _, r := range asList(rm["releases"]) {
 		for _, it := range asList(r["items"]) {
-			if it["item"].(map[string]any)["name"] == base && len(asList(it["openProposals"])) != 0 {
-				t.Errorf("closed proposal still listed on the base move")
+			if it["item"].(map[string]any)["name"] != base {
+				continue
+			}
+			found = true
+			if len(asList(it["openProposals"])) != 0 {
+				t.Errorf("closed proposal still listed as open on the base move")
+			}
+			cl := asList(it["closedProposals"])
+			if len(cl) != 1 || cl[0]["name"] != closing || cl[0]["state"] != "STATE_CLOSED" ||
+				cl[0]["outcome"] != "Move to CentOS 6." || cl[0]["reviewDate"] != "2027-01-01" {
+				t.Errorf("base move's closed decisions %v", cl)
 			}
 		}
+	}
+	if !found {
+		t.Fatal("base move missing from the roadmap")
 	}
 }
 

@@ -32,14 +32,14 @@ func horizon(it *roadmapv1.Item, releaseState roadmapv1.Release_State) roadmapv1
 }
 
 // GetRoadmap answers the roadmap page in three queries, whatever its size:
-// releases, items, and open proposals that link items; progress, grouping and
-// links are joined in memory. The reads share one REPEATABLE READ snapshot so
-// progress and items agree.
+// releases, items, and the proposals (open and closed) that link items or
+// releases; progress, grouping and links are joined in memory. The reads
+// share one REPEATABLE READ snapshot so progress and items agree.
 func (s *Server) GetRoadmap(ctx context.Context, req *roadmapv1.GetRoadmapRequest) (*roadmapv1.Roadmap, error) {
 	now := s.now()
 	var rels []store.Release
 	var rows []store.AllItemsRow
-	var props []store.OpenProposalsForItemsRow
+	var props []store.LinkedProposalsRow
 	err := pgx.BeginTxFunc(ctx, s.db, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly}, func(tx pgx.Tx) error {
 		var err error
 		if rels, err = s.q.AllReleases(ctx, tx); err != nil {
@@ -48,17 +48,29 @@ func (s *Server) GetRoadmap(ctx context.Context, req *roadmapv1.GetRoadmapReques
 		if rows, err = s.q.AllItems(ctx, tx); err != nil {
 			return err
 		}
-		props, err = s.q.OpenProposalsForItems(ctx, tx, now)
+		props, err = s.q.LinkedProposals(ctx, tx)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	linked := map[string][]*roadmapv1.ProposalSummary{}
+	// Proposals by the item or release they link, open and closed apart.
+	open, closed := map[string][]*roadmapv1.ProposalSummary{}, map[string][]*roadmapv1.ProposalSummary{}
 	for _, p := range props {
-		sum := &roadmapv1.ProposalSummary{Name: resource.Name(proposals, p.ID), Question: p.Question, CloseTime: tsOrNil(p.CloseTime)}
-		for _, it := range p.LinkedItems {
-			linked[it] = append(linked[it], sum)
+		st := effectiveState(store.Proposal{State: p.State, CloseTime: p.CloseTime}, now)
+		sum := &roadmapv1.ProposalSummary{
+			Name: resource.Name(proposals, p.ID), Question: p.Question, CloseTime: tsOrNil(p.CloseTime),
+			State: st, Outcome: p.Outcome, ReviewDate: formatDate(p.ReviewDate),
+		}
+		to := open
+		if st == roadmapv1.Proposal_STATE_CLOSED {
+			to = closed
+		}
+		for _, n := range p.LinkedItems {
+			to[n] = append(to[n], sum)
+		}
+		for _, n := range p.LinkedReleases {
+			to[n] = append(to[n], sum)
 		}
 	}
 	out := &roadmapv1.Roadmap{Horizons: &roadmapv1.Horizons{}}
@@ -68,7 +80,7 @@ func (s *Server) GetRoadmap(ctx context.Context, req *roadmapv1.GetRoadmapReques
 		if req.GetHideEndOfLife() && rel.GetState() == roadmapv1.Release_STATE_END_OF_LIFE {
 			continue
 		}
-		rr := &roadmapv1.RoadmapRelease{Release: rel}
+		rr := &roadmapv1.RoadmapRelease{Release: rel, OpenProposals: open[rel.GetName()], ClosedProposals: closed[rel.GetName()]}
 		byRelease[r.ID] = rr
 		out.Releases = append(out.Releases, rr)
 	}
@@ -82,7 +94,8 @@ func (s *Server) GetRoadmap(ctx context.Context, req *roadmapv1.GetRoadmapReques
 			}
 			state = rr.GetRelease().GetState()
 		}
-		ri := &roadmapv1.RoadmapItem{Item: it, Horizon: horizon(it, state), OpenProposals: linked[it.GetName()]}
+		ri := &roadmapv1.RoadmapItem{Item: it, Horizon: horizon(it, state),
+			OpenProposals: open[it.GetName()], ClosedProposals: closed[it.GetName()]}
 		if rr != nil {
 			rr.Items = append(rr.Items, ri)
 			rel := rr.GetRelease()

@@ -20,6 +20,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/job"
+	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -67,7 +68,7 @@ func (s *Server) GetRelease(ctx context.Context, req *roadmapv1.GetReleaseReques
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	return s.withProgress(ctx, s.db, releaseFromRow(row))
+	return s.withHistory(ctx, s.db, releaseFromRow(row))
 }
 
 // ListReleases implements AIP-132 with keyset pagination by id.
@@ -115,34 +116,39 @@ func (s *Server) CreateRelease(ctx context.Context, req *roadmapv1.CreateRelease
 	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreateRelease", req, func(tx pgx.Tx) (*roadmapv1.Release, error) {
 		row, err := s.q.CreateRelease(ctx, tx, store.CreateReleaseParams{
 			ID: req.GetReleaseId(), DisplayName: params.DisplayName, Description: params.Description,
-			BasePlatform: params.BasePlatform, State: params.State, TargetDate: params.TargetDate,
+			BasePlatform: params.BasePlatform, State: pgenum.Text(r.GetState()), TargetDate: params.TargetDate,
 			ReleaseDate: params.ReleaseDate, Notes: params.Notes,
 		})
 		if err != nil {
 			return nil, err
 		}
-		return releaseFromRow(row), s.acted(ctx, tx)
+		if err := s.q.InsertReleaseTransition(ctx, tx, store.InsertReleaseTransitionParams{
+			ReleaseID: row.ID, FromState: "", ToState: row.State, Actor: actor(ctx), Time: s.now(), Note: "created",
+		}); err != nil {
+			return nil, err
+		}
+		if err := s.acted(ctx, tx); err != nil {
+			return nil, err
+		}
+		return s.withHistory(ctx, tx, releaseFromRow(row))
 	})
 }
 
-// releaseFields are the fields UpdateRelease may change.
-var releaseFields = []string{"display_name", "description", "base_platform", "state", "target_date", "release_date", "notes"}
+// releaseFields are the fields UpdateRelease may change. State is not one of
+// them: it moves only through TransitionRelease, on the record (AIP-216).
+var releaseFields = []string{"display_name", "description", "base_platform", "target_date", "release_date", "notes"}
 
 // UpdateRelease implements AIP-134 with an etag check.
 func (s *Server) UpdateRelease(ctx context.Context, req *roadmapv1.UpdateReleaseRequest) (*roadmapv1.Release, error) {
 	id := resource.ID(releases, req.GetRelease().GetName())
-	var from roadmapv1.Release_State
 	return resource.Update(ctx, s.db, req.GetRelease(), req.GetUpdateMask(), releaseFields,
 		func(tx pgx.Tx) (*roadmapv1.Release, error) {
 			row, err := s.q.GetReleaseForUpdate(ctx, tx, id)
-			from = releaseFromRow(row).GetState()
 			return releaseFromRow(row), err
 		},
 		func(r *roadmapv1.Release) error {
-			if _, err := releaseParams(r); err != nil {
-				return err
-			}
-			return checkReleaseTransition(from, r.GetState())
+			_, err := releaseParams(r)
+			return err
 		},
 		func(tx pgx.Tx, r *roadmapv1.Release) (*roadmapv1.Release, error) {
 			p, _ := releaseParams(r)
@@ -154,8 +160,80 @@ func (s *Server) UpdateRelease(ctx context.Context, req *roadmapv1.UpdateRelease
 			if err := s.acted(ctx, tx); err != nil {
 				return nil, err
 			}
-			return s.withProgress(ctx, tx, releaseFromRow(row))
+			return s.withHistory(ctx, tx, releaseFromRow(row))
 		})
+}
+
+// TransitionRelease moves a release one legal step and records the move
+// (actor, time, note) in the same transaction.
+func (s *Server) TransitionRelease(ctx context.Context, req *roadmapv1.TransitionReleaseRequest) (*roadmapv1.Release, error) {
+	id := resource.ID(releases, req.GetName())
+	var out *roadmapv1.Release
+	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		row, err := s.q.GetReleaseForUpdate(ctx, tx, id)
+		if err != nil {
+			return resource.NotFoundIfNoRows(err, req.GetName())
+		}
+		cur := releaseFromRow(row)
+		if err := resource.CheckEtag(cur, req.GetEtag()); err != nil {
+			return err
+		}
+		if cur.GetState() == req.GetState() {
+			out, err = s.withHistory(ctx, tx, cur)
+			return err
+		}
+		if err := checkReleaseTransition(cur.GetState(), req.GetState()); err != nil {
+			return err
+		}
+		if row, err = s.q.SetReleaseState(ctx, tx, store.SetReleaseStateParams{ID: id, State: pgenum.Text(req.GetState())}); err != nil {
+			return err
+		}
+		if err := s.q.InsertReleaseTransition(ctx, tx, store.InsertReleaseTransitionParams{
+			ReleaseID: id, FromState: pgenum.Text(cur.GetState()), ToState: row.State,
+			Actor: actor(ctx), Time: s.now(), Note: req.GetNote(),
+		}); err != nil {
+			return err
+		}
+		if err := s.acted(ctx, tx); err != nil {
+			return err
+		}
+		out, err = s.withHistory(ctx, tx, releaseFromRow(row))
+		return err
+	})
+	return out, err
+}
+
+// withHistory fills a release's progress and state history.
+func (s *Server) withHistory(ctx context.Context, db store.DBTX, r *roadmapv1.Release) (*roadmapv1.Release, error) {
+	r, err := s.withProgress(ctx, db, r)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := s.q.ReleaseTransitions(ctx, db, resource.ID(releases, r.GetName()))
+	if err != nil {
+		return nil, err
+	}
+	state := func(s string) roadmapv1.Release_State {
+		return roadmapv1.Release_State(pgenum.Number(roadmapv1.Release_STATE_UNSPECIFIED.Descriptor(), s))
+	}
+	for _, t := range rows {
+		r.History = append(r.History, &roadmapv1.ReleaseTransition{
+			FromState: state(t.FromState), ToState: state(t.ToState), Actor: t.Actor, Time: timestamppb.New(t.Time), Note: t.Note,
+		})
+	}
+	return r, nil
+}
+
+// actor names the caller for the record: the person, or the calling service.
+func actor(ctx context.Context) string {
+	p := auth.From(ctx)
+	if p.GetPerson() != "" {
+		return p.GetPerson()
+	}
+	if p.GetService() != "" {
+		return "services/" + p.GetService()
+	}
+	return ""
 }
 
 // DeleteRelease implements AIP-135.
@@ -200,7 +278,7 @@ func releaseParams(r *roadmapv1.Release) (store.UpdateReleaseParams, error) {
 	}
 	return store.UpdateReleaseParams{
 		DisplayName: r.GetDisplayName(), Description: r.GetDescription(), BasePlatform: r.GetBasePlatform(),
-		State: pgenum.Text(r.GetState()), TargetDate: target, ReleaseDate: released, Notes: r.GetNotes(),
+		TargetDate: target, ReleaseDate: released, Notes: r.GetNotes(),
 	}, nil
 }
 

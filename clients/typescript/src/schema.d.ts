@@ -417,7 +417,7 @@ export interface paths {
         head?: never;
         /**
          * Changes the fields named in `update_mask`; state changes must be legal moves.
-         * @description Who may call: holders of roadmap.edit or the owner team's lead.
+         * @description Who may call: holders of roadmap.edit or the owner team's lead (moving it to another team: a lead of that team too).
          */
         patch: operations["RoadmapService_UpdateItem"];
         trace?: never;
@@ -496,8 +496,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Adds the caller's vote for an item; voting again changes nothing.
-         * @description Who may call: any person.
+         * Adds the caller's vote for an item; voting again changes nothing
+         * @description An item that is DONE or DECLINED takes no new votes: FAILED_PRECONDITION/ITEM_CLOSED_FOR_VOTING, as Fider and Decidim close voting on finished ideas (removing a vote stays possible).
+         *
+         *     Who may call: any person.
          */
         post: operations["RoadmapService_VoteItem"];
         delete?: never;
@@ -771,7 +773,7 @@ export interface paths {
         put?: never;
         /**
          * Adds a proposal as a DRAFT.
-         * @description Who may call: holders of roadmap.edit or team leads.
+         * @description Who may call: holders of roadmap.edit or the lead of the proposal's eligible team.
          */
         post: operations["RoadmapService_CreateProposal"];
         delete?: never;
@@ -803,7 +805,7 @@ export interface paths {
         head?: never;
         /**
          * Changes a proposal: everything while DRAFT; only outcome and review date later.
-         * @description Who may call: holders of roadmap.edit or the proposal's creator.
+         * @description Who may call: holders of roadmap.edit or the proposal's creator (changing eligible_team: to a team they lead).
          */
         patch: operations["RoadmapService_UpdateProposal"];
         trace?: never;
@@ -968,12 +970,34 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The items done in a release: its changelog.
+         * GetReleaseChangelog
          * @description Who may call: anyone.
          */
         get: operations["RoadmapService_GetReleaseChangelog"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/releases/{release}:transition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The items done in a release: its changelog
+         * @description Moves a release to another state (a legal move, see Release.State) and records the actor, time and note in its history. Errors: FAILED_PRECONDITION/ILLEGAL_TRANSITION, ABORTED on a stale etag.
+         *
+         *     Who may call: holders of roadmap.edit.
+         */
+        post: operations["RoadmapService_TransitionRelease"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2127,11 +2151,13 @@ export interface components {
          *     - `PACKAGE_OBSOLETE`: FAILED_PRECONDITION (400): an obsolete package cannot be adopted.
          *     - `NO_PENDING_ADOPTION`: FAILED_PRECONDITION (400): the person has not asked to adopt the package.
          *     - `POSITION_NOT_OPEN`: FAILED_PRECONDITION (400): the team position is not open.
+         *     - `NO_MAINTAINER`: FAILED_PRECONDITION (400): a package without maintainers cannot be MAINTAINED; approve an adoption instead.
          *     - `PROPOSAL_NOT_DRAFT`: FAILED_PRECONDITION (400): only a DRAFT proposal may be changed, opened or deleted.
          *     - `PROPOSAL_NOT_OPEN`: FAILED_PRECONDITION (400): the proposal is not open for voting (yet).
          *     - `VOTING_CLOSED`: FAILED_PRECONDITION (400): voting has closed; the result is frozen.
          *     - `CLOSE_TIME_REQUIRED`: FAILED_PRECONDITION (400): a proposal needs a close_time before it opens.
          *     - `RELEASE_HAS_ITEMS`: FAILED_PRECONDITION (400): a release with items cannot be deleted.
+         *     - `ITEM_CLOSED_FOR_VOTING`: FAILED_PRECONDITION (400): a DONE or DECLINED item takes no new votes (as Fider and Decidim close voting on finished ideas).
          *     - `SELF_APPROVAL`: FAILED_PRECONDITION (400): the submitter or payee of an expense may not approve it (separation of duties).
          *     - `ALREADY_APPROVED`: FAILED_PRECONDITION (400): this approver already approved the expense.
          *     - `IS_REVERSAL`: FAILED_PRECONDITION (400): a reversal cannot itself be reversed.
@@ -2144,7 +2170,7 @@ export interface components {
          *     - `DATE_OUT_OF_RANGE`: FAILED_PRECONDITION (400): a subscription payment would move its due date past 9999-12-31.
          * @enum {string}
          */
-        ErrorReason: "INVALID_ARGUMENT" | "NOT_FOUND" | "ALREADY_EXISTS" | "ETAG_MISMATCH" | "REQUEST_ID_REUSED" | "FAILED_PRECONDITION" | "UNAUTHENTICATED" | "PERMISSION_DENIED" | "UNAVAILABLE" | "RATE_LIMITED" | "INTERNAL" | "CONCURRENCY_CONFLICT" | "AMOUNT_OUT_OF_RANGE" | "ILLEGAL_TRANSITION" | "NOT_A_MAINTAINER" | "ALREADY_MAINTAINER" | "PACKAGE_OBSOLETE" | "NO_PENDING_ADOPTION" | "POSITION_NOT_OPEN" | "PROPOSAL_NOT_DRAFT" | "PROPOSAL_NOT_OPEN" | "VOTING_CLOSED" | "CLOSE_TIME_REQUIRED" | "RELEASE_HAS_ITEMS" | "SELF_APPROVAL" | "ALREADY_APPROVED" | "IS_REVERSAL" | "ALREADY_REVERSED" | "ACCOUNT_NOT_FOUND" | "LEDGER_RULE" | "TIER_IN_USE" | "ACCOUNT_IN_USE" | "SELF_PAYMENT" | "DATE_OUT_OF_RANGE";
+        ErrorReason: "INVALID_ARGUMENT" | "NOT_FOUND" | "ALREADY_EXISTS" | "ETAG_MISMATCH" | "REQUEST_ID_REUSED" | "FAILED_PRECONDITION" | "UNAUTHENTICATED" | "PERMISSION_DENIED" | "UNAVAILABLE" | "RATE_LIMITED" | "INTERNAL" | "CONCURRENCY_CONFLICT" | "AMOUNT_OUT_OF_RANGE" | "ILLEGAL_TRANSITION" | "NOT_A_MAINTAINER" | "ALREADY_MAINTAINER" | "PACKAGE_OBSOLETE" | "NO_PENDING_ADOPTION" | "POSITION_NOT_OPEN" | "NO_MAINTAINER" | "PROPOSAL_NOT_DRAFT" | "PROPOSAL_NOT_OPEN" | "VOTING_CLOSED" | "CLOSE_TIME_REQUIRED" | "RELEASE_HAS_ITEMS" | "ITEM_CLOSED_FOR_VOTING" | "SELF_APPROVAL" | "ALREADY_APPROVED" | "IS_REVERSAL" | "ALREADY_REVERSED" | "ACCOUNT_NOT_FOUND" | "LEDGER_RULE" | "TIER_IN_USE" | "ACCOUNT_IN_USE" | "SELF_PAYMENT" | "DATE_OUT_OF_RANGE";
         /**
          * @description A claim for money spent or owed: SUBMITTED → APPROVED → PAID, or REJECTED
          *     or CANCELLED. Above the configured amount two distinct approvers are needed.
@@ -3243,17 +3269,22 @@ export interface components {
          * @enum {string}
          */
         ProposalState: "STATE_UNSPECIFIED" | "STATE_DRAFT" | "STATE_OPEN" | "STATE_CLOSED";
-        /** @description A short view of an open proposal. */
+        /** @description A short view of a proposal. */
         ProposalSummary: {
             /**
              * Format: date-time
-             * @description When voting closes.
+             * @description When voting closes (or closed).
              */
             readonly closeTime?: string | null;
             /** @description `proposals/{proposal}`. */
             readonly name?: string;
+            /** @description What was decided, for a closed proposal; empty until written. */
+            readonly outcome?: string;
             /** @description The question. */
             readonly question?: string;
+            /** @description When to look at the decision again, `YYYY-MM-DD`; empty if never. */
+            readonly reviewDate?: string;
+            readonly state?: components["schemas"]["ProposalState"];
         };
         /** @description Request for RecordSponsorshipPayment. */
         RecordSponsorshipPaymentBody: {
@@ -3335,6 +3366,8 @@ export interface components {
             readonly doneCount?: number;
             /** @description Opaque version for optimistic concurrency; send it back on update and delete. */
             etag?: string;
+            /** @description Every state change, oldest first: filled by GetRelease and TransitionRelease. */
+            readonly history?: components["schemas"]["ReleaseTransition"][];
             /**
              * Format: int32
              * @description Items counted for progress: those in the release, except DEFERRED and DECLINED ones.
@@ -3390,6 +3423,8 @@ export interface components {
             readonly doneCount?: number;
             /** @description Opaque version for optimistic concurrency; send it back on update and delete. */
             etag?: string;
+            /** @description Every state change, oldest first: filled by GetRelease and TransitionRelease. */
+            readonly history?: components["schemas"]["ReleaseTransition"][];
             /**
              * Format: int32
              * @description Items counted for progress: those in the release, except DEFERRED and DECLINED ones.
@@ -3431,6 +3466,20 @@ export interface components {
          * @enum {string}
          */
         ReleaseState: "STATE_UNSPECIFIED" | "STATE_PLANNED" | "STATE_IN_DEVELOPMENT" | "STATE_RELEASED" | "STATE_MAINTAINED" | "STATE_END_OF_LIFE";
+        /** @description One move of a release from state to state, as TransitionRelease recorded it. */
+        ReleaseTransition: {
+            /** @description Who moved it, `people/{person}` (or `services/{service}`). */
+            readonly actor?: string;
+            readonly fromState?: components["schemas"]["ReleaseState"];
+            /** @description Why, in the actor's words. */
+            readonly note?: string;
+            /**
+             * Format: date-time
+             * @description When, UTC.
+             */
+            readonly time?: string | null;
+            readonly toState?: components["schemas"]["ReleaseState"];
+        };
         /** @description Request for ReportActivity. */
         ReportActivityRequest: {
             /**
@@ -3490,6 +3539,11 @@ export interface components {
         };
         /** @description An item on the roadmap. */
         RoadmapItem: {
+            /**
+             * @description Closed decisions that concern the item, with their outcome, latest first:
+             *     a decision stays on its item's view after voting ends.
+             */
+            readonly closedProposals?: components["schemas"]["ProposalSummary"][];
             readonly horizon?: components["schemas"]["Horizon"];
             readonly item?: components["schemas"]["Item"] | null;
             /** @description Open proposals that concern the item. */
@@ -3497,8 +3551,12 @@ export interface components {
         };
         /** @description A release on the roadmap. */
         RoadmapRelease: {
+            /** @description Closed decisions that link the release, with their outcome, latest first. */
+            readonly closedProposals?: components["schemas"]["ProposalSummary"][];
             /** @description Its items, most urgent first. */
             readonly items?: components["schemas"]["RoadmapItem"][];
+            /** @description Open proposals that link the release. */
+            readonly openProposals?: components["schemas"]["ProposalSummary"][];
             readonly release?: components["schemas"]["Release"] | null;
         };
         /**
@@ -3927,6 +3985,14 @@ export interface components {
          * @enum {string}
          */
         TransactionSource: "SOURCE_UNSPECIFIED" | "SOURCE_MANUAL" | "SOURCE_DONATION" | "SOURCE_SUBSCRIPTION" | "SOURCE_SPONSORSHIP" | "SOURCE_ADVERTISING" | "SOURCE_EXPENSE";
+        /** @description Request for TransitionRelease. */
+        TransitionReleaseBody: {
+            /** @description If set, the move happens only if it matches the current etag. */
+            etag?: string;
+            /** @description Why, kept in the release's history. */
+            note?: string;
+            state: components["schemas"]["ReleaseState"];
+        };
         /** @description Request for TransitionVolunteer. */
         TransitionVolunteerBody: {
             /** @description If set, the move happens only if it matches the current etag. */
@@ -6364,6 +6430,11 @@ export interface operations {
                 pageSize?: number;
                 /** @description A `next_page_token` from a previous call. */
                 pageToken?: string;
+                /**
+                 * @description If set (`YYYY-MM-DD`), only proposals whose `review_date` is on or
+                 *     before this date, soonest review first: "due for review" is today's date.
+                 */
+                reviewDueBy?: string;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
@@ -7003,6 +7074,41 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    RoadmapService_TransitionRelease: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The release id: the last segment of `releases/{release}`. */
+                release: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransitionReleaseBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Release"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];

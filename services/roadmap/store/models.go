@@ -106,3 +106,13 @@ type Release struct {
 	UpdateTime   time.Time
 	Version      int64
 }
+
+type ReleaseTransition struct {
+	ID        int64
+	ReleaseID string
+	FromState string
+	ToState   string
+	Actor     string
+	Time      time.Time
+	Note      string
+}

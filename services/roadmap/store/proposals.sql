@@ -65,9 +65,20 @@ LIMIT sqlc.arg(page_size);
 -- name: ProposalChoices :many
 SELECT choices FROM proposal_votes WHERE proposal_id = $1;
 
--- name: OpenProposalsForItems :many
-SELECT id, question, close_time, linked_items FROM proposals
-WHERE state = 'open' AND close_time > sqlc.arg(now)::timestamptz AND linked_items <> '{}';
+-- name: LinkedProposals :many
+-- Proposals past their draft that link items or releases, for the roadmap
+-- page: open ones and closed decisions alike, latest close first.
+SELECT id, question, state, close_time, outcome, review_date, linked_items, linked_releases FROM proposals
+WHERE state <> 'draft' AND (linked_items <> '{}' OR linked_releases <> '{}')
+ORDER BY close_time DESC NULLS LAST, id DESC;
+
+-- name: ListProposalsDueForReview :many
+-- Proposals to look at again by a date, soonest review first.
+SELECT * FROM proposals
+WHERE review_date <= sqlc.arg(due_by)::date
+  AND (sqlc.narg(after_date)::date IS NULL OR (review_date, id) > (sqlc.narg(after_date)::date, sqlc.arg(after_id)::text))
+ORDER BY review_date, id
+LIMIT sqlc.arg(page_size);
 
 -- name: ExistingItems :many
 SELECT id FROM items WHERE id = ANY(sqlc.arg(ids)::text[]);

@@ -298,6 +298,54 @@ func (q *Queries) GetProposalVote(ctx context.Context, db DBTX, arg GetProposalV
 	return i, err
 }
 
+const linkedProposals = `-- name: LinkedProposals :many
+SELECT id, question, state, close_time, outcome, review_date, linked_items, linked_releases FROM proposals
+WHERE state <> 'draft' AND (linked_items <> '{}' OR linked_releases <> '{}')
+ORDER BY close_time DESC NULLS LAST, id DESC
+`
+
+type LinkedProposalsRow struct {
+	ID             string
+	Question       string
+	State          string
+	CloseTime      *time.Time
+	Outcome        string
+	ReviewDate     *time.Time
+	LinkedItems    []string
+	LinkedReleases []string
+}
+
+// Proposals past their draft that link items or releases, for the roadmap
+// page: open ones and closed decisions alike, latest close first.
+func (q *Queries) LinkedProposals(ctx context.Context, db DBTX) ([]LinkedProposalsRow, error) {
+	rows, err := db.Query(ctx, linkedProposals)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []LinkedProposalsRow{}
+	for rows.Next() {
+		var i LinkedProposalsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Question,
+			&i.State,
+			&i.CloseTime,
+			&i.Outcome,
+			&i.ReviewDate,
+			&i.LinkedItems,
+			&i.LinkedReleases,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listProposalVotes = `-- name: ListProposalVotes :many
 SELECT proposal_id, person, choices, reason, create_time, update_time FROM proposal_votes
 WHERE proposal_id = $1 AND person > $2
@@ -400,6 +448,70 @@ func (q *Queries) ListProposals(ctx context.Context, db DBTX, arg ListProposalsP
 	return items, nil
 }
 
+const listProposalsDueForReview = `-- name: ListProposalsDueForReview :many
+SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version FROM proposals
+WHERE review_date <= $1::date
+  AND ($2::date IS NULL OR (review_date, id) > ($2::date, $3::text))
+ORDER BY review_date, id
+LIMIT $4
+`
+
+type ListProposalsDueForReviewParams struct {
+	DueBy     pgtype.Date
+	AfterDate *time.Time
+	AfterID   string
+	PageSize  int32
+}
+
+// Proposals to look at again by a date, soonest review first.
+func (q *Queries) ListProposalsDueForReview(ctx context.Context, db DBTX, arg ListProposalsDueForReviewParams) ([]Proposal, error) {
+	rows, err := db.Query(ctx, listProposalsDueForReview,
+		arg.DueBy,
+		arg.AfterDate,
+		arg.AfterID,
+		arg.PageSize,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Proposal{}
+	for rows.Next() {
+		var i Proposal
+		if err := rows.Scan(
+			&i.ID,
+			&i.Question,
+			&i.Background,
+			&i.Options,
+			&i.Method,
+			&i.EligibleTeam,
+			&i.QuorumVotes,
+			&i.QuorumShare,
+			&i.OpenTime,
+			&i.CloseTime,
+			&i.LinkedItems,
+			&i.LinkedReleases,
+			&i.Outcome,
+			&i.ReviewDate,
+			&i.HideTallyUntilClose,
+			&i.State,
+			&i.EligibleCount,
+			&i.FrozenTally,
+			&i.Creator,
+			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const openProposal = `-- name: OpenProposal :one
 UPDATE proposals
 SET state = 'open', open_time = $2, eligible_count = $3, update_time = now(), version = version + 1
@@ -441,43 +553,6 @@ func (q *Queries) OpenProposal(ctx context.Context, db DBTX, arg OpenProposalPar
 		&i.Version,
 	)
 	return i, err
-}
-
-const openProposalsForItems = `-- name: OpenProposalsForItems :many
-SELECT id, question, close_time, linked_items FROM proposals
-WHERE state = 'open' AND close_time > $1::timestamptz AND linked_items <> '{}'
-`
-
-type OpenProposalsForItemsRow struct {
-	ID          string
-	Question    string
-	CloseTime   *time.Time
-	LinkedItems []string
-}
-
-func (q *Queries) OpenProposalsForItems(ctx context.Context, db DBTX, now time.Time) ([]OpenProposalsForItemsRow, error) {
-	rows, err := db.Query(ctx, openProposalsForItems, now)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []OpenProposalsForItemsRow{}
-	for rows.Next() {
-		var i OpenProposalsForItemsRow
-		if err := rows.Scan(
-			&i.ID,
-			&i.Question,
-			&i.CloseTime,
-			&i.LinkedItems,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }
 
 const proposalChoices = `-- name: ProposalChoices :many

@@ -16,11 +16,24 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
 RETURNING *;
 
 -- name: UpdateRelease :one
+-- State is not set here: it moves only through SetReleaseState (AIP-216).
 UPDATE releases
-SET display_name = $2, description = $3, base_platform = $4, state = $5, target_date = $6, release_date = $7,
-    notes = $8, update_time = now(), version = version + 1
+SET display_name = $2, description = $3, base_platform = $4, target_date = $5, release_date = $6,
+    notes = $7, update_time = now(), version = version + 1
 WHERE id = $1
 RETURNING *;
+
+-- name: SetReleaseState :one
+UPDATE releases SET state = $2, update_time = now(), version = version + 1
+WHERE id = $1
+RETURNING *;
+
+-- name: InsertReleaseTransition :exec
+INSERT INTO release_transitions (release_id, from_state, to_state, actor, time, note)
+VALUES ($1, $2, $3, $4, $5, $6);
+
+-- name: ReleaseTransitions :many
+SELECT * FROM release_transitions WHERE release_id = $1 ORDER BY id;
 
 -- name: DeleteRelease :exec
 DELETE FROM releases WHERE id = $1;

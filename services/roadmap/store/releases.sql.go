@@ -146,6 +146,32 @@ func (q *Queries) GetReleaseForUpdate(ctx context.Context, db DBTX, id string) (
 	return i, err
 }
 
+const insertReleaseTransition = `-- name: InsertReleaseTransition :exec
+INSERT INTO release_transitions (release_id, from_state, to_state, actor, time, note)
+VALUES ($1, $2, $3, $4, $5, $6)
+`
+
+type InsertReleaseTransitionParams struct {
+	ReleaseID string
+	FromState string
+	ToState   string
+	Actor     string
+	Time      time.Time
+	Note      string
+}
+
+func (q *Queries) InsertReleaseTransition(ctx context.Context, db DBTX, arg InsertReleaseTransitionParams) error {
+	_, err := db.Exec(ctx, insertReleaseTransition,
+		arg.ReleaseID,
+		arg.FromState,
+		arg.ToState,
+		arg.Actor,
+		arg.Time,
+		arg.Note,
+	)
+	return err
+}
+
 const listReleases = `-- name: ListReleases :many
 SELECT id, display_name, description, base_platform, state, target_date, release_date, notes, create_time, update_time, version FROM releases
 WHERE id > $1
@@ -190,10 +216,72 @@ func (q *Queries) ListReleases(ctx context.Context, db DBTX, arg ListReleasesPar
 	return items, nil
 }
 
+const releaseTransitions = `-- name: ReleaseTransitions :many
+SELECT id, release_id, from_state, to_state, actor, time, note FROM release_transitions WHERE release_id = $1 ORDER BY id
+`
+
+func (q *Queries) ReleaseTransitions(ctx context.Context, db DBTX, releaseID string) ([]ReleaseTransition, error) {
+	rows, err := db.Query(ctx, releaseTransitions, releaseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReleaseTransition{}
+	for rows.Next() {
+		var i ReleaseTransition
+		if err := rows.Scan(
+			&i.ID,
+			&i.ReleaseID,
+			&i.FromState,
+			&i.ToState,
+			&i.Actor,
+			&i.Time,
+			&i.Note,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const setReleaseState = `-- name: SetReleaseState :one
+UPDATE releases SET state = $2, update_time = now(), version = version + 1
+WHERE id = $1
+RETURNING id, display_name, description, base_platform, state, target_date, release_date, notes, create_time, update_time, version
+`
+
+type SetReleaseStateParams struct {
+	ID    string
+	State string
+}
+
+func (q *Queries) SetReleaseState(ctx context.Context, db DBTX, arg SetReleaseStateParams) (Release, error) {
+	row := db.QueryRow(ctx, setReleaseState, arg.ID, arg.State)
+	var i Release
+	err := row.Scan(
+		&i.ID,
+		&i.DisplayName,
+		&i.Description,
+		&i.BasePlatform,
+		&i.State,
+		&i.TargetDate,
+		&i.ReleaseDate,
+		&i.Notes,
+		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
+	)
+	return i, err
+}
+
 const updateRelease = `-- name: UpdateRelease :one
 UPDATE releases
-SET display_name = $2, description = $3, base_platform = $4, state = $5, target_date = $6, release_date = $7,
-    notes = $8, update_time = now(), version = version + 1
+SET display_name = $2, description = $3, base_platform = $4, target_date = $5, release_date = $6,
+    notes = $7, update_time = now(), version = version + 1
 WHERE id = $1
 RETURNING id, display_name, description, base_platform, state, target_date, release_date, notes, create_time, update_time, version
 `
@@ -203,19 +291,18 @@ type UpdateReleaseParams struct {
 	DisplayName  string
 	Description  string
 	BasePlatform string
-	State        string
 	TargetDate   *time.Time
 	ReleaseDate  *time.Time
 	Notes        string
 }
 
+// State is not set here: it moves only through SetReleaseState (AIP-216).
 func (q *Queries) UpdateRelease(ctx context.Context, db DBTX, arg UpdateReleaseParams) (Release, error) {
 	row := db.QueryRow(ctx, updateRelease,
 		arg.ID,
 		arg.DisplayName,
 		arg.Description,
 		arg.BasePlatform,
-		arg.State,
 		arg.TargetDate,
 		arg.ReleaseDate,
 		arg.Notes,

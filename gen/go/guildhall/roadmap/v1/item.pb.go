@@ -107,7 +107,10 @@ type Item struct {
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	// The release it is planned for, `releases/{release}`; empty means the backlog.
 	Release string `protobuf:"bytes,4,opt,name=release,proto3" json:"release,omitempty"`
-	// The item's state.
+	// The item's state. Set on create (default PROPOSED); output only on update
+	// (AIP-216): UpdateItem refuses it with INVALID_ARGUMENT on `item.state`,
+	// and it moves only through a status update (CreateItemUpdate with
+	// `new_state`), which records the author and time on the timeline.
 	State Item_State `protobuf:"varint,5,opt,name=state,proto3,enum=guildhall.roadmap.v1.Item_State" json:"state,omitempty"`
 	// How urgent the item is, 0 (none) to 100 (most urgent).
 	Priority int32 `protobuf:"varint,6,opt,name=priority,proto3" json:"priority,omitempty"`

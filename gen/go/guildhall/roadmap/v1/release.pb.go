@@ -103,7 +103,10 @@ type Release struct {
 	Description string `protobuf:"bytes,3,opt,name=description,proto3" json:"description,omitempty"`
 	// The platform the release is built on, e.g. "CentOS 6".
 	BasePlatform string `protobuf:"bytes,4,opt,name=base_platform,json=basePlatform,proto3" json:"base_platform,omitempty"`
-	// The release's state.
+	// The release's state. Set on create (default PLANNED); output only on
+	// update (AIP-216): UpdateRelease refuses it with INVALID_ARGUMENT on
+	// `release.state`, and it moves only through TransitionRelease, which
+	// records who moved it and when in `history`.
 	State Release_State `protobuf:"varint,5,opt,name=state,proto3,enum=guildhall.roadmap.v1.Release_State" json:"state,omitempty"`
 	// The calendar date the release is aimed at, `YYYY-MM-DD`.
 	TargetDate string `protobuf:"bytes,6,opt,name=target_date,json=targetDate,proto3" json:"target_date,omitempty"`
@@ -122,7 +125,9 @@ type Release struct {
 	// Of those, the DONE ones.
 	DoneCount int32 `protobuf:"varint,13,opt,name=done_count,json=doneCount,proto3" json:"done_count,omitempty"`
 	// done_count / item_count, 0 to 1 (0 without items).
-	Progress      float64 `protobuf:"fixed64,14,opt,name=progress,proto3" json:"progress,omitempty"`
+	Progress float64 `protobuf:"fixed64,14,opt,name=progress,proto3" json:"progress,omitempty"`
+	// Every state change, oldest first: filled by GetRelease and TransitionRelease.
+	History       []*ReleaseTransition `protobuf:"bytes,15,rep,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -255,11 +260,100 @@ func (x *Release) GetProgress() float64 {
 	return 0
 }
 
+func (x *Release) GetHistory() []*ReleaseTransition {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// One move of a release from state to state, as TransitionRelease recorded it.
+type ReleaseTransition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state before.
+	FromState Release_State `protobuf:"varint,1,opt,name=from_state,json=fromState,proto3,enum=guildhall.roadmap.v1.Release_State" json:"from_state,omitempty"`
+	// The state after.
+	ToState Release_State `protobuf:"varint,2,opt,name=to_state,json=toState,proto3,enum=guildhall.roadmap.v1.Release_State" json:"to_state,omitempty"`
+	// Who moved it, `people/{person}` (or `services/{service}`).
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When, UTC.
+	Time *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// Why, in the actor's words.
+	Note          string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReleaseTransition) Reset() {
+	*x = ReleaseTransition{}
+	mi := &file_guildhall_roadmap_v1_release_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReleaseTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReleaseTransition) ProtoMessage() {}
+
+func (x *ReleaseTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_release_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReleaseTransition.ProtoReflect.Descriptor instead.
+func (*ReleaseTransition) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_release_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *ReleaseTransition) GetFromState() Release_State {
+	if x != nil {
+		return x.FromState
+	}
+	return Release_STATE_UNSPECIFIED
+}
+
+func (x *ReleaseTransition) GetToState() Release_State {
+	if x != nil {
+		return x.ToState
+	}
+	return Release_STATE_UNSPECIFIED
+}
+
+func (x *ReleaseTransition) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *ReleaseTransition) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *ReleaseTransition) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 var File_guildhall_roadmap_v1_release_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_release_proto_rawDesc = "" +
 	"\n" +
-	"\"guildhall/roadmap/v1/release.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xcb\a\n" +
+	"\"guildhall/roadmap/v1/release.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x93\b\n" +
 	"\aRelease\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
@@ -281,7 +375,8 @@ const file_guildhall_roadmap_v1_release_proto_rawDesc = "" +
 	"item_count\x18\f \x01(\x05B\x03\xe0A\x03R\titemCount\x12\"\n" +
 	"\n" +
 	"done_count\x18\r \x01(\x05B\x03\xe0A\x03R\tdoneCount\x12\x1f\n" +
-	"\bprogress\x18\x0e \x01(\x01B\x03\xe0A\x03R\bprogress\"\x8c\x01\n" +
+	"\bprogress\x18\x0e \x01(\x01B\x03\xe0A\x03R\bprogress\x12F\n" +
+	"\ahistory\x18\x0f \x03(\v2'.guildhall.roadmap.v1.ReleaseTransitionB\x03\xe0A\x03R\ahistory\"\x8c\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x11\n" +
 	"\rSTATE_PLANNED\x10\x01\x12\x18\n" +
@@ -289,7 +384,14 @@ const file_guildhall_roadmap_v1_release_proto_rawDesc = "" +
 	"\x0eSTATE_RELEASED\x10\x03\x12\x14\n" +
 	"\x10STATE_MAINTAINED\x10\x04\x12\x15\n" +
 	"\x11STATE_END_OF_LIFE\x10\x05:I\xeaAF\n" +
-	"\x1droadmap.guildhall.dev/Release\x12\x12releases/{release}*\breleases2\areleaseBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1;roadmapv1b\x06proto3"
+	"\x1droadmap.guildhall.dev/Release\x12\x12releases/{release}*\breleases2\arelease\"\x8a\x02\n" +
+	"\x11ReleaseTransition\x12G\n" +
+	"\n" +
+	"from_state\x18\x01 \x01(\x0e2#.guildhall.roadmap.v1.Release.StateB\x03\xe0A\x03R\tfromState\x12C\n" +
+	"\bto_state\x18\x02 \x01(\x0e2#.guildhall.roadmap.v1.Release.StateB\x03\xe0A\x03R\atoState\x12\x19\n" +
+	"\x05actor\x18\x03 \x01(\tB\x03\xe0A\x03R\x05actor\x123\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\x12\x17\n" +
+	"\x04note\x18\x05 \x01(\tB\x03\xe0A\x03R\x04noteBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1;roadmapv1b\x06proto3"
 
 var (
 	file_guildhall_roadmap_v1_release_proto_rawDescOnce sync.Once
@@ -304,21 +406,26 @@ func file_guildhall_roadmap_v1_release_proto_rawDescGZIP() []byte {
 }
 
 var file_guildhall_roadmap_v1_release_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_guildhall_roadmap_v1_release_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_guildhall_roadmap_v1_release_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_guildhall_roadmap_v1_release_proto_goTypes = []any{
 	(Release_State)(0),            // 0: guildhall.roadmap.v1.Release.State
 	(*Release)(nil),               // 1: guildhall.roadmap.v1.Release
-	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
+	(*ReleaseTransition)(nil),     // 2: guildhall.roadmap.v1.ReleaseTransition
+	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
 }
 var file_guildhall_roadmap_v1_release_proto_depIdxs = []int32{
 	0, // 0: guildhall.roadmap.v1.Release.state:type_name -> guildhall.roadmap.v1.Release.State
-	2, // 1: guildhall.roadmap.v1.Release.create_time:type_name -> google.protobuf.Timestamp
-	2, // 2: guildhall.roadmap.v1.Release.update_time:type_name -> google.protobuf.Timestamp
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	3, // 1: guildhall.roadmap.v1.Release.create_time:type_name -> google.protobuf.Timestamp
+	3, // 2: guildhall.roadmap.v1.Release.update_time:type_name -> google.protobuf.Timestamp
+	2, // 3: guildhall.roadmap.v1.Release.history:type_name -> guildhall.roadmap.v1.ReleaseTransition
+	0, // 4: guildhall.roadmap.v1.ReleaseTransition.from_state:type_name -> guildhall.roadmap.v1.Release.State
+	0, // 5: guildhall.roadmap.v1.ReleaseTransition.to_state:type_name -> guildhall.roadmap.v1.Release.State
+	3, // 6: guildhall.roadmap.v1.ReleaseTransition.time:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_roadmap_v1_release_proto_init() }
@@ -332,7 +439,7 @@ func file_guildhall_roadmap_v1_release_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_roadmap_v1_release_proto_rawDesc), len(file_guildhall_roadmap_v1_release_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

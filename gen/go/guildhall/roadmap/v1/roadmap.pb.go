@@ -150,9 +150,13 @@ type RoadmapRelease struct {
 	// The release, with its progress.
 	Release *Release `protobuf:"bytes,1,opt,name=release,proto3" json:"release,omitempty"`
 	// Its items, most urgent first.
-	Items         []*RoadmapItem `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Items []*RoadmapItem `protobuf:"bytes,2,rep,name=items,proto3" json:"items,omitempty"`
+	// Open proposals that link the release.
+	OpenProposals []*ProposalSummary `protobuf:"bytes,3,rep,name=open_proposals,json=openProposals,proto3" json:"open_proposals,omitempty"`
+	// Closed decisions that link the release, with their outcome, latest first.
+	ClosedProposals []*ProposalSummary `protobuf:"bytes,4,rep,name=closed_proposals,json=closedProposals,proto3" json:"closed_proposals,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RoadmapRelease) Reset() {
@@ -199,6 +203,20 @@ func (x *RoadmapRelease) GetItems() []*RoadmapItem {
 	return nil
 }
 
+func (x *RoadmapRelease) GetOpenProposals() []*ProposalSummary {
+	if x != nil {
+		return x.OpenProposals
+	}
+	return nil
+}
+
+func (x *RoadmapRelease) GetClosedProposals() []*ProposalSummary {
+	if x != nil {
+		return x.ClosedProposals
+	}
+	return nil
+}
+
 // An item on the roadmap.
 type RoadmapItem struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -208,8 +226,11 @@ type RoadmapItem struct {
 	Horizon Horizon `protobuf:"varint,2,opt,name=horizon,proto3,enum=guildhall.roadmap.v1.Horizon" json:"horizon,omitempty"`
 	// Open proposals that concern the item.
 	OpenProposals []*ProposalSummary `protobuf:"bytes,3,rep,name=open_proposals,json=openProposals,proto3" json:"open_proposals,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Closed decisions that concern the item, with their outcome, latest first:
+	// a decision stays on its item's view after voting ends.
+	ClosedProposals []*ProposalSummary `protobuf:"bytes,4,rep,name=closed_proposals,json=closedProposals,proto3" json:"closed_proposals,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
 }
 
 func (x *RoadmapItem) Reset() {
@@ -259,6 +280,13 @@ func (x *RoadmapItem) GetHorizon() Horizon {
 func (x *RoadmapItem) GetOpenProposals() []*ProposalSummary {
 	if x != nil {
 		return x.OpenProposals
+	}
+	return nil
+}
+
+func (x *RoadmapItem) GetClosedProposals() []*ProposalSummary {
+	if x != nil {
+		return x.ClosedProposals
 	}
 	return nil
 }
@@ -327,15 +355,22 @@ func (x *Horizons) GetLater() []string {
 	return nil
 }
 
-// A short view of an open proposal.
+// A short view of a proposal.
 type ProposalSummary struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// `proposals/{proposal}`.
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The question.
 	Question string `protobuf:"bytes,2,opt,name=question,proto3" json:"question,omitempty"`
-	// When voting closes.
-	CloseTime     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	// When voting closes (or closed).
+	CloseTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=close_time,json=closeTime,proto3" json:"close_time,omitempty"`
+	// OPEN or CLOSED, as the reader sees it (an open proposal past its close
+	// time is CLOSED).
+	State Proposal_State `protobuf:"varint,4,opt,name=state,proto3,enum=guildhall.roadmap.v1.Proposal_State" json:"state,omitempty"`
+	// What was decided, for a closed proposal; empty until written.
+	Outcome string `protobuf:"bytes,5,opt,name=outcome,proto3" json:"outcome,omitempty"`
+	// When to look at the decision again, `YYYY-MM-DD`; empty if never.
+	ReviewDate    string `protobuf:"bytes,6,opt,name=review_date,json=reviewDate,proto3" json:"review_date,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -391,32 +426,60 @@ func (x *ProposalSummary) GetCloseTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *ProposalSummary) GetState() Proposal_State {
+	if x != nil {
+		return x.State
+	}
+	return Proposal_STATE_UNSPECIFIED
+}
+
+func (x *ProposalSummary) GetOutcome() string {
+	if x != nil {
+		return x.Outcome
+	}
+	return ""
+}
+
+func (x *ProposalSummary) GetReviewDate() string {
+	if x != nil {
+		return x.ReviewDate
+	}
+	return ""
+}
+
 var File_guildhall_roadmap_v1_roadmap_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_roadmap_proto_rawDesc = "" +
 	"\n" +
-	"\"guildhall/roadmap/v1/roadmap.proto\x12\x14guildhall.roadmap.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fguildhall/roadmap/v1/item.proto\x1a\"guildhall/roadmap/v1/release.proto\"\xd3\x01\n" +
+	"\"guildhall/roadmap/v1/roadmap.proto\x12\x14guildhall.roadmap.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1fguildhall/roadmap/v1/item.proto\x1a#guildhall/roadmap/v1/proposal.proto\x1a\"guildhall/roadmap/v1/release.proto\"\xd3\x01\n" +
 	"\aRoadmap\x12E\n" +
 	"\breleases\x18\x01 \x03(\v2$.guildhall.roadmap.v1.RoadmapReleaseB\x03\xe0A\x03R\breleases\x12@\n" +
 	"\abacklog\x18\x02 \x03(\v2!.guildhall.roadmap.v1.RoadmapItemB\x03\xe0A\x03R\abacklog\x12?\n" +
-	"\bhorizons\x18\x03 \x01(\v2\x1e.guildhall.roadmap.v1.HorizonsB\x03\xe0A\x03R\bhorizons\"\x8c\x01\n" +
+	"\bhorizons\x18\x03 \x01(\v2\x1e.guildhall.roadmap.v1.HorizonsB\x03\xe0A\x03R\bhorizons\"\xb6\x02\n" +
 	"\x0eRoadmapRelease\x12<\n" +
 	"\arelease\x18\x01 \x01(\v2\x1d.guildhall.roadmap.v1.ReleaseB\x03\xe0A\x03R\arelease\x12<\n" +
-	"\x05items\x18\x02 \x03(\v2!.guildhall.roadmap.v1.RoadmapItemB\x03\xe0A\x03R\x05items\"\xd3\x01\n" +
+	"\x05items\x18\x02 \x03(\v2!.guildhall.roadmap.v1.RoadmapItemB\x03\xe0A\x03R\x05items\x12Q\n" +
+	"\x0eopen_proposals\x18\x03 \x03(\v2%.guildhall.roadmap.v1.ProposalSummaryB\x03\xe0A\x03R\ropenProposals\x12U\n" +
+	"\x10closed_proposals\x18\x04 \x03(\v2%.guildhall.roadmap.v1.ProposalSummaryB\x03\xe0A\x03R\x0fclosedProposals\"\xaa\x02\n" +
 	"\vRoadmapItem\x123\n" +
 	"\x04item\x18\x01 \x01(\v2\x1a.guildhall.roadmap.v1.ItemB\x03\xe0A\x03R\x04item\x12<\n" +
 	"\ahorizon\x18\x02 \x01(\x0e2\x1d.guildhall.roadmap.v1.HorizonB\x03\xe0A\x03R\ahorizon\x12Q\n" +
-	"\x0eopen_proposals\x18\x03 \x03(\v2%.guildhall.roadmap.v1.ProposalSummaryB\x03\xe0A\x03R\ropenProposals\"U\n" +
+	"\x0eopen_proposals\x18\x03 \x03(\v2%.guildhall.roadmap.v1.ProposalSummaryB\x03\xe0A\x03R\ropenProposals\x12U\n" +
+	"\x10closed_proposals\x18\x04 \x03(\v2%.guildhall.roadmap.v1.ProposalSummaryB\x03\xe0A\x03R\x0fclosedProposals\"U\n" +
 	"\bHorizons\x12\x15\n" +
 	"\x03now\x18\x01 \x03(\tB\x03\xe0A\x03R\x03now\x12\x17\n" +
 	"\x04next\x18\x02 \x03(\tB\x03\xe0A\x03R\x04next\x12\x19\n" +
-	"\x05later\x18\x03 \x03(\tB\x03\xe0A\x03R\x05later\"\xae\x01\n" +
+	"\x05later\x18\x03 \x03(\tB\x03\xe0A\x03R\x05later\"\xb4\x02\n" +
 	"\x0fProposalSummary\x12:\n" +
 	"\x04name\x18\x01 \x01(\tB&\xe0A\x03\xfaA \n" +
 	"\x1eroadmap.guildhall.dev/ProposalR\x04name\x12\x1f\n" +
 	"\bquestion\x18\x02 \x01(\tB\x03\xe0A\x03R\bquestion\x12>\n" +
 	"\n" +
-	"close_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcloseTime*X\n" +
+	"close_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\tcloseTime\x12?\n" +
+	"\x05state\x18\x04 \x01(\x0e2$.guildhall.roadmap.v1.Proposal.StateB\x03\xe0A\x03R\x05state\x12\x1d\n" +
+	"\aoutcome\x18\x05 \x01(\tB\x03\xe0A\x03R\aoutcome\x12$\n" +
+	"\vreview_date\x18\x06 \x01(\tB\x03\xe0A\x03R\n" +
+	"reviewDate*X\n" +
 	"\aHorizon\x12\x17\n" +
 	"\x13HORIZON_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vHORIZON_NOW\x10\x01\x12\x10\n" +
@@ -447,22 +510,27 @@ var file_guildhall_roadmap_v1_roadmap_proto_goTypes = []any{
 	(*Release)(nil),               // 6: guildhall.roadmap.v1.Release
 	(*Item)(nil),                  // 7: guildhall.roadmap.v1.Item
 	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(Proposal_State)(0),           // 9: guildhall.roadmap.v1.Proposal.State
 }
 var file_guildhall_roadmap_v1_roadmap_proto_depIdxs = []int32{
-	2, // 0: guildhall.roadmap.v1.Roadmap.releases:type_name -> guildhall.roadmap.v1.RoadmapRelease
-	3, // 1: guildhall.roadmap.v1.Roadmap.backlog:type_name -> guildhall.roadmap.v1.RoadmapItem
-	4, // 2: guildhall.roadmap.v1.Roadmap.horizons:type_name -> guildhall.roadmap.v1.Horizons
-	6, // 3: guildhall.roadmap.v1.RoadmapRelease.release:type_name -> guildhall.roadmap.v1.Release
-	3, // 4: guildhall.roadmap.v1.RoadmapRelease.items:type_name -> guildhall.roadmap.v1.RoadmapItem
-	7, // 5: guildhall.roadmap.v1.RoadmapItem.item:type_name -> guildhall.roadmap.v1.Item
-	0, // 6: guildhall.roadmap.v1.RoadmapItem.horizon:type_name -> guildhall.roadmap.v1.Horizon
-	5, // 7: guildhall.roadmap.v1.RoadmapItem.open_proposals:type_name -> guildhall.roadmap.v1.ProposalSummary
-	8, // 8: guildhall.roadmap.v1.ProposalSummary.close_time:type_name -> google.protobuf.Timestamp
-	9, // [9:9] is the sub-list for method output_type
-	9, // [9:9] is the sub-list for method input_type
-	9, // [9:9] is the sub-list for extension type_name
-	9, // [9:9] is the sub-list for extension extendee
-	0, // [0:9] is the sub-list for field type_name
+	2,  // 0: guildhall.roadmap.v1.Roadmap.releases:type_name -> guildhall.roadmap.v1.RoadmapRelease
+	3,  // 1: guildhall.roadmap.v1.Roadmap.backlog:type_name -> guildhall.roadmap.v1.RoadmapItem
+	4,  // 2: guildhall.roadmap.v1.Roadmap.horizons:type_name -> guildhall.roadmap.v1.Horizons
+	6,  // 3: guildhall.roadmap.v1.RoadmapRelease.release:type_name -> guildhall.roadmap.v1.Release
+	3,  // 4: guildhall.roadmap.v1.RoadmapRelease.items:type_name -> guildhall.roadmap.v1.RoadmapItem
+	5,  // 5: guildhall.roadmap.v1.RoadmapRelease.open_proposals:type_name -> guildhall.roadmap.v1.ProposalSummary
+	5,  // 6: guildhall.roadmap.v1.RoadmapRelease.closed_proposals:type_name -> guildhall.roadmap.v1.ProposalSummary
+	7,  // 7: guildhall.roadmap.v1.RoadmapItem.item:type_name -> guildhall.roadmap.v1.Item
+	0,  // 8: guildhall.roadmap.v1.RoadmapItem.horizon:type_name -> guildhall.roadmap.v1.Horizon
+	5,  // 9: guildhall.roadmap.v1.RoadmapItem.open_proposals:type_name -> guildhall.roadmap.v1.ProposalSummary
+	5,  // 10: guildhall.roadmap.v1.RoadmapItem.closed_proposals:type_name -> guildhall.roadmap.v1.ProposalSummary
+	8,  // 11: guildhall.roadmap.v1.ProposalSummary.close_time:type_name -> google.protobuf.Timestamp
+	9,  // 12: guildhall.roadmap.v1.ProposalSummary.state:type_name -> guildhall.roadmap.v1.Proposal.State
+	13, // [13:13] is the sub-list for method output_type
+	13, // [13:13] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_roadmap_v1_roadmap_proto_init() }
@@ -471,6 +539,7 @@ func file_guildhall_roadmap_v1_roadmap_proto_init() {
 		return
 	}
 	file_guildhall_roadmap_v1_item_proto_init()
+	file_guildhall_roadmap_v1_proposal_proto_init()
 	file_guildhall_roadmap_v1_release_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{

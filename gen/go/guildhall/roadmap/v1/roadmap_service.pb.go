@@ -359,6 +359,79 @@ func (x *DeleteReleaseRequest) GetEtag() string {
 	return ""
 }
 
+// Request for TransitionRelease.
+type TransitionReleaseRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `releases/{release}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The state to move to.
+	State Release_State `protobuf:"varint,2,opt,name=state,proto3,enum=guildhall.roadmap.v1.Release_State" json:"state,omitempty"`
+	// Why, kept in the release's history.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// If set, the move happens only if it matches the current etag.
+	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransitionReleaseRequest) Reset() {
+	*x = TransitionReleaseRequest{}
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransitionReleaseRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransitionReleaseRequest) ProtoMessage() {}
+
+func (x *TransitionReleaseRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransitionReleaseRequest.ProtoReflect.Descriptor instead.
+func (*TransitionReleaseRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *TransitionReleaseRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TransitionReleaseRequest) GetState() Release_State {
+	if x != nil {
+		return x.State
+	}
+	return Release_STATE_UNSPECIFIED
+}
+
+func (x *TransitionReleaseRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *TransitionReleaseRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // Request for GetReleaseChangelog.
 type GetReleaseChangelogRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -370,7 +443,7 @@ type GetReleaseChangelogRequest struct {
 
 func (x *GetReleaseChangelogRequest) Reset() {
 	*x = GetReleaseChangelogRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[6]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -382,7 +455,7 @@ func (x *GetReleaseChangelogRequest) String() string {
 func (*GetReleaseChangelogRequest) ProtoMessage() {}
 
 func (x *GetReleaseChangelogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[6]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -395,7 +468,7 @@ func (x *GetReleaseChangelogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReleaseChangelogRequest.ProtoReflect.Descriptor instead.
 func (*GetReleaseChangelogRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{6}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetReleaseChangelogRequest) GetName() string {
@@ -418,7 +491,7 @@ type ReleaseChangelog struct {
 
 func (x *ReleaseChangelog) Reset() {
 	*x = ReleaseChangelog{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[7]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +503,7 @@ func (x *ReleaseChangelog) String() string {
 func (*ReleaseChangelog) ProtoMessage() {}
 
 func (x *ReleaseChangelog) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[7]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +516,7 @@ func (x *ReleaseChangelog) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseChangelog.ProtoReflect.Descriptor instead.
 func (*ReleaseChangelog) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{7}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ReleaseChangelog) GetRelease() *Release {
@@ -471,7 +544,7 @@ type GetItemRequest struct {
 
 func (x *GetItemRequest) Reset() {
 	*x = GetItemRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[8]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -483,7 +556,7 @@ func (x *GetItemRequest) String() string {
 func (*GetItemRequest) ProtoMessage() {}
 
 func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[8]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -496,7 +569,7 @@ func (x *GetItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetItemRequest.ProtoReflect.Descriptor instead.
 func (*GetItemRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{8}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetItemRequest) GetName() string {
@@ -534,7 +607,7 @@ type ListItemsRequest struct {
 
 func (x *ListItemsRequest) Reset() {
 	*x = ListItemsRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[9]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -546,7 +619,7 @@ func (x *ListItemsRequest) String() string {
 func (*ListItemsRequest) ProtoMessage() {}
 
 func (x *ListItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[9]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -559,7 +632,7 @@ func (x *ListItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemsRequest.ProtoReflect.Descriptor instead.
 func (*ListItemsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{9}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListItemsRequest) GetPageSize() int32 {
@@ -638,7 +711,7 @@ type ListItemsResponse struct {
 
 func (x *ListItemsResponse) Reset() {
 	*x = ListItemsResponse{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[10]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +723,7 @@ func (x *ListItemsResponse) String() string {
 func (*ListItemsResponse) ProtoMessage() {}
 
 func (x *ListItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[10]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +736,7 @@ func (x *ListItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemsResponse.ProtoReflect.Descriptor instead.
 func (*ListItemsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{10}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListItemsResponse) GetItems() []*Item {
@@ -697,7 +770,7 @@ type CreateItemRequest struct {
 
 func (x *CreateItemRequest) Reset() {
 	*x = CreateItemRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[11]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -709,7 +782,7 @@ func (x *CreateItemRequest) String() string {
 func (*CreateItemRequest) ProtoMessage() {}
 
 func (x *CreateItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[11]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -722,7 +795,7 @@ func (x *CreateItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItemRequest.ProtoReflect.Descriptor instead.
 func (*CreateItemRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{11}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CreateItemRequest) GetItem() *Item {
@@ -752,7 +825,7 @@ type UpdateItemRequest struct {
 
 func (x *UpdateItemRequest) Reset() {
 	*x = UpdateItemRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[12]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -764,7 +837,7 @@ func (x *UpdateItemRequest) String() string {
 func (*UpdateItemRequest) ProtoMessage() {}
 
 func (x *UpdateItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[12]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -777,7 +850,7 @@ func (x *UpdateItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateItemRequest.ProtoReflect.Descriptor instead.
 func (*UpdateItemRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{12}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UpdateItemRequest) GetItem() *Item {
@@ -807,7 +880,7 @@ type DeleteItemRequest struct {
 
 func (x *DeleteItemRequest) Reset() {
 	*x = DeleteItemRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[13]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -819,7 +892,7 @@ func (x *DeleteItemRequest) String() string {
 func (*DeleteItemRequest) ProtoMessage() {}
 
 func (x *DeleteItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[13]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -832,7 +905,7 @@ func (x *DeleteItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteItemRequest.ProtoReflect.Descriptor instead.
 func (*DeleteItemRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{13}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DeleteItemRequest) GetName() string {
@@ -860,7 +933,7 @@ type VoteItemRequest struct {
 
 func (x *VoteItemRequest) Reset() {
 	*x = VoteItemRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[14]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -872,7 +945,7 @@ func (x *VoteItemRequest) String() string {
 func (*VoteItemRequest) ProtoMessage() {}
 
 func (x *VoteItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[14]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -885,7 +958,7 @@ func (x *VoteItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VoteItemRequest.ProtoReflect.Descriptor instead.
 func (*VoteItemRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{14}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *VoteItemRequest) GetName() string {
@@ -906,7 +979,7 @@ type UnvoteItemRequest struct {
 
 func (x *UnvoteItemRequest) Reset() {
 	*x = UnvoteItemRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[15]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -918,7 +991,7 @@ func (x *UnvoteItemRequest) String() string {
 func (*UnvoteItemRequest) ProtoMessage() {}
 
 func (x *UnvoteItemRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[15]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -931,7 +1004,7 @@ func (x *UnvoteItemRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnvoteItemRequest.ProtoReflect.Descriptor instead.
 func (*UnvoteItemRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{15}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *UnvoteItemRequest) GetName() string {
@@ -956,7 +1029,7 @@ type ListItemVotersRequest struct {
 
 func (x *ListItemVotersRequest) Reset() {
 	*x = ListItemVotersRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[16]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1041,7 @@ func (x *ListItemVotersRequest) String() string {
 func (*ListItemVotersRequest) ProtoMessage() {}
 
 func (x *ListItemVotersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[16]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1054,7 @@ func (x *ListItemVotersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemVotersRequest.ProtoReflect.Descriptor instead.
 func (*ListItemVotersRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{16}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListItemVotersRequest) GetName() string {
@@ -1018,7 +1091,7 @@ type ListItemVotersResponse struct {
 
 func (x *ListItemVotersResponse) Reset() {
 	*x = ListItemVotersResponse{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[17]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1030,7 +1103,7 @@ func (x *ListItemVotersResponse) String() string {
 func (*ListItemVotersResponse) ProtoMessage() {}
 
 func (x *ListItemVotersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[17]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1043,7 +1116,7 @@ func (x *ListItemVotersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemVotersResponse.ProtoReflect.Descriptor instead.
 func (*ListItemVotersResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{17}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ListItemVotersResponse) GetVoters() []*ItemVoter {
@@ -1071,7 +1144,7 @@ type GetItemUpdateRequest struct {
 
 func (x *GetItemUpdateRequest) Reset() {
 	*x = GetItemUpdateRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[18]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1083,7 +1156,7 @@ func (x *GetItemUpdateRequest) String() string {
 func (*GetItemUpdateRequest) ProtoMessage() {}
 
 func (x *GetItemUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[18]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1096,7 +1169,7 @@ func (x *GetItemUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetItemUpdateRequest.ProtoReflect.Descriptor instead.
 func (*GetItemUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{18}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetItemUpdateRequest) GetName() string {
@@ -1121,7 +1194,7 @@ type ListItemUpdatesRequest struct {
 
 func (x *ListItemUpdatesRequest) Reset() {
 	*x = ListItemUpdatesRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[19]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +1206,7 @@ func (x *ListItemUpdatesRequest) String() string {
 func (*ListItemUpdatesRequest) ProtoMessage() {}
 
 func (x *ListItemUpdatesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[19]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +1219,7 @@ func (x *ListItemUpdatesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemUpdatesRequest.ProtoReflect.Descriptor instead.
 func (*ListItemUpdatesRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{19}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ListItemUpdatesRequest) GetParent() string {
@@ -1183,7 +1256,7 @@ type ListItemUpdatesResponse struct {
 
 func (x *ListItemUpdatesResponse) Reset() {
 	*x = ListItemUpdatesResponse{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[20]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1195,7 +1268,7 @@ func (x *ListItemUpdatesResponse) String() string {
 func (*ListItemUpdatesResponse) ProtoMessage() {}
 
 func (x *ListItemUpdatesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[20]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1208,7 +1281,7 @@ func (x *ListItemUpdatesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListItemUpdatesResponse.ProtoReflect.Descriptor instead.
 func (*ListItemUpdatesResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{20}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ListItemUpdatesResponse) GetItemUpdates() []*ItemUpdate {
@@ -1244,7 +1317,7 @@ type CreateItemUpdateRequest struct {
 
 func (x *CreateItemUpdateRequest) Reset() {
 	*x = CreateItemUpdateRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[21]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1256,7 +1329,7 @@ func (x *CreateItemUpdateRequest) String() string {
 func (*CreateItemUpdateRequest) ProtoMessage() {}
 
 func (x *CreateItemUpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[21]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1269,7 +1342,7 @@ func (x *CreateItemUpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItemUpdateRequest.ProtoReflect.Descriptor instead.
 func (*CreateItemUpdateRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{21}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateItemUpdateRequest) GetParent() string {
@@ -1304,7 +1377,7 @@ type GetProposalRequest struct {
 
 func (x *GetProposalRequest) Reset() {
 	*x = GetProposalRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[22]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1389,7 @@ func (x *GetProposalRequest) String() string {
 func (*GetProposalRequest) ProtoMessage() {}
 
 func (x *GetProposalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[22]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1402,7 @@ func (x *GetProposalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetProposalRequest.ProtoReflect.Descriptor instead.
 func (*GetProposalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{22}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *GetProposalRequest) GetName() string {
@@ -1345,14 +1418,17 @@ type ListProposalsRequest struct {
 	// At most this many proposals; 0 means the default (50), more than 1000 is treated as 1000.
 	PageSize int32 `protobuf:"varint,1,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A `next_page_token` from a previous call.
-	PageToken     string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,2,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// If set (`YYYY-MM-DD`), only proposals whose `review_date` is on or
+	// before this date, soonest review first: "due for review" is today's date.
+	ReviewDueBy   string `protobuf:"bytes,3,opt,name=review_due_by,json=reviewDueBy,proto3" json:"review_due_by,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListProposalsRequest) Reset() {
 	*x = ListProposalsRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[23]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1364,7 +1440,7 @@ func (x *ListProposalsRequest) String() string {
 func (*ListProposalsRequest) ProtoMessage() {}
 
 func (x *ListProposalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[23]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1377,7 +1453,7 @@ func (x *ListProposalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProposalsRequest.ProtoReflect.Descriptor instead.
 func (*ListProposalsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{23}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ListProposalsRequest) GetPageSize() int32 {
@@ -1390,6 +1466,13 @@ func (x *ListProposalsRequest) GetPageSize() int32 {
 func (x *ListProposalsRequest) GetPageToken() string {
 	if x != nil {
 		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListProposalsRequest) GetReviewDueBy() string {
+	if x != nil {
+		return x.ReviewDueBy
 	}
 	return ""
 }
@@ -1407,7 +1490,7 @@ type ListProposalsResponse struct {
 
 func (x *ListProposalsResponse) Reset() {
 	*x = ListProposalsResponse{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[24]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1419,7 +1502,7 @@ func (x *ListProposalsResponse) String() string {
 func (*ListProposalsResponse) ProtoMessage() {}
 
 func (x *ListProposalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[24]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1432,7 +1515,7 @@ func (x *ListProposalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListProposalsResponse.ProtoReflect.Descriptor instead.
 func (*ListProposalsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{24}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ListProposalsResponse) GetProposals() []*Proposal {
@@ -1466,7 +1549,7 @@ type CreateProposalRequest struct {
 
 func (x *CreateProposalRequest) Reset() {
 	*x = CreateProposalRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[25]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1478,7 +1561,7 @@ func (x *CreateProposalRequest) String() string {
 func (*CreateProposalRequest) ProtoMessage() {}
 
 func (x *CreateProposalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[25]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1491,7 +1574,7 @@ func (x *CreateProposalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateProposalRequest.ProtoReflect.Descriptor instead.
 func (*CreateProposalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{25}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *CreateProposalRequest) GetProposal() *Proposal {
@@ -1521,7 +1604,7 @@ type UpdateProposalRequest struct {
 
 func (x *UpdateProposalRequest) Reset() {
 	*x = UpdateProposalRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[26]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1533,7 +1616,7 @@ func (x *UpdateProposalRequest) String() string {
 func (*UpdateProposalRequest) ProtoMessage() {}
 
 func (x *UpdateProposalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[26]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1546,7 +1629,7 @@ func (x *UpdateProposalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateProposalRequest.ProtoReflect.Descriptor instead.
 func (*UpdateProposalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{26}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *UpdateProposalRequest) GetProposal() *Proposal {
@@ -1576,7 +1659,7 @@ type DeleteProposalRequest struct {
 
 func (x *DeleteProposalRequest) Reset() {
 	*x = DeleteProposalRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[27]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1588,7 +1671,7 @@ func (x *DeleteProposalRequest) String() string {
 func (*DeleteProposalRequest) ProtoMessage() {}
 
 func (x *DeleteProposalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[27]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1601,7 +1684,7 @@ func (x *DeleteProposalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteProposalRequest.ProtoReflect.Descriptor instead.
 func (*DeleteProposalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{27}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *DeleteProposalRequest) GetName() string {
@@ -1631,7 +1714,7 @@ type OpenProposalRequest struct {
 
 func (x *OpenProposalRequest) Reset() {
 	*x = OpenProposalRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[28]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1643,7 +1726,7 @@ func (x *OpenProposalRequest) String() string {
 func (*OpenProposalRequest) ProtoMessage() {}
 
 func (x *OpenProposalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[28]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1656,7 +1739,7 @@ func (x *OpenProposalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OpenProposalRequest.ProtoReflect.Descriptor instead.
 func (*OpenProposalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{28}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *OpenProposalRequest) GetName() string {
@@ -1686,7 +1769,7 @@ type CloseProposalRequest struct {
 
 func (x *CloseProposalRequest) Reset() {
 	*x = CloseProposalRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[29]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1698,7 +1781,7 @@ func (x *CloseProposalRequest) String() string {
 func (*CloseProposalRequest) ProtoMessage() {}
 
 func (x *CloseProposalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[29]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1711,7 +1794,7 @@ func (x *CloseProposalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseProposalRequest.ProtoReflect.Descriptor instead.
 func (*CloseProposalRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{29}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *CloseProposalRequest) GetName() string {
@@ -1743,7 +1826,7 @@ type CastVoteRequest struct {
 
 func (x *CastVoteRequest) Reset() {
 	*x = CastVoteRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[30]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1755,7 +1838,7 @@ func (x *CastVoteRequest) String() string {
 func (*CastVoteRequest) ProtoMessage() {}
 
 func (x *CastVoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[30]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1768,7 +1851,7 @@ func (x *CastVoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CastVoteRequest.ProtoReflect.Descriptor instead.
 func (*CastVoteRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{30}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *CastVoteRequest) GetProposal() string {
@@ -1803,7 +1886,7 @@ type GetVoteRequest struct {
 
 func (x *GetVoteRequest) Reset() {
 	*x = GetVoteRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[31]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1815,7 +1898,7 @@ func (x *GetVoteRequest) String() string {
 func (*GetVoteRequest) ProtoMessage() {}
 
 func (x *GetVoteRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[31]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1828,7 +1911,7 @@ func (x *GetVoteRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVoteRequest.ProtoReflect.Descriptor instead.
 func (*GetVoteRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{31}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *GetVoteRequest) GetName() string {
@@ -1853,7 +1936,7 @@ type ListVotesRequest struct {
 
 func (x *ListVotesRequest) Reset() {
 	*x = ListVotesRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[32]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +1948,7 @@ func (x *ListVotesRequest) String() string {
 func (*ListVotesRequest) ProtoMessage() {}
 
 func (x *ListVotesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[32]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +1961,7 @@ func (x *ListVotesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVotesRequest.ProtoReflect.Descriptor instead.
 func (*ListVotesRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{32}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *ListVotesRequest) GetParent() string {
@@ -1915,7 +1998,7 @@ type ListVotesResponse struct {
 
 func (x *ListVotesResponse) Reset() {
 	*x = ListVotesResponse{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[33]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1927,7 +2010,7 @@ func (x *ListVotesResponse) String() string {
 func (*ListVotesResponse) ProtoMessage() {}
 
 func (x *ListVotesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[33]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1940,7 +2023,7 @@ func (x *ListVotesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVotesResponse.ProtoReflect.Descriptor instead.
 func (*ListVotesResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{33}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *ListVotesResponse) GetVotes() []*Vote {
@@ -1968,7 +2051,7 @@ type GetRoadmapRequest struct {
 
 func (x *GetRoadmapRequest) Reset() {
 	*x = GetRoadmapRequest{}
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[34]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1980,7 +2063,7 @@ func (x *GetRoadmapRequest) String() string {
 func (*GetRoadmapRequest) ProtoMessage() {}
 
 func (x *GetRoadmapRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[34]
+	mi := &file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1993,7 +2076,7 @@ func (x *GetRoadmapRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRoadmapRequest.ProtoReflect.Descriptor instead.
 func (*GetRoadmapRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{34}
+	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetRoadmapRequest) GetHideEndOfLife() bool {
@@ -2035,6 +2118,13 @@ const file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA\x1f\n" +
 	"\x1droadmap.guildhall.dev/Release\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1e\n" +
 	"\x04etag\x18\x02 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"\x86\x02\n" +
+	"\x18TransitionReleaseRequest\x12_\n" +
+	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA\x1f\n" +
+	"\x1droadmap.guildhall.dev/Release\xbaH#r!2\x1f^releases/[a-z][a-z0-9-]{0,62}$R\x04name\x12H\n" +
+	"\x05state\x18\x02 \x01(\x0e2#.guildhall.roadmap.v1.Release.StateB\r\xe0A\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05state\x12\x1f\n" +
+	"\x04note\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x12\x1e\n" +
+	"\x04etag\x18\x04 \x01(\tB\n" +
 	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"}\n" +
 	"\x1aGetReleaseChangelogRequest\x12_\n" +
 	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA\x1f\n" +
@@ -2115,12 +2205,13 @@ const file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc = "" +
 	"request_id\x18\x03 \x01(\tB\x0e\xe0A\x01\xbaH\b\xd8\x01\x01r\x03\xb0\x01\x01R\trequestId\"p\n" +
 	"\x12GetProposalRequest\x12Z\n" +
 	"\x04name\x18\x01 \x01(\tBF\xe0A\x02\xfaA \n" +
-	"\x1eroadmap.guildhall.dev/Proposal\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\"k\n" +
+	"\x1eroadmap.guildhall.dev/Proposal\xbaH\x1dr\x1b2\x19^proposals/[0-9a-f-]{36}$R\x04name\"\xd1\x01\n" +
 	"\x14ListProposalsRequest\x12'\n" +
 	"\tpage_size\x18\x01 \x01(\x05B\n" +
 	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x87\x01\n" +
+	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12d\n" +
+	"\rreview_due_by\x18\x03 \x01(\tB@\xe0A\x01\xbaH:\xd8\x01\x01r523^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])$R\vreviewDueBy\"\x87\x01\n" +
 	"\x15ListProposalsResponse\x12A\n" +
 	"\tproposals\x18\x01 \x03(\v2\x1e.guildhall.roadmap.v1.ProposalB\x03\xe0A\x03R\tproposals\x12+\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x8d\x01\n" +
@@ -2166,14 +2257,15 @@ const file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc = "" +
 	"\x05votes\x18\x01 \x03(\v2\x1a.guildhall.roadmap.v1.VoteB\x03\xe0A\x03R\x05votes\x12+\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"A\n" +
 	"\x11GetRoadmapRequest\x12,\n" +
-	"\x10hide_end_of_life\x18\x01 \x01(\bB\x03\xe0A\x01R\rhideEndOfLife2\xe8\x1b\n" +
+	"\x10hide_end_of_life\x18\x01 \x01(\bB\x03\xe0A\x01R\rhideEndOfLife2\xfa\x1c\n" +
 	"\x0eRoadmapService\x12s\n" +
 	"\n" +
 	"GetRelease\x12'.guildhall.roadmap.v1.GetReleaseRequest\x1a\x1d.guildhall.roadmap.v1.Release\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/{name=releases/*}\x12{\n" +
 	"\fListReleases\x12).guildhall.roadmap.v1.ListReleasesRequest\x1a*.guildhall.roadmap.v1.ListReleasesResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/releases\x12y\n" +
 	"\rCreateRelease\x12*.guildhall.roadmap.v1.CreateReleaseRequest\x1a\x1d.guildhall.roadmap.v1.Release\"\x1d\x82\xd3\xe4\x93\x02\x17:\arelease\"\f/v1/releases\x12\x8a\x01\n" +
 	"\rUpdateRelease\x12*.guildhall.roadmap.v1.UpdateReleaseRequest\x1a\x1d.guildhall.roadmap.v1.Release\".\x82\xd3\xe4\x93\x02(:\arelease2\x1d/v1/{release.name=releases/*}\x12r\n" +
-	"\rDeleteRelease\x12*.guildhall.roadmap.v1.DeleteReleaseRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=releases/*}\x12\x98\x01\n" +
+	"\rDeleteRelease\x12*.guildhall.roadmap.v1.DeleteReleaseRequest\x1a\x16.google.protobuf.Empty\"\x1d\x82\xd3\xe4\x93\x02\x17*\x15/v1/{name=releases/*}\x12\x8f\x01\n" +
+	"\x11TransitionRelease\x12..guildhall.roadmap.v1.TransitionReleaseRequest\x1a\x1d.guildhall.roadmap.v1.Release\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=releases/*}:transition\x12\x98\x01\n" +
 	"\x13GetReleaseChangelog\x120.guildhall.roadmap.v1.GetReleaseChangelogRequest\x1a&.guildhall.roadmap.v1.ReleaseChangelog\"'\x82\xd3\xe4\x93\x02!\x12\x1f/v1/{name=releases/*}:changelog\x12g\n" +
 	"\aGetItem\x12$.guildhall.roadmap.v1.GetItemRequest\x1a\x1a.guildhall.roadmap.v1.Item\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=items/*}\x12o\n" +
 	"\tListItems\x12&.guildhall.roadmap.v1.ListItemsRequest\x1a'.guildhall.roadmap.v1.ListItemsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/items\x12j\n" +
@@ -2215,7 +2307,7 @@ func file_guildhall_roadmap_v1_roadmap_service_proto_rawDescGZIP() []byte {
 	return file_guildhall_roadmap_v1_roadmap_service_proto_rawDescData
 }
 
-var file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
+var file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_guildhall_roadmap_v1_roadmap_service_proto_goTypes = []any{
 	(*GetReleaseRequest)(nil),          // 0: guildhall.roadmap.v1.GetReleaseRequest
 	(*ListReleasesRequest)(nil),        // 1: guildhall.roadmap.v1.ListReleasesRequest
@@ -2223,127 +2315,132 @@ var file_guildhall_roadmap_v1_roadmap_service_proto_goTypes = []any{
 	(*CreateReleaseRequest)(nil),       // 3: guildhall.roadmap.v1.CreateReleaseRequest
 	(*UpdateReleaseRequest)(nil),       // 4: guildhall.roadmap.v1.UpdateReleaseRequest
 	(*DeleteReleaseRequest)(nil),       // 5: guildhall.roadmap.v1.DeleteReleaseRequest
-	(*GetReleaseChangelogRequest)(nil), // 6: guildhall.roadmap.v1.GetReleaseChangelogRequest
-	(*ReleaseChangelog)(nil),           // 7: guildhall.roadmap.v1.ReleaseChangelog
-	(*GetItemRequest)(nil),             // 8: guildhall.roadmap.v1.GetItemRequest
-	(*ListItemsRequest)(nil),           // 9: guildhall.roadmap.v1.ListItemsRequest
-	(*ListItemsResponse)(nil),          // 10: guildhall.roadmap.v1.ListItemsResponse
-	(*CreateItemRequest)(nil),          // 11: guildhall.roadmap.v1.CreateItemRequest
-	(*UpdateItemRequest)(nil),          // 12: guildhall.roadmap.v1.UpdateItemRequest
-	(*DeleteItemRequest)(nil),          // 13: guildhall.roadmap.v1.DeleteItemRequest
-	(*VoteItemRequest)(nil),            // 14: guildhall.roadmap.v1.VoteItemRequest
-	(*UnvoteItemRequest)(nil),          // 15: guildhall.roadmap.v1.UnvoteItemRequest
-	(*ListItemVotersRequest)(nil),      // 16: guildhall.roadmap.v1.ListItemVotersRequest
-	(*ListItemVotersResponse)(nil),     // 17: guildhall.roadmap.v1.ListItemVotersResponse
-	(*GetItemUpdateRequest)(nil),       // 18: guildhall.roadmap.v1.GetItemUpdateRequest
-	(*ListItemUpdatesRequest)(nil),     // 19: guildhall.roadmap.v1.ListItemUpdatesRequest
-	(*ListItemUpdatesResponse)(nil),    // 20: guildhall.roadmap.v1.ListItemUpdatesResponse
-	(*CreateItemUpdateRequest)(nil),    // 21: guildhall.roadmap.v1.CreateItemUpdateRequest
-	(*GetProposalRequest)(nil),         // 22: guildhall.roadmap.v1.GetProposalRequest
-	(*ListProposalsRequest)(nil),       // 23: guildhall.roadmap.v1.ListProposalsRequest
-	(*ListProposalsResponse)(nil),      // 24: guildhall.roadmap.v1.ListProposalsResponse
-	(*CreateProposalRequest)(nil),      // 25: guildhall.roadmap.v1.CreateProposalRequest
-	(*UpdateProposalRequest)(nil),      // 26: guildhall.roadmap.v1.UpdateProposalRequest
-	(*DeleteProposalRequest)(nil),      // 27: guildhall.roadmap.v1.DeleteProposalRequest
-	(*OpenProposalRequest)(nil),        // 28: guildhall.roadmap.v1.OpenProposalRequest
-	(*CloseProposalRequest)(nil),       // 29: guildhall.roadmap.v1.CloseProposalRequest
-	(*CastVoteRequest)(nil),            // 30: guildhall.roadmap.v1.CastVoteRequest
-	(*GetVoteRequest)(nil),             // 31: guildhall.roadmap.v1.GetVoteRequest
-	(*ListVotesRequest)(nil),           // 32: guildhall.roadmap.v1.ListVotesRequest
-	(*ListVotesResponse)(nil),          // 33: guildhall.roadmap.v1.ListVotesResponse
-	(*GetRoadmapRequest)(nil),          // 34: guildhall.roadmap.v1.GetRoadmapRequest
-	(*Release)(nil),                    // 35: guildhall.roadmap.v1.Release
-	(*fieldmaskpb.FieldMask)(nil),      // 36: google.protobuf.FieldMask
-	(*Item)(nil),                       // 37: guildhall.roadmap.v1.Item
-	(Item_State)(0),                    // 38: guildhall.roadmap.v1.Item.State
-	(*ItemVoter)(nil),                  // 39: guildhall.roadmap.v1.ItemVoter
-	(*ItemUpdate)(nil),                 // 40: guildhall.roadmap.v1.ItemUpdate
-	(*Proposal)(nil),                   // 41: guildhall.roadmap.v1.Proposal
-	(*Vote)(nil),                       // 42: guildhall.roadmap.v1.Vote
-	(*emptypb.Empty)(nil),              // 43: google.protobuf.Empty
-	(*Roadmap)(nil),                    // 44: guildhall.roadmap.v1.Roadmap
+	(*TransitionReleaseRequest)(nil),   // 6: guildhall.roadmap.v1.TransitionReleaseRequest
+	(*GetReleaseChangelogRequest)(nil), // 7: guildhall.roadmap.v1.GetReleaseChangelogRequest
+	(*ReleaseChangelog)(nil),           // 8: guildhall.roadmap.v1.ReleaseChangelog
+	(*GetItemRequest)(nil),             // 9: guildhall.roadmap.v1.GetItemRequest
+	(*ListItemsRequest)(nil),           // 10: guildhall.roadmap.v1.ListItemsRequest
+	(*ListItemsResponse)(nil),          // 11: guildhall.roadmap.v1.ListItemsResponse
+	(*CreateItemRequest)(nil),          // 12: guildhall.roadmap.v1.CreateItemRequest
+	(*UpdateItemRequest)(nil),          // 13: guildhall.roadmap.v1.UpdateItemRequest
+	(*DeleteItemRequest)(nil),          // 14: guildhall.roadmap.v1.DeleteItemRequest
+	(*VoteItemRequest)(nil),            // 15: guildhall.roadmap.v1.VoteItemRequest
+	(*UnvoteItemRequest)(nil),          // 16: guildhall.roadmap.v1.UnvoteItemRequest
+	(*ListItemVotersRequest)(nil),      // 17: guildhall.roadmap.v1.ListItemVotersRequest
+	(*ListItemVotersResponse)(nil),     // 18: guildhall.roadmap.v1.ListItemVotersResponse
+	(*GetItemUpdateRequest)(nil),       // 19: guildhall.roadmap.v1.GetItemUpdateRequest
+	(*ListItemUpdatesRequest)(nil),     // 20: guildhall.roadmap.v1.ListItemUpdatesRequest
+	(*ListItemUpdatesResponse)(nil),    // 21: guildhall.roadmap.v1.ListItemUpdatesResponse
+	(*CreateItemUpdateRequest)(nil),    // 22: guildhall.roadmap.v1.CreateItemUpdateRequest
+	(*GetProposalRequest)(nil),         // 23: guildhall.roadmap.v1.GetProposalRequest
+	(*ListProposalsRequest)(nil),       // 24: guildhall.roadmap.v1.ListProposalsRequest
+	(*ListProposalsResponse)(nil),      // 25: guildhall.roadmap.v1.ListProposalsResponse
+	(*CreateProposalRequest)(nil),      // 26: guildhall.roadmap.v1.CreateProposalRequest
+	(*UpdateProposalRequest)(nil),      // 27: guildhall.roadmap.v1.UpdateProposalRequest
+	(*DeleteProposalRequest)(nil),      // 28: guildhall.roadmap.v1.DeleteProposalRequest
+	(*OpenProposalRequest)(nil),        // 29: guildhall.roadmap.v1.OpenProposalRequest
+	(*CloseProposalRequest)(nil),       // 30: guildhall.roadmap.v1.CloseProposalRequest
+	(*CastVoteRequest)(nil),            // 31: guildhall.roadmap.v1.CastVoteRequest
+	(*GetVoteRequest)(nil),             // 32: guildhall.roadmap.v1.GetVoteRequest
+	(*ListVotesRequest)(nil),           // 33: guildhall.roadmap.v1.ListVotesRequest
+	(*ListVotesResponse)(nil),          // 34: guildhall.roadmap.v1.ListVotesResponse
+	(*GetRoadmapRequest)(nil),          // 35: guildhall.roadmap.v1.GetRoadmapRequest
+	(*Release)(nil),                    // 36: guildhall.roadmap.v1.Release
+	(*fieldmaskpb.FieldMask)(nil),      // 37: google.protobuf.FieldMask
+	(Release_State)(0),                 // 38: guildhall.roadmap.v1.Release.State
+	(*Item)(nil),                       // 39: guildhall.roadmap.v1.Item
+	(Item_State)(0),                    // 40: guildhall.roadmap.v1.Item.State
+	(*ItemVoter)(nil),                  // 41: guildhall.roadmap.v1.ItemVoter
+	(*ItemUpdate)(nil),                 // 42: guildhall.roadmap.v1.ItemUpdate
+	(*Proposal)(nil),                   // 43: guildhall.roadmap.v1.Proposal
+	(*Vote)(nil),                       // 44: guildhall.roadmap.v1.Vote
+	(*emptypb.Empty)(nil),              // 45: google.protobuf.Empty
+	(*Roadmap)(nil),                    // 46: guildhall.roadmap.v1.Roadmap
 }
 var file_guildhall_roadmap_v1_roadmap_service_proto_depIdxs = []int32{
-	35, // 0: guildhall.roadmap.v1.ListReleasesResponse.releases:type_name -> guildhall.roadmap.v1.Release
-	35, // 1: guildhall.roadmap.v1.CreateReleaseRequest.release:type_name -> guildhall.roadmap.v1.Release
-	35, // 2: guildhall.roadmap.v1.UpdateReleaseRequest.release:type_name -> guildhall.roadmap.v1.Release
-	36, // 3: guildhall.roadmap.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
-	35, // 4: guildhall.roadmap.v1.ReleaseChangelog.release:type_name -> guildhall.roadmap.v1.Release
-	37, // 5: guildhall.roadmap.v1.ReleaseChangelog.items:type_name -> guildhall.roadmap.v1.Item
-	38, // 6: guildhall.roadmap.v1.ListItemsRequest.state:type_name -> guildhall.roadmap.v1.Item.State
-	37, // 7: guildhall.roadmap.v1.ListItemsResponse.items:type_name -> guildhall.roadmap.v1.Item
-	37, // 8: guildhall.roadmap.v1.CreateItemRequest.item:type_name -> guildhall.roadmap.v1.Item
-	37, // 9: guildhall.roadmap.v1.UpdateItemRequest.item:type_name -> guildhall.roadmap.v1.Item
-	36, // 10: guildhall.roadmap.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
-	39, // 11: guildhall.roadmap.v1.ListItemVotersResponse.voters:type_name -> guildhall.roadmap.v1.ItemVoter
-	40, // 12: guildhall.roadmap.v1.ListItemUpdatesResponse.item_updates:type_name -> guildhall.roadmap.v1.ItemUpdate
-	40, // 13: guildhall.roadmap.v1.CreateItemUpdateRequest.item_update:type_name -> guildhall.roadmap.v1.ItemUpdate
-	41, // 14: guildhall.roadmap.v1.ListProposalsResponse.proposals:type_name -> guildhall.roadmap.v1.Proposal
-	41, // 15: guildhall.roadmap.v1.CreateProposalRequest.proposal:type_name -> guildhall.roadmap.v1.Proposal
-	41, // 16: guildhall.roadmap.v1.UpdateProposalRequest.proposal:type_name -> guildhall.roadmap.v1.Proposal
-	36, // 17: guildhall.roadmap.v1.UpdateProposalRequest.update_mask:type_name -> google.protobuf.FieldMask
-	42, // 18: guildhall.roadmap.v1.ListVotesResponse.votes:type_name -> guildhall.roadmap.v1.Vote
-	0,  // 19: guildhall.roadmap.v1.RoadmapService.GetRelease:input_type -> guildhall.roadmap.v1.GetReleaseRequest
-	1,  // 20: guildhall.roadmap.v1.RoadmapService.ListReleases:input_type -> guildhall.roadmap.v1.ListReleasesRequest
-	3,  // 21: guildhall.roadmap.v1.RoadmapService.CreateRelease:input_type -> guildhall.roadmap.v1.CreateReleaseRequest
-	4,  // 22: guildhall.roadmap.v1.RoadmapService.UpdateRelease:input_type -> guildhall.roadmap.v1.UpdateReleaseRequest
-	5,  // 23: guildhall.roadmap.v1.RoadmapService.DeleteRelease:input_type -> guildhall.roadmap.v1.DeleteReleaseRequest
-	6,  // 24: guildhall.roadmap.v1.RoadmapService.GetReleaseChangelog:input_type -> guildhall.roadmap.v1.GetReleaseChangelogRequest
-	8,  // 25: guildhall.roadmap.v1.RoadmapService.GetItem:input_type -> guildhall.roadmap.v1.GetItemRequest
-	9,  // 26: guildhall.roadmap.v1.RoadmapService.ListItems:input_type -> guildhall.roadmap.v1.ListItemsRequest
-	11, // 27: guildhall.roadmap.v1.RoadmapService.CreateItem:input_type -> guildhall.roadmap.v1.CreateItemRequest
-	12, // 28: guildhall.roadmap.v1.RoadmapService.UpdateItem:input_type -> guildhall.roadmap.v1.UpdateItemRequest
-	13, // 29: guildhall.roadmap.v1.RoadmapService.DeleteItem:input_type -> guildhall.roadmap.v1.DeleteItemRequest
-	14, // 30: guildhall.roadmap.v1.RoadmapService.VoteItem:input_type -> guildhall.roadmap.v1.VoteItemRequest
-	15, // 31: guildhall.roadmap.v1.RoadmapService.UnvoteItem:input_type -> guildhall.roadmap.v1.UnvoteItemRequest
-	16, // 32: guildhall.roadmap.v1.RoadmapService.ListItemVoters:input_type -> guildhall.roadmap.v1.ListItemVotersRequest
-	18, // 33: guildhall.roadmap.v1.RoadmapService.GetItemUpdate:input_type -> guildhall.roadmap.v1.GetItemUpdateRequest
-	19, // 34: guildhall.roadmap.v1.RoadmapService.ListItemUpdates:input_type -> guildhall.roadmap.v1.ListItemUpdatesRequest
-	21, // 35: guildhall.roadmap.v1.RoadmapService.CreateItemUpdate:input_type -> guildhall.roadmap.v1.CreateItemUpdateRequest
-	22, // 36: guildhall.roadmap.v1.RoadmapService.GetProposal:input_type -> guildhall.roadmap.v1.GetProposalRequest
-	23, // 37: guildhall.roadmap.v1.RoadmapService.ListProposals:input_type -> guildhall.roadmap.v1.ListProposalsRequest
-	25, // 38: guildhall.roadmap.v1.RoadmapService.CreateProposal:input_type -> guildhall.roadmap.v1.CreateProposalRequest
-	26, // 39: guildhall.roadmap.v1.RoadmapService.UpdateProposal:input_type -> guildhall.roadmap.v1.UpdateProposalRequest
-	27, // 40: guildhall.roadmap.v1.RoadmapService.DeleteProposal:input_type -> guildhall.roadmap.v1.DeleteProposalRequest
-	28, // 41: guildhall.roadmap.v1.RoadmapService.OpenProposal:input_type -> guildhall.roadmap.v1.OpenProposalRequest
-	29, // 42: guildhall.roadmap.v1.RoadmapService.CloseProposal:input_type -> guildhall.roadmap.v1.CloseProposalRequest
-	30, // 43: guildhall.roadmap.v1.RoadmapService.CastVote:input_type -> guildhall.roadmap.v1.CastVoteRequest
-	31, // 44: guildhall.roadmap.v1.RoadmapService.GetVote:input_type -> guildhall.roadmap.v1.GetVoteRequest
-	32, // 45: guildhall.roadmap.v1.RoadmapService.ListVotes:input_type -> guildhall.roadmap.v1.ListVotesRequest
-	34, // 46: guildhall.roadmap.v1.RoadmapService.GetRoadmap:input_type -> guildhall.roadmap.v1.GetRoadmapRequest
-	35, // 47: guildhall.roadmap.v1.RoadmapService.GetRelease:output_type -> guildhall.roadmap.v1.Release
-	2,  // 48: guildhall.roadmap.v1.RoadmapService.ListReleases:output_type -> guildhall.roadmap.v1.ListReleasesResponse
-	35, // 49: guildhall.roadmap.v1.RoadmapService.CreateRelease:output_type -> guildhall.roadmap.v1.Release
-	35, // 50: guildhall.roadmap.v1.RoadmapService.UpdateRelease:output_type -> guildhall.roadmap.v1.Release
-	43, // 51: guildhall.roadmap.v1.RoadmapService.DeleteRelease:output_type -> google.protobuf.Empty
-	7,  // 52: guildhall.roadmap.v1.RoadmapService.GetReleaseChangelog:output_type -> guildhall.roadmap.v1.ReleaseChangelog
-	37, // 53: guildhall.roadmap.v1.RoadmapService.GetItem:output_type -> guildhall.roadmap.v1.Item
-	10, // 54: guildhall.roadmap.v1.RoadmapService.ListItems:output_type -> guildhall.roadmap.v1.ListItemsResponse
-	37, // 55: guildhall.roadmap.v1.RoadmapService.CreateItem:output_type -> guildhall.roadmap.v1.Item
-	37, // 56: guildhall.roadmap.v1.RoadmapService.UpdateItem:output_type -> guildhall.roadmap.v1.Item
-	43, // 57: guildhall.roadmap.v1.RoadmapService.DeleteItem:output_type -> google.protobuf.Empty
-	37, // 58: guildhall.roadmap.v1.RoadmapService.VoteItem:output_type -> guildhall.roadmap.v1.Item
-	37, // 59: guildhall.roadmap.v1.RoadmapService.UnvoteItem:output_type -> guildhall.roadmap.v1.Item
-	17, // 60: guildhall.roadmap.v1.RoadmapService.ListItemVoters:output_type -> guildhall.roadmap.v1.ListItemVotersResponse
-	40, // 61: guildhall.roadmap.v1.RoadmapService.GetItemUpdate:output_type -> guildhall.roadmap.v1.ItemUpdate
-	20, // 62: guildhall.roadmap.v1.RoadmapService.ListItemUpdates:output_type -> guildhall.roadmap.v1.ListItemUpdatesResponse
-	40, // 63: guildhall.roadmap.v1.RoadmapService.CreateItemUpdate:output_type -> guildhall.roadmap.v1.ItemUpdate
-	41, // 64: guildhall.roadmap.v1.RoadmapService.GetProposal:output_type -> guildhall.roadmap.v1.Proposal
-	24, // 65: guildhall.roadmap.v1.RoadmapService.ListProposals:output_type -> guildhall.roadmap.v1.ListProposalsResponse
-	41, // 66: guildhall.roadmap.v1.RoadmapService.CreateProposal:output_type -> guildhall.roadmap.v1.Proposal
-	41, // 67: guildhall.roadmap.v1.RoadmapService.UpdateProposal:output_type -> guildhall.roadmap.v1.Proposal
-	43, // 68: guildhall.roadmap.v1.RoadmapService.DeleteProposal:output_type -> google.protobuf.Empty
-	41, // 69: guildhall.roadmap.v1.RoadmapService.OpenProposal:output_type -> guildhall.roadmap.v1.Proposal
-	41, // 70: guildhall.roadmap.v1.RoadmapService.CloseProposal:output_type -> guildhall.roadmap.v1.Proposal
-	42, // 71: guildhall.roadmap.v1.RoadmapService.CastVote:output_type -> guildhall.roadmap.v1.Vote
-	42, // 72: guildhall.roadmap.v1.RoadmapService.GetVote:output_type -> guildhall.roadmap.v1.Vote
-	33, // 73: guildhall.roadmap.v1.RoadmapService.ListVotes:output_type -> guildhall.roadmap.v1.ListVotesResponse
-	44, // 74: guildhall.roadmap.v1.RoadmapService.GetRoadmap:output_type -> guildhall.roadmap.v1.Roadmap
-	47, // [47:75] is the sub-list for method output_type
-	19, // [19:47] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	36, // 0: guildhall.roadmap.v1.ListReleasesResponse.releases:type_name -> guildhall.roadmap.v1.Release
+	36, // 1: guildhall.roadmap.v1.CreateReleaseRequest.release:type_name -> guildhall.roadmap.v1.Release
+	36, // 2: guildhall.roadmap.v1.UpdateReleaseRequest.release:type_name -> guildhall.roadmap.v1.Release
+	37, // 3: guildhall.roadmap.v1.UpdateReleaseRequest.update_mask:type_name -> google.protobuf.FieldMask
+	38, // 4: guildhall.roadmap.v1.TransitionReleaseRequest.state:type_name -> guildhall.roadmap.v1.Release.State
+	36, // 5: guildhall.roadmap.v1.ReleaseChangelog.release:type_name -> guildhall.roadmap.v1.Release
+	39, // 6: guildhall.roadmap.v1.ReleaseChangelog.items:type_name -> guildhall.roadmap.v1.Item
+	40, // 7: guildhall.roadmap.v1.ListItemsRequest.state:type_name -> guildhall.roadmap.v1.Item.State
+	39, // 8: guildhall.roadmap.v1.ListItemsResponse.items:type_name -> guildhall.roadmap.v1.Item
+	39, // 9: guildhall.roadmap.v1.CreateItemRequest.item:type_name -> guildhall.roadmap.v1.Item
+	39, // 10: guildhall.roadmap.v1.UpdateItemRequest.item:type_name -> guildhall.roadmap.v1.Item
+	37, // 11: guildhall.roadmap.v1.UpdateItemRequest.update_mask:type_name -> google.protobuf.FieldMask
+	41, // 12: guildhall.roadmap.v1.ListItemVotersResponse.voters:type_name -> guildhall.roadmap.v1.ItemVoter
+	42, // 13: guildhall.roadmap.v1.ListItemUpdatesResponse.item_updates:type_name -> guildhall.roadmap.v1.ItemUpdate
+	42, // 14: guildhall.roadmap.v1.CreateItemUpdateRequest.item_update:type_name -> guildhall.roadmap.v1.ItemUpdate
+	43, // 15: guildhall.roadmap.v1.ListProposalsResponse.proposals:type_name -> guildhall.roadmap.v1.Proposal
+	43, // 16: guildhall.roadmap.v1.CreateProposalRequest.proposal:type_name -> guildhall.roadmap.v1.Proposal
+	43, // 17: guildhall.roadmap.v1.UpdateProposalRequest.proposal:type_name -> guildhall.roadmap.v1.Proposal
+	37, // 18: guildhall.roadmap.v1.UpdateProposalRequest.update_mask:type_name -> google.protobuf.FieldMask
+	44, // 19: guildhall.roadmap.v1.ListVotesResponse.votes:type_name -> guildhall.roadmap.v1.Vote
+	0,  // 20: guildhall.roadmap.v1.RoadmapService.GetRelease:input_type -> guildhall.roadmap.v1.GetReleaseRequest
+	1,  // 21: guildhall.roadmap.v1.RoadmapService.ListReleases:input_type -> guildhall.roadmap.v1.ListReleasesRequest
+	3,  // 22: guildhall.roadmap.v1.RoadmapService.CreateRelease:input_type -> guildhall.roadmap.v1.CreateReleaseRequest
+	4,  // 23: guildhall.roadmap.v1.RoadmapService.UpdateRelease:input_type -> guildhall.roadmap.v1.UpdateReleaseRequest
+	5,  // 24: guildhall.roadmap.v1.RoadmapService.DeleteRelease:input_type -> guildhall.roadmap.v1.DeleteReleaseRequest
+	6,  // 25: guildhall.roadmap.v1.RoadmapService.TransitionRelease:input_type -> guildhall.roadmap.v1.TransitionReleaseRequest
+	7,  // 26: guildhall.roadmap.v1.RoadmapService.GetReleaseChangelog:input_type -> guildhall.roadmap.v1.GetReleaseChangelogRequest
+	9,  // 27: guildhall.roadmap.v1.RoadmapService.GetItem:input_type -> guildhall.roadmap.v1.GetItemRequest
+	10, // 28: guildhall.roadmap.v1.RoadmapService.ListItems:input_type -> guildhall.roadmap.v1.ListItemsRequest
+	12, // 29: guildhall.roadmap.v1.RoadmapService.CreateItem:input_type -> guildhall.roadmap.v1.CreateItemRequest
+	13, // 30: guildhall.roadmap.v1.RoadmapService.UpdateItem:input_type -> guildhall.roadmap.v1.UpdateItemRequest
+	14, // 31: guildhall.roadmap.v1.RoadmapService.DeleteItem:input_type -> guildhall.roadmap.v1.DeleteItemRequest
+	15, // 32: guildhall.roadmap.v1.RoadmapService.VoteItem:input_type -> guildhall.roadmap.v1.VoteItemRequest
+	16, // 33: guildhall.roadmap.v1.RoadmapService.UnvoteItem:input_type -> guildhall.roadmap.v1.UnvoteItemRequest
+	17, // 34: guildhall.roadmap.v1.RoadmapService.ListItemVoters:input_type -> guildhall.roadmap.v1.ListItemVotersRequest
+	19, // 35: guildhall.roadmap.v1.RoadmapService.GetItemUpdate:input_type -> guildhall.roadmap.v1.GetItemUpdateRequest
+	20, // 36: guildhall.roadmap.v1.RoadmapService.ListItemUpdates:input_type -> guildhall.roadmap.v1.ListItemUpdatesRequest
+	22, // 37: guildhall.roadmap.v1.RoadmapService.CreateItemUpdate:input_type -> guildhall.roadmap.v1.CreateItemUpdateRequest
+	23, // 38: guildhall.roadmap.v1.RoadmapService.GetProposal:input_type -> guildhall.roadmap.v1.GetProposalRequest
+	24, // 39: guildhall.roadmap.v1.RoadmapService.ListProposals:input_type -> guildhall.roadmap.v1.ListProposalsRequest
+	26, // 40: guildhall.roadmap.v1.RoadmapService.CreateProposal:input_type -> guildhall.roadmap.v1.CreateProposalRequest
+	27, // 41: guildhall.roadmap.v1.RoadmapService.UpdateProposal:input_type -> guildhall.roadmap.v1.UpdateProposalRequest
+	28, // 42: guildhall.roadmap.v1.RoadmapService.DeleteProposal:input_type -> guildhall.roadmap.v1.DeleteProposalRequest
+	29, // 43: guildhall.roadmap.v1.RoadmapService.OpenProposal:input_type -> guildhall.roadmap.v1.OpenProposalRequest
+	30, // 44: guildhall.roadmap.v1.RoadmapService.CloseProposal:input_type -> guildhall.roadmap.v1.CloseProposalRequest
+	31, // 45: guildhall.roadmap.v1.RoadmapService.CastVote:input_type -> guildhall.roadmap.v1.CastVoteRequest
+	32, // 46: guildhall.roadmap.v1.RoadmapService.GetVote:input_type -> guildhall.roadmap.v1.GetVoteRequest
+	33, // 47: guildhall.roadmap.v1.RoadmapService.ListVotes:input_type -> guildhall.roadmap.v1.ListVotesRequest
+	35, // 48: guildhall.roadmap.v1.RoadmapService.GetRoadmap:input_type -> guildhall.roadmap.v1.GetRoadmapRequest
+	36, // 49: guildhall.roadmap.v1.RoadmapService.GetRelease:output_type -> guildhall.roadmap.v1.Release
+	2,  // 50: guildhall.roadmap.v1.RoadmapService.ListReleases:output_type -> guildhall.roadmap.v1.ListReleasesResponse
+	36, // 51: guildhall.roadmap.v1.RoadmapService.CreateRelease:output_type -> guildhall.roadmap.v1.Release
+	36, // 52: guildhall.roadmap.v1.RoadmapService.UpdateRelease:output_type -> guildhall.roadmap.v1.Release
+	45, // 53: guildhall.roadmap.v1.RoadmapService.DeleteRelease:output_type -> google.protobuf.Empty
+	36, // 54: guildhall.roadmap.v1.RoadmapService.TransitionRelease:output_type -> guildhall.roadmap.v1.Release
+	8,  // 55: guildhall.roadmap.v1.RoadmapService.GetReleaseChangelog:output_type -> guildhall.roadmap.v1.ReleaseChangelog
+	39, // 56: guildhall.roadmap.v1.RoadmapService.GetItem:output_type -> guildhall.roadmap.v1.Item
+	11, // 57: guildhall.roadmap.v1.RoadmapService.ListItems:output_type -> guildhall.roadmap.v1.ListItemsResponse
+	39, // 58: guildhall.roadmap.v1.RoadmapService.CreateItem:output_type -> guildhall.roadmap.v1.Item
+	39, // 59: guildhall.roadmap.v1.RoadmapService.UpdateItem:output_type -> guildhall.roadmap.v1.Item
+	45, // 60: guildhall.roadmap.v1.RoadmapService.DeleteItem:output_type -> google.protobuf.Empty
+	39, // 61: guildhall.roadmap.v1.RoadmapService.VoteItem:output_type -> guildhall.roadmap.v1.Item
+	39, // 62: guildhall.roadmap.v1.RoadmapService.UnvoteItem:output_type -> guildhall.roadmap.v1.Item
+	18, // 63: guildhall.roadmap.v1.RoadmapService.ListItemVoters:output_type -> guildhall.roadmap.v1.ListItemVotersResponse
+	42, // 64: guildhall.roadmap.v1.RoadmapService.GetItemUpdate:output_type -> guildhall.roadmap.v1.ItemUpdate
+	21, // 65: guildhall.roadmap.v1.RoadmapService.ListItemUpdates:output_type -> guildhall.roadmap.v1.ListItemUpdatesResponse
+	42, // 66: guildhall.roadmap.v1.RoadmapService.CreateItemUpdate:output_type -> guildhall.roadmap.v1.ItemUpdate
+	43, // 67: guildhall.roadmap.v1.RoadmapService.GetProposal:output_type -> guildhall.roadmap.v1.Proposal
+	25, // 68: guildhall.roadmap.v1.RoadmapService.ListProposals:output_type -> guildhall.roadmap.v1.ListProposalsResponse
+	43, // 69: guildhall.roadmap.v1.RoadmapService.CreateProposal:output_type -> guildhall.roadmap.v1.Proposal
+	43, // 70: guildhall.roadmap.v1.RoadmapService.UpdateProposal:output_type -> guildhall.roadmap.v1.Proposal
+	45, // 71: guildhall.roadmap.v1.RoadmapService.DeleteProposal:output_type -> google.protobuf.Empty
+	43, // 72: guildhall.roadmap.v1.RoadmapService.OpenProposal:output_type -> guildhall.roadmap.v1.Proposal
+	43, // 73: guildhall.roadmap.v1.RoadmapService.CloseProposal:output_type -> guildhall.roadmap.v1.Proposal
+	44, // 74: guildhall.roadmap.v1.RoadmapService.CastVote:output_type -> guildhall.roadmap.v1.Vote
+	44, // 75: guildhall.roadmap.v1.RoadmapService.GetVote:output_type -> guildhall.roadmap.v1.Vote
+	34, // 76: guildhall.roadmap.v1.RoadmapService.ListVotes:output_type -> guildhall.roadmap.v1.ListVotesResponse
+	46, // 77: guildhall.roadmap.v1.RoadmapService.GetRoadmap:output_type -> guildhall.roadmap.v1.Roadmap
+	49, // [49:78] is the sub-list for method output_type
+	20, // [20:49] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_roadmap_v1_roadmap_service_proto_init() }
@@ -2355,14 +2452,14 @@ func file_guildhall_roadmap_v1_roadmap_service_proto_init() {
 	file_guildhall_roadmap_v1_proposal_proto_init()
 	file_guildhall_roadmap_v1_release_proto_init()
 	file_guildhall_roadmap_v1_roadmap_proto_init()
-	file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[9].OneofWrappers = []any{}
+	file_guildhall_roadmap_v1_roadmap_service_proto_msgTypes[10].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc), len(file_guildhall_roadmap_v1_roadmap_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   35,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

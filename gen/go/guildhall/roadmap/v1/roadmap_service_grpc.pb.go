@@ -25,6 +25,7 @@ const (
 	RoadmapService_CreateRelease_FullMethodName       = "/guildhall.roadmap.v1.RoadmapService/CreateRelease"
 	RoadmapService_UpdateRelease_FullMethodName       = "/guildhall.roadmap.v1.RoadmapService/UpdateRelease"
 	RoadmapService_DeleteRelease_FullMethodName       = "/guildhall.roadmap.v1.RoadmapService/DeleteRelease"
+	RoadmapService_TransitionRelease_FullMethodName   = "/guildhall.roadmap.v1.RoadmapService/TransitionRelease"
 	RoadmapService_GetReleaseChangelog_FullMethodName = "/guildhall.roadmap.v1.RoadmapService/GetReleaseChangelog"
 	RoadmapService_GetItem_FullMethodName             = "/guildhall.roadmap.v1.RoadmapService/GetItem"
 	RoadmapService_ListItems_FullMethodName           = "/guildhall.roadmap.v1.RoadmapService/ListItems"
@@ -67,6 +68,10 @@ type RoadmapServiceClient interface {
 	// Removes a release.
 	DeleteRelease(ctx context.Context, in *DeleteReleaseRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
 	// The items done in a release: its changelog.
+	// Moves a release to another state (a legal move, see Release.State) and
+	// records the actor, time and note in its history. Errors:
+	// FAILED_PRECONDITION/ILLEGAL_TRANSITION, ABORTED on a stale etag.
+	TransitionRelease(ctx context.Context, in *TransitionReleaseRequest, opts ...grpc.CallOption) (*Release, error)
 	GetReleaseChangelog(ctx context.Context, in *GetReleaseChangelogRequest, opts ...grpc.CallOption) (*ReleaseChangelog, error)
 	// Reads an item.
 	GetItem(ctx context.Context, in *GetItemRequest, opts ...grpc.CallOption) (*Item, error)
@@ -78,7 +83,10 @@ type RoadmapServiceClient interface {
 	UpdateItem(ctx context.Context, in *UpdateItemRequest, opts ...grpc.CallOption) (*Item, error)
 	// Removes an item with its timeline and votes.
 	DeleteItem(ctx context.Context, in *DeleteItemRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
-	// Adds the caller's vote for an item; voting again changes nothing.
+	// Adds the caller's vote for an item; voting again changes nothing. An
+	// item that is DONE or DECLINED takes no new votes:
+	// FAILED_PRECONDITION/ITEM_CLOSED_FOR_VOTING, as Fider and Decidim close
+	// voting on finished ideas (removing a vote stays possible).
 	VoteItem(ctx context.Context, in *VoteItemRequest, opts ...grpc.CallOption) (*Item, error)
 	// Takes the caller's vote back; doing so without a vote changes nothing.
 	UnvoteItem(ctx context.Context, in *UnvoteItemRequest, opts ...grpc.CallOption) (*Item, error)
@@ -167,6 +175,16 @@ func (c *roadmapServiceClient) DeleteRelease(ctx context.Context, in *DeleteRele
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(emptypb.Empty)
 	err := c.cc.Invoke(ctx, RoadmapService_DeleteRelease_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *roadmapServiceClient) TransitionRelease(ctx context.Context, in *TransitionReleaseRequest, opts ...grpc.CallOption) (*Release, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Release)
+	err := c.cc.Invoke(ctx, RoadmapService_TransitionRelease_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -420,6 +438,10 @@ type RoadmapServiceServer interface {
 	// Removes a release.
 	DeleteRelease(context.Context, *DeleteReleaseRequest) (*emptypb.Empty, error)
 	// The items done in a release: its changelog.
+	// Moves a release to another state (a legal move, see Release.State) and
+	// records the actor, time and note in its history. Errors:
+	// FAILED_PRECONDITION/ILLEGAL_TRANSITION, ABORTED on a stale etag.
+	TransitionRelease(context.Context, *TransitionReleaseRequest) (*Release, error)
 	GetReleaseChangelog(context.Context, *GetReleaseChangelogRequest) (*ReleaseChangelog, error)
 	// Reads an item.
 	GetItem(context.Context, *GetItemRequest) (*Item, error)
@@ -431,7 +453,10 @@ type RoadmapServiceServer interface {
 	UpdateItem(context.Context, *UpdateItemRequest) (*Item, error)
 	// Removes an item with its timeline and votes.
 	DeleteItem(context.Context, *DeleteItemRequest) (*emptypb.Empty, error)
-	// Adds the caller's vote for an item; voting again changes nothing.
+	// Adds the caller's vote for an item; voting again changes nothing. An
+	// item that is DONE or DECLINED takes no new votes:
+	// FAILED_PRECONDITION/ITEM_CLOSED_FOR_VOTING, as Fider and Decidim close
+	// voting on finished ideas (removing a vote stays possible).
 	VoteItem(context.Context, *VoteItemRequest) (*Item, error)
 	// Takes the caller's vote back; doing so without a vote changes nothing.
 	UnvoteItem(context.Context, *UnvoteItemRequest) (*Item, error)
@@ -490,6 +515,9 @@ func (UnimplementedRoadmapServiceServer) UpdateRelease(context.Context, *UpdateR
 }
 func (UnimplementedRoadmapServiceServer) DeleteRelease(context.Context, *DeleteReleaseRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeleteRelease not implemented")
+}
+func (UnimplementedRoadmapServiceServer) TransitionRelease(context.Context, *TransitionReleaseRequest) (*Release, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransitionRelease not implemented")
 }
 func (UnimplementedRoadmapServiceServer) GetReleaseChangelog(context.Context, *GetReleaseChangelogRequest) (*ReleaseChangelog, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetReleaseChangelog not implemented")
@@ -667,6 +695,24 @@ func _RoadmapService_DeleteRelease_Handler(srv interface{}, ctx context.Context,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(RoadmapServiceServer).DeleteRelease(ctx, req.(*DeleteReleaseRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _RoadmapService_TransitionRelease_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransitionReleaseRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(RoadmapServiceServer).TransitionRelease(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: RoadmapService_TransitionRelease_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(RoadmapServiceServer).TransitionRelease(ctx, req.(*TransitionReleaseRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1111,6 +1157,10 @@ var RoadmapService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteRelease",
 			Handler:    _RoadmapService_DeleteRelease_Handler,
+		},
+		{
+			MethodName: "TransitionRelease",
+			Handler:    _RoadmapService_TransitionRelease_Handler,
 		},
 		{
 			MethodName: "GetReleaseChangelog",

@@ -79,6 +79,9 @@ const (
 	ErrorReason_NO_PENDING_ADOPTION ErrorReason = 33
 	// FAILED_PRECONDITION (400): the team position is not open.
 	ErrorReason_POSITION_NOT_OPEN ErrorReason = 34
+	// FAILED_PRECONDITION (400): a package without maintainers cannot be
+	// MAINTAINED; approve an adoption instead.
+	ErrorReason_NO_MAINTAINER ErrorReason = 35
 	// FAILED_PRECONDITION (400): only a DRAFT proposal may be changed, opened or deleted.
 	ErrorReason_PROPOSAL_NOT_DRAFT ErrorReason = 40
 	// FAILED_PRECONDITION (400): the proposal is not open for voting (yet).
@@ -89,6 +92,9 @@ const (
 	ErrorReason_CLOSE_TIME_REQUIRED ErrorReason = 43
 	// FAILED_PRECONDITION (400): a release with items cannot be deleted.
 	ErrorReason_RELEASE_HAS_ITEMS ErrorReason = 44
+	// FAILED_PRECONDITION (400): a DONE or DECLINED item takes no new votes
+	// (as Fider and Decidim close voting on finished ideas).
+	ErrorReason_ITEM_CLOSED_FOR_VOTING ErrorReason = 45
 	// FAILED_PRECONDITION (400): the submitter or payee of an expense may not
 	// approve it (separation of duties).
 	ErrorReason_SELF_APPROVAL ErrorReason = 50
@@ -137,11 +143,13 @@ var (
 		32: "PACKAGE_OBSOLETE",
 		33: "NO_PENDING_ADOPTION",
 		34: "POSITION_NOT_OPEN",
+		35: "NO_MAINTAINER",
 		40: "PROPOSAL_NOT_DRAFT",
 		41: "PROPOSAL_NOT_OPEN",
 		42: "VOTING_CLOSED",
 		43: "CLOSE_TIME_REQUIRED",
 		44: "RELEASE_HAS_ITEMS",
+		45: "ITEM_CLOSED_FOR_VOTING",
 		50: "SELF_APPROVAL",
 		51: "ALREADY_APPROVED",
 		52: "IS_REVERSAL",
@@ -174,11 +182,13 @@ var (
 		"PACKAGE_OBSOLETE":         32,
 		"NO_PENDING_ADOPTION":      33,
 		"POSITION_NOT_OPEN":        34,
+		"NO_MAINTAINER":            35,
 		"PROPOSAL_NOT_DRAFT":       40,
 		"PROPOSAL_NOT_OPEN":        41,
 		"VOTING_CLOSED":            42,
 		"CLOSE_TIME_REQUIRED":      43,
 		"RELEASE_HAS_ITEMS":        44,
+		"ITEM_CLOSED_FOR_VOTING":   45,
 		"SELF_APPROVAL":            50,
 		"ALREADY_APPROVED":         51,
 		"IS_REVERSAL":              52,
@@ -223,7 +233,7 @@ var File_guildhall_type_v1_error_reason_proto protoreflect.FileDescriptor
 
 const file_guildhall_type_v1_error_reason_proto_rawDesc = "" +
 	"\n" +
-	"$guildhall/type/v1/error_reason.proto\x12\x11guildhall.type.v1*\xfb\x05\n" +
+	"$guildhall/type/v1/error_reason.proto\x12\x11guildhall.type.v1*\xaa\x06\n" +
 	"\vErrorReason\x12\x1c\n" +
 	"\x18ERROR_REASON_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10INVALID_ARGUMENT\x10\x01\x12\r\n" +
@@ -245,12 +255,14 @@ const file_guildhall_type_v1_error_reason_proto_rawDesc = "" +
 	"\x12ALREADY_MAINTAINER\x10\x1f\x12\x14\n" +
 	"\x10PACKAGE_OBSOLETE\x10 \x12\x17\n" +
 	"\x13NO_PENDING_ADOPTION\x10!\x12\x15\n" +
-	"\x11POSITION_NOT_OPEN\x10\"\x12\x16\n" +
+	"\x11POSITION_NOT_OPEN\x10\"\x12\x11\n" +
+	"\rNO_MAINTAINER\x10#\x12\x16\n" +
 	"\x12PROPOSAL_NOT_DRAFT\x10(\x12\x15\n" +
 	"\x11PROPOSAL_NOT_OPEN\x10)\x12\x11\n" +
 	"\rVOTING_CLOSED\x10*\x12\x17\n" +
 	"\x13CLOSE_TIME_REQUIRED\x10+\x12\x15\n" +
-	"\x11RELEASE_HAS_ITEMS\x10,\x12\x11\n" +
+	"\x11RELEASE_HAS_ITEMS\x10,\x12\x1a\n" +
+	"\x16ITEM_CLOSED_FOR_VOTING\x10-\x12\x11\n" +
 	"\rSELF_APPROVAL\x102\x12\x14\n" +
 	"\x10ALREADY_APPROVED\x103\x12\x0f\n" +
 	"\vIS_REVERSAL\x104\x12\x14\n" +
