@@ -55,9 +55,37 @@ func newDevPosition(t *testing.T, admin *apptest.Env) string {
 }
 
 func newPackage(t *testing.T, admin *apptest.Env, maintainers string) string {
+	return newTeamPackage(t, admin, maintainers, "")
+}
+
+// newTeamPackage adds a package belonging to team ("" for none).
+func newTeamPackage(t *testing.T, admin *apptest.Env, maintainers, team string) string {
 	id := uniq("pkg")
-	mustOK(t, admin.Do(t, "POST", "/v1/packages?packageId="+id, `{"displayName":"`+id+`","maintainers":[`+maintainers+`]}`), "setup package")
+	body := `{"displayName":"` + id + `","maintainers":[` + maintainers + `]`
+	if team != "" {
+		body += `,"team":"` + team + `"`
+	}
+	mustOK(t, admin.Do(t, "POST", "/v1/packages?packageId="+id, body+`}`), "setup package")
 	return id
+}
+
+// pendingAdoption adds a package of team with a pending adopter and returns
+// the package id and the adopter's name.
+func pendingAdoption(t *testing.T, env, admin *apptest.Env, team string) (string, string) {
+	pkg := newTeamPackage(t, admin, "", team)
+	adopter := newPerson(t, admin)
+	tok := mustOK(t, admin.Do(t, "POST", "/v1/people/"+adopter+"/tokens", `{"displayName":"t"}`), "setup token")["secret"].(string)
+	mustOK(t, env.WithToken(tok).Do(t, "POST", "/v1/packages/"+pkg+":adopt", `{}`), "setup adopt")
+	return pkg, "people/" + adopter
+}
+
+// matchedVolunteer returns an offer matched to a new position of team.
+func matchedVolunteer(t *testing.T, env, admin *apptest.Env, team string) string {
+	v := newVolunteer(t, env, admin)
+	pos := mustOK(t, admin.Do(t, "POST", "/v1/teams/"+team+"/positions", `{"title":"Helper","role":"ROLE_MEMBER"}`), "setup position")["name"].(string)
+	mustOK(t, admin.Do(t, "POST", "/v1/"+v+":transition", `{"state":"STATE_CONTACTED"}`), "setup contacted")
+	mustOK(t, admin.Do(t, "POST", "/v1/"+v+":transition", `{"state":"STATE_MATCHED","position":"`+pos+`"}`), "setup matched")
+	return v
 }
 
 func newVolunteer(t *testing.T, env, admin *apptest.Env) string {
@@ -67,7 +95,8 @@ func newVolunteer(t *testing.T, env, admin *apptest.Env) string {
 }
 
 var matrix = []matrixRow{
-	{rpc: "CreatePerson", want: [6]int{unau, deny, ok, ok, deny, ok},
+	// People belong to no team: leading one does not create them.
+	{rpc: "CreatePerson", want: [6]int{unau, deny, deny, deny, deny, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
 			return "POST", "/v1/people?personId=" + uniq("np"), `{"displayName":"New"}`
 		}},
@@ -135,34 +164,76 @@ var matrix = []matrixRow{
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
 			return "POST", "/v1/volunteers", `{"displayName":"Helper","contact":"helper@example.org"}`
 		}},
-	{rpc: "TransitionVolunteer", want: [6]int{unau, deny, ok, ok, deny, ok},
+	// An offer not yet matched is the coordinators' (and admins').
+	{rpc: "TransitionVolunteer", want: [6]int{unau, deny, deny, deny, deny, ok},
 		req: func(t *testing.T, env, admin *apptest.Env) (string, string, string) {
 			return "POST", "/v1/" + newVolunteer(t, env, admin) + ":transition", `{"state":"STATE_CONTACTED"}`
 		}},
-	{rpc: "CreatePackage", want: [6]int{unau, deny, ok, ok, deny, ok},
+	// Once matched to a development position, development's lead takes it on.
+	{rpc: "TransitionVolunteer (matched to the team)", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, env, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/" + matchedVolunteer(t, env, admin, "development") + ":transition", `{"state":"STATE_ONBOARDING"}`
+		}},
+	{rpc: "TransitionVolunteer (matched to another team)", want: [6]int{unau, deny, ok, deny, deny, ok},
+		req: func(t *testing.T, env, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/" + matchedVolunteer(t, env, admin, "forums") + ":transition", `{"state":"STATE_DECLINED"}`
+		}},
+	{rpc: "CreatePackage", want: [6]int{unau, deny, deny, deny, deny, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
 			return "POST", "/v1/packages?packageId=" + uniq("pkg"), `{"displayName":"x"}`
 		}},
+	{rpc: "CreatePackage (for the team)", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/packages?packageId=" + uniq("pkg"), `{"displayName":"x","team":"teams/development"}`
+		}},
 	// "member" maintains the package, so may change it.
-	{rpc: "UpdatePackage", want: [6]int{unau, ok, ok, ok, deny, ok},
+	{rpc: "UpdatePackage", want: [6]int{unau, ok, deny, deny, deny, ok},
 		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
 			return "PATCH", "/v1/packages/" + newPackage(t, admin, `"people/member"`), `{"description":"d"}`
 		}},
-	{rpc: "OrphanPackage", want: [6]int{unau, ok, ok, ok, deny, ok},
+	{rpc: "UpdatePackage (the team's)", want: [6]int{unau, ok, deny, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/packages/" + newTeamPackage(t, admin, `"people/member"`, "teams/development"), `{"description":"d"}`
+		}},
+	// Moving a package to another team takes leading that team too.
+	{rpc: "UpdatePackage (move to forums)", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/packages/" + newTeamPackage(t, admin, `"people/member"`, "teams/development"), `{"team":"teams/forums"}`
+		}},
+	{rpc: "UpdatePackage (state)", want: [6]int{unau, http.StatusBadRequest, deny, http.StatusBadRequest, deny, http.StatusBadRequest},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/packages/" + newTeamPackage(t, admin, `"people/member"`, "teams/development"), `{"state":"STATE_OBSOLETE"}`
+		}},
+	{rpc: "OrphanPackage", want: [6]int{unau, ok, deny, deny, deny, ok},
 		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
 			return "POST", "/v1/packages/" + newPackage(t, admin, `"people/member"`) + ":orphan", `{"maintainer":"people/member"}`
+		}},
+	{rpc: "OrphanPackage (the team's)", want: [6]int{unau, ok, deny, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/packages/" + newTeamPackage(t, admin, `"people/member"`, "teams/development") + ":orphan", `{"maintainer":"people/member"}`
+		}},
+	{rpc: "TransitionPackage", want: [6]int{unau, ok, deny, deny, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/packages/" + newPackage(t, admin, `"people/member"`) + ":transition", `{"state":"STATE_SEEKING_MAINTAINER"}`
+		}},
+	{rpc: "TransitionPackage (the team's)", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "POST", "/v1/packages/" + newTeamPackage(t, admin, "", "teams/development") + ":transition", `{"state":"STATE_OBSOLETE"}`
 		}},
 	{rpc: "AdoptPackage", want: [6]int{unau, ok, ok, ok, ok, ok},
 		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
 			return "POST", "/v1/packages/" + newPackage(t, admin, "") + ":adopt", `{}`
 		}},
-	{rpc: "ApproveAdoption", want: [6]int{unau, deny, ok, ok, deny, ok},
+	// The Media lead approving an adoption of a package not Media's: refused.
+	{rpc: "ApproveAdoption", want: [6]int{unau, deny, deny, deny, deny, ok},
 		req: func(t *testing.T, env, admin *apptest.Env) (string, string, string) {
-			pkg := newPackage(t, admin, "")
-			adopter := newPerson(t, admin)
-			tok := mustOK(t, admin.Do(t, "POST", "/v1/people/"+adopter+"/tokens", `{"displayName":"t"}`), "setup token")["secret"].(string)
-			mustOK(t, env.WithToken(tok).Do(t, "POST", "/v1/packages/"+pkg+":adopt", `{}`), "setup adopt")
-			return "POST", "/v1/packages/" + pkg + ":approveAdoption", `{"person":"people/` + adopter + `"}`
+			pkg, adopter := pendingAdoption(t, env, admin, "")
+			return "POST", "/v1/packages/" + pkg + ":approveAdoption", `{"person":"` + adopter + `"}`
+		}},
+	{rpc: "ApproveAdoption (the team's)", want: [6]int{unau, deny, deny, ok, deny, ok},
+		req: func(t *testing.T, env, admin *apptest.Env) (string, string, string) {
+			pkg, adopter := pendingAdoption(t, env, admin, "teams/development")
+			return "POST", "/v1/packages/" + pkg + ":approveAdoption", `{"person":"` + adopter + `"}`
 		}},
 	{rpc: "CreateToken", want: [6]int{unau, ok, deny, deny, deny, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
@@ -174,6 +245,14 @@ var matrix = []matrixRow{
 			return "POST", "/v1/" + tok["name"].(string) + ":revoke", `{}`
 		}},
 	// Protected reads.
+	{rpc: "LookupPeople (handle)", want: [6]int{ok, ok, ok, ok, ok, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "GET", "/v1/people:lookup?handle=nobody-has-this", ""
+		}},
+	{rpc: "LookupPeople (email)", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "GET", "/v1/people:lookup?email=member@example.org", ""
+		}},
 	{rpc: "ListDriftEvents", want: [6]int{unau, deny, ok, ok, deny, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) { return "GET", "/v1/people:drift", "" }},
 	{rpc: "ListVolunteers", want: [6]int{unau, deny, ok, ok, deny, ok},

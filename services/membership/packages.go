@@ -3,6 +3,8 @@ package membership
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,7 +28,20 @@ const (
 	ReasonAlreadyMaintainer = typev1.ErrorReason_ALREADY_MAINTAINER
 	ReasonPackageObsolete   = typev1.ErrorReason_PACKAGE_OBSOLETE
 	ReasonNoPendingAdoption = typev1.ErrorReason_NO_PENDING_ADOPTION
+	ReasonNoMaintainer      = typev1.ErrorReason_NO_MAINTAINER
 )
+
+// packageMoves are the states TransitionPackage may move a package to from
+// each state. Any package may be declared OBSOLETE; an obsolete one comes
+// back as UNMAINTAINED (then :adopt) or, with maintainers, MAINTAINED.
+// UNMAINTAINED becomes MAINTAINED only through ApproveAdoption, which names
+// the new maintainer.
+var packageMoves = map[membershipv1.Package_State][]membershipv1.Package_State{
+	membershipv1.Package_STATE_MAINTAINED:         {membershipv1.Package_STATE_SEEKING_MAINTAINER, membershipv1.Package_STATE_OBSOLETE},
+	membershipv1.Package_STATE_SEEKING_MAINTAINER: {membershipv1.Package_STATE_MAINTAINED, membershipv1.Package_STATE_OBSOLETE},
+	membershipv1.Package_STATE_UNMAINTAINED:       {membershipv1.Package_STATE_OBSOLETE},
+	membershipv1.Package_STATE_OBSOLETE:           {membershipv1.Package_STATE_UNMAINTAINED, membershipv1.Package_STATE_MAINTAINED},
+}
 
 // GetPackage implements AIP-131.
 func (s *Server) GetPackage(ctx context.Context, req *membershipv1.GetPackageRequest) (*membershipv1.Package, error) {
@@ -69,12 +84,15 @@ func (s *Server) CreatePackage(ctx context.Context, req *membershipv1.CreatePack
 	}
 	id := req.GetPackageId()
 	return resource.Create(ctx, s.db, resource.Name(packages, id), req.GetRequestId(), "CreatePackage", req, func(tx pgx.Tx) (*membershipv1.Package, error) {
+		if err := s.onRecord(ctx, tx, "created"); err != nil {
+			return nil, err
+		}
 		if err := s.q.CreatePackage(ctx, tx, store.CreatePackageParams{
 			ID: id, DisplayName: p.GetDisplayName(), Description: p.GetDescription(), RepositoryUrl: p.GetRepositoryUrl(),
 			State: pgenum.Text(p.GetState()), LastReleaseVersion: p.GetLastReleaseVersion(), LastReleaseDate: p.GetLastReleaseDate(),
-			Now: s.now(),
+			TeamID: parentID(p.GetTeam()), Now: s.now(),
 		}); err != nil {
-			return nil, err
+			return nil, noSuchTeam(err, "package.team", p.GetTeam())
 		}
 		if err := s.setMaintainers(ctx, tx, id, p.GetMaintainers()); err != nil {
 			return nil, err
@@ -86,9 +104,13 @@ func (s *Server) CreatePackage(ctx context.Context, req *membershipv1.CreatePack
 	})
 }
 
-var packageFields = []string{"display_name", "description", "repository_url", "maintainers", "state", "last_release_version", "last_release_date"}
+// packageFields are the fields UpdatePackage may change. State is not one of
+// them: it moves only through the package's methods, on the record (AIP-216).
+var packageFields = []string{"display_name", "description", "repository_url", "maintainers", "last_release_version", "last_release_date", "team"}
 
-// UpdatePackage implements AIP-134.
+// UpdatePackage implements AIP-134. Removing the last maintainer of a
+// MAINTAINED or SEEKING_MAINTAINER package is refused: :orphan does that, on
+// the record.
 func (s *Server) UpdatePackage(ctx context.Context, req *membershipv1.UpdatePackageRequest) (*membershipv1.Package, error) {
 	id := resource.ID(packages, req.GetPackage().GetName())
 	return resource.Update(ctx, s.db, req.GetPackage(), req.GetUpdateMask(), packageFields,
@@ -97,10 +119,10 @@ func (s *Server) UpdatePackage(ctx context.Context, req *membershipv1.UpdatePack
 		func(tx pgx.Tx, p *membershipv1.Package) (*membershipv1.Package, error) {
 			if err := s.q.UpdatePackage(ctx, tx, store.UpdatePackageParams{
 				ID: id, DisplayName: p.GetDisplayName(), Description: p.GetDescription(), RepositoryUrl: p.GetRepositoryUrl(),
-				State: pgenum.Text(p.GetState()), LastReleaseVersion: p.GetLastReleaseVersion(), LastReleaseDate: p.GetLastReleaseDate(),
-				Now: s.now(),
+				LastReleaseVersion: p.GetLastReleaseVersion(), LastReleaseDate: p.GetLastReleaseDate(),
+				TeamID: parentID(p.GetTeam()), Now: s.now(),
 			}); err != nil {
-				return nil, err
+				return nil, noSuchTeam(err, "package.team", p.GetTeam())
 			}
 			if err := s.setMaintainers(ctx, tx, id, p.GetMaintainers()); err != nil {
 				return nil, err
@@ -126,7 +148,7 @@ func (s *Server) OrphanPackage(ctx context.Context, req *membershipv1.OrphanPack
 	if who == "" {
 		return nil, apierr.InvalidField("maintainer", "required when the caller is not a person")
 	}
-	return s.packageTx(ctx, id, req.GetName(), func(tx pgx.Tx, cur *membershipv1.Package) error {
+	return s.packageTx(ctx, id, req.GetName(), "orphaned by "+who, func(tx pgx.Tx, cur *membershipv1.Package) error {
 		n, err := s.q.RemoveMaintainer(ctx, tx, store.RemoveMaintainerParams{PackageID: id, PersonID: resource.ID(people, who)})
 		if err != nil {
 			return err
@@ -143,7 +165,7 @@ func (s *Server) OrphanPackage(ctx context.Context, req *membershipv1.OrphanPack
 func (s *Server) AdoptPackage(ctx context.Context, req *membershipv1.AdoptPackageRequest) (*membershipv1.Package, error) {
 	id := resource.ID(packages, req.GetName())
 	who := auth.From(ctx).GetPerson()
-	return s.packageTx(ctx, id, req.GetName(), func(tx pgx.Tx, cur *membershipv1.Package) error {
+	return s.packageTx(ctx, id, req.GetName(), "", func(tx pgx.Tx, cur *membershipv1.Package) error {
 		for _, m := range cur.GetMaintainers() {
 			if m == who {
 				return apierr.FailedPrecondition(ReasonAlreadyMaintainer, who+" already maintains "+req.GetName())
@@ -161,7 +183,7 @@ func (s *Server) AdoptPackage(ctx context.Context, req *membershipv1.AdoptPackag
 func (s *Server) ApproveAdoption(ctx context.Context, req *membershipv1.ApproveAdoptionRequest) (*membershipv1.Package, error) {
 	id := resource.ID(packages, req.GetName())
 	personID := resource.ID(people, req.GetPerson())
-	return s.packageTx(ctx, id, req.GetName(), func(tx pgx.Tx, cur *membershipv1.Package) error {
+	return s.packageTx(ctx, id, req.GetName(), "adoption by "+req.GetPerson()+" approved", func(tx pgx.Tx, cur *membershipv1.Package) error {
 		n, err := s.q.RemoveAdoption(ctx, tx, store.RemoveAdoptionParams{PackageID: id, PersonID: personID})
 		if err != nil {
 			return err
@@ -176,10 +198,62 @@ func (s *Server) ApproveAdoption(ctx context.Context, req *membershipv1.ApproveA
 	})
 }
 
-// packageTx runs change on a locked package and returns the result.
-func (s *Server) packageTx(ctx context.Context, id, name string, change func(pgx.Tx, *membershipv1.Package) error) (*membershipv1.Package, error) {
+// TransitionPackage moves a package to another state on the record.
+func (s *Server) TransitionPackage(ctx context.Context, req *membershipv1.TransitionPackageRequest) (*membershipv1.Package, error) {
+	id := resource.ID(packages, req.GetName())
+	to := req.GetState()
+	return s.packageTx(ctx, id, req.GetName(), req.GetNote(), func(tx pgx.Tx, cur *membershipv1.Package) error {
+		if err := resource.CheckEtag(cur, req.GetEtag()); err != nil {
+			return err
+		}
+		from := cur.GetState()
+		if from == to {
+			return nil
+		}
+		if !slices.Contains(packageMoves[from], to) {
+			names := []string{}
+			for _, m := range packageMoves[from] {
+				names = append(names, m.String())
+			}
+			e := apierr.FailedPrecondition(ReasonIllegalTransition, "a package cannot move from "+from.String()+" to "+to.String()+
+				"; from "+from.String()+" it may move to "+strings.Join(names, ", ")+" (and to MAINTAINED through :approveAdoption)")
+			e.Metadata = map[string]string{"from": from.String(), "to": to.String()}
+			return e
+		}
+		if (to == membershipv1.Package_STATE_MAINTAINED || to == membershipv1.Package_STATE_SEEKING_MAINTAINER) && len(cur.GetMaintainers()) == 0 {
+			return apierr.FailedPrecondition(ReasonNoMaintainer, req.GetName()+" has no maintainer, so it cannot be "+to.String()+": approve an adoption instead")
+		}
+		if to == membershipv1.Package_STATE_UNMAINTAINED && len(cur.GetMaintainers()) > 0 {
+			return apierr.FailedPrecondition(ReasonIllegalTransition, req.GetName()+" has maintainers: they step down with :orphan")
+		}
+		return s.q.SetPackageState(ctx, tx, store.SetPackageStateParams{ID: id, State: pgenum.Text(to), Now: s.now()})
+	})
+}
+
+// onRecord names the caller, the service clock's time and note for the
+// state records the database keeps in this transaction (package_transitions).
+func (s *Server) onRecord(ctx context.Context, tx pgx.Tx, note string) error {
+	return s.q.SetRecordContext(ctx, tx, store.SetRecordContextParams{
+		Actor: actor(ctx), Time: s.now().UTC().Format(time.RFC3339Nano), Note: note,
+	})
+}
+
+// noSuchTeam turns a foreign-key violation on a team reference into a field error.
+func noSuchTeam(err error, field, team string) error {
+	if resource.IsForeignKeyViolation(err) {
+		return apierr.InvalidField(field, team+" does not exist")
+	}
+	return err
+}
+
+// packageTx runs change on a locked package, on the record with note, and
+// returns the result.
+func (s *Server) packageTx(ctx context.Context, id, name, note string, change func(pgx.Tx, *membershipv1.Package) error) (*membershipv1.Package, error) {
 	var out *membershipv1.Package
 	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		if err := s.onRecord(ctx, tx, note); err != nil {
+			return err
+		}
 		cur, err := s.loadPackage(ctx, tx, id, true)
 		if err != nil {
 			return resource.NotFoundIfNoRows(err, name)
@@ -287,6 +361,10 @@ func (s *Server) packagesFromRows(ctx context.Context, db store.DBTX, rows []sto
 			CreateTime:         timestamppb.New(r.CreateTime),
 			UpdateTime:         timestamppb.New(r.UpdateTime),
 			Etag:               resource.Etag(r.Version),
+			History:            []*membershipv1.PackageTransition{},
+		}
+		if r.TeamID.Valid {
+			p.Team = resource.Name(teams, r.TeamID.String)
 		}
 		out[i], byID[r.ID] = p, p
 	}
@@ -303,6 +381,18 @@ func (s *Server) packagesFromRows(ctx context.Context, db store.DBTX, rows []sto
 	}
 	for _, a := range as {
 		byID[a.PackageID].PendingAdopters = append(byID[a.PackageID].PendingAdopters, resource.Name(people, a.PersonID))
+	}
+	ts, err := s.q.PackageTransitions(ctx, db, ids)
+	if err != nil {
+		return nil, err
+	}
+	state := func(s string) membershipv1.Package_State {
+		return membershipv1.Package_State(pgenum.Number(membershipv1.Package_STATE_UNSPECIFIED.Descriptor(), s))
+	}
+	for _, t := range ts {
+		byID[t.PackageID].History = append(byID[t.PackageID].History, &membershipv1.PackageTransition{
+			FromState: state(t.FromState), ToState: state(t.ToState), Actor: t.Actor, Time: timestamppb.New(t.Time), Note: t.Note,
+		})
 	}
 	return out, nil
 }

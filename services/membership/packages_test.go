@@ -17,11 +17,15 @@ func TestPackages(t *testing.T) {
 	finance := env.WithToken(a.FinanceTeam) // will adopt it
 
 	p := mustOK(t, lead.Do(t, "POST", "/v1/packages?packageId=mailstats",
-		`{"displayName":"mailstats","repositoryUrl":"https://example.org/mailstats.git","maintainers":["people/member"],"lastReleaseVersion":"1.2","lastReleaseDate":"2012-03-01"}`), "create")
+		`{"displayName":"mailstats","team":"teams/development","repositoryUrl":"https://example.org/mailstats.git","maintainers":["people/member"],"lastReleaseVersion":"1.2","lastReleaseDate":"2012-03-01"}`), "create")
 	if p["state"] != "STATE_MAINTAINED" || !slices.Equal(toStrings(p["maintainers"]), []string{"people/member"}) {
 		t.Fatalf("created %v", p)
 	}
-	mustOK(t, lead.Do(t, "POST", "/v1/packages?packageId=old-ldap", `{"displayName":"old ldap","state":"STATE_OBSOLETE"}`), "create obsolete")
+	mustOK(t, lead.Do(t, "POST", "/v1/packages?packageId=old-ldap", `{"displayName":"old ldap","state":"STATE_OBSOLETE","team":"teams/development"}`), "create obsolete")
+	// A lead of another team edits nothing of it (the lead of a brand-new team editing mailstats).
+	if res := env.WithToken(a.OtherLead).Do(t, "PATCH", "/v1/packages/mailstats", `{"description":"mine now"}`); res.Status != http.StatusForbidden {
+		t.Fatalf("another team's lead edits the package: HTTP %d", res.Status)
+	}
 	mustOK(t, member.Do(t, "PATCH", "/v1/packages/mailstats", `{"lastReleaseVersion":"1.3"}`), "maintainer updates")
 
 	// A person who does not maintain it cannot step down from it.

@@ -76,7 +76,7 @@ func TestPrivateFields(t *testing.T) {
 	if p["admin"] != true {
 		t.Fatalf("admin grant: %v", p)
 	}
-	// A lead may add people, but not admins.
+	// Nobody but an admin creates an admin (and leads create no people at all).
 	if res := env.WithToken(a.Lead).Do(t, "POST", "/v1/people?personId=boss", `{"displayName":"Boss","admin":true}`); res.Status != http.StatusForbidden {
 		t.Fatalf("lead creates an admin: HTTP %d %s", res.Status, res.Body)
 	}

@@ -2,7 +2,10 @@ package membership
 
 import (
 	"context"
+	"errors"
 	"strings"
+
+	"github.com/jackc/pgx/v5"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -11,13 +14,25 @@ import (
 	"github.com/guildhall/guildhall/services/membership/store"
 )
 
-// PermReportActivity lets a token report activity done outside Guildhall
-// (ReportActivity), and nothing else; grant it through a team of bridges.
-const PermReportActivity = "activity.report"
+// Permissions granted through teams (Team.permissions) that membership reads.
+const (
+	// PermReportActivity lets a token report activity done outside Guildhall
+	// (ReportActivity), and nothing else; grant it through a team of bridges.
+	PermReportActivity = "activity.report"
+	// PermCoordinateVolunteers is volunteer coordination: every offer with its
+	// contact, every funnel move, and creating the people offers become.
+	PermCoordinateVolunteers = "volunteers.coordinate"
+	// PermReadPrivate reads people's private fields (email) and looks people
+	// up by email.
+	PermReadPrivate = "people.read_private"
+)
 
 // Policy declares who may call each RPC; see package auth. Admins pass every
-// rule. Handlers do no permission checks of their own; they only redact what
-// a caller may not see (Person.email, see privacy.go).
+// rule. A lead's powers are those of their own team and what it owns: its
+// members, positions, packages (Package.team) and the offers matched to its
+// positions; leading some team grants nothing elsewhere. Handlers do no
+// permission checks of their own; they only redact what a caller may not see
+// (Person.email and Volunteer.contact, see privacy.go) and hide offers.
 func (s *Server) Policy() auth.Policy {
 	selfParent := auth.Self(func(r interface{ GetParent() string }) string { return r.GetParent() })
 	// leadOf passes leads of the team named in (or above) the request's name.
@@ -28,14 +43,25 @@ func (s *Server) Policy() auth.Policy {
 		return teamOf(r.GetParent()), nil
 	})
 	teamLead := func(doc string, c auth.Check) auth.Rule { return auth.Admin().Or(doc, c) }
+	coordinator := auth.Permission(PermCoordinateVolunteers)
+	coordinatorOrLead := coordinator.Or("team leads", auth.AnyLeadCheck)
+	offerReader := auth.Person()
+	offerReader.Doc = "any person; the offer is NOT_FOUND to all but holders of " + PermCoordinateVolunteers + " and team leads"
 
 	return auth.Policy{
 		membershipv1.MembershipService_GetPerson_FullMethodName:  auth.Public(),
 		membershipv1.MembershipService_ListPeople_FullMethodName: auth.Public(),
-		membershipv1.MembershipService_CreatePerson_FullMethodName: auth.Admin().Or("team leads (not as admin)",
+		// Handles are public; emails are private.
+		membershipv1.MembershipService_LookupPeople_FullMethodName: auth.Admin().Or("anyone, by handle",
+			func(_ context.Context, _ *auth.Principal, req any) (bool, error) {
+				r, ok := req.(*membershipv1.LookupPeopleRequest)
+				return ok && r.GetEmail() == "", nil
+			}).Or("holders of "+PermReadPrivate+", by email", auth.HasCheck(PermReadPrivate)),
+		// People are not a team's: leading a team does not create them.
+		membershipv1.MembershipService_CreatePerson_FullMethodName: auth.Admin().Or("holders of "+PermCoordinateVolunteers+" (not as admin)",
 			func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
 				r, ok := req.(*membershipv1.CreatePersonRequest)
-				return ok && auth.IsAnyLead(p) && !r.GetPerson().GetAdmin(), nil
+				return ok && auth.Has(p, PermCoordinateVolunteers) && !r.GetPerson().GetAdmin(), nil
 			}),
 		// Only admins may grant or withdraw admin.
 		membershipv1.MembershipService_UpdatePerson_FullMethodName: auth.Admin().Or("the person themself (not the admin flag)",
@@ -83,33 +109,48 @@ func (s *Server) Policy() auth.Policy {
 
 		// Anyone may offer help; the answer reveals nothing (volunteers.go).
 		membershipv1.MembershipService_OfferHelp_FullMethodName: auth.Public(),
-		// Any person may ask, but only leads and admins see an offer: to
-		// anyone else it is NOT_FOUND (volunteers.go), hiding that it exists.
-		membershipv1.MembershipService_GetVolunteer_FullMethodName:        auth.Person(),
-		membershipv1.MembershipService_ListVolunteers_FullMethodName:      auth.AnyLead(),
-		membershipv1.MembershipService_TransitionVolunteer_FullMethodName: auth.AnyLead(),
-		membershipv1.MembershipService_SuggestPositions_FullMethodName:    auth.AnyLead(),
-		membershipv1.MembershipService_GetVolunteerStats_FullMethodName:   auth.AnyLead(),
+		// Any person may ask, but only leads, coordinators and admins see an
+		// offer: to anyone else it is NOT_FOUND (volunteers.go), hiding that
+		// it exists. The contact goes only to coordinators, admins and the
+		// leads of the team the offer is matched to (privacy.go).
+		membershipv1.MembershipService_GetVolunteer_FullMethodName:        offerReader,
+		membershipv1.MembershipService_ListVolunteers_FullMethodName:      coordinatorOrLead,
+		membershipv1.MembershipService_TransitionVolunteer_FullMethodName: coordinator.Or("the lead of the team the offer is matched to", s.leadOfMatchedTeam),
+		membershipv1.MembershipService_SuggestPositions_FullMethodName:    coordinatorOrLead,
+		membershipv1.MembershipService_GetVolunteerStats_FullMethodName:   coordinatorOrLead,
 
-		membershipv1.MembershipService_GetPackage_FullMethodName:    auth.Public(),
-		membershipv1.MembershipService_ListPackages_FullMethodName:  auth.Public(),
-		membershipv1.MembershipService_CreatePackage_FullMethodName: auth.AnyLead(),
-		membershipv1.MembershipService_UpdatePackage_FullMethodName: auth.AnyLead().Or("the package's maintainers",
+		// A package belongs to its team: its maintainers and that team's
+		// leads manage it.
+		membershipv1.MembershipService_GetPackage_FullMethodName:   auth.Public(),
+		membershipv1.MembershipService_ListPackages_FullMethodName: auth.Public(),
+		membershipv1.MembershipService_CreatePackage_FullMethodName: auth.Admin().Or("the lead of the team the package names",
+			auth.LeadOf(func(_ context.Context, r *membershipv1.CreatePackageRequest) (string, error) {
+				return r.GetPackage().GetTeam(), nil
+			})),
+		membershipv1.MembershipService_UpdatePackage_FullMethodName: auth.Admin().Or("the package's maintainers and its team's leads; to move it to another team, a lead of that team too",
 			func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
 				r, ok := req.(*membershipv1.UpdatePackageRequest)
-				if !ok || p.GetPerson() == "" {
+				if !ok {
 					return false, nil
 				}
-				return s.isMaintainer(ctx, r.GetPackage().GetName(), p.GetPerson())
+				if fieldmask.Touches(r.GetPackage(), r.GetUpdateMask(), "team") && !auth.IsLeadOf(p, r.GetPackage().GetTeam()) {
+					return false, nil
+				}
+				return s.managesPackage(ctx, p, r.GetPackage().GetName())
 			}),
-		// A maintainer may step down; a lead or admin may record it for them.
-		membershipv1.MembershipService_OrphanPackage_FullMethodName: auth.AnyLead().Or("the maintainer stepping down",
+		// A maintainer may step down; the package's team leads may record it for them.
+		membershipv1.MembershipService_OrphanPackage_FullMethodName: auth.Admin().Or("the maintainer stepping down",
 			func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
 				r, ok := req.(*membershipv1.OrphanPackageRequest)
 				return ok && p.GetPerson() != "" && (r.GetMaintainer() == "" || r.GetMaintainer() == p.GetPerson()), nil
-			}),
-		membershipv1.MembershipService_AdoptPackage_FullMethodName:    auth.Person(),
-		membershipv1.MembershipService_ApproveAdoption_FullMethodName: auth.AnyLead(),
+			}).Or("the package's team's leads", auth.LeadOf(func(ctx context.Context, r *membershipv1.OrphanPackageRequest) (string, error) {
+			return s.packageTeam(ctx, r.GetName())
+		})),
+		membershipv1.MembershipService_AdoptPackage_FullMethodName: auth.Person(),
+		membershipv1.MembershipService_ApproveAdoption_FullMethodName: auth.Admin().Or("the package's maintainers and its team's leads",
+			packageManager(s, func(r *membershipv1.ApproveAdoptionRequest) string { return r.GetName() })),
+		membershipv1.MembershipService_TransitionPackage_FullMethodName: auth.Admin().Or("the package's maintainers and its team's leads",
+			packageManager(s, func(r *membershipv1.TransitionPackageRequest) string { return r.GetName() })),
 
 		membershipv1.MembershipService_CreateToken_FullMethodName: auth.Admin().Or("the person themself", selfParent),
 		membershipv1.MembershipService_ListTokens_FullMethodName:  auth.Admin().Or("the person themself", selfParent),
@@ -125,6 +166,69 @@ func (s *Server) Policy() auth.Policy {
 				return auth.Has(p, PermReportActivity), nil
 			}),
 	}
+}
+
+// packageManager passes the maintainers of the package the request names and
+// the leads of the team it belongs to.
+func packageManager[R any](s *Server, name func(R) string) auth.Check {
+	return func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
+		r, ok := req.(R)
+		if !ok {
+			return false, nil
+		}
+		return s.managesPackage(ctx, p, name(r))
+	}
+}
+
+// managesPackage reports whether p maintains pkg or leads its team. A
+// missing package is managed by nobody (admins are told NOT_FOUND).
+func (s *Server) managesPackage(ctx context.Context, p *auth.Principal, pkg string) (bool, error) {
+	if p.GetPerson() == "" {
+		return false, nil
+	}
+	team, err := s.packageTeam(ctx, pkg)
+	if err != nil || auth.IsLeadOf(p, team) {
+		return err == nil, err
+	}
+	return s.isMaintainer(ctx, pkg, p.GetPerson())
+}
+
+// packageTeam returns the team (teams/{team}) pkg belongs to, "" if none or
+// if the package does not exist.
+func (s *Server) packageTeam(ctx context.Context, pkg string) (string, error) {
+	id, err := s.q.GetPackageTeam(ctx, s.db, resource.ID(packages, pkg))
+	if errors.Is(err, pgx.ErrNoRows) || id == "" {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return resource.Name(teams, id), nil
+}
+
+// leadOfMatchedTeam passes the leads of the team owning the position an
+// offer is matched to (from MATCHED on). A move to MATCHED is the
+// coordinators': leads do not pick offers that are not yet theirs.
+func (s *Server) leadOfMatchedTeam(ctx context.Context, p *auth.Principal, req any) (bool, error) {
+	r, ok := req.(*membershipv1.TransitionVolunteerRequest)
+	if !ok || !auth.IsAnyLead(p) {
+		return false, nil
+	}
+	team, err := s.volunteerTeam(ctx, r.GetName())
+	return err == nil && auth.IsLeadOf(p, team), err
+}
+
+// volunteerTeam returns the team (teams/{team}) of the position an offer is
+// matched to, "" if none or if the offer does not exist.
+func (s *Server) volunteerTeam(ctx context.Context, name string) (string, error) {
+	v, err := s.q.GetVolunteer(ctx, s.db, resource.ID(volunteers, name))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	return teamOf(v.Position), nil
 }
 
 // isMaintainer reports whether person (people/{id}) maintains pkg.

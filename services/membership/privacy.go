@@ -33,9 +33,10 @@ func (s *Server) withTeams(ctx context.Context, db store.DBTX, ps []*membershipv
 }
 
 // maySeePrivate reports whether the caller may see a person's private
-// fields: the person themself, admins, and leads of one of the person's teams.
+// fields: the person themself, admins, holders of people.read_private, and
+// leads of one of the person's teams.
 func maySeePrivate(caller *auth.Principal, p *membershipv1.Person) bool {
-	if caller.GetAdmin() || (caller.GetPerson() != "" && caller.GetPerson() == p.GetName()) {
+	if auth.Has(caller, PermReadPrivate) || (caller.GetPerson() != "" && caller.GetPerson() == p.GetName()) {
 		return true
 	}
 	for _, t := range p.GetTeams() {
@@ -71,4 +72,21 @@ func publicActiveTime(t *timestamppb.Timestamp) *timestamppb.Timestamp {
 	}
 	y, m, d := t.AsTime().UTC().Date()
 	return timestamppb.New(time.Date(y, m, d, 0, 0, 0, 0, time.UTC))
+}
+
+// maySeeContact reports whether the caller may see an offer's contact:
+// admins, holders of volunteers.coordinate, and the leads of the team owning
+// the position the offer is matched to.
+func maySeeContact(caller *auth.Principal, v *membershipv1.Volunteer) bool {
+	return auth.Has(caller, PermCoordinateVolunteers) || auth.IsLeadOf(caller, teamOf(v.GetPosition()))
+}
+
+// redactContacts clears the contacts the caller may not see.
+func redactContacts(ctx context.Context, vs []*membershipv1.Volunteer) {
+	caller := auth.From(ctx)
+	for _, v := range vs {
+		if !maySeeContact(caller, v) {
+			v.Contact = ""
+		}
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -17,6 +18,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -114,6 +116,37 @@ func (s *Server) ListPeople(ctx context.Context, req *membershipv1.ListPeopleReq
 	return resp, nil
 }
 
+// LookupPeople finds people by a handle on any (or one) system, or by
+// email; the policy keeps email lookups to admins and people.read_private.
+func (s *Server) LookupPeople(ctx context.Context, req *membershipv1.LookupPeopleRequest) (*membershipv1.LookupPeopleResponse, error) {
+	handle := strings.TrimPrefix(strings.TrimSpace(req.GetHandle()), "@")
+	email := strings.TrimSpace(req.GetEmail())
+	var rows []store.Person
+	var err error
+	switch {
+	case handle != "" && email != "":
+		return nil, apierr.InvalidField("email", "give a handle or an email, not both")
+	case handle != "":
+		rows, err = s.q.LookupPeopleByHandle(ctx, s.db, store.LookupPeopleByHandleParams{Handle: handle, System: req.GetSystem()})
+	case email != "":
+		rows, err = s.q.LookupPeopleByEmail(ctx, s.db, email)
+	default:
+		return nil, apierr.InvalidField("handle", "required: a handle (or, for privileged callers, an email) to look up")
+	}
+	if err != nil {
+		return nil, err
+	}
+	resp := &membershipv1.LookupPeopleResponse{People: []*membershipv1.Person{}}
+	for _, r := range rows {
+		resp.People = append(resp.People, personFromRow(r))
+	}
+	if err := s.withTeams(ctx, s.db, resp.People); err != nil {
+		return nil, err
+	}
+	redact(ctx, resp.People)
+	return resp, nil
+}
+
 // CreatePerson implements AIP-133 with a client-chosen id and request_id.
 func (s *Server) CreatePerson(ctx context.Context, req *membershipv1.CreatePersonRequest) (*membershipv1.Person, error) {
 	p := req.GetPerson()
@@ -148,9 +181,11 @@ func (s *Server) CreatePerson(ctx context.Context, req *membershipv1.CreatePerso
 	})
 }
 
-// personFields are the fields UpdatePerson may change.
-// The policy lets only admins change admin.
-var personFields = []string{"display_name", "email", "handles", "skills", "country", "time_zone", "bio", "state", "admin"}
+// personFields are the fields UpdatePerson may change. The policy lets only
+// admins change admin. State is not one of them: it moves only through drift
+// (activity, nudges, inactivity, emeritus), each move a drift event on the
+// record (AIP-216).
+var personFields = []string{"display_name", "email", "handles", "skills", "country", "time_zone", "bio", "admin"}
 
 // UpdatePerson implements AIP-134 with an etag check.
 func (s *Server) UpdatePerson(ctx context.Context, req *membershipv1.UpdatePersonRequest) (*membershipv1.Person, error) {
@@ -169,7 +204,6 @@ func (s *Server) UpdatePerson(ctx context.Context, req *membershipv1.UpdatePerso
 			row, err := s.q.UpdatePerson(ctx, tx, store.UpdatePersonParams{
 				ID: id, DisplayName: p.GetDisplayName(), Email: p.GetEmail(), Handles: handles,
 				Skills: nonNilSlice(p.GetSkills()), Country: p.GetCountry(), TimeZone: p.GetTimeZone(), Bio: p.GetBio(),
-				State: pgenum.Text(p.GetState()),
 			})
 			if err != nil {
 				return nil, err

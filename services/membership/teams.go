@@ -165,10 +165,40 @@ func teamFromRow(r store.Team, members int32) *membershipv1.Team {
 	return t
 }
 
-// ListTeamMembers lists a team's members by person id.
+// ListTeamMembers lists a team's members by person id, or with `teams/-`
+// every team's (AIP-159) by team then person; `role` keeps one role.
 func (s *Server) ListTeamMembers(ctx context.Context, req *membershipv1.ListTeamMembersRequest) (*membershipv1.ListTeamMembersResponse, error) {
+	role := ""
+	if req.GetRole() != membershipv1.Role_ROLE_UNSPECIFIED {
+		role = pgenum.Text(req.GetRole())
+	}
+	resp := &membershipv1.ListTeamMembersResponse{}
+	if req.GetParent() == "teams/-" {
+		page, err := pagination.StartKeys(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint("members", req.GetParent(), role), 2)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.evaluateDrift(ctx, ""); err != nil {
+			return nil, err
+		}
+		params := store.ListAllTeamMembersParams{Role: role, PageSize: page.Limit()}
+		if after := page.AfterKeys(); after != nil {
+			params.AfterTeam, params.AfterPerson = after[0], after[1]
+		}
+		rows, err := s.q.ListAllTeamMembers(ctx, s.db, params)
+		if err != nil {
+			return nil, err
+		}
+		rows, resp.NextPageToken = pagination.FinishKeys(page, rows, func(r store.ListAllTeamMembersRow) []string {
+			return []string{r.TeamMember.TeamID, r.TeamMember.PersonID}
+		})
+		for _, r := range rows {
+			resp.TeamMembers = append(resp.TeamMembers, memberFromRow(r.TeamMember, r.DisplayName))
+		}
+		return resp, nil
+	}
 	teamID := resource.ID(teams, req.GetParent())
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint("members", req.GetParent()))
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint("members", req.GetParent(), role))
 	if err != nil {
 		return nil, err
 	}
@@ -178,11 +208,10 @@ func (s *Server) ListTeamMembers(ctx context.Context, req *membershipv1.ListTeam
 	if err := s.evaluateDrift(ctx, ""); err != nil {
 		return nil, err
 	}
-	rows, err := s.q.ListTeamMembers(ctx, s.db, store.ListTeamMembersParams{TeamID: teamID, After: page.After(), PageSize: page.Limit()})
+	rows, err := s.q.ListTeamMembers(ctx, s.db, store.ListTeamMembersParams{TeamID: teamID, After: page.After(), Role: role, PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}
-	resp := &membershipv1.ListTeamMembersResponse{}
 	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.ListTeamMembersRow) string { return r.TeamMember.PersonID })
 	for _, r := range rows {
 		resp.TeamMembers = append(resp.TeamMembers, memberFromRow(r.TeamMember, r.DisplayName))
@@ -230,7 +259,7 @@ func (s *Server) UpdateTeamMember(ctx context.Context, req *membershipv1.UpdateT
 		validateMember,
 		func(tx pgx.Tx, m *membershipv1.TeamMember) (*membershipv1.TeamMember, error) {
 			if err := s.q.UpdateTeamMember(ctx, tx, store.UpdateTeamMemberParams{
-				TeamID: teamID, PersonID: personID, Role: pgenum.Text(m.GetRole()),
+				TeamID: teamID, PersonID: personID, Role: pgenum.Text(m.GetRole()), Now: s.now(),
 			}); err != nil {
 				return nil, err
 			}
@@ -284,6 +313,7 @@ func memberFromRow(m store.TeamMember, displayName string) *membershipv1.TeamMem
 		Person:      resource.Name(people, m.PersonID),
 		Role:        membershipv1.Role(pgenum.Number(membershipv1.Role_ROLE_UNSPECIFIED.Descriptor(), m.Role)),
 		Since:       timestamppb.New(m.Since),
+		RoleSince:   timestamppb.New(m.RoleSince),
 		DisplayName: displayName,
 		Etag:        resource.Etag(m.Version),
 	}

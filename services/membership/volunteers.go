@@ -143,7 +143,7 @@ func (l *rateLimiter) allow(key string, now time.Time) bool {
 // and admins; to anyone else they do not exist (NOT_FOUND), as the issue's
 // rule for private resources says.
 func (s *Server) GetVolunteer(ctx context.Context, req *membershipv1.GetVolunteerRequest) (*membershipv1.Volunteer, error) {
-	if p := auth.From(ctx); !p.GetAdmin() && !auth.IsAnyLead(p) {
+	if p := auth.From(ctx); !auth.Has(p, PermCoordinateVolunteers) && !auth.IsAnyLead(p) {
 		return nil, apierr.NotFound(req.GetName())
 	}
 	row, err := s.q.GetVolunteer(ctx, s.db, resource.ID(volunteers, req.GetName()))
@@ -154,6 +154,7 @@ func (s *Server) GetVolunteer(ctx context.Context, req *membershipv1.GetVoluntee
 	if err != nil {
 		return nil, err
 	}
+	redactContacts(ctx, out)
 	return out[0], nil
 }
 
@@ -173,8 +174,11 @@ func (s *Server) ListVolunteers(ctx context.Context, req *membershipv1.ListVolun
 	}
 	resp := &membershipv1.ListVolunteersResponse{}
 	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Volunteer) string { return r.ID })
-	resp.Volunteers, err = s.volunteersFromRows(ctx, s.db, rows)
-	return resp, err
+	if resp.Volunteers, err = s.volunteersFromRows(ctx, s.db, rows); err != nil {
+		return nil, err
+	}
+	redactContacts(ctx, resp.Volunteers)
+	return resp, nil
 }
 
 // TransitionVolunteer moves an offer one legal step through the funnel and
@@ -253,6 +257,7 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 		if err != nil {
 			return err
 		}
+		redactContacts(ctx, vs) // a lead who declines an offer keeps no contact
 		out = vs[0]
 		return nil
 	})

@@ -21,6 +21,10 @@ func TestVolunteerFunnel(t *testing.T) {
 	a := env.Actors(t)
 	lead := env.WithToken(a.Lead)
 	admin := env.WithToken(a.Admin)
+	// A coordinator (volunteers.coordinate) runs the funnel.
+	env.Team(t, "welcome", "volunteers.coordinate")
+	coord := env.WithToken(env.Person(t, "coord", false))
+	env.Member(t, "welcome", "coord", "member")
 
 	// offer sends an anonymous offer and returns its name (found as a lead).
 	offer := func(name, skills string, hours int) string {
@@ -44,7 +48,7 @@ func TestVolunteerFunnel(t *testing.T) {
 	}
 	move := func(v, body string, want int) map[string]any {
 		t.Helper()
-		res := lead.Do(t, "POST", "/v1/"+v+":transition", body)
+		res := coord.Do(t, "POST", "/v1/"+v+":transition", body)
 		if res.Status != want {
 			t.Fatalf("transition %s %s: HTTP %d, want %d: %s", v, body, res.Status, want, res.Body)
 		}
@@ -60,7 +64,7 @@ func TestVolunteerFunnel(t *testing.T) {
 	ann := offer("ann", `["testing","perl"]`, 10)
 
 	// Illegal moves say why and change nothing.
-	res := lead.Do(t, "POST", "/v1/"+ann+":transition", `{"state":"STATE_ACTIVE","person":"people/member"}`)
+	res := coord.Do(t, "POST", "/v1/"+ann+":transition", `{"state":"STATE_ACTIVE","person":"people/member"}`)
 	if st := res.RPCStatus(t); res.Status != http.StatusBadRequest || st.Reason() != "ILLEGAL_TRANSITION" {
 		t.Fatalf("NEW→ACTIVE: HTTP %d %s", res.Status, res.Body)
 	}
@@ -91,12 +95,12 @@ func TestVolunteerFunnel(t *testing.T) {
 	}
 	for i, h := range hist {
 		h := h.(map[string]any)
-		if h["toState"] != wantStates[i] || h["actor"] != "people/lead" || h["time"] == nil {
+		if h["toState"] != wantStates[i] || h["actor"] != "people/coord" || h["time"] == nil {
 			t.Errorf("history[%d] = %v", i, h)
 		}
 	}
 	// ACTIVE is final.
-	res = lead.Do(t, "POST", "/v1/"+ann+":transition", `{"state":"STATE_WITHDRAWN"}`)
+	res = coord.Do(t, "POST", "/v1/"+ann+":transition", `{"state":"STATE_WITHDRAWN"}`)
 	if res.Status != http.StatusBadRequest || res.RPCStatus(t).Reason() != "ILLEGAL_TRANSITION" {
 		t.Fatalf("ACTIVE→WITHDRAWN: HTTP %d %s", res.Status, res.Body)
 	}

@@ -542,8 +542,10 @@ export interface paths {
         get: operations["MembershipService_ListPackages"];
         put?: never;
         /**
-         * Adds a package under a chosen id. Leads and admins.
-         * @description Who may call: team leads.
+         * Adds a package under a chosen id
+         * @description Admins, and leads of the team the package names as its `team`.
+         *
+         *     Who may call: admins or the lead of the team the package names.
          */
         post: operations["MembershipService_CreatePackage"];
         delete?: never;
@@ -570,8 +572,10 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Changes a package. Its maintainers, leads and admins.
-         * @description Who may call: team leads or the package's maintainers.
+         * Changes a package
+         * @description Its maintainers, the leads of its team and admins; moving it to another team also needs leading that team.
+         *
+         *     Who may call: admins or the package's maintainers and its team's leads; to move it to another team, a lead of that team too.
          */
         patch: operations["MembershipService_UpdatePackage"];
         trace?: never;
@@ -586,7 +590,7 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * The caller asks to maintain a package; a lead or admin approves with ApproveAdoption.
+         * The caller asks to maintain a package; a maintainer, a lead of its team or an admin approves with ApproveAdoption
          * @description Who may call: any person.
          */
         post: operations["MembershipService_AdoptPackage"];
@@ -606,8 +610,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Approves a pending adopter as maintainer. Leads and admins.
-         * @description Who may call: team leads.
+         * Approves a pending adopter as maintainer
+         * @description The package's maintainers, the leads of its team and admins.
+         *
+         *     Who may call: admins or the package's maintainers and its team's leads.
          */
         post: operations["MembershipService_ApproveAdoption"];
         delete?: never;
@@ -629,9 +635,31 @@ export interface paths {
          * A maintainer steps down (themself, or a lead or admin for them)
          * @description A package left without maintainers becomes UNMAINTAINED.
          *
-         *     Who may call: team leads or the maintainer stepping down.
+         *     Who may call: admins or the maintainer stepping down or the package's team's leads.
          */
         post: operations["MembershipService_OrphanPackage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/packages/{package}:transition": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Moves a package to another state (e.g
+         * @description SEEKING_MAINTAINER or OBSOLETE) and records who moved it and when in its history. MAINTAINED and SEEKING_MAINTAINER need a maintainer (FAILED_PRECONDITION/NO_MAINTAINER). The package's maintainers, the leads of its team and admins.
+         *
+         *     Who may call: admins or the package's maintainers and its team's leads.
+         */
+        post: operations["MembershipService_TransitionPackage"];
         delete?: never;
         options?: never;
         head?: never;
@@ -652,8 +680,10 @@ export interface paths {
         get: operations["MembershipService_ListPeople"];
         put?: never;
         /**
-         * Adds a person under a chosen id (`people/{person_id}`).
-         * @description Who may call: admins or team leads (not as admin).
+         * Adds a person under a chosen id (`people/{person_id}`)
+         * @description Admins and holders of volunteers.coordinate (who turn offers into people).
+         *
+         *     Who may call: admins or holders of volunteers.coordinate (not as admin).
          */
         post: operations["MembershipService_CreatePerson"];
         delete?: never;
@@ -750,6 +780,28 @@ export interface paths {
          *     Who may call: team leads.
          */
         get: operations["MembershipService_ListDriftEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/people:lookup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Finds people by a handle on another system (IRC nick, forum name, GitHub handle...) or, for admins and holders of people.read_private, by email
+         * @description Matching ignores case; an empty list means nobody matched. INVALID_ARGUMENT without a handle or email; PERMISSION_DENIED for an email lookup by anyone else.
+         *
+         *     Who may call: admins or anyone, by handle or holders of people.read_private, by email.
+         */
+        get: operations["MembershipService_LookupPeople"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1362,7 +1414,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Lists a team's members.
+         * Lists a team's members; `teams/-` lists every team's (AIP-159), and `role` keeps one role: `teams/-/members?role=ROLE_LEAD` is every lead
          * @description Who may call: anyone.
          */
         get: operations["MembershipService_ListTeamMembers"];
@@ -1620,8 +1672,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Lists offers, newest first. Leads and admins.
-         * @description Who may call: team leads.
+         * Lists offers, newest first
+         * @description Leads, holders of volunteers.coordinate and admins; contacts as in GetVolunteer.
+         *
+         *     Who may call: holders of volunteers.coordinate or team leads.
          */
         get: operations["MembershipService_ListVolunteers"];
         put?: never;
@@ -1646,8 +1700,10 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Reads an offer. Leads and admins.
-         * @description Who may call: any person.
+         * Reads an offer
+         * @description Leads, holders of volunteers.coordinate and admins; the contact only for those who may see it (see Volunteer.contact).
+         *
+         *     Who may call: any person; the offer is NOT_FOUND to all but holders of volunteers.coordinate and team leads.
          */
         get: operations["MembershipService_GetVolunteer"];
         put?: never;
@@ -1667,7 +1723,7 @@ export interface paths {
         };
         /**
          * Ranks open positions for an offer by skills overlap and hours. Leads and admins.
-         * @description Who may call: team leads.
+         * @description Who may call: holders of volunteers.coordinate or team leads.
          */
         get: operations["MembershipService_SuggestPositions"];
         put?: never;
@@ -1688,8 +1744,10 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * Moves an offer through the funnel. Leads and admins.
-         * @description Who may call: team leads.
+         * Moves an offer through the funnel
+         * @description Admins and holders of volunteers.coordinate; the leads of the team an offer is matched to, for a matched offer.
+         *
+         *     Who may call: holders of volunteers.coordinate or the lead of the team the offer is matched to.
          */
         post: operations["MembershipService_TransitionVolunteer"];
         delete?: never;
@@ -1707,7 +1765,7 @@ export interface paths {
         };
         /**
          * The funnel: counts per state, conversion and median days to active.
-         * @description Who may call: team leads.
+         * @description Who may call: holders of volunteers.coordinate or team leads.
          */
         get: operations["MembershipService_GetVolunteerStats"];
         put?: never;
@@ -2646,7 +2704,7 @@ export interface components {
         ListTeamMembersResponse: {
             /** @description Pass as `page_token` for the next page; empty on the last page. */
             readonly nextPageToken?: string;
-            /** @description One page of members, ordered by person id. */
+            /** @description One page of members, ordered by team, then person id. */
             readonly teamMembers?: components["schemas"]["TeamMember"][];
         };
         /** @description Response for ListTeams. */
@@ -2690,6 +2748,11 @@ export interface components {
             readonly nextPageToken?: string;
             /** @description One page of votes, by person. */
             readonly votes?: components["schemas"]["Vote"][];
+        };
+        /** @description Response for LookupPeople. */
+        LookupPeopleResponse: {
+            /** @description The people matched, by id (at most 50). */
+            readonly people?: components["schemas"]["Person"][];
         };
         /**
          * @description An exact amount of money: integer minor units of an ISO 4217 currency.
@@ -2771,6 +2834,8 @@ export interface components {
             displayName: string;
             /** @description Opaque version for optimistic concurrency. */
             etag?: string;
+            /** @description Every state change, oldest first, with who made it and when. */
+            readonly history?: components["schemas"]["PackageTransition"][];
             /** @description The date of the last release, `YYYY-MM-DD`. */
             lastReleaseDate?: string;
             /** @description The last released version, e.g. "1.4.2". */
@@ -2784,6 +2849,11 @@ export interface components {
             /** @description Where its source lives. */
             repositoryUrl?: string;
             state?: components["schemas"]["PackageState"];
+            /**
+             * @description The team the package belongs to, `teams/{team}`: its leads manage the
+             *     package with its maintainers. Empty: only maintainers and admins.
+             */
+            team?: string;
             /**
              * Format: date-time
              * @description When it last changed.
@@ -2807,6 +2877,8 @@ export interface components {
             displayName?: string;
             /** @description Opaque version for optimistic concurrency. */
             etag?: string;
+            /** @description Every state change, oldest first, with who made it and when. */
+            readonly history?: components["schemas"]["PackageTransition"][];
             /** @description The date of the last release, `YYYY-MM-DD`. */
             lastReleaseDate?: string;
             /** @description The last released version, e.g. "1.4.2". */
@@ -2820,6 +2892,11 @@ export interface components {
             /** @description Where its source lives. */
             repositoryUrl?: string;
             state?: components["schemas"]["PackageState"];
+            /**
+             * @description The team the package belongs to, `teams/{team}`: its leads manage the
+             *     package with its maintainers. Empty: only maintainers and admins.
+             */
+            team?: string;
             /**
              * Format: date-time
              * @description When it last changed.
@@ -2839,6 +2916,20 @@ export interface components {
          * @enum {string}
          */
         PackageState: "STATE_UNSPECIFIED" | "STATE_MAINTAINED" | "STATE_SEEKING_MAINTAINER" | "STATE_UNMAINTAINED" | "STATE_OBSOLETE";
+        /** @description One move of a package from state to state. */
+        PackageTransition: {
+            /** @description Who moved it, `people/{person}`; `services/{service}` for drift. */
+            readonly actor?: string;
+            readonly fromState?: components["schemas"]["PackageState"];
+            /** @description Why, or which method moved it (e.g. "orphaned by people/jane"). */
+            readonly note?: string;
+            /**
+             * Format: date-time
+             * @description When, UTC.
+             */
+            readonly time?: string | null;
+            readonly toState?: components["schemas"]["PackageState"];
+        };
         /** @description Request for PauseSubscription. */
         PauseSubscriptionBody: Record<string, never>;
         /** @description Request for PayExpense. */
@@ -3793,7 +3884,13 @@ export interface components {
             role: components["schemas"]["Role"];
             /**
              * Format: date-time
-             * @description Since when the person holds the role.
+             * @description Since when the person holds their current role, UTC: `since` on joining,
+             *     then the time of the last role change.
+             */
+            readonly roleSince?: string | null;
+            /**
+             * Format: date-time
+             * @description When the person joined the team, UTC. A role change keeps it.
              */
             readonly since?: string | null;
         };
@@ -3814,7 +3911,13 @@ export interface components {
             role?: components["schemas"]["Role"];
             /**
              * Format: date-time
-             * @description Since when the person holds the role.
+             * @description Since when the person holds their current role, UTC: `since` on joining,
+             *     then the time of the last role change.
+             */
+            readonly roleSince?: string | null;
+            /**
+             * Format: date-time
+             * @description When the person joined the team, UTC. A role change keeps it.
              */
             readonly since?: string | null;
         };
@@ -3985,6 +4088,14 @@ export interface components {
          * @enum {string}
          */
         TransactionSource: "SOURCE_UNSPECIFIED" | "SOURCE_MANUAL" | "SOURCE_DONATION" | "SOURCE_SUBSCRIPTION" | "SOURCE_SPONSORSHIP" | "SOURCE_ADVERTISING" | "SOURCE_EXPENSE";
+        /** @description Request for TransitionPackage. */
+        TransitionPackageBody: {
+            /** @description If set, the move happens only if it matches the current etag. */
+            etag?: string;
+            /** @description Why, kept in the package's history. */
+            note?: string;
+            state: components["schemas"]["PackageState"];
+        };
         /** @description Request for TransitionRelease. */
         TransitionReleaseBody: {
             /** @description If set, the move happens only if it matches the current etag. */
@@ -4009,7 +4120,13 @@ export interface components {
         UnvoteItemBody: Record<string, never>;
         /** @description An offer of help: "ask, and we'll find you something to do". */
         Volunteer: {
-            /** @description How to reach them: an email address. Private to leads and admins. */
+            /**
+             * @description How to reach them: an email address (`jane@example.org`) or a handle
+             *     as `{system}:{handle}` (`irc:jane`, `forum:jane`, `github:jane`), for
+             *     people who use no email. Shown only to admins, holders of
+             *     volunteers.coordinate and the leads of the team the offer is matched to;
+             *     empty for other readers.
+             */
             contact: string;
             /**
              * Format: date-time
@@ -6051,6 +6168,41 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    MembershipService_TransitionPackage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The package id: the last segment of `packages/{package}`. */
+                package: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["TransitionPackageBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Package"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     MembershipService_ListPeople: {
         parameters: {
             query?: {
@@ -6405,6 +6557,54 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["ListDriftEventsResponse"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag still matches. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    MembershipService_LookupPeople: {
+        parameters: {
+            query?: {
+                /** @description A handle on another system, e.g. an IRC nick; a leading `@` is ignored. */
+                handle?: string;
+                /**
+                 * @description The system the handle is on (a Person.handles key: "irc", "forum",
+                 *     "github", ...); unset matches the handle on any system.
+                 */
+                system?: string;
+                /** @description An email address: admins and holders of people.read_private only. */
+                email?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LookupPeopleResponse"];
                 };
             };
             /** @description Not Modified: the If-None-Match tag still matches. */
@@ -8010,6 +8210,16 @@ export interface operations {
                 pageSize?: number;
                 /** @description A `next_page_token` from a previous call. */
                 pageToken?: string;
+                /**
+                 * @description Only members holding this role; unset for all.
+                 *
+                 *      - ROLE_UNSPECIFIED: Not set.
+                 *      - ROLE_LEAD: Leads the team: manages its members and positions.
+                 *      - ROLE_MEMBER: A member.
+                 *      - ROLE_MODERATOR: Moderates the team's forum or channels.
+                 *      - ROLE_MAINTAINER: Maintains packages or infrastructure for the team.
+                 */
+                role?: "ROLE_UNSPECIFIED" | "ROLE_LEAD" | "ROLE_MEMBER" | "ROLE_MODERATOR" | "ROLE_MAINTAINER";
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */

@@ -202,7 +202,7 @@ func (q *Queries) OpenTeamFlags(ctx context.Context, db DBTX, now time.Time) err
 }
 
 const personMemberships = `-- name: PersonMemberships :many
-SELECT team_id, person_id, role, since, version FROM team_members WHERE person_id = $1 ORDER BY team_id
+SELECT team_id, person_id, role, since, version, role_since FROM team_members WHERE person_id = $1 ORDER BY team_id
 `
 
 func (q *Queries) PersonMemberships(ctx context.Context, db DBTX, personID string) ([]TeamMember, error) {
@@ -220,6 +220,7 @@ func (q *Queries) PersonMemberships(ctx context.Context, db DBTX, personID strin
 			&i.Role,
 			&i.Since,
 			&i.Version,
+			&i.RoleSince,
 		); err != nil {
 			return nil, err
 		}

@@ -11,7 +11,7 @@ import (
 )
 
 const createTeamMember = `-- name: CreateTeamMember :exec
-INSERT INTO team_members (team_id, person_id, role, since) VALUES ($1, $2, $3, $4)
+INSERT INTO team_members (team_id, person_id, role, since, role_since) VALUES ($1, $2, $3, $4, $4)
 `
 
 type CreateTeamMemberParams struct {
@@ -49,7 +49,7 @@ func (q *Queries) DeleteTeamMember(ctx context.Context, db DBTX, arg DeleteTeamM
 }
 
 const getTeamMemberForUpdate = `-- name: GetTeamMemberForUpdate :one
-SELECT m.team_id, m.person_id, m.role, m.since, m.version, p.display_name
+SELECT m.team_id, m.person_id, m.role, m.since, m.version, m.role_since, p.display_name
 FROM team_members m JOIN people p ON p.id = m.person_id
 WHERE m.team_id = $1 AND m.person_id = $2
 FOR UPDATE OF m
@@ -74,22 +74,80 @@ func (q *Queries) GetTeamMemberForUpdate(ctx context.Context, db DBTX, arg GetTe
 		&i.TeamMember.Role,
 		&i.TeamMember.Since,
 		&i.TeamMember.Version,
+		&i.TeamMember.RoleSince,
 		&i.DisplayName,
 	)
 	return i, err
 }
 
+const listAllTeamMembers = `-- name: ListAllTeamMembers :many
+SELECT m.team_id, m.person_id, m.role, m.since, m.version, m.role_since, p.display_name
+FROM team_members m JOIN people p ON p.id = m.person_id
+WHERE ($1::text = '' OR m.role = $1::text)
+  AND (m.team_id, m.person_id) > ($2::text, $3::text)
+ORDER BY m.team_id, m.person_id
+LIMIT $4
+`
+
+type ListAllTeamMembersParams struct {
+	Role        string
+	AfterTeam   string
+	AfterPerson string
+	PageSize    int32
+}
+
+type ListAllTeamMembersRow struct {
+	TeamMember  TeamMember
+	DisplayName string
+}
+
+// teams/-/members: every team's members, optionally of one role, by team then person.
+func (q *Queries) ListAllTeamMembers(ctx context.Context, db DBTX, arg ListAllTeamMembersParams) ([]ListAllTeamMembersRow, error) {
+	rows, err := db.Query(ctx, listAllTeamMembers,
+		arg.Role,
+		arg.AfterTeam,
+		arg.AfterPerson,
+		arg.PageSize,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListAllTeamMembersRow{}
+	for rows.Next() {
+		var i ListAllTeamMembersRow
+		if err := rows.Scan(
+			&i.TeamMember.TeamID,
+			&i.TeamMember.PersonID,
+			&i.TeamMember.Role,
+			&i.TeamMember.Since,
+			&i.TeamMember.Version,
+			&i.TeamMember.RoleSince,
+			&i.DisplayName,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listTeamMembers = `-- name: ListTeamMembers :many
-SELECT m.team_id, m.person_id, m.role, m.since, m.version, p.display_name
+SELECT m.team_id, m.person_id, m.role, m.since, m.version, m.role_since, p.display_name
 FROM team_members m JOIN people p ON p.id = m.person_id
 WHERE m.team_id = $1 AND m.person_id > $2
+  AND ($3::text = '' OR m.role = $3::text)
 ORDER BY m.person_id
-LIMIT $3
+LIMIT $4
 `
 
 type ListTeamMembersParams struct {
 	TeamID   string
 	After    string
+	Role     string
 	PageSize int32
 }
 
@@ -99,7 +157,12 @@ type ListTeamMembersRow struct {
 }
 
 func (q *Queries) ListTeamMembers(ctx context.Context, db DBTX, arg ListTeamMembersParams) ([]ListTeamMembersRow, error) {
-	rows, err := db.Query(ctx, listTeamMembers, arg.TeamID, arg.After, arg.PageSize)
+	rows, err := db.Query(ctx, listTeamMembers,
+		arg.TeamID,
+		arg.After,
+		arg.Role,
+		arg.PageSize,
+	)
 	if err != nil {
 		return nil, err
 	}
@@ -113,6 +176,7 @@ func (q *Queries) ListTeamMembers(ctx context.Context, db DBTX, arg ListTeamMemb
 			&i.TeamMember.Role,
 			&i.TeamMember.Since,
 			&i.TeamMember.Version,
+			&i.TeamMember.RoleSince,
 			&i.DisplayName,
 		); err != nil {
 			return nil, err
@@ -126,16 +190,26 @@ func (q *Queries) ListTeamMembers(ctx context.Context, db DBTX, arg ListTeamMemb
 }
 
 const updateTeamMember = `-- name: UpdateTeamMember :exec
-UPDATE team_members SET role = $3, version = version + 1 WHERE team_id = $1 AND person_id = $2
+UPDATE team_members
+SET role_since = CASE WHEN role = $3::text THEN role_since ELSE $4::timestamptz END,
+    role = $3::text, version = version + 1
+WHERE team_id = $1 AND person_id = $2
 `
 
 type UpdateTeamMemberParams struct {
 	TeamID   string
 	PersonID string
 	Role     string
+	Now      time.Time
 }
 
+// since (joined) stays; role_since moves only when the role really changes.
 func (q *Queries) UpdateTeamMember(ctx context.Context, db DBTX, arg UpdateTeamMemberParams) error {
-	_, err := db.Exec(ctx, updateTeamMember, arg.TeamID, arg.PersonID, arg.Role)
+	_, err := db.Exec(ctx, updateTeamMember,
+		arg.TeamID,
+		arg.PersonID,
+		arg.Role,
+		arg.Now,
+	)
 	return err
 }

@@ -57,6 +57,7 @@ type Package struct {
 	CreateTime         time.Time
 	UpdateTime         time.Time
 	Version            int64
+	TeamID             pgtype.Text
 }
 
 type PackageAdoption struct {
@@ -69,6 +70,16 @@ type PackageMaintainer struct {
 	PackageID string
 	PersonID  string
 	Since     time.Time
+}
+
+type PackageTransition struct {
+	ID        int64
+	PackageID string
+	FromState string
+	ToState   string
+	Actor     string
+	Time      time.Time
+	Note      string
 }
 
 type Person struct {
@@ -118,11 +129,12 @@ type Team struct {
 }
 
 type TeamMember struct {
-	TeamID   string
-	PersonID string
-	Role     string
-	Since    time.Time
-	Version  int64
+	TeamID    string
+	PersonID  string
+	Role      string
+	Since     time.Time
+	Version   int64
+	RoleSince time.Time
 }
 
 type Token struct {

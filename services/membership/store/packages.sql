@@ -16,14 +16,27 @@ LIMIT sqlc.arg(page_size);
 
 -- name: CreatePackage :exec
 INSERT INTO packages (id, display_name, description, repository_url, state, last_release_version, last_release_date,
-                      create_time, update_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, sqlc.arg(now), sqlc.arg(now));
+                      team_id, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, sqlc.arg(now), sqlc.arg(now));
 
 -- name: UpdatePackage :exec
+-- State is not set here: it moves only through the package's methods (AIP-216).
 UPDATE packages
-SET display_name = $2, description = $3, repository_url = $4, state = $5, last_release_version = $6,
-    last_release_date = $7, update_time = sqlc.arg(now), version = version + 1
+SET display_name = $2, description = $3, repository_url = $4, last_release_version = $5,
+    last_release_date = $6, team_id = $7, update_time = sqlc.arg(now), version = version + 1
 WHERE id = $1;
+
+-- name: GetPackageTeam :one
+SELECT coalesce(team_id, '')::text FROM packages WHERE id = $1;
+
+-- name: PackageTransitions :many
+SELECT * FROM package_transitions WHERE package_id = ANY(sqlc.arg(ids)::text[]) ORDER BY package_id, id;
+
+-- name: SetRecordContext :exec
+-- Names the actor, time and note the state triggers record for this transaction.
+SELECT set_config('guildhall.actor', sqlc.arg(actor)::text, true),
+       set_config('guildhall.time', sqlc.arg(time)::text, true),
+       set_config('guildhall.note', sqlc.arg(note)::text, true);
 
 -- name: SetPackageState :exec
 UPDATE packages SET state = $2, update_time = sqlc.arg(now), version = version + 1 WHERE id = $1;

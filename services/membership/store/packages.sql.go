@@ -8,6 +8,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const addAdoption = `-- name: AddAdoption :exec
@@ -44,8 +46,8 @@ func (q *Queries) AddMaintainer(ctx context.Context, db DBTX, arg AddMaintainerP
 
 const createPackage = `-- name: CreatePackage :exec
 INSERT INTO packages (id, display_name, description, repository_url, state, last_release_version, last_release_date,
-                      create_time, update_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+                      team_id, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
 `
 
 type CreatePackageParams struct {
@@ -56,6 +58,7 @@ type CreatePackageParams struct {
 	State              string
 	LastReleaseVersion string
 	LastReleaseDate    string
+	TeamID             pgtype.Text
 	Now                time.Time
 }
 
@@ -68,13 +71,14 @@ func (q *Queries) CreatePackage(ctx context.Context, db DBTX, arg CreatePackageP
 		arg.State,
 		arg.LastReleaseVersion,
 		arg.LastReleaseDate,
+		arg.TeamID,
 		arg.Now,
 	)
 	return err
 }
 
 const getPackage = `-- name: GetPackage :one
-SELECT id, display_name, description, repository_url, state, last_release_version, last_release_date, create_time, update_time, version FROM packages WHERE id = $1
+SELECT id, display_name, description, repository_url, state, last_release_version, last_release_date, create_time, update_time, version, team_id FROM packages WHERE id = $1
 `
 
 func (q *Queries) GetPackage(ctx context.Context, db DBTX, id string) (Package, error) {
@@ -91,12 +95,13 @@ func (q *Queries) GetPackage(ctx context.Context, db DBTX, id string) (Package, 
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.TeamID,
 	)
 	return i, err
 }
 
 const getPackageForUpdate = `-- name: GetPackageForUpdate :one
-SELECT id, display_name, description, repository_url, state, last_release_version, last_release_date, create_time, update_time, version FROM packages WHERE id = $1 FOR UPDATE
+SELECT id, display_name, description, repository_url, state, last_release_version, last_release_date, create_time, update_time, version, team_id FROM packages WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetPackageForUpdate(ctx context.Context, db DBTX, id string) (Package, error) {
@@ -113,8 +118,20 @@ func (q *Queries) GetPackageForUpdate(ctx context.Context, db DBTX, id string) (
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.TeamID,
 	)
 	return i, err
+}
+
+const getPackageTeam = `-- name: GetPackageTeam :one
+SELECT coalesce(team_id, '')::text FROM packages WHERE id = $1
+`
+
+func (q *Queries) GetPackageTeam(ctx context.Context, db DBTX, id string) (string, error) {
+	row := db.QueryRow(ctx, getPackageTeam, id)
+	var column_1 string
+	err := row.Scan(&column_1)
+	return column_1, err
 }
 
 const isMaintainer = `-- name: IsMaintainer :one
@@ -134,7 +151,7 @@ func (q *Queries) IsMaintainer(ctx context.Context, db DBTX, arg IsMaintainerPar
 }
 
 const listPackages = `-- name: ListPackages :many
-SELECT id, display_name, description, repository_url, state, last_release_version, last_release_date, create_time, update_time, version FROM packages
+SELECT id, display_name, description, repository_url, state, last_release_version, last_release_date, create_time, update_time, version, team_id FROM packages
 WHERE ($1::text = '' OR state = $1::text)
   AND id > $2
 ORDER BY id
@@ -167,6 +184,7 @@ func (q *Queries) ListPackages(ctx context.Context, db DBTX, arg ListPackagesPar
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.TeamID,
 		); err != nil {
 			return nil, err
 		}
@@ -247,6 +265,38 @@ func (q *Queries) PackageMaintainers(ctx context.Context, db DBTX, ids []string)
 	for rows.Next() {
 		var i PackageMaintainersRow
 		if err := rows.Scan(&i.PackageID, &i.PersonID); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const packageTransitions = `-- name: PackageTransitions :many
+SELECT id, package_id, from_state, to_state, actor, time, note FROM package_transitions WHERE package_id = ANY($1::text[]) ORDER BY package_id, id
+`
+
+func (q *Queries) PackageTransitions(ctx context.Context, db DBTX, ids []string) ([]PackageTransition, error) {
+	rows, err := db.Query(ctx, packageTransitions, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PackageTransition{}
+	for rows.Next() {
+		var i PackageTransition
+		if err := rows.Scan(
+			&i.ID,
+			&i.PackageID,
+			&i.FromState,
+			&i.ToState,
+			&i.Actor,
+			&i.Time,
+			&i.Note,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -344,10 +394,28 @@ func (q *Queries) SetPackageState(ctx context.Context, db DBTX, arg SetPackageSt
 	return err
 }
 
+const setRecordContext = `-- name: SetRecordContext :exec
+SELECT set_config('guildhall.actor', $1::text, true),
+       set_config('guildhall.time', $2::text, true),
+       set_config('guildhall.note', $3::text, true)
+`
+
+type SetRecordContextParams struct {
+	Actor string
+	Time  string
+	Note  string
+}
+
+// Names the actor, time and note the state triggers record for this transaction.
+func (q *Queries) SetRecordContext(ctx context.Context, db DBTX, arg SetRecordContextParams) error {
+	_, err := db.Exec(ctx, setRecordContext, arg.Actor, arg.Time, arg.Note)
+	return err
+}
+
 const updatePackage = `-- name: UpdatePackage :exec
 UPDATE packages
-SET display_name = $2, description = $3, repository_url = $4, state = $5, last_release_version = $6,
-    last_release_date = $7, update_time = $8, version = version + 1
+SET display_name = $2, description = $3, repository_url = $4, last_release_version = $5,
+    last_release_date = $6, team_id = $7, update_time = $8, version = version + 1
 WHERE id = $1
 `
 
@@ -356,21 +424,22 @@ type UpdatePackageParams struct {
 	DisplayName        string
 	Description        string
 	RepositoryUrl      string
-	State              string
 	LastReleaseVersion string
 	LastReleaseDate    string
+	TeamID             pgtype.Text
 	Now                time.Time
 }
 
+// State is not set here: it moves only through the package's methods (AIP-216).
 func (q *Queries) UpdatePackage(ctx context.Context, db DBTX, arg UpdatePackageParams) error {
 	_, err := db.Exec(ctx, updatePackage,
 		arg.ID,
 		arg.DisplayName,
 		arg.Description,
 		arg.RepositoryUrl,
-		arg.State,
 		arg.LastReleaseVersion,
 		arg.LastReleaseDate,
+		arg.TeamID,
 		arg.Now,
 	)
 	return err

@@ -10,6 +10,18 @@ WHERE id > sqlc.arg(after)
 ORDER BY id
 LIMIT sqlc.arg(page_size);
 
+-- name: LookupPeopleByHandle :many
+-- Handles match ignoring case, on one system or (system '') on any.
+SELECT * FROM people
+WHERE EXISTS (SELECT 1 FROM jsonb_each_text(handles) h
+              WHERE lower(h.value) = lower(sqlc.arg(handle)::text)
+                AND (sqlc.arg(system)::text = '' OR h.key = sqlc.arg(system)::text))
+ORDER BY id
+LIMIT 50;
+
+-- name: LookupPeopleByEmail :many
+SELECT * FROM people WHERE email <> '' AND lower(email) = lower(sqlc.arg(email)::text) ORDER BY id LIMIT 50;
+
 -- name: CreatePerson :one
 INSERT INTO people (id, display_name, email, handles, skills, country, time_zone, bio)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -18,7 +30,7 @@ RETURNING *;
 -- name: UpdatePerson :one
 UPDATE people
 SET display_name = $2, email = $3, handles = $4, skills = $5, country = $6, time_zone = $7, bio = $8,
-    state = $9, update_time = now(), version = version + 1
+    update_time = now(), version = version + 1
 WHERE id = $1
 RETURNING *;
 

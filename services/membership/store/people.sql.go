@@ -226,6 +226,99 @@ func (q *Queries) ListPeople(ctx context.Context, db DBTX, arg ListPeopleParams)
 	return items, nil
 }
 
+const lookupPeopleByEmail = `-- name: LookupPeopleByEmail :many
+SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis FROM people WHERE email <> '' AND lower(email) = lower($1::text) ORDER BY id LIMIT 50
+`
+
+func (q *Queries) LookupPeopleByEmail(ctx context.Context, db DBTX, email string) ([]Person, error) {
+	rows, err := db.Query(ctx, lookupPeopleByEmail, email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Person{}
+	for rows.Next() {
+		var i Person
+		if err := rows.Scan(
+			&i.ID,
+			&i.DisplayName,
+			&i.Email,
+			&i.Handles,
+			&i.Skills,
+			&i.Country,
+			&i.TimeZone,
+			&i.Bio,
+			&i.State,
+			&i.LastActiveTime,
+			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
+			&i.Admin,
+			&i.DriftStage,
+			&i.DriftBasis,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const lookupPeopleByHandle = `-- name: LookupPeopleByHandle :many
+SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis FROM people
+WHERE EXISTS (SELECT 1 FROM jsonb_each_text(handles) h
+              WHERE lower(h.value) = lower($1::text)
+                AND ($2::text = '' OR h.key = $2::text))
+ORDER BY id
+LIMIT 50
+`
+
+type LookupPeopleByHandleParams struct {
+	Handle string
+	System string
+}
+
+// Handles match ignoring case, on one system or (system ”) on any.
+func (q *Queries) LookupPeopleByHandle(ctx context.Context, db DBTX, arg LookupPeopleByHandleParams) ([]Person, error) {
+	rows, err := db.Query(ctx, lookupPeopleByHandle, arg.Handle, arg.System)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Person{}
+	for rows.Next() {
+		var i Person
+		if err := rows.Scan(
+			&i.ID,
+			&i.DisplayName,
+			&i.Email,
+			&i.Handles,
+			&i.Skills,
+			&i.Country,
+			&i.TimeZone,
+			&i.Bio,
+			&i.State,
+			&i.LastActiveTime,
+			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
+			&i.Admin,
+			&i.DriftStage,
+			&i.DriftBasis,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recordActivity = `-- name: RecordActivity :one
 WITH old AS (
     SELECT o.id AS old_id, o.drift_stage AS old_stage, o.drift_basis AS old_basis
@@ -300,7 +393,7 @@ func (q *Queries) TeamsOfPeople(ctx context.Context, db DBTX, ids []string) ([]T
 const updatePerson = `-- name: UpdatePerson :one
 UPDATE people
 SET display_name = $2, email = $3, handles = $4, skills = $5, country = $6, time_zone = $7, bio = $8,
-    state = $9, update_time = now(), version = version + 1
+    update_time = now(), version = version + 1
 WHERE id = $1
 RETURNING id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis
 `
@@ -314,7 +407,6 @@ type UpdatePersonParams struct {
 	Country     string
 	TimeZone    string
 	Bio         string
-	State       string
 }
 
 func (q *Queries) UpdatePerson(ctx context.Context, db DBTX, arg UpdatePersonParams) (Person, error) {
@@ -327,7 +419,6 @@ func (q *Queries) UpdatePerson(ctx context.Context, db DBTX, arg UpdatePersonPar
 		arg.Country,
 		arg.TimeZone,
 		arg.Bio,
-		arg.State,
 	)
 	var i Person
 	err := row.Scan(

@@ -40,7 +40,10 @@ RETURNING *;
 
 -- name: UpsertMemberForPosition :exec
 -- Filling a position grants its role; an existing lead keeps the lead role.
-INSERT INTO team_members (team_id, person_id, role, since) VALUES ($1, $2, $3, $4)
+-- A new member's role dates from joining; a changed role from now (since stays).
+INSERT INTO team_members (team_id, person_id, role, since, role_since) VALUES ($1, $2, $3, $4, $4)
 ON CONFLICT (team_id, person_id) DO UPDATE
 SET role = CASE WHEN team_members.role = 'lead' THEN 'lead' ELSE excluded.role END,
+    role_since = CASE WHEN team_members.role = 'lead' OR team_members.role = excluded.role
+                      THEN team_members.role_since ELSE excluded.since END,
     version = team_members.version + 1;

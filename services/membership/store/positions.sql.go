@@ -315,9 +315,11 @@ func (q *Queries) UpdatePosition(ctx context.Context, db DBTX, arg UpdatePositio
 }
 
 const upsertMemberForPosition = `-- name: UpsertMemberForPosition :exec
-INSERT INTO team_members (team_id, person_id, role, since) VALUES ($1, $2, $3, $4)
+INSERT INTO team_members (team_id, person_id, role, since, role_since) VALUES ($1, $2, $3, $4, $4)
 ON CONFLICT (team_id, person_id) DO UPDATE
 SET role = CASE WHEN team_members.role = 'lead' THEN 'lead' ELSE excluded.role END,
+    role_since = CASE WHEN team_members.role = 'lead' OR team_members.role = excluded.role
+                      THEN team_members.role_since ELSE excluded.since END,
     version = team_members.version + 1
 `
 
@@ -329,6 +331,7 @@ type UpsertMemberForPositionParams struct {
 }
 
 // Filling a position grants its role; an existing lead keeps the lead role.
+// A new member's role dates from joining; a changed role from now (since stays).
 func (q *Queries) UpsertMemberForPosition(ctx context.Context, db DBTX, arg UpsertMemberForPositionParams) error {
 	_, err := db.Exec(ctx, upsertMemberForPosition,
 		arg.TeamID,

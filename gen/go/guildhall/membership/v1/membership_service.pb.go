@@ -182,6 +182,117 @@ func (x *ListPeopleResponse) GetNextPageToken() string {
 	return ""
 }
 
+// Request for LookupPeople. Give a handle or an email.
+type LookupPeopleRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// A handle on another system, e.g. an IRC nick; a leading `@` is ignored.
+	Handle string `protobuf:"bytes,1,opt,name=handle,proto3" json:"handle,omitempty"`
+	// The system the handle is on (a Person.handles key: "irc", "forum",
+	// "github", ...); unset matches the handle on any system.
+	System string `protobuf:"bytes,2,opt,name=system,proto3" json:"system,omitempty"`
+	// An email address: admins and holders of people.read_private only.
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupPeopleRequest) Reset() {
+	*x = LookupPeopleRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupPeopleRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupPeopleRequest) ProtoMessage() {}
+
+func (x *LookupPeopleRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupPeopleRequest.ProtoReflect.Descriptor instead.
+func (*LookupPeopleRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *LookupPeopleRequest) GetHandle() string {
+	if x != nil {
+		return x.Handle
+	}
+	return ""
+}
+
+func (x *LookupPeopleRequest) GetSystem() string {
+	if x != nil {
+		return x.System
+	}
+	return ""
+}
+
+func (x *LookupPeopleRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// Response for LookupPeople.
+type LookupPeopleResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The people matched, by id (at most 50).
+	People        []*Person `protobuf:"bytes,1,rep,name=people,proto3" json:"people,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LookupPeopleResponse) Reset() {
+	*x = LookupPeopleResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LookupPeopleResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LookupPeopleResponse) ProtoMessage() {}
+
+func (x *LookupPeopleResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LookupPeopleResponse.ProtoReflect.Descriptor instead.
+func (*LookupPeopleResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *LookupPeopleResponse) GetPeople() []*Person {
+	if x != nil {
+		return x.People
+	}
+	return nil
+}
+
 // Request for CreatePerson.
 type CreatePersonRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -201,7 +312,7 @@ type CreatePersonRequest struct {
 
 func (x *CreatePersonRequest) Reset() {
 	*x = CreatePersonRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[3]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -213,7 +324,7 @@ func (x *CreatePersonRequest) String() string {
 func (*CreatePersonRequest) ProtoMessage() {}
 
 func (x *CreatePersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[3]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -226,7 +337,7 @@ func (x *CreatePersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePersonRequest.ProtoReflect.Descriptor instead.
 func (*CreatePersonRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{3}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreatePersonRequest) GetPersonId() string {
@@ -263,7 +374,7 @@ type UpdatePersonRequest struct {
 
 func (x *UpdatePersonRequest) Reset() {
 	*x = UpdatePersonRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[4]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -275,7 +386,7 @@ func (x *UpdatePersonRequest) String() string {
 func (*UpdatePersonRequest) ProtoMessage() {}
 
 func (x *UpdatePersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[4]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -288,7 +399,7 @@ func (x *UpdatePersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePersonRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePersonRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{4}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdatePersonRequest) GetPerson() *Person {
@@ -318,7 +429,7 @@ type DeletePersonRequest struct {
 
 func (x *DeletePersonRequest) Reset() {
 	*x = DeletePersonRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[5]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -330,7 +441,7 @@ func (x *DeletePersonRequest) String() string {
 func (*DeletePersonRequest) ProtoMessage() {}
 
 func (x *DeletePersonRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[5]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -343,7 +454,7 @@ func (x *DeletePersonRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeletePersonRequest.ProtoReflect.Descriptor instead.
 func (*DeletePersonRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{5}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *DeletePersonRequest) GetName() string {
@@ -373,7 +484,7 @@ type ListDriftEventsRequest struct {
 
 func (x *ListDriftEventsRequest) Reset() {
 	*x = ListDriftEventsRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[6]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -385,7 +496,7 @@ func (x *ListDriftEventsRequest) String() string {
 func (*ListDriftEventsRequest) ProtoMessage() {}
 
 func (x *ListDriftEventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[6]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -398,7 +509,7 @@ func (x *ListDriftEventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDriftEventsRequest.ProtoReflect.Descriptor instead.
 func (*ListDriftEventsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{6}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ListDriftEventsRequest) GetPageSize() int32 {
@@ -428,7 +539,7 @@ type ListDriftEventsResponse struct {
 
 func (x *ListDriftEventsResponse) Reset() {
 	*x = ListDriftEventsResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[7]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -440,7 +551,7 @@ func (x *ListDriftEventsResponse) String() string {
 func (*ListDriftEventsResponse) ProtoMessage() {}
 
 func (x *ListDriftEventsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[7]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -453,7 +564,7 @@ func (x *ListDriftEventsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListDriftEventsResponse.ProtoReflect.Descriptor instead.
 func (*ListDriftEventsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{7}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListDriftEventsResponse) GetDriftEvents() []*DriftEvent {
@@ -481,7 +592,7 @@ type GetTeamRequest struct {
 
 func (x *GetTeamRequest) Reset() {
 	*x = GetTeamRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[8]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -493,7 +604,7 @@ func (x *GetTeamRequest) String() string {
 func (*GetTeamRequest) ProtoMessage() {}
 
 func (x *GetTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[8]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -506,7 +617,7 @@ func (x *GetTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTeamRequest.ProtoReflect.Descriptor instead.
 func (*GetTeamRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{8}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetTeamRequest) GetName() string {
@@ -529,7 +640,7 @@ type ListTeamsRequest struct {
 
 func (x *ListTeamsRequest) Reset() {
 	*x = ListTeamsRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[9]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -541,7 +652,7 @@ func (x *ListTeamsRequest) String() string {
 func (*ListTeamsRequest) ProtoMessage() {}
 
 func (x *ListTeamsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[9]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -554,7 +665,7 @@ func (x *ListTeamsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamsRequest.ProtoReflect.Descriptor instead.
 func (*ListTeamsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{9}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListTeamsRequest) GetPageSize() int32 {
@@ -584,7 +695,7 @@ type ListTeamsResponse struct {
 
 func (x *ListTeamsResponse) Reset() {
 	*x = ListTeamsResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[10]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -596,7 +707,7 @@ func (x *ListTeamsResponse) String() string {
 func (*ListTeamsResponse) ProtoMessage() {}
 
 func (x *ListTeamsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[10]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -609,7 +720,7 @@ func (x *ListTeamsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamsResponse.ProtoReflect.Descriptor instead.
 func (*ListTeamsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{10}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListTeamsResponse) GetTeams() []*Team {
@@ -645,7 +756,7 @@ type CreateTeamRequest struct {
 
 func (x *CreateTeamRequest) Reset() {
 	*x = CreateTeamRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[11]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +768,7 @@ func (x *CreateTeamRequest) String() string {
 func (*CreateTeamRequest) ProtoMessage() {}
 
 func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[11]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +781,7 @@ func (x *CreateTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTeamRequest.ProtoReflect.Descriptor instead.
 func (*CreateTeamRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{11}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateTeamRequest) GetTeamId() string {
@@ -707,7 +818,7 @@ type UpdateTeamRequest struct {
 
 func (x *UpdateTeamRequest) Reset() {
 	*x = UpdateTeamRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[12]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -719,7 +830,7 @@ func (x *UpdateTeamRequest) String() string {
 func (*UpdateTeamRequest) ProtoMessage() {}
 
 func (x *UpdateTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[12]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -732,7 +843,7 @@ func (x *UpdateTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTeamRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTeamRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{12}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *UpdateTeamRequest) GetTeam() *Team {
@@ -762,7 +873,7 @@ type DeleteTeamRequest struct {
 
 func (x *DeleteTeamRequest) Reset() {
 	*x = DeleteTeamRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[13]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -774,7 +885,7 @@ func (x *DeleteTeamRequest) String() string {
 func (*DeleteTeamRequest) ProtoMessage() {}
 
 func (x *DeleteTeamRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[13]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -787,7 +898,7 @@ func (x *DeleteTeamRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTeamRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTeamRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{13}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DeleteTeamRequest) GetName() string {
@@ -807,19 +918,21 @@ func (x *DeleteTeamRequest) GetEtag() string {
 // Request for ListTeamMembers.
 type ListTeamMembersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// `teams/{team}`.
+	// `teams/{team}`, or `teams/-` for every team's members (AIP-159).
 	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
 	// At most this many members; 0 means the default (50), more than 1000 is treated as 1000.
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// A `next_page_token` from a previous call.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only members holding this role; unset for all.
+	Role          Role `protobuf:"varint,4,opt,name=role,proto3,enum=guildhall.membership.v1.Role" json:"role,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ListTeamMembersRequest) Reset() {
 	*x = ListTeamMembersRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[14]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -831,7 +944,7 @@ func (x *ListTeamMembersRequest) String() string {
 func (*ListTeamMembersRequest) ProtoMessage() {}
 
 func (x *ListTeamMembersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[14]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -844,7 +957,7 @@ func (x *ListTeamMembersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamMembersRequest.ProtoReflect.Descriptor instead.
 func (*ListTeamMembersRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{14}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ListTeamMembersRequest) GetParent() string {
@@ -868,10 +981,17 @@ func (x *ListTeamMembersRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListTeamMembersRequest) GetRole() Role {
+	if x != nil {
+		return x.Role
+	}
+	return Role_ROLE_UNSPECIFIED
+}
+
 // Response for ListTeamMembers.
 type ListTeamMembersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// One page of members, ordered by person id.
+	// One page of members, ordered by team, then person id.
 	TeamMembers []*TeamMember `protobuf:"bytes,1,rep,name=team_members,json=teamMembers,proto3" json:"team_members,omitempty"`
 	// Pass as `page_token` for the next page; empty on the last page.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
@@ -881,7 +1001,7 @@ type ListTeamMembersResponse struct {
 
 func (x *ListTeamMembersResponse) Reset() {
 	*x = ListTeamMembersResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[15]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -893,7 +1013,7 @@ func (x *ListTeamMembersResponse) String() string {
 func (*ListTeamMembersResponse) ProtoMessage() {}
 
 func (x *ListTeamMembersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[15]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -906,7 +1026,7 @@ func (x *ListTeamMembersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTeamMembersResponse.ProtoReflect.Descriptor instead.
 func (*ListTeamMembersResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{15}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ListTeamMembersResponse) GetTeamMembers() []*TeamMember {
@@ -944,7 +1064,7 @@ type CreateTeamMemberRequest struct {
 
 func (x *CreateTeamMemberRequest) Reset() {
 	*x = CreateTeamMemberRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[16]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -956,7 +1076,7 @@ func (x *CreateTeamMemberRequest) String() string {
 func (*CreateTeamMemberRequest) ProtoMessage() {}
 
 func (x *CreateTeamMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[16]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -969,7 +1089,7 @@ func (x *CreateTeamMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTeamMemberRequest.ProtoReflect.Descriptor instead.
 func (*CreateTeamMemberRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{16}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateTeamMemberRequest) GetParent() string {
@@ -1013,7 +1133,7 @@ type UpdateTeamMemberRequest struct {
 
 func (x *UpdateTeamMemberRequest) Reset() {
 	*x = UpdateTeamMemberRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[17]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +1145,7 @@ func (x *UpdateTeamMemberRequest) String() string {
 func (*UpdateTeamMemberRequest) ProtoMessage() {}
 
 func (x *UpdateTeamMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[17]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +1158,7 @@ func (x *UpdateTeamMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTeamMemberRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTeamMemberRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{17}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *UpdateTeamMemberRequest) GetTeamMember() *TeamMember {
@@ -1066,7 +1186,7 @@ type DeleteTeamMemberRequest struct {
 
 func (x *DeleteTeamMemberRequest) Reset() {
 	*x = DeleteTeamMemberRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[18]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1078,7 +1198,7 @@ func (x *DeleteTeamMemberRequest) String() string {
 func (*DeleteTeamMemberRequest) ProtoMessage() {}
 
 func (x *DeleteTeamMemberRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[18]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1091,7 +1211,7 @@ func (x *DeleteTeamMemberRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteTeamMemberRequest.ProtoReflect.Descriptor instead.
 func (*DeleteTeamMemberRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{18}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *DeleteTeamMemberRequest) GetName() string {
@@ -1112,7 +1232,7 @@ type GetPositionRequest struct {
 
 func (x *GetPositionRequest) Reset() {
 	*x = GetPositionRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[19]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1124,7 +1244,7 @@ func (x *GetPositionRequest) String() string {
 func (*GetPositionRequest) ProtoMessage() {}
 
 func (x *GetPositionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[19]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1137,7 +1257,7 @@ func (x *GetPositionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPositionRequest.ProtoReflect.Descriptor instead.
 func (*GetPositionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{19}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *GetPositionRequest) GetName() string {
@@ -1167,7 +1287,7 @@ type ListPositionsRequest struct {
 
 func (x *ListPositionsRequest) Reset() {
 	*x = ListPositionsRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[20]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1179,7 +1299,7 @@ func (x *ListPositionsRequest) String() string {
 func (*ListPositionsRequest) ProtoMessage() {}
 
 func (x *ListPositionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[20]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1192,7 +1312,7 @@ func (x *ListPositionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPositionsRequest.ProtoReflect.Descriptor instead.
 func (*ListPositionsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{20}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ListPositionsRequest) GetParent() string {
@@ -1243,7 +1363,7 @@ type ListPositionsResponse struct {
 
 func (x *ListPositionsResponse) Reset() {
 	*x = ListPositionsResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[21]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1255,7 +1375,7 @@ func (x *ListPositionsResponse) String() string {
 func (*ListPositionsResponse) ProtoMessage() {}
 
 func (x *ListPositionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[21]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1268,7 +1388,7 @@ func (x *ListPositionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPositionsResponse.ProtoReflect.Descriptor instead.
 func (*ListPositionsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{21}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ListPositionsResponse) GetPositions() []*Position {
@@ -1304,7 +1424,7 @@ type CreatePositionRequest struct {
 
 func (x *CreatePositionRequest) Reset() {
 	*x = CreatePositionRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[22]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1316,7 +1436,7 @@ func (x *CreatePositionRequest) String() string {
 func (*CreatePositionRequest) ProtoMessage() {}
 
 func (x *CreatePositionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[22]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1329,7 +1449,7 @@ func (x *CreatePositionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePositionRequest.ProtoReflect.Descriptor instead.
 func (*CreatePositionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{22}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *CreatePositionRequest) GetParent() string {
@@ -1366,7 +1486,7 @@ type UpdatePositionRequest struct {
 
 func (x *UpdatePositionRequest) Reset() {
 	*x = UpdatePositionRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[23]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1378,7 +1498,7 @@ func (x *UpdatePositionRequest) String() string {
 func (*UpdatePositionRequest) ProtoMessage() {}
 
 func (x *UpdatePositionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[23]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1391,7 +1511,7 @@ func (x *UpdatePositionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePositionRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePositionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{23}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *UpdatePositionRequest) GetPosition() *Position {
@@ -1421,7 +1541,7 @@ type FillPositionRequest struct {
 
 func (x *FillPositionRequest) Reset() {
 	*x = FillPositionRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[24]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1433,7 +1553,7 @@ func (x *FillPositionRequest) String() string {
 func (*FillPositionRequest) ProtoMessage() {}
 
 func (x *FillPositionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[24]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1446,7 +1566,7 @@ func (x *FillPositionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FillPositionRequest.ProtoReflect.Descriptor instead.
 func (*FillPositionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{24}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *FillPositionRequest) GetName() string {
@@ -1480,7 +1600,7 @@ type OfferHelpRequest struct {
 
 func (x *OfferHelpRequest) Reset() {
 	*x = OfferHelpRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[25]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1492,7 +1612,7 @@ func (x *OfferHelpRequest) String() string {
 func (*OfferHelpRequest) ProtoMessage() {}
 
 func (x *OfferHelpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[25]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1505,7 +1625,7 @@ func (x *OfferHelpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfferHelpRequest.ProtoReflect.Descriptor instead.
 func (*OfferHelpRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{25}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *OfferHelpRequest) GetVolunteer() *Volunteer {
@@ -1533,7 +1653,7 @@ type OfferHelpResponse struct {
 
 func (x *OfferHelpResponse) Reset() {
 	*x = OfferHelpResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[26]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1545,7 +1665,7 @@ func (x *OfferHelpResponse) String() string {
 func (*OfferHelpResponse) ProtoMessage() {}
 
 func (x *OfferHelpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[26]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1558,7 +1678,7 @@ func (x *OfferHelpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OfferHelpResponse.ProtoReflect.Descriptor instead.
 func (*OfferHelpResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{26}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *OfferHelpResponse) GetMessage() string {
@@ -1579,7 +1699,7 @@ type GetVolunteerRequest struct {
 
 func (x *GetVolunteerRequest) Reset() {
 	*x = GetVolunteerRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[27]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1711,7 @@ func (x *GetVolunteerRequest) String() string {
 func (*GetVolunteerRequest) ProtoMessage() {}
 
 func (x *GetVolunteerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[27]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1724,7 @@ func (x *GetVolunteerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolunteerRequest.ProtoReflect.Descriptor instead.
 func (*GetVolunteerRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{27}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *GetVolunteerRequest) GetName() string {
@@ -1632,7 +1752,7 @@ type ListVolunteersRequest struct {
 
 func (x *ListVolunteersRequest) Reset() {
 	*x = ListVolunteersRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[28]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1644,7 +1764,7 @@ func (x *ListVolunteersRequest) String() string {
 func (*ListVolunteersRequest) ProtoMessage() {}
 
 func (x *ListVolunteersRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[28]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1657,7 +1777,7 @@ func (x *ListVolunteersRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolunteersRequest.ProtoReflect.Descriptor instead.
 func (*ListVolunteersRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{28}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ListVolunteersRequest) GetState() Volunteer_State {
@@ -1701,7 +1821,7 @@ type ListVolunteersResponse struct {
 
 func (x *ListVolunteersResponse) Reset() {
 	*x = ListVolunteersResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[29]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1713,7 +1833,7 @@ func (x *ListVolunteersResponse) String() string {
 func (*ListVolunteersResponse) ProtoMessage() {}
 
 func (x *ListVolunteersResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[29]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1726,7 +1846,7 @@ func (x *ListVolunteersResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVolunteersResponse.ProtoReflect.Descriptor instead.
 func (*ListVolunteersResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{29}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ListVolunteersResponse) GetVolunteers() []*Volunteer {
@@ -1764,7 +1884,7 @@ type TransitionVolunteerRequest struct {
 
 func (x *TransitionVolunteerRequest) Reset() {
 	*x = TransitionVolunteerRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[30]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1776,7 +1896,7 @@ func (x *TransitionVolunteerRequest) String() string {
 func (*TransitionVolunteerRequest) ProtoMessage() {}
 
 func (x *TransitionVolunteerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[30]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1789,7 +1909,7 @@ func (x *TransitionVolunteerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TransitionVolunteerRequest.ProtoReflect.Descriptor instead.
 func (*TransitionVolunteerRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{30}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *TransitionVolunteerRequest) GetName() string {
@@ -1847,7 +1967,7 @@ type SuggestPositionsRequest struct {
 
 func (x *SuggestPositionsRequest) Reset() {
 	*x = SuggestPositionsRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[31]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1859,7 +1979,7 @@ func (x *SuggestPositionsRequest) String() string {
 func (*SuggestPositionsRequest) ProtoMessage() {}
 
 func (x *SuggestPositionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[31]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1872,7 +1992,7 @@ func (x *SuggestPositionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuggestPositionsRequest.ProtoReflect.Descriptor instead.
 func (*SuggestPositionsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{31}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *SuggestPositionsRequest) GetName() string {
@@ -1900,7 +2020,7 @@ type SuggestPositionsResponse struct {
 
 func (x *SuggestPositionsResponse) Reset() {
 	*x = SuggestPositionsResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[32]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1912,7 +2032,7 @@ func (x *SuggestPositionsResponse) String() string {
 func (*SuggestPositionsResponse) ProtoMessage() {}
 
 func (x *SuggestPositionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[32]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1925,7 +2045,7 @@ func (x *SuggestPositionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SuggestPositionsResponse.ProtoReflect.Descriptor instead.
 func (*SuggestPositionsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{32}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *SuggestPositionsResponse) GetSuggestions() []*PositionSuggestion {
@@ -1944,7 +2064,7 @@ type GetVolunteerStatsRequest struct {
 
 func (x *GetVolunteerStatsRequest) Reset() {
 	*x = GetVolunteerStatsRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[33]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1956,7 +2076,7 @@ func (x *GetVolunteerStatsRequest) String() string {
 func (*GetVolunteerStatsRequest) ProtoMessage() {}
 
 func (x *GetVolunteerStatsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[33]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1969,7 +2089,7 @@ func (x *GetVolunteerStatsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetVolunteerStatsRequest.ProtoReflect.Descriptor instead.
 func (*GetVolunteerStatsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{33}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{35}
 }
 
 // Request for GetPackage.
@@ -1983,7 +2103,7 @@ type GetPackageRequest struct {
 
 func (x *GetPackageRequest) Reset() {
 	*x = GetPackageRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[34]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1995,7 +2115,7 @@ func (x *GetPackageRequest) String() string {
 func (*GetPackageRequest) ProtoMessage() {}
 
 func (x *GetPackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[34]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2008,7 +2128,7 @@ func (x *GetPackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPackageRequest.ProtoReflect.Descriptor instead.
 func (*GetPackageRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{34}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *GetPackageRequest) GetName() string {
@@ -2036,7 +2156,7 @@ type ListPackagesRequest struct {
 
 func (x *ListPackagesRequest) Reset() {
 	*x = ListPackagesRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[35]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2048,7 +2168,7 @@ func (x *ListPackagesRequest) String() string {
 func (*ListPackagesRequest) ProtoMessage() {}
 
 func (x *ListPackagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[35]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2061,7 +2181,7 @@ func (x *ListPackagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPackagesRequest.ProtoReflect.Descriptor instead.
 func (*ListPackagesRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{35}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListPackagesRequest) GetState() Package_State {
@@ -2105,7 +2225,7 @@ type ListPackagesResponse struct {
 
 func (x *ListPackagesResponse) Reset() {
 	*x = ListPackagesResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[36]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2117,7 +2237,7 @@ func (x *ListPackagesResponse) String() string {
 func (*ListPackagesResponse) ProtoMessage() {}
 
 func (x *ListPackagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[36]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2130,7 +2250,7 @@ func (x *ListPackagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPackagesResponse.ProtoReflect.Descriptor instead.
 func (*ListPackagesResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{36}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *ListPackagesResponse) GetPackages() []*Package {
@@ -2166,7 +2286,7 @@ type CreatePackageRequest struct {
 
 func (x *CreatePackageRequest) Reset() {
 	*x = CreatePackageRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[37]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2178,7 +2298,7 @@ func (x *CreatePackageRequest) String() string {
 func (*CreatePackageRequest) ProtoMessage() {}
 
 func (x *CreatePackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[37]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2191,7 +2311,7 @@ func (x *CreatePackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreatePackageRequest.ProtoReflect.Descriptor instead.
 func (*CreatePackageRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{37}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *CreatePackageRequest) GetPackageId() string {
@@ -2228,7 +2348,7 @@ type UpdatePackageRequest struct {
 
 func (x *UpdatePackageRequest) Reset() {
 	*x = UpdatePackageRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[38]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2240,7 +2360,7 @@ func (x *UpdatePackageRequest) String() string {
 func (*UpdatePackageRequest) ProtoMessage() {}
 
 func (x *UpdatePackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[38]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2253,7 +2373,7 @@ func (x *UpdatePackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdatePackageRequest.ProtoReflect.Descriptor instead.
 func (*UpdatePackageRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{38}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *UpdatePackageRequest) GetPackage() *Package {
@@ -2283,7 +2403,7 @@ type OrphanPackageRequest struct {
 
 func (x *OrphanPackageRequest) Reset() {
 	*x = OrphanPackageRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[39]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2295,7 +2415,7 @@ func (x *OrphanPackageRequest) String() string {
 func (*OrphanPackageRequest) ProtoMessage() {}
 
 func (x *OrphanPackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[39]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2308,7 +2428,7 @@ func (x *OrphanPackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OrphanPackageRequest.ProtoReflect.Descriptor instead.
 func (*OrphanPackageRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{39}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *OrphanPackageRequest) GetName() string {
@@ -2325,6 +2445,79 @@ func (x *OrphanPackageRequest) GetMaintainer() string {
 	return ""
 }
 
+// Request for TransitionPackage.
+type TransitionPackageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `packages/{package}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The state to move to.
+	State Package_State `protobuf:"varint,2,opt,name=state,proto3,enum=guildhall.membership.v1.Package_State" json:"state,omitempty"`
+	// Why, kept in the package's history.
+	Note string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	// If set, the move happens only if it matches the current etag.
+	Etag          string `protobuf:"bytes,4,opt,name=etag,proto3" json:"etag,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TransitionPackageRequest) Reset() {
+	*x = TransitionPackageRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TransitionPackageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TransitionPackageRequest) ProtoMessage() {}
+
+func (x *TransitionPackageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TransitionPackageRequest.ProtoReflect.Descriptor instead.
+func (*TransitionPackageRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *TransitionPackageRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TransitionPackageRequest) GetState() Package_State {
+	if x != nil {
+		return x.State
+	}
+	return Package_STATE_UNSPECIFIED
+}
+
+func (x *TransitionPackageRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *TransitionPackageRequest) GetEtag() string {
+	if x != nil {
+		return x.Etag
+	}
+	return ""
+}
+
 // Request for AdoptPackage.
 type AdoptPackageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2336,7 +2529,7 @@ type AdoptPackageRequest struct {
 
 func (x *AdoptPackageRequest) Reset() {
 	*x = AdoptPackageRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[40]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2348,7 +2541,7 @@ func (x *AdoptPackageRequest) String() string {
 func (*AdoptPackageRequest) ProtoMessage() {}
 
 func (x *AdoptPackageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[40]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2361,7 +2554,7 @@ func (x *AdoptPackageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdoptPackageRequest.ProtoReflect.Descriptor instead.
 func (*AdoptPackageRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{40}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *AdoptPackageRequest) GetName() string {
@@ -2384,7 +2577,7 @@ type ApproveAdoptionRequest struct {
 
 func (x *ApproveAdoptionRequest) Reset() {
 	*x = ApproveAdoptionRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[41]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2396,7 +2589,7 @@ func (x *ApproveAdoptionRequest) String() string {
 func (*ApproveAdoptionRequest) ProtoMessage() {}
 
 func (x *ApproveAdoptionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[41]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2409,7 +2602,7 @@ func (x *ApproveAdoptionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ApproveAdoptionRequest.ProtoReflect.Descriptor instead.
 func (*ApproveAdoptionRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{41}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *ApproveAdoptionRequest) GetName() string {
@@ -2439,7 +2632,7 @@ type CreateTokenRequest struct {
 
 func (x *CreateTokenRequest) Reset() {
 	*x = CreateTokenRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[42]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2451,7 +2644,7 @@ func (x *CreateTokenRequest) String() string {
 func (*CreateTokenRequest) ProtoMessage() {}
 
 func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[42]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2464,7 +2657,7 @@ func (x *CreateTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenRequest.ProtoReflect.Descriptor instead.
 func (*CreateTokenRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{42}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *CreateTokenRequest) GetParent() string {
@@ -2494,7 +2687,7 @@ type CreateTokenResponse struct {
 
 func (x *CreateTokenResponse) Reset() {
 	*x = CreateTokenResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[43]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2506,7 +2699,7 @@ func (x *CreateTokenResponse) String() string {
 func (*CreateTokenResponse) ProtoMessage() {}
 
 func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[43]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2519,7 +2712,7 @@ func (x *CreateTokenResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateTokenResponse.ProtoReflect.Descriptor instead.
 func (*CreateTokenResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{43}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *CreateTokenResponse) GetToken() *Token {
@@ -2551,7 +2744,7 @@ type ListTokensRequest struct {
 
 func (x *ListTokensRequest) Reset() {
 	*x = ListTokensRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[44]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2563,7 +2756,7 @@ func (x *ListTokensRequest) String() string {
 func (*ListTokensRequest) ProtoMessage() {}
 
 func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[44]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2576,7 +2769,7 @@ func (x *ListTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensRequest.ProtoReflect.Descriptor instead.
 func (*ListTokensRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{44}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *ListTokensRequest) GetParent() string {
@@ -2613,7 +2806,7 @@ type ListTokensResponse struct {
 
 func (x *ListTokensResponse) Reset() {
 	*x = ListTokensResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[45]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2625,7 +2818,7 @@ func (x *ListTokensResponse) String() string {
 func (*ListTokensResponse) ProtoMessage() {}
 
 func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[45]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2638,7 +2831,7 @@ func (x *ListTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListTokensResponse.ProtoReflect.Descriptor instead.
 func (*ListTokensResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{45}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ListTokensResponse) GetTokens() []*Token {
@@ -2666,7 +2859,7 @@ type RevokeTokenRequest struct {
 
 func (x *RevokeTokenRequest) Reset() {
 	*x = RevokeTokenRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[46]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2678,7 +2871,7 @@ func (x *RevokeTokenRequest) String() string {
 func (*RevokeTokenRequest) ProtoMessage() {}
 
 func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[46]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2691,7 +2884,7 @@ func (x *RevokeTokenRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeTokenRequest.ProtoReflect.Descriptor instead.
 func (*RevokeTokenRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{46}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *RevokeTokenRequest) GetName() string {
@@ -2712,7 +2905,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[47]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2724,7 +2917,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[47]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2737,7 +2930,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{47}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *AuthenticateRequest) GetToken() string {
@@ -2756,7 +2949,7 @@ type GetCallerRequest struct {
 
 func (x *GetCallerRequest) Reset() {
 	*x = GetCallerRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[48]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2768,7 +2961,7 @@ func (x *GetCallerRequest) String() string {
 func (*GetCallerRequest) ProtoMessage() {}
 
 func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[48]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2781,7 +2974,7 @@ func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCallerRequest.ProtoReflect.Descriptor instead.
 func (*GetCallerRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{48}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{51}
 }
 
 // Request for ReportActivity.
@@ -2798,7 +2991,7 @@ type ReportActivityRequest struct {
 
 func (x *ReportActivityRequest) Reset() {
 	*x = ReportActivityRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[49]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2810,7 +3003,7 @@ func (x *ReportActivityRequest) String() string {
 func (*ReportActivityRequest) ProtoMessage() {}
 
 func (x *ReportActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[49]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2823,7 +3016,7 @@ func (x *ReportActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportActivityRequest.ProtoReflect.Descriptor instead.
 func (*ReportActivityRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{49}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ReportActivityRequest) GetActivities() []*Activity {
@@ -2847,7 +3040,7 @@ type ReportActivityResponse struct {
 
 func (x *ReportActivityResponse) Reset() {
 	*x = ReportActivityResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2859,7 +3052,7 @@ func (x *ReportActivityResponse) String() string {
 func (*ReportActivityResponse) ProtoMessage() {}
 
 func (x *ReportActivityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2872,7 +3065,7 @@ func (x *ReportActivityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportActivityResponse.ProtoReflect.Descriptor instead.
 func (*ReportActivityResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{50}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *ReportActivityResponse) GetRecorded() int32 {
@@ -2904,7 +3097,13 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x7f\n" +
 	"\x12ListPeopleResponse\x12<\n" +
 	"\x06people\x18\x01 \x03(\v2\x1f.guildhall.membership.v1.PersonB\x03\xe0A\x03R\x06people\x12+\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xeb\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x9b\x01\n" +
+	"\x13LookupPeopleRequest\x12#\n" +
+	"\x06handle\x18\x01 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\x06handle\x12<\n" +
+	"\x06system\x18\x02 \x01(\tB$\xe0A\x01\xbaH\x1e\xd8\x01\x01r\x192\x17^[a-z][a-z0-9_-]{0,31}$R\x06system\x12!\n" +
+	"\x05email\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc0\x02R\x05email\"T\n" +
+	"\x14LookupPeopleResponse\x12<\n" +
+	"\x06people\x18\x01 \x03(\v2\x1f.guildhall.membership.v1.PersonB\x03\xe0A\x03R\x06people\"\xeb\x01\n" +
 	"\x13CreatePersonRequest\x12a\n" +
 	"\tperson_id\x18\x01 \x01(\tBD\xe0A\x02\xfaA!\n" +
 	"\x1fmembership.guildhall.dev/Person\xbaH\x1ar\x182\x16^[a-z][a-z0-9-]{0,62}$R\bpersonId\x12B\n" +
@@ -2955,13 +3154,14 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\x04name\x18\x01 \x01(\tBH\xe0A\x02\xfaA\x1f\n" +
 	"\x1dmembership.guildhall.dev/Team\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x04name\x12\x1e\n" +
 	"\x04etag\x18\x02 \x01(\tB\n" +
-	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"\xd5\x01\n" +
-	"\x16ListTeamMembersRequest\x12f\n" +
-	"\x06parent\x18\x01 \x01(\tBN\xe0A\x02\xfaA%\x12#membership.guildhall.dev/TeamMember\xbaH r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x06parent\x12'\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"\x99\x02\n" +
+	"\x16ListTeamMembersRequest\x12j\n" +
+	"\x06parent\x18\x01 \x01(\tBR\xe0A\x02\xfaA%\x12#membership.guildhall.dev/TeamMember\xbaH$r\"2 ^teams/([a-z][a-z0-9-]{0,62}|-)$R\x06parent\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x93\x01\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12>\n" +
+	"\x04role\x18\x04 \x01(\x0e2\x1d.guildhall.membership.v1.RoleB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x04role\"\x93\x01\n" +
 	"\x17ListTeamMembersResponse\x12K\n" +
 	"\fteam_members\x18\x01 \x03(\v2#.guildhall.membership.v1.TeamMemberB\x03\xe0A\x03R\vteamMembers\x12+\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xf1\x02\n" +
@@ -3081,7 +3281,14 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\n" +
 	"maintainer\x18\x02 \x01(\tBN\xe0A\x01\xfaA!\n" +
 	"\x1fmembership.guildhall.dev/Person\xbaH$\xd8\x01\x01r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\n" +
-	"maintainer\"y\n" +
+	"maintainer\"\x8c\x02\n" +
+	"\x18TransitionPackageRequest\x12b\n" +
+	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA\"\n" +
+	" membership.guildhall.dev/Package\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\x12K\n" +
+	"\x05state\x18\x02 \x01(\x0e2&.guildhall.membership.v1.Package.StateB\r\xe0A\x02\xbaH\a\x82\x01\x04\x10\x01 \x00R\x05state\x12\x1f\n" +
+	"\x04note\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xd0\x0fR\x04note\x12\x1e\n" +
+	"\x04etag\x18\x04 \x01(\tB\n" +
+	"\xe0A\x01\xbaH\x04r\x02\x18@R\x04etag\"y\n" +
 	"\x13AdoptPackageRequest\x12b\n" +
 	"\x04name\x18\x01 \x01(\tBN\xe0A\x02\xfaA\"\n" +
 	" membership.guildhall.dev/Package\xbaH#r!2\x1f^packages/[a-z][a-z0-9-]{0,62}$R\x04name\"\xe1\x01\n" +
@@ -3118,12 +3325,13 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\x16ReportActivityResponse\x12\x1f\n" +
 	"\brecorded\x18\x01 \x01(\x05B\x03\xe0A\x03R\brecorded\x12N\n" +
 	"\x0eunknown_people\x18\x02 \x03(\tB'\xe0A\x03\xfaA!\n" +
-	"\x1fmembership.guildhall.dev/PersonR\runknownPeople2\xf4)\n" +
+	"\x1fmembership.guildhall.dev/PersonR\runknownPeople2\x95,\n" +
 	"\x11MembershipService\x12t\n" +
 	"\tGetPerson\x12).guildhall.membership.v1.GetPersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=people/*}\x12y\n" +
 	"\n" +
 	"ListPeople\x12*.guildhall.membership.v1.ListPeopleRequest\x1a+.guildhall.membership.v1.ListPeopleResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/people\x12y\n" +
+	"/v1/people\x12\x86\x01\n" +
+	"\fLookupPeople\x12,.guildhall.membership.v1.LookupPeopleRequest\x1a-.guildhall.membership.v1.LookupPeopleResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/people:lookup\x12y\n" +
 	"\fCreatePerson\x12,.guildhall.membership.v1.CreatePersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1a\x82\xd3\xe4\x93\x02\x14:\x06person\"\n" +
 	"/v1/people\x12\x89\x01\n" +
 	"\fUpdatePerson\x12,.guildhall.membership.v1.UpdatePersonRequest\x1a\x1f.guildhall.membership.v1.Person\"*\x82\xd3\xe4\x93\x02$:\x06person2\x1a/v1/{person.name=people/*}\x12q\n" +
@@ -3160,6 +3368,7 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\rOrphanPackage\x12-.guildhall.membership.v1.OrphanPackageRequest\x1a .guildhall.membership.v1.Package\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/{name=packages/*}:orphan\x12\x86\x01\n" +
 	"\fAdoptPackage\x12,.guildhall.membership.v1.AdoptPackageRequest\x1a .guildhall.membership.v1.Package\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/{name=packages/*}:adopt\x12\x96\x01\n" +
 	"\x0fApproveAdoption\x12/.guildhall.membership.v1.ApproveAdoptionRequest\x1a .guildhall.membership.v1.Package\"0\x82\xd3\xe4\x93\x02*:\x01*\"%/v1/{name=packages/*}:approveAdoption\x12\x95\x01\n" +
+	"\x11TransitionPackage\x121.guildhall.membership.v1.TransitionPackageRequest\x1a .guildhall.membership.v1.Package\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/{name=packages/*}:transition\x12\x95\x01\n" +
 	"\vCreateToken\x12+.guildhall.membership.v1.CreateTokenRequest\x1a,.guildhall.membership.v1.CreateTokenResponse\"+\x82\xd3\xe4\x93\x02%:\x05token\"\x1c/v1/{parent=people/*}/tokens\x12\x8b\x01\n" +
 	"\n" +
 	"ListTokens\x12*.guildhall.membership.v1.ListTokensRequest\x1a+.guildhall.membership.v1.ListTokensResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=people/*}/tokens\x12\x8a\x01\n" +
@@ -3184,193 +3393,204 @@ func file_guildhall_membership_v1_membership_service_proto_rawDescGZIP() []byte 
 	return file_guildhall_membership_v1_membership_service_proto_rawDescData
 }
 
-var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 51)
+var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
 var file_guildhall_membership_v1_membership_service_proto_goTypes = []any{
 	(*GetPersonRequest)(nil),           // 0: guildhall.membership.v1.GetPersonRequest
 	(*ListPeopleRequest)(nil),          // 1: guildhall.membership.v1.ListPeopleRequest
 	(*ListPeopleResponse)(nil),         // 2: guildhall.membership.v1.ListPeopleResponse
-	(*CreatePersonRequest)(nil),        // 3: guildhall.membership.v1.CreatePersonRequest
-	(*UpdatePersonRequest)(nil),        // 4: guildhall.membership.v1.UpdatePersonRequest
-	(*DeletePersonRequest)(nil),        // 5: guildhall.membership.v1.DeletePersonRequest
-	(*ListDriftEventsRequest)(nil),     // 6: guildhall.membership.v1.ListDriftEventsRequest
-	(*ListDriftEventsResponse)(nil),    // 7: guildhall.membership.v1.ListDriftEventsResponse
-	(*GetTeamRequest)(nil),             // 8: guildhall.membership.v1.GetTeamRequest
-	(*ListTeamsRequest)(nil),           // 9: guildhall.membership.v1.ListTeamsRequest
-	(*ListTeamsResponse)(nil),          // 10: guildhall.membership.v1.ListTeamsResponse
-	(*CreateTeamRequest)(nil),          // 11: guildhall.membership.v1.CreateTeamRequest
-	(*UpdateTeamRequest)(nil),          // 12: guildhall.membership.v1.UpdateTeamRequest
-	(*DeleteTeamRequest)(nil),          // 13: guildhall.membership.v1.DeleteTeamRequest
-	(*ListTeamMembersRequest)(nil),     // 14: guildhall.membership.v1.ListTeamMembersRequest
-	(*ListTeamMembersResponse)(nil),    // 15: guildhall.membership.v1.ListTeamMembersResponse
-	(*CreateTeamMemberRequest)(nil),    // 16: guildhall.membership.v1.CreateTeamMemberRequest
-	(*UpdateTeamMemberRequest)(nil),    // 17: guildhall.membership.v1.UpdateTeamMemberRequest
-	(*DeleteTeamMemberRequest)(nil),    // 18: guildhall.membership.v1.DeleteTeamMemberRequest
-	(*GetPositionRequest)(nil),         // 19: guildhall.membership.v1.GetPositionRequest
-	(*ListPositionsRequest)(nil),       // 20: guildhall.membership.v1.ListPositionsRequest
-	(*ListPositionsResponse)(nil),      // 21: guildhall.membership.v1.ListPositionsResponse
-	(*CreatePositionRequest)(nil),      // 22: guildhall.membership.v1.CreatePositionRequest
-	(*UpdatePositionRequest)(nil),      // 23: guildhall.membership.v1.UpdatePositionRequest
-	(*FillPositionRequest)(nil),        // 24: guildhall.membership.v1.FillPositionRequest
-	(*OfferHelpRequest)(nil),           // 25: guildhall.membership.v1.OfferHelpRequest
-	(*OfferHelpResponse)(nil),          // 26: guildhall.membership.v1.OfferHelpResponse
-	(*GetVolunteerRequest)(nil),        // 27: guildhall.membership.v1.GetVolunteerRequest
-	(*ListVolunteersRequest)(nil),      // 28: guildhall.membership.v1.ListVolunteersRequest
-	(*ListVolunteersResponse)(nil),     // 29: guildhall.membership.v1.ListVolunteersResponse
-	(*TransitionVolunteerRequest)(nil), // 30: guildhall.membership.v1.TransitionVolunteerRequest
-	(*SuggestPositionsRequest)(nil),    // 31: guildhall.membership.v1.SuggestPositionsRequest
-	(*SuggestPositionsResponse)(nil),   // 32: guildhall.membership.v1.SuggestPositionsResponse
-	(*GetVolunteerStatsRequest)(nil),   // 33: guildhall.membership.v1.GetVolunteerStatsRequest
-	(*GetPackageRequest)(nil),          // 34: guildhall.membership.v1.GetPackageRequest
-	(*ListPackagesRequest)(nil),        // 35: guildhall.membership.v1.ListPackagesRequest
-	(*ListPackagesResponse)(nil),       // 36: guildhall.membership.v1.ListPackagesResponse
-	(*CreatePackageRequest)(nil),       // 37: guildhall.membership.v1.CreatePackageRequest
-	(*UpdatePackageRequest)(nil),       // 38: guildhall.membership.v1.UpdatePackageRequest
-	(*OrphanPackageRequest)(nil),       // 39: guildhall.membership.v1.OrphanPackageRequest
-	(*AdoptPackageRequest)(nil),        // 40: guildhall.membership.v1.AdoptPackageRequest
-	(*ApproveAdoptionRequest)(nil),     // 41: guildhall.membership.v1.ApproveAdoptionRequest
-	(*CreateTokenRequest)(nil),         // 42: guildhall.membership.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),        // 43: guildhall.membership.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),          // 44: guildhall.membership.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),         // 45: guildhall.membership.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),         // 46: guildhall.membership.v1.RevokeTokenRequest
-	(*AuthenticateRequest)(nil),        // 47: guildhall.membership.v1.AuthenticateRequest
-	(*GetCallerRequest)(nil),           // 48: guildhall.membership.v1.GetCallerRequest
-	(*ReportActivityRequest)(nil),      // 49: guildhall.membership.v1.ReportActivityRequest
-	(*ReportActivityResponse)(nil),     // 50: guildhall.membership.v1.ReportActivityResponse
-	(*Person)(nil),                     // 51: guildhall.membership.v1.Person
-	(*fieldmaskpb.FieldMask)(nil),      // 52: google.protobuf.FieldMask
-	(*DriftEvent)(nil),                 // 53: guildhall.membership.v1.DriftEvent
-	(*Team)(nil),                       // 54: guildhall.membership.v1.Team
-	(*TeamMember)(nil),                 // 55: guildhall.membership.v1.TeamMember
-	(Position_State)(0),                // 56: guildhall.membership.v1.Position.State
-	(*Position)(nil),                   // 57: guildhall.membership.v1.Position
-	(*Volunteer)(nil),                  // 58: guildhall.membership.v1.Volunteer
-	(Volunteer_State)(0),               // 59: guildhall.membership.v1.Volunteer.State
-	(*PositionSuggestion)(nil),         // 60: guildhall.membership.v1.PositionSuggestion
-	(Package_State)(0),                 // 61: guildhall.membership.v1.Package.State
-	(*Package)(nil),                    // 62: guildhall.membership.v1.Package
-	(*Token)(nil),                      // 63: guildhall.membership.v1.Token
-	(*Activity)(nil),                   // 64: guildhall.membership.v1.Activity
-	(*emptypb.Empty)(nil),              // 65: google.protobuf.Empty
-	(*VolunteerStats)(nil),             // 66: guildhall.membership.v1.VolunteerStats
-	(*Principal)(nil),                  // 67: guildhall.membership.v1.Principal
+	(*LookupPeopleRequest)(nil),        // 3: guildhall.membership.v1.LookupPeopleRequest
+	(*LookupPeopleResponse)(nil),       // 4: guildhall.membership.v1.LookupPeopleResponse
+	(*CreatePersonRequest)(nil),        // 5: guildhall.membership.v1.CreatePersonRequest
+	(*UpdatePersonRequest)(nil),        // 6: guildhall.membership.v1.UpdatePersonRequest
+	(*DeletePersonRequest)(nil),        // 7: guildhall.membership.v1.DeletePersonRequest
+	(*ListDriftEventsRequest)(nil),     // 8: guildhall.membership.v1.ListDriftEventsRequest
+	(*ListDriftEventsResponse)(nil),    // 9: guildhall.membership.v1.ListDriftEventsResponse
+	(*GetTeamRequest)(nil),             // 10: guildhall.membership.v1.GetTeamRequest
+	(*ListTeamsRequest)(nil),           // 11: guildhall.membership.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),          // 12: guildhall.membership.v1.ListTeamsResponse
+	(*CreateTeamRequest)(nil),          // 13: guildhall.membership.v1.CreateTeamRequest
+	(*UpdateTeamRequest)(nil),          // 14: guildhall.membership.v1.UpdateTeamRequest
+	(*DeleteTeamRequest)(nil),          // 15: guildhall.membership.v1.DeleteTeamRequest
+	(*ListTeamMembersRequest)(nil),     // 16: guildhall.membership.v1.ListTeamMembersRequest
+	(*ListTeamMembersResponse)(nil),    // 17: guildhall.membership.v1.ListTeamMembersResponse
+	(*CreateTeamMemberRequest)(nil),    // 18: guildhall.membership.v1.CreateTeamMemberRequest
+	(*UpdateTeamMemberRequest)(nil),    // 19: guildhall.membership.v1.UpdateTeamMemberRequest
+	(*DeleteTeamMemberRequest)(nil),    // 20: guildhall.membership.v1.DeleteTeamMemberRequest
+	(*GetPositionRequest)(nil),         // 21: guildhall.membership.v1.GetPositionRequest
+	(*ListPositionsRequest)(nil),       // 22: guildhall.membership.v1.ListPositionsRequest
+	(*ListPositionsResponse)(nil),      // 23: guildhall.membership.v1.ListPositionsResponse
+	(*CreatePositionRequest)(nil),      // 24: guildhall.membership.v1.CreatePositionRequest
+	(*UpdatePositionRequest)(nil),      // 25: guildhall.membership.v1.UpdatePositionRequest
+	(*FillPositionRequest)(nil),        // 26: guildhall.membership.v1.FillPositionRequest
+	(*OfferHelpRequest)(nil),           // 27: guildhall.membership.v1.OfferHelpRequest
+	(*OfferHelpResponse)(nil),          // 28: guildhall.membership.v1.OfferHelpResponse
+	(*GetVolunteerRequest)(nil),        // 29: guildhall.membership.v1.GetVolunteerRequest
+	(*ListVolunteersRequest)(nil),      // 30: guildhall.membership.v1.ListVolunteersRequest
+	(*ListVolunteersResponse)(nil),     // 31: guildhall.membership.v1.ListVolunteersResponse
+	(*TransitionVolunteerRequest)(nil), // 32: guildhall.membership.v1.TransitionVolunteerRequest
+	(*SuggestPositionsRequest)(nil),    // 33: guildhall.membership.v1.SuggestPositionsRequest
+	(*SuggestPositionsResponse)(nil),   // 34: guildhall.membership.v1.SuggestPositionsResponse
+	(*GetVolunteerStatsRequest)(nil),   // 35: guildhall.membership.v1.GetVolunteerStatsRequest
+	(*GetPackageRequest)(nil),          // 36: guildhall.membership.v1.GetPackageRequest
+	(*ListPackagesRequest)(nil),        // 37: guildhall.membership.v1.ListPackagesRequest
+	(*ListPackagesResponse)(nil),       // 38: guildhall.membership.v1.ListPackagesResponse
+	(*CreatePackageRequest)(nil),       // 39: guildhall.membership.v1.CreatePackageRequest
+	(*UpdatePackageRequest)(nil),       // 40: guildhall.membership.v1.UpdatePackageRequest
+	(*OrphanPackageRequest)(nil),       // 41: guildhall.membership.v1.OrphanPackageRequest
+	(*TransitionPackageRequest)(nil),   // 42: guildhall.membership.v1.TransitionPackageRequest
+	(*AdoptPackageRequest)(nil),        // 43: guildhall.membership.v1.AdoptPackageRequest
+	(*ApproveAdoptionRequest)(nil),     // 44: guildhall.membership.v1.ApproveAdoptionRequest
+	(*CreateTokenRequest)(nil),         // 45: guildhall.membership.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),        // 46: guildhall.membership.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),          // 47: guildhall.membership.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),         // 48: guildhall.membership.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),         // 49: guildhall.membership.v1.RevokeTokenRequest
+	(*AuthenticateRequest)(nil),        // 50: guildhall.membership.v1.AuthenticateRequest
+	(*GetCallerRequest)(nil),           // 51: guildhall.membership.v1.GetCallerRequest
+	(*ReportActivityRequest)(nil),      // 52: guildhall.membership.v1.ReportActivityRequest
+	(*ReportActivityResponse)(nil),     // 53: guildhall.membership.v1.ReportActivityResponse
+	(*Person)(nil),                     // 54: guildhall.membership.v1.Person
+	(*fieldmaskpb.FieldMask)(nil),      // 55: google.protobuf.FieldMask
+	(*DriftEvent)(nil),                 // 56: guildhall.membership.v1.DriftEvent
+	(*Team)(nil),                       // 57: guildhall.membership.v1.Team
+	(Role)(0),                          // 58: guildhall.membership.v1.Role
+	(*TeamMember)(nil),                 // 59: guildhall.membership.v1.TeamMember
+	(Position_State)(0),                // 60: guildhall.membership.v1.Position.State
+	(*Position)(nil),                   // 61: guildhall.membership.v1.Position
+	(*Volunteer)(nil),                  // 62: guildhall.membership.v1.Volunteer
+	(Volunteer_State)(0),               // 63: guildhall.membership.v1.Volunteer.State
+	(*PositionSuggestion)(nil),         // 64: guildhall.membership.v1.PositionSuggestion
+	(Package_State)(0),                 // 65: guildhall.membership.v1.Package.State
+	(*Package)(nil),                    // 66: guildhall.membership.v1.Package
+	(*Token)(nil),                      // 67: guildhall.membership.v1.Token
+	(*Activity)(nil),                   // 68: guildhall.membership.v1.Activity
+	(*emptypb.Empty)(nil),              // 69: google.protobuf.Empty
+	(*VolunteerStats)(nil),             // 70: guildhall.membership.v1.VolunteerStats
+	(*Principal)(nil),                  // 71: guildhall.membership.v1.Principal
 }
 var file_guildhall_membership_v1_membership_service_proto_depIdxs = []int32{
-	51, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
-	51, // 1: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	51, // 2: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	52, // 3: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
-	53, // 4: guildhall.membership.v1.ListDriftEventsResponse.drift_events:type_name -> guildhall.membership.v1.DriftEvent
-	54, // 5: guildhall.membership.v1.ListTeamsResponse.teams:type_name -> guildhall.membership.v1.Team
-	54, // 6: guildhall.membership.v1.CreateTeamRequest.team:type_name -> guildhall.membership.v1.Team
-	54, // 7: guildhall.membership.v1.UpdateTeamRequest.team:type_name -> guildhall.membership.v1.Team
-	52, // 8: guildhall.membership.v1.UpdateTeamRequest.update_mask:type_name -> google.protobuf.FieldMask
-	55, // 9: guildhall.membership.v1.ListTeamMembersResponse.team_members:type_name -> guildhall.membership.v1.TeamMember
-	55, // 10: guildhall.membership.v1.CreateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
-	55, // 11: guildhall.membership.v1.UpdateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
-	52, // 12: guildhall.membership.v1.UpdateTeamMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	56, // 13: guildhall.membership.v1.ListPositionsRequest.state:type_name -> guildhall.membership.v1.Position.State
-	57, // 14: guildhall.membership.v1.ListPositionsResponse.positions:type_name -> guildhall.membership.v1.Position
-	57, // 15: guildhall.membership.v1.CreatePositionRequest.position:type_name -> guildhall.membership.v1.Position
-	57, // 16: guildhall.membership.v1.UpdatePositionRequest.position:type_name -> guildhall.membership.v1.Position
-	52, // 17: guildhall.membership.v1.UpdatePositionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	58, // 18: guildhall.membership.v1.OfferHelpRequest.volunteer:type_name -> guildhall.membership.v1.Volunteer
-	59, // 19: guildhall.membership.v1.ListVolunteersRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
-	58, // 20: guildhall.membership.v1.ListVolunteersResponse.volunteers:type_name -> guildhall.membership.v1.Volunteer
-	59, // 21: guildhall.membership.v1.TransitionVolunteerRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
-	60, // 22: guildhall.membership.v1.SuggestPositionsResponse.suggestions:type_name -> guildhall.membership.v1.PositionSuggestion
-	61, // 23: guildhall.membership.v1.ListPackagesRequest.state:type_name -> guildhall.membership.v1.Package.State
-	62, // 24: guildhall.membership.v1.ListPackagesResponse.packages:type_name -> guildhall.membership.v1.Package
-	62, // 25: guildhall.membership.v1.CreatePackageRequest.package:type_name -> guildhall.membership.v1.Package
-	62, // 26: guildhall.membership.v1.UpdatePackageRequest.package:type_name -> guildhall.membership.v1.Package
-	52, // 27: guildhall.membership.v1.UpdatePackageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	63, // 28: guildhall.membership.v1.CreateTokenRequest.token:type_name -> guildhall.membership.v1.Token
-	63, // 29: guildhall.membership.v1.CreateTokenResponse.token:type_name -> guildhall.membership.v1.Token
-	63, // 30: guildhall.membership.v1.ListTokensResponse.tokens:type_name -> guildhall.membership.v1.Token
-	64, // 31: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
-	0,  // 32: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
-	1,  // 33: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
-	3,  // 34: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
-	4,  // 35: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
-	5,  // 36: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
-	6,  // 37: guildhall.membership.v1.MembershipService.ListDriftEvents:input_type -> guildhall.membership.v1.ListDriftEventsRequest
-	8,  // 38: guildhall.membership.v1.MembershipService.GetTeam:input_type -> guildhall.membership.v1.GetTeamRequest
-	9,  // 39: guildhall.membership.v1.MembershipService.ListTeams:input_type -> guildhall.membership.v1.ListTeamsRequest
-	11, // 40: guildhall.membership.v1.MembershipService.CreateTeam:input_type -> guildhall.membership.v1.CreateTeamRequest
-	12, // 41: guildhall.membership.v1.MembershipService.UpdateTeam:input_type -> guildhall.membership.v1.UpdateTeamRequest
-	13, // 42: guildhall.membership.v1.MembershipService.DeleteTeam:input_type -> guildhall.membership.v1.DeleteTeamRequest
-	14, // 43: guildhall.membership.v1.MembershipService.ListTeamMembers:input_type -> guildhall.membership.v1.ListTeamMembersRequest
-	16, // 44: guildhall.membership.v1.MembershipService.CreateTeamMember:input_type -> guildhall.membership.v1.CreateTeamMemberRequest
-	17, // 45: guildhall.membership.v1.MembershipService.UpdateTeamMember:input_type -> guildhall.membership.v1.UpdateTeamMemberRequest
-	18, // 46: guildhall.membership.v1.MembershipService.DeleteTeamMember:input_type -> guildhall.membership.v1.DeleteTeamMemberRequest
-	19, // 47: guildhall.membership.v1.MembershipService.GetPosition:input_type -> guildhall.membership.v1.GetPositionRequest
-	20, // 48: guildhall.membership.v1.MembershipService.ListPositions:input_type -> guildhall.membership.v1.ListPositionsRequest
-	22, // 49: guildhall.membership.v1.MembershipService.CreatePosition:input_type -> guildhall.membership.v1.CreatePositionRequest
-	23, // 50: guildhall.membership.v1.MembershipService.UpdatePosition:input_type -> guildhall.membership.v1.UpdatePositionRequest
-	24, // 51: guildhall.membership.v1.MembershipService.FillPosition:input_type -> guildhall.membership.v1.FillPositionRequest
-	25, // 52: guildhall.membership.v1.MembershipService.OfferHelp:input_type -> guildhall.membership.v1.OfferHelpRequest
-	27, // 53: guildhall.membership.v1.MembershipService.GetVolunteer:input_type -> guildhall.membership.v1.GetVolunteerRequest
-	28, // 54: guildhall.membership.v1.MembershipService.ListVolunteers:input_type -> guildhall.membership.v1.ListVolunteersRequest
-	30, // 55: guildhall.membership.v1.MembershipService.TransitionVolunteer:input_type -> guildhall.membership.v1.TransitionVolunteerRequest
-	31, // 56: guildhall.membership.v1.MembershipService.SuggestPositions:input_type -> guildhall.membership.v1.SuggestPositionsRequest
-	33, // 57: guildhall.membership.v1.MembershipService.GetVolunteerStats:input_type -> guildhall.membership.v1.GetVolunteerStatsRequest
-	34, // 58: guildhall.membership.v1.MembershipService.GetPackage:input_type -> guildhall.membership.v1.GetPackageRequest
-	35, // 59: guildhall.membership.v1.MembershipService.ListPackages:input_type -> guildhall.membership.v1.ListPackagesRequest
-	37, // 60: guildhall.membership.v1.MembershipService.CreatePackage:input_type -> guildhall.membership.v1.CreatePackageRequest
-	38, // 61: guildhall.membership.v1.MembershipService.UpdatePackage:input_type -> guildhall.membership.v1.UpdatePackageRequest
-	39, // 62: guildhall.membership.v1.MembershipService.OrphanPackage:input_type -> guildhall.membership.v1.OrphanPackageRequest
-	40, // 63: guildhall.membership.v1.MembershipService.AdoptPackage:input_type -> guildhall.membership.v1.AdoptPackageRequest
-	41, // 64: guildhall.membership.v1.MembershipService.ApproveAdoption:input_type -> guildhall.membership.v1.ApproveAdoptionRequest
-	42, // 65: guildhall.membership.v1.MembershipService.CreateToken:input_type -> guildhall.membership.v1.CreateTokenRequest
-	44, // 66: guildhall.membership.v1.MembershipService.ListTokens:input_type -> guildhall.membership.v1.ListTokensRequest
-	46, // 67: guildhall.membership.v1.MembershipService.RevokeToken:input_type -> guildhall.membership.v1.RevokeTokenRequest
-	47, // 68: guildhall.membership.v1.MembershipService.Authenticate:input_type -> guildhall.membership.v1.AuthenticateRequest
-	48, // 69: guildhall.membership.v1.MembershipService.GetCaller:input_type -> guildhall.membership.v1.GetCallerRequest
-	49, // 70: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
-	51, // 71: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
-	2,  // 72: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
-	51, // 73: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
-	51, // 74: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
-	65, // 75: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
-	7,  // 76: guildhall.membership.v1.MembershipService.ListDriftEvents:output_type -> guildhall.membership.v1.ListDriftEventsResponse
-	54, // 77: guildhall.membership.v1.MembershipService.GetTeam:output_type -> guildhall.membership.v1.Team
-	10, // 78: guildhall.membership.v1.MembershipService.ListTeams:output_type -> guildhall.membership.v1.ListTeamsResponse
-	54, // 79: guildhall.membership.v1.MembershipService.CreateTeam:output_type -> guildhall.membership.v1.Team
-	54, // 80: guildhall.membership.v1.MembershipService.UpdateTeam:output_type -> guildhall.membership.v1.Team
-	65, // 81: guildhall.membership.v1.MembershipService.DeleteTeam:output_type -> google.protobuf.Empty
-	15, // 82: guildhall.membership.v1.MembershipService.ListTeamMembers:output_type -> guildhall.membership.v1.ListTeamMembersResponse
-	55, // 83: guildhall.membership.v1.MembershipService.CreateTeamMember:output_type -> guildhall.membership.v1.TeamMember
-	55, // 84: guildhall.membership.v1.MembershipService.UpdateTeamMember:output_type -> guildhall.membership.v1.TeamMember
-	65, // 85: guildhall.membership.v1.MembershipService.DeleteTeamMember:output_type -> google.protobuf.Empty
-	57, // 86: guildhall.membership.v1.MembershipService.GetPosition:output_type -> guildhall.membership.v1.Position
-	21, // 87: guildhall.membership.v1.MembershipService.ListPositions:output_type -> guildhall.membership.v1.ListPositionsResponse
-	57, // 88: guildhall.membership.v1.MembershipService.CreatePosition:output_type -> guildhall.membership.v1.Position
-	57, // 89: guildhall.membership.v1.MembershipService.UpdatePosition:output_type -> guildhall.membership.v1.Position
-	57, // 90: guildhall.membership.v1.MembershipService.FillPosition:output_type -> guildhall.membership.v1.Position
-	26, // 91: guildhall.membership.v1.MembershipService.OfferHelp:output_type -> guildhall.membership.v1.OfferHelpResponse
-	58, // 92: guildhall.membership.v1.MembershipService.GetVolunteer:output_type -> guildhall.membership.v1.Volunteer
-	29, // 93: guildhall.membership.v1.MembershipService.ListVolunteers:output_type -> guildhall.membership.v1.ListVolunteersResponse
-	58, // 94: guildhall.membership.v1.MembershipService.TransitionVolunteer:output_type -> guildhall.membership.v1.Volunteer
-	32, // 95: guildhall.membership.v1.MembershipService.SuggestPositions:output_type -> guildhall.membership.v1.SuggestPositionsResponse
-	66, // 96: guildhall.membership.v1.MembershipService.GetVolunteerStats:output_type -> guildhall.membership.v1.VolunteerStats
-	62, // 97: guildhall.membership.v1.MembershipService.GetPackage:output_type -> guildhall.membership.v1.Package
-	36, // 98: guildhall.membership.v1.MembershipService.ListPackages:output_type -> guildhall.membership.v1.ListPackagesResponse
-	62, // 99: guildhall.membership.v1.MembershipService.CreatePackage:output_type -> guildhall.membership.v1.Package
-	62, // 100: guildhall.membership.v1.MembershipService.UpdatePackage:output_type -> guildhall.membership.v1.Package
-	62, // 101: guildhall.membership.v1.MembershipService.OrphanPackage:output_type -> guildhall.membership.v1.Package
-	62, // 102: guildhall.membership.v1.MembershipService.AdoptPackage:output_type -> guildhall.membership.v1.Package
-	62, // 103: guildhall.membership.v1.MembershipService.ApproveAdoption:output_type -> guildhall.membership.v1.Package
-	43, // 104: guildhall.membership.v1.MembershipService.CreateToken:output_type -> guildhall.membership.v1.CreateTokenResponse
-	45, // 105: guildhall.membership.v1.MembershipService.ListTokens:output_type -> guildhall.membership.v1.ListTokensResponse
-	63, // 106: guildhall.membership.v1.MembershipService.RevokeToken:output_type -> guildhall.membership.v1.Token
-	67, // 107: guildhall.membership.v1.MembershipService.Authenticate:output_type -> guildhall.membership.v1.Principal
-	67, // 108: guildhall.membership.v1.MembershipService.GetCaller:output_type -> guildhall.membership.v1.Principal
-	50, // 109: guildhall.membership.v1.MembershipService.ReportActivity:output_type -> guildhall.membership.v1.ReportActivityResponse
-	71, // [71:110] is the sub-list for method output_type
-	32, // [32:71] is the sub-list for method input_type
-	32, // [32:32] is the sub-list for extension type_name
-	32, // [32:32] is the sub-list for extension extendee
-	0,  // [0:32] is the sub-list for field type_name
+	54, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	54, // 1: guildhall.membership.v1.LookupPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	54, // 2: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	54, // 3: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	55, // 4: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
+	56, // 5: guildhall.membership.v1.ListDriftEventsResponse.drift_events:type_name -> guildhall.membership.v1.DriftEvent
+	57, // 6: guildhall.membership.v1.ListTeamsResponse.teams:type_name -> guildhall.membership.v1.Team
+	57, // 7: guildhall.membership.v1.CreateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	57, // 8: guildhall.membership.v1.UpdateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	55, // 9: guildhall.membership.v1.UpdateTeamRequest.update_mask:type_name -> google.protobuf.FieldMask
+	58, // 10: guildhall.membership.v1.ListTeamMembersRequest.role:type_name -> guildhall.membership.v1.Role
+	59, // 11: guildhall.membership.v1.ListTeamMembersResponse.team_members:type_name -> guildhall.membership.v1.TeamMember
+	59, // 12: guildhall.membership.v1.CreateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	59, // 13: guildhall.membership.v1.UpdateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	55, // 14: guildhall.membership.v1.UpdateTeamMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	60, // 15: guildhall.membership.v1.ListPositionsRequest.state:type_name -> guildhall.membership.v1.Position.State
+	61, // 16: guildhall.membership.v1.ListPositionsResponse.positions:type_name -> guildhall.membership.v1.Position
+	61, // 17: guildhall.membership.v1.CreatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	61, // 18: guildhall.membership.v1.UpdatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	55, // 19: guildhall.membership.v1.UpdatePositionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 20: guildhall.membership.v1.OfferHelpRequest.volunteer:type_name -> guildhall.membership.v1.Volunteer
+	63, // 21: guildhall.membership.v1.ListVolunteersRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	62, // 22: guildhall.membership.v1.ListVolunteersResponse.volunteers:type_name -> guildhall.membership.v1.Volunteer
+	63, // 23: guildhall.membership.v1.TransitionVolunteerRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	64, // 24: guildhall.membership.v1.SuggestPositionsResponse.suggestions:type_name -> guildhall.membership.v1.PositionSuggestion
+	65, // 25: guildhall.membership.v1.ListPackagesRequest.state:type_name -> guildhall.membership.v1.Package.State
+	66, // 26: guildhall.membership.v1.ListPackagesResponse.packages:type_name -> guildhall.membership.v1.Package
+	66, // 27: guildhall.membership.v1.CreatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	66, // 28: guildhall.membership.v1.UpdatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	55, // 29: guildhall.membership.v1.UpdatePackageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	65, // 30: guildhall.membership.v1.TransitionPackageRequest.state:type_name -> guildhall.membership.v1.Package.State
+	67, // 31: guildhall.membership.v1.CreateTokenRequest.token:type_name -> guildhall.membership.v1.Token
+	67, // 32: guildhall.membership.v1.CreateTokenResponse.token:type_name -> guildhall.membership.v1.Token
+	67, // 33: guildhall.membership.v1.ListTokensResponse.tokens:type_name -> guildhall.membership.v1.Token
+	68, // 34: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
+	0,  // 35: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
+	1,  // 36: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
+	3,  // 37: guildhall.membership.v1.MembershipService.LookupPeople:input_type -> guildhall.membership.v1.LookupPeopleRequest
+	5,  // 38: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
+	6,  // 39: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
+	7,  // 40: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
+	8,  // 41: guildhall.membership.v1.MembershipService.ListDriftEvents:input_type -> guildhall.membership.v1.ListDriftEventsRequest
+	10, // 42: guildhall.membership.v1.MembershipService.GetTeam:input_type -> guildhall.membership.v1.GetTeamRequest
+	11, // 43: guildhall.membership.v1.MembershipService.ListTeams:input_type -> guildhall.membership.v1.ListTeamsRequest
+	13, // 44: guildhall.membership.v1.MembershipService.CreateTeam:input_type -> guildhall.membership.v1.CreateTeamRequest
+	14, // 45: guildhall.membership.v1.MembershipService.UpdateTeam:input_type -> guildhall.membership.v1.UpdateTeamRequest
+	15, // 46: guildhall.membership.v1.MembershipService.DeleteTeam:input_type -> guildhall.membership.v1.DeleteTeamRequest
+	16, // 47: guildhall.membership.v1.MembershipService.ListTeamMembers:input_type -> guildhall.membership.v1.ListTeamMembersRequest
+	18, // 48: guildhall.membership.v1.MembershipService.CreateTeamMember:input_type -> guildhall.membership.v1.CreateTeamMemberRequest
+	19, // 49: guildhall.membership.v1.MembershipService.UpdateTeamMember:input_type -> guildhall.membership.v1.UpdateTeamMemberRequest
+	20, // 50: guildhall.membership.v1.MembershipService.DeleteTeamMember:input_type -> guildhall.membership.v1.DeleteTeamMemberRequest
+	21, // 51: guildhall.membership.v1.MembershipService.GetPosition:input_type -> guildhall.membership.v1.GetPositionRequest
+	22, // 52: guildhall.membership.v1.MembershipService.ListPositions:input_type -> guildhall.membership.v1.ListPositionsRequest
+	24, // 53: guildhall.membership.v1.MembershipService.CreatePosition:input_type -> guildhall.membership.v1.CreatePositionRequest
+	25, // 54: guildhall.membership.v1.MembershipService.UpdatePosition:input_type -> guildhall.membership.v1.UpdatePositionRequest
+	26, // 55: guildhall.membership.v1.MembershipService.FillPosition:input_type -> guildhall.membership.v1.FillPositionRequest
+	27, // 56: guildhall.membership.v1.MembershipService.OfferHelp:input_type -> guildhall.membership.v1.OfferHelpRequest
+	29, // 57: guildhall.membership.v1.MembershipService.GetVolunteer:input_type -> guildhall.membership.v1.GetVolunteerRequest
+	30, // 58: guildhall.membership.v1.MembershipService.ListVolunteers:input_type -> guildhall.membership.v1.ListVolunteersRequest
+	32, // 59: guildhall.membership.v1.MembershipService.TransitionVolunteer:input_type -> guildhall.membership.v1.TransitionVolunteerRequest
+	33, // 60: guildhall.membership.v1.MembershipService.SuggestPositions:input_type -> guildhall.membership.v1.SuggestPositionsRequest
+	35, // 61: guildhall.membership.v1.MembershipService.GetVolunteerStats:input_type -> guildhall.membership.v1.GetVolunteerStatsRequest
+	36, // 62: guildhall.membership.v1.MembershipService.GetPackage:input_type -> guildhall.membership.v1.GetPackageRequest
+	37, // 63: guildhall.membership.v1.MembershipService.ListPackages:input_type -> guildhall.membership.v1.ListPackagesRequest
+	39, // 64: guildhall.membership.v1.MembershipService.CreatePackage:input_type -> guildhall.membership.v1.CreatePackageRequest
+	40, // 65: guildhall.membership.v1.MembershipService.UpdatePackage:input_type -> guildhall.membership.v1.UpdatePackageRequest
+	41, // 66: guildhall.membership.v1.MembershipService.OrphanPackage:input_type -> guildhall.membership.v1.OrphanPackageRequest
+	43, // 67: guildhall.membership.v1.MembershipService.AdoptPackage:input_type -> guildhall.membership.v1.AdoptPackageRequest
+	44, // 68: guildhall.membership.v1.MembershipService.ApproveAdoption:input_type -> guildhall.membership.v1.ApproveAdoptionRequest
+	42, // 69: guildhall.membership.v1.MembershipService.TransitionPackage:input_type -> guildhall.membership.v1.TransitionPackageRequest
+	45, // 70: guildhall.membership.v1.MembershipService.CreateToken:input_type -> guildhall.membership.v1.CreateTokenRequest
+	47, // 71: guildhall.membership.v1.MembershipService.ListTokens:input_type -> guildhall.membership.v1.ListTokensRequest
+	49, // 72: guildhall.membership.v1.MembershipService.RevokeToken:input_type -> guildhall.membership.v1.RevokeTokenRequest
+	50, // 73: guildhall.membership.v1.MembershipService.Authenticate:input_type -> guildhall.membership.v1.AuthenticateRequest
+	51, // 74: guildhall.membership.v1.MembershipService.GetCaller:input_type -> guildhall.membership.v1.GetCallerRequest
+	52, // 75: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
+	54, // 76: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
+	2,  // 77: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
+	4,  // 78: guildhall.membership.v1.MembershipService.LookupPeople:output_type -> guildhall.membership.v1.LookupPeopleResponse
+	54, // 79: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
+	54, // 80: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
+	69, // 81: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
+	9,  // 82: guildhall.membership.v1.MembershipService.ListDriftEvents:output_type -> guildhall.membership.v1.ListDriftEventsResponse
+	57, // 83: guildhall.membership.v1.MembershipService.GetTeam:output_type -> guildhall.membership.v1.Team
+	12, // 84: guildhall.membership.v1.MembershipService.ListTeams:output_type -> guildhall.membership.v1.ListTeamsResponse
+	57, // 85: guildhall.membership.v1.MembershipService.CreateTeam:output_type -> guildhall.membership.v1.Team
+	57, // 86: guildhall.membership.v1.MembershipService.UpdateTeam:output_type -> guildhall.membership.v1.Team
+	69, // 87: guildhall.membership.v1.MembershipService.DeleteTeam:output_type -> google.protobuf.Empty
+	17, // 88: guildhall.membership.v1.MembershipService.ListTeamMembers:output_type -> guildhall.membership.v1.ListTeamMembersResponse
+	59, // 89: guildhall.membership.v1.MembershipService.CreateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	59, // 90: guildhall.membership.v1.MembershipService.UpdateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	69, // 91: guildhall.membership.v1.MembershipService.DeleteTeamMember:output_type -> google.protobuf.Empty
+	61, // 92: guildhall.membership.v1.MembershipService.GetPosition:output_type -> guildhall.membership.v1.Position
+	23, // 93: guildhall.membership.v1.MembershipService.ListPositions:output_type -> guildhall.membership.v1.ListPositionsResponse
+	61, // 94: guildhall.membership.v1.MembershipService.CreatePosition:output_type -> guildhall.membership.v1.Position
+	61, // 95: guildhall.membership.v1.MembershipService.UpdatePosition:output_type -> guildhall.membership.v1.Position
+	61, // 96: guildhall.membership.v1.MembershipService.FillPosition:output_type -> guildhall.membership.v1.Position
+	28, // 97: guildhall.membership.v1.MembershipService.OfferHelp:output_type -> guildhall.membership.v1.OfferHelpResponse
+	62, // 98: guildhall.membership.v1.MembershipService.GetVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	31, // 99: guildhall.membership.v1.MembershipService.ListVolunteers:output_type -> guildhall.membership.v1.ListVolunteersResponse
+	62, // 100: guildhall.membership.v1.MembershipService.TransitionVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	34, // 101: guildhall.membership.v1.MembershipService.SuggestPositions:output_type -> guildhall.membership.v1.SuggestPositionsResponse
+	70, // 102: guildhall.membership.v1.MembershipService.GetVolunteerStats:output_type -> guildhall.membership.v1.VolunteerStats
+	66, // 103: guildhall.membership.v1.MembershipService.GetPackage:output_type -> guildhall.membership.v1.Package
+	38, // 104: guildhall.membership.v1.MembershipService.ListPackages:output_type -> guildhall.membership.v1.ListPackagesResponse
+	66, // 105: guildhall.membership.v1.MembershipService.CreatePackage:output_type -> guildhall.membership.v1.Package
+	66, // 106: guildhall.membership.v1.MembershipService.UpdatePackage:output_type -> guildhall.membership.v1.Package
+	66, // 107: guildhall.membership.v1.MembershipService.OrphanPackage:output_type -> guildhall.membership.v1.Package
+	66, // 108: guildhall.membership.v1.MembershipService.AdoptPackage:output_type -> guildhall.membership.v1.Package
+	66, // 109: guildhall.membership.v1.MembershipService.ApproveAdoption:output_type -> guildhall.membership.v1.Package
+	66, // 110: guildhall.membership.v1.MembershipService.TransitionPackage:output_type -> guildhall.membership.v1.Package
+	46, // 111: guildhall.membership.v1.MembershipService.CreateToken:output_type -> guildhall.membership.v1.CreateTokenResponse
+	48, // 112: guildhall.membership.v1.MembershipService.ListTokens:output_type -> guildhall.membership.v1.ListTokensResponse
+	67, // 113: guildhall.membership.v1.MembershipService.RevokeToken:output_type -> guildhall.membership.v1.Token
+	71, // 114: guildhall.membership.v1.MembershipService.Authenticate:output_type -> guildhall.membership.v1.Principal
+	71, // 115: guildhall.membership.v1.MembershipService.GetCaller:output_type -> guildhall.membership.v1.Principal
+	53, // 116: guildhall.membership.v1.MembershipService.ReportActivity:output_type -> guildhall.membership.v1.ReportActivityResponse
+	76, // [76:117] is the sub-list for method output_type
+	35, // [35:76] is the sub-list for method input_type
+	35, // [35:35] is the sub-list for extension type_name
+	35, // [35:35] is the sub-list for extension extendee
+	0,  // [0:35] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_membership_v1_membership_service_proto_init() }
@@ -3389,7 +3609,7 @@ func file_guildhall_membership_v1_membership_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_membership_v1_membership_service_proto_rawDesc), len(file_guildhall_membership_v1_membership_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   51,
+			NumMessages:   54,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -22,6 +22,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	MembershipService_GetPerson_FullMethodName           = "/guildhall.membership.v1.MembershipService/GetPerson"
 	MembershipService_ListPeople_FullMethodName          = "/guildhall.membership.v1.MembershipService/ListPeople"
+	MembershipService_LookupPeople_FullMethodName        = "/guildhall.membership.v1.MembershipService/LookupPeople"
 	MembershipService_CreatePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/CreatePerson"
 	MembershipService_UpdatePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/UpdatePerson"
 	MembershipService_DeletePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/DeletePerson"
@@ -53,6 +54,7 @@ const (
 	MembershipService_OrphanPackage_FullMethodName       = "/guildhall.membership.v1.MembershipService/OrphanPackage"
 	MembershipService_AdoptPackage_FullMethodName        = "/guildhall.membership.v1.MembershipService/AdoptPackage"
 	MembershipService_ApproveAdoption_FullMethodName     = "/guildhall.membership.v1.MembershipService/ApproveAdoption"
+	MembershipService_TransitionPackage_FullMethodName   = "/guildhall.membership.v1.MembershipService/TransitionPackage"
 	MembershipService_CreateToken_FullMethodName         = "/guildhall.membership.v1.MembershipService/CreateToken"
 	MembershipService_ListTokens_FullMethodName          = "/guildhall.membership.v1.MembershipService/ListTokens"
 	MembershipService_RevokeToken_FullMethodName         = "/guildhall.membership.v1.MembershipService/RevokeToken"
@@ -71,7 +73,14 @@ type MembershipServiceClient interface {
 	GetPerson(ctx context.Context, in *GetPersonRequest, opts ...grpc.CallOption) (*Person, error)
 	// Lists people, ordered by id.
 	ListPeople(ctx context.Context, in *ListPeopleRequest, opts ...grpc.CallOption) (*ListPeopleResponse, error)
-	// Adds a person under a chosen id (`people/{person_id}`).
+	// Finds people by a handle on another system (IRC nick, forum name,
+	// GitHub handle...) or, for admins and holders of people.read_private, by
+	// email. Matching ignores case; an empty list means nobody matched.
+	// INVALID_ARGUMENT without a handle or email; PERMISSION_DENIED for an
+	// email lookup by anyone else.
+	LookupPeople(ctx context.Context, in *LookupPeopleRequest, opts ...grpc.CallOption) (*LookupPeopleResponse, error)
+	// Adds a person under a chosen id (`people/{person_id}`). Admins and
+	// holders of volunteers.coordinate (who turn offers into people).
 	CreatePerson(ctx context.Context, in *CreatePersonRequest, opts ...grpc.CallOption) (*Person, error)
 	// Changes the fields named in `update_mask`.
 	UpdatePerson(ctx context.Context, in *UpdatePersonRequest, opts ...grpc.CallOption) (*Person, error)
@@ -92,7 +101,8 @@ type MembershipServiceClient interface {
 	UpdateTeam(ctx context.Context, in *UpdateTeamRequest, opts ...grpc.CallOption) (*Team, error)
 	// Removes a team. Admins only.
 	DeleteTeam(ctx context.Context, in *DeleteTeamRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
-	// Lists a team's members.
+	// Lists a team's members; `teams/-` lists every team's (AIP-159), and
+	// `role` keeps one role: `teams/-/members?role=ROLE_LEAD` is every lead.
 	ListTeamMembers(ctx context.Context, in *ListTeamMembersRequest, opts ...grpc.CallOption) (*ListTeamMembersResponse, error)
 	// Adds a person to a team. Leads of the team and admins.
 	CreateTeamMember(ctx context.Context, in *CreateTeamMemberRequest, opts ...grpc.CallOption) (*TeamMember, error)
@@ -114,11 +124,15 @@ type MembershipServiceClient interface {
 	// Offers help. Anyone may call it, without a token; the answer is only an
 	// acknowledgement.
 	OfferHelp(ctx context.Context, in *OfferHelpRequest, opts ...grpc.CallOption) (*OfferHelpResponse, error)
-	// Reads an offer. Leads and admins.
+	// Reads an offer. Leads, holders of volunteers.coordinate and admins; the
+	// contact only for those who may see it (see Volunteer.contact).
 	GetVolunteer(ctx context.Context, in *GetVolunteerRequest, opts ...grpc.CallOption) (*Volunteer, error)
-	// Lists offers, newest first. Leads and admins.
+	// Lists offers, newest first. Leads, holders of volunteers.coordinate and
+	// admins; contacts as in GetVolunteer.
 	ListVolunteers(ctx context.Context, in *ListVolunteersRequest, opts ...grpc.CallOption) (*ListVolunteersResponse, error)
-	// Moves an offer through the funnel. Leads and admins.
+	// Moves an offer through the funnel. Admins and holders of
+	// volunteers.coordinate; the leads of the team an offer is matched to,
+	// for a matched offer.
 	TransitionVolunteer(ctx context.Context, in *TransitionVolunteerRequest, opts ...grpc.CallOption) (*Volunteer, error)
 	// Ranks open positions for an offer by skills overlap and hours. Leads and admins.
 	SuggestPositions(ctx context.Context, in *SuggestPositionsRequest, opts ...grpc.CallOption) (*SuggestPositionsResponse, error)
@@ -128,17 +142,26 @@ type MembershipServiceClient interface {
 	GetPackage(ctx context.Context, in *GetPackageRequest, opts ...grpc.CallOption) (*Package, error)
 	// Lists packages, optionally of one state.
 	ListPackages(ctx context.Context, in *ListPackagesRequest, opts ...grpc.CallOption) (*ListPackagesResponse, error)
-	// Adds a package under a chosen id. Leads and admins.
+	// Adds a package under a chosen id. Admins, and leads of the team the
+	// package names as its `team`.
 	CreatePackage(ctx context.Context, in *CreatePackageRequest, opts ...grpc.CallOption) (*Package, error)
-	// Changes a package. Its maintainers, leads and admins.
+	// Changes a package. Its maintainers, the leads of its team and admins;
+	// moving it to another team also needs leading that team.
 	UpdatePackage(ctx context.Context, in *UpdatePackageRequest, opts ...grpc.CallOption) (*Package, error)
 	// A maintainer steps down (themself, or a lead or admin for them). A
 	// package left without maintainers becomes UNMAINTAINED.
 	OrphanPackage(ctx context.Context, in *OrphanPackageRequest, opts ...grpc.CallOption) (*Package, error)
-	// The caller asks to maintain a package; a lead or admin approves with ApproveAdoption.
+	// The caller asks to maintain a package; a maintainer, a lead of its team
+	// or an admin approves with ApproveAdoption.
 	AdoptPackage(ctx context.Context, in *AdoptPackageRequest, opts ...grpc.CallOption) (*Package, error)
-	// Approves a pending adopter as maintainer. Leads and admins.
+	// Approves a pending adopter as maintainer. The package's maintainers,
+	// the leads of its team and admins.
 	ApproveAdoption(ctx context.Context, in *ApproveAdoptionRequest, opts ...grpc.CallOption) (*Package, error)
+	// Moves a package to another state (e.g. SEEKING_MAINTAINER or OBSOLETE)
+	// and records who moved it and when in its history. MAINTAINED and
+	// SEEKING_MAINTAINER need a maintainer (FAILED_PRECONDITION/NO_MAINTAINER).
+	// The package's maintainers, the leads of its team and admins.
+	TransitionPackage(ctx context.Context, in *TransitionPackageRequest, opts ...grpc.CallOption) (*Package, error)
 	// Makes a token for a person; the secret is in the response only. The
 	// person themself or an admin.
 	CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error)
@@ -181,6 +204,16 @@ func (c *membershipServiceClient) ListPeople(ctx context.Context, in *ListPeople
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListPeopleResponse)
 	err := c.cc.Invoke(ctx, MembershipService_ListPeople_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) LookupPeople(ctx context.Context, in *LookupPeopleRequest, opts ...grpc.CallOption) (*LookupPeopleResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(LookupPeopleResponse)
+	err := c.cc.Invoke(ctx, MembershipService_LookupPeople_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -497,6 +530,16 @@ func (c *membershipServiceClient) ApproveAdoption(ctx context.Context, in *Appro
 	return out, nil
 }
 
+func (c *membershipServiceClient) TransitionPackage(ctx context.Context, in *TransitionPackageRequest, opts ...grpc.CallOption) (*Package, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Package)
+	err := c.cc.Invoke(ctx, MembershipService_TransitionPackage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *membershipServiceClient) CreateToken(ctx context.Context, in *CreateTokenRequest, opts ...grpc.CallOption) (*CreateTokenResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateTokenResponse)
@@ -567,7 +610,14 @@ type MembershipServiceServer interface {
 	GetPerson(context.Context, *GetPersonRequest) (*Person, error)
 	// Lists people, ordered by id.
 	ListPeople(context.Context, *ListPeopleRequest) (*ListPeopleResponse, error)
-	// Adds a person under a chosen id (`people/{person_id}`).
+	// Finds people by a handle on another system (IRC nick, forum name,
+	// GitHub handle...) or, for admins and holders of people.read_private, by
+	// email. Matching ignores case; an empty list means nobody matched.
+	// INVALID_ARGUMENT without a handle or email; PERMISSION_DENIED for an
+	// email lookup by anyone else.
+	LookupPeople(context.Context, *LookupPeopleRequest) (*LookupPeopleResponse, error)
+	// Adds a person under a chosen id (`people/{person_id}`). Admins and
+	// holders of volunteers.coordinate (who turn offers into people).
 	CreatePerson(context.Context, *CreatePersonRequest) (*Person, error)
 	// Changes the fields named in `update_mask`.
 	UpdatePerson(context.Context, *UpdatePersonRequest) (*Person, error)
@@ -588,7 +638,8 @@ type MembershipServiceServer interface {
 	UpdateTeam(context.Context, *UpdateTeamRequest) (*Team, error)
 	// Removes a team. Admins only.
 	DeleteTeam(context.Context, *DeleteTeamRequest) (*emptypb.Empty, error)
-	// Lists a team's members.
+	// Lists a team's members; `teams/-` lists every team's (AIP-159), and
+	// `role` keeps one role: `teams/-/members?role=ROLE_LEAD` is every lead.
 	ListTeamMembers(context.Context, *ListTeamMembersRequest) (*ListTeamMembersResponse, error)
 	// Adds a person to a team. Leads of the team and admins.
 	CreateTeamMember(context.Context, *CreateTeamMemberRequest) (*TeamMember, error)
@@ -610,11 +661,15 @@ type MembershipServiceServer interface {
 	// Offers help. Anyone may call it, without a token; the answer is only an
 	// acknowledgement.
 	OfferHelp(context.Context, *OfferHelpRequest) (*OfferHelpResponse, error)
-	// Reads an offer. Leads and admins.
+	// Reads an offer. Leads, holders of volunteers.coordinate and admins; the
+	// contact only for those who may see it (see Volunteer.contact).
 	GetVolunteer(context.Context, *GetVolunteerRequest) (*Volunteer, error)
-	// Lists offers, newest first. Leads and admins.
+	// Lists offers, newest first. Leads, holders of volunteers.coordinate and
+	// admins; contacts as in GetVolunteer.
 	ListVolunteers(context.Context, *ListVolunteersRequest) (*ListVolunteersResponse, error)
-	// Moves an offer through the funnel. Leads and admins.
+	// Moves an offer through the funnel. Admins and holders of
+	// volunteers.coordinate; the leads of the team an offer is matched to,
+	// for a matched offer.
 	TransitionVolunteer(context.Context, *TransitionVolunteerRequest) (*Volunteer, error)
 	// Ranks open positions for an offer by skills overlap and hours. Leads and admins.
 	SuggestPositions(context.Context, *SuggestPositionsRequest) (*SuggestPositionsResponse, error)
@@ -624,17 +679,26 @@ type MembershipServiceServer interface {
 	GetPackage(context.Context, *GetPackageRequest) (*Package, error)
 	// Lists packages, optionally of one state.
 	ListPackages(context.Context, *ListPackagesRequest) (*ListPackagesResponse, error)
-	// Adds a package under a chosen id. Leads and admins.
+	// Adds a package under a chosen id. Admins, and leads of the team the
+	// package names as its `team`.
 	CreatePackage(context.Context, *CreatePackageRequest) (*Package, error)
-	// Changes a package. Its maintainers, leads and admins.
+	// Changes a package. Its maintainers, the leads of its team and admins;
+	// moving it to another team also needs leading that team.
 	UpdatePackage(context.Context, *UpdatePackageRequest) (*Package, error)
 	// A maintainer steps down (themself, or a lead or admin for them). A
 	// package left without maintainers becomes UNMAINTAINED.
 	OrphanPackage(context.Context, *OrphanPackageRequest) (*Package, error)
-	// The caller asks to maintain a package; a lead or admin approves with ApproveAdoption.
+	// The caller asks to maintain a package; a maintainer, a lead of its team
+	// or an admin approves with ApproveAdoption.
 	AdoptPackage(context.Context, *AdoptPackageRequest) (*Package, error)
-	// Approves a pending adopter as maintainer. Leads and admins.
+	// Approves a pending adopter as maintainer. The package's maintainers,
+	// the leads of its team and admins.
 	ApproveAdoption(context.Context, *ApproveAdoptionRequest) (*Package, error)
+	// Moves a package to another state (e.g. SEEKING_MAINTAINER or OBSOLETE)
+	// and records who moved it and when in its history. MAINTAINED and
+	// SEEKING_MAINTAINER need a maintainer (FAILED_PRECONDITION/NO_MAINTAINER).
+	// The package's maintainers, the leads of its team and admins.
+	TransitionPackage(context.Context, *TransitionPackageRequest) (*Package, error)
 	// Makes a token for a person; the secret is in the response only. The
 	// person themself or an admin.
 	CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error)
@@ -668,6 +732,9 @@ func (UnimplementedMembershipServiceServer) GetPerson(context.Context, *GetPerso
 }
 func (UnimplementedMembershipServiceServer) ListPeople(context.Context, *ListPeopleRequest) (*ListPeopleResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPeople not implemented")
+}
+func (UnimplementedMembershipServiceServer) LookupPeople(context.Context, *LookupPeopleRequest) (*LookupPeopleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method LookupPeople not implemented")
 }
 func (UnimplementedMembershipServiceServer) CreatePerson(context.Context, *CreatePersonRequest) (*Person, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreatePerson not implemented")
@@ -762,6 +829,9 @@ func (UnimplementedMembershipServiceServer) AdoptPackage(context.Context, *Adopt
 func (UnimplementedMembershipServiceServer) ApproveAdoption(context.Context, *ApproveAdoptionRequest) (*Package, error) {
 	return nil, status.Error(codes.Unimplemented, "method ApproveAdoption not implemented")
 }
+func (UnimplementedMembershipServiceServer) TransitionPackage(context.Context, *TransitionPackageRequest) (*Package, error) {
+	return nil, status.Error(codes.Unimplemented, "method TransitionPackage not implemented")
+}
 func (UnimplementedMembershipServiceServer) CreateToken(context.Context, *CreateTokenRequest) (*CreateTokenResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateToken not implemented")
 }
@@ -833,6 +903,24 @@ func _MembershipService_ListPeople_Handler(srv interface{}, ctx context.Context,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MembershipServiceServer).ListPeople(ctx, req.(*ListPeopleRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_LookupPeople_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(LookupPeopleRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).LookupPeople(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_LookupPeople_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).LookupPeople(ctx, req.(*LookupPeopleRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1395,6 +1483,24 @@ func _MembershipService_ApproveAdoption_Handler(srv interface{}, ctx context.Con
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MembershipService_TransitionPackage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TransitionPackageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).TransitionPackage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_TransitionPackage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).TransitionPackage(ctx, req.(*TransitionPackageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MembershipService_CreateToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateTokenRequest)
 	if err := dec(in); err != nil {
@@ -1519,6 +1625,10 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _MembershipService_ListPeople_Handler,
 		},
 		{
+			MethodName: "LookupPeople",
+			Handler:    _MembershipService_LookupPeople_Handler,
+		},
+		{
 			MethodName: "CreatePerson",
 			Handler:    _MembershipService_CreatePerson_Handler,
 		},
@@ -1641,6 +1751,10 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ApproveAdoption",
 			Handler:    _MembershipService_ApproveAdoption_Handler,
+		},
+		{
+			MethodName: "TransitionPackage",
+			Handler:    _MembershipService_TransitionPackage_Handler,
 		},
 		{
 			MethodName: "CreateToken",

@@ -99,7 +99,10 @@ type Package struct {
 	RepositoryUrl string `protobuf:"bytes,4,opt,name=repository_url,json=repositoryUrl,proto3" json:"repository_url,omitempty"`
 	// Its maintainers, as `people/{person}`.
 	Maintainers []string `protobuf:"bytes,5,rep,name=maintainers,proto3" json:"maintainers,omitempty"`
-	// The package's state.
+	// The package's state. Set on create (derived from maintainers if unset);
+	// output only on update (AIP-216): UpdatePackage refuses it with
+	// INVALID_ARGUMENT on `package.state`. It moves through TransitionPackage,
+	// OrphanPackage and ApproveAdoption, each recorded in `history`.
 	State Package_State `protobuf:"varint,6,opt,name=state,proto3,enum=guildhall.membership.v1.Package_State" json:"state,omitempty"`
 	// The last released version, e.g. "1.4.2".
 	LastReleaseVersion string `protobuf:"bytes,7,opt,name=last_release_version,json=lastReleaseVersion,proto3" json:"last_release_version,omitempty"`
@@ -112,7 +115,12 @@ type Package struct {
 	// When it last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency.
-	Etag          string `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The team the package belongs to, `teams/{team}`: its leads manage the
+	// package with its maintainers. Empty: only maintainers and admins.
+	Team string `protobuf:"bytes,13,opt,name=team,proto3" json:"team,omitempty"`
+	// Every state change, oldest first, with who made it and when.
+	History       []*PackageTransition `protobuf:"bytes,14,rep,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -231,11 +239,107 @@ func (x *Package) GetEtag() string {
 	return ""
 }
 
+func (x *Package) GetTeam() string {
+	if x != nil {
+		return x.Team
+	}
+	return ""
+}
+
+func (x *Package) GetHistory() []*PackageTransition {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// One move of a package from state to state.
+type PackageTransition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state before.
+	FromState Package_State `protobuf:"varint,1,opt,name=from_state,json=fromState,proto3,enum=guildhall.membership.v1.Package_State" json:"from_state,omitempty"`
+	// The state after.
+	ToState Package_State `protobuf:"varint,2,opt,name=to_state,json=toState,proto3,enum=guildhall.membership.v1.Package_State" json:"to_state,omitempty"`
+	// Who moved it, `people/{person}`; `services/{service}` for drift.
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When, UTC.
+	Time *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// Why, or which method moved it (e.g. "orphaned by people/jane").
+	Note          string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PackageTransition) Reset() {
+	*x = PackageTransition{}
+	mi := &file_guildhall_membership_v1_package_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PackageTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PackageTransition) ProtoMessage() {}
+
+func (x *PackageTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_package_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PackageTransition.ProtoReflect.Descriptor instead.
+func (*PackageTransition) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_package_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *PackageTransition) GetFromState() Package_State {
+	if x != nil {
+		return x.FromState
+	}
+	return Package_STATE_UNSPECIFIED
+}
+
+func (x *PackageTransition) GetToState() Package_State {
+	if x != nil {
+		return x.ToState
+	}
+	return Package_STATE_UNSPECIFIED
+}
+
+func (x *PackageTransition) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *PackageTransition) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *PackageTransition) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 var File_guildhall_membership_v1_package_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_package_proto_rawDesc = "" +
 	"\n" +
-	"%guildhall/membership/v1/package.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xca\a\n" +
+	"%guildhall/membership/v1/package.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf6\b\n" +
 	"\aPackage\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
@@ -254,14 +358,24 @@ const file_guildhall_membership_v1_package_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\f \x01(\tB\x03\xe0A\x01R\x04etag\"~\n" +
+	"\x04etag\x18\f \x01(\tB\x03\xe0A\x01R\x04etag\x12_\n" +
+	"\x04team\x18\r \x01(\tBK\xe0A\x01\xfaA\x1f\n" +
+	"\x1dmembership.guildhall.dev/Team\xbaH#\xd8\x01\x01r\x1e2\x1c^teams/[a-z][a-z0-9-]{0,62}$R\x04team\x12I\n" +
+	"\ahistory\x18\x0e \x03(\v2*.guildhall.membership.v1.PackageTransitionB\x03\xe0A\x03R\ahistory\"~\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10STATE_MAINTAINED\x10\x01\x12\x1c\n" +
 	"\x18STATE_SEEKING_MAINTAINER\x10\x02\x12\x16\n" +
 	"\x12STATE_UNMAINTAINED\x10\x03\x12\x12\n" +
 	"\x0eSTATE_OBSOLETE\x10\x04:L\xeaAI\n" +
-	" membership.guildhall.dev/Package\x12\x12packages/{package}*\bpackages2\apackageBLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
+	" membership.guildhall.dev/Package\x12\x12packages/{package}*\bpackages2\apackage\"\x90\x02\n" +
+	"\x11PackageTransition\x12J\n" +
+	"\n" +
+	"from_state\x18\x01 \x01(\x0e2&.guildhall.membership.v1.Package.StateB\x03\xe0A\x03R\tfromState\x12F\n" +
+	"\bto_state\x18\x02 \x01(\x0e2&.guildhall.membership.v1.Package.StateB\x03\xe0A\x03R\atoState\x12\x19\n" +
+	"\x05actor\x18\x03 \x01(\tB\x03\xe0A\x03R\x05actor\x123\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\x12\x17\n" +
+	"\x04note\x18\x05 \x01(\tB\x03\xe0A\x03R\x04noteBLZJgithub.com/guildhall/guildhall/gen/go/guildhall/membership/v1;membershipv1b\x06proto3"
 
 var (
 	file_guildhall_membership_v1_package_proto_rawDescOnce sync.Once
@@ -276,21 +390,26 @@ func file_guildhall_membership_v1_package_proto_rawDescGZIP() []byte {
 }
 
 var file_guildhall_membership_v1_package_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_guildhall_membership_v1_package_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_guildhall_membership_v1_package_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_guildhall_membership_v1_package_proto_goTypes = []any{
 	(Package_State)(0),            // 0: guildhall.membership.v1.Package.State
 	(*Package)(nil),               // 1: guildhall.membership.v1.Package
-	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
+	(*PackageTransition)(nil),     // 2: guildhall.membership.v1.PackageTransition
+	(*timestamppb.Timestamp)(nil), // 3: google.protobuf.Timestamp
 }
 var file_guildhall_membership_v1_package_proto_depIdxs = []int32{
 	0, // 0: guildhall.membership.v1.Package.state:type_name -> guildhall.membership.v1.Package.State
-	2, // 1: guildhall.membership.v1.Package.create_time:type_name -> google.protobuf.Timestamp
-	2, // 2: guildhall.membership.v1.Package.update_time:type_name -> google.protobuf.Timestamp
-	3, // [3:3] is the sub-list for method output_type
-	3, // [3:3] is the sub-list for method input_type
-	3, // [3:3] is the sub-list for extension type_name
-	3, // [3:3] is the sub-list for extension extendee
-	0, // [0:3] is the sub-list for field type_name
+	3, // 1: guildhall.membership.v1.Package.create_time:type_name -> google.protobuf.Timestamp
+	3, // 2: guildhall.membership.v1.Package.update_time:type_name -> google.protobuf.Timestamp
+	2, // 3: guildhall.membership.v1.Package.history:type_name -> guildhall.membership.v1.PackageTransition
+	0, // 4: guildhall.membership.v1.PackageTransition.from_state:type_name -> guildhall.membership.v1.Package.State
+	0, // 5: guildhall.membership.v1.PackageTransition.to_state:type_name -> guildhall.membership.v1.Package.State
+	3, // 6: guildhall.membership.v1.PackageTransition.time:type_name -> google.protobuf.Timestamp
+	7, // [7:7] is the sub-list for method output_type
+	7, // [7:7] is the sub-list for method input_type
+	7, // [7:7] is the sub-list for extension type_name
+	7, // [7:7] is the sub-list for extension extendee
+	0, // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_membership_v1_package_proto_init() }
@@ -304,7 +423,7 @@ func file_guildhall_membership_v1_package_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_membership_v1_package_proto_rawDesc), len(file_guildhall_membership_v1_package_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -270,12 +270,15 @@ type TeamMember struct {
 	Person string `protobuf:"bytes,2,opt,name=person,proto3" json:"person,omitempty"`
 	// The person's role in the team.
 	Role Role `protobuf:"varint,3,opt,name=role,proto3,enum=guildhall.membership.v1.Role" json:"role,omitempty"`
-	// Since when the person holds the role.
+	// When the person joined the team, UTC. A role change keeps it.
 	Since *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=since,proto3" json:"since,omitempty"`
 	// The person's display name, for lists.
 	DisplayName string `protobuf:"bytes,5,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Opaque version for optimistic concurrency.
-	Etag          string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,6,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Since when the person holds their current role, UTC: `since` on joining,
+	// then the time of the last role change.
+	RoleSince     *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=role_since,json=roleSince,proto3" json:"role_since,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -350,6 +353,13 @@ func (x *TeamMember) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *TeamMember) GetRoleSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RoleSince
+	}
+	return nil
 }
 
 // An open role in a team: "forum moderator", "tester".
@@ -516,7 +526,7 @@ const file_guildhall_membership_v1_team_proto_rawDesc = "" +
 	"\vupdate_time\x18\b \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
 	"\x04etag\x18\t \x01(\tB\x03\xe0A\x01R\x04etag:=\xeaA:\n" +
-	"\x1dmembership.guildhall.dev/Team\x12\fteams/{team}*\x05teams2\x04team\"\x80\x03\n" +
+	"\x1dmembership.guildhall.dev/Team\x12\fteams/{team}*\x05teams2\x04team\"\xc0\x03\n" +
 	"\n" +
 	"TeamMember\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12?\n" +
@@ -525,7 +535,9 @@ const file_guildhall_membership_v1_team_proto_rawDesc = "" +
 	"\x04role\x18\x03 \x01(\x0e2\x1d.guildhall.membership.v1.RoleB\v\xe0A\x02\xbaH\x05\x82\x01\x02\x10\x01R\x04role\x125\n" +
 	"\x05since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x05since\x12&\n" +
 	"\fdisplay_name\x18\x05 \x01(\tB\x03\xe0A\x03R\vdisplayName\x12\x17\n" +
-	"\x04etag\x18\x06 \x01(\tB\x03\xe0A\x01R\x04etag:`\xeaA]\n" +
+	"\x04etag\x18\x06 \x01(\tB\x03\xe0A\x01R\x04etag\x12>\n" +
+	"\n" +
+	"role_since\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\troleSince:`\xeaA]\n" +
 	"#membership.guildhall.dev/TeamMember\x12\x1dteams/{team}/members/{member}*\vteamMembers2\n" +
 	"teamMember\"\xb6\x06\n" +
 	"\bPosition\x12\x17\n" +
@@ -587,15 +599,16 @@ var file_guildhall_membership_v1_team_proto_depIdxs = []int32{
 	5, // 1: guildhall.membership.v1.Team.update_time:type_name -> google.protobuf.Timestamp
 	0, // 2: guildhall.membership.v1.TeamMember.role:type_name -> guildhall.membership.v1.Role
 	5, // 3: guildhall.membership.v1.TeamMember.since:type_name -> google.protobuf.Timestamp
-	0, // 4: guildhall.membership.v1.Position.role:type_name -> guildhall.membership.v1.Role
-	1, // 5: guildhall.membership.v1.Position.state:type_name -> guildhall.membership.v1.Position.State
-	5, // 6: guildhall.membership.v1.Position.create_time:type_name -> google.protobuf.Timestamp
-	5, // 7: guildhall.membership.v1.Position.update_time:type_name -> google.protobuf.Timestamp
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	5, // 4: guildhall.membership.v1.TeamMember.role_since:type_name -> google.protobuf.Timestamp
+	0, // 5: guildhall.membership.v1.Position.role:type_name -> guildhall.membership.v1.Role
+	1, // 6: guildhall.membership.v1.Position.state:type_name -> guildhall.membership.v1.Position.State
+	5, // 7: guildhall.membership.v1.Position.create_time:type_name -> google.protobuf.Timestamp
+	5, // 8: guildhall.membership.v1.Position.update_time:type_name -> google.protobuf.Timestamp
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_membership_v1_team_proto_init() }

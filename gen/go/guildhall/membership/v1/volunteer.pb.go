@@ -104,7 +104,11 @@ type Volunteer struct {
 	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
 	// The volunteer's name.
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	// How to reach them: an email address. Private to leads and admins.
+	// How to reach them: an email address (`jane@example.org`) or a handle
+	// as `{system}:{handle}` (`irc:jane`, `forum:jane`, `github:jane`), for
+	// people who use no email. Shown only to admins, holders of
+	// volunteers.coordinate and the leads of the team the offer is matched to;
+	// empty for other readers.
 	Contact string `protobuf:"bytes,3,opt,name=contact,proto3" json:"contact,omitempty"`
 	// What they can do.
 	Skills []string `protobuf:"bytes,4,rep,name=skills,proto3" json:"skills,omitempty"`
@@ -483,13 +487,13 @@ var File_guildhall_membership_v1_volunteer_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_volunteer_proto_rawDesc = "" +
 	"\n" +
-	"'guildhall/membership/v1/volunteer.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xce\a\n" +
+	"'guildhall/membership/v1/volunteer.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x86\t\n" +
 	"\tVolunteer\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
-	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12*\n" +
-	"\acontact\x18\x03 \x01(\tB\x10\xe0A\x02\xbaH\n" +
-	"\xd8\x01\x01r\x05\x18\xc0\x02`\x01R\acontact\x12-\n" +
+	"\xd8\x01\x01r\x05\x10\x01\x18\xc8\x01R\vdisplayName\x12\xe1\x01\n" +
+	"\acontact\x18\x03 \x01(\tB\xc6\x01\xe0A\x02\xbaH\xbf\x01\xba\x01\xb3\x01\n" +
+	"\x11volunteer.contact\x12>an email address, or a handle as system:handle (e.g. irc:jane)\x1a^this.isEmail() || this.matches('^[a-z][a-z0-9_-]{0,31}:[^@\\\\x00-\\\\x20][^\\\\x00-\\\\x20]{0,199}$')\xd8\x01\x01r\x03\x18\xc0\x02R\acontact\x12-\n" +
 	"\x06skills\x18\x04 \x03(\tB\x15\xe0A\x01\xbaH\x0f\x92\x01\f\x102\x18\x01\"\x06r\x04\x10\x01\x18@R\x06skills\x125\n" +
 	"\x0fhours_per_month\x18\x05 \x01(\x05B\r\xe0A\x01\xbaH\a\x1a\x05\x18\xe8\x05(\x00R\rhoursPerMonth\x12)\n" +
 	"\tinterests\x18\x06 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xa0\x1fR\tinterests\x12C\n" +
