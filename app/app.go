@@ -23,6 +23,7 @@ import (
 
 	"github.com/guildhall/guildhall/gateway"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/clientip"
 	"github.com/guildhall/guildhall/internal/config"
@@ -119,6 +120,20 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		return err
 	}
 	membershipClient := membershipv1.NewMembershipServiceClient(members)
+	// Roadmap is on this listener when served here (with membership, as in
+	// dev), else where the configuration says.
+	roadmapTarget := a.cfg.Service[config.Roadmap].Target
+	if slices.Contains(names, config.Roadmap) {
+		roadmapTarget = lis.Addr().String()
+		if slices.Contains(names, config.Membership) {
+			roadmapTarget = membershipTarget
+		}
+	}
+	roadmapConn, err := a.dial(roadmapTarget, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
+	if err != nil {
+		return err
+	}
+	roadmapClient := roadmapv1.NewRoadmapServiceClient(roadmapConn)
 
 	var policies []auth.Policy
 	var parts []service.Part
@@ -138,7 +153,7 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		a.closers = append(a.closers, pool.Close)
 		a.pools.Add(name, pool)
 		a.backlog.Add(name, pool)
-		part, err := svc.Build(service.Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient, Now: a.now})
+		part, err := svc.Build(service.Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient, Roadmap: roadmapClient, Now: a.now})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}

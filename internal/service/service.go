@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/job"
@@ -26,6 +27,8 @@ type Deps struct {
 	Config *config.Config
 	// Membership reaches the membership service, as a Guildhall service.
 	Membership membershipv1.MembershipServiceClient
+	// Roadmap reaches the roadmap service, as a Guildhall service.
+	Roadmap roadmapv1.RoadmapServiceClient
 	// Now is the clock; tests move it.
 	Now func() time.Time
 }

@@ -11,6 +11,7 @@ import (
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -97,6 +98,10 @@ func (s *Server) CreateGoal(ctx context.Context, req *financev1.CreateGoalReques
 	if err := s.checkGoal(g); err != nil {
 		return nil, err
 	}
+	// Ask roadmap before the transaction, so no row lock waits on the network.
+	if err := s.items.Item(ctx, "goal.roadmap_item", g.GetRoadmapItem()); err != nil {
+		return nil, err
+	}
 	name := resource.Name(goals, req.GetGoalId())
 	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreateGoal", req, func(tx pgx.Tx) (*financev1.Goal, error) {
 		if err := s.acted(ctx, tx); err != nil {
@@ -170,6 +175,11 @@ var goalFields = []string{"display_name", "description", "priority", "roadmap_it
 // UpdateGoal implements AIP-134.
 func (s *Server) UpdateGoal(ctx context.Context, req *financev1.UpdateGoalRequest) (*financev1.Goal, error) {
 	id := resource.ID(goals, req.GetGoal().GetName())
+	if fieldmask.Touches(req.GetGoal(), req.GetUpdateMask(), "roadmap_item") {
+		if err := s.items.Item(ctx, "goal.roadmap_item", req.GetGoal().GetRoadmapItem()); err != nil {
+			return nil, err
+		}
+	}
 	var currency string
 	return resource.Update(ctx, s.db, req.GetGoal(), req.GetUpdateMask(), goalFields,
 		func(tx pgx.Tx) (*financev1.Goal, error) {

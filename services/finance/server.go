@@ -17,6 +17,7 @@ import (
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -28,6 +29,7 @@ import (
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/internal/roadmapref"
 	"github.com/guildhall/guildhall/services/finance/store"
 )
 
@@ -40,6 +42,8 @@ type Options struct {
 	Now func() time.Time
 	// Membership checks people and teams and receives activity reports.
 	Membership membershipv1.MembershipServiceClient
+	// Roadmap checks the roadmap items goals name.
+	Roadmap roadmapv1.RoadmapServiceClient
 	// DualApprovalAbove is the expense amount, in minor units, above which two approvers are needed.
 	DualApprovalAbove int64
 }
@@ -61,6 +65,8 @@ type Server struct {
 	donationWriter *groupcommit.Batcher[donationWrite, bool]
 	// members checks the people requests name.
 	members *memberref.Checker
+	// items checks the roadmap items goals name.
+	items *roadmapref.Checker
 }
 
 // Donations are written by at most DonationWriters statements at a time, of
@@ -76,7 +82,7 @@ const (
 
 // NewServer returns the finance service.
 func NewServer(o Options) (*Server, error) {
-	s := &Server{db: o.DB, q: store.New(), log: o.Log, opts: o, members: memberref.New(o.Membership)}
+	s := &Server{db: o.DB, q: store.New(), log: o.Log, opts: o, members: memberref.New(o.Membership), items: roadmapref.New(o.Roadmap)}
 	s.donationWriter = groupcommit.New(DonationWriters, maxDonationBatch, donationWriteTimeout, s.writeDonations)
 	return s, nil
 }

@@ -14,7 +14,8 @@ func Service() service.Descriptor {
 		Migrations: migrations.FS,
 		Build: func(d service.Deps) (service.Part, error) {
 			return NewServer(Options{
-				DB: d.DB, Log: d.Log, Now: d.Now, Membership: d.Membership, DualApprovalAbove: d.Config.DualApprovalAbove,
+				DB: d.DB, Log: d.Log, Now: d.Now, Membership: d.Membership, Roadmap: d.Roadmap,
+				DualApprovalAbove: d.Config.DualApprovalAbove,
 			})
 		},
 		SeedSME: SeedSME,

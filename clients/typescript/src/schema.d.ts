@@ -2366,7 +2366,12 @@ export interface components {
              */
             priority?: number;
             readonly progress?: components["schemas"]["Money"] | null;
-            /** @description The roadmap item the money is for, e.g. `items/{item}`. */
+            /**
+             * @description The roadmap item the money is for, `items/{item}`. Checked with the
+             *     roadmap service like every cross-service name: a malformed or unknown
+             *     item is INVALID_ARGUMENT on `goal.roadmap_item`; UNAVAILABLE if roadmap
+             *     cannot answer.
+             */
             roadmapItem?: string;
             target: components["schemas"]["Money"] | null;
         };
@@ -2402,7 +2407,12 @@ export interface components {
              */
             priority?: number;
             readonly progress?: components["schemas"]["Money"] | null;
-            /** @description The roadmap item the money is for, e.g. `items/{item}`. */
+            /**
+             * @description The roadmap item the money is for, `items/{item}`. Checked with the
+             *     roadmap service like every cross-service name: a malformed or unknown
+             *     item is INVALID_ARGUMENT on `goal.roadmap_item`; UNAVAILABLE if roadmap
+             *     cannot answer.
+             */
             roadmapItem?: string;
             target?: components["schemas"]["Money"] | null;
         };

@@ -97,7 +97,10 @@ type Goal struct {
 	Period Goal_Period `protobuf:"varint,5,opt,name=period,proto3,enum=guildhall.finance.v1.Goal_Period" json:"period,omitempty"`
 	// Lower comes first in lists.
 	Priority int32 `protobuf:"varint,6,opt,name=priority,proto3" json:"priority,omitempty"`
-	// The roadmap item the money is for, e.g. `items/{item}`.
+	// The roadmap item the money is for, `items/{item}`. Checked with the
+	// roadmap service like every cross-service name: a malformed or unknown
+	// item is INVALID_ARGUMENT on `goal.roadmap_item`; UNAVAILABLE if roadmap
+	// cannot answer.
 	RoadmapItem string `protobuf:"bytes,7,opt,name=roadmap_item,json=roadmapItem,proto3" json:"roadmap_item,omitempty"`
 	// The earmarked account donations to the goal are credited to,
 	// `accounts/{account}`; without one they are credited to accounts/donations.
@@ -344,7 +347,7 @@ var File_guildhall_finance_v1_goal_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_goal_proto_rawDesc = "" +
 	"\n" +
-	"\x1fguildhall/finance/v1/goal.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xbe\a\n" +
+	"\x1fguildhall/finance/v1/goal.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1dguildhall/type/v1/money.proto\"\xd5\a\n" +
 	"\x04Goal\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x123\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
@@ -353,9 +356,9 @@ const file_guildhall_finance_v1_goal_proto_rawDesc = "" +
 	"\x06target\x18\x04 \x01(\v2\x18.guildhall.type.v1.MoneyB\xa8\x01\xe0A\x02\xbaH\xa1\x01\xba\x01\x9d\x01\n" +
 	"\vmoney.range\x12?minor_units must be between -10^15 and 10^15 (1000000000000000)\x1aMthis.minor_units >= -1000000000000000 && this.minor_units <= 1000000000000000R\x06target\x12I\n" +
 	"\x06period\x18\x05 \x01(\x0e2!.guildhall.finance.v1.Goal.PeriodB\x0e\xe0A\x02\xe0A\x05\xbaH\x05\x82\x01\x02\x10\x01R\x06period\x12\x1f\n" +
-	"\bpriority\x18\x06 \x01(\x05B\x03\xe0A\x01R\bpriority\x12M\n" +
-	"\froadmap_item\x18\a \x01(\tB*\xe0A\x01\xfaA\x1c\n" +
-	"\x1aroadmap.guildhall.dev/Item\xbaH\x05r\x03\x18\xc8\x01R\vroadmapItem\x12q\n" +
+	"\bpriority\x18\x06 \x01(\x05B\x03\xe0A\x01R\bpriority\x12d\n" +
+	"\froadmap_item\x18\a \x01(\tBA\xe0A\x01\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x1c\xd8\x01\x01r\x172\x15^items/[0-9a-f-]{36}$R\vroadmapItem\x12q\n" +
 	"\ffund_account\x18\b \x01(\tBN\xe0A\x05\xfaA\x1f\n" +
 	"\x1dfinance.guildhall.dev/Account\xbaH&\xd8\x01\x01r!2\x1f^accounts/[a-z][a-z0-9-]{0,62}$R\vfundAccount\x129\n" +
 	"\bprogress\x18\t \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\bprogress\x12@\n" +
