@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/guildhall/guildhall/internal/apptest"
+	"github.com/guildhall/guildhall/app/apptest"
 )
 
 // A volunteer's contact goes to admins, coordinators (volunteers.coordinate)
