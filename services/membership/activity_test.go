@@ -51,6 +51,7 @@ func TestEveryWriteIsActivity(t *testing.T) {
 		{"AdoptPackage", func() { do("POST", "/v1/packages/mailstats:adopt", `{}`) }},
 		{"ApproveAdoption", func() { do("POST", "/v1/packages/mailstats:approveAdoption", `{"person":"people/admin"}`) }},
 		{"OrphanPackage", func() { do("POST", "/v1/packages/mailstats:orphan", `{}`) }},
+		{"TransitionPackage", func() { do("POST", "/v1/packages/mailstats:transition", `{"state":"STATE_OBSOLETE"}`) }},
 		{"CreateToken", func() {
 			tok = do("POST", "/v1/people/admin/tokens", `{"displayName":"cli"}`)["token"].(map[string]any)["name"].(string)
 		}},

@@ -33,13 +33,13 @@ const (
 
 // packageMoves are the states TransitionPackage may move a package to from
 // each state. Any package may be declared OBSOLETE; an obsolete one comes
-// back as UNMAINTAINED (then :adopt) or, with maintainers, MAINTAINED.
-// UNMAINTAINED becomes MAINTAINED only through ApproveAdoption, which names
-// the new maintainer.
+// back as UNMAINTAINED (then :adopt) or, with maintainers, MAINTAINED. A
+// package without maintainers becomes MAINTAINED only through
+// ApproveAdoption, which names the new maintainer.
 var packageMoves = map[membershipv1.Package_State][]membershipv1.Package_State{
 	membershipv1.Package_STATE_MAINTAINED:         {membershipv1.Package_STATE_SEEKING_MAINTAINER, membershipv1.Package_STATE_OBSOLETE},
-	membershipv1.Package_STATE_SEEKING_MAINTAINER: {membershipv1.Package_STATE_MAINTAINED, membershipv1.Package_STATE_OBSOLETE},
-	membershipv1.Package_STATE_UNMAINTAINED:       {membershipv1.Package_STATE_OBSOLETE},
+	membershipv1.Package_STATE_SEEKING_MAINTAINER: {membershipv1.Package_STATE_MAINTAINED, membershipv1.Package_STATE_UNMAINTAINED, membershipv1.Package_STATE_OBSOLETE},
+	membershipv1.Package_STATE_UNMAINTAINED:       {membershipv1.Package_STATE_SEEKING_MAINTAINER, membershipv1.Package_STATE_OBSOLETE},
 	membershipv1.Package_STATE_OBSOLETE:           {membershipv1.Package_STATE_UNMAINTAINED, membershipv1.Package_STATE_MAINTAINED},
 }
 
@@ -220,7 +220,7 @@ func (s *Server) TransitionPackage(ctx context.Context, req *membershipv1.Transi
 			e.Metadata = map[string]string{"from": from.String(), "to": to.String()}
 			return e
 		}
-		if (to == membershipv1.Package_STATE_MAINTAINED || to == membershipv1.Package_STATE_SEEKING_MAINTAINER) && len(cur.GetMaintainers()) == 0 {
+		if to == membershipv1.Package_STATE_MAINTAINED && len(cur.GetMaintainers()) == 0 {
 			return apierr.FailedPrecondition(ReasonNoMaintainer, req.GetName()+" has no maintainer, so it cannot be "+to.String()+": approve an adoption instead")
 		}
 		if to == membershipv1.Package_STATE_UNMAINTAINED && len(cur.GetMaintainers()) > 0 {

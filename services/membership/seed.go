@@ -220,6 +220,7 @@ func SeedSME(ctx context.Context, conn grpc.ClientConnInterface) error {
 			Package: &membershipv1.Package{
 				DisplayName: p.id, Description: p.description, Maintainers: p.maintainers, State: p.state,
 				LastReleaseDate: p.since,
+				Team:            "teams/contribs", // its leads manage them with their maintainers
 			},
 		})
 		if err := ignoreExists(err); err != nil {

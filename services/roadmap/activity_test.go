@@ -31,6 +31,7 @@ func TestEveryWriteIsActivity(t *testing.T) {
 			do("POST", "/v1/releases?releaseId=v10&requestId="+uuid.NewString(), `{"displayName":"SME Server 10"}`)
 		}},
 		{"UpdateRelease", func() { do("PATCH", "/v1/releases/v10", `{"description":"next"}`) }},
+		{"TransitionRelease", func() { do("POST", "/v1/releases/v10:transition", `{"state":"STATE_IN_DEVELOPMENT"}`) }},
 		{"DeleteRelease", func() { do("DELETE", "/v1/releases/v10", "") }},
 		{"CreateItem", func() { item = newItem(t, a, `{"title":"LDAP","ownerTeam":"teams/development"}`) }},
 		{"UpdateItem", func() { do("PATCH", "/v1/"+item, `{"description":"directory"}`) }},

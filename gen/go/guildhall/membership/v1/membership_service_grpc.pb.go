@@ -158,8 +158,9 @@ type MembershipServiceClient interface {
 	// the leads of its team and admins.
 	ApproveAdoption(ctx context.Context, in *ApproveAdoptionRequest, opts ...grpc.CallOption) (*Package, error)
 	// Moves a package to another state (e.g. SEEKING_MAINTAINER or OBSOLETE)
-	// and records who moved it and when in its history. MAINTAINED and
-	// SEEKING_MAINTAINER need a maintainer (FAILED_PRECONDITION/NO_MAINTAINER).
+	// and records who moved it and when in its history. MAINTAINED needs a
+	// maintainer (FAILED_PRECONDITION/NO_MAINTAINER); one with maintainers is
+	// UNMAINTAINED only after they step down (:orphan).
 	// The package's maintainers, the leads of its team and admins.
 	TransitionPackage(ctx context.Context, in *TransitionPackageRequest, opts ...grpc.CallOption) (*Package, error)
 	// Makes a token for a person; the secret is in the response only. The
@@ -695,8 +696,9 @@ type MembershipServiceServer interface {
 	// the leads of its team and admins.
 	ApproveAdoption(context.Context, *ApproveAdoptionRequest) (*Package, error)
 	// Moves a package to another state (e.g. SEEKING_MAINTAINER or OBSOLETE)
-	// and records who moved it and when in its history. MAINTAINED and
-	// SEEKING_MAINTAINER need a maintainer (FAILED_PRECONDITION/NO_MAINTAINER).
+	// and records who moved it and when in its history. MAINTAINED needs a
+	// maintainer (FAILED_PRECONDITION/NO_MAINTAINER); one with maintainers is
+	// UNMAINTAINED only after they step down (:orphan).
 	// The package's maintainers, the leads of its team and admins.
 	TransitionPackage(context.Context, *TransitionPackageRequest) (*Package, error)
 	// Makes a token for a person; the secret is in the response only. The
