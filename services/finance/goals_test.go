@@ -52,7 +52,7 @@ func TestGoalRoadmapItemChecked(t *testing.T) {
 	for _, link := range []string{"not even a name", "items/", "releases/v9", "items/0190f4a1-7c2e-7000-8000-000000000000"} {
 		res := f.admin.Do(t, "POST", "/v1/goals?goalId=bad", goal("bad", link))
 		st := res.RPCStatus(t)
-		if res.Status != 400 || st.Code != 3 || !slices.Contains(st.Fields(), "goal.roadmap_item") {
+		if res.Status != 400 || st.Code != 3 || !slices.Contains(st.Fields(), "goal.roadmapItem") {
 			t.Errorf("roadmapItem %q: HTTP %d fields %v, want 400 on goal.roadmap_item: %s", link, res.Status, st.Fields(), res.Body)
 		}
 	}
@@ -64,7 +64,7 @@ func TestGoalRoadmapItemChecked(t *testing.T) {
 		t.Fatalf("roadmapItem %v, want %s", g["roadmapItem"], item)
 	}
 	res := f.admin.Do(t, "PATCH", "/v1/goals/dev-money", `{"roadmapItem":"items/0190f4a1-7c2e-7000-8000-000000000001"}`)
-	if st := res.RPCStatus(t); res.Status != 400 || !slices.Contains(st.Fields(), "goal.roadmap_item") {
+	if st := res.RPCStatus(t); res.Status != 400 || !slices.Contains(st.Fields(), "goal.roadmapItem") {
 		t.Fatalf("PATCH to an unknown item: HTTP %d %s", res.Status, res.Body)
 	}
 	f.must(t, "PATCH", "/v1/goals/dev-money", `{"roadmapItem":""}`)
