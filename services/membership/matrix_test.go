@@ -245,13 +245,13 @@ var matrix = []matrixRow{
 			return "POST", "/v1/" + tok["name"].(string) + ":revoke", `{}`
 		}},
 	// Protected reads.
-	{rpc: "LookupPeople (handle)", want: [6]int{ok, ok, ok, ok, ok, ok},
+	{rpc: "FindPeople (handle)", want: [6]int{ok, ok, ok, ok, ok, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
-			return "GET", "/v1/people:lookup?handle=nobody-has-this", ""
+			return "GET", "/v1/people:find?handle=nobody-has-this", ""
 		}},
-	{rpc: "LookupPeople (email)", want: [6]int{unau, deny, deny, deny, deny, ok},
+	{rpc: "FindPeople (email)", want: [6]int{unau, deny, deny, deny, deny, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
-			return "GET", "/v1/people:lookup?email=member@example.org", ""
+			return "GET", "/v1/people:find?email=member@example.org", ""
 		}},
 	{rpc: "ListDriftEvents", want: [6]int{unau, deny, ok, ok, deny, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) { return "GET", "/v1/people:drift", "" }},

@@ -52,9 +52,9 @@ func (s *Server) Policy() auth.Policy {
 		membershipv1.MembershipService_GetPerson_FullMethodName:  auth.Public(),
 		membershipv1.MembershipService_ListPeople_FullMethodName: auth.Public(),
 		// Handles are public; emails are private.
-		membershipv1.MembershipService_LookupPeople_FullMethodName: auth.Admin().Or("anyone, by handle",
+		membershipv1.MembershipService_FindPeople_FullMethodName: auth.Admin().Or("anyone, by handle",
 			func(_ context.Context, _ *auth.Principal, req any) (bool, error) {
-				r, ok := req.(*membershipv1.LookupPeopleRequest)
+				r, ok := req.(*membershipv1.FindPeopleRequest)
 				return ok && r.GetEmail() == "", nil
 			}).Or("holders of "+PermReadPrivate+", by email", auth.HasCheck(PermReadPrivate)),
 		// People are not a team's: leading a team does not create them.

@@ -84,7 +84,7 @@ func TestVolunteerContactEmailOrHandle(t *testing.T) {
 }
 
 // People are found by any handle; privileged callers also by email.
-func TestLookupPeople(t *testing.T) {
+func TestFindPeople(t *testing.T) {
 	env := apptest.Start(t)
 	a := env.Actors(t)
 	admin := env.WithToken(a.Admin)
@@ -94,7 +94,7 @@ func TestLookupPeople(t *testing.T) {
 	found := func(tok, query string) []string {
 		t.Helper()
 		var out []string
-		body := mustOK(t, env.WithToken(tok).Do(t, "GET", "/v1/people:lookup?"+query, ""), query)
+		body := mustOK(t, env.WithToken(tok).Do(t, "GET", "/v1/people:find?"+query, ""), query)
 		for _, p := range list(t, body, "people") {
 			out = append(out, p["name"].(string))
 			if tok == "" && p["email"] != nil && p["email"] != "" {
@@ -120,12 +120,12 @@ func TestLookupPeople(t *testing.T) {
 		t.Errorf("email lookup by admin: %v", got)
 	}
 	for _, tok := range []string{a.Lead, a.OtherLead, a.Member} {
-		if st := env.WithToken(tok).Do(t, "GET", "/v1/people:lookup?email=jean@example.org", "").Status; st != deny {
+		if st := env.WithToken(tok).Do(t, "GET", "/v1/people:find?email=jean@example.org", "").Status; st != deny {
 			t.Errorf("email lookup by a non-admin: HTTP %d", st)
 		}
 	}
 	for _, q := range []string{"", "handle=x&email=y@example.org"} {
-		if st := admin.Do(t, "GET", "/v1/people:lookup?"+q, "").Status; st != http.StatusBadRequest {
+		if st := admin.Do(t, "GET", "/v1/people:find?"+q, "").Status; st != http.StatusBadRequest {
 			t.Errorf("lookup %q: HTTP %d, want 400", q, st)
 		}
 	}

@@ -116,9 +116,9 @@ func (s *Server) ListPeople(ctx context.Context, req *membershipv1.ListPeopleReq
 	return resp, nil
 }
 
-// LookupPeople finds people by a handle on any (or one) system, or by
+// FindPeople finds people by a handle on any (or one) system, or by
 // email; the policy keeps email lookups to admins and people.read_private.
-func (s *Server) LookupPeople(ctx context.Context, req *membershipv1.LookupPeopleRequest) (*membershipv1.LookupPeopleResponse, error) {
+func (s *Server) FindPeople(ctx context.Context, req *membershipv1.FindPeopleRequest) (*membershipv1.FindPeopleResponse, error) {
 	handle := strings.TrimPrefix(strings.TrimSpace(req.GetHandle()), "@")
 	email := strings.TrimSpace(req.GetEmail())
 	var rows []store.Person
@@ -136,7 +136,7 @@ func (s *Server) LookupPeople(ctx context.Context, req *membershipv1.LookupPeopl
 	if err != nil {
 		return nil, err
 	}
-	resp := &membershipv1.LookupPeopleResponse{People: []*membershipv1.Person{}}
+	resp := &membershipv1.FindPeopleResponse{People: []*membershipv1.Person{}}
 	for _, r := range rows {
 		resp.People = append(resp.People, personFromRow(r))
 	}

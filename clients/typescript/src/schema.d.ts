@@ -655,7 +655,7 @@ export interface paths {
         put?: never;
         /**
          * Moves a package to another state (e.g
-         * @description SEEKING_MAINTAINER or OBSOLETE) and records who moved it and when in its history. MAINTAINED and SEEKING_MAINTAINER need a maintainer (FAILED_PRECONDITION/NO_MAINTAINER). The package's maintainers, the leads of its team and admins.
+         * @description SEEKING_MAINTAINER or OBSOLETE) and records who moved it and when in its history. MAINTAINED needs a maintainer (FAILED_PRECONDITION/NO_MAINTAINER); one with maintainers is UNMAINTAINED only after they step down (:orphan). The package's maintainers, the leads of its team and admins.
          *
          *     Who may call: admins or the package's maintainers and its team's leads.
          */
@@ -788,7 +788,7 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
-    "/v1/people:lookup": {
+    "/v1/people:find": {
         parameters: {
             query?: never;
             header?: never;
@@ -801,7 +801,7 @@ export interface paths {
          *
          *     Who may call: admins or anyone, by handle or holders of people.read_private, by email.
          */
-        get: operations["MembershipService_LookupPeople"];
+        get: operations["MembershipService_FindPeople"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1022,7 +1022,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * GetReleaseChangelog
+         * The items done in a release: its changelog.
          * @description Who may call: anyone.
          */
         get: operations["RoadmapService_GetReleaseChangelog"];
@@ -1044,8 +1044,8 @@ export interface paths {
         get?: never;
         put?: never;
         /**
-         * The items done in a release: its changelog
-         * @description Moves a release to another state (a legal move, see Release.State) and records the actor, time and note in its history. Errors: FAILED_PRECONDITION/ILLEGAL_TRANSITION, ABORTED on a stale etag.
+         * Moves a release to another state (a legal move, see Release.State) and records the actor, time and note in its history
+         * @description Errors: FAILED_PRECONDITION/ILLEGAL_TRANSITION, ABORTED on a stale etag.
          *
          *     Who may call: holders of roadmap.edit.
          */
@@ -2328,6 +2328,11 @@ export interface components {
             /** @description Who fills it, `people/{person}`. */
             person: string;
         };
+        /** @description Response for FindPeople. */
+        FindPeopleResponse: {
+            /** @description The people matched, by id (at most 50). */
+            readonly people?: components["schemas"]["Person"][];
+        };
         /** @description Response for GetRecurringRevenue. */
         GetRecurringRevenueResponse: {
             /** @description One entry per currency. */
@@ -2758,11 +2763,6 @@ export interface components {
             readonly nextPageToken?: string;
             /** @description One page of votes, by person. */
             readonly votes?: components["schemas"]["Vote"][];
-        };
-        /** @description Response for LookupPeople. */
-        LookupPeopleResponse: {
-            /** @description The people matched, by id (at most 50). */
-            readonly people?: components["schemas"]["Person"][];
         };
         /**
          * @description An exact amount of money: integer minor units of an ISO 4217 currency.
@@ -6585,7 +6585,7 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
-    MembershipService_LookupPeople: {
+    MembershipService_FindPeople: {
         parameters: {
             query?: {
                 /** @description A handle on another system, e.g. an IRC nick; a leading `@` is ignored. */
@@ -6614,7 +6614,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["LookupPeopleResponse"];
+                    "application/json": components["schemas"]["FindPeopleResponse"];
                 };
             };
             /** @description Not Modified: the If-None-Match tag still matches. */

@@ -182,8 +182,8 @@ func (x *ListPeopleResponse) GetNextPageToken() string {
 	return ""
 }
 
-// Request for LookupPeople. Give a handle or an email.
-type LookupPeopleRequest struct {
+// Request for FindPeople. Give a handle or an email.
+type FindPeopleRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// A handle on another system, e.g. an IRC nick; a leading `@` is ignored.
 	Handle string `protobuf:"bytes,1,opt,name=handle,proto3" json:"handle,omitempty"`
@@ -196,20 +196,20 @@ type LookupPeopleRequest struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *LookupPeopleRequest) Reset() {
-	*x = LookupPeopleRequest{}
+func (x *FindPeopleRequest) Reset() {
+	*x = FindPeopleRequest{}
 	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *LookupPeopleRequest) String() string {
+func (x *FindPeopleRequest) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*LookupPeopleRequest) ProtoMessage() {}
+func (*FindPeopleRequest) ProtoMessage() {}
 
-func (x *LookupPeopleRequest) ProtoReflect() protoreflect.Message {
+func (x *FindPeopleRequest) ProtoReflect() protoreflect.Message {
 	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -221,34 +221,34 @@ func (x *LookupPeopleRequest) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use LookupPeopleRequest.ProtoReflect.Descriptor instead.
-func (*LookupPeopleRequest) Descriptor() ([]byte, []int) {
+// Deprecated: Use FindPeopleRequest.ProtoReflect.Descriptor instead.
+func (*FindPeopleRequest) Descriptor() ([]byte, []int) {
 	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *LookupPeopleRequest) GetHandle() string {
+func (x *FindPeopleRequest) GetHandle() string {
 	if x != nil {
 		return x.Handle
 	}
 	return ""
 }
 
-func (x *LookupPeopleRequest) GetSystem() string {
+func (x *FindPeopleRequest) GetSystem() string {
 	if x != nil {
 		return x.System
 	}
 	return ""
 }
 
-func (x *LookupPeopleRequest) GetEmail() string {
+func (x *FindPeopleRequest) GetEmail() string {
 	if x != nil {
 		return x.Email
 	}
 	return ""
 }
 
-// Response for LookupPeople.
-type LookupPeopleResponse struct {
+// Response for FindPeople.
+type FindPeopleResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The people matched, by id (at most 50).
 	People        []*Person `protobuf:"bytes,1,rep,name=people,proto3" json:"people,omitempty"`
@@ -256,20 +256,20 @@ type LookupPeopleResponse struct {
 	sizeCache     protoimpl.SizeCache
 }
 
-func (x *LookupPeopleResponse) Reset() {
-	*x = LookupPeopleResponse{}
+func (x *FindPeopleResponse) Reset() {
+	*x = FindPeopleResponse{}
 	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
 
-func (x *LookupPeopleResponse) String() string {
+func (x *FindPeopleResponse) String() string {
 	return protoimpl.X.MessageStringOf(x)
 }
 
-func (*LookupPeopleResponse) ProtoMessage() {}
+func (*FindPeopleResponse) ProtoMessage() {}
 
-func (x *LookupPeopleResponse) ProtoReflect() protoreflect.Message {
+func (x *FindPeopleResponse) ProtoReflect() protoreflect.Message {
 	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
@@ -281,12 +281,12 @@ func (x *LookupPeopleResponse) ProtoReflect() protoreflect.Message {
 	return mi.MessageOf(x)
 }
 
-// Deprecated: Use LookupPeopleResponse.ProtoReflect.Descriptor instead.
-func (*LookupPeopleResponse) Descriptor() ([]byte, []int) {
+// Deprecated: Use FindPeopleResponse.ProtoReflect.Descriptor instead.
+func (*FindPeopleResponse) Descriptor() ([]byte, []int) {
 	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{4}
 }
 
-func (x *LookupPeopleResponse) GetPeople() []*Person {
+func (x *FindPeopleResponse) GetPeople() []*Person {
 	if x != nil {
 		return x.People
 	}
@@ -3097,12 +3097,12 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"page_token\x18\x02 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x7f\n" +
 	"\x12ListPeopleResponse\x12<\n" +
 	"\x06people\x18\x01 \x03(\v2\x1f.guildhall.membership.v1.PersonB\x03\xe0A\x03R\x06people\x12+\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x9b\x01\n" +
-	"\x13LookupPeopleRequest\x12#\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x99\x01\n" +
+	"\x11FindPeopleRequest\x12#\n" +
 	"\x06handle\x18\x01 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc8\x01R\x06handle\x12<\n" +
 	"\x06system\x18\x02 \x01(\tB$\xe0A\x01\xbaH\x1e\xd8\x01\x01r\x192\x17^[a-z][a-z0-9_-]{0,31}$R\x06system\x12!\n" +
-	"\x05email\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc0\x02R\x05email\"T\n" +
-	"\x14LookupPeopleResponse\x12<\n" +
+	"\x05email\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\xc0\x02R\x05email\"R\n" +
+	"\x12FindPeopleResponse\x12<\n" +
 	"\x06people\x18\x01 \x03(\v2\x1f.guildhall.membership.v1.PersonB\x03\xe0A\x03R\x06people\"\xeb\x01\n" +
 	"\x13CreatePersonRequest\x12a\n" +
 	"\tperson_id\x18\x01 \x01(\tBD\xe0A\x02\xfaA!\n" +
@@ -3325,13 +3325,14 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\x16ReportActivityResponse\x12\x1f\n" +
 	"\brecorded\x18\x01 \x01(\x05B\x03\xe0A\x03R\brecorded\x12N\n" +
 	"\x0eunknown_people\x18\x02 \x03(\tB'\xe0A\x03\xfaA!\n" +
-	"\x1fmembership.guildhall.dev/PersonR\runknownPeople2\x95,\n" +
+	"\x1fmembership.guildhall.dev/PersonR\runknownPeople2\x8c,\n" +
 	"\x11MembershipService\x12t\n" +
 	"\tGetPerson\x12).guildhall.membership.v1.GetPersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=people/*}\x12y\n" +
 	"\n" +
 	"ListPeople\x12*.guildhall.membership.v1.ListPeopleRequest\x1a+.guildhall.membership.v1.ListPeopleResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/people\x12\x86\x01\n" +
-	"\fLookupPeople\x12,.guildhall.membership.v1.LookupPeopleRequest\x1a-.guildhall.membership.v1.LookupPeopleResponse\"\x19\x82\xd3\xe4\x93\x02\x13\x12\x11/v1/people:lookup\x12y\n" +
+	"/v1/people\x12~\n" +
+	"\n" +
+	"FindPeople\x12*.guildhall.membership.v1.FindPeopleRequest\x1a+.guildhall.membership.v1.FindPeopleResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/people:find\x12y\n" +
 	"\fCreatePerson\x12,.guildhall.membership.v1.CreatePersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1a\x82\xd3\xe4\x93\x02\x14:\x06person\"\n" +
 	"/v1/people\x12\x89\x01\n" +
 	"\fUpdatePerson\x12,.guildhall.membership.v1.UpdatePersonRequest\x1a\x1f.guildhall.membership.v1.Person\"*\x82\xd3\xe4\x93\x02$:\x06person2\x1a/v1/{person.name=people/*}\x12q\n" +
@@ -3398,8 +3399,8 @@ var file_guildhall_membership_v1_membership_service_proto_goTypes = []any{
 	(*GetPersonRequest)(nil),           // 0: guildhall.membership.v1.GetPersonRequest
 	(*ListPeopleRequest)(nil),          // 1: guildhall.membership.v1.ListPeopleRequest
 	(*ListPeopleResponse)(nil),         // 2: guildhall.membership.v1.ListPeopleResponse
-	(*LookupPeopleRequest)(nil),        // 3: guildhall.membership.v1.LookupPeopleRequest
-	(*LookupPeopleResponse)(nil),       // 4: guildhall.membership.v1.LookupPeopleResponse
+	(*FindPeopleRequest)(nil),          // 3: guildhall.membership.v1.FindPeopleRequest
+	(*FindPeopleResponse)(nil),         // 4: guildhall.membership.v1.FindPeopleResponse
 	(*CreatePersonRequest)(nil),        // 5: guildhall.membership.v1.CreatePersonRequest
 	(*UpdatePersonRequest)(nil),        // 6: guildhall.membership.v1.UpdatePersonRequest
 	(*DeletePersonRequest)(nil),        // 7: guildhall.membership.v1.DeletePersonRequest
@@ -3470,7 +3471,7 @@ var file_guildhall_membership_v1_membership_service_proto_goTypes = []any{
 }
 var file_guildhall_membership_v1_membership_service_proto_depIdxs = []int32{
 	54, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
-	54, // 1: guildhall.membership.v1.LookupPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	54, // 1: guildhall.membership.v1.FindPeopleResponse.people:type_name -> guildhall.membership.v1.Person
 	54, // 2: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
 	54, // 3: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
 	55, // 4: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
@@ -3506,7 +3507,7 @@ var file_guildhall_membership_v1_membership_service_proto_depIdxs = []int32{
 	68, // 34: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
 	0,  // 35: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
 	1,  // 36: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
-	3,  // 37: guildhall.membership.v1.MembershipService.LookupPeople:input_type -> guildhall.membership.v1.LookupPeopleRequest
+	3,  // 37: guildhall.membership.v1.MembershipService.FindPeople:input_type -> guildhall.membership.v1.FindPeopleRequest
 	5,  // 38: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
 	6,  // 39: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
 	7,  // 40: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
@@ -3547,7 +3548,7 @@ var file_guildhall_membership_v1_membership_service_proto_depIdxs = []int32{
 	52, // 75: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
 	54, // 76: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
 	2,  // 77: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
-	4,  // 78: guildhall.membership.v1.MembershipService.LookupPeople:output_type -> guildhall.membership.v1.LookupPeopleResponse
+	4,  // 78: guildhall.membership.v1.MembershipService.FindPeople:output_type -> guildhall.membership.v1.FindPeopleResponse
 	54, // 79: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
 	54, // 80: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
 	69, // 81: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty

@@ -109,38 +109,38 @@ func local_request_MembershipService_ListPeople_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-var filter_MembershipService_LookupPeople_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+var filter_MembershipService_FindPeople_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_MembershipService_LookupPeople_0(ctx context.Context, marshaler runtime.Marshaler, client MembershipServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_MembershipService_FindPeople_0(ctx context.Context, marshaler runtime.Marshaler, client MembershipServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq LookupPeopleRequest
+		protoReq FindPeopleRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MembershipService_LookupPeople_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MembershipService_FindPeople_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
 	}
-	msg, err := client.LookupPeople(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	msg, err := client.FindPeople(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
 	return msg, metadata, err
 }
 
-func local_request_MembershipService_LookupPeople_0(ctx context.Context, marshaler runtime.Marshaler, server MembershipServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_MembershipService_FindPeople_0(ctx context.Context, marshaler runtime.Marshaler, server MembershipServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq LookupPeopleRequest
+		protoReq FindPeopleRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MembershipService_LookupPeople_0); err != nil {
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MembershipService_FindPeople_0); err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
-	msg, err := server.LookupPeople(ctx, &protoReq)
+	msg, err := server.FindPeople(ctx, &protoReq)
 	return msg, metadata, err
 }
 
@@ -1959,25 +1959,25 @@ func RegisterMembershipServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		}
 		forward_MembershipService_ListPeople_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_MembershipService_LookupPeople_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_MembershipService_FindPeople_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		var stream runtime.ServerTransportStream
 		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/LookupPeople", runtime.WithHTTPPathPattern("/v1/people:lookup"))
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/FindPeople", runtime.WithHTTPPathPattern("/v1/people:find"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := local_request_MembershipService_LookupPeople_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		resp, md, err := local_request_MembershipService_FindPeople_0(annotatedContext, inboundMarshaler, server, req, pathParams)
 		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_MembershipService_LookupPeople_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_MembershipService_FindPeople_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_MembershipService_CreatePerson_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -2793,22 +2793,22 @@ func RegisterMembershipServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_MembershipService_ListPeople_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
-	mux.Handle(http.MethodGet, pattern_MembershipService_LookupPeople_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+	mux.Handle(http.MethodGet, pattern_MembershipService_FindPeople_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
 		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
-		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/LookupPeople", runtime.WithHTTPPathPattern("/v1/people:lookup"))
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/FindPeople", runtime.WithHTTPPathPattern("/v1/people:find"))
 		if err != nil {
 			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		resp, md, err := request_MembershipService_LookupPeople_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		resp, md, err := request_MembershipService_FindPeople_0(annotatedContext, inboundMarshaler, client, req, pathParams)
 		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
 		if err != nil {
 			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
 			return
 		}
-		forward_MembershipService_LookupPeople_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+		forward_MembershipService_FindPeople_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodPost, pattern_MembershipService_CreatePerson_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -3445,7 +3445,7 @@ func RegisterMembershipServiceHandlerClient(ctx context.Context, mux *runtime.Se
 var (
 	pattern_MembershipService_GetPerson_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "people", "name"}, ""))
 	pattern_MembershipService_ListPeople_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, ""))
-	pattern_MembershipService_LookupPeople_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, "lookup"))
+	pattern_MembershipService_FindPeople_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, "find"))
 	pattern_MembershipService_CreatePerson_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, ""))
 	pattern_MembershipService_UpdatePerson_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "people", "person.name"}, ""))
 	pattern_MembershipService_DeletePerson_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "people", "name"}, ""))
@@ -3488,7 +3488,7 @@ var (
 var (
 	forward_MembershipService_GetPerson_0           = runtime.ForwardResponseMessage
 	forward_MembershipService_ListPeople_0          = runtime.ForwardResponseMessage
-	forward_MembershipService_LookupPeople_0        = runtime.ForwardResponseMessage
+	forward_MembershipService_FindPeople_0          = runtime.ForwardResponseMessage
 	forward_MembershipService_CreatePerson_0        = runtime.ForwardResponseMessage
 	forward_MembershipService_UpdatePerson_0        = runtime.ForwardResponseMessage
 	forward_MembershipService_DeletePerson_0        = runtime.ForwardResponseMessage

@@ -22,7 +22,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	MembershipService_GetPerson_FullMethodName           = "/guildhall.membership.v1.MembershipService/GetPerson"
 	MembershipService_ListPeople_FullMethodName          = "/guildhall.membership.v1.MembershipService/ListPeople"
-	MembershipService_LookupPeople_FullMethodName        = "/guildhall.membership.v1.MembershipService/LookupPeople"
+	MembershipService_FindPeople_FullMethodName          = "/guildhall.membership.v1.MembershipService/FindPeople"
 	MembershipService_CreatePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/CreatePerson"
 	MembershipService_UpdatePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/UpdatePerson"
 	MembershipService_DeletePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/DeletePerson"
@@ -78,7 +78,7 @@ type MembershipServiceClient interface {
 	// email. Matching ignores case; an empty list means nobody matched.
 	// INVALID_ARGUMENT without a handle or email; PERMISSION_DENIED for an
 	// email lookup by anyone else.
-	LookupPeople(ctx context.Context, in *LookupPeopleRequest, opts ...grpc.CallOption) (*LookupPeopleResponse, error)
+	FindPeople(ctx context.Context, in *FindPeopleRequest, opts ...grpc.CallOption) (*FindPeopleResponse, error)
 	// Adds a person under a chosen id (`people/{person_id}`). Admins and
 	// holders of volunteers.coordinate (who turn offers into people).
 	CreatePerson(ctx context.Context, in *CreatePersonRequest, opts ...grpc.CallOption) (*Person, error)
@@ -211,10 +211,10 @@ func (c *membershipServiceClient) ListPeople(ctx context.Context, in *ListPeople
 	return out, nil
 }
 
-func (c *membershipServiceClient) LookupPeople(ctx context.Context, in *LookupPeopleRequest, opts ...grpc.CallOption) (*LookupPeopleResponse, error) {
+func (c *membershipServiceClient) FindPeople(ctx context.Context, in *FindPeopleRequest, opts ...grpc.CallOption) (*FindPeopleResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(LookupPeopleResponse)
-	err := c.cc.Invoke(ctx, MembershipService_LookupPeople_FullMethodName, in, out, cOpts...)
+	out := new(FindPeopleResponse)
+	err := c.cc.Invoke(ctx, MembershipService_FindPeople_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -616,7 +616,7 @@ type MembershipServiceServer interface {
 	// email. Matching ignores case; an empty list means nobody matched.
 	// INVALID_ARGUMENT without a handle or email; PERMISSION_DENIED for an
 	// email lookup by anyone else.
-	LookupPeople(context.Context, *LookupPeopleRequest) (*LookupPeopleResponse, error)
+	FindPeople(context.Context, *FindPeopleRequest) (*FindPeopleResponse, error)
 	// Adds a person under a chosen id (`people/{person_id}`). Admins and
 	// holders of volunteers.coordinate (who turn offers into people).
 	CreatePerson(context.Context, *CreatePersonRequest) (*Person, error)
@@ -735,8 +735,8 @@ func (UnimplementedMembershipServiceServer) GetPerson(context.Context, *GetPerso
 func (UnimplementedMembershipServiceServer) ListPeople(context.Context, *ListPeopleRequest) (*ListPeopleResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPeople not implemented")
 }
-func (UnimplementedMembershipServiceServer) LookupPeople(context.Context, *LookupPeopleRequest) (*LookupPeopleResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method LookupPeople not implemented")
+func (UnimplementedMembershipServiceServer) FindPeople(context.Context, *FindPeopleRequest) (*FindPeopleResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method FindPeople not implemented")
 }
 func (UnimplementedMembershipServiceServer) CreatePerson(context.Context, *CreatePersonRequest) (*Person, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreatePerson not implemented")
@@ -909,20 +909,20 @@ func _MembershipService_ListPeople_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
-func _MembershipService_LookupPeople_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(LookupPeopleRequest)
+func _MembershipService_FindPeople_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(FindPeopleRequest)
 	if err := dec(in); err != nil {
 		return nil, err
 	}
 	if interceptor == nil {
-		return srv.(MembershipServiceServer).LookupPeople(ctx, in)
+		return srv.(MembershipServiceServer).FindPeople(ctx, in)
 	}
 	info := &grpc.UnaryServerInfo{
 		Server:     srv,
-		FullMethod: MembershipService_LookupPeople_FullMethodName,
+		FullMethod: MembershipService_FindPeople_FullMethodName,
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(MembershipServiceServer).LookupPeople(ctx, req.(*LookupPeopleRequest))
+		return srv.(MembershipServiceServer).FindPeople(ctx, req.(*FindPeopleRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1627,8 +1627,8 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 			Handler:    _MembershipService_ListPeople_Handler,
 		},
 		{
-			MethodName: "LookupPeople",
-			Handler:    _MembershipService_LookupPeople_Handler,
+			MethodName: "FindPeople",
+			Handler:    _MembershipService_FindPeople_Handler,
 		},
 		{
 			MethodName: "CreatePerson",

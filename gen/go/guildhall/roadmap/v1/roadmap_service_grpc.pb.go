@@ -67,11 +67,11 @@ type RoadmapServiceClient interface {
 	UpdateRelease(ctx context.Context, in *UpdateReleaseRequest, opts ...grpc.CallOption) (*Release, error)
 	// Removes a release.
 	DeleteRelease(ctx context.Context, in *DeleteReleaseRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
-	// The items done in a release: its changelog.
 	// Moves a release to another state (a legal move, see Release.State) and
 	// records the actor, time and note in its history. Errors:
 	// FAILED_PRECONDITION/ILLEGAL_TRANSITION, ABORTED on a stale etag.
 	TransitionRelease(ctx context.Context, in *TransitionReleaseRequest, opts ...grpc.CallOption) (*Release, error)
+	// The items done in a release: its changelog.
 	GetReleaseChangelog(ctx context.Context, in *GetReleaseChangelogRequest, opts ...grpc.CallOption) (*ReleaseChangelog, error)
 	// Reads an item.
 	GetItem(ctx context.Context, in *GetItemRequest, opts ...grpc.CallOption) (*Item, error)
@@ -437,11 +437,11 @@ type RoadmapServiceServer interface {
 	UpdateRelease(context.Context, *UpdateReleaseRequest) (*Release, error)
 	// Removes a release.
 	DeleteRelease(context.Context, *DeleteReleaseRequest) (*emptypb.Empty, error)
-	// The items done in a release: its changelog.
 	// Moves a release to another state (a legal move, see Release.State) and
 	// records the actor, time and note in its history. Errors:
 	// FAILED_PRECONDITION/ILLEGAL_TRANSITION, ABORTED on a stale etag.
 	TransitionRelease(context.Context, *TransitionReleaseRequest) (*Release, error)
+	// The items done in a release: its changelog.
 	GetReleaseChangelog(context.Context, *GetReleaseChangelogRequest) (*ReleaseChangelog, error)
 	// Reads an item.
 	GetItem(context.Context, *GetItemRequest) (*Item, error)
