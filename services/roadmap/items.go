@@ -270,17 +270,6 @@ func (s *Server) vote(ctx context.Context, name string, add bool) (*roadmapv1.It
 		var n int64
 		var err error
 		if add {
-			// Lock the item so it cannot finish between this check and the vote.
-			cur, lerr := s.q.GetItemForUpdate(ctx, tx, id)
-			if lerr != nil {
-				return resource.NotFoundIfNoRows(lerr, name)
-			}
-			if st := itemState(cur.State); st == roadmapv1.Item_STATE_DONE || st == roadmapv1.Item_STATE_DECLINED {
-				e := apierr.FailedPrecondition(ReasonItemClosedForVoting,
-					name+" is "+st.String()+": voting is closed on finished and declined items")
-				e.Metadata = map[string]string{"state": st.String()}
-				return e
-			}
 			n, err = s.q.AddItemVote(ctx, tx, store.AddItemVoteParams{ItemID: id, Person: person, CreateTime: now})
 			if resource.IsForeignKeyViolation(err) {
 				return apierr.NotFound(name)
@@ -292,17 +281,26 @@ func (s *Server) vote(ctx context.Context, name string, add bool) (*roadmapv1.It
 			return err
 		}
 		var row store.Item
-		if n == 0 {
+		switch {
+		case n == 0:
 			row, err = s.q.GetItem(ctx, tx, id)
-		} else {
-			delta := int32(1)
-			if !add {
-				delta = -1
+			if err == nil && add && closedForVoting(row.State) {
+				return votingClosed(name, row.State) // a repeat, but say so
 			}
-			row, err = s.q.AdjustVoteCount(ctx, tx, store.AdjustVoteCountParams{ID: id, Delta: delta})
-			if err == nil && add {
+		case add:
+			row, err = s.q.CountVoteOnOpenItem(ctx, tx, id)
+			if isNoRows(err) {
+				// Finished (the vote row goes with the rolled-back transaction).
+				if cur, gerr := s.q.GetItem(ctx, tx, id); gerr == nil && closedForVoting(cur.State) {
+					return votingClosed(name, cur.State)
+				}
+			}
+			if err == nil {
 				err = activity.Record(ctx, tx, person, KindItemVote, now)
-			} else if err == nil {
+			}
+		default:
+			row, err = s.q.AdjustVoteCount(ctx, tx, store.AdjustVoteCountParams{ID: id, Delta: -1})
+			if err == nil {
 				err = s.acted(ctx, tx)
 			}
 		}
@@ -313,6 +311,21 @@ func (s *Server) vote(ctx context.Context, name string, add bool) (*roadmapv1.It
 		return nil
 	})
 	return out, err
+}
+
+// closedForVoting reports a stored item state that takes no new votes.
+func closedForVoting(state string) bool {
+	st := itemState(state)
+	return st == roadmapv1.Item_STATE_DONE || st == roadmapv1.Item_STATE_DECLINED
+}
+
+// votingClosed refuses a vote on a finished item, naming its state.
+func votingClosed(name, state string) error {
+	st := itemState(state)
+	e := apierr.FailedPrecondition(ReasonItemClosedForVoting,
+		name+" is "+st.String()+": voting is closed on finished and declined items")
+	e.Metadata = map[string]string{"state": st.String()}
+	return e
 }
 
 // ListItemVoters lists an item's voters by person.

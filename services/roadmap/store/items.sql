@@ -32,6 +32,14 @@ DELETE FROM item_votes WHERE item_id = $1 AND person = $2;
 -- name: AdjustVoteCount :one
 UPDATE items SET vote_count = vote_count + sqlc.arg(delta)::integer WHERE id = $1 RETURNING *;
 
+-- name: CountVoteOnOpenItem :one
+-- Counts a new vote unless the item is finished. The row lock this UPDATE
+-- takes re-checks the state after any concurrent status update commits, so
+-- no vote lands on an item that became DONE or DECLINED meanwhile.
+UPDATE items SET vote_count = vote_count + 1
+WHERE id = $1 AND state NOT IN ('done', 'declined')
+RETURNING *;
+
 -- name: ListItemVoters :many
 SELECT person, create_time FROM item_votes
 WHERE item_id = $1 AND person > sqlc.arg(after)

@@ -122,6 +122,37 @@ func (q *Queries) AllItems(ctx context.Context, db DBTX) ([]AllItemsRow, error) 
 	return items, nil
 }
 
+const countVoteOnOpenItem = `-- name: CountVoteOnOpenItem :one
+UPDATE items SET vote_count = vote_count + 1
+WHERE id = $1 AND state NOT IN ('done', 'declined')
+RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version
+`
+
+// Counts a new vote unless the item is finished. The row lock this UPDATE
+// takes re-checks the state after any concurrent status update commits, so
+// no vote lands on an item that became DONE or DECLINED meanwhile.
+func (q *Queries) CountVoteOnOpenItem(ctx context.Context, db DBTX, id string) (Item, error) {
+	row := db.QueryRow(ctx, countVoteOnOpenItem, id)
+	var i Item
+	err := row.Scan(
+		&i.ID,
+		&i.Title,
+		&i.Description,
+		&i.ReleaseID,
+		&i.State,
+		&i.Priority,
+		&i.OwnerTeam,
+		&i.OwnerPeople,
+		&i.Tags,
+		&i.VoteCount,
+		&i.LastUpdateTime,
+		&i.CreateTime,
+		&i.UpdateTime,
+		&i.Version,
+	)
+	return i, err
+}
+
 const createItem = `-- name: CreateItem :one
 INSERT INTO items (id, title, description, release_id, state, priority, owner_team, owner_people, tags, last_update_time)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
