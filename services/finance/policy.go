@@ -14,7 +14,8 @@ import (
 // Policy declares who may call each RPC; see package auth. Admins pass every rule.
 //
 // Public: the chart of accounts with balances, donations (redacted as each
-// donor allowed), tiers, goals, budgets, sponsorships, reports and MRR.
+// donor allowed), tiers, goals, budgets, sponsorships, reports and MRR; the
+// public figures leave out the open month's PRIVATE gifts (view.go).
 // The journal itself (entries, export) and the expense and subscription
 // records name people and amounts, so they need finance.read_private or
 // finance.record.
