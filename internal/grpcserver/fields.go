@@ -1,9 +1,11 @@
 package grpcserver
 
 import (
+	"context"
 	"strings"
 
 	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/reflect/protoreflect"
 )
@@ -13,8 +15,10 @@ import (
 // `transaction.postings[2].amount`, `handles["irc"]`), never an internal name
 // or a field of something the server looked up. unknownViolationFields
 // reports the violations of st that do not, so the error boundary can log
-// them as the server's fault.
-func unknownViolationFields(req protoreflect.Message, st *status.Status) []string {
+// them as the server's fault. A header the caller sent (Idempotency-Key,
+// forwarded by the gateway as metadata) is part of the request too.
+func unknownViolationFields(ctx context.Context, req protoreflect.Message, st *status.Status) []string {
+	md, _ := metadata.FromIncomingContext(ctx)
 	var bad []string
 	for _, d := range st.Details() {
 		br, ok := d.(*errdetails.BadRequest)
@@ -22,7 +26,7 @@ func unknownViolationFields(req protoreflect.Message, st *status.Status) []strin
 			continue
 		}
 		for _, v := range br.GetFieldViolations() {
-			if !HasFieldPath(req.Descriptor(), v.GetField()) {
+			if !HasFieldPath(req.Descriptor(), v.GetField()) && len(md.Get(strings.ToLower(v.GetField()))) == 0 {
 				bad = append(bad, v.GetField())
 			}
 		}

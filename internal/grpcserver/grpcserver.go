@@ -192,7 +192,7 @@ func errorUnary(log *zap.Logger) grpc.UnaryServerInterceptor {
 		if err != nil {
 			err = mapError(ctx, log, info.FullMethod, err)
 			if m, ok := req.(proto.Message); ok && status.Code(err) == codes.InvalidArgument {
-				if bad := unknownViolationFields(m.ProtoReflect(), status.Convert(err)); len(bad) > 0 {
+				if bad := unknownViolationFields(ctx, m.ProtoReflect(), status.Convert(err)); len(bad) > 0 {
 					logging.With(ctx, log).Error(UnknownFieldViolation, zap.String("grpc.method", info.FullMethod), zap.Strings("fields", bad))
 				}
 			}
