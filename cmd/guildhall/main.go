@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"slices"
@@ -20,8 +21,10 @@ import (
 
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 
 	"github.com/guildhall/guildhall/app"
 	"github.com/guildhall/guildhall/internal/config"
@@ -130,6 +133,11 @@ func setup(c sub, logFormat string, extra ...func(*flag.FlagSet)) (*config.Confi
 	if unknown := cfg.Unknown(os.Environ()); len(unknown) > 0 {
 		log.Warn("ignoring unknown settings; check their spelling", zap.Strings("variables", unknown))
 	}
+	if c.scope == config.ScopeDev && cfg.InternalToken == "" {
+		// One process: the services only need to agree with themselves.
+		// Made before the configuration is logged, so the log says it is set.
+		cfg.InternalToken, _ = membership.NewSecret()
+	}
 	log.Info("configuration", append([]zap.Field{zap.String("version", version)}, cfg.Fields()...)...)
 	return cfg, log, fs.Args(), nil
 }
@@ -146,10 +154,6 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("dev --seed needs GUILDHALL_BOOTSTRAP_ADMIN_TOKEN, to seed through the API as an admin")
 	}
 	defer func() { _ = log.Sync() }()
-	if cfg.InternalToken == "" {
-		// One process: the services only need to agree with themselves.
-		cfg.InternalToken, _ = membership.NewSecret()
-	}
 	a := app.New(cfg, log, time.Now)
 	stopTracing, err := tracing(ctx, a, log, "guildhall-dev")
 	if err != nil {
@@ -227,10 +231,10 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return errors.New("serve: name a part: membership, roadmap, finance or gateway")
 	}
 	part := args[0]
-	scope := config.ScopeService
+	scope := config.ServiceScope(part)
 	if part == "gateway" {
 		scope = config.ScopeGateway
-	} else if !slices.Contains(config.Services, part) {
+	} else if scope == 0 {
 		return fmt.Errorf("serve: unknown part %q: want membership, roadmap, finance or gateway", part)
 	}
 	cfg, log, _, err := setup(sub{"serve " + part, scope, args[1:], stdout}, "json")
@@ -271,7 +275,7 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 }
 
 func runMigrate(ctx context.Context, args []string, stdout io.Writer) error {
-	cfg, log, rest, err := setup(sub{"migrate", config.ScopeMigrate, args, stdout}, "console")
+	cfg, log, rest, err := setup(sub{"migrate", config.ScopeMigrate, args, stdout}, "json")
 	if err != nil {
 		return err
 	}
@@ -295,7 +299,7 @@ func runSeed(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	set := args[0]
 	var token string
-	cfg, log, _, err := setup(sub{"seed " + set, config.ScopeSeed, args[1:], stdout}, "console", func(fs *flag.FlagSet) {
+	cfg, log, _, err := setup(sub{"seed " + set, config.ScopeSeed, args[1:], stdout}, "json", func(fs *flag.FlagSet) {
 		fs.StringVar(&token, "token", "", "admin `token` to seed with; defaults to GUILDHALL_BOOTSTRAP_ADMIN_TOKEN, else "+devAdminToken+" (what make run starts with)")
 	})
 	if err != nil {
@@ -321,6 +325,9 @@ func runSeed(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 	}
 	if err := app.Seed(ctx, set, targets, token); err != nil {
+		if status.Code(err) == codes.Unauthenticated {
+			return fmt.Errorf("%w\nseed: the admin token was refused; pass --token with an admin token, set GUILDHALL_BOOTSTRAP_ADMIN_TOKEN to the one the server started with, or make one with 'guildhall token create --admin'", err)
+		}
 		return err
 	}
 	log.Info("demo data loaded", zap.String("data_set", set))
@@ -337,7 +344,7 @@ func runToken(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	var admin bool
 	var person, label string
-	cfg, log, _, err := setup(sub{"token create", config.ScopeToken, args[1:], stdout}, "console", func(fs *flag.FlagSet) {
+	cfg, log, _, err := setup(sub{"token create", config.ScopeToken, args[1:], stdout}, "json", func(fs *flag.FlagSet) {
 		fs.BoolVar(&admin, "admin", false, "make an admin token (the only kind this command makes)")
 		fs.StringVar(&person, "person", membership.BootstrapAdmin, "`id` of the admin person, created if missing")
 		fs.StringVar(&label, "label", "created by guildhall token create", "what the token is for (`text`)")
@@ -361,12 +368,14 @@ func runHealthcheck(ctx context.Context, args []string, stdout io.Writer) error 
 	fs := flag.NewFlagSet("guildhall healthcheck", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	grpcAddr := fs.String("grpc", "", "gRPC `address` to check with grpc.health.v1")
-	httpURL := fs.String("http", "", "`URL` that must answer 200")
+	httpURL := fs.String("http", "", "`URL` that must answer 200; a URL with no path, like http://localhost:8080, probes its /readyz")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fmt.Fprintln(stdout, "Usage: guildhall healthcheck --grpc ADDR | --http URL\n\nFlags:")
-			fs.SetOutput(stdout)
-			fs.PrintDefaults()
+			fs.VisitAll(func(f *flag.Flag) {
+				typ, usage := flag.UnquoteUsage(f)
+				fmt.Fprintf(stdout, "  --%s %s\n    \t%s\n", f.Name, typ, usage)
+			})
 		}
 		return err
 	}
@@ -387,6 +396,10 @@ func runHealthcheck(ctx context.Context, args []string, stdout io.Writer) error 
 			return fmt.Errorf("%s is %s", *grpcAddr, resp.GetStatus())
 		}
 	case *httpURL != "":
+		if u, err := url.Parse(*httpURL); err == nil && (u.Path == "" || u.Path == "/") && u.RawQuery == "" {
+			u.Path = "/readyz"
+			*httpURL = u.String()
+		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, *httpURL, nil)
 		if err != nil {
 			return err

@@ -168,12 +168,14 @@ func TestSubcommandHelp(t *testing.T) {
 		want, not []string
 	}{
 		{[]string{"dev", "-h"}, []string{"--grpc-addr string", "--seed data set", "--drift-window duration", "--cors-origins list"}, []string{"--finance-addr"}},
-		{[]string{"migrate", "-h"}, []string{"--database-url string", "--finance-database-url string"}, []string{"--http-addr", "--grpc-addr", "--finance-addr", "--seed"}},
-		{[]string{"serve", "finance", "--help"}, []string{"--finance-addr string", "--membership-target string", "--trusted-proxies list"}, []string{"--http-addr", "--cors-origins"}},
+		{[]string{"migrate", "-h"}, []string{"--database-url string", "--finance-database-url string", "(default json)", "(default postgres://localhost:5432/guildhall?sslmode=disable)"}, []string{"--http-addr", "--grpc-addr", "--finance-addr", "--seed"}},
+		{[]string{"serve", "finance", "--help"}, []string{"--finance-addr string", "--membership-target string", "--trusted-proxies list", "--dual-approval-above int", "(default json)"}, []string{"--http-addr", "--cors-origins"}},
+		{[]string{"serve", "membership", "-h"}, []string{"--membership-addr string", "--drift-window duration", "--database-url string"},
+			[]string{"--finance-addr", "--roadmap-addr", "--finance-database-url", "--dual-approval-above", "--stale-after"}},
 		{[]string{"serve", "gateway", "-h"}, []string{"--http-addr string", "--finance-target string", "--read-timeout duration"}, []string{"--database-url", "--finance-addr"}},
-		{[]string{"seed", "sme", "-h"}, []string{"--token token", "--grpc-addr string"}, []string{"--database-url", "--http-addr"}},
-		{[]string{"token", "create", "-h"}, []string{"--admin", "--person id", "--database-url string"}, []string{"--http-addr", "--grpc-addr"}},
-		{[]string{"healthcheck", "-h"}, []string{"-grpc address", "-http URL"}, nil},
+		{[]string{"seed", "sme", "-h"}, []string{"--token token", "--grpc-addr string", "(default json)"}, []string{"--database-url", "--http-addr"}},
+		{[]string{"token", "create", "-h"}, []string{"--admin", "--person id", "--database-url string", "(default json)"}, []string{"--http-addr", "--grpc-addr"}},
+		{[]string{"healthcheck", "-h"}, []string{"  --grpc address", "  --http URL", "/readyz"}, nil},
 		{[]string{"env", "-h"}, []string{"--names"}, nil},
 		{[]string{"serve", "-h"}, []string{"serve <part> -h"}, nil},
 	} {
@@ -364,7 +366,7 @@ func TestGracefulShutdown(t *testing.T) {
 	preexisting := people() // the bootstrap admin
 
 	// The healthcheck subcommand agrees, over both protocols.
-	for _, args := range [][]string{{"healthcheck", "--grpc", a.grpc}, {"healthcheck", "--http", base + "/readyz"}} {
+	for _, args := range [][]string{{"healthcheck", "--grpc", a.grpc}, {"healthcheck", "--http", base + "/readyz"}, {"healthcheck", "--http", base}} {
 		if out, err := runOut(t, args...); err != nil || out != "SERVING\n" {
 			t.Errorf("%v: %q, %v", args, out, err)
 		}

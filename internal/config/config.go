@@ -132,12 +132,16 @@ type Scope uint
 // Scopes, one per kind of subcommand.
 const (
 	ScopeDev Scope = 1 << iota
-	ScopeService
+	ScopeMembership
+	ScopeRoadmap
+	ScopeFinance
 	ScopeGateway
 	ScopeMigrate
 	ScopeToken
 	ScopeSeed
 
+	// ScopeService is every 'serve <service>'; ServiceScope names one.
+	ScopeService = ScopeMembership | ScopeRoadmap | ScopeFinance
 	// ScopeAll binds every setting (e.g. to list them).
 	ScopeAll = ScopeDev | ScopeService | ScopeGateway | ScopeMigrate | ScopeToken | ScopeSeed
 	// scopeServer is every subcommand that serves requests.
@@ -146,6 +150,19 @@ const (
 	scopeDB = ScopeDev | ScopeService | ScopeMigrate | ScopeToken
 )
 
+// ServiceScope is the scope of 'serve <service>', 0 for an unknown name.
+func ServiceScope(service string) Scope {
+	switch service {
+	case Membership:
+		return ScopeMembership
+	case Roadmap:
+		return ScopeRoadmap
+	case Finance:
+		return ScopeFinance
+	}
+	return 0
+}
+
 // scopes lists where each setting applies; a setting not listed applies to
 // every serving subcommand.
 var scopes = map[string]Scope{
@@ -153,11 +170,11 @@ var scopes = map[string]Scope{
 	"database-url": scopeDB, "db-max-conns": ScopeDev | ScopeService,
 	"http-addr": ScopeDev | ScopeGateway, "grpc-addr": ScopeDev | ScopeSeed,
 	"cors-origins": ScopeDev | ScopeGateway, "max-body-bytes": ScopeDev | ScopeGateway,
-	"bootstrap-admin-token": ScopeDev | ScopeService | ScopeSeed,
-	"drift-window":          ScopeDev | ScopeService, "drift-nudge-grace": ScopeDev | ScopeService,
-	"drift-emeritus-after": ScopeDev | ScopeService, "stale-after": ScopeDev | ScopeService,
-	"idempotency-retention": ScopeDev | ScopeService, "dual-approval-above": ScopeDev | ScopeService,
-	"volunteer-rate-per-minute": ScopeDev | ScopeService, "auth-failures-per-minute": ScopeDev | ScopeService,
+	"bootstrap-admin-token": ScopeDev | ScopeMembership | ScopeSeed,
+	"drift-window":          ScopeDev | ScopeMembership, "drift-nudge-grace": ScopeDev | ScopeMembership,
+	"drift-emeritus-after": ScopeDev | ScopeMembership, "stale-after": ScopeDev | ScopeRoadmap,
+	"idempotency-retention": ScopeDev | ScopeService, "dual-approval-above": ScopeDev | ScopeFinance,
+	"volunteer-rate-per-minute": ScopeDev | ScopeMembership, "auth-failures-per-minute": ScopeDev | ScopeService,
 	"job-intervals": ScopeDev | ScopeService,
 }
 
@@ -166,13 +183,18 @@ func scopeOf(flagName string) Scope {
 		return sc
 	}
 	for _, svc := range Services {
+		own := ServiceScope(svc)
 		switch strings.TrimPrefix(flagName, svc+"-") {
 		case "database-url":
-			return scopeDB
+			return scopeDB&^ScopeService | own
 		case "addr":
-			return ScopeService
+			return own
 		case "target":
-			return ScopeService | ScopeGateway | ScopeSeed
+			// Services dial only membership, for identity.
+			if svc == Membership {
+				return ScopeService | ScopeGateway | ScopeSeed
+			}
+			return ScopeGateway | ScopeSeed
 		}
 	}
 	return scopeServer
@@ -354,10 +376,15 @@ func (c *Config) Unknown(environ []string, extra ...string) []string {
 	return out
 }
 
-// Fields is the effective configuration for one log line, secrets redacted.
+// Fields is the effective configuration for one log line, secrets redacted:
+// the settings of the subcommand's scope only, so that a command logs what
+// it uses (seed, which only dials, no database URL or listen addresses).
 func (c *Config) Fields() []zap.Field {
 	out := make([]zap.Field, 0, len(c.vars))
 	for _, v := range c.vars {
+		if c.scope&scopeOf(v.flag) == 0 {
+			continue
+		}
 		out = append(out, zap.String(v.env, redact(v.get(), v.secret)))
 	}
 	return out
@@ -435,8 +462,10 @@ func (c *Config) PrintFlags(fs *flag.FlagSet, w io.Writer) {
 			return
 		}
 		fmt.Fprintf(w, "  --%s %s\n    \t%s [%s]", f.Name, v.typ, v.usage, v.env)
-		if v.def != "" && !v.secret {
-			fmt.Fprintf(w, " (default %s)", v.def)
+		// A secret's default is shown redacted: the database URL's is a
+		// plain local URL, which redaction keeps.
+		if def := redact(v.def, v.secret); def != "" {
+			fmt.Fprintf(w, " (default %s)", def)
 		}
 		fmt.Fprintln(w)
 	})

@@ -338,6 +338,11 @@ func TestScopes(t *testing.T) {
 		{config.ScopeGateway, []string{"http-addr", "cors-origins", "finance-target", "trusted-proxies", "read-timeout"}, []string{"database-url", "finance-addr", "drift-window"}},
 		{config.ScopeService, []string{"finance-addr", "database-url", "membership-target", "drift-window", "trusted-proxies"}, []string{"http-addr", "cors-origins"}},
 		{config.ScopeDev, []string{"http-addr", "grpc-addr", "drift-window", "database-url"}, []string{"finance-addr"}},
+		// 'serve <part>' shows that part's settings only.
+		{config.ServiceScope(config.Finance), []string{"finance-addr", "finance-database-url", "database-url", "membership-target", "dual-approval-above", "idempotency-retention"},
+			[]string{"roadmap-addr", "membership-addr", "roadmap-database-url", "finance-target", "stale-after", "drift-window", "bootstrap-admin-token"}},
+		{config.ServiceScope(config.Roadmap), []string{"roadmap-addr", "stale-after", "membership-target"}, []string{"finance-addr", "dual-approval-above", "finance-database-url", "drift-window"}},
+		{config.ServiceScope(config.Membership), []string{"membership-addr", "drift-window", "bootstrap-admin-token", "volunteer-rate-per-minute"}, []string{"finance-addr", "roadmap-addr", "stale-after", "dual-approval-above"}},
 	} {
 		got, help := flags(c.scope)
 		for _, w := range c.want {
@@ -359,7 +364,7 @@ func TestScopes(t *testing.T) {
 		}
 	}
 	_, help := flags(config.ScopeAll)
-	for _, want := range []string{"  --finance-addr string\n", "  --drift-window duration\n", "  --cors-origins list\n", "  --max-body-bytes int\n", "(default :9464)"} {
+	for _, want := range []string{"  --finance-addr string\n", "  --drift-window duration\n", "  --cors-origins list\n", "  --max-body-bytes int\n", "(default :9464)", "(default postgres://localhost:5432/guildhall?sslmode=disable)"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help lacks %q:\n%s", want, help)
 		}
@@ -377,5 +382,28 @@ func TestTrustedProxies(t *testing.T) {
 	cfg, _ = bind(t, map[string]string{"GUILDHALL_TRUSTED_PROXIES": "10.0.0.0/8,proxy.example"})
 	if err := cfg.Complete(); err == nil || !strings.Contains(err.Error(), "GUILDHALL_TRUSTED_PROXIES") {
 		t.Fatalf("a host name accepted as a proxy: %v", err)
+	}
+}
+
+// TestFieldsInScope: the configuration log line holds the settings of the
+// subcommand's scope only; seed, which only dials, logs no database URL.
+func TestFieldsInScope(t *testing.T) {
+	cfg, err := config.Bind(flag.NewFlagSet("seed", flag.ContinueOnError), func(string) (string, bool) { return "", false }, "json", config.ScopeSeed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keys := map[string]bool{}
+	for _, f := range cfg.Fields() {
+		keys[f.Key] = true
+	}
+	for _, want := range []string{"GUILDHALL_GRPC_ADDR", "GUILDHALL_FINANCE_TARGET", "GUILDHALL_LOG_LEVEL"} {
+		if !keys[want] {
+			t.Errorf("seed's configuration lacks %s: %v", want, keys)
+		}
+	}
+	for _, not := range []string{"GUILDHALL_DATABASE_URL", "GUILDHALL_HTTP_ADDR", "GUILDHALL_FINANCE_ADDR", "GUILDHALL_DRIFT_WINDOW", "GUILDHALL_INTERNAL_TOKEN"} {
+		if keys[not] {
+			t.Errorf("seed logs %s, which it does not use", not)
+		}
 	}
 }
