@@ -266,6 +266,20 @@ func TestRunwayAveragesCompleteMonths(t *testing.T) {
 	}
 }
 
+// Runway is never negative: with no cash (or less than none) it is 0 months.
+func TestRunwayWithoutCashIsZero(t *testing.T) {
+	f := start(t)
+	f.env.Clock.Set(time.Date(2026, 11, 10, 12, 0, 0, 0, time.UTC))
+	f.must(t, "POST", "/v1/transactions", `{"effectiveTime":"2026-09-15T00:00:00Z","postings":[{"account":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"30000"}},{"account":"accounts/bank","amount":{"currencyCode":"USD","minorUnits":"-30000"}}]}`)
+	r := f.must(t, "GET", "/v1/reports/monthly?month=2026-10", "")["currencies"].([]any)[0].(map[string]any)
+	if fmt.Sprint(r["cash"]) != "-30000" {
+		t.Fatalf("cash %v, want -30000", r["cash"])
+	}
+	if rw, ok := r["runwayMonths"].(float64); !ok || rw != 0 {
+		t.Errorf("runway with cash -30000: %v, want 0", r["runwayMonths"])
+	}
+}
+
 // After a random mix of writes and reversals, every record derived from the
 // ledger agrees with it: donations, expenses, subscriptions, sponsorships,
 // goals, budgets and reports.

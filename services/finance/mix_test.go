@@ -104,7 +104,7 @@ func TestRandomMixAddsUp(t *testing.T) {
 			t.Errorf("%s: report income %d expense %d cash %d net %d; ledger %d %d %d", r["month"], num("incomeTotal"), num("expenseTotal"), num("cash"), num("net"), income, expense, cash)
 		}
 		if got != nil && num("averageCosts") > 0 {
-			want := float64(num("cash")) / float64(num("averageCosts"))
+			want := max(0, float64(num("cash"))/float64(num("averageCosts")))
 			if rw, _ := got["runwayMonths"].(float64); rw < want-1e-9 || rw > want+1e-9 {
 				t.Errorf("%s: runway %v, want %v", r["month"], got["runwayMonths"], want)
 			}

@@ -149,7 +149,8 @@ func monthlyReport(month time.Time, rows []store.MonthlyMovementsRow) *financev1
 		r.Net = money.SatSub(r.IncomeTotal, r.ExpenseTotal)
 		r.AverageCosts = sc.costs3 / 3
 		if r.AverageCosts > 0 {
-			runway := float64(r.Cash) / float64(r.AverageCosts)
+			// No cash is no runway; a deficit is not negative months.
+			runway := max(0, float64(r.Cash)/float64(r.AverageCosts))
 			r.RunwayMonths = &runway
 		}
 		out.Currencies = append(out.Currencies, r)

@@ -2028,7 +2028,8 @@ export interface components {
             readonly net?: string;
             /**
              * Format: double
-             * @description cash / average_costs, in months; absent when there were no costs.
+             * @description cash / average_costs, in months; absent when there were no costs. Never
+             *     negative: 0 when cash is zero or negative (no months left, not debt).
              */
             readonly runwayMonths?: number | null;
         };

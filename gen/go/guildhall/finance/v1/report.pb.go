@@ -107,7 +107,8 @@ type CurrencyReport struct {
 	// the current (unfinished) month and later ones, the three months before
 	// the current one. Rounded toward zero.
 	AverageCosts int64 `protobuf:"varint,9,opt,name=average_costs,json=averageCosts,proto3" json:"average_costs,omitempty"`
-	// cash / average_costs, in months; absent when there were no costs.
+	// cash / average_costs, in months; absent when there were no costs. Never
+	// negative: 0 when cash is zero or negative (no months left, not debt).
 	RunwayMonths  *float64 `protobuf:"fixed64,10,opt,name=runway_months,json=runwayMonths,proto3,oneof" json:"runway_months,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
