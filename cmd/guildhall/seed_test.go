@@ -7,8 +7,10 @@ import (
 	"maps"
 	"net/http"
 	"os"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestSeedSME loads the demo data through `guildhall seed sme` against a
@@ -50,6 +52,12 @@ func TestSeedSME(t *testing.T) {
 			}
 		}
 		return out
+	}
+	// A token the server does not know: the error says how to get one.
+	err := run(context.Background(), []string{"seed", "sme", "--token", "not-a-token"}, &strings.Builder{})
+	if err == nil || !strings.Contains(err.Error(), "--token") || !strings.Contains(err.Error(), "GUILDHALL_BOOTSTRAP_ADMIN_TOKEN") ||
+		!strings.Contains(err.Error(), "token create --admin") {
+		t.Fatalf("seed with an unknown token: %v; want a hint at --token, GUILDHALL_BOOTSTRAP_ADMIN_TOKEN and token create", err)
 	}
 	if err := run(context.Background(), []string{"seed", "sme"}, &strings.Builder{}); err != nil {
 		t.Fatal(err)
@@ -159,6 +167,37 @@ func checkSeedLoaded(t *testing.T, base, token string) {
 	}
 	if seeded != 48 || paid != 12 {
 		t.Errorf("%d seeded donations and %d hosting expenses paid; want 48 and 12", seeded, paid)
+	}
+	// A demo community's books are not in the red: every month of the
+	// seed's year closes with bank and PayPal at or above zero, and a
+	// runway that is not negative, as the treasurer sees them and as the
+	// public does (without the private gifts).
+	now := time.Now().UTC()
+	for m := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -12, 0); !m.After(now); m = m.AddDate(0, 1, 0) {
+		for _, auth := range []bool{true, false} {
+			month := m.Format("2006-01")
+			cur := items(get("/v1/reports/monthly?month="+month, auth), "currencies")
+			if len(cur) != 1 {
+				t.Fatalf("%s: %d currencies, want USD only", month, len(cur))
+			}
+			closing := map[string]int64{}
+			for _, b := range cur[0]["closingBalances"].([]any) {
+				b := b.(map[string]any)
+				n, _ := strconv.ParseInt(fmt.Sprint(b["minorUnits"]), 10, 64)
+				closing[fmt.Sprint(b["key"])] = n
+			}
+			for _, acct := range []string{"accounts/bank", "accounts/paypal"} {
+				if bal, ok := closing[acct]; !ok || bal < 0 {
+					t.Errorf("%s (authenticated %v): %s closes at %d (listed %v)", month, auth, acct, bal, ok)
+				}
+			}
+			if rw, ok := cur[0]["runwayMonths"].(float64); ok && rw < 0 {
+				t.Errorf("%s: runway %v months", month, rw)
+			}
+			if cash, _ := strconv.ParseInt(fmt.Sprint(cur[0]["cash"]), 10, 64); cash <= 0 {
+				t.Errorf("%s: cash %d", month, cash)
+			}
+		}
 	}
 	if g := get("/v1/goals/development-money", false); !strings.HasPrefix(fmt.Sprint(g["roadmapItem"]), "items/") {
 		t.Errorf("development money pays for %v", g["roadmapItem"])

@@ -111,6 +111,9 @@ func SeedSME(ctx context.Context, conn grpc.ClientConnInterface) error {
 	}
 	now := time.Now().UTC()
 	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC).AddDate(0, -12, 0)
+	if err := seedOpeningBalance(ctx, c, first, usd); err != nil {
+		return err
+	}
 	for m := 0; m < 12; m++ {
 		month := first.AddDate(0, m, 0)
 		key := month.Format("2006-01")
@@ -140,6 +143,39 @@ func SeedSME(ctx context.Context, conn grpc.ClientConnInterface) error {
 		if err := seedHosting(ctx, conn, key, month, usd(15000)); err != nil {
 			return fmt.Errorf("hosting %s: %w", key, err)
 		}
+	}
+	return nil
+}
+
+// Opening balances, in cents: what the community held when its books
+// start. The text names no figure, so modest ones: $1,000 in the bank and
+// $200 in PayPal, enough that a year of hosting (paid from PayPal, topped up
+// from the bank) never takes an asset account below zero.
+const (
+	openingBank   = 100000
+	openingPayPal = 20000
+)
+
+// seedOpeningBalance records the books' opening balances at first, from the
+// equity account, once: an equity account that already holds a balance
+// means an earlier run (or the treasurer) opened the books.
+func seedOpeningBalance(ctx context.Context, c financev1.FinanceServiceClient, first time.Time, usd func(int64) *typev1.Money) error {
+	eq, err := c.GetAccount(ctx, &financev1.GetAccountRequest{Name: "accounts/equity"})
+	if err != nil {
+		return fmt.Errorf("opening balance: %w", err)
+	}
+	if eq.GetBalance().GetMinorUnits() != 0 {
+		return nil
+	}
+	_, err = c.CreateTransaction(ctx, &financev1.CreateTransactionRequest{RequestId: seedID("opening-balance"),
+		Transaction: &financev1.Transaction{Description: "Opening balances", EffectiveTime: timestamppb.New(first),
+			Postings: []*financev1.Posting{
+				{Account: "accounts/bank", Amount: usd(openingBank)},
+				{Account: "accounts/paypal", Amount: usd(openingPayPal)},
+				{Account: "accounts/equity", Amount: usd(-(openingBank + openingPayPal))},
+			}}})
+	if err != nil {
+		return fmt.Errorf("opening balance: %w", err)
 	}
 	return nil
 }
