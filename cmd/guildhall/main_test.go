@@ -201,6 +201,35 @@ func TestSubcommandHelp(t *testing.T) {
 	}
 }
 
+// TestDevLogsMadeUpInternalToken: dev makes an internal token up before it
+// logs its configuration, so the log says the token is set (redacted), not
+// empty.
+func TestDevLogsMadeUpInternalToken(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	t.Setenv("GUILDHALL_GRPC_ADDR", busy.Addr().String()) // dev stops right after logging
+	t.Setenv("GUILDHALL_DATABASE_URL", "postgres://127.0.0.1:1/none?connect_timeout=1")
+	t.Setenv("GUILDHALL_LOG_FORMAT", "json")
+	t.Setenv("GUILDHALL_INTERNAL_TOKEN", "")
+	os.Unsetenv("GUILDHALL_INTERNAL_TOKEN")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr := os.Stderr
+	os.Stderr = w
+	_, _ = runOut(t, "dev")
+	os.Stderr = stderr
+	w.Close()
+	logged, _ := io.ReadAll(r)
+	if !bytes.Contains(logged, []byte(`"GUILDHALL_INTERNAL_TOKEN":"[redacted]"`)) {
+		t.Errorf("dev's configuration log does not show its internal token as set:\n%s", logged)
+	}
+}
+
 // TestBindError: a listener that cannot bind says which one, and how to move it.
 func TestBindError(t *testing.T) {
 	busy, err := net.Listen("tcp", "127.0.0.1:0")
