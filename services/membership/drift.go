@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -280,7 +281,16 @@ func (s *Server) ListDriftEvents(ctx context.Context, req *membershipv1.ListDrif
 	if err != nil {
 		return nil, err
 	}
-	params := store.ListDriftEventsParams{PageSize: page.Limit()}
+	params := store.ListDriftEventsParams{PageSize: page.Limit(), LedTeams: []string{}}
+	// A lead's view stops at their own teams (see the SQL); admins and
+	// services see every event.
+	caller := auth.From(ctx)
+	params.SeeAll = caller.GetAdmin() || caller.GetService() != ""
+	for team, role := range caller.GetRoles() {
+		if role == membershipv1.Role_ROLE_LEAD {
+			params.LedTeams = append(params.LedTeams, strings.TrimPrefix(team, teams+"/"))
+		}
+	}
 	if after := page.AfterKeys(); after != nil {
 		t, err := time.Parse(time.RFC3339Nano, after[0])
 		if err != nil {

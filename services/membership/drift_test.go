@@ -345,3 +345,55 @@ func TestLeadsDriftingTogether(t *testing.T) {
 		t.Fatalf("docs has %d members before anyone is emeritus (%v)", members, err)
 	}
 }
+
+// TestDriftEventsStopAtTheLeadsTeams: a lead reads the drift of their own
+// teams (their people, their packages' maintainers, flags on the team and
+// its child teams) and nothing of other teams'; admins read everything.
+func TestDriftEventsStopAtTheLeadsTeams(t *testing.T) {
+	env := apptest.Start(t, func(c *apptest.Config, _ *apptest.Clock) {
+		c.DriftWindow, c.DriftNudgeGrace, c.DriftEmeritusAfter = time.Hour, time.Hour, time.Hour
+	})
+	env.Team(t, "web")
+	env.Team(t, "webui")
+	env.Team(t, "media")
+	if _, err := env.DB(t, "membership").Exec(context.Background(), `UPDATE teams SET parent_id = 'web' WHERE id = 'webui'`); err != nil {
+		t.Fatal(err)
+	}
+	webLead := env.Person(t, "weblead", false)
+	mediaLead := env.Person(t, "medialead", false)
+	env.Person(t, "quiet", false) // a web member who falls silent
+	env.Person(t, "uilead", false)
+	env.Member(t, "web", "weblead", "lead")
+	env.Member(t, "media", "medialead", "lead")
+	env.Member(t, "web", "quiet", "member")
+	env.Member(t, "webui", "uilead", "lead") // webui's only lead falls silent: a flag on webui
+
+	env.Clock.Advance(2*time.Hour + time.Minute)
+	// The two leads keep working, so only quiet and uilead drift.
+	mustOK(t, env.WithToken(webLead).Do(t, "PATCH", "/v1/people/weblead", `{"bio":"busy"}`), "busy")
+	mustOK(t, env.WithToken(mediaLead).Do(t, "PATCH", "/v1/people/medialead", `{"bio":"busy"}`), "busy")
+
+	seen := func(tok string) (people, teams map[string]bool) {
+		people, teams = map[string]bool{}, map[string]bool{}
+		for _, e := range list(t, mustOK(t, env.WithToken(tok).Do(t, "GET", "/v1/people:drift?pageSize=100", ""), "drift"), "driftEvents") {
+			if team, _ := e["team"].(string); team != "" {
+				teams[team] = true
+			} else if p, _ := e["person"].(string); p != "" {
+				people[p] = true
+			}
+		}
+		return people, teams
+	}
+	ap, at := seen(apptest.AdminToken)
+	if !ap["people/quiet"] || !ap["people/uilead"] || !at["teams/webui"] {
+		t.Fatalf("admin sees people %v and team flags %v, want quiet, uilead and webui's flag", ap, at)
+	}
+	wp, wt := seen(webLead)
+	if !wp["people/quiet"] || !wt["teams/webui"] {
+		t.Fatalf("web's lead sees people %v and flags %v, want their member quiet and their child team's flag", wp, wt)
+	}
+	mp, mt := seen(mediaLead)
+	if len(mp) != 0 || len(mt) != 0 {
+		t.Fatalf("media's lead sees other teams' drift: people %v, flags %v", mp, mt)
+	}
+}

@@ -775,7 +775,7 @@ export interface paths {
         };
         /**
          * Lists who has drifted: each stage reached by people who hold a team role, maintain a package or hold a filled position, and the flags drift raises on teams it leaves (or would leave) without a lead or members
-         * @description Team leads and admins.
+         * @description Admins see every event. A team lead sees only those of the teams they lead: steps of their members and of their packages' maintainers, and flags on those teams and their child teams.
          *
          *     Who may call: team leads.
          */

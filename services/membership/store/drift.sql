@@ -90,8 +90,21 @@ ON CONFLICT DO NOTHING;
 SELECT * FROM team_members WHERE person_id = $1 ORDER BY team_id;
 
 -- name: ListDriftEvents :many
-SELECT * FROM drift_events
-WHERE sqlc.narg(after_time)::timestamptz IS NULL
-   OR (time, id) < (sqlc.narg(after_time)::timestamptz, sqlc.arg(after_id)::text)
-ORDER BY time DESC, id DESC
+-- With see_all false, only events within the caller's teams (led_teams):
+-- flags on those teams and their child teams, and steps of people who are
+-- members of them or maintain one of their packages.
+SELECT d.* FROM drift_events d
+WHERE (sqlc.narg(after_time)::timestamptz IS NULL
+       OR (d.time, d.id) < (sqlc.narg(after_time)::timestamptz, sqlc.arg(after_id)::text))
+  AND (sqlc.arg(see_all)::bool
+       OR (d.team_id <> '' AND (d.team_id = ANY (sqlc.arg(led_teams)::text[])
+           OR EXISTS (SELECT 1 FROM teams t WHERE t.id = d.team_id
+                      AND t.parent_id = ANY (sqlc.arg(led_teams)::text[]))))
+       OR (d.team_id = '' AND d.person_id IS NOT NULL AND (
+           EXISTS (SELECT 1 FROM team_members m WHERE m.person_id = d.person_id
+                   AND m.team_id = ANY (sqlc.arg(led_teams)::text[]))
+           OR EXISTS (SELECT 1 FROM package_maintainers pm JOIN packages p ON p.id = pm.package_id
+                      WHERE pm.person_id = d.person_id
+                        AND p.team_id = ANY (sqlc.arg(led_teams)::text[])))))
+ORDER BY d.time DESC, d.id DESC
 LIMIT sqlc.arg(page_size);

@@ -127,21 +127,42 @@ func (q *Queries) InsertDriftEvent(ctx context.Context, db DBTX, arg InsertDrift
 }
 
 const listDriftEvents = `-- name: ListDriftEvents :many
-SELECT id, person_id, stage, time, basis, reason, vacated_positions, team_id, resolve_time FROM drift_events
-WHERE $1::timestamptz IS NULL
-   OR (time, id) < ($1::timestamptz, $2::text)
-ORDER BY time DESC, id DESC
-LIMIT $3
+SELECT d.id, d.person_id, d.stage, d.time, d.basis, d.reason, d.vacated_positions, d.team_id, d.resolve_time FROM drift_events d
+WHERE ($1::timestamptz IS NULL
+       OR (d.time, d.id) < ($1::timestamptz, $2::text))
+  AND ($3::bool
+       OR (d.team_id <> '' AND (d.team_id = ANY ($4::text[])
+           OR EXISTS (SELECT 1 FROM teams t WHERE t.id = d.team_id
+                      AND t.parent_id = ANY ($4::text[]))))
+       OR (d.team_id = '' AND d.person_id IS NOT NULL AND (
+           EXISTS (SELECT 1 FROM team_members m WHERE m.person_id = d.person_id
+                   AND m.team_id = ANY ($4::text[]))
+           OR EXISTS (SELECT 1 FROM package_maintainers pm JOIN packages p ON p.id = pm.package_id
+                      WHERE pm.person_id = d.person_id
+                        AND p.team_id = ANY ($4::text[])))))
+ORDER BY d.time DESC, d.id DESC
+LIMIT $5
 `
 
 type ListDriftEventsParams struct {
 	AfterTime *time.Time
 	AfterID   string
+	SeeAll    bool
+	LedTeams  []string
 	PageSize  int32
 }
 
+// With see_all false, only events within the caller's teams (led_teams):
+// flags on those teams and their child teams, and steps of people who are
+// members of them or maintain one of their packages.
 func (q *Queries) ListDriftEvents(ctx context.Context, db DBTX, arg ListDriftEventsParams) ([]DriftEvent, error) {
-	rows, err := db.Query(ctx, listDriftEvents, arg.AfterTime, arg.AfterID, arg.PageSize)
+	rows, err := db.Query(ctx, listDriftEvents,
+		arg.AfterTime,
+		arg.AfterID,
+		arg.SeeAll,
+		arg.LedTeams,
+		arg.PageSize,
+	)
 	if err != nil {
 		return nil, err
 	}

@@ -89,7 +89,9 @@ type MembershipServiceClient interface {
 	// Lists who has drifted: each stage reached by people who hold a team
 	// role, maintain a package or hold a filled position, and the flags drift
 	// raises on teams it leaves (or would leave) without a lead or members.
-	// Team leads and admins.
+	// Admins see every event. A team lead sees only those of the teams they
+	// lead: steps of their members and of their packages' maintainers, and
+	// flags on those teams and their child teams.
 	ListDriftEvents(ctx context.Context, in *ListDriftEventsRequest, opts ...grpc.CallOption) (*ListDriftEventsResponse, error)
 	// Reads a team.
 	GetTeam(ctx context.Context, in *GetTeamRequest, opts ...grpc.CallOption) (*Team, error)
@@ -627,7 +629,9 @@ type MembershipServiceServer interface {
 	// Lists who has drifted: each stage reached by people who hold a team
 	// role, maintain a package or hold a filled position, and the flags drift
 	// raises on teams it leaves (or would leave) without a lead or members.
-	// Team leads and admins.
+	// Admins see every event. A team lead sees only those of the teams they
+	// lead: steps of their members and of their packages' maintainers, and
+	// flags on those teams and their child teams.
 	ListDriftEvents(context.Context, *ListDriftEventsRequest) (*ListDriftEventsResponse, error)
 	// Reads a team.
 	GetTeam(context.Context, *GetTeamRequest) (*Team, error)
