@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/job"
 )
 
@@ -70,7 +71,7 @@ func Job(name string, db *pgxpool.Pool, send Sender, interval time.Duration) job
 // mid-batch unlock with its connection and are delivered by the next pass.
 func DrainOnce(ctx context.Context, db *pgxpool.Pool, send Sender, batch int) (int, error) {
 	delivered := 0
-	err := pgx.BeginFunc(ctx, db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, db, func(tx pgx.Tx) error {
 		rows, err := tx.Query(ctx, `SELECT id, topic, payload FROM outbox ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED`, batch)
 		if err != nil {
 			return err

@@ -19,6 +19,7 @@ import (
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
 
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/idempotency"
 )
@@ -63,7 +64,7 @@ func CheckEtag(current Versioned, sent string) error {
 // idempotency): a retry of the same request gets the first response back.
 func InTx[T proto.Message](ctx context.Context, pool *pgxpool.Pool, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
 	var out T
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, pool, func(tx pgx.Tx) error {
 		var err error
 		out, err = idempotency.Do(ctx, tx, requestID, method, req, func() (T, error) { return fn(tx) })
 		return err
@@ -87,7 +88,7 @@ func Update[T Versioned](ctx context.Context, pool *pgxpool.Pool, patch T, mask 
 	load func(pgx.Tx) (T, error), validate func(T) error, save func(pgx.Tx, T) (T, error),
 ) (T, error) {
 	var out T
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, pool, func(tx pgx.Tx) error {
 		cur, err := load(tx)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return apierr.NotFound(patch.GetName())
@@ -140,7 +141,7 @@ func snake(s string) string {
 
 // Delete locks and loads the resource, checks the etag, and removes it.
 func Delete[T Versioned](ctx context.Context, pool *pgxpool.Pool, name, etag string, load func(pgx.Tx) (T, error), remove func(pgx.Tx) error) error {
-	return pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+	return database.InTx(ctx, pool, func(tx pgx.Tx) error {
 		cur, err := load(tx)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return apierr.NotFound(name)

@@ -10,6 +10,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -240,7 +241,7 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 	if needsExclusive(err) {
 		// Large gifts, or balances near their bound: the ledger checks them
 		// with the accounts locked (see doTx).
-		err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+		err = database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 			if err := setExclusive(ctx, tx); err != nil {
 				return err
 			}

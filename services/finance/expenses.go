@@ -15,6 +15,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -195,7 +196,7 @@ func (s *Server) transition(ctx context.Context, name string, from []financev1.E
 		}
 	}
 	var out *financev1.Expense
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		e, err := s.loadExpense(ctx, tx, id, true)
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -183,7 +184,7 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 // EndSponsorship ends a deal.
 func (s *Server) EndSponsorship(ctx context.Context, req *financev1.EndSponsorshipRequest) (*financev1.Sponsorship, error) {
 	var sp *financev1.Sponsorship
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		sp, err = scanSponsorship(s.q.EndSponsorship(ctx, tx, store.EndSponsorshipParams{ID: resource.ID(sponsorships, req.GetName()), Today: today(s.now()), Now: s.now()}))
 		if err != nil {

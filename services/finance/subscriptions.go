@@ -12,6 +12,7 @@ import (
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -253,7 +254,7 @@ func strconvBool(b bool) string {
 
 func (s *Server) subState(ctx context.Context, name string, from []string, to string) (*financev1.Subscription, error) {
 	var out *financev1.Subscription
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		out, err = scanSub(s.q.SetSubscriptionState(ctx, tx, store.SetSubscriptionStateParams{ID: resource.ID(subscriptions, name), State: to,
 			FromStates: from, UpdateTime: s.now()}))

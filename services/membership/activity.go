@@ -14,6 +14,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/database"
 
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -92,7 +93,7 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 		ids = append(ids, resource.ID(people, a.GetPerson()))
 	}
 	resp := &membershipv1.ReportActivityResponse{}
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		resp.Recorded, resp.UnknownPeople = 0, nil
 		found, err := s.q.ExistingPeople(ctx, tx, ids)
 		if err != nil {

@@ -12,6 +12,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -86,7 +87,7 @@ func (s *Server) evaluateDrift(ctx context.Context, person string) error {
 		return err
 	}
 	for _, c := range due {
-		if err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error { return s.driftPerson(ctx, tx, c.ID) }); err != nil {
+		if err := database.InTx(ctx, s.db, func(tx pgx.Tx) error { return s.driftPerson(ctx, tx, c.ID) }); err != nil {
 			return fmt.Errorf("drift of %s: %w", c.ID, err)
 		}
 	}
@@ -94,7 +95,7 @@ func (s *Server) evaluateDrift(ctx context.Context, person string) error {
 		return nil
 	}
 	// Standing team flags follow the teams as they are now.
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	return database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		now := s.now()
 		if err := s.q.ResolveTeamFlags(ctx, tx, now); err != nil {
 			return err

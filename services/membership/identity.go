@@ -16,6 +16,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -54,7 +55,7 @@ func (s *Server) CreateToken(ctx context.Context, req *membershipv1.CreateTokenR
 	}
 	secret, hash := NewSecret()
 	var row store.Token
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		row, err = s.q.CreateToken(ctx, tx, store.CreateTokenParams{
 			ID: resource.NewID(), PersonID: personID, DisplayName: req.GetToken().GetDisplayName(),
@@ -99,7 +100,7 @@ func (s *Server) ListTokens(ctx context.Context, req *membershipv1.ListTokensReq
 func (s *Server) RevokeToken(ctx context.Context, req *membershipv1.RevokeTokenRequest) (*membershipv1.Token, error) {
 	person, token := resource.SplitChild(req.GetName())
 	var row store.Token
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var err error
 		if row, err = s.q.RevokeToken(ctx, tx, store.RevokeTokenParams{PersonID: person, ID: token, RevokeTime: ptr(s.now())}); err != nil {
 			return err
@@ -149,7 +150,7 @@ func (s *Server) principal(ctx context.Context, personID string, admin bool) (*m
 
 // ensureBootstrapAdmin makes secret a valid token of the admin person.
 func (s *Server) ensureBootstrapAdmin(ctx context.Context, secret string) error {
-	return pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	return database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := s.q.UpsertBootstrapAdmin(ctx, tx, store.UpsertBootstrapAdminParams{ID: BootstrapAdmin, DisplayName: "Administrator"}); err != nil {
 			return err
 		}
@@ -163,7 +164,7 @@ func (s *Server) ensureBootstrapAdmin(ctx context.Context, secret string) error 
 // them, for `guildhall token create --admin`.
 func CreateAdminToken(ctx context.Context, s *Server, personID, label string) (string, error) {
 	secret, hash := NewSecret()
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := s.q.UpsertBootstrapAdmin(ctx, tx, store.UpsertBootstrapAdminParams{ID: personID, DisplayName: "Administrator"}); err != nil {
 			return err
 		}

@@ -14,6 +14,7 @@ import (
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -250,7 +251,7 @@ func noSuchTeam(err error, field, team string) error {
 // returns the result.
 func (s *Server) packageTx(ctx context.Context, id, name, note string, change func(pgx.Tx, *membershipv1.Package) error) (*membershipv1.Package, error) {
 	var out *membershipv1.Package
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if err := s.onRecord(ctx, tx, note); err != nil {
 			return err
 		}

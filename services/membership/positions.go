@@ -11,6 +11,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -146,7 +147,7 @@ func (s *Server) FillPosition(ctx context.Context, req *membershipv1.FillPositio
 	teamID, id := resource.SplitChild(req.GetName())
 	personID := resource.ID(people, req.GetPerson())
 	var out *membershipv1.Position
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		if _, err := s.q.GetPerson(ctx, tx, personID); err != nil {
 			if errors.Is(err, pgx.ErrNoRows) {
 				return apierr.InvalidField("person", req.GetPerson()+" does not exist")

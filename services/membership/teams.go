@@ -12,6 +12,7 @@ import (
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -274,7 +275,7 @@ func (s *Server) UpdateTeamMember(ctx context.Context, req *membershipv1.UpdateT
 // DeleteTeamMember removes a person from a team.
 func (s *Server) DeleteTeamMember(ctx context.Context, req *membershipv1.DeleteTeamMemberRequest) (*emptypb.Empty, error) {
 	teamID, personID := resource.SplitChild(req.GetName())
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		n, err := s.q.DeleteTeamMember(ctx, tx, store.DeleteTeamMemberParams{TeamID: teamID, PersonID: personID})
 		if err != nil {
 			return err

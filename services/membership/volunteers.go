@@ -19,6 +19,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/clientip"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -199,7 +200,7 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 		return nil, apierr.InvalidField("person", "required when moving to STATE_ACTIVE: the person the volunteer now is")
 	}
 	var out *membershipv1.Volunteer
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		row, err := s.q.GetVolunteerForUpdate(ctx, tx, id)
 		if err != nil {
 			return resource.NotFoundIfNoRows(err, req.GetName())

@@ -17,6 +17,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -266,7 +267,7 @@ func (s *Server) vote(ctx context.Context, name string, add bool) (*roadmapv1.It
 	id := resource.ID(items, name)
 	now := s.now()
 	var out *roadmapv1.Item
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		var n int64
 		var err error
 		if add {

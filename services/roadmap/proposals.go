@@ -21,6 +21,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -224,7 +225,7 @@ func (s *Server) load(ctx context.Context, id, name string) (store.Proposal, tim
 	if !needsFreeze(p, now) {
 		return p, now, nil
 	}
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		p, err = s.q.GetProposalForUpdate(ctx, tx, id)
 		if err != nil || !needsFreeze(p, now) {
 			return err
@@ -510,7 +511,7 @@ func (s *Server) OpenProposal(ctx context.Context, req *roadmapv1.OpenProposalRe
 	}
 	now := s.now()
 	var out *roadmapv1.Proposal
-	err = pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err = database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		p, err := s.q.GetProposalForUpdate(ctx, tx, id)
 		if err != nil {
 			return resource.NotFoundIfNoRows(err, req.GetName())
@@ -549,7 +550,7 @@ func (s *Server) CloseProposal(ctx context.Context, req *roadmapv1.CloseProposal
 	id := resource.ID(proposals, req.GetName())
 	now := s.now()
 	var out *roadmapv1.Proposal
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		p, err := s.q.GetProposalForUpdate(ctx, tx, id)
 		if err != nil {
 			return resource.NotFoundIfNoRows(err, req.GetName())
@@ -612,7 +613,7 @@ func (s *Server) CastVote(ctx context.Context, req *roadmapv1.CastVoteRequest) (
 	now := s.now()
 	var out *roadmapv1.Vote
 	var closed bool
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		p, err := s.q.GetProposalForUpdate(ctx, tx, id)
 		if err != nil {
 			return resource.NotFoundIfNoRows(err, req.GetProposal())

@@ -20,6 +20,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -169,7 +170,7 @@ func (s *Server) UpdateRelease(ctx context.Context, req *roadmapv1.UpdateRelease
 func (s *Server) TransitionRelease(ctx context.Context, req *roadmapv1.TransitionReleaseRequest) (*roadmapv1.Release, error) {
 	id := resource.ID(releases, req.GetName())
 	var out *roadmapv1.Release
-	err := pgx.BeginFunc(ctx, s.db, func(tx pgx.Tx) error {
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		row, err := s.q.GetReleaseForUpdate(ctx, tx, id)
 		if err != nil {
 			return resource.NotFoundIfNoRows(err, req.GetName())
