@@ -9,19 +9,17 @@ import (
 	"context"
 	"strconv"
 	"strings"
-	"time"
 
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/crossref"
 )
 
-// Timeout bounds each check, so a hung membership service turns into
-// UNAVAILABLE rather than a stuck request.
-const Timeout = 5 * time.Second
+// Timeout bounds each check (crossref.Timeout).
+const Timeout = crossref.Timeout
 
 // parallel is how many lookups of one list run at once.
 const parallel = 8
@@ -126,15 +124,9 @@ func (c *Checker) people(ctx context.Context, people []string, fieldOf func(int)
 
 // lookupErr turns a failed lookup of name into the caller's error.
 func lookupErr(err error, field, name string) error {
-	switch status.Code(err) {
-	case codes.NotFound, codes.InvalidArgument:
-		kind := "person"
-		if strings.HasPrefix(name, "teams/") {
-			kind = "team"
-		}
-		return apierr.InvalidField(field, "no such "+kind+" in membership: "+name)
-	case codes.Canceled:
-		return err
+	kind := "person"
+	if strings.HasPrefix(name, "teams/") {
+		kind = "team"
 	}
-	return Unavailable()
+	return crossref.Err(err, field, "no such "+kind+" in membership: "+name, Unavailable())
 }

@@ -1,24 +1,15 @@
 // Package roadmapref checks, for the services other than roadmap, that the
-// roadmap items a request names exist, as package memberref does for people
-// and teams: an unknown item is the caller's mistake (INVALID_ARGUMENT on the
-// field) and a roadmap service that cannot answer is UNAVAILABLE, never
-// INTERNAL. It must not import the roadmap service, only its API.
+// roadmap items a request names exist, by the rules of package crossref. It
+// must not import the roadmap service, only its API.
 package roadmapref
 
 import (
 	"context"
-	"time"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/crossref"
 )
-
-// Timeout bounds each check, so a hung roadmap service turns into
-// UNAVAILABLE rather than a stuck request.
-const Timeout = 5 * time.Second
 
 // Checker asks roadmap about items.
 type Checker struct {
@@ -46,16 +37,10 @@ func (c *Checker) Item(ctx context.Context, field, item string) error {
 	if c.client == nil {
 		return Unavailable()
 	}
-	ctx, cancel := context.WithTimeout(ctx, Timeout)
+	ctx, cancel := context.WithTimeout(ctx, crossref.Timeout)
 	defer cancel()
-	_, err := c.client.GetItem(ctx, &roadmapv1.GetItemRequest{Name: item})
-	switch status.Code(err) {
-	case codes.OK:
-		return nil
-	case codes.NotFound, codes.InvalidArgument:
-		return apierr.InvalidField(field, "no such item on the roadmap: "+item)
-	case codes.Canceled:
-		return err
+	if _, err := c.client.GetItem(ctx, &roadmapv1.GetItemRequest{Name: item}); err != nil {
+		return crossref.Err(err, field, "no such item on the roadmap: "+item, Unavailable())
 	}
-	return Unavailable()
+	return nil
 }
