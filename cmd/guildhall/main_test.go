@@ -583,7 +583,7 @@ func TestSIGTERM(t *testing.T) {
 	for k, v := range vars {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
-	var stdout, stderr lockedBuffer
+	var stdout, stderr apptest.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -638,23 +638,6 @@ func TestSIGTERM(t *testing.T) {
 		t.Errorf("stdout lacks the banner:\n%s", stdout.String())
 	}
 	assertClosed(t, a)
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }
 
 func TestMigrate(t *testing.T) {

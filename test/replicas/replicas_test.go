@@ -9,7 +9,6 @@
 package replicas_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -75,26 +74,9 @@ type proc struct {
 
 	mu   sync.Mutex
 	cmd  *exec.Cmd
-	out  *syncBuffer
+	out  *apptest.Buffer
 	done chan struct{}
-	logs []*syncBuffer
-}
-
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
+	logs []*apptest.Buffer
 }
 
 func (p *proc) start(t *testing.T) {
@@ -103,7 +85,7 @@ func (p *proc) start(t *testing.T) {
 	defer p.mu.Unlock()
 	cmd := exec.Command(bin, p.args...)
 	cmd.Env = p.env
-	out := &syncBuffer{}
+	out := &apptest.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", p.name, err)
