@@ -1,0 +1,586 @@
+// Package write_test is the write-path bench `make bench` runs: Guildhall
+// as its own process (`guildhall dev`), so that its CPU is separable from
+// the load generator's, measured side by side with pgbench's single-row
+// insert on the same server and, when BENCH_BASE names a commit, with the
+// binary built from that commit, in one run:
+//
+//	GUILDHALL_BENCH=1 BENCH_BASE=HEAD~1 go test -count=1 -v -run TestWrite -timeout 40m ./bench/write/
+//
+// Knobs: BENCH_SECONDS (default 8) per run, BENCH_CLIENTS (32),
+// BENCH_CALLGRIND=1 also counts instructions per request under valgrind's
+// callgrind (for where `perf stat -e instructions` is not supported).
+package write_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
+	"github.com/guildhall/guildhall/internal/pgtest"
+)
+
+const adminToken = "bench-admin-token"
+
+func envInt(k string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// path is one write path under load.
+type path struct {
+	name string
+	// call makes one request against s and reports success.
+	call func(s *server, i int64) bool
+}
+
+var paths = []path{
+	{"REST POST /v1/donations", func(s *server, i int64) bool {
+		return s.post("/v1/donations?requestId="+uuid.NewString(),
+			`{"amount":{"currencyCode":"USD","minorUnits":"100"},"donorName":"Load","visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_PAYPAL"}`)
+	}},
+	{"gRPC CreateDonation", func(s *server, i int64) bool {
+		ctx, cancel := context.WithTimeout(s.grpcCtx, 30*time.Second)
+		defer cancel()
+		_, err := s.finance.CreateDonation(ctx, &financev1.CreateDonationRequest{RequestId: uuid.NewString(), Donation: &financev1.Donation{
+			Amount: &typev1.Money{CurrencyCode: "USD", MinorUnits: 100}, DonorName: "Load",
+			Visibility: financev1.Donation_VISIBILITY_PUBLIC, Channel: financev1.Donation_CHANNEL_PAYPAL}})
+		return err == nil
+	}},
+	{"REST POST /v1/transactions", func(s *server, i int64) bool {
+		return s.post("/v1/transactions?requestId="+uuid.NewString(),
+			`{"description":"load","postings":[{"account":"accounts/bank","amount":{"currencyCode":"USD","minorUnits":"100"}},{"account":"accounts/equity","amount":{"currencyCode":"USD","minorUnits":"-100"}}]}`)
+	}},
+}
+
+// figures are one path's measurements on one build.
+type figures struct {
+	maxRate        float64 // req/s at BENCH_CLIENTS connections, closed loop
+	maxFailed      int64
+	fixedRate      float64 // the target of the fixed-rate run (half of maxRate)
+	achieved       float64
+	p50, p99       time.Duration
+	goCPU, pgCPU   time.Duration // per request, during the fixed-rate run
+	fixedFailed    int64
+	instrPerReq    float64
+	perCommitBatch float64
+}
+
+func TestWrite(t *testing.T) {
+	if os.Getenv("GUILDHALL_BENCH") == "" {
+		t.Skip("set GUILDHALL_BENCH=1 to run the write-path bench")
+	}
+	seconds := envInt("BENCH_SECONDS", 8)
+	clients := envInt("BENCH_CLIENTS", 32)
+	dir := t.TempDir()
+
+	type build struct{ name, bin string }
+	builds := []build{{"this tree", buildBinary(t, dir, "this", "")}}
+	if base := os.Getenv("BENCH_BASE"); base != "" {
+		rev := strings.TrimSpace(run(t, "git", "rev-parse", "--short", base))
+		builds = append(builds, build{"base " + rev, buildBinary(t, dir, "base", rev)})
+	}
+	servers := make([]*server, len(builds))
+	for i, b := range builds {
+		servers[i] = start(t, b.name, b.bin)
+	}
+
+	// pgbench on a database of its own, before and after the Guildhall runs.
+	pgURL := pgtest.New(t, nil)
+	pgb := func() float64 { return pgbenchInsert(t, pgURL, clients, seconds) }
+	pg := []float64{pgb()}
+
+	res := make([][]figures, len(servers)) // [server][path]
+	for i := range servers {
+		res[i] = make([]figures, len(paths))
+	}
+	// Each step runs on every build in turn (order alternating), so both
+	// see the same machine.
+	order := func(step int) []int {
+		o := make([]int, len(servers))
+		for i := range o {
+			o[i] = i
+		}
+		if step%2 == 1 {
+			sort.Sort(sort.Reverse(sort.IntSlice(o)))
+		}
+		return o
+	}
+	step := 0
+	for pi, p := range paths {
+		for _, si := range order(step) {
+			s := servers[si]
+			r := closedLoop(s, p, clients, time.Duration(seconds)*time.Second)
+			res[si][pi].maxRate, res[si][pi].maxFailed = r.rate, r.failed
+		}
+		step++
+	}
+	pg = append(pg, pgb())
+	for pi, p := range paths {
+		for _, si := range order(step) {
+			s := servers[si]
+			f := &res[si][pi]
+			f.fixedRate = f.maxRate / 2
+			g0, pg0 := s.cpu(), s.pgCPU(t)
+			r := openLoop(s, p, f.fixedRate, time.Duration(seconds)*time.Second)
+			g1, pg1 := s.cpu(), s.pgCPU(t)
+			n := float64(r.ok)
+			f.achieved, f.fixedFailed = r.rate, r.failed
+			f.p50, f.p99 = r.pct(50), r.pct(99)
+			f.goCPU = time.Duration(float64(g1-g0) / n)
+			f.pgCPU = time.Duration(float64(pg1-pg0) / n)
+		}
+		step++
+	}
+	if os.Getenv("BENCH_CALLGRIND") == "1" {
+		for si, b := range builds {
+			for pi, p := range paths {
+				res[si][pi].instrPerReq = callgrind(t, dir, b.bin, p)
+			}
+		}
+	}
+
+	pgRate := (pg[0] + pg[1]) / 2
+	var out strings.Builder
+	fmt.Fprintf(&out, "\nwrite-path bench: %d connections, %ds runs, Guildhall as its own process (`guildhall dev`), %d CPUs, load average %s\n",
+		clients, seconds, nprocs(), loadavg())
+	fmt.Fprintf(&out, "pgbench single-row insert, %d clients: %.0f tps (%.0f before, %.0f after the max-rate runs)\n\n", clients, pgRate, pg[0], pg[1])
+	fmt.Fprintf(&out, "| build | path | req/s at %d conns | vs pgbench | Go CPU/req | PG CPU/req | fixed rate (achieved) | p50 / p99 | instr/req |\n", clients)
+	fmt.Fprintf(&out, "|---|---|---|---|---|---|---|---|---|\n")
+	for pi, p := range paths {
+		for si, b := range builds {
+			f := res[si][pi]
+			instr := "—"
+			if f.instrPerReq > 0 {
+				instr = fmt.Sprintf("%.2fM", f.instrPerReq/1e6)
+			}
+			fail := ""
+			if f.maxFailed+f.fixedFailed > 0 {
+				fail = fmt.Sprintf(" (%d failed)", f.maxFailed+f.fixedFailed)
+			}
+			fmt.Fprintf(&out, "| %s | %s | %.0f%s | %.1f%% | %s | %s | %.0f/s (%.0f/s) | %s / %s | %s |\n", b.name, p.name,
+				f.maxRate, fail, 100*f.maxRate/pgRate, ms(f.goCPU), ms(f.pgCPU), f.fixedRate, f.achieved, msr(f.p50), msr(f.p99), instr)
+		}
+	}
+	fmt.Fprintf(&out, "\n")
+	for si, b := range builds {
+		s := servers[si]
+		fmt.Fprintf(&out, "%s: RSS now %.1f MB, peak %.1f MB; manual entries / donations (REST) %.0f%%\n", b.name,
+			s.rss("VmRSS"), s.rss("VmHWM"), 100*res[si][2].maxRate/res[si][0].maxRate)
+	}
+	if len(builds) == 2 {
+		fmt.Fprintf(&out, "\nratios this tree / base:\n")
+		for pi, p := range paths {
+			a, b := res[0][pi], res[1][pi]
+			fmt.Fprintf(&out, "  %-28s req/s %.2f×, Go CPU/req %.2f×, PG CPU/req %.2f×, p99 %.2f×\n", p.name,
+				a.maxRate/b.maxRate, ratio(a.goCPU, b.goCPU), ratio(a.pgCPU, b.pgCPU), ratio(a.p99, b.p99))
+		}
+	}
+	fmt.Print(out.String())
+	for si := range servers {
+		for pi, p := range paths {
+			if f := res[si][pi]; f.maxFailed+f.fixedFailed > 0 {
+				t.Errorf("%s %s: %d requests failed", builds[si].name, p.name, f.maxFailed+f.fixedFailed)
+			}
+		}
+	}
+}
+
+func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
+
+func ms(d time.Duration) string { return fmt.Sprintf("%.3f ms", float64(d)/1e6) }
+
+func msr(d time.Duration) string {
+	if d < 10*time.Millisecond {
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.0f ms", float64(d)/1e6)
+}
+
+func nprocs() int {
+	out, _ := exec.Command("nproc").Output()
+	n, _ := strconv.Atoi(strings.TrimSpace(string(out)))
+	return n
+}
+
+func loadavg() string {
+	b, _ := os.ReadFile("/proc/loadavg")
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return "?"
+	}
+	return strings.Join(f[:3], " ")
+}
+
+func run(t *testing.T, name string, args ...string) string {
+	t.Helper()
+	out, err := exec.Command(name, args...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// buildBinary builds guildhall from this tree, or from rev in a temporary
+// worktree of the repository.
+func buildBinary(t *testing.T, dir, name, rev string) string {
+	t.Helper()
+	bin := filepath.Join(dir, name+"-guildhall")
+	src := strings.TrimSpace(run(t, "git", "rev-parse", "--show-toplevel"))
+	if rev != "" {
+		wt := filepath.Join(dir, "src-"+name)
+		run(t, "git", "worktree", "add", "--detach", wt, rev)
+		defer run(t, "git", "worktree", "remove", "--force", wt)
+		src = wt
+	}
+	cmd := exec.Command("go", "build", "-o", bin, "./cmd/guildhall")
+	cmd.Dir = src
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("build %s: %v\n%s", name, err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lis.Close()
+	return lis.Addr().String()
+}
+
+// server is one `guildhall dev` process on a database of its own.
+type server struct {
+	name    string
+	cmd     *exec.Cmd
+	dbURL   string
+	base    string
+	http    *http.Client
+	grpcCtx context.Context
+	finance financev1.FinanceServiceClient
+	db      *pgx.Conn
+}
+
+func devEnv(dbURL, httpAddr, grpcAddr string) []string {
+	return []string{
+		"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"),
+		"GUILDHALL_DATABASE_URL=" + dbURL,
+		"GUILDHALL_BOOTSTRAP_ADMIN_TOKEN=" + adminToken,
+		"GUILDHALL_HTTP_ADDR=" + httpAddr, "GUILDHALL_GRPC_ADDR=" + grpcAddr, "GUILDHALL_METRICS_ADDR=",
+		// The default level (info): every request's log line is part of the cost.
+		"GUILDHALL_LOG_FORMAT=json",
+		"GUILDHALL_MAX_CONNS_PER_CLIENT=0",
+	}
+}
+
+func start(t *testing.T, name, bin string) *server {
+	t.Helper()
+	dbURL := pgtest.New(t, nil)
+	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	logf, err := os.Create(filepath.Join(t.TempDir(), "guildhall.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "dev")
+	cmd.Env = devEnv(dbURL, httpAddr, grpcAddr)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		_ = cmd.Wait()
+		logf.Close()
+	})
+	s := &server{name: name, cmd: cmd, dbURL: dbURL, base: "http://" + httpAddr,
+		http: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxConnsPerHost: 256}, Timeout: 30 * time.Second}}
+	waitReady(t, s.http, s.base, logf.Name())
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	s.finance = financev1.NewFinanceServiceClient(conn)
+	s.grpcCtx = metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminToken)
+	if s.db, err = pgx.Connect(context.Background(), dbURL); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.db.Close(context.Background()) })
+	for _, a := range [][2]string{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}, {"equity", "TYPE_EQUITY"}} {
+		if !s.post("/v1/accounts?accountId="+a[0], `{"displayName":"x","type":"`+a[1]+`","currencyCode":"USD"}`) {
+			t.Fatalf("%s: could not create account %s", name, a[0])
+		}
+	}
+	// Warm up every path (connections, plans, caches).
+	for _, p := range paths {
+		for i := range 50 {
+			if !p.call(s, int64(i)) {
+				t.Fatalf("%s: %s fails", name, p.name)
+			}
+		}
+	}
+	return s
+}
+
+func waitReady(t *testing.T, c *http.Client, base, log string) {
+	t.Helper()
+	deadline := time.Now().Add(120 * time.Second)
+	for time.Now().Before(deadline) {
+		if res, err := c.Get(base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == http.StatusOK {
+				return
+			}
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(log)
+	t.Fatalf("guildhall not ready within 120s:\n%s", b)
+}
+
+func (s *server) post(path, body string) bool {
+	req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		return false
+	}
+	_, _ = io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	return resp.StatusCode == 200
+}
+
+// cpu is the user+system CPU time the Guildhall process has spent.
+func (s *server) cpu() time.Duration { return procCPU(s.cmd.Process.Pid) }
+
+// pgCPU is the CPU time spent by every PostgreSQL backend connected to the
+// server's database (the test runs on the database's machine).
+func (s *server) pgCPU(t *testing.T) time.Duration {
+	rows, err := s.db.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d time.Duration
+	for _, pid := range pids {
+		d += procCPU(int(pid))
+	}
+	return d
+}
+
+func procCPU(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// After the command name: utime and stime are the 12th and 13th fields.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+2:]))
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+st) * 10 * time.Millisecond // USER_HZ = 100
+}
+
+// rss reads a VmRSS/VmHWM line of the process's status, in MB.
+func (s *server) rss(field string) float64 {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), field+":"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 64)
+			return kb / 1000
+		}
+	}
+	return 0
+}
+
+type loadResult struct {
+	rate       float64
+	ok, failed int64
+	lat        []time.Duration
+}
+
+func (r loadResult) pct(q int) time.Duration {
+	if len(r.lat) == 0 {
+		return 0
+	}
+	return r.lat[min(len(r.lat)-1, len(r.lat)*q/100)]
+}
+
+// closedLoop runs clients callers back to back for d.
+func closedLoop(s *server, p path, clients int, d time.Duration) loadResult {
+	var ok, failed, seq atomic.Int64
+	deadline := time.Now().Add(d)
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				if p.call(s, seq.Add(1)) {
+					ok.Add(1)
+				} else {
+					failed.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return loadResult{rate: float64(ok.Load()) / d.Seconds(), ok: ok.Load(), failed: failed.Load()}
+}
+
+// openLoop sends rate requests a second for d, each at its scheduled time
+// whatever the earlier ones do, and measures latency from that time (so a
+// server that falls behind shows it).
+func openLoop(s *server, p path, rate float64, d time.Duration) loadResult {
+	n := int(rate * d.Seconds())
+	lat := make([]time.Duration, n)
+	okv := make([]bool, n)
+	begin := time.Now()
+	var wg sync.WaitGroup
+	for i := range n {
+		at := begin.Add(time.Duration(float64(i) / rate * float64(time.Second)))
+		time.Sleep(time.Until(at))
+		wg.Go(func() {
+			okv[i] = p.call(s, int64(i))
+			lat[i] = time.Since(at)
+		})
+	}
+	wg.Wait()
+	took := time.Since(begin)
+	var r loadResult
+	for i := range n {
+		if okv[i] {
+			r.ok++
+			r.lat = append(r.lat, lat[i])
+		} else {
+			r.failed++
+		}
+	}
+	sort.Slice(r.lat, func(i, j int) bool { return r.lat[i] < r.lat[j] })
+	r.rate = float64(r.ok) / took.Seconds()
+	return r
+}
+
+// pgbenchInsert is pgbench's single-row insert rate at clients connections.
+func pgbenchInsert(t *testing.T, url string, clients, seconds int) float64 {
+	t.Helper()
+	pgbench, err := exec.LookPath("pgbench")
+	if err != nil {
+		t.Fatal("pgbench not found: apt-get install -y postgresql-client")
+	}
+	conn, err := pgx.Connect(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(context.Background(), `CREATE TABLE IF NOT EXISTS bench_scratch (id bigserial PRIMARY KEY, v int NOT NULL, t timestamptz NOT NULL DEFAULT now())`); err != nil {
+		t.Fatal(err)
+	}
+	script := filepath.Join(t.TempDir(), "insert.sql")
+	_ = os.WriteFile(script, []byte("INSERT INTO bench_scratch (v) VALUES (:client_id);\n"), 0o644)
+	out, err := exec.Command(pgbench, "-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(seconds), "-f", script, url).CombinedOutput()
+	if err != nil {
+		t.Fatalf("pgbench: %v\n%s", err, out)
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
+	if m == nil {
+		t.Fatalf("no tps in pgbench output:\n%s", out)
+	}
+	tps, _ := strconv.ParseFloat(string(m[1]), 64)
+	return tps
+}
+
+// callgrind counts the instructions the Guildhall process executes per
+// request of p: it runs under valgrind, counters are zeroed after a
+// warm-up and dumped after a fixed number of sequential requests.
+func callgrind(t *testing.T, dir, bin string, p path) float64 {
+	t.Helper()
+	if _, err := exec.LookPath("valgrind"); err != nil {
+		t.Log("valgrind not found: no instruction counts")
+		return 0
+	}
+	const warm, n = 30, 200
+	dbURL := pgtest.New(t, nil)
+	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
+	outFile := filepath.Join(dir, fmt.Sprintf("callgrind.%d.out", time.Now().UnixNano()))
+	logf, _ := os.Create(outFile + ".log")
+	defer logf.Close()
+	cmd := exec.Command("valgrind", "--tool=callgrind", "--callgrind-out-file="+outFile, bin, "dev")
+	cmd.Env = devEnv(dbURL, httpAddr, grpcAddr)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
+	s := &server{cmd: cmd, base: "http://" + httpAddr, http: &http.Client{Timeout: 120 * time.Second}}
+	waitReady(t, s.http, s.base, logf.Name())
+	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	s.finance = financev1.NewFinanceServiceClient(conn)
+	s.grpcCtx = metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminToken)
+	for _, a := range [][2]string{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}, {"equity", "TYPE_EQUITY"}} {
+		s.post("/v1/accounts?accountId="+a[0], `{"displayName":"x","type":"`+a[1]+`","currencyCode":"USD"}`)
+	}
+	for i := range warm {
+		p.call(s, int64(i))
+	}
+	pid := strconv.Itoa(cmd.Process.Pid)
+	run(t, "callgrind_control", "--zero", pid)
+	for i := range n {
+		if !p.call(s, int64(i)) {
+			t.Fatalf("callgrind run: %s failed", p.name)
+		}
+	}
+	run(t, "callgrind_control", "--dump", pid)
+	time.Sleep(time.Second)
+	files, _ := filepath.Glob(outFile + "*")
+	var total float64
+	for _, f := range files {
+		if strings.HasSuffix(f, ".log") {
+			continue
+		}
+		b, _ := os.ReadFile(f)
+		// The dump after --zero holds the counts since: "summary: <Ir>".
+		if m := regexp.MustCompile(`(?m)^summary: (\d+)`).FindSubmatch(b); m != nil && bytes.Contains(b, []byte("Dump")) {
+			v, _ := strconv.ParseFloat(string(m[1]), 64)
+			total = v
+		}
+	}
+	return total / n
+}
