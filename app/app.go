@@ -31,6 +31,7 @@ import (
 	"github.com/guildhall/guildhall/internal/grpcserver"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/job"
+	"github.com/guildhall/guildhall/internal/mail"
 	"github.com/guildhall/guildhall/internal/netlimit"
 	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/requestid"
@@ -55,6 +56,7 @@ type App struct {
 	pools         *database.PoolCollector
 	backlog       *outbox.BacklogCollector
 	clientMetrics *grpcprom.ClientMetrics
+	mailMetrics   *mail.Metrics
 }
 
 // runner is a long-running server: serve blocks until stop is called.
@@ -73,6 +75,7 @@ func New(cfg *config.Config, log *zap.Logger, now func() time.Time) *App {
 		pools: database.NewPoolCollector(), backlog: outbox.NewBacklogCollector(),
 		clientMetrics: grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()),
 		jobs:          job.NewRunner(log.Named("jobs"), reg),
+		mailMetrics:   mail.NewMetrics(reg),
 	}
 	reg.MustRegister(a.pools, a.backlog, a.clientMetrics)
 	return a
@@ -135,6 +138,12 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	}
 	roadmapClient := roadmapv1.NewRoadmapServiceClient(roadmapConn)
 
+	sender, err := mail.NewSender(a.cfg.SMTP, a.log.Named("mail"))
+	if err != nil {
+		return err
+	}
+	sender = a.mailMetrics.Wrap(sender)
+
 	var policies []auth.Policy
 	var parts []service.Part
 	var jobs []job.Job
@@ -153,7 +162,7 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		a.closers = append(a.closers, pool.Close)
 		a.pools.Add(name, pool)
 		a.backlog.Add(name, pool)
-		part, err := svc.Build(service.Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient, Roadmap: roadmapClient, Now: a.now})
+		part, err := svc.Build(service.Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient, Roadmap: roadmapClient, Mail: sender, Now: a.now})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}

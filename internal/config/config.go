@@ -8,8 +8,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/mail"
 	"net/netip"
 	"net/url"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -98,11 +100,38 @@ type Config struct {
 	MaxConns          int64
 	MaxConnsPerClient int64
 
+	// SMTP is where mail goes; with no host, mail is written to the log.
+	SMTP SMTP
+	// PublicURL is the address people reach Guildhall at (scheme, host and
+	// optional path prefix), used for links in mail such as one-click opt-out.
+	PublicURL string
+	// MailTemplates, if set, is a directory whose template files replace
+	// the built-in ones of the same name (see internal/mail/templates).
+	MailTemplates string
+
 	trustedProxies []string
 	vars           []variable
 	scope          Scope
 	explicit       map[string]bool
 }
+
+// SMTP is the mail relay (GUILDHALL_SMTP_*).
+type SMTP struct {
+	// Host is the relay's host name; empty means mail is logged, not sent.
+	Host string
+	Port int64
+	// Username and Password authenticate to the relay (SMTP AUTH) if set.
+	Username, Password string
+	// From is the sender, an RFC 5322 address ("Guildhall <noreply@example.org>").
+	From string
+	// TLS is the policy: "mandatory" (STARTTLS required), "opportunistic"
+	// (STARTTLS if offered), "implicit" (TLS from the first byte, as on
+	// port 465) or "none".
+	TLS string
+}
+
+// SMTPTLSPolicies are the values GUILDHALL_SMTP_TLS takes.
+var SMTPTLSPolicies = []string{"mandatory", "opportunistic", "implicit", "none"}
 
 // IsSet reports whether a setting (by flag name) was given by its flag or
 // its variable rather than left to its default.
@@ -176,6 +205,10 @@ var scopes = map[string]Scope{
 	"idempotency-retention": ScopeDev | ScopeService, "dual-approval-above": ScopeDev | ScopeFinance,
 	"volunteer-rate-per-minute": ScopeDev | ScopeMembership, "auth-failures-per-minute": ScopeDev | ScopeService,
 	"job-intervals": ScopeDev | ScopeService,
+	"smtp-host":     ScopeDev | ScopeService, "smtp-port": ScopeDev | ScopeService,
+	"smtp-username": ScopeDev | ScopeService, "smtp-password": ScopeDev | ScopeService,
+	"smtp-from": ScopeDev | ScopeService, "smtp-tls": ScopeDev | ScopeService,
+	"public-url": ScopeDev | ScopeService, "mail-templates": ScopeDev | ScopeService,
 }
 
 func scopeOf(flagName string) Scope {
@@ -240,6 +273,14 @@ func Bind(fs *flag.FlagSet, lookup func(string) (string, bool), logFormat string
 	b.duration(&c.IdleTimeout, "idle-timeout", 2*time.Minute, "how long a REST or gRPC connection with no request stays open")
 	b.int64(&c.MaxConns, "max-conns", 4096, "connections open at once on each listener; 0 for no cap")
 	b.int64(&c.MaxConnsPerClient, "max-conns-per-client", 256, "connections one client address may hold on each listener (trusted proxies excepted); 0 for no cap")
+	b.str(&c.SMTP.Host, "smtp-host", "", "SMTP relay host for mail; empty: mail is written to the log instead", false)
+	b.int64(&c.SMTP.Port, "smtp-port", 587, "SMTP relay port (587 submission with STARTTLS, 465 with --smtp-tls=implicit)")
+	b.str(&c.SMTP.Username, "smtp-username", "", "SMTP AUTH user name; empty: no authentication", false)
+	b.str(&c.SMTP.Password, "smtp-password", "", "SMTP AUTH password", true)
+	b.str(&c.SMTP.From, "smtp-from", "Guildhall <guildhall@localhost>", "sender of mail, an RFC 5322 address", false)
+	b.str(&c.SMTP.TLS, "smtp-tls", "mandatory", "SMTP TLS policy: mandatory (STARTTLS required), opportunistic, implicit (TLS on connect, port 465) or none", false)
+	b.str(&c.PublicURL, "public-url", "http://localhost:8080", "address people reach Guildhall at, for links in mail (https in production)", false)
+	b.str(&c.MailTemplates, "mail-templates", "", "directory of mail templates that replace the built-in ones of the same name", false)
 	b.list(&c.jobIntervals, "job-intervals", "pause between passes of background jobs, by job, e.g. membership.drift=10s,roadmap.outbox=1s")
 	for i, svc := range Services {
 		sc := &ServiceConfig{}
@@ -296,6 +337,11 @@ func (c *Config) Complete() error {
 	if c.ReadTimeout <= 0 || c.IdleTimeout <= 0 {
 		errs = append(errs, errors.New("GUILDHALL_READ_TIMEOUT and GUILDHALL_IDLE_TIMEOUT must be positive"))
 	}
+	errs = append(errs, c.SMTP.check()...)
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
+		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+		errs = append(errs, fmt.Errorf("GUILDHALL_PUBLIC_URL: %q is not a URL like https://guildhall.example.org", c.PublicURL))
+	}
 	if p, err := clientip.ParsePrefixes(c.trustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("GUILDHALL_TRUSTED_PROXIES: %w", err))
 	} else {
@@ -312,6 +358,23 @@ func (c *Config) Complete() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+func (s SMTP) check() []error {
+	var errs []error
+	if !slices.Contains(SMTPTLSPolicies, s.TLS) {
+		errs = append(errs, fmt.Errorf("GUILDHALL_SMTP_TLS: %q is not one of %s", s.TLS, strings.Join(SMTPTLSPolicies, ", ")))
+	}
+	if s.Port <= 0 || s.Port > 65535 {
+		errs = append(errs, fmt.Errorf("GUILDHALL_SMTP_PORT: %d is not a port", s.Port))
+	}
+	if _, err := mail.ParseAddress(s.From); err != nil {
+		errs = append(errs, fmt.Errorf("GUILDHALL_SMTP_FROM: %q is not an address like Guildhall <noreply@example.org>", s.From))
+	}
+	if s.Password != "" && s.Username == "" {
+		errs = append(errs, errors.New("GUILDHALL_SMTP_PASSWORD is set without GUILDHALL_SMTP_USERNAME"))
+	}
+	return errs
 }
 
 func required(flagName string) bool {

@@ -18,6 +18,7 @@ import (
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/job"
+	"github.com/guildhall/guildhall/internal/mail"
 )
 
 // Deps is what a service is built from. Everything is passed in; nothing is global.
@@ -29,6 +30,9 @@ type Deps struct {
 	Membership membershipv1.MembershipServiceClient
 	// Roadmap reaches the roadmap service, as a Guildhall service.
 	Roadmap roadmapv1.RoadmapServiceClient
+	// Mail sends mail (SMTP, or the log without a relay), counted in the
+	// app's metrics.
+	Mail mail.Sender
 	// Now is the clock; tests move it.
 	Now func() time.Time
 }
