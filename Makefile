@@ -80,11 +80,16 @@ openapi-lint: ## Redocly's recommended rules on the OpenAPI document (pinned in 
 	cd tools/web && REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 		npx --no-install redocly lint --config redocly.yaml ../../gen/openapi/openapi.json
 
+.PHONY: board
+board: ## rebuild the reference board's committed assets (web/board/dist) from its lockfile
+	@[ -d web/board/node_modules ] || npm ci --prefix web/board --no-audit --no-fund --loglevel=error
+	npm run --prefix web/board --silent build -- --logLevel warn
+
 .PHONY: check-generated
-check-generated: generate ## fail if generated code differs from its sources
-	@if [ -n "$$(git status --porcelain -- gen services proto clients/typescript/src)" ]; then \
-		echo "generated code is out of date; run 'make generate' and commit:"; \
-		git status --porcelain -- gen services proto clients/typescript/src; git diff --stat -- gen services clients; exit 1; \
+check-generated: generate board ## fail if generated code (and the board's build) differs from its sources
+	@if [ -n "$$(git status --porcelain -- gen services proto clients/typescript/src web/board/dist)" ]; then \
+		echo "generated code is out of date; run 'make generate' and 'make board', and commit:"; \
+		git status --porcelain -- gen services proto clients/typescript/src web/board/dist; git diff --stat -- gen services clients web/board/dist; exit 1; \
 	fi
 
 .PHONY: bench

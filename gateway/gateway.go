@@ -30,6 +30,7 @@ import (
 	"github.com/guildhall/guildhall/internal/requestid"
 	"github.com/guildhall/guildhall/internal/telemetry"
 	"github.com/guildhall/guildhall/third_party/swaggerui"
+	"github.com/guildhall/guildhall/web/board"
 )
 
 // Upstreams are the gRPC connections to each service.
@@ -106,6 +107,11 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 	docs := http.StripPrefix("/docs", swaggerui.Handler("/openapi.json"))
 	root.Handle("GET /docs", http.RedirectHandler("/docs/", http.StatusMovedPermanently))
 	root.Handle("GET /docs/", docs)
+	// The reference board is the landing page: "/" leads to it.
+	root.Handle("GET /{$}", http.RedirectHandler(board.Path, http.StatusFound))
+	root.Handle("GET /board", http.RedirectHandler(board.Path, http.StatusMovedPermanently))
+	// Every method, so that a POST gets the board's 405 rather than the API's 404.
+	root.Handle(board.Path, http.StripPrefix(strings.TrimSuffix(board.Path, "/"), board.Handler()))
 	if o.Metrics != nil {
 		root.Handle("GET /metrics", o.Metrics)
 	}

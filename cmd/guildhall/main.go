@@ -31,6 +31,7 @@ import (
 	"github.com/guildhall/guildhall/internal/logging"
 	"github.com/guildhall/guildhall/internal/telemetry"
 	"github.com/guildhall/guildhall/services/membership"
+	"github.com/guildhall/guildhall/web/board"
 )
 
 // version is set at build time with -ldflags "-X main.version=…".
@@ -187,8 +188,8 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 		cfg.MetricsAddr = ""
 	}
 	web := "http://" + dialable(cfg.HTTPAddr)
-	fmt.Fprintf(stdout, "\nGuildhall is running.\n  REST API   %s/v1/people\n  API docs   %s/docs/\n  OpenAPI    %s/openapi.json\n  Readiness  %s/readyz\n  gRPC       %s  (grpcurl -plaintext %s list)\n",
-		web, web, web, web, target, target)
+	fmt.Fprintf(stdout, "\nGuildhall is running.\n  Board      %s%s\n  REST API   %s/v1/people\n  API docs   %s/docs/\n  OpenAPI    %s/openapi.json\n  Readiness  %s/readyz\n  gRPC       %s  (grpcurl -plaintext %s list)\n",
+		web, board.Path, web, web, web, web, target, target)
 	if cfg.MetricsAddr != "" {
 		fmt.Fprintf(stdout, "  Metrics    http://%s/metrics\n", dialable(cfg.MetricsAddr))
 	}

@@ -506,9 +506,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if runErr != nil {
 		t.Fatalf("run returned %v, want nil after a graceful stop", runErr)
 	}
-	if !strings.Contains(stdout.String(), "Guildhall is running") {
-		t.Errorf("stdout lacks the banner:\n%s", stdout.String())
-	}
+	assertBanner(t, stdout.String())
 	assertClosed(t, a)
 
 	slow := <-slowDone
@@ -567,6 +565,17 @@ func TestGracefulShutdown(t *testing.T) {
 }
 
 // TestSIGTERM runs the real binary and stops it with a real signal.
+// assertBanner checks that dev printed its banner with the board's URL first,
+// the page a person opens.
+func assertBanner(t *testing.T, stdout string) {
+	t.Helper()
+	_, after, ok := strings.Cut(stdout, "Guildhall is running.\n")
+	first, _, _ := strings.Cut(after, "\n")
+	if !ok || !strings.HasPrefix(first, "  Board ") || !strings.HasSuffix(first, "/board/") {
+		t.Errorf("the banner does not name the board first:\n%s", stdout)
+	}
+}
+
 func TestSIGTERM(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
