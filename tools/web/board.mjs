@@ -1,0 +1,322 @@
+// Drives the reference board (/board/) in headless Chromium as a person would, against a
+// Guildhall loaded with the SME seed, and checks it against the API:
+//   1. / leads to the board, which loads with no token and no CSP violation or script error;
+//   2. the figures on screen equal the API's (the script reads the same API itself);
+//   3. the volunteer form shows the API's field errors for bad input (nothing stored) and the
+//      acknowledgement for good input (the offer stored, once);
+//   4. axe-core finds no serious or critical violation, at desktop and at phone width;
+//   5. screenshots at desktop and phone widths go to ARTIFACTS_DIR.
+// Prints one JSON summary line; exits 1 on any failed check.
+//
+// Usage: node board.mjs BASE_URL ADMIN_TOKEN ARTIFACTS_DIR VOLUNTEER_NAME
+// CHROMIUM names the browser binary (default /usr/bin/chromium, Debian's package).
+import { mkdirSync, readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [base, token, artifacts, volunteerName] = process.argv.slice(2);
+if (!base || !token || !artifacts || !volunteerName) {
+  console.error("usage: node board.mjs BASE_URL ADMIN_TOKEN ARTIFACTS_DIR VOLUNTEER_NAME");
+  process.exit(2);
+}
+const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
+const LOCALE = "en-US";
+
+const failures = [];
+let checked = 0;
+function check(ok, what) {
+  checked++;
+  if (!ok) failures.push(what);
+}
+function same(got, want, what) {
+  check(JSON.stringify(got) === JSON.stringify(want), `${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
+}
+
+// --- the API, read directly -------------------------------------------------------------------
+async function api(path, init = {}) {
+  const res = await fetch(base + path, init);
+  const body = await res.json();
+  return { status: res.status, body };
+}
+async function all(path, key) {
+  const out = [];
+  let token = "";
+  for (let i = 0; i < 20; i++) {
+    const sep = path.includes("?") ? "&" : "?";
+    const { status, body } = await api(`${path}${sep}pageSize=100&pageToken=${encodeURIComponent(token)}`);
+    if (status !== 200) throw new Error(`GET ${path}: ${status} ${JSON.stringify(body)}`);
+    out.push(...(body[key] ?? []));
+    if (!body.nextPageToken) break;
+    token = body.nextPageToken;
+  }
+  return out;
+}
+
+// Money as the reader sees it, formatted independently of the board's code: exact decimal from
+// minor units, then Intl (which formats decimal strings exactly).
+function amount(currency, minor) {
+  const digits = new Intl.NumberFormat("en", { style: "currency", currency }).resolvedOptions().maximumFractionDigits;
+  const neg = minor.startsWith("-");
+  const abs = (neg ? minor.slice(1) : minor).padStart(digits + 1, "0");
+  const dec = digits ? `${abs.slice(0, -digits)}.${abs.slice(-digits)}` : abs;
+  return new Intl.NumberFormat(LOCALE, { style: "currency", currency }).format((neg ? "-" : "") + dec);
+}
+function monthLabel(ym) {
+  const [y, m] = ym.split("-").map(Number);
+  return new Intl.DateTimeFormat(LOCALE, { month: "short", year: "numeric", timeZone: "UTC" }).format(new Date(Date.UTC(y, m - 1, 1)));
+}
+function last12() {
+  const now = new Date();
+  const ym = (d) => `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
+  return [ym(new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() - 11, 1))), ym(now)];
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+  args: ["--no-sandbox", "--disable-dev-shm-usage"],
+});
+const summary = { checked: 0, axe: {}, screenshots: [], failures };
+try {
+  const context = await browser.newContext({ locale: LOCALE, timezoneId: "UTC", viewport: { width: 1280, height: 900 } });
+  const page = await context.newPage();
+  const errors = [];
+  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+  page.on("console", (m) => {
+    // The one error expected: the browser logs the 400 that the bad offer gets.
+    const badOffer = m.location().url.includes("/v1/volunteers") && m.text().includes("status of 400");
+    if (m.type() === "error" && !badOffer) errors.push(`console: ${m.text()} (${m.location().url})`);
+  });
+  await page.addInitScript(() => {
+    window.__csp = [];
+    document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
+  });
+  const apiCalls = [];
+  page.on("request", (r) => {
+    if (r.url().includes("/v1/")) apiCalls.push({ url: r.url(), auth: r.headers()["authorization"] ?? "" });
+  });
+
+  // 1. Load: / leads to the board; it is ready when the status line has cleared.
+  await page.goto(base + "/");
+  same(new URL(page.url()).pathname, "/board/", "/ leads to the board");
+  await page.waitForFunction(() => document.body.dataset.state, null, { timeout: 30000 });
+  same(await page.evaluate(() => document.body.dataset.state), "ready", "the board loaded");
+  same((await page.getByRole("status").first().innerText()).trim(), "", "no part failed to load");
+  check(apiCalls.length > 0 && apiCalls.every((c) => c.auth === ""), "the board reads the API with no token");
+
+  // 2. Figures: every part on screen against the API's own answer.
+  const roadmap = (await api("/v1/roadmap?hideEndOfLife=true")).body;
+  const items = new Map();
+  for (const r of roadmap.releases ?? []) for (const it of r.items ?? []) items.set(it.item.name, it.item);
+  for (const it of roadmap.backlog ?? []) items.set(it.item.name, it.item);
+  const roadmapRegion = page.getByRole("region", { name: "Roadmap" });
+  for (const [key, title] of [["now", "Now"], ["next", "Next"], ["later", "Later"]]) {
+    const col = roadmapRegion.getByRole("region", { name: new RegExp(`^${title}\\b`) });
+    const want = (roadmap.horizons?.[key] ?? []).map((n) => items.get(n));
+    same(await col.getByRole("listitem").getByRole("heading").allInnerTexts(), want.map((i) => i.title), `${title}: items`);
+    for (const it of want) {
+      const card = col.getByRole("listitem").filter({ has: page.getByRole("heading", { name: it.title, exact: true }) });
+      if (it.donePercent != null) {
+        same(await card.getByRole("progressbar").getAttribute("value"), String(it.donePercent), `${it.title}: % done bar`);
+        check((await card.innerText()).includes(`${it.donePercent}% done`), `${it.title}: shows ${it.donePercent}% done`);
+      }
+      for (const [field, word] of [["fundedPercent", "funded"], ["staffedPercent", "staffed"]]) {
+        const text = await card.innerText();
+        if (it[field] != null) check(text.includes(`${it[field]}% ${word}`), `${it.title}: shows ${it[field]}% ${word}`);
+        else check(!text.includes(`% ${word}`), `${it.title}: no ${word} badge without a figure`);
+      }
+    }
+  }
+  for (const rel of (roadmap.releases ?? []).map((r) => r.release)) {
+    const li = roadmapRegion
+      .getByRole("region", { name: "Releases" })
+      .getByRole("listitem")
+      .filter({ has: page.getByRole("heading", { name: rel.displayName, exact: true }) });
+    check((await li.innerText()).includes(`${rel.doneCount} of ${rel.itemCount} items done`), `${rel.displayName}: release progress`);
+    same(await li.getByRole("progressbar").getAttribute("value"), String(Math.round(rel.progress * 100)), `${rel.displayName}: progress bar`);
+  }
+
+  const [from, to] = last12();
+  const reports = (await api(`/v1/reports/monthly:range?from=${from}&to=${to}`)).body.reports;
+  same(reports.length, 12, "the API has 12 months");
+  const codes = [...new Set(reports.flatMap((r) => r.currencies.map((c) => c.currencyCode)))].sort();
+  check(codes.length > 0, "the seed has money in at least one currency");
+  for (const code of codes) {
+    const table = page.getByRole("table", { name: `Income and costs per month, ${code}` });
+    const rows = await table.locator("tbody tr").evaluateAll((trs) => trs.map((tr) => [...tr.cells].map((c) => c.innerText.trim())));
+    const want = reports.map((r) => {
+      const c = r.currencies.find((x) => x.currencyCode === code);
+      return [monthLabel(r.month), amount(code, c?.incomeTotal ?? "0"), amount(code, c?.expenseTotal ?? "0")];
+    });
+    same(rows, want, `${code}: 12 months of income and costs`);
+    const chart = page.getByRole("img", { name: new RegExp(`income and costs per month in ${code}`) });
+    const box = await chart.boundingBox();
+    check(box && box.width > 100 && box.height > 100, `${code}: the chart is drawn (${JSON.stringify(box)})`);
+    const lastC = reports[11].currencies.find((x) => x.currencyCode === code);
+    const section = page.getByRole("region", { name: code, exact: true });
+    check((await section.innerText()).includes(amount(code, lastC?.cash ?? "0")), `${code}: cash ${amount(code, lastC?.cash ?? "0")}`);
+  }
+
+  const goals = await all("/v1/goals", "goals");
+  check(goals.length > 0, "the seed has goals");
+  const goalsRegion = page.getByRole("region", { name: "Funding goals" });
+  same(await goalsRegion.getByRole("listitem").getByRole("heading").allInnerTexts(), goals.map((g) => g.displayName), "goals");
+  for (const g of goals) {
+    const li = goalsRegion.getByRole("listitem").filter({ has: page.getByRole("heading", { name: g.displayName, exact: true }) });
+    const text = `${amount(g.progress.currencyCode, g.progress.minorUnits)} of ${amount(g.target.currencyCode, g.target.minorUnits)}`;
+    check((await li.innerText()).includes(text), `${g.displayName}: shows "${text}"`);
+  }
+
+  const teams = await all("/v1/teams", "teams");
+  const leads = await all("/v1/teams/-/members?role=ROLE_LEAD", "teamMembers");
+  const teamsRegion = page.getByRole("region", { name: "Teams" });
+  same(await teamsRegion.getByRole("listitem").getByRole("heading").allInnerTexts(), teams.map((t) => t.displayName), "teams");
+  for (const t of teams) {
+    const names = leads.filter((m) => m.name.startsWith(t.name + "/members/")).map((m) => m.displayName);
+    const li = teamsRegion.getByRole("listitem").filter({ has: page.getByRole("heading", { name: t.displayName, exact: true }) });
+    const text = await li.innerText();
+    check(names.length ? text.includes(`Led by ${names.join(", ")}`) : text.includes("Looking for a lead"), `${t.displayName}: leads ${names}`);
+    check(text.includes(`${t.memberCount} member`), `${t.displayName}: ${t.memberCount} members`);
+  }
+
+  const open = await all("/v1/teams/-/positions?state=STATE_OPEN", "positions");
+  check(open.length > 0, "the seed has open positions");
+  const help = page.getByRole("region", { name: "Help wanted" });
+  same(
+    await help.getByRole("list").first().getByRole("listitem").getByRole("heading").allInnerTexts(),
+    open.map((p) => {
+      const team = teams.find((t) => p.name.startsWith(t.name + "/"));
+      return `${p.title} ${team.displayName}`;
+    }),
+    "open positions with their teams",
+  );
+
+  const proposals = await all("/v1/proposals", "proposals");
+  const decisions = page.getByRole("region", { name: "Decisions" });
+  same(
+    await decisions.locator("li .q").allInnerTexts(),
+    [
+      ...proposals.filter((p) => p.state === "STATE_OPEN").map((p) => p.question),
+      ...proposals
+        .filter((p) => p.state === "STATE_CLOSED" && Date.parse(p.closeTime) >= Date.now() - 90 * 86400000)
+        .sort((a, b) => Date.parse(b.closeTime) - Date.parse(a.closeTime))
+        .map((p) => p.question),
+    ],
+    "open and recent decisions",
+  );
+
+  // Keyboard: the first Tab reaches the skip link; a vacancy's call to action takes focus to the form.
+  await page.keyboard.press("Tab");
+  same(await page.evaluate(() => document.activeElement?.textContent), "Skip to the board", "first Tab stop");
+  await help.getByRole("button", { name: "I can help with this" }).first().focus();
+  await page.keyboard.press("Enter");
+  same(await page.evaluate(() => document.activeElement?.id), "offer-name", "the call to action focuses the form");
+  same(await page.getByLabel("What would you like to work on?").inputValue(), `${open[0].title} (${teams.find((t) => open[0].name.startsWith(t.name + "/")).displayName})`, "the call to action names the vacancy");
+
+  // 3. The volunteer form: bad input gets the API's field errors, and nothing is stored.
+  const adminList = async () => {
+    const out = [];
+    let pageToken = "";
+    for (let i = 0; i < 50; i++) {
+      const res = await fetch(`${base}/v1/volunteers?pageSize=100&pageToken=${encodeURIComponent(pageToken)}`, {
+        headers: { Authorization: `Bearer ${token}` },
+      });
+      const body = await res.json();
+      if (res.status !== 200) throw new Error(`list volunteers: ${res.status} ${JSON.stringify(body)}`);
+      out.push(...body.volunteers);
+      if (!body.nextPageToken) break;
+      pageToken = body.nextPageToken;
+    }
+    return out;
+  };
+  const before = (await adminList()).length;
+  const form = page.getByRole("form", { name: "Offer help" });
+  const bad = { displayName: volunteerName, contact: "not-an-address", hoursPerMonth: 800 };
+  await form.getByLabel("Your name").fill(bad.displayName);
+  await form.getByLabel("Email or handle").fill(bad.contact);
+  await form.getByLabel("Hours a month").fill(String(bad.hoursPerMonth));
+  await form.getByRole("button", { name: "Send my offer" }).click();
+  await page.getByText("Please check the highlighted fields.").waitFor({ timeout: 15000 });
+  // What the API says about the same body, field by field.
+  const apiBad = await api("/v1/volunteers", { method: "POST", body: JSON.stringify({ ...bad, skills: [], interests: "" }) });
+  same(apiBad.status, 400, "the API refuses the bad offer");
+  const violations = apiBad.body.details.find((d) => d["@type"].endsWith("BadRequest")).fieldViolations;
+  const labels = { "volunteer.contact": "Email or handle", "volunteer.hoursPerMonth": "Hours a month" };
+  same(violations.map((v) => v.field).sort(), Object.keys(labels).sort(), "the API's violations for the bad offer");
+  for (const v of violations) {
+    const input = form.getByLabel(labels[v.field]);
+    same(await input.getAttribute("aria-invalid"), "true", `${v.field} marked invalid`);
+    const errId = (await input.getAttribute("aria-describedby")).split(" ").find((id) => id.endsWith("-error"));
+    same((await page.locator(`[id="${errId}"]`).innerText()).trim(), v.description, `${v.field}: the API's message beside the field`);
+  }
+  same(await page.evaluate(() => document.activeElement?.id), "offer-contact", "focus moves to the first field in error");
+  summary.axe.formErrors = await axe(page);
+  same((await adminList()).length, before, "a bad offer stores nothing");
+
+  // Good input: the acknowledgement, and the offer stored once with what was typed.
+  const good = { contact: "board-tester@example.org", skills: "testing, docs", hours: "6", interests: "the wiki" };
+  await form.getByLabel("Email or handle").fill(good.contact);
+  await form.getByLabel("Skills").fill(good.skills);
+  await form.getByLabel("Hours a month").fill(good.hours);
+  await form.getByLabel("What would you like to work on?").fill(good.interests);
+  await form.getByRole("button", { name: "Send my offer" }).click();
+  await page.getByText(/^Thank you/).waitFor({ timeout: 15000 });
+  check((await form.getByLabel("Email or handle").getAttribute("aria-invalid")) === null, "no field stays marked invalid");
+  const stored = (await adminList()).filter((v) => v.displayName === volunteerName);
+  same(stored.length, 1, "the good offer is stored once");
+  if (stored[0]) {
+    same(
+      { contact: stored[0].contact, skills: stored[0].skills, hoursPerMonth: stored[0].hoursPerMonth, interests: stored[0].interests },
+      { contact: good.contact, skills: ["testing", "docs"], hoursPerMonth: 6, interests: good.interests },
+      "the stored offer is what was typed",
+    );
+  }
+
+  // 4 and 5. axe at desktop width and a screenshot; then the same at phone width.
+  await page.reload();
+  await page.waitForFunction(() => document.body.dataset.state === "ready", null, { timeout: 30000 });
+  mkdirSync(artifacts, { recursive: true });
+  summary.axe.desktop = await axe(page);
+  await shot(page, "board-desktop.png");
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.waitForTimeout(200); // Chart.js redraws on resize
+  const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(overflow <= 0, `no sideways scrolling at phone width (${overflow}px too wide)`);
+  summary.axe.phone = await axe(page);
+  await shot(page, "board-phone.png");
+
+  for (const [where, r] of Object.entries(summary.axe)) {
+    check(r.serious + r.critical === 0, `axe (${where}): ${r.serious} serious, ${r.critical} critical: ${r.ids.join(", ")}`);
+  }
+  const csp = await page.evaluate(() => window.__csp);
+  same(csp, [], "CSP violations");
+  same(errors, [], "script errors");
+} catch (e) {
+  failures.push(`stopped: ${e.stack || e}`);
+} finally {
+  await browser.close();
+}
+summary.checked = checked;
+console.log(JSON.stringify(summary));
+process.exit(failures.length ? 1 : 0);
+
+// axe-core in the page (evaluated over the DevTools protocol, which the page's CSP does not
+// govern): violations by impact, with the ids of the serious and critical ones.
+async function axe(page) {
+  await page.evaluate(axeSource);
+  const violations = await page.evaluate(async () => (await window.axe.run(document, { resultTypes: ["violations"] })).violations.map((v) => ({ id: v.id, impact: v.impact, nodes: v.nodes.length })));
+  const by = (impact) => violations.filter((v) => v.impact === impact).length;
+  return {
+    critical: by("critical"),
+    serious: by("serious"),
+    moderate: by("moderate"),
+    minor: by("minor"),
+    ids: violations.filter((v) => v.impact === "serious" || v.impact === "critical").map((v) => `${v.id}(${v.nodes})`),
+  };
+}
+
+async function shot(page, name) {
+  const path = join(artifacts, name);
+  await page.screenshot({ path, fullPage: true });
+  summary.screenshots.push(path);
+}
