@@ -86,3 +86,5 @@ func (f *fixture) checkLedger(t *testing.T) {
 		}
 	}
 }
+
+func units(m any) string { return fmt.Sprint(m.(map[string]any)["minorUnits"]) }

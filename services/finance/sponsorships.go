@@ -18,6 +18,8 @@ import (
 	"github.com/guildhall/guildhall/services/finance/store"
 )
 
+const sponsorships = "sponsorships"
+
 func sponsorshipFromRow(r store.Sponsorship) *financev1.Sponsorship {
 	sp := &financev1.Sponsorship{Name: resource.Name(sponsorships, r.ID), Organisation: r.Organisation, Package: r.Package,
 		Amount: mon(r.CurrencyCode, r.Amount), Paid: mon(r.CurrencyCode, r.Paid), Period: interval(r.Period),

@@ -83,54 +83,6 @@ func TestVolunteerContactEmailOrHandle(t *testing.T) {
 	}
 }
 
-// People are found by any handle; privileged callers also by email.
-func TestFindPeople(t *testing.T) {
-	env := apptest.Start(t)
-	a := env.Actors(t)
-	admin := env.WithToken(a.Admin)
-	mustOK(t, admin.Do(t, "POST", "/v1/people?personId=jcrisp",
-		`{"displayName":"Jean Crisp","email":"Jean@Example.org","handles":{"irc":"JCrisp","forum":"jean_c","github":"jcrisp"}}`), "person")
-	mustOK(t, admin.Do(t, "POST", "/v1/people?personId=other", `{"displayName":"O","handles":{"irc":"someone"}}`), "person")
-	found := func(tok, query string) []string {
-		t.Helper()
-		var out []string
-		body := mustOK(t, env.WithToken(tok).Do(t, "GET", "/v1/people:find?"+query, ""), query)
-		for _, p := range list(t, body, "people") {
-			out = append(out, p["name"].(string))
-			if tok == "" && p["email"] != nil && p["email"] != "" {
-				t.Errorf("anonymous lookup shows an email: %v", p)
-			}
-		}
-		return out
-	}
-	for q, want := range map[string][]string{
-		"handle=jcrisp":              {"people/jcrisp"},
-		"handle=JCRISP":              {"people/jcrisp"},
-		"handle=%40jcrisp":           {"people/jcrisp"},
-		"handle=jean_c":              {"people/jcrisp"},
-		"handle=jean_c&system=irc":   nil,
-		"handle=jean_c&system=forum": {"people/jcrisp"},
-		"handle=nobody":              nil,
-	} {
-		if got := found("", q); !slices.Equal(got, want) {
-			t.Errorf("lookup %s: %v, want %v", q, got, want)
-		}
-	}
-	if got := found(a.Admin, "email=jean@example.org"); !slices.Equal(got, []string{"people/jcrisp"}) {
-		t.Errorf("email lookup by admin: %v", got)
-	}
-	for _, tok := range []string{a.Lead, a.OtherLead, a.Member} {
-		if st := env.WithToken(tok).Do(t, "GET", "/v1/people:find?email=jean@example.org", "").Status; st != deny {
-			t.Errorf("email lookup by a non-admin: HTTP %d", st)
-		}
-	}
-	for _, q := range []string{"", "handle=x&email=y@example.org"} {
-		if st := admin.Do(t, "GET", "/v1/people:find?"+q, "").Status; st != http.StatusBadRequest {
-			t.Errorf("lookup %q: HTTP %d, want 400", q, st)
-		}
-	}
-}
-
 // teams/-/members reads every team's members (AIP-159); role filters them.
 func TestEveryTeamLeadInOneCall(t *testing.T) {
 	env := apptest.Start(t)

@@ -7,7 +7,6 @@ package store
 
 import (
 	"context"
-	"time"
 )
 
 const createPerson = `-- name: CreatePerson :one
@@ -69,30 +68,6 @@ func (q *Queries) DeletePerson(ctx context.Context, db DBTX, id string) error {
 	return err
 }
 
-const existingPeople = `-- name: ExistingPeople :many
-SELECT id FROM people WHERE id = ANY($1::text[])
-`
-
-func (q *Queries) ExistingPeople(ctx context.Context, db DBTX, ids []string) ([]string, error) {
-	rows, err := db.Query(ctx, existingPeople, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []string{}
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, err
-		}
-		items = append(items, id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const getPerson = `-- name: GetPerson :one
 SELECT id, display_name, email, handles, skills, country, time_zone, bio, state, last_active_time, create_time, update_time, version, admin, drift_stage, drift_basis FROM people WHERE id = $1
 `
@@ -147,34 +122,6 @@ func (q *Queries) GetPersonForUpdate(ctx context.Context, db DBTX, id string) (P
 		&i.DriftBasis,
 	)
 	return i, err
-}
-
-const insertActivityEvent = `-- name: InsertActivityEvent :execrows
-INSERT INTO activity_events (event_id, person_id, kind, time, receive_time)
-VALUES ($1, $2, $3, $4, $5)
-ON CONFLICT (event_id) DO NOTHING
-`
-
-type InsertActivityEventParams struct {
-	EventID     string
-	PersonID    string
-	Kind        string
-	Time        time.Time
-	ReceiveTime time.Time
-}
-
-func (q *Queries) InsertActivityEvent(ctx context.Context, db DBTX, arg InsertActivityEventParams) (int64, error) {
-	result, err := db.Exec(ctx, insertActivityEvent,
-		arg.EventID,
-		arg.PersonID,
-		arg.Kind,
-		arg.Time,
-		arg.ReceiveTime,
-	)
-	if err != nil {
-		return 0, err
-	}
-	return result.RowsAffected(), nil
 }
 
 const listPeople = `-- name: ListPeople :many
@@ -317,34 +264,6 @@ func (q *Queries) LookupPeopleByHandle(ctx context.Context, db DBTX, arg LookupP
 		return nil, err
 	}
 	return items, nil
-}
-
-const recordActivity = `-- name: RecordActivity :one
-WITH old AS (
-    SELECT o.id AS old_id, o.drift_stage AS old_stage, o.drift_basis AS old_basis
-    FROM people o WHERE o.id = $2::text FOR UPDATE
-)
-UPDATE people p
-SET last_active_time = greatest(p.last_active_time, $1::timestamptz),
-    state = CASE WHEN $1::timestamptz > coalesce(old.old_basis, '-infinity') THEN 'active' ELSE p.state END,
-    drift_stage = CASE WHEN $1::timestamptz > coalesce(old.old_basis, '-infinity') THEN '' ELSE p.drift_stage END
-FROM old
-WHERE p.id = old.old_id
-RETURNING (CASE WHEN p.drift_stage = '' THEN old.old_stage ELSE '' END)::text AS ended_stage
-`
-
-type RecordActivityParams struct {
-	At       time.Time
-	PersonID string
-}
-
-// Activity at a time moves last_active_time forward (never back); activity
-// newer than the drift basis ends any drift. Returns the stage it ended.
-func (q *Queries) RecordActivity(ctx context.Context, db DBTX, arg RecordActivityParams) (string, error) {
-	row := db.QueryRow(ctx, recordActivity, arg.At, arg.PersonID)
-	var ended_stage string
-	err := row.Scan(&ended_stage)
-	return ended_stage, err
 }
 
 const setAdmin = `-- name: SetAdmin :exec

@@ -52,20 +52,9 @@ SET state = $2, last_update_time = $3, update_time = now(), version = version + 
 WHERE id = $1
 RETURNING *;
 
--- name: ReleasesProgress :many
-SELECT release_id::text AS release_id,
-       count(*) FILTER (WHERE state NOT IN ('deferred', 'declined'))::integer AS item_count,
-       count(*) FILTER (WHERE state = 'done')::integer AS done_count
-FROM items WHERE release_id = ANY(sqlc.arg(ids)::text[])
-GROUP BY release_id;
-
--- name: ReleaseChangelog :many
-SELECT * FROM items WHERE release_id = $1 AND state = 'done' ORDER BY update_time DESC, id;
-
 -- name: AllItems :many
 -- Every item for the roadmap page, which lists titles: descriptions (up to
 -- 10,000 characters each) are left in the table and come with GetItem.
 SELECT id, title, ''::text AS description, release_id, state, priority, owner_team, owner_people, tags,
     vote_count, last_update_time, create_time, update_time, version
 FROM items ORDER BY priority DESC, vote_count DESC, id;
-

@@ -40,3 +40,13 @@ DELETE FROM releases WHERE id = $1;
 
 -- name: AllReleases :many
 SELECT * FROM releases ORDER BY coalesce(release_date, target_date) NULLS LAST, create_time, id;
+
+-- name: ReleasesProgress :many
+SELECT release_id::text AS release_id,
+       count(*) FILTER (WHERE state NOT IN ('deferred', 'declined'))::integer AS item_count,
+       count(*) FILTER (WHERE state = 'done')::integer AS done_count
+FROM items WHERE release_id = ANY(sqlc.arg(ids)::text[])
+GROUP BY release_id;
+
+-- name: ReleaseChangelog :many
+SELECT * FROM items WHERE release_id = $1 AND state = 'done' ORDER BY update_time DESC, id;

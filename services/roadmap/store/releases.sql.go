@@ -8,6 +8,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const allReleases = `-- name: AllReleases :many
@@ -216,6 +218,45 @@ func (q *Queries) ListReleases(ctx context.Context, db DBTX, arg ListReleasesPar
 	return items, nil
 }
 
+const releaseChangelog = `-- name: ReleaseChangelog :many
+SELECT id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version FROM items WHERE release_id = $1 AND state = 'done' ORDER BY update_time DESC, id
+`
+
+func (q *Queries) ReleaseChangelog(ctx context.Context, db DBTX, releaseID pgtype.Text) ([]Item, error) {
+	rows, err := db.Query(ctx, releaseChangelog, releaseID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Item{}
+	for rows.Next() {
+		var i Item
+		if err := rows.Scan(
+			&i.ID,
+			&i.Title,
+			&i.Description,
+			&i.ReleaseID,
+			&i.State,
+			&i.Priority,
+			&i.OwnerTeam,
+			&i.OwnerPeople,
+			&i.Tags,
+			&i.VoteCount,
+			&i.LastUpdateTime,
+			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const releaseTransitions = `-- name: ReleaseTransitions :many
 SELECT id, release_id, from_state, to_state, actor, time, note FROM release_transitions WHERE release_id = $1 ORDER BY id
 `
@@ -238,6 +279,40 @@ func (q *Queries) ReleaseTransitions(ctx context.Context, db DBTX, releaseID str
 			&i.Time,
 			&i.Note,
 		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const releasesProgress = `-- name: ReleasesProgress :many
+SELECT release_id::text AS release_id,
+       count(*) FILTER (WHERE state NOT IN ('deferred', 'declined'))::integer AS item_count,
+       count(*) FILTER (WHERE state = 'done')::integer AS done_count
+FROM items WHERE release_id = ANY($1::text[])
+GROUP BY release_id
+`
+
+type ReleasesProgressRow struct {
+	ReleaseID string
+	ItemCount int32
+	DoneCount int32
+}
+
+func (q *Queries) ReleasesProgress(ctx context.Context, db DBTX, ids []string) ([]ReleasesProgressRow, error) {
+	rows, err := db.Query(ctx, releasesProgress, ids)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ReleasesProgressRow{}
+	for rows.Next() {
+		var i ReleasesProgressRow
+		if err := rows.Scan(&i.ReleaseID, &i.ItemCount, &i.DoneCount); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
