@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
+	"github.com/fullstorydev/grpchan"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -51,6 +52,11 @@ type App struct {
 	jobs *job.Runner
 	// services are the services this binary knows (Services(); tests swap one).
 	services []service.Descriptor
+
+	// local serves the services of this process (WithServices) to its
+	// gateway in-process; localNames lists them.
+	local      *grpcserver.Server
+	localNames []string
 
 	tel           *telemetry.Telemetry
 	pools         *database.PoolCollector
@@ -183,18 +189,20 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		Unary:            []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(policy, authn, throttle)},
 		Stream:           []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(policy, authn, throttle)},
 		ServerOptions:    a.tel.ServerOptions(),
+		LocalStats:       a.tel.ServerStatsHandler(),
 		ClientIP:         a.clientIP(),
 		HandshakeTimeout: a.cfg.ReadTimeout, IdleTimeout: a.cfg.IdleTimeout,
 	})
 	lis = a.limitConns(lis, nil)
 	for _, p := range parts {
-		p.Register(srv.Server)
+		p.Register(srv)
 	}
 	if err := CheckPolicy(srv.Server, policy); err != nil {
 		return err
 	}
 	metrics.InitializeMetrics(srv.Server)
 	srv.MarkServing()
+	a.local, a.localNames = srv, names
 	for _, w := range watchDB {
 		srv.Health.SetServingStatus(gateway.DatabaseHealth(w.grpcName), healthpb.HealthCheckResponse_SERVING)
 		jobs = append(jobs, watchDatabase(srv, w, a.log))
@@ -218,10 +226,17 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 	return nil
 }
 
-// WithGateway serves the REST gateway on lis, dialing each service at its target.
+// WithGateway serves the REST gateway on lis, dialing each service at its
+// target, or, for a service WithServices serves in this process, calling it
+// in-process: the same interceptors on both sides, without a loopback
+// connection, HTTP/2 framing or encoding in between.
 func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[string]string) error {
-	conns := map[string]*grpc.ClientConn{}
+	conns := map[string]grpc.ClientConnInterface{}
 	for _, name := range config.Services {
+		if a.local != nil && slices.Contains(a.localNames, name) {
+			conns[name] = a.localConn()
+			continue
+		}
 		conn, err := a.dial(targets[name], gateway.DialOptions()...)
 		if err != nil {
 			return err
@@ -287,6 +302,18 @@ func CheckPolicy(srv *grpc.Server, policy auth.Policy) error {
 		return fmt.Errorf("access rules name methods that are not served: %s", strings.Join(stale, ", "))
 	}
 	return nil
+}
+
+// localConn is the gateway's channel to the services of this process, with
+// the client interceptors a dialled connection has (dial, gateway.DialOptions).
+func (a *App) localConn() grpc.ClientConnInterface {
+	ch := a.local.Local()
+	if h := a.tel.ClientStatsHandler(); h != nil {
+		ch.WithClientStatsHandler(h)
+	}
+	conn := grpchan.InterceptClientConnUnary(ch, a.clientMetrics.UnaryClientInterceptor(), requestid.UnaryClientInterceptor(),
+		gateway.UnaryClientInterceptor)
+	return grpchan.InterceptClientConnStream(conn, a.clientMetrics.StreamClientInterceptor(), gateway.StreamClientInterceptor)
 }
 
 // dial connects to a Guildhall service; the connection closes with the app.

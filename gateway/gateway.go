@@ -33,9 +33,10 @@ import (
 	"github.com/guildhall/guildhall/web/board"
 )
 
-// Upstreams are the gRPC connections to each service.
+// Upstreams are the gRPC connections to each service: dialled
+// connections, or in-process channels to services in the same process.
 type Upstreams struct {
-	Membership, Roadmap, Finance *grpc.ClientConn
+	Membership, Roadmap, Finance grpc.ClientConnInterface
 }
 
 // Options configures the gateway.
@@ -79,16 +80,22 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 	)
 	regs := []struct {
 		name, service string
-		fn            func(context.Context, *runtime.ServeMux, *grpc.ClientConn) error
-		conn          *grpc.ClientConn
+		register      func() error
+		conn          grpc.ClientConnInterface
 	}{
-		{"membership", membershipv1.MembershipService_ServiceDesc.ServiceName, membershipv1.RegisterMembershipServiceHandler, up.Membership},
-		{"roadmap", roadmapv1.RoadmapService_ServiceDesc.ServiceName, roadmapv1.RegisterRoadmapServiceHandler, up.Roadmap},
-		{"finance", financev1.FinanceService_ServiceDesc.ServiceName, financev1.RegisterFinanceServiceHandler, up.Finance},
+		{"membership", membershipv1.MembershipService_ServiceDesc.ServiceName, func() error {
+			return membershipv1.RegisterMembershipServiceHandlerClient(ctx, mux, membershipv1.NewMembershipServiceClient(up.Membership))
+		}, up.Membership},
+		{"roadmap", roadmapv1.RoadmapService_ServiceDesc.ServiceName, func() error {
+			return roadmapv1.RegisterRoadmapServiceHandlerClient(ctx, mux, roadmapv1.NewRoadmapServiceClient(up.Roadmap))
+		}, up.Roadmap},
+		{"finance", financev1.FinanceService_ServiceDesc.ServiceName, func() error {
+			return financev1.RegisterFinanceServiceHandlerClient(ctx, mux, financev1.NewFinanceServiceClient(up.Finance))
+		}, up.Finance},
 	}
 	ready := readiness{}
 	for _, r := range regs {
-		if err := r.fn(ctx, mux, r.conn); err != nil {
+		if err := r.register(); err != nil {
 			return nil, fmt.Errorf("register %s routes: %w", r.name, err)
 		}
 		ready = append(ready, upstream{name: r.name, service: r.service, health: healthpb.NewHealthClient(r.conn)})

@@ -81,22 +81,29 @@ func recordPattern(root *http.ServeMux) http.Handler {
 // request line. The header is not forwarded to REST clients.
 func DialOptions() []grpc.DialOption {
 	return []grpc.DialOption{
-		grpc.WithChainUnaryInterceptor(func(ctx context.Context, method string, req, reply any,
-			cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
-			var md metadata.MD
-			err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Header(&md))...)
-			recordCaller(ctx, md)
-			return err
-		}),
-		grpc.WithChainStreamInterceptor(func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string,
-			streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
-			cs, err := streamer(ctx, desc, cc, method, opts...)
-			if err != nil {
-				return nil, err
-			}
-			return &callerStream{ClientStream: cs, ctx: ctx}, nil
-		}),
+		grpc.WithChainUnaryInterceptor(UnaryClientInterceptor),
+		grpc.WithChainStreamInterceptor(StreamClientInterceptor),
 	}
+}
+
+// UnaryClientInterceptor is DialOptions' unary interceptor, for channels
+// that are not dialled (a service in the same process).
+func UnaryClientInterceptor(ctx context.Context, method string, req, reply any,
+	cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	var md metadata.MD
+	err := invoker(ctx, method, req, reply, cc, append(opts, grpc.Header(&md))...)
+	recordCaller(ctx, md)
+	return err
+}
+
+// StreamClientInterceptor is DialOptions' stream interceptor.
+func StreamClientInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string,
+	streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return &callerStream{ClientStream: cs, ctx: ctx}, nil
 }
 
 func recordCaller(ctx context.Context, md metadata.MD) {

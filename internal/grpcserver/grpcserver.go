@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"buf.build/go/protovalidate"
+	"github.com/fullstorydev/grpchan"
+	"github.com/fullstorydev/grpchan/inprocgrpc"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors"
 	grpclogging "github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/logging"
@@ -35,6 +37,7 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/stats"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
@@ -59,6 +62,9 @@ type Options struct {
 	Stream []grpc.StreamServerInterceptor
 	// ServerOptions are added to the server's, e.g. a tracing stats handler.
 	ServerOptions []grpc.ServerOption
+	// LocalStats, if set, sees the calls of the in-process channel (Local)
+	// as the ServerOptions' stats handler sees the server's.
+	LocalStats stats.Handler
 	// ClientIP finds each call's client address (clientip.From); nil
 	// trusts no forwarding header.
 	ClientIP *clientip.Resolver
@@ -86,12 +92,32 @@ func limits(o Options) []grpc.ServerOption {
 	}
 }
 
-// Server is a gRPC server with its health service.
+// Server is a gRPC server with its health service, and an in-process
+// channel to the same services through the same interceptor chain.
 type Server struct {
 	*grpc.Server
 	Health *health.Server
 	log    *zap.Logger
+	local  *inprocgrpc.Channel
+	// localReg registers services on local behind the interceptor chain.
+	localReg grpc.ServiceRegistrar
 }
+
+// RegisterService registers a service on the server and on its in-process
+// channel.
+func (s *Server) RegisterService(desc *grpc.ServiceDesc, impl any) {
+	s.Server.RegisterService(desc, impl)
+	s.localReg.RegisterService(desc, impl)
+}
+
+// Local is a channel to the server's services from the same process (the
+// gateway's, when it runs with them): each call runs the whole interceptor
+// chain (metrics, request id, client address, access log, recovery, error
+// mapping, authentication, validation) and the handler, with the caller's
+// outgoing metadata as its incoming metadata, but without HTTP/2 framing or
+// encoding: messages are copied, not marshalled. Calls on it are not
+// drained by Shutdown; callers stop first.
+func (s *Server) Local() *inprocgrpc.Channel { return s.local }
 
 // New returns a server with the full interceptor chain, health and
 // reflection. Register services on it, then call MarkServing.
@@ -140,13 +166,17 @@ func New(o Options) *Server {
 
 	opts := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}, limits(o)...)
 	opts = append(opts, o.ServerOptions...)
-	s := grpc.NewServer(opts...)
-	h := health.NewServer()
+	local := &inprocgrpc.Channel{}
+	if o.LocalStats != nil {
+		local.WithServerStatsHandler(o.LocalStats)
+	}
+	srv := &Server{Server: grpc.NewServer(opts...), Health: health.NewServer(), log: o.Log, local: local,
+		localReg: grpchan.WithUnaryInterceptors(grpchan.WithStreamInterceptors(local, stream...), unary...)}
 	// Not serving until the owner says the services are ready.
-	h.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
-	healthpb.RegisterHealthServer(s, h)
-	reflection.Register(s)
-	return &Server{Server: s, Health: h, log: o.Log}
+	srv.Health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
+	healthpb.RegisterHealthServer(srv, srv.Health)
+	reflection.Register(srv.Server)
+	return srv
 }
 
 // MarkServing sets every registered service, and the server as a whole, to SERVING.

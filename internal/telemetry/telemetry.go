@@ -29,6 +29,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/stats"
 )
 
 // Telemetry is a process's tracing setup. The zero value, and a nil
@@ -148,6 +149,23 @@ func (t *Telemetry) DialOptions() []grpc.DialOption {
 		return nil
 	}
 	return []grpc.DialOption{grpc.WithStatsHandler(otelgrpc.NewClientHandler(t.grpcOptions()...))}
+}
+
+// ServerStatsHandler and ClientStatsHandler are ServerOptions' and
+// DialOptions' handlers, for in-process channels; nil when tracing is off.
+func (t *Telemetry) ServerStatsHandler() stats.Handler {
+	if !t.Enabled() {
+		return nil
+	}
+	return otelgrpc.NewServerHandler(t.grpcOptions()...)
+}
+
+// ClientStatsHandler: see ServerStatsHandler.
+func (t *Telemetry) ClientStatsHandler() stats.Handler {
+	if !t.Enabled() {
+		return nil
+	}
+	return otelgrpc.NewClientHandler(t.grpcOptions()...)
 }
 
 // HTTP wraps a REST handler: a server span per request, continuing the
