@@ -289,8 +289,7 @@ func authorize(ctx context.Context, policy Policy, authn Authenticator, method s
 
 // bearer reads "authorization: Bearer <token>" from incoming metadata.
 func bearer(ctx context.Context) (token string, present bool, err error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	vals := md.Get("authorization")
+	vals := metadata.ValueFromIncomingContext(ctx, "authorization")
 	if len(vals) == 0 || vals[0] == "" {
 		return "", false, nil
 	}

@@ -175,16 +175,18 @@ func (r *Resolver) Resolve(ctx context.Context) netip.Addr {
 	if p, ok := peer.FromContext(ctx); ok {
 		peerAddr = FromAddr(p.Addr)
 	}
-	md, _ := metadata.FromIncomingContext(ctx)
+	// ValueFromIncomingContext reads one key without copying the whole
+	// metadata, as FromIncomingContext does.
+	get := func(key string) []string { return metadata.ValueFromIncomingContext(ctx, key) }
 	gateway := false
 	if r.secret != "" {
-		for _, v := range md.Get(GatewayKey) {
+		for _, v := range get(GatewayKey) {
 			if subtle.ConstantTimeCompare([]byte(v), []byte(r.secret)) == 1 {
 				gateway = true
 			}
 		}
 	}
-	return r.Client(peerAddr, Hops(md.Get), gateway)
+	return r.Client(peerAddr, Hops(get), gateway)
 }
 
 // UnaryServerInterceptor puts the client address in the context (From).

@@ -19,8 +19,7 @@ const IdempotencyKeyMetadata = "idempotency-key"
 // request_id (AIP-155): it fills an unset request_id, agrees with a set one,
 // and is refused by a method that takes no request_id rather than ignored.
 func applyIdempotencyKey(ctx context.Context, req any) error {
-	md, _ := metadata.FromIncomingContext(ctx)
-	keys := md.Get(IdempotencyKeyMetadata)
+	keys := metadata.ValueFromIncomingContext(ctx, IdempotencyKeyMetadata)
 	if len(keys) == 0 {
 		return nil
 	}

@@ -59,10 +59,8 @@ func StreamServerInterceptor() grpc.StreamServerInterceptor {
 
 func fromIncoming(ctx context.Context) context.Context {
 	var id string
-	if md, ok := metadata.FromIncomingContext(ctx); ok {
-		if v := md.Get(MetadataKey); len(v) > 0 {
-			id = v[0]
-		}
+	if v := metadata.ValueFromIncomingContext(ctx, MetadataKey); len(v) > 0 {
+		id = v[0]
 	}
 	id = Sanitize(id)
 	_ = grpc.SetHeader(ctx, metadata.Pairs(MetadataKey, id))
