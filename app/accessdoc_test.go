@@ -12,10 +12,12 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/services/events"
 	"github.com/guildhall/guildhall/services/finance"
 	"github.com/guildhall/guildhall/services/membership"
 	"github.com/guildhall/guildhall/services/roadmap"
@@ -48,7 +50,10 @@ What a caller may see inside an answer is narrower still:
   anyone else it does not exist: NOT_FOUND); its contact only to admins,
   holders of volunteers.coordinate and the leads of the team the offer is
   matched to;
-- donors and private finance records as the finance rules below say.
+- donors and private finance records as the finance rules below say;
+- an event in the feed (ListEvents): those its service named as its
+  audience (the public, some people, holders of a permission, a team's
+  leads), admins and Guildhall services; see docs/events.md.
 
 `
 
@@ -65,6 +70,10 @@ func TestAccessDocIsCurrent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	es, err := events.NewServer(events.Options{Now: time.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
 	var b strings.Builder
 	b.WriteString(accessIntro)
 	b.WriteString("| Service | RPC | REST | Who may call |\n|---|---|---|---|\n")
@@ -75,6 +84,7 @@ func TestAccessDocIsCurrent(t *testing.T) {
 		{membershipv1.MembershipService_ServiceDesc, ms.Policy()},
 		{roadmapv1.RoadmapService_ServiceDesc, rs.Policy()},
 		{financev1.FinanceService_ServiceDesc, fs.Policy()},
+		{eventsv1.EventService_ServiceDesc, es.Policy()},
 	} {
 		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(svc.desc.ServiceName))
 		if err != nil {

@@ -23,12 +23,15 @@ import (
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/guildhall/guildhall/gateway"
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/clientip"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/grpcserver"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/job"
@@ -143,6 +146,24 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		return err
 	}
 	roadmapClient := roadmapv1.NewRoadmapServiceClient(roadmapConn)
+	// Events likewise: every service's outbox delivers its events there.
+	eventsTarget := a.cfg.Service[config.Events].Target
+	if slices.Contains(names, config.Events) {
+		eventsTarget = lis.Addr().String()
+		if slices.Contains(names, config.Membership) {
+			eventsTarget = membershipTarget
+		}
+	}
+	eventsConn, err := a.dial(eventsTarget, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
+	if err != nil {
+		return err
+	}
+	// The outbox of each service carries activity reports to membership and
+	// events to the events service, topic by topic.
+	drain := outbox.Route(map[string]outbox.Sender{
+		activity.Topic: activity.Sender(membershipClient),
+		events.Topic:   events.Sender(eventsv1.NewEventServiceClient(eventsConn)),
+	})
 
 	sender, err := mail.NewSender(a.cfg.SMTP, a.log.Named("mail"))
 	if err != nil {
@@ -168,7 +189,8 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		a.closers = append(a.closers, pool.Close)
 		a.pools.Add(name, pool)
 		a.backlog.Add(name, pool)
-		part, err := svc.Build(service.Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient, Roadmap: roadmapClient, Mail: sender, Now: a.now})
+		part, err := svc.Build(service.Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient,
+			Roadmap: roadmapClient, Mail: sender, Now: a.now, Metrics: a.registry})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
@@ -176,6 +198,9 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		policies = append(policies, part.Policy())
 		jobs = append(jobs, part.Jobs()...)
 		jobs = append(jobs, idempotency.PurgeJob(name+".idempotency-purge", pool, a.cfg.IdempotencyRetention, a.now))
+		if name != config.Events { // the events service writes its own events to its log directly
+			jobs = append(jobs, outbox.Job(name+".outbox", pool, drain, 500*time.Millisecond))
+		}
 		watchDB = append(watchDB, watched{name, svc.GRPCName, pool})
 	}
 
@@ -245,6 +270,7 @@ func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[str
 	}
 	h, err := gateway.New(ctx, gateway.Upstreams{
 		Membership: conns[config.Membership], Roadmap: conns[config.Roadmap], Finance: conns[config.Finance],
+		Events: conns[config.Events],
 	}, gateway.Options{
 		CORSOrigins: a.cfg.CORSOrigins, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Registerer: a.registry, Telemetry: a.tel,

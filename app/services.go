@@ -10,15 +10,16 @@ import (
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/service"
+	"github.com/guildhall/guildhall/services/events"
 	"github.com/guildhall/guildhall/services/finance"
 	"github.com/guildhall/guildhall/services/membership"
 	"github.com/guildhall/guildhall/services/roadmap"
 )
 
 // Services returns every service, membership first (the others refer to its
-// people and teams when seeding).
+// people and teams when seeding), events last (the others write to it).
 func Services() []service.Descriptor {
-	return []service.Descriptor{membership.Service(), roadmap.Service(), finance.Service()}
+	return []service.Descriptor{membership.Service(), roadmap.Service(), finance.Service(), events.Service()}
 }
 
 // Lines are the platform's migration lines: the tables platform packages

@@ -54,7 +54,7 @@ var gatewayPaths = []string{"/healthz", "/readyz"}
 
 // secretKeys are the keys of the "guildhall" Secret the README tells
 // operators to create.
-var secretKeys = []string{"internal-token", "membership-database-url", "roadmap-database-url", "finance-database-url"}
+var secretKeys = []string{"internal-token", "membership-database-url", "roadmap-database-url", "finance-database-url", "events-database-url"}
 
 type kustomization struct {
 	APIVersion string `json:"apiVersion"`

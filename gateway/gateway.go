@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/protobuf/encoding/protojson"
 
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
@@ -36,7 +37,7 @@ import (
 // Upstreams are the gRPC connections to each service: dialled
 // connections, or in-process channels to services in the same process.
 type Upstreams struct {
-	Membership, Roadmap, Finance grpc.ClientConnInterface
+	Membership, Roadmap, Finance, Events grpc.ClientConnInterface
 }
 
 // Options configures the gateway.
@@ -66,7 +67,8 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 		runtime.WithMiddlewares(noQueryRoutes(
 			membershipv1.File_guildhall_membership_v1_membership_service_proto,
 			roadmapv1.File_guildhall_roadmap_v1_roadmap_service_proto,
-			financev1.File_guildhall_finance_v1_finance_service_proto)),
+			financev1.File_guildhall_finance_v1_finance_service_proto,
+			eventsv1.File_guildhall_events_v1_events_service_proto)),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		// Services echo x-request-id; the middleware already set the header.
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
@@ -92,6 +94,9 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 		{"finance", financev1.FinanceService_ServiceDesc.ServiceName, func() error {
 			return financev1.RegisterFinanceServiceHandlerClient(ctx, mux, financev1.NewFinanceServiceClient(up.Finance))
 		}, up.Finance},
+		{"events", eventsv1.EventService_ServiceDesc.ServiceName, func() error {
+			return eventsv1.RegisterEventServiceHandlerClient(ctx, mux, eventsv1.NewEventServiceClient(up.Events))
+		}, up.Events},
 	}
 	ready := readiness{}
 	for _, r := range regs {

@@ -45,7 +45,7 @@ type command struct {
 func commands() []command {
 	return []command{
 		{"dev", "", "run every service and the gateway in one process, against one database", runDev},
-		{"serve", "membership|roadmap|finance|gateway", "run one part, as in docker-compose", runServe},
+		{"serve", "membership|roadmap|finance|events|gateway", "run one part, as in docker-compose", runServe},
 		{"migrate", "[service…]", "apply database migrations (all services by default) and exit", runMigrate},
 		{"seed", "sme [--token T]", "load a demo data set into a running Guildhall, through its API (idempotent)", runSeed},
 		{"token", "create --admin [--person ID]", "print a new admin token (made directly in the membership database)", runToken},
@@ -226,17 +226,17 @@ type errSeed struct{ error }
 func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
 		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stdout, "Usage: guildhall serve membership|roadmap|finance|gateway [flags]\n\nRun 'guildhall serve <part> -h' for the flags of one part.")
+			fmt.Fprintln(stdout, "Usage: guildhall serve membership|roadmap|finance|events|gateway [flags]\n\nRun 'guildhall serve <part> -h' for the flags of one part.")
 			return nil
 		}
-		return errors.New("serve: name a part: membership, roadmap, finance or gateway")
+		return errors.New("serve: name a part: membership, roadmap, finance, events or gateway")
 	}
 	part := args[0]
 	scope := config.ServiceScope(part)
 	if part == "gateway" {
 		scope = config.ScopeGateway
 	} else if scope == 0 {
-		return fmt.Errorf("serve: unknown part %q: want membership, roadmap, finance or gateway", part)
+		return fmt.Errorf("serve: unknown part %q: want membership, roadmap, finance, events or gateway", part)
 	}
 	cfg, log, _, err := setup(sub{"serve " + part, scope, args[1:], stdout}, "json")
 	if err != nil {

@@ -4,3 +4,4 @@
 CREATE DATABASE membership;
 CREATE DATABASE roadmap;
 CREATE DATABASE finance;
+CREATE DATABASE events;

@@ -62,15 +62,9 @@ func New(person, kind string, t time.Time) *membershipv1.Activity {
 	return &membershipv1.Activity{EventId: uuid.NewString(), Person: person, Kind: kind, Time: timestamppb.New(t)}
 }
 
-// Jobs is the job that delivers the activity queued in db's outbox (of the
-// named service) to membership; a membership outage only delays delivery.
-// With no client there is nothing to deliver to, and no job.
-func Jobs(service string, db *pgxpool.Pool, client membershipv1.MembershipServiceClient) []job.Job {
-	if client == nil {
-		return nil
-	}
-	return []job.Job{outbox.Job(service+".outbox", db, Sender(client), 500*time.Millisecond)}
-}
+// Jobs returns no job: the app drains every service's outbox, activity and
+// events alike (outbox.Route), with Sender for this topic.
+func Jobs(string, *pgxpool.Pool, membershipv1.MembershipServiceClient) []job.Job { return nil }
 
 // Sender delivers queued activity to membership; membership ignores event
 // ids it has seen, so redelivery is harmless.

@@ -27,10 +27,12 @@ const (
 	Membership = "membership"
 	Roadmap    = "roadmap"
 	Finance    = "finance"
+	Events     = "events"
 )
 
-// Services lists every service, membership first: the others use it for identity.
-var Services = []string{Membership, Roadmap, Finance}
+// Services lists every service, membership first: the others use it for
+// identity; events last, as every other one writes to it.
+var Services = []string{Membership, Roadmap, Finance, Events}
 
 // ServiceConfig is what `serve <service>` needs, and how others reach it.
 type ServiceConfig struct {
@@ -108,6 +110,19 @@ type Config struct {
 	// MailTemplates, if set, is a directory whose template files replace
 	// the built-in ones of the same name (see internal/mail/templates).
 	MailTemplates string
+	// Webhook delivery (the events service): WebhookWorkers deliveries at
+	// once per process, each attempt bounded by WebhookTimeout, retried
+	// after WebhookBackoffBase·2^(failures-1) (at most WebhookBackoffMax)
+	// with jitter; WebhookFailureLimit consecutive failures deactivate a
+	// webhook. WebhookAllowedNetworks are the internal networks an operator
+	// allows as targets (all others are refused, against SSRF).
+	WebhookWorkers         int64
+	WebhookTimeout         time.Duration
+	WebhookBackoffBase     time.Duration
+	WebhookBackoffMax      time.Duration
+	WebhookFailureLimit    int64
+	WebhookAllowedNetworks []netip.Prefix
+	webhookAllowed         []string
 
 	trustedProxies []string
 	vars           []variable
@@ -168,9 +183,10 @@ const (
 	ScopeMigrate
 	ScopeToken
 	ScopeSeed
+	ScopeEvents
 
 	// ScopeService is every 'serve <service>'; ServiceScope names one.
-	ScopeService = ScopeMembership | ScopeRoadmap | ScopeFinance
+	ScopeService = ScopeMembership | ScopeRoadmap | ScopeFinance | ScopeEvents
 	// ScopeAll binds every setting (e.g. to list them).
 	ScopeAll = ScopeDev | ScopeService | ScopeGateway | ScopeMigrate | ScopeToken | ScopeSeed
 	// scopeServer is every subcommand that serves requests.
@@ -188,6 +204,8 @@ func ServiceScope(service string) Scope {
 		return ScopeRoadmap
 	case Finance:
 		return ScopeFinance
+	case Events:
+		return ScopeEvents
 	}
 	return 0
 }
@@ -209,6 +227,9 @@ var scopes = map[string]Scope{
 	"smtp-username": ScopeDev | ScopeService, "smtp-password": ScopeDev | ScopeService,
 	"smtp-from": ScopeDev | ScopeService, "smtp-tls": ScopeDev | ScopeService,
 	"public-url": ScopeDev | ScopeService, "mail-templates": ScopeDev | ScopeService,
+	"webhook-workers": ScopeDev | ScopeEvents, "webhook-timeout": ScopeDev | ScopeEvents,
+	"webhook-backoff-base": ScopeDev | ScopeEvents, "webhook-backoff-max": ScopeDev | ScopeEvents,
+	"webhook-failure-limit": ScopeDev | ScopeEvents, "webhook-allowed-networks": ScopeDev | ScopeEvents,
 }
 
 func scopeOf(flagName string) Scope {
@@ -223,8 +244,9 @@ func scopeOf(flagName string) Scope {
 		case "addr":
 			return own
 		case "target":
-			// Services dial only membership, for identity.
-			if svc == Membership {
+			// Services dial membership, for identity, and events, for
+			// their outbox.
+			if svc == Membership || svc == Events {
 				return ScopeService | ScopeGateway | ScopeSeed
 			}
 			return ScopeGateway | ScopeSeed
@@ -282,6 +304,12 @@ func Bind(fs *flag.FlagSet, lookup func(string) (string, bool), logFormat string
 	b.str(&c.PublicURL, "public-url", "http://localhost:8080", "address people reach Guildhall at, for links in mail (https in production)", false)
 	b.str(&c.MailTemplates, "mail-templates", "", "directory of mail templates that replace the built-in ones of the same name", false)
 	b.list(&c.jobIntervals, "job-intervals", "pause between passes of background jobs, by job, e.g. membership.drift=10s,roadmap.outbox=1s")
+	b.int64(&c.WebhookWorkers, "webhook-workers", 8, "webhook deliveries under way at once in each events process (one per webhook at a time)")
+	b.duration(&c.WebhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook delivery attempt may take, connecting to the last byte of the answer")
+	b.duration(&c.WebhookBackoffBase, "webhook-backoff-base", time.Second, "wait after a webhook's first failed delivery; it doubles with each further failure (with jitter)")
+	b.duration(&c.WebhookBackoffMax, "webhook-backoff-max", 10*time.Minute, "longest wait between attempts of a failing webhook")
+	b.int64(&c.WebhookFailureLimit, "webhook-failure-limit", 20, "consecutive failed deliveries after which a webhook is deactivated")
+	b.list(&c.webhookAllowed, "webhook-allowed-networks", "internal networks (CIDRs, comma-separated) allowed as webhook targets; loopback, link-local and private addresses are otherwise refused")
 	for i, svc := range Services {
 		sc := &ServiceConfig{}
 		c.Service[svc] = sc
@@ -341,6 +369,17 @@ func (c *Config) Complete() error {
 	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" ||
 		u.RawQuery != "" || u.Fragment != "" || u.User != nil {
 		errs = append(errs, fmt.Errorf("GUILDHALL_PUBLIC_URL: %q is not a URL like https://guildhall.example.org", c.PublicURL))
+	}
+	if c.WebhookWorkers <= 0 || c.WebhookWorkers > 256 || c.WebhookFailureLimit <= 0 {
+		errs = append(errs, errors.New("GUILDHALL_WEBHOOK_WORKERS must be between 1 and 256 and GUILDHALL_WEBHOOK_FAILURE_LIMIT positive"))
+	}
+	if c.WebhookTimeout <= 0 || c.WebhookBackoffBase <= 0 || c.WebhookBackoffMax < c.WebhookBackoffBase {
+		errs = append(errs, errors.New("GUILDHALL_WEBHOOK_TIMEOUT and GUILDHALL_WEBHOOK_BACKOFF_BASE must be positive, GUILDHALL_WEBHOOK_BACKOFF_MAX at least the base"))
+	}
+	if p, err := clientip.ParsePrefixes(c.webhookAllowed); err != nil {
+		errs = append(errs, fmt.Errorf("GUILDHALL_WEBHOOK_ALLOWED_NETWORKS: %w", err))
+	} else {
+		c.WebhookAllowedNetworks = p
 	}
 	if p, err := clientip.ParsePrefixes(c.trustedProxies); err != nil {
 		errs = append(errs, fmt.Errorf("GUILDHALL_TRUSTED_PROXIES: %w", err))

@@ -51,6 +51,19 @@ func Enqueue(ctx context.Context, tx pgx.Tx, topic string, msg proto.Message) er
 // leaves the whole batch queued for a later try.
 type Sender func(ctx context.Context, topic string, payloads [][]byte) error
 
+// Route is a Sender that hands each topic's payloads to that topic's
+// sender. A topic with no sender fails the batch, which stays queued: rows
+// are never dropped for want of a receiver.
+func Route(senders map[string]Sender) Sender {
+	return func(ctx context.Context, topic string, payloads [][]byte) error {
+		send, ok := senders[topic]
+		if !ok {
+			return fmt.Errorf("no sender for outbox topic %q", topic)
+		}
+		return send(ctx, topic, payloads)
+	}
+}
+
 // Batch is how many messages one pass delivers at most.
 const Batch = 200
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
@@ -35,12 +36,15 @@ type Deps struct {
 	Mail mail.Sender
 	// Now is the clock; tests move it.
 	Now func() time.Time
+	// Metrics registers the service's own metrics on the process's /metrics.
+	Metrics prometheus.Registerer
 }
 
 // Part is a built service: it registers its gRPC API, declares who may call
 // each of its methods (every registered method must have a rule, or the
 // process refuses to start) and the background jobs it needs run (see
-// package job; the app adds the platform's own, such as purging request ids).
+// package job; the app adds the platform's own, such as purging request ids
+// and draining the outbox to membership and events).
 type Part interface {
 	Register(s grpc.ServiceRegistrar)
 	Policy() auth.Policy

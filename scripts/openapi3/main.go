@@ -37,11 +37,13 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/services/events"
 	"github.com/guildhall/guildhall/services/finance"
 	"github.com/guildhall/guildhall/services/membership"
 	"github.com/guildhall/guildhall/services/roadmap"
@@ -82,7 +84,8 @@ func run(in, out string) error {
 		return err
 	}
 	g := &gen{doc: doc, policy: auth.Merge(
-		(&membership.Server{}).Policy(), (&roadmap.Server{}).Policy(), (&finance.Server{}).Policy())}
+		(&membership.Server{}).Policy(), (&roadmap.Server{}).Policy(), (&finance.Server{}).Policy(),
+		(&events.Server{}).Policy())}
 	if err := g.complete(); err != nil {
 		return err
 	}
@@ -107,6 +110,7 @@ var files = []protoreflect.FileDescriptor{
 	membershipv1.File_guildhall_membership_v1_membership_service_proto,
 	roadmapv1.File_guildhall_roadmap_v1_roadmap_service_proto,
 	financev1.File_guildhall_finance_v1_finance_service_proto,
+	eventsv1.File_guildhall_events_v1_events_service_proto,
 }
 
 func (g *gen) complete() error {

@@ -194,6 +194,50 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/events": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the events the caller may read, oldest first (commit order)
+         * @description The feed never ends: `next_page_token` is set on every answer, also when the page is short because the caller has caught up; calling again with it later returns what was written since, with no gaps and no duplicates, across restarts and concurrent writers. Filter (AIP-160) on `type` and `subject`, e.g. `type = "dev.guildhall.finance.donation.created.v1"`.
+         *
+         *     Who may call: anyone.
+         */
+        get: operations["EventService_ListEvents"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/events:ingest": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Appends events emitted by a Guildhall service (its outbox); events already stored (by id) are skipped, so redelivery is harmless
+         * @description Guildhall services only.
+         *
+         *     Who may call: Guildhall services.
+         */
+        post: operations["EventService_IngestEvents"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/expenses": {
         parameters: {
             query?: never;
@@ -1776,6 +1820,120 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/webhooks": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists webhooks, oldest first.
+         * @description Who may call: holders of webhooks.manage.
+         */
+        get: operations["EventService_ListWebhooks"];
+        put?: never;
+        /**
+         * Adds a webhook; the answer carries its secret, shown this once.
+         * @description Who may call: holders of webhooks.manage.
+         */
+        post: operations["EventService_CreateWebhook"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reads a webhook (its secret is never shown again).
+         * @description Who may call: holders of webhooks.manage.
+         */
+        get: operations["EventService_GetWebhook"];
+        put?: never;
+        post?: never;
+        /**
+         * Removes a webhook with its deliveries.
+         * @description Who may call: holders of webhooks.manage.
+         */
+        delete: operations["EventService_DeleteWebhook"];
+        options?: never;
+        head?: never;
+        /**
+         * Changes the fields named in `update_mask`: uri, event_types, active
+         * @description Activating a webhook clears its failures.
+         *
+         *     Who may call: holders of webhooks.manage.
+         */
+        patch: operations["EventService_UpdateWebhook"];
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook}/deliveries": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists a webhook's deliveries, newest first.
+         * @description Who may call: holders of webhooks.manage.
+         */
+        get: operations["EventService_ListDeliveries"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook}/deliveries/{delivery}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reads a delivery.
+         * @description Who may call: holders of webhooks.manage.
+         */
+        get: operations["EventService_GetDelivery"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/webhooks/{webhook}/deliveries/{delivery}:redeliver": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Queues the delivery's event again for its webhook, behind what is queued already; the new delivery carries the same `webhook-id`
+         * @description Who may call: holders of webhooks.manage.
+         */
+        post: operations["EventService_RedeliverDelivery"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -1886,6 +2044,22 @@ export interface components {
         };
         /** @description Request for ApproveExpense. */
         ApproveExpenseBody: Record<string, never>;
+        /**
+         * @description Who may read an event, decided by the emitting service under its own read
+         *     rules. Admins and Guildhall services read every event; anyone else reads
+         *     an event if it is public, or they are one of its people, or they hold one
+         *     of its permissions, or they lead one of its teams.
+         */
+        Audience: {
+            /** @description The leads of these teams, `teams/{team}`. */
+            leadOfTeams?: string[];
+            /** @description These people, `people/{person}`. */
+            people?: string[];
+            /** @description Holders of any of these permissions (e.g. "finance.read_private"). */
+            permissions?: string[];
+            /** @description Everyone, without a token. */
+            public?: boolean;
+        };
         /** @description The request fields at fault; paths use JSON names, e.g. `person.displayName`. */
         BadRequest: {
             /**
@@ -2033,6 +2207,58 @@ export interface components {
              */
             readonly runwayMonths?: number | null;
         };
+        /** @description One event queued for one webhook, and what came of sending it. */
+        Delivery: {
+            /**
+             * Format: int32
+             * @description Attempts made so far.
+             */
+            readonly attempts?: number;
+            /**
+             * Format: date-time
+             * @description When it was queued, UTC.
+             */
+            readonly createTime?: string | null;
+            /**
+             * Format: date-time
+             * @description When it succeeded, UTC.
+             */
+            readonly deliverTime?: string | null;
+            /** @description The event sent; also the `webhook-id` header. */
+            readonly eventId?: string;
+            /** @description The event's type. */
+            readonly eventType?: string;
+            /**
+             * Format: date-time
+             * @description When it was last tried, UTC.
+             */
+            readonly lastAttemptTime?: string | null;
+            /** @description Why the last attempt failed; empty if it did not. */
+            readonly lastError?: string;
+            /**
+             * Format: int32
+             * @description The HTTP status of the last attempt; 0 if no answer came.
+             */
+            readonly lastStatusCode?: number;
+            /** @description How long the last attempt took, from connecting to the answer. */
+            readonly latency?: string | null;
+            /** @description The resource name, `webhooks/{webhook}/deliveries/{delivery}`. */
+            readonly name?: string;
+            /** @description The delivery this one repeats (RedeliverDelivery), if any. */
+            readonly redeliveryOf?: string;
+            readonly state?: components["schemas"]["DeliveryState"];
+        };
+        /**
+         * @description Where a delivery stands.
+         *
+         *      - STATE_UNSPECIFIED: Not set.
+         *      - STATE_PENDING: Queued, not tried yet.
+         *      - STATE_RETRYING: Tried and failed; it will be tried again.
+         *      - STATE_SUCCEEDED: The receiver answered 2xx.
+         * @default STATE_UNSPECIFIED
+         * @enum {string}
+         */
+        DeliveryState: "STATE_UNSPECIFIED" | "STATE_PENDING" | "STATE_RETRYING" | "STATE_SUCCEEDED";
         /**
          * @description A one-off gift. Recording it posts its ledger entry in the same transaction.
          *     Reversing that entry (ReverseTransaction) refunds the gift: it becomes
@@ -2230,6 +2456,52 @@ export interface components {
          * @enum {string}
          */
         ErrorReason: "INVALID_ARGUMENT" | "NOT_FOUND" | "ALREADY_EXISTS" | "ETAG_MISMATCH" | "REQUEST_ID_REUSED" | "FAILED_PRECONDITION" | "UNAUTHENTICATED" | "PERMISSION_DENIED" | "UNAVAILABLE" | "RATE_LIMITED" | "INTERNAL" | "CONCURRENCY_CONFLICT" | "AMOUNT_OUT_OF_RANGE" | "ILLEGAL_TRANSITION" | "NOT_A_MAINTAINER" | "ALREADY_MAINTAINER" | "PACKAGE_OBSOLETE" | "NO_PENDING_ADOPTION" | "POSITION_NOT_OPEN" | "NO_MAINTAINER" | "PROPOSAL_NOT_DRAFT" | "PROPOSAL_NOT_OPEN" | "VOTING_CLOSED" | "CLOSE_TIME_REQUIRED" | "RELEASE_HAS_ITEMS" | "ITEM_CLOSED_FOR_VOTING" | "SELF_APPROVAL" | "ALREADY_APPROVED" | "IS_REVERSAL" | "ALREADY_REVERSED" | "ACCOUNT_NOT_FOUND" | "LEDGER_RULE" | "TIER_IN_USE" | "ACCOUNT_IN_USE" | "SELF_PAYMENT" | "DATE_OUT_OF_RANGE";
+        /**
+         * @description A domain event: one state change that matters, written in the same
+         *     transaction as the change and shaped as a CloudEvent 1.0
+         *     (https://github.com/cloudevents/spec/blob/v1.0.2/cloudevents/spec.md); the
+         *     fields carry the CloudEvents attribute names. Data is minimal: the resource
+         *     names involved and the few fields that changed, never more than the reader
+         *     may read (a PRIVATE gift's event is seen only by those who may read the
+         *     gift).
+         */
+        Event: {
+            /** @description The CloudEvents `data`: a JSON object with camelCase field names. */
+            readonly data?: Record<string, never> | null;
+            /** @description The CloudEvents `datacontenttype`, "application/json". */
+            readonly dataContentType?: string;
+            /**
+             * @description The CloudEvents `id`: a UUID, unique across every event. A redelivered
+             *     event keeps it.
+             */
+            readonly id?: string;
+            /** @description The CloudEvents `source`: the emitting service, e.g. `/guildhall/finance`. */
+            readonly source?: string;
+            /** @description The CloudEvents `specversion`, "1.0". */
+            readonly specVersion?: string;
+            /**
+             * @description The CloudEvents `subject`: the resource the event is about, e.g.
+             *     `donations/0190f1c2-…`.
+             */
+            readonly subject?: string;
+            /**
+             * Format: date-time
+             * @description The CloudEvents `time`: when the change committed's transaction ran, UTC.
+             */
+            readonly time?: string | null;
+            /**
+             * @description The CloudEvents `type`, reverse-DNS and versioned, e.g.
+             *     `dev.guildhall.finance.donation.created.v1`.
+             */
+            readonly type?: string;
+        };
+        /** @description An event as a service emits it: the event and who may read it. */
+        EventRecord: {
+            audience: components["schemas"]["Audience"] | null;
+            event: components["schemas"]["Event"] | null;
+        };
+        /** @description Request for RedeliverDelivery. */
+        EventServiceRedeliverDeliveryBody: Record<string, never>;
         /**
          * @description A claim for money spent or owed: SUBMITTED → APPROVED → PAID, or REJECTED
          *     or CANCELLED. Above the configured amount two distinct approvers are needed.
@@ -2453,6 +2725,19 @@ export interface components {
             /** @description Items being worked on now. */
             readonly now?: string[];
         };
+        /** @description Request for IngestEvents. */
+        IngestEventsRequest: {
+            /** @description The events, in the order they were written. */
+            events: components["schemas"]["EventRecord"][];
+        };
+        /** @description Response for IngestEvents. */
+        IngestEventsResponse: {
+            /**
+             * Format: int32
+             * @description How many were new (the rest were stored already).
+             */
+            readonly stored?: number;
+        };
         /**
          * @description How often a recurring amount falls due.
          *
@@ -2618,6 +2903,13 @@ export interface components {
             /** @description Pass as `page_token` for the next page; empty on the last page. */
             readonly nextPageToken?: string;
         };
+        /** @description Response for ListDeliveries. */
+        ListDeliveriesResponse: {
+            /** @description One page, newest first. */
+            readonly deliveries?: components["schemas"]["Delivery"][];
+            /** @description Pass as `page_token` for the next page; empty on the last page. */
+            readonly nextPageToken?: string;
+        };
         /** @description Response for ListDonations. */
         ListDonationsResponse: {
             /** @description One page. */
@@ -2630,6 +2922,16 @@ export interface components {
             /** @description Drift steps, newest first. */
             readonly driftEvents?: components["schemas"]["DriftEvent"][];
             /** @description Pass as `page_token` for the next page; empty on the last page. */
+            readonly nextPageToken?: string;
+        };
+        /** @description Response for ListEvents. */
+        ListEventsResponse: {
+            /** @description One page, oldest first. */
+            readonly events?: components["schemas"]["Event"][];
+            /**
+             * @description Pass as `page_token` to continue after this page; always set (the feed
+             *     has no end). Durable: it stays valid across restarts.
+             */
             readonly nextPageToken?: string;
         };
         /** @description Response for ListExpenses. */
@@ -2765,6 +3067,13 @@ export interface components {
             /** @description One page of votes, by person. */
             readonly votes?: components["schemas"]["Vote"][];
         };
+        /** @description Response for ListWebhooks. */
+        ListWebhooksResponse: {
+            /** @description Pass as `page_token` for the next page; empty on the last page. */
+            readonly nextPageToken?: string;
+            /** @description One page. */
+            readonly webhooks?: components["schemas"]["Webhook"][];
+        };
         /**
          * @description An exact amount of money: integer minor units of an ISO 4217 currency.
          *     {"currencyCode": "EUR", "minorUnits": "2500"} is EUR 25.00. Never a float.
@@ -2807,6 +3116,22 @@ export interface components {
             /** @description The month, YYYY-MM (UTC). */
             readonly month?: string;
         };
+        /**
+         * @description Represents a JSON `null`.
+         *
+         *     `NullValue` is a sentinel, using an enum with only one value to represent
+         *     the null value for the `Value` type union.
+         *
+         *     A field of type `NullValue` with any value other than `0` is considered
+         *     invalid. Most ProtoJSON serializers will emit a `Value` with a `null_value`
+         *     set as a JSON `null` regardless of the integer value, and so will round trip
+         *     to a `0` value.
+         *
+         *      - NULL_VALUE: Null value.
+         * @default NULL_VALUE
+         * @enum {string}
+         */
+        NullValue: "NULL_VALUE";
         /** @description Response for OfferHelp: an acknowledgement only, so the route reveals nothing. */
         OfferHelpResponse: {
             /** @description A thank-you and what happens next. */
@@ -4244,6 +4569,150 @@ export interface components {
         };
         /** @description Request for VoteItem. */
         VoteItemBody: Record<string, never>;
+        /**
+         * @description A subscription of an HTTP endpoint to events. Each event of a subscribed
+         *     type that the public may read is POSTed to `uri` as a structured-mode
+         *     CloudEvent (`application/cloudevents+json`), signed as the Standard
+         *     Webhooks specification says (https://www.standardwebhooks.com):
+         *     `webhook-id` (the event id, the same on every retry), `webhook-timestamp`
+         *     (Unix seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of
+         *     `id.timestamp.body` under the secret). Delivery is at least once and in
+         *     order: one event at a time per webhook, retried with exponential backoff
+         *     and jitter. After `failure_limit` consecutive failed attempts the webhook
+         *     is deactivated (`active` false, `disable_reason` set) and an event of type
+         *     dev.guildhall.events.webhook.disabled.v1 says so. See docs/webhooks.md.
+         */
+        Webhook: {
+            /**
+             * @description Whether events are delivered. Set false to pause (events keep queueing)
+             *     and true to resume; the service sets it false after `failure_limit`
+             *     consecutive failures.
+             */
+            active?: boolean;
+            /**
+             * Format: int32
+             * @description Consecutive failed attempts since the last success.
+             */
+            readonly consecutiveFailures?: number;
+            /**
+             * Format: date-time
+             * @description When it was created, UTC.
+             */
+            readonly createTime?: string | null;
+            /** @description Who created it, `people/{person}` (empty for a service or admin token). */
+            readonly creator?: string;
+            /**
+             * @description Why the service deactivated the webhook; empty while active or paused by
+             *     a person.
+             */
+            readonly disableReason?: string;
+            /** @description For optimistic concurrency (AIP-154). */
+            etag?: string;
+            /**
+             * @description The event types delivered, e.g. `dev.guildhall.finance.donation.created.v1`;
+             *     at least one, each a known type (INVALID_ARGUMENT on
+             *     `webhook.event_types[i]` otherwise).
+             */
+            eventTypes: string[];
+            /**
+             * Format: int32
+             * @description Consecutive failures after which the webhook is deactivated.
+             */
+            readonly failureLimit?: number;
+            /** @description The resource name, `webhooks/{webhook}` (a server-assigned UUID). */
+            readonly name?: string;
+            /**
+             * @description The signing secret, `whsec_` + base64 of 32 random bytes, generated by
+             *     the service. Returned once, by CreateWebhook; empty everywhere else.
+             */
+            readonly secret?: string;
+            /**
+             * Format: date-time
+             * @description When it last changed, UTC.
+             */
+            readonly updateTime?: string | null;
+            /**
+             * @description Where events are POSTed: an absolute http or https URL without user
+             *     information. Hosts that are or resolve to loopback, link-local,
+             *     private or unspecified addresses are refused (INVALID_ARGUMENT on
+             *     `webhook.uri`), at create and again at every connection, unless the
+             *     operator allows them (GUILDHALL_WEBHOOK_ALLOW_PRIVATE_TARGETS).
+             */
+            uri: string;
+        };
+        /**
+         * @description A subscription of an HTTP endpoint to events. Each event of a subscribed
+         *     type that the public may read is POSTed to `uri` as a structured-mode
+         *     CloudEvent (`application/cloudevents+json`), signed as the Standard
+         *     Webhooks specification says (https://www.standardwebhooks.com):
+         *     `webhook-id` (the event id, the same on every retry), `webhook-timestamp`
+         *     (Unix seconds) and `webhook-signature` (`v1,` + base64 HMAC-SHA256 of
+         *     `id.timestamp.body` under the secret). Delivery is at least once and in
+         *     order: one event at a time per webhook, retried with exponential backoff
+         *     and jitter. After `failure_limit` consecutive failed attempts the webhook
+         *     is deactivated (`active` false, `disable_reason` set) and an event of type
+         *     dev.guildhall.events.webhook.disabled.v1 says so. See docs/webhooks.md.
+         *
+         *     As an update body: only the fields named by the update mask (or, without one, those present) change.
+         */
+        WebhookPatch: {
+            /**
+             * @description Whether events are delivered. Set false to pause (events keep queueing)
+             *     and true to resume; the service sets it false after `failure_limit`
+             *     consecutive failures.
+             */
+            active?: boolean;
+            /**
+             * Format: int32
+             * @description Consecutive failed attempts since the last success.
+             */
+            readonly consecutiveFailures?: number;
+            /**
+             * Format: date-time
+             * @description When it was created, UTC.
+             */
+            readonly createTime?: string | null;
+            /** @description Who created it, `people/{person}` (empty for a service or admin token). */
+            readonly creator?: string;
+            /**
+             * @description Why the service deactivated the webhook; empty while active or paused by
+             *     a person.
+             */
+            readonly disableReason?: string;
+            /** @description For optimistic concurrency (AIP-154). */
+            etag?: string;
+            /**
+             * @description The event types delivered, e.g. `dev.guildhall.finance.donation.created.v1`;
+             *     at least one, each a known type (INVALID_ARGUMENT on
+             *     `webhook.event_types[i]` otherwise).
+             */
+            eventTypes?: string[];
+            /**
+             * Format: int32
+             * @description Consecutive failures after which the webhook is deactivated.
+             */
+            readonly failureLimit?: number;
+            /** @description The resource name, `webhooks/{webhook}` (a server-assigned UUID). */
+            readonly name?: string;
+            /**
+             * @description The signing secret, `whsec_` + base64 of 32 random bytes, generated by
+             *     the service. Returned once, by CreateWebhook; empty everywhere else.
+             */
+            readonly secret?: string;
+            /**
+             * Format: date-time
+             * @description When it last changed, UTC.
+             */
+            readonly updateTime?: string | null;
+            /**
+             * @description Where events are POSTed: an absolute http or https URL without user
+             *     information. Hosts that are or resolve to loopback, link-local,
+             *     private or unspecified addresses are refused (INVALID_ARGUMENT on
+             *     `webhook.uri`), at create and again at every connection, unless the
+             *     operator allows them (GUILDHALL_WEBHOOK_ALLOW_PRIVATE_TARGETS).
+             */
+            uri?: string;
+        };
     };
     responses: {
         /** @description INVALID_ARGUMENT or FAILED_PRECONDITION: BadRequest names the fields at fault. */
@@ -4952,6 +5421,86 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_ListEvents: {
+        parameters: {
+            query?: {
+                /** @description At most this many; 0 means the default (50), more than 1000 is treated as 1000. */
+                pageSize?: number;
+                /** @description A `next_page_token` from a previous call with the same filter. */
+                pageToken?: string;
+                /** @description AIP-160: equalities on `type` and `subject` joined by AND. */
+                filter?: string;
+                /** @description Only events of this type. */
+                type?: string;
+                /** @description Only events about this resource, e.g. `donations/…`. */
+                subject?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListEventsResponse"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag still matches. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_IngestEvents: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Request for IngestEvents. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["IngestEventsRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IngestEventsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];
@@ -9299,6 +9848,341 @@ export interface operations {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_ListWebhooks: {
+        parameters: {
+            query?: {
+                /** @description At most this many; 0 means the default (50), more than 1000 is treated as 1000. */
+                pageSize?: number;
+                /** @description A `next_page_token` from a previous call. */
+                pageToken?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListWebhooksResponse"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag still matches. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_CreateWebhook: {
+        parameters: {
+            query?: {
+                /**
+                 * @description A UUID that makes retries safe (AIP-155): repeating it returns the first
+                 *     result (with the secret); reusing it for another request is ABORTED
+                 *     (REQUEST_ID_REUSED).
+                 */
+                requestId?: string;
+            };
+            header?: {
+                /** @description A UUID, the same as requestId (AIP-155). */
+                "Idempotency-Key"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The webhook. `uri` and `event_types` are required. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Webhook"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_GetWebhook: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The webhook id: the last segment of `webhooks/{webhook}`. */
+                webhook: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag still matches. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_DeleteWebhook: {
+        parameters: {
+            query?: {
+                /** @description If set, the delete happens only if it matches the current etag. */
+                etag?: string;
+            };
+            header?: {
+                /** @description The resource's ETag (or its body etag): 412 if it is stale. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The webhook id: the last segment of `webhooks/{webhook}`. */
+                webhook: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_UpdateWebhook: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated paths (JSON or proto names) of the fields to change (AIP-134); without it, the fields present in the body change. */
+                updateMask?: string;
+            };
+            header?: {
+                /** @description The resource's ETag (or its body etag): 412 if it is stale. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The webhook id: the last segment of `webhooks/{webhook}`. */
+                webhook: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["WebhookPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Webhook"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_ListDeliveries: {
+        parameters: {
+            query?: {
+                /** @description At most this many; 0 means the default (50), more than 1000 is treated as 1000. */
+                pageSize?: number;
+                /** @description A `next_page_token` from a previous call. */
+                pageToken?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The webhook id: the last segment of `webhooks/{webhook}`. */
+                webhook: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListDeliveriesResponse"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag still matches. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_GetDelivery: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The webhook id: the last segment of `webhooks/{webhook}`. */
+                webhook: string;
+                /** @description The delivery id: the last segment of `webhooks/{webhook}/deliveries/{delivery}`. */
+                delivery: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag still matches. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    EventService_RedeliverDelivery: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The webhook id: the last segment of `webhooks/{webhook}`. */
+                webhook: string;
+                /** @description The delivery id: the last segment of `webhooks/{webhook}/deliveries/{delivery}`. */
+                delivery: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EventServiceRedeliverDeliveryBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Delivery"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];

@@ -1,0 +1,182 @@
+// Package events is how a Guildhall service emits domain events: Emit writes
+// the event to the service's outbox inside the transaction of the change it
+// describes, and the outbox job (Sender) hands it to the events service,
+// which keeps the log, the feed and the webhooks. An event never exists
+// without its change, and a change never commits without its event.
+//
+// Events are CloudEvents 1.0 (github.com/cloudevents/sdk-go): a UUID id, the
+// emitting service as source (`/guildhall/<service>`), a reverse-DNS
+// versioned type (the constants in types.go), the resource name as subject,
+// the time in UTC and minimal JSON data. Each event carries its Audience,
+// decided by the emitting service under its own read rules: the events
+// service shows an event only to callers in it.
+//
+// It must not import any service package.
+package events
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	cloudevents "github.com/cloudevents/sdk-go/v2"
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
+	"github.com/guildhall/guildhall/internal/outbox"
+)
+
+// Topic is the outbox topic of events.
+const Topic = "events"
+
+// ContentType is the data content type of every event.
+const ContentType = "application/json"
+
+// Event is one domain event as a service emits it.
+type Event struct {
+	// Type is one of the constants in types.go.
+	Type string
+	// Subject is the resource the event is about, e.g. "donations/…".
+	Subject string
+	// Data is the event's data, minimal: resource names and the fields that
+	// changed; encoded as JSON with camelCase names. nil is no data ({}).
+	Data proto.Message
+	// Audience is who may read the event.
+	Audience Audience
+	// Time is when the change happened (the service clock); zero is now.
+	Time time.Time
+}
+
+// Audience is who may read an event besides admins and Guildhall services:
+// everyone if Public, else the People named, holders of any of Permissions
+// and the leads of LeadOfTeams. The zero Audience is admins and services only.
+type Audience struct {
+	Public      bool
+	Permissions []string
+	People      []string
+	LeadOfTeams []string
+}
+
+// Public is the audience of everyone.
+func Public() Audience { return Audience{Public: true} }
+
+// Holders is the audience of the holders of any of perms.
+func Holders(perms ...string) Audience { return Audience{Permissions: perms} }
+
+// With returns a with people added (empty names are skipped).
+func (a Audience) With(people ...string) Audience {
+	for _, p := range people {
+		if p != "" {
+			a.People = append(a.People, p)
+		}
+	}
+	return a
+}
+
+// WithLeadsOf returns a with the leads of teams added (empty names skipped).
+func (a Audience) WithLeadsOf(teams ...string) Audience {
+	for _, t := range teams {
+		if t != "" {
+			a.LeadOfTeams = append(a.LeadOfTeams, t)
+		}
+	}
+	return a
+}
+
+// Emit queues e inside tx, the transaction of the change it describes.
+func Emit(ctx context.Context, tx pgx.Tx, e Event) error {
+	rec, err := Record(e)
+	if err != nil {
+		return err
+	}
+	return outbox.Enqueue(ctx, tx, Topic, rec)
+}
+
+// Message is the outbox row of e, for writers that insert outbox rows in
+// statements of their own.
+func Message(e Event) (outbox.Message, error) {
+	rec, err := Record(e)
+	if err != nil {
+		return outbox.Message{}, err
+	}
+	return outbox.NewMessage(Topic, rec)
+}
+
+// Record builds the stored form of e with a fresh id, checked as a
+// CloudEvent. An unknown type or an empty subject is a programming error.
+func Record(e Event) (*eventsv1.EventRecord, error) {
+	if !Known(e.Type) {
+		return nil, fmt.Errorf("event type %q is not declared in package events", e.Type)
+	}
+	if e.Subject == "" {
+		return nil, fmt.Errorf("event %s has no subject", e.Type)
+	}
+	data := &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	if e.Data != nil {
+		b, err := protojson.Marshal(e.Data)
+		if err != nil {
+			return nil, fmt.Errorf("encode %s data: %w", e.Type, err)
+		}
+		if err := protojson.Unmarshal(b, data); err != nil {
+			return nil, fmt.Errorf("encode %s data: %w", e.Type, err)
+		}
+	}
+	t := e.Time
+	if t.IsZero() {
+		t = time.Now()
+	}
+	ev := &eventsv1.Event{
+		Id: uuid.NewString(), Source: SourceOf(e.Type), SpecVersion: cloudevents.VersionV1,
+		Type: e.Type, Subject: e.Subject, Time: timestamppb.New(t.UTC()),
+		DataContentType: ContentType, Data: data,
+	}
+	if _, err := CloudEvent(ev); err != nil {
+		return nil, err
+	}
+	a := e.Audience
+	return &eventsv1.EventRecord{Event: ev, Audience: &eventsv1.Audience{
+		Public: a.Public, Permissions: a.Permissions, People: a.People, LeadOfTeams: a.LeadOfTeams,
+	}}, nil
+}
+
+// SourceOf is the CloudEvents source of an event type: the service named by
+// its third segment ("dev.guildhall.finance.…" → "/guildhall/finance").
+func SourceOf(eventType string) string {
+	parts := strings.SplitN(eventType, ".", 4)
+	if len(parts) < 4 {
+		return "/guildhall"
+	}
+	return "/guildhall/" + parts[2]
+}
+
+// CloudEvent returns ev as an SDK CloudEvent, validated against the
+// CloudEvents 1.0 required attributes.
+func CloudEvent(ev *eventsv1.Event) (cloudevents.Event, error) {
+	ce := cloudevents.NewEvent(cloudevents.VersionV1)
+	ce.SetID(ev.GetId())
+	ce.SetSource(ev.GetSource())
+	ce.SetType(ev.GetType())
+	ce.SetSubject(ev.GetSubject())
+	ce.SetTime(ev.GetTime().AsTime().UTC())
+	data := []byte("{}")
+	if ev.GetData() != nil {
+		b, err := protojson.Marshal(ev.GetData())
+		if err != nil {
+			return ce, fmt.Errorf("event %s data: %w", ev.GetId(), err)
+		}
+		data = b
+	}
+	if err := ce.SetData(ContentType, data); err != nil {
+		return ce, fmt.Errorf("event %s data: %w", ev.GetId(), err)
+	}
+	if err := ce.Validate(); err != nil {
+		return ce, fmt.Errorf("event %s is not a valid CloudEvent: %w", ev.GetId(), err)
+	}
+	return ce, nil
+}

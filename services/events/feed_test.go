@@ -1,0 +1,180 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
+	"github.com/guildhall/guildhall/app/apptest"
+	"github.com/guildhall/guildhall/internal/events"
+)
+
+// readFeed reads GET /v1/events as token from cursor until a short page,
+// and returns the event ids in order and the cursor to resume from.
+func readFeed(t *testing.T, env *apptest.Env, token, filter, cursor string, pageSize int) ([]string, []map[string]any, string) {
+	t.Helper()
+	var ids []string
+	var evs []map[string]any
+	for {
+		q := url.Values{"pageSize": {fmt.Sprint(pageSize)}}
+		if cursor != "" {
+			q.Set("pageToken", cursor)
+		}
+		if filter != "" {
+			q.Set("filter", filter)
+		}
+		var r *apptest.Response
+		if token == "" {
+			r = env.Do(t, http.MethodGet, "/v1/events?"+q.Encode(), "")
+		} else {
+			r = env.WithToken(token).Do(t, http.MethodGet, "/v1/events?"+q.Encode(), "")
+		}
+		if r.Status != http.StatusOK {
+			t.Fatalf("GET /v1/events: %d %s", r.Status, r.Body)
+		}
+		body := r.JSON(t)
+		page, _ := body["events"].([]any)
+		for _, e := range page {
+			m := e.(map[string]any)
+			ids = append(ids, m["id"].(string))
+			evs = append(evs, m)
+		}
+		next, _ := body["nextPageToken"].(string)
+		if next == "" {
+			t.Fatal("the feed answered without a nextPageToken")
+		}
+		cursor = next
+		if len(page) < pageSize {
+			return ids, evs, cursor
+		}
+	}
+}
+
+// TestFeed: ingest is idempotent by event id; the feed pages oldest first
+// with a cursor that resumes after the last event seen, with no gaps and no
+// duplicates; each caller sees only the events whose audience includes
+// them; a filter on type narrows the feed.
+func TestFeed(t *testing.T) {
+	env := apptest.Start(t)
+	a := env.Actors(t)
+	public := &eventsv1.Audience{Public: true}
+	books := &eventsv1.Audience{Permissions: []string{"finance.read_private"}, People: []string{"people/member"}}
+
+	var all, anon []string
+	var recs []*eventsv1.EventRecord
+	for i := range 12 {
+		aud, typ := public, events.DonationCreated
+		if i%3 == 1 {
+			aud = books
+		}
+		if i%4 == 0 {
+			typ = events.ExpenseSubmitted
+		}
+		r := record(typ, fmt.Sprintf("donations/%02d", i), aud)
+		recs = append(recs, r)
+		all = append(all, r.Event.Id)
+		if aud == public {
+			anon = append(anon, r.Event.Id)
+		}
+	}
+	if n := ingest(t, env, recs[:7]...); n != 7 {
+		t.Fatalf("stored %d of 7 new events", n)
+	}
+	// The outbox delivers at least once: a repeat stores nothing new.
+	if n := ingest(t, env, recs...); n != 5 {
+		t.Fatalf("stored %d of 12 with 7 repeated; want 5", n)
+	}
+
+	got, _, cursor := readFeed(t, env, a.Admin, "", "", 5)
+	if strings.Join(got, ",") != strings.Join(all, ",") {
+		t.Fatalf("admin's feed\n got %v\nwant %v", got, all)
+	}
+	gotAnon, evs, anonCursor := readFeed(t, env, "", "", "", 2)
+	if strings.Join(gotAnon, ",") != strings.Join(anon, ",") {
+		t.Fatalf("anonymous feed\n got %v\nwant %v", gotAnon, anon)
+	}
+	if evs[0]["specVersion"] != "1.0" || evs[0]["source"] != "/guildhall/finance" || evs[0]["subject"] != "donations/00" {
+		t.Errorf("event as served: %v", evs[0])
+	}
+	// The person named in the audience and the permission's holder see the
+	// books' events too.
+	if got, _, _ := readFeed(t, env, a.Member, "", "", 50); len(got) != len(all) {
+		t.Errorf("the person named sees %d events, want %d", len(got), len(all))
+	}
+	if got, _, _ := readFeed(t, env, a.FinanceTeam, "", "", 50); len(got) != len(all) {
+		t.Errorf("the finance.read_private holder sees %d events, want %d", len(got), len(all))
+	}
+
+	// Resuming: new events come after the cursor, nothing is repeated.
+	more := []*eventsv1.EventRecord{record(events.DonationCreated, "donations/new1", books), record(events.DonationCreated, "donations/new2", public)}
+	ingest(t, env, more...)
+	got, _, _ = readFeed(t, env, a.Admin, "", cursor, 5)
+	if strings.Join(got, ",") != more[0].Event.Id+","+more[1].Event.Id {
+		t.Errorf("admin resumed to %v", got)
+	}
+	got, _, _ = readFeed(t, env, "", "", anonCursor, 5)
+	if strings.Join(got, ",") != more[1].Event.Id {
+		t.Errorf("anonymous reader resumed to %v, want only the public new event", got)
+	}
+
+	// AIP-160 filter on type.
+	got, evs, _ = readFeed(t, env, a.Admin, `type = "`+events.ExpenseSubmitted+`"`, "", 50)
+	if len(got) != 3 {
+		t.Errorf("filtered feed has %d events, want 3", len(got))
+	}
+	for _, e := range evs {
+		if e["type"] != events.ExpenseSubmitted {
+			t.Errorf("filtered feed has %v", e["type"])
+		}
+	}
+	// A token from another filter is refused.
+	r := env.Do(t, http.MethodGet, "/v1/events?filter="+url.QueryEscape(`subject = "x"`)+"&pageToken="+cursor, "")
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("a token from another filter: %d %s", r.Status, r.Body)
+	}
+}
+
+// TestIngestBadInput: only services ingest; malformed events are refused
+// with field violations and nothing is stored.
+func TestIngestBadInput(t *testing.T) {
+	env := apptest.Start(t)
+	a := env.Actors(t)
+	c := eventsv1.NewEventServiceClient(env.Conn)
+	good := record(events.DonationCreated, "donations/x", &eventsv1.Audience{Public: true})
+	_, err := c.IngestEvents(apptest.Outgoing(context.Background(), a.Member), &eventsv1.IngestEventsRequest{Events: []*eventsv1.EventRecord{good}})
+	if status.Code(err) != codes.PermissionDenied {
+		t.Errorf("a person ingesting: %v", err)
+	}
+	badID := record(events.DonationCreated, "donations/y", nil)
+	badID.Event.Id = "not-a-uuid"
+	noType := record("", "donations/z", nil)
+	_, err = c.IngestEvents(apptest.Outgoing(context.Background(), internalToken), &eventsv1.IngestEventsRequest{Events: []*eventsv1.EventRecord{good, badID, noType}})
+	st, _ := status.FromError(err)
+	if st.Code() != codes.InvalidArgument || !strings.Contains(fmt.Sprint(st.Details()), "events[1].event.id") ||
+		!strings.Contains(fmt.Sprint(st.Details()), "events[2].event") {
+		t.Errorf("bad events: %v %v", err, st.Details())
+	}
+	var n int
+	if err := env.DB(t, "events").QueryRow(context.Background(), `SELECT count(*) FROM events`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("events stored after a refused ingest: %d (%v)", n, err)
+	}
+	r := env.Do(t, http.MethodGet, "/v1/events?pageSize=-1", "")
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("negative page size: %d", r.Status)
+	}
+	r = env.Do(t, http.MethodGet, "/v1/events?pageToken=garbage", "")
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("garbage page token: %d", r.Status)
+	}
+	r = env.Do(t, http.MethodGet, "/v1/events?filter="+url.QueryEscape(`source = "x"`), "")
+	if r.Status != http.StatusBadRequest {
+		t.Errorf("filter on an unknown field: %d", r.Status)
+	}
+}

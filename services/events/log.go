@@ -1,0 +1,175 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/types/known/structpb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
+	"github.com/guildhall/guildhall/internal/listfilter"
+	"github.com/guildhall/guildhall/internal/pagination"
+	"github.com/guildhall/guildhall/services/events/store"
+)
+
+// IngestEvents appends the events of a service's outbox to the log, in the
+// order given, skipping ids already stored (the outbox delivers at least
+// once), and queues each public one for the webhooks subscribed to its type.
+func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsRequest) (*eventsv1.IngestEventsResponse, error) {
+	var bad []apierr.FieldViolation
+	for i, rec := range req.GetEvents() {
+		if _, err := uuid.Parse(rec.GetEvent().GetId()); err != nil {
+			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event.id", i), Description: "must be a UUID"})
+			continue
+		}
+		if _, err := events.CloudEvent(rec.GetEvent()); err != nil {
+			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event", i), Description: "not a valid CloudEvent 1.0: " + err.Error()})
+		}
+	}
+	if len(bad) > 0 {
+		return nil, apierr.Invalid(bad...)
+	}
+	stored := 0
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		stored = 0
+		n, err := s.appendEvents(ctx, tx, req.GetEvents())
+		stored = n
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &eventsv1.IngestEventsResponse{Stored: int32(stored)}, nil
+}
+
+// appendEvents writes records to the log inside tx under the log lock, and
+// queues their deliveries; it reports how many were new.
+func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.EventRecord) (int, error) {
+	if err := s.q.LockLog(ctx, tx); err != nil {
+		return 0, err
+	}
+	stored := 0
+	for _, rec := range recs {
+		ev, a := rec.GetEvent(), rec.GetAudience()
+		data, err := protojson.Marshal(orEmpty(ev.GetData()))
+		if err != nil {
+			return 0, err
+		}
+		seq, err := s.q.InsertEvent(ctx, tx, store.InsertEventParams{
+			ID: ev.GetId(), Source: ev.GetSource(), Type: ev.GetType(), Subject: ev.GetSubject(),
+			Time: ev.GetTime().AsTime().UTC(), Data: data, Public: a.GetPublic(),
+			Permissions: nonNil(a.GetPermissions()), People: nonNil(a.GetPeople()), LeadOfTeams: nonNil(a.GetLeadOfTeams()),
+		})
+		if errors.Is(err, pgx.ErrNoRows) {
+			continue // stored before
+		}
+		if err != nil {
+			return 0, err
+		}
+		stored++
+		if _, err := s.q.QueueDeliveries(ctx, tx, store.QueueDeliveriesParams{Seq: seq, Type: ev.GetType(), Public: a.GetPublic()}); err != nil {
+			return 0, err
+		}
+	}
+	return stored, nil
+}
+
+func orEmpty(d *structpb.Struct) *structpb.Struct {
+	if d == nil {
+		return &structpb.Struct{}
+	}
+	return d
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// ListEvents implements the feed: the events the caller may read, in log
+// order, after the cursor. The page token names the last event returned
+// (never a position in the log), so a reader learns nothing of the events
+// hidden from them, not even how many lie between two it sees.
+func (s *Server) ListEvents(ctx context.Context, req *eventsv1.ListEventsRequest) (*eventsv1.ListEventsResponse, error) {
+	if err := listfilter.Apply(req); err != nil {
+		return nil, err
+	}
+	query := pagination.Fingerprint("events", req.GetType(), req.GetSubject())
+	c, err := pagination.Decode(req.GetPageToken(), query, 1)
+	if err != nil {
+		return nil, err
+	}
+	after := int64(0)
+	if req.GetPageToken() != "" && c.After[0] != "" {
+		if _, err := uuid.Parse(c.After[0]); err != nil {
+			return nil, pagination.BadToken()
+		}
+		after, err = s.q.EventSeq(ctx, s.db, c.After[0])
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil, pagination.BadToken()
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	p := auth.From(ctx)
+	var led []string
+	for team, role := range p.GetRoles() {
+		if role == membershipv1.Role_ROLE_LEAD {
+			led = append(led, team)
+		}
+	}
+	var people []string
+	if p.GetPerson() != "" {
+		people = []string{p.GetPerson()}
+	}
+	rows, err := s.q.ListEvents(ctx, s.db, store.ListEventsParams{
+		After: after, Type: req.GetType(), Subject: req.GetSubject(),
+		ReadAll: p.GetAdmin() || p.GetService() != "",
+		People:  nonNil(people), Permissions: nonNil(p.GetPermissions()), LeadOfTeams: nonNil(led),
+		PageSize: pagination.Size(req.GetPageSize()),
+	})
+	if err != nil {
+		return nil, err
+	}
+	resp := &eventsv1.ListEventsResponse{}
+	for _, r := range rows {
+		ev, err := eventFromRow(r.ID, r.Source, r.Type, r.Subject, r.Time, r.Data)
+		if err != nil {
+			return nil, err
+		}
+		resp.Events = append(resp.Events, ev)
+	}
+	last := c.After
+	if len(rows) > 0 {
+		last = []string{rows[len(rows)-1].ID}
+	}
+	if len(last) == 0 {
+		last = []string{""}
+	}
+	resp.NextPageToken = pagination.Encode(pagination.Cursor{After: last, Query: query})
+	return resp, nil
+}
+
+// eventFromRow is a stored event as the API shows it.
+func eventFromRow(id, source, typ, subject string, t time.Time, data []byte) (*eventsv1.Event, error) {
+	d := &structpb.Struct{}
+	if err := protojson.Unmarshal(data, d); err != nil {
+		return nil, fmt.Errorf("event %s data: %w", id, err)
+	}
+	return &eventsv1.Event{Id: id, Source: source, SpecVersion: "1.0", Type: typ, Subject: subject,
+		Time: timestamppb.New(t), DataContentType: events.ContentType, Data: d}, nil
+}
