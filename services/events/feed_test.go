@@ -11,8 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	"github.com/guildhall/guildhall/app/apptest"
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	"github.com/guildhall/guildhall/internal/events"
 )
 

@@ -10,8 +10,8 @@ import (
 	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	"github.com/guildhall/guildhall/app/apptest"
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	"github.com/guildhall/guildhall/internal/config"
 )
 
