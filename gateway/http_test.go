@@ -159,7 +159,7 @@ func TestHealth(t *testing.T) {
 	if err := json.Unmarshal(res.Body, &ready); err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"membership": "SERVING", "roadmap": "SERVING", "finance": "SERVING"}
+	want := map[string]string{"membership": "SERVING", "roadmap": "SERVING", "finance": "SERVING", "events": "SERVING"}
 	if !ready.Ready || fmt.Sprint(ready.Services) != fmt.Sprint(want) {
 		t.Fatalf("/readyz = %s, want ready with %v", res.Body, want)
 	}

@@ -141,7 +141,7 @@ func Record(e Event) (*eventsv1.EventRecord, error) {
 	}
 	a := e.Audience
 	return &eventsv1.EventRecord{Event: ev, Audience: &eventsv1.Audience{
-		Public: a.Public, Permissions: a.Permissions, People: a.People, LeadOfTeams: a.LeadOfTeams,
+		Anyone: a.Public, Permissions: a.Permissions, People: a.People, LeadOfTeams: a.LeadOfTeams,
 	}}, nil
 }
 

@@ -64,7 +64,7 @@ func readFeed(t *testing.T, env *apptest.Env, token, filter, cursor string, page
 func TestFeed(t *testing.T) {
 	env := apptest.Start(t)
 	a := env.Actors(t)
-	public := &eventsv1.Audience{Public: true}
+	public := &eventsv1.Audience{Anyone: true}
 	books := &eventsv1.Audience{Permissions: []string{"finance.read_private"}, People: []string{"people/member"}}
 
 	var all, anon []string
@@ -147,7 +147,7 @@ func TestIngestBadInput(t *testing.T) {
 	env := apptest.Start(t)
 	a := env.Actors(t)
 	c := eventsv1.NewEventServiceClient(env.Conn)
-	good := record(events.DonationCreated, "donations/x", &eventsv1.Audience{Public: true})
+	good := record(events.DonationCreated, "donations/x", &eventsv1.Audience{Anyone: true})
 	_, err := c.IngestEvents(apptest.Outgoing(context.Background(), a.Member), &eventsv1.IngestEventsRequest{Events: []*eventsv1.EventRecord{good}})
 	if status.Code(err) != codes.PermissionDenied {
 		t.Errorf("a person ingesting: %v", err)

@@ -68,7 +68,7 @@ func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.E
 		}
 		seq, err := s.q.InsertEvent(ctx, tx, store.InsertEventParams{
 			ID: ev.GetId(), Source: ev.GetSource(), Type: ev.GetType(), Subject: ev.GetSubject(),
-			Time: ev.GetTime().AsTime().UTC(), Data: data, Public: a.GetPublic(),
+			Time: ev.GetTime().AsTime().UTC(), Data: data, Public: a.GetAnyone(),
 			Permissions: nonNil(a.GetPermissions()), People: nonNil(a.GetPeople()), LeadOfTeams: nonNil(a.GetLeadOfTeams()),
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -78,7 +78,7 @@ func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.E
 			return 0, err
 		}
 		stored++
-		if _, err := s.q.QueueDeliveries(ctx, tx, store.QueueDeliveriesParams{Seq: seq, Type: ev.GetType(), Public: a.GetPublic()}); err != nil {
+		if _, err := s.q.QueueDeliveries(ctx, tx, store.QueueDeliveriesParams{Seq: seq, Type: ev.GetType(), Public: a.GetAnyone()}); err != nil {
 			return 0, err
 		}
 	}

@@ -144,12 +144,12 @@ func (x *Event) GetData() *structpb.Struct {
 
 // Who may read an event, decided by the emitting service under its own read
 // rules. Admins and Guildhall services read every event; anyone else reads
-// an event if it is public, or they are one of its people, or they hold one
+// an event if it is for anyone, or they are one of its people, or they hold one
 // of its permissions, or they lead one of its teams.
 type Audience struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Everyone, without a token.
-	Public bool `protobuf:"varint,1,opt,name=public,proto3" json:"public,omitempty"`
+	// Everyone, with or without a token.
+	Anyone bool `protobuf:"varint,1,opt,name=anyone,proto3" json:"anyone,omitempty"`
 	// Holders of any of these permissions (e.g. "finance.read_private").
 	Permissions []string `protobuf:"bytes,2,rep,name=permissions,proto3" json:"permissions,omitempty"`
 	// These people, `people/{person}`.
@@ -190,9 +190,9 @@ func (*Audience) Descriptor() ([]byte, []int) {
 	return file_guildhall_events_v1_event_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *Audience) GetPublic() bool {
+func (x *Audience) GetAnyone() bool {
 	if x != nil {
-		return x.Public
+		return x.Anyone
 	}
 	return false
 }
@@ -288,7 +288,7 @@ const file_guildhall_events_v1_event_proto_rawDesc = "" +
 	"\x11data_content_type\x18\a \x01(\tB\x03\xe0A\x03R\x0fdataContentType\x120\n" +
 	"\x04data\x18\b \x01(\v2\x17.google.protobuf.StructB\x03\xe0A\x03R\x04data\"\x94\x01\n" +
 	"\bAudience\x12\x1b\n" +
-	"\x06public\x18\x01 \x01(\bB\x03\xe0A\x01R\x06public\x12%\n" +
+	"\x06anyone\x18\x01 \x01(\bB\x03\xe0A\x01R\x06anyone\x12%\n" +
 	"\vpermissions\x18\x02 \x03(\tB\x03\xe0A\x01R\vpermissions\x12\x1b\n" +
 	"\x06people\x18\x03 \x03(\tB\x03\xe0A\x01R\x06people\x12'\n" +
 	"\rlead_of_teams\x18\x04 \x03(\tB\x03\xe0A\x01R\vleadOfTeams\"\x84\x01\n" +
