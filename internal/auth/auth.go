@@ -54,6 +54,16 @@ func CallerName(p *Principal) string {
 	return "anonymous"
 }
 
+// Actor names the caller on the record (who moved, approved or wrote
+// something): their person, "services/<name>" for a Guildhall service, or ""
+// for an anonymous caller.
+func Actor(ctx context.Context) string {
+	if p := From(ctx); !IsAnonymous(p) {
+		return CallerName(p)
+	}
+	return ""
+}
+
 // IsAnonymous reports a caller with no token.
 func IsAnonymous(p *Principal) bool { return p.GetPerson() == "" && p.GetService() == "" }
 

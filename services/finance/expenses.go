@@ -16,6 +16,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -178,44 +179,56 @@ func (s *Server) CreateExpense(ctx context.Context, req *financev1.CreateExpense
 	})
 }
 
-// transition locks an expense, checks its state and applies change. A
-// non-empty duty ("approve") applies the separation of duties first (see
+// expenseMoves are an expense's moves: approved (once enough approvers
+// have), paid, or, until paid, rejected or cancelled.
+var expenseMoves = lifecycle.New("expense", map[financev1.Expense_State][]financev1.Expense_State{
+	financev1.Expense_STATE_SUBMITTED: {financev1.Expense_STATE_APPROVED, financev1.Expense_STATE_REJECTED, financev1.Expense_STATE_CANCELLED},
+	financev1.Expense_STATE_APPROVED:  {financev1.Expense_STATE_PAID, financev1.Expense_STATE_REJECTED, financev1.Expense_STATE_CANCELLED},
+})
+
+// expenseMove is the transition of expense id (named name) towards to,
+// made by change, which records its own history event. stay makes asking
+// for the current state no move.
+func (s *Server) expenseMove(ctx context.Context, id, name string, to financev1.Expense_State, stay bool,
+	change func(tx pgx.Tx, e *financev1.Expense, actor string) error) lifecycle.Spec[financev1.Expense_State, *financev1.Expense] {
+	actor := auth.From(ctx).GetPerson()
+	return lifecycle.Spec[financev1.Expense_State, *financev1.Expense]{
+		Machine: expenseMoves, Name: name, To: to, Now: s.now(), Stay: stay,
+		Lock: func(tx pgx.Tx) (*financev1.Expense, error) { return s.loadExpense(ctx, tx, id, true) },
+		Of:   func(e *financev1.Expense) (financev1.Expense_State, string) { return e.GetState(), "" },
+		Apply: func(tx pgx.Tx, e *financev1.Expense, _ lifecycle.Move[financev1.Expense_State]) (*financev1.Expense, error) {
+			if err := change(tx, e, actor); err != nil {
+				return nil, err
+			}
+			return s.loadExpense(ctx, tx, id, false)
+		},
+		After: s.transitioned,
+	}
+}
+
+// transition moves an expense towards to (see expenseMove). A non-empty
+// duty ("approve") applies the separation of duties first (see
 // checkDuties), refusing with reason; it asks membership before the row is
 // locked, since the submitter and payee never change.
-func (s *Server) transition(ctx context.Context, name string, from []financev1.Expense_State, duty string, reason typev1.ErrorReason,
+func (s *Server) transition(ctx context.Context, name string, to financev1.Expense_State, duty string, reason typev1.ErrorReason,
 	change func(tx pgx.Tx, e *financev1.Expense, actor string) error) (*financev1.Expense, error) {
 	id := resource.ID(expenses, name)
-	actor := auth.From(ctx).GetPerson()
 	if duty != "" {
 		e, err := s.loadExpense(ctx, s.db, id, false)
 		if err != nil {
 			return nil, err
 		}
-		if err := s.checkDuties(ctx, e, actor, duty, reason); err != nil {
+		if err := s.checkDuties(ctx, e, auth.From(ctx).GetPerson(), duty, reason); err != nil {
 			return nil, err
 		}
 	}
 	var out *financev1.Expense
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		e, err := s.loadExpense(ctx, tx, id, true)
-		if err != nil {
+		var err error
+		if out, _, err = lifecycle.Transition(ctx, tx, s.expenseMove(ctx, id, name, to, false, change)); err != nil {
 			return err
 		}
-		ok := false
-		for _, st := range from {
-			ok = ok || e.GetState() == st
-		}
-		if !ok {
-			return apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, name+" is "+e.GetState().String())
-		}
-		if err := change(tx, e, actor); err != nil {
-			return err
-		}
-		if err := s.acted(ctx, tx); err != nil {
-			return err
-		}
-		out, err = s.loadExpense(ctx, tx, id, false)
-		return err
+		return s.acted(ctx, tx)
 	})
 	return out, err
 }
@@ -227,7 +240,7 @@ func (s *Server) setExpenseState(ctx context.Context, tx pgx.Tx, id string, st f
 // ApproveExpense records one approval; neither the submitter nor the payee
 // may approve (SELF_APPROVAL), and each approver counts once.
 func (s *Server) ApproveExpense(ctx context.Context, req *financev1.ApproveExpenseRequest) (*financev1.Expense, error) {
-	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED}, "approve", typev1.ErrorReason_SELF_APPROVAL, func(tx pgx.Tx, e *financev1.Expense, actor string) error {
+	return s.transition(ctx, req.GetName(), financev1.Expense_STATE_APPROVED, "approve", typev1.ErrorReason_SELF_APPROVAL, func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 		approvals := 0
 		for _, ev := range e.GetHistory() {
 			if ev.GetAction() == "approve" {
@@ -251,7 +264,7 @@ func (s *Server) ApproveExpense(ctx context.Context, req *financev1.ApproveExpen
 
 // RejectExpense refuses an expense, with a reason.
 func (s *Server) RejectExpense(ctx context.Context, req *financev1.RejectExpenseRequest) (*financev1.Expense, error) {
-	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED}, "", typev1.ErrorReason_ERROR_REASON_UNSPECIFIED,
+	return s.transition(ctx, req.GetName(), financev1.Expense_STATE_REJECTED, "", typev1.ErrorReason_ERROR_REASON_UNSPECIFIED,
 		func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 			id := resource.ID(expenses, e.GetName())
 			if err := s.q.RejectExpense(ctx, tx, store.RejectExpenseParams{ID: id, RejectReason: req.GetReason()}); err != nil {
@@ -263,7 +276,7 @@ func (s *Server) RejectExpense(ctx context.Context, req *financev1.RejectExpense
 
 // CancelExpense withdraws an expense.
 func (s *Server) CancelExpense(ctx context.Context, req *financev1.CancelExpenseRequest) (*financev1.Expense, error) {
-	return s.transition(ctx, req.GetName(), []financev1.Expense_State{financev1.Expense_STATE_SUBMITTED, financev1.Expense_STATE_APPROVED}, "", typev1.ErrorReason_ERROR_REASON_UNSPECIFIED,
+	return s.transition(ctx, req.GetName(), financev1.Expense_STATE_CANCELLED, "", typev1.ErrorReason_ERROR_REASON_UNSPECIFIED,
 		func(tx pgx.Tx, e *financev1.Expense, actor string) error {
 			id := resource.ID(expenses, e.GetName())
 			if err := s.setExpenseState(ctx, tx, id, financev1.Expense_STATE_CANCELLED); err != nil {
@@ -293,34 +306,24 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 	}
 	return doTx(ctx, s, req.GetRequestId(), "PayExpense", req, func(tx pgx.Tx) (*financev1.Expense, error) {
 		id := resource.ID(expenses, req.GetName())
-		e, err := s.loadExpense(ctx, tx, id, true)
-		if err != nil {
-			return nil, err
-		}
-		switch e.GetState() {
-		case financev1.Expense_STATE_PAID:
-			return e, nil
-		case financev1.Expense_STATE_APPROVED:
-		default:
-			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" is "+e.GetState().String()+"; only APPROVED expenses are paid")
-		}
-		actor := auth.From(ctx).GetPerson()
-		cur, amt := e.GetAmount().GetCurrencyCode(), e.GetAmount().GetMinorUnits()
-		t, err := s.post(ctx, tx, entry{description: "Expense " + e.GetName() + ": " + e.GetDescription(), when: timeOr(req.GetPayTime(), s.now()),
-			source: "expense", creator: actor, lines: []line{
-				{account: resource.ID(accounts, e.GetCategory()), currency: cur, amount: amt, field: "name"},
-				{account: from, currency: cur, amount: -amt, field: "payment_account"},
-			}})
-		if err != nil {
-			return nil, err
-		}
-		if err := s.q.PayExpense(ctx, tx, store.PayExpenseParams{ID: id, TransactionID: &t}); err != nil {
-			return nil, err
-		}
-		if err := s.payEvent(ctx, tx, id, actor, t); err != nil {
-			return nil, err
-		}
-		return s.loadExpense(ctx, tx, id, false)
+		// Paying a PAID expense is no move: it is returned as it is.
+		e, _, err := lifecycle.Transition(ctx, tx, s.expenseMove(ctx, id, req.GetName(), financev1.Expense_STATE_PAID, true,
+			func(tx pgx.Tx, e *financev1.Expense, actor string) error {
+				cur, amt := e.GetAmount().GetCurrencyCode(), e.GetAmount().GetMinorUnits()
+				t, err := s.post(ctx, tx, entry{description: "Expense " + e.GetName() + ": " + e.GetDescription(), when: timeOr(req.GetPayTime(), s.now()),
+					source: "expense", creator: actor, lines: []line{
+						{account: resource.ID(accounts, e.GetCategory()), currency: cur, amount: amt, field: "name"},
+						{account: from, currency: cur, amount: -amt, field: "payment_account"},
+					}})
+				if err != nil {
+					return err
+				}
+				if err := s.q.PayExpense(ctx, tx, store.PayExpenseParams{ID: id, TransactionID: &t}); err != nil {
+					return err
+				}
+				return s.payEvent(ctx, tx, id, actor, t)
+			}))
+		return e, err
 	})
 }
 

@@ -20,6 +20,7 @@ import (
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/groupcommit"
 	"github.com/guildhall/guildhall/internal/job"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/internal/roadmapref"
 	"github.com/guildhall/guildhall/services/finance/store"
@@ -94,4 +95,13 @@ func (s *Server) now() time.Time { return s.opts.Now().UTC() }
 // write's transaction (see activity.Caller).
 func (s *Server) acted(ctx context.Context, tx pgx.Tx) error {
 	return activity.Caller(ctx, tx, "finance", s.now())
+}
+
+// transitioned runs inside the transaction of every expense, subscription
+// and sponsorship state change, after the move is applied and recorded
+// (lifecycle.Hook): what each transition owes others belongs here, once,
+// such as the transition's domain event. The caller's activity is already
+// reported by every finance write (acted, doTx).
+func (s *Server) transitioned(context.Context, pgx.Tx, lifecycle.Change) error {
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -25,7 +26,7 @@ func sponsorshipFromRow(r store.Sponsorship) *financev1.Sponsorship {
 		Amount: mon(r.CurrencyCode, r.Amount), Paid: mon(r.CurrencyCode, r.Paid), Period: interval(r.Period),
 		StartDate: r.StartDate.Format(dateLayout), CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime), Etag: resource.Etag(r.Version)}
 	sp.Kind = financev1.Sponsorship_Kind(pgenum.Number(financev1.Sponsorship_KIND_UNSPECIFIED.Descriptor(), r.Kind))
-	sp.State = financev1.Sponsorship_State(pgenum.Number(financev1.Sponsorship_STATE_UNSPECIFIED.Descriptor(), r.State))
+	sp.State = sponsorshipState(r.State)
 	if r.EndDate != nil {
 		sp.EndDate = r.EndDate.Format(dateLayout)
 	}
@@ -159,7 +160,7 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		if err != nil {
 			return nil, resource.NotFoundIfNoRows(err, req.GetName())
 		}
-		if sp.GetState() == financev1.Sponsorship_STATE_ENDED {
+		if sponsorshipMoves.Final(sp.GetState()) {
 			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" has ended")
 		}
 		source := pgenum.Text(sp.GetKind())
@@ -183,22 +184,38 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 	})
 }
 
-// EndSponsorship ends a deal.
+// sponsorshipMoves are a deal's moves: its first payment makes it ACTIVE
+// (AddSponsorshipPayment), and it ends, for good, by EndSponsorship.
+var sponsorshipMoves = lifecycle.New("sponsorship", map[financev1.Sponsorship_State][]financev1.Sponsorship_State{
+	financev1.Sponsorship_STATE_PROPOSED: {financev1.Sponsorship_STATE_ACTIVE, financev1.Sponsorship_STATE_ENDED},
+	financev1.Sponsorship_STATE_ACTIVE:   {financev1.Sponsorship_STATE_ENDED},
+})
+
+func sponsorshipState(s string) financev1.Sponsorship_State {
+	return financev1.Sponsorship_State(pgenum.Number(financev1.Sponsorship_STATE_UNSPECIFIED.Descriptor(), s))
+}
+
+// EndSponsorship ends a deal; its end date becomes today unless set.
 func (s *Server) EndSponsorship(ctx context.Context, req *financev1.EndSponsorshipRequest) (*financev1.Sponsorship, error) {
+	id := resource.ID(sponsorships, req.GetName())
 	var sp *financev1.Sponsorship
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		var err error
-		sp, err = scanSponsorship(s.q.EndSponsorship(ctx, tx, store.EndSponsorshipParams{ID: resource.ID(sponsorships, req.GetName()), Today: today(s.now()), Now: s.now()}))
+		row, _, err := lifecycle.Transition(ctx, tx, lifecycle.Spec[financev1.Sponsorship_State, store.Sponsorship]{
+			Machine: sponsorshipMoves, Name: req.GetName(), To: financev1.Sponsorship_STATE_ENDED, Now: s.now(),
+			Lock: func(tx pgx.Tx) (store.Sponsorship, error) { return s.q.GetSponsorshipForUpdate(ctx, tx, id) },
+			Of: func(r store.Sponsorship) (financev1.Sponsorship_State, string) {
+				return sponsorshipState(r.State), resource.Etag(r.Version)
+			},
+			Apply: func(tx pgx.Tx, _ store.Sponsorship, m lifecycle.Move[financev1.Sponsorship_State]) (store.Sponsorship, error) {
+				return s.q.EndSponsorship(ctx, tx, store.EndSponsorshipParams{ID: id, Today: today(m.Time), Now: m.Time})
+			},
+			After: s.transitioned,
+		})
 		if err != nil {
 			return err
 		}
+		sp = sponsorshipFromRow(row)
 		return s.acted(ctx, tx)
 	})
-	if err == pgx.ErrNoRows {
-		if _, gerr := s.GetSponsorship(ctx, &financev1.GetSponsorshipRequest{Name: req.GetName()}); gerr != nil {
-			return nil, gerr
-		}
-		return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" has already ended")
-	}
 	return sp, err
 }

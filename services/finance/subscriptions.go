@@ -12,6 +12,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -32,7 +33,7 @@ func subFromRow(r store.Subscription) *financev1.Subscription {
 	if r.TierID.Valid && r.TierID.String != "" {
 		sb.Tier = resource.Name(tiers, r.TierID.String)
 	}
-	sb.State = financev1.Subscription_State(pgenum.Number(financev1.Subscription_STATE_UNSPECIFIED.Descriptor(), r.State))
+	sb.State = subscriptionState(r.State)
 	return sb
 }
 
@@ -129,22 +130,40 @@ func strconvBool(b bool) string {
 	return "0"
 }
 
-func (s *Server) subState(ctx context.Context, name string, from []string, to string) (*financev1.Subscription, error) {
+// subscriptionMoves are a subscription's moves: paused and resumed, and
+// cancelled for good.
+var subscriptionMoves = lifecycle.New("subscription", map[financev1.Subscription_State][]financev1.Subscription_State{
+	financev1.Subscription_STATE_ACTIVE: {financev1.Subscription_STATE_PAUSED, financev1.Subscription_STATE_CANCELLED},
+	financev1.Subscription_STATE_PAUSED: {financev1.Subscription_STATE_ACTIVE, financev1.Subscription_STATE_CANCELLED},
+})
+
+func subscriptionState(s string) financev1.Subscription_State {
+	return financev1.Subscription_State(pgenum.Number(financev1.Subscription_STATE_UNSPECIFIED.Descriptor(), s))
+}
+
+// subState moves subscription name to state to; a subscription resumed
+// must keep the currency's recurring total in range (checkRecurringTotal).
+func (s *Server) subState(ctx context.Context, name string, to financev1.Subscription_State) (*financev1.Subscription, error) {
+	id := resource.ID(subscriptions, name)
 	var out *financev1.Subscription
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		var err error
-		out, err = scanSub(s.q.SetSubscriptionState(ctx, tx, store.SetSubscriptionStateParams{ID: resource.ID(subscriptions, name), State: to,
-			FromStates: from, UpdateTime: s.now()}))
-		if err == pgx.ErrNoRows {
-			if _, gerr := s.GetSubscription(ctx, &financev1.GetSubscriptionRequest{Name: name}); gerr != nil {
-				return gerr
-			}
-			return apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, name+" cannot become "+to+" from its current state")
-		}
+		row, _, err := lifecycle.Transition(ctx, tx, lifecycle.Spec[financev1.Subscription_State, store.Subscription]{
+			Machine: subscriptionMoves, Name: name, To: to, Now: s.now(),
+			Lock: func(tx pgx.Tx) (store.Subscription, error) { return s.q.GetSubscriptionForUpdate(ctx, tx, id) },
+			Of: func(r store.Subscription) (financev1.Subscription_State, string) {
+				return subscriptionState(r.State), ""
+			},
+			Apply: func(tx pgx.Tx, r store.Subscription, m lifecycle.Move[financev1.Subscription_State]) (store.Subscription, error) {
+				return s.q.SetSubscriptionState(ctx, tx, store.SetSubscriptionStateParams{ID: id, State: pgenum.Text(m.To),
+					FromStates: []string{r.State}, UpdateTime: m.Time})
+			},
+			After: s.transitioned,
+		})
 		if err != nil {
 			return err
 		}
-		if to == "active" {
+		out = subFromRow(row)
+		if to == financev1.Subscription_STATE_ACTIVE {
 			if err := s.checkRecurringTotal(ctx, tx, out.GetAmount().GetCurrencyCode()); err != nil {
 				return err
 			}
@@ -156,17 +175,17 @@ func (s *Server) subState(ctx context.Context, name string, from []string, to st
 
 // PauseSubscription pauses an ACTIVE subscription.
 func (s *Server) PauseSubscription(ctx context.Context, req *financev1.PauseSubscriptionRequest) (*financev1.Subscription, error) {
-	return s.subState(ctx, req.GetName(), []string{"active"}, "paused")
+	return s.subState(ctx, req.GetName(), financev1.Subscription_STATE_PAUSED)
 }
 
 // ResumeSubscription resumes a PAUSED subscription.
 func (s *Server) ResumeSubscription(ctx context.Context, req *financev1.ResumeSubscriptionRequest) (*financev1.Subscription, error) {
-	return s.subState(ctx, req.GetName(), []string{"paused"}, "active")
+	return s.subState(ctx, req.GetName(), financev1.Subscription_STATE_ACTIVE)
 }
 
 // CancelSubscription ends a subscription.
 func (s *Server) CancelSubscription(ctx context.Context, req *financev1.CancelSubscriptionRequest) (*financev1.Subscription, error) {
-	return s.subState(ctx, req.GetName(), []string{"active", "paused"}, "cancelled")
+	return s.subState(ctx, req.GetName(), financev1.Subscription_STATE_CANCELLED)
 }
 
 // RecordSubscriptionPayment posts one interval's payment and moves the due
@@ -188,7 +207,7 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		if err != nil {
 			return nil, resource.NotFoundIfNoRows(err, req.GetName())
 		}
-		if sb.GetState() == financev1.Subscription_STATE_CANCELLED {
+		if subscriptionMoves.Final(sb.GetState()) {
 			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" is cancelled")
 		}
 		// Due dates are YYYY-MM-DD: the last period a schedule can cover

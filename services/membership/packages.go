@@ -3,8 +3,6 @@ package membership
 import (
 	"context"
 	"errors"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -15,6 +13,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -37,12 +36,12 @@ const (
 // back as UNMAINTAINED (then :adopt) or, with maintainers, MAINTAINED. A
 // package without maintainers becomes MAINTAINED only through
 // ApproveAdoption, which names the new maintainer.
-var packageMoves = map[membershipv1.Package_State][]membershipv1.Package_State{
+var packageMoves = lifecycle.New("package", map[membershipv1.Package_State][]membershipv1.Package_State{
 	membershipv1.Package_STATE_MAINTAINED:         {membershipv1.Package_STATE_SEEKING_MAINTAINER, membershipv1.Package_STATE_OBSOLETE},
 	membershipv1.Package_STATE_SEEKING_MAINTAINER: {membershipv1.Package_STATE_MAINTAINED, membershipv1.Package_STATE_UNMAINTAINED, membershipv1.Package_STATE_OBSOLETE},
 	membershipv1.Package_STATE_UNMAINTAINED:       {membershipv1.Package_STATE_SEEKING_MAINTAINER, membershipv1.Package_STATE_OBSOLETE},
 	membershipv1.Package_STATE_OBSOLETE:           {membershipv1.Package_STATE_UNMAINTAINED, membershipv1.Package_STATE_MAINTAINED},
-}
+})
 
 // GetPackage implements AIP-131.
 func (s *Server) GetPackage(ctx context.Context, req *membershipv1.GetPackageRequest) (*membershipv1.Package, error) {
@@ -211,21 +210,17 @@ func (s *Server) TransitionPackage(ctx context.Context, req *membershipv1.Transi
 		if from == to {
 			return nil
 		}
-		if !slices.Contains(packageMoves[from], to) {
-			names := []string{}
-			for _, m := range packageMoves[from] {
-				names = append(names, m.String())
+		if err := packageMoves.Check(from, to); err != nil {
+			if e := (*apierr.Error)(nil); errors.As(err, &e) {
+				e.Message += " (and to MAINTAINED through :approveAdoption)"
 			}
-			e := apierr.FailedPrecondition(ReasonIllegalTransition, "a package cannot move from "+from.String()+" to "+to.String()+
-				"; from "+from.String()+" it may move to "+strings.Join(names, ", ")+" (and to MAINTAINED through :approveAdoption)")
-			e.Metadata = map[string]string{"from": from.String(), "to": to.String()}
-			return e
+			return err
 		}
 		if to == membershipv1.Package_STATE_MAINTAINED && len(cur.GetMaintainers()) == 0 {
 			return apierr.FailedPrecondition(ReasonNoMaintainer, req.GetName()+" has no maintainer, so it cannot be "+to.String()+": approve an adoption instead")
 		}
 		if to == membershipv1.Package_STATE_UNMAINTAINED && len(cur.GetMaintainers()) > 0 {
-			return apierr.FailedPrecondition(ReasonIllegalTransition, req.GetName()+" has maintainers: they step down with :orphan")
+			return apierr.FailedPrecondition(lifecycle.ReasonIllegalTransition, req.GetName()+" has maintainers: they step down with :orphan")
 		}
 		return s.q.SetPackageState(ctx, tx, store.SetPackageStateParams{ID: id, State: pgenum.Text(to), Now: s.now()})
 	})
@@ -235,7 +230,7 @@ func (s *Server) TransitionPackage(ctx context.Context, req *membershipv1.Transi
 // state records the database keeps in this transaction (package_transitions).
 func (s *Server) onRecord(ctx context.Context, tx pgx.Tx, note string) error {
 	return s.q.SetRecordContext(ctx, tx, store.SetRecordContextParams{
-		Actor: actor(ctx), Time: s.now().UTC().Format(time.RFC3339Nano), Note: note,
+		Actor: auth.Actor(ctx), Time: s.now().UTC().Format(time.RFC3339Nano), Note: note,
 	})
 }
 

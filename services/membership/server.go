@@ -8,11 +8,13 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/services/membership/store"
 )
 
@@ -63,4 +65,12 @@ func NewServer(o Options) (*Server, error) {
 // Register implements app.Part.
 func (s *Server) Register(r grpc.ServiceRegistrar) {
 	membershipv1.RegisterMembershipServiceServer(r, s)
+}
+
+// transitioned runs inside the transaction of every volunteer offer's state
+// change, after the move is applied and recorded (lifecycle.Hook): what each
+// transition owes others belongs here, once, such as counting the caller's
+// own write as activity and emitting the transition's domain event.
+func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, _ lifecycle.Change) error {
+	return s.touch(ctx, tx)
 }

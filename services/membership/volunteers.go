@@ -15,11 +15,11 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
-	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/clientip"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -28,30 +28,25 @@ import (
 
 const volunteers = "volunteers"
 
-// ReasonIllegalTransition is the FAILED_PRECONDITION reason of a funnel move
-// that the funnel does not allow.
-const ReasonIllegalTransition = typev1.ErrorReason_ILLEGAL_TRANSITION
-
 // offerAck is all an offer's sender learns, whatever happened to it.
 const offerAck = "Thank you for offering to help! A team lead will contact you soon to find you something to do."
 
-// funnel lists the legal moves from each state. The way forward is one step
-// at a time; any open offer may be declined or withdrawn; ACTIVE, DECLINED
-// and WITHDRAWN are final.
-var funnel = map[membershipv1.Volunteer_State][]membershipv1.Volunteer_State{
-	membershipv1.Volunteer_STATE_NEW:        {membershipv1.Volunteer_STATE_CONTACTED},
-	membershipv1.Volunteer_STATE_CONTACTED:  {membershipv1.Volunteer_STATE_MATCHED},
-	membershipv1.Volunteer_STATE_MATCHED:    {membershipv1.Volunteer_STATE_ONBOARDING},
-	membershipv1.Volunteer_STATE_ONBOARDING: {membershipv1.Volunteer_STATE_ACTIVE},
+// funnel is the way forward, one step at a time.
+var funnel = []membershipv1.Volunteer_State{
+	membershipv1.Volunteer_STATE_NEW, membershipv1.Volunteer_STATE_CONTACTED, membershipv1.Volunteer_STATE_MATCHED,
+	membershipv1.Volunteer_STATE_ONBOARDING, membershipv1.Volunteer_STATE_ACTIVE,
 }
 
-func legalMoves(from membershipv1.Volunteer_State) []membershipv1.Volunteer_State {
-	next, open := funnel[from]
-	if !open {
-		return nil
+// volunteerMoves are the legal moves of an offer: one step forward through
+// the funnel, and any open offer may be declined or withdrawn; ACTIVE,
+// DECLINED and WITHDRAWN are final.
+var volunteerMoves = func() lifecycle.Machine[membershipv1.Volunteer_State] {
+	moves := map[membershipv1.Volunteer_State][]membershipv1.Volunteer_State{}
+	for i, st := range funnel[:len(funnel)-1] {
+		moves[st] = []membershipv1.Volunteer_State{funnel[i+1], membershipv1.Volunteer_STATE_DECLINED, membershipv1.Volunteer_STATE_WITHDRAWN}
 	}
-	return append(slices.Clone(next), membershipv1.Volunteer_STATE_DECLINED, membershipv1.Volunteer_STATE_WITHDRAWN)
-}
+	return lifecycle.New("volunteer", moves)
+}()
 
 // OfferHelp records an offer from anyone, token or not, rate-limited per
 // client address. It answers only with an acknowledgement.
@@ -199,59 +194,56 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 	if to == membershipv1.Volunteer_STATE_ACTIVE && req.GetPerson() == "" {
 		return nil, apierr.InvalidField("person", "required when moving to STATE_ACTIVE: the person the volunteer now is")
 	}
+	type move = lifecycle.Move[membershipv1.Volunteer_State]
 	var out *membershipv1.Volunteer
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		row, err := s.q.GetVolunteerForUpdate(ctx, tx, id)
-		if err != nil {
-			return resource.NotFoundIfNoRows(err, req.GetName())
-		}
-		if req.GetEtag() != "" && req.GetEtag() != resource.Etag(row.Version) {
-			return apierr.EtagMismatch(req.GetName())
-		}
-		from := volunteerState(row.State)
-		if !slices.Contains(legalMoves(from), to) {
-			return apierr.FailedPrecondition(ReasonIllegalTransition, illegalMove(from, to))
-		}
-		params := store.MoveVolunteerParams{ID: id, State: pgenum.Text(to), Position: row.Position, PersonID: row.PersonID, Now: s.now()}
-		switch to {
-		case membershipv1.Volunteer_STATE_MATCHED:
-			teamID, posID := resource.SplitChild(req.GetPosition())
-			pos, err := s.q.GetPosition(ctx, tx, store.GetPositionParams{TeamID: teamID, ID: posID})
-			if errors.Is(err, pgx.ErrNoRows) {
-				return apierr.InvalidField("position", req.GetPosition()+" does not exist")
-			} else if err != nil {
-				return err
-			}
-			if pos.State != "open" {
-				return apierr.FailedPrecondition(ReasonPositionNotOpen, req.GetPosition()+" is not open")
-			}
-			params.Position = req.GetPosition()
-		case membershipv1.Volunteer_STATE_ACTIVE:
-			personID := resource.ID(people, req.GetPerson())
-			if _, err := s.q.GetPerson(ctx, tx, personID); errors.Is(err, pgx.ErrNoRows) {
-				return apierr.InvalidField("person", req.GetPerson()+" does not exist")
-			} else if err != nil {
-				return err
-			}
-			params.PersonID = pgText(personID)
-			// The matched position, if still open, is theirs now; if it was
-			// filled or removed meanwhile, the offer is still ACTIVE.
-			if teamID, posID := resource.SplitChild(row.Position); posID != "" {
-				if _, err := s.fill(ctx, tx, teamID, posID, personID); err != nil && !apierr.HasReason(err, ReasonPositionNotOpen) && !apierr.HasReason(err, apierr.ReasonNotFound) {
-					return err
+		moved, _, err := lifecycle.Transition(ctx, tx, lifecycle.Spec[membershipv1.Volunteer_State, store.Volunteer]{
+			Machine: volunteerMoves, Name: req.GetName(), To: to, Etag: req.GetEtag(), Note: req.GetNote(), Now: s.now(),
+			Lock: func(tx pgx.Tx) (store.Volunteer, error) { return s.q.GetVolunteerForUpdate(ctx, tx, id) },
+			Of: func(r store.Volunteer) (membershipv1.Volunteer_State, string) {
+				return volunteerState(r.State), resource.Etag(r.Version)
+			},
+			Apply: func(tx pgx.Tx, row store.Volunteer, m move) (store.Volunteer, error) {
+				params := store.MoveVolunteerParams{ID: id, State: pgenum.Text(m.To), Position: row.Position, PersonID: row.PersonID, Now: m.Time}
+				switch m.To {
+				case membershipv1.Volunteer_STATE_MATCHED:
+					teamID, posID := resource.SplitChild(req.GetPosition())
+					pos, err := s.q.GetPosition(ctx, tx, store.GetPositionParams{TeamID: teamID, ID: posID})
+					if errors.Is(err, pgx.ErrNoRows) {
+						return row, apierr.InvalidField("position", req.GetPosition()+" does not exist")
+					} else if err != nil {
+						return row, err
+					}
+					if pos.State != "open" {
+						return row, apierr.FailedPrecondition(ReasonPositionNotOpen, req.GetPosition()+" is not open")
+					}
+					params.Position = req.GetPosition()
+				case membershipv1.Volunteer_STATE_ACTIVE:
+					personID := resource.ID(people, req.GetPerson())
+					if _, err := s.q.GetPerson(ctx, tx, personID); errors.Is(err, pgx.ErrNoRows) {
+						return row, apierr.InvalidField("person", req.GetPerson()+" does not exist")
+					} else if err != nil {
+						return row, err
+					}
+					params.PersonID = pgText(personID)
+					// The matched position, if still open, is theirs now; if it was
+					// filled or removed meanwhile, the offer is still ACTIVE.
+					if teamID, posID := resource.SplitChild(row.Position); posID != "" {
+						if _, err := s.fill(ctx, tx, teamID, posID, personID); err != nil && !apierr.HasReason(err, ReasonPositionNotOpen) && !apierr.HasReason(err, apierr.ReasonNotFound) {
+							return row, err
+						}
+					}
 				}
-			}
-		}
-		moved, err := s.q.MoveVolunteer(ctx, tx, params)
+				return s.q.MoveVolunteer(ctx, tx, params)
+			},
+			Record: func(tx pgx.Tx, m move) error {
+				return s.q.InsertVolunteerTransition(ctx, tx, store.InsertVolunteerTransitionParams{
+					VolunteerID: id, FromState: pgenum.Text(m.From), ToState: pgenum.Text(m.To), Actor: m.Actor, Time: m.Time, Note: m.Note,
+				})
+			},
+			After: s.transitioned,
+		})
 		if err != nil {
-			return err
-		}
-		if err := s.q.InsertVolunteerTransition(ctx, tx, store.InsertVolunteerTransitionParams{
-			VolunteerID: id, FromState: row.State, ToState: moved.State, Actor: actor(ctx), Time: s.now(), Note: req.GetNote(),
-		}); err != nil {
-			return err
-		}
-		if err := s.touch(ctx, tx); err != nil {
 			return err
 		}
 		vs, err := s.volunteersFromRows(ctx, tx, []store.Volunteer{moved})
@@ -263,18 +255,6 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 		return nil
 	})
 	return out, err
-}
-
-func illegalMove(from, to membershipv1.Volunteer_State) string {
-	legal := legalMoves(from)
-	if len(legal) == 0 {
-		return "the offer is " + from.String() + ", a final state; it cannot move to " + to.String()
-	}
-	names := make([]string, len(legal))
-	for i, l := range legal {
-		names[i] = l.String()
-	}
-	return "an offer in " + from.String() + " cannot move to " + to.String() + "; it can move to " + strings.Join(names, ", ")
 }
 
 // SuggestPositions ranks open positions for an offer: mostly by how many of
@@ -360,18 +340,6 @@ func funnelStates() map[membershipv1.Volunteer_State]bool {
 
 func volunteerState(s string) membershipv1.Volunteer_State {
 	return membershipv1.Volunteer_State(pgenum.Number(membershipv1.Volunteer_STATE_UNSPECIFIED.Descriptor(), s))
-}
-
-// actor names the caller for history: the person, or the calling service.
-func actor(ctx context.Context) string {
-	p := auth.From(ctx)
-	if p.GetPerson() != "" {
-		return p.GetPerson()
-	}
-	if p.GetService() != "" {
-		return "services/" + p.GetService()
-	}
-	return ""
 }
 
 func (s *Server) volunteersFromRows(ctx context.Context, db store.DBTX, rows []store.Volunteer) ([]*membershipv1.Volunteer, error) {

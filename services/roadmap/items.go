@@ -19,6 +19,7 @@ import (
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/fieldmask"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -41,17 +42,21 @@ const (
 )
 
 // itemMoves are the legal item state changes; see the State enum's comment.
-var itemMoves = map[roadmapv1.Item_State][]roadmapv1.Item_State{
+var itemMoves = lifecycle.New("item", map[roadmapv1.Item_State][]roadmapv1.Item_State{
 	roadmapv1.Item_STATE_PROPOSED:    {roadmapv1.Item_STATE_PLANNED, roadmapv1.Item_STATE_IN_PROGRESS, roadmapv1.Item_STATE_DEFERRED, roadmapv1.Item_STATE_DECLINED},
 	roadmapv1.Item_STATE_PLANNED:     {roadmapv1.Item_STATE_PROPOSED, roadmapv1.Item_STATE_IN_PROGRESS, roadmapv1.Item_STATE_DEFERRED, roadmapv1.Item_STATE_DECLINED},
 	roadmapv1.Item_STATE_IN_PROGRESS: {roadmapv1.Item_STATE_PLANNED, roadmapv1.Item_STATE_DONE, roadmapv1.Item_STATE_DEFERRED},
 	roadmapv1.Item_STATE_DONE:        {roadmapv1.Item_STATE_IN_PROGRESS},
 	roadmapv1.Item_STATE_DEFERRED:    {roadmapv1.Item_STATE_PROPOSED, roadmapv1.Item_STATE_PLANNED},
 	roadmapv1.Item_STATE_DECLINED:    {roadmapv1.Item_STATE_PROPOSED},
-}
+})
 
+// checkItemTransition allows staying put and the moves of itemMoves.
 func checkItemTransition(from, to roadmapv1.Item_State) error {
-	return checkMove("item", from, to, itemMoves[from])
+	if from == to {
+		return nil
+	}
+	return itemMoves.Check(from, to)
 }
 
 // acted reports the caller's write as activity to membership, inside the

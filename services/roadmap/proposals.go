@@ -23,6 +23,7 @@ import (
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/fieldmask"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -46,25 +47,45 @@ func method(s string) roadmapv1.Proposal_Method {
 	return roadmapv1.Proposal_Method(pgenum.Number(roadmapv1.Proposal_METHOD_UNSPECIFIED.Descriptor(), s))
 }
 
-// effectiveState is the state a reader sees: an open proposal whose close
-// time has passed is CLOSED, whether or not anyone has frozen it yet.
-func effectiveState(p store.Proposal, now time.Time) roadmapv1.Proposal_State {
-	switch p.State {
-	case "draft":
-		return roadmapv1.Proposal_STATE_DRAFT
-	case "closed":
-		return roadmapv1.Proposal_STATE_CLOSED
-	}
-	if p.CloseTime != nil && !now.Before(*p.CloseTime) {
-		return roadmapv1.Proposal_STATE_CLOSED
-	}
-	return roadmapv1.Proposal_STATE_OPEN
+// proposalState is what a proposal row means at a moment: the state its
+// readers see, and what follows from it for the tally.
+type proposalState struct {
+	// Effective is the state a reader sees: an open proposal whose close
+	// time has passed is CLOSED, whether or not anyone has frozen it yet.
+	Effective roadmapv1.Proposal_State
+	// NeedsFreeze: the row is still open though voting has closed; whoever
+	// next holds its lock freezes the tally (see freeze).
+	NeedsFreeze bool
+	// LiveTally: the view shows a tally counted from the votes now, as the
+	// proposal is open and its tally is not hidden until close.
+	LiveTally bool
+	// HiddenTally: the votes are secret from everyone but each voter until
+	// the proposal closes.
+	HiddenTally bool
 }
 
-// needsFreeze reports an open row whose close time has passed.
-func needsFreeze(p store.Proposal, now time.Time) bool {
-	return p.State == "open" && effectiveState(p, now) == roadmapv1.Proposal_STATE_CLOSED
+// stateOf is p's state at now.
+func stateOf(p store.Proposal, now time.Time) proposalState {
+	st := proposalState{Effective: roadmapv1.Proposal_STATE_OPEN}
+	switch {
+	case p.State == "draft":
+		st.Effective = roadmapv1.Proposal_STATE_DRAFT
+	case p.State == "closed":
+		st.Effective = roadmapv1.Proposal_STATE_CLOSED
+	case p.CloseTime != nil && !now.Before(*p.CloseTime):
+		st.Effective, st.NeedsFreeze = roadmapv1.Proposal_STATE_CLOSED, true
+	}
+	st.LiveTally = st.Effective == roadmapv1.Proposal_STATE_OPEN && !p.HideTallyUntilClose
+	st.HiddenTally = p.HideTallyUntilClose && st.Effective != roadmapv1.Proposal_STATE_CLOSED
+	return st
 }
+
+// proposalMoves are the proposal's moves: opened once, closed once (by
+// CloseProposal, or by its close time and the first read after it).
+var proposalMoves = lifecycle.New("proposal", map[roadmapv1.Proposal_State][]roadmapv1.Proposal_State{
+	roadmapv1.Proposal_STATE_DRAFT: {roadmapv1.Proposal_STATE_OPEN},
+	roadmapv1.Proposal_STATE_OPEN:  {roadmapv1.Proposal_STATE_CLOSED},
+})
 
 func tsOrNil(t *time.Time) *timestamppb.Timestamp {
 	if t == nil {
@@ -99,7 +120,7 @@ func proposalFromRow(p store.Proposal, now time.Time) *roadmapv1.Proposal {
 		Outcome:             p.Outcome,
 		ReviewDate:          formatDate(p.ReviewDate),
 		HideTallyUntilClose: p.HideTallyUntilClose,
-		State:               effectiveState(p, now),
+		State:               stateOf(p, now).Effective,
 		EligibleCount:       p.EligibleCount,
 		Creator:             p.Creator,
 		CreateTime:          timestamppb.New(p.CreateTime),
@@ -167,7 +188,7 @@ func tally(p store.Proposal, votes [][]string) *roadmapv1.Tally {
 // closed, the live one while open (unless hidden until close), none in draft.
 func (s *Server) view(ctx context.Context, db store.DBTX, p store.Proposal, now time.Time) (*roadmapv1.Proposal, error) {
 	var votes [][]string
-	if liveTally(p, now) {
+	if stateOf(p, now).LiveTally {
 		var err error
 		if votes, err = s.q.ProposalChoices(ctx, db, p.ID); err != nil {
 			return nil, err
@@ -176,13 +197,7 @@ func (s *Server) view(ctx context.Context, db store.DBTX, p store.Proposal, now 
 	return viewOf(p, now, votes)
 }
 
-// liveTally reports whether p's view shows a tally counted from its votes
-// now: it is open and its tally is not hidden until close.
-func liveTally(p store.Proposal, now time.Time) bool {
-	return effectiveState(p, now) == roadmapv1.Proposal_STATE_OPEN && !p.HideTallyUntilClose
-}
-
-// viewOf is p as a caller sees it now, given its votes when liveTally.
+// viewOf is p as a caller sees it now, given its votes when its tally is live.
 func viewOf(p store.Proposal, now time.Time, votes [][]string) (*roadmapv1.Proposal, error) {
 	out := proposalFromRow(p, now)
 	switch {
@@ -192,7 +207,7 @@ func viewOf(p store.Proposal, now time.Time, votes [][]string) (*roadmapv1.Propo
 			return nil, err
 		}
 		out.Tally = t
-	case liveTally(p, now):
+	case stateOf(p, now).LiveTally:
 		out.Tally = tally(p, votes)
 	}
 	return out, nil
@@ -222,12 +237,12 @@ func (s *Server) load(ctx context.Context, id, name string) (store.Proposal, tim
 	if err != nil {
 		return p, now, resource.NotFoundIfNoRows(err, name)
 	}
-	if !needsFreeze(p, now) {
+	if !stateOf(p, now).NeedsFreeze {
 		return p, now, nil
 	}
 	err = database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		p, err = s.q.GetProposalForUpdate(ctx, tx, id)
-		if err != nil || !needsFreeze(p, now) {
+		if err != nil || !stateOf(p, now).NeedsFreeze {
 			return err
 		}
 		p, err = s.freeze(ctx, tx, p, *p.CloseTime)
@@ -289,12 +304,12 @@ func (s *Server) ListProposals(ctx context.Context, req *roadmapv1.ListProposals
 	var live []string
 	var err error
 	for i, row := range rows {
-		if needsFreeze(row, now) {
+		if stateOf(row, now).NeedsFreeze {
 			if rows[i], _, err = s.load(ctx, row.ID, resource.Name(proposals, row.ID)); err != nil {
 				return nil, err
 			}
 		}
-		if liveTally(rows[i], now) {
+		if stateOf(rows[i], now).LiveTally {
 			live = append(live, row.ID)
 		}
 	}
@@ -512,31 +527,21 @@ func (s *Server) OpenProposal(ctx context.Context, req *roadmapv1.OpenProposalRe
 	now := s.now()
 	var out *roadmapv1.Proposal
 	err = database.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		p, err := s.q.GetProposalForUpdate(ctx, tx, id)
+		p, _, err := lifecycle.Transition(ctx, tx, s.proposalMove(ctx, id, req.GetName(), req.GetEtag(), roadmapv1.Proposal_STATE_OPEN, now,
+			func(tx pgx.Tx, p store.Proposal) (store.Proposal, error) {
+				if p.EligibleTeam != cur.EligibleTeam {
+					return p, apierr.EtagMismatch(req.GetName())
+				}
+				open := now
+				if p.OpenTime != nil && p.OpenTime.After(now) {
+					open = *p.OpenTime
+				}
+				if p.CloseTime == nil || !p.CloseTime.After(open) {
+					return p, apierr.FailedPrecondition(ReasonCloseTimeNeeded, "set a close_time after the open time before opening the proposal")
+				}
+				return s.q.OpenProposal(ctx, tx, store.OpenProposalParams{ID: id, OpenTime: &open, EligibleCount: eligible})
+			}))
 		if err != nil {
-			return resource.NotFoundIfNoRows(err, req.GetName())
-		}
-		if err := resource.CheckEtag(proposalFromRow(p, now), req.GetEtag()); err != nil {
-			return err
-		}
-		if p.State != "draft" {
-			return apierr.FailedPrecondition(ReasonProposalNotDraft, "only a DRAFT proposal can be opened; it is "+effectiveState(p, now).String())
-		}
-		if p.EligibleTeam != cur.EligibleTeam {
-			return apierr.EtagMismatch(req.GetName())
-		}
-		open := now
-		if p.OpenTime != nil && p.OpenTime.After(now) {
-			open = *p.OpenTime
-		}
-		if p.CloseTime == nil || !p.CloseTime.After(open) {
-			return apierr.FailedPrecondition(ReasonCloseTimeNeeded, "set a close_time after the open time before opening the proposal")
-		}
-		p, err = s.q.OpenProposal(ctx, tx, store.OpenProposalParams{ID: id, OpenTime: &open, EligibleCount: eligible})
-		if err != nil {
-			return err
-		}
-		if err := s.acted(ctx, tx); err != nil {
 			return err
 		}
 		out, err = s.view(ctx, tx, p, now)
@@ -551,26 +556,39 @@ func (s *Server) CloseProposal(ctx context.Context, req *roadmapv1.CloseProposal
 	now := s.now()
 	var out *roadmapv1.Proposal
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		p, err := s.q.GetProposalForUpdate(ctx, tx, id)
+		p, _, err := lifecycle.Transition(ctx, tx, s.proposalMove(ctx, id, req.GetName(), req.GetEtag(), roadmapv1.Proposal_STATE_CLOSED, now,
+			func(tx pgx.Tx, p store.Proposal) (store.Proposal, error) { return s.freeze(ctx, tx, p, now) }))
 		if err != nil {
-			return resource.NotFoundIfNoRows(err, req.GetName())
-		}
-		if err := resource.CheckEtag(proposalFromRow(p, now), req.GetEtag()); err != nil {
-			return err
-		}
-		if st := effectiveState(p, now); st != roadmapv1.Proposal_STATE_OPEN {
-			return apierr.FailedPrecondition(ReasonProposalNotOpen, "only an OPEN proposal can be closed; it is "+st.String())
-		}
-		if p, err = s.freeze(ctx, tx, p, now); err != nil {
-			return err
-		}
-		if err := s.acted(ctx, tx); err != nil {
 			return err
 		}
 		out, err = s.view(ctx, tx, p, now)
 		return err
 	})
 	return out, err
+}
+
+// proposalMove is the transition of proposal id to state to at now, made by
+// apply. Refusals keep the proposal's own reasons (PROPOSAL_NOT_DRAFT,
+// PROPOSAL_NOT_OPEN).
+func (s *Server) proposalMove(ctx context.Context, id, name, etag string, to roadmapv1.Proposal_State, now time.Time,
+	apply func(pgx.Tx, store.Proposal) (store.Proposal, error)) lifecycle.Spec[roadmapv1.Proposal_State, store.Proposal] {
+	return lifecycle.Spec[roadmapv1.Proposal_State, store.Proposal]{
+		Machine: proposalMoves, Name: name, To: to, Etag: etag, Now: now,
+		Lock: func(tx pgx.Tx) (store.Proposal, error) { return s.q.GetProposalForUpdate(ctx, tx, id) },
+		Of: func(p store.Proposal) (roadmapv1.Proposal_State, string) {
+			return stateOf(p, now).Effective, resource.Etag(p.Version)
+		},
+		Refuse: func(from, to roadmapv1.Proposal_State) error {
+			if to == roadmapv1.Proposal_STATE_OPEN {
+				return apierr.FailedPrecondition(ReasonProposalNotDraft, "only a DRAFT proposal can be opened; it is "+from.String())
+			}
+			return apierr.FailedPrecondition(ReasonProposalNotOpen, "only an OPEN proposal can be closed; it is "+from.String())
+		},
+		Apply: func(tx pgx.Tx, p store.Proposal, _ lifecycle.Move[roadmapv1.Proposal_State]) (store.Proposal, error) {
+			return apply(tx, p)
+		},
+		After: s.transitioned,
+	}
 }
 
 func voteName(proposalID, person string) string {
@@ -618,12 +636,13 @@ func (s *Server) CastVote(ctx context.Context, req *roadmapv1.CastVoteRequest) (
 		if err != nil {
 			return resource.NotFoundIfNoRows(err, req.GetProposal())
 		}
-		switch effectiveState(p, now) {
+		st := stateOf(p, now)
+		switch st.Effective {
 		case roadmapv1.Proposal_STATE_DRAFT:
 			return apierr.FailedPrecondition(ReasonProposalNotOpen, "the proposal is a DRAFT: voting has not opened")
 		case roadmapv1.Proposal_STATE_CLOSED:
 			closed = true
-			if needsFreeze(p, now) {
+			if st.NeedsFreeze {
 				// Commit the freeze we are in a position to make, then refuse.
 				_, err := s.freeze(ctx, tx, p, *p.CloseTime)
 				return err
@@ -651,11 +670,6 @@ func (s *Server) CastVote(ctx context.Context, req *roadmapv1.CastVoteRequest) (
 	return out, err
 }
 
-// hidden reports whether p's votes are secret from callers other than the voter.
-func hidden(p store.Proposal, now time.Time) bool {
-	return p.HideTallyUntilClose && effectiveState(p, now) != roadmapv1.Proposal_STATE_CLOSED
-}
-
 // GetVote reads a vote; while the tally is hidden, only the voter sees it.
 func (s *Server) GetVote(ctx context.Context, req *roadmapv1.GetVoteRequest) (*roadmapv1.Vote, error) {
 	id, voter := resource.SplitChild(req.GetName())
@@ -664,7 +678,7 @@ func (s *Server) GetVote(ctx context.Context, req *roadmapv1.GetVoteRequest) (*r
 	if err != nil {
 		return nil, err
 	}
-	if hidden(p, now) && auth.From(ctx).GetPerson() != person {
+	if stateOf(p, now).HiddenTally && auth.From(ctx).GetPerson() != person {
 		return nil, apierr.NotFound(req.GetName())
 	}
 	v, err := s.q.GetProposalVote(ctx, s.db, store.GetProposalVoteParams{ProposalID: id, Person: person})
@@ -686,7 +700,7 @@ func (s *Server) ListVotes(ctx context.Context, req *roadmapv1.ListVotesRequest)
 		return nil, err
 	}
 	params := store.ListProposalVotesParams{ProposalID: id, After: page.After(), PageSize: page.Limit()}
-	if hidden(p, now) {
+	if stateOf(p, now).HiddenTally {
 		caller := auth.From(ctx).GetPerson()
 		if caller == "" {
 			return &roadmapv1.ListVotesResponse{}, nil

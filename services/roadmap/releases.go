@@ -2,9 +2,6 @@ package roadmap
 
 import (
 	"context"
-	"fmt"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,7 +11,9 @@ import (
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -23,49 +22,22 @@ import (
 
 const releases = "releases"
 
-// ErrorInfo reasons of refused release and item changes.
-const (
-	ReasonIllegalTransition = typev1.ErrorReason_ILLEGAL_TRANSITION
-	ReasonReleaseHasItems   = typev1.ErrorReason_RELEASE_HAS_ITEMS
-)
+// ReasonReleaseHasItems refuses deleting a release that items still name.
+const ReasonReleaseHasItems = typev1.ErrorReason_RELEASE_HAS_ITEMS
 
 // releaseMoves are the legal release state changes. A release may go back
 // from IN_DEVELOPMENT to PLANNED (scope rethought), a planned release may be
 // abandoned (END_OF_LIFE), and a RELEASED one may reach END_OF_LIFE without a
 // maintenance phase; nothing leaves END_OF_LIFE and nothing skips being released.
-var releaseMoves = map[roadmapv1.Release_State][]roadmapv1.Release_State{
+var releaseMoves = lifecycle.New("release", map[roadmapv1.Release_State][]roadmapv1.Release_State{
 	roadmapv1.Release_STATE_PLANNED:        {roadmapv1.Release_STATE_IN_DEVELOPMENT, roadmapv1.Release_STATE_END_OF_LIFE},
 	roadmapv1.Release_STATE_IN_DEVELOPMENT: {roadmapv1.Release_STATE_PLANNED, roadmapv1.Release_STATE_RELEASED},
 	roadmapv1.Release_STATE_RELEASED:       {roadmapv1.Release_STATE_MAINTAINED, roadmapv1.Release_STATE_END_OF_LIFE},
 	roadmapv1.Release_STATE_MAINTAINED:     {roadmapv1.Release_STATE_END_OF_LIFE},
-}
+})
 
-// checkReleaseTransition allows staying put and the moves of releaseMoves.
-func checkReleaseTransition(from, to roadmapv1.Release_State) error {
-	return checkMove("release", from, to, releaseMoves[from])
-}
-
-// checkMove refuses from → to unless to is from or listed in allowed, saying
-// what would have been allowed.
-func checkMove[E interface {
-	comparable
-	String() string
-}](what string, from, to E, allowed []E) error {
-	if from == to || slices.Contains(allowed, to) {
-		return nil
-	}
-	names := make([]string, len(allowed))
-	for i, a := range allowed {
-		names[i] = a.String()
-	}
-	next := "none: it is final"
-	if len(names) > 0 {
-		next = strings.Join(names, ", ")
-	}
-	e := apierr.FailedPrecondition(ReasonIllegalTransition,
-		fmt.Sprintf("a %s cannot move from %s to %s; from %s it may move to %s", what, from, to, from, next))
-	e.Metadata = map[string]string{"from": from.String(), "to": to.String()}
-	return e
+func releaseState(s string) roadmapv1.Release_State {
+	return roadmapv1.Release_State(pgenum.Number(roadmapv1.Release_STATE_UNSPECIFIED.Descriptor(), s))
 }
 
 // setProgress fills a release's computed progress.
@@ -168,7 +140,7 @@ func (s *Server) CreateRelease(ctx context.Context, req *roadmapv1.CreateRelease
 			return nil, err
 		}
 		if err := s.q.InsertReleaseTransition(ctx, tx, store.InsertReleaseTransitionParams{
-			ReleaseID: row.ID, FromState: "", ToState: row.State, Actor: actor(ctx), Time: s.now(), Note: "created",
+			ReleaseID: row.ID, FromState: "", ToState: row.State, Actor: auth.Actor(ctx), Time: s.now(), Note: "created",
 		}); err != nil {
 			return nil, err
 		}
@@ -210,36 +182,30 @@ func (s *Server) UpdateRelease(ctx context.Context, req *roadmapv1.UpdateRelease
 }
 
 // TransitionRelease moves a release one legal step and records the move
-// (actor, time, note) in the same transaction.
+// (actor, time, note) in the same transaction; asking for the state it is
+// in changes nothing.
 func (s *Server) TransitionRelease(ctx context.Context, req *roadmapv1.TransitionReleaseRequest) (*roadmapv1.Release, error) {
 	id := resource.ID(releases, req.GetName())
+	type move = lifecycle.Move[roadmapv1.Release_State]
 	var out *roadmapv1.Release
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		row, err := s.q.GetReleaseForUpdate(ctx, tx, id)
+		row, _, err := lifecycle.Transition(ctx, tx, lifecycle.Spec[roadmapv1.Release_State, store.Release]{
+			Machine: releaseMoves, Name: req.GetName(), To: req.GetState(), Etag: req.GetEtag(), Note: req.GetNote(), Now: s.now(), Stay: true,
+			Lock: func(tx pgx.Tx) (store.Release, error) { return s.q.GetReleaseForUpdate(ctx, tx, id) },
+			Of: func(r store.Release) (roadmapv1.Release_State, string) {
+				return releaseState(r.State), resource.Etag(r.Version)
+			},
+			Apply: func(tx pgx.Tx, _ store.Release, m move) (store.Release, error) {
+				return s.q.SetReleaseState(ctx, tx, store.SetReleaseStateParams{ID: id, State: pgenum.Text(m.To)})
+			},
+			Record: func(tx pgx.Tx, m move) error {
+				return s.q.InsertReleaseTransition(ctx, tx, store.InsertReleaseTransitionParams{
+					ReleaseID: id, FromState: pgenum.Text(m.From), ToState: pgenum.Text(m.To), Actor: m.Actor, Time: m.Time, Note: m.Note,
+				})
+			},
+			After: s.transitioned,
+		})
 		if err != nil {
-			return resource.NotFoundIfNoRows(err, req.GetName())
-		}
-		cur := releaseFromRow(row)
-		if err := resource.CheckEtag(cur, req.GetEtag()); err != nil {
-			return err
-		}
-		if cur.GetState() == req.GetState() {
-			out, err = s.withHistory(ctx, tx, cur)
-			return err
-		}
-		if err := checkReleaseTransition(cur.GetState(), req.GetState()); err != nil {
-			return err
-		}
-		if row, err = s.q.SetReleaseState(ctx, tx, store.SetReleaseStateParams{ID: id, State: pgenum.Text(req.GetState())}); err != nil {
-			return err
-		}
-		if err := s.q.InsertReleaseTransition(ctx, tx, store.InsertReleaseTransitionParams{
-			ReleaseID: id, FromState: pgenum.Text(cur.GetState()), ToState: row.State,
-			Actor: actor(ctx), Time: s.now(), Note: req.GetNote(),
-		}); err != nil {
-			return err
-		}
-		if err := s.acted(ctx, tx); err != nil {
 			return err
 		}
 		out, err = s.withHistory(ctx, tx, releaseFromRow(row))
@@ -258,12 +224,9 @@ func (s *Server) withHistory(ctx context.Context, db store.DBTX, r *roadmapv1.Re
 	if err != nil {
 		return nil, err
 	}
-	state := func(s string) roadmapv1.Release_State {
-		return roadmapv1.Release_State(pgenum.Number(roadmapv1.Release_STATE_UNSPECIFIED.Descriptor(), s))
-	}
 	for _, t := range rows {
 		r.History = append(r.History, &roadmapv1.ReleaseTransition{
-			FromState: state(t.FromState), ToState: state(t.ToState), Actor: t.Actor, Time: timestamppb.New(t.Time), Note: t.Note,
+			FromState: releaseState(t.FromState), ToState: releaseState(t.ToState), Actor: t.Actor, Time: timestamppb.New(t.Time), Note: t.Note,
 		})
 	}
 	return r, nil
@@ -341,7 +304,7 @@ func releaseFromRow(r store.Release) *roadmapv1.Release {
 		DisplayName:  r.DisplayName,
 		Description:  r.Description,
 		BasePlatform: r.BasePlatform,
-		State:        roadmapv1.Release_State(pgenum.Number(roadmapv1.Release_STATE_UNSPECIFIED.Descriptor(), r.State)),
+		State:        releaseState(r.State),
 		TargetDate:   formatDate(r.TargetDate),
 		ReleaseDate:  formatDate(r.ReleaseDate),
 		Notes:        r.Notes,

@@ -57,7 +57,7 @@ func (s *Server) GetRoadmap(ctx context.Context, req *roadmapv1.GetRoadmapReques
 	// Proposals by the item or release they link, open and closed apart.
 	open, closed := map[string][]*roadmapv1.ProposalSummary{}, map[string][]*roadmapv1.ProposalSummary{}
 	for _, p := range props {
-		st := effectiveState(store.Proposal{State: p.State, CloseTime: p.CloseTime}, now)
+		st := stateOf(store.Proposal{State: p.State, CloseTime: p.CloseTime}, now).Effective
 		sum := &roadmapv1.ProposalSummary{
 			Name: resource.Name(proposals, p.ID), Question: p.Question, CloseTime: tsOrNil(p.CloseTime),
 			State: st, Outcome: p.Outcome, ReviewDate: formatDate(p.ReviewDate),

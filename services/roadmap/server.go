@@ -7,6 +7,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
@@ -14,9 +15,9 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/activity"
-	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/job"
+	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/services/roadmap/store"
 )
@@ -53,16 +54,12 @@ func (s *Server) Register(r grpc.ServiceRegistrar) {
 	roadmapv1.RegisterRoadmapServiceServer(r, s)
 }
 
-// actor names the caller for the record: the person, or the calling service.
-func actor(ctx context.Context) string {
-	p := auth.From(ctx)
-	if p.GetPerson() != "" {
-		return p.GetPerson()
-	}
-	if p.GetService() != "" {
-		return "services/" + p.GetService()
-	}
-	return ""
+// transitioned runs inside the transaction of every release and proposal
+// state change, after the move is applied and recorded (lifecycle.Hook):
+// what each transition owes others belongs here, once, such as reporting
+// the caller's activity and emitting the transition's domain event.
+func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, _ lifecycle.Change) error {
+	return s.acted(ctx, tx)
 }
 
 // Jobs implements service.Part: delivering the activity outbox to membership.
