@@ -15,6 +15,8 @@ import (
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -290,30 +292,43 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 	})
 }
 
-// doTx is resource.InTx for money-moving calls: the ledger triggers check
-// entries at commit, so their refusals arrive here. A transaction the
-// ledger asks to serialize (large amounts, sums near their bounds) runs
-// again with exclusive locks on its accounts. The write is the caller's
-// activity.
+// doTx is resource.InTx for money-moving calls, in a transaction shared
+// with concurrent ones (batch.go): the ledger triggers check entries at
+// commit, so their refusals arrive here. A write the ledger asks to
+// serialize (large amounts, sums near their bounds) runs again alone, with
+// exclusive locks on its accounts. The write is the caller's activity.
 func doTx[T proto.Message](ctx context.Context, s *Server, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
-	acting := func(tx pgx.Tx) (T, error) {
-		if err := s.acted(ctx, tx); err != nil {
-			var zero T
-			return zero, err
-		}
-		return fn(tx)
-	}
-	out, err := resource.InTx(ctx, s.db, requestID, method, req, acting)
-	if needsExclusive(err) {
-		out, err = resource.InTx(ctx, s.db, requestID, method, req, func(tx pgx.Tx) (T, error) {
-			if err := setExclusive(ctx, tx); err != nil {
-				var zero T
+	var zero T
+	acting := func(ctx context.Context, tx pgx.Tx) (T, error) {
+		return idempotency.Do(ctx, tx, requestID, method, req, func() (T, error) {
+			if err := s.acted(ctx, tx); err != nil {
 				return zero, err
 			}
-			return acting(tx)
+			return fn(tx)
 		})
 	}
-	return out, ledgerRule(err)
+	res, err := s.moneyWriter.Do(ctx, moneyWrite{ctx: ctx, run: func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
+		return acting(ctx, tx)
+	}})
+	if err == nil {
+		err = res.err
+	}
+	if needsExclusive(err) {
+		var t T
+		err = database.InTx(ctx, s.db, func(tx pgx.Tx) error {
+			if err := setExclusive(ctx, tx); err != nil {
+				return err
+			}
+			var err error
+			t, err = acting(ctx, tx)
+			return err
+		})
+		return t, ledgerRule(err)
+	}
+	if err != nil {
+		return zero, ledgerRule(err)
+	}
+	return res.msg.(T), nil
 }
 
 // sqlstateExclusive is what the posting trigger raises when it cannot prove

@@ -54,6 +54,8 @@ type Server struct {
 	revealed sync.Map
 	// donationWriter shares statements and commits among concurrent donations.
 	donationWriter *groupcommit.Batcher[donationWrite, bool]
+	// moneyWriter shares transactions among the other money-moving writes (batch.go).
+	moneyWriter *groupcommit.Batcher[moneyWrite, moneyResult]
 	// members checks the people requests name.
 	members *memberref.Checker
 	// items checks the roadmap items goals name.
@@ -75,6 +77,7 @@ const (
 func NewServer(o Options) (*Server, error) {
 	s := &Server{db: o.DB, q: store.New(), log: o.Log, opts: o, members: memberref.New(o.Membership), items: roadmapref.New(o.Roadmap)}
 	s.donationWriter = groupcommit.New(DonationWriters, maxDonationBatch, donationWriteTimeout, s.writeDonations)
+	s.moneyWriter = groupcommit.New(moneyWriters, maxMoneyBatch, moneyWriteTimeout, s.writeMoney)
 	return s, nil
 }
 

@@ -1,0 +1,116 @@
+package finance
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/guildhall/guildhall/internal/database"
+)
+
+// Money-moving writes other than donations (manual entries, reversals,
+// expenses and their payments, subscriptions, sponsorships and their
+// payments: every doTx) share transactions as donations share statements:
+// concurrent writes queue, and whichever finds one of moneyWriters slots
+// free runs up to maxMoneyBatch of them, one after the other, in one
+// transaction with one commit. A lone write waits for nobody.
+//
+// A write that fails in a shared transaction (a refused entry, an expense
+// already paid by a write before it, a lost race for a row) rolls it back;
+// the others run again together, this time each behind a savepoint, so that
+// any further failure undoes only its own write, and every failed write runs
+// afterwards in a transaction of its own, exactly as it would have without
+// batching. A bad write fails alone and its neighbours commit; savepoints
+// cost their round trips only in batches that met a failure. If a commit
+// fails (it does not say which write it refused), every write of the batch
+// runs alone.
+const (
+	moneyWriters      = 4
+	maxMoneyBatch     = 64
+	moneyWriteTimeout = 30 * time.Second
+)
+
+// moneyWrite is one doTx waiting for a shared transaction.
+type moneyWrite struct {
+	ctx context.Context
+	// run is the write, idempotency key included, inside tx; it returns the
+	// reply.
+	run func(ctx context.Context, tx pgx.Tx) (proto.Message, error)
+}
+
+// moneyResult is a write's reply or error.
+type moneyResult struct {
+	msg proto.Message
+	err error
+}
+
+// writeMoney runs ws, together where it can (see above). Each write keeps
+// its caller's context values (caller, request id, logger) but not its
+// cancellation: once taken into a batch, a write runs to the end (see
+// groupcommit), bounded by ctx.
+func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult, error) {
+	out := make([]moneyResult, len(ws))
+	run := func(i int, tx pgx.Tx) error {
+		m, err := ws[i].run(context.WithoutCancel(ws[i].ctx), tx)
+		out[i].msg = m
+		return err
+	}
+	together := make([]int, len(ws)) // indices of ws still to write together
+	for i := range together {
+		together[i] = i
+	}
+	var alone []int
+	for guarded := false; len(together) > 1; guarded = true {
+		var failed []int
+		err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
+			failed = failed[:0]
+			for _, i := range together {
+				if !guarded {
+					if err := run(i, tx); err != nil {
+						failed = append(failed, i)
+						return err
+					}
+					continue
+				}
+				if err := pgx.BeginFunc(ctx, tx, func(sp pgx.Tx) error { return run(i, sp) }); err != nil {
+					if ctx.Err() != nil || errors.Is(err, pgx.ErrTxClosed) {
+						return err
+					}
+					failed = append(failed, i)
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			together = slices.DeleteFunc(together, func(i int) bool { return slices.Contains(failed, i) })
+			alone = append(alone, failed...)
+			for _, i := range alone {
+				out[i].msg = nil
+			}
+			return s.writeAlone(ctx, ws, out, run, alone), nil
+		}
+		if guarded || len(failed) == 0 || ctx.Err() != nil {
+			break // the commit failed, or time is up: each alone
+		}
+		alone = append(alone, failed...)
+		together = slices.DeleteFunc(together, func(i int) bool { return slices.Contains(failed, i) })
+	}
+	for _, i := range together {
+		out[i].msg = nil
+	}
+	return s.writeAlone(ctx, ws, out, run, append(alone, together...)), nil
+}
+
+// writeAlone runs the writes at indices each in a transaction of its own.
+func (s *Server) writeAlone(ctx context.Context, ws []moneyWrite, out []moneyResult, run func(int, pgx.Tx) error, indices []int) []moneyResult {
+	for _, i := range indices {
+		if err := database.InTx(ctx, s.db, func(tx pgx.Tx) error { return run(i, tx) }); err != nil {
+			out[i] = moneyResult{err: err}
+		}
+	}
+	return out
+}
