@@ -43,13 +43,16 @@ func From(ctx context.Context) *Principal {
 const CallerHeader = "guildhall-caller"
 
 // CallerName names p for logs: its person ("people/jane"), "services/<name>"
-// for a Guildhall service, or "anonymous".
+// for a Guildhall service, "guest" for an OpenID Connect identity linked to
+// nobody, or "anonymous".
 func CallerName(p *Principal) string {
 	switch {
 	case p.GetPerson() != "":
 		return p.GetPerson()
 	case p.GetService() != "":
 		return "services/" + p.GetService()
+	case IsGuest(p):
+		return "guest"
 	}
 	return "anonymous"
 }
@@ -65,7 +68,14 @@ func Actor(ctx context.Context) string {
 }
 
 // IsAnonymous reports a caller with no token.
-func IsAnonymous(p *Principal) bool { return p.GetPerson() == "" && p.GetService() == "" }
+func IsAnonymous(p *Principal) bool {
+	return p.GetPerson() == "" && p.GetService() == "" && p.GetSubject() == ""
+}
+
+// IsGuest reports a caller signed in with an OpenID Connect identity that
+// is linked to no person: they may do what anonymous callers may, and offer
+// help under that identity.
+func IsGuest(p *Principal) bool { return p.GetPerson() == "" && p.GetSubject() != "" }
 
 // Has reports whether p holds perm; admins hold every permission.
 func Has(p *Principal, perm string) bool {
@@ -190,6 +200,10 @@ func (r Rule) Allow(ctx context.Context, p *Principal, req any) error {
 	}
 	if IsAnonymous(p) {
 		return apierr.Unauthenticated("this call needs a token: send Authorization: Bearer <token>")
+	}
+	if IsGuest(p) {
+		return apierr.PermissionDenied("allowed for " + r.Doc + "; this identity is linked to no person yet " +
+			"(an admin links it, or sign in once with a verified email that is on your profile)")
 	}
 	return apierr.PermissionDenied("allowed for " + r.Doc)
 }

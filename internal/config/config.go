@@ -41,6 +41,37 @@ type ServiceConfig struct {
 	Target      string // where the gateway and other services dial it
 }
 
+// OIDCIssuer is an OpenID Connect issuer URL, exactly as its tokens write
+// `iss`, and the audience (`aud`) they must carry for Guildhall: the
+// frontend's client id for ID tokens, the API's resource id for JWT access
+// tokens (RFC 9068).
+type OIDCIssuer struct {
+	URL, Audience string
+}
+
+// ParseOIDCIssuers reads entries `<issuer URL>=<audience>`. By OpenID
+// Connect Discovery an issuer URL has no query or fragment, so the first
+// "=" ends it.
+func ParseOIDCIssuers(entries []string) ([]OIDCIssuer, error) {
+	var out []OIDCIssuer
+	seen := map[string]bool{}
+	for _, e := range entries {
+		iss, aud, ok := strings.Cut(strings.TrimSpace(e), "=")
+		iss, aud = strings.TrimSpace(iss), strings.TrimSpace(aud)
+		u, err := url.Parse(iss)
+		if !ok || aud == "" || err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" ||
+			u.RawQuery != "" || u.Fragment != "" || u.User != nil {
+			return nil, fmt.Errorf("%q is not <issuer URL>=<audience>, like https://id.example.org=guildhall", e)
+		}
+		if seen[iss] {
+			return nil, fmt.Errorf("issuer %s is listed twice", iss)
+		}
+		seen[iss] = true
+		out = append(out, OIDCIssuer{URL: iss, Audience: aud})
+	}
+	return out, nil
+}
+
 // Config is every setting of the guildhall binary.
 type Config struct {
 	LogFormat     string
@@ -82,6 +113,13 @@ type Config struct {
 	// address may make per minute (and at once) before it is refused with
 	// RESOURCE_EXHAUSTED until the allowance refills.
 	AuthFailuresPerMinute int64
+	// OIDCIssuers are the OpenID Connect providers whose ID tokens and JWT
+	// access tokens are accepted, each with the audience its tokens must
+	// carry, from GUILDHALL_OIDC_ISSUERS ("https://id.example.org=guildhall,
+	// https://accounts.google.com=1234.apps.googleusercontent.com"). None:
+	// people sign in with email links only.
+	OIDCIssuers []OIDCIssuer
+	oidcIssuers []string
 	// JobIntervals overrides the pause between passes of background jobs,
 	// by job name (e.g. "membership.drift"), from GUILDHALL_JOB_INTERVALS
 	// ("membership.drift=10s,finance.idempotency-purge=1h").
@@ -230,6 +268,7 @@ var scopes = map[string]Scope{
 	"webhook-workers": ScopeDev | ScopeEvents, "webhook-timeout": ScopeDev | ScopeEvents,
 	"webhook-backoff-base": ScopeDev | ScopeEvents, "webhook-backoff-max": ScopeDev | ScopeEvents,
 	"webhook-failure-limit": ScopeDev | ScopeEvents, "webhook-allowed-networks": ScopeDev | ScopeEvents,
+	"oidc-issuers": ScopeDev | ScopeMembership,
 }
 
 func scopeOf(flagName string) Scope {
@@ -303,6 +342,7 @@ func Bind(fs *flag.FlagSet, lookup func(string) (string, bool), logFormat string
 	b.str(&c.SMTP.TLS, "smtp-tls", "mandatory", "SMTP TLS policy: mandatory (STARTTLS required), opportunistic, implicit (TLS on connect, port 465) or none", false)
 	b.str(&c.PublicURL, "public-url", "http://localhost:8080", "address people reach Guildhall at, for links in mail (https in production)", false)
 	b.str(&c.MailTemplates, "mail-templates", "", "directory of mail templates that replace the built-in ones of the same name", false)
+	b.list(&c.oidcIssuers, "oidc-issuers", "OpenID Connect issuers whose tokens are accepted, each <issuer URL>=<audience>, comma-separated; none: email sign-in links only")
 	b.list(&c.jobIntervals, "job-intervals", "pause between passes of background jobs, by job, e.g. membership.drift=10s,roadmap.outbox=1s")
 	b.int64(&c.WebhookWorkers, "webhook-workers", 8, "webhook deliveries under way at once in each events process (one per webhook at a time)")
 	b.duration(&c.WebhookTimeout, "webhook-timeout", 10*time.Second, "how long one webhook delivery attempt may take, connecting to the last byte of the answer")
@@ -345,6 +385,11 @@ func (c *Config) Complete() error {
 	}
 	if c.IdempotencyRetention < 24*time.Hour {
 		errs = append(errs, errors.New("GUILDHALL_IDEMPOTENCY_RETENTION must be at least 24h: retries within a day must replay"))
+	}
+	if iss, err := ParseOIDCIssuers(c.oidcIssuers); err != nil {
+		errs = append(errs, fmt.Errorf("GUILDHALL_OIDC_ISSUERS: %w", err))
+	} else {
+		c.OIDCIssuers = iss
 	}
 	c.JobIntervals = map[string]time.Duration{}
 	for _, kv := range c.jobIntervals {

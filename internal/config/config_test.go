@@ -407,3 +407,26 @@ func TestFieldsInScope(t *testing.T) {
 		}
 	}
 }
+
+func TestOIDCIssuers(t *testing.T) {
+	cfg, err := bind(t, map[string]string{"GUILDHALL_OIDC_ISSUERS": "https://id.example.org/realms/sme=guildhall, https://accounts.google.com=123.apps.googleusercontent.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cfg.Complete(); err != nil || len(cfg.OIDCIssuers) != 2 ||
+		cfg.OIDCIssuers[0] != (config.OIDCIssuer{URL: "https://id.example.org/realms/sme", Audience: "guildhall"}) ||
+		cfg.OIDCIssuers[1].Audience != "123.apps.googleusercontent.com" {
+		t.Fatalf("%v %v", cfg.OIDCIssuers, err)
+	}
+	for _, bad := range []string{
+		"https://id.example.org",                  // no audience
+		"id.example.org=guildhall",                // not a URL
+		"https://id.example.org?x=1=aud",          // a query
+		"https://a.example=x,https://a.example=y", // twice
+	} {
+		cfg, _ := bind(t, map[string]string{"GUILDHALL_OIDC_ISSUERS": bad})
+		if err := cfg.Complete(); err == nil || !strings.Contains(err.Error(), "GUILDHALL_OIDC_ISSUERS") {
+			t.Errorf("%q accepted: %v", bad, err)
+		}
+	}
+}

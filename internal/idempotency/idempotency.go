@@ -30,8 +30,9 @@ import (
 	"github.com/guildhall/guildhall/internal/auth"
 )
 
-// Scope is the caller part of a key: `people/{person}` or
-// `services/{service}` for an authenticated caller. An anonymous caller's
+// Scope is the caller part of a key: `people/{person}`,
+// `services/{service}` or `guests/{hash of issuer and subject}` for an
+// authenticated caller. An anonymous caller's
 // scope is the fingerprint of its request, so an anonymous retry of the same
 // request replays (the replayer sent every field already), while the same id
 // with another body is a new request rather than someone else's reply.
@@ -41,6 +42,10 @@ func Scope(p *auth.Principal, hash []byte) string {
 		return p.GetPerson()
 	case p.GetService() != "":
 		return "services/" + strings.TrimPrefix(p.GetService(), "services/")
+	case p.GetSubject() != "":
+		// A guest: their OpenID Connect identity, hashed to a fixed length.
+		sum := sha256.Sum256([]byte(p.GetIssuer() + "\x00" + p.GetSubject()))
+		return "guests/" + hex.EncodeToString(sum[:])
 	}
 	return "anonymous/" + hex.EncodeToString(hash)
 }

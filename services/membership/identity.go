@@ -115,6 +115,9 @@ func (s *Server) RevokeToken(ctx context.Context, req *membershipv1.RevokeTokenR
 
 // Authenticate turns a bearer secret into the person's principal.
 func (s *Server) Authenticate(ctx context.Context, req *membershipv1.AuthenticateRequest) (*membershipv1.Principal, error) {
+	if s.oidc != nil && auth.LooksLikeJWT(req.GetToken()) {
+		return s.authenticateOIDC(ctx, req.GetToken())
+	}
 	row, err := s.q.TokenBySecret(ctx, s.db, store.TokenBySecretParams{SecretHash: hashSecret(req.GetToken()), At: s.now()})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, apierr.Unauthenticated("unknown, expired or revoked token")

@@ -156,6 +156,13 @@ func (s *Server) Policy() auth.Policy {
 		membershipv1.MembershipService_ListTokens_FullMethodName:  auth.Admin().Or("the person themself", selfParent),
 		membershipv1.MembershipService_RevokeToken_FullMethodName: auth.Admin().Or("the person themself",
 			auth.Self(func(r *membershipv1.RevokeTokenRequest) string { return tokenOwner(r.GetName()) })),
+		// Linking an identity lets its tokens act as the person: only admins
+		// vouch for that (the first sign-in with a verified email links by
+		// itself). A person sees and removes their own links.
+		membershipv1.MembershipService_CreateIdentity_FullMethodName: auth.Admin(),
+		membershipv1.MembershipService_ListIdentities_FullMethodName: auth.Admin().Or("the person themself", selfParent),
+		membershipv1.MembershipService_DeleteIdentity_FullMethodName: auth.Admin().Or("the person themself",
+			auth.Self(func(r *membershipv1.DeleteIdentityRequest) string { return tokenOwner(r.GetName()) })),
 		// Authenticate takes the secret in its body; anyone may ask whether a secret is valid.
 		membershipv1.MembershipService_Authenticate_FullMethodName: auth.Public(),
 		membershipv1.MembershipService_GetCaller_FullMethodName:    auth.Public(),

@@ -14,6 +14,7 @@ import (
 	"google.golang.org/grpc"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/services/membership/store"
 )
@@ -33,6 +34,8 @@ type Options struct {
 	BootstrapAdminToken    string
 	Drift                  DriftPolicy
 	VolunteerRatePerMinute int64
+	// OIDC verifies OpenID Connect tokens; nil accepts none.
+	OIDC *auth.OIDC
 }
 
 // Server implements membershipv1.MembershipServiceServer.
@@ -45,6 +48,7 @@ type Server struct {
 	drift DriftPolicy
 	// offers rate-limits OfferHelp per client address.
 	offers *rateLimiter
+	oidc   *auth.OIDC
 }
 
 // NewServer returns the membership service, having made the bootstrap admin
@@ -53,7 +57,7 @@ func NewServer(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
-	s := &Server{db: o.DB, q: store.New(), log: o.Log, now: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute)}
+	s := &Server{db: o.DB, q: store.New(), log: o.Log, now: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute), oidc: o.OIDC}
 	if o.BootstrapAdminToken != "" {
 		if err := s.ensureBootstrapAdmin(context.Background(), o.BootstrapAdminToken); err != nil {
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)

@@ -2,6 +2,7 @@ package membership
 
 import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/service"
 	"github.com/guildhall/guildhall/services/membership/migrations"
@@ -13,8 +14,13 @@ func Service() service.Descriptor {
 		Name: config.Membership, GRPCName: membershipv1.MembershipService_ServiceDesc.ServiceName,
 		Migrations: migrations.FS,
 		Build: func(d service.Deps) (service.Part, error) {
+			var issuers []auth.Issuer
+			for _, iss := range d.Config.OIDCIssuers {
+				issuers = append(issuers, auth.Issuer{URL: iss.URL, Audience: iss.Audience})
+			}
 			return NewServer(Options{
-				DB: d.DB, Log: d.Log, Now: d.Now,
+				OIDC: auth.NewOIDC(auth.OIDCOptions{Issuers: issuers, Now: d.Now}),
+				DB:   d.DB, Log: d.Log, Now: d.Now,
 				BootstrapAdminToken: d.Config.BootstrapAdminToken,
 				Drift: DriftPolicy{
 					Window: d.Config.DriftWindow, NudgeGrace: d.Config.DriftNudgeGrace, EmeritusAfter: d.Config.DriftEmeritusAfter,

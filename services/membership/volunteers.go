@@ -60,10 +60,14 @@ func (s *Server) OfferHelp(ctx context.Context, req *membershipv1.OfferHelpReque
 	}); err != nil {
 		return nil, err
 	}
+	// A signed-in caller (a person, or a guest under their OpenID Connect
+	// identity) can follow their offer's state later (ListVolunteers).
+	p := auth.From(ctx)
 	_, err := resource.InTx(ctx, s.db, req.GetRequestId(), "OfferHelp", req, func(tx pgx.Tx) (*membershipv1.OfferHelpResponse, error) {
 		_, err := s.q.CreateVolunteer(ctx, tx, store.CreateVolunteerParams{
 			ID: resource.NewID(), DisplayName: v.GetDisplayName(), Contact: v.GetContact(),
 			Skills: nonNilSlice(v.GetSkills()), HoursPerMonth: v.GetHoursPerMonth(), Interests: v.GetInterests(), Now: s.now(),
+			OfferedByPerson: resource.ID(people, p.GetPerson()), OfferedByIssuer: p.GetIssuer(), OfferedBySubject: p.GetSubject(),
 		})
 		return &membershipv1.OfferHelpResponse{Message: offerAck}, err
 	})

@@ -764,6 +764,56 @@ export interface paths {
         patch: operations["MembershipService_UpdatePerson"];
         trace?: never;
     };
+    "/v1/people/{person}/identities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Lists the identities linked to a person, newest first
+         * @description The person themself or an admin.
+         *
+         *     Who may call: admins or the person themself.
+         */
+        get: operations["MembershipService_ListIdentities"];
+        put?: never;
+        /**
+         * Links an OpenID Connect identity (issuer + subject) to a person, so its tokens act as them
+         * @description Admins only. ALREADY_EXISTS if the identity is linked (to anyone); INVALID_ARGUMENT if its issuer is not configured (GUILDHALL_OIDC_ISSUERS).
+         *
+         *     Who may call: admins.
+         */
+        post: operations["MembershipService_CreateIdentity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/people/{person}/identities/{identity}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Unlinks an identity; its tokens are guests again within 30 seconds
+         * @description The person themself or an admin.
+         *
+         *     Who may call: admins or the person themself.
+         */
+        delete: operations["MembershipService_DeleteIdentity"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/people/{person}/tokens": {
         parameters: {
             query?: never;
@@ -2725,6 +2775,34 @@ export interface components {
             /** @description Items being worked on now. */
             readonly now?: string[];
         };
+        /**
+         * @description A link from an OpenID Connect identity (issuer + subject) to a person,
+         *     `people/{person}/identities/{identity}`. Tokens of that identity act as
+         *     the person. A link is made the first time a token carries a verified
+         *     email (`email_verified`) that belongs to exactly one person, or by an
+         *     admin (CreateIdentity).
+         */
+        Identity: {
+            /**
+             * Format: date-time
+             * @description When the link was made.
+             */
+            readonly createTime?: string | null;
+            /**
+             * @description The issuer URL exactly as tokens carry it in `iss`, e.g.
+             *     `https://accounts.google.com`. Only configured issuers are accepted. Set on create; cannot be changed.
+             */
+            issuer: string;
+            /** @description The resource name, `people/{person}/identities/{identity}` (server-assigned id). */
+            readonly name?: string;
+            /**
+             * @description How the link was made: "email" (a verified email matched the person)
+             *     or "admin".
+             */
+            readonly origin?: string;
+            /** @description The subject (`sub`) at the issuer: a stable, opaque id of the account. Set on create; cannot be changed. */
+            subject: string;
+        };
         /** @description Request for IngestEvents. */
         IngestEventsRequest: {
             /** @description The events, in the order they were written. */
@@ -2945,6 +3023,13 @@ export interface components {
         ListGoalsResponse: {
             /** @description One page. */
             readonly goals?: components["schemas"]["Goal"][];
+            /** @description Pass as `page_token` for the next page; empty on the last page. */
+            readonly nextPageToken?: string;
+        };
+        /** @description Response for ListIdentities. */
+        ListIdentitiesResponse: {
+            /** @description One page of identities, newest first. */
+            readonly identities?: components["schemas"]["Identity"][];
             /** @description Pass as `page_token` for the next page; empty on the last page. */
             readonly nextPageToken?: string;
         };
@@ -3518,6 +3603,12 @@ export interface components {
         Principal: {
             /** @description Admins hold every permission. */
             readonly admin?: boolean;
+            /**
+             * @description The OpenID Connect issuer (`iss`) of the token the caller signed in
+             *     with; empty for Guildhall tokens. With `person` empty, the caller is a
+             *     guest: an identity linked to nobody yet.
+             */
+            readonly issuer?: string;
             /** @description Every permission the person holds through their teams. */
             readonly permissions?: string[];
             /** @description The person, `people/{person}`; empty for a service. */
@@ -3528,6 +3619,8 @@ export interface components {
             };
             /** @description Set for Guildhall's own services calling each other. */
             readonly service?: string;
+            /** @description The caller's subject (`sub`) at `issuer`. */
+            readonly subject?: string;
             /** @description The teams the person belongs to, `teams/{team}`. */
             readonly teams?: string[];
         };
@@ -6961,6 +7054,123 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["Person"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    MembershipService_ListIdentities: {
+        parameters: {
+            query?: {
+                /** @description At most this many identities; 0 means the default (50), more than 1000 is treated as 1000. */
+                pageSize?: number;
+                /** @description A `next_page_token` from a previous call. */
+                pageToken?: string;
+            };
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The person id: the last segment of `people/{person}`. */
+                person: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ListIdentitiesResponse"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag still matches. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    MembershipService_CreateIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The person id: the last segment of `people/{person}`. */
+                person: string;
+            };
+            cookie?: never;
+        };
+        /** @description The identity: `issuer` and `subject` are required. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["Identity"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Identity"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    MembershipService_DeleteIdentity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The person id: the last segment of `people/{person}`. */
+                person: string;
+                /** @description The identity id: the last segment of `people/{person}/identities/{identity}`. */
+                identity: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": Record<string, never>;
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -40,3 +40,31 @@ INSERT INTO tokens (id, person_id, display_name, secret_hash)
 VALUES ($1, $2, $3, $4)
 ON CONFLICT (id) DO UPDATE
 SET secret_hash = excluded.secret_hash, person_id = excluded.person_id, revoke_time = NULL, expire_time = NULL;
+
+-- name: PersonByIdentity :one
+SELECT i.person_id, p.admin
+FROM identities i JOIN people p ON p.id = i.person_id
+WHERE i.issuer = $1 AND i.subject = $2;
+
+-- name: PeopleByVerifiedEmail :many
+-- At most two, so the caller can tell a unique match from an ambiguous one.
+SELECT id, admin FROM people
+WHERE email <> '' AND lower(email) = lower(sqlc.arg(email)::text)
+ORDER BY id LIMIT 2;
+
+-- name: CreateIdentity :one
+-- Nothing when the identity is linked already (to anyone).
+INSERT INTO identities (id, person_id, issuer, subject, origin, create_time)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (issuer, subject) DO NOTHING
+RETURNING *;
+
+-- name: ListIdentities :many
+SELECT * FROM identities
+WHERE person_id = sqlc.arg(person_id)
+  AND (sqlc.arg(before)::text = '' OR id < sqlc.arg(before)::text)
+ORDER BY id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: DeleteIdentity :execrows
+DELETE FROM identities WHERE person_id = $1 AND id = $2;

@@ -10,6 +10,44 @@ import (
 	"time"
 )
 
+const createIdentity = `-- name: CreateIdentity :one
+INSERT INTO identities (id, person_id, issuer, subject, origin, create_time)
+VALUES ($1, $2, $3, $4, $5, $6)
+ON CONFLICT (issuer, subject) DO NOTHING
+RETURNING id, person_id, issuer, subject, origin, create_time
+`
+
+type CreateIdentityParams struct {
+	ID         string
+	PersonID   string
+	Issuer     string
+	Subject    string
+	Origin     string
+	CreateTime time.Time
+}
+
+// Nothing when the identity is linked already (to anyone).
+func (q *Queries) CreateIdentity(ctx context.Context, db DBTX, arg CreateIdentityParams) (Identity, error) {
+	row := db.QueryRow(ctx, createIdentity,
+		arg.ID,
+		arg.PersonID,
+		arg.Issuer,
+		arg.Subject,
+		arg.Origin,
+		arg.CreateTime,
+	)
+	var i Identity
+	err := row.Scan(
+		&i.ID,
+		&i.PersonID,
+		&i.Issuer,
+		&i.Subject,
+		&i.Origin,
+		&i.CreateTime,
+	)
+	return i, err
+}
+
 const createToken = `-- name: CreateToken :one
 INSERT INTO tokens (id, person_id, display_name, secret_hash, expire_time)
 VALUES ($1, $2, $3, $4, $5)
@@ -43,6 +81,64 @@ func (q *Queries) CreateToken(ctx context.Context, db DBTX, arg CreateTokenParam
 		&i.CreateTime,
 	)
 	return i, err
+}
+
+const deleteIdentity = `-- name: DeleteIdentity :execrows
+DELETE FROM identities WHERE person_id = $1 AND id = $2
+`
+
+type DeleteIdentityParams struct {
+	PersonID string
+	ID       string
+}
+
+func (q *Queries) DeleteIdentity(ctx context.Context, db DBTX, arg DeleteIdentityParams) (int64, error) {
+	result, err := db.Exec(ctx, deleteIdentity, arg.PersonID, arg.ID)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const listIdentities = `-- name: ListIdentities :many
+SELECT id, person_id, issuer, subject, origin, create_time FROM identities
+WHERE person_id = $1
+  AND ($2::text = '' OR id < $2::text)
+ORDER BY id DESC
+LIMIT $3
+`
+
+type ListIdentitiesParams struct {
+	PersonID string
+	Before   string
+	PageSize int32
+}
+
+func (q *Queries) ListIdentities(ctx context.Context, db DBTX, arg ListIdentitiesParams) ([]Identity, error) {
+	rows, err := db.Query(ctx, listIdentities, arg.PersonID, arg.Before, arg.PageSize)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Identity{}
+	for rows.Next() {
+		var i Identity
+		if err := rows.Scan(
+			&i.ID,
+			&i.PersonID,
+			&i.Issuer,
+			&i.Subject,
+			&i.Origin,
+			&i.CreateTime,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const listTokens = `-- name: ListTokens :many
@@ -86,6 +182,61 @@ func (q *Queries) ListTokens(ctx context.Context, db DBTX, arg ListTokensParams)
 		return nil, err
 	}
 	return items, nil
+}
+
+const peopleByVerifiedEmail = `-- name: PeopleByVerifiedEmail :many
+SELECT id, admin FROM people
+WHERE email <> '' AND lower(email) = lower($1::text)
+ORDER BY id LIMIT 2
+`
+
+type PeopleByVerifiedEmailRow struct {
+	ID    string
+	Admin bool
+}
+
+// At most two, so the caller can tell a unique match from an ambiguous one.
+func (q *Queries) PeopleByVerifiedEmail(ctx context.Context, db DBTX, email string) ([]PeopleByVerifiedEmailRow, error) {
+	rows, err := db.Query(ctx, peopleByVerifiedEmail, email)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []PeopleByVerifiedEmailRow{}
+	for rows.Next() {
+		var i PeopleByVerifiedEmailRow
+		if err := rows.Scan(&i.ID, &i.Admin); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const personByIdentity = `-- name: PersonByIdentity :one
+SELECT i.person_id, p.admin
+FROM identities i JOIN people p ON p.id = i.person_id
+WHERE i.issuer = $1 AND i.subject = $2
+`
+
+type PersonByIdentityParams struct {
+	Issuer  string
+	Subject string
+}
+
+type PersonByIdentityRow struct {
+	PersonID string
+	Admin    bool
+}
+
+func (q *Queries) PersonByIdentity(ctx context.Context, db DBTX, arg PersonByIdentityParams) (PersonByIdentityRow, error) {
+	row := db.QueryRow(ctx, personByIdentity, arg.Issuer, arg.Subject)
+	var i PersonByIdentityRow
+	err := row.Scan(&i.PersonID, &i.Admin)
+	return i, err
 }
 
 const personTeams = `-- name: PersonTeams :many

@@ -39,6 +39,15 @@ type IdempotencyKey struct {
 	Caller      string
 }
 
+type Identity struct {
+	ID         string
+	PersonID   string
+	Issuer     string
+	Subject    string
+	Origin     string
+	CreateTime time.Time
+}
+
 type Outbox struct {
 	ID         int64
 	Topic      string
@@ -148,19 +157,22 @@ type Token struct {
 }
 
 type Volunteer struct {
-	ID            string
-	DisplayName   string
-	Contact       string
-	Skills        []string
-	HoursPerMonth int32
-	Interests     string
-	State         string
-	Position      string
-	PersonID      pgtype.Text
-	ActiveTime    *time.Time
-	CreateTime    time.Time
-	UpdateTime    time.Time
-	Version       int64
+	ID               string
+	DisplayName      string
+	Contact          string
+	Skills           []string
+	HoursPerMonth    int32
+	Interests        string
+	State            string
+	Position         string
+	PersonID         pgtype.Text
+	ActiveTime       *time.Time
+	CreateTime       time.Time
+	UpdateTime       time.Time
+	Version          int64
+	OfferedByPerson  string
+	OfferedByIssuer  string
+	OfferedBySubject string
 }
 
 type VolunteerTransition struct {

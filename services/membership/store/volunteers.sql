@@ -1,6 +1,8 @@
 -- name: CreateVolunteer :one
-INSERT INTO volunteers (id, display_name, contact, skills, hours_per_month, interests, create_time, update_time)
-VALUES ($1, $2, $3, $4, $5, $6, sqlc.arg(now), sqlc.arg(now))
+INSERT INTO volunteers (id, display_name, contact, skills, hours_per_month, interests, create_time, update_time,
+                        offered_by_person, offered_by_issuer, offered_by_subject)
+VALUES ($1, $2, $3, $4, $5, $6, sqlc.arg(now), sqlc.arg(now),
+        sqlc.arg(offered_by_person), sqlc.arg(offered_by_issuer), sqlc.arg(offered_by_subject))
 RETURNING *;
 
 -- name: GetVolunteer :one
@@ -15,6 +17,21 @@ SELECT * FROM volunteers
 WHERE (sqlc.arg(state)::text = '' OR state = sqlc.arg(state)::text)
   AND (sqlc.arg(before)::text = '' OR id < sqlc.arg(before)::text)
 ORDER BY id DESC
+LIMIT sqlc.arg(page_size);
+
+-- name: ListOwnVolunteers :many
+-- The offers of one caller, newest first: made by the person (or become
+-- them), or made under an identity, or under one linked to the person.
+SELECT * FROM volunteers v
+WHERE (
+    (sqlc.arg(person)::text <> '' AND (v.offered_by_person = sqlc.arg(person)::text OR v.person_id = sqlc.arg(person)::text
+        OR (v.offered_by_subject <> '' AND EXISTS (SELECT 1 FROM identities i
+            WHERE i.person_id = sqlc.arg(person)::text AND i.issuer = v.offered_by_issuer AND i.subject = v.offered_by_subject))))
+    OR (sqlc.arg(subject)::text <> '' AND v.offered_by_issuer = sqlc.arg(issuer)::text AND v.offered_by_subject = sqlc.arg(subject)::text)
+  )
+  AND (sqlc.arg(state)::text = '' OR v.state = sqlc.arg(state)::text)
+  AND (sqlc.arg(before)::text = '' OR v.id < sqlc.arg(before)::text)
+ORDER BY v.id DESC
 LIMIT sqlc.arg(page_size);
 
 -- name: MoveVolunteer :one

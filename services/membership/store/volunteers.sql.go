@@ -13,19 +13,24 @@ import (
 )
 
 const createVolunteer = `-- name: CreateVolunteer :one
-INSERT INTO volunteers (id, display_name, contact, skills, hours_per_month, interests, create_time, update_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $7)
-RETURNING id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version
+INSERT INTO volunteers (id, display_name, contact, skills, hours_per_month, interests, create_time, update_time,
+                        offered_by_person, offered_by_issuer, offered_by_subject)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $7,
+        $8, $9, $10)
+RETURNING id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version, offered_by_person, offered_by_issuer, offered_by_subject
 `
 
 type CreateVolunteerParams struct {
-	ID            string
-	DisplayName   string
-	Contact       string
-	Skills        []string
-	HoursPerMonth int32
-	Interests     string
-	Now           time.Time
+	ID               string
+	DisplayName      string
+	Contact          string
+	Skills           []string
+	HoursPerMonth    int32
+	Interests        string
+	Now              time.Time
+	OfferedByPerson  string
+	OfferedByIssuer  string
+	OfferedBySubject string
 }
 
 func (q *Queries) CreateVolunteer(ctx context.Context, db DBTX, arg CreateVolunteerParams) (Volunteer, error) {
@@ -37,6 +42,9 @@ func (q *Queries) CreateVolunteer(ctx context.Context, db DBTX, arg CreateVolunt
 		arg.HoursPerMonth,
 		arg.Interests,
 		arg.Now,
+		arg.OfferedByPerson,
+		arg.OfferedByIssuer,
+		arg.OfferedBySubject,
 	)
 	var i Volunteer
 	err := row.Scan(
@@ -53,12 +61,15 @@ func (q *Queries) CreateVolunteer(ctx context.Context, db DBTX, arg CreateVolunt
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.OfferedByPerson,
+		&i.OfferedByIssuer,
+		&i.OfferedBySubject,
 	)
 	return i, err
 }
 
 const getVolunteer = `-- name: GetVolunteer :one
-SELECT id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version FROM volunteers WHERE id = $1
+SELECT id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version, offered_by_person, offered_by_issuer, offered_by_subject FROM volunteers WHERE id = $1
 `
 
 func (q *Queries) GetVolunteer(ctx context.Context, db DBTX, id string) (Volunteer, error) {
@@ -78,12 +89,15 @@ func (q *Queries) GetVolunteer(ctx context.Context, db DBTX, id string) (Volunte
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.OfferedByPerson,
+		&i.OfferedByIssuer,
+		&i.OfferedBySubject,
 	)
 	return i, err
 }
 
 const getVolunteerForUpdate = `-- name: GetVolunteerForUpdate :one
-SELECT id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version FROM volunteers WHERE id = $1 FOR UPDATE
+SELECT id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version, offered_by_person, offered_by_issuer, offered_by_subject FROM volunteers WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetVolunteerForUpdate(ctx context.Context, db DBTX, id string) (Volunteer, error) {
@@ -103,6 +117,9 @@ func (q *Queries) GetVolunteerForUpdate(ctx context.Context, db DBTX, id string)
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.OfferedByPerson,
+		&i.OfferedByIssuer,
+		&i.OfferedBySubject,
 	)
 	return i, err
 }
@@ -133,8 +150,77 @@ func (q *Queries) InsertVolunteerTransition(ctx context.Context, db DBTX, arg In
 	return err
 }
 
+const listOwnVolunteers = `-- name: ListOwnVolunteers :many
+SELECT id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version, offered_by_person, offered_by_issuer, offered_by_subject FROM volunteers v
+WHERE (
+    ($1::text <> '' AND (v.offered_by_person = $1::text OR v.person_id = $1::text
+        OR (v.offered_by_subject <> '' AND EXISTS (SELECT 1 FROM identities i
+            WHERE i.person_id = $1::text AND i.issuer = v.offered_by_issuer AND i.subject = v.offered_by_subject))))
+    OR ($2::text <> '' AND v.offered_by_issuer = $3::text AND v.offered_by_subject = $2::text)
+  )
+  AND ($4::text = '' OR v.state = $4::text)
+  AND ($5::text = '' OR v.id < $5::text)
+ORDER BY v.id DESC
+LIMIT $6
+`
+
+type ListOwnVolunteersParams struct {
+	Person   string
+	Subject  string
+	Issuer   string
+	State    string
+	Before   string
+	PageSize int32
+}
+
+// The offers of one caller, newest first: made by the person (or become
+// them), or made under an identity, or under one linked to the person.
+func (q *Queries) ListOwnVolunteers(ctx context.Context, db DBTX, arg ListOwnVolunteersParams) ([]Volunteer, error) {
+	rows, err := db.Query(ctx, listOwnVolunteers,
+		arg.Person,
+		arg.Subject,
+		arg.Issuer,
+		arg.State,
+		arg.Before,
+		arg.PageSize,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Volunteer{}
+	for rows.Next() {
+		var i Volunteer
+		if err := rows.Scan(
+			&i.ID,
+			&i.DisplayName,
+			&i.Contact,
+			&i.Skills,
+			&i.HoursPerMonth,
+			&i.Interests,
+			&i.State,
+			&i.Position,
+			&i.PersonID,
+			&i.ActiveTime,
+			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
+			&i.OfferedByPerson,
+			&i.OfferedByIssuer,
+			&i.OfferedBySubject,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listVolunteers = `-- name: ListVolunteers :many
-SELECT id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version FROM volunteers
+SELECT id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version, offered_by_person, offered_by_issuer, offered_by_subject FROM volunteers
 WHERE ($1::text = '' OR state = $1::text)
   AND ($2::text = '' OR id < $2::text)
 ORDER BY id DESC
@@ -171,6 +257,9 @@ func (q *Queries) ListVolunteers(ctx context.Context, db DBTX, arg ListVolunteer
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.OfferedByPerson,
+			&i.OfferedByIssuer,
+			&i.OfferedBySubject,
 		); err != nil {
 			return nil, err
 		}
@@ -188,7 +277,7 @@ SET state = $1, position = $2, person_id = $3,
     active_time = CASE WHEN $1 = 'active' THEN $4::timestamptz ELSE active_time END,
     update_time = $4, version = version + 1
 WHERE id = $5
-RETURNING id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version
+RETURNING id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version, offered_by_person, offered_by_issuer, offered_by_subject
 `
 
 type MoveVolunteerParams struct {
@@ -222,6 +311,9 @@ func (q *Queries) MoveVolunteer(ctx context.Context, db DBTX, arg MoveVolunteerP
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.OfferedByPerson,
+		&i.OfferedByIssuer,
+		&i.OfferedBySubject,
 	)
 	return i, err
 }

@@ -7,6 +7,7 @@
 package membershipv1
 
 import (
+	_ "buf.build/gen/go/bufbuild/protovalidate/protocolbuffers/go/buf/validate"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -120,7 +121,13 @@ type Principal struct {
 	// Every permission the person holds through their teams.
 	Permissions []string `protobuf:"bytes,5,rep,name=permissions,proto3" json:"permissions,omitempty"`
 	// Set for Guildhall's own services calling each other.
-	Service       string `protobuf:"bytes,6,opt,name=service,proto3" json:"service,omitempty"`
+	Service string `protobuf:"bytes,6,opt,name=service,proto3" json:"service,omitempty"`
+	// The OpenID Connect issuer (`iss`) of the token the caller signed in
+	// with; empty for Guildhall tokens. With `person` empty, the caller is a
+	// guest: an identity linked to nobody yet.
+	Issuer string `protobuf:"bytes,7,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The caller's subject (`sub`) at `issuer`.
+	Subject       string `protobuf:"bytes,8,opt,name=subject,proto3" json:"subject,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -197,6 +204,108 @@ func (x *Principal) GetService() string {
 	return ""
 }
 
+func (x *Principal) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *Principal) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+// A link from an OpenID Connect identity (issuer + subject) to a person,
+// `people/{person}/identities/{identity}`. Tokens of that identity act as
+// the person. A link is made the first time a token carries a verified
+// email (`email_verified`) that belongs to exactly one person, or by an
+// admin (CreateIdentity).
+type Identity struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The resource name, `people/{person}/identities/{identity}` (server-assigned id).
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// The issuer URL exactly as tokens carry it in `iss`, e.g.
+	// `https://accounts.google.com`. Only configured issuers are accepted.
+	Issuer string `protobuf:"bytes,2,opt,name=issuer,proto3" json:"issuer,omitempty"`
+	// The subject (`sub`) at the issuer: a stable, opaque id of the account.
+	Subject string `protobuf:"bytes,3,opt,name=subject,proto3" json:"subject,omitempty"`
+	// How the link was made: "email" (a verified email matched the person)
+	// or "admin".
+	Origin string `protobuf:"bytes,4,opt,name=origin,proto3" json:"origin,omitempty"`
+	// When the link was made.
+	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Identity) Reset() {
+	*x = Identity{}
+	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Identity) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Identity) ProtoMessage() {}
+
+func (x *Identity) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Identity.ProtoReflect.Descriptor instead.
+func (*Identity) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_identity_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Identity) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *Identity) GetIssuer() string {
+	if x != nil {
+		return x.Issuer
+	}
+	return ""
+}
+
+func (x *Identity) GetSubject() string {
+	if x != nil {
+		return x.Subject
+	}
+	return ""
+}
+
+func (x *Identity) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *Identity) GetCreateTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreateTime
+	}
+	return nil
+}
+
 // Something a person did in any service, which counts as activity for drift.
 type Activity struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -214,7 +323,7 @@ type Activity struct {
 
 func (x *Activity) Reset() {
 	*x = Activity{}
-	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[2]
+	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -226,7 +335,7 @@ func (x *Activity) String() string {
 func (*Activity) ProtoMessage() {}
 
 func (x *Activity) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[2]
+	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -239,7 +348,7 @@ func (x *Activity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Activity.ProtoReflect.Descriptor instead.
 func (*Activity) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_identity_proto_rawDescGZIP(), []int{2}
+	return file_guildhall_membership_v1_identity_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Activity) GetEventId() string {
@@ -300,7 +409,7 @@ type DriftEvent struct {
 
 func (x *DriftEvent) Reset() {
 	*x = DriftEvent{}
-	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[3]
+	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +421,7 @@ func (x *DriftEvent) String() string {
 func (*DriftEvent) ProtoMessage() {}
 
 func (x *DriftEvent) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[3]
+	mi := &file_guildhall_membership_v1_identity_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +434,7 @@ func (x *DriftEvent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DriftEvent.ProtoReflect.Descriptor instead.
 func (*DriftEvent) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_identity_proto_rawDescGZIP(), []int{3}
+	return file_guildhall_membership_v1_identity_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *DriftEvent) GetPerson() string {
@@ -381,7 +490,7 @@ var File_guildhall_membership_v1_identity_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_identity_proto_rawDesc = "" +
 	"\n" +
-	"&guildhall/membership/v1/identity.proto\x12\x17guildhall.membership.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"guildhall/membership/v1/team.proto\"\xe2\x02\n" +
+	"&guildhall/membership/v1/identity.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"guildhall/membership/v1/team.proto\"\xe2\x02\n" +
 	"\x05Token\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x01R\vdisplayName\x12@\n" +
@@ -391,7 +500,7 @@ const file_guildhall_membership_v1_identity_proto_rawDesc = "" +
 	"revokeTime\x12@\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime:R\xeaAO\n" +
-	"\x1emembership.guildhall.dev/Token\x12\x1epeople/{person}/tokens/{token}*\x06tokens2\x05token\"\x8d\x03\n" +
+	"\x1emembership.guildhall.dev/Token\x12\x1epeople/{person}/tokens/{token}*\x06tokens2\x05token\"\xc9\x03\n" +
 	"\tPrincipal\x12?\n" +
 	"\x06person\x18\x01 \x01(\tB'\xe0A\x03\xfaA!\n" +
 	"\x1fmembership.guildhall.dev/PersonR\x06person\x12\x19\n" +
@@ -400,11 +509,22 @@ const file_guildhall_membership_v1_identity_proto_rawDesc = "" +
 	"\x1dmembership.guildhall.dev/TeamR\x05teams\x12H\n" +
 	"\x05roles\x18\x04 \x03(\v2-.guildhall.membership.v1.Principal.RolesEntryB\x03\xe0A\x03R\x05roles\x12%\n" +
 	"\vpermissions\x18\x05 \x03(\tB\x03\xe0A\x03R\vpermissions\x12\x1d\n" +
-	"\aservice\x18\x06 \x01(\tB\x03\xe0A\x03R\aservice\x1aW\n" +
+	"\aservice\x18\x06 \x01(\tB\x03\xe0A\x03R\aservice\x12\x1b\n" +
+	"\x06issuer\x18\a \x01(\tB\x03\xe0A\x03R\x06issuer\x12\x1d\n" +
+	"\asubject\x18\b \x01(\tB\x03\xe0A\x03R\asubject\x1aW\n" +
 	"\n" +
 	"RolesEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x123\n" +
-	"\x05value\x18\x02 \x01(\x0e2\x1d.guildhall.membership.v1.RoleR\x05value:\x028\x01\"\xb9\x01\n" +
+	"\x05value\x18\x02 \x01(\x0e2\x1d.guildhall.membership.v1.RoleR\x05value:\x028\x01\"\xc2\x02\n" +
+	"\bIdentity\x12\x17\n" +
+	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12,\n" +
+	"\x06issuer\x18\x02 \x01(\tB\x14\xe0A\x02\xe0A\x05\xbaH\v\xd8\x01\x01r\x06\x18\x80\x04\x88\x01\x01R\x06issuer\x12+\n" +
+	"\asubject\x18\x03 \x01(\tB\x11\xe0A\x02\xe0A\x05\xbaH\b\xd8\x01\x01r\x03\x18\xff\x01R\asubject\x12\x1b\n" +
+	"\x06origin\x18\x04 \x01(\tB\x03\xe0A\x03R\x06origin\x12@\n" +
+	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime:c\xeaA`\n" +
+	"!membership.guildhall.dev/Identity\x12%people/{person}/identities/{identity}*\n" +
+	"identities2\bidentity\"\xb9\x01\n" +
 	"\bActivity\x12\x1e\n" +
 	"\bevent_id\x18\x01 \x01(\tB\x03\xe0A\x02R\aeventId\x12?\n" +
 	"\x06person\x18\x02 \x01(\tB'\xe0A\x02\xfaA!\n" +
@@ -435,30 +555,32 @@ func file_guildhall_membership_v1_identity_proto_rawDescGZIP() []byte {
 	return file_guildhall_membership_v1_identity_proto_rawDescData
 }
 
-var file_guildhall_membership_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
+var file_guildhall_membership_v1_identity_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
 var file_guildhall_membership_v1_identity_proto_goTypes = []any{
 	(*Token)(nil),                 // 0: guildhall.membership.v1.Token
 	(*Principal)(nil),             // 1: guildhall.membership.v1.Principal
-	(*Activity)(nil),              // 2: guildhall.membership.v1.Activity
-	(*DriftEvent)(nil),            // 3: guildhall.membership.v1.DriftEvent
-	nil,                           // 4: guildhall.membership.v1.Principal.RolesEntry
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
-	(Role)(0),                     // 6: guildhall.membership.v1.Role
+	(*Identity)(nil),              // 2: guildhall.membership.v1.Identity
+	(*Activity)(nil),              // 3: guildhall.membership.v1.Activity
+	(*DriftEvent)(nil),            // 4: guildhall.membership.v1.DriftEvent
+	nil,                           // 5: guildhall.membership.v1.Principal.RolesEntry
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(Role)(0),                     // 7: guildhall.membership.v1.Role
 }
 var file_guildhall_membership_v1_identity_proto_depIdxs = []int32{
-	5, // 0: guildhall.membership.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
-	5, // 1: guildhall.membership.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
-	5, // 2: guildhall.membership.v1.Token.create_time:type_name -> google.protobuf.Timestamp
-	4, // 3: guildhall.membership.v1.Principal.roles:type_name -> guildhall.membership.v1.Principal.RolesEntry
-	5, // 4: guildhall.membership.v1.Activity.time:type_name -> google.protobuf.Timestamp
-	5, // 5: guildhall.membership.v1.DriftEvent.time:type_name -> google.protobuf.Timestamp
-	5, // 6: guildhall.membership.v1.DriftEvent.resolve_time:type_name -> google.protobuf.Timestamp
-	6, // 7: guildhall.membership.v1.Principal.RolesEntry.value:type_name -> guildhall.membership.v1.Role
-	8, // [8:8] is the sub-list for method output_type
-	8, // [8:8] is the sub-list for method input_type
-	8, // [8:8] is the sub-list for extension type_name
-	8, // [8:8] is the sub-list for extension extendee
-	0, // [0:8] is the sub-list for field type_name
+	6, // 0: guildhall.membership.v1.Token.expire_time:type_name -> google.protobuf.Timestamp
+	6, // 1: guildhall.membership.v1.Token.revoke_time:type_name -> google.protobuf.Timestamp
+	6, // 2: guildhall.membership.v1.Token.create_time:type_name -> google.protobuf.Timestamp
+	5, // 3: guildhall.membership.v1.Principal.roles:type_name -> guildhall.membership.v1.Principal.RolesEntry
+	6, // 4: guildhall.membership.v1.Identity.create_time:type_name -> google.protobuf.Timestamp
+	6, // 5: guildhall.membership.v1.Activity.time:type_name -> google.protobuf.Timestamp
+	6, // 6: guildhall.membership.v1.DriftEvent.time:type_name -> google.protobuf.Timestamp
+	6, // 7: guildhall.membership.v1.DriftEvent.resolve_time:type_name -> google.protobuf.Timestamp
+	7, // 8: guildhall.membership.v1.Principal.RolesEntry.value:type_name -> guildhall.membership.v1.Role
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_membership_v1_identity_proto_init() }
@@ -473,7 +595,7 @@ func file_guildhall_membership_v1_identity_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_membership_v1_identity_proto_rawDesc), len(file_guildhall_membership_v1_identity_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   5,
+			NumMessages:   6,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -2894,10 +2894,230 @@ func (x *RevokeTokenRequest) GetName() string {
 	return ""
 }
 
+// Request for CreateIdentity.
+type CreateIdentityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// The identity: `issuer` and `subject` are required.
+	Identity      *Identity `protobuf:"bytes,2,opt,name=identity,proto3" json:"identity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateIdentityRequest) Reset() {
+	*x = CreateIdentityRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateIdentityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateIdentityRequest) ProtoMessage() {}
+
+func (x *CreateIdentityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateIdentityRequest.ProtoReflect.Descriptor instead.
+func (*CreateIdentityRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *CreateIdentityRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *CreateIdentityRequest) GetIdentity() *Identity {
+	if x != nil {
+		return x.Identity
+	}
+	return nil
+}
+
+// Request for ListIdentities.
+type ListIdentitiesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}`.
+	Parent string `protobuf:"bytes,1,opt,name=parent,proto3" json:"parent,omitempty"`
+	// At most this many identities; 0 means the default (50), more than 1000 is treated as 1000.
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// A `next_page_token` from a previous call.
+	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIdentitiesRequest) Reset() {
+	*x = ListIdentitiesRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIdentitiesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIdentitiesRequest) ProtoMessage() {}
+
+func (x *ListIdentitiesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIdentitiesRequest.ProtoReflect.Descriptor instead.
+func (*ListIdentitiesRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *ListIdentitiesRequest) GetParent() string {
+	if x != nil {
+		return x.Parent
+	}
+	return ""
+}
+
+func (x *ListIdentitiesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListIdentitiesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Response for ListIdentities.
+type ListIdentitiesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One page of identities, newest first.
+	Identities []*Identity `protobuf:"bytes,1,rep,name=identities,proto3" json:"identities,omitempty"`
+	// Pass as `page_token` for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListIdentitiesResponse) Reset() {
+	*x = ListIdentitiesResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListIdentitiesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListIdentitiesResponse) ProtoMessage() {}
+
+func (x *ListIdentitiesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListIdentitiesResponse.ProtoReflect.Descriptor instead.
+func (*ListIdentitiesResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *ListIdentitiesResponse) GetIdentities() []*Identity {
+	if x != nil {
+		return x.Identities
+	}
+	return nil
+}
+
+func (x *ListIdentitiesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// Request for DeleteIdentity.
+type DeleteIdentityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}/identities/{identity}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteIdentityRequest) Reset() {
+	*x = DeleteIdentityRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteIdentityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteIdentityRequest) ProtoMessage() {}
+
+func (x *DeleteIdentityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteIdentityRequest.ProtoReflect.Descriptor instead.
+func (*DeleteIdentityRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *DeleteIdentityRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
 // Request for Authenticate.
 type AuthenticateRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The bearer secret.
+	// The bearer secret: a Guildhall token or a signed JWT (OpenID Connect).
 	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2905,7 +3125,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2917,7 +3137,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2930,7 +3150,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{50}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *AuthenticateRequest) GetToken() string {
@@ -2949,7 +3169,7 @@ type GetCallerRequest struct {
 
 func (x *GetCallerRequest) Reset() {
 	*x = GetCallerRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2961,7 +3181,7 @@ func (x *GetCallerRequest) String() string {
 func (*GetCallerRequest) ProtoMessage() {}
 
 func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2974,7 +3194,7 @@ func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCallerRequest.ProtoReflect.Descriptor instead.
 func (*GetCallerRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{51}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{55}
 }
 
 // Request for ReportActivity.
@@ -2991,7 +3211,7 @@ type ReportActivityRequest struct {
 
 func (x *ReportActivityRequest) Reset() {
 	*x = ReportActivityRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3003,7 +3223,7 @@ func (x *ReportActivityRequest) String() string {
 func (*ReportActivityRequest) ProtoMessage() {}
 
 func (x *ReportActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3016,7 +3236,7 @@ func (x *ReportActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportActivityRequest.ProtoReflect.Descriptor instead.
 func (*ReportActivityRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{52}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ReportActivityRequest) GetActivities() []*Activity {
@@ -3040,7 +3260,7 @@ type ReportActivityResponse struct {
 
 func (x *ReportActivityResponse) Reset() {
 	*x = ReportActivityResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3052,7 +3272,7 @@ func (x *ReportActivityResponse) String() string {
 func (*ReportActivityResponse) ProtoMessage() {}
 
 func (x *ReportActivityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3065,7 +3285,7 @@ func (x *ReportActivityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportActivityResponse.ProtoReflect.Descriptor instead.
 func (*ReportActivityResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{53}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ReportActivityResponse) GetRecorded() int32 {
@@ -3314,9 +3534,26 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x8b\x01\n" +
 	"\x12RevokeTokenRequest\x12u\n" +
 	"\x04name\x18\x01 \x01(\tBa\xe0A\x02\xfaA \n" +
-	"\x1emembership.guildhall.dev/Token\xbaH8r624^people/[a-z][a-z0-9-]{0,62}/tokens/[a-z0-9-]{1,63}$R\x04name\":\n" +
+	"\x1emembership.guildhall.dev/Token\xbaH8r624^people/[a-z][a-z0-9-]{0,62}/tokens/[a-z0-9-]{1,63}$R\x04name\"\xc8\x01\n" +
+	"\x15CreateIdentityRequest\x12e\n" +
+	"\x06parent\x18\x01 \x01(\tBM\xe0A\x02\xfaA#\x12!membership.guildhall.dev/Identity\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06parent\x12H\n" +
+	"\bidentity\x18\x02 \x01(\v2!.guildhall.membership.v1.IdentityB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bidentity\"\xd3\x01\n" +
+	"\x15ListIdentitiesRequest\x12e\n" +
+	"\x06parent\x18\x01 \x01(\tBM\xe0A\x02\xfaA#\x12!membership.guildhall.dev/Identity\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06parent\x12'\n" +
+	"\tpage_size\x18\x02 \x01(\x05B\n" +
+	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\"\x8d\x01\n" +
+	"\x16ListIdentitiesResponse\x12F\n" +
+	"\n" +
+	"identities\x18\x01 \x03(\v2!.guildhall.membership.v1.IdentityB\x03\xe0A\x03R\n" +
+	"identities\x12+\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x95\x01\n" +
+	"\x15DeleteIdentityRequest\x12|\n" +
+	"\x04name\x18\x01 \x01(\tBh\xe0A\x02\xfaA#\n" +
+	"!membership.guildhall.dev/Identity\xbaH<r:28^people/[a-z][a-z0-9-]{0,62}/identities/[a-z0-9-]{1,63}$R\x04name\":\n" +
 	"\x13AuthenticateRequest\x12#\n" +
-	"\x05token\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x04R\x05token\"\x12\n" +
+	"\x05token\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80@R\x05token\"\x12\n" +
 	"\x10GetCallerRequest\"j\n" +
 	"\x15ReportActivityRequest\x12Q\n" +
 	"\n" +
@@ -3325,7 +3562,7 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\x16ReportActivityResponse\x12\x1f\n" +
 	"\brecorded\x18\x01 \x01(\x05B\x03\xe0A\x03R\brecorded\x12N\n" +
 	"\x0eunknown_people\x18\x02 \x03(\tB'\xe0A\x03\xfaA!\n" +
-	"\x1fmembership.guildhall.dev/PersonR\runknownPeople2\x8c,\n" +
+	"\x1fmembership.guildhall.dev/PersonR\runknownPeople2\xc9/\n" +
 	"\x11MembershipService\x12t\n" +
 	"\tGetPerson\x12).guildhall.membership.v1.GetPersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=people/*}\x12y\n" +
 	"\n" +
@@ -3373,7 +3610,10 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\vCreateToken\x12+.guildhall.membership.v1.CreateTokenRequest\x1a,.guildhall.membership.v1.CreateTokenResponse\"+\x82\xd3\xe4\x93\x02%:\x05token\"\x1c/v1/{parent=people/*}/tokens\x12\x8b\x01\n" +
 	"\n" +
 	"ListTokens\x12*.guildhall.membership.v1.ListTokensRequest\x1a+.guildhall.membership.v1.ListTokensResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=people/*}/tokens\x12\x8a\x01\n" +
-	"\vRevokeToken\x12+.guildhall.membership.v1.RevokeTokenRequest\x1a\x1e.guildhall.membership.v1.Token\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{name=people/*/tokens/*}:revoke\x12`\n" +
+	"\vRevokeToken\x12+.guildhall.membership.v1.RevokeTokenRequest\x1a\x1e.guildhall.membership.v1.Token\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{name=people/*/tokens/*}:revoke\x12\x97\x01\n" +
+	"\x0eCreateIdentity\x12..guildhall.membership.v1.CreateIdentityRequest\x1a!.guildhall.membership.v1.Identity\"2\x82\xd3\xe4\x93\x02,:\bidentity\" /v1/{parent=people/*}/identities\x12\x9b\x01\n" +
+	"\x0eListIdentities\x12..guildhall.membership.v1.ListIdentitiesRequest\x1a/.guildhall.membership.v1.ListIdentitiesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=people/*}/identities\x12\x82\x01\n" +
+	"\x0eDeleteIdentity\x12..guildhall.membership.v1.DeleteIdentityRequest\x1a\x16.google.protobuf.Empty\"(\x82\xd3\xe4\x93\x02\"* /v1/{name=people/*/identities/*}\x12`\n" +
 	"\fAuthenticate\x12,.guildhall.membership.v1.AuthenticateRequest\x1a\".guildhall.membership.v1.Principal\x12n\n" +
 	"\tGetCaller\x12).guildhall.membership.v1.GetCallerRequest\x1a\".guildhall.membership.v1.Principal\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/caller\x12\x93\x01\n" +
@@ -3394,7 +3634,7 @@ func file_guildhall_membership_v1_membership_service_proto_rawDescGZIP() []byte 
 	return file_guildhall_membership_v1_membership_service_proto_rawDescData
 }
 
-var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 54)
+var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
 var file_guildhall_membership_v1_membership_service_proto_goTypes = []any{
 	(*GetPersonRequest)(nil),           // 0: guildhall.membership.v1.GetPersonRequest
 	(*ListPeopleRequest)(nil),          // 1: guildhall.membership.v1.ListPeopleRequest
@@ -3446,152 +3686,165 @@ var file_guildhall_membership_v1_membership_service_proto_goTypes = []any{
 	(*ListTokensRequest)(nil),          // 47: guildhall.membership.v1.ListTokensRequest
 	(*ListTokensResponse)(nil),         // 48: guildhall.membership.v1.ListTokensResponse
 	(*RevokeTokenRequest)(nil),         // 49: guildhall.membership.v1.RevokeTokenRequest
-	(*AuthenticateRequest)(nil),        // 50: guildhall.membership.v1.AuthenticateRequest
-	(*GetCallerRequest)(nil),           // 51: guildhall.membership.v1.GetCallerRequest
-	(*ReportActivityRequest)(nil),      // 52: guildhall.membership.v1.ReportActivityRequest
-	(*ReportActivityResponse)(nil),     // 53: guildhall.membership.v1.ReportActivityResponse
-	(*Person)(nil),                     // 54: guildhall.membership.v1.Person
-	(*fieldmaskpb.FieldMask)(nil),      // 55: google.protobuf.FieldMask
-	(*DriftEvent)(nil),                 // 56: guildhall.membership.v1.DriftEvent
-	(*Team)(nil),                       // 57: guildhall.membership.v1.Team
-	(Role)(0),                          // 58: guildhall.membership.v1.Role
-	(*TeamMember)(nil),                 // 59: guildhall.membership.v1.TeamMember
-	(Position_State)(0),                // 60: guildhall.membership.v1.Position.State
-	(*Position)(nil),                   // 61: guildhall.membership.v1.Position
-	(*Volunteer)(nil),                  // 62: guildhall.membership.v1.Volunteer
-	(Volunteer_State)(0),               // 63: guildhall.membership.v1.Volunteer.State
-	(*PositionSuggestion)(nil),         // 64: guildhall.membership.v1.PositionSuggestion
-	(Package_State)(0),                 // 65: guildhall.membership.v1.Package.State
-	(*Package)(nil),                    // 66: guildhall.membership.v1.Package
-	(*Token)(nil),                      // 67: guildhall.membership.v1.Token
-	(*Activity)(nil),                   // 68: guildhall.membership.v1.Activity
-	(*emptypb.Empty)(nil),              // 69: google.protobuf.Empty
-	(*VolunteerStats)(nil),             // 70: guildhall.membership.v1.VolunteerStats
-	(*Principal)(nil),                  // 71: guildhall.membership.v1.Principal
+	(*CreateIdentityRequest)(nil),      // 50: guildhall.membership.v1.CreateIdentityRequest
+	(*ListIdentitiesRequest)(nil),      // 51: guildhall.membership.v1.ListIdentitiesRequest
+	(*ListIdentitiesResponse)(nil),     // 52: guildhall.membership.v1.ListIdentitiesResponse
+	(*DeleteIdentityRequest)(nil),      // 53: guildhall.membership.v1.DeleteIdentityRequest
+	(*AuthenticateRequest)(nil),        // 54: guildhall.membership.v1.AuthenticateRequest
+	(*GetCallerRequest)(nil),           // 55: guildhall.membership.v1.GetCallerRequest
+	(*ReportActivityRequest)(nil),      // 56: guildhall.membership.v1.ReportActivityRequest
+	(*ReportActivityResponse)(nil),     // 57: guildhall.membership.v1.ReportActivityResponse
+	(*Person)(nil),                     // 58: guildhall.membership.v1.Person
+	(*fieldmaskpb.FieldMask)(nil),      // 59: google.protobuf.FieldMask
+	(*DriftEvent)(nil),                 // 60: guildhall.membership.v1.DriftEvent
+	(*Team)(nil),                       // 61: guildhall.membership.v1.Team
+	(Role)(0),                          // 62: guildhall.membership.v1.Role
+	(*TeamMember)(nil),                 // 63: guildhall.membership.v1.TeamMember
+	(Position_State)(0),                // 64: guildhall.membership.v1.Position.State
+	(*Position)(nil),                   // 65: guildhall.membership.v1.Position
+	(*Volunteer)(nil),                  // 66: guildhall.membership.v1.Volunteer
+	(Volunteer_State)(0),               // 67: guildhall.membership.v1.Volunteer.State
+	(*PositionSuggestion)(nil),         // 68: guildhall.membership.v1.PositionSuggestion
+	(Package_State)(0),                 // 69: guildhall.membership.v1.Package.State
+	(*Package)(nil),                    // 70: guildhall.membership.v1.Package
+	(*Token)(nil),                      // 71: guildhall.membership.v1.Token
+	(*Identity)(nil),                   // 72: guildhall.membership.v1.Identity
+	(*Activity)(nil),                   // 73: guildhall.membership.v1.Activity
+	(*emptypb.Empty)(nil),              // 74: google.protobuf.Empty
+	(*VolunteerStats)(nil),             // 75: guildhall.membership.v1.VolunteerStats
+	(*Principal)(nil),                  // 76: guildhall.membership.v1.Principal
 }
 var file_guildhall_membership_v1_membership_service_proto_depIdxs = []int32{
-	54, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
-	54, // 1: guildhall.membership.v1.FindPeopleResponse.people:type_name -> guildhall.membership.v1.Person
-	54, // 2: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	54, // 3: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	55, // 4: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
-	56, // 5: guildhall.membership.v1.ListDriftEventsResponse.drift_events:type_name -> guildhall.membership.v1.DriftEvent
-	57, // 6: guildhall.membership.v1.ListTeamsResponse.teams:type_name -> guildhall.membership.v1.Team
-	57, // 7: guildhall.membership.v1.CreateTeamRequest.team:type_name -> guildhall.membership.v1.Team
-	57, // 8: guildhall.membership.v1.UpdateTeamRequest.team:type_name -> guildhall.membership.v1.Team
-	55, // 9: guildhall.membership.v1.UpdateTeamRequest.update_mask:type_name -> google.protobuf.FieldMask
-	58, // 10: guildhall.membership.v1.ListTeamMembersRequest.role:type_name -> guildhall.membership.v1.Role
-	59, // 11: guildhall.membership.v1.ListTeamMembersResponse.team_members:type_name -> guildhall.membership.v1.TeamMember
-	59, // 12: guildhall.membership.v1.CreateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
-	59, // 13: guildhall.membership.v1.UpdateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
-	55, // 14: guildhall.membership.v1.UpdateTeamMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	60, // 15: guildhall.membership.v1.ListPositionsRequest.state:type_name -> guildhall.membership.v1.Position.State
-	61, // 16: guildhall.membership.v1.ListPositionsResponse.positions:type_name -> guildhall.membership.v1.Position
-	61, // 17: guildhall.membership.v1.CreatePositionRequest.position:type_name -> guildhall.membership.v1.Position
-	61, // 18: guildhall.membership.v1.UpdatePositionRequest.position:type_name -> guildhall.membership.v1.Position
-	55, // 19: guildhall.membership.v1.UpdatePositionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 20: guildhall.membership.v1.OfferHelpRequest.volunteer:type_name -> guildhall.membership.v1.Volunteer
-	63, // 21: guildhall.membership.v1.ListVolunteersRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
-	62, // 22: guildhall.membership.v1.ListVolunteersResponse.volunteers:type_name -> guildhall.membership.v1.Volunteer
-	63, // 23: guildhall.membership.v1.TransitionVolunteerRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
-	64, // 24: guildhall.membership.v1.SuggestPositionsResponse.suggestions:type_name -> guildhall.membership.v1.PositionSuggestion
-	65, // 25: guildhall.membership.v1.ListPackagesRequest.state:type_name -> guildhall.membership.v1.Package.State
-	66, // 26: guildhall.membership.v1.ListPackagesResponse.packages:type_name -> guildhall.membership.v1.Package
-	66, // 27: guildhall.membership.v1.CreatePackageRequest.package:type_name -> guildhall.membership.v1.Package
-	66, // 28: guildhall.membership.v1.UpdatePackageRequest.package:type_name -> guildhall.membership.v1.Package
-	55, // 29: guildhall.membership.v1.UpdatePackageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	65, // 30: guildhall.membership.v1.TransitionPackageRequest.state:type_name -> guildhall.membership.v1.Package.State
-	67, // 31: guildhall.membership.v1.CreateTokenRequest.token:type_name -> guildhall.membership.v1.Token
-	67, // 32: guildhall.membership.v1.CreateTokenResponse.token:type_name -> guildhall.membership.v1.Token
-	67, // 33: guildhall.membership.v1.ListTokensResponse.tokens:type_name -> guildhall.membership.v1.Token
-	68, // 34: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
-	0,  // 35: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
-	1,  // 36: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
-	3,  // 37: guildhall.membership.v1.MembershipService.FindPeople:input_type -> guildhall.membership.v1.FindPeopleRequest
-	5,  // 38: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
-	6,  // 39: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
-	7,  // 40: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
-	8,  // 41: guildhall.membership.v1.MembershipService.ListDriftEvents:input_type -> guildhall.membership.v1.ListDriftEventsRequest
-	10, // 42: guildhall.membership.v1.MembershipService.GetTeam:input_type -> guildhall.membership.v1.GetTeamRequest
-	11, // 43: guildhall.membership.v1.MembershipService.ListTeams:input_type -> guildhall.membership.v1.ListTeamsRequest
-	13, // 44: guildhall.membership.v1.MembershipService.CreateTeam:input_type -> guildhall.membership.v1.CreateTeamRequest
-	14, // 45: guildhall.membership.v1.MembershipService.UpdateTeam:input_type -> guildhall.membership.v1.UpdateTeamRequest
-	15, // 46: guildhall.membership.v1.MembershipService.DeleteTeam:input_type -> guildhall.membership.v1.DeleteTeamRequest
-	16, // 47: guildhall.membership.v1.MembershipService.ListTeamMembers:input_type -> guildhall.membership.v1.ListTeamMembersRequest
-	18, // 48: guildhall.membership.v1.MembershipService.CreateTeamMember:input_type -> guildhall.membership.v1.CreateTeamMemberRequest
-	19, // 49: guildhall.membership.v1.MembershipService.UpdateTeamMember:input_type -> guildhall.membership.v1.UpdateTeamMemberRequest
-	20, // 50: guildhall.membership.v1.MembershipService.DeleteTeamMember:input_type -> guildhall.membership.v1.DeleteTeamMemberRequest
-	21, // 51: guildhall.membership.v1.MembershipService.GetPosition:input_type -> guildhall.membership.v1.GetPositionRequest
-	22, // 52: guildhall.membership.v1.MembershipService.ListPositions:input_type -> guildhall.membership.v1.ListPositionsRequest
-	24, // 53: guildhall.membership.v1.MembershipService.CreatePosition:input_type -> guildhall.membership.v1.CreatePositionRequest
-	25, // 54: guildhall.membership.v1.MembershipService.UpdatePosition:input_type -> guildhall.membership.v1.UpdatePositionRequest
-	26, // 55: guildhall.membership.v1.MembershipService.FillPosition:input_type -> guildhall.membership.v1.FillPositionRequest
-	27, // 56: guildhall.membership.v1.MembershipService.OfferHelp:input_type -> guildhall.membership.v1.OfferHelpRequest
-	29, // 57: guildhall.membership.v1.MembershipService.GetVolunteer:input_type -> guildhall.membership.v1.GetVolunteerRequest
-	30, // 58: guildhall.membership.v1.MembershipService.ListVolunteers:input_type -> guildhall.membership.v1.ListVolunteersRequest
-	32, // 59: guildhall.membership.v1.MembershipService.TransitionVolunteer:input_type -> guildhall.membership.v1.TransitionVolunteerRequest
-	33, // 60: guildhall.membership.v1.MembershipService.SuggestPositions:input_type -> guildhall.membership.v1.SuggestPositionsRequest
-	35, // 61: guildhall.membership.v1.MembershipService.GetVolunteerStats:input_type -> guildhall.membership.v1.GetVolunteerStatsRequest
-	36, // 62: guildhall.membership.v1.MembershipService.GetPackage:input_type -> guildhall.membership.v1.GetPackageRequest
-	37, // 63: guildhall.membership.v1.MembershipService.ListPackages:input_type -> guildhall.membership.v1.ListPackagesRequest
-	39, // 64: guildhall.membership.v1.MembershipService.CreatePackage:input_type -> guildhall.membership.v1.CreatePackageRequest
-	40, // 65: guildhall.membership.v1.MembershipService.UpdatePackage:input_type -> guildhall.membership.v1.UpdatePackageRequest
-	41, // 66: guildhall.membership.v1.MembershipService.OrphanPackage:input_type -> guildhall.membership.v1.OrphanPackageRequest
-	43, // 67: guildhall.membership.v1.MembershipService.AdoptPackage:input_type -> guildhall.membership.v1.AdoptPackageRequest
-	44, // 68: guildhall.membership.v1.MembershipService.ApproveAdoption:input_type -> guildhall.membership.v1.ApproveAdoptionRequest
-	42, // 69: guildhall.membership.v1.MembershipService.TransitionPackage:input_type -> guildhall.membership.v1.TransitionPackageRequest
-	45, // 70: guildhall.membership.v1.MembershipService.CreateToken:input_type -> guildhall.membership.v1.CreateTokenRequest
-	47, // 71: guildhall.membership.v1.MembershipService.ListTokens:input_type -> guildhall.membership.v1.ListTokensRequest
-	49, // 72: guildhall.membership.v1.MembershipService.RevokeToken:input_type -> guildhall.membership.v1.RevokeTokenRequest
-	50, // 73: guildhall.membership.v1.MembershipService.Authenticate:input_type -> guildhall.membership.v1.AuthenticateRequest
-	51, // 74: guildhall.membership.v1.MembershipService.GetCaller:input_type -> guildhall.membership.v1.GetCallerRequest
-	52, // 75: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
-	54, // 76: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
-	2,  // 77: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
-	4,  // 78: guildhall.membership.v1.MembershipService.FindPeople:output_type -> guildhall.membership.v1.FindPeopleResponse
-	54, // 79: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
-	54, // 80: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
-	69, // 81: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
-	9,  // 82: guildhall.membership.v1.MembershipService.ListDriftEvents:output_type -> guildhall.membership.v1.ListDriftEventsResponse
-	57, // 83: guildhall.membership.v1.MembershipService.GetTeam:output_type -> guildhall.membership.v1.Team
-	12, // 84: guildhall.membership.v1.MembershipService.ListTeams:output_type -> guildhall.membership.v1.ListTeamsResponse
-	57, // 85: guildhall.membership.v1.MembershipService.CreateTeam:output_type -> guildhall.membership.v1.Team
-	57, // 86: guildhall.membership.v1.MembershipService.UpdateTeam:output_type -> guildhall.membership.v1.Team
-	69, // 87: guildhall.membership.v1.MembershipService.DeleteTeam:output_type -> google.protobuf.Empty
-	17, // 88: guildhall.membership.v1.MembershipService.ListTeamMembers:output_type -> guildhall.membership.v1.ListTeamMembersResponse
-	59, // 89: guildhall.membership.v1.MembershipService.CreateTeamMember:output_type -> guildhall.membership.v1.TeamMember
-	59, // 90: guildhall.membership.v1.MembershipService.UpdateTeamMember:output_type -> guildhall.membership.v1.TeamMember
-	69, // 91: guildhall.membership.v1.MembershipService.DeleteTeamMember:output_type -> google.protobuf.Empty
-	61, // 92: guildhall.membership.v1.MembershipService.GetPosition:output_type -> guildhall.membership.v1.Position
-	23, // 93: guildhall.membership.v1.MembershipService.ListPositions:output_type -> guildhall.membership.v1.ListPositionsResponse
-	61, // 94: guildhall.membership.v1.MembershipService.CreatePosition:output_type -> guildhall.membership.v1.Position
-	61, // 95: guildhall.membership.v1.MembershipService.UpdatePosition:output_type -> guildhall.membership.v1.Position
-	61, // 96: guildhall.membership.v1.MembershipService.FillPosition:output_type -> guildhall.membership.v1.Position
-	28, // 97: guildhall.membership.v1.MembershipService.OfferHelp:output_type -> guildhall.membership.v1.OfferHelpResponse
-	62, // 98: guildhall.membership.v1.MembershipService.GetVolunteer:output_type -> guildhall.membership.v1.Volunteer
-	31, // 99: guildhall.membership.v1.MembershipService.ListVolunteers:output_type -> guildhall.membership.v1.ListVolunteersResponse
-	62, // 100: guildhall.membership.v1.MembershipService.TransitionVolunteer:output_type -> guildhall.membership.v1.Volunteer
-	34, // 101: guildhall.membership.v1.MembershipService.SuggestPositions:output_type -> guildhall.membership.v1.SuggestPositionsResponse
-	70, // 102: guildhall.membership.v1.MembershipService.GetVolunteerStats:output_type -> guildhall.membership.v1.VolunteerStats
-	66, // 103: guildhall.membership.v1.MembershipService.GetPackage:output_type -> guildhall.membership.v1.Package
-	38, // 104: guildhall.membership.v1.MembershipService.ListPackages:output_type -> guildhall.membership.v1.ListPackagesResponse
-	66, // 105: guildhall.membership.v1.MembershipService.CreatePackage:output_type -> guildhall.membership.v1.Package
-	66, // 106: guildhall.membership.v1.MembershipService.UpdatePackage:output_type -> guildhall.membership.v1.Package
-	66, // 107: guildhall.membership.v1.MembershipService.OrphanPackage:output_type -> guildhall.membership.v1.Package
-	66, // 108: guildhall.membership.v1.MembershipService.AdoptPackage:output_type -> guildhall.membership.v1.Package
-	66, // 109: guildhall.membership.v1.MembershipService.ApproveAdoption:output_type -> guildhall.membership.v1.Package
-	66, // 110: guildhall.membership.v1.MembershipService.TransitionPackage:output_type -> guildhall.membership.v1.Package
-	46, // 111: guildhall.membership.v1.MembershipService.CreateToken:output_type -> guildhall.membership.v1.CreateTokenResponse
-	48, // 112: guildhall.membership.v1.MembershipService.ListTokens:output_type -> guildhall.membership.v1.ListTokensResponse
-	67, // 113: guildhall.membership.v1.MembershipService.RevokeToken:output_type -> guildhall.membership.v1.Token
-	71, // 114: guildhall.membership.v1.MembershipService.Authenticate:output_type -> guildhall.membership.v1.Principal
-	71, // 115: guildhall.membership.v1.MembershipService.GetCaller:output_type -> guildhall.membership.v1.Principal
-	53, // 116: guildhall.membership.v1.MembershipService.ReportActivity:output_type -> guildhall.membership.v1.ReportActivityResponse
-	76, // [76:117] is the sub-list for method output_type
-	35, // [35:76] is the sub-list for method input_type
-	35, // [35:35] is the sub-list for extension type_name
-	35, // [35:35] is the sub-list for extension extendee
-	0,  // [0:35] is the sub-list for field type_name
+	58, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	58, // 1: guildhall.membership.v1.FindPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	58, // 2: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	58, // 3: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	59, // 4: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
+	60, // 5: guildhall.membership.v1.ListDriftEventsResponse.drift_events:type_name -> guildhall.membership.v1.DriftEvent
+	61, // 6: guildhall.membership.v1.ListTeamsResponse.teams:type_name -> guildhall.membership.v1.Team
+	61, // 7: guildhall.membership.v1.CreateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	61, // 8: guildhall.membership.v1.UpdateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	59, // 9: guildhall.membership.v1.UpdateTeamRequest.update_mask:type_name -> google.protobuf.FieldMask
+	62, // 10: guildhall.membership.v1.ListTeamMembersRequest.role:type_name -> guildhall.membership.v1.Role
+	63, // 11: guildhall.membership.v1.ListTeamMembersResponse.team_members:type_name -> guildhall.membership.v1.TeamMember
+	63, // 12: guildhall.membership.v1.CreateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	63, // 13: guildhall.membership.v1.UpdateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	59, // 14: guildhall.membership.v1.UpdateTeamMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	64, // 15: guildhall.membership.v1.ListPositionsRequest.state:type_name -> guildhall.membership.v1.Position.State
+	65, // 16: guildhall.membership.v1.ListPositionsResponse.positions:type_name -> guildhall.membership.v1.Position
+	65, // 17: guildhall.membership.v1.CreatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	65, // 18: guildhall.membership.v1.UpdatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	59, // 19: guildhall.membership.v1.UpdatePositionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 20: guildhall.membership.v1.OfferHelpRequest.volunteer:type_name -> guildhall.membership.v1.Volunteer
+	67, // 21: guildhall.membership.v1.ListVolunteersRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	66, // 22: guildhall.membership.v1.ListVolunteersResponse.volunteers:type_name -> guildhall.membership.v1.Volunteer
+	67, // 23: guildhall.membership.v1.TransitionVolunteerRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	68, // 24: guildhall.membership.v1.SuggestPositionsResponse.suggestions:type_name -> guildhall.membership.v1.PositionSuggestion
+	69, // 25: guildhall.membership.v1.ListPackagesRequest.state:type_name -> guildhall.membership.v1.Package.State
+	70, // 26: guildhall.membership.v1.ListPackagesResponse.packages:type_name -> guildhall.membership.v1.Package
+	70, // 27: guildhall.membership.v1.CreatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	70, // 28: guildhall.membership.v1.UpdatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	59, // 29: guildhall.membership.v1.UpdatePackageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	69, // 30: guildhall.membership.v1.TransitionPackageRequest.state:type_name -> guildhall.membership.v1.Package.State
+	71, // 31: guildhall.membership.v1.CreateTokenRequest.token:type_name -> guildhall.membership.v1.Token
+	71, // 32: guildhall.membership.v1.CreateTokenResponse.token:type_name -> guildhall.membership.v1.Token
+	71, // 33: guildhall.membership.v1.ListTokensResponse.tokens:type_name -> guildhall.membership.v1.Token
+	72, // 34: guildhall.membership.v1.CreateIdentityRequest.identity:type_name -> guildhall.membership.v1.Identity
+	72, // 35: guildhall.membership.v1.ListIdentitiesResponse.identities:type_name -> guildhall.membership.v1.Identity
+	73, // 36: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
+	0,  // 37: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
+	1,  // 38: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
+	3,  // 39: guildhall.membership.v1.MembershipService.FindPeople:input_type -> guildhall.membership.v1.FindPeopleRequest
+	5,  // 40: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
+	6,  // 41: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
+	7,  // 42: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
+	8,  // 43: guildhall.membership.v1.MembershipService.ListDriftEvents:input_type -> guildhall.membership.v1.ListDriftEventsRequest
+	10, // 44: guildhall.membership.v1.MembershipService.GetTeam:input_type -> guildhall.membership.v1.GetTeamRequest
+	11, // 45: guildhall.membership.v1.MembershipService.ListTeams:input_type -> guildhall.membership.v1.ListTeamsRequest
+	13, // 46: guildhall.membership.v1.MembershipService.CreateTeam:input_type -> guildhall.membership.v1.CreateTeamRequest
+	14, // 47: guildhall.membership.v1.MembershipService.UpdateTeam:input_type -> guildhall.membership.v1.UpdateTeamRequest
+	15, // 48: guildhall.membership.v1.MembershipService.DeleteTeam:input_type -> guildhall.membership.v1.DeleteTeamRequest
+	16, // 49: guildhall.membership.v1.MembershipService.ListTeamMembers:input_type -> guildhall.membership.v1.ListTeamMembersRequest
+	18, // 50: guildhall.membership.v1.MembershipService.CreateTeamMember:input_type -> guildhall.membership.v1.CreateTeamMemberRequest
+	19, // 51: guildhall.membership.v1.MembershipService.UpdateTeamMember:input_type -> guildhall.membership.v1.UpdateTeamMemberRequest
+	20, // 52: guildhall.membership.v1.MembershipService.DeleteTeamMember:input_type -> guildhall.membership.v1.DeleteTeamMemberRequest
+	21, // 53: guildhall.membership.v1.MembershipService.GetPosition:input_type -> guildhall.membership.v1.GetPositionRequest
+	22, // 54: guildhall.membership.v1.MembershipService.ListPositions:input_type -> guildhall.membership.v1.ListPositionsRequest
+	24, // 55: guildhall.membership.v1.MembershipService.CreatePosition:input_type -> guildhall.membership.v1.CreatePositionRequest
+	25, // 56: guildhall.membership.v1.MembershipService.UpdatePosition:input_type -> guildhall.membership.v1.UpdatePositionRequest
+	26, // 57: guildhall.membership.v1.MembershipService.FillPosition:input_type -> guildhall.membership.v1.FillPositionRequest
+	27, // 58: guildhall.membership.v1.MembershipService.OfferHelp:input_type -> guildhall.membership.v1.OfferHelpRequest
+	29, // 59: guildhall.membership.v1.MembershipService.GetVolunteer:input_type -> guildhall.membership.v1.GetVolunteerRequest
+	30, // 60: guildhall.membership.v1.MembershipService.ListVolunteers:input_type -> guildhall.membership.v1.ListVolunteersRequest
+	32, // 61: guildhall.membership.v1.MembershipService.TransitionVolunteer:input_type -> guildhall.membership.v1.TransitionVolunteerRequest
+	33, // 62: guildhall.membership.v1.MembershipService.SuggestPositions:input_type -> guildhall.membership.v1.SuggestPositionsRequest
+	35, // 63: guildhall.membership.v1.MembershipService.GetVolunteerStats:input_type -> guildhall.membership.v1.GetVolunteerStatsRequest
+	36, // 64: guildhall.membership.v1.MembershipService.GetPackage:input_type -> guildhall.membership.v1.GetPackageRequest
+	37, // 65: guildhall.membership.v1.MembershipService.ListPackages:input_type -> guildhall.membership.v1.ListPackagesRequest
+	39, // 66: guildhall.membership.v1.MembershipService.CreatePackage:input_type -> guildhall.membership.v1.CreatePackageRequest
+	40, // 67: guildhall.membership.v1.MembershipService.UpdatePackage:input_type -> guildhall.membership.v1.UpdatePackageRequest
+	41, // 68: guildhall.membership.v1.MembershipService.OrphanPackage:input_type -> guildhall.membership.v1.OrphanPackageRequest
+	43, // 69: guildhall.membership.v1.MembershipService.AdoptPackage:input_type -> guildhall.membership.v1.AdoptPackageRequest
+	44, // 70: guildhall.membership.v1.MembershipService.ApproveAdoption:input_type -> guildhall.membership.v1.ApproveAdoptionRequest
+	42, // 71: guildhall.membership.v1.MembershipService.TransitionPackage:input_type -> guildhall.membership.v1.TransitionPackageRequest
+	45, // 72: guildhall.membership.v1.MembershipService.CreateToken:input_type -> guildhall.membership.v1.CreateTokenRequest
+	47, // 73: guildhall.membership.v1.MembershipService.ListTokens:input_type -> guildhall.membership.v1.ListTokensRequest
+	49, // 74: guildhall.membership.v1.MembershipService.RevokeToken:input_type -> guildhall.membership.v1.RevokeTokenRequest
+	50, // 75: guildhall.membership.v1.MembershipService.CreateIdentity:input_type -> guildhall.membership.v1.CreateIdentityRequest
+	51, // 76: guildhall.membership.v1.MembershipService.ListIdentities:input_type -> guildhall.membership.v1.ListIdentitiesRequest
+	53, // 77: guildhall.membership.v1.MembershipService.DeleteIdentity:input_type -> guildhall.membership.v1.DeleteIdentityRequest
+	54, // 78: guildhall.membership.v1.MembershipService.Authenticate:input_type -> guildhall.membership.v1.AuthenticateRequest
+	55, // 79: guildhall.membership.v1.MembershipService.GetCaller:input_type -> guildhall.membership.v1.GetCallerRequest
+	56, // 80: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
+	58, // 81: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
+	2,  // 82: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
+	4,  // 83: guildhall.membership.v1.MembershipService.FindPeople:output_type -> guildhall.membership.v1.FindPeopleResponse
+	58, // 84: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
+	58, // 85: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
+	74, // 86: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
+	9,  // 87: guildhall.membership.v1.MembershipService.ListDriftEvents:output_type -> guildhall.membership.v1.ListDriftEventsResponse
+	61, // 88: guildhall.membership.v1.MembershipService.GetTeam:output_type -> guildhall.membership.v1.Team
+	12, // 89: guildhall.membership.v1.MembershipService.ListTeams:output_type -> guildhall.membership.v1.ListTeamsResponse
+	61, // 90: guildhall.membership.v1.MembershipService.CreateTeam:output_type -> guildhall.membership.v1.Team
+	61, // 91: guildhall.membership.v1.MembershipService.UpdateTeam:output_type -> guildhall.membership.v1.Team
+	74, // 92: guildhall.membership.v1.MembershipService.DeleteTeam:output_type -> google.protobuf.Empty
+	17, // 93: guildhall.membership.v1.MembershipService.ListTeamMembers:output_type -> guildhall.membership.v1.ListTeamMembersResponse
+	63, // 94: guildhall.membership.v1.MembershipService.CreateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	63, // 95: guildhall.membership.v1.MembershipService.UpdateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	74, // 96: guildhall.membership.v1.MembershipService.DeleteTeamMember:output_type -> google.protobuf.Empty
+	65, // 97: guildhall.membership.v1.MembershipService.GetPosition:output_type -> guildhall.membership.v1.Position
+	23, // 98: guildhall.membership.v1.MembershipService.ListPositions:output_type -> guildhall.membership.v1.ListPositionsResponse
+	65, // 99: guildhall.membership.v1.MembershipService.CreatePosition:output_type -> guildhall.membership.v1.Position
+	65, // 100: guildhall.membership.v1.MembershipService.UpdatePosition:output_type -> guildhall.membership.v1.Position
+	65, // 101: guildhall.membership.v1.MembershipService.FillPosition:output_type -> guildhall.membership.v1.Position
+	28, // 102: guildhall.membership.v1.MembershipService.OfferHelp:output_type -> guildhall.membership.v1.OfferHelpResponse
+	66, // 103: guildhall.membership.v1.MembershipService.GetVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	31, // 104: guildhall.membership.v1.MembershipService.ListVolunteers:output_type -> guildhall.membership.v1.ListVolunteersResponse
+	66, // 105: guildhall.membership.v1.MembershipService.TransitionVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	34, // 106: guildhall.membership.v1.MembershipService.SuggestPositions:output_type -> guildhall.membership.v1.SuggestPositionsResponse
+	75, // 107: guildhall.membership.v1.MembershipService.GetVolunteerStats:output_type -> guildhall.membership.v1.VolunteerStats
+	70, // 108: guildhall.membership.v1.MembershipService.GetPackage:output_type -> guildhall.membership.v1.Package
+	38, // 109: guildhall.membership.v1.MembershipService.ListPackages:output_type -> guildhall.membership.v1.ListPackagesResponse
+	70, // 110: guildhall.membership.v1.MembershipService.CreatePackage:output_type -> guildhall.membership.v1.Package
+	70, // 111: guildhall.membership.v1.MembershipService.UpdatePackage:output_type -> guildhall.membership.v1.Package
+	70, // 112: guildhall.membership.v1.MembershipService.OrphanPackage:output_type -> guildhall.membership.v1.Package
+	70, // 113: guildhall.membership.v1.MembershipService.AdoptPackage:output_type -> guildhall.membership.v1.Package
+	70, // 114: guildhall.membership.v1.MembershipService.ApproveAdoption:output_type -> guildhall.membership.v1.Package
+	70, // 115: guildhall.membership.v1.MembershipService.TransitionPackage:output_type -> guildhall.membership.v1.Package
+	46, // 116: guildhall.membership.v1.MembershipService.CreateToken:output_type -> guildhall.membership.v1.CreateTokenResponse
+	48, // 117: guildhall.membership.v1.MembershipService.ListTokens:output_type -> guildhall.membership.v1.ListTokensResponse
+	71, // 118: guildhall.membership.v1.MembershipService.RevokeToken:output_type -> guildhall.membership.v1.Token
+	72, // 119: guildhall.membership.v1.MembershipService.CreateIdentity:output_type -> guildhall.membership.v1.Identity
+	52, // 120: guildhall.membership.v1.MembershipService.ListIdentities:output_type -> guildhall.membership.v1.ListIdentitiesResponse
+	74, // 121: guildhall.membership.v1.MembershipService.DeleteIdentity:output_type -> google.protobuf.Empty
+	76, // 122: guildhall.membership.v1.MembershipService.Authenticate:output_type -> guildhall.membership.v1.Principal
+	76, // 123: guildhall.membership.v1.MembershipService.GetCaller:output_type -> guildhall.membership.v1.Principal
+	57, // 124: guildhall.membership.v1.MembershipService.ReportActivity:output_type -> guildhall.membership.v1.ReportActivityResponse
+	81, // [81:125] is the sub-list for method output_type
+	37, // [37:81] is the sub-list for method input_type
+	37, // [37:37] is the sub-list for extension type_name
+	37, // [37:37] is the sub-list for extension extendee
+	0,  // [0:37] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_membership_v1_membership_service_proto_init() }
@@ -3610,7 +3863,7 @@ func file_guildhall_membership_v1_membership_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_membership_v1_membership_service_proto_rawDesc), len(file_guildhall_membership_v1_membership_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   54,
+			NumMessages:   58,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -58,6 +58,9 @@ const (
 	MembershipService_CreateToken_FullMethodName         = "/guildhall.membership.v1.MembershipService/CreateToken"
 	MembershipService_ListTokens_FullMethodName          = "/guildhall.membership.v1.MembershipService/ListTokens"
 	MembershipService_RevokeToken_FullMethodName         = "/guildhall.membership.v1.MembershipService/RevokeToken"
+	MembershipService_CreateIdentity_FullMethodName      = "/guildhall.membership.v1.MembershipService/CreateIdentity"
+	MembershipService_ListIdentities_FullMethodName      = "/guildhall.membership.v1.MembershipService/ListIdentities"
+	MembershipService_DeleteIdentity_FullMethodName      = "/guildhall.membership.v1.MembershipService/DeleteIdentity"
 	MembershipService_Authenticate_FullMethodName        = "/guildhall.membership.v1.MembershipService/Authenticate"
 	MembershipService_GetCaller_FullMethodName           = "/guildhall.membership.v1.MembershipService/GetCaller"
 	MembershipService_ReportActivity_FullMethodName      = "/guildhall.membership.v1.MembershipService/ReportActivity"
@@ -172,7 +175,20 @@ type MembershipServiceClient interface {
 	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
 	// Revokes a token; it stops working everywhere within 30 seconds.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*Token, error)
-	// Turns a bearer token into a principal. For Guildhall's services.
+	// Links an OpenID Connect identity (issuer + subject) to a person, so its
+	// tokens act as them. Admins only. ALREADY_EXISTS if the identity is
+	// linked (to anyone); INVALID_ARGUMENT if its issuer is not configured
+	// (GUILDHALL_OIDC_ISSUERS).
+	CreateIdentity(ctx context.Context, in *CreateIdentityRequest, opts ...grpc.CallOption) (*Identity, error)
+	// Lists the identities linked to a person, newest first. The person
+	// themself or an admin.
+	ListIdentities(ctx context.Context, in *ListIdentitiesRequest, opts ...grpc.CallOption) (*ListIdentitiesResponse, error)
+	// Unlinks an identity; its tokens are guests again within 30 seconds.
+	// The person themself or an admin.
+	DeleteIdentity(ctx context.Context, in *DeleteIdentityRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Turns a bearer token into a principal. For Guildhall's services. The
+	// token is a Guildhall token, or an OpenID Connect ID token or JWT access
+	// token of a configured issuer (see docs/signin.md).
 	Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*Principal, error)
 	// Returns the caller's own principal.
 	GetCaller(ctx context.Context, in *GetCallerRequest, opts ...grpc.CallOption) (*Principal, error)
@@ -573,6 +589,36 @@ func (c *membershipServiceClient) RevokeToken(ctx context.Context, in *RevokeTok
 	return out, nil
 }
 
+func (c *membershipServiceClient) CreateIdentity(ctx context.Context, in *CreateIdentityRequest, opts ...grpc.CallOption) (*Identity, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Identity)
+	err := c.cc.Invoke(ctx, MembershipService_CreateIdentity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) ListIdentities(ctx context.Context, in *ListIdentitiesRequest, opts ...grpc.CallOption) (*ListIdentitiesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListIdentitiesResponse)
+	err := c.cc.Invoke(ctx, MembershipService_ListIdentities_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) DeleteIdentity(ctx context.Context, in *DeleteIdentityRequest, opts ...grpc.CallOption) (*emptypb.Empty, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(emptypb.Empty)
+	err := c.cc.Invoke(ctx, MembershipService_DeleteIdentity_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *membershipServiceClient) Authenticate(ctx context.Context, in *AuthenticateRequest, opts ...grpc.CallOption) (*Principal, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Principal)
@@ -712,7 +758,20 @@ type MembershipServiceServer interface {
 	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
 	// Revokes a token; it stops working everywhere within 30 seconds.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error)
-	// Turns a bearer token into a principal. For Guildhall's services.
+	// Links an OpenID Connect identity (issuer + subject) to a person, so its
+	// tokens act as them. Admins only. ALREADY_EXISTS if the identity is
+	// linked (to anyone); INVALID_ARGUMENT if its issuer is not configured
+	// (GUILDHALL_OIDC_ISSUERS).
+	CreateIdentity(context.Context, *CreateIdentityRequest) (*Identity, error)
+	// Lists the identities linked to a person, newest first. The person
+	// themself or an admin.
+	ListIdentities(context.Context, *ListIdentitiesRequest) (*ListIdentitiesResponse, error)
+	// Unlinks an identity; its tokens are guests again within 30 seconds.
+	// The person themself or an admin.
+	DeleteIdentity(context.Context, *DeleteIdentityRequest) (*emptypb.Empty, error)
+	// Turns a bearer token into a principal. For Guildhall's services. The
+	// token is a Guildhall token, or an OpenID Connect ID token or JWT access
+	// token of a configured issuer (see docs/signin.md).
 	Authenticate(context.Context, *AuthenticateRequest) (*Principal, error)
 	// Returns the caller's own principal.
 	GetCaller(context.Context, *GetCallerRequest) (*Principal, error)
@@ -846,6 +905,15 @@ func (UnimplementedMembershipServiceServer) ListTokens(context.Context, *ListTok
 }
 func (UnimplementedMembershipServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
+}
+func (UnimplementedMembershipServiceServer) CreateIdentity(context.Context, *CreateIdentityRequest) (*Identity, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateIdentity not implemented")
+}
+func (UnimplementedMembershipServiceServer) ListIdentities(context.Context, *ListIdentitiesRequest) (*ListIdentitiesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListIdentities not implemented")
+}
+func (UnimplementedMembershipServiceServer) DeleteIdentity(context.Context, *DeleteIdentityRequest) (*emptypb.Empty, error) {
+	return nil, status.Error(codes.Unimplemented, "method DeleteIdentity not implemented")
 }
 func (UnimplementedMembershipServiceServer) Authenticate(context.Context, *AuthenticateRequest) (*Principal, error) {
 	return nil, status.Error(codes.Unimplemented, "method Authenticate not implemented")
@@ -1561,6 +1629,60 @@ func _MembershipService_RevokeToken_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MembershipService_CreateIdentity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateIdentityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).CreateIdentity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_CreateIdentity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).CreateIdentity(ctx, req.(*CreateIdentityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_ListIdentities_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListIdentitiesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).ListIdentities(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_ListIdentities_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).ListIdentities(ctx, req.(*ListIdentitiesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_DeleteIdentity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteIdentityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).DeleteIdentity(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_DeleteIdentity_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).DeleteIdentity(ctx, req.(*DeleteIdentityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MembershipService_Authenticate_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(AuthenticateRequest)
 	if err := dec(in); err != nil {
@@ -1773,6 +1895,18 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeToken",
 			Handler:    _MembershipService_RevokeToken_Handler,
+		},
+		{
+			MethodName: "CreateIdentity",
+			Handler:    _MembershipService_CreateIdentity_Handler,
+		},
+		{
+			MethodName: "ListIdentities",
+			Handler:    _MembershipService_ListIdentities_Handler,
+		},
+		{
+			MethodName: "DeleteIdentity",
+			Handler:    _MembershipService_DeleteIdentity_Handler,
 		},
 		{
 			MethodName: "Authenticate",
