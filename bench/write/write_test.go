@@ -190,8 +190,8 @@ func TestWrite(t *testing.T) {
 	fmt.Fprintf(&out, "\n")
 	for si, b := range builds {
 		s := servers[si]
-		fmt.Fprintf(&out, "%s: RSS now %.1f MB, peak %.1f MB; manual entries / donations (REST) %.0f%%\n", b.name,
-			s.rss("VmRSS"), s.rss("VmHWM"), 100*res[si][2].maxRate/res[si][0].maxRate)
+		fmt.Fprintf(&out, "%s: RSS now %.1f MB, peak %.1f MB; manual entries / donations (REST) %.0f%%; writes per commit: %s\n", b.name,
+			s.rss("VmRSS"), s.rss("VmHWM"), 100*res[si][2].maxRate/res[si][0].maxRate, s.perCommit(t))
 	}
 	if len(builds) == 2 {
 		fmt.Fprintf(&out, "\nratios this tree / base:\n")
@@ -376,6 +376,26 @@ func (s *server) post(path, body string) bool {
 	_, _ = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
 	return resp.StatusCode == 200
+}
+
+// perCommit is how many entries of each source shared a database
+// transaction on average (rows of one transaction share its start time).
+func (s *server) perCommit(t *testing.T) string {
+	rows, err := s.db.Query(context.Background(), `SELECT source, count(*)::float8 / count(DISTINCT create_time) FROM finance.transactions GROUP BY 1 ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var parts []string
+	for rows.Next() {
+		var src string
+		var n float64
+		if err := rows.Scan(&src, &n); err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, fmt.Sprintf("%s %.1f", src, n))
+	}
+	return strings.Join(parts, ", ")
 }
 
 // cpu is the user+system CPU time the Guildhall process has spent.
