@@ -9,14 +9,12 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
-	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/outbox"
 )
 
@@ -61,10 +59,6 @@ func Message(person, kind string, t time.Time) (outbox.Message, error) {
 func New(person, kind string, t time.Time) *membershipv1.Activity {
 	return &membershipv1.Activity{EventId: uuid.NewString(), Person: person, Kind: kind, Time: timestamppb.New(t)}
 }
-
-// Jobs returns no job: the app drains every service's outbox, activity and
-// events alike (outbox.Route), with Sender for this topic.
-func Jobs(string, *pgxpool.Pool, membershipv1.MembershipServiceClient) []job.Job { return nil }
 
 // Sender delivers queued activity to membership; membership ignores event
 // ids it has seen, so redelivery is harmless.

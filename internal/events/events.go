@@ -63,6 +63,9 @@ type Audience struct {
 	LeadOfTeams []string
 }
 
+// AnyTeam in LeadOfTeams stands for every team: the leads of any team.
+const AnyTeam = "*"
+
 // Public is the audience of everyone.
 func Public() Audience { return Audience{Public: true} }
 

@@ -132,6 +132,9 @@ func (s *Server) ListEvents(ctx context.Context, req *eventsv1.ListEventsRequest
 			led = append(led, team)
 		}
 	}
+	if len(led) > 0 {
+		led = append(led, events.AnyTeam) // a lead is a lead of "any team"
+	}
 	var people []string
 	if p.GetPerson() != "" {
 		people = []string{p.GetPerson()}

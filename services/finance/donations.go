@@ -151,6 +151,11 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		}
 		w.activity = append(w.activity, m)
 	}
+	ev, err := donationEvent(out)
+	if err != nil {
+		return nil, err
+	}
+	w.activity = append(w.activity, ev)
 	wrote, err := s.donationWriter.Do(ctx, w)
 	if err != nil {
 		return nil, s.ledgerError(err)
@@ -172,7 +177,7 @@ type donationWrite struct {
 	entry     entry               // no lines for in-kind gifts
 	requestID string
 	key       idempotency.Key  // when requestID is set
-	activity  []outbox.Message // activity reports: the donor's and the recorder's
+	activity  []outbox.Message // outbox rows: the donor's and the recorder's activity, and the event
 }
 
 // createDonation is the method name request ids of donations are kept under.

@@ -66,8 +66,11 @@ func expenseState(s string) financev1.Expense_State {
 }
 
 func (s *Server) expenseEvent(ctx context.Context, tx pgx.Tx, id, action, actor string, state financev1.Expense_State, reason string) error {
-	return s.q.CreateExpenseEvent(ctx, tx, store.CreateExpenseEventParams{ExpenseID: id, Action: action, Actor: actor, Time: s.now(),
-		State: pgenum.Text(state), Reason: reason})
+	if err := s.q.CreateExpenseEvent(ctx, tx, store.CreateExpenseEventParams{ExpenseID: id, Action: action, Actor: actor, Time: s.now(),
+		State: pgenum.Text(state), Reason: reason}); err != nil {
+		return err
+	}
+	return s.emitExpense(ctx, tx, id, action, state, "")
 }
 
 // personPayee matches a payee that names a person.
@@ -131,8 +134,11 @@ func (s *Server) checkDuties(ctx context.Context, e *financev1.Expense, actor, a
 
 // payEvent records a payment step with its entry.
 func (s *Server) payEvent(ctx context.Context, tx pgx.Tx, id, actor, transaction string) error {
-	return s.q.CreateExpenseEvent(ctx, tx, store.CreateExpenseEventParams{ExpenseID: id, Action: "pay", Actor: actor, Time: s.now(),
-		State: pgenum.Text(financev1.Expense_STATE_PAID), TransactionID: &transaction})
+	if err := s.q.CreateExpenseEvent(ctx, tx, store.CreateExpenseEventParams{ExpenseID: id, Action: "pay", Actor: actor, Time: s.now(),
+		State: pgenum.Text(financev1.Expense_STATE_PAID), TransactionID: &transaction}); err != nil {
+		return err
+	}
+	return s.emitExpense(ctx, tx, id, "pay", financev1.Expense_STATE_PAID, resource.Name(transactions, transaction))
 }
 
 // CreateExpense submits an expense; any person may.

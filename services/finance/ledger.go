@@ -16,6 +16,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -239,7 +240,9 @@ func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTra
 		if err != nil {
 			return nil, err
 		}
-		return s.getTransaction(ctx, tx, id)
+		return emitted(ctx, s, tx, events.TransactionCreated, books, func(t *financev1.Transaction) proto.Message {
+			return &financev1.Transaction{Name: t.GetName()}
+		})(s.getTransaction(ctx, tx, id))
 	})
 }
 
@@ -288,7 +291,12 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		if err != nil {
 			return nil, err
 		}
-		return s.getTransaction(ctx, tx, rid)
+		rev, err := s.getTransaction(ctx, tx, rid)
+		if err != nil {
+			return nil, err
+		}
+		return rev, s.emit(ctx, tx, events.TransactionReversed, req.GetName(),
+			&financev1.Transaction{Name: req.GetName(), ReversedBy: rev.GetName()}, books)
 	})
 }
 

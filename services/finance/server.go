@@ -17,7 +17,6 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/activity"
-	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/groupcommit"
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/lifecycle"
@@ -86,9 +85,10 @@ func (s *Server) Register(r grpc.ServiceRegistrar) {
 	financev1.RegisterFinanceServiceServer(r, s)
 }
 
-// Jobs implements service.Part: delivering the activity outbox to membership.
+// Jobs implements service.Part: none of its own; the app drains the
+// service's outbox (activity to membership, events to the events service).
 func (s *Server) Jobs() []job.Job {
-	return activity.Jobs(config.Finance, s.db, s.opts.Membership)
+	return nil
 }
 
 // now is the service clock.
@@ -105,6 +105,6 @@ func (s *Server) acted(ctx context.Context, tx pgx.Tx) error {
 // (lifecycle.Hook): what each transition owes others belongs here, once,
 // such as the transition's domain event. The caller's activity is already
 // reported by every finance write (acted, doTx).
-func (s *Server) transitioned(context.Context, pgx.Tx, lifecycle.Change) error {
-	return nil
+func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, c lifecycle.Change) error {
+	return s.emitTransition(ctx, tx, c)
 }

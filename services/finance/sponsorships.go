@@ -11,6 +11,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -61,9 +62,9 @@ func (s *Server) CreateSponsorship(ctx context.Context, req *financev1.CreateSpo
 		return nil, err
 	}
 	return doTx(ctx, s, req.GetRequestId(), "CreateSponsorship", req, func(tx pgx.Tx) (*financev1.Sponsorship, error) {
-		return scanSponsorship(s.q.CreateSponsorship(ctx, tx, store.CreateSponsorshipParams{ID: resource.NewID(), Organisation: sp.GetOrganisation(),
+		return emitted(ctx, s, tx, events.SponsorshipCreated, events.Public(), sponsorshipData)(scanSponsorship(s.q.CreateSponsorship(ctx, tx, store.CreateSponsorshipParams{ID: resource.NewID(), Organisation: sp.GetOrganisation(),
 			Package: sp.GetPackage(), Kind: pgenum.Text(sp.GetKind()), CurrencyCode: sp.GetAmount().GetCurrencyCode(), Amount: sp.GetAmount().GetMinorUnits(),
-			Period: pgenum.Text(sp.GetPeriod()), StartDate: start, EndDate: end, CreateTime: s.now()}))
+			Period: pgenum.Text(sp.GetPeriod()), StartDate: start, EndDate: end, CreateTime: s.now()})))
 	})
 }
 
@@ -180,7 +181,8 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		if err := s.q.CreateSponsorshipPayment(ctx, tx, store.CreateSponsorshipPaymentParams{TransactionID: t, SponsorshipID: &id}); err != nil {
 			return nil, err
 		}
-		return scanSponsorship(s.q.AddSponsorshipPayment(ctx, tx, store.AddSponsorshipPaymentParams{ID: id, Now: s.now()}))
+		return emitted(ctx, s, tx, events.SponsorshipPaymentRecorded, events.Public(), sponsorshipData)(
+			scanSponsorship(s.q.AddSponsorshipPayment(ctx, tx, store.AddSponsorshipPaymentParams{ID: id, Now: s.now()})))
 	})
 }
 

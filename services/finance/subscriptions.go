@@ -12,6 +12,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -75,6 +76,9 @@ func (s *Server) CreateSubscription(ctx context.Context, req *financev1.CreateSu
 			return nil, apierr.InvalidField("subscription.tier", "no such tier: "+sb.GetTier())
 		}
 		if err != nil {
+			return nil, err
+		}
+		if err := s.emit(ctx, tx, events.SubscriptionCreated, out.GetName(), subData(out), subAudience(out)); err != nil {
 			return nil, err
 		}
 		return out, s.checkRecurringTotal(ctx, tx, out.GetAmount().GetCurrencyCode())
@@ -228,7 +232,12 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		if err := s.q.CreateSubscriptionPayment(ctx, tx, store.CreateSubscriptionPaymentParams{TransactionID: t, SubscriptionID: &id}); err != nil {
 			return nil, err
 		}
-		return scanSub(s.q.AdvanceSubscription(ctx, tx, store.AdvanceSubscriptionParams{ID: id, UpdateTime: s.now()}))
+		out, err := scanSub(s.q.AdvanceSubscription(ctx, tx, store.AdvanceSubscriptionParams{ID: id, UpdateTime: s.now()}))
+		if err != nil {
+			return nil, err
+		}
+		return out, s.emit(ctx, tx, events.SubscriptionPaymentRecorded, out.GetName(),
+			&financev1.Subscription{Name: out.GetName(), Subscriber: out.GetSubscriber(), NextDueDate: out.GetNextDueDate()}, subAudience(out))
 	})
 }
 

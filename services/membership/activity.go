@@ -49,7 +49,7 @@ func (s *Server) recordActivity(ctx context.Context, tx pgx.Tx, personID, kind s
 	if err != nil {
 		return err
 	}
-	return s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
+	return s.insertDrift(ctx, tx, store.InsertDriftEventParams{
 		ID: resource.NewID(), PersonID: pgText(personID), Stage: "active", Time: at, Basis: at,
 		Reason: "active again after being " + ended + " (" + kind + ")", VacatedPositions: []string{},
 	})

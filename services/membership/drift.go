@@ -135,7 +135,7 @@ func (s *Server) driftPerson(ctx context.Context, tx pgx.Tx, id string) error {
 				return err
 			}
 		}
-		if err := s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
+		if err := s.insertDrift(ctx, tx, store.InsertDriftEventParams{
 			ID: resource.NewID(), PersonID: pgText(c.ID), Stage: stage, Time: at, Basis: c.Basis, Reason: reason, VacatedPositions: vacated,
 		}); err != nil {
 			return err
@@ -167,7 +167,7 @@ func (s *Server) flagTeamsAtRisk(ctx context.Context, tx pgx.Tx, c store.DriftCa
 		} else if !t.LastLead {
 			continue
 		}
-		if err := s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
+		if err := s.insertDrift(ctx, tx, store.InsertDriftEventParams{
 			ID: resource.NewID(), PersonID: pgText(c.ID), TeamID: t.TeamID, Stage: "team_at_risk", Time: at, Basis: c.Basis,
 			Reason: fmt.Sprintf("%s, the team's %s, is inactive (no activity since %s); on %s they become emeritus and the team loses them, unless they return or someone else takes the role",
 				c.DisplayName, what, c.Basis.UTC().Format(time.DateOnly), emeritusAt),
@@ -218,7 +218,7 @@ func (s *Server) vacateAll(ctx context.Context, tx pgx.Tx, c store.DriftCandidat
 		} else if !t.LastLead {
 			continue
 		}
-		if err := s.q.InsertDriftEvent(ctx, tx, store.InsertDriftEventParams{
+		if err := s.insertDrift(ctx, tx, store.InsertDriftEventParams{
 			ID: resource.NewID(), PersonID: pgText(c.ID), TeamID: t.TeamID, Stage: stage, Time: at, Basis: c.Basis,
 			Reason: fmt.Sprintf("%s, %s, became emeritus after no activity since %s; the role is open for someone to take",
 				c.DisplayName, what, c.Basis.UTC().Format(time.DateOnly)),

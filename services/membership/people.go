@@ -12,6 +12,7 @@ import (
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -120,6 +121,10 @@ func (s *Server) CreatePerson(ctx context.Context, req *membershipv1.CreatePerso
 		if err := s.touch(ctx, tx); err != nil {
 			return nil, err
 		}
+		if err := s.emit(ctx, tx, events.PersonCreated, resource.Name(people, row.ID),
+			&membershipv1.Person{Name: resource.Name(people, row.ID), DisplayName: row.DisplayName}, events.Public()); err != nil {
+			return nil, err
+		}
 		// The creator supplied every field, so nothing is redacted here.
 		return personFromRow(row), nil
 	})
@@ -159,6 +164,10 @@ func (s *Server) UpdatePerson(ctx context.Context, req *membershipv1.UpdatePerso
 				row.Admin = p.GetAdmin()
 			}
 			if err := s.touch(ctx, tx); err != nil {
+				return nil, err
+			}
+			if err := s.emit(ctx, tx, events.PersonUpdated, resource.Name(people, id),
+				&membershipv1.Person{Name: resource.Name(people, id), DisplayName: p.GetDisplayName()}, events.Public()); err != nil {
 				return nil, err
 			}
 			row, err = s.q.GetPerson(ctx, tx, id) // touch may have moved last_active_time

@@ -88,7 +88,8 @@ func (s *Server) CreatePosition(ctx context.Context, req *membershipv1.CreatePos
 		if err := s.touch(ctx, tx); err != nil {
 			return nil, err
 		}
-		return positionFromRow(row), nil
+		out := positionFromRow(row)
+		return out, s.emitPosition(ctx, tx, membershipv1.Position_STATE_UNSPECIFIED, out)
 	})
 }
 
@@ -136,7 +137,8 @@ func (s *Server) UpdatePosition(ctx context.Context, req *membershipv1.UpdatePos
 			if err := s.touch(ctx, tx); err != nil {
 				return nil, err
 			}
-			return positionFromRow(row), nil
+			out := positionFromRow(row)
+			return out, s.emitPosition(ctx, tx, was, out)
 		})
 }
 
@@ -183,7 +185,10 @@ func (s *Server) fill(ctx context.Context, tx pgx.Tx, teamID, id, personID strin
 	err = s.q.UpsertMemberForPosition(ctx, tx, store.UpsertMemberForPositionParams{
 		TeamID: teamID, PersonID: personID, Role: row.Role, Since: s.now(),
 	})
-	return row, err
+	if err != nil {
+		return row, err
+	}
+	return row, s.emitPosition(ctx, tx, membershipv1.Position_STATE_OPEN, positionFromRow(row))
 }
 
 func validatePosition(p *membershipv1.Position) error {

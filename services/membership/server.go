@@ -75,6 +75,9 @@ func (s *Server) Register(r grpc.ServiceRegistrar) {
 // change, after the move is applied and recorded (lifecycle.Hook): what each
 // transition owes others belongs here, once, such as counting the caller's
 // own write as activity and emitting the transition's domain event.
-func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, _ lifecycle.Change) error {
-	return s.touch(ctx, tx)
+func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, c lifecycle.Change) error {
+	if err := s.touch(ctx, tx); err != nil {
+		return err
+	}
+	return s.emitTransition(ctx, tx, c)
 }

@@ -13,6 +13,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -63,6 +64,10 @@ func (s *Server) CreateTeam(ctx context.Context, req *membershipv1.CreateTeamReq
 		if err := s.touch(ctx, tx); err != nil {
 			return nil, err
 		}
+		if err := s.emit(ctx, tx, events.TeamCreated, resource.Name(teams, req.GetTeamId()),
+			&membershipv1.Team{Name: resource.Name(teams, req.GetTeamId()), DisplayName: t.GetDisplayName()}, events.Public()); err != nil {
+			return nil, err
+		}
 		row, err := s.q.GetTeam(ctx, tx, req.GetTeamId())
 		return teamFromRow(row.Team, row.MemberCount), err
 	})
@@ -94,6 +99,10 @@ func (s *Server) UpdateTeam(ctx context.Context, req *membershipv1.UpdateTeamReq
 			if err := s.touch(ctx, tx); err != nil {
 				return nil, err
 			}
+			if err := s.emit(ctx, tx, events.TeamUpdated, resource.Name(teams, id),
+				&membershipv1.Team{Name: resource.Name(teams, id)}, events.Public()); err != nil {
+				return nil, err
+			}
 			row, err := s.q.GetTeam(ctx, tx, id)
 			return teamFromRow(row.Team, row.MemberCount), err
 		})
@@ -109,6 +118,9 @@ func (s *Server) DeleteTeam(ctx context.Context, req *membershipv1.DeleteTeamReq
 		},
 		func(tx pgx.Tx) error {
 			if err := s.q.DeleteTeam(ctx, tx, id); err != nil {
+				return err
+			}
+			if err := s.emit(ctx, tx, events.TeamDeleted, req.GetName(), &membershipv1.Team{Name: req.GetName()}, events.Public()); err != nil {
 				return err
 			}
 			return s.touch(ctx, tx)
@@ -243,6 +255,9 @@ func (s *Server) CreateTeamMember(ctx context.Context, req *membershipv1.CreateT
 		if err := s.touch(ctx, tx); err != nil {
 			return nil, err
 		}
+		if err := s.emitMember(ctx, tx, events.TeamMemberAdded, teamID, personID, m.GetRole()); err != nil {
+			return nil, err
+		}
 		row, err := s.q.GetTeamMemberForUpdate(ctx, tx, store.GetTeamMemberForUpdateParams{TeamID: teamID, PersonID: personID})
 		return memberFromRow(row.TeamMember, row.DisplayName), err
 	})
@@ -267,6 +282,9 @@ func (s *Server) UpdateTeamMember(ctx context.Context, req *membershipv1.UpdateT
 			if err := s.touch(ctx, tx); err != nil {
 				return nil, err
 			}
+			if err := s.emitMember(ctx, tx, events.TeamMemberAdded, teamID, personID, m.GetRole()); err != nil {
+				return nil, err
+			}
 			row, err := s.q.GetTeamMemberForUpdate(ctx, tx, key)
 			return memberFromRow(row.TeamMember, row.DisplayName), err
 		})
@@ -282,6 +300,9 @@ func (s *Server) DeleteTeamMember(ctx context.Context, req *membershipv1.DeleteT
 		}
 		if n == 0 {
 			return apierr.NotFound(req.GetName())
+		}
+		if err := s.emitMember(ctx, tx, events.TeamMemberRemoved, teamID, personID, membershipv1.Role_ROLE_UNSPECIFIED); err != nil {
+			return err
 		}
 		return s.touch(ctx, tx)
 	})

@@ -19,6 +19,7 @@ import (
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/clientip"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -64,12 +65,17 @@ func (s *Server) OfferHelp(ctx context.Context, req *membershipv1.OfferHelpReque
 	// identity) can follow their offer's state later (ListVolunteers).
 	p := auth.From(ctx)
 	_, err := resource.InTx(ctx, s.db, req.GetRequestId(), "OfferHelp", req, func(tx pgx.Tx) (*membershipv1.OfferHelpResponse, error) {
-		_, err := s.q.CreateVolunteer(ctx, tx, store.CreateVolunteerParams{
-			ID: resource.NewID(), DisplayName: v.GetDisplayName(), Contact: v.GetContact(),
+		id := resource.NewID()
+		if _, err := s.q.CreateVolunteer(ctx, tx, store.CreateVolunteerParams{
+			ID: id, DisplayName: v.GetDisplayName(), Contact: v.GetContact(),
 			Skills: nonNilSlice(v.GetSkills()), HoursPerMonth: v.GetHoursPerMonth(), Interests: v.GetInterests(), Now: s.now(),
 			OfferedByPerson: resource.ID(people, p.GetPerson()), OfferedByIssuer: p.GetIssuer(), OfferedBySubject: p.GetSubject(),
-		})
-		return &membershipv1.OfferHelpResponse{Message: offerAck}, err
+		}); err != nil {
+			return nil, err
+		}
+		name := resource.Name(volunteers, id)
+		return &membershipv1.OfferHelpResponse{Message: offerAck}, s.emit(ctx, tx, events.VolunteerOffered, name,
+			&membershipv1.Volunteer{Name: name, State: membershipv1.Volunteer_STATE_NEW}, volunteerAudience().With(p.GetPerson()))
 	})
 	if err != nil {
 		return nil, err

@@ -18,6 +18,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -191,7 +192,12 @@ func (s *Server) CreateItem(ctx context.Context, req *roadmapv1.CreateItemReques
 		if err != nil {
 			return nil, noSuchRelease(err, "item.release", it.GetRelease())
 		}
-		return s.itemFromRow(row, now), s.acted(ctx, tx)
+		created := s.itemFromRow(row, now)
+		if err := s.emit(ctx, tx, events.ItemCreated, created.GetName(), &roadmapv1.Item{Name: created.GetName(),
+			State: created.GetState(), OwnerTeam: created.GetOwnerTeam(), Release: created.GetRelease()}); err != nil {
+			return nil, err
+		}
+		return created, s.acted(ctx, tx)
 	})
 	return out, err
 }

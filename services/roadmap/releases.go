@@ -13,6 +13,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -142,6 +143,11 @@ func (s *Server) CreateRelease(ctx context.Context, req *roadmapv1.CreateRelease
 		if err := s.q.InsertReleaseTransition(ctx, tx, store.InsertReleaseTransitionParams{
 			ReleaseID: row.ID, FromState: "", ToState: row.State, Actor: auth.Actor(ctx), Time: s.now(), Note: "created",
 		}); err != nil {
+			return nil, err
+		}
+		created := releaseFromRow(row)
+		if err := s.emit(ctx, tx, events.ReleaseCreated, created.GetName(),
+			&roadmapv1.Release{Name: created.GetName(), State: created.GetState()}); err != nil {
 			return nil, err
 		}
 		if err := s.acted(ctx, tx); err != nil {

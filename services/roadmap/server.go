@@ -14,8 +14,6 @@ import (
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
-	"github.com/guildhall/guildhall/internal/activity"
-	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/memberref"
@@ -58,11 +56,15 @@ func (s *Server) Register(r grpc.ServiceRegistrar) {
 // state change, after the move is applied and recorded (lifecycle.Hook):
 // what each transition owes others belongs here, once, such as reporting
 // the caller's activity and emitting the transition's domain event.
-func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, _ lifecycle.Change) error {
-	return s.acted(ctx, tx)
+func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, c lifecycle.Change) error {
+	if err := s.acted(ctx, tx); err != nil {
+		return err
+	}
+	return s.emitTransition(ctx, tx, c)
 }
 
-// Jobs implements service.Part: delivering the activity outbox to membership.
+// Jobs implements service.Part: none of its own; the app drains the
+// service's outbox (activity to membership, events to the events service).
 func (s *Server) Jobs() []job.Job {
-	return activity.Jobs(config.Roadmap, s.db, s.opts.Membership)
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -104,6 +105,19 @@ func (s *Server) CreateItemUpdate(ctx context.Context, req *roadmapv1.CreateItem
 		if err := activity.Record(ctx, tx, author, KindStatusUpdate, now); err != nil {
 			return nil, err
 		}
-		return updateFromRow(row), nil
+		out := updateFromRow(row)
+		itemName := resource.Name(items, item)
+		if err := s.emit(ctx, tx, events.ItemStatusUpdated, itemName, &roadmapv1.ItemUpdate{Name: out.GetName(),
+			Author: out.GetAuthor(), NewState: out.GetNewState()}); err != nil {
+			return nil, err
+		}
+		if to != from {
+			moved := s.itemFromRow(cur, now)
+			if err := s.emit(ctx, tx, events.ItemStateChanged, itemName, &roadmapv1.Item{Name: itemName, State: to,
+				OwnerTeam: moved.GetOwnerTeam(), OwnerPeople: moved.GetOwnerPeople()}); err != nil {
+				return nil, err
+			}
+		}
+		return out, nil
 	})
 }

@@ -35,7 +35,7 @@ SELECT id FROM people WHERE id = $1 FOR UPDATE;
 -- name: SetDrift :exec
 UPDATE people SET drift_stage = $2, drift_basis = $3, state = $4 WHERE id = $1;
 
--- name: InsertDriftEvent :exec
+-- name: InsertDriftEvent :execrows
 -- A stage is recorded once per person, team and basis; a standing team flag
 -- once while open.
 INSERT INTO drift_events (id, person_id, team_id, stage, time, basis, reason, vacated_positions)

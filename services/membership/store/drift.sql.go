@@ -92,7 +92,7 @@ func (q *Queries) DriftCandidates(ctx context.Context, db DBTX, arg DriftCandida
 	return items, nil
 }
 
-const insertDriftEvent = `-- name: InsertDriftEvent :exec
+const insertDriftEvent = `-- name: InsertDriftEvent :execrows
 INSERT INTO drift_events (id, person_id, team_id, stage, time, basis, reason, vacated_positions)
 VALUES ($1, $2, $3, $4, $5, $6,
         $7, $8)
@@ -112,8 +112,8 @@ type InsertDriftEventParams struct {
 
 // A stage is recorded once per person, team and basis; a standing team flag
 // once while open.
-func (q *Queries) InsertDriftEvent(ctx context.Context, db DBTX, arg InsertDriftEventParams) error {
-	_, err := db.Exec(ctx, insertDriftEvent,
+func (q *Queries) InsertDriftEvent(ctx context.Context, db DBTX, arg InsertDriftEventParams) (int64, error) {
+	result, err := db.Exec(ctx, insertDriftEvent,
 		arg.ID,
 		arg.PersonID,
 		arg.TeamID,
@@ -123,7 +123,10 @@ func (q *Queries) InsertDriftEvent(ctx context.Context, db DBTX, arg InsertDrift
 		arg.Reason,
 		arg.VacatedPositions,
 	)
-	return err
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
 }
 
 const listDriftEvents = `-- name: ListDriftEvents :many

@@ -1,0 +1,114 @@
+package finance
+
+import (
+	"context"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	"github.com/guildhall/guildhall/internal/events"
+	"github.com/guildhall/guildhall/internal/lifecycle"
+	"github.com/guildhall/guildhall/internal/outbox"
+	"github.com/guildhall/guildhall/internal/resource"
+)
+
+// Audiences of finance's events, after its read rules (policy.go).
+var (
+	// books reads the journal, expenses and subscriptions.
+	books = events.Holders(readPrivate, "finance.record")
+	// expenseReaders are the books and those who approve and pay.
+	expenseReaders = events.Holders(readPrivate, "finance.record", "finance.approve", "finance.pay")
+)
+
+// emit writes a finance event in tx, the write's transaction.
+func (s *Server) emit(ctx context.Context, tx pgx.Tx, typ, subject string, data proto.Message, a events.Audience) error {
+	return events.Emit(ctx, tx, events.Event{Type: typ, Subject: subject, Data: data, Audience: a, Time: s.now()})
+}
+
+// donationEvent is the outbox row announcing a recorded donation, shown as
+// the donor allowed: a PUBLIC gift to everyone with donor and amount; an
+// ANONYMOUS one to everyone with its amount and without its donor; a
+// PRIVATE one only to the books and the donor, and to no one else at all:
+// public figures leave it out until its month ends (view.go), and an
+// event anyone could read would tell its time, and by the figures of the
+// month's end, its amount.
+func donationEvent(d *financev1.Donation) (outbox.Message, error) {
+	data := &financev1.Donation{Name: d.GetName(), Amount: d.GetAmount(), Donor: d.GetDonor(), Goal: d.GetGoal(), Visibility: d.GetVisibility()}
+	a := events.Public()
+	switch d.GetVisibility() {
+	case financev1.Donation_VISIBILITY_PUBLIC:
+	case financev1.Donation_VISIBILITY_ANONYMOUS:
+		data.Donor = ""
+	default:
+		a = books.With(d.GetDonor())
+	}
+	return events.Message(events.Event{Type: events.DonationCreated, Subject: d.GetName(), Data: data, Audience: a,
+		Time: d.GetCreateTime().AsTime()})
+}
+
+// expenseEvents maps expense history actions to event types.
+var expenseEvents = map[string]string{
+	"submit": events.ExpenseSubmitted, "approve": events.ExpenseApproved, "reject": events.ExpenseRejected,
+	"cancel": events.ExpenseCancelled, "pay": events.ExpensePaid,
+}
+
+// emitExpense announces an expense's step to those who may read it: the
+// books, approvers, payers and the submitter. A first approval of two
+// needed is no event; the approval that makes it APPROVED is.
+func (s *Server) emitExpense(ctx context.Context, tx pgx.Tx, id, action string, state financev1.Expense_State, transaction string) error {
+	typ, ok := expenseEvents[action]
+	if !ok || (action == "approve" && state != financev1.Expense_STATE_APPROVED) {
+		return nil
+	}
+	submitter, err := s.q.GetExpenseSubmitter(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	name := expenses + "/" + id
+	return s.emit(ctx, tx, typ, name, &financev1.Expense{Name: name, State: state, Submitter: submitter, Transaction: transaction},
+		expenseReaders.With(submitter))
+}
+
+// emitted passes a write's result through, emitting typ about it (its
+// name, with data(v)) in tx if the write succeeded.
+func emitted[T interface {
+	proto.Message
+	GetName() string
+}](ctx context.Context, s *Server, tx pgx.Tx, typ string, a events.Audience, data func(T) proto.Message) func(T, error) (T, error) {
+	return func(v T, err error) (T, error) {
+		if err != nil {
+			return v, err
+		}
+		return v, s.emit(ctx, tx, typ, v.GetName(), data(v), a)
+	}
+}
+
+func subData(v *financev1.Subscription) proto.Message {
+	return &financev1.Subscription{Name: v.GetName(), State: v.GetState(), Subscriber: v.GetSubscriber()}
+}
+
+func sponsorshipData(v *financev1.Sponsorship) proto.Message {
+	return &financev1.Sponsorship{Name: v.GetName(), State: v.GetState(), Organisation: v.GetOrganisation()}
+}
+
+// subAudience is who reads a subscription: the books and its subscriber.
+func subAudience(v *financev1.Subscription) events.Audience { return books.With(v.GetSubscriber()) }
+
+// emitTransition announces a subscription's or sponsorship's move (the
+// lifecycle hook). Expenses announce their steps with their history
+// (expenseEvent), which knows the approvals.
+func (s *Server) emitTransition(ctx context.Context, tx pgx.Tx, c lifecycle.Change) error {
+	data := events.TransitionData(c.Name, c.From, c.To)
+	switch c.Kind {
+	case "subscription":
+		sub, err := scanSub(s.q.GetSubscription(ctx, tx, resource.ID(subscriptions, c.Name)))
+		if err != nil {
+			return err
+		}
+		return s.emit(ctx, tx, events.SubscriptionStateChanged, c.Name, data, subAudience(sub))
+	case "sponsorship":
+		return s.emit(ctx, tx, events.SponsorshipStateChanged, c.Name, data, events.Public())
+	}
+	return nil
+}
