@@ -121,7 +121,7 @@ func (s *Server) deliverOnce(ctx context.Context) (bool, error) {
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		did = false
 		now := s.now()
-		w, err := s.q.ClaimWebhook(ctx, tx, now)
+		w, err := s.q.ClaimWebhook(ctx, tx)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
 		}
@@ -171,7 +171,7 @@ func (s *Server) record(ctx context.Context, tx pgx.Tx, w store.Webhook, d store
 		LastError: a.err, LatencyUs: a.latency.Microseconds(), Now: now}); err != nil {
 		return err
 	}
-	p := store.RecordAttemptParams{ID: w.ID, Active: true, NextAttemptTime: now, Now: now}
+	p := store.RecordAttemptParams{ID: w.ID, Active: true, Now: now}
 	if a.ok() {
 		s.metrics.outcome("succeeded")
 		s.metrics.lag.Observe(now.Sub(ev.GetTime().AsTime()).Seconds())
@@ -179,7 +179,7 @@ func (s *Server) record(ctx context.Context, tx pgx.Tx, w store.Webhook, d store
 	}
 	s.metrics.outcome("failed")
 	p.ConsecutiveFailures = w.ConsecutiveFailures + 1
-	p.NextAttemptTime = now.Add(s.backoff(int(p.ConsecutiveFailures)))
+	p.BackoffSeconds = s.backoff(int(p.ConsecutiveFailures)).Seconds()
 	if int(p.ConsecutiveFailures) >= s.opts.FailureLimit {
 		p.Active = false
 		p.DisableReason = fmt.Sprintf("%d consecutive failed deliveries; the last: %s", p.ConsecutiveFailures, a.err)

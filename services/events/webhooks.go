@@ -117,10 +117,9 @@ func (s *Server) UpdateWebhook(ctx context.Context, req *eventsv1.UpdateWebhookR
 				return nil, err
 			}
 			p := store.UpdateWebhookParams{ID: id, Uri: w.GetUri(), EventTypes: w.GetEventTypes(), Active: w.GetActive(),
-				DisableReason: cur.DisableReason, ConsecutiveFailures: cur.ConsecutiveFailures,
-				NextAttemptTime: cur.NextAttemptTime, Now: s.now()}
+				DisableReason: cur.DisableReason, ConsecutiveFailures: cur.ConsecutiveFailures, Now: s.now()}
 			if w.GetActive() && !wasActive {
-				p.DisableReason, p.ConsecutiveFailures, p.NextAttemptTime = "", 0, s.now()
+				p.DisableReason, p.ConsecutiveFailures, p.RetryNow = "", 0, true
 			}
 			row, err := s.q.UpdateWebhook(ctx, tx, p)
 			if err != nil {

@@ -12,20 +12,21 @@ import (
 
 const claimWebhook = `-- name: ClaimWebhook :one
 SELECT w.id, w.uri, w.event_types, w.active, w.secret, w.disable_reason, w.consecutive_failures, w.creator, w.next_attempt_time, w.create_time, w.update_time, w.version FROM webhooks w
-WHERE w.active AND w.next_attempt_time <= $1
+WHERE w.active AND w.next_attempt_time <= clock_timestamp()
   AND EXISTS (SELECT 1 FROM deliveries d WHERE d.webhook_id = w.id AND d.state <> 'STATE_SUCCEEDED')
 ORDER BY w.next_attempt_time
 LIMIT 1
 FOR NO KEY UPDATE OF w SKIP LOCKED
 `
 
+// Retry times are the database's clock, shared by every replica.
 // One webhook with a delivery due, locked for this worker's attempt: other
 // workers and replicas skip it, so each webhook has one attempt in flight
 // and its deliveries go out in order. FOR NO KEY UPDATE leaves the key-share
 // locks of ingest's delivery inserts free, so a slow receiver never holds
 // up the log.
-func (q *Queries) ClaimWebhook(ctx context.Context, db DBTX, now time.Time) (Webhook, error) {
-	row := db.QueryRow(ctx, claimWebhook, now)
+func (q *Queries) ClaimWebhook(ctx context.Context, db DBTX) (Webhook, error) {
+	row := db.QueryRow(ctx, claimWebhook)
 	var i Webhook
 	err := row.Scan(
 		&i.ID,
@@ -194,7 +195,8 @@ func (q *Queries) ListWebhooks(ctx context.Context, db DBTX, arg ListWebhooksPar
 }
 
 const recordAttempt = `-- name: RecordAttempt :exec
-UPDATE webhooks SET consecutive_failures = $1, next_attempt_time = $2,
+UPDATE webhooks SET consecutive_failures = $1,
+    next_attempt_time = clock_timestamp() + make_interval(secs => $2::float8),
     active = $3, disable_reason = $4,
     update_time = CASE WHEN $3::boolean THEN update_time ELSE $5 END,
     version = CASE WHEN $3::boolean THEN version ELSE version + 1 END
@@ -203,7 +205,7 @@ WHERE id = $6
 
 type RecordAttemptParams struct {
 	ConsecutiveFailures int32
-	NextAttemptTime     time.Time
+	BackoffSeconds      float64
 	Active              bool
 	DisableReason       string
 	Now                 time.Time
@@ -213,7 +215,7 @@ type RecordAttemptParams struct {
 func (q *Queries) RecordAttempt(ctx context.Context, db DBTX, arg RecordAttemptParams) error {
 	_, err := db.Exec(ctx, recordAttempt,
 		arg.ConsecutiveFailures,
-		arg.NextAttemptTime,
+		arg.BackoffSeconds,
 		arg.Active,
 		arg.DisableReason,
 		arg.Now,
@@ -225,7 +227,8 @@ func (q *Queries) RecordAttempt(ctx context.Context, db DBTX, arg RecordAttemptP
 const updateWebhook = `-- name: UpdateWebhook :one
 UPDATE webhooks SET uri = $1, event_types = $2::text[], active = $3,
     disable_reason = $4, consecutive_failures = $5,
-    next_attempt_time = $6, update_time = $7, version = version + 1
+    next_attempt_time = CASE WHEN $6::boolean THEN clock_timestamp() ELSE next_attempt_time END,
+    update_time = $7, version = version + 1
 WHERE id = $8
 RETURNING id, uri, event_types, active, secret, disable_reason, consecutive_failures, creator, next_attempt_time, create_time, update_time, version
 `
@@ -236,7 +239,7 @@ type UpdateWebhookParams struct {
 	Active              bool
 	DisableReason       string
 	ConsecutiveFailures int32
-	NextAttemptTime     time.Time
+	RetryNow            bool
 	Now                 time.Time
 	ID                  string
 }
@@ -248,7 +251,7 @@ func (q *Queries) UpdateWebhook(ctx context.Context, db DBTX, arg UpdateWebhookP
 		arg.Active,
 		arg.DisableReason,
 		arg.ConsecutiveFailures,
-		arg.NextAttemptTime,
+		arg.RetryNow,
 		arg.Now,
 		arg.ID,
 	)
