@@ -14,8 +14,8 @@ import (
 
 	standardwebhooks "github.com/standard-webhooks/standard-webhooks/libraries/go"
 
-	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	"github.com/guildhall/guildhall/app/apptest"
+	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
 	"github.com/guildhall/guildhall/internal/events"
 )
 
