@@ -1,6 +1,6 @@
 // Package replicas_test runs Guildhall as it runs when it outgrows one
 // machine: real `guildhall serve` processes, two of each part (gateway,
-// membership, roadmap, finance), all against the same databases, with gRPC
+// membership, roadmap, finance, events), all against the same databases, with gRPC
 // calls balanced round-robin over the replicas. It checks that replicas have
 // no double effects: an idempotency storm over both gateways makes one
 // donation; the outbox and every background job do their work once even when
@@ -341,22 +341,23 @@ func waitFor(t *testing.T, within time.Duration, what string, cond func() bool) 
 
 func TestReplicas(t *testing.T) {
 	if testing.Short() {
-		t.Skip("starts eight processes")
+		t.Skip("starts ten processes")
 	}
 	began := time.Now()
 	// Drift stages an hour apart and jobs every few hundred milliseconds, so
 	// the background work happens within the test.
-	c := startCluster(t,
-		"GUILDHALL_DRIFT_WINDOW=1h", "GUILDHALL_DRIFT_NUDGE_GRACE=1h", "GUILDHALL_DRIFT_EMERITUS_AFTER=1h",
-		"GUILDHALL_JOB_INTERVALS=membership.drift=200ms,membership.idempotency-purge=300ms,roadmap.idempotency-purge=300ms,finance.idempotency-purge=300ms,roadmap.outbox=100ms,finance.outbox=100ms",
+	c := startCluster(t, append([]string{
+		"GUILDHALL_DRIFT_WINDOW=1h", "GUILDHALL_DRIFT_NUDGE_GRACE=1h", "GUILDHALL_DRIFT_EMERITUS_AFTER=1h"},
+		append(eventsEnv, "GUILDHALL_JOB_INTERVALS=membership.drift=200ms,membership.idempotency-purge=300ms,roadmap.idempotency-purge=300ms,finance.idempotency-purge=300ms,roadmap.outbox=100ms,finance.outbox=100ms,"+eventsJobs)...)...,
 	)
-	t.Logf("eight processes ready in %v", time.Since(began).Round(time.Millisecond))
+	t.Logf("ten processes ready in %v", time.Since(began).Round(time.Millisecond))
 	for _, a := range []struct{ id, typ string }{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"cash", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}} {
 		c.must(t, "POST", "/v1/accounts?accountId="+a.id, fmt.Sprintf(`{"displayName":%q,"type":%q,"currencyCode":"USD"}`, a.id, a.typ))
 	}
 
 	t.Run("idempotency storm over both gateways", func(t *testing.T) { stormMakesOneDonation(t, c) })
 	t.Run("background work once with a replica killed", func(t *testing.T) { jobsOnceDespiteKill(t, c) })
+	t.Run("events and webhooks through a kill and an outage", func(t *testing.T) { eventsThroughKill(t, c) })
 	t.Run("rolling restart fails no request", func(t *testing.T) { rollingRestart(t, c) })
 	t.Logf("whole test %v", time.Since(began).Round(time.Millisecond))
 }
