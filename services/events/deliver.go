@@ -112,15 +112,20 @@ func (s *Server) Jobs() []job.Job {
 	return out
 }
 
-// deliverOnce makes one attempt for one webhook, if one is due. The webhook
-// stays locked while its receiver answers, so its next delivery waits for
-// this one; a process killed mid-attempt leaves the delivery pending (the
-// transaction is lost), and it is sent again with the same webhook-id.
+// batch is how many deliveries of one webhook one claim sends at most, one
+// after the other, in one transaction.
+const batch = 50
+
+// deliverOnce claims one webhook with deliveries due and sends them in
+// order, one at a time, until one fails, the batch is done or a second has
+// passed. The webhook stays locked meanwhile, so no other worker or replica
+// sends its deliveries out of turn; the outcomes commit together, so a
+// process killed mid-batch leaves them all pending, and they are sent again
+// with the same webhook-id (at least once).
 func (s *Server) deliverOnce(ctx context.Context) (bool, error) {
 	did := false
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		did = false
-		now := s.now()
 		w, err := s.q.ClaimWebhook(ctx, tx)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return nil
@@ -128,31 +133,35 @@ func (s *Server) deliverOnce(ctx context.Context) (bool, error) {
 		if err != nil {
 			return err
 		}
-		d, err := s.q.NextDelivery(ctx, tx, w.ID)
-		if errors.Is(err, pgx.ErrNoRows) {
-			return nil
-		}
+		ds, err := s.q.NextDeliveries(ctx, tx, store.NextDeliveriesParams{WebhookID: w.ID, MaxCount: batch})
 		if err != nil {
 			return err
 		}
-		ev, err := eventFromRow(d.EventID, d.Source, d.Type, d.Subject, d.Time, d.Data)
-		if err != nil {
-			return err
+		start := time.Now()
+		for _, d := range ds {
+			ev, err := eventFromRow(d.EventID, d.Source, d.Type, d.Subject, d.Time, d.Data)
+			if err != nil {
+				return err
+			}
+			ce, err := events.CloudEvent(ev)
+			if err != nil {
+				return err
+			}
+			body, err := ce.MarshalJSON()
+			if err != nil {
+				return err
+			}
+			a := s.client.post(ctx, w.Uri, w.Secret, d.EventID, body, s.now())
+			if ctx.Err() != nil {
+				return ctx.Err() // shutting down: leave them pending
+			}
+			did = true
+			if err := s.record(ctx, tx, w, d, ev, a); err != nil || !a.ok() || time.Since(start) > time.Second {
+				return err
+			}
+			w.ConsecutiveFailures = 0
 		}
-		ce, err := events.CloudEvent(ev)
-		if err != nil {
-			return err
-		}
-		body, err := ce.MarshalJSON()
-		if err != nil {
-			return err
-		}
-		a := s.client.post(ctx, w.Uri, w.Secret, d.EventID, body, now)
-		if ctx.Err() != nil {
-			return ctx.Err() // shutting down: leave it pending
-		}
-		did = true
-		return s.record(ctx, tx, w, d, ev, a)
+		return nil
 	})
 	return did, err
 }
@@ -161,7 +170,7 @@ func (s *Server) deliverOnce(ctx context.Context) (bool, error) {
 // success clears the failures; a failure schedules the next attempt with
 // exponential backoff and jitter, and the FailureLimit-th in a row
 // deactivates the webhook and logs an event saying so.
-func (s *Server) record(ctx context.Context, tx pgx.Tx, w store.Webhook, d store.NextDeliveryRow, ev *eventsv1.Event, a attempt) error {
+func (s *Server) record(ctx context.Context, tx pgx.Tx, w store.Webhook, d store.NextDeliveriesRow, ev *eventsv1.Event, a attempt) error {
 	now := s.now()
 	state := stateSucceeded
 	if !a.ok() {

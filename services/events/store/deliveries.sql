@@ -1,10 +1,10 @@
--- name: NextDelivery :one
--- The oldest undelivered delivery of a webhook, with its event.
+-- name: NextDeliveries :many
+-- The oldest undelivered deliveries of a webhook, with their events.
 SELECT d.id, d.attempts, e.id AS event_id, e.source, e.type, e.subject, e.time, e.data
 FROM deliveries d JOIN events e ON e.seq = d.event_seq
-WHERE d.webhook_id = $1 AND d.state <> 'STATE_SUCCEEDED'
+WHERE d.webhook_id = sqlc.arg(webhook_id) AND d.state <> 'STATE_SUCCEEDED'
 ORDER BY d.id
-LIMIT 1;
+LIMIT sqlc.arg(max_count);
 
 -- name: FinishAttempt :exec
 UPDATE deliveries SET state = sqlc.arg(state), attempts = attempts + 1, last_status_code = sqlc.arg(last_status_code),

@@ -176,15 +176,20 @@ func (q *Queries) ListDeliveries(ctx context.Context, db DBTX, arg ListDeliverie
 	return items, nil
 }
 
-const nextDelivery = `-- name: NextDelivery :one
+const nextDeliveries = `-- name: NextDeliveries :many
 SELECT d.id, d.attempts, e.id AS event_id, e.source, e.type, e.subject, e.time, e.data
 FROM deliveries d JOIN events e ON e.seq = d.event_seq
 WHERE d.webhook_id = $1 AND d.state <> 'STATE_SUCCEEDED'
 ORDER BY d.id
-LIMIT 1
+LIMIT $2
 `
 
-type NextDeliveryRow struct {
+type NextDeliveriesParams struct {
+	WebhookID string
+	MaxCount  int32
+}
+
+type NextDeliveriesRow struct {
 	ID       int64
 	Attempts int32
 	EventID  string
@@ -195,21 +200,34 @@ type NextDeliveryRow struct {
 	Data     []byte
 }
 
-// The oldest undelivered delivery of a webhook, with its event.
-func (q *Queries) NextDelivery(ctx context.Context, db DBTX, webhookID string) (NextDeliveryRow, error) {
-	row := db.QueryRow(ctx, nextDelivery, webhookID)
-	var i NextDeliveryRow
-	err := row.Scan(
-		&i.ID,
-		&i.Attempts,
-		&i.EventID,
-		&i.Source,
-		&i.Type,
-		&i.Subject,
-		&i.Time,
-		&i.Data,
-	)
-	return i, err
+// The oldest undelivered deliveries of a webhook, with their events.
+func (q *Queries) NextDeliveries(ctx context.Context, db DBTX, arg NextDeliveriesParams) ([]NextDeliveriesRow, error) {
+	rows, err := db.Query(ctx, nextDeliveries, arg.WebhookID, arg.MaxCount)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []NextDeliveriesRow{}
+	for rows.Next() {
+		var i NextDeliveriesRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Attempts,
+			&i.EventID,
+			&i.Source,
+			&i.Type,
+			&i.Subject,
+			&i.Time,
+			&i.Data,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }
 
 const redeliver = `-- name: Redeliver :one
