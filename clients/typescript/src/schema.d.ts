@@ -2103,7 +2103,7 @@ export interface components {
         Audience: {
             /** @description Everyone, with or without a token. */
             anyone?: boolean;
-            /** @description The leads of these teams, `teams/{team}`. */
+            /** @description The leads of these teams, `teams/{team}`; "*" is the leads of any team. */
             leadOfTeams?: string[];
             /** @description These people, `people/{person}`. */
             people?: string[];

@@ -154,7 +154,7 @@ type Audience struct {
 	Permissions []string `protobuf:"bytes,2,rep,name=permissions,proto3" json:"permissions,omitempty"`
 	// These people, `people/{person}`.
 	People []string `protobuf:"bytes,3,rep,name=people,proto3" json:"people,omitempty"`
-	// The leads of these teams, `teams/{team}`.
+	// The leads of these teams, `teams/{team}`; "*" is the leads of any team.
 	LeadOfTeams   []string `protobuf:"bytes,4,rep,name=lead_of_teams,json=leadOfTeams,proto3" json:"lead_of_teams,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
