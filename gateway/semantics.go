@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -50,6 +51,13 @@ const unknownParamPrefix = "unknown query parameter "
 var unknownParamRE = regexp.MustCompile(`unknown query parameter "([^"]*)"`)
 
 func (q strictQuery) Parse(msg proto.Message, values url.Values, filter *utilities.DoubleArray) error {
+	// A mail client following a one-click opt-out link (RFC 8058) posts
+	// the form List-Unsubscribe=One-Click, which net/http merges into the
+	// values; it says only that the POST is a one-click one.
+	if values.Get("List-Unsubscribe") == "One-Click" {
+		values = maps.Clone(values)
+		values.Del("List-Unsubscribe")
+	}
 	desc := msg.ProtoReflect().Descriptor()
 	var unknown []string
 	for key := range values {

@@ -71,6 +71,17 @@ func (s *Server) Policy() auth.Policy {
 					!fieldmask.Touches(r.GetPerson(), r.GetUpdateMask(), "admin"), nil
 			}),
 		membershipv1.MembershipService_DeletePerson_FullMethodName: auth.Admin(),
+		// What mail someone gets is theirs to see and set; an opt-out link
+		// carries its own signed token and works without signing in.
+		membershipv1.MembershipService_GetNotificationSettings_FullMethodName: auth.Admin().Or("the person themself",
+			auth.Self(func(r *membershipv1.GetNotificationSettingsRequest) string { return settingsOwner(r.GetName()) })),
+		membershipv1.MembershipService_UpdateNotificationSettings_FullMethodName: auth.Admin().Or("the person themself",
+			auth.Self(func(r *membershipv1.UpdateNotificationSettingsRequest) string {
+				return settingsOwner(r.GetNotificationSettings().GetName())
+			})),
+		membershipv1.MembershipService_UnsubscribeNotifications_FullMethodName: auth.Public(),
+		// Emails and contacts, for the notifier.
+		membershipv1.MembershipService_GetMailRecipient_FullMethodName: auth.Service(),
 		// Drift says who is fading away: for the people who organise, not the public.
 		membershipv1.MembershipService_ListDriftEvents_FullMethodName: auth.AnyLead(),
 
@@ -253,3 +264,7 @@ func tokenOwner(name string) string {
 	}
 	return parts[0] + "/" + parts[1]
 }
+
+// settingsOwner returns the person (`people/{person}`) of
+// `people/{person}/notificationSettings`.
+func settingsOwner(name string) string { return strings.TrimSuffix(name, settingsSuffix) }

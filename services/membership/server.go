@@ -16,6 +16,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/lifecycle"
+	"github.com/guildhall/guildhall/internal/mail"
 	"github.com/guildhall/guildhall/services/membership/store"
 )
 
@@ -36,6 +37,8 @@ type Options struct {
 	VolunteerRatePerMinute int64
 	// OIDC verifies OpenID Connect tokens; nil accepts none.
 	OIDC *auth.OIDC
+	// OptOut checks the tokens of one-click opt-out links in mail.
+	OptOut *mail.OptOut
 }
 
 // Server implements membershipv1.MembershipServiceServer.
@@ -49,6 +52,7 @@ type Server struct {
 	// offers rate-limits OfferHelp per client address.
 	offers *rateLimiter
 	oidc   *auth.OIDC
+	optOut *mail.OptOut
 }
 
 // NewServer returns the membership service, having made the bootstrap admin
@@ -57,7 +61,7 @@ func NewServer(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
-	s := &Server{db: o.DB, q: store.New(), log: o.Log, now: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute), oidc: o.OIDC}
+	s := &Server{db: o.DB, q: store.New(), log: o.Log, now: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute), oidc: o.OIDC, optOut: o.OptOut}
 	if o.BootstrapAdminToken != "" {
 		if err := s.ensureBootstrapAdmin(context.Background(), o.BootstrapAdminToken); err != nil {
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)

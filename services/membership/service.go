@@ -4,6 +4,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/mail"
 	"github.com/guildhall/guildhall/internal/service"
 	"github.com/guildhall/guildhall/services/membership/migrations"
 )
@@ -26,6 +27,7 @@ func Service() service.Descriptor {
 					Window: d.Config.DriftWindow, NudgeGrace: d.Config.DriftNudgeGrace, EmeritusAfter: d.Config.DriftEmeritusAfter,
 				},
 				VolunteerRatePerMinute: d.Config.VolunteerRatePerMinute,
+				OptOut:                 mail.NewOptOut(d.Config.InternalToken),
 			})
 		},
 		SeedSME: SeedSME,

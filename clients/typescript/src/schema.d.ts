@@ -572,6 +572,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/notifications:unsubscribe": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Follows a one-click opt-out link from a mail (RFC 8058): turns the kind of mail the link was made for off for its recipient, without signing in
+         * @description The signed `token` is all it needs; mail clients POST to the link with the form body `List-Unsubscribe=One-Click`, which is ignored. Following a link again changes nothing. INVALID_ARGUMENT (field `token`) for a token that is not one of ours; an opt-out whose recipient is gone succeeds and changes nothing, so a link tells nothing about anyone.
+         *
+         *     Who may call: anyone.
+         */
+        post: operations["MembershipService_UnsubscribeNotifications"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/packages": {
         parameters: {
             query?: never;
@@ -812,6 +834,34 @@ export interface paths {
         options?: never;
         head?: never;
         patch?: never;
+        trace?: never;
+    };
+    "/v1/people/{person}/notificationSettings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reads which kinds of mail a person receives
+         * @description The person themself and admins; NOT_FOUND if there is no such person.
+         *
+         *     Who may call: admins or the person themself.
+         */
+        get: operations["MembershipService_GetNotificationSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Turns kinds of mail on or off (`muted_kinds`)
+         * @description The person themself and admins. INVALID_ARGUMENT (field `notification_settings.muted_kinds[i]`) for an unknown or repeated kind; ABORTED for a stale etag.
+         *
+         *     Who may call: admins or the person themself.
+         */
+        patch: operations["MembershipService_UpdateNotificationSettings"];
         trace?: never;
     };
     "/v1/people/{person}/tokens": {
@@ -3202,6 +3252,65 @@ export interface components {
             readonly month?: string;
         };
         /**
+         * @description A kind of mail Guildhall sends to people. Each is on unless the person
+         *     turns it off.
+         *
+         *      - NOTIFICATION_KIND_UNSPECIFIED: Not a kind; refused.
+         *      - NOTIFICATION_KIND_DRIFT_NUDGE: To a person holding a role, package or position who has gone quiet, at
+         *     each drift stage (nudged, inactive, emeritus).
+         *      - NOTIFICATION_KIND_DRIFT_TEAM: To a team's leads, when drift reaches one of its people or flags the team.
+         *      - NOTIFICATION_KIND_VOLUNTEER: To someone who offered help: the acknowledgement, "matched" and "welcome".
+         *      - NOTIFICATION_KIND_EXPENSE_APPROVAL: To those who may approve an expense, when one awaits approval.
+         *      - NOTIFICATION_KIND_ITEM_STALE: To the owners of a roadmap item in progress that went stale.
+         *      - NOTIFICATION_KIND_PROPOSAL_CLOSING: To those who may vote on a proposal, 24 hours before it closes.
+         *      - NOTIFICATION_KIND_PROPOSAL_OUTCOME: To those who could vote on a proposal, when it is decided.
+         * @default NOTIFICATION_KIND_UNSPECIFIED
+         * @enum {string}
+         */
+        NotificationKind: "NOTIFICATION_KIND_UNSPECIFIED" | "NOTIFICATION_KIND_DRIFT_NUDGE" | "NOTIFICATION_KIND_DRIFT_TEAM" | "NOTIFICATION_KIND_VOLUNTEER" | "NOTIFICATION_KIND_EXPENSE_APPROVAL" | "NOTIFICATION_KIND_ITEM_STALE" | "NOTIFICATION_KIND_PROPOSAL_CLOSING" | "NOTIFICATION_KIND_PROPOSAL_OUTCOME";
+        /**
+         * @description Which mail a person receives; a singleton of each person. Only the person
+         *     themself and admins read or change it.
+         */
+        NotificationSettings: {
+            /** @description Guards against lost updates (AIP-154). */
+            etag?: string;
+            /**
+             * @description The kinds of mail the person does not want, each at most once; every
+             *     other kind is sent. Empty: everything is sent.
+             */
+            mutedKinds?: components["schemas"]["NotificationKind"][];
+            /** @description `people/{person}/notificationSettings`. */
+            readonly name?: string;
+            /**
+             * Format: date-time
+             * @description When the settings last changed (UTC); unset if never.
+             */
+            readonly updateTime?: string | null;
+        };
+        /**
+         * @description Which mail a person receives; a singleton of each person. Only the person
+         *     themself and admins read or change it.
+         *
+         *     As an update body: only the fields named by the update mask (or, without one, those present) change.
+         */
+        NotificationSettingsPatch: {
+            /** @description Guards against lost updates (AIP-154). */
+            etag?: string;
+            /**
+             * @description The kinds of mail the person does not want, each at most once; every
+             *     other kind is sent. Empty: everything is sent.
+             */
+            mutedKinds?: components["schemas"]["NotificationKind"][];
+            /** @description `people/{person}/notificationSettings`. */
+            readonly name?: string;
+            /**
+             * Format: date-time
+             * @description When the settings last changed (UTC); unset if never.
+             */
+            readonly updateTime?: string | null;
+        };
+        /**
          * @description Represents a JSON `null`.
          *
          *     `NullValue` is a sentinel, using an enum with only one value to represent
@@ -4544,6 +4653,10 @@ export interface components {
             /** @description With MATCHED: the position, `teams/{team}/positions/{position}`. */
             position?: string;
             state: components["schemas"]["VolunteerState"];
+        };
+        /** @description Response of UnsubscribeNotifications. */
+        UnsubscribeNotificationsResponse: {
+            kind?: components["schemas"]["NotificationKind"];
         };
         /** @description Request for UnvoteItem. */
         UnvoteItemBody: Record<string, never>;
@@ -6531,6 +6644,35 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    MembershipService_UnsubscribeNotifications: {
+        parameters: {
+            query: {
+                /** @description The signed token from the mail's opt-out link. */
+                token: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UnsubscribeNotificationsResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     MembershipService_ListPackages: {
         parameters: {
             query?: {
@@ -7171,6 +7313,90 @@ export interface operations {
                 };
                 content: {
                     "application/json": Record<string, never>;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            412: components["responses"]["PreconditionFailed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    MembershipService_GetNotificationSettings: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
+                "If-None-Match"?: string;
+            };
+            path: {
+                /** @description The person id: the last segment of `people/{person}`. */
+                person: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag still matches. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    MembershipService_UpdateNotificationSettings: {
+        parameters: {
+            query?: {
+                /** @description Comma-separated paths (JSON or proto names) of the fields to change (AIP-134); without it, the fields present in the body change. */
+                updateMask?: string;
+            };
+            header?: {
+                /** @description The resource's ETag (or its body etag): 412 if it is stale. */
+                "If-Match"?: string;
+            };
+            path: {
+                /** @description The person id: the last segment of `people/{person}`. */
+                person: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NotificationSettingsPatch"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["NotificationSettings"];
                 };
             };
             400: components["responses"]["BadRequest"];

@@ -48,6 +48,13 @@ type Identity struct {
 	CreateTime time.Time
 }
 
+type NotificationSetting struct {
+	PersonID   string
+	MutedKinds []string
+	UpdateTime time.Time
+	Version    int64
+}
+
 type Outbox struct {
 	ID         int64
 	Topic      string
@@ -173,6 +180,11 @@ type Volunteer struct {
 	OfferedByPerson  string
 	OfferedByIssuer  string
 	OfferedBySubject string
+}
+
+type VolunteerMailOptout struct {
+	VolunteerID string
+	Time        time.Time
 }
 
 type VolunteerTransition struct {

@@ -3302,11 +3302,325 @@ func (x *ReportActivityResponse) GetUnknownPeople() []string {
 	return nil
 }
 
+// Request for GetNotificationSettings.
+type GetNotificationSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}/notificationSettings`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetNotificationSettingsRequest) Reset() {
+	*x = GetNotificationSettingsRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[58]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetNotificationSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetNotificationSettingsRequest) ProtoMessage() {}
+
+func (x *GetNotificationSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[58]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetNotificationSettingsRequest.ProtoReflect.Descriptor instead.
+func (*GetNotificationSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{58}
+}
+
+func (x *GetNotificationSettingsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for UpdateNotificationSettings.
+type UpdateNotificationSettingsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The settings, with `name` set and `etag` to guard against lost updates.
+	NotificationSettings *NotificationSettings `protobuf:"bytes,1,opt,name=notification_settings,json=notificationSettings,proto3" json:"notification_settings,omitempty"`
+	// Fields to change; empty means every field that is set.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,2,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateNotificationSettingsRequest) Reset() {
+	*x = UpdateNotificationSettingsRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[59]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateNotificationSettingsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateNotificationSettingsRequest) ProtoMessage() {}
+
+func (x *UpdateNotificationSettingsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[59]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateNotificationSettingsRequest.ProtoReflect.Descriptor instead.
+func (*UpdateNotificationSettingsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{59}
+}
+
+func (x *UpdateNotificationSettingsRequest) GetNotificationSettings() *NotificationSettings {
+	if x != nil {
+		return x.NotificationSettings
+	}
+	return nil
+}
+
+func (x *UpdateNotificationSettingsRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
+	}
+	return nil
+}
+
+// Request for UnsubscribeNotifications.
+type UnsubscribeNotificationsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The signed token from the mail's opt-out link.
+	Token         string `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsubscribeNotificationsRequest) Reset() {
+	*x = UnsubscribeNotificationsRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[60]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsubscribeNotificationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsubscribeNotificationsRequest) ProtoMessage() {}
+
+func (x *UnsubscribeNotificationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[60]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsubscribeNotificationsRequest.ProtoReflect.Descriptor instead.
+func (*UnsubscribeNotificationsRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{60}
+}
+
+func (x *UnsubscribeNotificationsRequest) GetToken() string {
+	if x != nil {
+		return x.Token
+	}
+	return ""
+}
+
+// Response of UnsubscribeNotifications.
+type UnsubscribeNotificationsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The kind of mail now off.
+	Kind          NotificationKind `protobuf:"varint,1,opt,name=kind,proto3,enum=guildhall.membership.v1.NotificationKind" json:"kind,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UnsubscribeNotificationsResponse) Reset() {
+	*x = UnsubscribeNotificationsResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[61]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UnsubscribeNotificationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UnsubscribeNotificationsResponse) ProtoMessage() {}
+
+func (x *UnsubscribeNotificationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[61]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UnsubscribeNotificationsResponse.ProtoReflect.Descriptor instead.
+func (*UnsubscribeNotificationsResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{61}
+}
+
+func (x *UnsubscribeNotificationsResponse) GetKind() NotificationKind {
+	if x != nil {
+		return x.Kind
+	}
+	return NotificationKind_NOTIFICATION_KIND_UNSPECIFIED
+}
+
+// Request for GetMailRecipient.
+type GetMailRecipientRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}` or `volunteers/{volunteer}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetMailRecipientRequest) Reset() {
+	*x = GetMailRecipientRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[62]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetMailRecipientRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetMailRecipientRequest) ProtoMessage() {}
+
+func (x *GetMailRecipientRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[62]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetMailRecipientRequest.ProtoReflect.Descriptor instead.
+func (*GetMailRecipientRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{62}
+}
+
+func (x *GetMailRecipientRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Where and whether to mail someone.
+type MailRecipient struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}` or `volunteers/{volunteer}`.
+	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// How mail greets them.
+	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Their email address; empty if they have none (a volunteer reachable
+	// only by a handle).
+	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	// The kinds of mail they turned off. A volunteer who followed an opt-out
+	// link has NOTIFICATION_KIND_VOLUNTEER here.
+	MutedKinds    []NotificationKind `protobuf:"varint,4,rep,packed,name=muted_kinds,json=mutedKinds,proto3,enum=guildhall.membership.v1.NotificationKind" json:"muted_kinds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *MailRecipient) Reset() {
+	*x = MailRecipient{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[63]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *MailRecipient) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*MailRecipient) ProtoMessage() {}
+
+func (x *MailRecipient) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[63]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use MailRecipient.ProtoReflect.Descriptor instead.
+func (*MailRecipient) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{63}
+}
+
+func (x *MailRecipient) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *MailRecipient) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *MailRecipient) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *MailRecipient) GetMutedKinds() []NotificationKind {
+	if x != nil {
+		return x.MutedKinds
+	}
+	return nil
+}
+
 var File_guildhall_membership_v1_membership_service_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\n" +
-	"0guildhall/membership/v1/membership_service.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a&guildhall/membership/v1/identity.proto\x1a%guildhall/membership/v1/package.proto\x1a$guildhall/membership/v1/person.proto\x1a\"guildhall/membership/v1/team.proto\x1a'guildhall/membership/v1/volunteer.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"s\n" +
+	"0guildhall/membership/v1/membership_service.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1bgoogle/protobuf/empty.proto\x1a google/protobuf/field_mask.proto\x1a&guildhall/membership/v1/identity.proto\x1a*guildhall/membership/v1/notification.proto\x1a%guildhall/membership/v1/package.proto\x1a$guildhall/membership/v1/person.proto\x1a\"guildhall/membership/v1/team.proto\x1a'guildhall/membership/v1/volunteer.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"s\n" +
 	"\x10GetPersonRequest\x12_\n" +
 	"\x04name\x18\x01 \x01(\tBK\xe0A\x02\xfaA!\n" +
 	"\x1fmembership.guildhall.dev/Person\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x04name\"h\n" +
@@ -3562,7 +3876,27 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\x16ReportActivityResponse\x12\x1f\n" +
 	"\brecorded\x18\x01 \x01(\x05B\x03\xe0A\x03R\brecorded\x12N\n" +
 	"\x0eunknown_people\x18\x02 \x03(\tB'\xe0A\x03\xfaA!\n" +
-	"\x1fmembership.guildhall.dev/PersonR\runknownPeople2\xc9/\n" +
+	"\x1fmembership.guildhall.dev/PersonR\runknownPeople\"\xa5\x01\n" +
+	"\x1eGetNotificationSettingsRequest\x12\x82\x01\n" +
+	"\x04name\x18\x01 \x01(\tBn\xe0A\x02\xfaA/\n" +
+	"-membership.guildhall.dev/NotificationSettings\xbaH6r422^people/[a-z][a-z0-9-]{0,62}/notificationSettings$R\x04name\"\xf3\x02\n" +
+	"!UpdateNotificationSettingsRequest\x12\x8b\x02\n" +
+	"\x15notification_settings\x18\x01 \x01(\v2-.guildhall.membership.v1.NotificationSettingsB\xa6\x01\xe0A\x02\xbaH\x9f\x01\xba\x01\x98\x01\n" +
+	"\x1anotification_settings.name\x121name must be people/{person}/notificationSettings\x1aGthis.name.matches('^people/[a-z][a-z0-9-]{0,62}/notificationSettings$')\xc8\x01\x01R\x14notificationSettings\x12@\n" +
+	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
+	"updateMask\"F\n" +
+	"\x1fUnsubscribeNotificationsRequest\x12#\n" +
+	"\x05token\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x04R\x05token\"a\n" +
+	" UnsubscribeNotificationsResponse\x12=\n" +
+	"\x04kind\x18\x01 \x01(\x0e2).guildhall.membership.v1.NotificationKindR\x04kind\"q\n" +
+	"\x17GetMailRecipientRequest\x12V\n" +
+	"\x04name\x18\x01 \x01(\tBB\xe0A\x02\xbaH<r:28^(people/[a-z][a-z0-9-]{0,62}|volunteers/[0-9a-f-]{36})$R\x04name\"\xa8\x01\n" +
+	"\rMailRecipient\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12J\n" +
+	"\vmuted_kinds\x18\x04 \x03(\x0e2).guildhall.membership.v1.NotificationKindR\n" +
+	"mutedKinds2\x8f5\n" +
 	"\x11MembershipService\x12t\n" +
 	"\tGetPerson\x12).guildhall.membership.v1.GetPersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=people/*}\x12y\n" +
 	"\n" +
@@ -3573,7 +3907,11 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\fCreatePerson\x12,.guildhall.membership.v1.CreatePersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1a\x82\xd3\xe4\x93\x02\x14:\x06person\"\n" +
 	"/v1/people\x12\x89\x01\n" +
 	"\fUpdatePerson\x12,.guildhall.membership.v1.UpdatePersonRequest\x1a\x1f.guildhall.membership.v1.Person\"*\x82\xd3\xe4\x93\x02$:\x06person2\x1a/v1/{person.name=people/*}\x12q\n" +
-	"\fDeletePerson\x12,.guildhall.membership.v1.DeletePersonRequest\x1a\x16.google.protobuf.Empty\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/{name=people/*}\x12\x8e\x01\n" +
+	"\fDeletePerson\x12,.guildhall.membership.v1.DeletePersonRequest\x1a\x16.google.protobuf.Empty\"\x1b\x82\xd3\xe4\x93\x02\x15*\x13/v1/{name=people/*}\x12\xb3\x01\n" +
+	"\x17GetNotificationSettings\x127.guildhall.membership.v1.GetNotificationSettingsRequest\x1a-.guildhall.membership.v1.NotificationSettings\"0\x82\xd3\xe4\x93\x02*\x12(/v1/{name=people/*/notificationSettings}\x12\xe6\x01\n" +
+	"\x1aUpdateNotificationSettings\x12:.guildhall.membership.v1.UpdateNotificationSettingsRequest\x1a-.guildhall.membership.v1.NotificationSettings\"]\x82\xd3\xe4\x93\x02W:\x15notification_settings2>/v1/{notification_settings.name=people/*/notificationSettings}\x12\xb6\x01\n" +
+	"\x18UnsubscribeNotifications\x128.guildhall.membership.v1.UnsubscribeNotificationsRequest\x1a9.guildhall.membership.v1.UnsubscribeNotificationsResponse\"%\x82\xd3\xe4\x93\x02\x1f\"\x1d/v1/notifications:unsubscribe\x12l\n" +
+	"\x10GetMailRecipient\x120.guildhall.membership.v1.GetMailRecipientRequest\x1a&.guildhall.membership.v1.MailRecipient\x12\x8e\x01\n" +
 	"\x0fListDriftEvents\x12/.guildhall.membership.v1.ListDriftEventsRequest\x1a0.guildhall.membership.v1.ListDriftEventsResponse\"\x18\x82\xd3\xe4\x93\x02\x12\x12\x10/v1/people:drift\x12m\n" +
 	"\aGetTeam\x12'.guildhall.membership.v1.GetTeamRequest\x1a\x1d.guildhall.membership.v1.Team\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/{name=teams/*}\x12u\n" +
 	"\tListTeams\x12).guildhall.membership.v1.ListTeamsRequest\x1a*.guildhall.membership.v1.ListTeamsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/teams\x12p\n" +
@@ -3634,217 +3972,237 @@ func file_guildhall_membership_v1_membership_service_proto_rawDescGZIP() []byte 
 	return file_guildhall_membership_v1_membership_service_proto_rawDescData
 }
 
-var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 58)
+var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
 var file_guildhall_membership_v1_membership_service_proto_goTypes = []any{
-	(*GetPersonRequest)(nil),           // 0: guildhall.membership.v1.GetPersonRequest
-	(*ListPeopleRequest)(nil),          // 1: guildhall.membership.v1.ListPeopleRequest
-	(*ListPeopleResponse)(nil),         // 2: guildhall.membership.v1.ListPeopleResponse
-	(*FindPeopleRequest)(nil),          // 3: guildhall.membership.v1.FindPeopleRequest
-	(*FindPeopleResponse)(nil),         // 4: guildhall.membership.v1.FindPeopleResponse
-	(*CreatePersonRequest)(nil),        // 5: guildhall.membership.v1.CreatePersonRequest
-	(*UpdatePersonRequest)(nil),        // 6: guildhall.membership.v1.UpdatePersonRequest
-	(*DeletePersonRequest)(nil),        // 7: guildhall.membership.v1.DeletePersonRequest
-	(*ListDriftEventsRequest)(nil),     // 8: guildhall.membership.v1.ListDriftEventsRequest
-	(*ListDriftEventsResponse)(nil),    // 9: guildhall.membership.v1.ListDriftEventsResponse
-	(*GetTeamRequest)(nil),             // 10: guildhall.membership.v1.GetTeamRequest
-	(*ListTeamsRequest)(nil),           // 11: guildhall.membership.v1.ListTeamsRequest
-	(*ListTeamsResponse)(nil),          // 12: guildhall.membership.v1.ListTeamsResponse
-	(*CreateTeamRequest)(nil),          // 13: guildhall.membership.v1.CreateTeamRequest
-	(*UpdateTeamRequest)(nil),          // 14: guildhall.membership.v1.UpdateTeamRequest
-	(*DeleteTeamRequest)(nil),          // 15: guildhall.membership.v1.DeleteTeamRequest
-	(*ListTeamMembersRequest)(nil),     // 16: guildhall.membership.v1.ListTeamMembersRequest
-	(*ListTeamMembersResponse)(nil),    // 17: guildhall.membership.v1.ListTeamMembersResponse
-	(*CreateTeamMemberRequest)(nil),    // 18: guildhall.membership.v1.CreateTeamMemberRequest
-	(*UpdateTeamMemberRequest)(nil),    // 19: guildhall.membership.v1.UpdateTeamMemberRequest
-	(*DeleteTeamMemberRequest)(nil),    // 20: guildhall.membership.v1.DeleteTeamMemberRequest
-	(*GetPositionRequest)(nil),         // 21: guildhall.membership.v1.GetPositionRequest
-	(*ListPositionsRequest)(nil),       // 22: guildhall.membership.v1.ListPositionsRequest
-	(*ListPositionsResponse)(nil),      // 23: guildhall.membership.v1.ListPositionsResponse
-	(*CreatePositionRequest)(nil),      // 24: guildhall.membership.v1.CreatePositionRequest
-	(*UpdatePositionRequest)(nil),      // 25: guildhall.membership.v1.UpdatePositionRequest
-	(*FillPositionRequest)(nil),        // 26: guildhall.membership.v1.FillPositionRequest
-	(*OfferHelpRequest)(nil),           // 27: guildhall.membership.v1.OfferHelpRequest
-	(*OfferHelpResponse)(nil),          // 28: guildhall.membership.v1.OfferHelpResponse
-	(*GetVolunteerRequest)(nil),        // 29: guildhall.membership.v1.GetVolunteerRequest
-	(*ListVolunteersRequest)(nil),      // 30: guildhall.membership.v1.ListVolunteersRequest
-	(*ListVolunteersResponse)(nil),     // 31: guildhall.membership.v1.ListVolunteersResponse
-	(*TransitionVolunteerRequest)(nil), // 32: guildhall.membership.v1.TransitionVolunteerRequest
-	(*SuggestPositionsRequest)(nil),    // 33: guildhall.membership.v1.SuggestPositionsRequest
-	(*SuggestPositionsResponse)(nil),   // 34: guildhall.membership.v1.SuggestPositionsResponse
-	(*GetVolunteerStatsRequest)(nil),   // 35: guildhall.membership.v1.GetVolunteerStatsRequest
-	(*GetPackageRequest)(nil),          // 36: guildhall.membership.v1.GetPackageRequest
-	(*ListPackagesRequest)(nil),        // 37: guildhall.membership.v1.ListPackagesRequest
-	(*ListPackagesResponse)(nil),       // 38: guildhall.membership.v1.ListPackagesResponse
-	(*CreatePackageRequest)(nil),       // 39: guildhall.membership.v1.CreatePackageRequest
-	(*UpdatePackageRequest)(nil),       // 40: guildhall.membership.v1.UpdatePackageRequest
-	(*OrphanPackageRequest)(nil),       // 41: guildhall.membership.v1.OrphanPackageRequest
-	(*TransitionPackageRequest)(nil),   // 42: guildhall.membership.v1.TransitionPackageRequest
-	(*AdoptPackageRequest)(nil),        // 43: guildhall.membership.v1.AdoptPackageRequest
-	(*ApproveAdoptionRequest)(nil),     // 44: guildhall.membership.v1.ApproveAdoptionRequest
-	(*CreateTokenRequest)(nil),         // 45: guildhall.membership.v1.CreateTokenRequest
-	(*CreateTokenResponse)(nil),        // 46: guildhall.membership.v1.CreateTokenResponse
-	(*ListTokensRequest)(nil),          // 47: guildhall.membership.v1.ListTokensRequest
-	(*ListTokensResponse)(nil),         // 48: guildhall.membership.v1.ListTokensResponse
-	(*RevokeTokenRequest)(nil),         // 49: guildhall.membership.v1.RevokeTokenRequest
-	(*CreateIdentityRequest)(nil),      // 50: guildhall.membership.v1.CreateIdentityRequest
-	(*ListIdentitiesRequest)(nil),      // 51: guildhall.membership.v1.ListIdentitiesRequest
-	(*ListIdentitiesResponse)(nil),     // 52: guildhall.membership.v1.ListIdentitiesResponse
-	(*DeleteIdentityRequest)(nil),      // 53: guildhall.membership.v1.DeleteIdentityRequest
-	(*AuthenticateRequest)(nil),        // 54: guildhall.membership.v1.AuthenticateRequest
-	(*GetCallerRequest)(nil),           // 55: guildhall.membership.v1.GetCallerRequest
-	(*ReportActivityRequest)(nil),      // 56: guildhall.membership.v1.ReportActivityRequest
-	(*ReportActivityResponse)(nil),     // 57: guildhall.membership.v1.ReportActivityResponse
-	(*Person)(nil),                     // 58: guildhall.membership.v1.Person
-	(*fieldmaskpb.FieldMask)(nil),      // 59: google.protobuf.FieldMask
-	(*DriftEvent)(nil),                 // 60: guildhall.membership.v1.DriftEvent
-	(*Team)(nil),                       // 61: guildhall.membership.v1.Team
-	(Role)(0),                          // 62: guildhall.membership.v1.Role
-	(*TeamMember)(nil),                 // 63: guildhall.membership.v1.TeamMember
-	(Position_State)(0),                // 64: guildhall.membership.v1.Position.State
-	(*Position)(nil),                   // 65: guildhall.membership.v1.Position
-	(*Volunteer)(nil),                  // 66: guildhall.membership.v1.Volunteer
-	(Volunteer_State)(0),               // 67: guildhall.membership.v1.Volunteer.State
-	(*PositionSuggestion)(nil),         // 68: guildhall.membership.v1.PositionSuggestion
-	(Package_State)(0),                 // 69: guildhall.membership.v1.Package.State
-	(*Package)(nil),                    // 70: guildhall.membership.v1.Package
-	(*Token)(nil),                      // 71: guildhall.membership.v1.Token
-	(*Identity)(nil),                   // 72: guildhall.membership.v1.Identity
-	(*Activity)(nil),                   // 73: guildhall.membership.v1.Activity
-	(*emptypb.Empty)(nil),              // 74: google.protobuf.Empty
-	(*VolunteerStats)(nil),             // 75: guildhall.membership.v1.VolunteerStats
-	(*Principal)(nil),                  // 76: guildhall.membership.v1.Principal
+	(*GetPersonRequest)(nil),                  // 0: guildhall.membership.v1.GetPersonRequest
+	(*ListPeopleRequest)(nil),                 // 1: guildhall.membership.v1.ListPeopleRequest
+	(*ListPeopleResponse)(nil),                // 2: guildhall.membership.v1.ListPeopleResponse
+	(*FindPeopleRequest)(nil),                 // 3: guildhall.membership.v1.FindPeopleRequest
+	(*FindPeopleResponse)(nil),                // 4: guildhall.membership.v1.FindPeopleResponse
+	(*CreatePersonRequest)(nil),               // 5: guildhall.membership.v1.CreatePersonRequest
+	(*UpdatePersonRequest)(nil),               // 6: guildhall.membership.v1.UpdatePersonRequest
+	(*DeletePersonRequest)(nil),               // 7: guildhall.membership.v1.DeletePersonRequest
+	(*ListDriftEventsRequest)(nil),            // 8: guildhall.membership.v1.ListDriftEventsRequest
+	(*ListDriftEventsResponse)(nil),           // 9: guildhall.membership.v1.ListDriftEventsResponse
+	(*GetTeamRequest)(nil),                    // 10: guildhall.membership.v1.GetTeamRequest
+	(*ListTeamsRequest)(nil),                  // 11: guildhall.membership.v1.ListTeamsRequest
+	(*ListTeamsResponse)(nil),                 // 12: guildhall.membership.v1.ListTeamsResponse
+	(*CreateTeamRequest)(nil),                 // 13: guildhall.membership.v1.CreateTeamRequest
+	(*UpdateTeamRequest)(nil),                 // 14: guildhall.membership.v1.UpdateTeamRequest
+	(*DeleteTeamRequest)(nil),                 // 15: guildhall.membership.v1.DeleteTeamRequest
+	(*ListTeamMembersRequest)(nil),            // 16: guildhall.membership.v1.ListTeamMembersRequest
+	(*ListTeamMembersResponse)(nil),           // 17: guildhall.membership.v1.ListTeamMembersResponse
+	(*CreateTeamMemberRequest)(nil),           // 18: guildhall.membership.v1.CreateTeamMemberRequest
+	(*UpdateTeamMemberRequest)(nil),           // 19: guildhall.membership.v1.UpdateTeamMemberRequest
+	(*DeleteTeamMemberRequest)(nil),           // 20: guildhall.membership.v1.DeleteTeamMemberRequest
+	(*GetPositionRequest)(nil),                // 21: guildhall.membership.v1.GetPositionRequest
+	(*ListPositionsRequest)(nil),              // 22: guildhall.membership.v1.ListPositionsRequest
+	(*ListPositionsResponse)(nil),             // 23: guildhall.membership.v1.ListPositionsResponse
+	(*CreatePositionRequest)(nil),             // 24: guildhall.membership.v1.CreatePositionRequest
+	(*UpdatePositionRequest)(nil),             // 25: guildhall.membership.v1.UpdatePositionRequest
+	(*FillPositionRequest)(nil),               // 26: guildhall.membership.v1.FillPositionRequest
+	(*OfferHelpRequest)(nil),                  // 27: guildhall.membership.v1.OfferHelpRequest
+	(*OfferHelpResponse)(nil),                 // 28: guildhall.membership.v1.OfferHelpResponse
+	(*GetVolunteerRequest)(nil),               // 29: guildhall.membership.v1.GetVolunteerRequest
+	(*ListVolunteersRequest)(nil),             // 30: guildhall.membership.v1.ListVolunteersRequest
+	(*ListVolunteersResponse)(nil),            // 31: guildhall.membership.v1.ListVolunteersResponse
+	(*TransitionVolunteerRequest)(nil),        // 32: guildhall.membership.v1.TransitionVolunteerRequest
+	(*SuggestPositionsRequest)(nil),           // 33: guildhall.membership.v1.SuggestPositionsRequest
+	(*SuggestPositionsResponse)(nil),          // 34: guildhall.membership.v1.SuggestPositionsResponse
+	(*GetVolunteerStatsRequest)(nil),          // 35: guildhall.membership.v1.GetVolunteerStatsRequest
+	(*GetPackageRequest)(nil),                 // 36: guildhall.membership.v1.GetPackageRequest
+	(*ListPackagesRequest)(nil),               // 37: guildhall.membership.v1.ListPackagesRequest
+	(*ListPackagesResponse)(nil),              // 38: guildhall.membership.v1.ListPackagesResponse
+	(*CreatePackageRequest)(nil),              // 39: guildhall.membership.v1.CreatePackageRequest
+	(*UpdatePackageRequest)(nil),              // 40: guildhall.membership.v1.UpdatePackageRequest
+	(*OrphanPackageRequest)(nil),              // 41: guildhall.membership.v1.OrphanPackageRequest
+	(*TransitionPackageRequest)(nil),          // 42: guildhall.membership.v1.TransitionPackageRequest
+	(*AdoptPackageRequest)(nil),               // 43: guildhall.membership.v1.AdoptPackageRequest
+	(*ApproveAdoptionRequest)(nil),            // 44: guildhall.membership.v1.ApproveAdoptionRequest
+	(*CreateTokenRequest)(nil),                // 45: guildhall.membership.v1.CreateTokenRequest
+	(*CreateTokenResponse)(nil),               // 46: guildhall.membership.v1.CreateTokenResponse
+	(*ListTokensRequest)(nil),                 // 47: guildhall.membership.v1.ListTokensRequest
+	(*ListTokensResponse)(nil),                // 48: guildhall.membership.v1.ListTokensResponse
+	(*RevokeTokenRequest)(nil),                // 49: guildhall.membership.v1.RevokeTokenRequest
+	(*CreateIdentityRequest)(nil),             // 50: guildhall.membership.v1.CreateIdentityRequest
+	(*ListIdentitiesRequest)(nil),             // 51: guildhall.membership.v1.ListIdentitiesRequest
+	(*ListIdentitiesResponse)(nil),            // 52: guildhall.membership.v1.ListIdentitiesResponse
+	(*DeleteIdentityRequest)(nil),             // 53: guildhall.membership.v1.DeleteIdentityRequest
+	(*AuthenticateRequest)(nil),               // 54: guildhall.membership.v1.AuthenticateRequest
+	(*GetCallerRequest)(nil),                  // 55: guildhall.membership.v1.GetCallerRequest
+	(*ReportActivityRequest)(nil),             // 56: guildhall.membership.v1.ReportActivityRequest
+	(*ReportActivityResponse)(nil),            // 57: guildhall.membership.v1.ReportActivityResponse
+	(*GetNotificationSettingsRequest)(nil),    // 58: guildhall.membership.v1.GetNotificationSettingsRequest
+	(*UpdateNotificationSettingsRequest)(nil), // 59: guildhall.membership.v1.UpdateNotificationSettingsRequest
+	(*UnsubscribeNotificationsRequest)(nil),   // 60: guildhall.membership.v1.UnsubscribeNotificationsRequest
+	(*UnsubscribeNotificationsResponse)(nil),  // 61: guildhall.membership.v1.UnsubscribeNotificationsResponse
+	(*GetMailRecipientRequest)(nil),           // 62: guildhall.membership.v1.GetMailRecipientRequest
+	(*MailRecipient)(nil),                     // 63: guildhall.membership.v1.MailRecipient
+	(*Person)(nil),                            // 64: guildhall.membership.v1.Person
+	(*fieldmaskpb.FieldMask)(nil),             // 65: google.protobuf.FieldMask
+	(*DriftEvent)(nil),                        // 66: guildhall.membership.v1.DriftEvent
+	(*Team)(nil),                              // 67: guildhall.membership.v1.Team
+	(Role)(0),                                 // 68: guildhall.membership.v1.Role
+	(*TeamMember)(nil),                        // 69: guildhall.membership.v1.TeamMember
+	(Position_State)(0),                       // 70: guildhall.membership.v1.Position.State
+	(*Position)(nil),                          // 71: guildhall.membership.v1.Position
+	(*Volunteer)(nil),                         // 72: guildhall.membership.v1.Volunteer
+	(Volunteer_State)(0),                      // 73: guildhall.membership.v1.Volunteer.State
+	(*PositionSuggestion)(nil),                // 74: guildhall.membership.v1.PositionSuggestion
+	(Package_State)(0),                        // 75: guildhall.membership.v1.Package.State
+	(*Package)(nil),                           // 76: guildhall.membership.v1.Package
+	(*Token)(nil),                             // 77: guildhall.membership.v1.Token
+	(*Identity)(nil),                          // 78: guildhall.membership.v1.Identity
+	(*Activity)(nil),                          // 79: guildhall.membership.v1.Activity
+	(*NotificationSettings)(nil),              // 80: guildhall.membership.v1.NotificationSettings
+	(NotificationKind)(0),                     // 81: guildhall.membership.v1.NotificationKind
+	(*emptypb.Empty)(nil),                     // 82: google.protobuf.Empty
+	(*VolunteerStats)(nil),                    // 83: guildhall.membership.v1.VolunteerStats
+	(*Principal)(nil),                         // 84: guildhall.membership.v1.Principal
 }
 var file_guildhall_membership_v1_membership_service_proto_depIdxs = []int32{
-	58, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
-	58, // 1: guildhall.membership.v1.FindPeopleResponse.people:type_name -> guildhall.membership.v1.Person
-	58, // 2: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	58, // 3: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	59, // 4: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
-	60, // 5: guildhall.membership.v1.ListDriftEventsResponse.drift_events:type_name -> guildhall.membership.v1.DriftEvent
-	61, // 6: guildhall.membership.v1.ListTeamsResponse.teams:type_name -> guildhall.membership.v1.Team
-	61, // 7: guildhall.membership.v1.CreateTeamRequest.team:type_name -> guildhall.membership.v1.Team
-	61, // 8: guildhall.membership.v1.UpdateTeamRequest.team:type_name -> guildhall.membership.v1.Team
-	59, // 9: guildhall.membership.v1.UpdateTeamRequest.update_mask:type_name -> google.protobuf.FieldMask
-	62, // 10: guildhall.membership.v1.ListTeamMembersRequest.role:type_name -> guildhall.membership.v1.Role
-	63, // 11: guildhall.membership.v1.ListTeamMembersResponse.team_members:type_name -> guildhall.membership.v1.TeamMember
-	63, // 12: guildhall.membership.v1.CreateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
-	63, // 13: guildhall.membership.v1.UpdateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
-	59, // 14: guildhall.membership.v1.UpdateTeamMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	64, // 15: guildhall.membership.v1.ListPositionsRequest.state:type_name -> guildhall.membership.v1.Position.State
-	65, // 16: guildhall.membership.v1.ListPositionsResponse.positions:type_name -> guildhall.membership.v1.Position
-	65, // 17: guildhall.membership.v1.CreatePositionRequest.position:type_name -> guildhall.membership.v1.Position
-	65, // 18: guildhall.membership.v1.UpdatePositionRequest.position:type_name -> guildhall.membership.v1.Position
-	59, // 19: guildhall.membership.v1.UpdatePositionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 20: guildhall.membership.v1.OfferHelpRequest.volunteer:type_name -> guildhall.membership.v1.Volunteer
-	67, // 21: guildhall.membership.v1.ListVolunteersRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
-	66, // 22: guildhall.membership.v1.ListVolunteersResponse.volunteers:type_name -> guildhall.membership.v1.Volunteer
-	67, // 23: guildhall.membership.v1.TransitionVolunteerRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
-	68, // 24: guildhall.membership.v1.SuggestPositionsResponse.suggestions:type_name -> guildhall.membership.v1.PositionSuggestion
-	69, // 25: guildhall.membership.v1.ListPackagesRequest.state:type_name -> guildhall.membership.v1.Package.State
-	70, // 26: guildhall.membership.v1.ListPackagesResponse.packages:type_name -> guildhall.membership.v1.Package
-	70, // 27: guildhall.membership.v1.CreatePackageRequest.package:type_name -> guildhall.membership.v1.Package
-	70, // 28: guildhall.membership.v1.UpdatePackageRequest.package:type_name -> guildhall.membership.v1.Package
-	59, // 29: guildhall.membership.v1.UpdatePackageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	69, // 30: guildhall.membership.v1.TransitionPackageRequest.state:type_name -> guildhall.membership.v1.Package.State
-	71, // 31: guildhall.membership.v1.CreateTokenRequest.token:type_name -> guildhall.membership.v1.Token
-	71, // 32: guildhall.membership.v1.CreateTokenResponse.token:type_name -> guildhall.membership.v1.Token
-	71, // 33: guildhall.membership.v1.ListTokensResponse.tokens:type_name -> guildhall.membership.v1.Token
-	72, // 34: guildhall.membership.v1.CreateIdentityRequest.identity:type_name -> guildhall.membership.v1.Identity
-	72, // 35: guildhall.membership.v1.ListIdentitiesResponse.identities:type_name -> guildhall.membership.v1.Identity
-	73, // 36: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
-	0,  // 37: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
-	1,  // 38: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
-	3,  // 39: guildhall.membership.v1.MembershipService.FindPeople:input_type -> guildhall.membership.v1.FindPeopleRequest
-	5,  // 40: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
-	6,  // 41: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
-	7,  // 42: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
-	8,  // 43: guildhall.membership.v1.MembershipService.ListDriftEvents:input_type -> guildhall.membership.v1.ListDriftEventsRequest
-	10, // 44: guildhall.membership.v1.MembershipService.GetTeam:input_type -> guildhall.membership.v1.GetTeamRequest
-	11, // 45: guildhall.membership.v1.MembershipService.ListTeams:input_type -> guildhall.membership.v1.ListTeamsRequest
-	13, // 46: guildhall.membership.v1.MembershipService.CreateTeam:input_type -> guildhall.membership.v1.CreateTeamRequest
-	14, // 47: guildhall.membership.v1.MembershipService.UpdateTeam:input_type -> guildhall.membership.v1.UpdateTeamRequest
-	15, // 48: guildhall.membership.v1.MembershipService.DeleteTeam:input_type -> guildhall.membership.v1.DeleteTeamRequest
-	16, // 49: guildhall.membership.v1.MembershipService.ListTeamMembers:input_type -> guildhall.membership.v1.ListTeamMembersRequest
-	18, // 50: guildhall.membership.v1.MembershipService.CreateTeamMember:input_type -> guildhall.membership.v1.CreateTeamMemberRequest
-	19, // 51: guildhall.membership.v1.MembershipService.UpdateTeamMember:input_type -> guildhall.membership.v1.UpdateTeamMemberRequest
-	20, // 52: guildhall.membership.v1.MembershipService.DeleteTeamMember:input_type -> guildhall.membership.v1.DeleteTeamMemberRequest
-	21, // 53: guildhall.membership.v1.MembershipService.GetPosition:input_type -> guildhall.membership.v1.GetPositionRequest
-	22, // 54: guildhall.membership.v1.MembershipService.ListPositions:input_type -> guildhall.membership.v1.ListPositionsRequest
-	24, // 55: guildhall.membership.v1.MembershipService.CreatePosition:input_type -> guildhall.membership.v1.CreatePositionRequest
-	25, // 56: guildhall.membership.v1.MembershipService.UpdatePosition:input_type -> guildhall.membership.v1.UpdatePositionRequest
-	26, // 57: guildhall.membership.v1.MembershipService.FillPosition:input_type -> guildhall.membership.v1.FillPositionRequest
-	27, // 58: guildhall.membership.v1.MembershipService.OfferHelp:input_type -> guildhall.membership.v1.OfferHelpRequest
-	29, // 59: guildhall.membership.v1.MembershipService.GetVolunteer:input_type -> guildhall.membership.v1.GetVolunteerRequest
-	30, // 60: guildhall.membership.v1.MembershipService.ListVolunteers:input_type -> guildhall.membership.v1.ListVolunteersRequest
-	32, // 61: guildhall.membership.v1.MembershipService.TransitionVolunteer:input_type -> guildhall.membership.v1.TransitionVolunteerRequest
-	33, // 62: guildhall.membership.v1.MembershipService.SuggestPositions:input_type -> guildhall.membership.v1.SuggestPositionsRequest
-	35, // 63: guildhall.membership.v1.MembershipService.GetVolunteerStats:input_type -> guildhall.membership.v1.GetVolunteerStatsRequest
-	36, // 64: guildhall.membership.v1.MembershipService.GetPackage:input_type -> guildhall.membership.v1.GetPackageRequest
-	37, // 65: guildhall.membership.v1.MembershipService.ListPackages:input_type -> guildhall.membership.v1.ListPackagesRequest
-	39, // 66: guildhall.membership.v1.MembershipService.CreatePackage:input_type -> guildhall.membership.v1.CreatePackageRequest
-	40, // 67: guildhall.membership.v1.MembershipService.UpdatePackage:input_type -> guildhall.membership.v1.UpdatePackageRequest
-	41, // 68: guildhall.membership.v1.MembershipService.OrphanPackage:input_type -> guildhall.membership.v1.OrphanPackageRequest
-	43, // 69: guildhall.membership.v1.MembershipService.AdoptPackage:input_type -> guildhall.membership.v1.AdoptPackageRequest
-	44, // 70: guildhall.membership.v1.MembershipService.ApproveAdoption:input_type -> guildhall.membership.v1.ApproveAdoptionRequest
-	42, // 71: guildhall.membership.v1.MembershipService.TransitionPackage:input_type -> guildhall.membership.v1.TransitionPackageRequest
-	45, // 72: guildhall.membership.v1.MembershipService.CreateToken:input_type -> guildhall.membership.v1.CreateTokenRequest
-	47, // 73: guildhall.membership.v1.MembershipService.ListTokens:input_type -> guildhall.membership.v1.ListTokensRequest
-	49, // 74: guildhall.membership.v1.MembershipService.RevokeToken:input_type -> guildhall.membership.v1.RevokeTokenRequest
-	50, // 75: guildhall.membership.v1.MembershipService.CreateIdentity:input_type -> guildhall.membership.v1.CreateIdentityRequest
-	51, // 76: guildhall.membership.v1.MembershipService.ListIdentities:input_type -> guildhall.membership.v1.ListIdentitiesRequest
-	53, // 77: guildhall.membership.v1.MembershipService.DeleteIdentity:input_type -> guildhall.membership.v1.DeleteIdentityRequest
-	54, // 78: guildhall.membership.v1.MembershipService.Authenticate:input_type -> guildhall.membership.v1.AuthenticateRequest
-	55, // 79: guildhall.membership.v1.MembershipService.GetCaller:input_type -> guildhall.membership.v1.GetCallerRequest
-	56, // 80: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
-	58, // 81: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
-	2,  // 82: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
-	4,  // 83: guildhall.membership.v1.MembershipService.FindPeople:output_type -> guildhall.membership.v1.FindPeopleResponse
-	58, // 84: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
-	58, // 85: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
-	74, // 86: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
-	9,  // 87: guildhall.membership.v1.MembershipService.ListDriftEvents:output_type -> guildhall.membership.v1.ListDriftEventsResponse
-	61, // 88: guildhall.membership.v1.MembershipService.GetTeam:output_type -> guildhall.membership.v1.Team
-	12, // 89: guildhall.membership.v1.MembershipService.ListTeams:output_type -> guildhall.membership.v1.ListTeamsResponse
-	61, // 90: guildhall.membership.v1.MembershipService.CreateTeam:output_type -> guildhall.membership.v1.Team
-	61, // 91: guildhall.membership.v1.MembershipService.UpdateTeam:output_type -> guildhall.membership.v1.Team
-	74, // 92: guildhall.membership.v1.MembershipService.DeleteTeam:output_type -> google.protobuf.Empty
-	17, // 93: guildhall.membership.v1.MembershipService.ListTeamMembers:output_type -> guildhall.membership.v1.ListTeamMembersResponse
-	63, // 94: guildhall.membership.v1.MembershipService.CreateTeamMember:output_type -> guildhall.membership.v1.TeamMember
-	63, // 95: guildhall.membership.v1.MembershipService.UpdateTeamMember:output_type -> guildhall.membership.v1.TeamMember
-	74, // 96: guildhall.membership.v1.MembershipService.DeleteTeamMember:output_type -> google.protobuf.Empty
-	65, // 97: guildhall.membership.v1.MembershipService.GetPosition:output_type -> guildhall.membership.v1.Position
-	23, // 98: guildhall.membership.v1.MembershipService.ListPositions:output_type -> guildhall.membership.v1.ListPositionsResponse
-	65, // 99: guildhall.membership.v1.MembershipService.CreatePosition:output_type -> guildhall.membership.v1.Position
-	65, // 100: guildhall.membership.v1.MembershipService.UpdatePosition:output_type -> guildhall.membership.v1.Position
-	65, // 101: guildhall.membership.v1.MembershipService.FillPosition:output_type -> guildhall.membership.v1.Position
-	28, // 102: guildhall.membership.v1.MembershipService.OfferHelp:output_type -> guildhall.membership.v1.OfferHelpResponse
-	66, // 103: guildhall.membership.v1.MembershipService.GetVolunteer:output_type -> guildhall.membership.v1.Volunteer
-	31, // 104: guildhall.membership.v1.MembershipService.ListVolunteers:output_type -> guildhall.membership.v1.ListVolunteersResponse
-	66, // 105: guildhall.membership.v1.MembershipService.TransitionVolunteer:output_type -> guildhall.membership.v1.Volunteer
-	34, // 106: guildhall.membership.v1.MembershipService.SuggestPositions:output_type -> guildhall.membership.v1.SuggestPositionsResponse
-	75, // 107: guildhall.membership.v1.MembershipService.GetVolunteerStats:output_type -> guildhall.membership.v1.VolunteerStats
-	70, // 108: guildhall.membership.v1.MembershipService.GetPackage:output_type -> guildhall.membership.v1.Package
-	38, // 109: guildhall.membership.v1.MembershipService.ListPackages:output_type -> guildhall.membership.v1.ListPackagesResponse
-	70, // 110: guildhall.membership.v1.MembershipService.CreatePackage:output_type -> guildhall.membership.v1.Package
-	70, // 111: guildhall.membership.v1.MembershipService.UpdatePackage:output_type -> guildhall.membership.v1.Package
-	70, // 112: guildhall.membership.v1.MembershipService.OrphanPackage:output_type -> guildhall.membership.v1.Package
-	70, // 113: guildhall.membership.v1.MembershipService.AdoptPackage:output_type -> guildhall.membership.v1.Package
-	70, // 114: guildhall.membership.v1.MembershipService.ApproveAdoption:output_type -> guildhall.membership.v1.Package
-	70, // 115: guildhall.membership.v1.MembershipService.TransitionPackage:output_type -> guildhall.membership.v1.Package
-	46, // 116: guildhall.membership.v1.MembershipService.CreateToken:output_type -> guildhall.membership.v1.CreateTokenResponse
-	48, // 117: guildhall.membership.v1.MembershipService.ListTokens:output_type -> guildhall.membership.v1.ListTokensResponse
-	71, // 118: guildhall.membership.v1.MembershipService.RevokeToken:output_type -> guildhall.membership.v1.Token
-	72, // 119: guildhall.membership.v1.MembershipService.CreateIdentity:output_type -> guildhall.membership.v1.Identity
-	52, // 120: guildhall.membership.v1.MembershipService.ListIdentities:output_type -> guildhall.membership.v1.ListIdentitiesResponse
-	74, // 121: guildhall.membership.v1.MembershipService.DeleteIdentity:output_type -> google.protobuf.Empty
-	76, // 122: guildhall.membership.v1.MembershipService.Authenticate:output_type -> guildhall.membership.v1.Principal
-	76, // 123: guildhall.membership.v1.MembershipService.GetCaller:output_type -> guildhall.membership.v1.Principal
-	57, // 124: guildhall.membership.v1.MembershipService.ReportActivity:output_type -> guildhall.membership.v1.ReportActivityResponse
-	81, // [81:125] is the sub-list for method output_type
-	37, // [37:81] is the sub-list for method input_type
-	37, // [37:37] is the sub-list for extension type_name
-	37, // [37:37] is the sub-list for extension extendee
-	0,  // [0:37] is the sub-list for field type_name
+	64, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	64, // 1: guildhall.membership.v1.FindPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	64, // 2: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	64, // 3: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	65, // 4: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
+	66, // 5: guildhall.membership.v1.ListDriftEventsResponse.drift_events:type_name -> guildhall.membership.v1.DriftEvent
+	67, // 6: guildhall.membership.v1.ListTeamsResponse.teams:type_name -> guildhall.membership.v1.Team
+	67, // 7: guildhall.membership.v1.CreateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	67, // 8: guildhall.membership.v1.UpdateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	65, // 9: guildhall.membership.v1.UpdateTeamRequest.update_mask:type_name -> google.protobuf.FieldMask
+	68, // 10: guildhall.membership.v1.ListTeamMembersRequest.role:type_name -> guildhall.membership.v1.Role
+	69, // 11: guildhall.membership.v1.ListTeamMembersResponse.team_members:type_name -> guildhall.membership.v1.TeamMember
+	69, // 12: guildhall.membership.v1.CreateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	69, // 13: guildhall.membership.v1.UpdateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	65, // 14: guildhall.membership.v1.UpdateTeamMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	70, // 15: guildhall.membership.v1.ListPositionsRequest.state:type_name -> guildhall.membership.v1.Position.State
+	71, // 16: guildhall.membership.v1.ListPositionsResponse.positions:type_name -> guildhall.membership.v1.Position
+	71, // 17: guildhall.membership.v1.CreatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	71, // 18: guildhall.membership.v1.UpdatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	65, // 19: guildhall.membership.v1.UpdatePositionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	72, // 20: guildhall.membership.v1.OfferHelpRequest.volunteer:type_name -> guildhall.membership.v1.Volunteer
+	73, // 21: guildhall.membership.v1.ListVolunteersRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	72, // 22: guildhall.membership.v1.ListVolunteersResponse.volunteers:type_name -> guildhall.membership.v1.Volunteer
+	73, // 23: guildhall.membership.v1.TransitionVolunteerRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	74, // 24: guildhall.membership.v1.SuggestPositionsResponse.suggestions:type_name -> guildhall.membership.v1.PositionSuggestion
+	75, // 25: guildhall.membership.v1.ListPackagesRequest.state:type_name -> guildhall.membership.v1.Package.State
+	76, // 26: guildhall.membership.v1.ListPackagesResponse.packages:type_name -> guildhall.membership.v1.Package
+	76, // 27: guildhall.membership.v1.CreatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	76, // 28: guildhall.membership.v1.UpdatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	65, // 29: guildhall.membership.v1.UpdatePackageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	75, // 30: guildhall.membership.v1.TransitionPackageRequest.state:type_name -> guildhall.membership.v1.Package.State
+	77, // 31: guildhall.membership.v1.CreateTokenRequest.token:type_name -> guildhall.membership.v1.Token
+	77, // 32: guildhall.membership.v1.CreateTokenResponse.token:type_name -> guildhall.membership.v1.Token
+	77, // 33: guildhall.membership.v1.ListTokensResponse.tokens:type_name -> guildhall.membership.v1.Token
+	78, // 34: guildhall.membership.v1.CreateIdentityRequest.identity:type_name -> guildhall.membership.v1.Identity
+	78, // 35: guildhall.membership.v1.ListIdentitiesResponse.identities:type_name -> guildhall.membership.v1.Identity
+	79, // 36: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
+	80, // 37: guildhall.membership.v1.UpdateNotificationSettingsRequest.notification_settings:type_name -> guildhall.membership.v1.NotificationSettings
+	65, // 38: guildhall.membership.v1.UpdateNotificationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	81, // 39: guildhall.membership.v1.UnsubscribeNotificationsResponse.kind:type_name -> guildhall.membership.v1.NotificationKind
+	81, // 40: guildhall.membership.v1.MailRecipient.muted_kinds:type_name -> guildhall.membership.v1.NotificationKind
+	0,  // 41: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
+	1,  // 42: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
+	3,  // 43: guildhall.membership.v1.MembershipService.FindPeople:input_type -> guildhall.membership.v1.FindPeopleRequest
+	5,  // 44: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
+	6,  // 45: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
+	7,  // 46: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
+	58, // 47: guildhall.membership.v1.MembershipService.GetNotificationSettings:input_type -> guildhall.membership.v1.GetNotificationSettingsRequest
+	59, // 48: guildhall.membership.v1.MembershipService.UpdateNotificationSettings:input_type -> guildhall.membership.v1.UpdateNotificationSettingsRequest
+	60, // 49: guildhall.membership.v1.MembershipService.UnsubscribeNotifications:input_type -> guildhall.membership.v1.UnsubscribeNotificationsRequest
+	62, // 50: guildhall.membership.v1.MembershipService.GetMailRecipient:input_type -> guildhall.membership.v1.GetMailRecipientRequest
+	8,  // 51: guildhall.membership.v1.MembershipService.ListDriftEvents:input_type -> guildhall.membership.v1.ListDriftEventsRequest
+	10, // 52: guildhall.membership.v1.MembershipService.GetTeam:input_type -> guildhall.membership.v1.GetTeamRequest
+	11, // 53: guildhall.membership.v1.MembershipService.ListTeams:input_type -> guildhall.membership.v1.ListTeamsRequest
+	13, // 54: guildhall.membership.v1.MembershipService.CreateTeam:input_type -> guildhall.membership.v1.CreateTeamRequest
+	14, // 55: guildhall.membership.v1.MembershipService.UpdateTeam:input_type -> guildhall.membership.v1.UpdateTeamRequest
+	15, // 56: guildhall.membership.v1.MembershipService.DeleteTeam:input_type -> guildhall.membership.v1.DeleteTeamRequest
+	16, // 57: guildhall.membership.v1.MembershipService.ListTeamMembers:input_type -> guildhall.membership.v1.ListTeamMembersRequest
+	18, // 58: guildhall.membership.v1.MembershipService.CreateTeamMember:input_type -> guildhall.membership.v1.CreateTeamMemberRequest
+	19, // 59: guildhall.membership.v1.MembershipService.UpdateTeamMember:input_type -> guildhall.membership.v1.UpdateTeamMemberRequest
+	20, // 60: guildhall.membership.v1.MembershipService.DeleteTeamMember:input_type -> guildhall.membership.v1.DeleteTeamMemberRequest
+	21, // 61: guildhall.membership.v1.MembershipService.GetPosition:input_type -> guildhall.membership.v1.GetPositionRequest
+	22, // 62: guildhall.membership.v1.MembershipService.ListPositions:input_type -> guildhall.membership.v1.ListPositionsRequest
+	24, // 63: guildhall.membership.v1.MembershipService.CreatePosition:input_type -> guildhall.membership.v1.CreatePositionRequest
+	25, // 64: guildhall.membership.v1.MembershipService.UpdatePosition:input_type -> guildhall.membership.v1.UpdatePositionRequest
+	26, // 65: guildhall.membership.v1.MembershipService.FillPosition:input_type -> guildhall.membership.v1.FillPositionRequest
+	27, // 66: guildhall.membership.v1.MembershipService.OfferHelp:input_type -> guildhall.membership.v1.OfferHelpRequest
+	29, // 67: guildhall.membership.v1.MembershipService.GetVolunteer:input_type -> guildhall.membership.v1.GetVolunteerRequest
+	30, // 68: guildhall.membership.v1.MembershipService.ListVolunteers:input_type -> guildhall.membership.v1.ListVolunteersRequest
+	32, // 69: guildhall.membership.v1.MembershipService.TransitionVolunteer:input_type -> guildhall.membership.v1.TransitionVolunteerRequest
+	33, // 70: guildhall.membership.v1.MembershipService.SuggestPositions:input_type -> guildhall.membership.v1.SuggestPositionsRequest
+	35, // 71: guildhall.membership.v1.MembershipService.GetVolunteerStats:input_type -> guildhall.membership.v1.GetVolunteerStatsRequest
+	36, // 72: guildhall.membership.v1.MembershipService.GetPackage:input_type -> guildhall.membership.v1.GetPackageRequest
+	37, // 73: guildhall.membership.v1.MembershipService.ListPackages:input_type -> guildhall.membership.v1.ListPackagesRequest
+	39, // 74: guildhall.membership.v1.MembershipService.CreatePackage:input_type -> guildhall.membership.v1.CreatePackageRequest
+	40, // 75: guildhall.membership.v1.MembershipService.UpdatePackage:input_type -> guildhall.membership.v1.UpdatePackageRequest
+	41, // 76: guildhall.membership.v1.MembershipService.OrphanPackage:input_type -> guildhall.membership.v1.OrphanPackageRequest
+	43, // 77: guildhall.membership.v1.MembershipService.AdoptPackage:input_type -> guildhall.membership.v1.AdoptPackageRequest
+	44, // 78: guildhall.membership.v1.MembershipService.ApproveAdoption:input_type -> guildhall.membership.v1.ApproveAdoptionRequest
+	42, // 79: guildhall.membership.v1.MembershipService.TransitionPackage:input_type -> guildhall.membership.v1.TransitionPackageRequest
+	45, // 80: guildhall.membership.v1.MembershipService.CreateToken:input_type -> guildhall.membership.v1.CreateTokenRequest
+	47, // 81: guildhall.membership.v1.MembershipService.ListTokens:input_type -> guildhall.membership.v1.ListTokensRequest
+	49, // 82: guildhall.membership.v1.MembershipService.RevokeToken:input_type -> guildhall.membership.v1.RevokeTokenRequest
+	50, // 83: guildhall.membership.v1.MembershipService.CreateIdentity:input_type -> guildhall.membership.v1.CreateIdentityRequest
+	51, // 84: guildhall.membership.v1.MembershipService.ListIdentities:input_type -> guildhall.membership.v1.ListIdentitiesRequest
+	53, // 85: guildhall.membership.v1.MembershipService.DeleteIdentity:input_type -> guildhall.membership.v1.DeleteIdentityRequest
+	54, // 86: guildhall.membership.v1.MembershipService.Authenticate:input_type -> guildhall.membership.v1.AuthenticateRequest
+	55, // 87: guildhall.membership.v1.MembershipService.GetCaller:input_type -> guildhall.membership.v1.GetCallerRequest
+	56, // 88: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
+	64, // 89: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
+	2,  // 90: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
+	4,  // 91: guildhall.membership.v1.MembershipService.FindPeople:output_type -> guildhall.membership.v1.FindPeopleResponse
+	64, // 92: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
+	64, // 93: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
+	82, // 94: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
+	80, // 95: guildhall.membership.v1.MembershipService.GetNotificationSettings:output_type -> guildhall.membership.v1.NotificationSettings
+	80, // 96: guildhall.membership.v1.MembershipService.UpdateNotificationSettings:output_type -> guildhall.membership.v1.NotificationSettings
+	61, // 97: guildhall.membership.v1.MembershipService.UnsubscribeNotifications:output_type -> guildhall.membership.v1.UnsubscribeNotificationsResponse
+	63, // 98: guildhall.membership.v1.MembershipService.GetMailRecipient:output_type -> guildhall.membership.v1.MailRecipient
+	9,  // 99: guildhall.membership.v1.MembershipService.ListDriftEvents:output_type -> guildhall.membership.v1.ListDriftEventsResponse
+	67, // 100: guildhall.membership.v1.MembershipService.GetTeam:output_type -> guildhall.membership.v1.Team
+	12, // 101: guildhall.membership.v1.MembershipService.ListTeams:output_type -> guildhall.membership.v1.ListTeamsResponse
+	67, // 102: guildhall.membership.v1.MembershipService.CreateTeam:output_type -> guildhall.membership.v1.Team
+	67, // 103: guildhall.membership.v1.MembershipService.UpdateTeam:output_type -> guildhall.membership.v1.Team
+	82, // 104: guildhall.membership.v1.MembershipService.DeleteTeam:output_type -> google.protobuf.Empty
+	17, // 105: guildhall.membership.v1.MembershipService.ListTeamMembers:output_type -> guildhall.membership.v1.ListTeamMembersResponse
+	69, // 106: guildhall.membership.v1.MembershipService.CreateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	69, // 107: guildhall.membership.v1.MembershipService.UpdateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	82, // 108: guildhall.membership.v1.MembershipService.DeleteTeamMember:output_type -> google.protobuf.Empty
+	71, // 109: guildhall.membership.v1.MembershipService.GetPosition:output_type -> guildhall.membership.v1.Position
+	23, // 110: guildhall.membership.v1.MembershipService.ListPositions:output_type -> guildhall.membership.v1.ListPositionsResponse
+	71, // 111: guildhall.membership.v1.MembershipService.CreatePosition:output_type -> guildhall.membership.v1.Position
+	71, // 112: guildhall.membership.v1.MembershipService.UpdatePosition:output_type -> guildhall.membership.v1.Position
+	71, // 113: guildhall.membership.v1.MembershipService.FillPosition:output_type -> guildhall.membership.v1.Position
+	28, // 114: guildhall.membership.v1.MembershipService.OfferHelp:output_type -> guildhall.membership.v1.OfferHelpResponse
+	72, // 115: guildhall.membership.v1.MembershipService.GetVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	31, // 116: guildhall.membership.v1.MembershipService.ListVolunteers:output_type -> guildhall.membership.v1.ListVolunteersResponse
+	72, // 117: guildhall.membership.v1.MembershipService.TransitionVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	34, // 118: guildhall.membership.v1.MembershipService.SuggestPositions:output_type -> guildhall.membership.v1.SuggestPositionsResponse
+	83, // 119: guildhall.membership.v1.MembershipService.GetVolunteerStats:output_type -> guildhall.membership.v1.VolunteerStats
+	76, // 120: guildhall.membership.v1.MembershipService.GetPackage:output_type -> guildhall.membership.v1.Package
+	38, // 121: guildhall.membership.v1.MembershipService.ListPackages:output_type -> guildhall.membership.v1.ListPackagesResponse
+	76, // 122: guildhall.membership.v1.MembershipService.CreatePackage:output_type -> guildhall.membership.v1.Package
+	76, // 123: guildhall.membership.v1.MembershipService.UpdatePackage:output_type -> guildhall.membership.v1.Package
+	76, // 124: guildhall.membership.v1.MembershipService.OrphanPackage:output_type -> guildhall.membership.v1.Package
+	76, // 125: guildhall.membership.v1.MembershipService.AdoptPackage:output_type -> guildhall.membership.v1.Package
+	76, // 126: guildhall.membership.v1.MembershipService.ApproveAdoption:output_type -> guildhall.membership.v1.Package
+	76, // 127: guildhall.membership.v1.MembershipService.TransitionPackage:output_type -> guildhall.membership.v1.Package
+	46, // 128: guildhall.membership.v1.MembershipService.CreateToken:output_type -> guildhall.membership.v1.CreateTokenResponse
+	48, // 129: guildhall.membership.v1.MembershipService.ListTokens:output_type -> guildhall.membership.v1.ListTokensResponse
+	77, // 130: guildhall.membership.v1.MembershipService.RevokeToken:output_type -> guildhall.membership.v1.Token
+	78, // 131: guildhall.membership.v1.MembershipService.CreateIdentity:output_type -> guildhall.membership.v1.Identity
+	52, // 132: guildhall.membership.v1.MembershipService.ListIdentities:output_type -> guildhall.membership.v1.ListIdentitiesResponse
+	82, // 133: guildhall.membership.v1.MembershipService.DeleteIdentity:output_type -> google.protobuf.Empty
+	84, // 134: guildhall.membership.v1.MembershipService.Authenticate:output_type -> guildhall.membership.v1.Principal
+	84, // 135: guildhall.membership.v1.MembershipService.GetCaller:output_type -> guildhall.membership.v1.Principal
+	57, // 136: guildhall.membership.v1.MembershipService.ReportActivity:output_type -> guildhall.membership.v1.ReportActivityResponse
+	89, // [89:137] is the sub-list for method output_type
+	41, // [41:89] is the sub-list for method input_type
+	41, // [41:41] is the sub-list for extension type_name
+	41, // [41:41] is the sub-list for extension extendee
+	0,  // [0:41] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_membership_v1_membership_service_proto_init() }
@@ -3853,6 +4211,7 @@ func file_guildhall_membership_v1_membership_service_proto_init() {
 		return
 	}
 	file_guildhall_membership_v1_identity_proto_init()
+	file_guildhall_membership_v1_notification_proto_init()
 	file_guildhall_membership_v1_package_proto_init()
 	file_guildhall_membership_v1_person_proto_init()
 	file_guildhall_membership_v1_team_proto_init()
@@ -3863,7 +4222,7 @@ func file_guildhall_membership_v1_membership_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_membership_v1_membership_service_proto_rawDesc), len(file_guildhall_membership_v1_membership_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   58,
+			NumMessages:   64,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -319,6 +319,161 @@ func local_request_MembershipService_DeletePerson_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
+func request_MembershipService_GetNotificationSettings_0(ctx context.Context, marshaler runtime.Marshaler, client MembershipServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetNotificationSettingsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetNotificationSettings(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_MembershipService_GetNotificationSettings_0(ctx context.Context, marshaler runtime.Marshaler, server MembershipServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq GetNotificationSettingsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "name")
+	}
+	protoReq.Name, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "name", err)
+	}
+	msg, err := server.GetNotificationSettings(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_MembershipService_UpdateNotificationSettings_0 = &utilities.DoubleArray{Encoding: map[string]int{"notification_settings": 0, "name": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 2, 2, 3}}
+
+func request_MembershipService_UpdateNotificationSettings_0(ctx context.Context, marshaler runtime.Marshaler, client MembershipServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UpdateNotificationSettingsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.NotificationSettings); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.NotificationSettings); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
+	}
+	val, ok := pathParams["notification_settings.name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "notification_settings.name")
+	}
+	err = runtime.PopulateFieldFromPath(&protoReq, "notification_settings.name", val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "notification_settings.name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MembershipService_UpdateNotificationSettings_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.UpdateNotificationSettings(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_MembershipService_UpdateNotificationSettings_0(ctx context.Context, marshaler runtime.Marshaler, server MembershipServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UpdateNotificationSettingsRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.NotificationSettings); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.NotificationSettings); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
+	}
+	val, ok := pathParams["notification_settings.name"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "notification_settings.name")
+	}
+	err = runtime.PopulateFieldFromPath(&protoReq, "notification_settings.name", val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "notification_settings.name", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MembershipService_UpdateNotificationSettings_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.UpdateNotificationSettings(ctx, &protoReq)
+	return msg, metadata, err
+}
+
+var filter_MembershipService_UnsubscribeNotifications_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
+
+func request_MembershipService_UnsubscribeNotifications_0(ctx context.Context, marshaler runtime.Marshaler, client MembershipServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UnsubscribeNotificationsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MembershipService_UnsubscribeNotifications_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.UnsubscribeNotifications(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_MembershipService_UnsubscribeNotifications_0(ctx context.Context, marshaler runtime.Marshaler, server MembershipServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq UnsubscribeNotificationsRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_MembershipService_UnsubscribeNotifications_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.UnsubscribeNotifications(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 var filter_MembershipService_ListDriftEvents_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
 func request_MembershipService_ListDriftEvents_0(ctx context.Context, marshaler runtime.Marshaler, client MembershipServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
@@ -2176,6 +2331,66 @@ func RegisterMembershipServiceHandlerServer(ctx context.Context, mux *runtime.Se
 		}
 		forward_MembershipService_DeletePerson_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_MembershipService_GetNotificationSettings_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/GetNotificationSettings", runtime.WithHTTPPathPattern("/v1/{name=people/*/notificationSettings}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_MembershipService_GetNotificationSettings_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MembershipService_GetNotificationSettings_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPatch, pattern_MembershipService_UpdateNotificationSettings_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/UpdateNotificationSettings", runtime.WithHTTPPathPattern("/v1/{notification_settings.name=people/*/notificationSettings}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_MembershipService_UpdateNotificationSettings_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MembershipService_UpdateNotificationSettings_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_MembershipService_UnsubscribeNotifications_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/UnsubscribeNotifications", runtime.WithHTTPPathPattern("/v1/notifications:unsubscribe"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_MembershipService_UnsubscribeNotifications_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MembershipService_UnsubscribeNotifications_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_MembershipService_ListDriftEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -3058,6 +3273,57 @@ func RegisterMembershipServiceHandlerClient(ctx context.Context, mux *runtime.Se
 		}
 		forward_MembershipService_DeletePerson_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_MembershipService_GetNotificationSettings_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/GetNotificationSettings", runtime.WithHTTPPathPattern("/v1/{name=people/*/notificationSettings}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_MembershipService_GetNotificationSettings_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MembershipService_GetNotificationSettings_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPatch, pattern_MembershipService_UpdateNotificationSettings_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/UpdateNotificationSettings", runtime.WithHTTPPathPattern("/v1/{notification_settings.name=people/*/notificationSettings}"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_MembershipService_UpdateNotificationSettings_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MembershipService_UpdateNotificationSettings_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_MembershipService_UnsubscribeNotifications_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/guildhall.membership.v1.MembershipService/UnsubscribeNotifications", runtime.WithHTTPPathPattern("/v1/notifications:unsubscribe"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_MembershipService_UnsubscribeNotifications_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MembershipService_UnsubscribeNotifications_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodGet, pattern_MembershipService_ListDriftEvents_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -3691,93 +3957,99 @@ func RegisterMembershipServiceHandlerClient(ctx context.Context, mux *runtime.Se
 }
 
 var (
-	pattern_MembershipService_GetPerson_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "people", "name"}, ""))
-	pattern_MembershipService_ListPeople_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, ""))
-	pattern_MembershipService_FindPeople_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, "find"))
-	pattern_MembershipService_CreatePerson_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, ""))
-	pattern_MembershipService_UpdatePerson_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "people", "person.name"}, ""))
-	pattern_MembershipService_DeletePerson_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "people", "name"}, ""))
-	pattern_MembershipService_ListDriftEvents_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, "drift"))
-	pattern_MembershipService_GetTeam_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "teams", "name"}, ""))
-	pattern_MembershipService_ListTeams_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "teams"}, ""))
-	pattern_MembershipService_CreateTeam_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "teams"}, ""))
-	pattern_MembershipService_UpdateTeam_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "teams", "team.name"}, ""))
-	pattern_MembershipService_DeleteTeam_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "teams", "name"}, ""))
-	pattern_MembershipService_ListTeamMembers_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "teams", "parent", "members"}, ""))
-	pattern_MembershipService_CreateTeamMember_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "teams", "parent", "members"}, ""))
-	pattern_MembershipService_UpdateTeamMember_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "members", "team_member.name"}, ""))
-	pattern_MembershipService_DeleteTeamMember_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "members", "name"}, ""))
-	pattern_MembershipService_GetPosition_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "positions", "name"}, ""))
-	pattern_MembershipService_ListPositions_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "teams", "parent", "positions"}, ""))
-	pattern_MembershipService_CreatePosition_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "teams", "parent", "positions"}, ""))
-	pattern_MembershipService_UpdatePosition_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "positions", "position.name"}, ""))
-	pattern_MembershipService_FillPosition_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "positions", "name"}, "fill"))
-	pattern_MembershipService_OfferHelp_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "volunteers"}, ""))
-	pattern_MembershipService_GetVolunteer_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "volunteers", "name"}, ""))
-	pattern_MembershipService_ListVolunteers_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "volunteers"}, ""))
-	pattern_MembershipService_TransitionVolunteer_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "volunteers", "name"}, "transition"))
-	pattern_MembershipService_SuggestPositions_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "volunteers", "name"}, "suggest"))
-	pattern_MembershipService_GetVolunteerStats_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "volunteers"}, "stats"))
-	pattern_MembershipService_GetPackage_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, ""))
-	pattern_MembershipService_ListPackages_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "packages"}, ""))
-	pattern_MembershipService_CreatePackage_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "packages"}, ""))
-	pattern_MembershipService_UpdatePackage_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "package.name"}, ""))
-	pattern_MembershipService_OrphanPackage_0       = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, "orphan"))
-	pattern_MembershipService_AdoptPackage_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, "adopt"))
-	pattern_MembershipService_ApproveAdoption_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, "approveAdoption"))
-	pattern_MembershipService_TransitionPackage_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, "transition"))
-	pattern_MembershipService_CreateToken_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "people", "parent", "tokens"}, ""))
-	pattern_MembershipService_ListTokens_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "people", "parent", "tokens"}, ""))
-	pattern_MembershipService_RevokeToken_0         = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "people", "tokens", "name"}, "revoke"))
-	pattern_MembershipService_CreateIdentity_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "people", "parent", "identities"}, ""))
-	pattern_MembershipService_ListIdentities_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "people", "parent", "identities"}, ""))
-	pattern_MembershipService_DeleteIdentity_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "people", "identities", "name"}, ""))
-	pattern_MembershipService_GetCaller_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "caller"}, ""))
-	pattern_MembershipService_ReportActivity_0      = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "activities"}, "report"))
+	pattern_MembershipService_GetPerson_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "people", "name"}, ""))
+	pattern_MembershipService_ListPeople_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, ""))
+	pattern_MembershipService_FindPeople_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, "find"))
+	pattern_MembershipService_CreatePerson_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, ""))
+	pattern_MembershipService_UpdatePerson_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "people", "person.name"}, ""))
+	pattern_MembershipService_DeletePerson_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "people", "name"}, ""))
+	pattern_MembershipService_GetNotificationSettings_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3}, []string{"v1", "people", "notificationSettings", "name"}, ""))
+	pattern_MembershipService_UpdateNotificationSettings_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 4, 3, 5, 3}, []string{"v1", "people", "notificationSettings", "notification_settings.name"}, ""))
+	pattern_MembershipService_UnsubscribeNotifications_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "notifications"}, "unsubscribe"))
+	pattern_MembershipService_ListDriftEvents_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "people"}, "drift"))
+	pattern_MembershipService_GetTeam_0                    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "teams", "name"}, ""))
+	pattern_MembershipService_ListTeams_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "teams"}, ""))
+	pattern_MembershipService_CreateTeam_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "teams"}, ""))
+	pattern_MembershipService_UpdateTeam_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "teams", "team.name"}, ""))
+	pattern_MembershipService_DeleteTeam_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "teams", "name"}, ""))
+	pattern_MembershipService_ListTeamMembers_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "teams", "parent", "members"}, ""))
+	pattern_MembershipService_CreateTeamMember_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "teams", "parent", "members"}, ""))
+	pattern_MembershipService_UpdateTeamMember_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "members", "team_member.name"}, ""))
+	pattern_MembershipService_DeleteTeamMember_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "members", "name"}, ""))
+	pattern_MembershipService_GetPosition_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "positions", "name"}, ""))
+	pattern_MembershipService_ListPositions_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "teams", "parent", "positions"}, ""))
+	pattern_MembershipService_CreatePosition_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "teams", "parent", "positions"}, ""))
+	pattern_MembershipService_UpdatePosition_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "positions", "position.name"}, ""))
+	pattern_MembershipService_FillPosition_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "teams", "positions", "name"}, "fill"))
+	pattern_MembershipService_OfferHelp_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "volunteers"}, ""))
+	pattern_MembershipService_GetVolunteer_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "volunteers", "name"}, ""))
+	pattern_MembershipService_ListVolunteers_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "volunteers"}, ""))
+	pattern_MembershipService_TransitionVolunteer_0        = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "volunteers", "name"}, "transition"))
+	pattern_MembershipService_SuggestPositions_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "volunteers", "name"}, "suggest"))
+	pattern_MembershipService_GetVolunteerStats_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "volunteers"}, "stats"))
+	pattern_MembershipService_GetPackage_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, ""))
+	pattern_MembershipService_ListPackages_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "packages"}, ""))
+	pattern_MembershipService_CreatePackage_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "packages"}, ""))
+	pattern_MembershipService_UpdatePackage_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "package.name"}, ""))
+	pattern_MembershipService_OrphanPackage_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, "orphan"))
+	pattern_MembershipService_AdoptPackage_0               = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, "adopt"))
+	pattern_MembershipService_ApproveAdoption_0            = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, "approveAdoption"))
+	pattern_MembershipService_TransitionPackage_0          = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2}, []string{"v1", "packages", "name"}, "transition"))
+	pattern_MembershipService_CreateToken_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "people", "parent", "tokens"}, ""))
+	pattern_MembershipService_ListTokens_0                 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "people", "parent", "tokens"}, ""))
+	pattern_MembershipService_RevokeToken_0                = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "people", "tokens", "name"}, "revoke"))
+	pattern_MembershipService_CreateIdentity_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "people", "parent", "identities"}, ""))
+	pattern_MembershipService_ListIdentities_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 2, 5, 2, 2, 3}, []string{"v1", "people", "parent", "identities"}, ""))
+	pattern_MembershipService_DeleteIdentity_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 2, 2, 1, 0, 4, 4, 5, 3}, []string{"v1", "people", "identities", "name"}, ""))
+	pattern_MembershipService_GetCaller_0                  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "caller"}, ""))
+	pattern_MembershipService_ReportActivity_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "activities"}, "report"))
 )
 
 var (
-	forward_MembershipService_GetPerson_0           = runtime.ForwardResponseMessage
-	forward_MembershipService_ListPeople_0          = runtime.ForwardResponseMessage
-	forward_MembershipService_FindPeople_0          = runtime.ForwardResponseMessage
-	forward_MembershipService_CreatePerson_0        = runtime.ForwardResponseMessage
-	forward_MembershipService_UpdatePerson_0        = runtime.ForwardResponseMessage
-	forward_MembershipService_DeletePerson_0        = runtime.ForwardResponseMessage
-	forward_MembershipService_ListDriftEvents_0     = runtime.ForwardResponseMessage
-	forward_MembershipService_GetTeam_0             = runtime.ForwardResponseMessage
-	forward_MembershipService_ListTeams_0           = runtime.ForwardResponseMessage
-	forward_MembershipService_CreateTeam_0          = runtime.ForwardResponseMessage
-	forward_MembershipService_UpdateTeam_0          = runtime.ForwardResponseMessage
-	forward_MembershipService_DeleteTeam_0          = runtime.ForwardResponseMessage
-	forward_MembershipService_ListTeamMembers_0     = runtime.ForwardResponseMessage
-	forward_MembershipService_CreateTeamMember_0    = runtime.ForwardResponseMessage
-	forward_MembershipService_UpdateTeamMember_0    = runtime.ForwardResponseMessage
-	forward_MembershipService_DeleteTeamMember_0    = runtime.ForwardResponseMessage
-	forward_MembershipService_GetPosition_0         = runtime.ForwardResponseMessage
-	forward_MembershipService_ListPositions_0       = runtime.ForwardResponseMessage
-	forward_MembershipService_CreatePosition_0      = runtime.ForwardResponseMessage
-	forward_MembershipService_UpdatePosition_0      = runtime.ForwardResponseMessage
-	forward_MembershipService_FillPosition_0        = runtime.ForwardResponseMessage
-	forward_MembershipService_OfferHelp_0           = runtime.ForwardResponseMessage
-	forward_MembershipService_GetVolunteer_0        = runtime.ForwardResponseMessage
-	forward_MembershipService_ListVolunteers_0      = runtime.ForwardResponseMessage
-	forward_MembershipService_TransitionVolunteer_0 = runtime.ForwardResponseMessage
-	forward_MembershipService_SuggestPositions_0    = runtime.ForwardResponseMessage
-	forward_MembershipService_GetVolunteerStats_0   = runtime.ForwardResponseMessage
-	forward_MembershipService_GetPackage_0          = runtime.ForwardResponseMessage
-	forward_MembershipService_ListPackages_0        = runtime.ForwardResponseMessage
-	forward_MembershipService_CreatePackage_0       = runtime.ForwardResponseMessage
-	forward_MembershipService_UpdatePackage_0       = runtime.ForwardResponseMessage
-	forward_MembershipService_OrphanPackage_0       = runtime.ForwardResponseMessage
-	forward_MembershipService_AdoptPackage_0        = runtime.ForwardResponseMessage
-	forward_MembershipService_ApproveAdoption_0     = runtime.ForwardResponseMessage
-	forward_MembershipService_TransitionPackage_0   = runtime.ForwardResponseMessage
-	forward_MembershipService_CreateToken_0         = runtime.ForwardResponseMessage
-	forward_MembershipService_ListTokens_0          = runtime.ForwardResponseMessage
-	forward_MembershipService_RevokeToken_0         = runtime.ForwardResponseMessage
-	forward_MembershipService_CreateIdentity_0      = runtime.ForwardResponseMessage
-	forward_MembershipService_ListIdentities_0      = runtime.ForwardResponseMessage
-	forward_MembershipService_DeleteIdentity_0      = runtime.ForwardResponseMessage
-	forward_MembershipService_GetCaller_0           = runtime.ForwardResponseMessage
-	forward_MembershipService_ReportActivity_0      = runtime.ForwardResponseMessage
+	forward_MembershipService_GetPerson_0                  = runtime.ForwardResponseMessage
+	forward_MembershipService_ListPeople_0                 = runtime.ForwardResponseMessage
+	forward_MembershipService_FindPeople_0                 = runtime.ForwardResponseMessage
+	forward_MembershipService_CreatePerson_0               = runtime.ForwardResponseMessage
+	forward_MembershipService_UpdatePerson_0               = runtime.ForwardResponseMessage
+	forward_MembershipService_DeletePerson_0               = runtime.ForwardResponseMessage
+	forward_MembershipService_GetNotificationSettings_0    = runtime.ForwardResponseMessage
+	forward_MembershipService_UpdateNotificationSettings_0 = runtime.ForwardResponseMessage
+	forward_MembershipService_UnsubscribeNotifications_0   = runtime.ForwardResponseMessage
+	forward_MembershipService_ListDriftEvents_0            = runtime.ForwardResponseMessage
+	forward_MembershipService_GetTeam_0                    = runtime.ForwardResponseMessage
+	forward_MembershipService_ListTeams_0                  = runtime.ForwardResponseMessage
+	forward_MembershipService_CreateTeam_0                 = runtime.ForwardResponseMessage
+	forward_MembershipService_UpdateTeam_0                 = runtime.ForwardResponseMessage
+	forward_MembershipService_DeleteTeam_0                 = runtime.ForwardResponseMessage
+	forward_MembershipService_ListTeamMembers_0            = runtime.ForwardResponseMessage
+	forward_MembershipService_CreateTeamMember_0           = runtime.ForwardResponseMessage
+	forward_MembershipService_UpdateTeamMember_0           = runtime.ForwardResponseMessage
+	forward_MembershipService_DeleteTeamMember_0           = runtime.ForwardResponseMessage
+	forward_MembershipService_GetPosition_0                = runtime.ForwardResponseMessage
+	forward_MembershipService_ListPositions_0              = runtime.ForwardResponseMessage
+	forward_MembershipService_CreatePosition_0             = runtime.ForwardResponseMessage
+	forward_MembershipService_UpdatePosition_0             = runtime.ForwardResponseMessage
+	forward_MembershipService_FillPosition_0               = runtime.ForwardResponseMessage
+	forward_MembershipService_OfferHelp_0                  = runtime.ForwardResponseMessage
+	forward_MembershipService_GetVolunteer_0               = runtime.ForwardResponseMessage
+	forward_MembershipService_ListVolunteers_0             = runtime.ForwardResponseMessage
+	forward_MembershipService_TransitionVolunteer_0        = runtime.ForwardResponseMessage
+	forward_MembershipService_SuggestPositions_0           = runtime.ForwardResponseMessage
+	forward_MembershipService_GetVolunteerStats_0          = runtime.ForwardResponseMessage
+	forward_MembershipService_GetPackage_0                 = runtime.ForwardResponseMessage
+	forward_MembershipService_ListPackages_0               = runtime.ForwardResponseMessage
+	forward_MembershipService_CreatePackage_0              = runtime.ForwardResponseMessage
+	forward_MembershipService_UpdatePackage_0              = runtime.ForwardResponseMessage
+	forward_MembershipService_OrphanPackage_0              = runtime.ForwardResponseMessage
+	forward_MembershipService_AdoptPackage_0               = runtime.ForwardResponseMessage
+	forward_MembershipService_ApproveAdoption_0            = runtime.ForwardResponseMessage
+	forward_MembershipService_TransitionPackage_0          = runtime.ForwardResponseMessage
+	forward_MembershipService_CreateToken_0                = runtime.ForwardResponseMessage
+	forward_MembershipService_ListTokens_0                 = runtime.ForwardResponseMessage
+	forward_MembershipService_RevokeToken_0                = runtime.ForwardResponseMessage
+	forward_MembershipService_CreateIdentity_0             = runtime.ForwardResponseMessage
+	forward_MembershipService_ListIdentities_0             = runtime.ForwardResponseMessage
+	forward_MembershipService_DeleteIdentity_0             = runtime.ForwardResponseMessage
+	forward_MembershipService_GetCaller_0                  = runtime.ForwardResponseMessage
+	forward_MembershipService_ReportActivity_0             = runtime.ForwardResponseMessage
 )

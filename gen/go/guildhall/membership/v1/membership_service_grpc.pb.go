@@ -20,50 +20,54 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MembershipService_GetPerson_FullMethodName           = "/guildhall.membership.v1.MembershipService/GetPerson"
-	MembershipService_ListPeople_FullMethodName          = "/guildhall.membership.v1.MembershipService/ListPeople"
-	MembershipService_FindPeople_FullMethodName          = "/guildhall.membership.v1.MembershipService/FindPeople"
-	MembershipService_CreatePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/CreatePerson"
-	MembershipService_UpdatePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/UpdatePerson"
-	MembershipService_DeletePerson_FullMethodName        = "/guildhall.membership.v1.MembershipService/DeletePerson"
-	MembershipService_ListDriftEvents_FullMethodName     = "/guildhall.membership.v1.MembershipService/ListDriftEvents"
-	MembershipService_GetTeam_FullMethodName             = "/guildhall.membership.v1.MembershipService/GetTeam"
-	MembershipService_ListTeams_FullMethodName           = "/guildhall.membership.v1.MembershipService/ListTeams"
-	MembershipService_CreateTeam_FullMethodName          = "/guildhall.membership.v1.MembershipService/CreateTeam"
-	MembershipService_UpdateTeam_FullMethodName          = "/guildhall.membership.v1.MembershipService/UpdateTeam"
-	MembershipService_DeleteTeam_FullMethodName          = "/guildhall.membership.v1.MembershipService/DeleteTeam"
-	MembershipService_ListTeamMembers_FullMethodName     = "/guildhall.membership.v1.MembershipService/ListTeamMembers"
-	MembershipService_CreateTeamMember_FullMethodName    = "/guildhall.membership.v1.MembershipService/CreateTeamMember"
-	MembershipService_UpdateTeamMember_FullMethodName    = "/guildhall.membership.v1.MembershipService/UpdateTeamMember"
-	MembershipService_DeleteTeamMember_FullMethodName    = "/guildhall.membership.v1.MembershipService/DeleteTeamMember"
-	MembershipService_GetPosition_FullMethodName         = "/guildhall.membership.v1.MembershipService/GetPosition"
-	MembershipService_ListPositions_FullMethodName       = "/guildhall.membership.v1.MembershipService/ListPositions"
-	MembershipService_CreatePosition_FullMethodName      = "/guildhall.membership.v1.MembershipService/CreatePosition"
-	MembershipService_UpdatePosition_FullMethodName      = "/guildhall.membership.v1.MembershipService/UpdatePosition"
-	MembershipService_FillPosition_FullMethodName        = "/guildhall.membership.v1.MembershipService/FillPosition"
-	MembershipService_OfferHelp_FullMethodName           = "/guildhall.membership.v1.MembershipService/OfferHelp"
-	MembershipService_GetVolunteer_FullMethodName        = "/guildhall.membership.v1.MembershipService/GetVolunteer"
-	MembershipService_ListVolunteers_FullMethodName      = "/guildhall.membership.v1.MembershipService/ListVolunteers"
-	MembershipService_TransitionVolunteer_FullMethodName = "/guildhall.membership.v1.MembershipService/TransitionVolunteer"
-	MembershipService_SuggestPositions_FullMethodName    = "/guildhall.membership.v1.MembershipService/SuggestPositions"
-	MembershipService_GetVolunteerStats_FullMethodName   = "/guildhall.membership.v1.MembershipService/GetVolunteerStats"
-	MembershipService_GetPackage_FullMethodName          = "/guildhall.membership.v1.MembershipService/GetPackage"
-	MembershipService_ListPackages_FullMethodName        = "/guildhall.membership.v1.MembershipService/ListPackages"
-	MembershipService_CreatePackage_FullMethodName       = "/guildhall.membership.v1.MembershipService/CreatePackage"
-	MembershipService_UpdatePackage_FullMethodName       = "/guildhall.membership.v1.MembershipService/UpdatePackage"
-	MembershipService_OrphanPackage_FullMethodName       = "/guildhall.membership.v1.MembershipService/OrphanPackage"
-	MembershipService_AdoptPackage_FullMethodName        = "/guildhall.membership.v1.MembershipService/AdoptPackage"
-	MembershipService_ApproveAdoption_FullMethodName     = "/guildhall.membership.v1.MembershipService/ApproveAdoption"
-	MembershipService_TransitionPackage_FullMethodName   = "/guildhall.membership.v1.MembershipService/TransitionPackage"
-	MembershipService_CreateToken_FullMethodName         = "/guildhall.membership.v1.MembershipService/CreateToken"
-	MembershipService_ListTokens_FullMethodName          = "/guildhall.membership.v1.MembershipService/ListTokens"
-	MembershipService_RevokeToken_FullMethodName         = "/guildhall.membership.v1.MembershipService/RevokeToken"
-	MembershipService_CreateIdentity_FullMethodName      = "/guildhall.membership.v1.MembershipService/CreateIdentity"
-	MembershipService_ListIdentities_FullMethodName      = "/guildhall.membership.v1.MembershipService/ListIdentities"
-	MembershipService_DeleteIdentity_FullMethodName      = "/guildhall.membership.v1.MembershipService/DeleteIdentity"
-	MembershipService_Authenticate_FullMethodName        = "/guildhall.membership.v1.MembershipService/Authenticate"
-	MembershipService_GetCaller_FullMethodName           = "/guildhall.membership.v1.MembershipService/GetCaller"
-	MembershipService_ReportActivity_FullMethodName      = "/guildhall.membership.v1.MembershipService/ReportActivity"
+	MembershipService_GetPerson_FullMethodName                  = "/guildhall.membership.v1.MembershipService/GetPerson"
+	MembershipService_ListPeople_FullMethodName                 = "/guildhall.membership.v1.MembershipService/ListPeople"
+	MembershipService_FindPeople_FullMethodName                 = "/guildhall.membership.v1.MembershipService/FindPeople"
+	MembershipService_CreatePerson_FullMethodName               = "/guildhall.membership.v1.MembershipService/CreatePerson"
+	MembershipService_UpdatePerson_FullMethodName               = "/guildhall.membership.v1.MembershipService/UpdatePerson"
+	MembershipService_DeletePerson_FullMethodName               = "/guildhall.membership.v1.MembershipService/DeletePerson"
+	MembershipService_GetNotificationSettings_FullMethodName    = "/guildhall.membership.v1.MembershipService/GetNotificationSettings"
+	MembershipService_UpdateNotificationSettings_FullMethodName = "/guildhall.membership.v1.MembershipService/UpdateNotificationSettings"
+	MembershipService_UnsubscribeNotifications_FullMethodName   = "/guildhall.membership.v1.MembershipService/UnsubscribeNotifications"
+	MembershipService_GetMailRecipient_FullMethodName           = "/guildhall.membership.v1.MembershipService/GetMailRecipient"
+	MembershipService_ListDriftEvents_FullMethodName            = "/guildhall.membership.v1.MembershipService/ListDriftEvents"
+	MembershipService_GetTeam_FullMethodName                    = "/guildhall.membership.v1.MembershipService/GetTeam"
+	MembershipService_ListTeams_FullMethodName                  = "/guildhall.membership.v1.MembershipService/ListTeams"
+	MembershipService_CreateTeam_FullMethodName                 = "/guildhall.membership.v1.MembershipService/CreateTeam"
+	MembershipService_UpdateTeam_FullMethodName                 = "/guildhall.membership.v1.MembershipService/UpdateTeam"
+	MembershipService_DeleteTeam_FullMethodName                 = "/guildhall.membership.v1.MembershipService/DeleteTeam"
+	MembershipService_ListTeamMembers_FullMethodName            = "/guildhall.membership.v1.MembershipService/ListTeamMembers"
+	MembershipService_CreateTeamMember_FullMethodName           = "/guildhall.membership.v1.MembershipService/CreateTeamMember"
+	MembershipService_UpdateTeamMember_FullMethodName           = "/guildhall.membership.v1.MembershipService/UpdateTeamMember"
+	MembershipService_DeleteTeamMember_FullMethodName           = "/guildhall.membership.v1.MembershipService/DeleteTeamMember"
+	MembershipService_GetPosition_FullMethodName                = "/guildhall.membership.v1.MembershipService/GetPosition"
+	MembershipService_ListPositions_FullMethodName              = "/guildhall.membership.v1.MembershipService/ListPositions"
+	MembershipService_CreatePosition_FullMethodName             = "/guildhall.membership.v1.MembershipService/CreatePosition"
+	MembershipService_UpdatePosition_FullMethodName             = "/guildhall.membership.v1.MembershipService/UpdatePosition"
+	MembershipService_FillPosition_FullMethodName               = "/guildhall.membership.v1.MembershipService/FillPosition"
+	MembershipService_OfferHelp_FullMethodName                  = "/guildhall.membership.v1.MembershipService/OfferHelp"
+	MembershipService_GetVolunteer_FullMethodName               = "/guildhall.membership.v1.MembershipService/GetVolunteer"
+	MembershipService_ListVolunteers_FullMethodName             = "/guildhall.membership.v1.MembershipService/ListVolunteers"
+	MembershipService_TransitionVolunteer_FullMethodName        = "/guildhall.membership.v1.MembershipService/TransitionVolunteer"
+	MembershipService_SuggestPositions_FullMethodName           = "/guildhall.membership.v1.MembershipService/SuggestPositions"
+	MembershipService_GetVolunteerStats_FullMethodName          = "/guildhall.membership.v1.MembershipService/GetVolunteerStats"
+	MembershipService_GetPackage_FullMethodName                 = "/guildhall.membership.v1.MembershipService/GetPackage"
+	MembershipService_ListPackages_FullMethodName               = "/guildhall.membership.v1.MembershipService/ListPackages"
+	MembershipService_CreatePackage_FullMethodName              = "/guildhall.membership.v1.MembershipService/CreatePackage"
+	MembershipService_UpdatePackage_FullMethodName              = "/guildhall.membership.v1.MembershipService/UpdatePackage"
+	MembershipService_OrphanPackage_FullMethodName              = "/guildhall.membership.v1.MembershipService/OrphanPackage"
+	MembershipService_AdoptPackage_FullMethodName               = "/guildhall.membership.v1.MembershipService/AdoptPackage"
+	MembershipService_ApproveAdoption_FullMethodName            = "/guildhall.membership.v1.MembershipService/ApproveAdoption"
+	MembershipService_TransitionPackage_FullMethodName          = "/guildhall.membership.v1.MembershipService/TransitionPackage"
+	MembershipService_CreateToken_FullMethodName                = "/guildhall.membership.v1.MembershipService/CreateToken"
+	MembershipService_ListTokens_FullMethodName                 = "/guildhall.membership.v1.MembershipService/ListTokens"
+	MembershipService_RevokeToken_FullMethodName                = "/guildhall.membership.v1.MembershipService/RevokeToken"
+	MembershipService_CreateIdentity_FullMethodName             = "/guildhall.membership.v1.MembershipService/CreateIdentity"
+	MembershipService_ListIdentities_FullMethodName             = "/guildhall.membership.v1.MembershipService/ListIdentities"
+	MembershipService_DeleteIdentity_FullMethodName             = "/guildhall.membership.v1.MembershipService/DeleteIdentity"
+	MembershipService_Authenticate_FullMethodName               = "/guildhall.membership.v1.MembershipService/Authenticate"
+	MembershipService_GetCaller_FullMethodName                  = "/guildhall.membership.v1.MembershipService/GetCaller"
+	MembershipService_ReportActivity_FullMethodName             = "/guildhall.membership.v1.MembershipService/ReportActivity"
 )
 
 // MembershipServiceClient is the client API for MembershipService service.
@@ -89,6 +93,26 @@ type MembershipServiceClient interface {
 	UpdatePerson(ctx context.Context, in *UpdatePersonRequest, opts ...grpc.CallOption) (*Person, error)
 	// Removes a person.
 	DeletePerson(ctx context.Context, in *DeletePersonRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
+	// Reads which kinds of mail a person receives. The person themself and
+	// admins; NOT_FOUND if there is no such person.
+	GetNotificationSettings(ctx context.Context, in *GetNotificationSettingsRequest, opts ...grpc.CallOption) (*NotificationSettings, error)
+	// Turns kinds of mail on or off (`muted_kinds`). The person themself and
+	// admins. INVALID_ARGUMENT (field `notification_settings.muted_kinds[i]`)
+	// for an unknown or repeated kind; ABORTED for a stale etag.
+	UpdateNotificationSettings(ctx context.Context, in *UpdateNotificationSettingsRequest, opts ...grpc.CallOption) (*NotificationSettings, error)
+	// Follows a one-click opt-out link from a mail (RFC 8058): turns the kind
+	// of mail the link was made for off for its recipient, without signing in.
+	// The signed `token` is all it needs; mail clients POST to the link with
+	// the form body `List-Unsubscribe=One-Click`, which is ignored. Following
+	// a link again changes nothing. INVALID_ARGUMENT (field `token`) for a
+	// token that is not one of ours; an opt-out whose recipient is gone
+	// succeeds and changes nothing, so a link tells nothing about anyone.
+	UnsubscribeNotifications(ctx context.Context, in *UnsubscribeNotificationsRequest, opts ...grpc.CallOption) (*UnsubscribeNotificationsResponse, error)
+	// Reads where and whether to mail a person (`people/{person}`) or someone
+	// who offered help (`volunteers/{volunteer}`): their name, email address
+	// and the kinds of mail they turned off. For Guildhall's own services (the
+	// notifier) only; no REST route.
+	GetMailRecipient(ctx context.Context, in *GetMailRecipientRequest, opts ...grpc.CallOption) (*MailRecipient, error)
 	// Lists who has drifted: each stage reached by people who hold a team
 	// role, maintain a package or hold a filled position, and the flags drift
 	// raises on teams it leaves (or would leave) without a lead or members.
@@ -263,6 +287,46 @@ func (c *membershipServiceClient) DeletePerson(ctx context.Context, in *DeletePe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(emptypb.Empty)
 	err := c.cc.Invoke(ctx, MembershipService_DeletePerson_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) GetNotificationSettings(ctx context.Context, in *GetNotificationSettingsRequest, opts ...grpc.CallOption) (*NotificationSettings, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotificationSettings)
+	err := c.cc.Invoke(ctx, MembershipService_GetNotificationSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) UpdateNotificationSettings(ctx context.Context, in *UpdateNotificationSettingsRequest, opts ...grpc.CallOption) (*NotificationSettings, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NotificationSettings)
+	err := c.cc.Invoke(ctx, MembershipService_UpdateNotificationSettings_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) UnsubscribeNotifications(ctx context.Context, in *UnsubscribeNotificationsRequest, opts ...grpc.CallOption) (*UnsubscribeNotificationsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UnsubscribeNotificationsResponse)
+	err := c.cc.Invoke(ctx, MembershipService_UnsubscribeNotifications_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) GetMailRecipient(ctx context.Context, in *GetMailRecipientRequest, opts ...grpc.CallOption) (*MailRecipient, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(MailRecipient)
+	err := c.cc.Invoke(ctx, MembershipService_GetMailRecipient_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -672,6 +736,26 @@ type MembershipServiceServer interface {
 	UpdatePerson(context.Context, *UpdatePersonRequest) (*Person, error)
 	// Removes a person.
 	DeletePerson(context.Context, *DeletePersonRequest) (*emptypb.Empty, error)
+	// Reads which kinds of mail a person receives. The person themself and
+	// admins; NOT_FOUND if there is no such person.
+	GetNotificationSettings(context.Context, *GetNotificationSettingsRequest) (*NotificationSettings, error)
+	// Turns kinds of mail on or off (`muted_kinds`). The person themself and
+	// admins. INVALID_ARGUMENT (field `notification_settings.muted_kinds[i]`)
+	// for an unknown or repeated kind; ABORTED for a stale etag.
+	UpdateNotificationSettings(context.Context, *UpdateNotificationSettingsRequest) (*NotificationSettings, error)
+	// Follows a one-click opt-out link from a mail (RFC 8058): turns the kind
+	// of mail the link was made for off for its recipient, without signing in.
+	// The signed `token` is all it needs; mail clients POST to the link with
+	// the form body `List-Unsubscribe=One-Click`, which is ignored. Following
+	// a link again changes nothing. INVALID_ARGUMENT (field `token`) for a
+	// token that is not one of ours; an opt-out whose recipient is gone
+	// succeeds and changes nothing, so a link tells nothing about anyone.
+	UnsubscribeNotifications(context.Context, *UnsubscribeNotificationsRequest) (*UnsubscribeNotificationsResponse, error)
+	// Reads where and whether to mail a person (`people/{person}`) or someone
+	// who offered help (`volunteers/{volunteer}`): their name, email address
+	// and the kinds of mail they turned off. For Guildhall's own services (the
+	// notifier) only; no REST route.
+	GetMailRecipient(context.Context, *GetMailRecipientRequest) (*MailRecipient, error)
 	// Lists who has drifted: each stage reached by people who hold a team
 	// role, maintain a package or hold a filled position, and the flags drift
 	// raises on teams it leaves (or would leave) without a lead or members.
@@ -809,6 +893,18 @@ func (UnimplementedMembershipServiceServer) UpdatePerson(context.Context, *Updat
 }
 func (UnimplementedMembershipServiceServer) DeletePerson(context.Context, *DeletePersonRequest) (*emptypb.Empty, error) {
 	return nil, status.Error(codes.Unimplemented, "method DeletePerson not implemented")
+}
+func (UnimplementedMembershipServiceServer) GetNotificationSettings(context.Context, *GetNotificationSettingsRequest) (*NotificationSettings, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetNotificationSettings not implemented")
+}
+func (UnimplementedMembershipServiceServer) UpdateNotificationSettings(context.Context, *UpdateNotificationSettingsRequest) (*NotificationSettings, error) {
+	return nil, status.Error(codes.Unimplemented, "method UpdateNotificationSettings not implemented")
+}
+func (UnimplementedMembershipServiceServer) UnsubscribeNotifications(context.Context, *UnsubscribeNotificationsRequest) (*UnsubscribeNotificationsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method UnsubscribeNotifications not implemented")
+}
+func (UnimplementedMembershipServiceServer) GetMailRecipient(context.Context, *GetMailRecipientRequest) (*MailRecipient, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetMailRecipient not implemented")
 }
 func (UnimplementedMembershipServiceServer) ListDriftEvents(context.Context, *ListDriftEventsRequest) (*ListDriftEventsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListDriftEvents not implemented")
@@ -1049,6 +1145,78 @@ func _MembershipService_DeletePerson_Handler(srv interface{}, ctx context.Contex
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(MembershipServiceServer).DeletePerson(ctx, req.(*DeletePersonRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_GetNotificationSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetNotificationSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).GetNotificationSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_GetNotificationSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).GetNotificationSettings(ctx, req.(*GetNotificationSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_UpdateNotificationSettings_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateNotificationSettingsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).UpdateNotificationSettings(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_UpdateNotificationSettings_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).UpdateNotificationSettings(ctx, req.(*UpdateNotificationSettingsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_UnsubscribeNotifications_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UnsubscribeNotificationsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).UnsubscribeNotifications(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_UnsubscribeNotifications_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).UnsubscribeNotifications(ctx, req.(*UnsubscribeNotificationsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_GetMailRecipient_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetMailRecipientRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).GetMailRecipient(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_GetMailRecipient_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).GetMailRecipient(ctx, req.(*GetMailRecipientRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -1767,6 +1935,22 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeletePerson",
 			Handler:    _MembershipService_DeletePerson_Handler,
+		},
+		{
+			MethodName: "GetNotificationSettings",
+			Handler:    _MembershipService_GetNotificationSettings_Handler,
+		},
+		{
+			MethodName: "UpdateNotificationSettings",
+			Handler:    _MembershipService_UpdateNotificationSettings_Handler,
+		},
+		{
+			MethodName: "UnsubscribeNotifications",
+			Handler:    _MembershipService_UnsubscribeNotifications_Handler,
+		},
+		{
+			MethodName: "GetMailRecipient",
+			Handler:    _MembershipService_GetMailRecipient_Handler,
 		},
 		{
 			MethodName: "ListDriftEvents",
