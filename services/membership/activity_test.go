@@ -28,6 +28,9 @@ func TestEveryWriteIsActivity(t *testing.T) {
 	}{
 		{"CreatePerson", func() { do("POST", "/v1/people?personId=sam", `{"displayName":"Sam"}`) }},
 		{"UpdatePerson", func() { do("PATCH", "/v1/people/sam", `{"bio":"packager"}`) }},
+		{"UpdateNotificationSettings", func() {
+			do("PATCH", "/v1/people/admin/notificationSettings", `{"mutedKinds":["NOTIFICATION_KIND_ITEM_STALE"]}`)
+		}},
 		{"CreateTeam", func() { do("POST", "/v1/teams?teamId=forums", `{"displayName":"Forums"}`) }},
 		{"UpdateTeam", func() { do("PATCH", "/v1/teams/forums", `{"charter":"help users"}`) }},
 		{"CreateTeamMember", func() { do("POST", "/v1/teams/forums/members?teamMemberId=sam", `{"role":"ROLE_MEMBER"}`) }},
@@ -70,8 +73,9 @@ func TestEveryWriteIsActivity(t *testing.T) {
 	}
 	// Not writes of the caller's own: Authenticate checks a secret; an offer
 	// of help is private to leads and admins, and recording it as the
-	// offerer's activity would show when they offered on their profile.
-	exempt := []string{"Authenticate", "OfferHelp"}
+	// offerer's activity would show when they offered on their profile; an
+	// opt-out link is followed by whoever holds it, signed in or not.
+	exempt := []string{"Authenticate", "OfferHelp", "UnsubscribeNotifications"}
 	var kinds []string
 	for _, m := range apptest.WriteMethods(membershipv1.File_guildhall_membership_v1_membership_service_proto.Services().Get(0)) {
 		if slices.Contains(exempt, m) {

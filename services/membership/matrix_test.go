@@ -3,6 +3,7 @@ package membership_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/guildhall/guildhall/app/apptest"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/mail"
 )
 
 const (
@@ -113,6 +115,21 @@ var matrix = []matrixRow{
 	{rpc: "UpdatePerson (admin flag)", want: [6]int{unau, deny, deny, deny, deny, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
 			return "PATCH", "/v1/people/member?updateMask=admin", `{"admin":false}`
+		}},
+	// What mail someone gets is theirs (and admins').
+	{rpc: "UpdateNotificationSettings", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/people/" + newPerson(t, admin) + "/notificationSettings", `{"mutedKinds":["NOTIFICATION_KIND_ITEM_STALE"]}`
+		}},
+	{rpc: "UpdateNotificationSettings (self)", want: [6]int{unau, ok, deny, deny, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/people/member/notificationSettings", `{"mutedKinds":[]}`
+		}},
+	// An opt-out link works for anyone holding it: its token is the credential.
+	{rpc: "UnsubscribeNotifications", want: [6]int{ok, ok, ok, ok, ok, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			tok := mail.NewOptOut("gh_internal-test-token").Token("people/"+newPerson(t, admin), "drift_nudge")
+			return "POST", "/v1/notifications:unsubscribe?token=" + url.QueryEscape(tok), ""
 		}},
 	{rpc: "DeletePerson", want: [6]int{unau, deny, deny, deny, deny, ok},
 		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {

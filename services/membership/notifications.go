@@ -123,13 +123,13 @@ func (s *Server) UnsubscribeNotifications(ctx context.Context, req *membershipv1
 // GetMailRecipient tells the notifier where and whether to mail someone.
 // It runs for services only (policy), which may read emails and contacts.
 func (s *Server) GetMailRecipient(ctx context.Context, req *membershipv1.GetMailRecipientRequest) (*membershipv1.MailRecipient, error) {
-	name := req.GetName()
+	name := req.GetRecipient()
 	if strings.HasPrefix(name, volunteers+"/") {
 		v, err := s.q.GetVolunteerMailRecipient(ctx, s.db, resource.ID(volunteers, name))
 		if err != nil {
 			return nil, resource.NotFoundIfNoRows(err, name)
 		}
-		out := &membershipv1.MailRecipient{Name: name, DisplayName: v.DisplayName}
+		out := &membershipv1.MailRecipient{Recipient: name, DisplayName: v.DisplayName}
 		if !strings.Contains(v.Contact, ":") && strings.Contains(v.Contact, "@") {
 			out.Email = v.Contact // a handle (irc:jane) is not mailed
 		}
@@ -147,5 +147,5 @@ func (s *Server) GetMailRecipient(ctx context.Context, req *membershipv1.GetMail
 	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
 		return nil, err
 	}
-	return &membershipv1.MailRecipient{Name: name, DisplayName: p.DisplayName, Email: p.Email, MutedKinds: kindsFromText(settings.MutedKinds)}, nil
+	return &membershipv1.MailRecipient{Recipient: name, DisplayName: p.DisplayName, Email: p.Email, MutedKinds: kindsFromText(settings.MutedKinds)}, nil
 }

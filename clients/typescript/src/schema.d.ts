@@ -4656,7 +4656,7 @@ export interface components {
         };
         /** @description Response of UnsubscribeNotifications. */
         UnsubscribeNotificationsResponse: {
-            kind?: components["schemas"]["NotificationKind"];
+            readonly kind?: components["schemas"]["NotificationKind"];
         };
         /** @description Request for UnvoteItem. */
         UnvoteItemBody: Record<string, never>;

@@ -3498,8 +3498,8 @@ func (x *UnsubscribeNotificationsResponse) GetKind() NotificationKind {
 // Request for GetMailRecipient.
 type GetMailRecipientRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// `people/{person}` or `volunteers/{volunteer}`.
-	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// Who: `people/{person}` or `volunteers/{volunteer}`.
+	Recipient     string `protobuf:"bytes,1,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -3534,9 +3534,9 @@ func (*GetMailRecipientRequest) Descriptor() ([]byte, []int) {
 	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{62}
 }
 
-func (x *GetMailRecipientRequest) GetName() string {
+func (x *GetMailRecipientRequest) GetRecipient() string {
 	if x != nil {
-		return x.Name
+		return x.Recipient
 	}
 	return ""
 }
@@ -3545,7 +3545,7 @@ func (x *GetMailRecipientRequest) GetName() string {
 type MailRecipient struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// `people/{person}` or `volunteers/{volunteer}`.
-	Name string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Recipient string `protobuf:"bytes,1,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	// How mail greets them.
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Their email address; empty if they have none (a volunteer reachable
@@ -3588,9 +3588,9 @@ func (*MailRecipient) Descriptor() ([]byte, []int) {
 	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{63}
 }
 
-func (x *MailRecipient) GetName() string {
+func (x *MailRecipient) GetRecipient() string {
 	if x != nil {
-		return x.Name
+		return x.Recipient
 	}
 	return ""
 }
@@ -3886,16 +3886,16 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\vupdate_mask\x18\x02 \x01(\v2\x1a.google.protobuf.FieldMaskB\x03\xe0A\x01R\n" +
 	"updateMask\"F\n" +
 	"\x1fUnsubscribeNotificationsRequest\x12#\n" +
-	"\x05token\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x04R\x05token\"a\n" +
-	" UnsubscribeNotificationsResponse\x12=\n" +
-	"\x04kind\x18\x01 \x01(\x0e2).guildhall.membership.v1.NotificationKindR\x04kind\"q\n" +
-	"\x17GetMailRecipientRequest\x12V\n" +
-	"\x04name\x18\x01 \x01(\tBB\xe0A\x02\xbaH<r:28^(people/[a-z][a-z0-9-]{0,62}|volunteers/[0-9a-f-]{36})$R\x04name\"\xa8\x01\n" +
-	"\rMailRecipient\x12\x12\n" +
-	"\x04name\x18\x01 \x01(\tR\x04name\x12!\n" +
-	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05email\x12J\n" +
-	"\vmuted_kinds\x18\x04 \x03(\x0e2).guildhall.membership.v1.NotificationKindR\n" +
+	"\x05token\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x04R\x05token\"f\n" +
+	" UnsubscribeNotificationsResponse\x12B\n" +
+	"\x04kind\x18\x01 \x01(\x0e2).guildhall.membership.v1.NotificationKindB\x03\xe0A\x03R\x04kind\"{\n" +
+	"\x17GetMailRecipientRequest\x12`\n" +
+	"\trecipient\x18\x01 \x01(\tBB\xe0A\x02\xbaH<r:28^(people/[a-z][a-z0-9-]{0,62}|volunteers/[0-9a-f-]{36})$R\trecipient\"\xc6\x01\n" +
+	"\rMailRecipient\x12!\n" +
+	"\trecipient\x18\x01 \x01(\tB\x03\xe0A\x03R\trecipient\x12&\n" +
+	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x03R\vdisplayName\x12\x19\n" +
+	"\x05email\x18\x03 \x01(\tB\x03\xe0A\x03R\x05email\x12O\n" +
+	"\vmuted_kinds\x18\x04 \x03(\x0e2).guildhall.membership.v1.NotificationKindB\x03\xe0A\x03R\n" +
 	"mutedKinds2\x8f5\n" +
 	"\x11MembershipService\x12t\n" +
 	"\tGetPerson\x12).guildhall.membership.v1.GetPersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=people/*}\x12y\n" +
