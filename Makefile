@@ -95,7 +95,7 @@ check-generated: generate board ## fail if generated code (and the board's build
 .PHONY: bench
 bench: ## run the load scripts under bench/ (see bench/README.md) and the Go benchmarks; BASE=<commit> also measures that commit's build side by side
 	@export TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$$(scripts/dev-postgres.sh postgres)}; \
-	GUILDHALL_BENCH=1 BENCH_BASE=$(BASE) go test -count=1 -v -timeout 40m -run 'TestWrite' ./bench/write/ | grep -v '^    logger\|testdbconf'; \
+	GUILDHALL_BENCH=1 BENCH_BASE=$(BASE) go test -count=1 -v -timeout 40m -run 'TestWrite|TestInstructions' ./bench/write/ | grep -v '^    logger\|testdbconf'; \
 	GUILDHALL_BENCH=1 go test -count=1 -v -timeout 40m -run 'TestLoad|TestRoadmapLatency' ./bench/... | grep -v '^    logger'; \
 	bench/events/run.sh; \
 	go test -run '^$$' -bench . -benchmem ./services/...

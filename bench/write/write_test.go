@@ -80,15 +80,13 @@ var paths = []path{
 
 // figures are one path's measurements on one build.
 type figures struct {
-	maxRate        float64 // req/s at BENCH_CLIENTS connections, closed loop
-	maxFailed      int64
-	fixedRate      float64 // the target of the fixed-rate run (half of maxRate)
-	achieved       float64
-	p50, p99       time.Duration
-	goCPU, pgCPU   time.Duration // per request, during the fixed-rate run
-	fixedFailed    int64
-	instrPerReq    float64
-	perCommitBatch float64
+	maxRate      float64 // req/s at BENCH_CLIENTS connections, closed loop
+	maxFailed    int64
+	fixedRate    float64 // the target of the fixed-rate run (half of maxRate)
+	achieved     float64
+	p50, p99     time.Duration
+	goCPU, pgCPU time.Duration // per request, during the fixed-rate run
+	fixedFailed  int64
 }
 
 func TestWrite(t *testing.T) {
@@ -99,12 +97,7 @@ func TestWrite(t *testing.T) {
 	clients := envInt("BENCH_CLIENTS", 32)
 	dir := t.TempDir()
 
-	type build struct{ name, bin string }
-	builds := []build{{"this tree", buildBinary(t, dir, "this", "")}}
-	if base := os.Getenv("BENCH_BASE"); base != "" {
-		rev := strings.TrimSpace(run(t, "git", "rev-parse", "--short", base))
-		builds = append(builds, build{"base " + rev, buildBinary(t, dir, "base", rev)})
-	}
+	builds := buildAll(t, dir)
 	servers := make([]*server, len(builds))
 	for i, b := range builds {
 		servers[i] = start(t, b.name, b.bin)
@@ -157,34 +150,23 @@ func TestWrite(t *testing.T) {
 		}
 		step++
 	}
-	if os.Getenv("BENCH_CALLGRIND") == "1" {
-		for si, b := range builds {
-			for pi, p := range paths {
-				res[si][pi].instrPerReq = callgrind(t, dir, b.bin, p)
-			}
-		}
-	}
 
 	pgRate := (pg[0] + pg[1]) / 2
 	var out strings.Builder
 	fmt.Fprintf(&out, "\nwrite-path bench: %d connections, %ds runs, Guildhall as its own process (`guildhall dev`), %d CPUs, load average %s\n",
 		clients, seconds, nprocs(), loadavg())
 	fmt.Fprintf(&out, "pgbench single-row insert, %d clients: %.0f tps (%.0f before, %.0f after the max-rate runs)\n\n", clients, pgRate, pg[0], pg[1])
-	fmt.Fprintf(&out, "| build | path | req/s at %d conns | vs pgbench | Go CPU/req | PG CPU/req | fixed rate (achieved) | p50 / p99 | instr/req |\n", clients)
-	fmt.Fprintf(&out, "|---|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(&out, "| build | path | req/s at %d conns | vs pgbench | Go CPU/req | PG CPU/req | fixed rate (achieved) | p50 / p99 |\n", clients)
+	fmt.Fprintf(&out, "|---|---|---|---|---|---|---|---|\n")
 	for pi, p := range paths {
 		for si, b := range builds {
 			f := res[si][pi]
-			instr := "—"
-			if f.instrPerReq > 0 {
-				instr = fmt.Sprintf("%.2fM", f.instrPerReq/1e6)
-			}
 			fail := ""
 			if f.maxFailed+f.fixedFailed > 0 {
 				fail = fmt.Sprintf(" (%d failed)", f.maxFailed+f.fixedFailed)
 			}
-			fmt.Fprintf(&out, "| %s | %s | %.0f%s | %.1f%% | %s | %s | %.0f/s (%.0f/s) | %s / %s | %s |\n", b.name, p.name,
-				f.maxRate, fail, 100*f.maxRate/pgRate, ms(f.goCPU), ms(f.pgCPU), f.fixedRate, f.achieved, msr(f.p50), msr(f.p99), instr)
+			fmt.Fprintf(&out, "| %s | %s | %.0f%s | %.1f%% | %s | %s | %.0f/s (%.0f/s) | %s / %s |\n", b.name, p.name,
+				f.maxRate, fail, 100*f.maxRate/pgRate, ms(f.goCPU), ms(f.pgCPU), f.fixedRate, f.achieved, msr(f.p50), msr(f.p99))
 		}
 	}
 	fmt.Fprintf(&out, "\n")
@@ -209,6 +191,51 @@ func TestWrite(t *testing.T) {
 			}
 		}
 	}
+}
+
+type build struct{ name, bin string }
+
+// buildAll builds this tree and, if BENCH_BASE names a commit, that commit.
+func buildAll(t *testing.T, dir string) []build {
+	builds := []build{{"this tree", buildBinary(t, dir, "this", "")}}
+	if base := os.Getenv("BENCH_BASE"); base != "" {
+		rev := strings.TrimSpace(run(t, "git", "rev-parse", "--short", base))
+		builds = append(builds, build{"base " + rev, buildBinary(t, dir, "base", rev)})
+	}
+	return builds
+}
+
+// TestInstructions counts the instructions Guildhall executes per request
+// of each write path under valgrind's callgrind (perf stat's instruction
+// counter is not available on every virtual machine); steadier than CPU
+// time on a shared machine. It needs valgrind.
+func TestInstructions(t *testing.T) {
+	if os.Getenv("GUILDHALL_BENCH") == "" {
+		t.Skip("set GUILDHALL_BENCH=1 to run the write-path bench")
+	}
+	if _, err := exec.LookPath("valgrind"); err != nil {
+		t.Skip("valgrind not found (apt-get install valgrind): no instruction counts")
+	}
+	dir := t.TempDir()
+	builds := buildAll(t, dir)
+	var out strings.Builder
+	fmt.Fprintf(&out, "\ninstructions per request (callgrind, %d sequential requests after a warm-up):\n\n| path |", callgrindRequests)
+	for _, b := range builds {
+		fmt.Fprintf(&out, " %s |", b.name)
+	}
+	fmt.Fprintf(&out, "\n|---|%s\n", strings.Repeat("---|", len(builds)))
+	counts := make([][]float64, len(builds))
+	for bi, b := range builds {
+		counts[bi] = callgrind(t, dir, b.bin)
+	}
+	for pi, p := range paths {
+		fmt.Fprintf(&out, "| %s |", p.name)
+		for bi := range builds {
+			fmt.Fprintf(&out, " %.2fM |", counts[bi][pi]/1e6)
+		}
+		fmt.Fprintln(&out)
+	}
+	fmt.Print(out.String())
 }
 
 func ratio(a, b time.Duration) float64 { return float64(a) / float64(b) }
@@ -543,23 +570,22 @@ func pgbenchInsert(t *testing.T, url string, clients, seconds int) float64 {
 	return tps
 }
 
+// callgrindRequests is how many requests of each path callgrind counts.
+const callgrindRequests = 100
+
 // callgrind counts the instructions the Guildhall process executes per
-// request of p: it runs under valgrind, counters are zeroed after a
-// warm-up and dumped after a fixed number of sequential requests.
-func callgrind(t *testing.T, dir, bin string, p path) float64 {
+// request of each path: it runs under valgrind (Go's asynchronous
+// preemption off: callgrind cannot follow its signals), counters are zeroed
+// after a warm-up and dumped after callgrindRequests sequential requests.
+func callgrind(t *testing.T, dir, bin string) []float64 {
 	t.Helper()
-	if _, err := exec.LookPath("valgrind"); err != nil {
-		t.Log("valgrind not found: no instruction counts")
-		return 0
-	}
-	const warm, n = 30, 200
 	dbURL := pgtest.New(t, nil)
 	httpAddr, grpcAddr := freeAddr(t), freeAddr(t)
 	outFile := filepath.Join(dir, fmt.Sprintf("callgrind.%d.out", time.Now().UnixNano()))
 	logf, _ := os.Create(outFile + ".log")
 	defer logf.Close()
 	cmd := exec.Command("valgrind", "--tool=callgrind", "--callgrind-out-file="+outFile, bin, "dev")
-	cmd.Env = devEnv(dbURL, httpAddr, grpcAddr)
+	cmd.Env = append(devEnv(dbURL, httpAddr, grpcAddr), "GODEBUG=asyncpreemptoff=1")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -575,32 +601,41 @@ func callgrind(t *testing.T, dir, bin string, p path) float64 {
 	s.finance = financev1.NewFinanceServiceClient(conn)
 	s.grpcCtx = metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminToken)
 	for _, a := range [][2]string{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}, {"equity", "TYPE_EQUITY"}} {
-		s.post("/v1/accounts?accountId="+a[0], `{"displayName":"x","type":"`+a[1]+`","currencyCode":"USD"}`)
-	}
-	for i := range warm {
-		p.call(s, int64(i))
+		if !s.post("/v1/accounts?accountId="+a[0], `{"displayName":"x","type":"`+a[1]+`","currencyCode":"USD"}`) {
+			t.Fatalf("callgrind run: could not create account %s", a[0])
+		}
 	}
 	pid := strconv.Itoa(cmd.Process.Pid)
-	run(t, "callgrind_control", "--zero", pid)
-	for i := range n {
-		if !p.call(s, int64(i)) {
-			t.Fatalf("callgrind run: %s failed", p.name)
+	summary := regexp.MustCompile(`(?m)^summary: (\d+)`)
+	var out []float64
+	for pi, p := range paths {
+		for i := range 20 {
+			p.call(s, int64(i))
 		}
+		run(t, "callgrind_control", "--zero", pid)
+		for i := range callgrindRequests {
+			if !p.call(s, int64(i)) {
+				b, _ := os.ReadFile(logf.Name())
+				t.Fatalf("callgrind run: %s failed; log:\n%s", p.name, b[max(0, len(b)-3000):])
+			}
+		}
+		run(t, "callgrind_control", "--dump=path"+strconv.Itoa(pi), pid)
+		// The dump since the zeroing is the newest file.
+		files, _ := filepath.Glob(outFile + ".*")
+		var newest string
+		var newestTime time.Time
+		for _, f := range files {
+			if st, err := os.Stat(f); err == nil && !strings.HasSuffix(f, ".log") && st.ModTime().After(newestTime) {
+				newest, newestTime = f, st.ModTime()
+			}
+		}
+		b, _ := os.ReadFile(newest)
+		m := summary.FindSubmatch(b)
+		if m == nil {
+			t.Fatalf("no summary in callgrind dump %s", newest)
+		}
+		v, _ := strconv.ParseFloat(string(m[1]), 64)
+		out = append(out, v/callgrindRequests)
 	}
-	run(t, "callgrind_control", "--dump", pid)
-	time.Sleep(time.Second)
-	files, _ := filepath.Glob(outFile + "*")
-	var total float64
-	for _, f := range files {
-		if strings.HasSuffix(f, ".log") {
-			continue
-		}
-		b, _ := os.ReadFile(f)
-		// The dump after --zero holds the counts since: "summary: <Ir>".
-		if m := regexp.MustCompile(`(?m)^summary: (\d+)`).FindSubmatch(b); m != nil && bytes.Contains(b, []byte("Dump")) {
-			v, _ := strconv.ParseFloat(string(m[1]), 64)
-			total = v
-		}
-	}
-	return total / n
+	return out
 }
