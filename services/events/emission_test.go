@@ -123,3 +123,34 @@ func TestWritesEmitEvents(t *testing.T) {
 		t.Errorf("the submitter sees %v", seen)
 	}
 }
+
+// TestStaleItemAnnouncedOnce: an IN_PROGRESS item that goes without a
+// status update past StaleAfter is announced once (the roadmap.stale job),
+// and again only after a new update goes stale in its turn.
+func TestStaleItemAnnouncedOnce(t *testing.T) {
+	env := apptest.Start(t, loopbackTargets, func(c *apptest.Config, _ *apptest.Clock) {
+		c.StaleAfter = time.Hour
+		c.JobIntervals["roadmap.stale"] = 50 * time.Millisecond
+	})
+	a := env.Actors(t)
+	item := do(t, env, a.Admin, "POST", "/v1/items", `{"title":"stalls","ownerTeam":"teams/development"}`)["name"].(string)
+	do(t, env, a.Admin, "POST", "/v1/"+item+"/updates", `{"text":"started","newState":"STATE_IN_PROGRESS"}`)
+	stale := func() []map[string]any {
+		_, evs, _ := readFeed(t, env, a.Admin, `type = "`+events.ItemStale+`"`, "", 50)
+		return evs
+	}
+	time.Sleep(300 * time.Millisecond)
+	if n := len(stale()); n != 0 {
+		t.Fatalf("%d stale events before the item went stale", n)
+	}
+	env.Clock.Advance(2 * time.Hour)
+	waitFeed(t, env, a.Admin, map[string]int{events.ItemStale: 1})
+	time.Sleep(300 * time.Millisecond)
+	evs := stale()
+	if len(evs) != 1 || evs[0]["subject"] != item || evs[0]["data"].(map[string]any)["ownerTeam"] != "teams/development" {
+		t.Fatalf("stale events: %v", evs)
+	}
+	do(t, env, a.Admin, "POST", "/v1/"+item+"/updates", `{"text":"still at it"}`)
+	env.Clock.Advance(2 * time.Hour)
+	waitFeed(t, env, a.Admin, map[string]int{events.ItemStale: 2})
+}

@@ -14,6 +14,7 @@ import (
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/memberref"
@@ -63,8 +64,9 @@ func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, c lifecycle.Change
 	return s.emitTransition(ctx, tx, c)
 }
 
-// Jobs implements service.Part: none of its own; the app drains the
-// service's outbox (activity to membership, events to the events service).
+// Jobs implements service.Part: announcing items that went stale (the app
+// drains the service's outbox: activity to membership, events to the
+// events service).
 func (s *Server) Jobs() []job.Job {
-	return nil
+	return []job.Job{{Name: config.Roadmap + ".stale", Interval: time.Minute, Pass: s.announceStale}}
 }

@@ -56,5 +56,18 @@ RETURNING *;
 -- Every item for the roadmap page, which lists titles: descriptions (up to
 -- 10,000 characters each) are left in the table and come with GetItem.
 SELECT id, title, ''::text AS description, release_id, state, priority, owner_team, owner_people, tags,
-    vote_count, last_update_time, create_time, update_time, version
+    vote_count, last_update_time, create_time, update_time, version, stale_announced_for
 FROM items ORDER BY priority DESC, vote_count DESC, id;
+
+-- name: AnnounceStaleItems :many
+-- IN_PROGRESS items without a status update since before the cutoff, not
+-- yet announced for their last update; each is announced once per stretch.
+UPDATE items AS i SET stale_announced_for = i.last_update_time
+WHERE i.id IN (
+    SELECT c.id FROM items AS c
+    WHERE c.state = 'in_progress' AND c.last_update_time <= sqlc.arg(cutoff)
+      AND c.stale_announced_for IS DISTINCT FROM c.last_update_time
+    ORDER BY c.id
+    LIMIT sqlc.arg(max_count)
+    FOR UPDATE SKIP LOCKED)
+RETURNING i.id, i.owner_team, i.owner_people, i.last_update_time;

@@ -32,7 +32,7 @@ func (q *Queries) AddItemVote(ctx context.Context, db DBTX, arg AddItemVoteParam
 }
 
 const adjustVoteCount = `-- name: AdjustVoteCount :one
-UPDATE items SET vote_count = vote_count + $2::integer WHERE id = $1 RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version
+UPDATE items SET vote_count = vote_count + $2::integer WHERE id = $1 RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version, stale_announced_for
 `
 
 type AdjustVoteCountParams struct {
@@ -58,31 +58,33 @@ func (q *Queries) AdjustVoteCount(ctx context.Context, db DBTX, arg AdjustVoteCo
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.StaleAnnouncedFor,
 	)
 	return i, err
 }
 
 const allItems = `-- name: AllItems :many
 SELECT id, title, ''::text AS description, release_id, state, priority, owner_team, owner_people, tags,
-    vote_count, last_update_time, create_time, update_time, version
+    vote_count, last_update_time, create_time, update_time, version, stale_announced_for
 FROM items ORDER BY priority DESC, vote_count DESC, id
 `
 
 type AllItemsRow struct {
-	ID             string
-	Title          string
-	Description    string
-	ReleaseID      pgtype.Text
-	State          string
-	Priority       int32
-	OwnerTeam      string
-	OwnerPeople    []string
-	Tags           []string
-	VoteCount      int32
-	LastUpdateTime time.Time
-	CreateTime     time.Time
-	UpdateTime     time.Time
-	Version        int64
+	ID                string
+	Title             string
+	Description       string
+	ReleaseID         pgtype.Text
+	State             string
+	Priority          int32
+	OwnerTeam         string
+	OwnerPeople       []string
+	Tags              []string
+	VoteCount         int32
+	LastUpdateTime    time.Time
+	CreateTime        time.Time
+	UpdateTime        time.Time
+	Version           int64
+	StaleAnnouncedFor *time.Time
 }
 
 // Every item for the roadmap page, which lists titles: descriptions (up to
@@ -111,6 +113,58 @@ func (q *Queries) AllItems(ctx context.Context, db DBTX) ([]AllItemsRow, error) 
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.StaleAnnouncedFor,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const announceStaleItems = `-- name: AnnounceStaleItems :many
+UPDATE items AS i SET stale_announced_for = i.last_update_time
+WHERE i.id IN (
+    SELECT c.id FROM items AS c
+    WHERE c.state = 'in_progress' AND c.last_update_time <= $1
+      AND c.stale_announced_for IS DISTINCT FROM c.last_update_time
+    ORDER BY c.id
+    LIMIT $2
+    FOR UPDATE SKIP LOCKED)
+RETURNING i.id, i.owner_team, i.owner_people, i.last_update_time
+`
+
+type AnnounceStaleItemsParams struct {
+	Cutoff   time.Time
+	MaxCount int32
+}
+
+type AnnounceStaleItemsRow struct {
+	ID             string
+	OwnerTeam      string
+	OwnerPeople    []string
+	LastUpdateTime time.Time
+}
+
+// IN_PROGRESS items without a status update since before the cutoff, not
+// yet announced for their last update; each is announced once per stretch.
+func (q *Queries) AnnounceStaleItems(ctx context.Context, db DBTX, arg AnnounceStaleItemsParams) ([]AnnounceStaleItemsRow, error) {
+	rows, err := db.Query(ctx, announceStaleItems, arg.Cutoff, arg.MaxCount)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AnnounceStaleItemsRow{}
+	for rows.Next() {
+		var i AnnounceStaleItemsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.OwnerTeam,
+			&i.OwnerPeople,
+			&i.LastUpdateTime,
 		); err != nil {
 			return nil, err
 		}
@@ -125,7 +179,7 @@ func (q *Queries) AllItems(ctx context.Context, db DBTX) ([]AllItemsRow, error) 
 const countVoteOnOpenItem = `-- name: CountVoteOnOpenItem :one
 UPDATE items SET vote_count = vote_count + 1
 WHERE id = $1 AND state NOT IN ('done', 'declined')
-RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version
+RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version, stale_announced_for
 `
 
 // Counts a new vote unless the item is finished. The row lock this UPDATE
@@ -149,6 +203,7 @@ func (q *Queries) CountVoteOnOpenItem(ctx context.Context, db DBTX, id string) (
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.StaleAnnouncedFor,
 	)
 	return i, err
 }
@@ -156,7 +211,7 @@ func (q *Queries) CountVoteOnOpenItem(ctx context.Context, db DBTX, id string) (
 const createItem = `-- name: CreateItem :one
 INSERT INTO items (id, title, description, release_id, state, priority, owner_team, owner_people, tags, last_update_time)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version
+RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version, stale_announced_for
 `
 
 type CreateItemParams struct {
@@ -201,6 +256,7 @@ func (q *Queries) CreateItem(ctx context.Context, db DBTX, arg CreateItemParams)
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.StaleAnnouncedFor,
 	)
 	return i, err
 }
@@ -215,7 +271,7 @@ func (q *Queries) DeleteItem(ctx context.Context, db DBTX, id string) error {
 }
 
 const getItem = `-- name: GetItem :one
-SELECT id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version FROM items WHERE id = $1
+SELECT id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version, stale_announced_for FROM items WHERE id = $1
 `
 
 func (q *Queries) GetItem(ctx context.Context, db DBTX, id string) (Item, error) {
@@ -236,12 +292,13 @@ func (q *Queries) GetItem(ctx context.Context, db DBTX, id string) (Item, error)
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.StaleAnnouncedFor,
 	)
 	return i, err
 }
 
 const getItemForUpdate = `-- name: GetItemForUpdate :one
-SELECT id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version FROM items WHERE id = $1 FOR UPDATE
+SELECT id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version, stale_announced_for FROM items WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetItemForUpdate(ctx context.Context, db DBTX, id string) (Item, error) {
@@ -262,6 +319,7 @@ func (q *Queries) GetItemForUpdate(ctx context.Context, db DBTX, id string) (Ite
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.StaleAnnouncedFor,
 	)
 	return i, err
 }
@@ -341,7 +399,7 @@ const setItemStatus = `-- name: SetItemStatus :one
 UPDATE items
 SET state = $2, last_update_time = $3, update_time = now(), version = version + 1
 WHERE id = $1
-RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version
+RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version, stale_announced_for
 `
 
 type SetItemStatusParams struct {
@@ -368,6 +426,7 @@ func (q *Queries) SetItemStatus(ctx context.Context, db DBTX, arg SetItemStatusP
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.StaleAnnouncedFor,
 	)
 	return i, err
 }
@@ -377,7 +436,7 @@ UPDATE items
 SET title = $2, description = $3, release_id = $4, state = $5, priority = $6, owner_team = $7,
     owner_people = $8, tags = $9, update_time = now(), version = version + 1
 WHERE id = $1
-RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version
+RETURNING id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version, stale_announced_for
 `
 
 type UpdateItemParams struct {
@@ -420,6 +479,7 @@ func (q *Queries) UpdateItem(ctx context.Context, db DBTX, arg UpdateItemParams)
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.StaleAnnouncedFor,
 	)
 	return i, err
 }

@@ -20,20 +20,21 @@ type IdempotencyKey struct {
 }
 
 type Item struct {
-	ID             string
-	Title          string
-	Description    string
-	ReleaseID      pgtype.Text
-	State          string
-	Priority       int32
-	OwnerTeam      string
-	OwnerPeople    []string
-	Tags           []string
-	VoteCount      int32
-	LastUpdateTime time.Time
-	CreateTime     time.Time
-	UpdateTime     time.Time
-	Version        int64
+	ID                string
+	Title             string
+	Description       string
+	ReleaseID         pgtype.Text
+	State             string
+	Priority          int32
+	OwnerTeam         string
+	OwnerPeople       []string
+	Tags              []string
+	VoteCount         int32
+	LastUpdateTime    time.Time
+	CreateTime        time.Time
+	UpdateTime        time.Time
+	Version           int64
+	StaleAnnouncedFor *time.Time
 }
 
 type ItemUpdate struct {

@@ -219,7 +219,7 @@ func (q *Queries) ListReleases(ctx context.Context, db DBTX, arg ListReleasesPar
 }
 
 const releaseChangelog = `-- name: ReleaseChangelog :many
-SELECT id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version FROM items WHERE release_id = $1 AND state = 'done' ORDER BY update_time DESC, id
+SELECT id, title, description, release_id, state, priority, owner_team, owner_people, tags, vote_count, last_update_time, create_time, update_time, version, stale_announced_for FROM items WHERE release_id = $1 AND state = 'done' ORDER BY update_time DESC, id
 `
 
 func (q *Queries) ReleaseChangelog(ctx context.Context, db DBTX, releaseID pgtype.Text) ([]Item, error) {
@@ -246,6 +246,7 @@ func (q *Queries) ReleaseChangelog(ctx context.Context, db DBTX, releaseID pgtyp
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.StaleAnnouncedFor,
 		); err != nil {
 			return nil, err
 		}
