@@ -12,4 +12,4 @@ cd "$(dirname "$0")/../.."
 export TEST_DATABASE_URL=${TEST_DATABASE_URL:-$(scripts/dev-postgres.sh postgres)}
 go test -count=1 -v -timeout 20m -run 'TestReplicas/events' ./test/replicas \
 	-events.outage="${OUTAGE:-30s}" -events.writes="${WRITES:-4000}" -events.writers="${WRITERS:-16}" |
-	grep -E 'events_test.go|^(---|ok|FAIL|PASS)'
+	grep -E "events_test.go|^(---|ok|FAIL|PASS)|Error|error|\.go:[0-9]+:"

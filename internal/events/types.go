@@ -12,8 +12,6 @@ const (
 	PersonCreated = "dev.guildhall.membership.person.created.v1"
 	// PersonUpdated: a person's profile changed. Data: name, the mask's fields.
 	PersonUpdated = "dev.guildhall.membership.person.updated.v1"
-	// PersonStateChanged: a person became active, inactive or emeritus. Data: name, state.
-	PersonStateChanged = "dev.guildhall.membership.person.state_changed.v1"
 	// TeamCreated: a team was added. Data: name, displayName.
 	TeamCreated = "dev.guildhall.membership.team.created.v1"
 	// TeamUpdated: a team's charter, leads or permissions changed. Data: name.
@@ -30,7 +28,8 @@ const (
 	PositionFilled = "dev.guildhall.membership.position.filled.v1"
 	// PositionClosed: a position was closed unfilled or removed. Data: name.
 	PositionClosed = "dev.guildhall.membership.position.closed.v1"
-	// VolunteerOffered: someone offered help. Seen by coordinators and leads. Data: name.
+	// VolunteerOffered: someone offered help. Seen by coordinators, leads and
+	// the person offering, if signed in. Data: name, state.
 	VolunteerOffered = "dev.guildhall.membership.volunteer.offered.v1"
 	// VolunteerMatched: an offer was matched to a position. Data: name, position.
 	VolunteerMatched = "dev.guildhall.membership.volunteer.matched.v1"
@@ -40,17 +39,20 @@ const (
 	VolunteerActivated = "dev.guildhall.membership.volunteer.activated.v1"
 	// VolunteerDeclined: an offer was declined. Data: name.
 	VolunteerDeclined = "dev.guildhall.membership.volunteer.declined.v1"
-	// DriftStageReached: drift detection raised a flag (a person nudged,
-	// made inactive or emeritus; a team or package flagged). Data: the drift event.
+	// DriftStageReached: drift detection recorded a stage (a person nudged,
+	// made inactive or emeritus, or active again; a team at risk, leaderless
+	// or empty), once. Seen by the person and the leads of the teams
+	// concerned. Data: person, team, stage, time, reason.
 	DriftStageReached = "dev.guildhall.membership.drift.stage_reached.v1"
-	// PackageStateChanged: a package's state or maintainers changed. Data: name, state.
+	// PackageStateChanged: a package's state changed. Data: name, previousState, state.
+	// Declared, not emitted yet: package transitions do not run the lifecycle hook.
 	PackageStateChanged = "dev.guildhall.membership.package.state_changed.v1"
 
 	// Roadmap.
 
 	// ReleaseCreated: a release was added. Data: name, state.
 	ReleaseCreated = "dev.guildhall.roadmap.release.created.v1"
-	// ReleaseStateChanged: a release moved through its lifecycle. Data: name, state.
+	// ReleaseStateChanged: a release moved through its lifecycle. Data: name, previousState, state.
 	ReleaseStateChanged = "dev.guildhall.roadmap.release.state_changed.v1"
 	// ItemCreated: a roadmap item was added. Data: name, state, ownerTeam.
 	ItemCreated = "dev.guildhall.roadmap.item.created.v1"
@@ -60,9 +62,11 @@ const (
 	ItemStatusUpdated = "dev.guildhall.roadmap.item.status_updated.v1"
 	// ItemStale: an IN_PROGRESS item went without a status update too long. Data: name, ownerTeam, ownerPeople.
 	ItemStale = "dev.guildhall.roadmap.item.stale.v1"
-	// ProposalOpened: a proposal opened for votes. Data: name, closeTime, eligibleTeam.
+	// ProposalOpened: a proposal opened for votes. Data: name, previousState, state.
 	ProposalOpened = "dev.guildhall.roadmap.proposal.opened.v1"
-	// ProposalClosed: a proposal closed; its outcome is decided. Data: name, outcome.
+	// ProposalClosed: a proposal was closed and its result frozen (read the
+	// proposal for the tally). Data: name, previousState, state. A proposal
+	// whose close time passes closes without an event.
 	ProposalClosed = "dev.guildhall.roadmap.proposal.closed.v1"
 
 	// Finance.
@@ -73,6 +77,7 @@ const (
 	// finance.record) and the donor.
 	DonationCreated = "dev.guildhall.finance.donation.created.v1"
 	// DonationReversed: a donation was refunded by a reversal. Data: name.
+	// Declared, not emitted yet: the reversal is announced as TransactionReversed.
 	DonationReversed = "dev.guildhall.finance.donation.reversed.v1"
 	// TransactionCreated: a manual journal entry was posted. Data: name.
 	TransactionCreated = "dev.guildhall.finance.transaction.created.v1"
@@ -90,17 +95,18 @@ const (
 	ExpensePaid = "dev.guildhall.finance.expense.paid.v1"
 	// SubscriptionCreated: a subscription started. Data: name.
 	SubscriptionCreated = "dev.guildhall.finance.subscription.created.v1"
-	// SubscriptionStateChanged: a subscription was paused, resumed or cancelled. Data: name, state.
+	// SubscriptionStateChanged: a subscription was paused, resumed or cancelled. Data: name, previousState, state.
 	SubscriptionStateChanged = "dev.guildhall.finance.subscription.state_changed.v1"
 	// SubscriptionPaymentRecorded: a subscription payment was recorded. Data: name, transaction.
 	SubscriptionPaymentRecorded = "dev.guildhall.finance.subscription.payment_recorded.v1"
 	// SponsorshipCreated: a sponsorship started. Data: name, sponsor.
 	SponsorshipCreated = "dev.guildhall.finance.sponsorship.created.v1"
-	// SponsorshipStateChanged: a sponsorship ended or changed state. Data: name, state.
+	// SponsorshipStateChanged: a sponsorship ended or changed state. Data: name, previousState, state.
 	SponsorshipStateChanged = "dev.guildhall.finance.sponsorship.state_changed.v1"
 	// SponsorshipPaymentRecorded: a sponsorship payment was recorded. Data: name, transaction.
 	SponsorshipPaymentRecorded = "dev.guildhall.finance.sponsorship.payment_recorded.v1"
 	// GoalReached: a goal's progress reached its target. Data: name.
+	// Declared, not emitted yet.
 	GoalReached = "dev.guildhall.finance.goal.reached.v1"
 
 	// Events.
@@ -111,7 +117,7 @@ const (
 )
 
 var types = []string{
-	PersonCreated, PersonUpdated, PersonStateChanged, TeamCreated, TeamUpdated, TeamDeleted,
+	PersonCreated, PersonUpdated, TeamCreated, TeamUpdated, TeamDeleted,
 	TeamMemberAdded, TeamMemberRemoved, PositionOpened, PositionFilled, PositionClosed,
 	VolunteerOffered, VolunteerMatched, VolunteerOnboarded, VolunteerActivated, VolunteerDeclined,
 	DriftStageReached, PackageStateChanged,
