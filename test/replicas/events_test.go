@@ -38,6 +38,9 @@ var (
 var eventsEnv = []string{
 	"GUILDHALL_WEBHOOK_ALLOWED_NETWORKS=127.0.0.0/8", "GUILDHALL_WEBHOOK_WORKERS=2",
 	"GUILDHALL_WEBHOOK_BACKOFF_BASE=100ms", "GUILDHALL_WEBHOOK_BACKOFF_MAX=1s",
+	// Enough for a 30 s outage at a retry a second (the default, 20, is
+	// about two hours with the default backoff).
+	"GUILDHALL_WEBHOOK_FAILURE_LIMIT=200",
 }
 
 // eventsJobs are the job intervals of the events run.
