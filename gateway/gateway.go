@@ -44,8 +44,6 @@ type Upstreams struct {
 type Options struct {
 	CORSOrigins  []string
 	MaxBodyBytes int64
-	// Metrics, if set, is served at /metrics.
-	Metrics http.Handler
 	// Registerer, if set, receives the REST request metrics.
 	Registerer prometheus.Registerer
 	// Telemetry traces requests; nil is tracing off.
@@ -124,9 +122,6 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 	root.Handle("GET /board", http.RedirectHandler(board.Path, http.StatusMovedPermanently))
 	// Every method, so that a POST gets the board's 405 rather than the API's 404.
 	root.Handle(board.Path, http.StripPrefix(strings.TrimSuffix(board.Path, "/"), board.Handler()))
-	if o.Metrics != nil {
-		root.Handle("GET /metrics", o.Metrics)
-	}
 	root.Handle("/", retryAfter(limitBody(conditional(mux), o.MaxBodyBytes)))
 
 	corsOpts := cors.Options{

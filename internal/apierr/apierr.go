@@ -25,6 +25,7 @@ import (
 	"google.golang.org/protobuf/types/known/durationpb"
 
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
+	"github.com/guildhall/guildhall/internal/sqlstate"
 )
 
 // Domain is the ErrorInfo domain of every error Guildhall returns.
@@ -264,11 +265,9 @@ func ToStatus(err error) *status.Status {
 // server, e.g. a standby during fail-over), a closed pool, and a deadline
 // reached while waiting for any of these. Such errors become UNAVAILABLE.
 func Outage(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		c := pgErr.Code
-		return strings.HasPrefix(c, "08") || strings.HasPrefix(c, "53") || strings.HasPrefix(c, "58") ||
-			c == "57P01" || c == "57P02" || c == "57P03" || c == "57014" || c == "25006"
+	if sqlstate.Of(err) != nil {
+		return sqlstate.InClass(err, sqlstate.ClassConnectionException, sqlstate.ClassInsufficientResources, sqlstate.ClassSystemError) ||
+			sqlstate.Is(err, sqlstate.AdminShutdown, sqlstate.CrashShutdown, sqlstate.CannotConnectNow, sqlstate.QueryCanceled, sqlstate.ReadOnlySQLTransaction)
 	}
 	var connectErr *pgconn.ConnectError
 	var netErr net.Error
@@ -291,16 +290,15 @@ func Outage(err error) bool {
 // and lock_not_available (lock_timeout), which a retry of the whole request
 // resolves.
 func conflict(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01" || pgErr.Code == "55P03")
+	return sqlstate.Is(err, sqlstate.SerializationFailure, sqlstate.DeadlockDetected, sqlstate.LockNotAvailable)
 }
 
 // outOfRange reports PostgreSQL's numeric_value_out_of_range, or a check
 // constraint named *_range (the bounds on amounts): such a row, stored
 // before its bound, cannot be written back unchanged.
 func outOfRange(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && (pgErr.Code == "22003" || pgErr.Code == "23514" && strings.HasSuffix(pgErr.ConstraintName, "_range"))
+	pg := sqlstate.Of(err)
+	return pg != nil && (pg.Code == sqlstate.NumericValueOutOfRange || pg.Code == sqlstate.CheckViolation && strings.HasSuffix(pg.ConstraintName, "_range"))
 }
 
 // IsServerFault tells whether a code means the server, not the caller, is at fault.

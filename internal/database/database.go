@@ -7,7 +7,6 @@ package database
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"io/fs"
 	"time"
@@ -18,6 +17,8 @@ import (
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
+
+	"github.com/guildhall/guildhall/internal/sqlstate"
 )
 
 // DefaultMaxConns is a pool's size unless the URL or MaxConns says otherwise.
@@ -82,8 +83,7 @@ func EnsureDatabase(ctx context.Context, url string) error {
 	if err == nil {
 		return conn.Close(ctx)
 	}
-	var pgErr *pgconn.PgError
-	if !errors.As(err, &pgErr) || pgErr.Code != "3D000" { // invalid_catalog_name
+	if !sqlstate.Is(err, sqlstate.InvalidCatalogName) {
 		return fmt.Errorf("connect to database %s: %w", redact(url), err)
 	}
 	cfg.Database = "postgres"
@@ -93,7 +93,7 @@ func EnsureDatabase(ctx context.Context, url string) error {
 	}
 	defer admin.Close(ctx)
 	_, err = admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
-	if errors.As(err, &pgErr) && (pgErr.Code == "42P04" || pgErr.Code == "23505") { // created meanwhile
+	if sqlstate.Is(err, sqlstate.DuplicateDatabase, sqlstate.UniqueViolation) { // created meanwhile
 		return nil
 	}
 	return err
@@ -155,8 +155,7 @@ func up(ctx context.Context, db *sql.DB, fsys fs.FS, what string, opts ...goose.
 
 func createSchema(ctx context.Context, db *sql.DB, schema string) error {
 	_, err := db.ExecContext(ctx, "CREATE SCHEMA IF NOT EXISTS "+pgx.Identifier{schema}.Sanitize())
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) && pgErr.Code == "23505" { // another replica won the race
+	if sqlstate.Is(err, sqlstate.UniqueViolation) { // another replica won the race
 		return nil
 	}
 	if err != nil {

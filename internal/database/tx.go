@@ -2,12 +2,12 @@ package database
 
 import (
 	"context"
-	"errors"
 	"math/rand/v2"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/guildhall/guildhall/internal/sqlstate"
 )
 
 // txAttempts bounds how often InTx runs a transaction that PostgreSQL
@@ -42,6 +42,5 @@ func InTx(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
 }
 
 func retryable(err error) bool {
-	var pg *pgconn.PgError
-	return errors.As(err, &pg) && (pg.Code == "40P01" || pg.Code == "40001")
+	return sqlstate.Is(err, sqlstate.DeadlockDetected, sqlstate.SerializationFailure)
 }

@@ -322,6 +322,3 @@ func validate(v protovalidate.Validator, m any) error {
 // moneyRangeRule is the id of the protos' rule bounding an amount (see
 // guildhall.type.v1.Money); its violations carry reason AMOUNT_OUT_OF_RANGE.
 const moneyRangeRule = "money.range"
-
-// DefaultGrace is how long in-flight calls get to finish on shutdown.
-const DefaultGrace = 20 * time.Second

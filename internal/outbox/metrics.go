@@ -2,13 +2,13 @@ package outbox
 
 import (
 	"context"
-	"errors"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/guildhall/guildhall/internal/sqlstate"
 )
 
 // BacklogCollector exports, per service, how many messages wait in the
@@ -60,8 +60,7 @@ func (c *BacklogCollector) Collect(ch chan<- prometheus.Metric) {
 		var age float64
 		err := pool.QueryRow(ctx, `SELECT count(*), coalesce(extract(epoch FROM now() - min(create_time)), 0)::float8 FROM outbox`).Scan(&n, &age)
 		cancel()
-		var pgErr *pgconn.PgError
-		if errors.As(err, &pgErr) && pgErr.Code == "42P01" { // undefined_table: this service has no outbox
+		if sqlstate.Is(err, sqlstate.UndefinedTable) { // this service has no outbox
 			c.missing[svc] = true
 			continue
 		}

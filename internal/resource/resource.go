@@ -13,7 +13,6 @@ import (
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/fieldmaskpb"
@@ -22,6 +21,7 @@ import (
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/idempotency"
+	"github.com/guildhall/guildhall/internal/sqlstate"
 )
 
 // Name joins a collection and an id: Name("people", "jcrisp") is "people/jcrisp".
@@ -166,8 +166,7 @@ func NotFoundIfNoRows(err error, name string) error {
 
 // IsUniqueViolation reports a PostgreSQL unique_violation.
 func IsUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23505"
+	return sqlstate.Is(err, sqlstate.UniqueViolation)
 }
 
 // Required reports the named fields whose values are empty, as BadRequest
@@ -192,6 +191,5 @@ func NewID() string { return uuid.Must(uuid.NewV7()).String() }
 // IsForeignKeyViolation reports a PostgreSQL foreign_key_violation: a
 // reference to a row that does not exist.
 func IsForeignKeyViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	return errors.As(err, &pgErr) && pgErr.Code == "23503"
+	return sqlstate.Is(err, sqlstate.ForeignKeyViolation)
 }

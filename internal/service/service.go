@@ -35,9 +35,21 @@ type Deps struct {
 	// app's metrics.
 	Mail mail.Sender
 	// Now is the clock; tests move it.
-	Now func() time.Time
+	Now Clock
 	// Metrics registers the service's own metrics on the process's /metrics.
 	Metrics prometheus.Registerer
+}
+
+// Clock is a service's clock: every time-dependent read of a service goes
+// through Now, and tests move it. The zero Clock is the system clock.
+type Clock func() time.Time
+
+// Now is the clock's time, in UTC.
+func (c Clock) Now() time.Time {
+	if c == nil {
+		return time.Now().UTC()
+	}
+	return c().UTC()
 }
 
 // Part is a built service: it registers its gRPC API, declares who may call

@@ -5,6 +5,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -19,7 +20,7 @@ const budgets = "budgets"
 // budgetFromRow converts a budget row, without what was spent (see withSpent).
 func budgetFromRow(r store.Budget) *financev1.Budget {
 	return &financev1.Budget{Name: resource.Name(budgets, r.ID), Category: resource.Name(accounts, r.Category), Year: r.Year,
-		Planned: mon(r.CurrencyCode, r.Planned), CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime), Etag: resource.Etag(r.Version)}
+		Planned: mon(r.CurrencyCode, r.Planned), CreateTime: timestamppb.New(r.CreateTime), UpdateTime: timestamppb.New(r.UpdateTime), Etag: resource.Etag(r.Version)}
 }
 
 // withSpent converts budget rows, adding what each category spent in its

@@ -2,9 +2,11 @@ package finance
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/activity"
@@ -79,7 +81,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 		// A goal's fund account and currency never change once created.
 		g := resource.ID(goals, d.GetGoal())
 		goal, err := s.q.GetGoal(ctx, s.db, g)
-		if err == pgx.ErrNoRows {
+		if errors.Is(err, pgx.ErrNoRows) {
 			return nil, apierr.InvalidField("donation.goal", "no such goal: "+d.GetGoal())
 		}
 		if err != nil {
@@ -113,7 +115,7 @@ func (s *Server) CreateDonation(ctx context.Context, req *financev1.CreateDonati
 	out := &financev1.Donation{
 		Name: resource.Name(donations, resource.NewID()), Amount: mon(cur, amt), Donor: d.GetDonor(), DonorName: d.GetDonorName(),
 		DonorEmail: d.GetDonorEmail(), Visibility: visibility, Channel: d.GetChannel(), ExternalReference: d.GetExternalReference(),
-		Goal: d.GetGoal(), Description: d.GetDescription(), ReceiveTime: ts(when), Recorder: recorder, CreateTime: ts(now),
+		Goal: d.GetGoal(), Description: d.GetDescription(), ReceiveTime: timestamppb.New(when), Recorder: recorder, CreateTime: timestamppb.New(now),
 		State: financev1.Donation_STATE_RECEIVED,
 	}
 	w := donationWrite{donation: out, goalID: goalID, requestID: req.GetRequestId()}
@@ -267,7 +269,7 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 func donationFromRow(r store.Donation) *financev1.Donation {
 	d := &financev1.Donation{Name: resource.Name(donations, r.ID), Amount: mon(r.CurrencyCode, r.Amount), Donor: r.Donor,
 		DonorName: r.DonorName, DonorEmail: r.DonorEmail, ExternalReference: r.ExternalReference, Description: r.Description,
-		Recorder: r.Recorder, ReceiveTime: ts(r.ReceiveTime), CreateTime: ts(r.CreateTime)}
+		Recorder: r.Recorder, ReceiveTime: timestamppb.New(r.ReceiveTime), CreateTime: timestamppb.New(r.CreateTime)}
 	d.Visibility = financev1.Donation_Visibility(pgenum.Number(financev1.Donation_VISIBILITY_UNSPECIFIED.Descriptor(), r.Visibility))
 	d.Channel = financev1.Donation_Channel(pgenum.Number(financev1.Donation_CHANNEL_UNSPECIFIED.Descriptor(), r.Channel))
 	if r.GoalID.Valid && r.GoalID.String != "" {

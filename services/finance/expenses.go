@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
@@ -46,13 +47,13 @@ func expenseFromRow(r store.Expense, events []store.ExpenseEvent) *financev1.Exp
 	e := &financev1.Expense{
 		Name: resource.Name(expenses, r.ID), Payee: r.Payee, Category: resource.Name(accounts, r.Category), Amount: mon(r.CurrencyCode, r.Amount),
 		Description: r.Description, InvoiceReference: r.InvoiceReference, State: expenseState(r.State), Submitter: r.Submitter,
-		RequiredApprovals: r.RequiredApprovals, RejectReason: r.RejectReason, CreateTime: ts(r.CreateTime),
+		RequiredApprovals: r.RequiredApprovals, RejectReason: r.RejectReason, CreateTime: timestamppb.New(r.CreateTime),
 	}
 	if r.TransactionID != nil {
 		e.Transaction = resource.Name(transactions, *r.TransactionID)
 	}
 	for _, ev := range events {
-		h := &financev1.ExpenseEvent{Action: ev.Action, Actor: ev.Actor, Time: ts(ev.Time), State: expenseState(ev.State), Reason: ev.Reason}
+		h := &financev1.ExpenseEvent{Action: ev.Action, Actor: ev.Actor, Time: timestamppb.New(ev.Time), State: expenseState(ev.State), Reason: ev.Reason}
 		if ev.TransactionID != nil {
 			h.Transaction = resource.Name(transactions, *ev.TransactionID)
 		}

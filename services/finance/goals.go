@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
@@ -22,7 +23,7 @@ const goals = "goals"
 
 func goalFromRow(r store.Goal) *financev1.Goal {
 	g := &financev1.Goal{Name: resource.Name(goals, r.ID), DisplayName: r.DisplayName, Description: r.Description,
-		Target: mon(r.CurrencyCode, r.Target), Priority: r.Priority, RoadmapItem: r.RoadmapItem, CreateTime: ts(r.CreateTime),
+		Target: mon(r.CurrencyCode, r.Target), Priority: r.Priority, RoadmapItem: r.RoadmapItem, CreateTime: timestamppb.New(r.CreateTime),
 		Etag: resource.Etag(r.Version)}
 	g.Period = financev1.Goal_Period(pgenum.Number(financev1.Goal_PERIOD_UNSPECIFIED.Descriptor(), r.Period))
 	if r.FundAccount.Valid && r.FundAccount.String != "" {

@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
@@ -22,6 +23,7 @@ import (
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
+	"github.com/guildhall/guildhall/internal/sqlstate"
 	"github.com/guildhall/guildhall/services/finance/store"
 )
 
@@ -137,7 +139,7 @@ func (s *Server) currencies(ctx context.Context, tx dbtx, lines []line) (map[str
 
 func transactionFromRow(r store.GetTransactionRow) *financev1.Transaction {
 	t := &financev1.Transaction{Name: resource.Name(transactions, r.ID), Description: r.Description, Creator: r.Creator,
-		EffectiveTime: ts(r.EffectiveTime), CreateTime: ts(r.CreateTime)}
+		EffectiveTime: timestamppb.New(r.EffectiveTime), CreateTime: timestamppb.New(r.CreateTime)}
 	t.Source = financev1.Transaction_Source(pgenum.Number(financev1.Transaction_SOURCE_UNSPECIFIED.Descriptor(), r.Source))
 	if r.Reverses != "" {
 		t.Reverses = resource.Name(transactions, r.Reverses)
@@ -214,7 +216,7 @@ func (s *Server) ListTransactions(ctx context.Context, req *financev1.ListTransa
 // CreateTransaction posts a manual entry.
 func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTransactionRequest) (*financev1.Transaction, error) {
 	t := req.GetTransaction()
-	e := entry{description: t.GetDescription(), when: timeOr(t.GetEffectiveTime(), s.opts.Now()), source: "manual",
+	e := entry{description: t.GetDescription(), when: timeOr(t.GetEffectiveTime(), s.now()), source: "manual",
 		creator: auth.From(ctx).GetPerson()}
 	var v []apierr.FieldViolation
 	for i, p := range t.GetPostings() {
@@ -264,7 +266,7 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		if req.GetReason() != "" {
 			desc += ": " + req.GetReason()
 		}
-		e := entry{description: desc, when: s.opts.Now(), reverses: id, creator: auth.From(ctx).GetPerson(),
+		e := entry{description: desc, when: s.now(), reverses: id, creator: auth.From(ctx).GetPerson(),
 			source: pgenum.Text(orig.GetSource())}
 		// The reversal of an entry with private amounts (a PRIVATE gift)
 		// would show them by moving public figures: it is hidden in turn.
@@ -371,18 +373,18 @@ func (s *Server) ledgerError(err error) error {
 // balance, a change to an immutable one) to LEDGER_RULE, and a sum taken
 // beyond its bound (by the trigger, or an amount check) to AMOUNT_OUT_OF_RANGE.
 func ledgerRule(err error) error {
-	var pe *pgconn.PgError
-	if !errors.As(err, &pe) {
+	pe := sqlstate.Of(err)
+	if pe == nil {
 		return err
 	}
 	switch {
-	case pe.Code == "22003" && pe.Detail != "":
+	case pe.Code == sqlstate.NumericValueOutOfRange && pe.Detail != "":
 		return apierr.AmountOutOfRange("the entry would take accounts/" + pe.Detail + " beyond its bound: a balance stays within 10^15 minor units and a month's movement per source within 2*10^15")
-	case pe.Code == "22003":
+	case pe.Code == sqlstate.NumericValueOutOfRange:
 		return apierr.AmountOutOfRange("a sum would be out of range")
-	case pe.Code == "23514" && strings.HasSuffix(pe.ConstraintName, "_range"):
+	case pe.Code == sqlstate.CheckViolation && strings.HasSuffix(pe.ConstraintName, "_range"):
 		return apierr.AmountOutOfRange("an amount is beyond 10^15 minor units")
-	case pe.Code == "23514" || pe.Code == "23001":
+	case pe.Code == sqlstate.CheckViolation || pe.Code == sqlstate.RestrictViolation:
 		return apierr.FailedPrecondition(typev1.ErrorReason_LEDGER_RULE, "the ledger refused the entry: "+pe.Message)
 	}
 	return err

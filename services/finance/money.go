@@ -68,25 +68,6 @@ func timeOr(t *timestamppb.Timestamp, def time.Time) time.Time {
 	return t.AsTime().UTC()
 }
 
-func ts(t time.Time) *timestamppb.Timestamp { return timestamppb.New(t) }
-
-const dateLayout = "2006-01-02"
-
-func parseDate(field, s string, def time.Time) (time.Time, error) {
-	if s == "" {
-		return def, nil
-	}
-	d, err := time.Parse(dateLayout, s)
-	if err != nil {
-		return time.Time{}, apierr.InvalidField(field, "not a date (YYYY-MM-DD): "+s)
-	}
-	if d.Year() < 1 {
-		// Year 0 parses, but is 1 BC: no schedule starts there.
-		return time.Time{}, apierr.InvalidField(field, "must be from 0001-01-01 to 9999-12-31: "+s)
-	}
-	return d, nil
-}
-
 func today(now time.Time) time.Time {
 	y, m, d := now.UTC().Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)

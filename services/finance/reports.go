@@ -15,6 +15,7 @@ import (
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/resource"
 	"github.com/guildhall/guildhall/services/finance/store"
@@ -182,11 +183,11 @@ const exportChunk = 64 << 10
 // balances at `from` come from the monthly movements plus the part-month.
 func (s *Server) ExportTransactions(req *financev1.ExportTransactionsRequest, stream financev1.FinanceService_ExportTransactionsServer) error {
 	ctx := stream.Context()
-	from, err := parseDate("from", req.GetFrom(), time.Time{})
+	from, err := convert.ParseDateOr("from", req.GetFrom(), time.Time{})
 	if err != nil {
 		return err
 	}
-	to, err := parseDate("to", req.GetTo(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
+	to, err := convert.ParseDateOr("to", req.GetTo(), time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC))
 	if err != nil {
 		return err
 	}

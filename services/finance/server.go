@@ -22,6 +22,7 @@ import (
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/memberref"
 	"github.com/guildhall/guildhall/internal/roadmapref"
+	"github.com/guildhall/guildhall/internal/service"
 	"github.com/guildhall/guildhall/services/finance/store"
 )
 
@@ -29,7 +30,7 @@ import (
 type Options struct {
 	DB  *pgxpool.Pool
 	Log *zap.Logger
-	Now func() time.Time
+	Now service.Clock
 	// Membership checks people and teams and receives activity reports.
 	Membership membershipv1.MembershipServiceClient
 	// Roadmap checks the roadmap items goals name.
@@ -92,7 +93,7 @@ func (s *Server) Jobs() []job.Job {
 }
 
 // now is the service clock.
-func (s *Server) now() time.Time { return s.opts.Now().UTC() }
+func (s *Server) now() time.Time { return s.opts.Now.Now() }
 
 // acted reports the caller's write as activity to membership, inside the
 // write's transaction (see activity.Caller).

@@ -5,11 +5,13 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
@@ -25,11 +27,11 @@ const sponsorships = "sponsorships"
 func sponsorshipFromRow(r store.Sponsorship) *financev1.Sponsorship {
 	sp := &financev1.Sponsorship{Name: resource.Name(sponsorships, r.ID), Organisation: r.Organisation, Package: r.Package,
 		Amount: mon(r.CurrencyCode, r.Amount), Paid: mon(r.CurrencyCode, r.Paid), Period: interval(r.Period),
-		StartDate: r.StartDate.Format(dateLayout), CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime), Etag: resource.Etag(r.Version)}
+		StartDate: r.StartDate.Format(convert.DateLayout), CreateTime: timestamppb.New(r.CreateTime), UpdateTime: timestamppb.New(r.UpdateTime), Etag: resource.Etag(r.Version)}
 	sp.Kind = financev1.Sponsorship_Kind(pgenum.Number(financev1.Sponsorship_KIND_UNSPECIFIED.Descriptor(), r.Kind))
 	sp.State = sponsorshipState(r.State)
 	if r.EndDate != nil {
-		sp.EndDate = r.EndDate.Format(dateLayout)
+		sp.EndDate = r.EndDate.Format(convert.DateLayout)
 	}
 	return sp
 }
@@ -53,7 +55,7 @@ func (s *Server) CreateSponsorship(ctx context.Context, req *financev1.CreateSpo
 	if err := checkAmount("sponsorship.amount", sp.GetAmount(), false); err != nil {
 		return nil, err
 	}
-	start, err := parseDate("sponsorship.start_date", sp.GetStartDate(), today(s.now()))
+	start, err := convert.ParseDateOr("sponsorship.start_date", sp.GetStartDate(), today(s.now()))
 	if err != nil {
 		return nil, err
 	}
@@ -73,7 +75,7 @@ func endDate(value string, start time.Time) (*time.Time, error) {
 	if value == "" {
 		return nil, nil
 	}
-	e, err := parseDate("sponsorship.end_date", value, time.Time{})
+	e, err := convert.ParseDateOr("sponsorship.end_date", value, time.Time{})
 	if err != nil {
 		return nil, err
 	}

@@ -6,11 +6,13 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
@@ -30,7 +32,7 @@ func interval(s string) financev1.Interval {
 func subFromRow(r store.Subscription) *financev1.Subscription {
 	sb := &financev1.Subscription{Name: resource.Name(subscriptions, r.ID), Subscriber: r.Subscriber, SubscriberName: r.SubscriberName,
 		Amount: mon(r.CurrencyCode, r.Amount), Interval: interval(r.Interval), PaymentCount: r.PaymentCount,
-		NextDueDate: r.NextDueDate.Format(dateLayout), CreateTime: ts(r.CreateTime), UpdateTime: ts(r.UpdateTime)}
+		NextDueDate: r.NextDueDate.Format(convert.DateLayout), CreateTime: timestamppb.New(r.CreateTime), UpdateTime: timestamppb.New(r.UpdateTime)}
 	if r.TierID.Valid && r.TierID.String != "" {
 		sb.Tier = resource.Name(tiers, r.TierID.String)
 	}
@@ -57,7 +59,7 @@ func (s *Server) CreateSubscription(ctx context.Context, req *financev1.CreateSu
 	if err := checkAmount("subscription.amount", sb.GetAmount(), false); err != nil {
 		return nil, err
 	}
-	due, err := parseDate("subscription.next_due_date", sb.GetNextDueDate(), today(s.now()))
+	due, err := convert.ParseDateOr("subscription.next_due_date", sb.GetNextDueDate(), today(s.now()))
 	if err != nil {
 		return nil, err
 	}
@@ -216,7 +218,7 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		}
 		// Due dates are YYYY-MM-DD: the last period a schedule can cover
 		// ends on 9999-12-31.
-		if due, _ := time.Parse(dateLayout, sb.GetNextDueDate()); due.Year() >= 9999 &&
+		if due, _ := time.Parse(convert.DateLayout, sb.GetNextDueDate()); due.Year() >= 9999 &&
 			(sb.GetInterval() == financev1.Interval_INTERVAL_YEAR || due.Month() == time.December) {
 			return nil, apierr.FailedPrecondition(typev1.ErrorReason_DATE_OUT_OF_RANGE, req.GetName()+" is due "+sb.GetNextDueDate()+"; a payment would move it past 9999-12-31")
 		}

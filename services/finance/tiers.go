@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/types/known/emptypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
@@ -20,8 +21,8 @@ const tiers = "tiers"
 
 func tierFromRow(r store.Tier) *financev1.Tier {
 	return &financev1.Tier{Name: resource.Name(tiers, r.ID), DisplayName: r.DisplayName, Description: r.Description,
-		Amount: mon(r.CurrencyCode, r.Amount), Interval: interval(r.Interval), CreateTime: ts(r.CreateTime),
-		UpdateTime: ts(r.UpdateTime), Etag: resource.Etag(r.Version)}
+		Amount: mon(r.CurrencyCode, r.Amount), Interval: interval(r.Interval), CreateTime: timestamppb.New(r.CreateTime),
+		UpdateTime: timestamppb.New(r.UpdateTime), Etag: resource.Etag(r.Version)}
 }
 
 // scanTier converts a tier row, passing its error on.

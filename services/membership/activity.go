@@ -14,6 +14,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 
 	"github.com/guildhall/guildhall/internal/auth"
@@ -50,7 +51,7 @@ func (s *Server) recordActivity(ctx context.Context, tx pgx.Tx, personID, kind s
 		return err
 	}
 	return s.insertDrift(ctx, tx, store.InsertDriftEventParams{
-		ID: resource.NewID(), PersonID: pgText(personID), Stage: "active", Time: at, Basis: at,
+		ID: resource.NewID(), PersonID: convert.Text(personID), Stage: "active", Time: at, Basis: at,
 		Reason: "active again after being " + ended + " (" + kind + ")", VacatedPositions: []string{},
 	})
 }

@@ -12,6 +12,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -136,7 +137,7 @@ func (s *Server) driftPerson(ctx context.Context, tx pgx.Tx, id string) error {
 			}
 		}
 		if err := s.insertDrift(ctx, tx, store.InsertDriftEventParams{
-			ID: resource.NewID(), PersonID: pgText(c.ID), Stage: stage, Time: at, Basis: c.Basis, Reason: reason, VacatedPositions: vacated,
+			ID: resource.NewID(), PersonID: convert.Text(c.ID), Stage: stage, Time: at, Basis: c.Basis, Reason: reason, VacatedPositions: vacated,
 		}); err != nil {
 			return err
 		}
@@ -168,7 +169,7 @@ func (s *Server) flagTeamsAtRisk(ctx context.Context, tx pgx.Tx, c store.DriftCa
 			continue
 		}
 		if err := s.insertDrift(ctx, tx, store.InsertDriftEventParams{
-			ID: resource.NewID(), PersonID: pgText(c.ID), TeamID: t.TeamID, Stage: "team_at_risk", Time: at, Basis: c.Basis,
+			ID: resource.NewID(), PersonID: convert.Text(c.ID), TeamID: t.TeamID, Stage: "team_at_risk", Time: at, Basis: c.Basis,
 			Reason: fmt.Sprintf("%s, the team's %s, is inactive (no activity since %s); on %s they become emeritus and the team loses them, unless they return or someone else takes the role",
 				c.DisplayName, what, c.Basis.UTC().Format(time.DateOnly), emeritusAt),
 			VacatedPositions: []string{},
@@ -188,7 +189,7 @@ func (s *Server) vacateAll(ctx context.Context, tx pgx.Tx, c store.DriftCandidat
 		return nil, "", err
 	}
 	// Positions they filled open again; their roles need no second position.
-	reopened, err := s.q.ReopenPositionsOf(ctx, tx, store.ReopenPositionsOfParams{PersonID: pgText(c.ID), Now: s.now()})
+	reopened, err := s.q.ReopenPositionsOf(ctx, tx, store.ReopenPositionsOfParams{PersonID: convert.Text(c.ID), Now: s.now()})
 	if err != nil {
 		return nil, "", err
 	}
@@ -219,7 +220,7 @@ func (s *Server) vacateAll(ctx context.Context, tx pgx.Tx, c store.DriftCandidat
 			continue
 		}
 		if err := s.insertDrift(ctx, tx, store.InsertDriftEventParams{
-			ID: resource.NewID(), PersonID: pgText(c.ID), TeamID: t.TeamID, Stage: stage, Time: at, Basis: c.Basis,
+			ID: resource.NewID(), PersonID: convert.Text(c.ID), TeamID: t.TeamID, Stage: stage, Time: at, Basis: c.Basis,
 			Reason: fmt.Sprintf("%s, %s, became emeritus after no activity since %s; the role is open for someone to take",
 				c.DisplayName, what, c.Basis.UTC().Format(time.DateOnly)),
 			VacatedPositions: vacated,
@@ -313,7 +314,7 @@ func (s *Server) ListDriftEvents(ctx context.Context, req *membershipv1.ListDrif
 	for _, r := range rows {
 		e := &membershipv1.DriftEvent{
 			Stage: strings.ToUpper(r.Stage), Time: timestamppb.New(r.Time),
-			Reason: r.Reason, VacatedPositions: r.VacatedPositions, ResolveTime: timestampOrNil(r.ResolveTime),
+			Reason: r.Reason, VacatedPositions: r.VacatedPositions, ResolveTime: convert.Timestamp(r.ResolveTime),
 		}
 		if r.PersonID.Valid {
 			e.Person = resource.Name(people, r.PersonID.String)

@@ -16,6 +16,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -181,8 +182,8 @@ func tokenFromRow(r store.Token) *membershipv1.Token {
 	return &membershipv1.Token{
 		Name:        resource.Name(people, r.PersonID) + "/tokens/" + r.ID,
 		DisplayName: r.DisplayName,
-		ExpireTime:  timestampOrNil(r.ExpireTime),
-		RevokeTime:  timestampOrNil(r.RevokeTime),
+		ExpireTime:  convert.Timestamp(r.ExpireTime),
+		RevokeTime:  convert.Timestamp(r.RevokeTime),
 		CreateTime:  timestamppb.New(r.CreateTime),
 	}
 }

@@ -12,6 +12,7 @@ import (
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -306,10 +307,8 @@ func validatePackage(p *membershipv1.Package) error {
 	}); err != nil {
 		return err
 	}
-	if d := p.GetLastReleaseDate(); d != "" {
-		if _, err := time.Parse(time.DateOnly, d); err != nil {
-			return apierr.InvalidField("package.last_release_date", "not a calendar date (YYYY-MM-DD)")
-		}
+	if _, err := convert.ParseDate("package.last_release_date", p.GetLastReleaseDate()); err != nil {
+		return err
 	}
 	// A package seeking a maintainer may have none left (drift took them).
 	if p.GetState() == membershipv1.Package_STATE_MAINTAINED && len(p.GetMaintainers()) == 0 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"strings"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -12,6 +11,7 @@ import (
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -99,7 +99,7 @@ func (s *Server) CreatePerson(ctx context.Context, req *membershipv1.CreatePerso
 	if err := validatePerson(p); err != nil {
 		return nil, err
 	}
-	handles, err := json.Marshal(nonNil(p.GetHandles()))
+	handles, err := json.Marshal(convert.NonNilMap(p.GetHandles()))
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +107,7 @@ func (s *Server) CreatePerson(ctx context.Context, req *membershipv1.CreatePerso
 	return resource.Create(ctx, s.db, name, req.GetRequestId(), "CreatePerson", req, func(tx pgx.Tx) (*membershipv1.Person, error) {
 		row, err := s.q.CreatePerson(ctx, tx, store.CreatePersonParams{
 			ID: req.GetPersonId(), DisplayName: p.GetDisplayName(), Email: p.GetEmail(), Handles: handles,
-			Skills: nonNilSlice(p.GetSkills()), Country: p.GetCountry(), TimeZone: p.GetTimeZone(), Bio: p.GetBio(),
+			Skills: convert.NonNil(p.GetSkills()), Country: p.GetCountry(), TimeZone: p.GetTimeZone(), Bio: p.GetBio(),
 		})
 		if err != nil {
 			return nil, err
@@ -146,13 +146,13 @@ func (s *Server) UpdatePerson(ctx context.Context, req *membershipv1.UpdatePerso
 		},
 		validatePerson,
 		func(tx pgx.Tx, p *membershipv1.Person) (*membershipv1.Person, error) {
-			handles, err := json.Marshal(nonNil(p.GetHandles()))
+			handles, err := json.Marshal(convert.NonNilMap(p.GetHandles()))
 			if err != nil {
 				return nil, err
 			}
 			row, err := s.q.UpdatePerson(ctx, tx, store.UpdatePersonParams{
 				ID: id, DisplayName: p.GetDisplayName(), Email: p.GetEmail(), Handles: handles,
-				Skills: nonNilSlice(p.GetSkills()), Country: p.GetCountry(), TimeZone: p.GetTimeZone(), Bio: p.GetBio(),
+				Skills: convert.NonNil(p.GetSkills()), Country: p.GetCountry(), TimeZone: p.GetTimeZone(), Bio: p.GetBio(),
 			})
 			if err != nil {
 				return nil, err
@@ -230,32 +230,11 @@ func personFromRow(r store.Person) *membershipv1.Person {
 		TimeZone:       r.TimeZone,
 		Bio:            r.Bio,
 		State:          membershipv1.Person_State(pgenum.Number(membershipv1.Person_STATE_UNSPECIFIED.Descriptor(), r.State)),
-		LastActiveTime: timestampOrNil(r.LastActiveTime),
+		LastActiveTime: convert.Timestamp(r.LastActiveTime),
 		CreateTime:     timestamppb.New(r.CreateTime),
 		UpdateTime:     timestamppb.New(r.UpdateTime),
 		Etag:           resource.Etag(r.Version),
 		Admin:          r.Admin,
 		Nudged:         r.DriftStage == stageNudged,
 	}
-}
-
-func timestampOrNil(t *time.Time) *timestamppb.Timestamp {
-	if t == nil {
-		return nil
-	}
-	return timestamppb.New(*t)
-}
-
-func nonNil(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
-func nonNilSlice(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }

@@ -11,6 +11,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -96,7 +97,7 @@ func (s *Server) CreatePosition(ctx context.Context, req *membershipv1.CreatePos
 func (s *Server) insertPosition(ctx context.Context, tx pgx.Tx, teamID string, p *membershipv1.Position) (store.Position, error) {
 	return s.q.CreatePosition(ctx, tx, store.CreatePositionParams{
 		ID: resource.NewID(), TeamID: teamID, Title: p.GetTitle(), Description: p.GetDescription(),
-		Skills: nonNilSlice(p.GetSkills()), HoursPerMonth: p.GetHoursPerMonth(), Role: pgenum.Text(p.GetRole()),
+		Skills: convert.NonNil(p.GetSkills()), HoursPerMonth: p.GetHoursPerMonth(), Role: pgenum.Text(p.GetRole()),
 		State: pgenum.Text(p.GetState()), OpenToDiscussion: p.GetOpenToDiscussion(), Now: s.now(),
 	})
 }
@@ -128,7 +129,7 @@ func (s *Server) UpdatePosition(ctx context.Context, req *membershipv1.UpdatePos
 		func(tx pgx.Tx, p *membershipv1.Position) (*membershipv1.Position, error) {
 			row, err := s.q.UpdatePosition(ctx, tx, store.UpdatePositionParams{
 				TeamID: teamID, ID: id, Title: p.GetTitle(), Description: p.GetDescription(),
-				Skills: nonNilSlice(p.GetSkills()), HoursPerMonth: p.GetHoursPerMonth(), Role: pgenum.Text(p.GetRole()),
+				Skills: convert.NonNil(p.GetSkills()), HoursPerMonth: p.GetHoursPerMonth(), Role: pgenum.Text(p.GetRole()),
 				State: pgenum.Text(p.GetState()), OpenToDiscussion: p.GetOpenToDiscussion(), Now: s.now(),
 			})
 			if err != nil {
@@ -169,7 +170,7 @@ func (s *Server) FillPosition(ctx context.Context, req *membershipv1.FillPositio
 // fill is FillPosition inside tx, also used when a volunteer becomes ACTIVE.
 func (s *Server) fill(ctx context.Context, tx pgx.Tx, teamID, id, personID string) (store.Position, error) {
 	row, err := s.q.FillOpenPosition(ctx, tx, store.FillOpenPositionParams{
-		PersonID: pgText(personID), Now: s.now(), TeamID: teamID, ID: id,
+		PersonID: convert.Text(personID), Now: s.now(), TeamID: teamID, ID: id,
 	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		cur, gerr := s.q.GetPosition(ctx, tx, store.GetPositionParams{TeamID: teamID, ID: id})

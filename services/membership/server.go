@@ -17,6 +17,7 @@ import (
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/mail"
+	"github.com/guildhall/guildhall/internal/service"
 	"github.com/guildhall/guildhall/services/membership/store"
 )
 
@@ -30,7 +31,7 @@ type DriftPolicy struct {
 type Options struct {
 	DB  *pgxpool.Pool
 	Log *zap.Logger
-	Now func() time.Time
+	Now service.Clock
 	// BootstrapAdminToken, if set, is made a valid token of people/admin on start.
 	BootstrapAdminToken    string
 	Drift                  DriftPolicy
@@ -47,7 +48,7 @@ type Server struct {
 	db    *pgxpool.Pool
 	q     *store.Queries
 	log   *zap.Logger
-	now   func() time.Time
+	clock service.Clock
 	drift DriftPolicy
 	// offers rate-limits OfferHelp per client address.
 	offers *rateLimiter
@@ -61,7 +62,7 @@ func NewServer(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
-	s := &Server{db: o.DB, q: store.New(), log: o.Log, now: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute), oidc: o.OIDC, optOut: o.OptOut}
+	s := &Server{db: o.DB, q: store.New(), log: o.Log, clock: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute), oidc: o.OIDC, optOut: o.OptOut}
 	if o.BootstrapAdminToken != "" {
 		if err := s.ensureBootstrapAdmin(context.Background(), o.BootstrapAdminToken); err != nil {
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)
@@ -85,3 +86,6 @@ func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, c lifecycle.Change
 	}
 	return s.emitTransition(ctx, tx, c)
 }
+
+// now is the service clock, in UTC; everything time-dependent reads it.
+func (s *Server) now() time.Time { return s.clock.Now() }

@@ -12,6 +12,7 @@ import (
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -57,7 +58,7 @@ func (s *Server) CreateTeam(ctx context.Context, req *membershipv1.CreateTeamReq
 		}
 		if _, err := s.q.CreateTeam(ctx, tx, store.CreateTeamParams{
 			ID: req.GetTeamId(), DisplayName: t.GetDisplayName(), Charter: t.GetCharter(),
-			Permissions: nonNilSlice(t.GetPermissions()), ParentID: parentID(t.GetParent()), Now: s.now(),
+			Permissions: convert.NonNil(t.GetPermissions()), ParentID: parentID(t.GetParent()), Now: s.now(),
 		}); err != nil {
 			return nil, err
 		}
@@ -92,7 +93,7 @@ func (s *Server) UpdateTeam(ctx context.Context, req *membershipv1.UpdateTeamReq
 			}
 			if err := s.q.UpdateTeam(ctx, tx, store.UpdateTeamParams{
 				ID: id, DisplayName: t.GetDisplayName(), Charter: t.GetCharter(),
-				Permissions: nonNilSlice(t.GetPermissions()), ParentID: parentID(t.GetParent()), Now: s.now(),
+				Permissions: convert.NonNil(t.GetPermissions()), ParentID: parentID(t.GetParent()), Now: s.now(),
 			}); err != nil {
 				return nil, err
 			}
@@ -342,4 +343,3 @@ func memberFromRow(m store.TeamMember, displayName string) *membershipv1.TeamMem
 }
 
 // notFoundOr maps a missing row to NOT_FOUND of name.
-func pgText(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }

@@ -18,6 +18,7 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/clientip"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
@@ -68,7 +69,7 @@ func (s *Server) OfferHelp(ctx context.Context, req *membershipv1.OfferHelpReque
 		id := resource.NewID()
 		if _, err := s.q.CreateVolunteer(ctx, tx, store.CreateVolunteerParams{
 			ID: id, DisplayName: v.GetDisplayName(), Contact: v.GetContact(),
-			Skills: nonNilSlice(v.GetSkills()), HoursPerMonth: v.GetHoursPerMonth(), Interests: v.GetInterests(), Now: s.now(),
+			Skills: convert.NonNil(v.GetSkills()), HoursPerMonth: v.GetHoursPerMonth(), Interests: v.GetInterests(), Now: s.now(),
 			OfferedByPerson: resource.ID(people, p.GetPerson()), OfferedByIssuer: p.GetIssuer(), OfferedBySubject: p.GetSubject(),
 		}); err != nil {
 			return nil, err
@@ -235,7 +236,7 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 					} else if err != nil {
 						return row, err
 					}
-					params.PersonID = pgText(personID)
+					params.PersonID = convert.Text(personID)
 					// The matched position, if still open, is theirs now; if it was
 					// filled or removed meanwhile, the offer is still ACTIVE.
 					if teamID, posID := resource.SplitChild(row.Position); posID != "" {

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/types/known/emptypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/fieldmask"
@@ -67,12 +67,7 @@ func (s *Server) acted(ctx context.Context, tx pgx.Tx) error {
 }
 
 // now is the service clock; everything time-dependent reads it.
-func (s *Server) now() time.Time {
-	if s.opts.Now != nil {
-		return s.opts.Now()
-	}
-	return time.Now()
-}
+func (s *Server) now() time.Time { return s.opts.Now.Now() }
 
 func (s *Server) staleAfter() time.Duration {
 	if s.opts.StaleAfter > 0 {
@@ -80,8 +75,6 @@ func (s *Server) staleAfter() time.Duration {
 	}
 	return DefaultStaleAfter
 }
-
-func textOf(s string) pgtype.Text { return pgtype.Text{String: s, Valid: s != ""} }
 
 func itemState(s string) roadmapv1.Item_State {
 	return roadmapv1.Item_State(pgenum.Number(roadmapv1.Item_STATE_UNSPECIFIED.Descriptor(), s))
@@ -126,17 +119,10 @@ func itemParams(it *roadmapv1.Item) (store.UpdateItemParams, error) {
 	}
 	return store.UpdateItemParams{
 		Title: it.GetTitle(), Description: it.GetDescription(),
-		ReleaseID: textOf(resource.ID(releases, it.GetRelease())), State: pgenum.Text(it.GetState()),
+		ReleaseID: convert.Text(resource.ID(releases, it.GetRelease())), State: pgenum.Text(it.GetState()),
 		Priority: it.GetPriority(), OwnerTeam: it.GetOwnerTeam(),
-		OwnerPeople: nonNil(it.GetOwnerPeople()), Tags: nonNil(it.GetTags()),
+		OwnerPeople: convert.NonNil(it.GetOwnerPeople()), Tags: convert.NonNil(it.GetTags()),
 	}, nil
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // noSuchRelease turns a foreign-key violation on release_id into a field error.

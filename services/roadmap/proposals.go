@@ -21,6 +21,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/lifecycle"
@@ -87,21 +88,6 @@ var proposalMoves = lifecycle.New("proposal", map[roadmapv1.Proposal_State][]roa
 	roadmapv1.Proposal_STATE_OPEN:  {roadmapv1.Proposal_STATE_CLOSED},
 })
 
-func tsOrNil(t *time.Time) *timestamppb.Timestamp {
-	if t == nil {
-		return nil
-	}
-	return timestamppb.New(*t)
-}
-
-func timeOrNil(t *timestamppb.Timestamp) *time.Time {
-	if t == nil {
-		return nil
-	}
-	v := t.AsTime()
-	return &v
-}
-
 // proposalFromRow renders a row without its tally.
 func proposalFromRow(p store.Proposal, now time.Time) *roadmapv1.Proposal {
 	return &roadmapv1.Proposal{
@@ -113,12 +99,12 @@ func proposalFromRow(p store.Proposal, now time.Time) *roadmapv1.Proposal {
 		EligibleTeam:        p.EligibleTeam,
 		QuorumVotes:         p.QuorumVotes,
 		QuorumShare:         p.QuorumShare,
-		OpenTime:            tsOrNil(p.OpenTime),
-		CloseTime:           tsOrNil(p.CloseTime),
+		OpenTime:            convert.Timestamp(p.OpenTime),
+		CloseTime:           convert.Timestamp(p.CloseTime),
 		LinkedItems:         p.LinkedItems,
 		LinkedReleases:      p.LinkedReleases,
 		Outcome:             p.Outcome,
-		ReviewDate:          formatDate(p.ReviewDate),
+		ReviewDate:          convert.FormatDate(p.ReviewDate),
 		HideTallyUntilClose: p.HideTallyUntilClose,
 		State:               stateOf(p, now).Effective,
 		EligibleCount:       p.EligibleCount,
@@ -266,7 +252,7 @@ func (s *Server) ListProposals(ctx context.Context, req *roadmapv1.ListProposals
 	resp := &roadmapv1.ListProposalsResponse{}
 	var rows []store.Proposal
 	if due := req.GetReviewDueBy(); due != "" {
-		dueBy, err := parseDate("review_due_by", due)
+		dueBy, err := convert.ParseDate("review_due_by", due)
 		if err != nil {
 			return nil, err
 		}
@@ -276,7 +262,7 @@ func (s *Server) ListProposals(ctx context.Context, req *roadmapv1.ListProposals
 		}
 		params := store.ListProposalsDueForReviewParams{DueBy: pgtype.Date{Time: *dueBy, Valid: true}, PageSize: page.Limit()}
 		if after := page.AfterKeys(); after != nil {
-			d, err := parseDate("page_token", after[0])
+			d, err := convert.ParseDate("page_token", after[0])
 			if err != nil {
 				return nil, pagination.BadToken()
 			}
@@ -286,14 +272,14 @@ func (s *Server) ListProposals(ctx context.Context, req *roadmapv1.ListProposals
 			return nil, err
 		}
 		rows, resp.NextPageToken = pagination.FinishKeys(page, rows, func(r store.Proposal) []string {
-			return []string{formatDate(r.ReviewDate), r.ID}
+			return []string{convert.FormatDate(r.ReviewDate), r.ID}
 		})
 	} else {
 		page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(proposals))
 		if err != nil {
 			return nil, err
 		}
-		if rows, err = s.q.ListProposals(ctx, s.db, store.ListProposalsParams{Before: textOf(page.After()), PageSize: page.Limit()}); err != nil {
+		if rows, err = s.q.ListProposals(ctx, s.db, store.ListProposalsParams{Before: convert.Text(page.After()), PageSize: page.Limit()}); err != nil {
 			return nil, err
 		}
 		rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Proposal) string { return r.ID })
@@ -354,15 +340,15 @@ func proposalParams(p *roadmapv1.Proposal) (store.UpdateProposalParams, error) {
 	if o, c := p.GetOpenTime(), p.GetCloseTime(); o != nil && c != nil && !c.AsTime().After(o.AsTime()) {
 		return store.UpdateProposalParams{}, apierr.InvalidField("proposal.close_time", "must be after open_time")
 	}
-	review, err := parseDate("proposal.review_date", p.GetReviewDate())
+	review, err := convert.ParseDate("proposal.review_date", p.GetReviewDate())
 	if err != nil {
 		return store.UpdateProposalParams{}, err
 	}
 	return store.UpdateProposalParams{
 		Question: p.GetQuestion(), Background: p.GetBackground(), Options: options,
 		Method: pgenum.Text(p.GetMethod()), EligibleTeam: p.GetEligibleTeam(), QuorumVotes: p.GetQuorumVotes(),
-		QuorumShare: p.GetQuorumShare(), OpenTime: timeOrNil(p.GetOpenTime()), CloseTime: timeOrNil(p.GetCloseTime()),
-		LinkedItems: nonNil(p.GetLinkedItems()), LinkedReleases: nonNil(p.GetLinkedReleases()),
+		QuorumShare: p.GetQuorumShare(), OpenTime: convert.Time(p.GetOpenTime()), CloseTime: convert.Time(p.GetCloseTime()),
+		LinkedItems: convert.NonNil(p.GetLinkedItems()), LinkedReleases: convert.NonNil(p.GetLinkedReleases()),
 		Outcome: p.GetOutcome(), ReviewDate: review, HideTallyUntilClose: p.GetHideTallyUntilClose(),
 	}, nil
 }
@@ -705,7 +691,7 @@ func (s *Server) ListVotes(ctx context.Context, req *roadmapv1.ListVotesRequest)
 		if caller == "" {
 			return &roadmapv1.ListVotesResponse{}, nil
 		}
-		params.OnlyPerson = textOf(caller)
+		params.OnlyPerson = convert.Text(caller)
 	}
 	rows, err := s.q.ListProposalVotes(ctx, s.db, params)
 	if err != nil {

@@ -2,7 +2,6 @@ package roadmap
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/types/known/emptypb"
@@ -12,6 +11,7 @@ import (
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
@@ -68,7 +68,7 @@ func (s *Server) GetReleaseChangelog(ctx context.Context, req *roadmapv1.GetRele
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.q.ReleaseChangelog(ctx, s.db, textOf(resource.ID(releases, req.GetName())))
+	rows, err := s.q.ReleaseChangelog(ctx, s.db, convert.Text(resource.ID(releases, req.GetName())))
 	if err != nil {
 		return nil, err
 	}
@@ -270,11 +270,11 @@ func releaseParams(r *roadmapv1.Release) (store.UpdateReleaseParams, error) {
 	}); err != nil {
 		return store.UpdateReleaseParams{}, err
 	}
-	target, err := parseDate("release.target_date", r.GetTargetDate())
+	target, err := convert.ParseDate("release.target_date", r.GetTargetDate())
 	if err != nil {
 		return store.UpdateReleaseParams{}, err
 	}
-	released, err := parseDate("release.release_date", r.GetReleaseDate())
+	released, err := convert.ParseDate("release.release_date", r.GetReleaseDate())
 	if err != nil {
 		return store.UpdateReleaseParams{}, err
 	}
@@ -284,26 +284,6 @@ func releaseParams(r *roadmapv1.Release) (store.UpdateReleaseParams, error) {
 	}, nil
 }
 
-const dateLayout = "2006-01-02"
-
-func parseDate(field, s string) (*time.Time, error) {
-	if s == "" {
-		return nil, nil
-	}
-	t, err := time.Parse(dateLayout, s)
-	if err != nil {
-		return nil, apierr.InvalidField(field, "not a calendar date (YYYY-MM-DD): "+s)
-	}
-	return &t, nil
-}
-
-func formatDate(t *time.Time) string {
-	if t == nil {
-		return ""
-	}
-	return t.Format(dateLayout)
-}
-
 func releaseFromRow(r store.Release) *roadmapv1.Release {
 	return &roadmapv1.Release{
 		Name:         resource.Name(releases, r.ID),
@@ -311,8 +291,8 @@ func releaseFromRow(r store.Release) *roadmapv1.Release {
 		Description:  r.Description,
 		BasePlatform: r.BasePlatform,
 		State:        releaseState(r.State),
-		TargetDate:   formatDate(r.TargetDate),
-		ReleaseDate:  formatDate(r.ReleaseDate),
+		TargetDate:   convert.FormatDate(r.TargetDate),
+		ReleaseDate:  convert.FormatDate(r.ReleaseDate),
 		Notes:        r.Notes,
 		CreateTime:   timestamppb.New(r.CreateTime),
 		UpdateTime:   timestamppb.New(r.UpdateTime),

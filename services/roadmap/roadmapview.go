@@ -6,6 +6,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/resource"
 	"github.com/guildhall/guildhall/services/roadmap/store"
 )
@@ -59,8 +60,8 @@ func (s *Server) GetRoadmap(ctx context.Context, req *roadmapv1.GetRoadmapReques
 	for _, p := range props {
 		st := stateOf(store.Proposal{State: p.State, CloseTime: p.CloseTime}, now).Effective
 		sum := &roadmapv1.ProposalSummary{
-			Name: resource.Name(proposals, p.ID), Question: p.Question, CloseTime: tsOrNil(p.CloseTime),
-			State: st, Outcome: p.Outcome, ReviewDate: formatDate(p.ReviewDate),
+			Name: resource.Name(proposals, p.ID), Question: p.Question, CloseTime: convert.Timestamp(p.CloseTime),
+			State: st, Outcome: p.Outcome, ReviewDate: convert.FormatDate(p.ReviewDate),
 		}
 		to := open
 		if st == roadmapv1.Proposal_STATE_CLOSED {

@@ -18,6 +18,7 @@ import (
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/memberref"
+	"github.com/guildhall/guildhall/internal/service"
 	"github.com/guildhall/guildhall/services/roadmap/store"
 )
 
@@ -25,7 +26,7 @@ import (
 type Options struct {
 	DB  *pgxpool.Pool
 	Log *zap.Logger
-	Now func() time.Time
+	Now service.Clock
 	// Membership checks people and teams and receives activity reports.
 	Membership membershipv1.MembershipServiceClient
 	// StaleAfter is how long an IN_PROGRESS item may go without a status update.

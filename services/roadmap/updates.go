@@ -10,6 +10,7 @@ import (
 	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
@@ -48,7 +49,7 @@ func (s *Server) ListItemUpdates(ctx context.Context, req *roadmapv1.ListItemUpd
 	if _, err := s.q.GetItem(ctx, s.db, item); err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetParent())
 	}
-	rows, err := s.q.ListItemUpdates(ctx, s.db, store.ListItemUpdatesParams{ItemID: item, Before: textOf(page.After()), PageSize: page.Limit()})
+	rows, err := s.q.ListItemUpdates(ctx, s.db, store.ListItemUpdatesParams{ItemID: item, Before: convert.Text(page.After()), PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}
