@@ -16,11 +16,13 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	transparencyv1 "github.com/guildhall/guildhall/gen/go/guildhall/transparency/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/services/events"
 	"github.com/guildhall/guildhall/services/finance"
 	"github.com/guildhall/guildhall/services/membership"
 	"github.com/guildhall/guildhall/services/roadmap"
+	"github.com/guildhall/guildhall/services/transparency"
 )
 
 // accessDoc is the access table of the API docs. It is rendered from the
@@ -55,6 +57,11 @@ What a caller may see inside an answer is narrower still:
   audience (the public, some people, holders of a permission, a team's
   leads), admins and Guildhall services; see docs/events.md.
 
+The transparency report (TransparencyService, served by the gateway over
+REST only) reads the services anonymously, so every caller gets the
+anonymous view: public figures without the current UTC month's PRIVATE
+gifts, and the volunteer funnel as counts only (GetVolunteerStats is public).
+
 `
 
 func TestAccessDocIsCurrent(t *testing.T) {
@@ -85,6 +92,7 @@ func TestAccessDocIsCurrent(t *testing.T) {
 		{roadmapv1.RoadmapService_ServiceDesc, rs.Policy()},
 		{financev1.FinanceService_ServiceDesc, fs.Policy()},
 		{eventsv1.EventService_ServiceDesc, es.Policy()},
+		{transparencyv1.TransparencyService_ServiceDesc, (&transparency.Server{}).Policy()},
 	} {
 		d, err := protoregistry.GlobalFiles.FindDescriptorByName(protoreflect.FullName(svc.desc.ServiceName))
 		if err != nil {

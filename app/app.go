@@ -24,6 +24,7 @@ import (
 
 	"github.com/guildhall/guildhall/gateway"
 	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/activity"
@@ -41,6 +42,7 @@ import (
 	"github.com/guildhall/guildhall/internal/requestid"
 	"github.com/guildhall/guildhall/internal/service"
 	"github.com/guildhall/guildhall/internal/telemetry"
+	"github.com/guildhall/guildhall/services/transparency"
 )
 
 // App is one process: some services, maybe the gateway, and the metrics endpoint.
@@ -164,6 +166,19 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		activity.Topic: activity.Sender(membershipClient),
 		events.Topic:   events.Sender(eventsv1.NewEventServiceClient(eventsConn)),
 	})
+	// Likewise finance, which roadmap asks for its items' funding.
+	financeTarget := a.cfg.Service[config.Finance].Target
+	if slices.Contains(names, config.Finance) {
+		financeTarget = lis.Addr().String()
+		if slices.Contains(names, config.Membership) {
+			financeTarget = membershipTarget
+		}
+	}
+	financeConn, err := a.dial(financeTarget, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
+	if err != nil {
+		return err
+	}
+	financeClient := financev1.NewFinanceServiceClient(financeConn)
 
 	sender, err := mail.NewSender(a.cfg.SMTP, a.log.Named("mail"))
 	if err != nil {
@@ -190,7 +205,7 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		a.pools.Add(name, pool)
 		a.backlog.Add(name, pool)
 		part, err := svc.Build(service.Deps{DB: pool, Log: a.log.Named(name), Config: a.cfg, Membership: membershipClient,
-			Roadmap: roadmapClient, Mail: sender, Now: a.now, Metrics: a.registry})
+			Roadmap: roadmapClient, Finance: financeClient, Mail: sender, Now: a.now, Metrics: a.registry})
 		if err != nil {
 			return fmt.Errorf("start %s: %w", name, err)
 		}
@@ -275,6 +290,13 @@ func (a *App) WithGateway(ctx context.Context, lis net.Listener, targets map[str
 		CORSOrigins: a.cfg.CORSOrigins, MaxBodyBytes: a.cfg.MaxBodyBytes,
 		Registerer: a.registry, Telemetry: a.tel,
 		GatewaySecret: a.cfg.InternalToken,
+		// The report asks the services over the gateway's own connections,
+		// which carry no token: it is the anonymous view.
+		Transparency: transparency.New(transparency.Options{
+			Roadmap: conns[config.Roadmap], Membership: conns[config.Membership], Finance: conns[config.Finance],
+			Log: a.log.Named("transparency"), Now: a.now, TTL: a.cfg.TransparencyCacheTTL,
+		}),
+		TransparencyMaxAge: a.cfg.TransparencyCacheTTL,
 	}, a.log.Named("gateway"))
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 	"unicode/utf8"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -25,6 +26,7 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	transparencyv1 "github.com/guildhall/guildhall/gen/go/guildhall/transparency/v1"
 	"github.com/guildhall/guildhall/gen/openapi"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/clientip"
@@ -52,6 +54,10 @@ type Options struct {
 	// (clientip.GatewayKey), so they believe the X-Forwarded-For the
 	// gateway builds: the client's header plus the peer it saw.
 	GatewaySecret string
+	// Transparency, if set, serves GET /v1/transparencyReport in this
+	// process; its answers may be cached by clients for TransparencyMaxAge.
+	Transparency       transparencyv1.TransparencyServiceServer
+	TransparencyMaxAge time.Duration
 }
 
 // New returns the gateway's HTTP handler.
@@ -66,7 +72,8 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 			membershipv1.File_guildhall_membership_v1_membership_service_proto,
 			roadmapv1.File_guildhall_roadmap_v1_roadmap_service_proto,
 			financev1.File_guildhall_finance_v1_finance_service_proto,
-			eventsv1.File_guildhall_events_v1_events_service_proto)),
+			eventsv1.File_guildhall_events_v1_events_service_proto,
+			transparencyv1.File_guildhall_transparency_v1_transparency_service_proto)),
 		runtime.WithIncomingHeaderMatcher(incomingHeader),
 		// Services echo x-request-id; the middleware already set the header.
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
@@ -104,6 +111,14 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 		ready = append(ready, upstream{name: r.name, service: r.service, health: healthpb.NewHealthClient(r.conn)})
 	}
 
+	if o.Transparency != nil {
+		// The report is assembled here from the services' answers (package
+		// transparency); it has no gRPC server of its own to dial.
+		if err := transparencyv1.RegisterTransparencyServiceHandlerServer(ctx, mux, o.Transparency); err != nil {
+			return nil, fmt.Errorf("register transparency routes: %w", err)
+		}
+	}
+
 	root := http.NewServeMux()
 	root.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "SERVING"})
@@ -122,7 +137,7 @@ func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Ha
 	root.Handle("GET /board", http.RedirectHandler(board.Path, http.StatusMovedPermanently))
 	// Every method, so that a POST gets the board's 405 rather than the API's 404.
 	root.Handle(board.Path, http.StripPrefix(strings.TrimSuffix(board.Path, "/"), board.Handler()))
-	root.Handle("/", retryAfter(limitBody(conditional(mux), o.MaxBodyBytes)))
+	root.Handle("/", retryAfter(limitBody(publicCache(transparencyPath, o.TransparencyMaxAge, conditional(mux)), o.MaxBodyBytes)))
 
 	corsOpts := cors.Options{
 		AllowedOrigins: o.CORSOrigins,

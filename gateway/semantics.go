@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
@@ -566,3 +567,50 @@ func (c *challengeWriter) Flush() {
 }
 
 func (c *challengeWriter) Unwrap() http.ResponseWriter { return c.ResponseWriter }
+
+// transparencyPath is the transparency report's route: one answer for every
+// caller, so clients and shared caches may keep it a while.
+const transparencyPath = "/v1/transparencyReport"
+
+// publicCache marks successful GETs of path (200, and 304 from conditional)
+// `Cache-Control: public, max-age=<maxAge in seconds>`; errors are never
+// marked. With maxAge 0 the answer is `no-cache` (revalidate each time).
+func publicCache(path string, maxAge time.Duration, next http.Handler) http.Handler {
+	value := "no-cache"
+	if s := int(maxAge / time.Second); s > 0 {
+		value = "public, max-age=" + strconv.Itoa(s)
+	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path != path || (r.Method != http.MethodGet && r.Method != http.MethodHead) {
+			next.ServeHTTP(w, r)
+			return
+		}
+		next.ServeHTTP(&cacheMarker{ResponseWriter: w, value: value}, r)
+	})
+}
+
+// cacheMarker sets Cache-Control as a successful answer's header is written.
+type cacheMarker struct {
+	http.ResponseWriter
+	value string
+	wrote bool
+}
+
+func (c *cacheMarker) WriteHeader(code int) {
+	if !c.wrote {
+		c.wrote = true
+		if code == http.StatusOK || code == http.StatusNotModified {
+			c.Header().Set("Cache-Control", c.value)
+		}
+	}
+	c.ResponseWriter.WriteHeader(code)
+}
+
+func (c *cacheMarker) Write(b []byte) (int, error) {
+	if !c.wrote {
+		c.WriteHeader(http.StatusOK)
+	}
+	return c.ResponseWriter.Write(b)
+}
+
+func (c *cacheMarker) Unwrap() http.ResponseWriter { return c.ResponseWriter }

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"net"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -44,6 +45,8 @@ type Env struct {
 
 	cfg   *config.Config
 	token string
+	// stopMembership stops a membership served apart (Extras.MembershipApart).
+	stopMembership func()
 }
 
 // Option adjusts the configuration before start.
@@ -76,6 +79,10 @@ type Extras struct {
 	Telemetry *telemetry.Telemetry
 	// Log receives every log line; nil logs errors to the test's output.
 	Log *zap.Logger
+	// MembershipApart serves membership from a process of its own (an App
+	// on its own listener), which Env.StopMembership stops: the other
+	// services and the gateway reach it only over gRPC, as in compose.
+	MembershipApart bool
 }
 
 // StartTraced is Start with tracing through tel (nil: off).
@@ -131,11 +138,38 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 		a.SetTelemetry(x.Telemetry)
 	}
 	grpcLis := listen(t)
-	if err := a.WithServices(ctx, grpcLis, config.Services, grpcLis.Addr().String()); err != nil {
+	names, membershipTarget := config.Services, grpcLis.Addr().String()
+	var stopMembership func()
+	if x.MembershipApart {
+		mLis := listen(t)
+		membershipTarget = mLis.Addr().String()
+		names = []string{config.Roadmap, config.Finance}
+		m := app.New(cfg, log, clock.Now)
+		mctx, mcancel := context.WithCancel(context.Background())
+		if err := m.WithServices(mctx, mLis, []string{config.Membership}, membershipTarget); err != nil {
+			mcancel()
+			cancel()
+			t.Fatal(err)
+		}
+		mdone := make(chan error, 1)
+		go func() { mdone <- m.Run(mctx) }()
+		var once sync.Once
+		stopMembership = func() {
+			once.Do(func() {
+				mcancel()
+				if err := <-mdone; err != nil {
+					t.Errorf("membership stopped with an error: %v", err)
+				}
+			})
+		}
+		t.Cleanup(stopMembership)
+	}
+	if err := a.WithServices(ctx, grpcLis, names, membershipTarget); err != nil {
 		cancel()
 		t.Fatal(err)
 	}
 	app.ServeAllAt(cfg, grpcLis.Addr().String())
+	cfg.Service[config.Membership].Target = membershipTarget
 	httpLis := listen(t)
 	if err := a.WithGateway(ctx, httpLis, app.Targets(cfg)); err != nil {
 		cancel()
@@ -162,14 +196,25 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 		}
 	})
 	return &Env{
-		BaseURL:     "http://" + httpLis.Addr().String(),
-		Conn:        conn,
-		DatabaseURL: dbURL,
-		HTTP:        &http.Client{Timeout: 30 * time.Second},
-		Clock:       clock,
-		Metrics:     a.Registry(),
-		cfg:         cfg,
+		BaseURL:        "http://" + httpLis.Addr().String(),
+		Conn:           conn,
+		DatabaseURL:    dbURL,
+		HTTP:           &http.Client{Timeout: 30 * time.Second},
+		Clock:          clock,
+		Metrics:        a.Registry(),
+		cfg:            cfg,
+		stopMembership: stopMembership,
 	}
+}
+
+// StopMembership stops the membership service of an Env started with
+// Extras.MembershipApart, and waits until it has stopped.
+func (e *Env) StopMembership(t testing.TB) {
+	t.Helper()
+	if e.stopMembership == nil {
+		t.Fatal("StopMembership: start with apptest.Extras{MembershipApart: true}")
+	}
+	e.stopMembership()
 }
 
 // DB opens a pool on one service's schema, for checking stored rows.

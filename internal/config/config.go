@@ -101,6 +101,9 @@ type Config struct {
 	// StaleAfter is how long an IN_PROGRESS roadmap item may go without a
 	// status update before it is flagged stale.
 	StaleAfter time.Duration
+	// TransparencyCacheTTL is how long the gateway reuses an assembled
+	// transparency report, and its REST answers' Cache-Control max-age.
+	TransparencyCacheTTL time.Duration
 	// IdempotencyRetention is how long request ids (and the replies they
 	// replay) are kept; at least 24 hours.
 	IdempotencyRetention time.Duration
@@ -268,7 +271,8 @@ var scopes = map[string]Scope{
 	"webhook-workers": ScopeDev | ScopeEvents, "webhook-timeout": ScopeDev | ScopeEvents,
 	"webhook-backoff-base": ScopeDev | ScopeEvents, "webhook-backoff-max": ScopeDev | ScopeEvents,
 	"webhook-failure-limit": ScopeDev | ScopeEvents, "webhook-allowed-networks": ScopeDev | ScopeEvents,
-	"oidc-issuers": ScopeDev | ScopeMembership,
+	"oidc-issuers":           ScopeDev | ScopeMembership,
+	"transparency-cache-ttl": ScopeDev | ScopeGateway,
 }
 
 func scopeOf(flagName string) Scope {
@@ -283,10 +287,17 @@ func scopeOf(flagName string) Scope {
 		case "addr":
 			return own
 		case "target":
-			// Services dial membership, for identity, and events, for
-			// their outbox.
-			if svc == Membership || svc == Events {
+			// Every service dials membership, for identity, and events,
+			// for its outbox; finance and membership dial roadmap to check
+			// the items they name, and roadmap dials finance for its
+			// items' funding.
+			switch svc {
+			case Membership, Events:
 				return ScopeService | ScopeGateway | ScopeSeed
+			case Roadmap:
+				return ScopeFinance | ScopeMembership | ScopeGateway | ScopeSeed
+			case Finance:
+				return ScopeRoadmap | ScopeGateway | ScopeSeed
 			}
 			return ScopeGateway | ScopeSeed
 		}
@@ -325,6 +336,7 @@ func Bind(fs *flag.FlagSet, lookup func(string) (string, bool), logFormat string
 	b.duration(&c.DriftNudgeGrace, "drift-nudge-grace", 14*day, "time after the nudge before a person is INACTIVE")
 	b.duration(&c.DriftEmeritusAfter, "drift-emeritus-after", 180*day, "time INACTIVE before a person becomes EMERITUS and their roles are vacated")
 	b.duration(&c.StaleAfter, "stale-after", 30*day, "how long an IN_PROGRESS roadmap item may go without a status update")
+	b.duration(&c.TransparencyCacheTTL, "transparency-cache-ttl", 10*time.Second, "how long the gateway reuses an assembled transparency report (GET /v1/transparencyReport); 0 assembles it for every request")
 	b.duration(&c.IdempotencyRetention, "idempotency-retention", 7*day, "how long request ids are remembered, so retries replay the first reply (at least 24h)")
 	b.int64(&c.DualApprovalAbove, "dual-approval-above", 50000, "expense amount in minor units above which two approvers are needed")
 	b.int64(&c.VolunteerRatePerMinute, "volunteer-rate-per-minute", 10, "help offers accepted per minute from one client address")
@@ -406,6 +418,9 @@ func (c *Config) Complete() error {
 	}
 	if c.MaxConns < 0 || c.MaxConnsPerClient < 0 || c.AuthFailuresPerMinute < 0 {
 		errs = append(errs, errors.New("GUILDHALL_MAX_CONNS, GUILDHALL_MAX_CONNS_PER_CLIENT and GUILDHALL_AUTH_FAILURES_PER_MINUTE must not be negative"))
+	}
+	if c.TransparencyCacheTTL < 0 {
+		errs = append(errs, errors.New("GUILDHALL_TRANSPARENCY_CACHE_TTL must not be negative"))
 	}
 	if c.ReadTimeout <= 0 || c.IdleTimeout <= 0 {
 		errs = append(errs, errors.New("GUILDHALL_READ_TIMEOUT and GUILDHALL_IDLE_TIMEOUT must be positive"))

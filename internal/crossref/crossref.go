@@ -19,6 +19,13 @@ import (
 // than a stuck request.
 const Timeout = 5 * time.Second
 
+// FiguresTimeout bounds a read of another service's figures that an answer
+// can go without (an item's funding and staffing): a slow owner costs the
+// figures, not the answer. It is well under the transparency report's
+// per-part deadline, so a slow finance or membership does not cost the
+// roadmap part.
+const FiguresTimeout = time.Second
+
 // Err turns the owner's failed lookup into the caller's error: NOT_FOUND or
 // INVALID_ARGUMENT is a violation on field saying unknown; a cancelled call
 // stays cancelled; anything else is unavailable.

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -34,6 +35,8 @@ type Deps struct {
 	// Mail sends mail (SMTP, or the log without a relay), counted in the
 	// app's metrics.
 	Mail mail.Sender
+	// Finance reaches the finance service, as a Guildhall service.
+	Finance financev1.FinanceServiceClient
 	// Now is the clock; tests move it.
 	Now Clock
 	// Metrics registers the service's own metrics on the process's /metrics.

@@ -41,12 +41,14 @@ import (
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	transparencyv1 "github.com/guildhall/guildhall/gen/go/guildhall/transparency/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/services/events"
 	"github.com/guildhall/guildhall/services/finance"
 	"github.com/guildhall/guildhall/services/membership"
 	"github.com/guildhall/guildhall/services/roadmap"
+	"github.com/guildhall/guildhall/services/transparency"
 )
 
 type obj = map[string]any
@@ -85,7 +87,8 @@ func run(in, out string) error {
 	}
 	g := &gen{doc: doc, policy: auth.Merge(
 		(&membership.Server{}).Policy(), (&roadmap.Server{}).Policy(), (&finance.Server{}).Policy(),
-		(&events.Server{}).Policy())}
+		(&events.Server{}).Policy(),
+		(&transparency.Server{}).Policy())}
 	if err := g.complete(); err != nil {
 		return err
 	}
@@ -111,6 +114,7 @@ var files = []protoreflect.FileDescriptor{
 	roadmapv1.File_guildhall_roadmap_v1_roadmap_service_proto,
 	financev1.File_guildhall_finance_v1_finance_service_proto,
 	eventsv1.File_guildhall_events_v1_events_service_proto,
+	transparencyv1.File_guildhall_transparency_v1_transparency_service_proto,
 }
 
 func (g *gen) complete() error {

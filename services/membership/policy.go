@@ -128,7 +128,9 @@ func (s *Server) Policy() auth.Policy {
 		membershipv1.MembershipService_ListVolunteers_FullMethodName:      coordinatorOrLead,
 		membershipv1.MembershipService_TransitionVolunteer_FullMethodName: coordinator.Or("the lead of the team the offer is matched to", s.leadOfMatchedTeam),
 		membershipv1.MembershipService_SuggestPositions_FullMethodName:    coordinatorOrLead,
-		membershipv1.MembershipService_GetVolunteerStats_FullMethodName:   coordinatorOrLead,
+		// The funnel's figures are counts only, and public: the
+		// transparency report shows them to everyone.
+		membershipv1.MembershipService_GetVolunteerStats_FullMethodName: auth.Public(),
 
 		// A package belongs to its team: its maintainers and that team's
 		// leads manage it.

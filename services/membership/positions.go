@@ -40,7 +40,7 @@ func (s *Server) ListPositions(ctx context.Context, req *membershipv1.ListPositi
 	if req.GetState() != membershipv1.Position_STATE_UNSPECIFIED {
 		state = pgenum.Text(req.GetState())
 	}
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint("positions", req.GetParent(), state))
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint("positions", req.GetParent(), state, req.GetRoadmapItem()))
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +53,7 @@ func (s *Server) ListPositions(ctx context.Context, req *membershipv1.ListPositi
 	if err := s.evaluateDrift(ctx, ""); err != nil {
 		return nil, err
 	}
-	rows, err := s.q.ListPositions(ctx, s.db, store.ListPositionsParams{TeamID: teamID, State: state, After: page.After(), PageSize: page.Limit()})
+	rows, err := s.q.ListPositions(ctx, s.db, store.ListPositionsParams{TeamID: teamID, State: state, RoadmapItem: req.GetRoadmapItem(), After: page.After(), PageSize: page.Limit()})
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +77,9 @@ func (s *Server) CreatePosition(ctx context.Context, req *membershipv1.CreatePos
 	if p.GetState() == membershipv1.Position_STATE_FILLED {
 		return nil, apierr.InvalidField("position.state", "a position is created OPEN or CLOSED; fill it with :fill")
 	}
+	if err := s.items.Item(ctx, "position.roadmap_item", p.GetRoadmapItem()); err != nil {
+		return nil, err
+	}
 	teamID := resource.ID(teams, req.GetParent())
 	return resource.Create(ctx, s.db, req.GetParent()+"/positions", req.GetRequestId(), "CreatePosition", req, func(tx pgx.Tx) (*membershipv1.Position, error) {
 		if _, err := s.q.GetTeam(ctx, tx, teamID); err != nil {
@@ -98,11 +101,11 @@ func (s *Server) insertPosition(ctx context.Context, tx pgx.Tx, teamID string, p
 	return s.q.CreatePosition(ctx, tx, store.CreatePositionParams{
 		ID: resource.NewID(), TeamID: teamID, Title: p.GetTitle(), Description: p.GetDescription(),
 		Skills: convert.NonNil(p.GetSkills()), HoursPerMonth: p.GetHoursPerMonth(), Role: pgenum.Text(p.GetRole()),
-		State: pgenum.Text(p.GetState()), OpenToDiscussion: p.GetOpenToDiscussion(), Now: s.now(),
+		State: pgenum.Text(p.GetState()), OpenToDiscussion: p.GetOpenToDiscussion(), RoadmapItem: p.GetRoadmapItem(), Now: s.now(),
 	})
 }
 
-var positionFields = []string{"title", "description", "skills", "hours_per_month", "role", "state", "open_to_discussion"}
+var positionFields = []string{"title", "description", "skills", "hours_per_month", "role", "state", "open_to_discussion", "roadmap_item"}
 
 // UpdatePosition implements AIP-134. A position may be reopened or closed
 // here; only :fill fills it.
@@ -110,11 +113,12 @@ func (s *Server) UpdatePosition(ctx context.Context, req *membershipv1.UpdatePos
 	teamID, id := resource.SplitChild(req.GetPosition().GetName())
 	key := store.GetPositionForUpdateParams{TeamID: teamID, ID: id}
 	var was membershipv1.Position_State
+	var wasItem string
 	return resource.Update(ctx, s.db, req.GetPosition(), req.GetUpdateMask(), positionFields,
 		func(tx pgx.Tx) (*membershipv1.Position, error) {
 			row, err := s.q.GetPositionForUpdate(ctx, tx, key)
 			p := positionFromRow(row)
-			was = p.GetState()
+			was, wasItem = p.GetState(), p.GetRoadmapItem()
 			return p, err
 		},
 		func(p *membershipv1.Position) error {
@@ -124,13 +128,18 @@ func (s *Server) UpdatePosition(ctx context.Context, req *membershipv1.UpdatePos
 			if p.GetState() == membershipv1.Position_STATE_FILLED && was != membershipv1.Position_STATE_FILLED {
 				return apierr.InvalidField("position.state", "fill a position with :fill")
 			}
+			// Only a newly named item is checked: one named before stays
+			// valid even if roadmap cannot answer now.
+			if p.GetRoadmapItem() != wasItem {
+				return s.items.Item(ctx, "position.roadmap_item", p.GetRoadmapItem())
+			}
 			return nil
 		},
 		func(tx pgx.Tx, p *membershipv1.Position) (*membershipv1.Position, error) {
 			row, err := s.q.UpdatePosition(ctx, tx, store.UpdatePositionParams{
 				TeamID: teamID, ID: id, Title: p.GetTitle(), Description: p.GetDescription(),
 				Skills: convert.NonNil(p.GetSkills()), HoursPerMonth: p.GetHoursPerMonth(), Role: pgenum.Text(p.GetRole()),
-				State: pgenum.Text(p.GetState()), OpenToDiscussion: p.GetOpenToDiscussion(), Now: s.now(),
+				State: pgenum.Text(p.GetState()), OpenToDiscussion: p.GetOpenToDiscussion(), RoadmapItem: p.GetRoadmapItem(), Now: s.now(),
 			})
 			if err != nil {
 				return nil, err
@@ -211,6 +220,7 @@ func positionFromRow(r store.Position) *membershipv1.Position {
 		Role:             membershipv1.Role(pgenum.Number(membershipv1.Role_ROLE_UNSPECIFIED.Descriptor(), r.Role)),
 		State:            membershipv1.Position_State(pgenum.Number(membershipv1.Position_STATE_UNSPECIFIED.Descriptor(), r.State)),
 		OpenToDiscussion: r.OpenToDiscussion,
+		RoadmapItem:      r.RoadmapItem,
 		CreateTime:       timestamppb.New(r.CreateTime),
 		UpdateTime:       timestamppb.New(r.UpdateTime),
 		Etag:             resource.Etag(r.Version),

@@ -14,9 +14,11 @@ import (
 	"google.golang.org/grpc"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/mail"
+	"github.com/guildhall/guildhall/internal/roadmapref"
 	"github.com/guildhall/guildhall/internal/service"
 	"github.com/guildhall/guildhall/services/membership/store"
 )
@@ -40,6 +42,8 @@ type Options struct {
 	OIDC *auth.OIDC
 	// OptOut checks the tokens of one-click opt-out links in mail.
 	OptOut *mail.OptOut
+	// Roadmap checks the roadmap items positions name.
+	Roadmap roadmapv1.RoadmapServiceClient
 }
 
 // Server implements membershipv1.MembershipServiceServer.
@@ -54,6 +58,8 @@ type Server struct {
 	offers *rateLimiter
 	oidc   *auth.OIDC
 	optOut *mail.OptOut
+	// items checks the roadmap items positions name.
+	items *roadmapref.Checker
 }
 
 // NewServer returns the membership service, having made the bootstrap admin
@@ -62,7 +68,8 @@ func NewServer(o Options) (*Server, error) {
 	if o.Log == nil {
 		o.Log = zap.NewNop()
 	}
-	s := &Server{db: o.DB, q: store.New(), log: o.Log, clock: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute), oidc: o.OIDC, optOut: o.OptOut}
+	s := &Server{db: o.DB, q: store.New(), log: o.Log, clock: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute), oidc: o.OIDC, optOut: o.OptOut,
+		items: roadmapref.New(o.Roadmap)}
 	if o.BootstrapAdminToken != "" {
 		if err := s.ensureBootstrapAdmin(context.Background(), o.BootstrapAdminToken); err != nil {
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)

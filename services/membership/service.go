@@ -28,6 +28,7 @@ func Service() service.Descriptor {
 				},
 				VolunteerRatePerMinute: d.Config.VolunteerRatePerMinute,
 				OptOut:                 mail.NewOptOut(d.Config.InternalToken),
+				Roadmap:                d.Roadmap,
 			})
 		},
 		SeedSME: SeedSME,

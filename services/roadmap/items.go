@@ -102,6 +102,7 @@ func (s *Server) itemFromRow(r store.Item, now time.Time) *roadmapv1.Item {
 		CreateTime:     timestamppb.New(r.CreateTime),
 		UpdateTime:     timestamppb.New(r.UpdateTime),
 		Etag:           resource.Etag(r.Version),
+		DonePercent:    donePercent(itemState(r.State)),
 	}
 	if r.ReleaseID.Valid {
 		it.Release = resource.Name(releases, r.ReleaseID.String)
@@ -152,7 +153,9 @@ func (s *Server) GetItem(ctx context.Context, req *roadmapv1.GetItemRequest) (*r
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	return s.itemFromRow(row, s.now()), nil
+	it := s.itemFromRow(row, s.now())
+	s.withFigures(ctx, it)
+	return it, nil
 }
 
 // CreateItem implements AIP-133 with a server id and request_id.

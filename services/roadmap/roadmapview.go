@@ -121,9 +121,18 @@ func (s *Server) GetRoadmap(ctx context.Context, req *roadmapv1.GetRoadmapReques
 			h.Later = append(h.Later, it.GetName())
 		}
 	}
+	var all []*roadmapv1.Item
 	for _, rr := range out.Releases {
 		r := rr.GetRelease()
 		setProgress(r, r.ItemCount, r.DoneCount)
+		for _, ri := range rr.GetItems() {
+			all = append(all, ri.GetItem())
+		}
 	}
+	for _, ri := range out.Backlog {
+		all = append(all, ri.GetItem())
+	}
+	// One read of goals and one of positions for the whole roadmap.
+	s.withFigures(ctx, all...)
 	return out, nil
 }

@@ -12,6 +12,7 @@ import (
 	"go.uber.org/zap"
 	"google.golang.org/grpc"
 
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/config"
@@ -31,6 +32,9 @@ type Options struct {
 	Membership membershipv1.MembershipServiceClient
 	// StaleAfter is how long an IN_PROGRESS item may go without a status update.
 	StaleAfter time.Duration
+	// Finance reads the goals that fund items, for their funded_percent
+	// (nil: items are read without it).
+	Finance financev1.FinanceServiceClient
 }
 
 // Server implements roadmapv1.RoadmapServiceServer.

@@ -14,7 +14,7 @@ func Service() service.Descriptor {
 		Migrations: migrations.FS,
 		Build: func(d service.Deps) (service.Part, error) {
 			return NewServer(Options{
-				DB: d.DB, Log: d.Log, Now: d.Now, Membership: d.Membership, StaleAfter: d.Config.StaleAfter,
+				DB: d.DB, Log: d.Log, Now: d.Now, Membership: d.Membership, Finance: d.Finance, StaleAfter: d.Config.StaleAfter,
 			})
 		},
 		SeedSME: SeedSME,

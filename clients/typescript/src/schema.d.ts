@@ -1808,6 +1808,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/transparencyReport": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Reads the transparency report, a singleton (AIP-156)
+         * @description Anyone may call; every caller gets the anonymous view. The answer is assembled at most once per cache period (10 s by default, GUILDHALL_TRANSPARENCY_CACHE_TTL) and shared; over REST it carries an ETag, `Cache-Control: public, max-age=<period>`, and If-None-Match answers 304 while it is unchanged. Errors: UNAVAILABLE (503) only when no part could be assembled.
+         *
+         *     Who may call: anyone.
+         */
+        get: operations["TransparencyService_GetTransparencyReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/volunteers": {
         parameters: {
             query?: never;
@@ -1909,7 +1931,7 @@ export interface paths {
         };
         /**
          * The funnel: counts per state, conversion and median days to active.
-         * @description Who may call: holders of volunteers.coordinate or team leads.
+         * @description Who may call: anyone.
          */
         get: operations["MembershipService_GetVolunteerStats"];
         put?: never;
@@ -2160,6 +2182,17 @@ export interface components {
             /** @description Holders of any of these permissions (e.g. "finance.read_private"). */
             permissions?: string[];
         };
+        /**
+         * @description Whether a part of the report could be assembled.
+         *
+         *      - AVAILABILITY_UNSPECIFIED: Not set; never sent.
+         *      - AVAILABILITY_AVAILABLE: The part's service answered; the part is complete.
+         *      - AVAILABILITY_UNAVAILABLE: The part's service did not answer in time (down, overloaded or without
+         *     its database); the part is otherwise empty.
+         * @default AVAILABILITY_UNSPECIFIED
+         * @enum {string}
+         */
+        Availability: "AVAILABILITY_UNSPECIFIED" | "AVAILABILITY_AVAILABLE" | "AVAILABILITY_UNAVAILABLE";
         /** @description The request fields at fault; paths use JSON names, e.g. `person.displayName`. */
         BadRequest: {
             /**
@@ -2255,6 +2288,37 @@ export interface components {
             readonly secret?: string;
             readonly token?: components["schemas"]["Token"] | null;
         };
+        /** @description Twelve months of one currency, and where it stands now. */
+        CurrencyMoney: {
+            /**
+             * Format: int64
+             * @description Average monthly costs of the last three complete months, in minor units
+             *     (see guildhall.finance.v1.CurrencyReport.average_costs).
+             */
+            readonly averageCosts?: string;
+            /**
+             * @description Every account's balance now, `accounts/{account}`, in minor units, as
+             *     the monthly report shows it to anyone.
+             */
+            readonly balances?: components["schemas"]["Amount"][];
+            /**
+             * Format: int64
+             * @description Asset accounts' balance now, in minor units.
+             */
+            readonly cash?: string;
+            /** @description ISO 4217 code. */
+            readonly currencyCode?: string;
+            /**
+             * @description The last 12 months, oldest first, ending with the current month (which
+             *     is still running).
+             */
+            readonly months?: components["schemas"]["MonthFigures"][];
+            /**
+             * Format: double
+             * @description cash / average_costs, in months; absent without costs; never negative.
+             */
+            readonly runwayMonths?: number | null;
+        };
         /**
          * @description A month's figures in one currency, in minor units. Each account's figures
          *     are bounded (see guildhall.type.v1.Money); totals over accounts are exact
@@ -2306,6 +2370,17 @@ export interface components {
              *     negative: 0 when cash is zero or negative (no months left, not debt).
              */
             readonly runwayMonths?: number | null;
+        };
+        /** @description Community decisions. */
+        DecisionsPart: {
+            readonly availability?: components["schemas"]["Availability"];
+            /**
+             * @description Proposals closed in the last 90 days (by close_time, UTC), with their
+             *     outcome, latest first; at most 100.
+             */
+            readonly decided?: components["schemas"]["ProposalSummary"][];
+            /** @description Proposals open for votes, closing soonest first; at most 100. */
+            readonly open?: components["schemas"]["ProposalSummary"][];
         };
         /** @description One event queued for one webhook, and what came of sending it. */
         Delivery: {
@@ -2885,8 +2960,40 @@ export interface components {
             readonly createTime?: string | null;
             /** @description What the item is about. */
             description?: string;
+            /**
+             * Format: int32
+             * @description How far the work is, from the item's state: DONE 100, IN_PROGRESS 50,
+             *     any other state 0. Always present.
+             */
+            readonly donePercent?: number;
             /** @description Opaque version for optimistic concurrency; send it back on update and delete. */
             etag?: string;
+            /**
+             * Format: int32
+             * @description Filled positions counted in `staffed_percent`.
+             */
+            readonly filledPositions?: number;
+            /**
+             * Format: int32
+             * @description Progress figures are whole percent from 0 to 100, rounded down (so 100
+             *     means complete, and a little progress may still show 0). They are
+             *     computed when read (GetItem, GetRoadmap, the transparency report) from
+             *     the other services' public figures, each call with its own deadline;
+             *     ListItems leaves them out.
+             *
+             *     funded_percent is the money raised for the item: over the finance goals whose `roadmap_item`
+             *     is this item, each goal's progress capped at its target, summed per
+             *     currency against the sum of targets; with goals in several currencies,
+             *     the mean of the currencies' percentages (there is no conversion). Goals
+             *     count in their current period (see Goal.period). Absent when no goal
+             *     names the item, or when finance did not answer in time.
+             */
+            readonly fundedPercent?: number | null;
+            /**
+             * @description The finance goals that name the item, `goals/{goal}`, in priority order;
+             *     empty when finance did not answer.
+             */
+            readonly goals?: string[];
             /**
              * Format: date-time
              * @description When the item's status was last reported (its last update, or its creation).
@@ -2894,6 +3001,11 @@ export interface components {
             readonly lastUpdateTime?: string | null;
             /** @description The resource name, `items/{item}` (server-assigned id). */
             readonly name?: string;
+            /**
+             * Format: int32
+             * @description Open positions counted in `staffed_percent`.
+             */
+            readonly openPositions?: number;
             /** @description The people who own the item, `people/{person}`. */
             ownerPeople?: string[];
             /** @description The team that owns the item, `teams/{team}`. */
@@ -2905,6 +3017,14 @@ export interface components {
             priority?: number;
             /** @description The release it is planned for, `releases/{release}`; empty means the backlog. */
             release?: string;
+            /**
+             * Format: int32
+             * @description People on the item: positions that name the item (Position.roadmap_item),
+             *     plus the owner team's positions that name no item, FILLED against FILLED
+             *     plus OPEN (CLOSED ones do not count). Absent when there is no such
+             *     position, or when membership did not answer in time.
+             */
+            readonly staffedPercent?: number | null;
             /** @description True when IN_PROGRESS with no status update for the configured time (30 days by default). */
             readonly stale?: boolean;
             state?: components["schemas"]["ItemState"];
@@ -2936,8 +3056,40 @@ export interface components {
             readonly createTime?: string | null;
             /** @description What the item is about. */
             description?: string;
+            /**
+             * Format: int32
+             * @description How far the work is, from the item's state: DONE 100, IN_PROGRESS 50,
+             *     any other state 0. Always present.
+             */
+            readonly donePercent?: number;
             /** @description Opaque version for optimistic concurrency; send it back on update and delete. */
             etag?: string;
+            /**
+             * Format: int32
+             * @description Filled positions counted in `staffed_percent`.
+             */
+            readonly filledPositions?: number;
+            /**
+             * Format: int32
+             * @description Progress figures are whole percent from 0 to 100, rounded down (so 100
+             *     means complete, and a little progress may still show 0). They are
+             *     computed when read (GetItem, GetRoadmap, the transparency report) from
+             *     the other services' public figures, each call with its own deadline;
+             *     ListItems leaves them out.
+             *
+             *     funded_percent is the money raised for the item: over the finance goals whose `roadmap_item`
+             *     is this item, each goal's progress capped at its target, summed per
+             *     currency against the sum of targets; with goals in several currencies,
+             *     the mean of the currencies' percentages (there is no conversion). Goals
+             *     count in their current period (see Goal.period). Absent when no goal
+             *     names the item, or when finance did not answer in time.
+             */
+            readonly fundedPercent?: number | null;
+            /**
+             * @description The finance goals that name the item, `goals/{goal}`, in priority order;
+             *     empty when finance did not answer.
+             */
+            readonly goals?: string[];
             /**
              * Format: date-time
              * @description When the item's status was last reported (its last update, or its creation).
@@ -2945,6 +3097,11 @@ export interface components {
             readonly lastUpdateTime?: string | null;
             /** @description The resource name, `items/{item}` (server-assigned id). */
             readonly name?: string;
+            /**
+             * Format: int32
+             * @description Open positions counted in `staffed_percent`.
+             */
+            readonly openPositions?: number;
             /** @description The people who own the item, `people/{person}`. */
             ownerPeople?: string[];
             /** @description The team that owns the item, `teams/{team}`. */
@@ -2956,6 +3113,14 @@ export interface components {
             priority?: number;
             /** @description The release it is planned for, `releases/{release}`; empty means the backlog. */
             release?: string;
+            /**
+             * Format: int32
+             * @description People on the item: positions that name the item (Position.roadmap_item),
+             *     plus the owner team's positions that name no item, FILLED against FILLED
+             *     plus OPEN (CLOSED ones do not count). Absent when there is no such
+             *     position, or when membership did not answer in time.
+             */
+            readonly staffedPercent?: number | null;
             /** @description True when IN_PROGRESS with no status update for the configured time (30 days by default). */
             readonly stale?: boolean;
             state?: components["schemas"]["ItemState"];
@@ -3239,6 +3404,44 @@ export interface components {
              */
             minorUnits?: string;
         };
+        /** @description Money in and out, per currency (there is no conversion), in minor units. */
+        MoneyPart: {
+            readonly availability?: components["schemas"]["Availability"];
+            /** @description One section per currency with activity or balances in the 12 months. */
+            readonly currencies?: components["schemas"]["CurrencyMoney"][];
+            /**
+             * @description Funding goals with their progress in their current period, in priority
+             *     order; at most 100.
+             */
+            readonly goals?: components["schemas"]["Goal"][];
+            /** @description The current month, YYYY-MM (UTC): the last of `months`. */
+            readonly month?: string;
+        };
+        /** @description One month's income against costs, in minor units of the section's currency. */
+        MonthFigures: {
+            /**
+             * Format: int64
+             * @description Expenses debited in the month.
+             */
+            readonly costs?: string;
+            /**
+             * Format: int64
+             * @description Income credited in the month.
+             */
+            readonly income?: string;
+            /**
+             * @description Income by source ("donations", "subscriptions", "sponsorship",
+             *     "advertising", "other").
+             */
+            readonly incomeBySource?: components["schemas"]["Amount"][];
+            /** @description YYYY-MM (UTC). */
+            readonly month?: string;
+            /**
+             * Format: int64
+             * @description income - costs.
+             */
+            readonly net?: string;
+        };
         /**
          * @description One calendar month of the ledger, per currency (there is no conversion).
          *     Callers without finance.read_private or finance.record see it without the
@@ -3460,6 +3663,17 @@ export interface components {
             readonly time?: string | null;
             readonly toState?: components["schemas"]["PackageState"];
         };
+        /** @description Contributed packages that want someone to look after them. */
+        PackagesPart: {
+            readonly availability?: components["schemas"]["Availability"];
+            /** @description Packages in state SEEKING_MAINTAINER, by name; at most 100. */
+            readonly seekingMaintainer?: components["schemas"]["Package"][];
+            /**
+             * Format: int32
+             * @description How many packages seek a maintainer, before the cap.
+             */
+            readonly seekingMaintainerCount?: number;
+        };
         /** @description Request for PauseSubscription. */
         PauseSubscriptionBody: Record<string, never>;
         /** @description Request for PayExpense. */
@@ -3627,6 +3841,14 @@ export interface components {
             readonly name?: string;
             /** @description True for a role held now but open to discussion, such as a lead's. */
             openToDiscussion?: boolean;
+            /**
+             * @description The roadmap item the position staffs, `items/{item}`; empty for a
+             *     position of its team in general. Counts toward the item's
+             *     `staffed_percent`. Checked with the roadmap service like every
+             *     cross-service name: a malformed or unknown item is INVALID_ARGUMENT on
+             *     `position.roadmap_item`; UNAVAILABLE if roadmap cannot answer.
+             */
+            roadmapItem?: string;
             role: components["schemas"]["Role"];
             /** @description Skills that help, e.g. "perl", "moderation". */
             skills?: string[];
@@ -3665,6 +3887,14 @@ export interface components {
             readonly name?: string;
             /** @description True for a role held now but open to discussion, such as a lead's. */
             openToDiscussion?: boolean;
+            /**
+             * @description The roadmap item the position staffs, `items/{item}`; empty for a
+             *     position of its team in general. Counts toward the item's
+             *     `staffed_percent`. Checked with the roadmap service like every
+             *     cross-service name: a malformed or unknown item is INVALID_ARGUMENT on
+             *     `position.roadmap_item`; UNAVAILABLE if roadmap cannot answer.
+             */
+            roadmapItem?: string;
             role?: components["schemas"]["Role"];
             /** @description Skills that help, e.g. "perl", "moderation". */
             skills?: string[];
@@ -4178,6 +4408,39 @@ export interface components {
             /** @description Open proposals that concern the item. */
             readonly openProposals?: components["schemas"]["ProposalSummary"][];
         };
+        /** @description The roadmap by horizon (see guildhall.roadmap.v1.Horizon) and its releases. */
+        RoadmapPart: {
+            readonly availability?: components["schemas"]["Availability"];
+            /** @description Items for later, most urgent first; at most 100. */
+            readonly later?: components["schemas"]["Item"][];
+            /**
+             * Format: int32
+             * @description How many items are for later, before the cap.
+             */
+            readonly laterCount?: number;
+            /** @description Items planned next, most urgent first; at most 100. */
+            readonly next?: components["schemas"]["Item"][];
+            /**
+             * Format: int32
+             * @description How many items are next, before the cap.
+             */
+            readonly nextCount?: number;
+            /**
+             * @description Items being worked on now, most urgent first, without descriptions;
+             *     at most 100.
+             */
+            readonly now?: components["schemas"]["Item"][];
+            /**
+             * Format: int32
+             * @description How many items are in each horizon, before the cap.
+             */
+            readonly nowCount?: number;
+            /**
+             * @description Releases that have not reached END_OF_LIFE, in roadmap order, with their
+             *     progress (item_count, done_count, progress) and without their history.
+             */
+            readonly releases?: components["schemas"]["Release"][];
+        };
         /** @description A release on the roadmap. */
         RoadmapRelease: {
             /** @description Closed decisions that link the release, with their outcome, latest first. */
@@ -4200,6 +4463,33 @@ export interface components {
          * @enum {string}
          */
         Role: "ROLE_UNSPECIFIED" | "ROLE_LEAD" | "ROLE_MEMBER" | "ROLE_MODERATOR" | "ROLE_MAINTAINER";
+        /** @description The teams and who leads them. */
+        RosterPart: {
+            readonly availability?: components["schemas"]["Availability"];
+            /**
+             * Format: int32
+             * @description How many teams there are, before the cap.
+             */
+            readonly teamCount?: number;
+            /** @description Every team, by name; at most 100. */
+            readonly teams?: components["schemas"]["RosterTeam"][];
+        };
+        /** @description A team on the roster. */
+        RosterTeam: {
+            /** @description How the team is shown. */
+            readonly displayName?: string;
+            /** @description The team's leads, by person name. */
+            readonly leads?: components["schemas"]["TeamLead"][];
+            /**
+             * Format: int32
+             * @description Number of members.
+             */
+            readonly memberCount?: number;
+            /** @description The enclosing team, `teams/{team}`; empty at the top. */
+            readonly parent?: string;
+            /** @description `teams/{team}`. */
+            readonly team?: string;
+        };
         /** @description A sponsor or advertising deal with an organisation. */
         Sponsorship: {
             amount: components["schemas"]["Money"] | null;
@@ -4408,6 +4698,13 @@ export interface components {
              * @description When the team was last changed.
              */
             readonly updateTime?: string | null;
+        };
+        /** @description A lead of a team. */
+        TeamLead: {
+            /** @description The person's display name. */
+            readonly displayName?: string;
+            /** @description `people/{person}`. */
+            readonly person?: string;
         };
         /** @description A person's membership of a team, `teams/{team}/members/{person}`. */
         TeamMember: {
@@ -4654,12 +4951,43 @@ export interface components {
             position?: string;
             state: components["schemas"]["VolunteerState"];
         };
+        /**
+         * @description What the community shows the world, in one answer: plan, decisions, money
+         *     and people. It is the same for every caller: exactly what an anonymous
+         *     caller may read from the services (PRIVATE gifts stay out of every figure
+         *     until their UTC month ends; offers to volunteer appear only as counts).
+         *
+         *     Each part comes from one service, asked with a deadline of its own; a part
+         *     whose service did not answer in time has `availability` UNAVAILABLE and is
+         *     otherwise empty, and the other parts still answer. Lists are capped at 100
+         *     entries (see each part's totals).
+         */
+        TransparencyReport: {
+            readonly decisions?: components["schemas"]["DecisionsPart"] | null;
+            readonly money?: components["schemas"]["MoneyPart"] | null;
+            readonly packages?: components["schemas"]["PackagesPart"] | null;
+            readonly roadmap?: components["schemas"]["RoadmapPart"] | null;
+            readonly roster?: components["schemas"]["RosterPart"] | null;
+            readonly vacancies?: components["schemas"]["VacanciesPart"] | null;
+            readonly volunteers?: components["schemas"]["VolunteersPart"] | null;
+        };
         /** @description Response of UnsubscribeNotifications. */
         UnsubscribeNotificationsResponse: {
             readonly kind?: components["schemas"]["NotificationKind"];
         };
         /** @description Request for UnvoteItem. */
         UnvoteItemBody: Record<string, never>;
+        /** @description Open positions: the "help wanted" list. */
+        VacanciesPart: {
+            readonly availability?: components["schemas"]["Availability"];
+            /**
+             * Format: int32
+             * @description How many positions are open, before the cap.
+             */
+            readonly openCount?: number;
+            /** @description OPEN positions of every team, oldest first; at most 100. */
+            readonly positions?: components["schemas"]["Position"][];
+        };
         /** @description An offer of help: "ask, and we'll find you something to do". */
         Volunteer: {
             /**
@@ -4753,6 +5081,11 @@ export interface components {
              */
             readonly time?: string | null;
             readonly toState?: components["schemas"]["VolunteerState"];
+        };
+        /** @description The volunteer funnel. */
+        VolunteersPart: {
+            readonly availability?: components["schemas"]["Availability"];
+            readonly stats?: components["schemas"]["VolunteerStats"] | null;
         };
         /** @description A person's vote on a proposal, `proposals/{proposal}/votes/{person}`. */
         Vote: {
@@ -9406,6 +9739,8 @@ export interface operations {
                  *     equalities joined by AND. It sets the same fields as the parameters.
                  */
                 filter?: string;
+                /** @description Only positions that staff this roadmap item, `items/{item}`; unset for all. */
+                roadmapItem?: string;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
@@ -10027,6 +10362,43 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    TransparencyService_GetTransparencyReport: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */
+                "If-None-Match"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["TransparencyReport"];
+                };
+            };
+            /** @description Not Modified: the If-None-Match tag still matches. */
+            304: {
+                headers: {
+                    ETag: components["headers"]["ETag"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     MembershipService_ListVolunteers: {
         parameters: {
             query?: {
@@ -10285,7 +10657,6 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];

@@ -259,7 +259,7 @@ func (q *Queries) PersonMemberships(ctx context.Context, db DBTX, personID strin
 const reopenPositionsOf = `-- name: ReopenPositionsOf :many
 UPDATE positions SET state = 'open', filled_by = NULL, update_time = $1, version = version + 1
 WHERE filled_by = $2 AND state = 'filled'
-RETURNING id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version
+RETURNING id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version, roadmap_item
 `
 
 type ReopenPositionsOfParams struct {
@@ -291,6 +291,7 @@ func (q *Queries) ReopenPositionsOf(ctx context.Context, db DBTX, arg ReopenPosi
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.RoadmapItem,
 		); err != nil {
 			return nil, err
 		}

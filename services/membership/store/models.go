@@ -131,6 +131,7 @@ type Position struct {
 	CreateTime       time.Time
 	UpdateTime       time.Time
 	Version          int64
+	RoadmapItem      string
 }
 
 type Team struct {

@@ -9,6 +9,7 @@ SELECT * FROM positions WHERE team_id = $1 AND id = $2 FOR UPDATE;
 SELECT * FROM positions
 WHERE (sqlc.arg(team_id)::text = '' OR team_id = sqlc.arg(team_id)::text)
   AND (sqlc.arg(state)::text = '' OR state = sqlc.arg(state)::text)
+  AND (sqlc.arg(roadmap_item)::text = '' OR roadmap_item = sqlc.arg(roadmap_item)::text)
   AND id > sqlc.arg(after)
 ORDER BY id
 LIMIT sqlc.arg(page_size);
@@ -18,14 +19,15 @@ SELECT * FROM positions WHERE state = 'open' ORDER BY id;
 
 -- name: CreatePosition :one
 INSERT INTO positions (id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion,
-                       create_time, update_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, sqlc.arg(now), sqlc.arg(now))
+                       roadmap_item, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, sqlc.arg(roadmap_item), sqlc.arg(now), sqlc.arg(now))
 RETURNING *;
 
 -- name: UpdatePosition :one
 UPDATE positions
 SET title = $3, description = $4, skills = $5, hours_per_month = $6, role = $7, state = $8,
     open_to_discussion = $9, filled_by = CASE WHEN $8 = 'filled' THEN filled_by END,
+    roadmap_item = sqlc.arg(roadmap_item),
     update_time = sqlc.arg(now), version = version + 1
 WHERE team_id = $1 AND id = $2
 RETURNING *;

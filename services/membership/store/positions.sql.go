@@ -14,9 +14,9 @@ import (
 
 const createPosition = `-- name: CreatePosition :one
 INSERT INTO positions (id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion,
-                       create_time, update_time)
-VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
-RETURNING id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version
+                       roadmap_item, create_time, update_time)
+VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
+RETURNING id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version, roadmap_item
 `
 
 type CreatePositionParams struct {
@@ -29,6 +29,7 @@ type CreatePositionParams struct {
 	Role             string
 	State            string
 	OpenToDiscussion bool
+	RoadmapItem      string
 	Now              time.Time
 }
 
@@ -43,6 +44,7 @@ func (q *Queries) CreatePosition(ctx context.Context, db DBTX, arg CreatePositio
 		arg.Role,
 		arg.State,
 		arg.OpenToDiscussion,
+		arg.RoadmapItem,
 		arg.Now,
 	)
 	var i Position
@@ -60,6 +62,7 @@ func (q *Queries) CreatePosition(ctx context.Context, db DBTX, arg CreatePositio
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.RoadmapItem,
 	)
 	return i, err
 }
@@ -68,7 +71,7 @@ const fillOpenPosition = `-- name: FillOpenPosition :one
 UPDATE positions
 SET state = 'filled', filled_by = $1, update_time = $2, version = version + 1
 WHERE team_id = $3 AND id = $4 AND state = 'open'
-RETURNING id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version
+RETURNING id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version, roadmap_item
 `
 
 type FillOpenPositionParams struct {
@@ -102,12 +105,13 @@ func (q *Queries) FillOpenPosition(ctx context.Context, db DBTX, arg FillOpenPos
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.RoadmapItem,
 	)
 	return i, err
 }
 
 const getPosition = `-- name: GetPosition :one
-SELECT id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version FROM positions WHERE team_id = $1 AND id = $2
+SELECT id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version, roadmap_item FROM positions WHERE team_id = $1 AND id = $2
 `
 
 type GetPositionParams struct {
@@ -132,12 +136,13 @@ func (q *Queries) GetPosition(ctx context.Context, db DBTX, arg GetPositionParam
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.RoadmapItem,
 	)
 	return i, err
 }
 
 const getPositionForUpdate = `-- name: GetPositionForUpdate :one
-SELECT id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version FROM positions WHERE team_id = $1 AND id = $2 FOR UPDATE
+SELECT id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version, roadmap_item FROM positions WHERE team_id = $1 AND id = $2 FOR UPDATE
 `
 
 type GetPositionForUpdateParams struct {
@@ -162,24 +167,27 @@ func (q *Queries) GetPositionForUpdate(ctx context.Context, db DBTX, arg GetPosi
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.RoadmapItem,
 	)
 	return i, err
 }
 
 const listPositions = `-- name: ListPositions :many
-SELECT id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version FROM positions
+SELECT id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version, roadmap_item FROM positions
 WHERE ($1::text = '' OR team_id = $1::text)
   AND ($2::text = '' OR state = $2::text)
-  AND id > $3
+  AND ($3::text = '' OR roadmap_item = $3::text)
+  AND id > $4
 ORDER BY id
-LIMIT $4
+LIMIT $5
 `
 
 type ListPositionsParams struct {
-	TeamID   string
-	State    string
-	After    string
-	PageSize int32
+	TeamID      string
+	State       string
+	RoadmapItem string
+	After       string
+	PageSize    int32
 }
 
 // Ids are UUIDv7, so id order is creation order.
@@ -187,6 +195,7 @@ func (q *Queries) ListPositions(ctx context.Context, db DBTX, arg ListPositionsP
 	rows, err := db.Query(ctx, listPositions,
 		arg.TeamID,
 		arg.State,
+		arg.RoadmapItem,
 		arg.After,
 		arg.PageSize,
 	)
@@ -211,6 +220,7 @@ func (q *Queries) ListPositions(ctx context.Context, db DBTX, arg ListPositionsP
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.RoadmapItem,
 		); err != nil {
 			return nil, err
 		}
@@ -223,7 +233,7 @@ func (q *Queries) ListPositions(ctx context.Context, db DBTX, arg ListPositionsP
 }
 
 const openPositions = `-- name: OpenPositions :many
-SELECT id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version FROM positions WHERE state = 'open' ORDER BY id
+SELECT id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version, roadmap_item FROM positions WHERE state = 'open' ORDER BY id
 `
 
 func (q *Queries) OpenPositions(ctx context.Context, db DBTX) ([]Position, error) {
@@ -249,6 +259,7 @@ func (q *Queries) OpenPositions(ctx context.Context, db DBTX) ([]Position, error
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.RoadmapItem,
 		); err != nil {
 			return nil, err
 		}
@@ -264,9 +275,10 @@ const updatePosition = `-- name: UpdatePosition :one
 UPDATE positions
 SET title = $3, description = $4, skills = $5, hours_per_month = $6, role = $7, state = $8,
     open_to_discussion = $9, filled_by = CASE WHEN $8 = 'filled' THEN filled_by END,
-    update_time = $10, version = version + 1
+    roadmap_item = $10,
+    update_time = $11, version = version + 1
 WHERE team_id = $1 AND id = $2
-RETURNING id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version
+RETURNING id, team_id, title, description, skills, hours_per_month, role, state, open_to_discussion, filled_by, create_time, update_time, version, roadmap_item
 `
 
 type UpdatePositionParams struct {
@@ -279,6 +291,7 @@ type UpdatePositionParams struct {
 	Role             string
 	State            string
 	OpenToDiscussion bool
+	RoadmapItem      string
 	Now              time.Time
 }
 
@@ -293,6 +306,7 @@ func (q *Queries) UpdatePosition(ctx context.Context, db DBTX, arg UpdatePositio
 		arg.Role,
 		arg.State,
 		arg.OpenToDiscussion,
+		arg.RoadmapItem,
 		arg.Now,
 	)
 	var i Position
@@ -310,6 +324,7 @@ func (q *Queries) UpdatePosition(ctx context.Context, db DBTX, arg UpdatePositio
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.RoadmapItem,
 	)
 	return i, err
 }

@@ -1280,7 +1280,9 @@ type ListPositionsRequest struct {
 	PageToken string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
 	// equalities joined by AND. It sets the same fields as the parameters.
-	Filter        string `protobuf:"bytes,5,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter string `protobuf:"bytes,5,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Only positions that staff this roadmap item, `items/{item}`; unset for all.
+	RoadmapItem   string `protobuf:"bytes,6,opt,name=roadmap_item,json=roadmapItem,proto3" json:"roadmap_item,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1346,6 +1348,13 @@ func (x *ListPositionsRequest) GetPageToken() string {
 func (x *ListPositionsRequest) GetFilter() string {
 	if x != nil {
 		return x.Filter
+	}
+	return ""
+}
+
+func (x *ListPositionsRequest) GetRoadmapItem() string {
+	if x != nil {
+		return x.RoadmapItem
 	}
 	return ""
 }
@@ -3718,7 +3727,7 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"#membership.guildhall.dev/TeamMember\xbaH=r;29^teams/[a-z][a-z0-9-]{0,62}/members/[a-z][a-z0-9-]{0,62}$R\x04name\"\x90\x01\n" +
 	"\x12GetPositionRequest\x12z\n" +
 	"\x04name\x18\x01 \x01(\tBf\xe0A\x02\xfaA#\n" +
-	"!membership.guildhall.dev/Position\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\"\xc6\x02\n" +
+	"!membership.guildhall.dev/Position\xbaH:r826^teams/[a-z][a-z0-9-]{0,62}/positions/[a-z0-9-]{1,63}$R\x04name\"\xac\x03\n" +
 	"\x14ListPositionsRequest\x12h\n" +
 	"\x06parent\x18\x01 \x01(\tBP\xe0A\x02\xfaA#\x12!membership.guildhall.dev/Position\xbaH$r\"2 ^teams/([a-z][a-z0-9-]{0,62}|-)$R\x06parent\x12J\n" +
 	"\x05state\x18\x02 \x01(\x0e2'.guildhall.membership.v1.Position.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12'\n" +
@@ -3726,7 +3735,9 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
 	"page_token\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12#\n" +
-	"\x06filter\x18\x05 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\"\x8a\x01\n" +
+	"\x06filter\x18\x05 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\x12d\n" +
+	"\froadmap_item\x18\x06 \x01(\tBA\xe0A\x01\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x1c\xd8\x01\x01r\x172\x15^items/[0-9a-f-]{36}$R\vroadmapItem\"\x8a\x01\n" +
 	"\x15ListPositionsResponse\x12D\n" +
 	"\tpositions\x18\x01 \x03(\v2!.guildhall.membership.v1.PositionB\x03\xe0A\x03R\tpositions\x12+\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\xf6\x01\n" +

@@ -388,7 +388,13 @@ type Position struct {
 	// When the position was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency.
-	Etag          string `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,12,opt,name=etag,proto3" json:"etag,omitempty"`
+	// The roadmap item the position staffs, `items/{item}`; empty for a
+	// position of its team in general. Counts toward the item's
+	// `staffed_percent`. Checked with the roadmap service like every
+	// cross-service name: a malformed or unknown item is INVALID_ARGUMENT on
+	// `position.roadmap_item`; UNAVAILABLE if roadmap cannot answer.
+	RoadmapItem   string `protobuf:"bytes,13,opt,name=roadmap_item,json=roadmapItem,proto3" json:"roadmap_item,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -507,6 +513,13 @@ func (x *Position) GetEtag() string {
 	return ""
 }
 
+func (x *Position) GetRoadmapItem() string {
+	if x != nil {
+		return x.RoadmapItem
+	}
+	return ""
+}
+
 var File_guildhall_membership_v1_team_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_team_proto_rawDesc = "" +
@@ -539,7 +552,7 @@ const file_guildhall_membership_v1_team_proto_rawDesc = "" +
 	"\n" +
 	"role_since\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\troleSince:`\xeaA]\n" +
 	"#membership.guildhall.dev/TeamMember\x12\x1dteams/{team}/members/{member}*\vteamMembers2\n" +
-	"teamMember\"\xb6\x06\n" +
+	"teamMember\"\x9c\a\n" +
 	"\bPosition\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\x05title\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
@@ -557,7 +570,9 @@ const file_guildhall_membership_v1_team_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\f \x01(\tB\x03\xe0A\x01R\x04etag\"R\n" +
+	"\x04etag\x18\f \x01(\tB\x03\xe0A\x01R\x04etag\x12d\n" +
+	"\froadmap_item\x18\r \x01(\tBA\xe0A\x01\xfaA\x1c\n" +
+	"\x1aroadmap.guildhall.dev/Item\xbaH\x1c\xd8\x01\x01r\x172\x15^items/[0-9a-f-]{36}$R\vroadmapItem\"R\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x0e\n" +
 	"\n" +

@@ -131,7 +131,35 @@ type Item struct {
 	// When the item was last changed.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Opaque version for optimistic concurrency; send it back on update and delete.
-	Etag          string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Progress figures are whole percent from 0 to 100, rounded down (so 100
+	// means complete, and a little progress may still show 0). They are
+	// computed when read (GetItem, GetRoadmap, the transparency report) from
+	// the other services' public figures, each call with its own deadline;
+	// ListItems leaves them out.
+	//
+	// funded_percent is the money raised for the item: over the finance goals whose `roadmap_item`
+	// is this item, each goal's progress capped at its target, summed per
+	// currency against the sum of targets; with goals in several currencies,
+	// the mean of the currencies' percentages (there is no conversion). Goals
+	// count in their current period (see Goal.period). Absent when no goal
+	// names the item, or when finance did not answer in time.
+	FundedPercent *int32 `protobuf:"varint,16,opt,name=funded_percent,json=fundedPercent,proto3,oneof" json:"funded_percent,omitempty"`
+	// People on the item: positions that name the item (Position.roadmap_item),
+	// plus the owner team's positions that name no item, FILLED against FILLED
+	// plus OPEN (CLOSED ones do not count). Absent when there is no such
+	// position, or when membership did not answer in time.
+	StaffedPercent *int32 `protobuf:"varint,17,opt,name=staffed_percent,json=staffedPercent,proto3,oneof" json:"staffed_percent,omitempty"`
+	// How far the work is, from the item's state: DONE 100, IN_PROGRESS 50,
+	// any other state 0. Always present.
+	DonePercent int32 `protobuf:"varint,18,opt,name=done_percent,json=donePercent,proto3" json:"done_percent,omitempty"`
+	// The finance goals that name the item, `goals/{goal}`, in priority order;
+	// empty when finance did not answer.
+	Goals []string `protobuf:"bytes,19,rep,name=goals,proto3" json:"goals,omitempty"`
+	// Filled positions counted in `staffed_percent`.
+	FilledPositions int32 `protobuf:"varint,20,opt,name=filled_positions,json=filledPositions,proto3" json:"filled_positions,omitempty"`
+	// Open positions counted in `staffed_percent`.
+	OpenPositions int32 `protobuf:"varint,21,opt,name=open_positions,json=openPositions,proto3" json:"open_positions,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -269,6 +297,48 @@ func (x *Item) GetEtag() string {
 		return x.Etag
 	}
 	return ""
+}
+
+func (x *Item) GetFundedPercent() int32 {
+	if x != nil && x.FundedPercent != nil {
+		return *x.FundedPercent
+	}
+	return 0
+}
+
+func (x *Item) GetStaffedPercent() int32 {
+	if x != nil && x.StaffedPercent != nil {
+		return *x.StaffedPercent
+	}
+	return 0
+}
+
+func (x *Item) GetDonePercent() int32 {
+	if x != nil {
+		return x.DonePercent
+	}
+	return 0
+}
+
+func (x *Item) GetGoals() []string {
+	if x != nil {
+		return x.Goals
+	}
+	return nil
+}
+
+func (x *Item) GetFilledPositions() int32 {
+	if x != nil {
+		return x.FilledPositions
+	}
+	return 0
+}
+
+func (x *Item) GetOpenPositions() int32 {
+	if x != nil {
+		return x.OpenPositions
+	}
+	return 0
 }
 
 // One entry of an item's "current status" timeline; entries never change.
@@ -421,7 +491,7 @@ var File_guildhall_roadmap_v1_item_proto protoreflect.FileDescriptor
 
 const file_guildhall_roadmap_v1_item_proto_rawDesc = "" +
 	"\n" +
-	"\x1fguildhall/roadmap/v1/item.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xf2\b\n" +
+	"\x1fguildhall/roadmap/v1/item.proto\x12\x14guildhall.roadmap.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\v\n" +
 	"\x04Item\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\x05title\x18\x02 \x01(\tB\x10\xe0A\x02\xbaH\n" +
@@ -446,7 +516,14 @@ const file_guildhall_roadmap_v1_item_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\x0f \x01(\tB\x03\xe0A\x01R\x04etag\"\x94\x01\n" +
+	"\x04etag\x18\x0f \x01(\tB\x03\xe0A\x01R\x04etag\x12/\n" +
+	"\x0efunded_percent\x18\x10 \x01(\x05B\x03\xe0A\x03H\x00R\rfundedPercent\x88\x01\x01\x121\n" +
+	"\x0fstaffed_percent\x18\x11 \x01(\x05B\x03\xe0A\x03H\x01R\x0estaffedPercent\x88\x01\x01\x12&\n" +
+	"\fdone_percent\x18\x12 \x01(\x05B\x03\xe0A\x03R\vdonePercent\x128\n" +
+	"\x05goals\x18\x13 \x03(\tB\"\xe0A\x03\xfaA\x1c\n" +
+	"\x1afinance.guildhall.dev/GoalR\x05goals\x12.\n" +
+	"\x10filled_positions\x18\x14 \x01(\x05B\x03\xe0A\x03R\x0ffilledPositions\x12*\n" +
+	"\x0eopen_positions\x18\x15 \x01(\x05B\x03\xe0A\x03R\ropenPositions\"\x94\x01\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x12\n" +
 	"\x0eSTATE_PROPOSED\x10\x01\x12\x11\n" +
@@ -456,7 +533,9 @@ const file_guildhall_roadmap_v1_item_proto_rawDesc = "" +
 	"STATE_DONE\x10\x04\x12\x12\n" +
 	"\x0eSTATE_DEFERRED\x10\x05\x12\x12\n" +
 	"\x0eSTATE_DECLINED\x10\x06::\xeaA7\n" +
-	"\x1aroadmap.guildhall.dev/Item\x12\fitems/{item}*\x05items2\x04item\"\xc7\x03\n" +
+	"\x1aroadmap.guildhall.dev/Item\x12\fitems/{item}*\x05items2\x04itemB\x11\n" +
+	"\x0f_funded_percentB\x12\n" +
+	"\x10_staffed_percent\"\xc7\x03\n" +
 	"\n" +
 	"ItemUpdate\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12$\n" +
@@ -518,6 +597,7 @@ func file_guildhall_roadmap_v1_item_proto_init() {
 	if File_guildhall_roadmap_v1_item_proto != nil {
 		return
 	}
+	file_guildhall_roadmap_v1_item_proto_msgTypes[0].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{

@@ -1,0 +1,72 @@
+package transparency_test
+
+import (
+	"context"
+	"net/http"
+	"testing"
+
+	"google.golang.org/grpc"
+	"google.golang.org/protobuf/encoding/protojson"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/guildhall/guildhall/app/apptest"
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
+	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	transparencyv1 "github.com/guildhall/guildhall/gen/go/guildhall/transparency/v1"
+	"github.com/guildhall/guildhall/internal/actas"
+	"github.com/guildhall/guildhall/services/finance"
+	"github.com/guildhall/guildhall/services/membership"
+	"github.com/guildhall/guildhall/services/roadmap"
+)
+
+const reportPath = "/v1/transparencyReport"
+
+// seedSME loads the SME Server demo data, as `guildhall seed sme` does.
+func seedSME(t *testing.T, env *apptest.Env) {
+	t.Helper()
+	ctx := context.Background()
+	admin := actas.Admin(apptest.AdminToken, map[string]grpc.ClientConnInterface{"membership": env.Conn})
+	defer func() { _ = actas.Close(ctx, admin) }()
+	for _, seed := range []func(context.Context, grpc.ClientConnInterface) error{membership.SeedSME, roadmap.SeedSME, finance.SeedSME} {
+		if err := seed(ctx, admin); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// get reads path anonymously and decodes it into m, failing unless 200.
+func get(t *testing.T, env *apptest.Env, path string, m proto.Message) *apptest.Response {
+	t.Helper()
+	res := env.WithToken("").Do(t, http.MethodGet, path, "")
+	if res.Status != http.StatusOK {
+		t.Fatalf("GET %s: %d %s", path, res.Status, res.Body)
+	}
+	if err := protojson.Unmarshal(res.Body, m); err != nil {
+		t.Fatalf("GET %s: %v\n%s", path, err, res.Body)
+	}
+	return res
+}
+
+func report(t *testing.T, env *apptest.Env) (*transparencyv1.TransparencyReport, *apptest.Response) {
+	t.Helper()
+	r := &transparencyv1.TransparencyReport{}
+	res := get(t, env, reportPath, r)
+	return r, res
+}
+
+// equal fails unless the report's part equals the service's own answer.
+func equal(t *testing.T, what string, got, want proto.Message) {
+	t.Helper()
+	if !proto.Equal(got, want) {
+		t.Errorf("%s: the report says\n%v\nthe service says\n%v", what, got, want)
+	}
+}
+
+var (
+	_ = financev1.Goal{}
+	_ = membershipv1.Position{}
+	_ = roadmapv1.Item{}
+)
+
+func time0(t interface{ Format(string) string }) string { return t.Format("2006-01") }
