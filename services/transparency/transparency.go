@@ -99,8 +99,10 @@ func (s *Server) GetTransparencyReport(ctx context.Context, _ *transparencyv1.Ge
 		return r, nil
 	}
 	ch := s.flight.DoChan("report", func() (any, error) {
-		// The assembly outlives a caller that gives up: others wait on it.
-		r, err := s.assemble(context.WithoutCancel(ctx))
+		// The assembly outlives a caller that gives up (others wait on it),
+		// and carries nothing of the caller's: no token, no metadata, so
+		// every service sees an anonymous reader whoever asked first.
+		r, err := s.assemble(context.Background())
 		if err != nil {
 			return nil, err
 		}
