@@ -481,7 +481,25 @@ func TestGracefulShutdown(t *testing.T) {
 		})
 	}
 
-	time.Sleep(1500 * time.Millisecond)
+	// Shut down once the load is under way: after 20 answers, not after a fixed
+	// time, which a loaded machine may spend before the first answer.
+	const wantBefore = 20
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		ok := 0
+		for _, r := range results {
+			if r.err == nil && r.status == http.StatusOK {
+				ok++
+			}
+		}
+		mu.Unlock()
+		if ok >= wantBefore {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d requests answered in 30s before shutdown; the load did not run", ok)
+		}
+	}
 	cancelled := time.Now()
 	cancel()
 	// Finish the slow request's body well after shutdown began.
@@ -542,7 +560,7 @@ func TestGracefulShutdown(t *testing.T) {
 		}
 	}
 	t.Logf("%d requests answered before cancel, %d answered during drain, %d refused after", okBefore, okAfter, refused)
-	if okBefore < 20 {
+	if okBefore < wantBefore {
 		t.Errorf("only %d requests succeeded before cancel; the load did not run", okBefore)
 	}
 	if refused == 0 {
