@@ -63,7 +63,9 @@ func TestVolunteerHearsBack(t *testing.T) {
 	ok(t, admin.Do(t, http.MethodPost, "/v1/"+vol+":transition", `{"state":"STATE_MATCHED","position":"`+pos+`"}`), "matched")
 	ok(t, admin.Do(t, http.MethodPost, "/v1/"+vol+":transition", `{"state":"STATE_ONBOARDING"}`), "onboarding")
 	got = smtp.Wait(t, 30*time.Second, "matched and welcome", func(m []mailtest.Message) bool { return len(m) >= 3 })
-	if !strings.Contains(got[1].Subject, "Wiki gardener") || !strings.Contains(got[2].Subject, "Welcome to Team docs") {
+	// Sends planned in one pass may go out in either order.
+	rest := strings.Join(subjects(got[1:]), "|")
+	if !strings.Contains(rest, "Wiki gardener") || !strings.Contains(rest, "Welcome to Team docs") {
 		t.Errorf("subjects: %q", subjects(got))
 	}
 	// Later passes send nothing again.
