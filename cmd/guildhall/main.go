@@ -193,6 +193,15 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg.MetricsAddr != "" {
 		fmt.Fprintf(stdout, "  Metrics    http://%s/metrics\n", dialable(cfg.MetricsAddr))
 	}
+	signIn := "mail goes to this log (no GUILDHALL_SMTP_HOST): follow the link in the \"mail (logged, not sent)\" line"
+	if cfg.SMTP.Host != "" {
+		signIn = "the link is mailed through " + cfg.SMTP.Host
+	}
+	fmt.Fprintf(stdout, "  Sign in    curl -X POST %s/v1/signIn:request -d '{\"email\":\"<a person's email>\"}'\n             %s;\n             then POST the code to %s/v1/signIn:complete -d '{\"code\":\"...\"}' for a session token\n",
+		web, signIn, web)
+	if cfg.BootstrapAdminToken != "" {
+		fmt.Fprintln(stdout, "  Admin      the bootstrap admin token (GUILDHALL_BOOTSTRAP_ADMIN_TOKEN) is valid, e.g. dev-admin-token under make run")
+	}
 	if seed == "" {
 		fmt.Fprintln(stdout, "  Demo data  make seed, or guildhall seed sme, loads the SME Server community (or start with make run SEED=sme)")
 	}

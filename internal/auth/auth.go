@@ -244,10 +244,11 @@ func UnaryServerInterceptor(policy Policy, authn Authenticator, opts ...Option) 
 		if err != nil {
 			return nil, err
 		}
-		if info.FullMethod != authenticateMethod || o.throttle == nil || From(ctx).GetService() != "" {
+		if !guessMethods[info.FullMethod] || o.throttle == nil || From(ctx).GetService() != "" {
 			return handler(ctx, req)
 		}
-		// Authenticate checks the token in its request: a guess like any other.
+		// Authenticate checks the token in its request, CompleteSignIn a
+		// sign-in code: guesses like any other.
 		if err := o.throttle.check(ctx); err != nil {
 			return nil, err
 		}

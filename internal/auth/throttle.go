@@ -18,7 +18,8 @@ import (
 // Throttle slows down token guessing: each client address (internal/clientip)
 // has an allowance of failed token checks (perMinute at once, refilled at
 // perMinute a minute). A failure spends one; while none is left, every call
-// that presents a token, and every Authenticate call, is refused with
+// that presents a token, and every Authenticate or CompleteSignIn call
+// (which check a token or a sign-in code in their body), is refused with
 // RESOURCE_EXHAUSTED (REST 429) and RetryInfo saying when one is back.
 // Calls without a token, and services calling with the internal token,
 // are never throttled.
@@ -98,8 +99,12 @@ type options struct{ throttle *Throttle }
 // WithThrottle throttles failed token checks per client.
 func WithThrottle(t *Throttle) Option { return func(o *options) { o.throttle = t } }
 
-// authenticateMethod checks a token given in the request body.
-var authenticateMethod = membershipv1.MembershipService_Authenticate_FullMethodName
+// guessMethods check a secret given in the request body (a token, a
+// sign-in code): their refusals count as failed checks.
+var guessMethods = map[string]bool{
+	membershipv1.MembershipService_Authenticate_FullMethodName:   true,
+	membershipv1.MembershipService_CompleteSignIn_FullMethodName: true,
+}
 
 // unauthenticated reports whether err is a refused token.
 func unauthenticated(err error) bool {

@@ -123,6 +123,10 @@ type Config struct {
 	// people sign in with email links only.
 	OIDCIssuers []OIDCIssuer
 	oidcIssuers []string
+	// SignInCodeTTL is how long a sign-in link works; SessionTTL how long a
+	// session it makes lasts before it must be renewed.
+	SignInCodeTTL time.Duration
+	SessionTTL    time.Duration
 	// JobIntervals overrides the pause between passes of background jobs,
 	// by job name (e.g. "membership.drift"), from GUILDHALL_JOB_INTERVALS
 	// ("membership.drift=10s,finance.idempotency-purge=1h").
@@ -273,6 +277,7 @@ var scopes = map[string]Scope{
 	"webhook-failure-limit": ScopeDev | ScopeEvents, "webhook-allowed-networks": ScopeDev | ScopeEvents,
 	"oidc-issuers":           ScopeDev | ScopeMembership,
 	"transparency-cache-ttl": ScopeDev | ScopeGateway,
+	"signin-code-ttl":        ScopeDev | ScopeMembership, "session-ttl": ScopeDev | ScopeMembership,
 }
 
 func scopeOf(flagName string) Scope {
@@ -354,6 +359,8 @@ func Bind(fs *flag.FlagSet, lookup func(string) (string, bool), logFormat string
 	b.str(&c.SMTP.TLS, "smtp-tls", "mandatory", "SMTP TLS policy: mandatory (STARTTLS required), opportunistic, implicit (TLS on connect, port 465) or none", false)
 	b.str(&c.PublicURL, "public-url", "http://localhost:8080", "address people reach Guildhall at, for links in mail (https in production)", false)
 	b.str(&c.MailTemplates, "mail-templates", "", "directory of mail templates that replace the built-in ones of the same name", false)
+	b.duration(&c.SignInCodeTTL, "signin-code-ttl", 15*time.Minute, "how long an email sign-in link works (once)")
+	b.duration(&c.SessionTTL, "session-ttl", time.Hour, "how long a sign-in session lasts unless renewed (RenewToken); at most 30 days after sign-in")
 	b.list(&c.oidcIssuers, "oidc-issuers", "OpenID Connect issuers whose tokens are accepted, each <issuer URL>=<audience>, comma-separated; none: email sign-in links only")
 	b.list(&c.jobIntervals, "job-intervals", "pause between passes of background jobs, by job, e.g. membership.drift=10s,roadmap.outbox=1s")
 	b.int64(&c.WebhookWorkers, "webhook-workers", 8, "webhook deliveries under way at once in each events process (one per webhook at a time)")
@@ -397,6 +404,9 @@ func (c *Config) Complete() error {
 	}
 	if c.IdempotencyRetention < 24*time.Hour {
 		errs = append(errs, errors.New("GUILDHALL_IDEMPOTENCY_RETENTION must be at least 24h: retries within a day must replay"))
+	}
+	if c.SignInCodeTTL <= 0 || c.SignInCodeTTL > 24*time.Hour || c.SessionTTL <= 0 || c.SessionTTL > 30*24*time.Hour {
+		errs = append(errs, errors.New("GUILDHALL_SIGNIN_CODE_TTL must be between 0 and 24h, GUILDHALL_SESSION_TTL between 0 and 30d"))
 	}
 	if iss, err := ParseOIDCIssuers(c.oidcIssuers); err != nil {
 		errs = append(errs, fmt.Errorf("GUILDHALL_OIDC_ISSUERS: %w", err))

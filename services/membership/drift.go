@@ -338,5 +338,5 @@ func (s *Server) Jobs() []job.Job {
 	return []job.Job{{
 		Name: config.Membership + ".drift", Interval: DriftInterval, Exclusive: s.db,
 		Pass: func(ctx context.Context) (bool, error) { return false, s.evaluateDrift(ctx, "") },
-	}}
+	}, s.signInPurge()}
 }

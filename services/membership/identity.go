@@ -185,6 +185,7 @@ func tokenFromRow(r store.Token) *membershipv1.Token {
 		ExpireTime:  convert.Timestamp(r.ExpireTime),
 		RevokeTime:  convert.Timestamp(r.RevokeTime),
 		CreateTime:  timestamppb.New(r.CreateTime),
+		Session:     r.Session,
 	}
 }
 

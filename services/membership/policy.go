@@ -169,6 +169,12 @@ func (s *Server) Policy() auth.Policy {
 		membershipv1.MembershipService_ListTokens_FullMethodName:  auth.Admin().Or("the person themself", selfParent),
 		membershipv1.MembershipService_RevokeToken_FullMethodName: auth.Admin().Or("the person themself",
 			auth.Self(func(r *membershipv1.RevokeTokenRequest) string { return tokenOwner(r.GetName()) })),
+		// Signing in is for people without a token yet; the answers reveal
+		// nothing, and both are rate-limited (signin.go, the auth throttle).
+		membershipv1.MembershipService_RequestSignIn_FullMethodName:  auth.Public(),
+		membershipv1.MembershipService_CompleteSignIn_FullMethodName: auth.Public(),
+		membershipv1.MembershipService_RenewToken_FullMethodName: auth.Admin().Or("the person themself",
+			auth.Self(func(r *membershipv1.RenewTokenRequest) string { return tokenOwner(r.GetName()) })),
 		// Linking an identity lets its tokens act as the person: only admins
 		// vouch for that (the first sign-in with a verified email links by
 		// itself). A person sees and removes their own links.

@@ -44,6 +44,8 @@ type Options struct {
 	OptOut *mail.OptOut
 	// Roadmap checks the roadmap items positions name.
 	Roadmap roadmapv1.RoadmapServiceClient
+	// SignIn configures email sign-in links.
+	SignIn SignIn
 }
 
 // Server implements membershipv1.MembershipServiceServer.
@@ -59,7 +61,8 @@ type Server struct {
 	oidc   *auth.OIDC
 	optOut *mail.OptOut
 	// items checks the roadmap items positions name.
-	items *roadmapref.Checker
+	items  *roadmapref.Checker
+	signin *signIn
 }
 
 // NewServer returns the membership service, having made the bootstrap admin
@@ -69,7 +72,7 @@ func NewServer(o Options) (*Server, error) {
 		o.Log = zap.NewNop()
 	}
 	s := &Server{db: o.DB, q: store.New(), log: o.Log, clock: o.Now, drift: o.Drift, offers: newRateLimiter(o.VolunteerRatePerMinute), oidc: o.OIDC, optOut: o.OptOut,
-		items: roadmapref.New(o.Roadmap)}
+		items: roadmapref.New(o.Roadmap), signin: newSignIn(o.SignIn)}
 	if o.BootstrapAdminToken != "" {
 		if err := s.ensureBootstrapAdmin(context.Background(), o.BootstrapAdminToken); err != nil {
 			return nil, fmt.Errorf("bootstrap admin token: %w", err)

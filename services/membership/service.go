@@ -5,6 +5,7 @@ import (
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/mail"
+	"github.com/guildhall/guildhall/internal/mail/templates"
 	"github.com/guildhall/guildhall/internal/service"
 	"github.com/guildhall/guildhall/services/membership/migrations"
 )
@@ -19,7 +20,15 @@ func Service() service.Descriptor {
 			for _, iss := range d.Config.OIDCIssuers {
 				issuers = append(issuers, auth.Issuer{URL: iss.URL, Audience: iss.Audience})
 			}
+			tmpl, err := templates.Load(d.Config.MailTemplates)
+			if err != nil {
+				return nil, err
+			}
 			return NewServer(Options{
+				SignIn: SignIn{
+					Mail: d.Mail, Templates: tmpl, PublicURL: d.Config.PublicURL,
+					CodeTTL: d.Config.SignInCodeTTL, SessionTTL: d.Config.SessionTTL,
+				},
 				OIDC: auth.NewOIDC(auth.OIDCOptions{Issuers: issuers, Now: d.Now}),
 				DB:   d.DB, Log: d.Log, Now: d.Now,
 				BootstrapAdminToken: d.Config.BootstrapAdminToken,

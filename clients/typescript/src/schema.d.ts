@@ -890,6 +890,28 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/people/{person}/tokens/{token}:renew": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Renews a sign-in session (a token with `session` set) that has not expired or been revoked: it then expires a session lifetime from now (GUILDHALL_SESSION_TTL), but never more than 30 days after sign-in
+         * @description FAILED_PRECONDITION for any other token. The person themself or an admin.
+         *
+         *     Who may call: admins or the person themself.
+         */
+        post: operations["MembershipService_RenewToken"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/people/{person}/tokens/{token}:revoke": {
         parameters: {
             query?: never;
@@ -1274,6 +1296,50 @@ export interface paths {
         get: operations["RoadmapService_GetRoadmap"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signIn:complete": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Exchanges the code of a sign-in link for a session token: short-lived, renewable (RenewToken) and revocable like any token
+         * @description A code works once and expires after GUILDHALL_SIGNIN_CODE_TTL; an unknown, used or expired code is UNAUTHENTICATED, and counts against the client's failed-check throttle (429 past it). Anyone.
+         *
+         *     Who may call: anyone.
+         */
+        post: operations["MembershipService_CompleteSignIn"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/signIn:request": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Sends a one-time sign-in link to an email address, if it is a person's
+         * @description The answer is the same whether it is or not. Rate-limited per address and per client (RESOURCE_EXHAUSTED, REST 429 with Retry-After). Anyone.
+         *
+         *     Who may call: anyone.
+         */
+        post: operations["MembershipService_RequestSignIn"];
         delete?: never;
         options?: never;
         head?: never;
@@ -2281,6 +2347,17 @@ export interface components {
         CloseProposalBody: {
             /** @description If set, the proposal must still have this etag. */
             etag?: string;
+        };
+        /** @description Request for CompleteSignIn. */
+        CompleteSignInRequest: {
+            /** @description The code from the sign-in link. */
+            code: string;
+        };
+        /** @description Response for CompleteSignIn. */
+        CompleteSignInResponse: {
+            /** @description The bearer secret: shown this once, never stored. */
+            readonly secret?: string;
+            readonly token?: components["schemas"]["Token"] | null;
         };
         /** @description Response for CreateToken. */
         CreateTokenResponse: {
@@ -4339,6 +4416,8 @@ export interface components {
             readonly time?: string | null;
             readonly toState?: components["schemas"]["ReleaseState"];
         };
+        /** @description Request for RenewToken. */
+        RenewTokenBody: Record<string, never>;
         /** @description Request for ReportActivity. */
         ReportActivityRequest: {
             /**
@@ -4361,6 +4440,16 @@ export interface components {
              *     nothing is recorded for them.
              */
             readonly unknownPeople?: string[];
+        };
+        /** @description Request for RequestSignIn. */
+        RequestSignInRequest: {
+            /** @description The email address to send the link to. */
+            email: string;
+        };
+        /** @description Response for RequestSignIn: the same for every address. */
+        RequestSignInResponse: {
+            /** @description What happens next. */
+            readonly message?: string;
         };
         /** @description Request for ResumeSubscription. */
         ResumeSubscriptionBody: Record<string, never>;
@@ -4869,6 +4958,11 @@ export interface components {
              * @description When it was revoked; unset while valid.
              */
             readonly revokeTime?: string | null;
+            /**
+             * @description Set for a session made by signing in (CompleteSignIn): it expires soon
+             *     and its owner renews it with RenewToken.
+             */
+            readonly session?: boolean;
         };
         /**
          * @description A journal entry: two or more postings that sum to zero in each currency.
@@ -7826,6 +7920,43 @@ export interface operations {
             default: components["responses"]["Error"];
         };
     };
+    MembershipService_RenewToken: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The person id: the last segment of `people/{person}`. */
+                person: string;
+                /** @description The token id: the last segment of `people/{person}/tokens/{token}`. */
+                token: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RenewTokenBody"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Token"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
     MembershipService_RevokeToken: {
         parameters: {
             query?: never;
@@ -8799,6 +8930,68 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    MembershipService_CompleteSignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Request for CompleteSignIn. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CompleteSignInRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CompleteSignInResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["Unavailable"];
+            default: components["responses"]["Error"];
+        };
+    };
+    MembershipService_RequestSignIn: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** @description Request for RequestSignIn. */
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RequestSignInRequest"];
+            };
+        };
+        responses: {
+            /** @description OK */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RequestSignInResponse"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            409: components["responses"]["Conflict"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["Unavailable"];
             default: components["responses"]["Error"];

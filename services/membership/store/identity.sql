@@ -48,7 +48,7 @@ WHERE i.issuer = $1 AND i.subject = $2;
 
 -- name: PeopleByVerifiedEmail :many
 -- At most two, so the caller can tell a unique match from an ambiguous one.
-SELECT id, admin FROM people
+SELECT id, admin, display_name, email FROM people
 WHERE email <> '' AND lower(email) = lower(sqlc.arg(email)::text)
 ORDER BY id LIMIT 2;
 
@@ -68,3 +68,31 @@ LIMIT sqlc.arg(page_size);
 
 -- name: DeleteIdentity :execrows
 DELETE FROM identities WHERE person_id = $1 AND id = $2;
+
+-- name: CreateSignInCode :exec
+INSERT INTO sign_in_codes (code_hash, person_id, expire_time, create_time)
+VALUES ($1, sqlc.narg(person_id), $2, $3);
+
+-- name: UseSignInCode :one
+-- Spends a live code of a person, once.
+UPDATE sign_in_codes SET use_time = sqlc.arg(now)::timestamptz
+WHERE code_hash = $1 AND use_time IS NULL AND person_id IS NOT NULL
+  AND expire_time > sqlc.arg(now)::timestamptz
+RETURNING person_id;
+
+-- name: PurgeSignInCodes :execrows
+DELETE FROM sign_in_codes WHERE expire_time < $1;
+
+-- name: CreateSessionToken :one
+INSERT INTO tokens (id, person_id, display_name, secret_hash, expire_time, session, create_time)
+VALUES ($1, $2, $3, $4, $5, true, $6)
+RETURNING *;
+
+-- name: RenewSessionToken :one
+-- A live session of the person, renewed to expire_time.
+UPDATE tokens SET expire_time = sqlc.arg(expire_time)::timestamptz
+WHERE person_id = $1 AND id = $2 AND session AND revoke_time IS NULL AND expire_time > sqlc.arg(now)::timestamptz
+RETURNING *;
+
+-- name: GetToken :one
+SELECT * FROM tokens WHERE person_id = $1 AND id = $2;

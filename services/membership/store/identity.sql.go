@@ -8,6 +8,8 @@ package store
 import (
 	"context"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgtype"
 )
 
 const createIdentity = `-- name: CreateIdentity :one
@@ -48,10 +50,70 @@ func (q *Queries) CreateIdentity(ctx context.Context, db DBTX, arg CreateIdentit
 	return i, err
 }
 
+const createSessionToken = `-- name: CreateSessionToken :one
+INSERT INTO tokens (id, person_id, display_name, secret_hash, expire_time, session, create_time)
+VALUES ($1, $2, $3, $4, $5, true, $6)
+RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, create_time, session
+`
+
+type CreateSessionTokenParams struct {
+	ID          string
+	PersonID    string
+	DisplayName string
+	SecretHash  []byte
+	ExpireTime  *time.Time
+	CreateTime  time.Time
+}
+
+func (q *Queries) CreateSessionToken(ctx context.Context, db DBTX, arg CreateSessionTokenParams) (Token, error) {
+	row := db.QueryRow(ctx, createSessionToken,
+		arg.ID,
+		arg.PersonID,
+		arg.DisplayName,
+		arg.SecretHash,
+		arg.ExpireTime,
+		arg.CreateTime,
+	)
+	var i Token
+	err := row.Scan(
+		&i.ID,
+		&i.PersonID,
+		&i.DisplayName,
+		&i.SecretHash,
+		&i.ExpireTime,
+		&i.RevokeTime,
+		&i.CreateTime,
+		&i.Session,
+	)
+	return i, err
+}
+
+const createSignInCode = `-- name: CreateSignInCode :exec
+INSERT INTO sign_in_codes (code_hash, person_id, expire_time, create_time)
+VALUES ($1, $4, $2, $3)
+`
+
+type CreateSignInCodeParams struct {
+	CodeHash   []byte
+	ExpireTime time.Time
+	CreateTime time.Time
+	PersonID   pgtype.Text
+}
+
+func (q *Queries) CreateSignInCode(ctx context.Context, db DBTX, arg CreateSignInCodeParams) error {
+	_, err := db.Exec(ctx, createSignInCode,
+		arg.CodeHash,
+		arg.ExpireTime,
+		arg.CreateTime,
+		arg.PersonID,
+	)
+	return err
+}
+
 const createToken = `-- name: CreateToken :one
 INSERT INTO tokens (id, person_id, display_name, secret_hash, expire_time)
 VALUES ($1, $2, $3, $4, $5)
-RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, create_time
+RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, create_time, session
 `
 
 type CreateTokenParams struct {
@@ -79,6 +141,7 @@ func (q *Queries) CreateToken(ctx context.Context, db DBTX, arg CreateTokenParam
 		&i.ExpireTime,
 		&i.RevokeTime,
 		&i.CreateTime,
+		&i.Session,
 	)
 	return i, err
 }
@@ -98,6 +161,31 @@ func (q *Queries) DeleteIdentity(ctx context.Context, db DBTX, arg DeleteIdentit
 		return 0, err
 	}
 	return result.RowsAffected(), nil
+}
+
+const getToken = `-- name: GetToken :one
+SELECT id, person_id, display_name, secret_hash, expire_time, revoke_time, create_time, session FROM tokens WHERE person_id = $1 AND id = $2
+`
+
+type GetTokenParams struct {
+	PersonID string
+	ID       string
+}
+
+func (q *Queries) GetToken(ctx context.Context, db DBTX, arg GetTokenParams) (Token, error) {
+	row := db.QueryRow(ctx, getToken, arg.PersonID, arg.ID)
+	var i Token
+	err := row.Scan(
+		&i.ID,
+		&i.PersonID,
+		&i.DisplayName,
+		&i.SecretHash,
+		&i.ExpireTime,
+		&i.RevokeTime,
+		&i.CreateTime,
+		&i.Session,
+	)
+	return i, err
 }
 
 const listIdentities = `-- name: ListIdentities :many
@@ -142,7 +230,7 @@ func (q *Queries) ListIdentities(ctx context.Context, db DBTX, arg ListIdentitie
 }
 
 const listTokens = `-- name: ListTokens :many
-SELECT id, person_id, display_name, secret_hash, expire_time, revoke_time, create_time FROM tokens
+SELECT id, person_id, display_name, secret_hash, expire_time, revoke_time, create_time, session FROM tokens
 WHERE person_id = $1
   AND ($2::text = '' OR id < $2::text)
 ORDER BY id DESC
@@ -173,6 +261,7 @@ func (q *Queries) ListTokens(ctx context.Context, db DBTX, arg ListTokensParams)
 			&i.ExpireTime,
 			&i.RevokeTime,
 			&i.CreateTime,
+			&i.Session,
 		); err != nil {
 			return nil, err
 		}
@@ -185,14 +274,16 @@ func (q *Queries) ListTokens(ctx context.Context, db DBTX, arg ListTokensParams)
 }
 
 const peopleByVerifiedEmail = `-- name: PeopleByVerifiedEmail :many
-SELECT id, admin FROM people
+SELECT id, admin, display_name, email FROM people
 WHERE email <> '' AND lower(email) = lower($1::text)
 ORDER BY id LIMIT 2
 `
 
 type PeopleByVerifiedEmailRow struct {
-	ID    string
-	Admin bool
+	ID          string
+	Admin       bool
+	DisplayName string
+	Email       string
 }
 
 // At most two, so the caller can tell a unique match from an ambiguous one.
@@ -205,7 +296,12 @@ func (q *Queries) PeopleByVerifiedEmail(ctx context.Context, db DBTX, email stri
 	items := []PeopleByVerifiedEmailRow{}
 	for rows.Next() {
 		var i PeopleByVerifiedEmailRow
-		if err := rows.Scan(&i.ID, &i.Admin); err != nil {
+		if err := rows.Scan(
+			&i.ID,
+			&i.Admin,
+			&i.DisplayName,
+			&i.Email,
+		); err != nil {
 			return nil, err
 		}
 		items = append(items, i)
@@ -273,10 +369,57 @@ func (q *Queries) PersonTeams(ctx context.Context, db DBTX, personID string) ([]
 	return items, nil
 }
 
+const purgeSignInCodes = `-- name: PurgeSignInCodes :execrows
+DELETE FROM sign_in_codes WHERE expire_time < $1
+`
+
+func (q *Queries) PurgeSignInCodes(ctx context.Context, db DBTX, expireTime time.Time) (int64, error) {
+	result, err := db.Exec(ctx, purgeSignInCodes, expireTime)
+	if err != nil {
+		return 0, err
+	}
+	return result.RowsAffected(), nil
+}
+
+const renewSessionToken = `-- name: RenewSessionToken :one
+UPDATE tokens SET expire_time = $3::timestamptz
+WHERE person_id = $1 AND id = $2 AND session AND revoke_time IS NULL AND expire_time > $4::timestamptz
+RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, create_time, session
+`
+
+type RenewSessionTokenParams struct {
+	PersonID   string
+	ID         string
+	ExpireTime time.Time
+	Now        time.Time
+}
+
+// A live session of the person, renewed to expire_time.
+func (q *Queries) RenewSessionToken(ctx context.Context, db DBTX, arg RenewSessionTokenParams) (Token, error) {
+	row := db.QueryRow(ctx, renewSessionToken,
+		arg.PersonID,
+		arg.ID,
+		arg.ExpireTime,
+		arg.Now,
+	)
+	var i Token
+	err := row.Scan(
+		&i.ID,
+		&i.PersonID,
+		&i.DisplayName,
+		&i.SecretHash,
+		&i.ExpireTime,
+		&i.RevokeTime,
+		&i.CreateTime,
+		&i.Session,
+	)
+	return i, err
+}
+
 const revokeToken = `-- name: RevokeToken :one
 UPDATE tokens SET revoke_time = coalesce(revoke_time, $3)
 WHERE person_id = $1 AND id = $2
-RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, create_time
+RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, create_time, session
 `
 
 type RevokeTokenParams struct {
@@ -296,6 +439,7 @@ func (q *Queries) RevokeToken(ctx context.Context, db DBTX, arg RevokeTokenParam
 		&i.ExpireTime,
 		&i.RevokeTime,
 		&i.CreateTime,
+		&i.Session,
 	)
 	return i, err
 }
@@ -363,4 +507,24 @@ func (q *Queries) UpsertBootstrapToken(ctx context.Context, db DBTX, arg UpsertB
 		arg.SecretHash,
 	)
 	return err
+}
+
+const useSignInCode = `-- name: UseSignInCode :one
+UPDATE sign_in_codes SET use_time = $2::timestamptz
+WHERE code_hash = $1 AND use_time IS NULL AND person_id IS NOT NULL
+  AND expire_time > $2::timestamptz
+RETURNING person_id
+`
+
+type UseSignInCodeParams struct {
+	CodeHash []byte
+	Now      time.Time
+}
+
+// Spends a live code of a person, once.
+func (q *Queries) UseSignInCode(ctx context.Context, db DBTX, arg UseSignInCodeParams) (pgtype.Text, error) {
+	row := db.QueryRow(ctx, useSignInCode, arg.CodeHash, arg.Now)
+	var person_id pgtype.Text
+	err := row.Scan(&person_id)
+	return person_id, err
 }

@@ -134,6 +134,14 @@ type Position struct {
 	RoadmapItem      string
 }
 
+type SignInCode struct {
+	CodeHash   []byte
+	PersonID   pgtype.Text
+	ExpireTime time.Time
+	UseTime    *time.Time
+	CreateTime time.Time
+}
+
 type Team struct {
 	ID          string
 	DisplayName string
@@ -162,6 +170,7 @@ type Token struct {
 	ExpireTime  *time.Time
 	RevokeTime  *time.Time
 	CreateTime  time.Time
+	Session     bool
 }
 
 type Volunteer struct {

@@ -37,7 +37,10 @@ type Token struct {
 	// When it was revoked; unset while valid.
 	RevokeTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=revoke_time,json=revokeTime,proto3" json:"revoke_time,omitempty"`
 	// When it was made.
-	CreateTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	CreateTime *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
+	// Set for a session made by signing in (CompleteSignIn): it expires soon
+	// and its owner renews it with RenewToken.
+	Session       bool `protobuf:"varint,6,opt,name=session,proto3" json:"session,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -105,6 +108,13 @@ func (x *Token) GetCreateTime() *timestamppb.Timestamp {
 		return x.CreateTime
 	}
 	return nil
+}
+
+func (x *Token) GetSession() bool {
+	if x != nil {
+		return x.Session
+	}
+	return false
 }
 
 // Who a caller is and what they may do, as every service sees it.
@@ -490,7 +500,7 @@ var File_guildhall_membership_v1_identity_proto protoreflect.FileDescriptor
 
 const file_guildhall_membership_v1_identity_proto_rawDesc = "" +
 	"\n" +
-	"&guildhall/membership/v1/identity.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"guildhall/membership/v1/team.proto\"\xe2\x02\n" +
+	"&guildhall/membership/v1/identity.proto\x12\x17guildhall.membership.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\"guildhall/membership/v1/team.proto\"\x81\x03\n" +
 	"\x05Token\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12&\n" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x01R\vdisplayName\x12@\n" +
@@ -499,7 +509,8 @@ const file_guildhall_membership_v1_identity_proto_rawDesc = "" +
 	"\vrevoke_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"revokeTime\x12@\n" +
 	"\vcreate_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"createTime:R\xeaAO\n" +
+	"createTime\x12\x1d\n" +
+	"\asession\x18\x06 \x01(\bB\x03\xe0A\x03R\asession:R\xeaAO\n" +
 	"\x1emembership.guildhall.dev/Token\x12\x1epeople/{person}/tokens/{token}*\x06tokens2\x05token\"\xc9\x03\n" +
 	"\tPrincipal\x12?\n" +
 	"\x06person\x18\x01 \x01(\tB'\xe0A\x03\xfaA!\n" +

@@ -2903,6 +2903,245 @@ func (x *RevokeTokenRequest) GetName() string {
 	return ""
 }
 
+// Request for RenewToken.
+type RenewTokenRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// `people/{person}/tokens/{token}`.
+	Name          string `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RenewTokenRequest) Reset() {
+	*x = RenewTokenRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RenewTokenRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RenewTokenRequest) ProtoMessage() {}
+
+func (x *RenewTokenRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RenewTokenRequest.ProtoReflect.Descriptor instead.
+func (*RenewTokenRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{50}
+}
+
+func (x *RenewTokenRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+// Request for RequestSignIn.
+type RequestSignInRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The email address to send the link to.
+	Email         string `protobuf:"bytes,1,opt,name=email,proto3" json:"email,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestSignInRequest) Reset() {
+	*x = RequestSignInRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestSignInRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestSignInRequest) ProtoMessage() {}
+
+func (x *RequestSignInRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestSignInRequest.ProtoReflect.Descriptor instead.
+func (*RequestSignInRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{51}
+}
+
+func (x *RequestSignInRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+// Response for RequestSignIn: the same for every address.
+type RequestSignInResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// What happens next.
+	Message       string `protobuf:"bytes,1,opt,name=message,proto3" json:"message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RequestSignInResponse) Reset() {
+	*x = RequestSignInResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RequestSignInResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RequestSignInResponse) ProtoMessage() {}
+
+func (x *RequestSignInResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RequestSignInResponse.ProtoReflect.Descriptor instead.
+func (*RequestSignInResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{52}
+}
+
+func (x *RequestSignInResponse) GetMessage() string {
+	if x != nil {
+		return x.Message
+	}
+	return ""
+}
+
+// Request for CompleteSignIn.
+type CompleteSignInRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The code from the sign-in link.
+	Code          string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteSignInRequest) Reset() {
+	*x = CompleteSignInRequest{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteSignInRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteSignInRequest) ProtoMessage() {}
+
+func (x *CompleteSignInRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteSignInRequest.ProtoReflect.Descriptor instead.
+func (*CompleteSignInRequest) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{53}
+}
+
+func (x *CompleteSignInRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// Response for CompleteSignIn.
+type CompleteSignInResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session token, without its secret (`session` is set).
+	Token *Token `protobuf:"bytes,1,opt,name=token,proto3" json:"token,omitempty"`
+	// The bearer secret: shown this once, never stored.
+	Secret        string `protobuf:"bytes,2,opt,name=secret,proto3" json:"secret,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CompleteSignInResponse) Reset() {
+	*x = CompleteSignInResponse{}
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[54]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CompleteSignInResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CompleteSignInResponse) ProtoMessage() {}
+
+func (x *CompleteSignInResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[54]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CompleteSignInResponse.ProtoReflect.Descriptor instead.
+func (*CompleteSignInResponse) Descriptor() ([]byte, []int) {
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{54}
+}
+
+func (x *CompleteSignInResponse) GetToken() *Token {
+	if x != nil {
+		return x.Token
+	}
+	return nil
+}
+
+func (x *CompleteSignInResponse) GetSecret() string {
+	if x != nil {
+		return x.Secret
+	}
+	return ""
+}
+
 // Request for CreateIdentity.
 type CreateIdentityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -2916,7 +3155,7 @@ type CreateIdentityRequest struct {
 
 func (x *CreateIdentityRequest) Reset() {
 	*x = CreateIdentityRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2928,7 +3167,7 @@ func (x *CreateIdentityRequest) String() string {
 func (*CreateIdentityRequest) ProtoMessage() {}
 
 func (x *CreateIdentityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[50]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2941,7 +3180,7 @@ func (x *CreateIdentityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateIdentityRequest.ProtoReflect.Descriptor instead.
 func (*CreateIdentityRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{50}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *CreateIdentityRequest) GetParent() string {
@@ -2973,7 +3212,7 @@ type ListIdentitiesRequest struct {
 
 func (x *ListIdentitiesRequest) Reset() {
 	*x = ListIdentitiesRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2985,7 +3224,7 @@ func (x *ListIdentitiesRequest) String() string {
 func (*ListIdentitiesRequest) ProtoMessage() {}
 
 func (x *ListIdentitiesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[51]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2998,7 +3237,7 @@ func (x *ListIdentitiesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIdentitiesRequest.ProtoReflect.Descriptor instead.
 func (*ListIdentitiesRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{51}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *ListIdentitiesRequest) GetParent() string {
@@ -3035,7 +3274,7 @@ type ListIdentitiesResponse struct {
 
 func (x *ListIdentitiesResponse) Reset() {
 	*x = ListIdentitiesResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3047,7 +3286,7 @@ func (x *ListIdentitiesResponse) String() string {
 func (*ListIdentitiesResponse) ProtoMessage() {}
 
 func (x *ListIdentitiesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[52]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3060,7 +3299,7 @@ func (x *ListIdentitiesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListIdentitiesResponse.ProtoReflect.Descriptor instead.
 func (*ListIdentitiesResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{52}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *ListIdentitiesResponse) GetIdentities() []*Identity {
@@ -3088,7 +3327,7 @@ type DeleteIdentityRequest struct {
 
 func (x *DeleteIdentityRequest) Reset() {
 	*x = DeleteIdentityRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3100,7 +3339,7 @@ func (x *DeleteIdentityRequest) String() string {
 func (*DeleteIdentityRequest) ProtoMessage() {}
 
 func (x *DeleteIdentityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[53]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3113,7 +3352,7 @@ func (x *DeleteIdentityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteIdentityRequest.ProtoReflect.Descriptor instead.
 func (*DeleteIdentityRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{53}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *DeleteIdentityRequest) GetName() string {
@@ -3134,7 +3373,7 @@ type AuthenticateRequest struct {
 
 func (x *AuthenticateRequest) Reset() {
 	*x = AuthenticateRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[54]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3146,7 +3385,7 @@ func (x *AuthenticateRequest) String() string {
 func (*AuthenticateRequest) ProtoMessage() {}
 
 func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[54]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3159,7 +3398,7 @@ func (x *AuthenticateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AuthenticateRequest.ProtoReflect.Descriptor instead.
 func (*AuthenticateRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{54}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *AuthenticateRequest) GetToken() string {
@@ -3178,7 +3417,7 @@ type GetCallerRequest struct {
 
 func (x *GetCallerRequest) Reset() {
 	*x = GetCallerRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[55]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3190,7 +3429,7 @@ func (x *GetCallerRequest) String() string {
 func (*GetCallerRequest) ProtoMessage() {}
 
 func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[55]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3203,7 +3442,7 @@ func (x *GetCallerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetCallerRequest.ProtoReflect.Descriptor instead.
 func (*GetCallerRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{55}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{60}
 }
 
 // Request for ReportActivity.
@@ -3220,7 +3459,7 @@ type ReportActivityRequest struct {
 
 func (x *ReportActivityRequest) Reset() {
 	*x = ReportActivityRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[56]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3232,7 +3471,7 @@ func (x *ReportActivityRequest) String() string {
 func (*ReportActivityRequest) ProtoMessage() {}
 
 func (x *ReportActivityRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[56]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3245,7 +3484,7 @@ func (x *ReportActivityRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportActivityRequest.ProtoReflect.Descriptor instead.
 func (*ReportActivityRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{56}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *ReportActivityRequest) GetActivities() []*Activity {
@@ -3269,7 +3508,7 @@ type ReportActivityResponse struct {
 
 func (x *ReportActivityResponse) Reset() {
 	*x = ReportActivityResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[57]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3281,7 +3520,7 @@ func (x *ReportActivityResponse) String() string {
 func (*ReportActivityResponse) ProtoMessage() {}
 
 func (x *ReportActivityResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[57]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3294,7 +3533,7 @@ func (x *ReportActivityResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReportActivityResponse.ProtoReflect.Descriptor instead.
 func (*ReportActivityResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{57}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *ReportActivityResponse) GetRecorded() int32 {
@@ -3322,7 +3561,7 @@ type GetNotificationSettingsRequest struct {
 
 func (x *GetNotificationSettingsRequest) Reset() {
 	*x = GetNotificationSettingsRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[58]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3334,7 +3573,7 @@ func (x *GetNotificationSettingsRequest) String() string {
 func (*GetNotificationSettingsRequest) ProtoMessage() {}
 
 func (x *GetNotificationSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[58]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3347,7 +3586,7 @@ func (x *GetNotificationSettingsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetNotificationSettingsRequest.ProtoReflect.Descriptor instead.
 func (*GetNotificationSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{58}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *GetNotificationSettingsRequest) GetName() string {
@@ -3370,7 +3609,7 @@ type UpdateNotificationSettingsRequest struct {
 
 func (x *UpdateNotificationSettingsRequest) Reset() {
 	*x = UpdateNotificationSettingsRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[59]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3382,7 +3621,7 @@ func (x *UpdateNotificationSettingsRequest) String() string {
 func (*UpdateNotificationSettingsRequest) ProtoMessage() {}
 
 func (x *UpdateNotificationSettingsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[59]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3395,7 +3634,7 @@ func (x *UpdateNotificationSettingsRequest) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use UpdateNotificationSettingsRequest.ProtoReflect.Descriptor instead.
 func (*UpdateNotificationSettingsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{59}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *UpdateNotificationSettingsRequest) GetNotificationSettings() *NotificationSettings {
@@ -3423,7 +3662,7 @@ type UnsubscribeNotificationsRequest struct {
 
 func (x *UnsubscribeNotificationsRequest) Reset() {
 	*x = UnsubscribeNotificationsRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[60]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3435,7 +3674,7 @@ func (x *UnsubscribeNotificationsRequest) String() string {
 func (*UnsubscribeNotificationsRequest) ProtoMessage() {}
 
 func (x *UnsubscribeNotificationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[60]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3448,7 +3687,7 @@ func (x *UnsubscribeNotificationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsubscribeNotificationsRequest.ProtoReflect.Descriptor instead.
 func (*UnsubscribeNotificationsRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{60}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *UnsubscribeNotificationsRequest) GetToken() string {
@@ -3469,7 +3708,7 @@ type UnsubscribeNotificationsResponse struct {
 
 func (x *UnsubscribeNotificationsResponse) Reset() {
 	*x = UnsubscribeNotificationsResponse{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[61]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3481,7 +3720,7 @@ func (x *UnsubscribeNotificationsResponse) String() string {
 func (*UnsubscribeNotificationsResponse) ProtoMessage() {}
 
 func (x *UnsubscribeNotificationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[61]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3494,7 +3733,7 @@ func (x *UnsubscribeNotificationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnsubscribeNotificationsResponse.ProtoReflect.Descriptor instead.
 func (*UnsubscribeNotificationsResponse) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{61}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *UnsubscribeNotificationsResponse) GetKind() NotificationKind {
@@ -3515,7 +3754,7 @@ type GetMailRecipientRequest struct {
 
 func (x *GetMailRecipientRequest) Reset() {
 	*x = GetMailRecipientRequest{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[62]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3527,7 +3766,7 @@ func (x *GetMailRecipientRequest) String() string {
 func (*GetMailRecipientRequest) ProtoMessage() {}
 
 func (x *GetMailRecipientRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[62]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3540,7 +3779,7 @@ func (x *GetMailRecipientRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetMailRecipientRequest.ProtoReflect.Descriptor instead.
 func (*GetMailRecipientRequest) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{62}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *GetMailRecipientRequest) GetRecipient() string {
@@ -3569,7 +3808,7 @@ type MailRecipient struct {
 
 func (x *MailRecipient) Reset() {
 	*x = MailRecipient{}
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[63]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3581,7 +3820,7 @@ func (x *MailRecipient) String() string {
 func (*MailRecipient) ProtoMessage() {}
 
 func (x *MailRecipient) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[63]
+	mi := &file_guildhall_membership_v1_membership_service_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3594,7 +3833,7 @@ func (x *MailRecipient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MailRecipient.ProtoReflect.Descriptor instead.
 func (*MailRecipient) Descriptor() ([]byte, []int) {
-	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{63}
+	return file_guildhall_membership_v1_membership_service_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *MailRecipient) GetRecipient() string {
@@ -3859,7 +4098,19 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\x0fnext_page_token\x18\x02 \x01(\tB\x03\xe0A\x03R\rnextPageToken\"\x8b\x01\n" +
 	"\x12RevokeTokenRequest\x12u\n" +
 	"\x04name\x18\x01 \x01(\tBa\xe0A\x02\xfaA \n" +
-	"\x1emembership.guildhall.dev/Token\xbaH8r624^people/[a-z][a-z0-9-]{0,62}/tokens/[a-z0-9-]{1,63}$R\x04name\"\xc8\x01\n" +
+	"\x1emembership.guildhall.dev/Token\xbaH8r624^people/[a-z][a-z0-9-]{0,62}/tokens/[a-z0-9-]{1,63}$R\x04name\"\x8a\x01\n" +
+	"\x11RenewTokenRequest\x12u\n" +
+	"\x04name\x18\x01 \x01(\tBa\xe0A\x02\xfaA \n" +
+	"\x1emembership.guildhall.dev/Token\xbaH8r624^people/[a-z][a-z0-9-]{0,62}/tokens/[a-z0-9-]{1,63}$R\x04name\";\n" +
+	"\x14RequestSignInRequest\x12#\n" +
+	"\x05email\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x18\xc0\x02`\x01R\x05email\"6\n" +
+	"\x15RequestSignInResponse\x12\x1d\n" +
+	"\amessage\x18\x01 \x01(\tB\x03\xe0A\x03R\amessage\":\n" +
+	"\x15CompleteSignInRequest\x12!\n" +
+	"\x04code\x18\x01 \x01(\tB\r\xe0A\x02\xbaH\ar\x05\x10\x01\x18\x80\x01R\x04code\"p\n" +
+	"\x16CompleteSignInResponse\x129\n" +
+	"\x05token\x18\x01 \x01(\v2\x1e.guildhall.membership.v1.TokenB\x03\xe0A\x03R\x05token\x12\x1b\n" +
+	"\x06secret\x18\x02 \x01(\tB\x03\xe0A\x03R\x06secret\"\xc8\x01\n" +
 	"\x15CreateIdentityRequest\x12e\n" +
 	"\x06parent\x18\x01 \x01(\tBM\xe0A\x02\xfaA#\x12!membership.guildhall.dev/Identity\xbaH!r\x1f2\x1d^people/[a-z][a-z0-9-]{0,62}$R\x06parent\x12H\n" +
 	"\bidentity\x18\x02 \x01(\v2!.guildhall.membership.v1.IdentityB\t\xe0A\x02\xbaH\x03\xc8\x01\x01R\bidentity\"\xd3\x01\n" +
@@ -3907,7 +4158,7 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\fdisplay_name\x18\x02 \x01(\tB\x03\xe0A\x03R\vdisplayName\x12\x19\n" +
 	"\x05email\x18\x03 \x01(\tB\x03\xe0A\x03R\x05email\x12O\n" +
 	"\vmuted_kinds\x18\x04 \x03(\x0e2).guildhall.membership.v1.NotificationKindB\x03\xe0A\x03R\n" +
-	"mutedKinds2\x8f5\n" +
+	"mutedKinds2\xbd8\n" +
 	"\x11MembershipService\x12t\n" +
 	"\tGetPerson\x12).guildhall.membership.v1.GetPersonRequest\x1a\x1f.guildhall.membership.v1.Person\"\x1b\x82\xd3\xe4\x93\x02\x15\x12\x13/v1/{name=people/*}\x12y\n" +
 	"\n" +
@@ -3959,7 +4210,11 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\vCreateToken\x12+.guildhall.membership.v1.CreateTokenRequest\x1a,.guildhall.membership.v1.CreateTokenResponse\"+\x82\xd3\xe4\x93\x02%:\x05token\"\x1c/v1/{parent=people/*}/tokens\x12\x8b\x01\n" +
 	"\n" +
 	"ListTokens\x12*.guildhall.membership.v1.ListTokensRequest\x1a+.guildhall.membership.v1.ListTokensResponse\"$\x82\xd3\xe4\x93\x02\x1e\x12\x1c/v1/{parent=people/*}/tokens\x12\x8a\x01\n" +
-	"\vRevokeToken\x12+.guildhall.membership.v1.RevokeTokenRequest\x1a\x1e.guildhall.membership.v1.Token\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{name=people/*/tokens/*}:revoke\x12\x97\x01\n" +
+	"\vRevokeToken\x12+.guildhall.membership.v1.RevokeTokenRequest\x1a\x1e.guildhall.membership.v1.Token\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/{name=people/*/tokens/*}:revoke\x12\x87\x01\n" +
+	"\n" +
+	"RenewToken\x12*.guildhall.membership.v1.RenewTokenRequest\x1a\x1e.guildhall.membership.v1.Token\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/{name=people/*/tokens/*}:renew\x12\x8d\x01\n" +
+	"\rRequestSignIn\x12-.guildhall.membership.v1.RequestSignInRequest\x1a..guildhall.membership.v1.RequestSignInResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/signIn:request\x12\x91\x01\n" +
+	"\x0eCompleteSignIn\x12..guildhall.membership.v1.CompleteSignInRequest\x1a/.guildhall.membership.v1.CompleteSignInResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/signIn:complete\x12\x97\x01\n" +
 	"\x0eCreateIdentity\x12..guildhall.membership.v1.CreateIdentityRequest\x1a!.guildhall.membership.v1.Identity\"2\x82\xd3\xe4\x93\x02,:\bidentity\" /v1/{parent=people/*}/identities\x12\x9b\x01\n" +
 	"\x0eListIdentities\x12..guildhall.membership.v1.ListIdentitiesRequest\x1a/.guildhall.membership.v1.ListIdentitiesResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/{parent=people/*}/identities\x12\x82\x01\n" +
 	"\x0eDeleteIdentity\x12..guildhall.membership.v1.DeleteIdentityRequest\x1a\x16.google.protobuf.Empty\"(\x82\xd3\xe4\x93\x02\"* /v1/{name=people/*/identities/*}\x12`\n" +
@@ -3983,7 +4238,7 @@ func file_guildhall_membership_v1_membership_service_proto_rawDescGZIP() []byte 
 	return file_guildhall_membership_v1_membership_service_proto_rawDescData
 }
 
-var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 64)
+var file_guildhall_membership_v1_membership_service_proto_msgTypes = make([]protoimpl.MessageInfo, 69)
 var file_guildhall_membership_v1_membership_service_proto_goTypes = []any{
 	(*GetPersonRequest)(nil),                  // 0: guildhall.membership.v1.GetPersonRequest
 	(*ListPeopleRequest)(nil),                 // 1: guildhall.membership.v1.ListPeopleRequest
@@ -4035,185 +4290,197 @@ var file_guildhall_membership_v1_membership_service_proto_goTypes = []any{
 	(*ListTokensRequest)(nil),                 // 47: guildhall.membership.v1.ListTokensRequest
 	(*ListTokensResponse)(nil),                // 48: guildhall.membership.v1.ListTokensResponse
 	(*RevokeTokenRequest)(nil),                // 49: guildhall.membership.v1.RevokeTokenRequest
-	(*CreateIdentityRequest)(nil),             // 50: guildhall.membership.v1.CreateIdentityRequest
-	(*ListIdentitiesRequest)(nil),             // 51: guildhall.membership.v1.ListIdentitiesRequest
-	(*ListIdentitiesResponse)(nil),            // 52: guildhall.membership.v1.ListIdentitiesResponse
-	(*DeleteIdentityRequest)(nil),             // 53: guildhall.membership.v1.DeleteIdentityRequest
-	(*AuthenticateRequest)(nil),               // 54: guildhall.membership.v1.AuthenticateRequest
-	(*GetCallerRequest)(nil),                  // 55: guildhall.membership.v1.GetCallerRequest
-	(*ReportActivityRequest)(nil),             // 56: guildhall.membership.v1.ReportActivityRequest
-	(*ReportActivityResponse)(nil),            // 57: guildhall.membership.v1.ReportActivityResponse
-	(*GetNotificationSettingsRequest)(nil),    // 58: guildhall.membership.v1.GetNotificationSettingsRequest
-	(*UpdateNotificationSettingsRequest)(nil), // 59: guildhall.membership.v1.UpdateNotificationSettingsRequest
-	(*UnsubscribeNotificationsRequest)(nil),   // 60: guildhall.membership.v1.UnsubscribeNotificationsRequest
-	(*UnsubscribeNotificationsResponse)(nil),  // 61: guildhall.membership.v1.UnsubscribeNotificationsResponse
-	(*GetMailRecipientRequest)(nil),           // 62: guildhall.membership.v1.GetMailRecipientRequest
-	(*MailRecipient)(nil),                     // 63: guildhall.membership.v1.MailRecipient
-	(*Person)(nil),                            // 64: guildhall.membership.v1.Person
-	(*fieldmaskpb.FieldMask)(nil),             // 65: google.protobuf.FieldMask
-	(*DriftEvent)(nil),                        // 66: guildhall.membership.v1.DriftEvent
-	(*Team)(nil),                              // 67: guildhall.membership.v1.Team
-	(Role)(0),                                 // 68: guildhall.membership.v1.Role
-	(*TeamMember)(nil),                        // 69: guildhall.membership.v1.TeamMember
-	(Position_State)(0),                       // 70: guildhall.membership.v1.Position.State
-	(*Position)(nil),                          // 71: guildhall.membership.v1.Position
-	(*Volunteer)(nil),                         // 72: guildhall.membership.v1.Volunteer
-	(Volunteer_State)(0),                      // 73: guildhall.membership.v1.Volunteer.State
-	(*PositionSuggestion)(nil),                // 74: guildhall.membership.v1.PositionSuggestion
-	(Package_State)(0),                        // 75: guildhall.membership.v1.Package.State
-	(*Package)(nil),                           // 76: guildhall.membership.v1.Package
-	(*Token)(nil),                             // 77: guildhall.membership.v1.Token
-	(*Identity)(nil),                          // 78: guildhall.membership.v1.Identity
-	(*Activity)(nil),                          // 79: guildhall.membership.v1.Activity
-	(*NotificationSettings)(nil),              // 80: guildhall.membership.v1.NotificationSettings
-	(NotificationKind)(0),                     // 81: guildhall.membership.v1.NotificationKind
-	(*emptypb.Empty)(nil),                     // 82: google.protobuf.Empty
-	(*VolunteerStats)(nil),                    // 83: guildhall.membership.v1.VolunteerStats
-	(*Principal)(nil),                         // 84: guildhall.membership.v1.Principal
+	(*RenewTokenRequest)(nil),                 // 50: guildhall.membership.v1.RenewTokenRequest
+	(*RequestSignInRequest)(nil),              // 51: guildhall.membership.v1.RequestSignInRequest
+	(*RequestSignInResponse)(nil),             // 52: guildhall.membership.v1.RequestSignInResponse
+	(*CompleteSignInRequest)(nil),             // 53: guildhall.membership.v1.CompleteSignInRequest
+	(*CompleteSignInResponse)(nil),            // 54: guildhall.membership.v1.CompleteSignInResponse
+	(*CreateIdentityRequest)(nil),             // 55: guildhall.membership.v1.CreateIdentityRequest
+	(*ListIdentitiesRequest)(nil),             // 56: guildhall.membership.v1.ListIdentitiesRequest
+	(*ListIdentitiesResponse)(nil),            // 57: guildhall.membership.v1.ListIdentitiesResponse
+	(*DeleteIdentityRequest)(nil),             // 58: guildhall.membership.v1.DeleteIdentityRequest
+	(*AuthenticateRequest)(nil),               // 59: guildhall.membership.v1.AuthenticateRequest
+	(*GetCallerRequest)(nil),                  // 60: guildhall.membership.v1.GetCallerRequest
+	(*ReportActivityRequest)(nil),             // 61: guildhall.membership.v1.ReportActivityRequest
+	(*ReportActivityResponse)(nil),            // 62: guildhall.membership.v1.ReportActivityResponse
+	(*GetNotificationSettingsRequest)(nil),    // 63: guildhall.membership.v1.GetNotificationSettingsRequest
+	(*UpdateNotificationSettingsRequest)(nil), // 64: guildhall.membership.v1.UpdateNotificationSettingsRequest
+	(*UnsubscribeNotificationsRequest)(nil),   // 65: guildhall.membership.v1.UnsubscribeNotificationsRequest
+	(*UnsubscribeNotificationsResponse)(nil),  // 66: guildhall.membership.v1.UnsubscribeNotificationsResponse
+	(*GetMailRecipientRequest)(nil),           // 67: guildhall.membership.v1.GetMailRecipientRequest
+	(*MailRecipient)(nil),                     // 68: guildhall.membership.v1.MailRecipient
+	(*Person)(nil),                            // 69: guildhall.membership.v1.Person
+	(*fieldmaskpb.FieldMask)(nil),             // 70: google.protobuf.FieldMask
+	(*DriftEvent)(nil),                        // 71: guildhall.membership.v1.DriftEvent
+	(*Team)(nil),                              // 72: guildhall.membership.v1.Team
+	(Role)(0),                                 // 73: guildhall.membership.v1.Role
+	(*TeamMember)(nil),                        // 74: guildhall.membership.v1.TeamMember
+	(Position_State)(0),                       // 75: guildhall.membership.v1.Position.State
+	(*Position)(nil),                          // 76: guildhall.membership.v1.Position
+	(*Volunteer)(nil),                         // 77: guildhall.membership.v1.Volunteer
+	(Volunteer_State)(0),                      // 78: guildhall.membership.v1.Volunteer.State
+	(*PositionSuggestion)(nil),                // 79: guildhall.membership.v1.PositionSuggestion
+	(Package_State)(0),                        // 80: guildhall.membership.v1.Package.State
+	(*Package)(nil),                           // 81: guildhall.membership.v1.Package
+	(*Token)(nil),                             // 82: guildhall.membership.v1.Token
+	(*Identity)(nil),                          // 83: guildhall.membership.v1.Identity
+	(*Activity)(nil),                          // 84: guildhall.membership.v1.Activity
+	(*NotificationSettings)(nil),              // 85: guildhall.membership.v1.NotificationSettings
+	(NotificationKind)(0),                     // 86: guildhall.membership.v1.NotificationKind
+	(*emptypb.Empty)(nil),                     // 87: google.protobuf.Empty
+	(*VolunteerStats)(nil),                    // 88: guildhall.membership.v1.VolunteerStats
+	(*Principal)(nil),                         // 89: guildhall.membership.v1.Principal
 }
 var file_guildhall_membership_v1_membership_service_proto_depIdxs = []int32{
-	64, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
-	64, // 1: guildhall.membership.v1.FindPeopleResponse.people:type_name -> guildhall.membership.v1.Person
-	64, // 2: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	64, // 3: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
-	65, // 4: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
-	66, // 5: guildhall.membership.v1.ListDriftEventsResponse.drift_events:type_name -> guildhall.membership.v1.DriftEvent
-	67, // 6: guildhall.membership.v1.ListTeamsResponse.teams:type_name -> guildhall.membership.v1.Team
-	67, // 7: guildhall.membership.v1.CreateTeamRequest.team:type_name -> guildhall.membership.v1.Team
-	67, // 8: guildhall.membership.v1.UpdateTeamRequest.team:type_name -> guildhall.membership.v1.Team
-	65, // 9: guildhall.membership.v1.UpdateTeamRequest.update_mask:type_name -> google.protobuf.FieldMask
-	68, // 10: guildhall.membership.v1.ListTeamMembersRequest.role:type_name -> guildhall.membership.v1.Role
-	69, // 11: guildhall.membership.v1.ListTeamMembersResponse.team_members:type_name -> guildhall.membership.v1.TeamMember
-	69, // 12: guildhall.membership.v1.CreateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
-	69, // 13: guildhall.membership.v1.UpdateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
-	65, // 14: guildhall.membership.v1.UpdateTeamMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
-	70, // 15: guildhall.membership.v1.ListPositionsRequest.state:type_name -> guildhall.membership.v1.Position.State
-	71, // 16: guildhall.membership.v1.ListPositionsResponse.positions:type_name -> guildhall.membership.v1.Position
-	71, // 17: guildhall.membership.v1.CreatePositionRequest.position:type_name -> guildhall.membership.v1.Position
-	71, // 18: guildhall.membership.v1.UpdatePositionRequest.position:type_name -> guildhall.membership.v1.Position
-	65, // 19: guildhall.membership.v1.UpdatePositionRequest.update_mask:type_name -> google.protobuf.FieldMask
-	72, // 20: guildhall.membership.v1.OfferHelpRequest.volunteer:type_name -> guildhall.membership.v1.Volunteer
-	73, // 21: guildhall.membership.v1.ListVolunteersRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
-	72, // 22: guildhall.membership.v1.ListVolunteersResponse.volunteers:type_name -> guildhall.membership.v1.Volunteer
-	73, // 23: guildhall.membership.v1.TransitionVolunteerRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
-	74, // 24: guildhall.membership.v1.SuggestPositionsResponse.suggestions:type_name -> guildhall.membership.v1.PositionSuggestion
-	75, // 25: guildhall.membership.v1.ListPackagesRequest.state:type_name -> guildhall.membership.v1.Package.State
-	76, // 26: guildhall.membership.v1.ListPackagesResponse.packages:type_name -> guildhall.membership.v1.Package
-	76, // 27: guildhall.membership.v1.CreatePackageRequest.package:type_name -> guildhall.membership.v1.Package
-	76, // 28: guildhall.membership.v1.UpdatePackageRequest.package:type_name -> guildhall.membership.v1.Package
-	65, // 29: guildhall.membership.v1.UpdatePackageRequest.update_mask:type_name -> google.protobuf.FieldMask
-	75, // 30: guildhall.membership.v1.TransitionPackageRequest.state:type_name -> guildhall.membership.v1.Package.State
-	77, // 31: guildhall.membership.v1.CreateTokenRequest.token:type_name -> guildhall.membership.v1.Token
-	77, // 32: guildhall.membership.v1.CreateTokenResponse.token:type_name -> guildhall.membership.v1.Token
-	77, // 33: guildhall.membership.v1.ListTokensResponse.tokens:type_name -> guildhall.membership.v1.Token
-	78, // 34: guildhall.membership.v1.CreateIdentityRequest.identity:type_name -> guildhall.membership.v1.Identity
-	78, // 35: guildhall.membership.v1.ListIdentitiesResponse.identities:type_name -> guildhall.membership.v1.Identity
-	79, // 36: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
-	80, // 37: guildhall.membership.v1.UpdateNotificationSettingsRequest.notification_settings:type_name -> guildhall.membership.v1.NotificationSettings
-	65, // 38: guildhall.membership.v1.UpdateNotificationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
-	81, // 39: guildhall.membership.v1.UnsubscribeNotificationsResponse.kind:type_name -> guildhall.membership.v1.NotificationKind
-	81, // 40: guildhall.membership.v1.MailRecipient.muted_kinds:type_name -> guildhall.membership.v1.NotificationKind
-	0,  // 41: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
-	1,  // 42: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
-	3,  // 43: guildhall.membership.v1.MembershipService.FindPeople:input_type -> guildhall.membership.v1.FindPeopleRequest
-	5,  // 44: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
-	6,  // 45: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
-	7,  // 46: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
-	58, // 47: guildhall.membership.v1.MembershipService.GetNotificationSettings:input_type -> guildhall.membership.v1.GetNotificationSettingsRequest
-	59, // 48: guildhall.membership.v1.MembershipService.UpdateNotificationSettings:input_type -> guildhall.membership.v1.UpdateNotificationSettingsRequest
-	60, // 49: guildhall.membership.v1.MembershipService.UnsubscribeNotifications:input_type -> guildhall.membership.v1.UnsubscribeNotificationsRequest
-	62, // 50: guildhall.membership.v1.MembershipService.GetMailRecipient:input_type -> guildhall.membership.v1.GetMailRecipientRequest
-	8,  // 51: guildhall.membership.v1.MembershipService.ListDriftEvents:input_type -> guildhall.membership.v1.ListDriftEventsRequest
-	10, // 52: guildhall.membership.v1.MembershipService.GetTeam:input_type -> guildhall.membership.v1.GetTeamRequest
-	11, // 53: guildhall.membership.v1.MembershipService.ListTeams:input_type -> guildhall.membership.v1.ListTeamsRequest
-	13, // 54: guildhall.membership.v1.MembershipService.CreateTeam:input_type -> guildhall.membership.v1.CreateTeamRequest
-	14, // 55: guildhall.membership.v1.MembershipService.UpdateTeam:input_type -> guildhall.membership.v1.UpdateTeamRequest
-	15, // 56: guildhall.membership.v1.MembershipService.DeleteTeam:input_type -> guildhall.membership.v1.DeleteTeamRequest
-	16, // 57: guildhall.membership.v1.MembershipService.ListTeamMembers:input_type -> guildhall.membership.v1.ListTeamMembersRequest
-	18, // 58: guildhall.membership.v1.MembershipService.CreateTeamMember:input_type -> guildhall.membership.v1.CreateTeamMemberRequest
-	19, // 59: guildhall.membership.v1.MembershipService.UpdateTeamMember:input_type -> guildhall.membership.v1.UpdateTeamMemberRequest
-	20, // 60: guildhall.membership.v1.MembershipService.DeleteTeamMember:input_type -> guildhall.membership.v1.DeleteTeamMemberRequest
-	21, // 61: guildhall.membership.v1.MembershipService.GetPosition:input_type -> guildhall.membership.v1.GetPositionRequest
-	22, // 62: guildhall.membership.v1.MembershipService.ListPositions:input_type -> guildhall.membership.v1.ListPositionsRequest
-	24, // 63: guildhall.membership.v1.MembershipService.CreatePosition:input_type -> guildhall.membership.v1.CreatePositionRequest
-	25, // 64: guildhall.membership.v1.MembershipService.UpdatePosition:input_type -> guildhall.membership.v1.UpdatePositionRequest
-	26, // 65: guildhall.membership.v1.MembershipService.FillPosition:input_type -> guildhall.membership.v1.FillPositionRequest
-	27, // 66: guildhall.membership.v1.MembershipService.OfferHelp:input_type -> guildhall.membership.v1.OfferHelpRequest
-	29, // 67: guildhall.membership.v1.MembershipService.GetVolunteer:input_type -> guildhall.membership.v1.GetVolunteerRequest
-	30, // 68: guildhall.membership.v1.MembershipService.ListVolunteers:input_type -> guildhall.membership.v1.ListVolunteersRequest
-	32, // 69: guildhall.membership.v1.MembershipService.TransitionVolunteer:input_type -> guildhall.membership.v1.TransitionVolunteerRequest
-	33, // 70: guildhall.membership.v1.MembershipService.SuggestPositions:input_type -> guildhall.membership.v1.SuggestPositionsRequest
-	35, // 71: guildhall.membership.v1.MembershipService.GetVolunteerStats:input_type -> guildhall.membership.v1.GetVolunteerStatsRequest
-	36, // 72: guildhall.membership.v1.MembershipService.GetPackage:input_type -> guildhall.membership.v1.GetPackageRequest
-	37, // 73: guildhall.membership.v1.MembershipService.ListPackages:input_type -> guildhall.membership.v1.ListPackagesRequest
-	39, // 74: guildhall.membership.v1.MembershipService.CreatePackage:input_type -> guildhall.membership.v1.CreatePackageRequest
-	40, // 75: guildhall.membership.v1.MembershipService.UpdatePackage:input_type -> guildhall.membership.v1.UpdatePackageRequest
-	41, // 76: guildhall.membership.v1.MembershipService.OrphanPackage:input_type -> guildhall.membership.v1.OrphanPackageRequest
-	43, // 77: guildhall.membership.v1.MembershipService.AdoptPackage:input_type -> guildhall.membership.v1.AdoptPackageRequest
-	44, // 78: guildhall.membership.v1.MembershipService.ApproveAdoption:input_type -> guildhall.membership.v1.ApproveAdoptionRequest
-	42, // 79: guildhall.membership.v1.MembershipService.TransitionPackage:input_type -> guildhall.membership.v1.TransitionPackageRequest
-	45, // 80: guildhall.membership.v1.MembershipService.CreateToken:input_type -> guildhall.membership.v1.CreateTokenRequest
-	47, // 81: guildhall.membership.v1.MembershipService.ListTokens:input_type -> guildhall.membership.v1.ListTokensRequest
-	49, // 82: guildhall.membership.v1.MembershipService.RevokeToken:input_type -> guildhall.membership.v1.RevokeTokenRequest
-	50, // 83: guildhall.membership.v1.MembershipService.CreateIdentity:input_type -> guildhall.membership.v1.CreateIdentityRequest
-	51, // 84: guildhall.membership.v1.MembershipService.ListIdentities:input_type -> guildhall.membership.v1.ListIdentitiesRequest
-	53, // 85: guildhall.membership.v1.MembershipService.DeleteIdentity:input_type -> guildhall.membership.v1.DeleteIdentityRequest
-	54, // 86: guildhall.membership.v1.MembershipService.Authenticate:input_type -> guildhall.membership.v1.AuthenticateRequest
-	55, // 87: guildhall.membership.v1.MembershipService.GetCaller:input_type -> guildhall.membership.v1.GetCallerRequest
-	56, // 88: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
-	64, // 89: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
-	2,  // 90: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
-	4,  // 91: guildhall.membership.v1.MembershipService.FindPeople:output_type -> guildhall.membership.v1.FindPeopleResponse
-	64, // 92: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
-	64, // 93: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
-	82, // 94: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
-	80, // 95: guildhall.membership.v1.MembershipService.GetNotificationSettings:output_type -> guildhall.membership.v1.NotificationSettings
-	80, // 96: guildhall.membership.v1.MembershipService.UpdateNotificationSettings:output_type -> guildhall.membership.v1.NotificationSettings
-	61, // 97: guildhall.membership.v1.MembershipService.UnsubscribeNotifications:output_type -> guildhall.membership.v1.UnsubscribeNotificationsResponse
-	63, // 98: guildhall.membership.v1.MembershipService.GetMailRecipient:output_type -> guildhall.membership.v1.MailRecipient
-	9,  // 99: guildhall.membership.v1.MembershipService.ListDriftEvents:output_type -> guildhall.membership.v1.ListDriftEventsResponse
-	67, // 100: guildhall.membership.v1.MembershipService.GetTeam:output_type -> guildhall.membership.v1.Team
-	12, // 101: guildhall.membership.v1.MembershipService.ListTeams:output_type -> guildhall.membership.v1.ListTeamsResponse
-	67, // 102: guildhall.membership.v1.MembershipService.CreateTeam:output_type -> guildhall.membership.v1.Team
-	67, // 103: guildhall.membership.v1.MembershipService.UpdateTeam:output_type -> guildhall.membership.v1.Team
-	82, // 104: guildhall.membership.v1.MembershipService.DeleteTeam:output_type -> google.protobuf.Empty
-	17, // 105: guildhall.membership.v1.MembershipService.ListTeamMembers:output_type -> guildhall.membership.v1.ListTeamMembersResponse
-	69, // 106: guildhall.membership.v1.MembershipService.CreateTeamMember:output_type -> guildhall.membership.v1.TeamMember
-	69, // 107: guildhall.membership.v1.MembershipService.UpdateTeamMember:output_type -> guildhall.membership.v1.TeamMember
-	82, // 108: guildhall.membership.v1.MembershipService.DeleteTeamMember:output_type -> google.protobuf.Empty
-	71, // 109: guildhall.membership.v1.MembershipService.GetPosition:output_type -> guildhall.membership.v1.Position
-	23, // 110: guildhall.membership.v1.MembershipService.ListPositions:output_type -> guildhall.membership.v1.ListPositionsResponse
-	71, // 111: guildhall.membership.v1.MembershipService.CreatePosition:output_type -> guildhall.membership.v1.Position
-	71, // 112: guildhall.membership.v1.MembershipService.UpdatePosition:output_type -> guildhall.membership.v1.Position
-	71, // 113: guildhall.membership.v1.MembershipService.FillPosition:output_type -> guildhall.membership.v1.Position
-	28, // 114: guildhall.membership.v1.MembershipService.OfferHelp:output_type -> guildhall.membership.v1.OfferHelpResponse
-	72, // 115: guildhall.membership.v1.MembershipService.GetVolunteer:output_type -> guildhall.membership.v1.Volunteer
-	31, // 116: guildhall.membership.v1.MembershipService.ListVolunteers:output_type -> guildhall.membership.v1.ListVolunteersResponse
-	72, // 117: guildhall.membership.v1.MembershipService.TransitionVolunteer:output_type -> guildhall.membership.v1.Volunteer
-	34, // 118: guildhall.membership.v1.MembershipService.SuggestPositions:output_type -> guildhall.membership.v1.SuggestPositionsResponse
-	83, // 119: guildhall.membership.v1.MembershipService.GetVolunteerStats:output_type -> guildhall.membership.v1.VolunteerStats
-	76, // 120: guildhall.membership.v1.MembershipService.GetPackage:output_type -> guildhall.membership.v1.Package
-	38, // 121: guildhall.membership.v1.MembershipService.ListPackages:output_type -> guildhall.membership.v1.ListPackagesResponse
-	76, // 122: guildhall.membership.v1.MembershipService.CreatePackage:output_type -> guildhall.membership.v1.Package
-	76, // 123: guildhall.membership.v1.MembershipService.UpdatePackage:output_type -> guildhall.membership.v1.Package
-	76, // 124: guildhall.membership.v1.MembershipService.OrphanPackage:output_type -> guildhall.membership.v1.Package
-	76, // 125: guildhall.membership.v1.MembershipService.AdoptPackage:output_type -> guildhall.membership.v1.Package
-	76, // 126: guildhall.membership.v1.MembershipService.ApproveAdoption:output_type -> guildhall.membership.v1.Package
-	76, // 127: guildhall.membership.v1.MembershipService.TransitionPackage:output_type -> guildhall.membership.v1.Package
-	46, // 128: guildhall.membership.v1.MembershipService.CreateToken:output_type -> guildhall.membership.v1.CreateTokenResponse
-	48, // 129: guildhall.membership.v1.MembershipService.ListTokens:output_type -> guildhall.membership.v1.ListTokensResponse
-	77, // 130: guildhall.membership.v1.MembershipService.RevokeToken:output_type -> guildhall.membership.v1.Token
-	78, // 131: guildhall.membership.v1.MembershipService.CreateIdentity:output_type -> guildhall.membership.v1.Identity
-	52, // 132: guildhall.membership.v1.MembershipService.ListIdentities:output_type -> guildhall.membership.v1.ListIdentitiesResponse
-	82, // 133: guildhall.membership.v1.MembershipService.DeleteIdentity:output_type -> google.protobuf.Empty
-	84, // 134: guildhall.membership.v1.MembershipService.Authenticate:output_type -> guildhall.membership.v1.Principal
-	84, // 135: guildhall.membership.v1.MembershipService.GetCaller:output_type -> guildhall.membership.v1.Principal
-	57, // 136: guildhall.membership.v1.MembershipService.ReportActivity:output_type -> guildhall.membership.v1.ReportActivityResponse
-	89, // [89:137] is the sub-list for method output_type
-	41, // [41:89] is the sub-list for method input_type
-	41, // [41:41] is the sub-list for extension type_name
-	41, // [41:41] is the sub-list for extension extendee
-	0,  // [0:41] is the sub-list for field type_name
+	69, // 0: guildhall.membership.v1.ListPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	69, // 1: guildhall.membership.v1.FindPeopleResponse.people:type_name -> guildhall.membership.v1.Person
+	69, // 2: guildhall.membership.v1.CreatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	69, // 3: guildhall.membership.v1.UpdatePersonRequest.person:type_name -> guildhall.membership.v1.Person
+	70, // 4: guildhall.membership.v1.UpdatePersonRequest.update_mask:type_name -> google.protobuf.FieldMask
+	71, // 5: guildhall.membership.v1.ListDriftEventsResponse.drift_events:type_name -> guildhall.membership.v1.DriftEvent
+	72, // 6: guildhall.membership.v1.ListTeamsResponse.teams:type_name -> guildhall.membership.v1.Team
+	72, // 7: guildhall.membership.v1.CreateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	72, // 8: guildhall.membership.v1.UpdateTeamRequest.team:type_name -> guildhall.membership.v1.Team
+	70, // 9: guildhall.membership.v1.UpdateTeamRequest.update_mask:type_name -> google.protobuf.FieldMask
+	73, // 10: guildhall.membership.v1.ListTeamMembersRequest.role:type_name -> guildhall.membership.v1.Role
+	74, // 11: guildhall.membership.v1.ListTeamMembersResponse.team_members:type_name -> guildhall.membership.v1.TeamMember
+	74, // 12: guildhall.membership.v1.CreateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	74, // 13: guildhall.membership.v1.UpdateTeamMemberRequest.team_member:type_name -> guildhall.membership.v1.TeamMember
+	70, // 14: guildhall.membership.v1.UpdateTeamMemberRequest.update_mask:type_name -> google.protobuf.FieldMask
+	75, // 15: guildhall.membership.v1.ListPositionsRequest.state:type_name -> guildhall.membership.v1.Position.State
+	76, // 16: guildhall.membership.v1.ListPositionsResponse.positions:type_name -> guildhall.membership.v1.Position
+	76, // 17: guildhall.membership.v1.CreatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	76, // 18: guildhall.membership.v1.UpdatePositionRequest.position:type_name -> guildhall.membership.v1.Position
+	70, // 19: guildhall.membership.v1.UpdatePositionRequest.update_mask:type_name -> google.protobuf.FieldMask
+	77, // 20: guildhall.membership.v1.OfferHelpRequest.volunteer:type_name -> guildhall.membership.v1.Volunteer
+	78, // 21: guildhall.membership.v1.ListVolunteersRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	77, // 22: guildhall.membership.v1.ListVolunteersResponse.volunteers:type_name -> guildhall.membership.v1.Volunteer
+	78, // 23: guildhall.membership.v1.TransitionVolunteerRequest.state:type_name -> guildhall.membership.v1.Volunteer.State
+	79, // 24: guildhall.membership.v1.SuggestPositionsResponse.suggestions:type_name -> guildhall.membership.v1.PositionSuggestion
+	80, // 25: guildhall.membership.v1.ListPackagesRequest.state:type_name -> guildhall.membership.v1.Package.State
+	81, // 26: guildhall.membership.v1.ListPackagesResponse.packages:type_name -> guildhall.membership.v1.Package
+	81, // 27: guildhall.membership.v1.CreatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	81, // 28: guildhall.membership.v1.UpdatePackageRequest.package:type_name -> guildhall.membership.v1.Package
+	70, // 29: guildhall.membership.v1.UpdatePackageRequest.update_mask:type_name -> google.protobuf.FieldMask
+	80, // 30: guildhall.membership.v1.TransitionPackageRequest.state:type_name -> guildhall.membership.v1.Package.State
+	82, // 31: guildhall.membership.v1.CreateTokenRequest.token:type_name -> guildhall.membership.v1.Token
+	82, // 32: guildhall.membership.v1.CreateTokenResponse.token:type_name -> guildhall.membership.v1.Token
+	82, // 33: guildhall.membership.v1.ListTokensResponse.tokens:type_name -> guildhall.membership.v1.Token
+	82, // 34: guildhall.membership.v1.CompleteSignInResponse.token:type_name -> guildhall.membership.v1.Token
+	83, // 35: guildhall.membership.v1.CreateIdentityRequest.identity:type_name -> guildhall.membership.v1.Identity
+	83, // 36: guildhall.membership.v1.ListIdentitiesResponse.identities:type_name -> guildhall.membership.v1.Identity
+	84, // 37: guildhall.membership.v1.ReportActivityRequest.activities:type_name -> guildhall.membership.v1.Activity
+	85, // 38: guildhall.membership.v1.UpdateNotificationSettingsRequest.notification_settings:type_name -> guildhall.membership.v1.NotificationSettings
+	70, // 39: guildhall.membership.v1.UpdateNotificationSettingsRequest.update_mask:type_name -> google.protobuf.FieldMask
+	86, // 40: guildhall.membership.v1.UnsubscribeNotificationsResponse.kind:type_name -> guildhall.membership.v1.NotificationKind
+	86, // 41: guildhall.membership.v1.MailRecipient.muted_kinds:type_name -> guildhall.membership.v1.NotificationKind
+	0,  // 42: guildhall.membership.v1.MembershipService.GetPerson:input_type -> guildhall.membership.v1.GetPersonRequest
+	1,  // 43: guildhall.membership.v1.MembershipService.ListPeople:input_type -> guildhall.membership.v1.ListPeopleRequest
+	3,  // 44: guildhall.membership.v1.MembershipService.FindPeople:input_type -> guildhall.membership.v1.FindPeopleRequest
+	5,  // 45: guildhall.membership.v1.MembershipService.CreatePerson:input_type -> guildhall.membership.v1.CreatePersonRequest
+	6,  // 46: guildhall.membership.v1.MembershipService.UpdatePerson:input_type -> guildhall.membership.v1.UpdatePersonRequest
+	7,  // 47: guildhall.membership.v1.MembershipService.DeletePerson:input_type -> guildhall.membership.v1.DeletePersonRequest
+	63, // 48: guildhall.membership.v1.MembershipService.GetNotificationSettings:input_type -> guildhall.membership.v1.GetNotificationSettingsRequest
+	64, // 49: guildhall.membership.v1.MembershipService.UpdateNotificationSettings:input_type -> guildhall.membership.v1.UpdateNotificationSettingsRequest
+	65, // 50: guildhall.membership.v1.MembershipService.UnsubscribeNotifications:input_type -> guildhall.membership.v1.UnsubscribeNotificationsRequest
+	67, // 51: guildhall.membership.v1.MembershipService.GetMailRecipient:input_type -> guildhall.membership.v1.GetMailRecipientRequest
+	8,  // 52: guildhall.membership.v1.MembershipService.ListDriftEvents:input_type -> guildhall.membership.v1.ListDriftEventsRequest
+	10, // 53: guildhall.membership.v1.MembershipService.GetTeam:input_type -> guildhall.membership.v1.GetTeamRequest
+	11, // 54: guildhall.membership.v1.MembershipService.ListTeams:input_type -> guildhall.membership.v1.ListTeamsRequest
+	13, // 55: guildhall.membership.v1.MembershipService.CreateTeam:input_type -> guildhall.membership.v1.CreateTeamRequest
+	14, // 56: guildhall.membership.v1.MembershipService.UpdateTeam:input_type -> guildhall.membership.v1.UpdateTeamRequest
+	15, // 57: guildhall.membership.v1.MembershipService.DeleteTeam:input_type -> guildhall.membership.v1.DeleteTeamRequest
+	16, // 58: guildhall.membership.v1.MembershipService.ListTeamMembers:input_type -> guildhall.membership.v1.ListTeamMembersRequest
+	18, // 59: guildhall.membership.v1.MembershipService.CreateTeamMember:input_type -> guildhall.membership.v1.CreateTeamMemberRequest
+	19, // 60: guildhall.membership.v1.MembershipService.UpdateTeamMember:input_type -> guildhall.membership.v1.UpdateTeamMemberRequest
+	20, // 61: guildhall.membership.v1.MembershipService.DeleteTeamMember:input_type -> guildhall.membership.v1.DeleteTeamMemberRequest
+	21, // 62: guildhall.membership.v1.MembershipService.GetPosition:input_type -> guildhall.membership.v1.GetPositionRequest
+	22, // 63: guildhall.membership.v1.MembershipService.ListPositions:input_type -> guildhall.membership.v1.ListPositionsRequest
+	24, // 64: guildhall.membership.v1.MembershipService.CreatePosition:input_type -> guildhall.membership.v1.CreatePositionRequest
+	25, // 65: guildhall.membership.v1.MembershipService.UpdatePosition:input_type -> guildhall.membership.v1.UpdatePositionRequest
+	26, // 66: guildhall.membership.v1.MembershipService.FillPosition:input_type -> guildhall.membership.v1.FillPositionRequest
+	27, // 67: guildhall.membership.v1.MembershipService.OfferHelp:input_type -> guildhall.membership.v1.OfferHelpRequest
+	29, // 68: guildhall.membership.v1.MembershipService.GetVolunteer:input_type -> guildhall.membership.v1.GetVolunteerRequest
+	30, // 69: guildhall.membership.v1.MembershipService.ListVolunteers:input_type -> guildhall.membership.v1.ListVolunteersRequest
+	32, // 70: guildhall.membership.v1.MembershipService.TransitionVolunteer:input_type -> guildhall.membership.v1.TransitionVolunteerRequest
+	33, // 71: guildhall.membership.v1.MembershipService.SuggestPositions:input_type -> guildhall.membership.v1.SuggestPositionsRequest
+	35, // 72: guildhall.membership.v1.MembershipService.GetVolunteerStats:input_type -> guildhall.membership.v1.GetVolunteerStatsRequest
+	36, // 73: guildhall.membership.v1.MembershipService.GetPackage:input_type -> guildhall.membership.v1.GetPackageRequest
+	37, // 74: guildhall.membership.v1.MembershipService.ListPackages:input_type -> guildhall.membership.v1.ListPackagesRequest
+	39, // 75: guildhall.membership.v1.MembershipService.CreatePackage:input_type -> guildhall.membership.v1.CreatePackageRequest
+	40, // 76: guildhall.membership.v1.MembershipService.UpdatePackage:input_type -> guildhall.membership.v1.UpdatePackageRequest
+	41, // 77: guildhall.membership.v1.MembershipService.OrphanPackage:input_type -> guildhall.membership.v1.OrphanPackageRequest
+	43, // 78: guildhall.membership.v1.MembershipService.AdoptPackage:input_type -> guildhall.membership.v1.AdoptPackageRequest
+	44, // 79: guildhall.membership.v1.MembershipService.ApproveAdoption:input_type -> guildhall.membership.v1.ApproveAdoptionRequest
+	42, // 80: guildhall.membership.v1.MembershipService.TransitionPackage:input_type -> guildhall.membership.v1.TransitionPackageRequest
+	45, // 81: guildhall.membership.v1.MembershipService.CreateToken:input_type -> guildhall.membership.v1.CreateTokenRequest
+	47, // 82: guildhall.membership.v1.MembershipService.ListTokens:input_type -> guildhall.membership.v1.ListTokensRequest
+	49, // 83: guildhall.membership.v1.MembershipService.RevokeToken:input_type -> guildhall.membership.v1.RevokeTokenRequest
+	50, // 84: guildhall.membership.v1.MembershipService.RenewToken:input_type -> guildhall.membership.v1.RenewTokenRequest
+	51, // 85: guildhall.membership.v1.MembershipService.RequestSignIn:input_type -> guildhall.membership.v1.RequestSignInRequest
+	53, // 86: guildhall.membership.v1.MembershipService.CompleteSignIn:input_type -> guildhall.membership.v1.CompleteSignInRequest
+	55, // 87: guildhall.membership.v1.MembershipService.CreateIdentity:input_type -> guildhall.membership.v1.CreateIdentityRequest
+	56, // 88: guildhall.membership.v1.MembershipService.ListIdentities:input_type -> guildhall.membership.v1.ListIdentitiesRequest
+	58, // 89: guildhall.membership.v1.MembershipService.DeleteIdentity:input_type -> guildhall.membership.v1.DeleteIdentityRequest
+	59, // 90: guildhall.membership.v1.MembershipService.Authenticate:input_type -> guildhall.membership.v1.AuthenticateRequest
+	60, // 91: guildhall.membership.v1.MembershipService.GetCaller:input_type -> guildhall.membership.v1.GetCallerRequest
+	61, // 92: guildhall.membership.v1.MembershipService.ReportActivity:input_type -> guildhall.membership.v1.ReportActivityRequest
+	69, // 93: guildhall.membership.v1.MembershipService.GetPerson:output_type -> guildhall.membership.v1.Person
+	2,  // 94: guildhall.membership.v1.MembershipService.ListPeople:output_type -> guildhall.membership.v1.ListPeopleResponse
+	4,  // 95: guildhall.membership.v1.MembershipService.FindPeople:output_type -> guildhall.membership.v1.FindPeopleResponse
+	69, // 96: guildhall.membership.v1.MembershipService.CreatePerson:output_type -> guildhall.membership.v1.Person
+	69, // 97: guildhall.membership.v1.MembershipService.UpdatePerson:output_type -> guildhall.membership.v1.Person
+	87, // 98: guildhall.membership.v1.MembershipService.DeletePerson:output_type -> google.protobuf.Empty
+	85, // 99: guildhall.membership.v1.MembershipService.GetNotificationSettings:output_type -> guildhall.membership.v1.NotificationSettings
+	85, // 100: guildhall.membership.v1.MembershipService.UpdateNotificationSettings:output_type -> guildhall.membership.v1.NotificationSettings
+	66, // 101: guildhall.membership.v1.MembershipService.UnsubscribeNotifications:output_type -> guildhall.membership.v1.UnsubscribeNotificationsResponse
+	68, // 102: guildhall.membership.v1.MembershipService.GetMailRecipient:output_type -> guildhall.membership.v1.MailRecipient
+	9,  // 103: guildhall.membership.v1.MembershipService.ListDriftEvents:output_type -> guildhall.membership.v1.ListDriftEventsResponse
+	72, // 104: guildhall.membership.v1.MembershipService.GetTeam:output_type -> guildhall.membership.v1.Team
+	12, // 105: guildhall.membership.v1.MembershipService.ListTeams:output_type -> guildhall.membership.v1.ListTeamsResponse
+	72, // 106: guildhall.membership.v1.MembershipService.CreateTeam:output_type -> guildhall.membership.v1.Team
+	72, // 107: guildhall.membership.v1.MembershipService.UpdateTeam:output_type -> guildhall.membership.v1.Team
+	87, // 108: guildhall.membership.v1.MembershipService.DeleteTeam:output_type -> google.protobuf.Empty
+	17, // 109: guildhall.membership.v1.MembershipService.ListTeamMembers:output_type -> guildhall.membership.v1.ListTeamMembersResponse
+	74, // 110: guildhall.membership.v1.MembershipService.CreateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	74, // 111: guildhall.membership.v1.MembershipService.UpdateTeamMember:output_type -> guildhall.membership.v1.TeamMember
+	87, // 112: guildhall.membership.v1.MembershipService.DeleteTeamMember:output_type -> google.protobuf.Empty
+	76, // 113: guildhall.membership.v1.MembershipService.GetPosition:output_type -> guildhall.membership.v1.Position
+	23, // 114: guildhall.membership.v1.MembershipService.ListPositions:output_type -> guildhall.membership.v1.ListPositionsResponse
+	76, // 115: guildhall.membership.v1.MembershipService.CreatePosition:output_type -> guildhall.membership.v1.Position
+	76, // 116: guildhall.membership.v1.MembershipService.UpdatePosition:output_type -> guildhall.membership.v1.Position
+	76, // 117: guildhall.membership.v1.MembershipService.FillPosition:output_type -> guildhall.membership.v1.Position
+	28, // 118: guildhall.membership.v1.MembershipService.OfferHelp:output_type -> guildhall.membership.v1.OfferHelpResponse
+	77, // 119: guildhall.membership.v1.MembershipService.GetVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	31, // 120: guildhall.membership.v1.MembershipService.ListVolunteers:output_type -> guildhall.membership.v1.ListVolunteersResponse
+	77, // 121: guildhall.membership.v1.MembershipService.TransitionVolunteer:output_type -> guildhall.membership.v1.Volunteer
+	34, // 122: guildhall.membership.v1.MembershipService.SuggestPositions:output_type -> guildhall.membership.v1.SuggestPositionsResponse
+	88, // 123: guildhall.membership.v1.MembershipService.GetVolunteerStats:output_type -> guildhall.membership.v1.VolunteerStats
+	81, // 124: guildhall.membership.v1.MembershipService.GetPackage:output_type -> guildhall.membership.v1.Package
+	38, // 125: guildhall.membership.v1.MembershipService.ListPackages:output_type -> guildhall.membership.v1.ListPackagesResponse
+	81, // 126: guildhall.membership.v1.MembershipService.CreatePackage:output_type -> guildhall.membership.v1.Package
+	81, // 127: guildhall.membership.v1.MembershipService.UpdatePackage:output_type -> guildhall.membership.v1.Package
+	81, // 128: guildhall.membership.v1.MembershipService.OrphanPackage:output_type -> guildhall.membership.v1.Package
+	81, // 129: guildhall.membership.v1.MembershipService.AdoptPackage:output_type -> guildhall.membership.v1.Package
+	81, // 130: guildhall.membership.v1.MembershipService.ApproveAdoption:output_type -> guildhall.membership.v1.Package
+	81, // 131: guildhall.membership.v1.MembershipService.TransitionPackage:output_type -> guildhall.membership.v1.Package
+	46, // 132: guildhall.membership.v1.MembershipService.CreateToken:output_type -> guildhall.membership.v1.CreateTokenResponse
+	48, // 133: guildhall.membership.v1.MembershipService.ListTokens:output_type -> guildhall.membership.v1.ListTokensResponse
+	82, // 134: guildhall.membership.v1.MembershipService.RevokeToken:output_type -> guildhall.membership.v1.Token
+	82, // 135: guildhall.membership.v1.MembershipService.RenewToken:output_type -> guildhall.membership.v1.Token
+	52, // 136: guildhall.membership.v1.MembershipService.RequestSignIn:output_type -> guildhall.membership.v1.RequestSignInResponse
+	54, // 137: guildhall.membership.v1.MembershipService.CompleteSignIn:output_type -> guildhall.membership.v1.CompleteSignInResponse
+	83, // 138: guildhall.membership.v1.MembershipService.CreateIdentity:output_type -> guildhall.membership.v1.Identity
+	57, // 139: guildhall.membership.v1.MembershipService.ListIdentities:output_type -> guildhall.membership.v1.ListIdentitiesResponse
+	87, // 140: guildhall.membership.v1.MembershipService.DeleteIdentity:output_type -> google.protobuf.Empty
+	89, // 141: guildhall.membership.v1.MembershipService.Authenticate:output_type -> guildhall.membership.v1.Principal
+	89, // 142: guildhall.membership.v1.MembershipService.GetCaller:output_type -> guildhall.membership.v1.Principal
+	62, // 143: guildhall.membership.v1.MembershipService.ReportActivity:output_type -> guildhall.membership.v1.ReportActivityResponse
+	93, // [93:144] is the sub-list for method output_type
+	42, // [42:93] is the sub-list for method input_type
+	42, // [42:42] is the sub-list for extension type_name
+	42, // [42:42] is the sub-list for extension extendee
+	0,  // [0:42] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_membership_v1_membership_service_proto_init() }
@@ -4233,7 +4500,7 @@ func file_guildhall_membership_v1_membership_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_membership_v1_membership_service_proto_rawDesc), len(file_guildhall_membership_v1_membership_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   64,
+			NumMessages:   69,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

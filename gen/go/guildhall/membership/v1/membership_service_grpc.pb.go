@@ -62,6 +62,9 @@ const (
 	MembershipService_CreateToken_FullMethodName                = "/guildhall.membership.v1.MembershipService/CreateToken"
 	MembershipService_ListTokens_FullMethodName                 = "/guildhall.membership.v1.MembershipService/ListTokens"
 	MembershipService_RevokeToken_FullMethodName                = "/guildhall.membership.v1.MembershipService/RevokeToken"
+	MembershipService_RenewToken_FullMethodName                 = "/guildhall.membership.v1.MembershipService/RenewToken"
+	MembershipService_RequestSignIn_FullMethodName              = "/guildhall.membership.v1.MembershipService/RequestSignIn"
+	MembershipService_CompleteSignIn_FullMethodName             = "/guildhall.membership.v1.MembershipService/CompleteSignIn"
 	MembershipService_CreateIdentity_FullMethodName             = "/guildhall.membership.v1.MembershipService/CreateIdentity"
 	MembershipService_ListIdentities_FullMethodName             = "/guildhall.membership.v1.MembershipService/ListIdentities"
 	MembershipService_DeleteIdentity_FullMethodName             = "/guildhall.membership.v1.MembershipService/DeleteIdentity"
@@ -199,6 +202,21 @@ type MembershipServiceClient interface {
 	ListTokens(ctx context.Context, in *ListTokensRequest, opts ...grpc.CallOption) (*ListTokensResponse, error)
 	// Revokes a token; it stops working everywhere within 30 seconds.
 	RevokeToken(ctx context.Context, in *RevokeTokenRequest, opts ...grpc.CallOption) (*Token, error)
+	// Renews a sign-in session (a token with `session` set) that has not
+	// expired or been revoked: it then expires a session lifetime from now
+	// (GUILDHALL_SESSION_TTL), but never more than 30 days after sign-in.
+	// FAILED_PRECONDITION for any other token. The person themself or an admin.
+	RenewToken(ctx context.Context, in *RenewTokenRequest, opts ...grpc.CallOption) (*Token, error)
+	// Sends a one-time sign-in link to an email address, if it is a person's.
+	// The answer is the same whether it is or not. Rate-limited per address
+	// and per client (RESOURCE_EXHAUSTED, REST 429 with Retry-After). Anyone.
+	RequestSignIn(ctx context.Context, in *RequestSignInRequest, opts ...grpc.CallOption) (*RequestSignInResponse, error)
+	// Exchanges the code of a sign-in link for a session token: short-lived,
+	// renewable (RenewToken) and revocable like any token. A code works once
+	// and expires after GUILDHALL_SIGNIN_CODE_TTL; an unknown, used or expired
+	// code is UNAUTHENTICATED, and counts against the client's failed-check
+	// throttle (429 past it). Anyone.
+	CompleteSignIn(ctx context.Context, in *CompleteSignInRequest, opts ...grpc.CallOption) (*CompleteSignInResponse, error)
 	// Links an OpenID Connect identity (issuer + subject) to a person, so its
 	// tokens act as them. Admins only. ALREADY_EXISTS if the identity is
 	// linked (to anyone); INVALID_ARGUMENT if its issuer is not configured
@@ -653,6 +671,36 @@ func (c *membershipServiceClient) RevokeToken(ctx context.Context, in *RevokeTok
 	return out, nil
 }
 
+func (c *membershipServiceClient) RenewToken(ctx context.Context, in *RenewTokenRequest, opts ...grpc.CallOption) (*Token, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Token)
+	err := c.cc.Invoke(ctx, MembershipService_RenewToken_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) RequestSignIn(ctx context.Context, in *RequestSignInRequest, opts ...grpc.CallOption) (*RequestSignInResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RequestSignInResponse)
+	err := c.cc.Invoke(ctx, MembershipService_RequestSignIn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *membershipServiceClient) CompleteSignIn(ctx context.Context, in *CompleteSignInRequest, opts ...grpc.CallOption) (*CompleteSignInResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CompleteSignInResponse)
+	err := c.cc.Invoke(ctx, MembershipService_CompleteSignIn_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *membershipServiceClient) CreateIdentity(ctx context.Context, in *CreateIdentityRequest, opts ...grpc.CallOption) (*Identity, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(Identity)
@@ -842,6 +890,21 @@ type MembershipServiceServer interface {
 	ListTokens(context.Context, *ListTokensRequest) (*ListTokensResponse, error)
 	// Revokes a token; it stops working everywhere within 30 seconds.
 	RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error)
+	// Renews a sign-in session (a token with `session` set) that has not
+	// expired or been revoked: it then expires a session lifetime from now
+	// (GUILDHALL_SESSION_TTL), but never more than 30 days after sign-in.
+	// FAILED_PRECONDITION for any other token. The person themself or an admin.
+	RenewToken(context.Context, *RenewTokenRequest) (*Token, error)
+	// Sends a one-time sign-in link to an email address, if it is a person's.
+	// The answer is the same whether it is or not. Rate-limited per address
+	// and per client (RESOURCE_EXHAUSTED, REST 429 with Retry-After). Anyone.
+	RequestSignIn(context.Context, *RequestSignInRequest) (*RequestSignInResponse, error)
+	// Exchanges the code of a sign-in link for a session token: short-lived,
+	// renewable (RenewToken) and revocable like any token. A code works once
+	// and expires after GUILDHALL_SIGNIN_CODE_TTL; an unknown, used or expired
+	// code is UNAUTHENTICATED, and counts against the client's failed-check
+	// throttle (429 past it). Anyone.
+	CompleteSignIn(context.Context, *CompleteSignInRequest) (*CompleteSignInResponse, error)
 	// Links an OpenID Connect identity (issuer + subject) to a person, so its
 	// tokens act as them. Admins only. ALREADY_EXISTS if the identity is
 	// linked (to anyone); INVALID_ARGUMENT if its issuer is not configured
@@ -1001,6 +1064,15 @@ func (UnimplementedMembershipServiceServer) ListTokens(context.Context, *ListTok
 }
 func (UnimplementedMembershipServiceServer) RevokeToken(context.Context, *RevokeTokenRequest) (*Token, error) {
 	return nil, status.Error(codes.Unimplemented, "method RevokeToken not implemented")
+}
+func (UnimplementedMembershipServiceServer) RenewToken(context.Context, *RenewTokenRequest) (*Token, error) {
+	return nil, status.Error(codes.Unimplemented, "method RenewToken not implemented")
+}
+func (UnimplementedMembershipServiceServer) RequestSignIn(context.Context, *RequestSignInRequest) (*RequestSignInResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RequestSignIn not implemented")
+}
+func (UnimplementedMembershipServiceServer) CompleteSignIn(context.Context, *CompleteSignInRequest) (*CompleteSignInResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CompleteSignIn not implemented")
 }
 func (UnimplementedMembershipServiceServer) CreateIdentity(context.Context, *CreateIdentityRequest) (*Identity, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateIdentity not implemented")
@@ -1797,6 +1869,60 @@ func _MembershipService_RevokeToken_Handler(srv interface{}, ctx context.Context
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MembershipService_RenewToken_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RenewTokenRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).RenewToken(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_RenewToken_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).RenewToken(ctx, req.(*RenewTokenRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_RequestSignIn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RequestSignInRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).RequestSignIn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_RequestSignIn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).RequestSignIn(ctx, req.(*RequestSignInRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _MembershipService_CompleteSignIn_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CompleteSignInRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MembershipServiceServer).CompleteSignIn(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MembershipService_CompleteSignIn_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MembershipServiceServer).CompleteSignIn(ctx, req.(*CompleteSignInRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MembershipService_CreateIdentity_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateIdentityRequest)
 	if err := dec(in); err != nil {
@@ -2079,6 +2205,18 @@ var MembershipService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RevokeToken",
 			Handler:    _MembershipService_RevokeToken_Handler,
+		},
+		{
+			MethodName: "RenewToken",
+			Handler:    _MembershipService_RenewToken_Handler,
+		},
+		{
+			MethodName: "RequestSignIn",
+			Handler:    _MembershipService_RequestSignIn_Handler,
+		},
+		{
+			MethodName: "CompleteSignIn",
+			Handler:    _MembershipService_CompleteSignIn_Handler,
 		},
 		{
 			MethodName: "CreateIdentity",
