@@ -2,17 +2,20 @@ package membership_test
 
 import (
 	"context"
+	"crypto/sha256"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/guildhall/guildhall/app/apptest"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/mail"
 )
 
@@ -261,6 +264,32 @@ var matrix = []matrixRow{
 			tok := mustOK(t, admin.Do(t, "POST", "/v1/people/member/tokens", `{"displayName":"t"}`), "setup token")["token"].(map[string]any)
 			return "POST", "/v1/" + tok["name"].(string) + ":revoke", `{}`
 		}},
+	// Linking identities is admins' (or a first verified email's); a person
+	// removes their own.
+	{rpc: "CreateIdentity", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/people/member/identities", `{"issuer":"` + matrixIssuer + `","subject":"` + uniq("sub") + `"}`
+		}},
+	{rpc: "DeleteIdentity", want: [6]int{unau, ok, deny, deny, deny, ok},
+		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
+			id := mustOK(t, admin.Do(t, "POST", "/v1/people/member/identities",
+				`{"issuer":"`+matrixIssuer+`","subject":"`+uniq("sub")+`"}`), "setup identity")
+			return "DELETE", "/v1/" + id["name"].(string), ""
+		}},
+	// Signing in is for anyone; renewing a session is its owner's.
+	{rpc: "RequestSignIn", want: [6]int{ok, ok, ok, ok, ok, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/signIn:request", `{"email":"` + uniq("who") + `@example.org"}`
+		}},
+	{rpc: "CompleteSignIn", want: [6]int{ok, ok, ok, ok, ok, ok},
+		req: func(t *testing.T, env, _ *apptest.Env) (string, string, string) {
+			return "POST", "/v1/signIn:complete", `{"code":"` + signInCode(t, env, "member") + `"}`
+		}},
+	{rpc: "RenewToken", want: [6]int{unau, ok, deny, deny, deny, ok},
+		req: func(t *testing.T, env, _ *apptest.Env) (string, string, string) {
+			s := mustOK(t, env.WithToken("").Do(t, "POST", "/v1/signIn:complete", `{"code":"`+signInCode(t, env, "member")+`"}`), "setup session")
+			return "POST", "/v1/" + s["token"].(map[string]any)["name"].(string) + ":renew", `{}`
+		}},
 	// Protected reads.
 	{rpc: "FindPeople (handle)", want: [6]int{ok, ok, ok, ok, ok, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
@@ -292,7 +321,10 @@ var matrix = []matrixRow{
 // TestAccessMatrix holds every membership write RPC (and the protected
 // reads) against each of the six actors.
 func TestAccessMatrix(t *testing.T) {
-	env := apptest.Start(t, func(c *apptest.Config, _ *apptest.Clock) { c.VolunteerRatePerMinute = 1000 })
+	env := apptest.Start(t, func(c *apptest.Config, _ *apptest.Clock) {
+		c.VolunteerRatePerMinute = 1000
+		c.OIDCIssuers = []config.OIDCIssuer{{URL: matrixIssuer, Audience: "guildhall"}}
+	})
 	actors := env.Actors(t)
 	admin := env.WithToken(actors.Admin)
 	for _, row := range matrix {
@@ -324,6 +356,23 @@ func TestAccessMatrix(t *testing.T) {
 			}
 		}
 	})
+}
+
+// matrixIssuer is configured for the matrix; no token of it is ever checked.
+const matrixIssuer = "https://id.example.org"
+
+// signInCode stores a live sign-in code of person, as a mailed link would
+// carry it, and returns it.
+func signInCode(t *testing.T, env *apptest.Env, person string) string {
+	t.Helper()
+	code := uniq("code")
+	sum := sha256.Sum256([]byte(code))
+	if _, err := env.DB(t, "membership").Exec(context.Background(),
+		`INSERT INTO sign_in_codes (code_hash, person_id, expire_time, create_time) VALUES ($1, $2, $3, $4)`,
+		sum[:], person, env.Clock.Now().Add(time.Hour), env.Clock.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return code
 }
 
 // TestMatrixCoversEveryWrite checks that the matrix covers every write RPC.
