@@ -9,19 +9,22 @@ import (
 
 	"github.com/guildhall/guildhall/app/apptest"
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	"github.com/guildhall/guildhall/internal/config"
 )
 
 // TestEveryWriteIsActivity: each write method of the membership API is
 // recorded as its caller's activity ("membership.<Method>"). A write method
 // added without reporting activity, or without a call here, fails the test.
 func TestEveryWriteIsActivity(t *testing.T) {
-	env := apptest.Start(t)
+	env := apptest.Start(t, func(c *apptest.Config, _ *apptest.Clock) {
+		c.OIDCIssuers = []config.OIDCIssuer{{URL: matrixIssuer, Audience: "guildhall"}}
+	})
 	a := env.WithToken(apptest.AdminToken)
 	do := func(method, path, body string) map[string]any {
 		t.Helper()
 		return mustOK(t, a.Do(t, method, path, body), method+" "+path)
 	}
-	var pos, vol, tok string
+	var pos, vol, tok, ident string
 	calls := []struct {
 		method string
 		call   func()
@@ -59,6 +62,14 @@ func TestEveryWriteIsActivity(t *testing.T) {
 			tok = do("POST", "/v1/people/admin/tokens", `{"displayName":"cli"}`)["token"].(map[string]any)["name"].(string)
 		}},
 		{"RevokeToken", func() { do("POST", "/v1/"+tok+":revoke", `{}`) }},
+		{"RenewToken", func() {
+			s := mustOK(t, env.Do(t, "POST", "/v1/signIn:complete", `{"code":"`+signInCode(t, env, "admin")+`"}`), "sign in")
+			do("POST", "/v1/"+s["token"].(map[string]any)["name"].(string)+":renew", `{}`)
+		}},
+		{"CreateIdentity", func() {
+			ident = do("POST", "/v1/people/admin/identities", `{"issuer":"`+matrixIssuer+`","subject":"s1"}`)["name"].(string)
+		}},
+		{"DeleteIdentity", func() { do("DELETE", "/v1/"+ident, "") }},
 		{"ReportActivity", func() {
 			do("POST", "/v1/activities:report", `{"activities":[{"eventId":"forum-1","person":"people/sam","kind":"forum.post"}]}`)
 		}},
@@ -74,8 +85,9 @@ func TestEveryWriteIsActivity(t *testing.T) {
 	// Not writes of the caller's own: Authenticate checks a secret; an offer
 	// of help is private to leads and admins, and recording it as the
 	// offerer's activity would show when they offered on their profile; an
-	// opt-out link is followed by whoever holds it, signed in or not.
-	exempt := []string{"Authenticate", "OfferHelp", "UnsubscribeNotifications"}
+	// opt-out link is followed by whoever holds it, signed in or not;
+	// signing in is done before there is a caller.
+	exempt := []string{"Authenticate", "OfferHelp", "UnsubscribeNotifications", "RequestSignIn", "CompleteSignIn"}
 	var kinds []string
 	for _, m := range apptest.WriteMethods(membershipv1.File_guildhall_membership_v1_membership_service_proto.Services().Get(0)) {
 		if slices.Contains(exempt, m) {

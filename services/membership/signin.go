@@ -191,7 +191,14 @@ func (s *Server) RenewToken(ctx context.Context, req *membershipv1.RenewTokenReq
 	if limit := tok.CreateTime.Add(sessionMaxAge); expire.After(limit) {
 		expire = limit
 	}
-	row, err := s.q.RenewSessionToken(ctx, s.db, store.RenewSessionTokenParams{PersonID: person, ID: id, ExpireTime: expire, Now: now})
+	var row store.Token
+	err = database.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		var err error
+		if row, err = s.q.RenewSessionToken(ctx, tx, store.RenewSessionTokenParams{PersonID: person, ID: id, ExpireTime: expire, Now: now}); err != nil {
+			return err
+		}
+		return s.touch(ctx, tx)
+	})
 	if errors.Is(err, pgx.ErrNoRows) {
 		return nil, apierr.FailedPrecondition(apierr.ReasonFailedPrecondition,
 			"only a sign-in session that has not expired or been revoked can be renewed; sign in again")
