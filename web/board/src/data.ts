@@ -1,133 +1,63 @@
-// Fills the board from the public API through the typed client. Each part loads on its own: a
-// part that fails is shown as unavailable and the rest of the board still renders.
+// Fills the board from one call: the transparency report (GET /v1/transparencyReport), which
+// the gateway assembles from the three services and caches briefly, so it is cheap enough for a
+// landing page. A part whose service did not answer comes back marked unavailable; the board
+// shows that part as such and the rest as usual.
 import type { GuildhallClient, Schemas, Status } from "@guildhall/client";
-import { last12Months } from "./format";
-import type { Board, CurrencyMoney, Decision, Item, Part } from "./model";
+import type { Board, Decision, Part } from "./model";
 
-function need<T>(r: { data?: T; error?: unknown; response: Response }): T {
-  if (r.data !== undefined) return r.data;
-  const msg = (r.error as Status | undefined)?.message;
-  throw new Error(msg ? `${r.response.status}: ${msg}` : `HTTP ${r.response.status}`);
+const UNAVAILABLE = "its service did not answer";
+
+function part<T>(p: { availability?: Schemas["Availability"] } | null | undefined, value: () => T): Part<T> {
+  if (p?.availability !== "AVAILABILITY_AVAILABLE") return { ok: false, message: UNAVAILABLE };
+  return { ok: true, value: value() };
 }
 
-async function part<T>(load: () => Promise<T>): Promise<Part<T>> {
-  try {
-    return { ok: true, value: await load() };
-  } catch (e) {
-    return { ok: false, message: e instanceof Error ? e.message : String(e) };
+const decision = (p: Schemas["ProposalSummary"]): Decision => ({
+  name: p.name ?? "",
+  question: p.question ?? "",
+  closeTime: p.closeTime ?? "",
+  outcome: p.outcome ?? "",
+});
+
+/** Reads the report; throws when there is none at all (every service down, or no network). */
+export async function load(api: GuildhallClient): Promise<Board> {
+  const { data, error, response } = await api.GET("/v1/transparencyReport");
+  if (!data) {
+    const msg = (error as Status | undefined)?.message;
+    throw new Error(msg ? `${response.status}: ${msg}` : `HTTP ${response.status}`);
   }
-}
-
-/** Follows next_page_token; the lists the board reads are short, so 20 pages is a generous bound. */
-async function all<T>(page: (token: string) => Promise<{ items: T[]; next: string }>): Promise<T[]> {
-  const out: T[] = [];
-  let token = "";
-  for (let i = 0; i < 20; i++) {
-    const p = await page(token);
-    out.push(...p.items);
-    if (!p.next) break;
-    token = p.next;
-  }
-  return out;
-}
-
-const DAY = 24 * 60 * 60 * 1000;
-
-/** Months of monthly reports → per-currency series, every currency over every month. */
-export function perCurrency(reports: Schemas["MonthlyReport"][]): CurrencyMoney[] {
-  const codes = [...new Set(reports.flatMap((r) => (r.currencies ?? []).map((c) => c.currencyCode ?? "")))].sort();
-  const last = reports[reports.length - 1];
-  return codes.map((code) => {
-    const now = last?.currencies?.find((c) => c.currencyCode === code);
-    return {
-      currencyCode: code,
-      months: reports.map((r) => {
-        const c = r.currencies?.find((x) => x.currencyCode === code);
-        return { month: r.month ?? "", income: c?.incomeTotal ?? "0", costs: c?.expenseTotal ?? "0" };
-      }),
-      cash: now?.cash ?? "0",
-      runwayMonths: now?.runwayMonths ?? null,
-    };
-  });
-}
-
-export async function load(api: GuildhallClient, now = new Date()): Promise<Board> {
-  const [from, to] = last12Months(now);
-  const [roadmap, money, goals, teams, vacancies, decisions] = await Promise.all([
-    part(async () => {
-      const r = need(await api.GET("/v1/roadmap", { params: { query: { hideEndOfLife: true } } }));
-      const byName = new Map<string, Item>();
-      for (const rel of r.releases ?? []) for (const it of rel.items ?? []) if (it.item) byName.set(it.item.name ?? "", it.item);
-      for (const it of r.backlog ?? []) if (it.item) byName.set(it.item.name ?? "", it.item);
-      const pick = (names: string[] | undefined) => (names ?? []).flatMap((n) => byName.get(n) ?? []);
-      return {
-        now: pick(r.horizons?.now),
-        next: pick(r.horizons?.next),
-        later: pick(r.horizons?.later),
-        releases: (r.releases ?? []).flatMap((rel) => rel.release ?? []),
-      };
-    }),
-    part(async () =>
-      perCurrency(need(await api.GET("/v1/reports/monthly:range", { params: { query: { from, to } } })).reports ?? []),
+  const { roadmap: r, money: m, roster, vacancies: v, volunteers, packages, decisions: d } = data;
+  return {
+    roadmap: part(r, () => ({
+      now: r?.now ?? [],
+      next: r?.next ?? [],
+      later: r?.later ?? [],
+      counts: { now: r?.nowCount ?? 0, next: r?.nextCount ?? 0, later: r?.laterCount ?? 0 },
+      releases: r?.releases ?? [],
+    })),
+    money: part(m, () =>
+      (m?.currencies ?? []).map((c) => ({
+        currencyCode: c.currencyCode ?? "",
+        months: (c.months ?? []).map((x) => ({ month: x.month ?? "", income: x.income ?? "0", costs: x.costs ?? "0" })),
+        cash: c.cash ?? "0",
+        runwayMonths: c.runwayMonths ?? null,
+      })),
     ),
-    part(() =>
-      all(async (pageToken) => {
-        const r = need(await api.GET("/v1/goals", { params: { query: { pageSize: 100, pageToken } } }));
-        return { items: r.goals ?? [], next: r.nextPageToken ?? "" };
-      }),
-    ),
-    part(async () => {
-      const [teams, leads] = await Promise.all([
-        all(async (pageToken) => {
-          const r = need(await api.GET("/v1/teams", { params: { query: { pageSize: 100, pageToken } } }));
-          return { items: r.teams ?? [], next: r.nextPageToken ?? "" };
-        }),
-        all(async (pageToken) => {
-          const r = need(
-            await api.GET("/v1/teams/{team}/members", {
-              params: { path: { team: "-" }, query: { role: "ROLE_LEAD", pageSize: 100, pageToken } },
-            }),
-          );
-          return { items: r.teamMembers ?? [], next: r.nextPageToken ?? "" };
-        }),
-      ]);
-      return teams.map((t) => ({
-        name: t.name ?? "",
-        displayName: t.displayName,
+    goals: part(m, () => m?.goals ?? []),
+    teams: part(roster, () =>
+      (roster?.teams ?? []).map((t) => ({
+        name: t.team ?? "",
+        displayName: t.displayName ?? "",
         memberCount: t.memberCount ?? 0,
-        leads: leads.filter((m) => m.name?.startsWith(t.name + "/members/")).map((m) => m.displayName || m.person || ""),
-      }));
-    }),
-    part(() =>
-      all(async (pageToken) => {
-        const r = need(
-          await api.GET("/v1/teams/{team}/positions", {
-            params: { path: { team: "-" }, query: { state: "STATE_OPEN", pageSize: 100, pageToken } },
-          }),
-        );
-        return { items: r.positions ?? [], next: r.nextPageToken ?? "" };
-      }),
+        leads: (t.leads ?? []).map((l) => l.displayName || l.person || ""),
+      })),
     ),
-    part(async () => {
-      const proposals = await all(async (pageToken) => {
-        const r = need(await api.GET("/v1/proposals", { params: { query: { pageSize: 100, pageToken } } }));
-        return { items: r.proposals ?? [], next: r.nextPageToken ?? "" };
-      });
-      const since = now.getTime() - 90 * DAY;
-      const decision = (p: Schemas["Proposal"]): Decision => ({
-        name: p.name ?? "",
-        question: p.question,
-        closeTime: p.closeTime ?? "",
-        outcome: p.outcome ?? "",
-      });
-      return {
-        open: proposals.filter((p) => p.state === "STATE_OPEN").map(decision),
-        decided: proposals
-          .filter((p) => p.state === "STATE_CLOSED" && p.closeTime && Date.parse(p.closeTime) >= since)
-          .sort((a, b) => Date.parse(b.closeTime ?? "") - Date.parse(a.closeTime ?? ""))
-          .map(decision),
-      };
-    }),
-  ]);
-  return { roadmap, money, goals, teams, vacancies, decisions };
+    vacancies: part(v, () => ({ positions: v?.positions ?? [], openCount: v?.openCount ?? 0 })),
+    volunteers: part(volunteers, () => volunteers?.stats ?? {}),
+    packages: part(packages, () => ({
+      seekingMaintainer: packages?.seekingMaintainer ?? [],
+      count: packages?.seekingMaintainerCount ?? 0,
+    })),
+    decisions: part(d, () => ({ open: (d?.open ?? []).map(decision), decided: (d?.decided ?? []).map(decision) })),
+  };
 }

@@ -62,12 +62,3 @@ export function enumWords(value: string | undefined, prefix: string): string {
   const words = value.replace(prefix, "").toLowerCase().replaceAll("_", " ");
   return words.charAt(0).toUpperCase() + words.slice(1);
 }
-
-/** The last 12 UTC months, oldest first, as YYYY-MM: [from, to]. */
-export function last12Months(now: Date): [string, string] {
-  const y = now.getUTCFullYear();
-  const m = now.getUTCMonth();
-  const from = new Date(Date.UTC(y, m - 11, 1));
-  const ym = (d: Date) => `${d.getUTCFullYear()}-${String(d.getUTCMonth() + 1).padStart(2, "0")}`;
-  return [ym(from), ym(new Date(Date.UTC(y, m, 1)))];
-}

@@ -1,19 +1,18 @@
-// The board's view of the community: what render.ts draws. data.ts fills it from the public API.
+// The board's view of the community: what render.ts draws. data.ts fills it from the
+// transparency report.
 import type { Schemas } from "@guildhall/client";
 
+/** A part of the board: its figures, or why they are missing (its service did not answer). */
 export type Part<T> = { ok: true; value: T } | { ok: false; message: string };
 
-export type Item = Schemas["Item"] & {
-  // Progress figures, whole percent 0..100 (see Item in the API reference).
-  fundedPercent?: number | null;
-  staffedPercent?: number | null;
-  donePercent?: number;
-};
+export type Item = Schemas["Item"];
 
 export interface Roadmap {
   now: Item[];
   next: Item[];
   later: Item[];
+  /** Items per horizon before the report's cap. */
+  counts: { now: number; next: number; later: number };
   releases: Schemas["Release"][];
 }
 
@@ -50,11 +49,23 @@ export interface Decisions {
   decided: Decision[];
 }
 
+export interface Vacancies {
+  positions: Schemas["Position"][];
+  openCount: number;
+}
+
+export interface Packages {
+  seekingMaintainer: Schemas["Package"][];
+  count: number;
+}
+
 export interface Board {
   roadmap: Part<Roadmap>;
   money: Part<CurrencyMoney[]>;
   goals: Part<Schemas["Goal"][]>;
   teams: Part<Team[]>;
-  vacancies: Part<Schemas["Position"][]>;
+  vacancies: Part<Vacancies>;
+  volunteers: Part<Schemas["VolunteerStats"]>;
+  packages: Part<Packages>;
   decisions: Part<Decisions>;
 }

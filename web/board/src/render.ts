@@ -4,7 +4,7 @@ import type { Schemas } from "@guildhall/client";
 import { incomeChart } from "./chart";
 import { bar, fill, h } from "./dom";
 import { amount, day, enumWords, money, month, percent } from "./format";
-import type { Board, CurrencyMoney, Decision, Item, Part, Roadmap, Team } from "./model";
+import type { Board, CurrencyMoney, Decision, Item, Packages, Part, Roadmap, Team, Vacancies } from "./model";
 
 /** Renders every part; returns the names of the parts that could not be loaded. */
 export function render(b: Board): string[] {
@@ -15,6 +15,8 @@ export function render(b: Board): string[] {
   section("goals-body", "funding goals", b.goals, failed, goals);
   section("teams-body", "teams", b.teams, failed, teamList);
   section("help-body", "vacancies", b.vacancies, failed, (v) => vacancies(v, teams));
+  section("volunteers-body", "volunteer figures", b.volunteers, failed, volunteerFigures);
+  section("packages-body", "packages", b.packages, failed, packages);
   section("decisions-body", "decisions", b.decisions, failed, decisions);
   return failed;
 }
@@ -31,13 +33,14 @@ function section<T>(id: string, what: string, p: Part<T>, failed: string[], draw
 const empty = (text: string) => h("p", { class: "empty" }, text);
 
 function roadmap(r: Roadmap): Node[] {
-  const column = (key: string, title: string, blurb: string, items: Item[]) =>
+  const column = (key: "now" | "next" | "later", title: string, blurb: string, items: Item[]) =>
     h(
       "section",
       { class: "horizon", "aria-labelledby": `h-${key}` },
-      h("h3", { id: `h-${key}` }, title, " ", h("span", { class: "count" }, `(${items.length})`)),
+      h("h3", { id: `h-${key}` }, title, " ", h("span", { class: "count" }, `(${r.counts[key]})`)),
       h("p", { class: "blurb" }, blurb),
       items.length ? h("ul", { class: "cards" }, items.map(itemCard)) : empty("Nothing here yet."),
+      r.counts[key] > items.length && h("p", { class: "meta" }, `and ${r.counts[key] - items.length} more`),
     );
   return [
     h(
@@ -185,7 +188,8 @@ function teamList(ts: Team[]): Node {
   );
 }
 
-function vacancies(ps: Schemas["Position"][], teams: Map<string, string>): Node {
+function vacancies(v: Vacancies, teams: Map<string, string>): Node {
+  const ps = v.positions;
   if (!ps.length) return empty("No open positions just now — but offers of help are always welcome.");
   return h(
     "ul",
@@ -244,4 +248,31 @@ function decisions(d: { open: Decision[]; decided: Decision[] }): Node[] {
         )
       : empty("No decisions reached in the last 90 days."),
   ];
+}
+
+function volunteerFigures(st: Schemas["VolunteerStats"]): Node {
+  const total = st.total ?? 0;
+  if (!total) return h("p", {}, "Be the first to offer help.");
+  return h(
+    "p",
+    {},
+    total === 1 ? "1 person has offered help so far" : `${total} people have offered help so far`,
+    `; ${percent(st.conversionRate ?? 0)} of offers became active helpers.`,
+  );
+}
+
+function packages(p: Packages): Node {
+  return h(
+    "div",
+    {},
+    h("h3", {}, "Packages seeking a maintainer"),
+    p.seekingMaintainer.length
+      ? h(
+          "ul",
+          { class: "packages" },
+          p.seekingMaintainer.map((pk) => h("li", {}, h("h4", {}, pk.displayName), pk.description && h("p", {}, pk.description))),
+        )
+      : empty("Every package has a maintainer."),
+    p.count > p.seekingMaintainer.length && h("p", { class: "meta" }, `and ${p.count - p.seekingMaintainer.length} more`),
+  );
 }
