@@ -140,9 +140,13 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 	grpcLis := listen(t)
 	names, membershipTarget := config.Services, grpcLis.Addr().String()
 	var stopMembership func()
+	// Targets are set before any App is built: a membership served apart
+	// calls roadmap and finance, which this process serves.
+	app.ServeAllAt(cfg, grpcLis.Addr().String())
 	if x.MembershipApart {
 		mLis := listen(t)
 		membershipTarget = mLis.Addr().String()
+		cfg.Service[config.Membership].Target = membershipTarget
 		names = []string{config.Roadmap, config.Finance}
 		m := app.New(cfg, log, clock.Now)
 		mctx, mcancel := context.WithCancel(context.Background())
@@ -168,8 +172,6 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 		cancel()
 		t.Fatal(err)
 	}
-	app.ServeAllAt(cfg, grpcLis.Addr().String())
-	cfg.Service[config.Membership].Target = membershipTarget
 	httpLis := listen(t)
 	if err := a.WithGateway(ctx, httpLis, app.Targets(cfg)); err != nil {
 		cancel()
