@@ -33,7 +33,7 @@ seed: ## load the SME Server demo data into a running `make run` (SET=sme)
 .PHONY: test
 test: ## run every test against a real PostgreSQL (TEST_DATABASE_URL as is, or the local server); PGTEST_KEEP_FAILED=1 keeps failed tests' databases
 	@export TEST_DATABASE_URL=$${TEST_DATABASE_URL:-$$(scripts/dev-postgres.sh postgres)}; \
-	go test -count=1 -race ./...
+	go test -count=1 -race -timeout 30m ./...
 
 .PHONY: build
 build: ## build bin/guildhall

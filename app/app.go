@@ -361,7 +361,8 @@ func (a *App) localConn() grpc.ClientConnInterface {
 	}
 	conn := grpchan.InterceptClientConnUnary(ch, a.clientMetrics.UnaryClientInterceptor(), requestid.UnaryClientInterceptor(),
 		gateway.UnaryClientInterceptor)
-	return grpchan.InterceptClientConnStream(conn, a.clientMetrics.StreamClientInterceptor(), gateway.StreamClientInterceptor)
+	return grpchan.InterceptClientConnStream(conn, a.clientMetrics.StreamClientInterceptor(), gateway.StreamClientInterceptor,
+		grpcserver.LocalStreamInterceptor)
 }
 
 // dial connects to a Guildhall service; the connection closes with the app.

@@ -19,6 +19,7 @@ import (
 	"cmp"
 	"context"
 	"errors"
+	"io"
 	"runtime/debug"
 	"time"
 
@@ -322,3 +323,28 @@ func validate(v protovalidate.Validator, m any) error {
 // moneyRangeRule is the id of the protos' rule bounding an amount (see
 // guildhall.type.v1.Money); its violations carry reason AMOUNT_OUT_OF_RANGE.
 const moneyRangeRule = "money.range"
+
+// LocalStreamInterceptor is the innermost client stream interceptor of a
+// connection over Local. It makes the in-process streams answer as grpc-go's
+// do where the generated clients rely on it: for a call whose client sends a
+// single message, SendMsg on a stream the server has already ended returns
+// nil and the status comes from RecvMsg, rather than io.EOF. Without it a
+// server-streaming call refused before its handler reads the request (an
+// anonymous ExportTransactions) failed with io.EOF, which the gateway
+// answered as 500, instead of with its status.
+func LocalStreamInterceptor(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	cs, err := streamer(ctx, desc, cc, method, opts...)
+	if err != nil || desc.ClientStreams {
+		return cs, err
+	}
+	return sendEOFIsNil{cs}, nil
+}
+
+type sendEOFIsNil struct{ grpc.ClientStream }
+
+func (s sendEOFIsNil) SendMsg(m any) error {
+	if err := s.ClientStream.SendMsg(m); !errors.Is(err, io.EOF) {
+		return err
+	}
+	return nil
+}
