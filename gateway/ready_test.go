@@ -52,7 +52,7 @@ func TestReadyzNamesFailingDependency(t *testing.T) {
 		if err := json.Unmarshal(res.Body, &body); err != nil {
 			t.Fatalf("/readyz: %d %s", res.Status, res.Body)
 		}
-		if res.Status == http.StatusServiceUnavailable && len(body.Failing) == 3 {
+		if res.Status == http.StatusServiceUnavailable && len(body.Failing) == 4 {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -60,7 +60,7 @@ func TestReadyzNamesFailingDependency(t *testing.T) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	want := []string{"finance database unreachable", "membership database unreachable", "roadmap database unreachable"}
+	want := []string{"events database unreachable", "finance database unreachable", "membership database unreachable", "roadmap database unreachable"}
 	if body.Ready || !slices.Equal(body.Failing, want) {
 		t.Errorf("/readyz = ready %v, failing %q; want not ready, failing %q", body.Ready, body.Failing, want)
 	}

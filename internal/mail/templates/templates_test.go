@@ -28,8 +28,11 @@ func TestBuiltinKindsRender(t *testing.T) {
 		"stage": "nudged", "holds": "lead of Docs", "team": "Docs", "subject": "Jane", "position": "Tester",
 		"expense": "expenses/1", "description": "Hosting", "amount": "EUR 25.00", "item": "items/1",
 		"title": "LDAP", "proposal": "proposals/1", "closes": "2026-12-01 12:00 UTC", "outcome": "Yes",
+		"link": "https://guildhall.example.org/board/#signin=c0de", "code": "c0de", "minutes": "15",
 	}
-	if len(set.Kinds()) != 9 {
+	// Mail sent only on request carries no opt-out.
+	onRequest := map[string]bool{"signin-link": true}
+	if len(set.Kinds()) != 10 {
 		t.Errorf("kinds: %v", set.Kinds())
 	}
 	for _, kind := range set.Kinds() {
@@ -38,8 +41,8 @@ func TestBuiltinKindsRender(t *testing.T) {
 			t.Errorf("%s: %v", kind, err)
 			continue
 		}
-		if r.Subject == "" || strings.Contains(r.Subject, "\n") || !strings.Contains(r.Text, "Hello Jane <Crisp>,") ||
-			!strings.Contains(r.Text, "one click: https://guildhall.example.org/v1/notifications:unsubscribe?token=t0k") {
+		optOut := strings.Contains(r.Text, "one click: https://guildhall.example.org/v1/notifications:unsubscribe?token=t0k")
+		if r.Subject == "" || strings.Contains(r.Subject, "\n") || !strings.Contains(r.Text, "Hello Jane <Crisp>,") || optOut == onRequest[kind] {
 			t.Errorf("%s: subject %q text %q", kind, r.Subject, r.Text)
 		}
 		if r.HTML != "" && (!strings.Contains(r.HTML, "Jane &lt;Crisp&gt;") || !strings.Contains(r.HTML, `href="https://guildhall.example.org/v1/notifications:unsubscribe?token=t0k"`)) {
