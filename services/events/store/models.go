@@ -49,6 +49,25 @@ type IdempotencyKey struct {
 	Caller      string
 }
 
+type NotifyCursor struct {
+	Name string
+	Seq  int64
+}
+
+type NotifySend struct {
+	EventID         string
+	Recipient       string
+	Kind            string
+	Fields          []byte
+	State           string
+	Attempts        int32
+	LastError       string
+	CreateTime      time.Time
+	NextAttemptTime time.Time
+	LastAttemptTime *time.Time
+	SentTime        *time.Time
+}
+
 type Outbox struct {
 	ID         int64
 	Topic      string
