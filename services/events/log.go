@@ -16,6 +16,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/listfilter"
@@ -69,7 +70,7 @@ func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.E
 		seq, err := s.q.InsertEvent(ctx, tx, store.InsertEventParams{
 			ID: ev.GetId(), Source: ev.GetSource(), Type: ev.GetType(), Subject: ev.GetSubject(),
 			Time: ev.GetTime().AsTime().UTC(), Data: data, Public: a.GetAnyone(),
-			Permissions: nonNil(a.GetPermissions()), People: nonNil(a.GetPeople()), LeadOfTeams: nonNil(a.GetLeadOfTeams()),
+			Permissions: convert.NonNil(a.GetPermissions()), People: convert.NonNil(a.GetPeople()), LeadOfTeams: convert.NonNil(a.GetLeadOfTeams()),
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
 			continue // stored before
@@ -90,13 +91,6 @@ func orEmpty(d *structpb.Struct) *structpb.Struct {
 		return &structpb.Struct{}
 	}
 	return d
-}
-
-func nonNil(s []string) []string {
-	if s == nil {
-		return []string{}
-	}
-	return s
 }
 
 // ListEvents implements the feed: the events the caller may read, in log
@@ -142,7 +136,7 @@ func (s *Server) ListEvents(ctx context.Context, req *eventsv1.ListEventsRequest
 	rows, err := s.q.ListEvents(ctx, s.db, store.ListEventsParams{
 		After: after, Type: req.GetType(), Subject: req.GetSubject(),
 		ReadAll: p.GetAdmin() || p.GetService() != "",
-		People:  nonNil(people), Permissions: nonNil(p.GetPermissions()), LeadOfTeams: nonNil(led),
+		People:  convert.NonNil(people), Permissions: convert.NonNil(p.GetPermissions()), LeadOfTeams: convert.NonNil(led),
 		PageSize: pagination.Size(req.GetPageSize()),
 	})
 	if err != nil {
