@@ -10,7 +10,6 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
@@ -63,21 +62,8 @@ func New(person, kind string, t time.Time) *membershipv1.Activity {
 // Sender delivers queued activity to membership; membership ignores event
 // ids it has seen, so redelivery is harmless.
 func Sender(client membershipv1.MembershipServiceClient) outbox.Sender {
-	return func(ctx context.Context, _ string, payloads [][]byte) error {
-		req := &membershipv1.ReportActivityRequest{}
-		for _, p := range payloads {
-			a := &membershipv1.Activity{}
-			if err := proto.Unmarshal(p, a); err != nil {
-				continue // unreadable rows would block the queue forever
-			}
-			req.Activities = append(req.Activities, a)
-		}
-		if len(req.Activities) == 0 {
-			return nil
-		}
-		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		_, err := client.ReportActivity(ctx, req)
+	return outbox.Decoded(func(ctx context.Context, acts []*membershipv1.Activity) error {
+		_, err := client.ReportActivity(ctx, &membershipv1.ReportActivityRequest{Activities: acts})
 		return err
-	}
+	})
 }

@@ -8,6 +8,7 @@ package outbox
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -122,4 +123,27 @@ func DrainOnce(ctx context.Context, db *pgxpool.Pool, send Sender, batch int) (i
 		return nil
 	})
 	return delivered, err
+}
+
+// Decoded is the Sender that decodes each payload as an M and hands the
+// batch to send within a 10 s deadline. A row that does not decode is
+// skipped, since it would block the queue forever; an empty batch is not
+// sent. The receivers skip ids they have stored, so redelivery is harmless.
+func Decoded[M proto.Message](send func(ctx context.Context, msgs []M) error) Sender {
+	return func(ctx context.Context, _ string, payloads [][]byte) error {
+		var msgs []M
+		for _, p := range payloads {
+			m := reflect.New(reflect.TypeFor[M]().Elem()).Interface().(M)
+			if err := proto.Unmarshal(p, m); err != nil {
+				continue
+			}
+			msgs = append(msgs, m)
+		}
+		if len(msgs) == 0 {
+			return nil
+		}
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		return send(ctx, msgs)
+	}
 }
