@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -60,14 +61,19 @@ type Options struct {
 	TransparencyMaxAge time.Duration
 }
 
+// queryParser sets grpc-gateway's query parameter parser, which is a
+// package variable of its runtime, not a setting of one mux: set once, so
+// gateways built side by side (tests) don't race on it.
+var queryParser sync.Once
+
 // New returns the gateway's HTTP handler.
 func New(ctx context.Context, up Upstreams, o Options, log *zap.Logger) (http.Handler, error) {
+	queryParser.Do(func() { runtime.NewServeMux(runtime.SetQueryParameterParser(strictQuery{})) })
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, Marshaler()),
 		runtime.WithErrorHandler(errorHandler(o.MaxBodyBytes)),
 		runtime.WithRoutingErrorHandler(routingError),
 		runtime.WithStreamErrorHandler(streamError),
-		runtime.SetQueryParameterParser(strictQuery{}),
 		runtime.WithMiddlewares(noQueryRoutes(
 			membershipv1.File_guildhall_membership_v1_membership_service_proto,
 			roadmapv1.File_guildhall_roadmap_v1_roadmap_service_proto,
