@@ -443,6 +443,7 @@ func (s *Server) ListItems(ctx context.Context, req *roadmapv1.ListItemsRequest)
 	for _, r := range list {
 		resp.Items = append(resp.Items, s.itemFromRow(r, now))
 	}
+	s.withFigures(ctx, resp.Items...)
 	return resp, nil
 }
 

@@ -148,6 +148,17 @@ func TestItemProgress(t *testing.T) {
 	if got := figuresOf(roadmapItem(t, env, item)); !same(got, want) {
 		t.Errorf("GetRoadmap: %v, want %v", got, want)
 	}
+	list := &roadmapv1.ListItemsResponse{}
+	get(t, env, "/v1/items?ownerTeam=teams/dev&pageSize=10", list)
+	var listed *roadmapv1.Item
+	for _, it := range list.GetItems() {
+		if it.GetName() == item {
+			listed = it
+		}
+	}
+	if listed == nil || !same(figuresOf(listed), want) {
+		t.Errorf("ListItems: %v, want %v", listed, want)
+	}
 	r, _ := report(t, env)
 	if it := findItem(r, item); it == nil || !same(figuresOf(it), want) {
 		t.Errorf("report: %v, want %v", it, want)

@@ -3054,9 +3054,9 @@ export interface components {
              * Format: int32
              * @description Progress figures are whole percent from 0 to 100, rounded down (so 100
              *     means complete, and a little progress may still show 0). They are
-             *     computed when read (GetItem, GetRoadmap, the transparency report) from
-             *     the other services' public figures, each call with its own deadline;
-             *     ListItems leaves them out.
+             *     computed when read (GetItem, ListItems, GetRoadmap, the transparency
+             *     report) from the other services' public figures, each call with its own
+             *     deadline.
              *
              *     funded_percent is the money raised for the item: over the finance goals whose `roadmap_item`
              *     is this item, each goal's progress capped at its target, summed per
@@ -3150,9 +3150,9 @@ export interface components {
              * Format: int32
              * @description Progress figures are whole percent from 0 to 100, rounded down (so 100
              *     means complete, and a little progress may still show 0). They are
-             *     computed when read (GetItem, GetRoadmap, the transparency report) from
-             *     the other services' public figures, each call with its own deadline;
-             *     ListItems leaves them out.
+             *     computed when read (GetItem, ListItems, GetRoadmap, the transparency
+             *     report) from the other services' public figures, each call with its own
+             *     deadline.
              *
              *     funded_percent is the money raised for the item: over the finance goals whose `roadmap_item`
              *     is this item, each goal's progress capped at its target, summed per

@@ -134,9 +134,9 @@ type Item struct {
 	Etag string `protobuf:"bytes,15,opt,name=etag,proto3" json:"etag,omitempty"`
 	// Progress figures are whole percent from 0 to 100, rounded down (so 100
 	// means complete, and a little progress may still show 0). They are
-	// computed when read (GetItem, GetRoadmap, the transparency report) from
-	// the other services' public figures, each call with its own deadline;
-	// ListItems leaves them out.
+	// computed when read (GetItem, ListItems, GetRoadmap, the transparency
+	// report) from the other services' public figures, each call with its own
+	// deadline.
 	//
 	// funded_percent is the money raised for the item: over the finance goals whose `roadmap_item`
 	// is this item, each goal's progress capped at its target, summed per
