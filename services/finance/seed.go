@@ -35,7 +35,11 @@ const (
 )
 
 // The item the development money pays for: the move to CentOS 6, v9.
-const v9Work = "Move the base to CentOS 6"
+// v9Work is the title of the v9 item (of v9Release) the goal pays for.
+const (
+	v9Work    = "Move the base to CentOS 6"
+	v9Release = "releases/v9"
+)
 
 // SeedSME adds the SME Server community's books: a chart of accounts in USD,
 // the twelve months before the current one of modest donations ("a couple
@@ -184,7 +188,7 @@ func seedOpeningBalance(ctx context.Context, c financev1.FinanceServiceClient, f
 // v9 work it pays for as its roadmap item.
 func seedGoal(ctx context.Context, conn grpc.ClientConnInterface, target *typev1.Money) error {
 	c := financev1.NewFinanceServiceClient(conn)
-	item, err := findItem(ctx, actas.On(conn, "roadmap"), v9Work)
+	item, err := findItem(ctx, actas.On(conn, "roadmap"), v9Release, v9Work)
 	if err != nil {
 		return fmt.Errorf("goal: the v9 work: %w", err)
 	}
@@ -216,11 +220,11 @@ func seedGoal(ctx context.Context, conn grpc.ClientConnInterface, target *typev1
 	return nil
 }
 
-// findItem returns the name of the roadmap item titled title.
-func findItem(ctx context.Context, conn grpc.ClientConnInterface, title string) (string, error) {
+// findItem returns the name of the roadmap item of release titled title.
+func findItem(ctx context.Context, conn grpc.ClientConnInterface, release, title string) (string, error) {
 	c := roadmapv1.NewRoadmapServiceClient(conn)
 	for token := ""; ; {
-		resp, err := c.ListItems(ctx, &roadmapv1.ListItemsRequest{PageSize: 1000, PageToken: token})
+		resp, err := c.ListItems(ctx, &roadmapv1.ListItemsRequest{Release: release, PageSize: 1000, PageToken: token})
 		if err != nil {
 			return "", err
 		}
