@@ -221,19 +221,18 @@ func (s *Server) vacanciesPart(ctx context.Context) (*transparencyv1.VacanciesPa
 		if err != nil {
 			return nil, err
 		}
-		out.OpenCount += int32(len(resp.GetPositions()))
-		for _, p := range resp.GetPositions() {
-			if len(out.Positions) < listCap {
-				out.Positions = append(out.Positions, p)
-			}
-		}
+		out.Positions = append(out.Positions, resp.GetPositions()...)
 		if token = resp.GetNextPageToken(); token == "" {
 			break
 		}
 	}
+	// Sorted before the cap, so the page shows the oldest vacancies, not
+	// the oldest of whichever came first.
 	slices.SortStableFunc(out.Positions, func(a, b *membershipv1.Position) int {
-		return a.GetCreateTime().AsTime().Compare(b.GetCreateTime().AsTime())
+		return cmp.Or(a.GetCreateTime().AsTime().Compare(b.GetCreateTime().AsTime()), cmp.Compare(a.GetName(), b.GetName()))
 	})
+	out.OpenCount = int32(len(out.Positions))
+	out.Positions = out.Positions[:min(len(out.Positions), listCap)]
 	return out, nil
 }
 

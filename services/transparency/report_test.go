@@ -2,8 +2,10 @@ package transparency_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
@@ -70,3 +72,34 @@ var (
 )
 
 func time0(t interface{ Format(string) string }) string { return t.Format("2006-01") }
+
+// TestVacanciesOldestFirst: past the cap, the report lists the oldest open
+// positions and counts them all.
+func TestVacanciesOldestFirst(t *testing.T) {
+	var clock *apptest.Clock
+	env := apptest.Start(t, func(c *apptest.Config, clk *apptest.Clock) { c.TransparencyCacheTTL = 0; clock = clk })
+	env.Team(t, "dev")
+	ctx := apptest.Outgoing(context.Background(), apptest.AdminToken)
+	m := membershipv1.NewMembershipServiceClient(env.Conn)
+	const n = 103 // the cap (100) and three more
+	var names []string
+	for i := range n {
+		clock.Advance(time.Minute)
+		p, err := m.CreatePosition(ctx, &membershipv1.CreatePositionRequest{Parent: "teams/dev",
+			Position: &membershipv1.Position{Title: fmt.Sprintf("position %03d", i), Role: membershipv1.Role_ROLE_MEMBER}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		names = append(names, p.GetName())
+	}
+	r, _ := report(t, env)
+	v := r.GetVacancies()
+	if v.GetOpenCount() != n || len(v.GetPositions()) != 100 {
+		t.Fatalf("vacancies: count %d, %d listed; want %d and 100", v.GetOpenCount(), len(v.GetPositions()), n)
+	}
+	for i, p := range v.GetPositions() {
+		if p.GetName() != names[i] {
+			t.Fatalf("vacancy %d is %s (%s), want %s, the %d-th oldest", i, p.GetName(), p.GetTitle(), names[i], i+1)
+		}
+	}
+}
