@@ -48,10 +48,13 @@ come from the teams a person belongs to (Team.permissions).
 What a caller may see inside an answer is narrower still:
 - a person's email: the person, admins, holders of people.read_private and
   the leads of the person's teams;
-- a volunteer offer: leads, holders of volunteers.coordinate and admins (to
-  anyone else it does not exist: NOT_FOUND); its contact only to admins,
-  holders of volunteers.coordinate and the leads of the team the offer is
-  matched to;
+- a person's email is changed only by admins (a person may not change their
+  own: sign-in links go to it);
+- a volunteer offer: leads, holders of volunteers.coordinate, admins and the
+  offer's owner, who made it while signed in (to anyone else it does not
+  exist: NOT_FOUND); its contact only to admins, holders of
+  volunteers.coordinate, the leads of the team the offer is matched to and
+  the owner;
 - donors and private finance records as the finance rules below say;
 - an event in the feed (ListEvents): those its service named as its
   audience (the public, some people, holders of a permission, a team's

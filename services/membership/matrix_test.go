@@ -119,6 +119,11 @@ var matrix = []matrixRow{
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
 			return "PATCH", "/v1/people/member?updateMask=admin", `{"admin":false}`
 		}},
+	// ...nor change their email: sign-in links go to it.
+	{rpc: "UpdatePerson (email)", want: [6]int{unau, deny, deny, deny, deny, ok},
+		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) {
+			return "PATCH", "/v1/people/member?updateMask=email", `{"email":"` + uniq("member") + `@example.org"}`
+		}},
 	// What mail someone gets is theirs (and admins').
 	{rpc: "UpdateNotificationSettings", want: [6]int{unau, deny, deny, deny, deny, ok},
 		req: func(t *testing.T, _, admin *apptest.Env) (string, string, string) {
@@ -301,7 +306,8 @@ var matrix = []matrixRow{
 		}},
 	{rpc: "ListDriftEvents", want: [6]int{unau, deny, ok, ok, deny, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) { return "GET", "/v1/people:drift", "" }},
-	{rpc: "ListVolunteers", want: [6]int{unau, deny, ok, ok, deny, ok},
+	// Anyone signed in lists offers: their own, or all for leads and coordinators.
+	{rpc: "ListVolunteers", want: [6]int{unau, ok, ok, ok, ok, ok},
 		req: func(t *testing.T, _, _ *apptest.Env) (string, string, string) { return "GET", "/v1/volunteers", "" }},
 	// A private resource: hidden (NOT_FOUND) from people who may not see it.
 	{rpc: "GetVolunteer", want: [6]int{unau, hide, ok, ok, hide, ok},

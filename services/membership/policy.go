@@ -45,8 +45,13 @@ func (s *Server) Policy() auth.Policy {
 	teamLead := func(doc string, c auth.Check) auth.Rule { return auth.Admin().Or(doc, c) }
 	coordinator := auth.Permission(PermCoordinateVolunteers)
 	coordinatorOrLead := coordinator.Or("team leads", auth.AnyLeadCheck)
-	offerReader := auth.Person()
-	offerReader.Doc = "any person; the offer is NOT_FOUND to all but holders of " + PermCoordinateVolunteers + " and team leads"
+	// Anyone with a token, a guest's OpenID Connect identity included:
+	// offers made under it are theirs to follow.
+	signedIn := func(_ context.Context, p *auth.Principal, _ any) (bool, error) { return !auth.IsAnonymous(p), nil }
+	offerReader := coordinatorOrLead.Or("any other signed-in caller (a person, or a guest under their OpenID Connect identity), "+
+		"for their own offers; to them any other offer is NOT_FOUND", signedIn)
+	ownOffers := coordinatorOrLead.Or("any other signed-in caller (a person, or a guest under their OpenID Connect identity), "+
+		"who sees only their own offers", signedIn)
 
 	return auth.Policy{
 		membershipv1.MembershipService_GetPerson_FullMethodName:  auth.Public(),
@@ -63,12 +68,17 @@ func (s *Server) Policy() auth.Policy {
 				r, ok := req.(*membershipv1.CreatePersonRequest)
 				return ok && auth.Has(p, PermCoordinateVolunteers) && !r.GetPerson().GetAdmin(), nil
 			}),
-		// Only admins may grant or withdraw admin.
-		membershipv1.MembershipService_UpdatePerson_FullMethodName: auth.Admin().Or("the person themself (not the admin flag)",
-			func(_ context.Context, p *auth.Principal, req any) (bool, error) {
+		// Only admins may grant or withdraw admin. Only admins change an
+		// email: sign-in links go to it and a first OpenID Connect sign-in
+		// links by it, so whoever could change it could take over an account.
+		membershipv1.MembershipService_UpdatePerson_FullMethodName: auth.Admin().Or("the person themself (not the admin flag, nor the email)",
+			func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
 				r, ok := req.(*membershipv1.UpdatePersonRequest)
-				return ok && p.GetPerson() != "" && p.GetPerson() == r.GetPerson().GetName() &&
-					!fieldmask.Touches(r.GetPerson(), r.GetUpdateMask(), "admin"), nil
+				if !ok || p.GetPerson() == "" || p.GetPerson() != r.GetPerson().GetName() ||
+					fieldmask.Touches(r.GetPerson(), r.GetUpdateMask(), "admin") {
+					return false, nil
+				}
+				return s.keepsEmail(ctx, r)
 			}),
 		membershipv1.MembershipService_DeletePerson_FullMethodName: auth.Admin(),
 		// What mail someone gets is theirs to see and set; an opt-out link
@@ -120,12 +130,13 @@ func (s *Server) Policy() auth.Policy {
 
 		// Anyone may offer help; the answer reveals nothing (volunteers.go).
 		membershipv1.MembershipService_OfferHelp_FullMethodName: auth.Public(),
-		// Any person may ask, but only leads, coordinators and admins see an
-		// offer: to anyone else it is NOT_FOUND (volunteers.go), hiding that
-		// it exists. The contact goes only to coordinators, admins and the
-		// leads of the team the offer is matched to (privacy.go).
+		// Anyone signed in may ask, but only leads, coordinators, admins and
+		// the offer's owner see an offer: to anyone else it is NOT_FOUND
+		// (volunteers.go), hiding that it exists. The contact goes only to
+		// coordinators, admins, the leads of the team the offer is matched
+		// to (privacy.go) and the owner.
 		membershipv1.MembershipService_GetVolunteer_FullMethodName:        offerReader,
-		membershipv1.MembershipService_ListVolunteers_FullMethodName:      coordinatorOrLead,
+		membershipv1.MembershipService_ListVolunteers_FullMethodName:      ownOffers,
 		membershipv1.MembershipService_TransitionVolunteer_FullMethodName: coordinator.Or("the lead of the team the offer is matched to", s.leadOfMatchedTeam),
 		membershipv1.MembershipService_SuggestPositions_FullMethodName:    coordinatorOrLead,
 		// The funnel's figures are counts only, and public: the
@@ -262,6 +273,20 @@ func (s *Server) isMaintainer(ctx context.Context, pkg, person string) (bool, er
 	return s.q.IsMaintainer(ctx, s.db, store.IsMaintainerParams{
 		PackageID: resource.ID("packages", pkg), PersonID: resource.ID(people, person),
 	})
+}
+
+// keepsEmail reports whether a person's update of their own profile leaves
+// their email as stored: it may send the email back unchanged (a
+// read-modify-write), but not change it.
+func (s *Server) keepsEmail(ctx context.Context, r *membershipv1.UpdatePersonRequest) (bool, error) {
+	if !fieldmask.Touches(r.GetPerson(), r.GetUpdateMask(), "email") {
+		return true, nil
+	}
+	cur, err := s.q.GetPerson(ctx, s.db, resource.ID(people, r.GetPerson().GetName()))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return false, nil // only an admin is told NOT_FOUND
+	}
+	return err == nil && cur.Email == r.GetPerson().GetEmail(), err
 }
 
 // tokenOwner returns people/{person} of people/{person}/tokens/{token}.

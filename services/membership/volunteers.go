@@ -146,36 +146,78 @@ func (l *rateLimiter) allow(key string, now time.Time) bool {
 	return true
 }
 
-// GetVolunteer reads an offer with its history. Offers are private to leads
-// and admins; to anyone else they do not exist (NOT_FOUND), as the issue's
-// rule for private resources says.
+// GetVolunteer reads an offer with its history. Offers are private to leads,
+// coordinators and admins, and to their owner; to anyone else they do not
+// exist (NOT_FOUND), as the rule for private resources says.
 func (s *Server) GetVolunteer(ctx context.Context, req *membershipv1.GetVolunteerRequest) (*membershipv1.Volunteer, error) {
-	if p := auth.From(ctx); !auth.Has(p, PermCoordinateVolunteers) && !auth.IsAnyLead(p) {
-		return nil, apierr.NotFound(req.GetName())
+	id := resource.ID(volunteers, req.GetName())
+	var rows []store.Volunteer
+	var err error
+	p := auth.From(ctx)
+	if seesAllOffers(p) {
+		var row store.Volunteer
+		row, err = s.q.GetVolunteer(ctx, s.db, id)
+		rows = []store.Volunteer{row}
+	} else {
+		rows, err = s.q.ListOwnVolunteers(ctx, s.db, ownOffers(p, id, "", "", 1))
+		if err == nil && len(rows) == 0 {
+			err = pgx.ErrNoRows
+		}
 	}
-	row, err := s.q.GetVolunteer(ctx, s.db, resource.ID(volunteers, req.GetName()))
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	out, err := s.volunteersFromRows(ctx, s.db, []store.Volunteer{row})
+	out, err := s.volunteersFromRows(ctx, s.db, rows)
 	if err != nil {
 		return nil, err
+	}
+	if !seesAllOffers(p) {
+		return out[0], nil // their own, contact and all
 	}
 	redactContacts(ctx, out)
 	return out[0], nil
 }
 
-// ListVolunteers lists offers newest first, optionally of one state.
+// seesAllOffers: coordinators (and admins) and team leads see every offer;
+// anyone else only their own.
+func seesAllOffers(p *auth.Principal) bool {
+	return auth.Has(p, PermCoordinateVolunteers) || auth.IsAnyLead(p)
+}
+
+// ownOffers are the parameters of ListOwnVolunteers for the caller p: their
+// person, or their OpenID Connect identity (a guest's, or a person's own).
+func ownOffers(p *auth.Principal, id, state, before string, limit int32) store.ListOwnVolunteersParams {
+	return store.ListOwnVolunteersParams{
+		Person: resource.ID(people, p.GetPerson()), Issuer: p.GetIssuer(), Subject: p.GetSubject(),
+		ID: id, State: state, Before: before, PageSize: limit,
+	}
+}
+
+// ListVolunteers lists offers newest first, optionally of one state: every
+// offer for coordinators and leads, the caller's own for anyone else.
 func (s *Server) ListVolunteers(ctx context.Context, req *membershipv1.ListVolunteersRequest) (*membershipv1.ListVolunteersResponse, error) {
 	state := ""
 	if req.GetState() != membershipv1.Volunteer_STATE_UNSPECIFIED {
 		state = pgenum.Text(req.GetState())
 	}
-	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(volunteers, state))
+	p := auth.From(ctx)
+	all := seesAllOffers(p)
+	// A page token is good only for the list it came from: all offers, or
+	// one caller's own.
+	scope := "all"
+	if !all {
+		scope = "own:" + p.GetPerson() + "|" + p.GetIssuer() + "|" + p.GetSubject()
+	}
+	page, err := pagination.Start(req.GetPageToken(), req.GetPageSize(), pagination.Fingerprint(volunteers, state, scope))
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.q.ListVolunteers(ctx, s.db, store.ListVolunteersParams{State: state, Before: page.After(), PageSize: page.Limit()})
+	var rows []store.Volunteer
+	if all {
+		rows, err = s.q.ListVolunteers(ctx, s.db, store.ListVolunteersParams{State: state, Before: page.After(), PageSize: page.Limit()})
+	} else {
+		rows, err = s.q.ListOwnVolunteers(ctx, s.db, ownOffers(p, "", state, page.After(), page.Limit()))
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -184,7 +226,9 @@ func (s *Server) ListVolunteers(ctx context.Context, req *membershipv1.ListVolun
 	if resp.Volunteers, err = s.volunteersFromRows(ctx, s.db, rows); err != nil {
 		return nil, err
 	}
-	redactContacts(ctx, resp.Volunteers)
+	if all {
+		redactContacts(ctx, resp.Volunteers) // the owner's own list keeps its contacts
+	}
 	return resp, nil
 }
 

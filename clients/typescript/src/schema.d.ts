@@ -780,8 +780,10 @@ export interface paths {
         options?: never;
         head?: never;
         /**
-         * Changes the fields named in `update_mask`.
-         * @description Who may call: admins or the person themself (not the admin flag).
+         * Changes the fields named in `update_mask`
+         * @description Admins; the person themself, except `admin` and `email` (see Person.email).
+         *
+         *     Who may call: admins or the person themself (not the admin flag, nor the email).
          */
         patch: operations["MembershipService_UpdatePerson"];
         trace?: never;
@@ -1905,9 +1907,9 @@ export interface paths {
         };
         /**
          * Lists offers, newest first
-         * @description Leads, holders of volunteers.coordinate and admins; contacts as in GetVolunteer.
+         * @description Leads, holders of volunteers.coordinate and admins see every offer; any other signed-in caller (a person, or a guest under their OpenID Connect identity) sees only their own: made while signed in as them or under an identity linked to them, or become them (Volunteer.person), so a volunteer can follow their offer's state. Anonymous callers are UNAUTHENTICATED. Contacts as in GetVolunteer.
          *
-         *     Who may call: holders of volunteers.coordinate or team leads.
+         *     Who may call: holders of volunteers.coordinate or team leads or any other signed-in caller (a person, or a guest under their OpenID Connect identity), who sees only their own offers.
          */
         get: operations["MembershipService_ListVolunteers"];
         put?: never;
@@ -1933,9 +1935,9 @@ export interface paths {
         };
         /**
          * Reads an offer
-         * @description Leads, holders of volunteers.coordinate and admins; the contact only for those who may see it (see Volunteer.contact).
+         * @description Leads, holders of volunteers.coordinate and admins; any other signed-in caller only their own offer (made by them as a person, or under their OpenID Connect identity), and NOT_FOUND for any other. The contact only for those who may see it (see Volunteer.contact).
          *
-         *     Who may call: any person; the offer is NOT_FOUND to all but holders of volunteers.coordinate and team leads.
+         *     Who may call: holders of volunteers.coordinate or team leads or any other signed-in caller (a person, or a guest under their OpenID Connect identity), for their own offers; to them any other offer is NOT_FOUND.
          */
         get: operations["MembershipService_GetVolunteer"];
         put?: never;
@@ -3790,7 +3792,12 @@ export interface components {
             readonly createTime?: string | null;
             /** @description How the person is shown, e.g. "Jean Crisp". */
             displayName: string;
-            /** @description Contact address; private to the person, admins and the leads of their teams. */
+            /**
+             * @description Contact address; private to the person, admins and the leads of their teams.
+             *     Sign-in links are sent to it and a first OpenID Connect sign-in links by
+             *     it, so only admins change it: a person updating their own profile may
+             *     send it back unchanged, and any other value is PERMISSION_DENIED.
+             */
             email?: string;
             /** @description Opaque version for optimistic concurrency; send it back on update and delete. */
             etag?: string;
@@ -3847,7 +3854,12 @@ export interface components {
             readonly createTime?: string | null;
             /** @description How the person is shown, e.g. "Jean Crisp". */
             displayName?: string;
-            /** @description Contact address; private to the person, admins and the leads of their teams. */
+            /**
+             * @description Contact address; private to the person, admins and the leads of their teams.
+             *     Sign-in links are sent to it and a first OpenID Connect sign-in links by
+             *     it, so only admins change it: a person updating their own profile may
+             *     send it back unchanged, and any other value is PERMISSION_DENIED.
+             */
             email?: string;
             /** @description Opaque version for optimistic concurrency; send it back on update and delete. */
             etag?: string;
@@ -5088,8 +5100,8 @@ export interface components {
              * @description How to reach them: an email address (`jane@example.org`) or a handle
              *     as `{system}:{handle}` (`irc:jane`, `forum:jane`, `github:jane`), for
              *     people who use no email. Shown only to admins, holders of
-             *     volunteers.coordinate and the leads of the team the offer is matched to;
-             *     empty for other readers.
+             *     volunteers.coordinate, the leads of the team the offer is matched to
+             *     and the offer's owner; empty for other readers.
              */
             contact: string;
             /**

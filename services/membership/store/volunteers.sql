@@ -22,6 +22,7 @@ LIMIT sqlc.arg(page_size);
 -- name: ListOwnVolunteers :many
 -- The offers of one caller, newest first: made by the person (or become
 -- them), or made under an identity, or under one linked to the person.
+-- With id set, only that offer if it is theirs (GetVolunteer by its owner).
 SELECT * FROM volunteers v
 WHERE (
     (sqlc.arg(person)::text <> '' AND (v.offered_by_person = sqlc.arg(person)::text OR v.person_id = sqlc.arg(person)::text
@@ -29,6 +30,7 @@ WHERE (
             WHERE i.person_id = sqlc.arg(person)::text AND i.issuer = v.offered_by_issuer AND i.subject = v.offered_by_subject))))
     OR (sqlc.arg(subject)::text <> '' AND v.offered_by_issuer = sqlc.arg(issuer)::text AND v.offered_by_subject = sqlc.arg(subject)::text)
   )
+  AND (sqlc.arg(id)::text = '' OR v.id = sqlc.arg(id)::text)
   AND (sqlc.arg(state)::text = '' OR v.state = sqlc.arg(state)::text)
   AND (sqlc.arg(before)::text = '' OR v.id < sqlc.arg(before)::text)
 ORDER BY v.id DESC

@@ -158,16 +158,18 @@ WHERE (
             WHERE i.person_id = $1::text AND i.issuer = v.offered_by_issuer AND i.subject = v.offered_by_subject))))
     OR ($2::text <> '' AND v.offered_by_issuer = $3::text AND v.offered_by_subject = $2::text)
   )
-  AND ($4::text = '' OR v.state = $4::text)
-  AND ($5::text = '' OR v.id < $5::text)
+  AND ($4::text = '' OR v.id = $4::text)
+  AND ($5::text = '' OR v.state = $5::text)
+  AND ($6::text = '' OR v.id < $6::text)
 ORDER BY v.id DESC
-LIMIT $6
+LIMIT $7
 `
 
 type ListOwnVolunteersParams struct {
 	Person   string
 	Subject  string
 	Issuer   string
+	ID       string
 	State    string
 	Before   string
 	PageSize int32
@@ -175,11 +177,13 @@ type ListOwnVolunteersParams struct {
 
 // The offers of one caller, newest first: made by the person (or become
 // them), or made under an identity, or under one linked to the person.
+// With id set, only that offer if it is theirs (GetVolunteer by its owner).
 func (q *Queries) ListOwnVolunteers(ctx context.Context, db DBTX, arg ListOwnVolunteersParams) ([]Volunteer, error) {
 	rows, err := db.Query(ctx, listOwnVolunteers,
 		arg.Person,
 		arg.Subject,
 		arg.Issuer,
+		arg.ID,
 		arg.State,
 		arg.Before,
 		arg.PageSize,

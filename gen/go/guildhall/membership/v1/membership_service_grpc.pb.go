@@ -92,7 +92,8 @@ type MembershipServiceClient interface {
 	// Adds a person under a chosen id (`people/{person_id}`). Admins and
 	// holders of volunteers.coordinate (who turn offers into people).
 	CreatePerson(ctx context.Context, in *CreatePersonRequest, opts ...grpc.CallOption) (*Person, error)
-	// Changes the fields named in `update_mask`.
+	// Changes the fields named in `update_mask`. Admins; the person themself,
+	// except `admin` and `email` (see Person.email).
 	UpdatePerson(ctx context.Context, in *UpdatePersonRequest, opts ...grpc.CallOption) (*Person, error)
 	// Removes a person.
 	DeletePerson(ctx context.Context, in *DeletePersonRequest, opts ...grpc.CallOption) (*emptypb.Empty, error)
@@ -156,11 +157,17 @@ type MembershipServiceClient interface {
 	// Offers help. Anyone may call it, without a token; the answer is only an
 	// acknowledgement.
 	OfferHelp(ctx context.Context, in *OfferHelpRequest, opts ...grpc.CallOption) (*OfferHelpResponse, error)
-	// Reads an offer. Leads, holders of volunteers.coordinate and admins; the
-	// contact only for those who may see it (see Volunteer.contact).
+	// Reads an offer. Leads, holders of volunteers.coordinate and admins; any
+	// other signed-in caller only their own offer (made by them as a person,
+	// or under their OpenID Connect identity), and NOT_FOUND for any other.
+	// The contact only for those who may see it (see Volunteer.contact).
 	GetVolunteer(ctx context.Context, in *GetVolunteerRequest, opts ...grpc.CallOption) (*Volunteer, error)
 	// Lists offers, newest first. Leads, holders of volunteers.coordinate and
-	// admins; contacts as in GetVolunteer.
+	// admins see every offer; any other signed-in caller (a person, or a
+	// guest under their OpenID Connect identity) sees only their own: made
+	// while signed in as them or under an identity linked to them, or become
+	// them (Volunteer.person), so a volunteer can follow their offer's state.
+	// Anonymous callers are UNAUTHENTICATED. Contacts as in GetVolunteer.
 	ListVolunteers(ctx context.Context, in *ListVolunteersRequest, opts ...grpc.CallOption) (*ListVolunteersResponse, error)
 	// Moves an offer through the funnel. Admins and holders of
 	// volunteers.coordinate; the leads of the team an offer is matched to,
@@ -780,7 +787,8 @@ type MembershipServiceServer interface {
 	// Adds a person under a chosen id (`people/{person_id}`). Admins and
 	// holders of volunteers.coordinate (who turn offers into people).
 	CreatePerson(context.Context, *CreatePersonRequest) (*Person, error)
-	// Changes the fields named in `update_mask`.
+	// Changes the fields named in `update_mask`. Admins; the person themself,
+	// except `admin` and `email` (see Person.email).
 	UpdatePerson(context.Context, *UpdatePersonRequest) (*Person, error)
 	// Removes a person.
 	DeletePerson(context.Context, *DeletePersonRequest) (*emptypb.Empty, error)
@@ -844,11 +852,17 @@ type MembershipServiceServer interface {
 	// Offers help. Anyone may call it, without a token; the answer is only an
 	// acknowledgement.
 	OfferHelp(context.Context, *OfferHelpRequest) (*OfferHelpResponse, error)
-	// Reads an offer. Leads, holders of volunteers.coordinate and admins; the
-	// contact only for those who may see it (see Volunteer.contact).
+	// Reads an offer. Leads, holders of volunteers.coordinate and admins; any
+	// other signed-in caller only their own offer (made by them as a person,
+	// or under their OpenID Connect identity), and NOT_FOUND for any other.
+	// The contact only for those who may see it (see Volunteer.contact).
 	GetVolunteer(context.Context, *GetVolunteerRequest) (*Volunteer, error)
 	// Lists offers, newest first. Leads, holders of volunteers.coordinate and
-	// admins; contacts as in GetVolunteer.
+	// admins see every offer; any other signed-in caller (a person, or a
+	// guest under their OpenID Connect identity) sees only their own: made
+	// while signed in as them or under an identity linked to them, or become
+	// them (Volunteer.person), so a volunteer can follow their offer's state.
+	// Anonymous callers are UNAUTHENTICATED. Contacts as in GetVolunteer.
 	ListVolunteers(context.Context, *ListVolunteersRequest) (*ListVolunteersResponse, error)
 	// Moves an offer through the funnel. Admins and holders of
 	// volunteers.coordinate; the leads of the team an offer is matched to,

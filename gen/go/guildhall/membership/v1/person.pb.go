@@ -89,6 +89,9 @@ type Person struct {
 	// How the person is shown, e.g. "Jean Crisp".
 	DisplayName string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Contact address; private to the person, admins and the leads of their teams.
+	// Sign-in links are sent to it and a first OpenID Connect sign-in links by
+	// it, so only admins change it: a person updating their own profile may
+	// send it back unchanged, and any other value is PERMISSION_DENIED.
 	Email string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
 	// Handles on other systems, keyed by system: "irc", "forum", "github", "matrix".
 	Handles map[string]string `protobuf:"bytes,4,rep,name=handles,proto3" json:"handles,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`

@@ -107,8 +107,8 @@ type Volunteer struct {
 	// How to reach them: an email address (`jane@example.org`) or a handle
 	// as `{system}:{handle}` (`irc:jane`, `forum:jane`, `github:jane`), for
 	// people who use no email. Shown only to admins, holders of
-	// volunteers.coordinate and the leads of the team the offer is matched to;
-	// empty for other readers.
+	// volunteers.coordinate, the leads of the team the offer is matched to
+	// and the offer's owner; empty for other readers.
 	Contact string `protobuf:"bytes,3,opt,name=contact,proto3" json:"contact,omitempty"`
 	// What they can do.
 	Skills []string `protobuf:"bytes,4,rep,name=skills,proto3" json:"skills,omitempty"`
