@@ -5,19 +5,26 @@
 //   3. the volunteer form shows the API's field errors for bad input (nothing stored) and the
 //      acknowledgement for good input (the offer stored, once);
 //   4. axe-core finds no serious or critical violation, at desktop and at phone width;
-//   5. screenshots at desktop and phone widths go to ARTIFACTS_DIR.
-// Prints one JSON summary line; exits 1 on any failed check.
+//   5. screenshots at desktop and phone widths go to ARTIFACTS_DIR;
+//   6. a person signs in by email: "Sign in" opens a labelled form that asks for a link and shows
+//      the API's neutral acknowledgement; LINK_URL (served by the Go test) answers with the link
+//      from the mail, which a new tab opens: the code leaves the address, the page says who is
+//      signed in and keeps the session in memory only; a vote on an item raises its count by one,
+//      as the API counts it; an offer made signed in shows under "Your offers" as New; axe again,
+//      a screenshot, and signing out.
+// Prints one JSON summary line (naming the item voted for and the signed-in offer, which the Go
+// test looks up in the databases); exits 1 on any failed check.
 //
-// Usage: node board.mjs BASE_URL ADMIN_TOKEN ARTIFACTS_DIR VOLUNTEER_NAME
+// Usage: node board.mjs BASE_URL ADMIN_TOKEN ARTIFACTS_DIR VOLUNTEER_NAME LINK_URL EMAIL PERSON
 // CHROMIUM names the browser binary (default /usr/bin/chromium, Debian's package).
 import { mkdirSync, readFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
 import { chromium } from "playwright-core";
 
-const [base, token, artifacts, volunteerName] = process.argv.slice(2);
-if (!base || !token || !artifacts || !volunteerName) {
-  console.error("usage: node board.mjs BASE_URL ADMIN_TOKEN ARTIFACTS_DIR VOLUNTEER_NAME");
+const [base, token, artifacts, volunteerName, linkURL, signInEmail, signInPerson] = process.argv.slice(2);
+if (!base || !token || !artifacts || !volunteerName || !linkURL || !signInEmail || !signInPerson) {
+  console.error("usage: node board.mjs BASE_URL ADMIN_TOKEN ARTIFACTS_DIR VOLUNTEER_NAME LINK_URL EMAIL PERSON");
   process.exit(2);
 }
 const axeSource = readFileSync(createRequire(import.meta.url).resolve("axe-core/axe.min.js"), "utf8");
@@ -61,18 +68,21 @@ const browser = await chromium.launch({
 const summary = { checked: 0, axe: {}, screenshots: [], failures };
 try {
   const context = await browser.newContext({ locale: LOCALE, timezoneId: "UTC", viewport: { width: 1280, height: 900 } });
-  const page = await context.newPage();
-  const errors = [];
-  page.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
-  page.on("console", (m) => {
-    // The one error expected: the browser logs the 400 that the bad offer gets.
-    const badOffer = m.location().url.includes("/v1/volunteers") && m.text().includes("status of 400");
-    if (m.type() === "error" && !badOffer) errors.push(`console: ${m.text()} (${m.location().url})`);
-  });
-  await page.addInitScript(() => {
+  await context.addInitScript(() => {
     window.__csp = [];
     document.addEventListener("securitypolicyviolation", (e) => window.__csp.push(`${e.violatedDirective} ${e.blockedURI}`));
   });
+  const errors = [];
+  const watch = (p) => {
+    p.on("pageerror", (e) => errors.push(`page error: ${e.message}`));
+    p.on("console", (m) => {
+      // The one error expected: the browser logs the 400 that the bad offer gets.
+      const badOffer = m.location().url.includes("/v1/volunteers") && m.text().includes("status of 400");
+      if (m.type() === "error" && !badOffer) errors.push(`console: ${m.text()} (${m.location().url})`);
+    });
+    return p;
+  };
+  const page = watch(await context.newPage());
   const apiCalls = [];
   page.on("request", (r) => {
     if (r.url().includes("/v1/")) apiCalls.push({ url: r.url(), auth: r.headers()["authorization"] ?? "" });
@@ -274,11 +284,115 @@ try {
   summary.axe.phone = await axe(page);
   await shot(page, "board-phone.png");
 
+  const csp = await page.evaluate(() => window.__csp);
+  same(csp, [], "CSP violations");
+
+  // 6. Signing in by email.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  const signInButton = page.getByRole("banner").getByRole("button", { name: "Sign in" });
+  same(await signInButton.getAttribute("aria-expanded"), "false", "the sign-in form starts closed");
+  await signInButton.click();
+  same(await signInButton.getAttribute("aria-expanded"), "true", "Sign in opens the form");
+  const signInForm = page.getByRole("form", { name: "Sign in" });
+  same(await page.evaluate(() => document.activeElement?.id), "signin-email", "the email field takes focus");
+  // An empty address is refused in the page, beside the field.
+  await signInForm.getByRole("button", { name: "Email me a sign-in link" }).click();
+  same(await signInForm.getByLabel("Email address").getAttribute("aria-invalid"), "true", "an empty address is marked invalid");
+  await signInForm.getByLabel("Email address").fill(signInEmail);
+  await signInForm.getByRole("button", { name: "Email me a sign-in link" }).click();
+  const ack = signInForm.getByRole("status");
+  await ack.filter({ hasText: /\S/ }).waitFor({ timeout: 15000 });
+  // The acknowledgement is the API's, the same as for an address nobody has.
+  const neutral = await api("/v1/signIn:request", { method: "POST", body: JSON.stringify({ email: "nobody-here@example.org" }) });
+  same((await ack.innerText()).trim(), neutral.body.message, "the page shows the API's neutral acknowledgement");
+  same(await signInForm.getByLabel("Email address").getAttribute("aria-invalid"), null, "the address is no longer marked invalid");
+  summary.axe.signInForm = await axe(page);
+
+  // The mail arrives; the Go test hands its link over. A mail client opens it in a new tab.
+  const linkRes = await fetch(linkURL);
+  const link = await linkRes.text();
+  check(linkRes.status === 200 && /\/board\/#signin=[a-z0-9]+$/.test(link), `the sign-in link: ${linkRes.status} ${link}`);
+  const tab = watch(await context.newPage());
+  const tabCalls = [];
+  tab.on("request", (r) => {
+    if (r.url().includes("/v1/")) tabCalls.push({ path: new URL(r.url()).pathname, auth: r.headers()["authorization"] ?? "" });
+  });
+  await tab.goto(link);
+  await tab.waitForFunction(() => document.body.dataset.state, null, { timeout: 30000 });
+  same(await tab.evaluate(() => document.body.dataset.state), "ready", "the board loaded from the link");
+  same(await tab.evaluate(() => window.location.hash), "", "the code is removed from the address");
+  check(!(await tab.evaluate(() => window.location.href)).includes("signin"), "no trace of the code in the address");
+  const who = (await api(`/v1/${signInPerson}`)).body.displayName;
+  const banner = tab.getByRole("banner");
+  same((await banner.getByText("Signed in as").innerText()).trim(), `Signed in as ${who}`, "the page says who is signed in");
+  check(await banner.getByRole("button", { name: "Sign out" }).isVisible(), "a sign-out button");
+  same(
+    await tab.evaluate(() => [localStorage.length, sessionStorage.length, document.cookie]),
+    [0, 0, ""],
+    "the session is kept in memory only",
+  );
+  same((await context.cookies()).length, 0, "no cookies");
+  check(tabCalls.some((c) => c.path === "/v1/caller" && c.auth.startsWith("Bearer gh_")), "the page asks who it is with the session");
+
+  // A vote on an open item: the count rises by one, as the API counts it.
+  const votable = [...report.roadmap.now, ...report.roadmap.next, ...report.roadmap.later].find(
+    (i) => i.state !== "STATE_DONE" && i.state !== "STATE_DECLINED",
+  );
+  const esc = (x) => x.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const votesBefore = (await api(`/v1/${votable.name}`)).body.voteCount;
+  const count = (n) => (n === 1 ? "1 vote" : `${n} votes`);
+  const roadmapNow = tab.getByRole("region", { name: "Roadmap" });
+  const voteButton = roadmapNow.getByRole("button", { name: `Vote for ${votable.title} · ${count(votesBefore)}`, exact: true });
+  check(await voteButton.isVisible(), `a vote button for ${votable.title} showing ${count(votesBefore)}`);
+  await voteButton.focus();
+  await tab.keyboard.press("Enter"); // keyboard-usable
+  const voted = roadmapNow.getByRole("button", { name: new RegExp(`^Voted for ${esc(votable.title)} · `) });
+  await voted.waitFor({ timeout: 15000 });
+  const votesAfter = (await api(`/v1/${votable.name}`)).body.voteCount;
+  same(votesAfter, votesBefore + 1, "the API counts the vote");
+  check(
+    await roadmapNow.getByRole("button", { name: `Voted for ${votable.title} · ${count(votesAfter)}`, exact: true }).isVisible(),
+    `the button shows the API's count, ${count(votesAfter)}: ${await voted.innerText()}`,
+  );
+  same(await voted.getAttribute("aria-pressed"), "true", "the button is pressed");
+  same(await tab.evaluate(() => document.activeElement?.getAttribute("aria-pressed")), "true", "focus stays on the vote button");
+  summary.votedItem = votable.name;
+
+  // An offer made signed in is the person's: it shows under "Your offers", as New.
+  const own = tab.getByRole("region", { name: "Your offers" });
+  await own.getByText("You have not offered help while signed in yet.").waitFor({ timeout: 15000 });
+  const offerName = `${volunteerName} signed in`;
+  const tabForm = tab.getByRole("form", { name: "Offer help" });
+  await tabForm.getByLabel("Your name").fill(offerName);
+  await tabForm.getByLabel("Email or handle").fill(signInEmail);
+  await tabForm.getByLabel("What would you like to work on?").fill("testing v11");
+  await tabForm.getByRole("button", { name: "Send my offer" }).click();
+  await tab.getByText(/^Thank you/).waitFor({ timeout: 15000 });
+  const mine = own.getByRole("listitem");
+  await mine.first().waitFor({ timeout: 15000 });
+  same(await mine.getByRole("heading").allInnerTexts(), [offerName], "Your offers lists exactly the new offer");
+  check((await mine.first().innerText()).includes("State: New"), `the offer shows its state: ${await mine.first().innerText()}`);
+  summary.signedInOffer = offerName;
+
+  summary.axe.signedIn = await axe(tab);
+  await shot(tab, "board-signed-in.png");
+  await tab.setViewportSize({ width: 390, height: 844 });
+  await tab.waitForTimeout(200);
+  const tabOverflow = await tab.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+  check(tabOverflow <= 0, `signed in: no sideways scrolling at phone width (${tabOverflow}px too wide)`);
+  summary.axe.signedInPhone = await axe(tab);
+
+  // Signing out: the page is anonymous again and the sign-in button has the focus.
+  await tab.getByRole("button", { name: "Sign out" }).click();
+  await tab.getByRole("banner").getByRole("button", { name: "Sign in" }).waitFor({ timeout: 15000 });
+  same(await tab.evaluate(() => document.activeElement?.textContent), "Sign in", "focus moves to Sign in");
+  check(await own.isHidden(), "Your offers is hidden once signed out");
+  await tab.waitForLoadState("networkidle");
+  same(await tab.evaluate(() => window.__csp), [], "CSP violations (signed in)");
+
   for (const [where, r] of Object.entries(summary.axe)) {
     check(r.serious + r.critical === 0, `axe (${where}): ${r.serious} serious, ${r.critical} critical: ${r.ids.join(", ")}`);
   }
-  const csp = await page.evaluate(() => window.__csp);
-  same(csp, [], "CSP violations");
   same(errors, [], "script errors");
 } catch (e) {
   failures.push(`stopped: ${e.stack || e}`);

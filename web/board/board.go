@@ -1,5 +1,6 @@
 // Package board serves the reference board: the community's public page, a Vite + TypeScript
-// app built on the typed client (clients/typescript) that reads only the public API. The built
+// app built on the typed client (clients/typescript) that reads only the public API, and lets a
+// person who signs in by an email link vote and follow their offers of help. The built
 // assets in dist/ are committed like generated code (`make board` rebuilds them from the
 // lockfile; `make check-generated` fails on drift) and embedded here, so the binary serves the
 // board with no Node at run time. It must not import the rest of Guildhall.

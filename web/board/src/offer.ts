@@ -1,12 +1,15 @@
-// The "help wanted" form: an anonymous volunteer offer (POST /v1/volunteers). It shows the API's
-// acknowledgement, or its field violations beside the fields they name.
-import { fieldErrors, type GuildhallClient, type Schemas } from "@guildhall/client";
+// The "help wanted" form: a volunteer offer (POST /v1/volunteers), anonymous or, when signed in,
+// sent with the session so the offer is the person's to follow ("Your offers"). It shows the
+// API's acknowledgement, or its field violations beside the fields they name.
+import { fieldErrors, type Schemas } from "@guildhall/client";
+import { refreshOwnOffers } from "./own";
+import { client, session } from "./session";
 
 // Form field names are the Volunteer's JSON names; errors for "skills[2]" belong to "skills".
 const FIELDS = ["displayName", "contact", "skills", "hoursPerMonth", "interests"] as const;
 type Field = (typeof FIELDS)[number];
 
-export function wireOffer(api: GuildhallClient, form: HTMLFormElement): void {
+export function wireOffer(form: HTMLFormElement): void {
   const result = form.querySelector<HTMLElement>("#offer-result")!;
   const button = form.querySelector<HTMLButtonElement>("button[type=submit]")!;
   // One request id per distinct offer: a retry of the same offer (a double click, a flaky
@@ -36,12 +39,13 @@ export function wireOffer(api: GuildhallClient, form: HTMLFormElement): void {
       hoursPerMonth: hoursText === "" ? 0 : Number(hoursText),
       interests: text("interests"),
     };
-    const body = JSON.stringify(volunteer);
+    const signedIn = session();
+    const body = JSON.stringify([signedIn?.person ?? "", volunteer]);
     if (body !== last.body) last = { body, requestId: crypto.randomUUID() };
 
     button.disabled = true;
     try {
-      const { data, error, response } = await api.POST("/v1/volunteers", {
+      const { data, error, response } = await client().POST("/v1/volunteers", {
         params: { query: { requestId: last.requestId } },
         body: volunteer,
       });
@@ -50,6 +54,7 @@ export function wireOffer(api: GuildhallClient, form: HTMLFormElement): void {
         result.textContent = data.message ?? "Thank you!";
         form.reset();
         last = { body: "", requestId: "" };
+        if (signedIn) void refreshOwnOffers();
         return;
       }
       const byField = fieldErrors(error, "volunteer");

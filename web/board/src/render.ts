@@ -71,6 +71,7 @@ function itemCard(it: Item): HTMLElement {
     h("p", { class: "meta" }, enumWords(it.state, "STATE_"), it.release ? ` · ${it.release.replace("releases/", "")}` : ""),
     it.donePercent != null && bar(`${it.title}: done`, it.donePercent / 100, `${it.donePercent}% done`),
     badges.some(Boolean) && h("p", { class: "badges" }, badges),
+    h("div", { class: "vote-slot", "data-vote": it.name }), // votes.ts fills it
   );
 }
 
