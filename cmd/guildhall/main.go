@@ -197,8 +197,13 @@ func runDev(ctx context.Context, args []string, stdout io.Writer) error {
 	if cfg.SMTP.Host != "" {
 		signIn = "the link is mailed through " + cfg.SMTP.Host
 	}
-	fmt.Fprintf(stdout, "  Sign in    curl -X POST %s/v1/signIn:request -d '{\"email\":\"<a person's email>\"}'\n             %s;\n             then POST the code to %s/v1/signIn:complete -d '{\"code\":\"...\"}' for a session token\n",
-		web, signIn, web)
+	fmt.Fprintf(stdout, "  Sign in    press \"Sign in\" on the board with a person's email, or curl -X POST %s/v1/signIn:request -d '{\"email\":\"...\"}';\n"+
+		"             %s (%s/board/#signin=...),\n"+
+		"             or POST its code to %s/v1/signIn:complete -d '{\"code\":\"...\"}' for a session token\n",
+		web, signIn, cfg.PublicURL, web)
+	if cfg.BootstrapAdminToken != "" {
+		fmt.Fprintf(stdout, "             (seeded people have no email: curl -X PATCH -H 'Authorization: Bearer <admin token>' '%s/v1/people/tfage?updateMask=email' -d '{\"email\":\"you@example.org\"}')\n", web)
+	}
 	if cfg.BootstrapAdminToken != "" {
 		fmt.Fprintln(stdout, "  Admin      the bootstrap admin token (GUILDHALL_BOOTSTRAP_ADMIN_TOKEN) is valid, e.g. dev-admin-token under make run")
 	}
