@@ -5,8 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"testing"
+	"time"
 
 	"github.com/guildhall/guildhall/app/apptest"
+	"github.com/guildhall/guildhall/internal/auth/oidctest"
 )
 
 // TestOwnOffers: a volunteer who offered help while signed in (with a
@@ -119,5 +121,45 @@ func TestOwnOffers(t *testing.T) {
 		if st := r.RPCStatus(t); !fieldViolated(st, c.field) && !fieldViolated(st, camelToSnake(c.field)) {
 			t.Errorf("%s: violations %v, want one on %s", c.query, st.Fields(), c.field)
 		}
+	}
+}
+
+// TestGuestFollowsOwnOffer: an OpenID Connect guest (an identity linked to
+// no one) lists and reads the offer they made under that identity, and no
+// one else's; once an admin links the identity to a person, the person's
+// own token lists it too.
+func TestGuestFollowsOwnOffer(t *testing.T) {
+	t.Parallel()
+	idp := oidctest.Start(t)
+	env := oidcEnv(t, idp)
+	linus := env.WithToken(env.Person(t, "linus", false))
+	idp.AddUser("sub-guest", "someone@example.net", false)
+	idp.AddUser("sub-other", "other@example.net", false)
+	guest := env.WithToken(idp.IDToken(t, "sub-guest", "guildhall", time.Hour))
+	other := env.WithToken(idp.IDToken(t, "sub-other", "guildhall", time.Hour))
+
+	mustOK(t, guest.Do(t, http.MethodPost, "/v1/volunteers", `{"displayName":"Guest","contact":"someone@example.net"}`), "guest offers")
+	mustOK(t, env.Do(t, http.MethodPost, "/v1/volunteers", `{"displayName":"Anon","contact":"someone@example.net"}`), "anonymous offer")
+
+	own := list(t, mustOK(t, guest.Do(t, http.MethodGet, "/v1/volunteers", ""), "guest lists"), "volunteers")
+	if len(own) != 1 || own[0]["displayName"] != "Guest" || own[0]["contact"] != "someone@example.net" || own[0]["state"] != "STATE_NEW" {
+		t.Fatalf("the guest's own offers: %v", own)
+	}
+	name := own[0]["name"].(string)
+	mustOK(t, guest.Do(t, http.MethodGet, "/v1/"+name, ""), "guest reads their offer")
+	if got := list(t, mustOK(t, other.Do(t, http.MethodGet, "/v1/volunteers", ""), "another guest lists"), "volunteers"); len(got) != 0 {
+		t.Fatalf("another guest sees %v", got)
+	}
+	if r := other.Do(t, http.MethodGet, "/v1/"+name, ""); r.Status != http.StatusNotFound {
+		t.Errorf("another guest reads the offer: HTTP %d", r.Status)
+	}
+	if got := list(t, mustOK(t, linus.Do(t, http.MethodGet, "/v1/volunteers", ""), "linus lists"), "volunteers"); len(got) != 0 {
+		t.Fatalf("linus sees %v before the link", got)
+	}
+
+	mustOK(t, env.WithToken(apptest.AdminToken).Do(t, http.MethodPost, "/v1/people/linus/identities",
+		`{"issuer":"`+idp.Issuer+`","subject":"sub-guest"}`), "link the identity to linus")
+	if got := list(t, mustOK(t, linus.Do(t, http.MethodGet, "/v1/volunteers", ""), "linus lists"), "volunteers"); len(got) != 1 || got[0]["name"] != name {
+		t.Fatalf("linus's own offers once linked: %v", got)
 	}
 }
