@@ -107,11 +107,24 @@ func TestOwnOffers(t *testing.T) {
 		}
 	}
 
+	// A coordinator who offers help follows their own offers with mine=true.
+	mustOK(t, cora.Do(t, http.MethodPost, "/v1/volunteers", `{"displayName":"Cora","contact":"cora@example.org"}`), "cora offers")
+	if got := list(t, mustOK(t, cora.Do(t, http.MethodGet, "/v1/volunteers?mine=true", ""), "cora's own"), "volunteers"); len(got) != 1 || got[0]["displayName"] != "Cora" {
+		t.Fatalf("the coordinator's own offers: %v", got)
+	}
+	if got := list(t, mustOK(t, cora.Do(t, http.MethodGet, "/v1/volunteers", ""), "all again"), "volunteers"); len(got) != 6 {
+		t.Fatalf("the coordinator sees %d offers, want 6", len(got))
+	}
+	if got := list(t, mustOK(t, ada.Do(t, http.MethodGet, "/v1/volunteers?mine=true", ""), "ada's own"), "volunteers"); len(got) != 3 {
+		t.Fatalf("ada's own offers with mine=true: %d, want 3", len(got))
+	}
+
 	// Bad input: 400 naming the parameter.
 	for _, c := range []struct{ query, field string }{
 		{"pageSize=-1", "pageSize"},
 		{"pageToken=not-a-token", "pageToken"},
 		{"state=STATE_BOGUS", "state"},
+		{"mine=perhaps", "mine"},
 	} {
 		r := ada.Do(t, http.MethodGet, "/v1/volunteers?"+c.query, "")
 		if r.Status != http.StatusBadRequest {

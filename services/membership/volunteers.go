@@ -201,7 +201,7 @@ func (s *Server) ListVolunteers(ctx context.Context, req *membershipv1.ListVolun
 		state = pgenum.Text(req.GetState())
 	}
 	p := auth.From(ctx)
-	all := seesAllOffers(p)
+	all := seesAllOffers(p) && !req.GetMine()
 	// A page token is good only for the list it came from: all offers, or
 	// one caller's own.
 	scope := "all"

@@ -10629,6 +10629,12 @@ export interface operations {
                  *     equalities joined by AND. It sets the same fields as the parameters.
                  */
                 filter?: string;
+                /**
+                 * @description Only the caller's own offers, whoever the caller is: a coordinator or
+                 *     lead following the offers they made themself sets it. Other callers get
+                 *     only their own offers anyway.
+                 */
+                mine?: boolean;
             };
             header?: {
                 /** @description An ETag from an earlier answer: 304 Not Modified if it still matches. */

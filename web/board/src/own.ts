@@ -1,5 +1,5 @@
 // "Your offers": a signed-in person's own offers of help and where each stands
-// (GET /v1/volunteers, which answers anyone but coordinators and leads with their own offers only).
+// (GET /v1/volunteers?mine=true: coordinators and leads would otherwise get everyone's).
 import type { Schemas } from "@guildhall/client";
 import { fill, h } from "./dom";
 import { day, enumWords } from "./format";
@@ -26,7 +26,7 @@ export async function refreshOwnOffers(): Promise<void> {
   let failure = "";
   let pageToken = "";
   for (let i = 0; i < 10; i++) {
-    const { data, error, response } = await client().GET("/v1/volunteers", { params: { query: { pageSize: 100, pageToken } } });
+    const { data, error, response } = await client().GET("/v1/volunteers", { params: { query: { pageSize: 100, pageToken, mine: true } } });
     if (session() !== s) return; // signed out meanwhile
     if (!data) {
       failure = problem(response.status, error);

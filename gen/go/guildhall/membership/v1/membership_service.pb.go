@@ -1754,7 +1754,11 @@ type ListVolunteersRequest struct {
 	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	// An AIP-160 filter on this list's other fields, e.g. `state = "STATE_OPEN"`:
 	// equalities joined by AND. It sets the same fields as the parameters.
-	Filter        string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	Filter string `protobuf:"bytes,4,opt,name=filter,proto3" json:"filter,omitempty"`
+	// Only the caller's own offers, whoever the caller is: a coordinator or
+	// lead following the offers they made themself sets it. Other callers get
+	// only their own offers anyway.
+	Mine          bool `protobuf:"varint,5,opt,name=mine,proto3" json:"mine,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1815,6 +1819,13 @@ func (x *ListVolunteersRequest) GetFilter() string {
 		return x.Filter
 	}
 	return ""
+}
+
+func (x *ListVolunteersRequest) GetMine() bool {
+	if x != nil {
+		return x.Mine
+	}
+	return false
 }
 
 // Response for ListVolunteers.
@@ -4003,14 +4014,15 @@ const file_guildhall_membership_v1_membership_service_proto_rawDesc = "" +
 	"\amessage\x18\x01 \x01(\tB\x03\xe0A\x03R\amessage\"x\n" +
 	"\x13GetVolunteerRequest\x12a\n" +
 	"\x04name\x18\x01 \x01(\tBM\xe0A\x02\xfaA$\n" +
-	"\"membership.guildhall.dev/Volunteer\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\"\xde\x01\n" +
+	"\"membership.guildhall.dev/Volunteer\xbaH r\x1e2\x1c^volunteers/[a-z0-9-]{1,63}$R\x04name\"\xf7\x01\n" +
 	"\x15ListVolunteersRequest\x12K\n" +
 	"\x05state\x18\x01 \x01(\x0e2(.guildhall.membership.v1.Volunteer.StateB\v\xe0A\x01\xbaH\x05\x82\x01\x02\x10\x01R\x05state\x12'\n" +
 	"\tpage_size\x18\x02 \x01(\x05B\n" +
 	"\xe0A\x01\xbaH\x04\x1a\x02(\x00R\bpageSize\x12*\n" +
 	"\n" +
 	"page_token\x18\x03 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\tpageToken\x12#\n" +
-	"\x06filter\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\"\x8e\x01\n" +
+	"\x06filter\x18\x04 \x01(\tB\v\xe0A\x01\xbaH\x05r\x03\x18\x80\bR\x06filter\x12\x17\n" +
+	"\x04mine\x18\x05 \x01(\bB\x03\xe0A\x01R\x04mine\"\x8e\x01\n" +
 	"\x16ListVolunteersResponse\x12G\n" +
 	"\n" +
 	"volunteers\x18\x01 \x03(\v2\".guildhall.membership.v1.VolunteerB\x03\xe0A\x03R\n" +
