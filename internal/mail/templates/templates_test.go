@@ -45,8 +45,23 @@ func TestBuiltinKindsRender(t *testing.T) {
 		if r.Subject == "" || strings.Contains(r.Subject, "\n") || !strings.Contains(r.Text, "Hello Jane <Crisp>,") || optOut == onRequest[kind] {
 			t.Errorf("%s: subject %q text %q", kind, r.Subject, r.Text)
 		}
-		if r.HTML != "" && (!strings.Contains(r.HTML, "Jane &lt;Crisp&gt;") || !strings.Contains(r.HTML, `href="https://guildhall.example.org/v1/notifications:unsubscribe?token=t0k"`)) {
-			t.Errorf("%s: html not escaped or without opt-out: %s", kind, r.HTML)
+		// Every kind has an HTML part too, escaped (html/template), with the
+		// same opt-out as its text.
+		htmlOptOut := strings.Contains(r.HTML, `href="https://guildhall.example.org/v1/notifications:unsubscribe?token=t0k"`)
+		if r.HTML == "" || !strings.Contains(r.HTML, "Jane &lt;Crisp&gt;") || strings.Contains(r.HTML, "<Crisp>") || htmlOptOut == onRequest[kind] ||
+			!strings.HasPrefix(r.HTML, "<!DOCTYPE html>") || !strings.Contains(r.HTML, "</html>") {
+			t.Errorf("%s: html missing, not escaped or with the wrong opt-out: %s", kind, r.HTML)
+		}
+		// What a field carries is text, never markup.
+		hostile := map[string]string{}
+		for k, v := range all {
+			hostile[k] = v
+		}
+		for _, k := range []string{"title", "description", "team", "subject", "position", "outcome", "holds"} {
+			hostile[k] = `<script>alert("x")</script>`
+		}
+		if r, err := set.Render(kind, data(hostile)); err != nil || strings.Contains(r.HTML, "<script>") {
+			t.Errorf("%s: a field's markup reached the html (%v): %s", kind, err, r.HTML)
 		}
 	}
 	r, err := set.Render("drift-nudge", data(map[string]string{"stage": "inactive", "holds": "lead of Docs"}))
