@@ -64,9 +64,14 @@ const (
 	ItemStale = "dev.guildhall.roadmap.item.stale.v1"
 	// ProposalOpened: a proposal opened for votes. Data: name, previousState, state.
 	ProposalOpened = "dev.guildhall.roadmap.proposal.opened.v1"
+	// ProposalClosingSoon: voting on an OPEN proposal closes within 24 hours;
+	// announced once per proposal by the roadmap.proposals job. Data: name,
+	// question, eligibleTeam, closeTime, state.
+	ProposalClosingSoon = "dev.guildhall.roadmap.proposal.closing_soon.v1"
 	// ProposalClosed: a proposal was closed and its result frozen (read the
-	// proposal for the tally). Data: name, previousState, state. A proposal
-	// whose close time passes closes without an event.
+	// proposal for the tally), once: by CloseProposal, or when its close time
+	// has passed, by the first reader, late voter or roadmap.proposals pass
+	// that finds it so. Data: name, previousState, state.
 	ProposalClosed = "dev.guildhall.roadmap.proposal.closed.v1"
 
 	// Finance.
@@ -76,14 +81,20 @@ const (
 	// PRIVATE gift's event is seen only by the books (finance.read_private,
 	// finance.record) and the donor.
 	DonationCreated = "dev.guildhall.finance.donation.created.v1"
-	// DonationReversed: a donation was refunded by a reversal. Data: name.
-	// Declared, not emitted yet: the reversal is announced as TransactionReversed.
+	// DonationReversed: a donation was refunded: its entry was reversed
+	// (which the books also see as TransactionReversed). Seen as its
+	// DonationCreated is: data name, visibility, state, goal and amount,
+	// with the donor of a PUBLIC gift; a PRIVATE gift's event is seen only
+	// by the books and the donor, and carries neither donor nor amount
+	// (data: name, visibility, state).
 	DonationReversed = "dev.guildhall.finance.donation.reversed.v1"
 	// TransactionCreated: a manual journal entry was posted. Data: name.
 	TransactionCreated = "dev.guildhall.finance.transaction.created.v1"
 	// TransactionReversed: an entry was reversed. Data: name, reversedBy.
 	TransactionReversed = "dev.guildhall.finance.transaction.reversed.v1"
-	// ExpenseSubmitted: an expense awaits approval. Data: name, submitter, amount.
+	// ExpenseSubmitted: an expense awaits approval. Seen by the books,
+	// approvers, payers and the submitter. Data: name, state, submitter,
+	// payee, amount, description.
 	ExpenseSubmitted = "dev.guildhall.finance.expense.submitted.v1"
 	// ExpenseApproved: an expense was approved (fully). Data: name, state.
 	ExpenseApproved = "dev.guildhall.finance.expense.approved.v1"
@@ -105,8 +116,11 @@ const (
 	SponsorshipStateChanged = "dev.guildhall.finance.sponsorship.state_changed.v1"
 	// SponsorshipPaymentRecorded: a sponsorship payment was recorded. Data: name, transaction.
 	SponsorshipPaymentRecorded = "dev.guildhall.finance.sponsorship.payment_recorded.v1"
-	// GoalReached: a goal's progress reached its target. Data: name.
-	// Declared, not emitted yet.
+	// GoalReached: a goal's progress, as the public sees it, reached its
+	// target; announced once per goal and period (all time for a one-off
+	// goal) by the finance.goals job. Public progress leaves out PRIVATE
+	// gifts until their month ends, so the event never tells of one. Data:
+	// name, displayName, target, period.
 	GoalReached = "dev.guildhall.finance.goal.reached.v1"
 
 	// Events.
@@ -122,7 +136,7 @@ var types = []string{
 	VolunteerOffered, VolunteerMatched, VolunteerOnboarded, VolunteerActivated, VolunteerDeclined,
 	DriftStageReached, PackageStateChanged,
 	ReleaseCreated, ReleaseStateChanged, ItemCreated, ItemStateChanged, ItemStatusUpdated, ItemStale,
-	ProposalOpened, ProposalClosed,
+	ProposalOpened, ProposalClosingSoon, ProposalClosed,
 	DonationCreated, DonationReversed, TransactionCreated, TransactionReversed,
 	ExpenseSubmitted, ExpenseApproved, ExpenseRejected, ExpenseCancelled, ExpensePaid,
 	SubscriptionCreated, SubscriptionStateChanged, SubscriptionPaymentRecorded,

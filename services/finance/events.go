@@ -27,14 +27,21 @@ func (s *Server) emit(ctx context.Context, tx pgx.Tx, typ, subject string, data 
 }
 
 // donationEvent is the outbox row announcing a recorded donation, shown as
-// the donor allowed: a PUBLIC gift to everyone with donor and amount; an
-// ANONYMOUS one to everyone with its amount and without its donor; a
-// PRIVATE one only to the books and the donor, and to no one else at all:
-// public figures leave it out until its month ends (view.go), and an
-// event anyone could read would tell its time, and by the figures of the
-// month's end, its amount.
+// the donor allowed (donationAudience).
 func donationEvent(d *financev1.Donation) (outbox.Message, error) {
-	data := &financev1.Donation{Name: d.GetName(), Amount: d.GetAmount(), Donor: d.GetDonor(), Goal: d.GetGoal(), Visibility: d.GetVisibility()}
+	data, a := donationAudience(d, &financev1.Donation{Name: d.GetName(), Amount: d.GetAmount(), Donor: d.GetDonor(), Goal: d.GetGoal(), Visibility: d.GetVisibility()})
+	return events.Message(events.Event{Type: events.DonationCreated, Subject: d.GetName(), Data: data, Audience: a,
+		Time: d.GetCreateTime().AsTime()})
+}
+
+// donationAudience is who hears about donation d, and what (data, cut to
+// what they may see): a PUBLIC gift everyone, with donor and amount; an
+// ANONYMOUS one everyone, with its amount and without its donor; a PRIVATE
+// one only the books and the donor, and no one else at all: public figures
+// leave it out until its month ends (view.go), and an event anyone could
+// read would tell its time, and by the figures of the month's end, its
+// amount.
+func donationAudience(d, data *financev1.Donation) (*financev1.Donation, events.Audience) {
 	a := events.Public()
 	switch d.GetVisibility() {
 	case financev1.Donation_VISIBILITY_PUBLIC:
@@ -43,8 +50,21 @@ func donationEvent(d *financev1.Donation) (outbox.Message, error) {
 	default:
 		a = books.With(d.GetDonor())
 	}
-	return events.Message(events.Event{Type: events.DonationCreated, Subject: d.GetName(), Data: data, Audience: a,
-		Time: d.GetCreateTime().AsTime()})
+	return data, a
+}
+
+// emitDonationReversed announces, in tx, that the entry reversed (by
+// reversal) recorded donation d, to the audience of its gift. A PRIVATE
+// gift's event carries neither donor nor amount: its audience may read the
+// donation, and nothing else should leave with it.
+func (s *Server) emitDonationReversed(ctx context.Context, tx pgx.Tx, d *financev1.Donation) error {
+	data := &financev1.Donation{Name: d.GetName(), Amount: d.GetAmount(), Donor: d.GetDonor(), Goal: d.GetGoal(),
+		Visibility: d.GetVisibility(), State: financev1.Donation_STATE_REFUNDED}
+	if d.GetVisibility() != financev1.Donation_VISIBILITY_PUBLIC && d.GetVisibility() != financev1.Donation_VISIBILITY_ANONYMOUS {
+		data = &financev1.Donation{Name: d.GetName(), Visibility: d.GetVisibility(), State: financev1.Donation_STATE_REFUNDED}
+	}
+	data, a := donationAudience(d, data)
+	return s.emit(ctx, tx, events.DonationReversed, d.GetName(), data, a)
 }
 
 // expenseEvents maps expense history actions to event types.
@@ -61,13 +81,17 @@ func (s *Server) emitExpense(ctx context.Context, tx pgx.Tx, id, action string, 
 	if !ok || (action == "approve" && state != financev1.Expense_STATE_APPROVED) {
 		return nil
 	}
-	submitter, err := s.q.GetExpenseSubmitter(ctx, tx, id)
+	e, err := s.q.GetExpense(ctx, tx, id)
 	if err != nil {
 		return err
 	}
 	name := expenses + "/" + id
-	return s.emit(ctx, tx, typ, name, &financev1.Expense{Name: name, State: state, Submitter: submitter, Transaction: transaction},
-		expenseReaders.With(submitter))
+	data := &financev1.Expense{Name: name, State: state, Submitter: e.Submitter, Transaction: transaction}
+	if action == "submit" {
+		// What an approver needs to know (the mail to approvers says it).
+		data.Payee, data.Amount, data.Description = e.Payee, mon(e.CurrencyCode, e.Amount), e.Description
+	}
+	return s.emit(ctx, tx, typ, name, data, expenseReaders.With(e.Submitter))
 }
 
 // emitted passes a write's result through, emitting typ about it (its

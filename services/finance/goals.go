@@ -11,6 +11,9 @@ import (
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
+	"github.com/guildhall/guildhall/internal/auth"
+	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/money"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -204,3 +207,59 @@ func (s *Server) UpdateGoal(ctx context.Context, req *financev1.UpdateGoalReques
 }
 
 func itoa(n int32) string { return fmtInt(int64(n)) }
+
+// goalBatch is how many goals one transaction of the goals job checks.
+const goalBatch = 100
+
+// announceReached is a pass of the finance.goals job: every goal whose
+// progress, as the public sees it, reached its target is announced
+// (GoalReached) once per period, the mark and the event in one
+// transaction, with the goals claimed FOR UPDATE SKIP LOCKED so replicas
+// share them. A job rather than the write: a goal is reached by donations
+// (written in batches, batch.go) and by any entry crediting its fund, and
+// progress is read as the public reads it, so a PRIVATE gift, which public
+// figures leave out until its month ends (view.go), is never told by the
+// time of an event.
+func (s *Server) announceReached(ctx context.Context) (bool, error) {
+	after := ""
+	for {
+		n := 0
+		err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
+			now := s.now()
+			rows, err := s.q.ClaimGoalsToAnnounce(ctx, tx, store.ClaimGoalsToAnnounceParams{Now: now, After: after, MaxCount: goalBatch})
+			if err != nil {
+				return err
+			}
+			n = len(rows)
+			// As the public sees it: an anonymous caller, the movements hidden from them.
+			public := auth.With(ctx, &auth.Principal{})
+			h, err := s.hidden(public, tx)
+			if err != nil {
+				return err
+			}
+			for _, r := range rows {
+				after = r.ID
+				g := goalFromRow(store.Goal{ID: r.ID, DisplayName: r.DisplayName, CurrencyCode: r.CurrencyCode, Target: r.Target,
+					Period: r.Period, FundAccount: r.FundAccount, CreateTime: r.CreateTime, Version: r.Version})
+				if err := s.fillProgressSeeing(public, tx, g, h); err != nil {
+					return err
+				}
+				if g.GetProgress().GetMinorUnits() < g.GetTarget().GetMinorUnits() {
+					continue
+				}
+				if err := s.q.MarkGoalReached(ctx, tx, store.MarkGoalReachedParams{ID: r.ID, PeriodStart: &r.PeriodStart}); err != nil {
+					return err
+				}
+				if err := s.emit(ctx, tx, events.GoalReached, g.GetName(),
+					&financev1.Goal{Name: g.GetName(), DisplayName: g.GetDisplayName(), Target: g.GetTarget(), Period: g.GetPeriod()},
+					events.Public()); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil || n < goalBatch {
+			return false, err
+		}
+	}
+}

@@ -297,6 +297,17 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		if err != nil {
 			return nil, err
 		}
+		// A donation's entry reversed is the gift refunded: announced to
+		// the gift's own audience beside the books' TransactionReversed.
+		gift, err := s.q.GetDonationByTransaction(ctx, tx, &id)
+		switch {
+		case err == nil:
+			if err := s.emitDonationReversed(ctx, tx, donationFromRow(gift)); err != nil {
+				return nil, err
+			}
+		case !errors.Is(err, pgx.ErrNoRows):
+			return nil, err
+		}
 		return rev, s.emit(ctx, tx, events.TransactionReversed, req.GetName(),
 			&financev1.Transaction{Name: req.GetName(), ReversedBy: rev.GetName()}, books)
 	})

@@ -17,6 +17,7 @@ import (
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/activity"
+	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/groupcommit"
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/lifecycle"
@@ -86,10 +87,10 @@ func (s *Server) Register(r grpc.ServiceRegistrar) {
 	financev1.RegisterFinanceServiceServer(r, s)
 }
 
-// Jobs implements service.Part: none of its own; the app drains the
-// service's outbox (activity to membership, events to the events service).
+// Jobs implements service.Part: announcing goals reached (the app drains
+// the service's outbox: activity to membership, events to the events service).
 func (s *Server) Jobs() []job.Job {
-	return nil
+	return []job.Job{{Name: config.Finance + ".goals", Interval: time.Minute, Pass: s.announceReached}}
 }
 
 // now is the service clock.

@@ -64,3 +64,7 @@ WITH keys AS (
             unnest(sqlc.arg(activity_payloads)::bytea[])) AS a(item, topic, payload)
         JOIN go ON go.item = a.item)
 SELECT item::int FROM go;
+
+-- name: GetDonationByTransaction :one
+-- The donation an entry records, if any (for its reversal's event).
+SELECT * FROM donations WHERE transaction_id = $1;

@@ -37,3 +37,19 @@ WHERE d.goal_id = sqlc.arg(goal_id) AND d.receive_time >= sqlc.arg(since)::times
     AND NOT EXISTS (SELECT 1 FROM transactions t WHERE t.id = d.transaction_id AND t.hidden_until > sqlc.arg(visible_at)::timestamptz)
     AND (d.refund_transaction_id IS NULL
         OR EXISTS (SELECT 1 FROM transactions r WHERE r.id = d.refund_transaction_id AND r.hidden_until > sqlc.arg(visible_at)::timestamptz));
+
+-- name: ClaimGoalsToAnnounce :many
+-- Goals not yet announced as reached in their current period (UTC months
+-- and years; all time for a one-off goal), locked so replicas share them.
+SELECT g.*, p.period_start::timestamptz AS period_start FROM goals g,
+    LATERAL (SELECT CASE g.period
+        WHEN 'monthly' THEN date_trunc('month', sqlc.arg(now)::timestamptz, 'UTC')
+        WHEN 'yearly' THEN date_trunc('year', sqlc.arg(now)::timestamptz, 'UTC')
+        ELSE '0001-01-01 00:00:00+00'::timestamptz END AS period_start) p
+WHERE g.reached_for IS DISTINCT FROM p.period_start AND g.id > sqlc.arg(after)::text
+ORDER BY g.id
+LIMIT sqlc.arg(max_count)
+FOR UPDATE OF g SKIP LOCKED;
+
+-- name: MarkGoalReached :exec
+UPDATE goals SET reached_for = sqlc.arg(period_start) WHERE id = sqlc.arg(id);

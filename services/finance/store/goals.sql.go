@@ -12,10 +12,80 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const claimGoalsToAnnounce = `-- name: ClaimGoalsToAnnounce :many
+SELECT g.id, g.display_name, g.description, g.currency_code, g.target, g.period, g.priority, g.roadmap_item, g.fund_account, g.create_time, g.version, g.reached_for, p.period_start::timestamptz AS period_start FROM goals g,
+    LATERAL (SELECT CASE g.period
+        WHEN 'monthly' THEN date_trunc('month', $1::timestamptz, 'UTC')
+        WHEN 'yearly' THEN date_trunc('year', $1::timestamptz, 'UTC')
+        ELSE '0001-01-01 00:00:00+00'::timestamptz END AS period_start) p
+WHERE g.reached_for IS DISTINCT FROM p.period_start AND g.id > $2::text
+ORDER BY g.id
+LIMIT $3
+FOR UPDATE OF g SKIP LOCKED
+`
+
+type ClaimGoalsToAnnounceParams struct {
+	Now      time.Time
+	After    string
+	MaxCount int32
+}
+
+type ClaimGoalsToAnnounceRow struct {
+	ID           string
+	DisplayName  string
+	Description  string
+	CurrencyCode string
+	Target       int64
+	Period       string
+	Priority     int32
+	RoadmapItem  string
+	FundAccount  pgtype.Text
+	CreateTime   time.Time
+	Version      int64
+	ReachedFor   *time.Time
+	PeriodStart  time.Time
+}
+
+// Goals not yet announced as reached in their current period (UTC months
+// and years; all time for a one-off goal), locked so replicas share them.
+func (q *Queries) ClaimGoalsToAnnounce(ctx context.Context, db DBTX, arg ClaimGoalsToAnnounceParams) ([]ClaimGoalsToAnnounceRow, error) {
+	rows, err := db.Query(ctx, claimGoalsToAnnounce, arg.Now, arg.After, arg.MaxCount)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ClaimGoalsToAnnounceRow{}
+	for rows.Next() {
+		var i ClaimGoalsToAnnounceRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.DisplayName,
+			&i.Description,
+			&i.CurrencyCode,
+			&i.Target,
+			&i.Period,
+			&i.Priority,
+			&i.RoadmapItem,
+			&i.FundAccount,
+			&i.CreateTime,
+			&i.Version,
+			&i.ReachedFor,
+			&i.PeriodStart,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const createGoal = `-- name: CreateGoal :one
 INSERT INTO goals (id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-RETURNING id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version
+RETURNING id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version, reached_for
 `
 
 type CreateGoalParams struct {
@@ -57,6 +127,7 @@ func (q *Queries) CreateGoal(ctx context.Context, db DBTX, arg CreateGoalParams)
 		&i.FundAccount,
 		&i.CreateTime,
 		&i.Version,
+		&i.ReachedFor,
 	)
 	return i, err
 }
@@ -80,7 +151,7 @@ func (q *Queries) FundProgress(ctx context.Context, db DBTX, arg FundProgressPar
 }
 
 const getGoal = `-- name: GetGoal :one
-SELECT id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version FROM goals WHERE id = $1
+SELECT id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version, reached_for FROM goals WHERE id = $1
 `
 
 func (q *Queries) GetGoal(ctx context.Context, db DBTX, id string) (Goal, error) {
@@ -98,12 +169,13 @@ func (q *Queries) GetGoal(ctx context.Context, db DBTX, id string) (Goal, error)
 		&i.FundAccount,
 		&i.CreateTime,
 		&i.Version,
+		&i.ReachedFor,
 	)
 	return i, err
 }
 
 const getGoalForUpdate = `-- name: GetGoalForUpdate :one
-SELECT id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version FROM goals WHERE id = $1 FOR UPDATE
+SELECT id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version, reached_for FROM goals WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetGoalForUpdate(ctx context.Context, db DBTX, id string) (Goal, error) {
@@ -121,6 +193,7 @@ func (q *Queries) GetGoalForUpdate(ctx context.Context, db DBTX, id string) (Goa
 		&i.FundAccount,
 		&i.CreateTime,
 		&i.Version,
+		&i.ReachedFor,
 	)
 	return i, err
 }
@@ -150,7 +223,7 @@ func (q *Queries) GoalDonationProgress(ctx context.Context, db DBTX, arg GoalDon
 }
 
 const listGoals = `-- name: ListGoals :many
-SELECT id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version FROM goals ORDER BY priority, id LIMIT $1
+SELECT id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version, reached_for FROM goals ORDER BY priority, id LIMIT $1
 `
 
 func (q *Queries) ListGoals(ctx context.Context, db DBTX, pageSize int32) ([]Goal, error) {
@@ -174,6 +247,7 @@ func (q *Queries) ListGoals(ctx context.Context, db DBTX, pageSize int32) ([]Goa
 			&i.FundAccount,
 			&i.CreateTime,
 			&i.Version,
+			&i.ReachedFor,
 		); err != nil {
 			return nil, err
 		}
@@ -186,7 +260,7 @@ func (q *Queries) ListGoals(ctx context.Context, db DBTX, pageSize int32) ([]Goa
 }
 
 const listGoalsAfter = `-- name: ListGoalsAfter :many
-SELECT id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version FROM goals
+SELECT id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version, reached_for FROM goals
 WHERE (priority, id) > ($1::int, $2::text)
 ORDER BY priority, id
 LIMIT $3
@@ -219,6 +293,7 @@ func (q *Queries) ListGoalsAfter(ctx context.Context, db DBTX, arg ListGoalsAfte
 			&i.FundAccount,
 			&i.CreateTime,
 			&i.Version,
+			&i.ReachedFor,
 		); err != nil {
 			return nil, err
 		}
@@ -230,10 +305,24 @@ func (q *Queries) ListGoalsAfter(ctx context.Context, db DBTX, arg ListGoalsAfte
 	return items, nil
 }
 
+const markGoalReached = `-- name: MarkGoalReached :exec
+UPDATE goals SET reached_for = $1 WHERE id = $2
+`
+
+type MarkGoalReachedParams struct {
+	PeriodStart *time.Time
+	ID          string
+}
+
+func (q *Queries) MarkGoalReached(ctx context.Context, db DBTX, arg MarkGoalReachedParams) error {
+	_, err := db.Exec(ctx, markGoalReached, arg.PeriodStart, arg.ID)
+	return err
+}
+
 const updateGoal = `-- name: UpdateGoal :one
 UPDATE goals SET display_name = $2, description = $3, priority = $4, roadmap_item = $5, target = $6, version = version + 1
 WHERE id = $1
-RETURNING id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version
+RETURNING id, display_name, description, currency_code, target, period, priority, roadmap_item, fund_account, create_time, version, reached_for
 `
 
 type UpdateGoalParams struct {
@@ -267,6 +356,7 @@ func (q *Queries) UpdateGoal(ctx context.Context, db DBTX, arg UpdateGoalParams)
 		&i.FundAccount,
 		&i.CreateTime,
 		&i.Version,
+		&i.ReachedFor,
 	)
 	return i, err
 }

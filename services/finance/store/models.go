@@ -109,6 +109,7 @@ type Goal struct {
 	FundAccount  pgtype.Text
 	CreateTime   time.Time
 	Version      int64
+	ReachedFor   *time.Time
 }
 
 type IdempotencyKey struct {
