@@ -3,11 +3,14 @@ package roadmap
 import (
 	"context"
 
+	"time"
+
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
+	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
@@ -60,6 +63,57 @@ func (s *Server) announceStale(ctx context.Context) (bool, error) {
 			name := resource.Name(items, r.ID)
 			if err := s.emit(ctx, tx, events.ItemStale, name, &roadmapv1.Item{Name: name, State: roadmapv1.Item_STATE_IN_PROGRESS,
 				OwnerTeam: r.OwnerTeam, OwnerPeople: r.OwnerPeople, LastUpdateTime: timestamppb.New(r.LastUpdateTime), Stale: true}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return more, err
+}
+
+// proposalBatch is how many proposals one pass of the proposals job closes,
+// and announces, at most.
+const proposalBatch = 100
+
+// closingWindow is how long before its close time a proposal's voters are
+// told it closes (ProposalClosingSoon).
+const closingWindow = 24 * time.Hour
+
+// proposalsPass is a pass of the roadmap.proposals job. It closes the OPEN
+// proposals whose close time passed and that no reader froze yet
+// (closeOnTime: frozen and ProposalClosed, once), then announces once each
+// OPEN proposal that closes within closingWindow (ProposalClosingSoon),
+// the mark and the event in one transaction. Rows are claimed with SKIP
+// LOCKED, so replicas share the work.
+func (s *Server) proposalsPass(ctx context.Context) (bool, error) {
+	more := false
+	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		due, err := s.q.ClaimDueProposals(ctx, tx, store.ClaimDueProposalsParams{Now: s.now(), MaxCount: proposalBatch})
+		if err != nil {
+			return err
+		}
+		more = len(due) == proposalBatch
+		for _, p := range due {
+			if _, err := s.closeOnTime(ctx, tx, p); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	err = database.InTx(ctx, s.db, func(tx pgx.Tx) error {
+		now := s.now()
+		rows, err := s.q.AnnounceClosingProposals(ctx, tx, store.AnnounceClosingProposalsParams{Now: now, Until: now.Add(closingWindow), MaxCount: proposalBatch})
+		if err != nil {
+			return err
+		}
+		more = more || len(rows) == proposalBatch
+		for _, r := range rows {
+			name := resource.Name(proposals, r.ID)
+			if err := s.emit(ctx, tx, events.ProposalClosingSoon, name, &roadmapv1.Proposal{Name: name, Question: r.Question,
+				EligibleTeam: r.EligibleTeam, CloseTime: convert.Timestamp(r.CloseTime), State: roadmapv1.Proposal_STATE_OPEN}); err != nil {
 				return err
 			}
 		}

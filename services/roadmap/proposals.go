@@ -23,6 +23,7 @@ import (
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/fieldmask"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/pagination"
@@ -231,10 +232,25 @@ func (s *Server) load(ctx context.Context, id, name string) (store.Proposal, tim
 		if err != nil || !stateOf(p, now).NeedsFreeze {
 			return err
 		}
-		p, err = s.freeze(ctx, tx, p, *p.CloseTime)
+		p, err = s.closeOnTime(ctx, tx, p)
 		return err
 	})
 	return p, now, err
+}
+
+// closeOnTime freezes p, an OPEN proposal past its close time, inside tx
+// (which holds its row lock), and announces it closed (ProposalClosed) in
+// the same transaction. Whoever first holds the lock after the close time
+// (a reader, a late voter or the roadmap.proposals job) does it; the row is
+// then 'closed', so it happens once.
+func (s *Server) closeOnTime(ctx context.Context, tx pgx.Tx, p store.Proposal) (store.Proposal, error) {
+	p, err := s.freeze(ctx, tx, p, *p.CloseTime)
+	if err != nil {
+		return p, err
+	}
+	name := resource.Name(proposals, p.ID)
+	return p, s.emit(ctx, tx, events.ProposalClosed, name,
+		events.TransitionData(name, roadmapv1.Proposal_STATE_OPEN.String(), roadmapv1.Proposal_STATE_CLOSED.String()))
 }
 
 // GetProposal implements AIP-131.
@@ -630,7 +646,7 @@ func (s *Server) CastVote(ctx context.Context, req *roadmapv1.CastVoteRequest) (
 			closed = true
 			if st.NeedsFreeze {
 				// Commit the freeze we are in a position to make, then refuse.
-				_, err := s.freeze(ctx, tx, p, *p.CloseTime)
+				_, err := s.closeOnTime(ctx, tx, p)
 				return err
 			}
 			return nil

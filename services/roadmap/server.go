@@ -69,9 +69,13 @@ func (s *Server) transitioned(ctx context.Context, tx pgx.Tx, c lifecycle.Change
 	return s.emitTransition(ctx, tx, c)
 }
 
-// Jobs implements service.Part: announcing items that went stale (the app
+// Jobs implements service.Part: announcing items that went stale, and
+// proposals that close soon or closed on time (the app
 // drains the service's outbox: activity to membership, events to the
 // events service).
 func (s *Server) Jobs() []job.Job {
-	return []job.Job{{Name: config.Roadmap + ".stale", Interval: time.Minute, Pass: s.announceStale}}
+	return []job.Job{
+		{Name: config.Roadmap + ".stale", Interval: time.Minute, Pass: s.announceStale},
+		{Name: config.Roadmap + ".proposals", Interval: time.Minute, Pass: s.proposalsPass},
+	}
 }

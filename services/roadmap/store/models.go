@@ -83,6 +83,7 @@ type Proposal struct {
 	CreateTime          time.Time
 	UpdateTime          time.Time
 	Version             int64
+	ClosingAnnounced    bool
 }
 
 type ProposalVote struct {

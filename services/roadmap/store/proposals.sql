@@ -89,3 +89,25 @@ SELECT id FROM releases WHERE id = ANY(sqlc.arg(ids)::text[]);
 -- name: ProposalsChoices :many
 -- The votes of several proposals at once, for a page of tallies.
 SELECT proposal_id, choices FROM proposal_votes WHERE proposal_id = ANY(sqlc.arg(ids)::text[]);
+
+-- name: ClaimDueProposals :many
+-- OPEN proposals whose close time has passed and that nobody froze yet,
+-- locked so replicas (and readers freezing on read) share them.
+SELECT * FROM proposals
+WHERE state = 'open' AND close_time <= sqlc.arg(now)::timestamptz
+ORDER BY close_time, id
+LIMIT sqlc.arg(max_count)
+FOR UPDATE SKIP LOCKED;
+
+-- name: AnnounceClosingProposals :many
+-- OPEN proposals whose voting closes within the window, not yet announced;
+-- each is announced once.
+UPDATE proposals AS p SET closing_announced = true
+WHERE p.id IN (
+    SELECT c.id FROM proposals AS c
+    WHERE c.state = 'open' AND NOT c.closing_announced
+      AND c.close_time > sqlc.arg(now)::timestamptz AND c.close_time <= sqlc.arg(until)::timestamptz
+    ORDER BY c.close_time, c.id
+    LIMIT sqlc.arg(max_count)
+    FOR UPDATE SKIP LOCKED)
+RETURNING p.id, p.question, p.eligible_team, p.close_time;

@@ -12,11 +12,122 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
+const announceClosingProposals = `-- name: AnnounceClosingProposals :many
+UPDATE proposals AS p SET closing_announced = true
+WHERE p.id IN (
+    SELECT c.id FROM proposals AS c
+    WHERE c.state = 'open' AND NOT c.closing_announced
+      AND c.close_time > $1::timestamptz AND c.close_time <= $2::timestamptz
+    ORDER BY c.close_time, c.id
+    LIMIT $3
+    FOR UPDATE SKIP LOCKED)
+RETURNING p.id, p.question, p.eligible_team, p.close_time
+`
+
+type AnnounceClosingProposalsParams struct {
+	Now      time.Time
+	Until    time.Time
+	MaxCount int32
+}
+
+type AnnounceClosingProposalsRow struct {
+	ID           string
+	Question     string
+	EligibleTeam string
+	CloseTime    *time.Time
+}
+
+// OPEN proposals whose voting closes within the window, not yet announced;
+// each is announced once.
+func (q *Queries) AnnounceClosingProposals(ctx context.Context, db DBTX, arg AnnounceClosingProposalsParams) ([]AnnounceClosingProposalsRow, error) {
+	rows, err := db.Query(ctx, announceClosingProposals, arg.Now, arg.Until, arg.MaxCount)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []AnnounceClosingProposalsRow{}
+	for rows.Next() {
+		var i AnnounceClosingProposalsRow
+		if err := rows.Scan(
+			&i.ID,
+			&i.Question,
+			&i.EligibleTeam,
+			&i.CloseTime,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const claimDueProposals = `-- name: ClaimDueProposals :many
+SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version, closing_announced FROM proposals
+WHERE state = 'open' AND close_time <= $1::timestamptz
+ORDER BY close_time, id
+LIMIT $2
+FOR UPDATE SKIP LOCKED
+`
+
+type ClaimDueProposalsParams struct {
+	Now      time.Time
+	MaxCount int32
+}
+
+// OPEN proposals whose close time has passed and that nobody froze yet,
+// locked so replicas (and readers freezing on read) share them.
+func (q *Queries) ClaimDueProposals(ctx context.Context, db DBTX, arg ClaimDueProposalsParams) ([]Proposal, error) {
+	rows, err := db.Query(ctx, claimDueProposals, arg.Now, arg.MaxCount)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []Proposal{}
+	for rows.Next() {
+		var i Proposal
+		if err := rows.Scan(
+			&i.ID,
+			&i.Question,
+			&i.Background,
+			&i.Options,
+			&i.Method,
+			&i.EligibleTeam,
+			&i.QuorumVotes,
+			&i.QuorumShare,
+			&i.OpenTime,
+			&i.CloseTime,
+			&i.LinkedItems,
+			&i.LinkedReleases,
+			&i.Outcome,
+			&i.ReviewDate,
+			&i.HideTallyUntilClose,
+			&i.State,
+			&i.EligibleCount,
+			&i.FrozenTally,
+			&i.Creator,
+			&i.CreateTime,
+			&i.UpdateTime,
+			&i.Version,
+			&i.ClosingAnnounced,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const closeProposal = `-- name: CloseProposal :one
 UPDATE proposals
 SET state = 'closed', close_time = $2, frozen_tally = $3, update_time = now(), version = version + 1
 WHERE id = $1
-RETURNING id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version
+RETURNING id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version, closing_announced
 `
 
 type CloseProposalParams struct {
@@ -51,6 +162,7 @@ func (q *Queries) CloseProposal(ctx context.Context, db DBTX, arg CloseProposalP
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.ClosingAnnounced,
 	)
 	return i, err
 }
@@ -59,7 +171,7 @@ const createProposal = `-- name: CreateProposal :one
 INSERT INTO proposals (id, question, background, options, method, eligible_team, quorum_votes, quorum_share,
     open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, creator)
 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
-RETURNING id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version
+RETURNING id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version, closing_announced
 `
 
 type CreateProposalParams struct {
@@ -124,6 +236,7 @@ func (q *Queries) CreateProposal(ctx context.Context, db DBTX, arg CreateProposa
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.ClosingAnnounced,
 	)
 	return i, err
 }
@@ -186,7 +299,7 @@ func (q *Queries) ExistingReleases(ctx context.Context, db DBTX, ids []string) (
 }
 
 const getProposal = `-- name: GetProposal :one
-SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version FROM proposals WHERE id = $1
+SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version, closing_announced FROM proposals WHERE id = $1
 `
 
 func (q *Queries) GetProposal(ctx context.Context, db DBTX, id string) (Proposal, error) {
@@ -215,6 +328,7 @@ func (q *Queries) GetProposal(ctx context.Context, db DBTX, id string) (Proposal
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.ClosingAnnounced,
 	)
 	return i, err
 }
@@ -242,7 +356,7 @@ func (q *Queries) GetProposalEligibleTeam(ctx context.Context, db DBTX, id strin
 }
 
 const getProposalForUpdate = `-- name: GetProposalForUpdate :one
-SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version FROM proposals WHERE id = $1 FOR UPDATE
+SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version, closing_announced FROM proposals WHERE id = $1 FOR UPDATE
 `
 
 func (q *Queries) GetProposalForUpdate(ctx context.Context, db DBTX, id string) (Proposal, error) {
@@ -271,6 +385,7 @@ func (q *Queries) GetProposalForUpdate(ctx context.Context, db DBTX, id string) 
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.ClosingAnnounced,
 	)
 	return i, err
 }
@@ -394,7 +509,7 @@ func (q *Queries) ListProposalVotes(ctx context.Context, db DBTX, arg ListPropos
 }
 
 const listProposals = `-- name: ListProposals :many
-SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version FROM proposals
+SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version, closing_announced FROM proposals
 WHERE ($1::text IS NULL OR id < $1::text)
 ORDER BY id DESC
 LIMIT $2
@@ -437,6 +552,7 @@ func (q *Queries) ListProposals(ctx context.Context, db DBTX, arg ListProposalsP
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.ClosingAnnounced,
 		); err != nil {
 			return nil, err
 		}
@@ -449,7 +565,7 @@ func (q *Queries) ListProposals(ctx context.Context, db DBTX, arg ListProposalsP
 }
 
 const listProposalsDueForReview = `-- name: ListProposalsDueForReview :many
-SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version FROM proposals
+SELECT id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version, closing_announced FROM proposals
 WHERE review_date <= $1::date
   AND ($2::date IS NULL OR (review_date, id) > ($2::date, $3::text))
 ORDER BY review_date, id
@@ -501,6 +617,7 @@ func (q *Queries) ListProposalsDueForReview(ctx context.Context, db DBTX, arg Li
 			&i.CreateTime,
 			&i.UpdateTime,
 			&i.Version,
+			&i.ClosingAnnounced,
 		); err != nil {
 			return nil, err
 		}
@@ -516,7 +633,7 @@ const openProposal = `-- name: OpenProposal :one
 UPDATE proposals
 SET state = 'open', open_time = $2, eligible_count = $3, update_time = now(), version = version + 1
 WHERE id = $1
-RETURNING id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version
+RETURNING id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version, closing_announced
 `
 
 type OpenProposalParams struct {
@@ -551,6 +668,7 @@ func (q *Queries) OpenProposal(ctx context.Context, db DBTX, arg OpenProposalPar
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.ClosingAnnounced,
 	)
 	return i, err
 }
@@ -615,7 +733,7 @@ SET question = $2, background = $3, options = $4, method = $5, eligible_team = $
     quorum_share = $8, open_time = $9, close_time = $10, linked_items = $11, linked_releases = $12,
     outcome = $13, review_date = $14, hide_tally_until_close = $15, update_time = now(), version = version + 1
 WHERE id = $1
-RETURNING id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version
+RETURNING id, question, background, options, method, eligible_team, quorum_votes, quorum_share, open_time, close_time, linked_items, linked_releases, outcome, review_date, hide_tally_until_close, state, eligible_count, frozen_tally, creator, create_time, update_time, version, closing_announced
 `
 
 type UpdateProposalParams struct {
@@ -678,6 +796,7 @@ func (q *Queries) UpdateProposal(ctx context.Context, db DBTX, arg UpdateProposa
 		&i.CreateTime,
 		&i.UpdateTime,
 		&i.Version,
+		&i.ClosingAnnounced,
 	)
 	return i, err
 }
