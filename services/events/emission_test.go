@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -153,4 +154,161 @@ func TestStaleItemAnnouncedOnce(t *testing.T) {
 	do(t, env, a.Admin, "POST", "/v1/"+item+"/updates", `{"text":"still at it"}`)
 	env.Clock.Advance(2 * time.Hour)
 	waitFeed(t, env, a.Admin, map[string]int{events.ItemStale: 2})
+}
+
+// TestGoalReachedOnceAndPrivately: a goal is announced reached once, when
+// its progress as the public sees it reaches the target: a PRIVATE gift
+// that would reach it alone announces nothing (public figures leave it
+// out until its month ends), and the event names the goal and its target,
+// never a gift.
+func TestGoalReachedOnceAndPrivately(t *testing.T) {
+	env := apptest.Start(t, loopbackTargets, func(c *apptest.Config, _ *apptest.Clock) {
+		c.JobIntervals["finance.goals"] = 50 * time.Millisecond
+	})
+	a := env.Actors(t)
+	for _, acct := range []struct{ id, typ string }{{"cash", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}} {
+		do(t, env, a.Admin, "POST", "/v1/accounts?accountId="+acct.id, `{"displayName":"`+acct.id+`","type":"`+acct.typ+`","currencyCode":"USD"}`)
+	}
+	do(t, env, a.Admin, "POST", "/v1/goals?goalId=servers", `{"displayName":"New servers","target":{"currencyCode":"USD","minorUnits":"1000"},"period":"PERIOD_ONE_OFF"}`)
+	gift := func(amount, visibility string) map[string]any {
+		return do(t, env, a.FinanceTeam, "POST", "/v1/donations", `{"amount":{"currencyCode":"USD","minorUnits":"`+amount+`"},"donor":"people/member",
+			"visibility":"`+visibility+`","channel":"CHANNEL_CASH","goal":"goals/servers","depositAccount":"accounts/cash"}`)
+	}
+	reached := func() []map[string]any {
+		_, evs, _ := readFeed(t, env, a.Admin, `type = "`+events.GoalReached+`"`, "", 50)
+		return evs
+	}
+	gift("123457", "VISIBILITY_PRIVATE")
+	gift("600", "VISIBILITY_PUBLIC")
+	waitFeed(t, env, a.Admin, map[string]int{events.DonationCreated: 2})
+	time.Sleep(500 * time.Millisecond) // passes of finance.goals run meanwhile
+	if evs := reached(); len(evs) != 0 {
+		t.Fatalf("goal announced reached by a private gift: %v", evs)
+	}
+	gift("400", "VISIBILITY_ANONYMOUS")
+	waitFeed(t, env, a.Admin, map[string]int{events.GoalReached: 1})
+	gift("50", "VISIBILITY_PUBLIC")
+	waitFeed(t, env, a.Admin, map[string]int{events.DonationCreated: 4})
+	time.Sleep(500 * time.Millisecond)
+	evs := reached()
+	if len(evs) != 1 {
+		t.Fatalf("%d GoalReached events, want 1", len(evs))
+	}
+	d := evs[0]["data"].(map[string]any)
+	if evs[0]["subject"] != "goals/servers" || d["displayName"] != "New servers" || d["target"].(map[string]any)["minorUnits"] != "1000" {
+		t.Errorf("GoalReached: %v", evs[0])
+	}
+	b, _ := json.Marshal(evs[0])
+	for _, secret := range []string{"123457", "people/member", "donations/"} {
+		if strings.Contains(string(b), secret) {
+			t.Errorf("GoalReached tells %q: %s", secret, b)
+		}
+	}
+	// Everyone sees it.
+	if _, seen, _ := readFeed(t, env, "", `type = "`+events.GoalReached+`"`, "", 50); len(seen) != 1 {
+		t.Errorf("anonymous readers see %d GoalReached events", len(seen))
+	}
+}
+
+// TestDonationReversedFollowsVisibility: reversing a donation's entry
+// announces DonationReversed (beside TransactionReversed) to the gift's own
+// audience: a PUBLIC gift's to everyone, with donor and amount; a PRIVATE
+// gift's only to the books and the donor, carrying neither donor nor amount.
+func TestDonationReversedFollowsVisibility(t *testing.T) {
+	env := apptest.Start(t, loopbackTargets)
+	a := env.Actors(t)
+	for _, acct := range []struct{ id, typ string }{{"cash", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}} {
+		do(t, env, a.Admin, "POST", "/v1/accounts?accountId="+acct.id, `{"displayName":"`+acct.id+`","type":"`+acct.typ+`","currencyCode":"USD"}`)
+	}
+	gift := func(amount, visibility string) map[string]any {
+		return do(t, env, a.FinanceTeam, "POST", "/v1/donations", `{"amount":{"currencyCode":"USD","minorUnits":"`+amount+`"},"donor":"people/member",
+			"visibility":"`+visibility+`","channel":"CHANNEL_CASH","depositAccount":"accounts/cash"}`)
+	}
+	public, private := gift("777", "VISIBILITY_PUBLIC"), gift("123457", "VISIBILITY_PRIVATE")
+	// A manual entry's reversal is no donation's.
+	manual := do(t, env, a.FinanceTeam, "POST", "/v1/transactions", `{"description":"float","postings":[
+		{"account":"accounts/cash","amount":{"currencyCode":"USD","minorUnits":"5"}},
+		{"account":"accounts/donations","amount":{"currencyCode":"USD","minorUnits":"-5"}}]}`)
+	for _, tx := range []string{public["transaction"].(string), private["transaction"].(string), manual["name"].(string)} {
+		do(t, env, a.FinanceTeam, "POST", "/v1/"+tx+":reverse", `{"reason":"refund"}`)
+	}
+	waitFeed(t, env, a.Admin, map[string]int{events.TransactionReversed: 3, events.DonationReversed: 2})
+	_, all, _ := readFeed(t, env, a.Admin, `type = "`+events.DonationReversed+`"`, "", 50)
+	if len(all) != 2 {
+		t.Fatalf("%d DonationReversed events, want 2 (none for the manual entry)", len(all))
+	}
+	bySubject := map[string]map[string]any{}
+	for _, e := range all {
+		bySubject[e["subject"].(string)] = e["data"].(map[string]any)
+	}
+	if d := bySubject[public["name"].(string)]; d == nil || d["donor"] != "people/member" || d["amount"].(map[string]any)["minorUnits"] != "777" || d["state"] != "STATE_REFUNDED" {
+		t.Errorf("public gift's reversal: %v", d)
+	}
+	if d := bySubject[private["name"].(string)]; d == nil || d["donor"] != nil || d["amount"] != nil || d["state"] != "STATE_REFUNDED" {
+		t.Errorf("private gift's reversal, even to the books: %v", d)
+	}
+	for who, token := range map[string]string{"the donor": a.Member, "finance": a.FinanceTeam} {
+		_, seen, _ := readFeed(t, env, token, `type = "`+events.DonationReversed+`"`, "", 50)
+		if len(seen) != 2 {
+			t.Errorf("%s sees %d DonationReversed events, want 2", who, len(seen))
+		}
+	}
+	for who, token := range map[string]string{"anonymous": "", "another person": a.OtherLead} {
+		_, seen, _ := readFeed(t, env, token, "", "", 100)
+		reversed := 0
+		for _, e := range seen {
+			if e["type"] == events.DonationReversed {
+				reversed++
+			}
+			if b, _ := json.Marshal(e); strings.Contains(string(b), private["name"].(string)) || strings.Contains(string(b), "123457") {
+				t.Errorf("%s's feed tells of the private gift: %s", who, b)
+			}
+		}
+		if reversed != 1 {
+			t.Errorf("%s sees %d DonationReversed events, want 1 (the public gift's)", who, reversed)
+		}
+	}
+}
+
+// TestProposalClosedOnTimeOnce: a proposal whose close time passes is
+// announced closed once, whoever freezes it first: here readers and late
+// voters racing each other (TestProposalMail in package notify has the
+// roadmap.proposals job close one).
+func TestProposalClosedOnTimeOnce(t *testing.T) {
+	// The job's next pass is a minute away: the readers and voters race.
+	env := apptest.Start(t, loopbackTargets)
+	a := env.Actors(t)
+	closeAt := env.Clock.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	var names []string
+	for range 3 {
+		p := do(t, env, a.Admin, "POST", "/v1/proposals", `{"question":"Q?","method":"METHOD_SINGLE_CHOICE","options":["x","y"],"closeTime":"`+closeAt+`"}`)
+		do(t, env, a.Admin, "POST", "/v1/"+p["name"].(string)+":open", `{}`)
+		names = append(names, p["name"].(string))
+	}
+	env.Clock.Advance(2 * time.Hour)
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			for _, p := range names {
+				if i%2 == 0 {
+					env.WithToken(a.Member).Do(t, "POST", "/v1/"+p+":vote", `{"choices":["x"]}`) // refused: VOTING_CLOSED
+				} else {
+					env.Do(t, "GET", "/v1/"+p, "")
+				}
+			}
+		})
+	}
+	wg.Wait()
+	waitFeed(t, env, a.Admin, map[string]int{events.ProposalClosed: 3})
+	time.Sleep(300 * time.Millisecond)
+	_, evs, _ := readFeed(t, env, a.Admin, `type = "`+events.ProposalClosed+`"`, "", 50)
+	per := map[string]int{}
+	for _, e := range evs {
+		per[e["subject"].(string)]++
+	}
+	for _, p := range names {
+		if per[p] != 1 {
+			t.Errorf("%s announced closed %d times, want once", p, per[p])
+		}
+	}
 }
