@@ -166,8 +166,20 @@ func TestWebhookDelivery(t *testing.T) {
 	}
 
 	// The record: attempts, last error and status, latency; newest first.
-	list := do(t, env, a.Admin, "GET", "/v1/"+wh["name"].(string)+"/deliveries?pageSize=100", "")
-	ds := list["deliveries"].([]any)
+	// The receiver sees a delivery before its outcome commits (the
+	// deliverer records the response it got, in the batch's transaction),
+	// so the records are read once they have all settled.
+	var ds []any
+	waitUntil(t, "every delivery recorded as delivered", func() bool {
+		list := do(t, env, a.Admin, "GET", "/v1/"+wh["name"].(string)+"/deliveries?pageSize=100", "")
+		ds, _ = list["deliveries"].([]any)
+		for _, x := range ds {
+			if x.(map[string]any)["state"] != "STATE_SUCCEEDED" {
+				return false
+			}
+		}
+		return len(ds) >= len(want)
+	})
 	if len(ds) != len(want) {
 		t.Fatalf("%d deliveries listed, want %d", len(ds), len(want))
 	}
@@ -195,6 +207,11 @@ func TestWebhookDelivery(t *testing.T) {
 		t.Errorf("redelivery: %v", again)
 	}
 	waitUntil(t, "the redelivery", func() bool { return len(succeeded(r.deliveries())) == len(want)+1 })
+	// As above, its record commits after the receiver answered: the backlog
+	// (read from the records) is empty once it has.
+	waitUntil(t, "the redelivery recorded", func() bool {
+		return do(t, env, a.Admin, "GET", "/v1/"+again["name"].(string), "")["state"] == "STATE_SUCCEEDED"
+	})
 	if got := succeeded(r.deliveries()); got[len(got)-1] != want[0] {
 		t.Errorf("redelivered %s, want %s", got[len(got)-1], want[0])
 	}
