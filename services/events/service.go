@@ -19,7 +19,7 @@ func Service() service.Descriptor {
 		Build: func(d service.Deps) (service.Part, error) {
 			c := d.Config
 			mailer, err := notify.New(notify.Options{
-				DB: d.DB, Members: d.Membership, Mail: d.Mail, OptOut: mail.NewOptOut(c.InternalToken),
+				DB: d.DB, Members: d.Membership, Roadmap: d.Roadmap, Mail: d.Mail, OptOut: mail.NewOptOut(c.InternalToken),
 				Site: templates.Site{Name: "Guildhall", URL: c.PublicURL}, TemplatesDir: c.MailTemplates,
 				Log: d.Log.Named("notify"), Now: d.Now,
 			})

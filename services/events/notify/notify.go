@@ -35,6 +35,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	membershipv1 "github.com/guildhall/guildhall/gen/go/guildhall/membership/v1"
+	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/job"
 	"github.com/guildhall/guildhall/internal/mail"
@@ -48,6 +49,9 @@ type Options struct {
 	DB *pgxpool.Pool
 	// Members is the membership service, called as a Guildhall service.
 	Members membershipv1.MembershipServiceClient
+	// Roadmap is the roadmap service, called as a Guildhall service: items
+	// and proposals that mail is about (nil: no roadmap mail).
+	Roadmap roadmapv1.RoadmapServiceClient
 	Mail    mail.Sender
 	// TemplatesDir overrides built-in templates (GUILDHALL_MAIL_TEMPLATES).
 	TemplatesDir string

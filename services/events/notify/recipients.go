@@ -45,7 +45,8 @@ func settingOf(kind string) membershipv1.NotificationKind {
 
 // handledTypes are the event types that lead to mail.
 func handledTypes() []string {
-	return []string{events.DriftStageReached, events.VolunteerOffered, events.VolunteerMatched, events.VolunteerOnboarded}
+	return []string{events.DriftStageReached, events.VolunteerOffered, events.VolunteerMatched, events.VolunteerOnboarded,
+		events.ExpenseSubmitted, events.ItemStale, events.ProposalClosingSoon, events.ProposalClosed}
 }
 
 // recipients works out who hears about e, and what.
@@ -56,6 +57,14 @@ func (n *Notifier) recipients(ctx context.Context, e logEvent) ([]send, error) {
 	switch e.Type {
 	case events.DriftStageReached:
 		return n.driftRecipients(ctx, e)
+	case events.ExpenseSubmitted:
+		return n.expenseRecipients(ctx, e)
+	case events.ItemStale:
+		return n.itemRecipients(ctx, e)
+	case events.ProposalClosingSoon:
+		return n.proposalRecipients(ctx, e, KindProposalClosing)
+	case events.ProposalClosed:
+		return n.proposalRecipients(ctx, e, KindProposalOutcome)
 	case events.VolunteerOffered:
 		return []send{one(e.Subject, KindVolunteerReceived, map[string]string{})}, nil
 	case events.VolunteerMatched, events.VolunteerOnboarded:
@@ -180,11 +189,22 @@ func holds(teams, vacated []string) string {
 
 // leads lists the leads of team.
 func (n *Notifier) leads(ctx context.Context, team string) ([]string, error) {
+	members, err := n.members(ctx, team, membershipv1.Role_ROLE_LEAD)
 	var out []string
+	for _, m := range members {
+		out = append(out, m.GetPerson())
+	}
+	return out, err
+}
+
+// members lists the members of team with role (any role: UNSPECIFIED); a
+// team that is gone has none.
+func (n *Notifier) members(ctx context.Context, team string, role membershipv1.Role) ([]*membershipv1.TeamMember, error) {
+	var out []*membershipv1.TeamMember
 	token := ""
 	for {
 		res, err := n.o.Members.ListTeamMembers(ctx, &membershipv1.ListTeamMembersRequest{
-			Parent: team, Role: membershipv1.Role_ROLE_LEAD, PageSize: 100, PageToken: token,
+			Parent: team, Role: role, PageSize: 100, PageToken: token,
 		})
 		if isNotFound(err) {
 			return out, nil
@@ -192,9 +212,7 @@ func (n *Notifier) leads(ctx context.Context, team string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, m := range res.GetTeamMembers() {
-			out = append(out, m.GetPerson())
-		}
+		out = append(out, res.GetTeamMembers()...)
 		if token = res.GetNextPageToken(); token == "" {
 			return out, nil
 		}
