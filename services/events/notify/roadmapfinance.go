@@ -125,6 +125,9 @@ func (n *Notifier) itemRecipients(ctx context.Context, e logEvent) ([]send, erro
 	if err != nil {
 		return nil, err
 	}
+	if !item.GetStale() {
+		return nil, nil // updated (or moved on) since it was announced
+	}
 	owners := slices.Clone(item.GetOwnerPeople())
 	if team := item.GetOwnerTeam(); team != "" {
 		leads, err := n.leads(ctx, team)
