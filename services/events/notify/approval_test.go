@@ -81,3 +81,60 @@ func TestExpenseApprovalMail(t *testing.T) {
 		t.Errorf("the muted approver's sends: %d skipped, %v", skipped, err)
 	}
 }
+
+// TestNoMailAboutHistory: events of the kinds first mailed with events
+// migration 00051 that were logged before it (up to its mark) are history:
+// the notifier passes them without mail; those logged after are mailed.
+func TestNoMailAboutHistory(t *testing.T) {
+	t.Parallel()
+	env, smtp := start(t)
+	a := env.Actors(t)
+	db := env.DB(t, "events")
+	ctx := context.Background()
+	mark := func(seq int64) {
+		if _, err := db.Exec(ctx, `UPDATE notify_cursor SET seq = $1 WHERE name = 'mail-since:expenses-items-proposals'`, seq); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mark(1 << 62) // everything logged is history, for now
+	ok(t, env.WithToken(a.Admin).Do(t, http.MethodPost, "/v1/accounts?accountId=hosting", `{"displayName":"Hosting","type":"TYPE_EXPENSE","currencyCode":"EUR"}`), "account")
+	submit := func(description string) string {
+		return ok(t, env.WithToken(a.FinanceTeam).Do(t, http.MethodPost, "/v1/expenses",
+			`{"payee":"Host Co","category":"accounts/hosting","amount":{"currencyCode":"EUR","minorUnits":"100"},"description":"`+description+`"}`),
+			"submit")["name"].(string)
+	}
+	old := submit("Old news")
+	// Wait until the notifier has passed the old expense's event.
+	var seq int64
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		var cursor int64
+		err := db.QueryRow(ctx, `SELECT COALESCE((SELECT seq FROM events WHERE subject = $1), 0),
+			COALESCE((SELECT seq FROM notify_cursor WHERE name = 'mail'), 0)`, old).Scan(&seq, &cursor)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seq > 0 && cursor >= seq {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the notifier did not pass %s (seq %d, cursor %d)", old, seq, cursor)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	mark(seq) // as the migration marks the log at an upgrade
+	submit("Fresh news")
+	smtp.Wait(t, 30*time.Second, "the new expense's mail", func(m []mailtest.Message) bool {
+		return len(smtp.To("root@example.org")) == 1
+	})
+	time.Sleep(time.Second)
+	for _, m := range smtp.Messages() {
+		if !strings.Contains(m.Subject, "Fresh news") {
+			t.Errorf("mail about history: %q", m.Subject)
+		}
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT count(*) FROM notify_sends s JOIN events e ON e.id = s.event_id WHERE e.subject = $1`, old).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%d sends planned for the old expense (%v)", n, err)
+	}
+}

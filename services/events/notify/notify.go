@@ -157,8 +157,9 @@ type send struct {
 // plan reads events after the cursor, records their sends and moves the
 // cursor past them, in one transaction.
 func (n *Notifier) plan(ctx context.Context) (int, error) {
-	var cursor int64
-	if err := n.o.DB.QueryRow(ctx, `SELECT COALESCE((SELECT seq FROM notify_cursor WHERE name = 'mail'), 0)`).Scan(&cursor); err != nil {
+	var cursor, since int64
+	if err := n.o.DB.QueryRow(ctx, `SELECT COALESCE((SELECT seq FROM notify_cursor WHERE name = 'mail'), 0),
+		COALESCE((SELECT seq FROM notify_cursor WHERE name = $1), 0)`, sinceMark).Scan(&cursor, &since); err != nil {
 		return 0, err
 	}
 	rows, err := n.o.DB.Query(ctx, `SELECT seq, id::text, type, subject, time, data FROM events
@@ -181,6 +182,9 @@ func (n *Notifier) plan(ctx context.Context) (int, error) {
 	// that fails fails the pass, and the next pass plans the same events.
 	var sends []send
 	for _, e := range evs {
+		if e.Seq <= since && slices.Contains(sinceTypes(), e.Type) {
+			continue // logged before these types were mailed: history, not news
+		}
 		s, err := n.recipients(ctx, e)
 		if err != nil {
 			return 0, fmt.Errorf("event %s (%s): %w", e.ID, e.Type, err)

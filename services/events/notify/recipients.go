@@ -49,6 +49,15 @@ func handledTypes() []string {
 		events.ExpenseSubmitted, events.ItemStale, events.ProposalClosingSoon, events.ProposalClosed}
 }
 
+// sinceMark names the notify_cursor row (events migration 00051) holding
+// the last event logged before sinceTypes were mailed: those are not.
+const sinceMark = "mail-since:expenses-items-proposals"
+
+// sinceTypes are the types first mailed with migration 00051.
+func sinceTypes() []string {
+	return []string{events.ExpenseSubmitted, events.ItemStale, events.ProposalClosingSoon, events.ProposalClosed}
+}
+
 // recipients works out who hears about e, and what.
 func (n *Notifier) recipients(ctx context.Context, e logEvent) ([]send, error) {
 	one := func(recipient, kind string, fields map[string]string) send {
