@@ -312,3 +312,33 @@ func TestProposalClosedOnTimeOnce(t *testing.T) {
 		}
 	}
 }
+
+// TestMonthlyGoalReachedEachMonth: a monthly goal is announced once in each
+// UTC month its target is reached, and not again within the month.
+func TestMonthlyGoalReachedEachMonth(t *testing.T) {
+	env := apptest.Start(t, loopbackTargets, func(c *apptest.Config, clock *apptest.Clock) {
+		c.JobIntervals["finance.goals"] = 50 * time.Millisecond
+		now := time.Now().UTC()
+		clock.Set(time.Date(now.Year(), now.Month(), 10, 12, 0, 0, 0, time.UTC))
+	})
+	a := env.Actors(t)
+	for _, acct := range []struct{ id, typ string }{{"cash", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}} {
+		do(t, env, a.Admin, "POST", "/v1/accounts?accountId="+acct.id, `{"displayName":"`+acct.id+`","type":"`+acct.typ+`","currencyCode":"USD"}`)
+	}
+	do(t, env, a.Admin, "POST", "/v1/goals?goalId=hosting", `{"displayName":"Hosting","target":{"currencyCode":"USD","minorUnits":"100"},"period":"PERIOD_MONTHLY"}`)
+	gift := func() {
+		do(t, env, a.FinanceTeam, "POST", "/v1/donations", `{"amount":{"currencyCode":"USD","minorUnits":"150"},"donor":"people/member",
+			"visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_CASH","goal":"goals/hosting","depositAccount":"accounts/cash"}`)
+	}
+	gift()
+	waitFeed(t, env, a.Admin, map[string]int{events.GoalReached: 1})
+	gift()
+	env.Clock.Advance(31 * 24 * time.Hour) // the next month: progress starts again from nothing
+	waitFeed(t, env, a.Admin, map[string]int{events.DonationCreated: 2})
+	time.Sleep(500 * time.Millisecond)
+	if _, evs, _ := readFeed(t, env, a.Admin, `type = "`+events.GoalReached+`"`, "", 50); len(evs) != 1 {
+		t.Fatalf("%d GoalReached events before the new month's gifts, want 1", len(evs))
+	}
+	gift()
+	waitFeed(t, env, a.Admin, map[string]int{events.GoalReached: 2})
+}
