@@ -2,7 +2,6 @@ package roadmap
 
 import (
 	"context"
-
 	"time"
 
 	"github.com/jackc/pgx/v5"
