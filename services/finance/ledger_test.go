@@ -115,6 +115,41 @@ func TestLedgerEnforcedInDatabase(t *testing.T) {
 		                            ('018f0000-0000-7000-8000-000000000004', 2, 'eur-bank', 'EUR', -100)`); err == nil {
 		t.Error("a posting in the wrong currency was accepted")
 	}
+	// Postings added later to an entry already in the ledger are checked at
+	// commit too, once all of them are in: unbalanced ones are refused, a
+	// balanced pair sent in two statements goes in.
+	if _, err := db.Exec(ctx, `INSERT INTO postings VALUES ('018f0000-0000-7000-8000-000000000003', 3, 'bank', 'USD', 5)`); err == nil ||
+		!strings.Contains(err.Error(), "does not balance") {
+		t.Errorf("an unbalanced posting added to an older entry: %v", err)
+	}
+	tx, err = db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`INSERT INTO postings VALUES ('018f0000-0000-7000-8000-000000000003', 3, 'bank', 'USD', 5)`,
+		`INSERT INTO postings VALUES ('018f0000-0000-7000-8000-000000000003', 4, 'equity', 'USD', -5)`,
+	} {
+		if _, err := tx.Exec(ctx, q); err != nil {
+			t.Fatalf("%s: %v", q, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		t.Errorf("a balanced pair added to an older entry in two statements: %v", err)
+	}
+	// The same under a savepoint, for an entry inserted under it.
+	tx, err = db.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `SAVEPOINT s; INSERT INTO transactions (id, effective_time, source) VALUES ('018f0000-0000-7000-8000-000000000005', now(), 'manual');
+		INSERT INTO postings VALUES ('018f0000-0000-7000-8000-000000000005', 1, 'bank', 'USD', 100), ('018f0000-0000-7000-8000-000000000005', 2, 'equity', 'USD', -90);
+		RELEASE SAVEPOINT s`); err != nil {
+		t.Fatal(err)
+	}
+	if err := tx.Commit(ctx); err == nil || !strings.Contains(err.Error(), "does not balance") {
+		t.Errorf("commit of an unbalanced entry inserted under a savepoint: %v", err)
+	}
 	f.checkLedger(t)
 }
 
