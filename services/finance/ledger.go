@@ -14,12 +14,14 @@ import (
 
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
+	"github.com/guildhall/guildhall/internal/activity"
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/money"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -237,16 +239,66 @@ func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTra
 	if len(v) > 0 {
 		return nil, apierr.Invalid(v...)
 	}
-	return doTx(ctx, s, req.GetRequestId(), "CreateTransaction", req, func(tx pgx.Tx) (*financev1.Transaction, error) {
-		id, err := s.post(ctx, tx, e)
+	if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+		return nil, err
+	}
+	// Everything the reply holds is known before the write (the id, times
+	// at the database's microsecond precision), so the idempotency key with
+	// its response, the entry, its postings, the caller's activity and the
+	// event go in as one statement, in a transaction shared with concurrent
+	// money-moving writes (batch.go).
+	now := s.now().Truncate(time.Microsecond)
+	e.when = e.when.Truncate(time.Microsecond)
+	id := resource.NewID()
+	out := &financev1.Transaction{Name: resource.Name(transactions, id), Description: e.description, Creator: e.creator,
+		EffectiveTime: timestamppb.New(e.when), CreateTime: timestamppb.New(now), Source: financev1.Transaction_SOURCE_MANUAL}
+	p := store.RecordEntryParams{ID: id, Description: e.description, EffectiveTime: e.when, Source: e.source, Creator: e.creator, CreateTime: now}
+	for _, l := range e.lines {
+		out.Postings = append(out.Postings, &financev1.Posting{Account: resource.Name(accounts, l.account), Amount: mon(l.currency, l.amount)})
+		p.Accounts, p.Currencies, p.Amounts = append(p.Accounts, l.account), append(p.Currencies, l.currency), append(p.Amounts, l.amount)
+	}
+	if req.GetRequestId() != "" {
+		key, err := idempotency.NewKey(ctx, req.GetRequestId(), createTransaction, req, out)
 		if err != nil {
 			return nil, err
 		}
-		return emitted(ctx, s, tx, events.TransactionCreated, books, func(t *financev1.Transaction) proto.Message {
-			return &financev1.Transaction{Name: t.GetName()}
-		})(s.getTransaction(ctx, tx, id))
+		p.Callers, p.RequestIds, p.Methods = []string{key.Caller}, []string{key.RequestID}, []string{key.Method}
+		p.RequestHashes, p.Responses = [][]byte{key.RequestHash}, [][]byte{key.Response}
+	}
+	var msgs []outbox.Message
+	if e.creator != "" {
+		m, err := activity.Message(e.creator, activity.Kind(ctx, "finance"), now)
+		if err != nil {
+			return nil, err
+		}
+		msgs = append(msgs, m)
+	}
+	ev, err := events.Message(events.Event{Type: events.TransactionCreated, Subject: out.Name, Data: &financev1.Transaction{Name: out.Name},
+		Audience: books, Time: now})
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range append(msgs, ev) {
+		p.Topics, p.Payloads = append(p.Topics, m.Topic), append(p.Payloads, m.Payload)
+	}
+	return doWrite(ctx, s, func(wctx context.Context, tx pgx.Tx) (*financev1.Transaction, error) {
+		written, err := s.q.RecordEntry(wctx, tx, p)
+		if err != nil {
+			return nil, s.ledgerError(err)
+		}
+		if !written {
+			// The request id was used before: replay its response, or refuse
+			// a different request (REQUEST_ID_REUSED).
+			return idempotency.Do(wctx, tx, req.GetRequestId(), createTransaction, req, func() (*financev1.Transaction, error) {
+				return nil, apierr.Unavailable("request id vanished while replaying; retry")
+			})
+		}
+		return out, nil
 	})
 }
+
+// createTransaction is the method name request ids of manual entries are kept under.
+const createTransaction = "CreateTransaction"
 
 // ReverseTransaction posts the mirror image of an entry.
 func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseTransactionRequest) (*financev1.Transaction, error) {
@@ -315,19 +367,27 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 
 // doTx is resource.InTx for money-moving calls, in a transaction shared
 // with concurrent ones (batch.go): the ledger triggers check entries at
-// commit, so their refusals arrive here. A write the ledger asks to
-// serialize (large amounts, sums near their bounds) runs again alone, with
-// exclusive locks on its accounts. The write is the caller's activity.
+// commit, so their refusals arrive here (see doWrite). The write runs at
+// most once per request id (idempotency.Do) and is the caller's activity.
 func doTx[T proto.Message](ctx context.Context, s *Server, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
 	var zero T
-	acting := func(ctx context.Context, tx pgx.Tx) (T, error) {
+	return doWrite(ctx, s, func(ctx context.Context, tx pgx.Tx) (T, error) {
 		return idempotency.Do(ctx, tx, requestID, method, req, func() (T, error) {
 			if err := s.acted(ctx, tx); err != nil {
 				return zero, err
 			}
 			return fn(tx)
 		})
-	}
+	})
+}
+
+// doWrite runs acting in a transaction shared with concurrent money-moving
+// writes (batch.go); acting makes the whole write, idempotency key and
+// caller's activity included. If the ledger asks to serialize the write
+// (large amounts, sums near their bounds), it runs again alone, with
+// exclusive locks on its accounts.
+func doWrite[T proto.Message](ctx context.Context, s *Server, acting func(context.Context, pgx.Tx) (T, error)) (T, error) {
+	var zero T
 	res, err := s.moneyWriter.Do(ctx, moneyWrite{ctx: ctx, run: func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
 		return acting(ctx, tx)
 	}})

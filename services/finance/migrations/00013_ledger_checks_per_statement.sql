@@ -13,8 +13,7 @@
 --   are still checked at commit, once every posting is in.
 -- * An entry is checked with one query instead of three (count, balance per
 --   currency, currencies of the accounts), with the same refusals.
--- * ledger_accumulate takes its advisory locks in one query, and reads the
---   balance slots once for both the large-amount and the bound checks.
+-- * ledger_accumulate runs three statements instead of seven (below).
 
 -- Entries to check at commit whose postings came after the entry's own
 -- transaction: a row per such posting statement, removed by its check.
@@ -65,7 +64,12 @@ DROP TRIGGER postings_balanced ON postings;
 CREATE CONSTRAINT TRIGGER ledger_recheck_balanced AFTER INSERT ON ledger_recheck
     DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION ledger_check_balanced();
 
--- As in 00008, plus the queueing of older entries' checks (above).
+-- As in 00008, in three statements instead of seven: the advisory locks;
+-- the balance slots' upsert with the read of every slot's sum; the monthly
+-- slots' upsert with theirs, and the queueing of older entries' checks.
+-- An upsert's statement sees the other slots as they were when it began
+-- (after the locks, as the separate reads did) and its own slot, through
+-- RETURNING, as it wrote it.
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION ledger_accumulate() RETURNS trigger LANGUAGE plpgsql
 SET enable_seqscan = off AS $$
@@ -73,17 +77,9 @@ DECLARE
     s int := pg_backend_pid() % 64;
     exclusive bool := coalesce(current_setting('guildhall.ledger_exclusive', true), '') = 'on';
     margin numeric := CASE WHEN exclusive THEN 0 ELSE 64 * 1000000000000 END;
-    bad record;
+    large bool;
+    bad text;
 BEGIN
-    -- Postings added to an entry this transaction did not insert (an older
-    -- entry; or one inserted under a savepoint, whose xmin is the
-    -- subtransaction's: checked twice, which is harmless) are checked at
-    -- commit. An entry inserted by this transaction is checked at commit by
-    -- its own trigger.
-    INSERT INTO ledger_recheck (transaction_id)
-        SELECT DISTINCT p.transaction_id FROM new_postings p JOIN transactions t ON t.id = p.transaction_id
-        WHERE t.xmin <> pg_current_xact_id()::xid;
-
     -- In account order, so that exclusive and shared lockers cannot deadlock.
     IF exclusive THEN
         PERFORM pg_advisory_xact_lock(1818520167, hashtext(a.account_id))
@@ -93,44 +89,55 @@ BEGIN
         FROM (SELECT DISTINCT account_id FROM new_postings ORDER BY account_id) a;
     END IF;
 
-    INSERT INTO account_balances AS b (account_id, slot, amount, xact, gross)
+    -- Whether this transaction moved more than 10^12 through its slot of an
+    -- account (then only the exclusive path can prove the bounds), and the
+    -- first account whose balance is near or beyond its bound.
+    WITH up AS (
+        INSERT INTO account_balances AS b (account_id, slot, amount, xact, gross)
         SELECT account_id, s, sum(amount), pg_current_xact_id(), sum(abs(amount)) FROM new_postings GROUP BY account_id ORDER BY account_id
         ON CONFLICT (account_id, slot) DO UPDATE SET amount = b.amount + excluded.amount,
             gross = CASE WHEN b.xact = excluded.xact THEN b.gross + excluded.gross ELSE excluded.gross END,
-            xact = excluded.xact;
-    INSERT INTO account_months AS m (account_id, month, source, slot, amount)
-        SELECT p.account_id, date_trunc('month', t.effective_time AT TIME ZONE 'UTC')::date, t.source, s, sum(p.amount)
-        FROM new_postings p JOIN transactions t ON t.id = p.transaction_id
-        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
-        ON CONFLICT (account_id, month, source, slot) DO UPDATE SET amount = m.amount + excluded.amount;
-
-    -- One read of the accounts' slots: whether this transaction moved more
-    -- than 10^12 through its slot of one (then only the exclusive path can
-    -- prove the bounds), and the first account whose balance is near or
-    -- beyond its bound.
-    SELECT bool_or(x.large) AS large, (array_agg(x.account_id ORDER BY x.account_id) FILTER (WHERE x.near))[1] AS account_id INTO bad
-    FROM (SELECT b.account_id, bool_or(b.slot = s AND b.gross > 1000000000000) AS large,
-            abs(sum(b.amount)) > 1000000000000000 - margin AS near
-        FROM account_balances b WHERE b.account_id IN (SELECT account_id FROM new_postings)
-        GROUP BY b.account_id) x;
-    IF NOT exclusive AND bad.large THEN
+            xact = excluded.xact
+        RETURNING b.account_id, b.amount, b.gross)
+    SELECT bool_or(up.gross > 1000000000000),
+        min(up.account_id) FILTER (WHERE abs(up.amount + coalesce(o.total, 0)) > 1000000000000000 - margin)
+        INTO large, bad
+    FROM up LEFT JOIN LATERAL (SELECT sum(o.amount) AS total FROM account_balances o
+        WHERE o.account_id = up.account_id AND o.slot <> s) o ON true;
+    IF NOT exclusive AND large THEN
         RAISE EXCEPTION 'ledger: a large amount; retry the transaction with SET LOCAL guildhall.ledger_exclusive = on'
             USING ERRCODE = 'GHL01';
     END IF;
-    IF bad.account_id IS NULL THEN
-        SELECT m.account_id INTO bad FROM account_months m
-            JOIN (SELECT DISTINCT p.account_id, date_trunc('month', t.effective_time AT TIME ZONE 'UTC')::date AS month, t.source
-                FROM new_postings p JOIN transactions t ON t.id = p.transaction_id) k
-            ON k.account_id = m.account_id AND k.month = m.month AND k.source = m.source
-            GROUP BY m.account_id, m.month, m.source HAVING abs(sum(m.amount)) > 2000000000000000 - margin LIMIT 1;
-    END IF;
-    IF bad.account_id IS NOT NULL THEN
+
+    -- Postings added to an entry this transaction did not insert (an older
+    -- entry; or one inserted under a savepoint, whose xmin is the
+    -- subtransaction's: checked twice, which is harmless) are checked at
+    -- commit by ledger_recheck. An entry inserted by this transaction is
+    -- checked at commit by its own trigger.
+    WITH pt AS (
+        SELECT p.account_id, p.amount, p.transaction_id, t.xmin = pg_current_xact_id()::xid AS ours,
+            date_trunc('month', t.effective_time AT TIME ZONE 'UTC')::date AS month, t.source
+        FROM new_postings p JOIN transactions t ON t.id = p.transaction_id),
+    recheck AS (
+        INSERT INTO ledger_recheck (transaction_id) SELECT DISTINCT transaction_id FROM pt WHERE NOT ours),
+    up AS (
+        INSERT INTO account_months AS m (account_id, month, source, slot, amount)
+        SELECT account_id, month, source, s, sum(amount) FROM pt
+        GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+        ON CONFLICT (account_id, month, source, slot) DO UPDATE SET amount = m.amount + excluded.amount
+        RETURNING m.account_id, m.month, m.source, m.amount)
+    SELECT coalesce(bad, min(up.account_id) FILTER (WHERE abs(up.amount + coalesce(o.total, 0)) > 2000000000000000 - margin))
+        INTO bad
+    FROM up LEFT JOIN LATERAL (SELECT sum(o.amount) AS total FROM account_months o
+        WHERE o.account_id = up.account_id AND o.month = up.month AND o.source = up.source AND o.slot <> s) o ON true;
+
+    IF bad IS NOT NULL THEN
         IF NOT exclusive THEN
-            RAISE EXCEPTION 'ledger: accounts/% is near its bound; retry the transaction with SET LOCAL guildhall.ledger_exclusive = on', bad.account_id
+            RAISE EXCEPTION 'ledger: accounts/% is near its bound; retry the transaction with SET LOCAL guildhall.ledger_exclusive = on', bad
                 USING ERRCODE = 'GHL01';
         END IF;
-        RAISE EXCEPTION 'ledger: the entry would take accounts/% out of range', bad.account_id
-            USING ERRCODE = 'numeric_value_out_of_range', DETAIL = bad.account_id;
+        RAISE EXCEPTION 'ledger: the entry would take accounts/% out of range', bad
+            USING ERRCODE = 'numeric_value_out_of_range', DETAIL = bad;
     END IF;
     RETURN NULL;
 END $$;

@@ -44,3 +44,32 @@ SELECT p.account_id, date_trunc('month', t.effective_time AT TIME ZONE 'UTC')::d
 FROM transactions t JOIN postings p ON p.transaction_id = t.id
 WHERE t.hidden_until > sqlc.arg(at)::timestamptz
 GROUP BY 1, 2, 3;
+
+-- name: RecordEntry :one
+-- Records a manual entry in one statement: its idempotency key with the
+-- response (none without a request id), the entry, its postings and its
+-- outbox rows (the caller's activity, the event). If the request id was
+-- used before, nothing is written and written is false: the caller replays.
+WITH k AS (
+        -- Rows made by idempotency.NewKey.
+        INSERT INTO idempotency_keys (caller, request_id, method, request_hash, response)
+        SELECT * FROM ROWS FROM (unnest(sqlc.arg(callers)::text[]), unnest(sqlc.arg(request_ids)::uuid[]), unnest(sqlc.arg(methods)::text[]),
+            unnest(sqlc.arg(request_hashes)::bytea[]), unnest(sqlc.arg(responses)::bytea[]))
+            AS u(caller, request_id, method, request_hash, response)
+        ON CONFLICT DO NOTHING RETURNING 1),
+    go AS (SELECT WHERE coalesce(cardinality(sqlc.arg(request_ids)::uuid[]), 0) = 0 OR EXISTS (SELECT FROM k)),
+    t AS (
+        INSERT INTO transactions (id, description, effective_time, source, creator, create_time)
+        SELECT sqlc.arg(id), sqlc.arg(description), sqlc.arg(effective_time), sqlc.arg(source), sqlc.arg(creator), sqlc.arg(create_time)
+        FROM go
+        RETURNING id),
+    p AS (
+        INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
+        SELECT t.id, u.ord, u.a, u.c, u.m
+        FROM t, ROWS FROM (unnest(sqlc.arg(accounts)::text[]), unnest(sqlc.arg(currencies)::text[]), unnest(sqlc.arg(amounts)::bigint[]))
+            WITH ORDINALITY AS u(a, c, m, ord)),
+    o AS (
+        -- Rows made by outbox.NewMessage.
+        INSERT INTO outbox (topic, payload)
+        SELECT a.topic, a.payload FROM go, ROWS FROM (unnest(sqlc.arg(topics)::text[]), unnest(sqlc.arg(payloads)::bytea[])) AS a(topic, payload))
+SELECT EXISTS (SELECT FROM go)::bool AS written;

@@ -234,3 +234,76 @@ func (q *Queries) PostEntry(ctx context.Context, db DBTX, arg PostEntryParams) e
 	)
 	return err
 }
+
+const recordEntry = `-- name: RecordEntry :one
+WITH k AS (
+        -- Rows made by idempotency.NewKey.
+        INSERT INTO idempotency_keys (caller, request_id, method, request_hash, response)
+        SELECT caller, request_id, method, request_hash, response FROM ROWS FROM (unnest($1::text[]), unnest($2::uuid[]), unnest($3::text[]),
+            unnest($4::bytea[]), unnest($5::bytea[]))
+            AS u(caller, request_id, method, request_hash, response)
+        ON CONFLICT DO NOTHING RETURNING 1),
+    go AS (SELECT WHERE coalesce(cardinality($2::uuid[]), 0) = 0 OR EXISTS (SELECT FROM k)),
+    t AS (
+        INSERT INTO transactions (id, description, effective_time, source, creator, create_time)
+        SELECT $6, $7, $8, $9, $10, $11
+        FROM go
+        RETURNING id),
+    p AS (
+        INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
+        SELECT t.id, u.ord, u.a, u.c, u.m
+        FROM t, ROWS FROM (unnest($12::text[]), unnest($13::text[]), unnest($14::bigint[]))
+            WITH ORDINALITY AS u(a, c, m, ord)),
+    o AS (
+        -- Rows made by outbox.NewMessage.
+        INSERT INTO outbox (topic, payload)
+        SELECT a.topic, a.payload FROM go, ROWS FROM (unnest($15::text[]), unnest($16::bytea[])) AS a(topic, payload))
+SELECT EXISTS (SELECT FROM go)::bool AS written
+`
+
+type RecordEntryParams struct {
+	Callers       []string
+	RequestIds    []string
+	Methods       []string
+	RequestHashes [][]byte
+	Responses     [][]byte
+	ID            string
+	Description   string
+	EffectiveTime time.Time
+	Source        string
+	Creator       string
+	CreateTime    time.Time
+	Accounts      []string
+	Currencies    []string
+	Amounts       []int64
+	Topics        []string
+	Payloads      [][]byte
+}
+
+// Records a manual entry in one statement: its idempotency key with the
+// response (none without a request id), the entry, its postings and its
+// outbox rows (the caller's activity, the event). If the request id was
+// used before, nothing is written and written is false: the caller replays.
+func (q *Queries) RecordEntry(ctx context.Context, db DBTX, arg RecordEntryParams) (bool, error) {
+	row := db.QueryRow(ctx, recordEntry,
+		arg.Callers,
+		arg.RequestIds,
+		arg.Methods,
+		arg.RequestHashes,
+		arg.Responses,
+		arg.ID,
+		arg.Description,
+		arg.EffectiveTime,
+		arg.Source,
+		arg.Creator,
+		arg.CreateTime,
+		arg.Accounts,
+		arg.Currencies,
+		arg.Amounts,
+		arg.Topics,
+		arg.Payloads,
+	)
+	var written bool
+	err := row.Scan(&written)
+	return written, err
+}

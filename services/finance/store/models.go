@@ -121,6 +121,10 @@ type IdempotencyKey struct {
 	Caller      string
 }
 
+type LedgerRecheck struct {
+	TransactionID string
+}
+
 type Outbox struct {
 	ID         int64
 	Topic      string
