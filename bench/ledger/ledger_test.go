@@ -162,8 +162,40 @@ func donations(ctx context.Context, c *pgx.Conn, n, batch int) error {
 	return nil
 }
 
+// manualEntries writes n manual entries in transactions of batch, each in
+// the one statement CreateTransaction sends (RecordEntry: key with its
+// response, entry, two postings, two outbox rows).
+func manualEntries(ctx context.Context, c *pgx.Conn, n, batch int) error {
+	q := store.New()
+	payload := make([]byte, 180)
+	for done := 0; done < n; done += batch {
+		err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
+			for range batch {
+				id, _ := uuid.NewV7()
+				written, err := q.RecordEntry(ctx, tx, store.RecordEntryParams{Callers: []string{"people/admin"}, RequestIds: []string{uuid.NewString()},
+					Methods: []string{"CreateTransaction"}, RequestHashes: [][]byte{make([]byte, 32)}, Responses: [][]byte{payload},
+					ID: id.String(), Description: "load", EffectiveTime: time.Now(), Source: "manual", Creator: "people/admin", CreateTime: time.Now(),
+					Accounts: []string{"bank", "equity"}, Currencies: []string{"USD", "USD"}, Amounts: []int64{100, -100},
+					Topics: []string{"activity", "events"}, Payloads: [][]byte{payload, payload}})
+				if err != nil {
+					return err
+				}
+				if !written {
+					return fmt.Errorf("entry %s not written", id)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // manual writes n manual entries in transactions of batch, each with the
-// statements CreateTransaction sends (see services/finance/ledger.go).
+// seven statements CreateTransaction sent before RecordEntry (key, activity,
+// entry, reading it back with its postings, event, response).
 func manual(ctx context.Context, c *pgx.Conn, n, batch int) error {
 	q := store.New()
 	payload := make([]byte, 180)
@@ -213,7 +245,8 @@ var workloads = []struct {
 }{
 	{"donations, one per statement and commit", 1, donations},
 	{"donations, 8 per statement and commit", 8, donations},
-	{"manual entries, 8 per transaction", 8, manual},
+	{"manual entries, 8 per transaction, 7 statements each (before)", 8, manual},
+	{"manual entries, 8 per transaction, 1 statement each (RecordEntry)", 8, manualEntries},
 }
 
 func TestLedgerCPU(t *testing.T) {
