@@ -121,7 +121,6 @@ func Record(e Event) (*eventsv1.EventRecord, error) {
 		return nil, fmt.Errorf("event %s has no subject", e.Type)
 	}
 	data := &structpb.Struct{Fields: map[string]*structpb.Value{}}
-	js := []byte("{}") // data's JSON, for the check below
 	if e.Data != nil {
 		b, err := protojson.Marshal(e.Data)
 		if err != nil {
@@ -130,7 +129,6 @@ func Record(e Event) (*eventsv1.EventRecord, error) {
 		if err := protojson.Unmarshal(b, data); err != nil {
 			return nil, fmt.Errorf("encode %s data: %w", e.Type, err)
 		}
-		js = b
 	}
 	t := e.Time
 	if t.IsZero() {
@@ -141,9 +139,7 @@ func Record(e Event) (*eventsv1.EventRecord, error) {
 		Type: e.Type, Subject: e.Subject, Time: timestamppb.New(t.UTC()),
 		DataContentType: ContentType, Data: data,
 	}
-	// Checked with the JSON data was made from rather than by encoding
-	// the Struct again: the same object.
-	if _, err := cloudEvent(ev, js); err != nil {
+	if _, err := CloudEvent(ev); err != nil {
 		return nil, err
 	}
 	a := e.Audience
@@ -165,25 +161,20 @@ func SourceOf(eventType string) string {
 // CloudEvent returns ev as an SDK CloudEvent, validated against the
 // CloudEvents 1.0 required attributes.
 func CloudEvent(ev *eventsv1.Event) (cloudevents.Event, error) {
-	data := []byte("{}")
-	if ev.GetData() != nil {
-		b, err := protojson.Marshal(ev.GetData())
-		if err != nil {
-			return cloudevents.NewEvent(cloudevents.VersionV1), fmt.Errorf("event %s data: %w", ev.GetId(), err)
-		}
-		data = b
-	}
-	return cloudEvent(ev, data)
-}
-
-// cloudEvent is CloudEvent with ev's data already encoded as JSON.
-func cloudEvent(ev *eventsv1.Event, data []byte) (cloudevents.Event, error) {
 	ce := cloudevents.NewEvent(cloudevents.VersionV1)
 	ce.SetID(ev.GetId())
 	ce.SetSource(ev.GetSource())
 	ce.SetType(ev.GetType())
 	ce.SetSubject(ev.GetSubject())
 	ce.SetTime(ev.GetTime().AsTime().UTC())
+	data := []byte("{}")
+	if ev.GetData() != nil {
+		b, err := protojson.Marshal(ev.GetData())
+		if err != nil {
+			return ce, fmt.Errorf("event %s data: %w", ev.GetId(), err)
+		}
+		data = b
+	}
 	if err := ce.SetData(ContentType, data); err != nil {
 		return ce, fmt.Errorf("event %s data: %w", ev.GetId(), err)
 	}
