@@ -227,9 +227,10 @@ func (s *Server) vacanciesPart(ctx context.Context) (*transparencyv1.VacanciesPa
 		}
 	}
 	// Sorted before the cap, so the page shows the oldest vacancies, not
-	// the oldest of whichever came first.
+	// the oldest of whichever came first; positions opened at the same time
+	// keep membership's order.
 	slices.SortStableFunc(out.Positions, func(a, b *membershipv1.Position) int {
-		return cmp.Or(a.GetCreateTime().AsTime().Compare(b.GetCreateTime().AsTime()), cmp.Compare(a.GetName(), b.GetName()))
+		return a.GetCreateTime().AsTime().Compare(b.GetCreateTime().AsTime())
 	})
 	out.OpenCount = int32(len(out.Positions))
 	out.Positions = out.Positions[:min(len(out.Positions), listCap)]
