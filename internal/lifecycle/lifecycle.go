@@ -125,6 +125,12 @@ type Spec[S State, R any] struct {
 	Lock func(tx pgx.Tx) (R, error)
 	// Of gives the row's state and etag.
 	Of func(R) (S, string)
+	// Target, if set, decides the state to move to under the lock, after the
+	// etag check, and replaces To: for a method whose move follows from the
+	// row, or from what it changes first under the same lock (an orphaned
+	// package is UNMAINTAINED only once its last maintainer has left).
+	// Its error rolls the transaction back like any other.
+	Target func(tx pgx.Tx, row R) (S, error)
 	// Refuse, if set, words the refusal of a move the table does not allow
 	// (a resource that has its own documented reasons); by default Check's.
 	Refuse func(from, to S) error
@@ -153,6 +159,11 @@ func Transition[S State, R any](ctx context.Context, tx pgx.Tx, sp Spec[S, R]) (
 	from, etag := sp.Of(row)
 	if sp.Etag != "" && sp.Etag != etag {
 		return zero, none, apierr.EtagMismatch(sp.Name)
+	}
+	if sp.Target != nil {
+		if sp.To, err = sp.Target(tx, row); err != nil {
+			return zero, none, err
+		}
 	}
 	if from == sp.To && sp.Stay {
 		return row, none, nil

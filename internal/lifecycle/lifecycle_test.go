@@ -106,6 +106,7 @@ func TestTransition(t *testing.T) {
 		to       light
 		etag     string
 		stay     bool
+		target   light // decided under the lock (Spec.Target) when set
 		hook     lifecycle.Hook
 		code     codes.Code // codes.OK: the move is made
 		reason   string
@@ -118,6 +119,8 @@ func TestTransition(t *testing.T) {
 		{name: "stale etag", to: amber, etag: "7", hook: hooked, code: codes.Aborted, reason: "ETAG_MISMATCH", state: green},
 		{name: "stay put refused", to: green, hook: hooked, code: codes.FailedPrecondition, reason: "ILLEGAL_TRANSITION", state: green},
 		{name: "stay put allowed", to: green, stay: true, hook: hooked, state: green},
+		{name: "target decided under the lock", to: red, target: amber, hook: hooked, state: amber, recorded: 1},
+		{name: "target refused", to: amber, target: red, hook: hooked, code: codes.FailedPrecondition, reason: "ILLEGAL_TRANSITION", state: green},
 		{name: "hook error rolls the move back", to: amber, hook: func(context.Context, pgx.Tx, lifecycle.Change) error { return errHook }, code: codes.Unknown, state: green},
 	}
 	for _, c := range cases {
@@ -126,6 +129,15 @@ func TestTransition(t *testing.T) {
 			pool := setup(t)
 			sp := spec(c.to, c.etag, c.hook)
 			sp.Stay = c.stay
+			if c.target != 0 {
+				sp.Target = func(_ pgx.Tx, l lamp) (light, error) {
+					if l.state != green {
+						t.Errorf("target saw %s, want the locked GREEN row", l.state)
+					}
+					return c.target, nil
+				}
+				c.to = c.target
+			}
 			var m lifecycle.Move[light]
 			err := database.InTx(jane, pool, func(tx pgx.Tx) error {
 				var err error
