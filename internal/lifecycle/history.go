@@ -6,16 +6,18 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/pgenum"
+	"github.com/guildhall/guildhall/internal/resource"
 )
 
 // Enum is a state kept as text in a History: a generated proto enum,
 // stored as pgenum.Text.
 type Enum interface {
-	~int32
 	State
 	protoreflect.Enum
 }
@@ -29,19 +31,11 @@ type Enum interface {
 //
 // Every service writes and reads its histories through it, so that who
 // moved what and when is recorded one way (Record, Created) and read back
-// one way (Read). The names are the service's own constants, never input.
+// one way (Fill). The names are the service's own constants, never input.
 type History struct {
-	Table string // e.g. "release_transitions"
-	Key   string // the column of the resource's id, e.g. "release_id"
-}
-
-// Entry is one recorded move, as Read returns it. From is the zero state
-// for the entry that records the resource's creation.
-type Entry[S Enum] struct {
-	From, To S
-	Actor    string
-	Time     time.Time
-	Note     string
+	Collection string // the resources' collection, e.g. "releases"
+	Table      string // e.g. "release_transitions"
+	Key        string // the column of the resource's id, e.g. "release_id"
 }
 
 // DB runs History's statements: a pool, or a transaction.
@@ -69,29 +63,62 @@ func Created[S Enum](ctx context.Context, tx pgx.Tx, h History, id string, state
 	return h.insert(ctx, tx, id, "", pgenum.Text(state), auth.Actor(ctx), now, note)
 }
 
-// Read returns the recorded moves of the resources ids, oldest first, by
-// id; an id without any is absent.
-func Read[S Enum](ctx context.Context, db DB, h History, ids ...string) (map[string][]Entry[S], error) {
-	rows, err := db.Query(ctx, `SELECT `+pgx.Identifier{h.Key}.Sanitize()+`::text, from_state, to_state, actor, time, note FROM `+
-		pgx.Identifier{h.Table}.Sanitize()+` WHERE `+pgx.Identifier{h.Key}.Sanitize()+` = ANY($1) ORDER BY `+
-		pgx.Identifier{h.Key}.Sanitize()+`, id`, ids)
+// Fill sets the `history` of each of msgs, resources of h's collection, to
+// its recorded moves, read in one query. Every kind's history is a
+// repeated message of from_state and to_state (its State enum), actor,
+// time (google.protobuf.Timestamp) and note, like
+// roadmap.v1.ReleaseTransition, so one function fills them all.
+func Fill[M Named](ctx context.Context, db DB, h History, msgs ...M) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	ids := make([]string, len(msgs))
+	byID := make(map[string]protoreflect.Message, len(msgs))
+	for i, m := range msgs {
+		ids[i] = resource.ID(h.Collection, m.GetName())
+		byID[ids[i]] = m.ProtoReflect()
+	}
+	return h.read(ctx, db, ids, func(e stored) {
+		m := byID[e.id]
+		list := m.Mutable(m.Descriptor().Fields().ByName("history")).List()
+		t := list.NewElement().Message()
+		fields := t.Descriptor().Fields()
+		set := func(name string, v protoreflect.Value) { t.Set(fields.ByName(protoreflect.Name(name)), v) }
+		set("from_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("from_state").Enum(), e.from)))
+		set("to_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("to_state").Enum(), e.to)))
+		set("actor", protoreflect.ValueOfString(e.actor))
+		set("time", protoreflect.ValueOfMessage(timestamppb.New(e.time).ProtoReflect()))
+		set("note", protoreflect.ValueOfString(e.note))
+		list.Append(protoreflect.ValueOfMessage(t))
+	})
+}
+
+// Named is a resource message: it has a name, `{collection}/{id}`.
+type Named interface {
+	proto.Message
+	GetName() string
+}
+
+// stored is one recorded move as the table keeps it.
+type stored struct {
+	id, from, to, actor, note string
+	time                      time.Time
+}
+
+func (h History) read(ctx context.Context, db DB, ids []string, each func(stored)) error {
+	key, table := pgx.Identifier{h.Key}.Sanitize(), pgx.Identifier{h.Table}.Sanitize()
+	rows, err := db.Query(ctx, `SELECT `+key+`::text, from_state, to_state, actor, time, note FROM `+table+
+		` WHERE `+key+` = ANY($1) ORDER BY `+key+`, id`, ids)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	var zero S
-	d := zero.Descriptor()
-	out := map[string][]Entry[S]{}
 	for rows.Next() {
-		var (
-			id, from, to string
-			e            Entry[S]
-		)
-		if err := rows.Scan(&id, &from, &to, &e.Actor, &e.Time, &e.Note); err != nil {
-			return nil, err
+		var e stored
+		if err := rows.Scan(&e.id, &e.from, &e.to, &e.actor, &e.time, &e.note); err != nil {
+			return err
 		}
-		e.From, e.To, e.Time = S(pgenum.Number(d, from)), S(pgenum.Number(d, to)), e.Time.UTC()
-		out[id] = append(out[id], e)
+		each(e)
 	}
-	return out, rows.Err()
+	return rows.Err()
 }

@@ -7,6 +7,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	"github.com/guildhall/guildhall/internal/auth"
@@ -16,7 +18,7 @@ import (
 )
 
 // TestHistory: a creation and two moves recorded through History come back
-// in order, by resource, with the actor and the service clock's time, for
+// in order, filled into each resource's history, with the actor and the service clock's time, for
 // a text key and a uuid key alike; a resource without moves is absent.
 func TestHistory(t *testing.T) {
 	type state = roadmapv1.Release_State
@@ -36,7 +38,7 @@ func TestHistory(t *testing.T) {
 		{"uuid", "0190a1b2-0000-7000-8000-000000000001", "0190a1b2-0000-7000-8000-000000000002"},
 	} {
 		t.Run(c.key, func(t *testing.T) {
-			h := lifecycle.History{Table: "moves_" + c.key, Key: "thing_id"}
+			h := lifecycle.History{Collection: "releases", Table: "moves_" + c.key, Key: "thing_id"}
 			if _, err := pool.Exec(ctx, `CREATE TABLE moves_`+c.key+` (id bigserial PRIMARY KEY, thing_id `+c.key+` NOT NULL,
 				from_state text NOT NULL, to_state text NOT NULL, actor text NOT NULL, time timestamptz NOT NULL, note text NOT NULL DEFAULT '')`); err != nil {
 				t.Fatal(err)
@@ -56,22 +58,25 @@ func TestHistory(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			got, err := lifecycle.Read[state](ctx, pool, h, c.id, c.other)
-			if err != nil {
+			msgs := []*roadmapv1.Release{{Name: "releases/" + c.id}, {Name: "releases/" + c.other}}
+			if err := lifecycle.Fill(ctx, pool, h, msgs...); err != nil {
 				t.Fatal(err)
 			}
-			want := []lifecycle.Entry[state]{
-				{To: planned, Actor: "people/jane", Time: t0, Note: "created"},
-				{From: planned, To: dev, Actor: "people/jane", Time: t1.UTC(), Note: "go"},
-				{From: dev, To: released, Actor: "services/roadmap", Time: t1.Add(time.Hour).UTC()},
+			want := []*roadmapv1.ReleaseTransition{
+				{ToState: planned, Actor: "people/jane", Time: timestamppb.New(t0), Note: "created"},
+				{FromState: planned, ToState: dev, Actor: "people/jane", Time: timestamppb.New(t1), Note: "go"},
+				{FromState: dev, ToState: released, Actor: "services/roadmap", Time: timestamppb.New(t1.Add(time.Hour))},
 			}
-			if len(got) != 1 || len(got[c.id]) != len(want) {
-				t.Fatalf("read %+v, want %d entries of %s only", got, len(want), c.id)
+			if got := msgs[0].GetHistory(); len(got) != len(want) {
+				t.Fatalf("history %v, want %d entries", got, len(want))
 			}
-			for i, e := range got[c.id] {
-				if e != want[i] {
-					t.Errorf("entry %d: %+v, want %+v", i, e, want[i])
+			for i, e := range msgs[0].GetHistory() {
+				if !proto.Equal(e, want[i]) {
+					t.Errorf("entry %d: %v, want %v", i, e, want[i])
 				}
+			}
+			if len(msgs[1].GetHistory()) != 0 {
+				t.Errorf("a release without moves has history %v", msgs[1].GetHistory())
 			}
 		})
 	}

@@ -64,9 +64,16 @@ func (s *Server) CreateSponsorship(ctx context.Context, req *financev1.CreateSpo
 		return nil, err
 	}
 	return doTx(ctx, s, req.GetRequestId(), "CreateSponsorship", req, func(tx pgx.Tx) (*financev1.Sponsorship, error) {
-		return emitted(ctx, s, tx, events.SponsorshipCreated, events.Public(), sponsorshipData)(scanSponsorship(s.q.CreateSponsorship(ctx, tx, store.CreateSponsorshipParams{ID: resource.NewID(), Organisation: sp.GetOrganisation(),
+		out, err := emitted(ctx, s, tx, events.SponsorshipCreated, events.Public(), sponsorshipData)(scanSponsorship(s.q.CreateSponsorship(ctx, tx, store.CreateSponsorshipParams{ID: resource.NewID(), Organisation: sp.GetOrganisation(),
 			Package: sp.GetPackage(), Kind: pgenum.Text(sp.GetKind()), CurrencyCode: sp.GetAmount().GetCurrencyCode(), Amount: sp.GetAmount().GetMinorUnits(),
 			Period: pgenum.Text(sp.GetPeriod()), StartDate: start, EndDate: end, CreateTime: s.now()})))
+		if err != nil {
+			return nil, err
+		}
+		if err := lifecycle.Created(ctx, tx, sponsorshipHistory, resource.ID(sponsorships, out.GetName()), out.GetState(), s.now(), "created"); err != nil {
+			return nil, err
+		}
+		return out, lifecycle.Fill(ctx, tx, sponsorshipHistory, out)
 	})
 }
 
@@ -121,15 +128,22 @@ func (s *Server) UpdateSponsorship(ctx context.Context, req *financev1.UpdateSpo
 			if err != nil {
 				return nil, err
 			}
-			return scanSponsorship(s.q.UpdateSponsorship(ctx, tx, store.UpdateSponsorshipParams{ID: id, Organisation: sp.GetOrganisation(),
+			out, err := scanSponsorship(s.q.UpdateSponsorship(ctx, tx, store.UpdateSponsorshipParams{ID: id, Organisation: sp.GetOrganisation(),
 				Package: sp.GetPackage(), Amount: sp.GetAmount().GetMinorUnits(), Period: pgenum.Text(sp.GetPeriod()), EndDate: end, Now: s.now()}))
+			if err != nil {
+				return nil, err
+			}
+			return out, lifecycle.Fill(ctx, tx, sponsorshipHistory, out)
 		})
 }
 
 // GetSponsorship implements AIP-131.
 func (s *Server) GetSponsorship(ctx context.Context, req *financev1.GetSponsorshipRequest) (*financev1.Sponsorship, error) {
 	sp, err := scanSponsorship(s.q.GetSponsorship(ctx, s.db, resource.ID(sponsorships, req.GetName())))
-	return sp, resource.NotFoundIfNoRows(err, req.GetName())
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	return sp, lifecycle.Fill(ctx, s.db, sponsorshipHistory, sp)
 }
 
 // ListSponsorships lists deals oldest first.
@@ -141,7 +155,10 @@ func (s *Server) ListSponsorships(ctx context.Context, req *financev1.ListSponso
 			return s.q.ListSponsorships(ctx, s.db, store.ListSponsorshipsParams{After: after, PageSize: limit})
 		},
 		func(r store.Sponsorship) string { return r.ID }, sponsorshipFromRow)
-	return resp, err
+	if err != nil {
+		return nil, err
+	}
+	return resp, lifecycle.Fill(ctx, s.db, sponsorshipHistory, resp.Sponsorships...)
 }
 
 // RecordSponsorshipPayment posts one period's payment, once per request_id;
@@ -183,10 +200,30 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		if err := s.q.CreateSponsorshipPayment(ctx, tx, store.CreateSponsorshipPaymentParams{TransactionID: t, SponsorshipID: &id}); err != nil {
 			return nil, err
 		}
-		return emitted(ctx, s, tx, events.SponsorshipPaymentRecorded, events.Public(), sponsorshipData)(
-			scanSponsorship(s.q.AddSponsorshipPayment(ctx, tx, store.AddSponsorshipPaymentParams{ID: id, Now: s.now()})))
+		add := func(tx pgx.Tx) (store.Sponsorship, error) {
+			return s.q.AddSponsorshipPayment(ctx, tx, store.AddSponsorshipPaymentParams{ID: id, Now: s.now()})
+		}
+		var row store.Sponsorship
+		if sp.GetState() == financev1.Sponsorship_STATE_PROPOSED {
+			// The first payment makes the deal ACTIVE: a move on the record.
+			row, _, err = lifecycle.Transition(ctx, tx, s.sponsorshipMove(ctx, id, req.GetName(), financev1.Sponsorship_STATE_ACTIVE, "first payment",
+				func(tx pgx.Tx, _ lifecycle.Move[financev1.Sponsorship_State]) (store.Sponsorship, error) {
+					return add(tx)
+				}))
+		} else {
+			row, err = add(tx)
+		}
+		out, err := emitted(ctx, s, tx, events.SponsorshipPaymentRecorded, events.Public(), sponsorshipData)(scanSponsorship(row, err))
+		if err != nil {
+			return nil, err
+		}
+		return out, lifecycle.Fill(ctx, tx, sponsorshipHistory, out)
 	})
 }
+
+// sponsorshipHistory keeps every deal's creation and moves, with who made
+// each and when (migration 00011).
+var sponsorshipHistory = lifecycle.History{Collection: sponsorships, Table: "sponsorship_transitions", Key: "sponsorship_id"}
 
 // sponsorshipMoves are a deal's moves: its first payment makes it ACTIVE
 // (AddSponsorshipPayment), and it ends, for good, by EndSponsorship.
@@ -204,22 +241,36 @@ func (s *Server) EndSponsorship(ctx context.Context, req *financev1.EndSponsorsh
 	id := resource.ID(sponsorships, req.GetName())
 	var sp *financev1.Sponsorship
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		row, _, err := lifecycle.Transition(ctx, tx, lifecycle.Spec[financev1.Sponsorship_State, store.Sponsorship]{
-			Machine: sponsorshipMoves, Name: req.GetName(), To: financev1.Sponsorship_STATE_ENDED, Now: s.now(),
-			Lock: func(tx pgx.Tx) (store.Sponsorship, error) { return s.q.GetSponsorshipForUpdate(ctx, tx, id) },
-			Of: func(r store.Sponsorship) (financev1.Sponsorship_State, string) {
-				return sponsorshipState(r.State), resource.Etag(r.Version)
-			},
-			Apply: func(tx pgx.Tx, _ store.Sponsorship, m lifecycle.Move[financev1.Sponsorship_State]) (store.Sponsorship, error) {
+		row, _, err := lifecycle.Transition(ctx, tx, s.sponsorshipMove(ctx, id, req.GetName(), financev1.Sponsorship_STATE_ENDED, "",
+			func(tx pgx.Tx, m lifecycle.Move[financev1.Sponsorship_State]) (store.Sponsorship, error) {
 				return s.q.EndSponsorship(ctx, tx, store.EndSponsorshipParams{ID: id, Today: today(m.Time), Now: m.Time})
-			},
-			After: s.transitioned,
-		})
+			}))
 		if err != nil {
 			return err
 		}
 		sp = sponsorshipFromRow(row)
-		return s.acted(ctx, tx)
+		if err := s.acted(ctx, tx); err != nil {
+			return err
+		}
+		return lifecycle.Fill(ctx, tx, sponsorshipHistory, sp)
 	})
 	return sp, err
+}
+
+// sponsorshipMove is deal id's (named name) move to to, made by apply and
+// kept in its history with note.
+func (s *Server) sponsorshipMove(ctx context.Context, id, name string, to financev1.Sponsorship_State, note string,
+	apply func(pgx.Tx, lifecycle.Move[financev1.Sponsorship_State]) (store.Sponsorship, error)) lifecycle.Spec[financev1.Sponsorship_State, store.Sponsorship] {
+	return lifecycle.Spec[financev1.Sponsorship_State, store.Sponsorship]{
+		Machine: sponsorshipMoves, Name: name, To: to, Note: note, Now: s.now(),
+		Lock: func(tx pgx.Tx) (store.Sponsorship, error) { return s.q.GetSponsorshipForUpdate(ctx, tx, id) },
+		Of: func(r store.Sponsorship) (financev1.Sponsorship_State, string) {
+			return sponsorshipState(r.State), resource.Etag(r.Version)
+		},
+		Apply: func(tx pgx.Tx, _ store.Sponsorship, m lifecycle.Move[financev1.Sponsorship_State]) (store.Sponsorship, error) {
+			return apply(tx, m)
+		},
+		Record: lifecycle.Record[financev1.Sponsorship_State](ctx, sponsorshipHistory, id),
+		After:  s.transitioned,
+	}
 }

@@ -80,10 +80,16 @@ func (s *Server) CreateSubscription(ctx context.Context, req *financev1.CreateSu
 		if err != nil {
 			return nil, err
 		}
+		if err := lifecycle.Created(ctx, tx, subscriptionHistory, resource.ID(subscriptions, out.GetName()), out.GetState(), s.now(), "created"); err != nil {
+			return nil, err
+		}
 		if err := s.emit(ctx, tx, events.SubscriptionCreated, out.GetName(), subData(out), subAudience(out)); err != nil {
 			return nil, err
 		}
-		return out, s.checkRecurringTotal(ctx, tx, out.GetAmount().GetCurrencyCode())
+		if err := s.checkRecurringTotal(ctx, tx, out.GetAmount().GetCurrencyCode()); err != nil {
+			return nil, err
+		}
+		return out, lifecycle.Fill(ctx, tx, subscriptionHistory, out)
 	})
 }
 
@@ -108,7 +114,10 @@ func (s *Server) checkRecurringTotal(ctx context.Context, tx pgx.Tx, currency st
 // GetSubscription implements AIP-131.
 func (s *Server) GetSubscription(ctx context.Context, req *financev1.GetSubscriptionRequest) (*financev1.Subscription, error) {
 	sb, err := scanSub(s.q.GetSubscription(ctx, s.db, resource.ID(subscriptions, req.GetName())))
-	return sb, resource.NotFoundIfNoRows(err, req.GetName())
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	return sb, lifecycle.Fill(ctx, s.db, subscriptionHistory, sb)
 }
 
 // ListSubscriptions lists subscriptions oldest first; overdue=true keeps
@@ -126,7 +135,7 @@ func (s *Server) ListSubscriptions(ctx context.Context, req *financev1.ListSubsc
 	if err != nil {
 		return nil, err
 	}
-	return resp, nil
+	return resp, lifecycle.Fill(ctx, s.db, subscriptionHistory, resp.Subscriptions...)
 }
 
 func strconvBool(b bool) string {
@@ -135,6 +144,10 @@ func strconvBool(b bool) string {
 	}
 	return "0"
 }
+
+// subscriptionHistory keeps every subscription's creation and moves, with
+// who made each and when (migration 00011).
+var subscriptionHistory = lifecycle.History{Collection: subscriptions, Table: "subscription_transitions", Key: "subscription_id"}
 
 // subscriptionMoves are a subscription's moves: paused and resumed, and
 // cancelled for good.
@@ -163,7 +176,8 @@ func (s *Server) subState(ctx context.Context, name string, to financev1.Subscri
 				return s.q.SetSubscriptionState(ctx, tx, store.SetSubscriptionStateParams{ID: id, State: pgenum.Text(m.To),
 					FromStates: []string{r.State}, UpdateTime: m.Time})
 			},
-			After: s.transitioned,
+			Record: lifecycle.Record[financev1.Subscription_State](ctx, subscriptionHistory, id),
+			After:  s.transitioned,
 		})
 		if err != nil {
 			return err
@@ -174,7 +188,10 @@ func (s *Server) subState(ctx context.Context, name string, to financev1.Subscri
 				return err
 			}
 		}
-		return s.acted(ctx, tx)
+		if err := s.acted(ctx, tx); err != nil {
+			return err
+		}
+		return lifecycle.Fill(ctx, tx, subscriptionHistory, out)
 	})
 	return out, err
 }
@@ -238,8 +255,11 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		if err != nil {
 			return nil, err
 		}
-		return out, s.emit(ctx, tx, events.SubscriptionPaymentRecorded, out.GetName(),
-			&financev1.Subscription{Name: out.GetName(), Subscriber: out.GetSubscriber(), NextDueDate: out.GetNextDueDate()}, subAudience(out))
+		if err := s.emit(ctx, tx, events.SubscriptionPaymentRecorded, out.GetName(),
+			&financev1.Subscription{Name: out.GetName(), Subscriber: out.GetSubscriber(), NextDueDate: out.GetNextDueDate()}, subAudience(out)); err != nil {
+			return nil, err
+		}
+		return out, lifecycle.Fill(ctx, tx, subscriptionHistory, out)
 	})
 }
 

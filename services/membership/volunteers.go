@@ -39,6 +39,9 @@ var funnel = []membershipv1.Volunteer_State{
 	membershipv1.Volunteer_STATE_ONBOARDING, membershipv1.Volunteer_STATE_ACTIVE,
 }
 
+// volunteerHistory keeps every offer's moves, with who and when.
+var volunteerHistory = lifecycle.History{Collection: volunteers, Table: "volunteer_transitions", Key: "volunteer_id"}
+
 // volunteerMoves are the legal moves of an offer: one step forward through
 // the funnel, and any open offer may be declined or withdrawn; ACTIVE,
 // DECLINED and WITHDRAWN are final.
@@ -291,12 +294,8 @@ func (s *Server) TransitionVolunteer(ctx context.Context, req *membershipv1.Tran
 				}
 				return s.q.MoveVolunteer(ctx, tx, params)
 			},
-			Record: func(tx pgx.Tx, m move) error {
-				return s.q.InsertVolunteerTransition(ctx, tx, store.InsertVolunteerTransitionParams{
-					VolunteerID: id, FromState: pgenum.Text(m.From), ToState: pgenum.Text(m.To), Actor: m.Actor, Time: m.Time, Note: m.Note,
-				})
-			},
-			After: s.transitioned,
+			Record: lifecycle.Record[membershipv1.Volunteer_State](ctx, volunteerHistory, id),
+			After:  s.transitioned,
 		})
 		if err != nil {
 			return err
@@ -398,11 +397,8 @@ func volunteerState(s string) membershipv1.Volunteer_State {
 }
 
 func (s *Server) volunteersFromRows(ctx context.Context, db store.DBTX, rows []store.Volunteer) ([]*membershipv1.Volunteer, error) {
-	ids := make([]string, len(rows))
 	out := make([]*membershipv1.Volunteer, len(rows))
-	byID := map[string]*membershipv1.Volunteer{}
 	for i, r := range rows {
-		ids[i] = r.ID
 		v := &membershipv1.Volunteer{
 			Name:          resource.Name(volunteers, r.ID),
 			DisplayName:   r.DisplayName,
@@ -419,17 +415,7 @@ func (s *Server) volunteersFromRows(ctx context.Context, db store.DBTX, rows []s
 		if r.PersonID.Valid {
 			v.Person = resource.Name(people, r.PersonID.String)
 		}
-		out[i], byID[r.ID] = v, v
+		out[i] = v
 	}
-	hist, err := s.q.VolunteerTransitions(ctx, db, ids)
-	if err != nil {
-		return nil, err
-	}
-	for _, h := range hist {
-		byID[h.VolunteerID].History = append(byID[h.VolunteerID].History, &membershipv1.VolunteerTransition{
-			FromState: volunteerState(h.FromState), ToState: volunteerState(h.ToState),
-			Actor: h.Actor, Time: timestamppb.New(h.Time), Note: h.Note,
-		})
-	}
-	return out, nil
+	return out, lifecycle.Fill(ctx, db, volunteerHistory, out...)
 }

@@ -10,7 +10,6 @@ import (
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/apierr"
-	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/convert"
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
@@ -25,6 +24,10 @@ const releases = "releases"
 
 // ReasonReleaseHasItems refuses deleting a release that items still name.
 const ReasonReleaseHasItems = typev1.ErrorReason_RELEASE_HAS_ITEMS
+
+// releaseHistory keeps every release's moves (TransitionRelease) and its
+// creation, with who and when.
+var releaseHistory = lifecycle.History{Collection: releases, Table: "release_transitions", Key: "release_id"}
 
 // releaseMoves are the legal release state changes. A release may go back
 // from IN_DEVELOPMENT to PLANNED (scope rethought), a planned release may be
@@ -140,9 +143,7 @@ func (s *Server) CreateRelease(ctx context.Context, req *roadmapv1.CreateRelease
 		if err != nil {
 			return nil, err
 		}
-		if err := s.q.InsertReleaseTransition(ctx, tx, store.InsertReleaseTransitionParams{
-			ReleaseID: row.ID, FromState: "", ToState: row.State, Actor: auth.Actor(ctx), Time: s.now(), Note: "created",
-		}); err != nil {
+		if err := lifecycle.Created(ctx, tx, releaseHistory, row.ID, releaseState(row.State), s.now(), "created"); err != nil {
 			return nil, err
 		}
 		created := releaseFromRow(row)
@@ -204,12 +205,8 @@ func (s *Server) TransitionRelease(ctx context.Context, req *roadmapv1.Transitio
 			Apply: func(tx pgx.Tx, _ store.Release, m move) (store.Release, error) {
 				return s.q.SetReleaseState(ctx, tx, store.SetReleaseStateParams{ID: id, State: pgenum.Text(m.To)})
 			},
-			Record: func(tx pgx.Tx, m move) error {
-				return s.q.InsertReleaseTransition(ctx, tx, store.InsertReleaseTransitionParams{
-					ReleaseID: id, FromState: pgenum.Text(m.From), ToState: pgenum.Text(m.To), Actor: m.Actor, Time: m.Time, Note: m.Note,
-				})
-			},
-			After: s.transitioned,
+			Record: lifecycle.Record[roadmapv1.Release_State](ctx, releaseHistory, id),
+			After:  s.transitioned,
 		})
 		if err != nil {
 			return err
@@ -226,16 +223,7 @@ func (s *Server) withHistory(ctx context.Context, db store.DBTX, r *roadmapv1.Re
 	if err != nil {
 		return nil, err
 	}
-	rows, err := s.q.ReleaseTransitions(ctx, db, resource.ID(releases, r.GetName()))
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range rows {
-		r.History = append(r.History, &roadmapv1.ReleaseTransition{
-			FromState: releaseState(t.FromState), ToState: releaseState(t.ToState), Actor: t.Actor, Time: timestamppb.New(t.Time), Note: t.Note,
-		})
-	}
-	return r, nil
+	return r, lifecycle.Fill(ctx, db, releaseHistory, r)
 }
 
 // DeleteRelease implements AIP-135.

@@ -4603,6 +4603,11 @@ export interface components {
             endDate?: string;
             /** @description Changes whenever the deal does; send it back on update to guard against lost updates. */
             etag?: string;
+            /**
+             * @description Its state changes, oldest first: its creation, its first payment
+             *     (ACTIVE) and its end, each with who made it and when.
+             */
+            readonly history?: components["schemas"]["SponsorshipTransition"][];
             /** @description <nil> Set on create; cannot be changed. */
             kind: components["schemas"]["SponsorshipKind"];
             /** @description The resource name, `sponsorships/{sponsorship}` (a server-assigned UUIDv7). */
@@ -4648,6 +4653,11 @@ export interface components {
             endDate?: string;
             /** @description Changes whenever the deal does; send it back on update to guard against lost updates. */
             etag?: string;
+            /**
+             * @description Its state changes, oldest first: its creation, its first payment
+             *     (ACTIVE) and its end, each with who made it and when.
+             */
+            readonly history?: components["schemas"]["SponsorshipTransition"][];
             /** @description <nil> Set on create; cannot be changed. */
             kind?: components["schemas"]["SponsorshipKind"];
             /** @description The resource name, `sponsorships/{sponsorship}` (a server-assigned UUIDv7). */
@@ -4678,6 +4688,20 @@ export interface components {
          * @enum {string}
          */
         SponsorshipState: "STATE_UNSPECIFIED" | "STATE_PROPOSED" | "STATE_ACTIVE" | "STATE_ENDED";
+        /** @description One state change of a sponsorship. */
+        SponsorshipTransition: {
+            /** @description Who moved it, `people/{person}` (or `services/{service}`). */
+            readonly actor?: string;
+            readonly fromState?: components["schemas"]["SponsorshipState"];
+            /** @description What moved it, e.g. "created", "first payment". */
+            readonly note?: string;
+            /**
+             * Format: date-time
+             * @description When, UTC, by the finance service's clock.
+             */
+            readonly time?: string | null;
+            readonly toState?: components["schemas"]["SponsorshipState"];
+        };
         /** @description google.rpc.Status: every error of every route. */
         Status: {
             /**
@@ -4697,6 +4721,11 @@ export interface components {
              * @description When the subscription was recorded.
              */
             readonly createTime?: string | null;
+            /**
+             * @description Its state changes, oldest first: its creation, then every pause, resume
+             *     and cancellation, each with who made it and when.
+             */
+            readonly history?: components["schemas"]["SubscriptionTransition"][];
             interval: components["schemas"]["Interval"];
             /** @description The resource name, `subscriptions/{subscription}` (a server-assigned UUIDv7). */
             readonly name?: string;
@@ -4740,6 +4769,20 @@ export interface components {
          * @enum {string}
          */
         SubscriptionState: "STATE_UNSPECIFIED" | "STATE_ACTIVE" | "STATE_PAUSED" | "STATE_CANCELLED";
+        /** @description One state change of a subscription. */
+        SubscriptionTransition: {
+            /** @description Who moved it, `people/{person}` (or `services/{service}`). */
+            readonly actor?: string;
+            readonly fromState?: components["schemas"]["SubscriptionState"];
+            /** @description What moved it, e.g. "created". */
+            readonly note?: string;
+            /**
+             * Format: date-time
+             * @description When, UTC, by the finance service's clock.
+             */
+            readonly time?: string | null;
+            readonly toState?: components["schemas"]["SubscriptionState"];
+        };
         /** @description Response for SuggestPositions. */
         SuggestPositionsResponse: {
             /** @description Open positions, best fit first. */

@@ -163,6 +163,16 @@ type Sponsorship struct {
 	Version      int64
 }
 
+type SponsorshipTransition struct {
+	ID            int64
+	SponsorshipID string
+	FromState     string
+	ToState       string
+	Actor         string
+	Time          time.Time
+	Note          string
+}
+
 type Subscription struct {
 	ID             string
 	TierID         pgtype.Text
@@ -177,6 +187,16 @@ type Subscription struct {
 	CreateTime     time.Time
 	UpdateTime     time.Time
 	AnchorDay      int32
+}
+
+type SubscriptionTransition struct {
+	ID             int64
+	SubscriptionID string
+	FromState      string
+	ToState        string
+	Actor          string
+	Time           time.Time
+	Note           string
 }
 
 type Tier struct {

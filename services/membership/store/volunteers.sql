@@ -44,13 +44,6 @@ SET state = sqlc.arg(state), position = sqlc.arg(position), person_id = sqlc.nar
 WHERE id = sqlc.arg(id)
 RETURNING *;
 
--- name: InsertVolunteerTransition :exec
-INSERT INTO volunteer_transitions (volunteer_id, from_state, to_state, actor, time, note)
-VALUES ($1, $2, $3, $4, $5, $6);
-
--- name: VolunteerTransitions :many
-SELECT * FROM volunteer_transitions WHERE volunteer_id = ANY(sqlc.arg(ids)::text[]) ORDER BY volunteer_id, id;
-
 -- name: VolunteerCountsByState :many
 SELECT state, count(*)::int AS n FROM volunteers GROUP BY state ORDER BY state;
 

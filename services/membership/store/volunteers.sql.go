@@ -124,32 +124,6 @@ func (q *Queries) GetVolunteerForUpdate(ctx context.Context, db DBTX, id string)
 	return i, err
 }
 
-const insertVolunteerTransition = `-- name: InsertVolunteerTransition :exec
-INSERT INTO volunteer_transitions (volunteer_id, from_state, to_state, actor, time, note)
-VALUES ($1, $2, $3, $4, $5, $6)
-`
-
-type InsertVolunteerTransitionParams struct {
-	VolunteerID string
-	FromState   string
-	ToState     string
-	Actor       string
-	Time        time.Time
-	Note        string
-}
-
-func (q *Queries) InsertVolunteerTransition(ctx context.Context, db DBTX, arg InsertVolunteerTransitionParams) error {
-	_, err := db.Exec(ctx, insertVolunteerTransition,
-		arg.VolunteerID,
-		arg.FromState,
-		arg.ToState,
-		arg.Actor,
-		arg.Time,
-		arg.Note,
-	)
-	return err
-}
-
 const listOwnVolunteers = `-- name: ListOwnVolunteers :many
 SELECT id, display_name, contact, skills, hours_per_month, interests, state, position, person_id, active_time, create_time, update_time, version, offered_by_person, offered_by_issuer, offered_by_subject FROM volunteers v
 WHERE (
@@ -372,36 +346,4 @@ func (q *Queries) VolunteerFunnel(ctx context.Context, db DBTX) (VolunteerFunnel
 	var i VolunteerFunnelRow
 	err := row.Scan(&i.Total, &i.Activated, &i.MedianDaysToActive)
 	return i, err
-}
-
-const volunteerTransitions = `-- name: VolunteerTransitions :many
-SELECT id, volunteer_id, from_state, to_state, actor, time, note FROM volunteer_transitions WHERE volunteer_id = ANY($1::text[]) ORDER BY volunteer_id, id
-`
-
-func (q *Queries) VolunteerTransitions(ctx context.Context, db DBTX, ids []string) ([]VolunteerTransition, error) {
-	rows, err := db.Query(ctx, volunteerTransitions, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []VolunteerTransition{}
-	for rows.Next() {
-		var i VolunteerTransition
-		if err := rows.Scan(
-			&i.ID,
-			&i.VolunteerID,
-			&i.FromState,
-			&i.ToState,
-			&i.Actor,
-			&i.Time,
-			&i.Note,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
 }

@@ -28,13 +28,6 @@ UPDATE releases SET state = $2, update_time = now(), version = version + 1
 WHERE id = $1
 RETURNING *;
 
--- name: InsertReleaseTransition :exec
-INSERT INTO release_transitions (release_id, from_state, to_state, actor, time, note)
-VALUES ($1, $2, $3, $4, $5, $6);
-
--- name: ReleaseTransitions :many
-SELECT * FROM release_transitions WHERE release_id = $1 ORDER BY id;
-
 -- name: DeleteRelease :exec
 DELETE FROM releases WHERE id = $1;
 

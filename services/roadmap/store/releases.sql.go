@@ -148,32 +148,6 @@ func (q *Queries) GetReleaseForUpdate(ctx context.Context, db DBTX, id string) (
 	return i, err
 }
 
-const insertReleaseTransition = `-- name: InsertReleaseTransition :exec
-INSERT INTO release_transitions (release_id, from_state, to_state, actor, time, note)
-VALUES ($1, $2, $3, $4, $5, $6)
-`
-
-type InsertReleaseTransitionParams struct {
-	ReleaseID string
-	FromState string
-	ToState   string
-	Actor     string
-	Time      time.Time
-	Note      string
-}
-
-func (q *Queries) InsertReleaseTransition(ctx context.Context, db DBTX, arg InsertReleaseTransitionParams) error {
-	_, err := db.Exec(ctx, insertReleaseTransition,
-		arg.ReleaseID,
-		arg.FromState,
-		arg.ToState,
-		arg.Actor,
-		arg.Time,
-		arg.Note,
-	)
-	return err
-}
-
 const listReleases = `-- name: ListReleases :many
 SELECT id, display_name, description, base_platform, state, target_date, release_date, notes, create_time, update_time, version FROM releases
 WHERE id > $1
@@ -247,38 +221,6 @@ func (q *Queries) ReleaseChangelog(ctx context.Context, db DBTX, releaseID pgtyp
 			&i.UpdateTime,
 			&i.Version,
 			&i.StaleAnnouncedFor,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const releaseTransitions = `-- name: ReleaseTransitions :many
-SELECT id, release_id, from_state, to_state, actor, time, note FROM release_transitions WHERE release_id = $1 ORDER BY id
-`
-
-func (q *Queries) ReleaseTransitions(ctx context.Context, db DBTX, releaseID string) ([]ReleaseTransition, error) {
-	rows, err := db.Query(ctx, releaseTransitions, releaseID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ReleaseTransition{}
-	for rows.Next() {
-		var i ReleaseTransition
-		if err := rows.Scan(
-			&i.ID,
-			&i.ReleaseID,
-			&i.FromState,
-			&i.ToState,
-			&i.Actor,
-			&i.Time,
-			&i.Note,
 		); err != nil {
 			return nil, err
 		}

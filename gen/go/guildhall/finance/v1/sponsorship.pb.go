@@ -164,7 +164,10 @@ type Sponsorship struct {
 	// When the deal last changed: an update, a payment or its end.
 	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
 	// Changes whenever the deal does; send it back on update to guard against lost updates.
-	Etag          string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	Etag string `protobuf:"bytes,13,opt,name=etag,proto3" json:"etag,omitempty"`
+	// Its state changes, oldest first: its creation, its first payment
+	// (ACTIVE) and its end, each with who made it and when.
+	History       []*SponsorshipTransition `protobuf:"bytes,14,rep,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -290,11 +293,100 @@ func (x *Sponsorship) GetEtag() string {
 	return ""
 }
 
+func (x *Sponsorship) GetHistory() []*SponsorshipTransition {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// One state change of a sponsorship.
+type SponsorshipTransition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state before; STATE_UNSPECIFIED for its creation.
+	FromState Sponsorship_State `protobuf:"varint,1,opt,name=from_state,json=fromState,proto3,enum=guildhall.finance.v1.Sponsorship_State" json:"from_state,omitempty"`
+	// The state after.
+	ToState Sponsorship_State `protobuf:"varint,2,opt,name=to_state,json=toState,proto3,enum=guildhall.finance.v1.Sponsorship_State" json:"to_state,omitempty"`
+	// Who moved it, `people/{person}` (or `services/{service}`).
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When, UTC, by the finance service's clock.
+	Time *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// What moved it, e.g. "created", "first payment".
+	Note          string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SponsorshipTransition) Reset() {
+	*x = SponsorshipTransition{}
+	mi := &file_guildhall_finance_v1_sponsorship_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SponsorshipTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SponsorshipTransition) ProtoMessage() {}
+
+func (x *SponsorshipTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_sponsorship_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SponsorshipTransition.ProtoReflect.Descriptor instead.
+func (*SponsorshipTransition) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_sponsorship_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SponsorshipTransition) GetFromState() Sponsorship_State {
+	if x != nil {
+		return x.FromState
+	}
+	return Sponsorship_STATE_UNSPECIFIED
+}
+
+func (x *SponsorshipTransition) GetToState() Sponsorship_State {
+	if x != nil {
+		return x.ToState
+	}
+	return Sponsorship_STATE_UNSPECIFIED
+}
+
+func (x *SponsorshipTransition) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *SponsorshipTransition) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *SponsorshipTransition) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 var File_guildhall_finance_v1_sponsorship_proto protoreflect.FileDescriptor
 
 const file_guildhall_finance_v1_sponsorship_proto_rawDesc = "" +
 	"\n" +
-	"&guildhall/finance/v1/sponsorship.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'guildhall/finance/v1/subscription.proto\x1a\x1dguildhall/type/v1/money.proto\"\x91\t\n" +
+	"&guildhall/finance/v1/sponsorship.proto\x12\x14guildhall.finance.v1\x1a\x1bbuf/validate/validate.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x19google/api/resource.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'guildhall/finance/v1/subscription.proto\x1a\x1dguildhall/type/v1/money.proto\"\xdd\t\n" +
 	"\vSponsorship\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12/\n" +
 	"\forganisation\x18\x02 \x01(\tB\v\xe0A\x02\xbaH\x05r\x03\x18\xc8\x01R\forganisation\x12%\n" +
@@ -313,7 +405,8 @@ const file_guildhall_finance_v1_sponsorship_proto_rawDesc = "" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
-	"\x04etag\x18\r \x01(\tB\x03\xe0A\x01R\x04etag\"H\n" +
+	"\x04etag\x18\r \x01(\tB\x03\xe0A\x01R\x04etag\x12J\n" +
+	"\ahistory\x18\x0e \x03(\v2+.guildhall.finance.v1.SponsorshipTransitionB\x03\xe0A\x03R\ahistory\"H\n" +
 	"\x04Kind\x12\x14\n" +
 	"\x10KIND_UNSPECIFIED\x10\x00\x12\x14\n" +
 	"\x10KIND_SPONSORSHIP\x10\x01\x12\x14\n" +
@@ -323,7 +416,14 @@ const file_guildhall_finance_v1_sponsorship_proto_rawDesc = "" +
 	"\x0eSTATE_PROPOSED\x10\x01\x12\x10\n" +
 	"\fSTATE_ACTIVE\x10\x02\x12\x0f\n" +
 	"\vSTATE_ENDED\x10\x03:]\xeaAZ\n" +
-	"!finance.guildhall.dev/Sponsorship\x12\x1asponsorships/{sponsorship}*\fsponsorships2\vsponsorshipBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
+	"!finance.guildhall.dev/Sponsorship\x12\x1asponsorships/{sponsorship}*\fsponsorships2\vsponsorship\"\x96\x02\n" +
+	"\x15SponsorshipTransition\x12K\n" +
+	"\n" +
+	"from_state\x18\x01 \x01(\x0e2'.guildhall.finance.v1.Sponsorship.StateB\x03\xe0A\x03R\tfromState\x12G\n" +
+	"\bto_state\x18\x02 \x01(\x0e2'.guildhall.finance.v1.Sponsorship.StateB\x03\xe0A\x03R\atoState\x12\x19\n" +
+	"\x05actor\x18\x03 \x01(\tB\x03\xe0A\x03R\x05actor\x123\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\x12\x17\n" +
+	"\x04note\x18\x05 \x01(\tB\x03\xe0A\x03R\x04noteBFZDgithub.com/guildhall/guildhall/gen/go/guildhall/finance/v1;financev1b\x06proto3"
 
 var (
 	file_guildhall_finance_v1_sponsorship_proto_rawDescOnce sync.Once
@@ -338,28 +438,33 @@ func file_guildhall_finance_v1_sponsorship_proto_rawDescGZIP() []byte {
 }
 
 var file_guildhall_finance_v1_sponsorship_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_guildhall_finance_v1_sponsorship_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_guildhall_finance_v1_sponsorship_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_guildhall_finance_v1_sponsorship_proto_goTypes = []any{
 	(Sponsorship_Kind)(0),         // 0: guildhall.finance.v1.Sponsorship.Kind
 	(Sponsorship_State)(0),        // 1: guildhall.finance.v1.Sponsorship.State
 	(*Sponsorship)(nil),           // 2: guildhall.finance.v1.Sponsorship
-	(*v1.Money)(nil),              // 3: guildhall.type.v1.Money
-	(Interval)(0),                 // 4: guildhall.finance.v1.Interval
-	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
+	(*SponsorshipTransition)(nil), // 3: guildhall.finance.v1.SponsorshipTransition
+	(*v1.Money)(nil),              // 4: guildhall.type.v1.Money
+	(Interval)(0),                 // 5: guildhall.finance.v1.Interval
+	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
 }
 var file_guildhall_finance_v1_sponsorship_proto_depIdxs = []int32{
-	0, // 0: guildhall.finance.v1.Sponsorship.kind:type_name -> guildhall.finance.v1.Sponsorship.Kind
-	3, // 1: guildhall.finance.v1.Sponsorship.amount:type_name -> guildhall.type.v1.Money
-	4, // 2: guildhall.finance.v1.Sponsorship.period:type_name -> guildhall.finance.v1.Interval
-	1, // 3: guildhall.finance.v1.Sponsorship.state:type_name -> guildhall.finance.v1.Sponsorship.State
-	3, // 4: guildhall.finance.v1.Sponsorship.paid:type_name -> guildhall.type.v1.Money
-	5, // 5: guildhall.finance.v1.Sponsorship.create_time:type_name -> google.protobuf.Timestamp
-	5, // 6: guildhall.finance.v1.Sponsorship.update_time:type_name -> google.protobuf.Timestamp
-	7, // [7:7] is the sub-list for method output_type
-	7, // [7:7] is the sub-list for method input_type
-	7, // [7:7] is the sub-list for extension type_name
-	7, // [7:7] is the sub-list for extension extendee
-	0, // [0:7] is the sub-list for field type_name
+	0,  // 0: guildhall.finance.v1.Sponsorship.kind:type_name -> guildhall.finance.v1.Sponsorship.Kind
+	4,  // 1: guildhall.finance.v1.Sponsorship.amount:type_name -> guildhall.type.v1.Money
+	5,  // 2: guildhall.finance.v1.Sponsorship.period:type_name -> guildhall.finance.v1.Interval
+	1,  // 3: guildhall.finance.v1.Sponsorship.state:type_name -> guildhall.finance.v1.Sponsorship.State
+	4,  // 4: guildhall.finance.v1.Sponsorship.paid:type_name -> guildhall.type.v1.Money
+	6,  // 5: guildhall.finance.v1.Sponsorship.create_time:type_name -> google.protobuf.Timestamp
+	6,  // 6: guildhall.finance.v1.Sponsorship.update_time:type_name -> google.protobuf.Timestamp
+	3,  // 7: guildhall.finance.v1.Sponsorship.history:type_name -> guildhall.finance.v1.SponsorshipTransition
+	1,  // 8: guildhall.finance.v1.SponsorshipTransition.from_state:type_name -> guildhall.finance.v1.Sponsorship.State
+	1,  // 9: guildhall.finance.v1.SponsorshipTransition.to_state:type_name -> guildhall.finance.v1.Sponsorship.State
+	6,  // 10: guildhall.finance.v1.SponsorshipTransition.time:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_sponsorship_proto_init() }
@@ -374,7 +479,7 @@ func file_guildhall_finance_v1_sponsorship_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_finance_v1_sponsorship_proto_rawDesc), len(file_guildhall_finance_v1_sponsorship_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

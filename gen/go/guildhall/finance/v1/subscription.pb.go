@@ -275,7 +275,10 @@ type Subscription struct {
 	// When the subscription was recorded.
 	CreateTime *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=create_time,json=createTime,proto3" json:"create_time,omitempty"`
 	// When it last changed.
-	UpdateTime    *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	UpdateTime *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=update_time,json=updateTime,proto3" json:"update_time,omitempty"`
+	// Its state changes, oldest first: its creation, then every pause, resume
+	// and cancellation, each with who made it and when.
+	History       []*SubscriptionTransition `protobuf:"bytes,12,rep,name=history,proto3" json:"history,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -387,6 +390,95 @@ func (x *Subscription) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Subscription) GetHistory() []*SubscriptionTransition {
+	if x != nil {
+		return x.History
+	}
+	return nil
+}
+
+// One state change of a subscription.
+type SubscriptionTransition struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The state before; STATE_UNSPECIFIED for its creation.
+	FromState Subscription_State `protobuf:"varint,1,opt,name=from_state,json=fromState,proto3,enum=guildhall.finance.v1.Subscription_State" json:"from_state,omitempty"`
+	// The state after.
+	ToState Subscription_State `protobuf:"varint,2,opt,name=to_state,json=toState,proto3,enum=guildhall.finance.v1.Subscription_State" json:"to_state,omitempty"`
+	// Who moved it, `people/{person}` (or `services/{service}`).
+	Actor string `protobuf:"bytes,3,opt,name=actor,proto3" json:"actor,omitempty"`
+	// When, UTC, by the finance service's clock.
+	Time *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=time,proto3" json:"time,omitempty"`
+	// What moved it, e.g. "created".
+	Note          string `protobuf:"bytes,5,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SubscriptionTransition) Reset() {
+	*x = SubscriptionTransition{}
+	mi := &file_guildhall_finance_v1_subscription_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SubscriptionTransition) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SubscriptionTransition) ProtoMessage() {}
+
+func (x *SubscriptionTransition) ProtoReflect() protoreflect.Message {
+	mi := &file_guildhall_finance_v1_subscription_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SubscriptionTransition.ProtoReflect.Descriptor instead.
+func (*SubscriptionTransition) Descriptor() ([]byte, []int) {
+	return file_guildhall_finance_v1_subscription_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SubscriptionTransition) GetFromState() Subscription_State {
+	if x != nil {
+		return x.FromState
+	}
+	return Subscription_STATE_UNSPECIFIED
+}
+
+func (x *SubscriptionTransition) GetToState() Subscription_State {
+	if x != nil {
+		return x.ToState
+	}
+	return Subscription_STATE_UNSPECIFIED
+}
+
+func (x *SubscriptionTransition) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
+}
+
+func (x *SubscriptionTransition) GetTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Time
+	}
+	return nil
+}
+
+func (x *SubscriptionTransition) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
 // Monthly recurring revenue in one currency.
 type RecurringRevenue struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -402,7 +494,7 @@ type RecurringRevenue struct {
 
 func (x *RecurringRevenue) Reset() {
 	*x = RecurringRevenue{}
-	mi := &file_guildhall_finance_v1_subscription_proto_msgTypes[2]
+	mi := &file_guildhall_finance_v1_subscription_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +506,7 @@ func (x *RecurringRevenue) String() string {
 func (*RecurringRevenue) ProtoMessage() {}
 
 func (x *RecurringRevenue) ProtoReflect() protoreflect.Message {
-	mi := &file_guildhall_finance_v1_subscription_proto_msgTypes[2]
+	mi := &file_guildhall_finance_v1_subscription_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +519,7 @@ func (x *RecurringRevenue) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecurringRevenue.ProtoReflect.Descriptor instead.
 func (*RecurringRevenue) Descriptor() ([]byte, []int) {
-	return file_guildhall_finance_v1_subscription_proto_rawDescGZIP(), []int{2}
+	return file_guildhall_finance_v1_subscription_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *RecurringRevenue) GetMrr() *v1.Money {
@@ -462,7 +554,7 @@ const file_guildhall_finance_v1_subscription_proto_rawDesc = "" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"updateTime\x12\x17\n" +
 	"\x04etag\x18\b \x01(\tB\x03\xe0A\x01R\x04etag::\xeaA7\n" +
-	"\x1afinance.guildhall.dev/Tier\x12\ftiers/{tier}*\x05tiers2\x04tier\"\xd1\b\n" +
+	"\x1afinance.guildhall.dev/Tier\x12\ftiers/{tier}*\x05tiers2\x04tier\"\x9e\t\n" +
 	"\fSubscription\x12\x17\n" +
 	"\x04name\x18\x01 \x01(\tB\x03\xe0A\bR\x04name\x12\\\n" +
 	"\x04tier\x18\x02 \x01(\tBH\xe0A\x01\xfaA\x1c\n" +
@@ -482,13 +574,21 @@ const file_guildhall_finance_v1_subscription_proto_rawDesc = "" +
 	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"createTime\x12@\n" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
-	"updateTime\"W\n" +
+	"updateTime\x12K\n" +
+	"\ahistory\x18\f \x03(\v2,.guildhall.finance.v1.SubscriptionTransitionB\x03\xe0A\x03R\ahistory\"W\n" +
 	"\x05State\x12\x15\n" +
 	"\x11STATE_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fSTATE_ACTIVE\x10\x01\x12\x10\n" +
 	"\fSTATE_PAUSED\x10\x02\x12\x13\n" +
 	"\x0fSTATE_CANCELLED\x10\x03:b\xeaA_\n" +
-	"\"finance.guildhall.dev/Subscription\x12\x1csubscriptions/{subscription}*\rsubscriptions2\fsubscription\"{\n" +
+	"\"finance.guildhall.dev/Subscription\x12\x1csubscriptions/{subscription}*\rsubscriptions2\fsubscription\"\x99\x02\n" +
+	"\x16SubscriptionTransition\x12L\n" +
+	"\n" +
+	"from_state\x18\x01 \x01(\x0e2(.guildhall.finance.v1.Subscription.StateB\x03\xe0A\x03R\tfromState\x12H\n" +
+	"\bto_state\x18\x02 \x01(\x0e2(.guildhall.finance.v1.Subscription.StateB\x03\xe0A\x03R\atoState\x12\x19\n" +
+	"\x05actor\x18\x03 \x01(\tB\x03\xe0A\x03R\x05actor\x123\n" +
+	"\x04time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\x04time\x12\x17\n" +
+	"\x04note\x18\x05 \x01(\tB\x03\xe0A\x03R\x04note\"{\n" +
 	"\x10RecurringRevenue\x12/\n" +
 	"\x03mrr\x18\x01 \x01(\v2\x18.guildhall.type.v1.MoneyB\x03\xe0A\x03R\x03mrr\x126\n" +
 	"\x14active_subscriptions\x18\x02 \x01(\x05B\x03\xe0A\x03R\x13activeSubscriptions*K\n" +
@@ -510,32 +610,37 @@ func file_guildhall_finance_v1_subscription_proto_rawDescGZIP() []byte {
 }
 
 var file_guildhall_finance_v1_subscription_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_guildhall_finance_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_guildhall_finance_v1_subscription_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_guildhall_finance_v1_subscription_proto_goTypes = []any{
-	(Interval)(0),                 // 0: guildhall.finance.v1.Interval
-	(Subscription_State)(0),       // 1: guildhall.finance.v1.Subscription.State
-	(*Tier)(nil),                  // 2: guildhall.finance.v1.Tier
-	(*Subscription)(nil),          // 3: guildhall.finance.v1.Subscription
-	(*RecurringRevenue)(nil),      // 4: guildhall.finance.v1.RecurringRevenue
-	(*v1.Money)(nil),              // 5: guildhall.type.v1.Money
-	(*timestamppb.Timestamp)(nil), // 6: google.protobuf.Timestamp
+	(Interval)(0),                  // 0: guildhall.finance.v1.Interval
+	(Subscription_State)(0),        // 1: guildhall.finance.v1.Subscription.State
+	(*Tier)(nil),                   // 2: guildhall.finance.v1.Tier
+	(*Subscription)(nil),           // 3: guildhall.finance.v1.Subscription
+	(*SubscriptionTransition)(nil), // 4: guildhall.finance.v1.SubscriptionTransition
+	(*RecurringRevenue)(nil),       // 5: guildhall.finance.v1.RecurringRevenue
+	(*v1.Money)(nil),               // 6: guildhall.type.v1.Money
+	(*timestamppb.Timestamp)(nil),  // 7: google.protobuf.Timestamp
 }
 var file_guildhall_finance_v1_subscription_proto_depIdxs = []int32{
-	5,  // 0: guildhall.finance.v1.Tier.amount:type_name -> guildhall.type.v1.Money
+	6,  // 0: guildhall.finance.v1.Tier.amount:type_name -> guildhall.type.v1.Money
 	0,  // 1: guildhall.finance.v1.Tier.interval:type_name -> guildhall.finance.v1.Interval
-	6,  // 2: guildhall.finance.v1.Tier.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 3: guildhall.finance.v1.Tier.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 4: guildhall.finance.v1.Subscription.amount:type_name -> guildhall.type.v1.Money
+	7,  // 2: guildhall.finance.v1.Tier.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 3: guildhall.finance.v1.Tier.update_time:type_name -> google.protobuf.Timestamp
+	6,  // 4: guildhall.finance.v1.Subscription.amount:type_name -> guildhall.type.v1.Money
 	0,  // 5: guildhall.finance.v1.Subscription.interval:type_name -> guildhall.finance.v1.Interval
 	1,  // 6: guildhall.finance.v1.Subscription.state:type_name -> guildhall.finance.v1.Subscription.State
-	6,  // 7: guildhall.finance.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
-	6,  // 8: guildhall.finance.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
-	5,  // 9: guildhall.finance.v1.RecurringRevenue.mrr:type_name -> guildhall.type.v1.Money
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	7,  // 7: guildhall.finance.v1.Subscription.create_time:type_name -> google.protobuf.Timestamp
+	7,  // 8: guildhall.finance.v1.Subscription.update_time:type_name -> google.protobuf.Timestamp
+	4,  // 9: guildhall.finance.v1.Subscription.history:type_name -> guildhall.finance.v1.SubscriptionTransition
+	1,  // 10: guildhall.finance.v1.SubscriptionTransition.from_state:type_name -> guildhall.finance.v1.Subscription.State
+	1,  // 11: guildhall.finance.v1.SubscriptionTransition.to_state:type_name -> guildhall.finance.v1.Subscription.State
+	7,  // 12: guildhall.finance.v1.SubscriptionTransition.time:type_name -> google.protobuf.Timestamp
+	6,  // 13: guildhall.finance.v1.RecurringRevenue.mrr:type_name -> guildhall.type.v1.Money
+	14, // [14:14] is the sub-list for method output_type
+	14, // [14:14] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_guildhall_finance_v1_subscription_proto_init() }
@@ -549,7 +654,7 @@ func file_guildhall_finance_v1_subscription_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_guildhall_finance_v1_subscription_proto_rawDesc), len(file_guildhall_finance_v1_subscription_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
