@@ -32,6 +32,11 @@ const (
 	ReasonNoMaintainer      = typev1.ErrorReason_NO_MAINTAINER
 )
 
+// packageHistory keeps every package's moves. The database writes it (a
+// trigger on packages.state, migration 00007), so that no path that moves a
+// state can skip it; onRecord names the actor, time and note it records.
+var packageHistory = lifecycle.History{Collection: packages, Table: "package_transitions", Key: "package_id"}
+
 // packageMoves are the states TransitionPackage may move a package to from
 // each state. Any package may be declared OBSOLETE; an obsolete one comes
 // back as UNMAINTAINED (then :adopt) or, with maintainers, MAINTAINED. A
@@ -42,6 +47,21 @@ var packageMoves = lifecycle.New("package", map[membershipv1.Package_State][]mem
 	membershipv1.Package_STATE_SEEKING_MAINTAINER: {membershipv1.Package_STATE_MAINTAINED, membershipv1.Package_STATE_UNMAINTAINED, membershipv1.Package_STATE_OBSOLETE},
 	membershipv1.Package_STATE_UNMAINTAINED:       {membershipv1.Package_STATE_SEEKING_MAINTAINER, membershipv1.Package_STATE_OBSOLETE},
 	membershipv1.Package_STATE_OBSOLETE:           {membershipv1.Package_STATE_UNMAINTAINED, membershipv1.Package_STATE_MAINTAINED},
+})
+
+// orphanMoves are the moves of :orphan when the last maintainer leaves; an
+// UNMAINTAINED or OBSOLETE package stays as it is.
+var orphanMoves = lifecycle.New("package", map[membershipv1.Package_State][]membershipv1.Package_State{
+	membershipv1.Package_STATE_MAINTAINED:         {membershipv1.Package_STATE_UNMAINTAINED},
+	membershipv1.Package_STATE_SEEKING_MAINTAINER: {membershipv1.Package_STATE_UNMAINTAINED},
+})
+
+// adoptionMoves are the moves of :approveAdoption, the one way a package
+// without maintainers becomes MAINTAINED; a MAINTAINED one stays so.
+var adoptionMoves = lifecycle.New("package", map[membershipv1.Package_State][]membershipv1.Package_State{
+	membershipv1.Package_STATE_SEEKING_MAINTAINER: {membershipv1.Package_STATE_MAINTAINED},
+	membershipv1.Package_STATE_UNMAINTAINED:       {membershipv1.Package_STATE_MAINTAINED},
+	membershipv1.Package_STATE_OBSOLETE:           {membershipv1.Package_STATE_MAINTAINED},
 })
 
 // GetPackage implements AIP-131.
@@ -85,7 +105,7 @@ func (s *Server) CreatePackage(ctx context.Context, req *membershipv1.CreatePack
 	}
 	id := req.GetPackageId()
 	return resource.Create(ctx, s.db, resource.Name(packages, id), req.GetRequestId(), "CreatePackage", req, func(tx pgx.Tx) (*membershipv1.Package, error) {
-		if err := s.onRecord(ctx, tx, "created"); err != nil {
+		if err := s.onRecord(ctx, tx, auth.Actor(ctx), s.now(), "created"); err != nil {
 			return nil, err
 		}
 		if err := s.q.CreatePackage(ctx, tx, store.CreatePackageParams{
@@ -149,33 +169,43 @@ func (s *Server) OrphanPackage(ctx context.Context, req *membershipv1.OrphanPack
 	if who == "" {
 		return nil, apierr.InvalidField("maintainer", "required when the caller is not a person")
 	}
-	return s.packageTx(ctx, id, req.GetName(), "orphaned by "+who, func(tx pgx.Tx, cur *membershipv1.Package) error {
-		n, err := s.q.RemoveMaintainer(ctx, tx, store.RemoveMaintainerParams{PackageID: id, PersonID: resource.ID(people, who)})
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return apierr.FailedPrecondition(ReasonNotAMaintainer, who+" does not maintain "+req.GetName())
-		}
-		return s.q.MarkOrphaned(ctx, tx, store.MarkOrphanedParams{Ids: []string{id}, State: "unmaintained", Now: s.now()})
+	return s.packageTx(ctx, id, lifecycle.Spec[membershipv1.Package_State, *membershipv1.Package]{
+		Machine: orphanMoves, Name: req.GetName(), Note: "orphaned by " + who,
+		Target: func(tx pgx.Tx, cur *membershipv1.Package) (membershipv1.Package_State, error) {
+			n, err := s.q.RemoveMaintainer(ctx, tx, store.RemoveMaintainerParams{PackageID: id, PersonID: resource.ID(people, who)})
+			if err != nil {
+				return 0, err
+			}
+			if n == 0 {
+				return 0, apierr.FailedPrecondition(ReasonNotAMaintainer, who+" does not maintain "+req.GetName())
+			}
+			if int64(len(cur.GetMaintainers())) > n || cur.GetState() == membershipv1.Package_STATE_OBSOLETE {
+				return cur.GetState(), nil
+			}
+			return membershipv1.Package_STATE_UNMAINTAINED, nil
+		},
 	})
 }
 
 // AdoptPackage records the caller's wish to maintain a package, pending a
-// lead's or admin's approval. Asking again changes nothing.
+// lead's or admin's approval. Asking again changes nothing. The package
+// stays where it is.
 func (s *Server) AdoptPackage(ctx context.Context, req *membershipv1.AdoptPackageRequest) (*membershipv1.Package, error) {
 	id := resource.ID(packages, req.GetName())
 	who := auth.From(ctx).GetPerson()
-	return s.packageTx(ctx, id, req.GetName(), "", func(tx pgx.Tx, cur *membershipv1.Package) error {
-		for _, m := range cur.GetMaintainers() {
-			if m == who {
-				return apierr.FailedPrecondition(ReasonAlreadyMaintainer, who+" already maintains "+req.GetName())
+	return s.packageTx(ctx, id, lifecycle.Spec[membershipv1.Package_State, *membershipv1.Package]{
+		Machine: packageMoves, Name: req.GetName(),
+		Target: func(tx pgx.Tx, cur *membershipv1.Package) (membershipv1.Package_State, error) {
+			for _, m := range cur.GetMaintainers() {
+				if m == who {
+					return 0, apierr.FailedPrecondition(ReasonAlreadyMaintainer, who+" already maintains "+req.GetName())
+				}
 			}
-		}
-		if cur.GetState() == membershipv1.Package_STATE_OBSOLETE {
-			return apierr.FailedPrecondition(ReasonPackageObsolete, req.GetName()+" is obsolete and cannot be adopted")
-		}
-		return s.q.AddAdoption(ctx, tx, store.AddAdoptionParams{PackageID: id, PersonID: resource.ID(people, who), RequestTime: s.now()})
+			if cur.GetState() == membershipv1.Package_STATE_OBSOLETE {
+				return 0, apierr.FailedPrecondition(ReasonPackageObsolete, req.GetName()+" is obsolete and cannot be adopted")
+			}
+			return cur.GetState(), s.q.AddAdoption(ctx, tx, store.AddAdoptionParams{PackageID: id, PersonID: resource.ID(people, who), RequestTime: s.now()})
+		},
 	})
 }
 
@@ -184,54 +214,57 @@ func (s *Server) AdoptPackage(ctx context.Context, req *membershipv1.AdoptPackag
 func (s *Server) ApproveAdoption(ctx context.Context, req *membershipv1.ApproveAdoptionRequest) (*membershipv1.Package, error) {
 	id := resource.ID(packages, req.GetName())
 	personID := resource.ID(people, req.GetPerson())
-	return s.packageTx(ctx, id, req.GetName(), "adoption by "+req.GetPerson()+" approved", func(tx pgx.Tx, cur *membershipv1.Package) error {
-		n, err := s.q.RemoveAdoption(ctx, tx, store.RemoveAdoptionParams{PackageID: id, PersonID: personID})
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return apierr.FailedPrecondition(ReasonNoPendingAdoption, req.GetPerson()+" has not asked to adopt "+req.GetName())
-		}
-		if err := s.q.AddMaintainer(ctx, tx, store.AddMaintainerParams{PackageID: id, PersonID: personID, Since: s.now()}); err != nil {
-			return err
-		}
-		return s.q.SetPackageState(ctx, tx, store.SetPackageStateParams{ID: id, State: "maintained", Now: s.now()})
+	return s.packageTx(ctx, id, lifecycle.Spec[membershipv1.Package_State, *membershipv1.Package]{
+		Machine: adoptionMoves, Name: req.GetName(), Note: "adoption by " + req.GetPerson() + " approved",
+		Target: func(tx pgx.Tx, cur *membershipv1.Package) (membershipv1.Package_State, error) {
+			n, err := s.q.RemoveAdoption(ctx, tx, store.RemoveAdoptionParams{PackageID: id, PersonID: personID})
+			if err != nil {
+				return 0, err
+			}
+			if n == 0 {
+				return 0, apierr.FailedPrecondition(ReasonNoPendingAdoption, req.GetPerson()+" has not asked to adopt "+req.GetName())
+			}
+			if err := s.q.AddMaintainer(ctx, tx, store.AddMaintainerParams{PackageID: id, PersonID: personID, Since: s.now()}); err != nil {
+				return 0, err
+			}
+			if cur.GetState() == membershipv1.Package_STATE_MAINTAINED {
+				// No move, but a new maintainer: a new etag.
+				return cur.GetState(), s.q.SetPackageState(ctx, tx, store.SetPackageStateParams{ID: id, State: pgenum.Text(cur.GetState()), Now: s.now()})
+			}
+			return membershipv1.Package_STATE_MAINTAINED, nil
+		},
 	})
 }
 
 // TransitionPackage moves a package to another state on the record.
 func (s *Server) TransitionPackage(ctx context.Context, req *membershipv1.TransitionPackageRequest) (*membershipv1.Package, error) {
 	id := resource.ID(packages, req.GetName())
-	to := req.GetState()
-	return s.packageTx(ctx, id, req.GetName(), req.GetNote(), func(tx pgx.Tx, cur *membershipv1.Package) error {
-		if err := resource.CheckEtag(cur, req.GetEtag()); err != nil {
-			return err
-		}
-		from := cur.GetState()
-		if from == to {
-			return nil
-		}
-		if err := packageMoves.Check(from, to); err != nil {
+	return s.packageTx(ctx, id, lifecycle.Spec[membershipv1.Package_State, *membershipv1.Package]{
+		Machine: packageMoves, Name: req.GetName(), To: req.GetState(), Etag: req.GetEtag(), Note: req.GetNote(),
+		Refuse: func(from, to membershipv1.Package_State) error {
+			err := packageMoves.Check(from, to)
 			if e := (*apierr.Error)(nil); errors.As(err, &e) {
 				e.Message += " (and to MAINTAINED through :approveAdoption)"
 			}
 			return err
-		}
-		if to == membershipv1.Package_STATE_MAINTAINED && len(cur.GetMaintainers()) == 0 {
-			return apierr.FailedPrecondition(ReasonNoMaintainer, req.GetName()+" has no maintainer, so it cannot be "+to.String()+": approve an adoption instead")
-		}
-		if to == membershipv1.Package_STATE_UNMAINTAINED && len(cur.GetMaintainers()) > 0 {
-			return apierr.FailedPrecondition(lifecycle.ReasonIllegalTransition, req.GetName()+" has maintainers: they step down with :orphan")
-		}
-		return s.q.SetPackageState(ctx, tx, store.SetPackageStateParams{ID: id, State: pgenum.Text(to), Now: s.now()})
+		},
+		Apply: func(_ pgx.Tx, cur *membershipv1.Package, m lifecycle.Move[membershipv1.Package_State]) (*membershipv1.Package, error) {
+			if m.To == membershipv1.Package_STATE_MAINTAINED && len(cur.GetMaintainers()) == 0 {
+				return nil, apierr.FailedPrecondition(ReasonNoMaintainer, req.GetName()+" has no maintainer, so it cannot be "+m.To.String()+": approve an adoption instead")
+			}
+			if m.To == membershipv1.Package_STATE_UNMAINTAINED && len(cur.GetMaintainers()) > 0 {
+				return nil, apierr.FailedPrecondition(lifecycle.ReasonIllegalTransition, req.GetName()+" has maintainers: they step down with :orphan")
+			}
+			return cur, nil
+		},
 	})
 }
 
-// onRecord names the caller, the service clock's time and note for the
-// state records the database keeps in this transaction (package_transitions).
-func (s *Server) onRecord(ctx context.Context, tx pgx.Tx, note string) error {
+// onRecord names who, when (the service clock) and why for the state
+// records the database keeps in this transaction (package_transitions).
+func (s *Server) onRecord(ctx context.Context, tx pgx.Tx, actor string, at time.Time, note string) error {
 	return s.q.SetRecordContext(ctx, tx, store.SetRecordContextParams{
-		Actor: auth.Actor(ctx), Time: s.now().UTC().Format(time.RFC3339Nano), Note: note,
+		Actor: actor, Time: at.UTC().Format(time.RFC3339Nano), Note: note,
 	})
 }
 
@@ -243,24 +276,41 @@ func noSuchTeam(err error, field, team string) error {
 	return err
 }
 
-// packageTx runs change on a locked package, on the record with note, and
-// returns the result.
-func (s *Server) packageTx(ctx context.Context, id, name, note string, change func(pgx.Tx, *membershipv1.Package) error) (*membershipv1.Package, error) {
+// packageTx runs a package method as one lifecycle.Transition of package
+// id: under the row lock sp.Target does what the method does first and
+// names the state it leads to (the current one to stay put, which sp.Stay
+// allows); a move is checked against sp.Machine, checked again by sp.Apply
+// if set, made, and recorded by the database with the move's actor, time
+// and note (onRecord), and announced (emitTransition). Every method counts
+// as the caller's activity. It returns the package after.
+func (s *Server) packageTx(ctx context.Context, id string, sp lifecycle.Spec[membershipv1.Package_State, *membershipv1.Package]) (*membershipv1.Package, error) {
+	check := sp.Apply
+	sp.Now, sp.Stay, sp.After = s.now(), true, s.emitTransition
+	sp.Lock = func(tx pgx.Tx) (*membershipv1.Package, error) { return s.loadPackage(ctx, tx, id, true) }
+	sp.Of = func(p *membershipv1.Package) (membershipv1.Package_State, string) { return p.GetState(), p.GetEtag() }
+	sp.Apply = func(tx pgx.Tx, cur *membershipv1.Package, m lifecycle.Move[membershipv1.Package_State]) (*membershipv1.Package, error) {
+		if check != nil {
+			if _, err := check(tx, cur, m); err != nil {
+				return nil, err
+			}
+		}
+		if err := s.onRecord(ctx, tx, m.Actor, m.Time, m.Note); err != nil {
+			return nil, err
+		}
+		if err := s.q.SetPackageState(ctx, tx, store.SetPackageStateParams{ID: id, State: pgenum.Text(m.To), Now: m.Time}); err != nil {
+			return nil, err
+		}
+		return s.loadPackage(ctx, tx, id, false)
+	}
 	var out *membershipv1.Package
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
-		if err := s.onRecord(ctx, tx, note); err != nil {
-			return err
-		}
-		cur, err := s.loadPackage(ctx, tx, id, true)
-		if err != nil {
-			return resource.NotFoundIfNoRows(err, name)
-		}
-		if err := change(tx, cur); err != nil {
+		if _, _, err := lifecycle.Transition(ctx, tx, sp); err != nil {
 			return err
 		}
 		if err := s.touch(ctx, tx); err != nil {
 			return err
 		}
+		var err error
 		out, err = s.loadPackage(ctx, tx, id, false)
 		return err
 	})
@@ -377,17 +427,5 @@ func (s *Server) packagesFromRows(ctx context.Context, db store.DBTX, rows []sto
 	for _, a := range as {
 		byID[a.PackageID].PendingAdopters = append(byID[a.PackageID].PendingAdopters, resource.Name(people, a.PersonID))
 	}
-	ts, err := s.q.PackageTransitions(ctx, db, ids)
-	if err != nil {
-		return nil, err
-	}
-	state := func(s string) membershipv1.Package_State {
-		return membershipv1.Package_State(pgenum.Number(membershipv1.Package_STATE_UNSPECIFIED.Descriptor(), s))
-	}
-	for _, t := range ts {
-		byID[t.PackageID].History = append(byID[t.PackageID].History, &membershipv1.PackageTransition{
-			FromState: state(t.FromState), ToState: state(t.ToState), Actor: t.Actor, Time: timestamppb.New(t.Time), Note: t.Note,
-		})
-	}
-	return out, nil
+	return out, lifecycle.Fill(ctx, db, packageHistory, out...)
 }

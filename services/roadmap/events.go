@@ -35,8 +35,6 @@ func (s *Server) emitTransition(ctx context.Context, tx pgx.Tx, c lifecycle.Chan
 		typ = events.ProposalOpened
 	case c.Kind == "proposal" && c.To == roadmapv1.Proposal_STATE_CLOSED.String():
 		typ = events.ProposalClosed
-	case c.Kind == "item":
-		typ = events.ItemStateChanged
 	default:
 		return nil
 	}

@@ -52,14 +52,6 @@ var itemMoves = lifecycle.New("item", map[roadmapv1.Item_State][]roadmapv1.Item_
 	roadmapv1.Item_STATE_DECLINED:    {roadmapv1.Item_STATE_PROPOSED},
 })
 
-// checkItemTransition allows staying put and the moves of itemMoves.
-func checkItemTransition(from, to roadmapv1.Item_State) error {
-	if from == to {
-		return nil
-	}
-	return itemMoves.Check(from, to)
-}
-
 // acted reports the caller's write as activity to membership, inside the
 // write's transaction (see activity.Caller).
 func (s *Server) acted(ctx context.Context, tx pgx.Tx) error {
