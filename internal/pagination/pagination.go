@@ -137,6 +137,17 @@ func Finish[R any](p Page, rows []R, key func(R) string) ([]R, string) {
 	return FinishKeys(p, rows, func(r R) []string { return []string{key(r)} })
 }
 
+// FinishAs is Finish with the page's rows converted, for a handler that
+// fetched them itself.
+func FinishAs[R, T any](p Page, rows []R, key func(R) string, convert func(R) T) ([]T, string) {
+	rows, next := Finish(p, rows, key)
+	out := make([]T, 0, len(rows))
+	for _, r := range rows {
+		out = append(out, convert(r))
+	}
+	return out, next
+}
+
 // FinishKeys is Finish for a page started with StartKeys.
 func FinishKeys[R any](p Page, rows []R, keys func(R) []string) ([]R, string) {
 	if int32(len(rows)) <= p.size {
@@ -180,10 +191,6 @@ func fetchPage[R, T any](page Page, after string, fetch func(after string, limit
 	if err != nil {
 		return nil, "", err
 	}
-	rows, next := Finish(page, rows, key)
-	out := make([]T, 0, len(rows))
-	for _, r := range rows {
-		out = append(out, convert(r))
-	}
+	out, next := FinishAs(page, rows, key, convert)
 	return out, next, nil
 }

@@ -259,10 +259,7 @@ func (s *Server) ListDeliveries(ctx context.Context, req *eventsv1.ListDeliverie
 		return nil, err
 	}
 	resp := &eventsv1.ListDeliveriesResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.ListDeliveriesRow) string { return strconv.FormatInt(r.ID, 10) })
-	for _, r := range rows {
-		resp.Deliveries = append(resp.Deliveries, deliveryFromRow(r))
-	}
+	resp.Deliveries, resp.NextPageToken = pagination.FinishAs(page, rows, func(r store.ListDeliveriesRow) string { return strconv.FormatInt(r.ID, 10) }, deliveryFromRow)
 	return resp, nil
 }
 

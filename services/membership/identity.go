@@ -89,10 +89,7 @@ func (s *Server) ListTokens(ctx context.Context, req *membershipv1.ListTokensReq
 		return nil, err
 	}
 	resp := &membershipv1.ListTokensResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Token) string { return r.ID })
-	for _, r := range rows {
-		resp.Tokens = append(resp.Tokens, tokenFromRow(r))
-	}
+	resp.Tokens, resp.NextPageToken = pagination.FinishAs(page, rows, func(r store.Token) string { return r.ID }, tokenFromRow)
 	return resp, nil
 }
 

@@ -131,10 +131,7 @@ func (s *Server) ListIdentities(ctx context.Context, req *membershipv1.ListIdent
 		return nil, err
 	}
 	resp := &membershipv1.ListIdentitiesResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Identity) string { return r.ID })
-	for _, r := range rows {
-		resp.Identities = append(resp.Identities, identityFromRow(r))
-	}
+	resp.Identities, resp.NextPageToken = pagination.FinishAs(page, rows, func(r store.Identity) string { return r.ID }, identityFromRow)
 	return resp, nil
 }
 

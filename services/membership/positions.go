@@ -58,10 +58,7 @@ func (s *Server) ListPositions(ctx context.Context, req *membershipv1.ListPositi
 		return nil, err
 	}
 	resp := &membershipv1.ListPositionsResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.Position) string { return r.ID })
-	for _, r := range rows {
-		resp.Positions = append(resp.Positions, positionFromRow(r))
-	}
+	resp.Positions, resp.NextPageToken = pagination.FinishAs(page, rows, func(r store.Position) string { return r.ID }, positionFromRow)
 	return resp, nil
 }
 

@@ -226,10 +226,9 @@ func (s *Server) ListTeamMembers(ctx context.Context, req *membershipv1.ListTeam
 	if err != nil {
 		return nil, err
 	}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.ListTeamMembersRow) string { return r.TeamMember.PersonID })
-	for _, r := range rows {
-		resp.TeamMembers = append(resp.TeamMembers, memberFromRow(r.TeamMember, r.DisplayName))
-	}
+	resp.TeamMembers, resp.NextPageToken = pagination.FinishAs(page, rows,
+		func(r store.ListTeamMembersRow) string { return r.TeamMember.PersonID },
+		func(r store.ListTeamMembersRow) *membershipv1.TeamMember { return memberFromRow(r.TeamMember, r.DisplayName) })
 	return resp, nil
 }
 

@@ -714,10 +714,7 @@ func (s *Server) ListVotes(ctx context.Context, req *roadmapv1.ListVotesRequest)
 		return nil, err
 	}
 	resp := &roadmapv1.ListVotesResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.ProposalVote) string { return r.Person })
-	for _, r := range rows {
-		resp.Votes = append(resp.Votes, voteFromRow(r))
-	}
+	resp.Votes, resp.NextPageToken = pagination.FinishAs(page, rows, func(r store.ProposalVote) string { return r.Person }, voteFromRow)
 	return resp, nil
 }
 

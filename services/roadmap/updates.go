@@ -55,10 +55,7 @@ func (s *Server) ListItemUpdates(ctx context.Context, req *roadmapv1.ListItemUpd
 		return nil, err
 	}
 	resp := &roadmapv1.ListItemUpdatesResponse{}
-	rows, resp.NextPageToken = pagination.Finish(page, rows, func(r store.ItemUpdate) string { return r.ID })
-	for _, r := range rows {
-		resp.ItemUpdates = append(resp.ItemUpdates, updateFromRow(r))
-	}
+	resp.ItemUpdates, resp.NextPageToken = pagination.FinishAs(page, rows, func(r store.ItemUpdate) string { return r.ID }, updateFromRow)
 	return resp, nil
 }
 
