@@ -228,7 +228,9 @@ func (s *Server) ListTeamMembers(ctx context.Context, req *membershipv1.ListTeam
 	}
 	resp.TeamMembers, resp.NextPageToken = pagination.FinishAs(page, rows,
 		func(r store.ListTeamMembersRow) string { return r.TeamMember.PersonID },
-		func(r store.ListTeamMembersRow) *membershipv1.TeamMember { return memberFromRow(r.TeamMember, r.DisplayName) })
+		func(r store.ListTeamMembersRow) *membershipv1.TeamMember {
+			return memberFromRow(r.TeamMember, r.DisplayName)
+		})
 	return resp, nil
 }
 
