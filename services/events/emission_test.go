@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+
 	"github.com/guildhall/guildhall/app/apptest"
 	"github.com/guildhall/guildhall/internal/events"
 )
@@ -341,4 +343,53 @@ func TestMonthlyGoalReachedEachMonth(t *testing.T) {
 	}
 	gift()
 	waitFeed(t, env, a.Admin, map[string]int{events.GoalReached: 2})
+}
+
+// TestTransitionEvents: the moves made through lifecycle.Transition reach
+// the feed from its After hook: a package orphaned and adopted again
+// (PackageStateChanged, from and to), an item's status update that moves
+// it (ItemStateChanged with its owner team) and a deal's first payment
+// (SponsorshipStateChanged, PROPOSED → ACTIVE).
+func TestTransitionEvents(t *testing.T) {
+	env := apptest.Start(t, loopbackTargets)
+	a := env.Actors(t)
+	do(t, env, a.Admin, "POST", "/v1/accounts?accountId=bank", `{"displayName":"bank","type":"TYPE_ASSET","currencyCode":"USD"}`)
+	do(t, env, a.Admin, "POST", "/v1/accounts?accountId=sponsorship", `{"displayName":"sponsorship","type":"TYPE_INCOME","currencyCode":"USD"}`)
+	do(t, env, a.Lead, "POST", "/v1/packages?packageId=mailstats", `{"displayName":"mailstats","team":"teams/development","maintainers":["people/member"]}`)
+	do(t, env, a.Member, "POST", "/v1/packages/mailstats:orphan", `{}`)
+	do(t, env, a.FinanceTeam, "POST", "/v1/packages/mailstats:adopt", `{}`)
+	do(t, env, a.Lead, "POST", "/v1/packages/mailstats:approveAdoption", `{"person":"people/financer"}`)
+	item := do(t, env, a.Admin, "POST", "/v1/items", `{"title":"LDAP","ownerTeam":"teams/development"}`)["name"].(string)
+	do(t, env, a.Admin, "POST", "/v1/"+item+"/updates", `{"text":"no move"}`)
+	do(t, env, a.Admin, "POST", "/v1/"+item+"/updates", `{"text":"started","newState":"STATE_IN_PROGRESS"}`)
+	deal := do(t, env, a.Admin, "POST", "/v1/sponsorships",
+		`{"organisation":"Koozali","kind":"KIND_SPONSORSHIP","amount":{"currencyCode":"USD","minorUnits":"100"},"period":"INTERVAL_MONTH"}`)["name"].(string)
+	for range 2 {
+		do(t, env, a.Admin, "POST", "/v1/"+deal+":recordPayment", `{"requestId":"`+uuid.NewString()+`"}`)
+	}
+
+	evs := waitFeed(t, env, a.Admin, map[string]int{events.PackageStateChanged: 2, events.ItemStateChanged: 1, events.SponsorshipStateChanged: 1})
+	var got []string
+	for _, e := range evs {
+		d, _ := e["data"].(map[string]any)
+		switch e["type"] {
+		case events.PackageStateChanged, events.SponsorshipStateChanged:
+			got = append(got, e["subject"].(string)+" "+d["previousState"].(string)+" → "+d["state"].(string))
+		case events.ItemStateChanged:
+			got = append(got, e["subject"].(string)+" "+d["state"].(string)+" "+d["ownerTeam"].(string))
+		}
+	}
+	want := []string{
+		"packages/mailstats STATE_MAINTAINED → STATE_UNMAINTAINED",
+		"packages/mailstats STATE_UNMAINTAINED → STATE_MAINTAINED",
+		item + " STATE_IN_PROGRESS teams/development",
+		deal + " STATE_PROPOSED → STATE_ACTIVE",
+	}
+	// Each service's outbox keeps its order; the services' reach the feed
+	// side by side.
+	slices.Sort(got)
+	slices.Sort(want)
+	if !slices.Equal(got, want) {
+		t.Errorf("transition events:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
 }
