@@ -29,9 +29,6 @@ WHERE id = $1;
 -- name: GetPackageTeam :one
 SELECT coalesce(team_id, '')::text FROM packages WHERE id = $1;
 
--- name: PackageTransitions :many
-SELECT * FROM package_transitions WHERE package_id = ANY(sqlc.arg(ids)::text[]) ORDER BY package_id, id;
-
 -- name: SetRecordContext :exec
 -- Names the actor, time and note the state triggers record for this transaction.
 SELECT set_config('guildhall.actor', sqlc.arg(actor)::text, true),

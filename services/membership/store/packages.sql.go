@@ -275,38 +275,6 @@ func (q *Queries) PackageMaintainers(ctx context.Context, db DBTX, ids []string)
 	return items, nil
 }
 
-const packageTransitions = `-- name: PackageTransitions :many
-SELECT id, package_id, from_state, to_state, actor, time, note FROM package_transitions WHERE package_id = ANY($1::text[]) ORDER BY package_id, id
-`
-
-func (q *Queries) PackageTransitions(ctx context.Context, db DBTX, ids []string) ([]PackageTransition, error) {
-	rows, err := db.Query(ctx, packageTransitions, ids)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []PackageTransition{}
-	for rows.Next() {
-		var i PackageTransition
-		if err := rows.Scan(
-			&i.ID,
-			&i.PackageID,
-			&i.FromState,
-			&i.ToState,
-			&i.Actor,
-			&i.Time,
-			&i.Note,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const removeAdoption = `-- name: RemoveAdoption :execrows
 DELETE FROM package_adoptions WHERE package_id = $1 AND person_id = $2
 `
