@@ -181,11 +181,12 @@ func (n *Notifier) plan(ctx context.Context) (int, error) {
 	// Recipients are resolved outside the transaction: a membership call
 	// that fails fails the pass, and the next pass plans the same events.
 	var sends []send
+	pl := n.planner()
 	for _, e := range evs {
 		if e.Seq <= since && slices.Contains(sinceTypes(), e.Type) {
 			continue // logged before these types were mailed: history, not news
 		}
-		s, err := n.recipients(ctx, e)
+		s, err := pl.recipients(ctx, e)
 		if err != nil {
 			return 0, fmt.Errorf("event %s (%s): %w", e.ID, e.Type, err)
 		}

@@ -59,7 +59,7 @@ func sinceTypes() []string {
 }
 
 // recipients works out who hears about e, and what.
-func (n *Notifier) recipients(ctx context.Context, e logEvent) ([]send, error) {
+func (n *planner) recipients(ctx context.Context, e logEvent) ([]send, error) {
 	one := func(recipient, kind string, fields map[string]string) send {
 		return send{EventID: e.ID, Recipient: recipient, Kind: kind, Fields: fields}
 	}
@@ -90,7 +90,7 @@ func (n *Notifier) recipients(ctx context.Context, e logEvent) ([]send, error) {
 }
 
 // position returns a position's title and its team's name.
-func (n *Notifier) position(ctx context.Context, name string) (title, team string, err error) {
+func (n *planner) position(ctx context.Context, name string) (title, team string, err error) {
 	if name == "" {
 		return "a position", "the team", nil
 	}
@@ -105,7 +105,7 @@ func (n *Notifier) position(ctx context.Context, name string) (title, team strin
 	return p.GetTitle(), team, err
 }
 
-func (n *Notifier) teamName(ctx context.Context, team string) (string, error) {
+func (n *planner) teamName(ctx context.Context, team string) (string, error) {
 	t, err := n.o.Members.GetTeam(ctx, &membershipv1.GetTeamRequest{Name: team})
 	if isNotFound(err) {
 		return team, nil
@@ -128,7 +128,7 @@ func teamOf(name string) string {
 // driftRecipients: a person's stage goes to them (drift-nudge) and to the
 // leads of their teams (drift-team), who see their members' drift; a team
 // flag goes to the team's leads.
-func (n *Notifier) driftRecipients(ctx context.Context, e logEvent) ([]send, error) {
+func (n *planner) driftRecipients(ctx context.Context, e logEvent) ([]send, error) {
 	stage := strings.ToLower(strings.ReplaceAll(e.str("stage"), "_", " "))
 	person, team := e.str("person"), e.str("team")
 	if stage == "active" {
@@ -197,7 +197,7 @@ func holds(teams, vacated []string) string {
 }
 
 // leads lists the leads of team.
-func (n *Notifier) leads(ctx context.Context, team string) ([]string, error) {
+func (n *planner) leads(ctx context.Context, team string) ([]string, error) {
 	members, err := n.members(ctx, team, membershipv1.Role_ROLE_LEAD)
 	var out []string
 	for _, m := range members {
@@ -206,9 +206,28 @@ func (n *Notifier) leads(ctx context.Context, team string) ([]string, error) {
 	return out, err
 }
 
+// planner works out the recipients of one batch of events. It reads the
+// directory (people, team members) from membership at most once per batch:
+// a batch of expense events, or drift stages of one team, would otherwise
+// page through the same lists once per event.
+type planner struct {
+	*Notifier
+	everyone      []*membershipv1.Person
+	rosters       map[string][]*membershipv1.TeamMember // by team and role
+	approverNames map[string]string
+}
+
+func (n *Notifier) planner() *planner {
+	return &planner{Notifier: n, rosters: map[string][]*membershipv1.TeamMember{}}
+}
+
 // members lists the members of team with role (any role: UNSPECIFIED); a
 // team that is gone has none.
-func (n *Notifier) members(ctx context.Context, team string, role membershipv1.Role) ([]*membershipv1.TeamMember, error) {
+func (n *planner) members(ctx context.Context, team string, role membershipv1.Role) ([]*membershipv1.TeamMember, error) {
+	key := team + "\x00" + role.String()
+	if out, ok := n.rosters[key]; ok {
+		return out, nil
+	}
 	var out []*membershipv1.TeamMember
 	token := ""
 	for {
@@ -216,14 +235,36 @@ func (n *Notifier) members(ctx context.Context, team string, role membershipv1.R
 			Parent: team, Role: role, PageSize: 100, PageToken: token,
 		})
 		if isNotFound(err) {
-			return out, nil
+			break
 		}
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, res.GetTeamMembers()...)
 		if token = res.GetNextPageToken(); token == "" {
-			return out, nil
+			break
 		}
 	}
+	n.rosters[key] = out
+	return out, nil
+}
+
+// people lists every person.
+func (n *planner) people(ctx context.Context) ([]*membershipv1.Person, error) {
+	if n.everyone != nil {
+		return n.everyone, nil
+	}
+	out := []*membershipv1.Person{}
+	for token := ""; ; {
+		res, err := n.o.Members.ListPeople(ctx, &membershipv1.ListPeopleRequest{PageSize: 1000, PageToken: token})
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, res.GetPeople()...)
+		if token = res.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	n.everyone = out
+	return out, nil
 }

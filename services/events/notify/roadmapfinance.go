@@ -20,7 +20,7 @@ const approvePermission = "finance.approve"
 // it (admins and the members of teams granted finance.approve), except its
 // submitter and its payee, who may not approve it (separation of duties:
 // the payee as a person's name, or as a display name, as finance checks).
-func (n *Notifier) expenseRecipients(ctx context.Context, e logEvent) ([]send, error) {
+func (n *planner) expenseRecipients(ctx context.Context, e logEvent) ([]send, error) {
 	approvers, err := n.approvers(ctx)
 	if err != nil {
 		return nil, err
@@ -39,20 +39,18 @@ func (n *Notifier) expenseRecipients(ctx context.Context, e logEvent) ([]send, e
 }
 
 // approvers maps who may approve expenses to their display names.
-func (n *Notifier) approvers(ctx context.Context) (map[string]string, error) {
+func (n *planner) approvers(ctx context.Context) (map[string]string, error) {
+	if n.approverNames != nil {
+		return n.approverNames, nil
+	}
+	people, err := n.people(ctx)
+	if err != nil {
+		return nil, err
+	}
 	out := map[string]string{}
-	for token := ""; ; {
-		res, err := n.o.Members.ListPeople(ctx, &membershipv1.ListPeopleRequest{PageSize: 1000, PageToken: token})
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range res.GetPeople() {
-			if p.GetAdmin() {
-				out[p.GetName()] = p.GetDisplayName()
-			}
-		}
-		if token = res.GetNextPageToken(); token == "" {
-			break
+	for _, p := range people {
+		if p.GetAdmin() {
+			out[p.GetName()] = p.GetDisplayName()
 		}
 	}
 	for token := ""; ; {
@@ -73,6 +71,7 @@ func (n *Notifier) approvers(ctx context.Context) (map[string]string, error) {
 			}
 		}
 		if token = res.GetNextPageToken(); token == "" {
+			n.approverNames = out
 			return out, nil
 		}
 	}
@@ -114,7 +113,7 @@ func formatMoney(v any) string {
 
 // itemRecipients: a stale item goes to its owner people and the leads of
 // its owner team, once each.
-func (n *Notifier) itemRecipients(ctx context.Context, e logEvent) ([]send, error) {
+func (n *planner) itemRecipients(ctx context.Context, e logEvent) ([]send, error) {
 	if n.o.Roadmap == nil {
 		return nil, nil
 	}
@@ -149,7 +148,7 @@ func (n *Notifier) itemRecipients(ctx context.Context, e logEvent) ([]send, erro
 // have not (when the votes are hidden until close, the notifier cannot
 // tell who voted, and all of them hear); the outcome goes to those who could
 // vote and to those who did.
-func (n *Notifier) proposalRecipients(ctx context.Context, e logEvent, kind string) ([]send, error) {
+func (n *planner) proposalRecipients(ctx context.Context, e logEvent, kind string) ([]send, error) {
 	if n.o.Roadmap == nil {
 		return nil, nil
 	}
@@ -209,7 +208,7 @@ func outcome(p *roadmapv1.Proposal) string {
 
 // electorate lists who may vote on a proposal of team: its members, or
 // everyone when the vote is the whole community's (roadmap's rule).
-func (n *Notifier) electorate(ctx context.Context, team string) ([]string, error) {
+func (n *planner) electorate(ctx context.Context, team string) ([]string, error) {
 	var out []string
 	if team != "" {
 		members, err := n.members(ctx, team, membershipv1.Role_ROLE_UNSPECIFIED)
@@ -218,23 +217,16 @@ func (n *Notifier) electorate(ctx context.Context, team string) ([]string, error
 		}
 		return out, err
 	}
-	for token := ""; ; {
-		res, err := n.o.Members.ListPeople(ctx, &membershipv1.ListPeopleRequest{PageSize: 1000, PageToken: token})
-		if err != nil {
-			return nil, err
-		}
-		for _, p := range res.GetPeople() {
-			out = append(out, p.GetName())
-		}
-		if token = res.GetNextPageToken(); token == "" {
-			return out, nil
-		}
+	people, err := n.people(ctx)
+	for _, p := range people {
+		out = append(out, p.GetName())
 	}
+	return out, err
 }
 
 // voters lists who voted on a proposal, as roadmap shows it to a service:
 // nobody while its votes are hidden until close.
-func (n *Notifier) voters(ctx context.Context, proposal string) ([]string, error) {
+func (n *planner) voters(ctx context.Context, proposal string) ([]string, error) {
 	var out []string
 	for token := ""; ; {
 		res, err := n.o.Roadmap.ListVotes(ctx, &roadmapv1.ListVotesRequest{Parent: proposal, PageSize: 1000, PageToken: token})
