@@ -23,9 +23,6 @@ import (
 
 const donations = "donations"
 
-// readPrivate is the permission that lifts donor privacy.
-const readPrivate = "finance.read_private"
-
 // depositByChannel is where money arriving by each channel is deposited
 // unless the request names an account (per currency: see defaults.go).
 var depositByChannel = map[financev1.Donation_Channel]string{

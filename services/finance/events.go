@@ -16,9 +16,9 @@ import (
 // Audiences of finance's events, after its read rules (policy.go).
 var (
 	// books reads the journal, expenses and subscriptions.
-	books = events.Holders(readPrivate, "finance.record")
+	books = events.Holders(readPrivate, PermRecord)
 	// expenseReaders are the books and those who approve and pay.
-	expenseReaders = events.Holders(readPrivate, "finance.record", "finance.approve", "finance.pay")
+	expenseReaders = events.Holders(readPrivate, PermRecord, PermApprove, PermPay)
 )
 
 // emit writes a finance event in tx, the write's transaction.

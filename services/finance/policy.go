@@ -11,6 +11,18 @@ import (
 	"github.com/guildhall/guildhall/internal/resource"
 )
 
+// Permissions granted through teams (Team.permissions) that finance reads.
+const (
+	// PermRecord records money and keeps the books.
+	PermRecord = "finance.record"
+	// PermApprove approves and rejects expenses.
+	PermApprove = "finance.approve"
+	// PermPay pays approved expenses.
+	PermPay = "finance.pay"
+	// readPrivate reads the journal and lifts donor privacy.
+	readPrivate = "finance.read_private"
+)
+
 // Policy declares who may call each RPC; see package auth. Admins pass every rule.
 //
 // Public: the chart of accounts with balances, donations (redacted as each
@@ -25,10 +37,10 @@ import (
 // submitter nor the payee approves or pays: SELF_APPROVAL, SELF_PAYMENT) is
 // the handlers', since it depends on the stored expense.
 func (s *Server) Policy() auth.Policy {
-	record := auth.Permission("finance.record")
-	books := auth.Permission("finance.read_private").Or("holders of finance.record", auth.HasCheck("finance.record"))
-	approve := auth.Permission("finance.approve")
-	pay := auth.Permission("finance.pay")
+	record := auth.Permission(PermRecord)
+	books := auth.Permission(readPrivate).Or("holders of "+PermRecord, auth.HasCheck(PermRecord))
+	approve := auth.Permission(PermApprove)
+	pay := auth.Permission(PermPay)
 	public := auth.Public()
 	submitter := record.Or("the submitter", func(ctx context.Context, p *auth.Principal, req any) (bool, error) {
 		r, ok := req.(*financev1.CancelExpenseRequest)

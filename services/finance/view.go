@@ -25,7 +25,7 @@ import (
 // public, the end of time for the books.
 func (s *Server) visibleAt(ctx context.Context) time.Time {
 	p := auth.From(ctx)
-	if auth.Has(p, readPrivate) || auth.Has(p, "finance.record") {
+	if auth.Has(p, readPrivate) || auth.Has(p, PermRecord) {
 		return endOfTime
 	}
 	return s.now()

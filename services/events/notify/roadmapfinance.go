@@ -13,7 +13,9 @@ import (
 )
 
 // approvePermission is finance's permission to approve expenses
-// (services/finance/policy.go); admins hold every permission.
+// (finance.PermApprove; the notifier reads finance only through its API,
+// so it names the permission rather than importing the service); admins
+// hold every permission.
 const approvePermission = "finance.approve"
 
 // expenseRecipients: a submitted expense goes to everyone who may approve
