@@ -178,6 +178,10 @@ func LeadOf[R any](team func(context.Context, R) (string, error)) Check {
 // AnyLeadCheck passes when the caller leads some team.
 func AnyLeadCheck(_ context.Context, p *Principal, _ any) (bool, error) { return IsAnyLead(p), nil }
 
+// SignedInCheck passes for any caller with a token: a person, a service, or
+// a guest under an OpenID Connect identity.
+func SignedInCheck(_ context.Context, p *Principal, _ any) (bool, error) { return !IsAnonymous(p), nil }
+
 // HasCheck passes for holders of perm.
 func HasCheck(perm string) Check {
 	return func(_ context.Context, p *Principal, _ any) (bool, error) { return Has(p, perm), nil }

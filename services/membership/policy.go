@@ -47,11 +47,10 @@ func (s *Server) Policy() auth.Policy {
 	coordinatorOrLead := coordinator.Or("team leads", auth.AnyLeadCheck)
 	// Anyone with a token, a guest's OpenID Connect identity included:
 	// offers made under it are theirs to follow.
-	signedIn := func(_ context.Context, p *auth.Principal, _ any) (bool, error) { return !auth.IsAnonymous(p), nil }
 	offerReader := coordinatorOrLead.Or("any other signed-in caller (a person, or a guest under their OpenID Connect identity), "+
-		"for their own offers; to them any other offer is NOT_FOUND", signedIn)
+		"for their own offers; to them any other offer is NOT_FOUND", auth.SignedInCheck)
 	ownOffers := coordinatorOrLead.Or("any other signed-in caller (a person, or a guest under their OpenID Connect identity), "+
-		"who sees only their own offers", signedIn)
+		"who sees only their own offers", auth.SignedInCheck)
 
 	return auth.Policy{
 		membershipv1.MembershipService_GetPerson_FullMethodName:  auth.Public(),
