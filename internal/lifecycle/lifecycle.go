@@ -79,8 +79,15 @@ func (m Machine[S]) Check(from, to S) error {
 		}
 		allowed = strings.Join(names, ", ")
 	}
-	e := apierr.FailedPrecondition(ReasonIllegalTransition,
-		fmt.Sprintf("a %s cannot move from %s to %s; from %s it may move to %s", m.kind, from, to, from, allowed))
+	return m.Refuse(from, to, fmt.Sprintf("a %s cannot move from %s to %s; from %s it may move to %s", m.kind, from, to, from, allowed))
+}
+
+// Refuse is the refusal of a move the table lists but the resource's
+// condition forbids (a package with maintainers cannot be UNMAINTAINED):
+// FAILED_PRECONDITION, ILLEGAL_TRANSITION, metadata "from" and "to", and
+// why as its message.
+func (m Machine[S]) Refuse(from, to S, why string) error {
+	e := apierr.FailedPrecondition(ReasonIllegalTransition, why)
 	e.Metadata = map[string]string{"from": from.String(), "to": to.String()}
 	return e
 }

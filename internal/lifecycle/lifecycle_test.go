@@ -245,3 +245,14 @@ func TestConcurrentTransitions(t *testing.T) {
 		})
 	}
 }
+
+// TestRefuse: a move the table lists but the resource's condition forbids is
+// refused as the table's refusals are, with the reason given.
+func TestRefuse(t *testing.T) {
+	err := lights.Refuse(green, amber, "the lamp is locked")
+	var ae *apierr.Error
+	if !errors.As(err, &ae) || ae.Code != codes.FailedPrecondition || ae.Reason.String() != "ILLEGAL_TRANSITION" ||
+		ae.Message != "the lamp is locked" || ae.Metadata["from"] != "GREEN" || ae.Metadata["to"] != "AMBER" {
+		t.Fatalf("Refuse: %#v", err)
+	}
+}

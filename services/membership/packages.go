@@ -253,7 +253,7 @@ func (s *Server) TransitionPackage(ctx context.Context, req *membershipv1.Transi
 				return nil, apierr.FailedPrecondition(ReasonNoMaintainer, req.GetName()+" has no maintainer, so it cannot be "+m.To.String()+": approve an adoption instead")
 			}
 			if m.To == membershipv1.Package_STATE_UNMAINTAINED && len(cur.GetMaintainers()) > 0 {
-				return nil, apierr.FailedPrecondition(lifecycle.ReasonIllegalTransition, req.GetName()+" has maintainers: they step down with :orphan")
+				return nil, packageMoves.Refuse(m.From, m.To, req.GetName()+" has maintainers: they step down with :orphan")
 			}
 			return cur, nil
 		},
