@@ -68,13 +68,12 @@ func (s *Server) decisionsPart(ctx context.Context, now time.Time) (*transparenc
 			Name: p.GetName(), Question: p.GetQuestion(), CloseTime: p.GetCloseTime(),
 			State: p.GetState(), Outcome: p.GetOutcome(), ReviewDate: p.GetReviewDate(),
 		}
-		closed := p.GetState() == roadmapv1.Proposal_STATE_CLOSED ||
-			(p.GetState() == roadmapv1.Proposal_STATE_OPEN && p.GetCloseTime() != nil && !now.Before(p.GetCloseTime().AsTime()))
+		// The state is the one readers see: roadmap answers CLOSED for an
+		// open proposal past its close time.
 		switch {
-		case p.GetState() == roadmapv1.Proposal_STATE_OPEN && !closed:
+		case p.GetState() == roadmapv1.Proposal_STATE_OPEN:
 			out.Open = append(out.Open, sum)
-		case closed && p.GetCloseTime() != nil && !p.GetCloseTime().AsTime().Before(since):
-			sum.State = roadmapv1.Proposal_STATE_CLOSED
+		case p.GetState() == roadmapv1.Proposal_STATE_CLOSED && p.GetCloseTime() != nil && !p.GetCloseTime().AsTime().Before(since):
 			out.Decided = append(out.Decided, sum)
 		}
 	}

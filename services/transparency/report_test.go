@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guildhall/guildhall/app/apptest"
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
@@ -101,5 +102,47 @@ func TestVacanciesOldestFirst(t *testing.T) {
 		if p.GetName() != names[i] {
 			t.Fatalf("vacancy %d is %s (%s), want %s, the %d-th oldest", i, p.GetName(), p.GetTitle(), names[i], i+1)
 		}
+	}
+}
+
+// TestDecisionsFollowTheClock: a proposal past its close time is a
+// decision reached (roadmap reads it as CLOSED), and one closed more than
+// 90 days ago is no longer shown.
+func TestDecisionsFollowTheClock(t *testing.T) {
+	var clock *apptest.Clock
+	env := apptest.Start(t, func(c *apptest.Config, clk *apptest.Clock) { c.TransparencyCacheTTL = 0; clock = clk })
+	ctx := apptest.Outgoing(context.Background(), apptest.AdminToken)
+	r := roadmapv1.NewRoadmapServiceClient(env.Conn)
+	open := func(question string, closes time.Duration) string {
+		p, err := r.CreateProposal(ctx, &roadmapv1.CreateProposalRequest{Proposal: &roadmapv1.Proposal{
+			Question: question, Method: roadmapv1.Proposal_METHOD_CONSENT, CloseTime: timestamppb.New(clock.Now().Add(closes))}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := r.OpenProposal(ctx, &roadmapv1.OpenProposalRequest{Name: p.GetName()}); err != nil {
+			t.Fatal(err)
+		}
+		return p.GetName()
+	}
+	old := open("Move the forums?", time.Hour)
+	clock.Advance(100 * 24 * time.Hour) // old closed 100 days ago
+	soon := open("Adopt LDAP for v9.1?", time.Hour)
+	later := open("Drop CentOS 5?", 30*24*time.Hour)
+	clock.Advance(2 * time.Hour) // soon has closed; later is open
+
+	rep, _ := report(t, env)
+	names := func(ps []*roadmapv1.ProposalSummary) []string {
+		var out []string
+		for _, p := range ps {
+			out = append(out, p.GetName())
+		}
+		return out
+	}
+	if got := names(rep.GetDecisions().GetOpen()); len(got) != 1 || got[0] != later {
+		t.Errorf("open decisions %v, want only %s", got, later)
+	}
+	decided := rep.GetDecisions().GetDecided()
+	if got := names(decided); len(got) != 1 || got[0] != soon || decided[0].GetState() != roadmapv1.Proposal_STATE_CLOSED {
+		t.Errorf("decisions reached %v, want only %s, CLOSED (not %s, closed 100 days ago)", decided, soon, old)
 	}
 }
