@@ -64,6 +64,7 @@ type App struct {
 	localNames []string
 
 	tel           *telemetry.Telemetry
+	validator     protovalidate.Validator // nil: WithServices makes one
 	pools         *database.PoolCollector
 	backlog       *outbox.BacklogCollector
 	clientMetrics *grpcprom.ClientMetrics
@@ -92,6 +93,11 @@ func New(cfg *config.Config, log *zap.Logger, now func() time.Time) *App {
 	return a
 }
 
+// SetValidator has the services check requests with v instead of a
+// validator of their own. A validator compiles each message's rules once,
+// on first use, so processes that start many Apps (tests) share one.
+func (a *App) SetValidator(v protovalidate.Validator) { a.validator = v }
+
 // SetTelemetry traces what the app serves and calls with t; call it before
 // adding parts. The caller shuts t down after Run.
 func (a *App) SetTelemetry(t *telemetry.Telemetry) { a.tel = t }
@@ -118,16 +124,23 @@ func Migrate(ctx context.Context, cfg *config.Config, log *zap.Logger, names []s
 	return nil
 }
 
-// WithServices migrates the named services' schemas, opens their pools and
-// serves them all on one gRPC listener. membershipTarget is where the
-// services reach membership (which may be this very listener).
+// WithServices migrates the named services' schemas (unless
+// Config.MigrateOnStart is off), opens their pools and serves them all on
+// one gRPC listener. membershipTarget is where the services reach
+// membership (which may be this very listener).
 func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string, membershipTarget string) error {
-	if err := Migrate(ctx, a.cfg, a.log, names); err != nil {
-		return err
+	if a.cfg.MigrateOnStart {
+		if err := Migrate(ctx, a.cfg, a.log, names); err != nil {
+			return err
+		}
 	}
-	validator, err := protovalidate.New()
-	if err != nil {
-		return err
+	validator := a.validator
+	if validator == nil {
+		v, err := protovalidate.New()
+		if err != nil {
+			return err
+		}
+		validator = v
 	}
 	members, err := a.dial(membershipTarget, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"buf.build/go/protovalidate"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -67,6 +68,19 @@ func Schemas() []pgtest.Schema {
 	return out
 }
 
+// sharedValidator is the one validator of the test process: each message's
+// rules compile on first use, and every Env after the first reuses them.
+var sharedValidator = sync.OnceValues(func() (protovalidate.Validator, error) { return protovalidate.New() })
+
+func validator(t testing.TB) protovalidate.Validator {
+	t.Helper()
+	v, err := sharedValidator()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
 // Start runs Guildhall until the test ends.
 func Start(t testing.TB, opts ...Option) *Env {
 	t.Helper()
@@ -106,6 +120,12 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 		// connections in all. Storm tests then queue on the pool, as
 		// production traffic past its size would.
 		"GUILDHALL_DB_MAX_CONNS": "6",
+		// The database is a clone of a template these very migrations
+		// made (pgtest names it after their contents).
+		"GUILDHALL_MIGRATE_ON_START": "false",
+		// Two idle webhook workers poll instead of eight, as in the events
+		// service's own tests.
+		"GUILDHALL_WEBHOOK_WORKERS": "2",
 	}
 	cfg, err := config.Bind(flag.NewFlagSet("test", flag.ContinueOnError), func(k string) (string, bool) { v, ok := env[k]; return v, ok }, "console")
 	if err != nil {
@@ -134,6 +154,7 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	a := app.New(cfg, log, clock.Now)
+	a.SetValidator(validator(t))
 	if x.Telemetry != nil {
 		a.SetTelemetry(x.Telemetry)
 	}
@@ -149,6 +170,7 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 		cfg.Service[config.Membership].Target = membershipTarget
 		names = []string{config.Roadmap, config.Finance}
 		m := app.New(cfg, log, clock.Now)
+		m.SetValidator(validator(t))
 		mctx, mcancel := context.WithCancel(context.Background())
 		if err := m.WithServices(mctx, mLis, []string{config.Membership}, membershipTarget); err != nil {
 			mcancel()

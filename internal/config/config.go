@@ -85,7 +85,12 @@ type Config struct {
 	ShutdownGrace time.Duration
 	// DBMaxConns sizes each service's connection pool.
 	DBMaxConns int64
-	Service    map[string]*ServiceConfig
+	// MigrateOnStart has each serving process apply its services'
+	// migrations before it serves. Turn it off where `guildhall migrate`
+	// runs first (a compose service, a Kubernetes Job), so the serving
+	// role needs no DDL rights and replicas start without the migration lock.
+	MigrateOnStart bool
+	Service        map[string]*ServiceConfig
 
 	// BootstrapAdminToken, if set, is made a valid admin token on start.
 	BootstrapAdminToken string
@@ -205,6 +210,13 @@ type marked struct {
 
 func (m marked) Set(s string) error { m.mark(); return m.Value.Set(s) }
 
+// IsBoolFlag passes on the marked value's, so a bool setting's bare
+// --name still means true.
+func (m marked) IsBoolFlag() bool {
+	b, ok := m.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
 type variable struct {
 	env, flag string
 	typ       string
@@ -259,7 +271,7 @@ func ServiceScope(service string) Scope {
 // every serving subcommand.
 var scopes = map[string]Scope{
 	"log-format": ScopeAll, "log-level": ScopeAll,
-	"database-url": scopeDB, "db-max-conns": ScopeDev | ScopeService,
+	"database-url": scopeDB, "db-max-conns": ScopeDev | ScopeService, "migrate-on-start": ScopeDev | ScopeService,
 	"http-addr": ScopeDev | ScopeGateway, "grpc-addr": ScopeDev | ScopeSeed,
 	"cors-origins": ScopeDev | ScopeGateway, "max-body-bytes": ScopeDev | ScopeGateway,
 	"bootstrap-admin-token": ScopeDev | ScopeMembership | ScopeSeed,
@@ -335,6 +347,7 @@ func Bind(fs *flag.FlagSet, lookup func(string) (string, bool), logFormat string
 	b.int64(&c.MaxBodyBytes, "max-body-bytes", 1<<20, "largest REST request body accepted, in bytes")
 	b.duration(&c.ShutdownGrace, "shutdown-grace", 20*time.Second, "how long in-flight requests get to finish on shutdown")
 	b.int64(&c.DBMaxConns, "db-max-conns", 16, "connections in each service's database pool")
+	b.bool(&c.MigrateOnStart, "migrate-on-start", true, "apply the served services' migrations before serving; false where 'guildhall migrate' runs first")
 	b.str(&c.BootstrapAdminToken, "bootstrap-admin-token", "", "a known admin token to create on start (dev, compose, demos)", true)
 	b.str(&c.InternalToken, "internal-token", "", "shared secret the services use to call each other; dev makes one up", true)
 	b.duration(&c.DriftWindow, "drift-window", 90*day, "inactivity before a person holding a role is nudged (e.g. 90d)")
@@ -696,6 +709,40 @@ func (b *binder) int64(p *int64, name string, def int64, usage string) {
 		}
 	}
 	b.define(int64Value{p}, name, "int", usage)
+}
+
+type boolValue struct{ p *bool }
+
+func (v boolValue) String() string {
+	if v.p == nil {
+		return ""
+	}
+	return strconv.FormatBool(*v.p)
+}
+func (v boolValue) Set(s string) error {
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return fmt.Errorf("%q is not true or false", s)
+	}
+	*v.p = b
+	return nil
+}
+
+// IsBoolFlag lets --name stand for --name=true, as flag.Bool does.
+func (boolValue) IsBoolFlag() bool { return true }
+
+func (b *binder) bool(p *bool, name string, def bool, usage string) {
+	env, raw, set := b.add(name, strconv.FormatBool(def), usage, false, func() string { return strconv.FormatBool(*p) })
+	*p = def
+	switch {
+	case set && raw == "":
+		b.empty(env, "true or false")
+	case set:
+		if err := (boolValue{p}).Set(raw); err != nil {
+			b.errs = append(b.errs, fmt.Errorf("%s: %w", env, err))
+		}
+	}
+	b.define(boolValue{p}, name, "bool", usage)
 }
 
 const day = 24 * time.Hour

@@ -93,6 +93,7 @@ func TestBadEnvValue(t *testing.T) {
 		{"GUILDHALL_SHUTDOWN_GRACE", "soon"},
 		{"GUILDHALL_MAX_BODY_BYTES", "1MB"},
 		{"GUILDHALL_MAX_BODY_BYTES", "1.5"},
+		{"GUILDHALL_MIGRATE_ON_START", "no"},
 	} {
 		t.Run(c.name+"="+c.value, func(t *testing.T) {
 			_, err := bind(t, map[string]string{c.name: c.value})
@@ -104,6 +105,36 @@ func TestBadEnvValue(t *testing.T) {
 	// A bad flag is an error too (and not silently the env value).
 	if _, err := bind(t, nil, "--shutdown-grace=soon"); err == nil {
 		t.Error("--shutdown-grace=soon was accepted")
+	}
+}
+
+// TestBoolSetting reads a true/false setting from its variable and its
+// flag, the flag winning, and a bare flag as true, as flag.Bool does.
+func TestBoolSetting(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want bool
+	}{
+		{"default", nil, nil, true},
+		{"env", map[string]string{"GUILDHALL_MIGRATE_ON_START": "false"}, nil, false},
+		{"flag beats env", map[string]string{"GUILDHALL_MIGRATE_ON_START": "false"}, []string{"--migrate-on-start=true"}, true},
+		{"flag", nil, []string{"--migrate-on-start=false"}, false},
+		{"bare flag", map[string]string{"GUILDHALL_MIGRATE_ON_START": "0"}, []string{"--migrate-on-start"}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := bind(t, c.env, c.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if cfg.MigrateOnStart != c.want {
+				t.Errorf("MigrateOnStart = %v, want %v", cfg.MigrateOnStart, c.want)
+			}
+		})
+	}
+	if _, err := bind(t, nil, "--migrate-on-start=maybe"); err == nil {
+		t.Error("--migrate-on-start=maybe was accepted")
 	}
 }
 
@@ -298,7 +329,7 @@ func TestEmptyValues(t *testing.T) {
 	if cfg, _ := bind(t, nil); cfg.MetricsAddr != ":9464" || cfg.IsSet("metrics-addr") {
 		t.Errorf("unset: metrics %q, IsSet %v", cfg.MetricsAddr, cfg.IsSet("metrics-addr"))
 	}
-	for _, name := range []string{"GUILDHALL_MAX_BODY_BYTES", "GUILDHALL_SHUTDOWN_GRACE", "GUILDHALL_DRIFT_WINDOW"} {
+	for _, name := range []string{"GUILDHALL_MAX_BODY_BYTES", "GUILDHALL_SHUTDOWN_GRACE", "GUILDHALL_DRIFT_WINDOW", "GUILDHALL_MIGRATE_ON_START"} {
 		if _, err := bind(t, map[string]string{name: ""}); err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s set to nothing: %v, want an error naming it", name, err)
 		}
@@ -357,14 +388,14 @@ func TestScopes(t *testing.T) {
 		}
 		for _, line := range strings.Split(help, "\n") {
 			if strings.HasPrefix(line, "  --") {
-				if f := strings.Fields(line); len(f) != 2 || !slices.Contains([]string{"string", "int", "duration", "list"}, f[1]) {
+				if f := strings.Fields(line); len(f) != 2 || !slices.Contains([]string{"string", "int", "duration", "list", "bool"}, f[1]) {
 					t.Errorf("flag help %q does not name a value type", line)
 				}
 			}
 		}
 	}
 	_, help := flags(config.ScopeAll)
-	for _, want := range []string{"  --finance-addr string\n", "  --drift-window duration\n", "  --cors-origins list\n", "  --max-body-bytes int\n", "(default :9464)", "(default postgres://localhost:5432/guildhall?sslmode=disable)"} {
+	for _, want := range []string{"  --finance-addr string\n", "  --drift-window duration\n", "  --cors-origins list\n", "  --max-body-bytes int\n", "  --migrate-on-start bool\n", "(default :9464)", "(default postgres://localhost:5432/guildhall?sslmode=disable)"} {
 		if !strings.Contains(help, want) {
 			t.Errorf("help lacks %q:\n%s", want, help)
 		}

@@ -44,8 +44,19 @@ type Job struct {
 // MaxBackoff caps the wait after failed passes.
 const MaxBackoff = 5 * time.Minute
 
+// DefaultStartSpread is the longest a job's first pass waits after Run.
+const DefaultStartSpread = 10 * time.Second
+
 // Runner runs jobs until its context ends.
 type Runner struct {
+	// StartSpread bounds the random wait before each job's first pass,
+	// which is also at most the job's Interval: the jobs of one process,
+	// and replicas rolled out together, reach the database spread out
+	// rather than all at once (river's maintenance services likewise start
+	// staggered). Work a stopped process left is picked up within it. Set
+	// before Run; 0 runs every first pass at once.
+	StartSpread time.Duration
+
 	log      *zap.Logger
 	jobs     []Job
 	passes   *prometheus.CounterVec
@@ -57,7 +68,8 @@ type Runner struct {
 // job) are registered in reg.
 func NewRunner(log *zap.Logger, reg prometheus.Registerer) *Runner {
 	r := &Runner{
-		log: log,
+		StartSpread: DefaultStartSpread,
+		log:         log,
 		passes: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "guildhall_job_passes_total",
 			Help: "Passes of background jobs, by job and result (ok, error, skipped: another replica held the job).",
@@ -94,10 +106,13 @@ func (r *Runner) Run(ctx context.Context) {
 
 func (r *Runner) loop(ctx context.Context, j Job) {
 	log := r.log.With(zap.String("job", j.Name))
-	// The first pass runs at start, so a process that starts finds its
-	// work done as it was left (as the loops this runner replaced did);
-	// later passes are jittered, so replicas drift out of step.
+	// The first pass runs soon after start (see StartSpread), so a process
+	// that starts finds its work done as it was left; later passes are
+	// jittered, so replicas drift out of step.
 	wait := time.Duration(0)
+	if spread := min(j.Interval, r.StartSpread); spread > 0 {
+		wait = rand.N(spread)
+	}
 	failures := 0
 	for {
 		select {

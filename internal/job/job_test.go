@@ -3,6 +3,8 @@ package job_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/fstest"
@@ -117,6 +119,7 @@ func TestExclusiveJobRunsOnOneReplicaAtATime(t *testing.T) {
 // pass is retried after a backoff; the runner counts both.
 func TestRunnerMoreWorkAndBackoff(t *testing.T) {
 	r, reg := newRunner(t)
+	r.StartSpread = 0 // the first pass at once
 	var n atomic.Int32
 	done := make(chan struct{})
 	var failedAt, retriedAt time.Time
@@ -155,4 +158,71 @@ func TestRunnerMoreWorkAndBackoff(t *testing.T) {
 			t.Errorf("%d pass durations observed, want 5", mf.GetMetric()[0].GetHistogram().GetSampleCount())
 		}
 	}
+}
+
+// First passes are spread over StartSpread, or the job's Interval if that is
+// shorter, instead of all starting at once.
+func TestRunnerSpreadsFirstPasses(t *testing.T) {
+	// firstPasses runs the jobs until each has made a pass, and returns how
+	// long after Run each first one began.
+	firstPasses := func(r *job.Runner, intervals []time.Duration, within time.Duration) []time.Duration {
+		t.Helper()
+		var mu sync.Mutex
+		first := make([]time.Duration, len(intervals))
+		var left sync.WaitGroup
+		left.Add(len(intervals))
+		start := time.Now()
+		for i, iv := range intervals {
+			var once sync.Once
+			r.Add(job.Job{Name: fmt.Sprintf("test.spread.%d", i), Interval: iv, Pass: func(context.Context) (bool, error) {
+				once.Do(func() {
+					mu.Lock()
+					first[i] = time.Since(start)
+					mu.Unlock()
+					left.Done()
+				})
+				return false, nil
+			}})
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		stopped := make(chan struct{})
+		go func() { r.Run(ctx); close(stopped) }()
+		all := make(chan struct{})
+		go func() { left.Wait(); close(all) }()
+		select {
+		case <-all:
+		case <-time.After(within):
+			t.Errorf("not every job made a first pass within %v", within)
+		}
+		cancel()
+		<-stopped
+		mu.Lock()
+		defer mu.Unlock()
+		return first
+	}
+
+	r, _ := newRunner(t)
+	r.StartSpread = 400 * time.Millisecond
+	hourly := make([]time.Duration, 20)
+	for i := range hourly {
+		hourly[i] = time.Hour
+	}
+	first := firstPasses(r, hourly, 5*time.Second)
+	late := 0
+	for _, at := range first {
+		if at > 100*time.Millisecond {
+			late++
+		}
+	}
+	// Drawn uniformly over 400ms, each first pass is past 100ms with odds
+	// of 3 in 4; none of 20 being so has odds below 1e-12.
+	if late == 0 {
+		t.Errorf("every first pass ran within 100ms of start: %v", first)
+	}
+
+	// A job's interval bounds its own first wait: with an hour's spread, a
+	// job run every 20ms still starts at once, near enough.
+	r, _ = newRunner(t)
+	r.StartSpread = time.Hour
+	firstPasses(r, []time.Duration{20 * time.Millisecond}, 5*time.Second)
 }
