@@ -30,7 +30,10 @@ for p in $(printf '%s\n' "${!headdir[@]}" | sort); do
   name=${p//\//_}
   (cd "${basedir[$p]}" && go test -c -o "$work/$name.base" . >/dev/null 2>&1) || continue
   (cd "${headdir[$p]}" && go test -c -o "$work/$name.head" . >/dev/null) || continue
-  common=$(comm -12 <("$work/$name.base" -test.list '^Test' | grep '^Test' | sort) <("$work/$name.head" -test.list '^Test' | grep '^Test' | sort) | paste -sd'|')
+  # Listed from the package's directory, as go test would: a TestMain may
+  # build or read files relative to it even when only listing.
+  common=$(comm -12 <(cd "${basedir[$p]}" && "$work/$name.base" -test.list '^Test' | grep '^Test' | sort) \
+    <(cd "${headdir[$p]}" && "$work/$name.head" -test.list '^Test' | grep '^Test' | sort) | paste -sd'|')
   [[ -n $common ]] || continue
   row=()
   for side in base head; do

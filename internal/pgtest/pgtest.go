@@ -43,28 +43,51 @@ const KeepEnv = "PGTEST_KEEP_FAILED"
 // New returns the URL of a fresh database holding the migrated schemas. It
 // is dropped when the test ends, failed or not, unless PGTEST_KEEP_FAILED=1
 // keeps a failed test's database (its name is then logged).
+//
+// The first test of a process gets its database from pgtestdb, which makes
+// the template if need be; later ones take the clone made for them in the
+// background meanwhile (see maker).
 func New(t testing.TB, schemas []Schema) string {
 	t.Helper()
 	conf, err := serverConfig()
 	if err != nil {
 		t.Fatalf("TEST_DATABASE_URL: %v", err)
 	}
+	m := migrator(schemas)
+	key, err := m.Hash()
+	if err != nil {
+		t.Fatalf("pgtest: hash the migrations: %v", err)
+	}
 	var inst *pgtestdb.Config
+	taken := false // from the maker, so no cleanup of pgtestdb's drops it
 	// Registered first, so it runs after pgtestdb's own cleanup, which
 	// drops the database of a passing test and leaves a failing one's.
 	t.Cleanup(func() {
-		if inst == nil || !t.Failed() {
+		switch {
+		case inst == nil, !t.Failed() && !taken:
 			return
-		}
-		if os.Getenv(KeepEnv) == "1" {
+		case t.Failed() && os.Getenv(KeepEnv) == "1":
 			t.Logf("kept database %s of the failed test (%s=1)", inst.Database, KeepEnv)
 			return
 		}
 		if err := drop(conf, inst.Database); err != nil {
-			t.Logf("could not drop database %s of the failed test: %v", inst.Database, err)
+			t.Logf("could not drop database %s: %v", inst.Database, err)
 		}
 	})
-	inst = pgtestdb.Custom(t, conf, migrator(schemas))
+	if mk, ok := makers.Load(key); ok {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+		defer cancel()
+		got, err := mk.(*maker).take(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst, taken = &got, true
+		return inst.URL()
+	}
+	inst = pgtestdb.Custom(t, conf, m)
+	if err := startMaker(key, conf, inst); err != nil {
+		t.Fatal(err)
+	}
 	return inst.URL()
 }
 

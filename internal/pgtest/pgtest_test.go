@@ -4,8 +4,10 @@ import (
 	"context"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/jackc/pgx/v5"
 
@@ -71,5 +73,83 @@ func databaseExists(t *testing.T, name string) bool {
 func dropDatabase(t *testing.T, name string) {
 	if _, err := adminConn(t).Exec(context.Background(), `DROP DATABASE IF EXISTS "`+name+`" WITH (FORCE)`); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestClonesMadeAhead takes databases in turn: each is the test's own, with
+// the template's schema, not marked as a spare, and dropped when its test
+// ends. A process that ends with a spare made ahead leaves it behind, and
+// the next process's first test sweeps it away.
+func TestClonesMadeAhead(t *testing.T) {
+	if os.Getenv("PGTEST_CHILD") == "spares" {
+		for range 2 {
+			t.Run("", func(t *testing.T) { pgtest.New(t, nil) })
+		}
+		return
+	}
+	var names []string
+	for i := range 3 {
+		t.Run("", func(t *testing.T) {
+			url := pgtest.New(t, []pgtest.Schema{{Name: "clones", Migrations: fstest.MapFS{
+				"00001_t.sql": {Data: []byte("-- +goose Up\nCREATE TABLE t (n int);\n")},
+			}}})
+			conn, err := pgx.Connect(context.Background(), url)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close(context.Background())
+			var name string
+			var comment *string
+			if err := conn.QueryRow(context.Background(), `INSERT INTO clones.t VALUES ($1)
+				RETURNING current_database(), shobj_description((SELECT oid FROM pg_database WHERE datname = current_database()), 'pg_database')`, i).
+				Scan(&name, &comment); err != nil {
+				t.Fatalf("database %d lacks the template's table: %v", i, err)
+			}
+			if comment != nil {
+				t.Errorf("database %s is still marked %q", name, *comment)
+			}
+			if slices.Contains(names, name) {
+				t.Errorf("database %s handed out twice", name)
+			}
+			names = append(names, name)
+		})
+	}
+	for _, n := range names {
+		if databaseExists(t, n) {
+			t.Errorf("database %s outlived its test", n)
+		}
+	}
+
+	child := func() {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestClonesMadeAhead$", "-test.count=1")
+		cmd.Env = append(os.Environ(), "PGTEST_CHILD=spares")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("child: %v\n%s", err, out)
+		}
+	}
+	// Spares whose maker has ended: their advisory lock is free.
+	orphans := func() []string {
+		rows, err := adminConn(t).Query(context.Background(), `SELECT datname FROM pg_database
+			WHERE shobj_description(oid, 'pg_database') = 'pgtest spare'
+			AND pg_try_advisory_lock(hashtext(datname)) AND pg_advisory_unlock(hashtext(datname))`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	child()
+	left := orphans()
+	if len(left) == 0 {
+		t.Fatal("a process that ended left no spare: is one made ahead?")
+	}
+	child()
+	for _, n := range left {
+		if databaseExists(t, n) {
+			t.Errorf("spare %s, left by an ended process, was not swept", n)
+		}
 	}
 }
