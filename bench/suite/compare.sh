@@ -2,9 +2,10 @@
 # compare.sh BASE: the test suite's cost at BASE and at HEAD, side by side in
 # one run. For every package that has tests at both commits, it builds both
 # test binaries (compilation is not timed), lists the top-level tests the two
-# share, and runs just those, base then head, package by package, under
-# /usr/bin/time. It prints each package's CPU (user+sys) and wall seconds and
-# the totals with their ratio. Tests that exist on one side only are left
+# share, and runs just those, package by package, twice on each side in the
+# order base, head, head, base, under /usr/bin/time. It prints each package's
+# CPU (user+sys) and wall seconds, summed over both runs of a side, and the
+# totals with their ratio. Tests that exist on one side only are left
 # out, so the figures compare the same tests.
 #
 #   bench/suite/compare.sh cad9804            # the commit before the platform-shape work
@@ -35,13 +36,17 @@ for p in $(printf '%s\n' "${!headdir[@]}" | sort); do
   common=$(comm -12 <(cd "${basedir[$p]}" && "$work/$name.base" -test.list '^Test' | grep '^Test' | sort) \
     <(cd "${headdir[$p]}" && "$work/$name.head" -test.list '^Test' | grep '^Test' | sort) | paste -sd'|')
   [[ -n $common ]] || continue
-  row=()
-  for side in base head; do
+  # Base, head, head, base: a load that rises or falls steadily while the
+  # package runs weighs on both sides alike. Each side sums its two runs.
+  declare -A cpu=([base]=0 [head]=0) wall=([base]=0 [head]=0)
+  for side in base head head base; do
     dir=${basedir[$p]}; [[ $side == head ]] && dir=${headdir[$p]}
     out=$( (cd "$dir" && /usr/bin/time -f '%U %S %e' "$work/$name.$side" -test.run "^($common)\$" -test.count=1 -test.timeout=30m >/dev/null 2>"$work/err") ; tail -1 "$work/err") || { echo "$p ($side) failed:"; tail -20 "$work/err"; exit 1; }
     read -r u s e <<<"$out"
-    row+=("$(echo "$u + $s" | bc)" "$e")
+    cpu[$side]=$(echo "${cpu[$side]} + $u + $s" | bc)
+    wall[$side]=$(echo "${wall[$side]} + $e" | bc)
   done
+  row=("${cpu[base]}" "${wall[base]}" "${cpu[head]}" "${wall[head]}")
   printf '%-58s %10s %10s %10s %10s\n' "$p" "${row[@]}"
   for i in 0 1 2 3; do totals[i]=$(echo "${totals[i]} + ${row[i]}" | bc); done
 done
