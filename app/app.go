@@ -107,14 +107,18 @@ func (a *App) Registry() *prometheus.Registry { return a.registry }
 
 // Migrate applies the migrations of the named services.
 func Migrate(ctx context.Context, cfg *config.Config, log *zap.Logger, names []string) error {
+	ensured := map[string]bool{} // services often share a database (dev does)
 	for _, name := range names {
 		svc, ok := Lookup(name)
 		if !ok {
 			return fmt.Errorf("unknown service %q", name)
 		}
 		url := cfg.Service[name].DatabaseURL
-		if err := database.EnsureDatabase(ctx, url); err != nil {
-			return err
+		if !ensured[url] {
+			if err := database.EnsureDatabase(ctx, url); err != nil {
+				return err
+			}
+			ensured[url] = true
 		}
 		if err := database.Migrate(ctx, url, name, svc.Migrations, Lines()...); err != nil {
 			return err
