@@ -1,6 +1,7 @@
 // Package pgtest gives each test its own PostgreSQL database, cloned from a
-// template in which every service's migrations have run. Cloning a template
-// takes milliseconds, so tests stay isolated without a shared, dirty database.
+// template in which every service's migrations have run, so tests stay
+// isolated without a shared, dirty database. A clone takes a few hundred
+// milliseconds, so the next test's is made while a test runs (spare.go).
 //
 // The server comes from TEST_DATABASE_URL (default: the local server as the
 // current user). Test code only; it must not be imported by production code.
