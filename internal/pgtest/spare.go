@@ -26,12 +26,15 @@ const spareComment = "pgtest spare"
 
 // maker hands out clones of one template, one made ahead.
 type maker struct {
-	admin *sql.DB         // the server's maintenance database
 	tpl   pgtestdb.Config // the template's name, owner and role
 	ready chan spare      // the spare made ahead; one at a time
 
-	mu    sync.Mutex // guards owner, a session: one statement at a time
-	owner *sql.Conn  // holds each spare's advisory lock until it is taken
+	// session is the maker's one connection, to the server's maintenance
+	// database: it clones, marks and sweeps, and holds each spare's
+	// advisory lock until the spare is taken. mu keeps it to one statement
+	// at a time.
+	mu      sync.Mutex
+	session *sql.Conn
 }
 
 type spare struct {
@@ -56,16 +59,16 @@ func startMaker(key string, conf pgtestdb.Config, inst *pgtestdb.Config) error {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	owner, err := admin.Conn(ctx)
+	session, err := admin.Conn(ctx)
 	if err != nil {
 		admin.Close()
 		return err
 	}
 	tpl := *inst
 	tpl.Database = tplName
-	m := &maker{admin: admin, tpl: tpl, ready: make(chan spare, 1), owner: owner}
+	m := &maker{tpl: tpl, ready: make(chan spare, 1), session: session}
 	if _, loaded := makers.LoadOrStore(key, m); loaded { // a parallel test's
-		owner.Close()
+		session.Close()
 		admin.Close()
 		return nil
 	}
@@ -82,10 +85,14 @@ func (m *maker) take(ctx context.Context) (pgtestdb.Config, error) {
 	if s.err != nil {
 		return pgtestdb.Config{}, s.err
 	}
-	if _, err := m.admin.ExecContext(ctx, "COMMENT ON DATABASE "+quote(s.name)+" IS NULL"); err != nil {
+	// Unmarked before it is unlocked: a sweep that then gets the lock
+	// finds it unmarked and leaves it.
+	if err := m.exec(ctx, "COMMENT ON DATABASE "+quote(s.name)+" IS NULL"); err != nil {
 		return pgtestdb.Config{}, err
 	}
-	m.locked(ctx, "SELECT pg_advisory_unlock(hashtext($1))", s.name)
+	if err := m.exec(ctx, "SELECT pg_advisory_unlock(hashtext($1))", s.name); err != nil {
+		return pgtestdb.Config{}, err
+	}
 	inst := m.tpl
 	inst.Database = s.name
 	return inst, nil
@@ -99,13 +106,13 @@ func (m *maker) make() {
 	_, _ = rand.Read(id)
 	name := m.tpl.Database + "_inst_" + hex.EncodeToString(id)
 	// Locked before it exists, so no sweep mistakes it for one left behind.
-	err := m.locked(ctx, "SELECT pg_advisory_lock(hashtext($1))", name)
+	err := m.exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", name)
 	if err == nil {
-		_, err = m.admin.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %s WITH TEMPLATE %s OWNER %s",
+		err = m.exec(ctx, fmt.Sprintf("CREATE DATABASE %s WITH TEMPLATE %s OWNER %s",
 			quote(name), quote(m.tpl.Database), quote(m.tpl.User)))
 	}
 	if err == nil {
-		_, err = m.admin.ExecContext(ctx, "COMMENT ON DATABASE "+quote(name)+" IS '"+spareComment+"'")
+		err = m.exec(ctx, "COMMENT ON DATABASE "+quote(name)+" IS '"+spareComment+"'")
 	}
 	if err != nil {
 		err = fmt.Errorf("pgtest: clone template %s: %w", m.tpl.Database, err)
@@ -115,9 +122,10 @@ func (m *maker) make() {
 
 // sweep drops the spares that processes which have ended left on the server.
 func (m *maker) sweep(ctx context.Context) {
-	rows, err := m.admin.QueryContext(ctx, `SELECT d.datname FROM pg_database d
-		JOIN pg_shdescription c ON c.objoid = d.oid AND c.classoid = 'pg_database'::regclass
-		WHERE c.description = $1 AND d.datname LIKE 'testdb\_tpl\_%\_inst\_%'`, spareComment)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	rows, err := m.session.QueryContext(ctx, `SELECT d.datname FROM pg_database d
+		WHERE shobj_description(d.oid, 'pg_database') = $1 AND d.datname LIKE 'testdb\_tpl\_%\_inst\_%'`, spareComment)
 	if err != nil {
 		return
 	}
@@ -130,23 +138,27 @@ func (m *maker) sweep(ctx context.Context) {
 	}
 	rows.Close()
 	for _, n := range names {
-		var free bool
-		m.mu.Lock()
-		err := m.owner.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", n).Scan(&free)
-		m.mu.Unlock()
-		if err != nil || !free {
-			continue // its maker is still running
+		// Locked, and still marked once locked: its maker has ended (a
+		// maker unmarks a spare it hands out before unlocking it).
+		var orphan bool
+		err := m.session.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, n).Scan(&orphan)
+		if err != nil || !orphan {
+			continue
 		}
-		_, _ = m.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(n)+" WITH (FORCE)")
-		_ = m.locked(ctx, "SELECT pg_advisory_unlock(hashtext($1))", n)
+		err = m.session.QueryRowContext(ctx, `SELECT coalesce(shobj_description(oid, 'pg_database') = $2, false)
+			FROM pg_database WHERE datname = $1`, n, spareComment).Scan(&orphan)
+		if err == nil && orphan {
+			_, _ = m.session.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(n)+" WITH (FORCE)")
+		}
+		_, _ = m.session.ExecContext(ctx, "SELECT pg_advisory_unlock(hashtext($1))", n)
 	}
 }
 
-// locked runs query on the owner session.
-func (m *maker) locked(ctx context.Context, query, name string) error {
+// exec runs a statement on the maker's session.
+func (m *maker) exec(ctx context.Context, query string, args ...any) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	_, err := m.owner.ExecContext(ctx, query, name)
+	_, err := m.session.ExecContext(ctx, query, args...)
 	return err
 }
 
