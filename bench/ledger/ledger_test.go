@@ -162,26 +162,57 @@ func donations(ctx context.Context, c *pgx.Conn, n, batch int) error {
 	return nil
 }
 
-// manualEntries writes n manual entries in transactions of batch, each in
-// the one statement CreateTransaction sends (RecordEntry: key with its
-// response, entry, two postings, two outbox rows).
+// entries are the parameters of RecordEntries for k manual entries (key
+// with its response, entry, two postings, two outbox rows each).
+func entries(k int) store.RecordEntriesParams {
+	var p store.RecordEntriesParams
+	payload := make([]byte, 180)
+	now := time.Now().UTC().Truncate(time.Microsecond)
+	for i := int32(1); i <= int32(k); i++ {
+		id, _ := uuid.NewV7()
+		p.KeyItems = append(p.KeyItems, i)
+		p.Callers = append(p.Callers, "people/admin")
+		p.RequestIds = append(p.RequestIds, uuid.NewString())
+		p.Methods = append(p.Methods, "CreateTransaction")
+		p.RequestHashes = append(p.RequestHashes, make([]byte, 32))
+		p.Responses = append(p.Responses, payload)
+		p.Ids = append(p.Ids, id.String())
+		p.Descriptions = append(p.Descriptions, "load")
+		p.EffectiveTimes = append(p.EffectiveTimes, now)
+		p.Sources = append(p.Sources, "manual")
+		p.Creators = append(p.Creators, "people/admin")
+		p.CreateTimes = append(p.CreateTimes, now)
+		for seq, a := range []string{"bank", "equity"} {
+			p.PostingItems = append(p.PostingItems, i)
+			p.PostingSeqs = append(p.PostingSeqs, int32(seq+1))
+			p.PostingAccounts = append(p.PostingAccounts, a)
+			p.PostingCurrencies = append(p.PostingCurrencies, "USD")
+			p.PostingAmounts = append(p.PostingAmounts, 100*int64(1-2*seq))
+		}
+		for _, topic := range []string{"activity", "events"} {
+			p.OutboxItems = append(p.OutboxItems, i)
+			p.OutboxTopics = append(p.OutboxTopics, topic)
+			p.OutboxPayloads = append(p.OutboxPayloads, payload)
+		}
+	}
+	return p
+}
+
+// manualEntries writes n manual entries in transactions of batch, each
+// entry in a statement of its own (RecordEntries with one entry: what
+// CreateTransaction sent before the entries of a shared transaction were
+// written together, and still sends for an entry written alone).
 func manualEntries(ctx context.Context, c *pgx.Conn, n, batch int) error {
 	q := store.New()
-	payload := make([]byte, 180)
 	for done := 0; done < n; done += batch {
 		err := pgx.BeginFunc(ctx, c, func(tx pgx.Tx) error {
 			for range batch {
-				id, _ := uuid.NewV7()
-				written, err := q.RecordEntry(ctx, tx, store.RecordEntryParams{Callers: []string{"people/admin"}, RequestIds: []string{uuid.NewString()},
-					Methods: []string{"CreateTransaction"}, RequestHashes: [][]byte{make([]byte, 32)}, Responses: [][]byte{payload},
-					ID: id.String(), Description: "load", EffectiveTime: time.Now(), Source: "manual", Creator: "people/admin", CreateTime: time.Now(),
-					Accounts: []string{"bank", "equity"}, Currencies: []string{"USD", "USD"}, Amounts: []int64{100, -100},
-					Topics: []string{"activity", "events"}, Payloads: [][]byte{payload, payload}})
+				written, err := q.RecordEntries(ctx, tx, entries(1))
 				if err != nil {
 					return err
 				}
-				if !written {
-					return fmt.Errorf("entry %s not written", id)
+				if len(written) != 1 {
+					return fmt.Errorf("entry not written")
 				}
 			}
 			return nil
@@ -193,8 +224,25 @@ func manualEntries(ctx context.Context, c *pgx.Conn, n, batch int) error {
 	return nil
 }
 
+// manualStatement writes n manual entries in statements of batch, each its
+// own transaction and commit: the manual entries of a shared transaction,
+// written together (RecordEntries).
+func manualStatement(ctx context.Context, c *pgx.Conn, n, batch int) error {
+	q := store.New()
+	for done := 0; done < n; done += batch {
+		written, err := q.RecordEntries(ctx, c, entries(batch))
+		if err != nil {
+			return err
+		}
+		if len(written) != batch {
+			return fmt.Errorf("%d of %d entries written", len(written), batch)
+		}
+	}
+	return nil
+}
+
 // manual writes n manual entries in transactions of batch, each with the
-// seven statements CreateTransaction sent before RecordEntry (key, activity,
+// seven statements CreateTransaction sent before RecordEntries (key, activity,
 // entry, reading it back with its postings, event, response).
 func manual(ctx context.Context, c *pgx.Conn, n, batch int) error {
 	q := store.New()
@@ -246,7 +294,8 @@ var workloads = []struct {
 	{"donations, one per statement and commit", 1, donations},
 	{"donations, 8 per statement and commit", 8, donations},
 	{"manual entries, 8 per transaction, 7 statements each (before)", 8, manual},
-	{"manual entries, 8 per transaction, 1 statement each (RecordEntry)", 8, manualEntries},
+	{"manual entries, 8 per transaction, 1 statement each", 8, manualEntries},
+	{"manual entries, 8 in one statement and commit", 8, manualStatement},
 }
 
 func TestLedgerCPU(t *testing.T) {

@@ -21,7 +21,6 @@ import (
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/money"
-	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -246,54 +245,49 @@ func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTra
 	// at the database's microsecond precision), so the idempotency key with
 	// its response, the entry, its postings, the caller's activity and the
 	// event go in as one statement, in a transaction shared with concurrent
-	// money-moving writes (batch.go).
+	// money-moving writes, whose other manual entries join the statement
+	// (batch.go, entries.go).
 	now := s.now().Truncate(time.Microsecond)
 	e.when = e.when.Truncate(time.Microsecond)
-	id := resource.NewID()
-	out := &financev1.Transaction{Name: resource.Name(transactions, id), Description: e.description, Creator: e.creator,
+	w := &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId()}
+	out := &financev1.Transaction{Name: resource.Name(transactions, w.id), Description: e.description, Creator: e.creator,
 		EffectiveTime: timestamppb.New(e.when), CreateTime: timestamppb.New(now), Source: financev1.Transaction_SOURCE_MANUAL}
-	p := store.RecordEntryParams{ID: id, Description: e.description, EffectiveTime: e.when, Source: e.source, Creator: e.creator, CreateTime: now}
 	for _, l := range e.lines {
 		out.Postings = append(out.Postings, &financev1.Posting{Account: resource.Name(accounts, l.account), Amount: mon(l.currency, l.amount)})
-		p.Accounts, p.Currencies, p.Amounts = append(p.Accounts, l.account), append(p.Currencies, l.currency), append(p.Amounts, l.amount)
 	}
-	if req.GetRequestId() != "" {
-		key, err := idempotency.NewKey(ctx, req.GetRequestId(), createTransaction, req, out)
-		if err != nil {
+	w.reply = out
+	if w.requestID != "" {
+		var err error
+		if w.key, err = idempotency.NewKey(ctx, w.requestID, createTransaction, req, out); err != nil {
 			return nil, err
 		}
-		p.Callers, p.RequestIds, p.Methods = []string{key.Caller}, []string{key.RequestID}, []string{key.Method}
-		p.RequestHashes, p.Responses = [][]byte{key.RequestHash}, [][]byte{key.Response}
 	}
-	var msgs []outbox.Message
 	if e.creator != "" {
 		m, err := activity.Message(e.creator, activity.Kind(ctx, "finance"), now)
 		if err != nil {
 			return nil, err
 		}
-		msgs = append(msgs, m)
+		w.outbox = append(w.outbox, m)
 	}
 	ev, err := events.Message(events.Event{Type: events.TransactionCreated, Subject: out.Name, Data: &financev1.Transaction{Name: out.Name},
 		Audience: books, Time: now})
 	if err != nil {
 		return nil, err
 	}
-	for _, m := range append(msgs, ev) {
-		p.Topics, p.Payloads = append(p.Topics, m.Topic), append(p.Payloads, m.Payload)
+	w.outbox = append(w.outbox, ev)
+	// The request id was used before: replay its response, or refuse a
+	// different request (REQUEST_ID_REUSED).
+	w.replay = func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
+		return idempotency.Do(ctx, tx, req.GetRequestId(), createTransaction, req, func() (*financev1.Transaction, error) {
+			return nil, apierr.Unavailable("request id vanished while replaying; retry")
+		})
 	}
-	return doWrite(ctx, s, func(wctx context.Context, tx pgx.Tx) (*financev1.Transaction, error) {
-		written, err := s.q.RecordEntry(wctx, tx, p)
+	return doWrite(ctx, s, w, func(wctx context.Context, tx pgx.Tx) (*financev1.Transaction, error) {
+		m, err := s.writeEntry(wctx, tx, w)
 		if err != nil {
-			return nil, s.ledgerError(err)
+			return nil, err
 		}
-		if !written {
-			// The request id was used before: replay its response, or refuse
-			// a different request (REQUEST_ID_REUSED).
-			return idempotency.Do(wctx, tx, req.GetRequestId(), createTransaction, req, func() (*financev1.Transaction, error) {
-				return nil, apierr.Unavailable("request id vanished while replaying; retry")
-			})
-		}
-		return out, nil
+		return m.(*financev1.Transaction), nil
 	})
 }
 
@@ -371,7 +365,7 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 // most once per request id (idempotency.Do) and is the caller's activity.
 func doTx[T proto.Message](ctx context.Context, s *Server, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
 	var zero T
-	return doWrite(ctx, s, func(ctx context.Context, tx pgx.Tx) (T, error) {
+	return doWrite(ctx, s, nil, func(ctx context.Context, tx pgx.Tx) (T, error) {
 		return idempotency.Do(ctx, tx, requestID, method, req, func() (T, error) {
 			if err := s.acted(ctx, tx); err != nil {
 				return zero, err
@@ -383,12 +377,13 @@ func doTx[T proto.Message](ctx context.Context, s *Server, requestID, method str
 
 // doWrite runs acting in a transaction shared with concurrent money-moving
 // writes (batch.go); acting makes the whole write, idempotency key and
-// caller's activity included. If the ledger asks to serialize the write
-// (large amounts, sums near their bounds), it runs again alone, with
-// exclusive locks on its accounts.
-func doWrite[T proto.Message](ctx context.Context, s *Server, acting func(context.Context, pgx.Tx) (T, error)) (T, error) {
+// caller's activity included; entry, for a manual entry, is what acting
+// writes (see moneyWrite). If the ledger asks to serialize the write (large
+// amounts, sums near their bounds), it runs again alone, with exclusive
+// locks on its accounts.
+func doWrite[T proto.Message](ctx context.Context, s *Server, entry *entryWrite, acting func(context.Context, pgx.Tx) (T, error)) (T, error) {
 	var zero T
-	res, err := s.moneyWriter.Do(ctx, moneyWrite{ctx: ctx, run: func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
+	res, err := s.moneyWriter.Do(ctx, moneyWrite{ctx: ctx, entry: entry, run: func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
 		return acting(ctx, tx)
 	}})
 	if err == nil {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -16,6 +17,8 @@ type batchCall struct {
 	path, body string
 	wantStatus int
 	wantReason string
+	// wantField, if set, must be among the refusal's field violations.
+	wantField string
 	// group names calls that must get the same reply (one request id).
 	group string
 }
@@ -36,6 +39,11 @@ func (f *fixture) wave(t *testing.T, calls []batchCall) [][]byte {
 			if c.wantReason != "" {
 				if got := res.RPCStatus(t).Reason(); got != c.wantReason {
 					t.Errorf("call %d %s: reason %s, want %s", i, c.path, got, c.wantReason)
+				}
+			}
+			if c.wantField != "" {
+				if got := res.RPCStatus(t).Fields(); !slices.Contains(got, c.wantField) {
+					t.Errorf("call %d %s: fields %v, want %s among them", i, c.path, got, c.wantField)
 				}
 			}
 			replies[i] = res.Body

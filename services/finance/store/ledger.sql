@@ -45,31 +45,48 @@ FROM transactions t JOIN postings p ON p.transaction_id = t.id
 WHERE t.hidden_until > sqlc.arg(at)::timestamptz
 GROUP BY 1, 2, 3;
 
--- name: RecordEntry :one
--- Records a manual entry in one statement: its idempotency key with the
--- response (none without a request id), the entry, its postings and its
--- outbox rows (the caller's activity, the event). If the request id was
--- used before, nothing is written and written is false: the caller replays.
-WITH k AS (
+-- name: RecordEntries :many
+-- Records manual entries in one statement: per entry its idempotency key
+-- with the response (none without a request id), the entry, its postings
+-- and its outbox rows (the caller's activity, the event). Item arrays are
+-- parallel, one element per entry, numbered from 1; key, posting and outbox
+-- arrays name the item they belong to. An item whose request id was used
+-- before writes nothing (its caller replays the stored response). Returns
+-- the items written.
+WITH keys AS (
+        SELECT * FROM ROWS FROM (unnest(sqlc.arg(key_items)::int[]), unnest(sqlc.arg(callers)::text[]), unnest(sqlc.arg(request_ids)::uuid[]),
+            unnest(sqlc.arg(methods)::text[]), unnest(sqlc.arg(request_hashes)::bytea[]), unnest(sqlc.arg(responses)::bytea[]))
+            AS u(item, caller, request_id, method, request_hash, response)),
+    k AS (
         -- Rows made by idempotency.NewKey.
         INSERT INTO idempotency_keys (caller, request_id, method, request_hash, response)
-        SELECT * FROM ROWS FROM (unnest(sqlc.arg(callers)::text[]), unnest(sqlc.arg(request_ids)::uuid[]), unnest(sqlc.arg(methods)::text[]),
-            unnest(sqlc.arg(request_hashes)::bytea[]), unnest(sqlc.arg(responses)::bytea[]))
-            AS u(caller, request_id, method, request_hash, response)
-        ON CONFLICT DO NOTHING RETURNING 1),
-    go AS (SELECT WHERE coalesce(cardinality(sqlc.arg(request_ids)::uuid[]), 0) = 0 OR EXISTS (SELECT FROM k)),
+        SELECT caller, request_id, method, request_hash, response FROM keys
+        -- Concurrent statements lock their keys in one order, so they cannot deadlock.
+        ORDER BY caller, request_id
+        ON CONFLICT DO NOTHING RETURNING caller, request_id),
+    items AS (
+        SELECT * FROM ROWS FROM (unnest(sqlc.arg(ids)::uuid[]), unnest(sqlc.arg(descriptions)::text[]),
+            unnest(sqlc.arg(effective_times)::timestamptz[]), unnest(sqlc.arg(sources)::text[]), unnest(sqlc.arg(creators)::text[]),
+            unnest(sqlc.arg(create_times)::timestamptz[]))
+            WITH ORDINALITY AS u(id, description, effective_time, source, creator, create_time, item)),
+    go AS (
+        SELECT i.* FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
+        UNION ALL
+        SELECT i.* FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
     t AS (
         INSERT INTO transactions (id, description, effective_time, source, creator, create_time)
-        SELECT sqlc.arg(id), sqlc.arg(description), sqlc.arg(effective_time), sqlc.arg(source), sqlc.arg(creator), sqlc.arg(create_time)
-        FROM go
-        RETURNING id),
+        SELECT id, description, effective_time, source, creator, create_time FROM go),
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
-        SELECT t.id, u.ord, u.a, u.c, u.m
-        FROM t, ROWS FROM (unnest(sqlc.arg(accounts)::text[]), unnest(sqlc.arg(currencies)::text[]), unnest(sqlc.arg(amounts)::bigint[]))
-            WITH ORDINALITY AS u(a, c, m, ord)),
+        SELECT go.id, l.seq, l.account, l.currency, l.amount
+        FROM ROWS FROM (unnest(sqlc.arg(posting_items)::int[]), unnest(sqlc.arg(posting_seqs)::int[]), unnest(sqlc.arg(posting_accounts)::text[]),
+            unnest(sqlc.arg(posting_currencies)::text[]), unnest(sqlc.arg(posting_amounts)::bigint[])) AS l(item, seq, account, currency, amount)
+        JOIN go ON go.item = l.item),
     o AS (
         -- Rows made by outbox.NewMessage.
         INSERT INTO outbox (topic, payload)
-        SELECT a.topic, a.payload FROM go, ROWS FROM (unnest(sqlc.arg(topics)::text[]), unnest(sqlc.arg(payloads)::bytea[])) AS a(topic, payload))
-SELECT EXISTS (SELECT FROM go)::bool AS written;
+        SELECT a.topic, a.payload
+        FROM ROWS FROM (unnest(sqlc.arg(outbox_items)::int[]), unnest(sqlc.arg(outbox_topics)::text[]),
+            unnest(sqlc.arg(outbox_payloads)::bytea[])) AS a(item, topic, payload)
+        JOIN go ON go.item = a.item)
+SELECT item::int FROM go;

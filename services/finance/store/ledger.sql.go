@@ -235,75 +235,113 @@ func (q *Queries) PostEntry(ctx context.Context, db DBTX, arg PostEntryParams) e
 	return err
 }
 
-const recordEntry = `-- name: RecordEntry :one
-WITH k AS (
+const recordEntries = `-- name: RecordEntries :many
+WITH keys AS (
+        SELECT item, caller, request_id, method, request_hash, response FROM ROWS FROM (unnest($1::int[]), unnest($2::text[]), unnest($3::uuid[]),
+            unnest($4::text[]), unnest($5::bytea[]), unnest($6::bytea[]))
+            AS u(item, caller, request_id, method, request_hash, response)),
+    k AS (
         -- Rows made by idempotency.NewKey.
         INSERT INTO idempotency_keys (caller, request_id, method, request_hash, response)
-        SELECT caller, request_id, method, request_hash, response FROM ROWS FROM (unnest($1::text[]), unnest($2::uuid[]), unnest($3::text[]),
-            unnest($4::bytea[]), unnest($5::bytea[]))
-            AS u(caller, request_id, method, request_hash, response)
-        ON CONFLICT DO NOTHING RETURNING 1),
-    go AS (SELECT WHERE coalesce(cardinality($2::uuid[]), 0) = 0 OR EXISTS (SELECT FROM k)),
+        SELECT caller, request_id, method, request_hash, response FROM keys
+        -- Concurrent statements lock their keys in one order, so they cannot deadlock.
+        ORDER BY caller, request_id
+        ON CONFLICT DO NOTHING RETURNING caller, request_id),
+    items AS (
+        SELECT id, description, effective_time, source, creator, create_time, item FROM ROWS FROM (unnest($7::uuid[]), unnest($8::text[]),
+            unnest($9::timestamptz[]), unnest($10::text[]), unnest($11::text[]),
+            unnest($12::timestamptz[]))
+            WITH ORDINALITY AS u(id, description, effective_time, source, creator, create_time, item)),
+    go AS (
+        SELECT i.id, i.description, i.effective_time, i.source, i.creator, i.create_time, i.item FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
+        UNION ALL
+        SELECT i.id, i.description, i.effective_time, i.source, i.creator, i.create_time, i.item FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
     t AS (
         INSERT INTO transactions (id, description, effective_time, source, creator, create_time)
-        SELECT $6, $7, $8, $9, $10, $11
-        FROM go
-        RETURNING id),
+        SELECT id, description, effective_time, source, creator, create_time FROM go),
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
-        SELECT t.id, u.ord, u.a, u.c, u.m
-        FROM t, ROWS FROM (unnest($12::text[]), unnest($13::text[]), unnest($14::bigint[]))
-            WITH ORDINALITY AS u(a, c, m, ord)),
+        SELECT go.id, l.seq, l.account, l.currency, l.amount
+        FROM ROWS FROM (unnest($13::int[]), unnest($14::int[]), unnest($15::text[]),
+            unnest($16::text[]), unnest($17::bigint[])) AS l(item, seq, account, currency, amount)
+        JOIN go ON go.item = l.item),
     o AS (
         -- Rows made by outbox.NewMessage.
         INSERT INTO outbox (topic, payload)
-        SELECT a.topic, a.payload FROM go, ROWS FROM (unnest($15::text[]), unnest($16::bytea[])) AS a(topic, payload))
-SELECT EXISTS (SELECT FROM go)::bool AS written
+        SELECT a.topic, a.payload
+        FROM ROWS FROM (unnest($18::int[]), unnest($19::text[]),
+            unnest($20::bytea[])) AS a(item, topic, payload)
+        JOIN go ON go.item = a.item)
+SELECT item::int FROM go
 `
 
-type RecordEntryParams struct {
-	Callers       []string
-	RequestIds    []string
-	Methods       []string
-	RequestHashes [][]byte
-	Responses     [][]byte
-	ID            string
-	Description   string
-	EffectiveTime time.Time
-	Source        string
-	Creator       string
-	CreateTime    time.Time
-	Accounts      []string
-	Currencies    []string
-	Amounts       []int64
-	Topics        []string
-	Payloads      [][]byte
+type RecordEntriesParams struct {
+	KeyItems          []int32
+	Callers           []string
+	RequestIds        []string
+	Methods           []string
+	RequestHashes     [][]byte
+	Responses         [][]byte
+	Ids               []string
+	Descriptions      []string
+	EffectiveTimes    []time.Time
+	Sources           []string
+	Creators          []string
+	CreateTimes       []time.Time
+	PostingItems      []int32
+	PostingSeqs       []int32
+	PostingAccounts   []string
+	PostingCurrencies []string
+	PostingAmounts    []int64
+	OutboxItems       []int32
+	OutboxTopics      []string
+	OutboxPayloads    [][]byte
 }
 
-// Records a manual entry in one statement: its idempotency key with the
-// response (none without a request id), the entry, its postings and its
-// outbox rows (the caller's activity, the event). If the request id was
-// used before, nothing is written and written is false: the caller replays.
-func (q *Queries) RecordEntry(ctx context.Context, db DBTX, arg RecordEntryParams) (bool, error) {
-	row := db.QueryRow(ctx, recordEntry,
+// Records manual entries in one statement: per entry its idempotency key
+// with the response (none without a request id), the entry, its postings
+// and its outbox rows (the caller's activity, the event). Item arrays are
+// parallel, one element per entry, numbered from 1; key, posting and outbox
+// arrays name the item they belong to. An item whose request id was used
+// before writes nothing (its caller replays the stored response). Returns
+// the items written.
+func (q *Queries) RecordEntries(ctx context.Context, db DBTX, arg RecordEntriesParams) ([]int32, error) {
+	rows, err := db.Query(ctx, recordEntries,
+		arg.KeyItems,
 		arg.Callers,
 		arg.RequestIds,
 		arg.Methods,
 		arg.RequestHashes,
 		arg.Responses,
-		arg.ID,
-		arg.Description,
-		arg.EffectiveTime,
-		arg.Source,
-		arg.Creator,
-		arg.CreateTime,
-		arg.Accounts,
-		arg.Currencies,
-		arg.Amounts,
-		arg.Topics,
-		arg.Payloads,
+		arg.Ids,
+		arg.Descriptions,
+		arg.EffectiveTimes,
+		arg.Sources,
+		arg.Creators,
+		arg.CreateTimes,
+		arg.PostingItems,
+		arg.PostingSeqs,
+		arg.PostingAccounts,
+		arg.PostingCurrencies,
+		arg.PostingAmounts,
+		arg.OutboxItems,
+		arg.OutboxTopics,
+		arg.OutboxPayloads,
 	)
-	var written bool
-	err := row.Scan(&written)
-	return written, err
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []int32{}
+	for rows.Next() {
+		var item int32
+		if err := rows.Scan(&item); err != nil {
+			return nil, err
+		}
+		items = append(items, item)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
 }

@@ -1,0 +1,136 @@
+package finance
+
+import (
+	"context"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/guildhall/guildhall/internal/idempotency"
+	"github.com/guildhall/guildhall/internal/outbox"
+	"github.com/guildhall/guildhall/services/finance/store"
+)
+
+// entryWrite is a manual entry ready to be written: its row, postings,
+// idempotency key and outbox rows, and the reply, all known before the
+// write (CreateTransaction). The manual entries of a shared transaction go
+// in as one statement (writeEntries); an entry retried on its own goes in
+// as a statement of one.
+type entryWrite struct {
+	id        string
+	entry     entry
+	created   time.Time // at the database's microsecond precision
+	requestID string
+	key       idempotency.Key  // when requestID is set
+	outbox    []outbox.Message // the caller's activity, the event
+	reply     proto.Message
+	// replay answers, inside the write's transaction, a write whose request
+	// id was used before: the first answer, or REQUEST_ID_REUSED.
+	replay func(ctx context.Context, tx pgx.Tx) (proto.Message, error)
+}
+
+// recordEntries writes ws in one statement inside tx and reports, per
+// entry, whether it was written (false: its request id was taken before).
+// A request id that one caller sends twice in ws is written once; the later
+// write replays, as it would against an earlier transaction.
+func (s *Server) recordEntries(ctx context.Context, tx pgx.Tx, ws []*entryWrite) ([]bool, error) {
+	var p store.RecordEntriesParams
+	type key struct{ caller, requestID string }
+	seen := map[key]bool{}
+	item := map[int32]int{} // statement item → index in ws
+	for i, w := range ws {
+		if w.requestID != "" {
+			k := key{w.key.Caller, w.requestID}
+			if seen[k] {
+				continue
+			}
+			seen[k] = true
+		}
+		n := int32(len(p.Ids) + 1)
+		item[n] = i
+		if w.requestID != "" {
+			p.KeyItems = append(p.KeyItems, n)
+			p.Callers = append(p.Callers, w.key.Caller)
+			p.RequestIds = append(p.RequestIds, w.key.RequestID)
+			p.Methods = append(p.Methods, w.key.Method)
+			p.RequestHashes = append(p.RequestHashes, w.key.RequestHash)
+			p.Responses = append(p.Responses, w.key.Response)
+		}
+		e := w.entry
+		p.Ids = append(p.Ids, w.id)
+		p.Descriptions = append(p.Descriptions, e.description)
+		p.EffectiveTimes = append(p.EffectiveTimes, e.when)
+		p.Sources = append(p.Sources, e.source)
+		p.Creators = append(p.Creators, e.creator)
+		p.CreateTimes = append(p.CreateTimes, w.created)
+		for seq, l := range e.lines {
+			p.PostingItems = append(p.PostingItems, n)
+			p.PostingSeqs = append(p.PostingSeqs, int32(seq+1))
+			p.PostingAccounts = append(p.PostingAccounts, l.account)
+			p.PostingCurrencies = append(p.PostingCurrencies, l.currency)
+			p.PostingAmounts = append(p.PostingAmounts, l.amount)
+		}
+		for _, m := range w.outbox {
+			p.OutboxItems = append(p.OutboxItems, n)
+			p.OutboxTopics = append(p.OutboxTopics, m.Topic)
+			p.OutboxPayloads = append(p.OutboxPayloads, m.Payload)
+		}
+	}
+	written, err := s.q.RecordEntries(ctx, tx, p)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]bool, len(ws))
+	for _, n := range written {
+		out[item[n]] = true
+	}
+	return out, nil
+}
+
+// writeEntry writes w alone inside tx (one statement) and answers it.
+func (s *Server) writeEntry(ctx context.Context, tx pgx.Tx, w *entryWrite) (proto.Message, error) {
+	written, err := s.recordEntries(ctx, tx, []*entryWrite{w})
+	if err != nil {
+		return nil, s.ledgerError(err)
+	}
+	if !written[0] {
+		return w.replay(ctx, tx)
+	}
+	return w.reply, nil
+}
+
+// writeEntries writes the manual entries among indices of ws in one
+// statement inside tx, when there are two or more, and answers them (out);
+// it returns the indices left to write one by one. An entry whose request id
+// was used before replays; if its replay fails, blamed is its index. If the
+// statement fails, nobody is blamed (blamed is -1) and the transaction is
+// lost: the caller writes the entries again one by one.
+func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, out []moneyResult, indices []int) (rest []int, blamed int, err error) {
+	var batch []*entryWrite
+	var at []int
+	for _, i := range indices {
+		if ws[i].entry != nil {
+			batch, at = append(batch, ws[i].entry), append(at, i)
+		} else {
+			rest = append(rest, i)
+		}
+	}
+	if len(batch) < 2 {
+		return indices, -1, nil
+	}
+	written, err := s.recordEntries(ctx, tx, batch)
+	if err != nil {
+		return nil, -1, err
+	}
+	for j, i := range at {
+		if written[j] {
+			out[i].msg = batch[j].reply
+			continue
+		}
+		if out[i].msg, err = batch[j].replay(context.WithoutCancel(ws[i].ctx), tx); err != nil {
+			return nil, i, err
+		}
+	}
+	return rest, -1, nil
+}
