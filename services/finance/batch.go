@@ -31,9 +31,11 @@ import (
 //
 // Manual entries go further: the first attempt writes every manual entry of
 // the batch in one statement (writeEntries), as donations are written, since
-// the ledger's statement trigger costs per statement. If that statement
-// fails, it does not say which entry it refused either: the batch runs again
-// with each write behind its own savepoint, as above.
+// the ledger's statement trigger costs per statement; a batch of manual
+// entries alone is that one statement, in a transaction of its own
+// (writeOnlyEntries). If the statement fails, it does not say which entry it
+// refused either: the batch runs again with each write behind its own
+// savepoint, as above.
 const (
 	moneyWriters      = 4
 	maxMoneyBatch     = 64
@@ -72,8 +74,18 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 	for i := range together {
 		together[i] = i
 	}
+	guarded := false
+	if !slices.ContainsFunc(ws, func(w moneyWrite) bool { return w.entry == nil }) {
+		replay, ok := s.writeOnlyEntries(ctx, ws, out)
+		if ok {
+			return s.writeAlone(ctx, ws, out, run, replay), nil
+		}
+		// The statement does not say which entry it refused (a lone entry
+		// runs alone below, as any write, for its own error).
+		guarded = true
+	}
 	var alone []int
-	for guarded := false; len(together) > 1; guarded = true {
+	for ; len(together) > 1; guarded = true {
 		var failed []int
 		entriesFailed := false
 		err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {

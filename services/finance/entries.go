@@ -30,11 +30,11 @@ type entryWrite struct {
 	replay func(ctx context.Context, tx pgx.Tx) (proto.Message, error)
 }
 
-// recordEntries writes ws in one statement inside tx and reports, per
+// recordEntries writes ws in one statement on db and reports, per
 // entry, whether it was written (false: its request id was taken before).
 // A request id that one caller sends twice in ws is written once; the later
 // write replays, as it would against an earlier transaction.
-func (s *Server) recordEntries(ctx context.Context, tx pgx.Tx, ws []*entryWrite) ([]bool, error) {
+func (s *Server) recordEntries(ctx context.Context, db dbtx, ws []*entryWrite) ([]bool, error) {
 	var p store.RecordEntriesParams
 	type key struct{ caller, requestID string }
 	seen := map[key]bool{}
@@ -77,7 +77,7 @@ func (s *Server) recordEntries(ctx context.Context, tx pgx.Tx, ws []*entryWrite)
 			p.OutboxPayloads = append(p.OutboxPayloads, m.Payload)
 		}
 	}
-	written, err := s.q.RecordEntries(ctx, tx, p)
+	written, err := s.q.RecordEntries(ctx, db, p)
 	if err != nil {
 		return nil, err
 	}
@@ -133,4 +133,29 @@ func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, o
 		}
 	}
 	return rest, -1, nil
+}
+
+// writeOnlyEntries writes a batch made of manual entries alone (ws) as one
+// statement that is its own transaction, as donations are written: no
+// BEGIN and COMMIT round trips. It answers the entries written and returns
+// the indices of those whose request id was used before, to replay each in
+// a transaction of its own. If the statement failed, ok is false and
+// nothing was written.
+func (s *Server) writeOnlyEntries(ctx context.Context, ws []moneyWrite, out []moneyResult) (replay []int, ok bool) {
+	batch := make([]*entryWrite, len(ws))
+	for i, w := range ws {
+		batch[i] = w.entry
+	}
+	written, err := s.recordEntries(ctx, s.db, batch)
+	if err != nil {
+		return nil, false
+	}
+	for i := range ws {
+		if written[i] {
+			out[i].msg = batch[i].reply
+		} else {
+			replay = append(replay, i)
+		}
+	}
+	return replay, true
 }
