@@ -84,7 +84,14 @@ func TestReadmeExamples(t *testing.T) {
 	t.Setenv("GUILDHALL_BOOTSTRAP_ADMIN_TOKEN", "dev-admin-token") // what `make run` sets
 	startDev(t, httpAddr)
 
-	grpcurl := "go tool -modfile=" + readmeAbs(t, "../../tools/go.mod") + " grpcurl"
+	// The README's grpcurl is the one pinned in tools/go.mod. `go tool -n`
+	// names its built binary, which every example then runs directly:
+	// starting the go command for each took half a second.
+	path, err := exec.Command("go", "tool", "-modfile="+readmeAbs(t, "../../tools/go.mod"), "-n", "grpcurl").Output()
+	if err != nil {
+		t.Fatalf("go tool -n grpcurl: %v", err)
+	}
+	grpcurl := strings.TrimSpace(string(path))
 	shell := []string{}
 	for _, ex := range examples {
 		cmd := strings.ReplaceAll(ex.command, "localhost:8080", httpAddr)
