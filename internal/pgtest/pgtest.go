@@ -60,29 +60,41 @@ func New(t testing.TB, schemas []Schema) string {
 		t.Fatalf("pgtest: hash the migrations: %v", err)
 	}
 	var inst *pgtestdb.Config
-	taken := false // from the maker, so no cleanup of pgtestdb's drops it
+	var from *maker // the maker inst was taken from; nil: pgtestdb's, which drops it
 	// Registered first, so it runs after pgtestdb's own cleanup, which
 	// drops the database of a passing test and leaves a failing one's.
 	t.Cleanup(func() {
-		switch {
-		case inst == nil, !t.Failed() && !taken:
-			return
-		case t.Failed() && os.Getenv(KeepEnv) == "1":
-			t.Logf("kept database %s of the failed test (%s=1)", inst.Database, KeepEnv)
+		if inst == nil {
 			return
 		}
-		if err := drop(conf, inst.Database); err != nil {
-			t.Logf("could not drop database %s: %v", inst.Database, err)
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		var err error
+		switch {
+		case t.Failed() && os.Getenv(KeepEnv) == "1":
+			t.Logf("kept database %s of the failed test (%s=1)", inst.Database, KeepEnv)
+			if from != nil {
+				err = from.keep(ctx, inst.Database)
+			}
+		case t.Failed(): // at once: the failure report names no leftover
+			err = drop(conf, inst.Database)
+			if from != nil {
+				from.end(inst.Database) // frees its lock
+			}
+		case from != nil:
+			from.end(inst.Database) // dropped in the background
+		}
+		if err != nil {
+			t.Logf("database %s: %v", inst.Database, err)
 		}
 	})
 	if mk, ok := makers.Load(key); ok {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		got, err := mk.(*maker).take(ctx)
+		from = mk.(*maker)
+		got, err := from.take()
 		if err != nil {
 			t.Fatal(err)
 		}
-		inst, taken = &got, true
+		inst = &got
 		return inst.URL()
 	}
 	inst = pgtestdb.Custom(t, conf, m)

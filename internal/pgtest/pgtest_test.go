@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 	"testing/fstest"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -18,10 +19,17 @@ import (
 // checks that its database is gone afterwards, and kept with PGTEST_KEEP_FAILED=1.
 func TestFailedTestsLeaveNoDatabase(t *testing.T) {
 	if os.Getenv("PGTEST_CHILD") == "1" {
-		url := pgtest.New(t, nil)
-		cfg, _ := pgx.ParseConfig(url)
-		os.Stdout.WriteString("\nDATABASE=" + cfg.Database + "\n")
-		t.Fatal("failing on purpose")
+		// The first database comes from pgtestdb, the second from the
+		// maker: both paths keep or drop a failed test's.
+		for range 2 {
+			t.Run("", func(t *testing.T) {
+				url := pgtest.New(t, nil)
+				cfg, _ := pgx.ParseConfig(url)
+				os.Stdout.WriteString("\nDATABASE=" + cfg.Database + "\n")
+				t.Fatal("failing on purpose")
+			})
+		}
+		return
 	}
 	for _, keep := range []string{"", "1"} {
 		cmd := exec.Command(os.Args[0], "-test.run=^TestFailedTestsLeaveNoDatabase$", "-test.count=1")
@@ -30,20 +38,25 @@ func TestFailedTestsLeaveNoDatabase(t *testing.T) {
 		if err == nil {
 			t.Fatalf("the child test passed:\n%s", out)
 		}
-		_, after, ok := strings.Cut(string(out), "\nDATABASE=")
-		name, _, _ := strings.Cut(after, "\n")
-		if !ok || name == "" {
-			t.Fatalf("no database name in:\n%s", out)
+		var names []string
+		for _, part := range strings.Split(string(out), "\nDATABASE=")[1:] {
+			name, _, _ := strings.Cut(part, "\n")
+			names = append(names, name)
 		}
-		exists := databaseExists(t, name)
-		if keep == "" && exists {
-			t.Errorf("a failed test left database %s behind", name)
+		if len(names) != 2 {
+			t.Fatalf("want two database names in:\n%s", out)
 		}
-		if keep == "1" {
-			if !exists {
-				t.Errorf("%s=1 did not keep database %s", pgtest.KeepEnv, name)
+		for _, name := range names {
+			exists := databaseExists(t, name)
+			if keep == "" && exists {
+				t.Errorf("a failed test left database %s behind", name)
 			}
-			dropDatabase(t, name)
+			if keep == "1" {
+				if !exists {
+					t.Errorf("%s=1 did not keep database %s", pgtest.KeepEnv, name)
+				}
+				dropDatabase(t, name)
+			}
 		}
 	}
 }
@@ -77,9 +90,9 @@ func dropDatabase(t *testing.T, name string) {
 }
 
 // TestClonesMadeAhead takes databases in turn: each is the test's own, with
-// the template's schema, not marked as a spare, and dropped when its test
-// ends. A process that ends with a spare made ahead leaves it behind, and
-// the next process's first test sweeps it away.
+// the template's schema, and dropped once its test ends. A process that ends
+// with a clone made ahead leaves it behind, and the next process's first
+// test sweeps it away.
 func TestClonesMadeAhead(t *testing.T) {
 	if os.Getenv("PGTEST_CHILD") == "spares" {
 		for range 2 {
@@ -106,7 +119,7 @@ func TestClonesMadeAhead(t *testing.T) {
 				t.Fatalf("database %d lacks the template's table: %v", i, err)
 			}
 			if comment != nil {
-				t.Errorf("database %s is still marked %q", name, *comment)
+				t.Errorf("database %s is marked %q", name, *comment)
 			}
 			if slices.Contains(names, name) {
 				t.Errorf("database %s handed out twice", name)
@@ -114,9 +127,14 @@ func TestClonesMadeAhead(t *testing.T) {
 			names = append(names, name)
 		})
 	}
+	// Dropped in the background once its test ended.
 	for _, n := range names {
+		deadline := time.Now().Add(30 * time.Second)
+		for databaseExists(t, n) && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
 		if databaseExists(t, n) {
-			t.Errorf("database %s outlived its test", n)
+			t.Errorf("database %s outlived its test by 30s", n)
 		}
 	}
 
@@ -127,10 +145,10 @@ func TestClonesMadeAhead(t *testing.T) {
 			t.Fatalf("child: %v\n%s", err, out)
 		}
 	}
-	// Spares whose maker has ended: their advisory lock is free.
+	// Clones whose maker has ended: their advisory lock is free.
 	orphans := func() []string {
 		rows, err := adminConn(t).Query(context.Background(), `SELECT datname FROM pg_database
-			WHERE shobj_description(oid, 'pg_database') = 'pgtest spare'
+			WHERE datname LIKE 'testdb\_tpl\_%\_mk\_%' AND shobj_description(oid, 'pg_database') IS NULL
 			AND pg_try_advisory_lock(hashtext(datname)) AND pg_advisory_unlock(hashtext(datname))`)
 		if err != nil {
 			t.Fatal(err)
@@ -149,7 +167,7 @@ func TestClonesMadeAhead(t *testing.T) {
 	child()
 	for _, n := range left {
 		if databaseExists(t, n) {
-			t.Errorf("spare %s, left by an ended process, was not swept", n)
+			t.Errorf("database %s, left by an ended process, was not swept", n)
 		}
 	}
 }

@@ -16,25 +16,33 @@ import (
 // A test's database is a clone of the migrated template, and cloning takes
 // a few hundred milliseconds (CREATE DATABASE copies every relation). A
 // maker clones the next test's database in the background while the current
-// test runs, so a test that starts usually finds its database made.
+// test runs, so a test that starts usually finds its database made; and it
+// drops a clone in the background once its test has ended.
 //
-// A spare is a clone no test has taken yet. Until taken it carries the
-// comment spareComment, and its maker holds a session advisory lock keyed by
-// its name. A process that ends with a spare leaves it behind; the next maker
-// on the server finds it by the comment and, its lock being free, drops it.
-const spareComment = "pgtest spare"
+// A maker's clones are named <template>_mk_<id>. From before a clone is
+// created until it is dropped, its maker holds a session advisory lock keyed
+// by its name; so a clone whose lock is free was left by a process that has
+// ended (a spare made ahead, or one whose drop was under way) and is garbage,
+// unless it was kept for inspection (keptComment). Each maker sweeps such
+// clones away when it starts.
+const (
+	cloneInfix  = "_mk_"
+	keptComment = "pgtest kept"
+)
 
 // maker hands out clones of one template, one made ahead.
 type maker struct {
 	tpl   pgtestdb.Config // the template's name, owner and role
-	ready chan spare      // the spare made ahead; one at a time
+	ready chan spare      // the clone made ahead; one at a time
 
-	// session is the maker's one connection, to the server's maintenance
-	// database: it clones, marks and sweeps, and holds each spare's
-	// advisory lock until the spare is taken. mu keeps it to one statement
-	// at a time.
+	// session holds the locks of the maker's clones. mu keeps it to one
+	// statement at a time.
 	mu      sync.Mutex
 	session *sql.Conn
+	// admin clones, drops and sweeps, on the server's maintenance database.
+	admin *sql.DB
+	// ended are taken clones whose tests have ended, to drop.
+	ended chan string
 }
 
 type spare struct {
@@ -66,53 +74,62 @@ func startMaker(key string, conf pgtestdb.Config, inst *pgtestdb.Config) error {
 	}
 	tpl := *inst
 	tpl.Database = tplName
-	m := &maker{tpl: tpl, ready: make(chan spare, 1), session: session}
+	m := &maker{tpl: tpl, ready: make(chan spare, 1), session: session, admin: admin, ended: make(chan string, 256)}
 	if _, loaded := makers.LoadOrStore(key, m); loaded { // a parallel test's
 		session.Close()
 		admin.Close()
 		return nil
 	}
-	m.sweep(ctx)
-	go m.make()
+	// In the background, as the clones are: a sweep drops each clone left
+	// behind, a tenth of a second apiece, which the test need not wait for.
+	go func() {
+		sctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		m.sweep(sctx)
+		cancel()
+		m.make()
+	}()
+	go m.dropEnded()
 	return nil
 }
 
-// take returns the spare made ahead, waiting for it if need be, and starts
-// making the next. The database is the caller's: no longer a spare.
-func (m *maker) take(ctx context.Context) (pgtestdb.Config, error) {
+// take returns the clone made ahead, waiting for it if need be, and starts
+// making the next. It stays locked until end or keep.
+func (m *maker) take() (pgtestdb.Config, error) {
 	s := <-m.ready
 	go m.make()
 	if s.err != nil {
 		return pgtestdb.Config{}, s.err
-	}
-	// Unmarked before it is unlocked: a sweep that then gets the lock
-	// finds it unmarked and leaves it.
-	if err := m.exec(ctx, "COMMENT ON DATABASE "+quote(s.name)+" IS NULL"); err != nil {
-		return pgtestdb.Config{}, err
-	}
-	if err := m.exec(ctx, "SELECT pg_advisory_unlock(hashtext($1))", s.name); err != nil {
-		return pgtestdb.Config{}, err
 	}
 	inst := m.tpl
 	inst.Database = s.name
 	return inst, nil
 }
 
-// make clones the template into a new spare and offers it on ready.
+// end has a taken clone, whose test has ended, dropped in the background.
+func (m *maker) end(name string) { m.ended <- name }
+
+// keep leaves a taken clone on the server for inspection, out of sweeps' way.
+func (m *maker) keep(ctx context.Context, name string) error {
+	if _, err := m.admin.ExecContext(ctx, "COMMENT ON DATABASE "+quote(name)+" IS '"+keptComment+"'"); err != nil {
+		return err
+	}
+	return m.unlock(ctx, name)
+}
+
+// make clones the template into a new clone and offers it on ready.
 func (m *maker) make() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	id := make([]byte, 4)
 	_, _ = rand.Read(id)
-	name := m.tpl.Database + "_inst_" + hex.EncodeToString(id)
-	// Locked before it exists, so no sweep mistakes it for one left behind.
-	err := m.exec(ctx, "SELECT pg_advisory_lock(hashtext($1))", name)
+	name := m.tpl.Database + cloneInfix + hex.EncodeToString(id)
+	// Locked before it exists, so no sweep takes it for one left behind.
+	m.mu.Lock()
+	_, err := m.session.ExecContext(ctx, "SELECT pg_advisory_lock(hashtext($1))", name)
+	m.mu.Unlock()
 	if err == nil {
-		err = m.exec(ctx, fmt.Sprintf("CREATE DATABASE %s WITH TEMPLATE %s OWNER %s",
+		_, err = m.admin.ExecContext(ctx, fmt.Sprintf("CREATE DATABASE %s WITH TEMPLATE %s OWNER %s",
 			quote(name), quote(m.tpl.Database), quote(m.tpl.User)))
-	}
-	if err == nil {
-		err = m.exec(ctx, "COMMENT ON DATABASE "+quote(name)+" IS '"+spareComment+"'")
 	}
 	if err != nil {
 		err = fmt.Errorf("pgtest: clone template %s: %w", m.tpl.Database, err)
@@ -120,12 +137,30 @@ func (m *maker) make() {
 	m.ready <- spare{name: name, err: err}
 }
 
-// sweep drops the spares that processes which have ended left on the server.
-func (m *maker) sweep(ctx context.Context) {
+// dropEnded drops the clones whose tests have ended, then frees their locks.
+func (m *maker) dropEnded() {
+	for name := range m.ended {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		if _, err := m.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(name)+" WITH (FORCE)"); err == nil {
+			_ = m.unlock(ctx, name)
+		}
+		cancel()
+	}
+}
+
+func (m *maker) unlock(ctx context.Context, name string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	rows, err := m.session.QueryContext(ctx, `SELECT d.datname FROM pg_database d
-		WHERE shobj_description(d.oid, 'pg_database') = $1 AND d.datname LIKE 'testdb\_tpl\_%\_inst\_%'`, spareComment)
+	_, err := m.session.ExecContext(ctx, "SELECT pg_advisory_unlock(hashtext($1))", name)
+	return err
+}
+
+// sweep drops the clones that processes which have ended left on the server:
+// those whose lock is free, but for the kept ones.
+func (m *maker) sweep(ctx context.Context) {
+	rows, err := m.admin.QueryContext(ctx, `SELECT datname FROM pg_database
+		WHERE datname LIKE 'testdb\_tpl\_%\_mk\_%'
+		AND shobj_description(oid, 'pg_database') IS DISTINCT FROM $1`, keptComment)
 	if err != nil {
 		return
 	}
@@ -138,28 +173,16 @@ func (m *maker) sweep(ctx context.Context) {
 	}
 	rows.Close()
 	for _, n := range names {
-		// Locked, and still marked once locked: its maker has ended (a
-		// maker unmarks a spare it hands out before unlocking it).
-		var orphan bool
-		err := m.session.QueryRowContext(ctx, `SELECT pg_try_advisory_lock(hashtext($1))`, n).Scan(&orphan)
-		if err != nil || !orphan {
-			continue
+		m.mu.Lock()
+		var free bool
+		err := m.session.QueryRowContext(ctx, "SELECT pg_try_advisory_lock(hashtext($1))", n).Scan(&free)
+		m.mu.Unlock()
+		if err != nil || !free {
+			continue // its maker is running
 		}
-		err = m.session.QueryRowContext(ctx, `SELECT coalesce(shobj_description(oid, 'pg_database') = $2, false)
-			FROM pg_database WHERE datname = $1`, n, spareComment).Scan(&orphan)
-		if err == nil && orphan {
-			_, _ = m.session.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(n)+" WITH (FORCE)")
-		}
-		_, _ = m.session.ExecContext(ctx, "SELECT pg_advisory_unlock(hashtext($1))", n)
+		_, _ = m.admin.ExecContext(ctx, "DROP DATABASE IF EXISTS "+quote(n)+" WITH (FORCE)")
+		_ = m.unlock(ctx, n)
 	}
-}
-
-// exec runs a statement on the maker's session.
-func (m *maker) exec(ctx context.Context, query string, args ...any) error {
-	m.mu.Lock()
-	defer m.mu.Unlock()
-	_, err := m.session.ExecContext(ctx, query, args...)
-	return err
 }
 
 func quote(ident string) string { return `"` + strings.ReplaceAll(ident, `"`, `""`) + `"` }
