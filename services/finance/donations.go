@@ -188,38 +188,14 @@ const createDonation = "CreateDonation"
 // caller replays, as it would against an earlier batch.
 func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool, error) {
 	var p store.RecordDonationsParams
-	type key struct{ caller, requestID string }
-	seen := map[key]bool{}
-	item := map[int32]int{} // statement item → index in ws
+	rows := newStatementRows()
 	for i, w := range ws {
-		if w.requestID != "" {
-			k := key{w.key.Caller, w.requestID}
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
+		if _, ok := rows.add(i, w.requestID, w.key, w.entry.lines, w.activity); !ok {
+			continue
 		}
-		n := int32(len(p.Ids) + 1)
-		item[n] = i
 		d := w.donation
-		txID := resource.ID(transactions, d.GetTransaction())
-		if w.requestID != "" {
-			p.KeyItems = append(p.KeyItems, n)
-			p.Callers = append(p.Callers, w.key.Caller)
-			p.RequestIds = append(p.RequestIds, w.key.RequestID)
-			p.Methods = append(p.Methods, w.key.Method)
-			p.RequestHashes = append(p.RequestHashes, w.key.RequestHash)
-			p.Responses = append(p.Responses, w.key.Response)
-		}
-		for seq, l := range w.entry.lines {
-			p.PostingItems = append(p.PostingItems, n)
-			p.PostingSeqs = append(p.PostingSeqs, int32(seq+1))
-			p.PostingAccounts = append(p.PostingAccounts, l.account)
-			p.PostingCurrencies = append(p.PostingCurrencies, l.currency)
-			p.PostingAmounts = append(p.PostingAmounts, l.amount)
-		}
 		p.Ids = append(p.Ids, resource.ID(donations, d.GetName()))
-		p.TransactionIds = append(p.TransactionIds, txID)
+		p.TransactionIds = append(p.TransactionIds, resource.ID(transactions, d.GetTransaction()))
 		p.TxDescriptions = append(p.TxDescriptions, w.entry.description)
 		p.ReceiveTimes = append(p.ReceiveTimes, d.GetReceiveTime().AsTime())
 		p.Recorders = append(p.Recorders, d.GetRecorder())
@@ -235,12 +211,12 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 		p.Descriptions = append(p.Descriptions, d.GetDescription())
 		p.DepositAccounts = append(p.DepositAccounts, resource.ID(accounts, d.GetDepositAccount()))
 		p.CreateTimes = append(p.CreateTimes, d.GetCreateTime().AsTime())
-		for _, a := range w.activity {
-			p.ActivityItems = append(p.ActivityItems, n)
-			p.ActivityTopics = append(p.ActivityTopics, a.Topic)
-			p.ActivityPayloads = append(p.ActivityPayloads, a.Payload)
-		}
 	}
+	p.KeyItems, p.Callers, p.RequestIds, p.Methods = rows.KeyItems, rows.Callers, rows.RequestIds, rows.Methods
+	p.RequestHashes, p.Responses = rows.RequestHashes, rows.Responses
+	p.PostingItems, p.PostingSeqs, p.PostingAccounts = rows.PostingItems, rows.PostingSeqs, rows.PostingAccounts
+	p.PostingCurrencies, p.PostingAmounts = rows.PostingCurrencies, rows.PostingAmounts
+	p.ActivityItems, p.ActivityTopics, p.ActivityPayloads = rows.OutboxItems, rows.OutboxTopics, rows.OutboxPayloads
 	written, err := s.q.RecordDonations(ctx, s.db, p)
 	if needsExclusive(err) {
 		// Large gifts, or balances near their bound: the ledger checks them
@@ -256,11 +232,7 @@ func (s *Server) writeDonations(ctx context.Context, ws []donationWrite) ([]bool
 	if err != nil {
 		return nil, err
 	}
-	out := make([]bool, len(ws))
-	for _, n := range written {
-		out[item[n]] = true
-	}
-	return out, nil
+	return rows.written(written, len(ws)), nil
 }
 
 func donationFromRow(r store.Donation) *financev1.Donation {

@@ -36,26 +36,10 @@ type entryWrite struct {
 // write replays, as it would against an earlier transaction.
 func (s *Server) recordEntries(ctx context.Context, db dbtx, ws []*entryWrite) ([]bool, error) {
 	var p store.RecordEntriesParams
-	type key struct{ caller, requestID string }
-	seen := map[key]bool{}
-	item := map[int32]int{} // statement item → index in ws
+	rows := newStatementRows()
 	for i, w := range ws {
-		if w.requestID != "" {
-			k := key{w.key.Caller, w.requestID}
-			if seen[k] {
-				continue
-			}
-			seen[k] = true
-		}
-		n := int32(len(p.Ids) + 1)
-		item[n] = i
-		if w.requestID != "" {
-			p.KeyItems = append(p.KeyItems, n)
-			p.Callers = append(p.Callers, w.key.Caller)
-			p.RequestIds = append(p.RequestIds, w.key.RequestID)
-			p.Methods = append(p.Methods, w.key.Method)
-			p.RequestHashes = append(p.RequestHashes, w.key.RequestHash)
-			p.Responses = append(p.Responses, w.key.Response)
+		if _, ok := rows.add(i, w.requestID, w.key, w.entry.lines, w.outbox); !ok {
+			continue
 		}
 		e := w.entry
 		p.Ids = append(p.Ids, w.id)
@@ -64,28 +48,17 @@ func (s *Server) recordEntries(ctx context.Context, db dbtx, ws []*entryWrite) (
 		p.Sources = append(p.Sources, e.source)
 		p.Creators = append(p.Creators, e.creator)
 		p.CreateTimes = append(p.CreateTimes, w.created)
-		for seq, l := range e.lines {
-			p.PostingItems = append(p.PostingItems, n)
-			p.PostingSeqs = append(p.PostingSeqs, int32(seq+1))
-			p.PostingAccounts = append(p.PostingAccounts, l.account)
-			p.PostingCurrencies = append(p.PostingCurrencies, l.currency)
-			p.PostingAmounts = append(p.PostingAmounts, l.amount)
-		}
-		for _, m := range w.outbox {
-			p.OutboxItems = append(p.OutboxItems, n)
-			p.OutboxTopics = append(p.OutboxTopics, m.Topic)
-			p.OutboxPayloads = append(p.OutboxPayloads, m.Payload)
-		}
 	}
+	p.KeyItems, p.Callers, p.RequestIds, p.Methods = rows.KeyItems, rows.Callers, rows.RequestIds, rows.Methods
+	p.RequestHashes, p.Responses = rows.RequestHashes, rows.Responses
+	p.PostingItems, p.PostingSeqs, p.PostingAccounts = rows.PostingItems, rows.PostingSeqs, rows.PostingAccounts
+	p.PostingCurrencies, p.PostingAmounts = rows.PostingCurrencies, rows.PostingAmounts
+	p.OutboxItems, p.OutboxTopics, p.OutboxPayloads = rows.OutboxItems, rows.OutboxTopics, rows.OutboxPayloads
 	written, err := s.q.RecordEntries(ctx, db, p)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]bool, len(ws))
-	for _, n := range written {
-		out[item[n]] = true
-	}
-	return out, nil
+	return rows.written(written, len(ws)), nil
 }
 
 // writeEntry writes w alone inside tx (one statement) and answers it.

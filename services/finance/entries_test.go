@@ -189,16 +189,7 @@ func TestManualEntriesBesideOtherWrites(t *testing.T) {
 			wantBank += 2 * int64(i+1)
 		}
 		calls = append(calls, batchCall{path: "/v1/transactions?requestId=" + rid(), body: manualEntry("Refused", 7, "bank"), wantStatus: http.StatusBadRequest, wantReason: "LEDGER_RULE"})
-		replies := f.wave(t, calls)
-		for i, r := range replies {
-			if r == nil || calls[i].wantStatus != http.StatusOK {
-				continue
-			}
-			name := field(t, r, "name")
-			if res := f.admin.Do(t, "GET", "/v1/"+name, ""); !bytes.Equal(res.Body, r) {
-				t.Errorf("stored %s differs from its reply:\n%s\n%s", name, res.Body, r)
-			}
-		}
+		f.storedAsReplied(t, calls, f.wave(t, calls))
 		if n := f.count(t, `SELECT count(*) FROM transactions WHERE description = 'Beside'`); n != 16*wave {
 			t.Fatalf("%d entries stored, want %d", n, 16*wave)
 		}

@@ -111,16 +111,7 @@ func TestManualEntriesWrittenTogether(t *testing.T) {
 			batchCall{path: "/v1/transactions", body: entry("Second", 1, "bank"), wantStatus: http.StatusOK})
 		wantBank++
 	}
-	replies := f.wave(t, calls)
-	for i, r := range replies {
-		if r == nil || calls[i].wantStatus != http.StatusOK {
-			continue
-		}
-		name := field(t, r, "name")
-		if res := f.admin.Do(t, "GET", "/v1/"+name, ""); !bytes.Equal(res.Body, r) {
-			t.Errorf("stored %s differs from its reply:\n%s\n%s", name, res.Body, r)
-		}
-	}
+	f.storedAsReplied(t, calls, f.wave(t, calls))
 	if n := f.count(t, `SELECT count(*) FROM transactions WHERE source = 'manual'`); n != 69 {
 		t.Errorf("%d manual entries, want 69 (60 + 1 replayed + 8)", n)
 	}
@@ -281,4 +272,19 @@ func TestRecurringPaymentsWrittenTogether(t *testing.T) {
 		t.Errorf("next due date %v after 13 payments from %v: %d months on, want 13", got, due, months)
 	}
 	f.checkLedger(t)
+}
+
+// storedAsReplied checks that each call of a wave that succeeded is stored
+// as its reply says, byte for byte.
+func (f *fixture) storedAsReplied(t *testing.T, calls []batchCall, replies [][]byte) {
+	t.Helper()
+	for i, r := range replies {
+		if r == nil || calls[i].wantStatus != http.StatusOK {
+			continue
+		}
+		name := field(t, r, "name")
+		if res := f.admin.Do(t, "GET", "/v1/"+name, ""); !bytes.Equal(res.Body, r) {
+			t.Errorf("stored %s differs from its reply:\n%s\n%s", name, res.Body, r)
+		}
+	}
 }
