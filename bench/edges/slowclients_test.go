@@ -15,9 +15,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"os"
 	"sort"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -25,22 +23,14 @@ import (
 	"time"
 
 	"github.com/guildhall/guildhall/app/apptest"
+	"github.com/guildhall/guildhall/bench/benchenv"
 )
-
-func envInt(k string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
 
 const body = `{"displayName":"Slow","contact":"slow@example.org"}`
 
 func TestLoadSlowClients(t *testing.T) {
-	if os.Getenv("GUILDHALL_BENCH") == "" {
-		t.Skip("set GUILDHALL_BENCH=1 to run the slow-client run")
-	}
-	slow := envInt("BENCH_SLOW", 1000)
+	benchenv.Require(t, "the slow-client run")
+	slow := benchenv.Int("BENCH_SLOW", 1000)
 	env := apptest.Start(t) // the defaults: 20s read timeout, 256 connections per address
 	// From one address, then spread over as many loopback addresses
 	// (127.1.x.y), as a distributed client would.

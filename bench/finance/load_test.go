@@ -30,25 +30,17 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/guildhall/guildhall/app/apptest"
+	"github.com/guildhall/guildhall/bench/benchenv"
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/services/finance"
 )
 
-func envInt(k string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
-
 func TestLoad(t *testing.T) {
-	if os.Getenv("GUILDHALL_BENCH") == "" {
-		t.Skip("set GUILDHALL_BENCH=1 to run the finance load run")
-	}
-	seconds := envInt("BENCH_SECONDS", 10)
-	clients := envInt("BENCH_CLIENTS", 32)
-	postings := envInt("BENCH_POSTINGS", 1_000_000)
+	benchenv.Require(t, "the finance load run")
+	seconds := benchenv.Int("BENCH_SECONDS", 10)
+	clients := benchenv.Int("BENCH_CLIENTS", 32)
+	postings := benchenv.Int("BENCH_POSTINGS", 1_000_000)
 
 	env := apptest.Start(t)
 	admin := env.WithToken(apptest.AdminToken)

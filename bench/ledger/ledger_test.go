@@ -28,17 +28,11 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/guildhall/guildhall/app"
+	"github.com/guildhall/guildhall/bench/benchenv"
 	"github.com/guildhall/guildhall/internal/pgtest"
 	"github.com/guildhall/guildhall/services/finance/migrations"
 	"github.com/guildhall/guildhall/services/finance/store"
 )
-
-func envInt(k string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
 
 // below is migrations.FS without the files named from name on.
 type below struct {
@@ -299,10 +293,8 @@ var workloads = []struct {
 }
 
 func TestLedgerCPU(t *testing.T) {
-	if os.Getenv("GUILDHALL_BENCH") == "" {
-		t.Skip("set GUILDHALL_BENCH=1 to run the ledger CPU bench")
-	}
-	rounds, writes := envInt("BENCH_ROUNDS", 6), envInt("BENCH_WRITES", 1500)
+	benchenv.Require(t, "the ledger CPU bench")
+	rounds, writes := benchenv.Int("BENCH_ROUNDS", 6), benchenv.Int("BENCH_WRITES", 1500)
 	base := os.Getenv("BENCH_BASE_BELOW")
 	if base == "" {
 		base = "00013"

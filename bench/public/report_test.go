@@ -8,9 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/guildhall/guildhall/app/apptest"
+	"github.com/guildhall/guildhall/bench/benchenv"
 	transparencyv1 "github.com/guildhall/guildhall/gen/go/guildhall/transparency/v1"
 	"github.com/guildhall/guildhall/internal/actas"
 	"github.com/guildhall/guildhall/services/finance"
@@ -33,10 +32,8 @@ import (
 // GUILDHALL_BENCH_COPIES times (default 100; see copyConn). It runs only
 // when GUILDHALL_BENCH=1.
 func TestLoadTransparencyReport(t *testing.T) {
-	if os.Getenv("GUILDHALL_BENCH") != "1" {
-		t.Skip("set GUILDHALL_BENCH=1 to run the transparency report benchmark")
-	}
-	n, copies := envInt("GUILDHALL_BENCH_REQUESTS", 200), envInt("GUILDHALL_BENCH_COPIES", 100)
+	benchenv.Require(t, "the transparency report benchmark")
+	n, copies := benchenv.Int("GUILDHALL_BENCH_REQUESTS", 200), benchenv.Int("GUILDHALL_BENCH_COPIES", 100)
 	for _, c := range []struct {
 		name  string
 		cache bool
@@ -112,13 +109,6 @@ func loadCopies(t *testing.T, conn grpc.ClientConnInterface, copies int) {
 	if err := g.Wait(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func envInt(name string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
-		return v
-	}
-	return def
 }
 
 // describe logs what the report counts over the loaded data, and fails if

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/guildhall/guildhall/app/apptest"
+	"github.com/guildhall/guildhall/bench/benchenv"
 	roadmapv1 "github.com/guildhall/guildhall/gen/go/guildhall/roadmap/v1"
 )
 
@@ -52,9 +53,7 @@ func load(t *testing.T, env *apptest.Env) {
 // GUILDHALL_BENCH_REQUESTS requests (default 200). It runs only when
 // GUILDHALL_BENCH=1, so `go test ./...` stays fast.
 func TestRoadmapLatency(t *testing.T) {
-	if os.Getenv("GUILDHALL_BENCH") != "1" {
-		t.Skip("set GUILDHALL_BENCH=1 to run the roadmap benchmark")
-	}
+	benchenv.Require(t, "the roadmap benchmark")
 	n := 200
 	if v, err := strconv.Atoi(os.Getenv("GUILDHALL_BENCH_REQUESTS")); err == nil && v > 0 {
 		n = v

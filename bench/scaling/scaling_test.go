@@ -28,15 +28,9 @@ import (
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 
 	"github.com/guildhall/guildhall/app/apptest"
+	"github.com/guildhall/guildhall/bench/benchenv"
 	"github.com/guildhall/guildhall/internal/telemetry"
 )
-
-func envInt(k string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
 
 const donation = `{"amount":{"currencyCode":"USD","minorUnits":"100"},"donorName":"Load","visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_PAYPAL"}`
 
@@ -109,11 +103,9 @@ func call(c *http.Client, method, url, body string) bool {
 }
 
 func TestScaling(t *testing.T) {
-	if os.Getenv("GUILDHALL_BENCH") == "" {
-		t.Skip("set GUILDHALL_BENCH=1 to run the scaling figures")
-	}
-	secs := time.Duration(envInt("BENCH_SECONDS", 5)) * time.Second
-	writers, readers := envInt("BENCH_WRITERS", 16), envInt("BENCH_READERS", 16)
+	benchenv.Require(t, "the scaling figures")
+	secs := time.Duration(benchenv.Int("BENCH_SECONDS", 5)) * time.Second
+	writers, readers := benchenv.Int("BENCH_WRITERS", 16), benchenv.Int("BENCH_READERS", 16)
 
 	env := apptest.Start(t)
 	admin := env.WithToken(apptest.AdminToken)

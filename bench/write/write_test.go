@@ -38,19 +38,13 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
+	"github.com/guildhall/guildhall/bench/benchenv"
 	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	typev1 "github.com/guildhall/guildhall/gen/go/guildhall/type/v1"
 	"github.com/guildhall/guildhall/internal/pgtest"
 )
 
 const adminToken = "bench-admin-token"
-
-func envInt(k string, def int) int {
-	if v, err := strconv.Atoi(os.Getenv(k)); err == nil && v > 0 {
-		return v
-	}
-	return def
-}
 
 // path is one write path under load.
 type path struct {
@@ -90,11 +84,9 @@ type figures struct {
 }
 
 func TestWrite(t *testing.T) {
-	if os.Getenv("GUILDHALL_BENCH") == "" {
-		t.Skip("set GUILDHALL_BENCH=1 to run the write-path bench")
-	}
-	seconds := envInt("BENCH_SECONDS", 8)
-	clients := envInt("BENCH_CLIENTS", 32)
+	benchenv.Require(t, "the write-path bench")
+	seconds := benchenv.Int("BENCH_SECONDS", 8)
+	clients := benchenv.Int("BENCH_CLIENTS", 32)
 	dir := t.TempDir()
 
 	builds := buildAll(t, dir)
@@ -210,9 +202,7 @@ func buildAll(t *testing.T, dir string) []build {
 // counter is not available on every virtual machine); steadier than CPU
 // time on a shared machine. It needs valgrind.
 func TestInstructions(t *testing.T) {
-	if os.Getenv("GUILDHALL_BENCH") == "" {
-		t.Skip("set GUILDHALL_BENCH=1 to run the write-path bench")
-	}
+	benchenv.Require(t, "the write-path bench")
 	if _, err := exec.LookPath("valgrind"); err != nil {
 		t.Skip("valgrind not found (apt-get install valgrind): no instruction counts")
 	}
