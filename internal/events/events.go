@@ -120,10 +120,10 @@ func Record(e Event) (*eventsv1.EventRecord, error) {
 	if e.Subject == "" {
 		return nil, fmt.Errorf("event %s has no subject", e.Type)
 	}
-	data := &structpb.Struct{Fields: map[string]*structpb.Value{}}
+	data, b := &structpb.Struct{Fields: map[string]*structpb.Value{}}, []byte("{}")
 	if e.Data != nil {
-		b, err := protojson.Marshal(e.Data)
-		if err != nil {
+		var err error
+		if b, err = protojson.Marshal(e.Data); err != nil {
 			return nil, fmt.Errorf("encode %s data: %w", e.Type, err)
 		}
 		if err := protojson.Unmarshal(b, data); err != nil {
@@ -139,7 +139,7 @@ func Record(e Event) (*eventsv1.EventRecord, error) {
 		Type: e.Type, Subject: e.Subject, Time: timestamppb.New(t.UTC()),
 		DataContentType: ContentType, Data: data,
 	}
-	if _, err := CloudEvent(ev); err != nil {
+	if _, err := CloudEventWithData(ev, b); err != nil { // b is data's JSON: not encoded twice
 		return nil, err
 	}
 	a := e.Audience
@@ -161,20 +161,34 @@ func SourceOf(eventType string) string {
 // CloudEvent returns ev as an SDK CloudEvent, validated against the
 // CloudEvents 1.0 required attributes.
 func CloudEvent(ev *eventsv1.Event) (cloudevents.Event, error) {
+	data, err := DataJSON(ev)
+	if err != nil {
+		return cloudevents.NewEvent(cloudevents.VersionV1), err
+	}
+	return CloudEventWithData(ev, data)
+}
+
+// DataJSON is ev's data as JSON ({} when it has none).
+func DataJSON(ev *eventsv1.Event) ([]byte, error) {
+	if ev.GetData() == nil {
+		return []byte("{}"), nil
+	}
+	b, err := protojson.Marshal(ev.GetData())
+	if err != nil {
+		return nil, fmt.Errorf("event %s data: %w", ev.GetId(), err)
+	}
+	return b, nil
+}
+
+// CloudEventWithData is CloudEvent for a caller that holds ev's data
+// already encoded as JSON (DataJSON), so that it is not encoded again.
+func CloudEventWithData(ev *eventsv1.Event, data []byte) (cloudevents.Event, error) {
 	ce := cloudevents.NewEvent(cloudevents.VersionV1)
 	ce.SetID(ev.GetId())
 	ce.SetSource(ev.GetSource())
 	ce.SetType(ev.GetType())
 	ce.SetSubject(ev.GetSubject())
 	ce.SetTime(ev.GetTime().AsTime().UTC())
-	data := []byte("{}")
-	if ev.GetData() != nil {
-		b, err := protojson.Marshal(ev.GetData())
-		if err != nil {
-			return ce, fmt.Errorf("event %s data: %w", ev.GetId(), err)
-		}
-		data = b
-	}
 	if err := ce.SetData(ContentType, data); err != nil {
 		return ce, fmt.Errorf("event %s data: %w", ev.GetId(), err)
 	}

@@ -210,7 +210,11 @@ func (s *Server) emit(ctx context.Context, tx pgx.Tx, e events.Event) error {
 	if err != nil {
 		return err
 	}
-	_, err = s.appendEvents(ctx, tx, []*eventsv1.EventRecord{rec})
+	data, err := events.DataJSON(rec.GetEvent())
+	if err != nil {
+		return err
+	}
+	_, err = s.appendEvents(ctx, tx, []*eventsv1.EventRecord{rec}, [][]byte{data})
 	return err
 }
 

@@ -29,12 +29,17 @@ import (
 // once), and queues each public one for the webhooks subscribed to its type.
 func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsRequest) (*eventsv1.IngestEventsResponse, error) {
 	var bad []apierr.FieldViolation
+	data := make([][]byte, len(req.GetEvents())) // each event's data as JSON, encoded once
 	for i, rec := range req.GetEvents() {
 		if _, err := uuid.Parse(rec.GetEvent().GetId()); err != nil {
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event.id", i), Description: "must be a UUID"})
 			continue
 		}
-		if _, err := events.CloudEvent(rec.GetEvent()); err != nil {
+		var err error
+		if data[i], err = events.DataJSON(rec.GetEvent()); err == nil {
+			_, err = events.CloudEventWithData(rec.GetEvent(), data[i])
+		}
+		if err != nil {
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event", i), Description: "not a valid CloudEvent 1.0: " + err.Error()})
 		}
 	}
@@ -44,7 +49,7 @@ func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsReq
 	stored := 0
 	err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 		stored = 0
-		n, err := s.appendEvents(ctx, tx, req.GetEvents())
+		n, err := s.appendEvents(ctx, tx, req.GetEvents(), data)
 		stored = n
 		return err
 	})
@@ -55,21 +60,18 @@ func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsReq
 }
 
 // appendEvents writes records to the log inside tx under the log lock, and
-// queues their deliveries; it reports how many were new.
-func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.EventRecord) (int, error) {
+// queues their deliveries; it reports how many were new. data[i] is
+// recs[i]'s data as JSON (events.DataJSON).
+func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.EventRecord, data [][]byte) (int, error) {
 	if err := s.q.LockLog(ctx, tx); err != nil {
 		return 0, err
 	}
 	stored := 0
-	for _, rec := range recs {
+	for i, rec := range recs {
 		ev, a := rec.GetEvent(), rec.GetAudience()
-		data, err := protojson.Marshal(orEmpty(ev.GetData()))
-		if err != nil {
-			return 0, err
-		}
 		seq, err := s.q.InsertEvent(ctx, tx, store.InsertEventParams{
 			ID: ev.GetId(), Source: ev.GetSource(), Type: ev.GetType(), Subject: ev.GetSubject(),
-			Time: ev.GetTime().AsTime().UTC(), Data: data, Public: a.GetAnyone(),
+			Time: ev.GetTime().AsTime().UTC(), Data: data[i], Public: a.GetAnyone(),
 			Permissions: convert.NonNil(a.GetPermissions()), People: convert.NonNil(a.GetPeople()), LeadOfTeams: convert.NonNil(a.GetLeadOfTeams()),
 		})
 		if errors.Is(err, pgx.ErrNoRows) {
@@ -84,13 +86,6 @@ func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.E
 		}
 	}
 	return stored, nil
-}
-
-func orEmpty(d *structpb.Struct) *structpb.Struct {
-	if d == nil {
-		return &structpb.Struct{}
-	}
-	return d
 }
 
 // ListEvents implements the feed: the events the caller may read, in log
