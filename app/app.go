@@ -12,6 +12,7 @@ import (
 
 	"buf.build/go/protovalidate"
 	"github.com/fullstorydev/grpchan"
+	"github.com/fullstorydev/grpchan/inprocgrpc"
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +22,7 @@ import (
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
 
 	"github.com/guildhall/guildhall/gateway"
 	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
@@ -146,34 +148,31 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		}
 		validator = v
 	}
-	members, err := a.dial(membershipTarget, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
+	// Services call each other with the internal token: in-process for those
+	// served here (through the same server interceptors, registered on local
+	// below), over a dialled connection for the others.
+	local := &inprocgrpc.Channel{}
+	if h := a.tel.ClientStatsHandler(); h != nil {
+		local.WithClientStatsHandler(h)
+	}
+	peer := func(name, target string) (grpc.ClientConnInterface, error) {
+		if slices.Contains(names, name) {
+			return a.internalConn(local), nil
+		}
+		return a.dial(target, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
+	}
+	members, err := peer(config.Membership, membershipTarget)
 	if err != nil {
 		return err
 	}
 	membershipClient := membershipv1.NewMembershipServiceClient(members)
-	// Roadmap is on this listener when served here (with membership, as in
-	// dev), else where the configuration says.
-	roadmapTarget := a.cfg.Service[config.Roadmap].Target
-	if slices.Contains(names, config.Roadmap) {
-		roadmapTarget = lis.Addr().String()
-		if slices.Contains(names, config.Membership) {
-			roadmapTarget = membershipTarget
-		}
-	}
-	roadmapConn, err := a.dial(roadmapTarget, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
+	roadmapConn, err := peer(config.Roadmap, a.cfg.Service[config.Roadmap].Target)
 	if err != nil {
 		return err
 	}
 	roadmapClient := roadmapv1.NewRoadmapServiceClient(roadmapConn)
-	// Events likewise: every service's outbox delivers its events there.
-	eventsTarget := a.cfg.Service[config.Events].Target
-	if slices.Contains(names, config.Events) {
-		eventsTarget = lis.Addr().String()
-		if slices.Contains(names, config.Membership) {
-			eventsTarget = membershipTarget
-		}
-	}
-	eventsConn, err := a.dial(eventsTarget, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
+	// Every service's outbox delivers its events to the events service.
+	eventsConn, err := peer(config.Events, a.cfg.Service[config.Events].Target)
 	if err != nil {
 		return err
 	}
@@ -184,14 +183,7 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		events.Topic:   events.Sender(eventsv1.NewEventServiceClient(eventsConn)),
 	})
 	// Likewise finance, which roadmap asks for its items' funding.
-	financeTarget := a.cfg.Service[config.Finance].Target
-	if slices.Contains(names, config.Finance) {
-		financeTarget = lis.Addr().String()
-		if slices.Contains(names, config.Membership) {
-			financeTarget = membershipTarget
-		}
-	}
-	financeConn, err := a.dial(financeTarget, grpc.WithPerRPCCredentials(auth.TokenCredentials(a.cfg.InternalToken)))
+	financeConn, err := peer(config.Finance, a.cfg.Service[config.Finance].Target)
 	if err != nil {
 		return err
 	}
@@ -246,6 +238,7 @@ func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string
 		Unary:            []grpc.UnaryServerInterceptor{auth.UnaryServerInterceptor(policy, authn, throttle)},
 		Stream:           []grpc.StreamServerInterceptor{auth.StreamServerInterceptor(policy, authn, throttle)},
 		ServerOptions:    a.tel.ServerOptions(),
+		Local:            local,
 		LocalStats:       a.tel.ServerStatsHandler(),
 		ClientIP:         a.clientIP(),
 		HandshakeTimeout: a.cfg.ReadTimeout, IdleTimeout: a.cfg.IdleTimeout,
@@ -372,13 +365,25 @@ func CheckPolicy(srv *grpc.Server, policy auth.Policy) error {
 // localConn is the gateway's channel to the services of this process, with
 // the client interceptors a dialled connection has (dial, gateway.DialOptions).
 func (a *App) localConn() grpc.ClientConnInterface {
-	ch := a.local.Local()
-	if h := a.tel.ClientStatsHandler(); h != nil {
-		ch.WithClientStatsHandler(h)
-	}
-	conn := grpchan.InterceptClientConnUnary(ch, a.clientMetrics.UnaryClientInterceptor(), requestid.UnaryClientInterceptor(),
+	conn := grpchan.InterceptClientConnUnary(a.local.Local(), a.clientMetrics.UnaryClientInterceptor(), requestid.UnaryClientInterceptor(),
 		gateway.UnaryClientInterceptor)
 	return grpchan.InterceptClientConnStream(conn, a.clientMetrics.StreamClientInterceptor(), gateway.StreamClientInterceptor,
+		grpcserver.LocalStreamInterceptor)
+}
+
+// internalConn is a service's channel to the other services of this
+// process, with what dial gives a connection between services: client
+// metrics, the request id, and the internal token as the caller.
+func (a *App) internalConn(local *inprocgrpc.Channel) grpc.ClientConnInterface {
+	token := auth.TokenCredentials(a.cfg.InternalToken).Metadata()
+	withToken := func(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+		return invoker(metadata.AppendToOutgoingContext(ctx, token...), method, req, reply, cc, opts...)
+	}
+	withTokenStream := func(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+		return streamer(metadata.AppendToOutgoingContext(ctx, token...), desc, cc, method, opts...)
+	}
+	conn := grpchan.InterceptClientConnUnary(local, a.clientMetrics.UnaryClientInterceptor(), requestid.UnaryClientInterceptor(), withToken)
+	return grpchan.InterceptClientConnStream(conn, a.clientMetrics.StreamClientInterceptor(), withTokenStream,
 		grpcserver.LocalStreamInterceptor)
 }
 

@@ -116,7 +116,15 @@ type TokenCredentials string
 
 // GetRequestMetadata implements credentials.PerRPCCredentials.
 func (t TokenCredentials) GetRequestMetadata(context.Context, ...string) (map[string]string, error) {
-	return map[string]string{"authorization": "Bearer " + string(t)}, nil
+	kv := t.Metadata()
+	return map[string]string{kv[0]: kv[1]}, nil
+}
+
+// Metadata is the outgoing metadata GetRequestMetadata adds, as key-value
+// pairs (metadata.AppendToOutgoingContext), for channels that take no
+// PerRPCCredentials, such as an in-process one.
+func (t TokenCredentials) Metadata() []string {
+	return []string{"authorization", "Bearer " + string(t)}
 }
 
 // RequireTransportSecurity implements credentials.PerRPCCredentials; the

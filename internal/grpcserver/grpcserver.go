@@ -63,6 +63,10 @@ type Options struct {
 	Stream []grpc.StreamServerInterceptor
 	// ServerOptions are added to the server's, e.g. a tracing stats handler.
 	ServerOptions []grpc.ServerOption
+	// Local, if set, is the in-process channel to register the services on
+	// (Server.Local), made before the server so that services built
+	// earlier can call each other through it; nil makes one.
+	Local *inprocgrpc.Channel
 	// LocalStats, if set, sees the calls of the in-process channel (Local)
 	// as the ServerOptions' stats handler sees the server's.
 	LocalStats stats.Handler
@@ -167,7 +171,10 @@ func New(o Options) *Server {
 
 	opts := append([]grpc.ServerOption{grpc.ChainUnaryInterceptor(unary...), grpc.ChainStreamInterceptor(stream...)}, limits(o)...)
 	opts = append(opts, o.ServerOptions...)
-	local := &inprocgrpc.Channel{}
+	local := o.Local
+	if local == nil {
+		local = &inprocgrpc.Channel{}
+	}
 	if o.LocalStats != nil {
 		local.WithServerStatsHandler(o.LocalStats)
 	}
