@@ -1,0 +1,71 @@
+package app_test
+
+import (
+	"context"
+	"maps"
+	"slices"
+	"testing"
+
+	"github.com/guildhall/guildhall/app"
+	"github.com/guildhall/guildhall/internal/config"
+	"github.com/guildhall/guildhall/internal/pgtest"
+)
+
+// unindexedForeignKeys are the foreign keys that may go without an index
+// leading with their columns, and why: their parent rows are never deleted
+// and nothing looks rows up by them.
+var unindexedForeignKeys = map[string]string{
+	"finance.donations(refund_transaction_id)": "entries are never deleted (transactions_immutable); refunds are read from the donation",
+	"finance.expense_events(transaction_id)":   "entries are never deleted (transactions_immutable); history is read by expense",
+	"events.deliveries(event_seq)":             "events are never deleted; deliveries are read by webhook and by id",
+}
+
+// TestForeignKeysIndexed holds every service's schema to one rule: a foreign
+// key has an index leading with its columns, or is listed above with the
+// reason it needs none. Without one, every lookup by the key, and every
+// delete of a parent row (its check), scans the whole child table: cost
+// that grows with the data, as reversals did with donations.
+func TestForeignKeysIndexed(t *testing.T) {
+	var schemas []pgtest.Schema
+	for _, s := range app.Services() {
+		schemas = append(schemas, pgtest.Schema{Name: s.Name, Migrations: s.Migrations, Lines: app.Lines()})
+	}
+	db := open(t, pgtest.New(t, schemas), "public")
+	rows, err := db.Query(context.Background(), `
+		SELECT format('%s(%s)', c.conrelid::regclass, string_agg(a.attname, ', ' ORDER BY k.n))
+		FROM pg_constraint c
+		CROSS JOIN LATERAL unnest(c.conkey) WITH ORDINALITY AS k(attnum, n)
+		JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = k.attnum
+		WHERE c.contype = 'f' AND c.connamespace::regnamespace::text = ANY($1)
+		  AND NOT EXISTS (
+		      SELECT 1 FROM pg_index i
+		      WHERE i.indrelid = c.conrelid
+		        AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] @> c.conkey
+		        AND (i.indkey::int2[])[0:cardinality(c.conkey) - 1] <@ c.conkey)
+		GROUP BY c.oid, c.conrelid
+		ORDER BY 1`, config.Services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	allowed := maps.Clone(unindexedForeignKeys)
+	var missing []string
+	for rows.Next() {
+		var fk string
+		if err := rows.Scan(&fk); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := allowed[fk]; !ok {
+			missing = append(missing, fk)
+		}
+		delete(allowed, fk)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	for _, fk := range missing {
+		t.Errorf("foreign key %s has no index leading with its columns: add one in a migration, or list it in unindexedForeignKeys with why it needs none", fk)
+	}
+	for _, fk := range slices.Sorted(maps.Keys(allowed)) {
+		t.Errorf("unindexedForeignKeys lists %s, which is not an unindexed foreign key (any more): remove it", fk)
+	}
+}
