@@ -14,7 +14,9 @@ package write_test
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -70,7 +72,28 @@ var paths = []path{
 		return s.post("/v1/transactions?requestId="+uuid.NewString(),
 			`{"description":"load","postings":[{"account":"accounts/bank","amount":{"currencyCode":"USD","minorUnits":"100"}},{"account":"accounts/equity","amount":{"currencyCode":"USD","minorUnits":"-100"}}]}`)
 	}},
+	// The other money-moving writes, each on its own resources: an entry
+	// is reversed once, so every reversal takes the next of the entries
+	// written ahead; payments go round the subscriptions and sponsorships
+	// made ahead.
+	{"REST :reverse (reversal)", func(s *server, i int64) bool {
+		n := s.reversed.Add(1) - 1
+		if n >= int64(len(s.toReverse)) {
+			return false
+		}
+		return s.post("/v1/transactions/"+s.toReverse[n]+":reverse", `{"requestId":"`+uuid.NewString()+`"}`)
+	}},
+	{"REST subscription :recordPayment", func(s *server, i int64) bool {
+		return s.post("/v1/"+s.subscriptions[i%int64(len(s.subscriptions))]+":recordPayment", `{"requestId":"`+uuid.NewString()+`"}`)
+	}},
+	{"REST sponsorship :recordPayment", func(s *server, i int64) bool {
+		return s.post("/v1/"+s.sponsorships[i%int64(len(s.sponsorships))]+":recordPayment", `{"requestId":"`+uuid.NewString()+`"}`)
+	}},
 }
+
+// aheadOfLoad is how many subscriptions and sponsorships the payment paths
+// go round, so that concurrent payments seldom wait on one row.
+const aheadOfLoad = 256
 
 // figures are one path's measurements on one build.
 type figures struct {
@@ -79,7 +102,8 @@ type figures struct {
 	fixedRate    float64 // the target of the fixed-rate run (half of maxRate)
 	achieved     float64
 	p50, p99     time.Duration
-	goCPU, pgCPU time.Duration // per request, during the fixed-rate run
+	goCPU, pgCPU time.Duration            // per request, during the fixed-rate run
+	pgBy         map[string]time.Duration // pgCPU by the backends' application_name (guildhall-<service>)
 	fixedFailed  int64
 }
 
@@ -138,7 +162,11 @@ func TestWrite(t *testing.T) {
 			f.achieved, f.fixedFailed = r.rate, r.failed
 			f.p50, f.p99 = r.pct(50), r.pct(99)
 			f.goCPU = time.Duration(float64(g1-g0) / n)
-			f.pgCPU = time.Duration(float64(pg1-pg0) / n)
+			f.pgCPU = time.Duration(float64(pg1.total()-pg0.total()) / n)
+			f.pgBy = map[string]time.Duration{}
+			for app, d := range pg1 {
+				f.pgBy[app] = time.Duration(float64(d-pg0[app]) / n)
+			}
 		}
 		step++
 	}
@@ -161,11 +189,21 @@ func TestWrite(t *testing.T) {
 				f.maxRate, fail, 100*f.maxRate/pgRate, ms(f.goCPU), ms(f.pgCPU), f.fixedRate, f.achieved, msr(f.p50), msr(f.p99))
 		}
 	}
+	fmt.Fprintf(&out, "\nPG CPU/req by the connection's service (application_name), at the fixed rate:\n")
+	for pi, p := range paths {
+		for si, b := range builds {
+			fmt.Fprintf(&out, "  %-10s %-28s %s\n", b.name, p.name, byApp(res[si][pi].pgBy))
+		}
+	}
 	fmt.Fprintf(&out, "\n")
 	for si, b := range builds {
 		s := servers[si]
-		fmt.Fprintf(&out, "%s: RSS now %.1f MB, peak %.1f MB; manual entries / donations (REST) %.0f%%; writes per commit: %s\n", b.name,
-			s.rss("VmRSS"), s.rss("VmHWM"), 100*res[si][2].maxRate/res[si][0].maxRate, s.perCommit(t))
+		var vs []string
+		for pi := 2; pi < len(paths); pi++ {
+			vs = append(vs, fmt.Sprintf("%s %.0f%%", paths[pi].name, 100*res[si][pi].maxRate/res[si][0].maxRate))
+		}
+		fmt.Fprintf(&out, "%s: RSS now %.1f MB, peak %.1f MB\n  rate vs REST donations: %s\n  entries per commit by source: %s\n", b.name,
+			s.rss("VmRSS"), s.rss("VmHWM"), strings.Join(vs, ", "), s.perCommit(t))
 	}
 	if len(builds) == 2 {
 		fmt.Fprintf(&out, "\nratios this tree / base:\n")
@@ -303,6 +341,12 @@ type server struct {
 	grpcCtx context.Context
 	finance financev1.FinanceServiceClient
 	db      *pgx.Conn
+	// toReverse are entries written ahead for the reversal path, which
+	// takes the next one each time (reversed counts them).
+	toReverse     []string
+	reversed      atomic.Int64
+	subscriptions []string // names, for the payment paths
+	sponsorships  []string
 }
 
 func devEnv(dbURL, httpAddr, grpcAddr string) []string {
@@ -350,11 +394,7 @@ func start(t *testing.T, name, bin string) *server {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { s.db.Close(context.Background()) })
-	for _, a := range [][2]string{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}, {"equity", "TYPE_EQUITY"}} {
-		if !s.post("/v1/accounts?accountId="+a[0], `{"displayName":"x","type":"`+a[1]+`","currencyCode":"USD"}`) {
-			t.Fatalf("%s: could not create account %s", name, a[0])
-		}
-	}
+	s.prepare(t)
 	// Warm up every path (connections, plans, caches).
 	for _, p := range paths {
 		for i := range 50 {
@@ -364,6 +404,65 @@ func start(t *testing.T, name, bin string) *server {
 		}
 	}
 	return s
+}
+
+// prepare makes the accounts every path posts to and what the reversal and
+// payment paths act on: entries to reverse, straight into the ledger in
+// one statement (enough for 2,500 reversals a second over both runs of
+// BENCH_SECONDS), and the subscriptions and sponsorships through the API.
+func (s *server) prepare(t *testing.T) {
+	t.Helper()
+	for _, a := range [][2]string{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}, {"equity", "TYPE_EQUITY"}} {
+		if !s.post("/v1/accounts?accountId="+a[0], `{"displayName":"x","type":"`+a[1]+`","currencyCode":"USD"}`) {
+			t.Fatalf("%s: could not create account %s", s.name, a[0])
+		}
+	}
+	ctx := context.Background()
+	n := 2*2500*benchenv.Int("BENCH_SECONDS", 8) + 1000
+	// The ledger's triggers name finance's tables unqualified.
+	if _, err := s.db.Exec(ctx, `SET search_path TO finance`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := s.db.Query(ctx, `
+		WITH t AS (
+			INSERT INTO finance.transactions (id, description, effective_time, source, creator)
+			SELECT gen_random_uuid(), 'bench: to reverse', now(), 'manual', '' FROM generate_series(1, $1)
+			RETURNING id),
+		p AS (
+			INSERT INTO finance.postings (transaction_id, seq, account_id, currency_code, amount)
+			SELECT t.id, s, CASE s WHEN 1 THEN 'bank' ELSE 'equity' END, 'USD', CASE s WHEN 1 THEN 100 ELSE -100 END
+			FROM t, generate_series(1, 2) AS s)
+		SELECT id::text FROM t`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.toReverse, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatalf("%s: entries to reverse: %v", s.name, err)
+	}
+	for i := range aheadOfLoad {
+		sub := s.create(t, "/v1/subscriptions", fmt.Sprintf(`{"subscriberName":"Load %d","amount":{"currencyCode":"USD","minorUnits":"500"},"interval":"INTERVAL_MONTH","nextDueDate":"2027-01-31"}`, i))
+		sp := s.create(t, "/v1/sponsorships", fmt.Sprintf(`{"organisation":"Load %d","kind":"KIND_SPONSORSHIP","amount":{"currencyCode":"USD","minorUnits":"10000"},"period":"INTERVAL_MONTH"}`, i))
+		s.subscriptions, s.sponsorships = append(s.subscriptions, sub), append(s.sponsorships, sp)
+	}
+}
+
+// create posts body to path and returns the created resource's name.
+func (s *server) create(t *testing.T, path, body string) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := s.http.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out struct{ Name string }
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil || out.Name == "" {
+		t.Fatalf("%s: POST %s: %d %s", s.name, path, resp.StatusCode, b)
+	}
+	return out.Name
 }
 
 func waitReady(t *testing.T, c *http.Client, base, log string) {
@@ -399,7 +498,8 @@ func (s *server) post(path, body string) bool {
 // transaction on average (rows of one transaction share its xmin; manual
 // entries carry the service clock's create_time, so that cannot tell).
 func (s *server) perCommit(t *testing.T) string {
-	rows, err := s.db.Query(context.Background(), `SELECT source, count(*)::float8 / count(DISTINCT xmin::text) FROM finance.transactions GROUP BY 1 ORDER BY 1`)
+	rows, err := s.db.Query(context.Background(), `SELECT source || CASE WHEN reverses_id IS NULL THEN '' ELSE ' reversal' END, count(*)::float8 / count(DISTINCT xmin::text)
+		FROM finance.transactions WHERE description <> 'bench: to reverse' GROUP BY 1 ORDER BY 1`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,20 +519,52 @@ func (s *server) perCommit(t *testing.T) string {
 // cpu is the user+system CPU time the Guildhall process has spent.
 func (s *server) cpu() time.Duration { return procCPU(s.cmd.Process.Pid) }
 
-// pgCPU is the CPU time spent by every PostgreSQL backend connected to the
-// server's database (the test runs on the database's machine).
-func (s *server) pgCPU(t *testing.T) time.Duration {
-	rows, err := s.db.Query(context.Background(), `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
-	if err != nil {
-		t.Fatal(err)
-	}
-	pids, err := pgx.CollectRows(rows, pgx.RowTo[int32])
-	if err != nil {
-		t.Fatal(err)
-	}
+// backendCPU is CPU time by the backends' application_name.
+type backendCPU map[string]time.Duration
+
+func (b backendCPU) total() time.Duration {
 	var d time.Duration
-	for _, pid := range pids {
-		d += procCPU(int(pid))
+	for _, v := range b {
+		d += v
+	}
+	return d
+}
+
+// byApp lists per-request CPU by application_name, largest first.
+func byApp(m map[string]time.Duration) string {
+	apps := make([]string, 0, len(m))
+	for a := range m {
+		apps = append(apps, a)
+	}
+	sort.Slice(apps, func(i, j int) bool { return m[apps[i]] > m[apps[j]] })
+	parts := make([]string, 0, len(apps))
+	for _, a := range apps {
+		if m[a] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %s", a, ms(m[a])))
+		}
+	}
+	return strings.Join(parts, ", ")
+}
+
+// pgCPU is the CPU time spent by every PostgreSQL backend connected to the
+// server's database (the test runs on the database's machine), by the
+// backend's application_name (each service's pool names itself).
+func (s *server) pgCPU(t *testing.T) backendCPU {
+	rows, err := s.db.Query(context.Background(), `SELECT pid, application_name FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type backend struct {
+		PID int32
+		App string
+	}
+	backends, err := pgx.CollectRows(rows, pgx.RowToStructByPos[backend])
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := backendCPU{}
+	for _, b := range backends {
+		d[cmp.Or(b.App, "other")] += procCPU(int(b.PID))
 	}
 	return d
 }
@@ -582,7 +714,7 @@ func callgrind(t *testing.T, dir, bin string) []float64 {
 		t.Fatal(err)
 	}
 	defer func() { _ = cmd.Process.Signal(syscall.SIGTERM); _ = cmd.Wait() }()
-	s := &server{cmd: cmd, base: "http://" + httpAddr, http: &http.Client{Timeout: 120 * time.Second}}
+	s := &server{name: "callgrind run", cmd: cmd, base: "http://" + httpAddr, http: &http.Client{Timeout: 120 * time.Second}}
 	waitReady(t, s.http, s.base, logf.Name())
 	conn, err := grpc.NewClient(grpcAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
@@ -591,11 +723,11 @@ func callgrind(t *testing.T, dir, bin string) []float64 {
 	defer conn.Close()
 	s.finance = financev1.NewFinanceServiceClient(conn)
 	s.grpcCtx = metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+adminToken)
-	for _, a := range [][2]string{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}, {"equity", "TYPE_EQUITY"}} {
-		if !s.post("/v1/accounts?accountId="+a[0], `{"displayName":"x","type":"`+a[1]+`","currencyCode":"USD"}`) {
-			t.Fatalf("callgrind run: could not create account %s", a[0])
-		}
+	if s.db, err = pgx.Connect(context.Background(), dbURL); err != nil {
+		t.Fatal(err)
 	}
+	defer s.db.Close(context.Background())
+	s.prepare(t)
 	pid := strconv.Itoa(cmd.Process.Pid)
 	summary := regexp.MustCompile(`(?m)^summary: (\d+)`)
 	var out []float64
