@@ -708,7 +708,11 @@ func callgrind(t *testing.T, dir, bin string) []float64 {
 	logf, _ := os.Create(outFile + ".log")
 	defer logf.Close()
 	cmd := exec.Command("valgrind", "--tool=callgrind", "--callgrind-out-file="+outFile, bin, "dev")
-	cmd.Env = append(devEnv(dbURL, httpAddr, grpcAddr), "GODEBUG=asyncpreemptoff=1")
+	// callgrind follows neither Go's preemption signals nor every
+	// instruction the runtime picks by CPUID: RDTSCP (runtime.cputicks
+	// stops on SIGILL) and AVX-512 (the garbage collector's scanning) are
+	// turned off, as the GODEBUG cpu.* options allow.
+	cmd.Env = append(devEnv(dbURL, httpAddr, grpcAddr), "GODEBUG=asyncpreemptoff=1,cpu.rdtscp=off,cpu.avx512f=off")
 	cmd.Stdout, cmd.Stderr = logf, logf
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
