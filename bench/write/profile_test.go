@@ -1,6 +1,7 @@
 package write_test
 
 import (
+	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"runtime/pprof"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -20,7 +22,8 @@ import (
 )
 
 // TestProfile writes CPU and allocation profiles of Guildhall serving REST
-// donations (or BENCH_PROFILE_PATH=transactions: manual entries) from 32
+// donations (or BENCH_PROFILE_PATH=transactions: manual entries,
+// subscriptions: subscription payments) from 32
 // connections, in this process, into the directory BENCH_PROFILE names:
 //
 //	BENCH_PROFILE=/tmp/prof go test -count=1 -run TestProfile ./bench/write/
@@ -43,9 +46,24 @@ func TestProfile(t *testing.T) {
 			t.Fatalf("account: %s", res.Body)
 		}
 	}
-	url, body := "/v1/donations?requestId=", `{"amount":{"currencyCode":"USD","minorUnits":"100"},"donorName":"Load","visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_PAYPAL"}`
-	if os.Getenv("BENCH_PROFILE_PATH") == "transactions" {
-		url, body = "/v1/transactions?requestId=", `{"description":"load","postings":[{"account":"accounts/bank","amount":{"currencyCode":"USD","minorUnits":"100"}},{"account":"accounts/equity","amount":{"currencyCode":"USD","minorUnits":"-100"}}]}`
+	body := `{"amount":{"currencyCode":"USD","minorUnits":"100"},"donorName":"Load","visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_PAYPAL"}`
+	url := func() string { return "/v1/donations?requestId=" + uuid.NewString() }
+	switch os.Getenv("BENCH_PROFILE_PATH") {
+	case "transactions":
+		body = `{"description":"load","postings":[{"account":"accounts/bank","amount":{"currencyCode":"USD","minorUnits":"100"}},{"account":"accounts/equity","amount":{"currencyCode":"USD","minorUnits":"-100"}}]}`
+		url = func() string { return "/v1/transactions?requestId=" + uuid.NewString() }
+	case "subscriptions":
+		var subs []string
+		for i := range aheadOfLoad {
+			res := admin.Do(t, "POST", "/v1/subscriptions", fmt.Sprintf(`{"subscriberName":"Load %d","amount":{"currencyCode":"USD","minorUnits":"500"},"interval":"INTERVAL_MONTH","nextDueDate":"2027-01-31"}`, i))
+			if res.Status != 200 {
+				t.Fatalf("subscription: %s", res.Body)
+			}
+			subs = append(subs, res.JSON(t)["name"].(string))
+		}
+		var n atomic.Int64
+		body = "" // the request id goes in the body: a :recordPayment takes no query
+		url = func() string { return "/v1/" + subs[n.Add(1)%int64(len(subs))] + ":recordPayment" }
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	load := func(d time.Duration) int {
@@ -56,7 +74,11 @@ func TestProfile(t *testing.T) {
 		for range 32 {
 			wg.Go(func() {
 				for time.Now().Before(deadline) {
-					req, _ := http.NewRequest("POST", env.BaseURL+url+uuid.NewString(), strings.NewReader(body))
+					b := body
+					if b == "" {
+						b = `{"requestId":"` + uuid.NewString() + `"}`
+					}
+					req, _ := http.NewRequest("POST", env.BaseURL+url(), strings.NewReader(b))
 					req.Header.Set("Authorization", "Bearer "+apptest.AdminToken)
 					req.Header.Set("Content-Type", "application/json")
 					resp, err := client.Do(req)
