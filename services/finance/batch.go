@@ -29,10 +29,10 @@ import (
 // fails (it does not say which write it refused), every write of the batch
 // runs alone.
 //
-// Manual entries go further: the first attempt writes every manual entry of
-// the batch in one statement (writeEntries), as donations are written, since
-// the ledger's statement trigger costs per statement; a batch of manual
-// entries alone is that one statement, in a transaction of its own
+// Manual entries and reversals go further: the first attempt writes every
+// one of them in the batch in one statement (writeEntries), as donations are
+// written, since the ledger's statement trigger costs per statement; a batch
+// of them alone is that one statement, in a transaction of its own
 // (writeOnlyEntries). If the statement fails, it does not say which entry it
 // refused either: the batch runs again with each write behind its own
 // savepoint, as above.
@@ -48,7 +48,7 @@ type moneyWrite struct {
 	// run is the write, idempotency key included, inside tx; it returns the
 	// reply.
 	run func(ctx context.Context, tx pgx.Tx) (proto.Message, error)
-	// entry, for a manual entry, is what run writes, for writeEntries to
+	// entry, for a manual entry or a reversal, is what run writes, for writeEntries to
 	// write with the batch's other entries in one statement.
 	entry *entryWrite
 }

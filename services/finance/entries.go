@@ -12,9 +12,11 @@ import (
 	"github.com/guildhall/guildhall/services/finance/store"
 )
 
-// entryWrite is a manual entry ready to be written: its row, postings,
-// idempotency key and outbox rows, and the reply, all known before the
-// write (CreateTransaction). The manual entries of a shared transaction go
+// entryWrite is a manual entry or a reversal ready to be written: its row,
+// postings, idempotency key and outbox rows, and the reply, all known
+// before the write (CreateTransaction, ReverseTransaction). A reversal's
+// hiddenUntil is the end of the month of created (hiddenUntil), which the
+// statement computes. The entries of a shared transaction go
 // in as one statement (writeEntries); an entry retried on its own goes in
 // as a statement of one.
 type entryWrite struct {
@@ -48,6 +50,8 @@ func (s *Server) recordEntries(ctx context.Context, db dbtx, ws []*entryWrite) (
 		p.Sources = append(p.Sources, e.source)
 		p.Creators = append(p.Creators, e.creator)
 		p.CreateTimes = append(p.CreateTimes, w.created)
+		p.Reverses = append(p.Reverses, e.reverses)
+		p.Hidden = append(p.Hidden, e.hiddenUntil != nil)
 	}
 	p.KeyItems, p.Callers, p.RequestIds, p.Methods = rows.KeyItems, rows.Callers, rows.RequestIds, rows.Methods
 	p.RequestHashes, p.Responses = rows.RequestHashes, rows.Responses
@@ -73,7 +77,7 @@ func (s *Server) writeEntry(ctx context.Context, tx pgx.Tx, w *entryWrite) (prot
 	return w.reply, nil
 }
 
-// writeEntries writes the manual entries among indices of ws in one
+// writeEntries writes the entries (manual and reversals) among indices of ws in one
 // statement inside tx, when there are two or more, and answers them (out);
 // it returns the indices left to write one by one. An entry whose request id
 // was used before replays; if its replay fails, blamed is its index. If the
@@ -108,7 +112,7 @@ func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, o
 	return rest, -1, nil
 }
 
-// writeOnlyEntries writes a batch made of manual entries alone (ws) as one
+// writeOnlyEntries writes a batch made of entries alone (ws) as one
 // statement that is its own transaction, as donations are written: no
 // BEGIN and COMMIT round trips. It answers the entries written and returns
 // the indices of those whose request id was used before, to replay each in

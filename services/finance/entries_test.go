@@ -165,25 +165,26 @@ func TestManualEntriesInOneStatement(t *testing.T) {
 	}
 }
 
-// Manual entries batched with other money-moving writes (reversals here)
-// go in as one statement inside the shared transaction, the reversals one
-// by one after it; a refused entry among them fails alone. Batches form by
-// timing, so waves are sent until one transaction held both a reversal and
-// a statement of several entries (up to five waves), each wave checked.
+// Manual entries batched with other money-moving writes (subscription
+// payments here) go in as one statement inside the shared transaction, the
+// payments one by one after it; a refused entry among them fails alone.
+// Batches form by timing, so waves are sent until one transaction held both
+// a payment and a statement of several entries (up to five waves), each
+// wave checked.
 func TestManualEntriesBesideOtherWrites(t *testing.T) {
 	t.Parallel()
 	f := start(t)
 	f.refuseDescriptions(t)
 	var wantBank int64
 	for wave := 1; ; wave++ {
-		var toReverse []string
+		var subs []string
 		for i := 1; i <= 8; i++ {
-			toReverse = append(toReverse, f.must(t, "POST", "/v1/transactions", manualEntry("To reverse", int64(i), "cash"))["name"].(string))
+			subs = append(subs, f.must(t, "POST", "/v1/subscriptions", fmt.Sprintf(`{"subscriberName":"S%d","amount":{"currencyCode":"USD","minorUnits":"500"},"interval":"INTERVAL_MONTH"}`, i))["name"].(string))
 		}
 		var calls []batchCall
-		for i, e := range toReverse {
+		for i, sub := range subs {
 			calls = append(calls,
-				batchCall{path: "/v1/" + e + ":reverse", body: `{"requestId":"` + rid() + `"}`, wantStatus: http.StatusOK},
+				batchCall{path: "/v1/" + sub + ":recordPayment", body: `{"requestId":"` + rid() + `"}`, wantStatus: http.StatusOK},
 				batchCall{path: "/v1/transactions?requestId=" + rid(), body: manualEntry("Beside", int64(i+1), "bank"), wantStatus: http.StatusOK},
 				batchCall{path: "/v1/transactions?requestId=" + rid(), body: manualEntry("Beside", int64(i+1), "bank"), wantStatus: http.StatusOK})
 			wantBank += 2 * int64(i+1)
@@ -193,25 +194,26 @@ func TestManualEntriesBesideOtherWrites(t *testing.T) {
 		if n := f.count(t, `SELECT count(*) FROM transactions WHERE description = 'Beside'`); n != 16*wave {
 			t.Fatalf("%d entries stored, want %d", n, 16*wave)
 		}
+		if n := f.count(t, `SELECT count(*) FROM transactions WHERE source = 'subscription'`); n != 8*wave {
+			t.Fatalf("%d subscription payments stored, want %d", n, 8*wave)
+		}
 		if n := f.count(t, `SELECT count(*) FROM transactions WHERE description = 'Refused'`); n != 0 {
 			t.Fatalf("%d refused entries stored", n)
 		}
-		if n := f.count(t, `SELECT coalesce(sum(amount), 0)::bigint FROM postings WHERE account_id = 'bank'`); int64(n) != wantBank {
-			t.Fatalf("bank %d, want %d", n, wantBank)
-		}
-		if n := f.count(t, `SELECT coalesce(sum(amount), 0)::bigint FROM postings WHERE account_id = 'cash'`); n != 0 {
-			t.Fatalf("cash %d after reversing every entry to it", n)
+		if n := f.count(t, `SELECT coalesce(sum(p.amount), 0)::bigint FROM postings p JOIN transactions t ON t.id = p.transaction_id
+			WHERE p.account_id = 'bank' AND t.description = 'Beside'`); int64(n) != wantBank {
+			t.Fatalf("bank %d from the entries, want %d", n, wantBank)
 		}
 		f.checkLedger(t)
 		mixed := f.count(t, `SELECT count(*) FROM (SELECT xmin::text FROM transactions WHERE description = 'Beside'
 			GROUP BY xmin::text, cmin::text HAVING count(*) > 1) s
-			WHERE EXISTS (SELECT FROM transactions r WHERE r.reverses_id IS NOT NULL AND r.xmin::text = s.xmin)`)
+			WHERE EXISTS (SELECT FROM transactions r WHERE r.source = 'subscription' AND r.xmin::text = s.xmin)`)
 		if mixed > 0 {
-			t.Logf("wave %d: %d transactions held reversals and a statement of several entries", wave, mixed)
+			t.Logf("wave %d: %d transactions held subscription payments and a statement of several entries", wave, mixed)
 			return
 		}
 		if wave == 5 {
-			t.Fatalf("in five waves, no transaction held both reversals and a statement of several entries")
+			t.Fatalf("in five waves, no transaction held both subscription payments and a statement of several entries")
 		}
 	}
 }

@@ -2,6 +2,7 @@ package finance
 
 import (
 	"context"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
@@ -53,18 +54,19 @@ func donationAudience(d, data *financev1.Donation) (*financev1.Donation, events.
 	return data, a
 }
 
-// emitDonationReversed announces, in tx, that the entry reversed (by
-// reversal) recorded donation d, to the audience of its gift. A PRIVATE
-// gift's event carries neither donor nor amount: its audience may read the
-// donation, and nothing else should leave with it.
-func (s *Server) emitDonationReversed(ctx context.Context, tx pgx.Tx, d *financev1.Donation) error {
+// donationReversedEvent is the outbox row announcing that the entry of
+// donation d was reversed (the gift refunded), at now, to the audience of
+// its gift, beside the books' TransactionReversed. A PRIVATE gift's event
+// carries neither donor nor amount: its audience may read the donation, and
+// nothing else should leave with it.
+func donationReversedEvent(d *financev1.Donation, now time.Time) (outbox.Message, error) {
 	data := &financev1.Donation{Name: d.GetName(), Amount: d.GetAmount(), Donor: d.GetDonor(), Goal: d.GetGoal(),
 		Visibility: d.GetVisibility(), State: financev1.Donation_STATE_REFUNDED}
 	if d.GetVisibility() != financev1.Donation_VISIBILITY_PUBLIC && d.GetVisibility() != financev1.Donation_VISIBILITY_ANONYMOUS {
 		data = &financev1.Donation{Name: d.GetName(), Visibility: d.GetVisibility(), State: financev1.Donation_STATE_REFUNDED}
 	}
 	data, a := donationAudience(d, data)
-	return s.emit(ctx, tx, events.DonationReversed, d.GetName(), data, a)
+	return events.Message(events.Event{Type: events.DonationReversed, Subject: d.GetName(), Data: data, Audience: a, Time: now})
 }
 
 // expenseEvents maps expense history actions to event types.

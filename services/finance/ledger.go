@@ -292,70 +292,121 @@ func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTra
 }
 
 // createTransaction is the method name request ids of manual entries are kept under.
-const createTransaction = "CreateTransaction"
+const (
+	createTransaction  = "CreateTransaction"
+	reverseTransaction = "ReverseTransaction"
+)
 
 // ReverseTransaction posts the mirror image of an entry.
 func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseTransactionRequest) (*financev1.Transaction, error) {
 	id := resource.ID(transactions, req.GetName())
-	return doTx(ctx, s, req.GetRequestId(), "ReverseTransaction", req, func(tx pgx.Tx) (*financev1.Transaction, error) {
-		orig, err := s.getTransaction(ctx, tx, id)
+	// An entry, its postings, whether it is itself a reversal and whether
+	// its amounts are private never change, and neither does the donation it
+	// records: all is read before the write. Whether it was reversed is
+	// checked here for the error's sake; the unique reverses_id decides
+	// between concurrent reversals, at the write.
+	orig, err := s.getTransaction(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	if orig.GetReverses() != "" {
+		return nil, apierr.FailedPrecondition(typev1.ErrorReason_IS_REVERSAL, req.GetName()+" is itself a reversal; post a new entry instead")
+	}
+	if orig.GetReversedBy() != "" {
+		refused := apierr.FailedPrecondition(typev1.ErrorReason_ALREADY_REVERSED, req.GetName()+" was already reversed by "+orig.GetReversedBy())
+		if req.GetRequestId() == "" {
+			return nil, refused
+		}
+		// A retry of the very request that reversed it answers as that did.
+		var out *financev1.Transaction
+		err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
+			var err error
+			out, err = idempotency.Do(ctx, tx, req.GetRequestId(), reverseTransaction, req, func() (*financev1.Transaction, error) { return nil, refused })
+			return err
+		})
+		return out, err
+	}
+	hiddenOrig, err := s.q.IsHidden(ctx, s.db, id)
+	if err != nil {
+		return nil, err
+	}
+	gift, err := s.q.GetDonationByTransaction(ctx, s.db, &id)
+	isGift := err == nil
+	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+		return nil, err
+	}
+	desc := "Reversal of " + req.GetName()
+	if req.GetReason() != "" {
+		desc += ": " + req.GetReason()
+	}
+	now := s.now().Truncate(time.Microsecond)
+	e := entry{description: desc, when: now, reverses: id, creator: auth.From(ctx).GetPerson(), source: pgenum.Text(orig.GetSource())}
+	// The reversal of an entry with private amounts (a PRIVATE gift) would
+	// show them by moving public figures: it is hidden in turn.
+	if hiddenOrig {
+		e.hiddenUntil = hiddenUntil(now)
+	}
+	for _, p := range orig.GetPostings() {
+		// Amounts beyond the bound can only be rows stored before it; their
+		// negation may not even exist in int64 (-2^63).
+		if !money.InRange(p.GetAmount().GetMinorUnits()) {
+			return nil, apierr.AmountOutOfRange(req.GetName() + " holds an amount beyond 10^15 minor units, which cannot be posted again; correct it with new entries")
+		}
+		e.lines = append(e.lines, line{account: resource.ID(accounts, p.GetAccount()), currency: p.GetAmount().GetCurrencyCode(),
+			amount: -p.GetAmount().GetMinorUnits(), field: "name"})
+	}
+	if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+		return nil, err
+	}
+	// As a manual entry is (CreateTransaction): the reply, key, activity and
+	// events are known before the write, which is one statement shared with
+	// the other entries of its transaction.
+	w := &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId()}
+	out := &financev1.Transaction{Name: resource.Name(transactions, w.id), Description: e.description, Creator: e.creator,
+		EffectiveTime: timestamppb.New(now), CreateTime: timestamppb.New(now), Source: orig.GetSource(), Reverses: req.GetName()}
+	for _, l := range e.lines {
+		out.Postings = append(out.Postings, &financev1.Posting{Account: resource.Name(accounts, l.account), Amount: mon(l.currency, l.amount)})
+	}
+	w.reply = out
+	if w.requestID != "" {
+		if w.key, err = idempotency.NewKey(ctx, w.requestID, reverseTransaction, req, out); err != nil {
+			return nil, err
+		}
+	}
+	if e.creator != "" {
+		m, err := activity.Message(e.creator, activity.Kind(ctx, "finance"), now)
 		if err != nil {
 			return nil, err
 		}
-		if orig.GetReverses() != "" {
-			return nil, apierr.FailedPrecondition(typev1.ErrorReason_IS_REVERSAL, req.GetName()+" is itself a reversal; post a new entry instead")
-		}
-		if orig.GetReversedBy() != "" {
-			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ALREADY_REVERSED, req.GetName()+" was already reversed by "+orig.GetReversedBy())
-		}
-		desc := "Reversal of " + req.GetName()
-		if req.GetReason() != "" {
-			desc += ": " + req.GetReason()
-		}
-		e := entry{description: desc, when: s.now(), reverses: id, creator: auth.From(ctx).GetPerson(),
-			source: pgenum.Text(orig.GetSource())}
-		// The reversal of an entry with private amounts (a PRIVATE gift)
-		// would show them by moving public figures: it is hidden in turn.
-		hiddenOrig, err := s.q.IsHidden(ctx, tx, id)
+		w.outbox = append(w.outbox, m)
+	}
+	if isGift {
+		m, err := donationReversedEvent(donationFromRow(gift), now)
 		if err != nil {
 			return nil, err
 		}
-		if hiddenOrig {
-			e.hiddenUntil = hiddenUntil(s.now())
-		}
-		for _, p := range orig.GetPostings() {
-			// Amounts beyond the bound can only be rows stored before it; their
-			// negation may not even exist in int64 (-2^63).
-			if !money.InRange(p.GetAmount().GetMinorUnits()) {
-				return nil, apierr.AmountOutOfRange(req.GetName() + " holds an amount beyond 10^15 minor units, which cannot be posted again; correct it with new entries")
-			}
-			e.lines = append(e.lines, line{account: resource.ID(accounts, p.GetAccount()), currency: p.GetAmount().GetCurrencyCode(),
-				amount: -p.GetAmount().GetMinorUnits(), field: "name"})
-		}
-		rid, err := s.post(ctx, tx, e)
+		w.outbox = append(w.outbox, m)
+	}
+	ev, err := events.Message(events.Event{Type: events.TransactionReversed, Subject: req.GetName(),
+		Data: &financev1.Transaction{Name: req.GetName(), ReversedBy: out.GetName()}, Audience: books, Time: now})
+	if err != nil {
+		return nil, err
+	}
+	w.outbox = append(w.outbox, ev)
+	w.replay = func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
+		return idempotency.Do(ctx, tx, req.GetRequestId(), reverseTransaction, req, func() (*financev1.Transaction, error) {
+			return nil, apierr.Unavailable("request id vanished while replaying; retry")
+		})
+	}
+	return doWrite(ctx, s, w, func(wctx context.Context, tx pgx.Tx) (*financev1.Transaction, error) {
+		m, err := s.writeEntry(wctx, tx, w)
 		if resource.IsUniqueViolation(err) {
 			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ALREADY_REVERSED, req.GetName()+" was already reversed")
 		}
 		if err != nil {
 			return nil, err
 		}
-		rev, err := s.getTransaction(ctx, tx, rid)
-		if err != nil {
-			return nil, err
-		}
-		// A donation's entry reversed is the gift refunded: announced to
-		// the gift's own audience beside the books' TransactionReversed.
-		gift, err := s.q.GetDonationByTransaction(ctx, tx, &id)
-		switch {
-		case err == nil:
-			if err := s.emitDonationReversed(ctx, tx, donationFromRow(gift)); err != nil {
-				return nil, err
-			}
-		case !errors.Is(err, pgx.ErrNoRows):
-			return nil, err
-		}
-		return rev, s.emit(ctx, tx, events.TransactionReversed, req.GetName(),
-			&financev1.Transaction{Name: req.GetName(), ReversedBy: rev.GetName()}, books)
+		return m.(*financev1.Transaction), nil
 	})
 }
 

@@ -129,7 +129,10 @@ func TestManualEntriesWrittenTogether(t *testing.T) {
 // transactions of their own: entries of one transaction share its start time.
 func (f *fixture) shared(t *testing.T, what string, n int, where string) {
 	t.Helper()
-	commits := f.count(t, `SELECT count(DISTINCT create_time) FROM transactions WHERE `+where)
+	// Rows of one database transaction share its xmin (entries written
+	// from the reply carry the service clock's create_time, not the
+	// transaction's).
+	commits := f.count(t, `SELECT count(DISTINCT xmin::text) FROM transactions WHERE `+where)
 	if commits >= n {
 		t.Errorf("%d %s in %d database transactions: no two shared a commit", n, what, commits)
 	}
@@ -147,8 +150,9 @@ func field(t *testing.T, body []byte, name string) string {
 	return v
 }
 
-// Concurrent reversals share transactions; reversing one entry twice
-// reverses it once (the later one is refused, or replays its request id).
+// Concurrent reversals share transactions and statements, each stored as
+// its reply says; reversing one entry twice reverses it once (the later one
+// is refused, or replays its request id).
 func TestReversalsWrittenTogether(t *testing.T) {
 	t.Parallel()
 	f := start(t)
@@ -166,7 +170,12 @@ func TestReversalsWrittenTogether(t *testing.T) {
 		calls = append(calls, batchCall{path: "/v1/" + entries[15] + ":reverse", body: `{"requestId":"` + dup + `"}`, wantStatus: http.StatusOK, group: dup})
 	}
 	calls = append(calls, batchCall{path: "/v1/transactions/00000000-0000-7000-8000-000000000000:reverse", body: `{"requestId":"` + rid() + `"}`, wantStatus: http.StatusNotFound})
-	f.wave(t, calls)
+	first := f.wave(t, calls)
+	f.storedAsReplied(t, calls, first)
+	// A retry of a reversal that was written answers as it did.
+	if res := f.admin.Do(t, "POST", "/v1/"+entries[15]+":reverse", `{"requestId":"`+dup+`"}`); res.Status != http.StatusOK || !bytes.Equal(res.Body, first[15]) {
+		t.Errorf("retried reversal: HTTP %d %s, want the first answer %s", res.Status, res.Body, first[15])
+	}
 	// Then the same entries again, with new request ids, beside new ones.
 	calls = nil
 	for _, e := range entries[:5] {
@@ -183,6 +192,11 @@ func TestReversalsWrittenTogether(t *testing.T) {
 		t.Errorf("bank %d after reversing everything", n)
 	}
 	f.shared(t, "reversals", 20, `reverses_id IS NOT NULL`)
+	// Reversals are written as manual entries are: several in one statement.
+	most := f.count(t, `SELECT coalesce(max(n), 0)::int FROM (SELECT count(*) AS n FROM transactions WHERE reverses_id IS NOT NULL GROUP BY xmin::text, cmin::text) x`)
+	if most < 2 {
+		t.Errorf("no two of the concurrent reversals were written by one statement")
+	}
 	f.checkLedger(t)
 }
 

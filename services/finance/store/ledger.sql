@@ -46,7 +46,7 @@ WHERE t.hidden_until > sqlc.arg(at)::timestamptz
 GROUP BY 1, 2, 3;
 
 -- name: RecordEntries :many
--- Records manual entries in one statement: per entry its idempotency key
+-- Records manual entries and reversals in one statement: per entry its idempotency key
 -- with the response (none without a request id), the entry, its postings
 -- and its outbox rows (the caller's activity, the event). Item arrays are
 -- parallel, one element per entry, numbered from 1; key, posting and outbox
@@ -67,15 +67,20 @@ WITH keys AS (
     items AS (
         SELECT * FROM ROWS FROM (unnest(sqlc.arg(ids)::uuid[]), unnest(sqlc.arg(descriptions)::text[]),
             unnest(sqlc.arg(effective_times)::timestamptz[]), unnest(sqlc.arg(sources)::text[]), unnest(sqlc.arg(creators)::text[]),
-            unnest(sqlc.arg(create_times)::timestamptz[]))
-            WITH ORDINALITY AS u(id, description, effective_time, source, creator, create_time, item)),
+            unnest(sqlc.arg(create_times)::timestamptz[]), unnest(sqlc.arg(reverses)::text[]), unnest(sqlc.arg(hidden)::bool[]))
+            WITH ORDINALITY AS u(id, description, effective_time, source, creator, create_time, reverses, hidden, item)),
     go AS (
         SELECT i.* FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
         UNION ALL
         SELECT i.* FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
     t AS (
-        INSERT INTO transactions (id, description, effective_time, source, creator, create_time)
-        SELECT id, description, effective_time, source, creator, create_time FROM go),
+        -- A reversal ('' is none) of an entry whose amounts are private is
+        -- hidden in turn, until the end of the UTC month it is recorded in
+        -- (migration 00009), as hiddenUntil computes.
+        INSERT INTO transactions (id, description, effective_time, source, creator, create_time, reverses_id, hidden_until)
+        SELECT id, description, effective_time, source, creator, create_time, NULLIF(reverses, '')::uuid,
+            CASE WHEN hidden THEN (date_trunc('month', create_time AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC' END
+        FROM go),
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
         SELECT go.id, l.seq, l.account, l.currency, l.amount

@@ -248,29 +248,34 @@ WITH keys AS (
         ORDER BY caller, request_id
         ON CONFLICT DO NOTHING RETURNING caller, request_id),
     items AS (
-        SELECT id, description, effective_time, source, creator, create_time, item FROM ROWS FROM (unnest($7::uuid[]), unnest($8::text[]),
+        SELECT id, description, effective_time, source, creator, create_time, reverses, hidden, item FROM ROWS FROM (unnest($7::uuid[]), unnest($8::text[]),
             unnest($9::timestamptz[]), unnest($10::text[]), unnest($11::text[]),
-            unnest($12::timestamptz[]))
-            WITH ORDINALITY AS u(id, description, effective_time, source, creator, create_time, item)),
+            unnest($12::timestamptz[]), unnest($13::text[]), unnest($14::bool[]))
+            WITH ORDINALITY AS u(id, description, effective_time, source, creator, create_time, reverses, hidden, item)),
     go AS (
-        SELECT i.id, i.description, i.effective_time, i.source, i.creator, i.create_time, i.item FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
+        SELECT i.id, i.description, i.effective_time, i.source, i.creator, i.create_time, i.reverses, i.hidden, i.item FROM items i WHERE NOT EXISTS (SELECT 1 FROM keys WHERE keys.item = i.item)
         UNION ALL
-        SELECT i.id, i.description, i.effective_time, i.source, i.creator, i.create_time, i.item FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
+        SELECT i.id, i.description, i.effective_time, i.source, i.creator, i.create_time, i.reverses, i.hidden, i.item FROM items i JOIN keys ON keys.item = i.item JOIN k ON k.caller = keys.caller AND k.request_id = keys.request_id),
     t AS (
-        INSERT INTO transactions (id, description, effective_time, source, creator, create_time)
-        SELECT id, description, effective_time, source, creator, create_time FROM go),
+        -- A reversal ('' is none) of an entry whose amounts are private is
+        -- hidden in turn, until the end of the UTC month it is recorded in
+        -- (migration 00009), as hiddenUntil computes.
+        INSERT INTO transactions (id, description, effective_time, source, creator, create_time, reverses_id, hidden_until)
+        SELECT id, description, effective_time, source, creator, create_time, NULLIF(reverses, '')::uuid,
+            CASE WHEN hidden THEN (date_trunc('month', create_time AT TIME ZONE 'UTC') + interval '1 month') AT TIME ZONE 'UTC' END
+        FROM go),
     p AS (
         INSERT INTO postings (transaction_id, seq, account_id, currency_code, amount)
         SELECT go.id, l.seq, l.account, l.currency, l.amount
-        FROM ROWS FROM (unnest($13::int[]), unnest($14::int[]), unnest($15::text[]),
-            unnest($16::text[]), unnest($17::bigint[])) AS l(item, seq, account, currency, amount)
+        FROM ROWS FROM (unnest($15::int[]), unnest($16::int[]), unnest($17::text[]),
+            unnest($18::text[]), unnest($19::bigint[])) AS l(item, seq, account, currency, amount)
         JOIN go ON go.item = l.item),
     o AS (
         -- Rows made by outbox.NewMessage.
         INSERT INTO outbox (topic, payload)
         SELECT a.topic, a.payload
-        FROM ROWS FROM (unnest($18::int[]), unnest($19::text[]),
-            unnest($20::bytea[])) AS a(item, topic, payload)
+        FROM ROWS FROM (unnest($20::int[]), unnest($21::text[]),
+            unnest($22::bytea[])) AS a(item, topic, payload)
         JOIN go ON go.item = a.item)
 SELECT item::int FROM go
 `
@@ -288,6 +293,8 @@ type RecordEntriesParams struct {
 	Sources           []string
 	Creators          []string
 	CreateTimes       []time.Time
+	Reverses          []string
+	Hidden            []bool
 	PostingItems      []int32
 	PostingSeqs       []int32
 	PostingAccounts   []string
@@ -298,7 +305,7 @@ type RecordEntriesParams struct {
 	OutboxPayloads    [][]byte
 }
 
-// Records manual entries in one statement: per entry its idempotency key
+// Records manual entries and reversals in one statement: per entry its idempotency key
 // with the response (none without a request id), the entry, its postings
 // and its outbox rows (the caller's activity, the event). Item arrays are
 // parallel, one element per entry, numbered from 1; key, posting and outbox
@@ -319,6 +326,8 @@ func (q *Queries) RecordEntries(ctx context.Context, db DBTX, arg RecordEntriesP
 		arg.Sources,
 		arg.Creators,
 		arg.CreateTimes,
+		arg.Reverses,
+		arg.Hidden,
 		arg.PostingItems,
 		arg.PostingSeqs,
 		arg.PostingAccounts,
