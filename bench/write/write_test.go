@@ -6,7 +6,9 @@
 //
 //	GUILDHALL_BENCH=1 BENCH_BASE=HEAD~1 go test -count=1 -v -run TestWrite -timeout 40m ./bench/write/
 //
-// Knobs: BENCH_SECONDS (default 8) per run, BENCH_CLIENTS (32).
+// Paths: REST and gRPC donations, manual entries, reversals, subscription
+// and sponsorship payments. Knobs: BENCH_SECONDS (default 8) per run,
+// BENCH_CLIENTS (32).
 // TestInstructions counts instructions per request under valgrind's
 // callgrind (for where `perf stat -e instructions` is not supported).
 package write_test

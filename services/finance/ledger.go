@@ -21,6 +21,7 @@ import (
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/money"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -256,34 +257,45 @@ func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTra
 		out.Postings = append(out.Postings, &financev1.Posting{Account: resource.Name(accounts, l.account), Amount: mon(l.currency, l.amount)})
 	}
 	w.reply = out
-	if w.requestID != "" {
-		var err error
-		if w.key, err = idempotency.NewKey(ctx, w.requestID, createTransaction, req, out); err != nil {
-			return nil, err
-		}
-	}
-	if e.creator != "" {
-		m, err := activity.Message(e.creator, activity.Kind(ctx, "finance"), now)
-		if err != nil {
-			return nil, err
-		}
-		w.outbox = append(w.outbox, m)
-	}
 	ev, err := events.Message(events.Event{Type: events.TransactionCreated, Subject: out.Name, Data: &financev1.Transaction{Name: out.Name},
 		Audience: books, Time: now})
 	if err != nil {
 		return nil, err
 	}
 	w.outbox = append(w.outbox, ev)
-	// The request id was used before: replay its response, or refuse a
-	// different request (REQUEST_ID_REUSED).
+	return s.writeEntryReply(ctx, w, createTransaction, req, nil)
+}
+
+// writeEntryReply writes w, an entry or reversal whose reply and events are
+// set, with req's idempotency key under method and the caller's activity,
+// in one statement shared with the other entries of its transaction
+// (batch.go, entries.go). A request id used before replays its answer, or
+// is refused as REQUEST_ID_REUSED for a different request. refused, if
+// set, maps an error of the write first.
+func (s *Server) writeEntryReply(ctx context.Context, w *entryWrite, method string, req proto.Message, refused func(error) error) (*financev1.Transaction, error) {
+	if w.requestID != "" {
+		var err error
+		if w.key, err = idempotency.NewKey(ctx, w.requestID, method, req, w.reply); err != nil {
+			return nil, err
+		}
+	}
+	if w.entry.creator != "" {
+		m, err := activity.Message(w.entry.creator, activity.Kind(ctx, "finance"), w.created)
+		if err != nil {
+			return nil, err
+		}
+		w.outbox = append([]outbox.Message{m}, w.outbox...)
+	}
 	w.replay = func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
-		return idempotency.Do(ctx, tx, req.GetRequestId(), createTransaction, req, func() (*financev1.Transaction, error) {
+		return idempotency.Do(ctx, tx, w.requestID, method, req, func() (*financev1.Transaction, error) {
 			return nil, apierr.Unavailable("request id vanished while replaying; retry")
 		})
 	}
 	return doWrite(ctx, s, w, func(wctx context.Context, tx pgx.Tx) (*financev1.Transaction, error) {
 		m, err := s.writeEntry(wctx, tx, w)
+		if err != nil && refused != nil {
+			err = refused(err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -368,18 +380,6 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		out.Postings = append(out.Postings, &financev1.Posting{Account: resource.Name(accounts, l.account), Amount: mon(l.currency, l.amount)})
 	}
 	w.reply = out
-	if w.requestID != "" {
-		if w.key, err = idempotency.NewKey(ctx, w.requestID, reverseTransaction, req, out); err != nil {
-			return nil, err
-		}
-	}
-	if e.creator != "" {
-		m, err := activity.Message(e.creator, activity.Kind(ctx, "finance"), now)
-		if err != nil {
-			return nil, err
-		}
-		w.outbox = append(w.outbox, m)
-	}
 	if isGift {
 		m, err := donationReversedEvent(donationFromRow(gift), now)
 		if err != nil {
@@ -393,20 +393,11 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		return nil, err
 	}
 	w.outbox = append(w.outbox, ev)
-	w.replay = func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
-		return idempotency.Do(ctx, tx, req.GetRequestId(), reverseTransaction, req, func() (*financev1.Transaction, error) {
-			return nil, apierr.Unavailable("request id vanished while replaying; retry")
-		})
-	}
-	return doWrite(ctx, s, w, func(wctx context.Context, tx pgx.Tx) (*financev1.Transaction, error) {
-		m, err := s.writeEntry(wctx, tx, w)
-		if resource.IsUniqueViolation(err) {
-			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ALREADY_REVERSED, req.GetName()+" was already reversed")
+	return s.writeEntryReply(ctx, w, reverseTransaction, req, func(err error) error {
+		if resource.IsUniqueViolation(err) { // reverses_id: another reversal came first
+			return apierr.FailedPrecondition(typev1.ErrorReason_ALREADY_REVERSED, req.GetName()+" was already reversed")
 		}
-		if err != nil {
-			return nil, err
-		}
-		return m.(*financev1.Transaction), nil
+		return err
 	})
 }
 

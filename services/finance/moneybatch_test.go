@@ -129,10 +129,7 @@ func TestManualEntriesWrittenTogether(t *testing.T) {
 // transactions of their own: entries of one transaction share its start time.
 func (f *fixture) shared(t *testing.T, what string, n int, where string) {
 	t.Helper()
-	// Rows of one database transaction share its xmin (entries written
-	// from the reply carry the service clock's create_time, not the
-	// transaction's).
-	commits := f.count(t, `SELECT count(DISTINCT xmin::text) FROM transactions WHERE `+where)
+	commits := f.count(t, `SELECT count(DISTINCT create_time) FROM transactions WHERE `+where)
 	if commits >= n {
 		t.Errorf("%d %s in %d database transactions: no two shared a commit", n, what, commits)
 	}
