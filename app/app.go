@@ -132,8 +132,9 @@ func Migrate(ctx context.Context, cfg *config.Config, log *zap.Logger, names []s
 
 // WithServices migrates the named services' schemas (unless
 // Config.MigrateOnStart is off), opens their pools and serves them all on
-// one gRPC listener. membershipTarget is where the services reach
-// membership (which may be this very listener).
+// one gRPC listener. The services call those among names in-process and
+// dial the others: membership at membershipTarget, the rest where the
+// configuration says.
 func (a *App) WithServices(ctx context.Context, lis net.Listener, names []string, membershipTarget string) error {
 	if a.cfg.MigrateOnStart {
 		if err := Migrate(ctx, a.cfg, a.log, names); err != nil {
