@@ -657,6 +657,22 @@ func (c *Config) PrintFlags(fs *flag.FlagSet, w io.Writer) {
 }
 
 // empty reports a set-but-empty variable where empty means nothing.
+// parsed gives a setting the value its environment variable env holds
+// (raw, when set) through v, the flag's own parser, over the default
+// already in place, and defines the flag; what says what an empty value
+// should have been.
+func (b *binder) parsed(env, raw string, set bool, v flag.Value, name, typ, what, usage string) {
+	switch {
+	case set && raw == "":
+		b.empty(env, what)
+	case set:
+		if err := v.Set(raw); err != nil {
+			b.errs = append(b.errs, fmt.Errorf("%s: %w", env, err))
+		}
+	}
+	b.define(v, name, typ, usage)
+}
+
 func (b *binder) empty(env, what string) {
 	b.errs = append(b.errs, fmt.Errorf("%s is set but empty: unset it for the default, or give %s", env, what))
 }
@@ -700,15 +716,7 @@ func (v int64Value) Set(s string) error {
 func (b *binder) int64(p *int64, name string, def int64, usage string) {
 	env, raw, set := b.add(name, strconv.FormatInt(def, 10), usage, false, func() string { return strconv.FormatInt(*p, 10) })
 	*p = def
-	switch {
-	case set && raw == "":
-		b.empty(env, "a whole number")
-	case set:
-		if err := (int64Value{p}).Set(raw); err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s: %w", env, err))
-		}
-	}
-	b.define(int64Value{p}, name, "int", usage)
+	b.parsed(env, raw, set, int64Value{p}, name, "int", "a whole number", usage)
 }
 
 type boolValue struct{ p *bool }
@@ -734,15 +742,7 @@ func (boolValue) IsBoolFlag() bool { return true }
 func (b *binder) bool(p *bool, name string, def bool, usage string) {
 	env, raw, set := b.add(name, strconv.FormatBool(def), usage, false, func() string { return strconv.FormatBool(*p) })
 	*p = def
-	switch {
-	case set && raw == "":
-		b.empty(env, "true or false")
-	case set:
-		if err := (boolValue{p}).Set(raw); err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s: %w", env, err))
-		}
-	}
-	b.define(boolValue{p}, name, "bool", usage)
+	b.parsed(env, raw, set, boolValue{p}, name, "bool", "true or false", usage)
 }
 
 const day = 24 * time.Hour
@@ -767,15 +767,7 @@ func (v durationValue) Set(s string) error {
 func (b *binder) duration(p *time.Duration, name string, def time.Duration, usage string) {
 	env, raw, set := b.add(name, formatDuration(def), usage, false, func() string { return formatDuration(*p) })
 	*p = def
-	switch {
-	case set && raw == "":
-		b.empty(env, "a duration like 30s, 2h or 90d")
-	case set:
-		if err := (durationValue{p}).Set(raw); err != nil {
-			b.errs = append(b.errs, fmt.Errorf("%s: %w", env, err))
-		}
-	}
-	b.define(durationValue{p}, name, "duration", usage)
+	b.parsed(env, raw, set, durationValue{p}, name, "duration", "a duration like 30s, 2h or 90d", usage)
 }
 
 // ParseDuration reads Go durations ("30s", "2h") and whole days ("90d").
