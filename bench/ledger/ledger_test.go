@@ -110,20 +110,9 @@ func donations(ctx context.Context, c *pgx.Conn, n, batch int) error {
 	payload := make([]byte, 180)
 	for done := 0; done < n; done += batch {
 		var p store.RecordDonationsParams
+		var r rows
 		for i := int32(1); i <= int32(batch); i++ {
-			p.KeyItems = append(p.KeyItems, i)
-			p.Callers = append(p.Callers, "people/admin")
-			p.RequestIds = append(p.RequestIds, uuid.NewString())
-			p.Methods = append(p.Methods, "CreateDonation")
-			p.RequestHashes = append(p.RequestHashes, make([]byte, 32))
-			p.Responses = append(p.Responses, payload)
-			for seq, a := range []string{"paypal", "donations"} {
-				p.PostingItems = append(p.PostingItems, i)
-				p.PostingSeqs = append(p.PostingSeqs, int32(seq+1))
-				p.PostingAccounts = append(p.PostingAccounts, a)
-				p.PostingCurrencies = append(p.PostingCurrencies, "USD")
-				p.PostingAmounts = append(p.PostingAmounts, 100*int64(1-2*seq))
-			}
+			r.add(i, "CreateDonation", [2]string{"paypal", "donations"}, []string{"activity", "activity", "events"}, payload)
 			id, _ := uuid.NewV7()
 			tx, _ := uuid.NewV7()
 			p.Ids = append(p.Ids, id.String())
@@ -143,12 +132,10 @@ func donations(ctx context.Context, c *pgx.Conn, n, batch int) error {
 			p.Descriptions = append(p.Descriptions, "")
 			p.DepositAccounts = append(p.DepositAccounts, "paypal")
 			p.CreateTimes = append(p.CreateTimes, now)
-			for _, topic := range []string{"activity", "activity", "events"} {
-				p.ActivityItems = append(p.ActivityItems, i)
-				p.ActivityTopics = append(p.ActivityTopics, topic)
-				p.ActivityPayloads = append(p.ActivityPayloads, payload)
-			}
 		}
+		p.KeyItems, p.Callers, p.RequestIds, p.Methods, p.RequestHashes, p.Responses = r.keyItems, r.callers, r.requestIDs, r.methods, r.hashes, r.responses
+		p.PostingItems, p.PostingSeqs, p.PostingAccounts, p.PostingCurrencies, p.PostingAmounts = r.postingItems, r.postingSeqs, r.postingAccounts, r.postingCurrencies, r.postingAmounts
+		p.ActivityItems, p.ActivityTopics, p.ActivityPayloads = r.outboxItems, r.outboxTopics, r.outboxPayloads
 		if _, err := q.RecordDonations(ctx, c, p); err != nil {
 			return err
 		}
@@ -162,34 +149,56 @@ func entries(k int) store.RecordEntriesParams {
 	var p store.RecordEntriesParams
 	payload := make([]byte, 180)
 	now := time.Now().UTC().Truncate(time.Microsecond)
+	var r rows
 	for i := int32(1); i <= int32(k); i++ {
 		id, _ := uuid.NewV7()
-		p.KeyItems = append(p.KeyItems, i)
-		p.Callers = append(p.Callers, "people/admin")
-		p.RequestIds = append(p.RequestIds, uuid.NewString())
-		p.Methods = append(p.Methods, "CreateTransaction")
-		p.RequestHashes = append(p.RequestHashes, make([]byte, 32))
-		p.Responses = append(p.Responses, payload)
+		r.add(i, "CreateTransaction", [2]string{"bank", "equity"}, []string{"activity", "events"}, payload)
 		p.Ids = append(p.Ids, id.String())
 		p.Descriptions = append(p.Descriptions, "load")
 		p.EffectiveTimes = append(p.EffectiveTimes, now)
 		p.Sources = append(p.Sources, "manual")
 		p.Creators = append(p.Creators, "people/admin")
 		p.CreateTimes = append(p.CreateTimes, now)
-		for seq, a := range []string{"bank", "equity"} {
-			p.PostingItems = append(p.PostingItems, i)
-			p.PostingSeqs = append(p.PostingSeqs, int32(seq+1))
-			p.PostingAccounts = append(p.PostingAccounts, a)
-			p.PostingCurrencies = append(p.PostingCurrencies, "USD")
-			p.PostingAmounts = append(p.PostingAmounts, 100*int64(1-2*seq))
-		}
-		for _, topic := range []string{"activity", "events"} {
-			p.OutboxItems = append(p.OutboxItems, i)
-			p.OutboxTopics = append(p.OutboxTopics, topic)
-			p.OutboxPayloads = append(p.OutboxPayloads, payload)
-		}
+		p.Reverses = append(p.Reverses, "")
+		p.Hidden = append(p.Hidden, false)
 	}
+	p.KeyItems, p.Callers, p.RequestIds, p.Methods, p.RequestHashes, p.Responses = r.keyItems, r.callers, r.requestIDs, r.methods, r.hashes, r.responses
+	p.PostingItems, p.PostingSeqs, p.PostingAccounts, p.PostingCurrencies, p.PostingAmounts = r.postingItems, r.postingSeqs, r.postingAccounts, r.postingCurrencies, r.postingAmounts
+	p.OutboxItems, p.OutboxTopics, p.OutboxPayloads = r.outboxItems, r.outboxTopics, r.outboxPayloads
 	return p
+}
+
+// rows are the arrays RecordDonations and RecordEntries share, as the
+// service's statementRows builds them: per item a key with payload as its
+// response, two postings of 100 from accounts[0] to accounts[1], and an
+// outbox row per topic.
+type rows struct {
+	keyItems, postingItems, postingSeqs, outboxItems []int32
+	callers, requestIDs, methods                     []string
+	postingAccounts, postingCurrencies, outboxTopics []string
+	hashes, responses, outboxPayloads                [][]byte
+	postingAmounts                                   []int64
+}
+
+func (r *rows) add(i int32, method string, accounts [2]string, topics []string, payload []byte) {
+	r.keyItems = append(r.keyItems, i)
+	r.callers = append(r.callers, "people/admin")
+	r.requestIDs = append(r.requestIDs, uuid.NewString())
+	r.methods = append(r.methods, method)
+	r.hashes = append(r.hashes, make([]byte, 32))
+	r.responses = append(r.responses, payload)
+	for seq, a := range accounts {
+		r.postingItems = append(r.postingItems, i)
+		r.postingSeqs = append(r.postingSeqs, int32(seq+1))
+		r.postingAccounts = append(r.postingAccounts, a)
+		r.postingCurrencies = append(r.postingCurrencies, "USD")
+		r.postingAmounts = append(r.postingAmounts, 100*int64(1-2*seq))
+	}
+	for _, topic := range topics {
+		r.outboxItems = append(r.outboxItems, i)
+		r.outboxTopics = append(r.outboxTopics, topic)
+		r.outboxPayloads = append(r.outboxPayloads, payload)
+	}
 }
 
 // manualEntries writes n manual entries in transactions of batch, each
