@@ -178,12 +178,18 @@ func (s *Server) loadPostings(ctx context.Context, db dbtx, txs ...*financev1.Tr
 type dbtx = store.DBTX
 
 func (s *Server) getTransaction(ctx context.Context, db dbtx, id string) (*financev1.Transaction, error) {
+	t, _, err := s.getEntry(ctx, db, id)
+	return t, err
+}
+
+// getEntry is getTransaction, and whether the entry's amounts are private.
+func (s *Server) getEntry(ctx context.Context, db dbtx, id string) (t *financev1.Transaction, hidden bool, err error) {
 	row, err := s.q.GetTransaction(ctx, db, id)
 	if err != nil {
-		return nil, resource.NotFoundIfNoRows(err, resource.Name(transactions, id))
+		return nil, false, resource.NotFoundIfNoRows(err, resource.Name(transactions, id))
 	}
-	t := transactionFromRow(row)
-	return t, s.loadPostings(ctx, db, t)
+	t = transactionFromRow(row)
+	return t, row.Hidden, s.loadPostings(ctx, db, t)
 }
 
 // GetTransaction implements AIP-131.
@@ -317,7 +323,7 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 	// records: all is read before the write. Whether it was reversed is
 	// checked here for the error's sake; the unique reverses_id decides
 	// between concurrent reversals, at the write.
-	orig, err := s.getTransaction(ctx, s.db, id)
+	orig, hiddenOrig, err := s.getEntry(ctx, s.db, id)
 	if err != nil {
 		return nil, err
 	}
@@ -337,10 +343,6 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 			return err
 		})
 		return out, err
-	}
-	hiddenOrig, err := s.q.IsHidden(ctx, s.db, id)
-	if err != nil {
-		return nil, err
 	}
 	gift, err := s.q.GetDonationByTransaction(ctx, s.db, &id)
 	isGift := err == nil

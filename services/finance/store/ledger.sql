@@ -14,13 +14,17 @@ FROM t, ROWS FROM (unnest(sqlc.arg(accounts)::text[]), unnest(sqlc.arg(currencie
 
 -- name: GetTransaction :one
 SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
-    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time
+    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
+    -- Whether the entry's amounts are private (see migration 00009).
+    (t.hidden_until IS NOT NULL)::bool AS hidden
 FROM transactions t
 WHERE t.id = sqlc.arg(id);
 
 -- name: ListTransactions :many
 SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
-    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time
+    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
+    -- Whether the entry's amounts are private (see migration 00009).
+    (t.hidden_until IS NOT NULL)::bool AS hidden
 FROM transactions t
 WHERE t.id > sqlc.arg(after)
 ORDER BY t.id
@@ -31,10 +35,6 @@ SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
 FROM postings
 WHERE transaction_id = ANY(sqlc.arg(transaction_ids)::uuid[])
 ORDER BY transaction_id, seq;
-
--- name: IsHidden :one
--- Whether an entry's amounts are private (see migration 00009).
-SELECT (hidden_until IS NOT NULL)::bool AS hidden FROM transactions WHERE id = sqlc.arg(id)::uuid;
 
 -- name: HiddenMovements :many
 -- The movements, per account, month and source, of entries hidden from the

@@ -12,7 +12,9 @@ import (
 
 const getTransaction = `-- name: GetTransaction :one
 SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
-    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time
+    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
+    -- Whether the entry's amounts are private (see migration 00009).
+    (t.hidden_until IS NOT NULL)::bool AS hidden
 FROM transactions t
 WHERE t.id = $1
 `
@@ -26,6 +28,7 @@ type GetTransactionRow struct {
 	ReversedBy    string
 	Creator       string
 	CreateTime    time.Time
+	Hidden        bool
 }
 
 func (q *Queries) GetTransaction(ctx context.Context, db DBTX, id string) (GetTransactionRow, error) {
@@ -40,6 +43,7 @@ func (q *Queries) GetTransaction(ctx context.Context, db DBTX, id string) (GetTr
 		&i.ReversedBy,
 		&i.Creator,
 		&i.CreateTime,
+		&i.Hidden,
 	)
 	return i, err
 }
@@ -86,18 +90,6 @@ func (q *Queries) HiddenMovements(ctx context.Context, db DBTX, at time.Time) ([
 	return items, nil
 }
 
-const isHidden = `-- name: IsHidden :one
-SELECT (hidden_until IS NOT NULL)::bool AS hidden FROM transactions WHERE id = $1::uuid
-`
-
-// Whether an entry's amounts are private (see migration 00009).
-func (q *Queries) IsHidden(ctx context.Context, db DBTX, id string) (bool, error) {
-	row := db.QueryRow(ctx, isHidden, id)
-	var hidden bool
-	err := row.Scan(&hidden)
-	return hidden, err
-}
-
 const listPostings = `-- name: ListPostings :many
 SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
 FROM postings
@@ -139,7 +131,9 @@ func (q *Queries) ListPostings(ctx context.Context, db DBTX, transactionIds []st
 
 const listTransactions = `-- name: ListTransactions :many
 SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
-    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time
+    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
+    -- Whether the entry's amounts are private (see migration 00009).
+    (t.hidden_until IS NOT NULL)::bool AS hidden
 FROM transactions t
 WHERE t.id > $1
 ORDER BY t.id
@@ -160,6 +154,7 @@ type ListTransactionsRow struct {
 	ReversedBy    string
 	Creator       string
 	CreateTime    time.Time
+	Hidden        bool
 }
 
 func (q *Queries) ListTransactions(ctx context.Context, db DBTX, arg ListTransactionsParams) ([]ListTransactionsRow, error) {
@@ -180,6 +175,7 @@ func (q *Queries) ListTransactions(ctx context.Context, db DBTX, arg ListTransac
 			&i.ReversedBy,
 			&i.Creator,
 			&i.CreateTime,
+			&i.Hidden,
 		); err != nil {
 			return nil, err
 		}
