@@ -35,13 +35,11 @@ func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsReq
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event.id", i), Description: "must be a UUID"})
 			continue
 		}
-		var err error
-		if data[i], err = events.DataJSON(rec.GetEvent()); err == nil {
-			_, err = events.CloudEventWithData(rec.GetEvent(), data[i])
-		}
+		ce, err := events.CloudEvent(rec.GetEvent())
 		if err != nil {
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event", i), Description: "not a valid CloudEvent 1.0: " + err.Error()})
 		}
+		data[i] = ce.Data()
 	}
 	if len(bad) > 0 {
 		return nil, apierr.Invalid(bad...)
