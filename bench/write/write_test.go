@@ -495,18 +495,10 @@ func (s *server) settle(t *testing.T) {
 // create posts body to path and returns the created resource's name.
 func (s *server) create(t *testing.T, path, body string) string {
 	t.Helper()
-	req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := s.http.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	status, b, err := s.send(path, body, true)
 	var out struct{ Name string }
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK || json.Unmarshal(b, &out) != nil || out.Name == "" {
-		t.Fatalf("%s: POST %s: %d %s", s.name, path, resp.StatusCode, b)
+	if err != nil || status != http.StatusOK || json.Unmarshal(b, &out) != nil || out.Name == "" {
+		t.Fatalf("%s: POST %s: %d %s %v", s.name, path, status, b, err)
 	}
 	return out.Name
 }
@@ -528,16 +520,27 @@ func waitReady(t *testing.T, c *http.Client, base, log string) {
 }
 
 func (s *server) post(path, body string) bool {
+	status, _, err := s.send(path, body, false)
+	return err == nil && status == http.StatusOK
+}
+
+// send POSTs body to path as the admin, and returns the reply's body when
+// keep is set (else it is read and dropped).
+func (s *server) send(path, body string, keep bool) (int, []byte, error) {
 	req, _ := http.NewRequest("POST", s.base+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := s.http.Do(req)
 	if err != nil {
-		return false
+		return 0, nil, err
 	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	return resp.StatusCode == 200
+	defer resp.Body.Close()
+	if !keep {
+		_, err = io.Copy(io.Discard, resp.Body)
+		return resp.StatusCode, nil, err
+	}
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
 }
 
 // perCommit is how many entries of each source shared a database
