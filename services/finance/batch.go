@@ -29,13 +29,15 @@ import (
 // fails (it does not say which write it refused), every write of the batch
 // runs alone.
 //
-// Manual entries and reversals go further: the first attempt writes every
-// one of them in the batch in one statement (writeEntries), as donations are
-// written, since the ledger's statement trigger costs per statement; a batch
-// of them alone is that one statement, in a transaction of its own
-// (writeOnlyEntries). If the statement fails, it does not say which entry it
-// refused either: the batch runs again with each write behind its own
-// savepoint, as above.
+// Manual entries, reversals, and subscription and sponsorship payments go
+// further: the first attempt writes every one of them in the batch in one
+// statement (writeEntries), as donations are written, since the ledger's
+// statement trigger costs per statement; a batch of them alone is that one
+// statement, in a transaction of its own (writeOnlyEntries). If the
+// statement fails, it does not say which entry it refused either (nor which
+// payment's deal changed since it was read): the batch runs again with each
+// write behind its own savepoint, as above, where a payment is made under
+// its deal's row lock.
 const (
 	moneyWriters      = 4
 	maxMoneyBatch     = 64
@@ -75,7 +77,7 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 		together[i] = i
 	}
 	guarded := false
-	if !slices.ContainsFunc(ws, func(w moneyWrite) bool { return w.entry == nil }) {
+	if _, rest := statementEntries(ws, together); len(rest) == 0 {
 		replay, ok := s.writeOnlyEntries(ctx, ws, out)
 		if ok {
 			return s.writeAlone(ctx, ws, out, run, replay), nil

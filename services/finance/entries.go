@@ -12,13 +12,15 @@ import (
 	"github.com/guildhall/guildhall/services/finance/store"
 )
 
-// entryWrite is a manual entry or a reversal ready to be written: its row,
-// postings, idempotency key and outbox rows, and the reply, all known
-// before the write (CreateTransaction, ReverseTransaction). A reversal's
-// hiddenUntil is the end of the month of created (hiddenUntil), which the
-// statement computes. The entries of a shared transaction go
-// in as one statement (writeEntries); an entry retried on its own goes in
-// as a statement of one.
+// entryWrite is a manual entry, a reversal, or a subscription's or
+// sponsorship's payment ready to be written: its row, postings, idempotency
+// key and outbox rows, and the reply, all known before the write
+// (CreateTransaction, ReverseTransaction, RecordSubscriptionPayment,
+// RecordSponsorshipPayment). A reversal's hiddenUntil is the end of the
+// month of created (hiddenUntil), which the statement computes. The entries
+// of a shared transaction go in as one statement (writeEntries); an entry
+// retried on its own goes in as a statement of one, and a payment is made
+// again under its deal's row lock.
 type entryWrite struct {
 	id        string
 	entry     entry
@@ -30,7 +32,22 @@ type entryWrite struct {
 	// replay answers, inside the write's transaction, a write whose request
 	// id was used before: the first answer, or REQUEST_ID_REUSED.
 	replay func(ctx context.Context, tx pgx.Tx) (proto.Message, error)
+	// payment, for a payment, is the deal it moves on.
+	payment *dealPayment
 }
+
+// dealPayment is what a payment written in the entries statement does to
+// its deal, computed from the deal's row as read before the write; the
+// statement fails (GHL02) if the row changed since (RecordEntries).
+type dealPayment struct {
+	subscription, sponsorship string    // the deal's id: one of them
+	version                   string    // the row's xmin as read
+	nextDue                   time.Time // a subscription's due date after the payment
+	amount                    int64     // what a sponsorship's paid total grows by, in minor units
+}
+
+// deal is the id of the subscription or sponsorship paid.
+func (p *dealPayment) deal() string { return p.subscription + p.sponsorship }
 
 // recordEntries writes ws in one statement on db and reports, per
 // entry, whether it was written (false: its request id was taken before).
@@ -40,8 +57,18 @@ func (s *Server) recordEntries(ctx context.Context, db dbtx, ws []*entryWrite) (
 	var p store.RecordEntriesParams
 	rows := newStatementRows()
 	for i, w := range ws {
-		if _, ok := rows.add(i, w.requestID, w.key, w.entry.lines, w.outbox); !ok {
+		n, ok := rows.add(i, w.requestID, w.key, w.entry.lines, w.outbox)
+		if !ok {
 			continue
+		}
+		switch pay := w.payment; {
+		case pay == nil:
+		case pay.subscription != "":
+			p.SubscriptionItems, p.SubscriptionIds = append(p.SubscriptionItems, n), append(p.SubscriptionIds, pay.subscription)
+			p.SubscriptionVersions, p.SubscriptionDueDates = append(p.SubscriptionVersions, pay.version), append(p.SubscriptionDueDates, pay.nextDue)
+		default:
+			p.SponsorshipItems, p.SponsorshipIds = append(p.SponsorshipItems, n), append(p.SponsorshipIds, pay.sponsorship)
+			p.SponsorshipVersions, p.SponsorshipAmounts = append(p.SponsorshipVersions, pay.version), append(p.SponsorshipAmounts, pay.amount)
 		}
 		e := w.entry
 		p.Ids = append(p.Ids, w.id)
@@ -77,24 +104,20 @@ func (s *Server) writeEntry(ctx context.Context, tx pgx.Tx, w *entryWrite) (prot
 	return w.reply, nil
 }
 
-// writeEntries writes the entries (manual and reversals) among indices of ws in one
+// writeEntries writes the entries (statementEntries) among indices of ws in one
 // statement inside tx, when there are two or more, and answers them (out);
 // it returns the indices left to write one by one. An entry whose request id
 // was used before replays; if its replay fails, blamed is its index. If the
 // statement fails, nobody is blamed (blamed is -1) and the transaction is
 // lost: the caller writes the entries again one by one.
 func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, out []moneyResult, indices []int) (rest []int, blamed int, err error) {
-	var batch []*entryWrite
-	var at []int
-	for _, i := range indices {
-		if ws[i].entry != nil {
-			batch, at = append(batch, ws[i].entry), append(at, i)
-		} else {
-			rest = append(rest, i)
-		}
-	}
-	if len(batch) < 2 {
+	at, rest := statementEntries(ws, indices)
+	if len(at) < 2 {
 		return indices, -1, nil
+	}
+	batch := make([]*entryWrite, len(at))
+	for j, i := range at {
+		batch[j] = ws[i].entry
 	}
 	written, err := s.recordEntries(ctx, tx, batch)
 	if err != nil {
@@ -110,6 +133,30 @@ func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, o
 		}
 	}
 	return rest, -1, nil
+}
+
+// statementEntries splits indices of ws into the entries one statement
+// writes together (at) and the writes left (rest): those that are not
+// entries, and a second payment of one deal, which the statement could not
+// move on twice from the row as read (it runs after the statement, under
+// the deal's row lock).
+func statementEntries(ws []moneyWrite, indices []int) (at, rest []int) {
+	deals := map[string]bool{}
+	for _, i := range indices {
+		w := ws[i].entry
+		switch {
+		case w == nil:
+			rest = append(rest, i)
+		case w.payment == nil:
+			at = append(at, i)
+		case deals[w.payment.deal()]:
+			rest = append(rest, i)
+		default:
+			deals[w.payment.deal()] = true
+			at = append(at, i)
+		}
+	}
+	return at, rest
 }
 
 // writeOnlyEntries writes a batch made of entries alone (ws) as one

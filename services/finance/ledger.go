@@ -279,25 +279,7 @@ func (s *Server) CreateTransaction(ctx context.Context, req *financev1.CreateTra
 // is refused as REQUEST_ID_REUSED for a different request. refused, if
 // set, maps an error of the write first.
 func (s *Server) writeEntryReply(ctx context.Context, w *entryWrite, method string, req proto.Message, refused func(error) error) (*financev1.Transaction, error) {
-	if w.requestID != "" {
-		var err error
-		if w.key, err = idempotency.NewKey(ctx, w.requestID, method, req, w.reply); err != nil {
-			return nil, err
-		}
-	}
-	if w.entry.creator != "" {
-		m, err := activity.Message(w.entry.creator, activity.Kind(ctx, "finance"), w.created)
-		if err != nil {
-			return nil, err
-		}
-		w.outbox = append([]outbox.Message{m}, w.outbox...)
-	}
-	w.replay = func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
-		return idempotency.Do(ctx, tx, w.requestID, method, req, func() (*financev1.Transaction, error) {
-			return nil, apierr.Unavailable("request id vanished while replaying; retry")
-		})
-	}
-	return doWrite(ctx, s, w, func(wctx context.Context, tx pgx.Tx) (*financev1.Transaction, error) {
+	return writePrepared(ctx, s, w, method, req, func(wctx context.Context, tx pgx.Tx) (*financev1.Transaction, error) {
 		m, err := s.writeEntry(wctx, tx, w)
 		if err != nil && refused != nil {
 			err = refused(err)
@@ -307,6 +289,32 @@ func (s *Server) writeEntryReply(ctx context.Context, w *entryWrite, method stri
 		}
 		return m.(*financev1.Transaction), nil
 	})
+}
+
+// writePrepared is writeEntryReply for any entry (entryWrite) whose reply,
+// of type T, is set; alone writes it when it runs by itself, after its
+// shared statement failed (batch.go).
+func writePrepared[T proto.Message](ctx context.Context, s *Server, w *entryWrite, method string, req proto.Message, alone func(context.Context, pgx.Tx) (T, error)) (T, error) {
+	var zero T
+	if w.requestID != "" {
+		var err error
+		if w.key, err = idempotency.NewKey(ctx, w.requestID, method, req, w.reply); err != nil {
+			return zero, err
+		}
+	}
+	if w.entry.creator != "" {
+		m, err := activity.Message(w.entry.creator, activity.Kind(ctx, "finance"), w.created)
+		if err != nil {
+			return zero, err
+		}
+		w.outbox = append([]outbox.Message{m}, w.outbox...)
+	}
+	w.replay = func(ctx context.Context, tx pgx.Tx) (proto.Message, error) {
+		return idempotency.Do(ctx, tx, w.requestID, method, req, func() (T, error) {
+			return zero, apierr.Unavailable("request id vanished while replaying; retry")
+		})
+	}
+	return doWrite(ctx, s, w, alone)
 }
 
 // createTransaction is the method name request ids of manual entries are kept under.
@@ -408,15 +416,21 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 // commit, so their refusals arrive here (see doWrite). The write runs at
 // most once per request id (idempotency.Do) and is the caller's activity.
 func doTx[T proto.Message](ctx context.Context, s *Server, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) (T, error) {
-	var zero T
-	return doWrite(ctx, s, nil, func(ctx context.Context, tx pgx.Tx) (T, error) {
+	return doWrite(ctx, s, nil, once(s, requestID, method, req, fn))
+}
+
+// once is fn made the caller's activity and run at most once per request
+// id (idempotency.Do), as doTx runs it.
+func once[T proto.Message](s *Server, requestID, method string, req proto.Message, fn func(pgx.Tx) (T, error)) func(context.Context, pgx.Tx) (T, error) {
+	return func(ctx context.Context, tx pgx.Tx) (T, error) {
 		return idempotency.Do(ctx, tx, requestID, method, req, func() (T, error) {
 			if err := s.acted(ctx, tx); err != nil {
+				var zero T
 				return zero, err
 			}
 			return fn(tx)
 		})
-	})
+	}
 }
 
 // doWrite runs acting in a transaction shared with concurrent money-moving

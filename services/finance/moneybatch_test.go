@@ -10,6 +10,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/guildhall/guildhall/internal/resource"
 )
 
 // batchCall is one request of a concurrent wave.
@@ -281,6 +283,14 @@ func TestRecurringPaymentsWrittenTogether(t *testing.T) {
 	}
 	if months := (g.Year()-d.Year())*12 + int(g.Month()-d.Month()); months != 13 {
 		t.Errorf("next due date %v after 13 payments from %v: %d months on, want 13", got, due, months)
+	}
+	// However they were written (in the entries statement, or again under
+	// the deal's row lock when another payment changed it first).
+	if n := f.count(t, `SELECT payment_count FROM subscriptions WHERE id = $1`, resource.ID("subscriptions", sub["name"].(string))); n != 13 {
+		t.Errorf("subscription counts %d payments, want 13", n)
+	}
+	if paid := f.count(t, `SELECT paid::int FROM sponsorships WHERE id = $1`, resource.ID("sponsorships", sp)); paid != 13*700 {
+		t.Errorf("sponsorship paid %d, want %d", paid, 13*700)
 	}
 	f.checkLedger(t)
 }

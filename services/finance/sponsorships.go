@@ -16,6 +16,7 @@ import (
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/money"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -164,36 +165,38 @@ func (s *Server) ListSponsorships(ctx context.Context, req *financev1.ListSponso
 // RecordSponsorshipPayment posts one period's payment, once per request_id;
 // the income account is accounts/sponsorship or accounts/advertising.
 func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.RecordSponsorshipPaymentRequest) (*financev1.Sponsorship, error) {
+	const method = "RecordSponsorshipPayment"
+	id := resource.ID(sponsorships, req.GetName())
 	// A deal's kind and currency never change, so the default accounts for
 	// it are resolved before the transaction (defaults.go).
-	pre, err := scanSponsorship(s.q.GetSponsorship(ctx, s.db, resource.ID(sponsorships, req.GetName())))
+	pre, err := s.q.GetSponsorshipForPayment(ctx, s.db, id)
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	deposit, income, err := s.paymentAccounts(ctx, req.GetDepositAccount(), pgenum.Text(pre.GetKind()), pre.GetAmount().GetCurrencyCode(), "sponsorship payments")
+	read := sponsorshipFromRow(pre.Sponsorship)
+	deposit, income, err := s.paymentAccounts(ctx, req.GetDepositAccount(), pgenum.Text(read.GetKind()), read.GetAmount().GetCurrencyCode(), "sponsorship payments")
 	if err != nil {
 		return nil, err
 	}
-	return doTx(ctx, s, req.GetRequestId(), "RecordSponsorshipPayment", req, func(tx pgx.Tx) (*financev1.Sponsorship, error) {
-		id := resource.ID(sponsorships, req.GetName())
+	payment := func(sp *financev1.Sponsorship, when time.Time) entry {
+		cur, amt := sp.GetAmount().GetCurrencyCode(), sp.GetAmount().GetMinorUnits()
+		return entry{description: "Payment for " + req.GetName() + " (" + sp.GetOrganisation() + ")",
+			when: timeOr(req.GetReceiveTime(), when), source: pgenum.Text(sp.GetKind()), creator: auth.From(ctx).GetPerson(), lines: []line{
+				{account: deposit, currency: cur, amount: amt, field: "deposit_account"},
+				{account: income, currency: cur, amount: -amt, field: "name"},
+			}}
+	}
+	// locked pays under the deal's row lock, from the row as it is.
+	locked := once(s, req.GetRequestId(), method, req, func(tx pgx.Tx) (*financev1.Sponsorship, error) {
 		sp, err := scanSponsorship(s.q.GetSponsorshipForUpdate(ctx, tx, id))
 		if err != nil {
 			return nil, resource.NotFoundIfNoRows(err, req.GetName())
 		}
-		if sponsorshipMoves.Final(sp.GetState()) {
-			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" has ended")
-		}
-		source := pgenum.Text(sp.GetKind())
-		cur, amt := sp.GetAmount().GetCurrencyCode(), sp.GetAmount().GetMinorUnits()
 		// The row lock above serializes payments of the deal.
-		if sp.GetPaid().GetMinorUnits() > money.MaxTotal-amt {
-			return nil, apierr.AmountOutOfRange(req.GetName() + " would be paid more than 10^18 minor units in all")
+		if err := sponsorshipPayable(req.GetName(), sp); err != nil {
+			return nil, err
 		}
-		t, err := s.post(ctx, tx, entry{description: "Payment for " + req.GetName() + " (" + sp.GetOrganisation() + ")",
-			when: timeOr(req.GetReceiveTime(), s.now()), source: source, creator: auth.From(ctx).GetPerson(), lines: []line{
-				{account: deposit, currency: cur, amount: amt, field: "deposit_account"},
-				{account: income, currency: cur, amount: -amt, field: "name"},
-			}})
+		t, err := s.post(ctx, tx, payment(sp, s.now()))
 		if err != nil {
 			return nil, err
 		}
@@ -219,6 +222,48 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		}
 		return out, lifecycle.Fill(ctx, tx, sponsorshipHistory, out)
 	})
+	if read.GetState() != financev1.Sponsorship_STATE_ACTIVE || sponsorshipPayable(req.GetName(), read) != nil {
+		// A first payment moves the deal (a transition on the record), and
+		// errors (or a retry's first answer) come from the locked path.
+		return doWrite(ctx, s, nil, locked)
+	}
+	// Otherwise the payment, the deal's new total and the reply are computed
+	// from the row as read, and written in the shared transaction's entries
+	// statement, which stops if the row changed since (RecordEntries); the
+	// payment is then made by locked.
+	now := s.now().Truncate(time.Microsecond)
+	e := payment(read, now)
+	e.when = e.when.Truncate(time.Microsecond)
+	if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+		return nil, err
+	}
+	amt := read.GetAmount().GetMinorUnits()
+	out := read
+	out.Paid = mon(out.GetAmount().GetCurrencyCode(), pre.Sponsorship.Paid+amt)
+	out.UpdateTime = timestamppb.New(now)
+	out.Etag = resource.Etag(pre.Sponsorship.Version + 1)
+	if err := lifecycle.Fill(ctx, s.db, sponsorshipHistory, out); err != nil {
+		return nil, err
+	}
+	m, err := events.Message(events.Event{Type: events.SponsorshipPaymentRecorded, Subject: out.GetName(), Data: sponsorshipData(out),
+		Audience: events.Public(), Time: now})
+	if err != nil {
+		return nil, err
+	}
+	return writePrepared(ctx, s, &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId(), reply: out,
+		outbox: []outbox.Message{m}, payment: &dealPayment{sponsorship: id, version: pre.Version, amount: amt}}, method, req, locked)
+}
+
+// sponsorshipPayable refuses a payment of deal sp, named name, that has
+// ended, or that would take its paid total past money.MaxTotal.
+func sponsorshipPayable(name string, sp *financev1.Sponsorship) error {
+	if sponsorshipMoves.Final(sp.GetState()) {
+		return apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, name+" has ended")
+	}
+	if sp.GetPaid().GetMinorUnits() > money.MaxTotal-sp.GetAmount().GetMinorUnits() {
+		return apierr.AmountOutOfRange(name + " would be paid more than 10^18 minor units in all")
+	}
+	return nil
 }
 
 // sponsorshipHistory keeps every deal's creation and moves, with who made

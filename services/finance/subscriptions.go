@@ -17,6 +17,7 @@ import (
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/money"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -214,37 +215,41 @@ func (s *Server) CancelSubscription(ctx context.Context, req *financev1.CancelSu
 // RecordSubscriptionPayment posts one interval's payment and moves the due
 // date on, once per request_id.
 func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.RecordSubscriptionPaymentRequest) (*financev1.Subscription, error) {
+	const method = "RecordSubscriptionPayment"
+	id := resource.ID(subscriptions, req.GetName())
 	// A subscription's currency never changes, so the default accounts for
 	// it are resolved before the transaction (defaults.go).
-	pre, err := scanSub(s.q.GetSubscription(ctx, s.db, resource.ID(subscriptions, req.GetName())))
+	pre, err := s.q.GetSubscriptionForPayment(ctx, s.db, id)
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	deposit, income, err := s.paymentAccounts(ctx, req.GetDepositAccount(), "subscriptions", pre.GetAmount().GetCurrencyCode(), "subscription payments")
+	read := subFromRow(pre.Subscription)
+	deposit, income, err := s.paymentAccounts(ctx, req.GetDepositAccount(), "subscriptions", read.GetAmount().GetCurrencyCode(), "subscription payments")
 	if err != nil {
 		return nil, err
 	}
-	return doTx(ctx, s, req.GetRequestId(), "RecordSubscriptionPayment", req, func(tx pgx.Tx) (*financev1.Subscription, error) {
-		id := resource.ID(subscriptions, req.GetName())
+	payment := func(sb *financev1.Subscription, when time.Time) entry {
+		cur, amt := sb.GetAmount().GetCurrencyCode(), sb.GetAmount().GetMinorUnits()
+		return entry{description: "Subscription payment " + req.GetName(), when: timeOr(req.GetReceiveTime(), when),
+			source: "subscription", creator: auth.From(ctx).GetPerson(), lines: []line{
+				{account: deposit, currency: cur, amount: amt, field: "deposit_account"},
+				{account: income, currency: cur, amount: -amt, field: "name"},
+			}}
+	}
+	event := func(out *financev1.Subscription) events.Event {
+		return events.Event{Type: events.SubscriptionPaymentRecorded, Subject: out.GetName(),
+			Data: &financev1.Subscription{Name: out.GetName(), Subscriber: out.GetSubscriber(), NextDueDate: out.GetNextDueDate()}, Audience: subAudience(out)}
+	}
+	// locked pays under the subscription's row lock, from the row as it is.
+	locked := once(s, req.GetRequestId(), method, req, func(tx pgx.Tx) (*financev1.Subscription, error) {
 		sb, err := scanSub(s.q.GetSubscriptionForUpdate(ctx, tx, id))
 		if err != nil {
 			return nil, resource.NotFoundIfNoRows(err, req.GetName())
 		}
-		if subscriptionMoves.Final(sb.GetState()) {
-			return nil, apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, req.GetName()+" is cancelled")
+		if err := subscriptionPayable(req.GetName(), sb); err != nil {
+			return nil, err
 		}
-		// Due dates are YYYY-MM-DD: the last period a schedule can cover
-		// ends on 9999-12-31.
-		if due, _ := time.Parse(convert.DateLayout, sb.GetNextDueDate()); due.Year() >= 9999 &&
-			(sb.GetInterval() == financev1.Interval_INTERVAL_YEAR || due.Month() == time.December) {
-			return nil, apierr.FailedPrecondition(typev1.ErrorReason_DATE_OUT_OF_RANGE, req.GetName()+" is due "+sb.GetNextDueDate()+"; a payment would move it past 9999-12-31")
-		}
-		cur, amt := sb.GetAmount().GetCurrencyCode(), sb.GetAmount().GetMinorUnits()
-		t, err := s.post(ctx, tx, entry{description: "Subscription payment " + req.GetName(), when: timeOr(req.GetReceiveTime(), s.now()),
-			source: "subscription", creator: auth.From(ctx).GetPerson(), lines: []line{
-				{account: deposit, currency: cur, amount: amt, field: "deposit_account"},
-				{account: income, currency: cur, amount: -amt, field: "name"},
-			}})
+		t, err := s.post(ctx, tx, payment(sb, s.now()))
 		if err != nil {
 			return nil, err
 		}
@@ -255,12 +260,56 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		if err != nil {
 			return nil, err
 		}
-		if err := s.emit(ctx, tx, events.SubscriptionPaymentRecorded, out.GetName(),
-			&financev1.Subscription{Name: out.GetName(), Subscriber: out.GetSubscriber(), NextDueDate: out.GetNextDueDate()}, subAudience(out)); err != nil {
+		ev := event(out)
+		if err := s.emit(ctx, tx, ev.Type, ev.Subject, ev.Data, ev.Audience); err != nil {
 			return nil, err
 		}
 		return out, lifecycle.Fill(ctx, tx, subscriptionHistory, out)
 	})
+	if subscriptionPayable(req.GetName(), read) != nil {
+		// Its errors (or a retry's first answer) come from the locked path.
+		return doWrite(ctx, s, nil, locked)
+	}
+	// Otherwise the payment, the subscription it moves on and the reply are
+	// computed from the row as read, and written in the shared transaction's
+	// entries statement, which stops if the row changed since (RecordEntries);
+	// the payment is then made by locked.
+	now := s.now().Truncate(time.Microsecond)
+	e := payment(read, now)
+	e.when = e.when.Truncate(time.Microsecond)
+	if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+		return nil, err
+	}
+	out := read
+	out.PaymentCount++
+	out.NextDueDate = pre.FollowingDueDate.Format(convert.DateLayout)
+	out.UpdateTime = timestamppb.New(now)
+	if err := lifecycle.Fill(ctx, s.db, subscriptionHistory, out); err != nil {
+		return nil, err
+	}
+	ev := event(out)
+	ev.Time = now
+	m, err := events.Message(ev)
+	if err != nil {
+		return nil, err
+	}
+	return writePrepared(ctx, s, &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId(), reply: out,
+		outbox: []outbox.Message{m}, payment: &dealPayment{subscription: id, version: pre.Version, nextDue: pre.FollowingDueDate}}, method, req, locked)
+}
+
+// subscriptionPayable refuses a payment of subscription sb, named name, that has been
+// cancelled, or whose next due date would pass 9999-12-31.
+func subscriptionPayable(name string, sb *financev1.Subscription) error {
+	if subscriptionMoves.Final(sb.GetState()) {
+		return apierr.FailedPrecondition(typev1.ErrorReason_ILLEGAL_TRANSITION, name+" is cancelled")
+	}
+	// Due dates are YYYY-MM-DD: the last period a schedule can cover
+	// ends on 9999-12-31.
+	if due, _ := time.Parse(convert.DateLayout, sb.GetNextDueDate()); due.Year() >= 9999 &&
+		(sb.GetInterval() == financev1.Interval_INTERVAL_YEAR || due.Month() == time.December) {
+		return apierr.FailedPrecondition(typev1.ErrorReason_DATE_OUT_OF_RANGE, name+" is due "+sb.GetNextDueDate()+"; a payment would move it past 9999-12-31")
+	}
+	return nil
 }
 
 // GetRecurringRevenue reports MRR per currency over ACTIVE subscriptions:

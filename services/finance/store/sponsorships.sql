@@ -1,6 +1,12 @@
 -- name: GetSponsorship :one
 SELECT * FROM sponsorships WHERE id = $1;
 
+-- name: GetSponsorshipForPayment :one
+-- The sponsorship and its row version (xmin): what a payment written in the
+-- entries statement is computed from (RecordEntries).
+SELECT sqlc.embed(sponsorships), xmin::text AS version
+FROM sponsorships WHERE id = $1;
+
 -- name: GetSponsorshipForUpdate :one
 SELECT * FROM sponsorships WHERE id = $1 FOR UPDATE;
 

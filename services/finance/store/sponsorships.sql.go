@@ -170,6 +170,41 @@ func (q *Queries) GetSponsorship(ctx context.Context, db DBTX, id string) (Spons
 	return i, err
 }
 
+const getSponsorshipForPayment = `-- name: GetSponsorshipForPayment :one
+SELECT sponsorships.id, sponsorships.organisation, sponsorships.package, sponsorships.kind, sponsorships.currency_code, sponsorships.amount, sponsorships.period, sponsorships.start_date, sponsorships.end_date, sponsorships.state, sponsorships.paid, sponsorships.create_time, sponsorships.update_time, sponsorships.version, xmin::text AS version
+FROM sponsorships WHERE id = $1
+`
+
+type GetSponsorshipForPaymentRow struct {
+	Sponsorship Sponsorship
+	Version     string
+}
+
+// The sponsorship and its row version (xmin): what a payment written in the
+// entries statement is computed from (RecordEntries).
+func (q *Queries) GetSponsorshipForPayment(ctx context.Context, db DBTX, id string) (GetSponsorshipForPaymentRow, error) {
+	row := db.QueryRow(ctx, getSponsorshipForPayment, id)
+	var i GetSponsorshipForPaymentRow
+	err := row.Scan(
+		&i.Sponsorship.ID,
+		&i.Sponsorship.Organisation,
+		&i.Sponsorship.Package,
+		&i.Sponsorship.Kind,
+		&i.Sponsorship.CurrencyCode,
+		&i.Sponsorship.Amount,
+		&i.Sponsorship.Period,
+		&i.Sponsorship.StartDate,
+		&i.Sponsorship.EndDate,
+		&i.Sponsorship.State,
+		&i.Sponsorship.Paid,
+		&i.Sponsorship.CreateTime,
+		&i.Sponsorship.UpdateTime,
+		&i.Sponsorship.Version,
+		&i.Version,
+	)
+	return i, err
+}
+
 const getSponsorshipForUpdate = `-- name: GetSponsorshipForUpdate :one
 SELECT id, organisation, package, kind, currency_code, amount, period, start_date, end_date, state, paid, create_time, update_time, version FROM sponsorships WHERE id = $1 FOR UPDATE
 `

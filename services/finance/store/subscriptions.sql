@@ -1,6 +1,14 @@
 -- name: GetSubscription :one
 SELECT * FROM subscriptions WHERE id = $1;
 
+-- name: GetSubscriptionForPayment :one
+-- The subscription, its row version (xmin) and its due date after one more
+-- payment: what a payment written in the entries statement is computed from
+-- (RecordEntries).
+SELECT sqlc.embed(subscriptions), xmin::text AS version,
+    schedule_shift(next_due_date, interval, 1, anchor_day)::date AS following_due_date
+FROM subscriptions WHERE id = $1;
+
 -- name: GetSubscriptionForUpdate :one
 SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE;
 

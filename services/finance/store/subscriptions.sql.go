@@ -136,6 +136,44 @@ func (q *Queries) GetSubscription(ctx context.Context, db DBTX, id string) (Subs
 	return i, err
 }
 
+const getSubscriptionForPayment = `-- name: GetSubscriptionForPayment :one
+SELECT subscriptions.id, subscriptions.tier_id, subscriptions.subscriber, subscriptions.subscriber_name, subscriptions.currency_code, subscriptions.amount, subscriptions.interval, subscriptions.state, subscriptions.next_due_date, subscriptions.payment_count, subscriptions.create_time, subscriptions.update_time, subscriptions.anchor_day, xmin::text AS version,
+    schedule_shift(next_due_date, interval, 1, anchor_day)::date AS following_due_date
+FROM subscriptions WHERE id = $1
+`
+
+type GetSubscriptionForPaymentRow struct {
+	Subscription     Subscription
+	Version          string
+	FollowingDueDate time.Time
+}
+
+// The subscription, its row version (xmin) and its due date after one more
+// payment: what a payment written in the entries statement is computed from
+// (RecordEntries).
+func (q *Queries) GetSubscriptionForPayment(ctx context.Context, db DBTX, id string) (GetSubscriptionForPaymentRow, error) {
+	row := db.QueryRow(ctx, getSubscriptionForPayment, id)
+	var i GetSubscriptionForPaymentRow
+	err := row.Scan(
+		&i.Subscription.ID,
+		&i.Subscription.TierID,
+		&i.Subscription.Subscriber,
+		&i.Subscription.SubscriberName,
+		&i.Subscription.CurrencyCode,
+		&i.Subscription.Amount,
+		&i.Subscription.Interval,
+		&i.Subscription.State,
+		&i.Subscription.NextDueDate,
+		&i.Subscription.PaymentCount,
+		&i.Subscription.CreateTime,
+		&i.Subscription.UpdateTime,
+		&i.Subscription.AnchorDay,
+		&i.Version,
+		&i.FollowingDueDate,
+	)
+	return i, err
+}
+
 const getSubscriptionForUpdate = `-- name: GetSubscriptionForUpdate :one
 SELECT id, tier_id, subscriber, subscriber_name, currency_code, amount, interval, state, next_due_date, payment_count, create_time, update_time, anchor_day FROM subscriptions WHERE id = $1 FOR UPDATE
 `
