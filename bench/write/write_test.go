@@ -6,8 +6,8 @@
 //
 //	GUILDHALL_BENCH=1 BENCH_BASE=HEAD~1 go test -count=1 -v -run TestWrite -timeout 40m ./bench/write/
 //
-// Paths: REST and gRPC donations, manual entries, reversals, subscription
-// and sponsorship payments. Knobs: BENCH_SECONDS (default 8) per run,
+// Paths: REST and gRPC donations, manual entries, reversals, expense,
+// subscription and sponsorship payments. Knobs: BENCH_SECONDS (default 8) per run,
 // BENCH_CLIENTS (32).
 // TestInstructions counts instructions per request under valgrind's
 // callgrind (for where `perf stat -e instructions` is not supported).
@@ -84,6 +84,13 @@ var paths = []path{
 			return false
 		}
 		return s.post("/v1/transactions/"+s.toReverse[n]+":reverse", `{"requestId":"`+uuid.NewString()+`"}`)
+	}},
+	{"REST expense :pay", func(s *server, i int64) bool {
+		n := s.paid.Add(1) - 1
+		if n >= int64(len(s.toPay)) {
+			return false
+		}
+		return s.post("/v1/expenses/"+s.toPay[n]+":pay", `{"requestId":"`+uuid.NewString()+`"}`)
 	}},
 	{"REST subscription :recordPayment", func(s *server, i int64) bool {
 		return s.post("/v1/"+s.subscriptions[i%int64(len(s.subscriptions))]+":recordPayment", `{"requestId":"`+uuid.NewString()+`"}`)
@@ -354,8 +361,12 @@ type server struct {
 	db      *pgx.Conn
 	// toReverse are entries written ahead for the reversal path, which
 	// takes the next one each time (reversed counts them).
-	toReverse     []string
-	reversed      atomic.Int64
+	toReverse []string
+	reversed  atomic.Int64
+	// toPay are APPROVED expenses written ahead for the expense payment
+	// path, which pays the next one each time (paid counts them).
+	toPay         []string
+	paid          atomic.Int64
 	subscriptions []string // names, for the payment paths
 	sponsorships  []string
 }
@@ -420,10 +431,11 @@ func start(t *testing.T, name, bin string) *server {
 // prepare makes the accounts every path posts to and what the reversal and
 // payment paths act on: entries to reverse, straight into the ledger in
 // one statement (enough for 2,500 reversals a second over both runs of
-// BENCH_SECONDS), and the subscriptions and sponsorships through the API.
+// BENCH_SECONDS), as many APPROVED expenses, and the subscriptions and
+// sponsorships through the API.
 func (s *server) prepare(t *testing.T) {
 	t.Helper()
-	for _, a := range [][2]string{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}, {"equity", "TYPE_EQUITY"}} {
+	for _, a := range [][2]string{{"bank", "TYPE_ASSET"}, {"paypal", "TYPE_ASSET"}, {"donations", "TYPE_INCOME"}, {"equity", "TYPE_EQUITY"}, {"hosting", "TYPE_EXPENSE"}} {
 		if !s.post("/v1/accounts?accountId="+a[0], `{"displayName":"x","type":"`+a[1]+`","currencyCode":"USD"}`) {
 			t.Fatalf("%s: could not create account %s", s.name, a[0])
 		}
@@ -449,6 +461,27 @@ func (s *server) prepare(t *testing.T) {
 	}
 	if s.toReverse, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
 		t.Fatalf("%s: entries to reverse: %v", s.name, err)
+	}
+	// APPROVED expenses, submitted and approved by others than the admin
+	// who pays them, to a payee named as a person (so paying asks
+	// membership nothing), as many as there are entries to reverse.
+	rows, err = s.db.Query(ctx, `
+		WITH e AS (
+			INSERT INTO finance.expenses (id, payee, category, currency_code, amount, description, state, submitter, required_approvals)
+			SELECT gen_random_uuid(), 'people/bench-payee', 'hosting', 'USD', 400, 'bench: to pay', 'approved', 'people/bench-submitter', 1
+			FROM generate_series(1, $1)
+			RETURNING id),
+		ev AS (
+			INSERT INTO finance.expense_events (expense_id, seq, action, actor, time, state)
+			SELECT e.id, s, (ARRAY['submit', 'approve'])[s], (ARRAY['people/bench-submitter', 'people/bench-approver'])[s], now(),
+				(ARRAY['submitted', 'approved'])[s]
+			FROM e, generate_series(1, 2) AS s)
+		SELECT id::text FROM e`, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.toPay, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
+		t.Fatalf("%s: expenses to pay: %v", s.name, err)
 	}
 	for i := range aheadOfLoad {
 		sub := s.create(t, "/v1/subscriptions", fmt.Sprintf(`{"subscriberName":"Load %d","amount":{"currencyCode":"USD","minorUnits":"500"},"interval":"INTERVAL_MONTH","nextDueDate":"2027-01-31"}`, i))

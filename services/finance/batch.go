@@ -29,15 +29,16 @@ import (
 // fails (it does not say which write it refused), every write of the batch
 // runs alone.
 //
-// Manual entries, reversals, and subscription and sponsorship payments go
-// further: the first attempt writes every one of them in the batch in one
-// statement (writeEntries), as donations are written, since the ledger's
-// statement trigger costs per statement; a batch of them alone is that one
-// statement, in a transaction of its own (writeOnlyEntries). If the
-// statement fails, it does not say which entry it refused either (nor which
-// payment's deal changed since it was read): the batch runs again with each
-// write behind its own savepoint, as above, where a payment is made under
-// its deal's row lock.
+// Manual entries, reversals, and subscription, sponsorship and expense
+// payments go further: the first attempt writes every one of them in the
+// batch in one statement (writeEntries), as donations are written, since
+// the ledger's statement trigger costs per statement, and moves on the rows
+// the payments pay with one statement per kind of row; a batch of entries
+// alone, without payments, is that one statement, in a transaction of its
+// own (writeOnlyEntries). If a statement fails, it does not say which entry
+// it refused either (nor which payment's row changed since it was read):
+// the batch runs again with each write behind its own savepoint, as above,
+// where a payment is made under the lock of the row it pays.
 const (
 	moneyWriters      = 4
 	maxMoneyBatch     = 64
@@ -77,7 +78,7 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 		together[i] = i
 	}
 	guarded := false
-	if _, rest := statementEntries(ws, together); len(rest) == 0 {
+	if _, rest, payments := statementEntries(ws, together); len(rest) == 0 && !payments {
 		replay, ok := s.writeOnlyEntries(ctx, ws, out)
 		if ok {
 			return s.writeAlone(ctx, ws, out, run, replay), nil

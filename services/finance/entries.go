@@ -12,15 +12,15 @@ import (
 	"github.com/guildhall/guildhall/services/finance/store"
 )
 
-// entryWrite is a manual entry, a reversal, or a subscription's or
-// sponsorship's payment ready to be written: its row, postings, idempotency
+// entryWrite is a manual entry, a reversal, or a subscription's,
+// sponsorship's or expense's payment ready to be written: its row, postings, idempotency
 // key and outbox rows, and the reply, all known before the write
 // (CreateTransaction, ReverseTransaction, RecordSubscriptionPayment,
-// RecordSponsorshipPayment). A reversal's hiddenUntil is the end of the
+// RecordSponsorshipPayment, PayExpense). A reversal's hiddenUntil is the end of the
 // month of created (hiddenUntil), which the statement computes. The entries
 // of a shared transaction go in as one statement (writeEntries); an entry
 // retried on its own goes in as a statement of one, and a payment is made
-// again under its deal's row lock.
+// again under the lock of the row it pays.
 type entryWrite struct {
 	id        string
 	entry     entry
@@ -32,22 +32,23 @@ type entryWrite struct {
 	// replay answers, inside the write's transaction, a write whose request
 	// id was used before: the first answer, or REQUEST_ID_REUSED.
 	replay func(ctx context.Context, tx pgx.Tx) (proto.Message, error)
-	// payment, for a payment, is the deal it moves on.
-	payment *dealPayment
+	// pays, for a payment, is the row it moves on.
+	pays *paidRow
 }
 
-// dealPayment is what a payment written in the entries statement does to
-// its deal, computed from the deal's row as read before the write; the
-// statement fails (GHL02) if the row changed since (RecordEntries).
-type dealPayment struct {
-	subscription, sponsorship string    // the deal's id: one of them
-	version                   string    // the row's xmin as read
-	nextDue                   time.Time // a subscription's due date after the payment
-	amount                    int64     // what a sponsorship's paid total grows by, in minor units
+// paidRow is what a payment written in the entries statement does to the
+// subscription, sponsorship or expense it pays, computed from that row as
+// read before the write; its statement fails (GHL02) if the row changed
+// since (recordPayments).
+type paidRow struct {
+	subscription, sponsorship, expense string    // the row's id: one of them
+	version                            string    // its xmin as read
+	nextDue                            time.Time // a subscription's due date after the payment
+	amount                             int64     // what a sponsorship's paid total grows by, in minor units
 }
 
-// deal is the id of the subscription or sponsorship paid.
-func (p *dealPayment) deal() string { return p.subscription + p.sponsorship }
+// id is the id of the row paid.
+func (p *paidRow) id() string { return p.subscription + p.sponsorship + p.expense }
 
 // recordEntries writes ws in one statement on db and reports, per
 // entry, whether it was written (false: its request id was taken before).
@@ -57,18 +58,8 @@ func (s *Server) recordEntries(ctx context.Context, db dbtx, ws []*entryWrite) (
 	var p store.RecordEntriesParams
 	rows := newStatementRows()
 	for i, w := range ws {
-		n, ok := rows.add(i, w.requestID, w.key, w.entry.lines, w.outbox)
-		if !ok {
+		if _, ok := rows.add(i, w.requestID, w.key, w.entry.lines, w.outbox); !ok {
 			continue
-		}
-		switch pay := w.payment; {
-		case pay == nil:
-		case pay.subscription != "":
-			p.SubscriptionItems, p.SubscriptionIds = append(p.SubscriptionItems, n), append(p.SubscriptionIds, pay.subscription)
-			p.SubscriptionVersions, p.SubscriptionDueDates = append(p.SubscriptionVersions, pay.version), append(p.SubscriptionDueDates, pay.nextDue)
-		default:
-			p.SponsorshipItems, p.SponsorshipIds = append(p.SponsorshipItems, n), append(p.SponsorshipIds, pay.sponsorship)
-			p.SponsorshipVersions, p.SponsorshipAmounts = append(p.SponsorshipVersions, pay.version), append(p.SponsorshipAmounts, pay.amount)
 		}
 		e := w.entry
 		p.Ids = append(p.Ids, w.id)
@@ -85,11 +76,51 @@ func (s *Server) recordEntries(ctx context.Context, db dbtx, ws []*entryWrite) (
 	p.PostingItems, p.PostingSeqs, p.PostingAccounts = rows.PostingItems, rows.PostingSeqs, rows.PostingAccounts
 	p.PostingCurrencies, p.PostingAmounts = rows.PostingCurrencies, rows.PostingAmounts
 	p.OutboxItems, p.OutboxTopics, p.OutboxPayloads = rows.OutboxItems, rows.OutboxTopics, rows.OutboxPayloads
-	written, err := s.q.RecordEntries(ctx, db, p)
+	items, err := s.q.RecordEntries(ctx, db, p)
 	if err != nil {
 		return nil, err
 	}
-	return rows.written(written, len(ws)), nil
+	written := rows.written(items, len(ws))
+	return written, s.recordPayments(ctx, db, ws, written)
+}
+
+// recordPayments moves on the rows paid by the payments among ws that
+// recordEntries wrote (written), one statement per kind of row present,
+// in the same transaction (db is one when ws holds payments: see
+// statementEntries). A row that changed since it was read fails its
+// statement (GHL02).
+func (s *Server) recordPayments(ctx context.Context, db dbtx, ws []*entryWrite, written []bool) error {
+	var sub store.RecordSubscriptionPaymentsParams
+	var sp store.RecordSponsorshipPaymentsParams
+	var ex store.RecordExpensePaymentsParams
+	for i, w := range ws {
+		switch pay := w.pays; {
+		case pay == nil || !written[i]:
+		case pay.subscription != "":
+			sub.TransactionIds, sub.Ids, sub.Versions = append(sub.TransactionIds, w.id), append(sub.Ids, pay.subscription), append(sub.Versions, pay.version)
+			sub.DueDates, sub.UpdateTimes = append(sub.DueDates, pay.nextDue), append(sub.UpdateTimes, w.created)
+		case pay.sponsorship != "":
+			sp.TransactionIds, sp.Ids, sp.Versions = append(sp.TransactionIds, w.id), append(sp.Ids, pay.sponsorship), append(sp.Versions, pay.version)
+			sp.Amounts, sp.UpdateTimes = append(sp.Amounts, pay.amount), append(sp.UpdateTimes, w.created)
+		default:
+			ex.TransactionIds, ex.Ids, ex.Versions = append(ex.TransactionIds, w.id), append(ex.Ids, pay.expense), append(ex.Versions, pay.version)
+			ex.Actors, ex.Times = append(ex.Actors, w.entry.creator), append(ex.Times, w.created)
+		}
+	}
+	if len(sub.Ids) > 0 {
+		if err := s.q.RecordSubscriptionPayments(ctx, db, sub); err != nil {
+			return err
+		}
+	}
+	if len(sp.Ids) > 0 {
+		if err := s.q.RecordSponsorshipPayments(ctx, db, sp); err != nil {
+			return err
+		}
+	}
+	if len(ex.Ids) > 0 {
+		return s.q.RecordExpensePayments(ctx, db, ex)
+	}
+	return nil
 }
 
 // writeEntry writes w alone inside tx (one statement) and answers it.
@@ -111,7 +142,7 @@ func (s *Server) writeEntry(ctx context.Context, tx pgx.Tx, w *entryWrite) (prot
 // statement fails, nobody is blamed (blamed is -1) and the transaction is
 // lost: the caller writes the entries again one by one.
 func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, out []moneyResult, indices []int) (rest []int, blamed int, err error) {
-	at, rest := statementEntries(ws, indices)
+	at, rest, _ := statementEntries(ws, indices)
 	if len(at) < 2 {
 		return indices, -1, nil
 	}
@@ -137,30 +168,33 @@ func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, o
 
 // statementEntries splits indices of ws into the entries one statement
 // writes together (at) and the writes left (rest): those that are not
-// entries, and a second payment of one deal, which the statement could not
+// entries, and a second payment of one row, which the statement could not
 // move on twice from the row as read (it runs after the statement, under
-// the deal's row lock).
-func statementEntries(ws []moneyWrite, indices []int) (at, rest []int) {
-	deals := map[string]bool{}
+// the row's lock). payments says whether at holds any: their rows are
+// moved on by statements of their own after the entries', in the same
+// transaction (recordPayments).
+func statementEntries(ws []moneyWrite, indices []int) (at, rest []int, payments bool) {
+	paid := map[string]bool{}
 	for _, i := range indices {
 		w := ws[i].entry
 		switch {
 		case w == nil:
 			rest = append(rest, i)
-		case w.payment == nil:
+		case w.pays == nil:
 			at = append(at, i)
-		case deals[w.payment.deal()]:
+		case paid[w.pays.id()]:
 			rest = append(rest, i)
 		default:
-			deals[w.payment.deal()] = true
+			paid[w.pays.id()] = true
 			at = append(at, i)
+			payments = true
 		}
 	}
-	return at, rest
+	return at, rest, payments
 }
 
-// writeOnlyEntries writes a batch made of entries alone (ws) as one
-// statement that is its own transaction, as donations are written: no
+// writeOnlyEntries writes a batch made of entries alone (ws), none of
+// them a payment, as one statement that is its own transaction, as donations are written: no
 // BEGIN and COMMIT round trips. It answers the entries written and returns
 // the indices of those whose request id was used before, to replay each in
 // a transaction of its own. If the statement failed, ok is false and

@@ -88,12 +88,18 @@ func (s *Server) emitExpense(ctx context.Context, tx pgx.Tx, id, action string, 
 		return err
 	}
 	name := expenses + "/" + id
-	data := &financev1.Expense{Name: name, State: state, Submitter: e.Submitter, Transaction: transaction}
+	data := expenseData(name, state, e.Submitter, transaction)
 	if action == "submit" {
 		// What an approver needs to know (the mail to approvers says it).
 		data.Payee, data.Amount, data.Description = e.Payee, mon(e.CurrencyCode, e.Amount), e.Description
 	}
 	return s.emit(ctx, tx, typ, name, data, expenseReaders.With(e.Submitter))
+}
+
+// expenseData is what an expense's event tells of it: its name, state,
+// submitter and the entry that paid it.
+func expenseData(name string, state financev1.Expense_State, submitter, transaction string) *financev1.Expense {
+	return &financev1.Expense{Name: name, State: state, Submitter: submitter, Transaction: transaction}
 }
 
 // emitted passes a write's result through, emitting typ about it (its

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc/codes"
@@ -17,7 +18,9 @@ import (
 	"github.com/guildhall/guildhall/internal/apierr"
 	"github.com/guildhall/guildhall/internal/auth"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
+	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -297,11 +300,19 @@ func (s *Server) CancelExpense(ctx context.Context, req *financev1.CancelExpense
 // expense returns it as it is: the state, under the row lock, makes it once.
 // Neither the submitter nor the payee may pay (SELF_PAYMENT).
 func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseRequest) (*financev1.Expense, error) {
-	pre, err := s.loadExpense(ctx, s.db, resource.ID(expenses, req.GetName()), false)
+	const method = "PayExpense"
+	id := resource.ID(expenses, req.GetName())
+	row, err := s.q.GetExpenseForPayment(ctx, s.db, id)
+	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	history, err := s.q.ListExpenseEvents(ctx, s.db, []string{id})
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkDuties(ctx, pre, auth.From(ctx).GetPerson(), "pay", typev1.ErrorReason_SELF_PAYMENT); err != nil {
+	pre := expenseFromRow(row.Expense, history)
+	actor := auth.From(ctx).GetPerson()
+	if err := s.checkDuties(ctx, pre, actor, "pay", typev1.ErrorReason_SELF_PAYMENT); err != nil {
 		return nil, err
 	}
 	from := resource.ID(accounts, req.GetPaymentAccount())
@@ -311,17 +322,20 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 			return nil, err
 		}
 	}
-	return doTx(ctx, s, req.GetRequestId(), "PayExpense", req, func(tx pgx.Tx) (*financev1.Expense, error) {
-		id := resource.ID(expenses, req.GetName())
+	payment := func(e *financev1.Expense, when time.Time) entry {
+		cur, amt := e.GetAmount().GetCurrencyCode(), e.GetAmount().GetMinorUnits()
+		return entry{description: "Expense " + e.GetName() + ": " + e.GetDescription(), when: timeOr(req.GetPayTime(), when),
+			source: "expense", creator: actor, lines: []line{
+				{account: resource.ID(accounts, e.GetCategory()), currency: cur, amount: amt, field: "name"},
+				{account: from, currency: cur, amount: -amt, field: "payment_account"},
+			}}
+	}
+	// locked pays under the expense's row lock, from the row as it is.
+	locked := once(s, req.GetRequestId(), method, req, func(tx pgx.Tx) (*financev1.Expense, error) {
 		// Paying a PAID expense is no move: it is returned as it is.
 		e, _, err := lifecycle.Transition(ctx, tx, s.expenseMove(ctx, id, req.GetName(), financev1.Expense_STATE_PAID, true,
 			func(tx pgx.Tx, e *financev1.Expense, actor string) error {
-				cur, amt := e.GetAmount().GetCurrencyCode(), e.GetAmount().GetMinorUnits()
-				t, err := s.post(ctx, tx, entry{description: "Expense " + e.GetName() + ": " + e.GetDescription(), when: timeOr(req.GetPayTime(), s.now()),
-					source: "expense", creator: actor, lines: []line{
-						{account: resource.ID(accounts, e.GetCategory()), currency: cur, amount: amt, field: "name"},
-						{account: from, currency: cur, amount: -amt, field: "payment_account"},
-					}})
+				t, err := s.post(ctx, tx, payment(e, s.now()))
 				if err != nil {
 					return err
 				}
@@ -332,6 +346,34 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 			}))
 		return e, err
 	})
+	if pre.GetState() != financev1.Expense_STATE_APPROVED {
+		// Its errors (or a PAID expense as it is) come from the locked path.
+		return doWrite(ctx, s, nil, locked)
+	}
+	// Otherwise the payment, the expense PAID with the step in its history,
+	// and the reply are computed from the row as read, and written in the
+	// shared transaction's entries statement, which stops if the row changed
+	// since (RecordEntries); the payment is then made by locked.
+	now := s.now().Truncate(time.Microsecond)
+	e := payment(pre, now)
+	e.when = e.when.Truncate(time.Microsecond)
+	if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+		return nil, err
+	}
+	w := &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId(), pays: &paidRow{expense: id, version: row.Version}}
+	out := pre
+	out.State = financev1.Expense_STATE_PAID
+	out.Transaction = resource.Name(transactions, w.id)
+	out.History = append(out.History, &financev1.ExpenseEvent{Action: "pay", Actor: actor, Time: timestamppb.New(now),
+		State: financev1.Expense_STATE_PAID, Transaction: out.GetTransaction()})
+	w.reply = out
+	m, err := events.Message(events.Event{Type: events.ExpensePaid, Subject: out.GetName(), Data: expenseData(out.GetName(), out.GetState(), out.GetSubmitter(), out.GetTransaction()),
+		Audience: expenseReaders.With(out.GetSubmitter()), Time: now})
+	if err != nil {
+		return nil, err
+	}
+	w.outbox = []outbox.Message{m}
+	return writePrepared(ctx, s, w, method, req, locked)
 }
 
 // GetExpense implements AIP-131.

@@ -199,8 +199,9 @@ func TestReversalsWrittenTogether(t *testing.T) {
 	f.checkLedger(t)
 }
 
-// Concurrent expense payments share transactions; an unapproved expense
-// fails alone, and a payment's request id replays.
+// Concurrent expense payments share transactions and statements, each
+// stored as its reply says; an unapproved expense fails alone, and a
+// payment's request id replays.
 func TestExpensePaymentsWrittenTogether(t *testing.T) {
 	t.Parallel()
 	f := start(t)
@@ -228,7 +229,7 @@ func TestExpensePaymentsWrittenTogether(t *testing.T) {
 		calls = append(calls, batchCall{path: "/v1/" + approved[15] + ":pay", body: `{"requestId":"` + dup + `"}`, wantStatus: http.StatusOK, group: dup})
 	}
 	calls = append(calls, batchCall{path: "/v1/" + unapproved + ":pay", body: `{"requestId":"` + rid() + `"}`, wantStatus: http.StatusBadRequest, wantReason: "ILLEGAL_TRANSITION"})
-	f.wave(t, calls)
+	f.storedAsReplied(t, calls, f.wave(t, calls))
 	if n := f.count(t, `SELECT count(*) FROM transactions WHERE source = 'expense'`); n != 16 {
 		t.Errorf("%d expense entries, want 16", n)
 	}
@@ -236,6 +237,17 @@ func TestExpensePaymentsWrittenTogether(t *testing.T) {
 		t.Errorf("%d paid expenses, want 16", n)
 	}
 	f.shared(t, "expense payments", 16, `source = 'expense'`)
+	most := f.count(t, `SELECT coalesce(max(n), 0)::int FROM (SELECT count(*) AS n FROM transactions WHERE source = 'expense' GROUP BY xmin::text, cmin::text) x`)
+	if most < 2 {
+		t.Errorf("no two of the concurrent expense payments were written by one statement")
+	}
+	// A paid expense paid again is returned as it is, and posts nothing.
+	if res := f.admin.Do(t, "POST", "/v1/"+approved[0]+":pay", `{"requestId":"`+rid()+`"}`); res.Status != http.StatusOK || field(t, res.Body, "state") != "STATE_PAID" {
+		t.Errorf("paying a paid expense: HTTP %d %s", res.Status, res.Body)
+	}
+	if n := f.count(t, `SELECT count(*) FROM transactions WHERE source = 'expense'`); n != 16 {
+		t.Errorf("%d expense entries after paying a paid one, want 16", n)
+	}
 	f.checkLedger(t)
 }
 

@@ -73,10 +73,11 @@ func TestPaymentsOfManyDealsWrittenTogether(t *testing.T) {
 	f.checkLedger(t)
 }
 
-// A payment prepared from a deal's row that has changed since is refused
-// by the entries statement (GHL02, migration 00015), with nothing written:
-// the service then makes it under the deal's row lock instead.
-func TestPaymentOfChangedDealStops(t *testing.T) {
+// A payment prepared from a row (subscription, sponsorship, expense) that
+// has changed since is refused by the statement that moves the row on
+// (GHL02, migration 00015), and its transaction writes nothing: the service
+// then makes it under the row's lock instead.
+func TestPaymentOfChangedRowStops(t *testing.T) {
 	t.Parallel()
 	f := start(t)
 	db := f.env.DB(t, "finance")
@@ -86,20 +87,53 @@ func TestPaymentOfChangedDealStops(t *testing.T) {
 	deal := f.must(t, "POST", "/v1/sponsorships", `{"organisation":"O","kind":"KIND_SPONSORSHIP","amount":{"currencyCode":"USD","minorUnits":"700"},"period":"INTERVAL_YEAR"}`)["name"].(string)
 	f.must(t, "POST", "/v1/"+deal+":recordPayment", `{"requestId":"`+rid()+`"}`)
 	deal = resource.ID("sponsorships", deal)
-	pay := func(sub, deal, version string, due time.Time) error {
-		p := store.RecordEntriesParams{Ids: []string{uuid.Must(uuid.NewV7()).String()}, Descriptions: []string{"payment"},
-			EffectiveTimes: []time.Time{time.Now()}, Sources: []string{"subscription"}, Creators: []string{""}, CreateTimes: []time.Time{time.Now()},
+	fin := f.env.WithToken(f.actors.FinanceTeam)
+	res := fin.Do(t, "POST", "/v1/expenses", `{"payee":"Hetzner","category":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"500"},"description":"Server"}`)
+	if res.Status != http.StatusOK {
+		t.Fatalf("submit: %d %s", res.Status, res.Body)
+	}
+	expense := res.JSON(t)["name"].(string)
+	f.must(t, "POST", "/v1/"+expense+":approve", `{}`)
+	expense = resource.ID("expenses", expense)
+	// pay writes an entry paying row (sub, deal or expense) as read at
+	// version, as recordPayments does: the entries statement, then the
+	// row's, in one transaction.
+	pay := func(row, version string, due time.Time) error {
+		tx, err := db.Begin(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tx.Rollback(ctx)
+		id, now := uuid.Must(uuid.NewV7()).String(), time.Now()
+		p := store.RecordEntriesParams{Ids: []string{id}, Descriptions: []string{"payment"},
+			EffectiveTimes: []time.Time{now}, Sources: []string{"subscription"}, Creators: []string{"people/x"}, CreateTimes: []time.Time{now},
 			Reverses: []string{""}, Hidden: []bool{false},
 			PostingItems: []int32{1, 1}, PostingSeqs: []int32{1, 2}, PostingAccounts: []string{"bank", "subscriptions"},
 			PostingCurrencies: []string{"USD", "USD"}, PostingAmounts: []int64{500, -500}}
-		if sub != "" {
-			p.SubscriptionItems, p.SubscriptionIds, p.SubscriptionVersions, p.SubscriptionDueDates = []int32{1}, []string{sub}, []string{version}, []time.Time{due}
-		} else {
+		switch row {
+		case expense:
+			p.Sources[0], p.PostingAccounts = "expense", []string{"hosting", "bank"}
+		case deal:
 			p.Sources[0] = "sponsorship"
-			p.SponsorshipItems, p.SponsorshipIds, p.SponsorshipVersions, p.SponsorshipAmounts = []int32{1}, []string{deal}, []string{version}, []int64{500}
 		}
-		_, err := q.RecordEntries(ctx, db, p)
-		return err
+		if _, err := q.RecordEntries(ctx, tx, p); err != nil {
+			t.Fatal(err)
+		}
+		switch row {
+		case expense:
+			err = q.RecordExpensePayments(ctx, tx, store.RecordExpensePaymentsParams{TransactionIds: []string{id}, Ids: []string{row}, Versions: []string{version},
+				Actors: []string{"people/x"}, Times: []time.Time{now}})
+		case deal:
+			err = q.RecordSponsorshipPayments(ctx, tx, store.RecordSponsorshipPaymentsParams{TransactionIds: []string{id}, Ids: []string{row}, Versions: []string{version},
+				Amounts: []int64{500}, UpdateTimes: []time.Time{now}})
+		default:
+			err = q.RecordSubscriptionPayments(ctx, tx, store.RecordSubscriptionPaymentsParams{TransactionIds: []string{id}, Ids: []string{row}, Versions: []string{version},
+				DueDates: []time.Time{due}, UpdateTimes: []time.Time{now}})
+		}
+		if err != nil {
+			return err
+		}
+		return tx.Commit(ctx)
 	}
 	stale := func(what string, err error) {
 		t.Helper()
@@ -114,25 +148,34 @@ func TestPaymentOfChangedDealStops(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.must(t, "POST", "/v1/subscriptions/"+sub+":pause", `{}`)
-	stale("a paused subscription", pay(sub, "", read.Version, read.FollowingDueDate))
+	stale("a paused subscription", pay(sub, read.Version, read.FollowingDueDate))
 	d, err := q.GetSponsorshipForPayment(ctx, db, deal)
 	if err != nil {
 		t.Fatal(err)
 	}
 	f.must(t, "POST", "/v1/sponsorships/"+deal+":recordPayment", `{"requestId":"`+rid()+`"}`)
-	stale("a deal paid since", pay("", deal, d.Version, time.Time{}))
+	stale("a deal paid since", pay(deal, d.Version, time.Time{}))
+	e, err := q.GetExpenseForPayment(ctx, db, expense)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.must(t, "POST", "/v1/expenses/"+expense+":cancel", `{}`)
+	stale("a cancelled expense", pay(expense, e.Version, time.Time{}))
 	if n := f.count(t, `SELECT count(*) FROM transactions`); n != before+1 {
-		t.Errorf("%d entries after two refused payments and one made, want %d", n, before+1)
+		t.Errorf("%d entries after three refused payments and one made, want %d", n, before+1)
+	}
+	if st := f.count(t, `SELECT count(*) FROM expenses WHERE id = $1 AND state = 'cancelled' AND transaction_id IS NULL`, expense); st != 1 {
+		t.Errorf("the cancelled expense was paid by a refused payment")
 	}
 	if n := f.count(t, `SELECT payment_count FROM subscriptions WHERE id = $1`, sub); n != 0 {
 		t.Errorf("subscription counts %d payments after a refused one, want 0", n)
 	}
 
-	// From the row as it is now, the same statement pays.
+	// From the row as it is now, the same statements pay.
 	if read, err = q.GetSubscriptionForPayment(ctx, db, sub); err != nil {
 		t.Fatal(err)
 	}
-	if err := pay(sub, "", read.Version, read.FollowingDueDate); err != nil {
+	if err := pay(sub, read.Version, read.FollowingDueDate); err != nil {
 		t.Fatalf("payment from the current row: %v", err)
 	}
 	if n := f.count(t, `SELECT payment_count FROM subscriptions WHERE id = $1`, sub); n != 1 {

@@ -251,7 +251,7 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		return nil, err
 	}
 	return writePrepared(ctx, s, &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId(), reply: out,
-		outbox: []outbox.Message{m}, payment: &dealPayment{sponsorship: id, version: pre.Version, amount: amt}}, method, req, locked)
+		outbox: []outbox.Message{m}, pays: &paidRow{sponsorship: id, version: pre.Version, amount: amt}}, method, req, locked)
 }
 
 // sponsorshipPayable refuses a payment of deal sp, named name, that has

@@ -294,7 +294,7 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		return nil, err
 	}
 	return writePrepared(ctx, s, &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId(), reply: out,
-		outbox: []outbox.Message{m}, payment: &dealPayment{subscription: id, version: pre.Version, nextDue: pre.FollowingDueDate}}, method, req, locked)
+		outbox: []outbox.Message{m}, pays: &paidRow{subscription: id, version: pre.Version, nextDue: pre.FollowingDueDate}}, method, req, locked)
 }
 
 // subscriptionPayable refuses a payment of subscription sb, named name, that has been

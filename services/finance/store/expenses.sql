@@ -1,6 +1,12 @@
 -- name: GetExpense :one
 SELECT * FROM expenses WHERE id = $1;
 
+-- name: GetExpenseForPayment :one
+-- The expense and its row version (xmin): what a payment written in the
+-- entries statement is computed from (RecordEntries).
+SELECT sqlc.embed(expenses), xmin::text AS version
+FROM expenses WHERE id = $1;
+
 -- name: GetExpenseForUpdate :one
 SELECT * FROM expenses WHERE id = $1 FOR UPDATE;
 
@@ -35,3 +41,21 @@ UPDATE expenses SET state = 'paid', transaction_id = $2 WHERE id = $1;
 
 -- name: GetExpenseSubmitter :one
 SELECT submitter FROM expenses WHERE id = $1;
+
+-- name: RecordExpensePayments :exec
+-- Marks PAID the APPROVED expenses paid by entries the same transaction
+-- wrote (RecordEntries), one per entry, naming the entry, with the step in
+-- each one's history (as PayExpense and CreateExpenseEvent write them).
+-- Each names its row's xmin as read; if a row changed since, the statement
+-- fails with GHL02 (migration 00015).
+WITH u AS (
+        SELECT * FROM ROWS FROM (unnest(sqlc.arg(transaction_ids)::uuid[]), unnest(sqlc.arg(ids)::uuid[]), unnest(sqlc.arg(versions)::text[]),
+            unnest(sqlc.arg(actors)::text[]), unnest(sqlc.arg(times)::timestamptz[])) AS u(transaction_id, id, version, actor, time)),
+    paid AS (
+        UPDATE expenses e SET state = 'paid', transaction_id = u.transaction_id
+        FROM u WHERE e.id = u.id AND e.xmin = u.version::xid AND e.state = 'approved'
+        RETURNING u.transaction_id)
+INSERT INTO expense_events (expense_id, seq, action, actor, time, state, transaction_id)
+SELECT u.id, (SELECT coalesce(max(seq), 0) + 1 FROM expense_events WHERE expense_id = u.id), 'pay', u.actor, u.time, 'paid',
+    CASE WHEN u.transaction_id IN (SELECT transaction_id FROM paid) THEN u.transaction_id ELSE ledger_changed_since_read(u.id) END
+FROM u;

@@ -99,6 +99,40 @@ func (q *Queries) GetExpense(ctx context.Context, db DBTX, id string) (Expense, 
 	return i, err
 }
 
+const getExpenseForPayment = `-- name: GetExpenseForPayment :one
+SELECT expenses.id, expenses.payee, expenses.category, expenses.currency_code, expenses.amount, expenses.description, expenses.invoice_reference, expenses.state, expenses.submitter, expenses.required_approvals, expenses.reject_reason, expenses.transaction_id, expenses.create_time, xmin::text AS version
+FROM expenses WHERE id = $1
+`
+
+type GetExpenseForPaymentRow struct {
+	Expense Expense
+	Version string
+}
+
+// The expense and its row version (xmin): what a payment written in the
+// entries statement is computed from (RecordEntries).
+func (q *Queries) GetExpenseForPayment(ctx context.Context, db DBTX, id string) (GetExpenseForPaymentRow, error) {
+	row := db.QueryRow(ctx, getExpenseForPayment, id)
+	var i GetExpenseForPaymentRow
+	err := row.Scan(
+		&i.Expense.ID,
+		&i.Expense.Payee,
+		&i.Expense.Category,
+		&i.Expense.CurrencyCode,
+		&i.Expense.Amount,
+		&i.Expense.Description,
+		&i.Expense.InvoiceReference,
+		&i.Expense.State,
+		&i.Expense.Submitter,
+		&i.Expense.RequiredApprovals,
+		&i.Expense.RejectReason,
+		&i.Expense.TransactionID,
+		&i.Expense.CreateTime,
+		&i.Version,
+	)
+	return i, err
+}
+
 const getExpenseForUpdate = `-- name: GetExpenseForUpdate :one
 SELECT id, payee, category, currency_code, amount, description, invoice_reference, state, submitter, required_approvals, reject_reason, transaction_id, create_time FROM expenses WHERE id = $1 FOR UPDATE
 `
@@ -226,6 +260,44 @@ type PayExpenseParams struct {
 
 func (q *Queries) PayExpense(ctx context.Context, db DBTX, arg PayExpenseParams) error {
 	_, err := db.Exec(ctx, payExpense, arg.ID, arg.TransactionID)
+	return err
+}
+
+const recordExpensePayments = `-- name: RecordExpensePayments :exec
+WITH u AS (
+        SELECT transaction_id, id, version, actor, time FROM ROWS FROM (unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]),
+            unnest($4::text[]), unnest($5::timestamptz[])) AS u(transaction_id, id, version, actor, time)),
+    paid AS (
+        UPDATE expenses e SET state = 'paid', transaction_id = u.transaction_id
+        FROM u WHERE e.id = u.id AND e.xmin = u.version::xid AND e.state = 'approved'
+        RETURNING u.transaction_id)
+INSERT INTO expense_events (expense_id, seq, action, actor, time, state, transaction_id)
+SELECT u.id, (SELECT coalesce(max(seq), 0) + 1 FROM expense_events WHERE expense_id = u.id), 'pay', u.actor, u.time, 'paid',
+    CASE WHEN u.transaction_id IN (SELECT transaction_id FROM paid) THEN u.transaction_id ELSE ledger_changed_since_read(u.id) END
+FROM u
+`
+
+type RecordExpensePaymentsParams struct {
+	TransactionIds []string
+	Ids            []string
+	Versions       []string
+	Actors         []string
+	Times          []time.Time
+}
+
+// Marks PAID the APPROVED expenses paid by entries the same transaction
+// wrote (RecordEntries), one per entry, naming the entry, with the step in
+// each one's history (as PayExpense and CreateExpenseEvent write them).
+// Each names its row's xmin as read; if a row changed since, the statement
+// fails with GHL02 (migration 00015).
+func (q *Queries) RecordExpensePayments(ctx context.Context, db DBTX, arg RecordExpensePaymentsParams) error {
+	_, err := db.Exec(ctx, recordExpensePayments,
+		arg.TransactionIds,
+		arg.Ids,
+		arg.Versions,
+		arg.Actors,
+		arg.Times,
+	)
 	return err
 }
 

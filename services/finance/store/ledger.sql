@@ -46,17 +46,13 @@ WHERE t.hidden_until > sqlc.arg(at)::timestamptz
 GROUP BY 1, 2, 3;
 
 -- name: RecordEntries :many
--- Records manual entries, reversals and subscription and sponsorship
--- payments in one statement: per entry its idempotency key with the
--- response (none without a request id), the entry, its postings and its
--- outbox rows (the caller's activity, the event), and for a payment its
--- row in payments and its deal moved on. Item arrays are parallel, one
--- element per entry, numbered from 1; key, posting, outbox and payment
+-- Records manual entries and reversals in one statement: per entry its idempotency key
+-- with the response (none without a request id), the entry, its postings
+-- and its outbox rows (the caller's activity, the event). Item arrays are
+-- parallel, one element per entry, numbered from 1; key, posting and outbox
 -- arrays name the item they belong to. An item whose request id was used
--- before writes nothing (its caller replays the stored response). A
--- payment names its deal's xmin as read when the payment was prepared; if
--- the row changed since, the statement fails with GHL02 (migration 00015).
--- Returns the items written.
+-- before writes nothing (its caller replays the stored response). Returns
+-- the items written.
 WITH keys AS (
         SELECT * FROM ROWS FROM (unnest(sqlc.arg(key_items)::int[]), unnest(sqlc.arg(callers)::text[]), unnest(sqlc.arg(request_ids)::uuid[]),
             unnest(sqlc.arg(methods)::text[]), unnest(sqlc.arg(request_hashes)::bytea[]), unnest(sqlc.arg(responses)::bytea[]))
@@ -97,33 +93,5 @@ WITH keys AS (
         SELECT a.topic, a.payload
         FROM ROWS FROM (unnest(sqlc.arg(outbox_items)::int[]), unnest(sqlc.arg(outbox_topics)::text[]),
             unnest(sqlc.arg(outbox_payloads)::bytea[])) AS a(item, topic, payload)
-        JOIN go ON go.item = a.item),
-    subs AS (
-        -- A subscription paid: its due date moves on one period (computed
-        -- by schedule_shift when it was read) and its payment count by one.
-        SELECT go.item, go.id AS transaction_id, go.create_time, u.id, u.version, u.next_due_date
-        FROM ROWS FROM (unnest(sqlc.arg(subscription_items)::int[]), unnest(sqlc.arg(subscription_ids)::uuid[]),
-            unnest(sqlc.arg(subscription_versions)::text[]), unnest(sqlc.arg(subscription_due_dates)::date[])) AS u(item, id, version, next_due_date)
-        JOIN go ON go.item = u.item),
-    sb AS (
-        UPDATE subscriptions s SET next_due_date = subs.next_due_date, payment_count = s.payment_count + 1, update_time = subs.create_time
-        FROM subs WHERE s.id = subs.id AND s.xmin = subs.version::xid
-        RETURNING subs.item),
-    spons AS (
-        -- A sponsorship paid: its paid total (sponsorship_paid) grows by the payment.
-        SELECT go.item, go.id AS transaction_id, go.create_time, u.id, u.version, u.amount
-        FROM ROWS FROM (unnest(sqlc.arg(sponsorship_items)::int[]), unnest(sqlc.arg(sponsorship_ids)::uuid[]),
-            unnest(sqlc.arg(sponsorship_versions)::text[]), unnest(sqlc.arg(sponsorship_amounts)::bigint[])) AS u(item, id, version, amount)
-        JOIN go ON go.item = u.item),
-    sp AS (
-        UPDATE sponsorships s SET paid = s.paid + spons.amount, update_time = spons.create_time, version = s.version + 1
-        FROM spons WHERE s.id = spons.id AND s.xmin = spons.version::xid
-        RETURNING spons.item),
-    pm AS (
-        INSERT INTO payments (transaction_id, subscription_id, sponsorship_id)
-        SELECT CASE WHEN subs.item IN (SELECT item FROM sb) THEN subs.transaction_id ELSE ledger_deal_changed(subs.id) END, subs.id, NULL
-        FROM subs
-        UNION ALL
-        SELECT CASE WHEN spons.item IN (SELECT item FROM sp) THEN spons.transaction_id ELSE ledger_deal_changed(spons.id) END, NULL, spons.id
-        FROM spons)
+        JOIN go ON go.item = a.item)
 SELECT item::int FROM go;

@@ -40,3 +40,20 @@ RETURNING *;
 
 -- name: CreateSponsorshipPayment :exec
 INSERT INTO payments (transaction_id, sponsorship_id) VALUES ($1, $2);
+
+-- name: RecordSponsorshipPayments :exec
+-- Moves on the sponsorships paid by entries the same transaction wrote
+-- (RecordEntries), one per entry: each paid total (sponsorship_paid) grows
+-- by the payment, with the entry's row in payments. Each names its row's
+-- xmin as read; if a row changed since, the statement fails with GHL02
+-- (migration 00015).
+WITH u AS (
+        SELECT * FROM ROWS FROM (unnest(sqlc.arg(transaction_ids)::uuid[]), unnest(sqlc.arg(ids)::uuid[]), unnest(sqlc.arg(versions)::text[]),
+            unnest(sqlc.arg(amounts)::bigint[]), unnest(sqlc.arg(update_times)::timestamptz[])) AS u(transaction_id, id, version, amount, update_time)),
+    moved AS (
+        UPDATE sponsorships s SET paid = s.paid + u.amount, update_time = u.update_time, version = s.version + 1
+        FROM u WHERE s.id = u.id AND s.xmin = u.version::xid
+        RETURNING u.transaction_id)
+INSERT INTO payments (transaction_id, sponsorship_id)
+SELECT CASE WHEN u.transaction_id IN (SELECT transaction_id FROM moved) THEN u.transaction_id ELSE ledger_changed_since_read(u.id) END, u.id
+FROM u;

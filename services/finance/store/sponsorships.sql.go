@@ -278,6 +278,43 @@ func (q *Queries) ListSponsorships(ctx context.Context, db DBTX, arg ListSponsor
 	return items, nil
 }
 
+const recordSponsorshipPayments = `-- name: RecordSponsorshipPayments :exec
+WITH u AS (
+        SELECT transaction_id, id, version, amount, update_time FROM ROWS FROM (unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]),
+            unnest($4::bigint[]), unnest($5::timestamptz[])) AS u(transaction_id, id, version, amount, update_time)),
+    moved AS (
+        UPDATE sponsorships s SET paid = s.paid + u.amount, update_time = u.update_time, version = s.version + 1
+        FROM u WHERE s.id = u.id AND s.xmin = u.version::xid
+        RETURNING u.transaction_id)
+INSERT INTO payments (transaction_id, sponsorship_id)
+SELECT CASE WHEN u.transaction_id IN (SELECT transaction_id FROM moved) THEN u.transaction_id ELSE ledger_changed_since_read(u.id) END, u.id
+FROM u
+`
+
+type RecordSponsorshipPaymentsParams struct {
+	TransactionIds []string
+	Ids            []string
+	Versions       []string
+	Amounts        []int64
+	UpdateTimes    []time.Time
+}
+
+// Moves on the sponsorships paid by entries the same transaction wrote
+// (RecordEntries), one per entry: each paid total (sponsorship_paid) grows
+// by the payment, with the entry's row in payments. Each names its row's
+// xmin as read; if a row changed since, the statement fails with GHL02
+// (migration 00015).
+func (q *Queries) RecordSponsorshipPayments(ctx context.Context, db DBTX, arg RecordSponsorshipPaymentsParams) error {
+	_, err := db.Exec(ctx, recordSponsorshipPayments,
+		arg.TransactionIds,
+		arg.Ids,
+		arg.Versions,
+		arg.Amounts,
+		arg.UpdateTimes,
+	)
+	return err
+}
+
 const updateSponsorship = `-- name: UpdateSponsorship :one
 UPDATE sponsorships
 SET organisation = $2, package = $3, amount = $4, period = $5, end_date = $6, update_time = $7, version = version + 1

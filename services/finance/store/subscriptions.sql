@@ -62,3 +62,20 @@ WHERE state = 'active' AND currency_code = sqlc.arg(currency_code);
 -- name: LockRecurringTotal :exec
 -- Serializes writes that add to a currency's recurring total, until commit.
 SELECT pg_advisory_xact_lock(1818520168, hashtext(sqlc.arg(currency_code)::text));
+
+-- name: RecordSubscriptionPayments :exec
+-- Moves on the subscriptions paid by entries the same transaction wrote
+-- (RecordEntries), one per entry: each due date by one period (computed
+-- with schedule_shift when the row was read) and its payment count by one,
+-- with the entry's row in payments. Each names its row's xmin as read; if a
+-- row changed since, the statement fails with GHL02 (migration 00015).
+WITH u AS (
+        SELECT * FROM ROWS FROM (unnest(sqlc.arg(transaction_ids)::uuid[]), unnest(sqlc.arg(ids)::uuid[]), unnest(sqlc.arg(versions)::text[]),
+            unnest(sqlc.arg(due_dates)::date[]), unnest(sqlc.arg(update_times)::timestamptz[])) AS u(transaction_id, id, version, next_due_date, update_time)),
+    moved AS (
+        UPDATE subscriptions s SET next_due_date = u.next_due_date, payment_count = s.payment_count + 1, update_time = u.update_time
+        FROM u WHERE s.id = u.id AND s.xmin = u.version::xid
+        RETURNING u.transaction_id)
+INSERT INTO payments (transaction_id, subscription_id)
+SELECT CASE WHEN u.transaction_id IN (SELECT transaction_id FROM moved) THEN u.transaction_id ELSE ledger_changed_since_read(u.id) END, u.id
+FROM u;

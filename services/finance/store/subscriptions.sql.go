@@ -264,6 +264,43 @@ func (q *Queries) LockRecurringTotal(ctx context.Context, db DBTX, currencyCode 
 	return err
 }
 
+const recordSubscriptionPayments = `-- name: RecordSubscriptionPayments :exec
+WITH u AS (
+        SELECT transaction_id, id, version, next_due_date, update_time FROM ROWS FROM (unnest($1::uuid[]), unnest($2::uuid[]), unnest($3::text[]),
+            unnest($4::date[]), unnest($5::timestamptz[])) AS u(transaction_id, id, version, next_due_date, update_time)),
+    moved AS (
+        UPDATE subscriptions s SET next_due_date = u.next_due_date, payment_count = s.payment_count + 1, update_time = u.update_time
+        FROM u WHERE s.id = u.id AND s.xmin = u.version::xid
+        RETURNING u.transaction_id)
+INSERT INTO payments (transaction_id, subscription_id)
+SELECT CASE WHEN u.transaction_id IN (SELECT transaction_id FROM moved) THEN u.transaction_id ELSE ledger_changed_since_read(u.id) END, u.id
+FROM u
+`
+
+type RecordSubscriptionPaymentsParams struct {
+	TransactionIds []string
+	Ids            []string
+	Versions       []string
+	DueDates       []time.Time
+	UpdateTimes    []time.Time
+}
+
+// Moves on the subscriptions paid by entries the same transaction wrote
+// (RecordEntries), one per entry: each due date by one period (computed
+// with schedule_shift when the row was read) and its payment count by one,
+// with the entry's row in payments. Each names its row's xmin as read; if a
+// row changed since, the statement fails with GHL02 (migration 00015).
+func (q *Queries) RecordSubscriptionPayments(ctx context.Context, db DBTX, arg RecordSubscriptionPaymentsParams) error {
+	_, err := db.Exec(ctx, recordSubscriptionPayments,
+		arg.TransactionIds,
+		arg.Ids,
+		arg.Versions,
+		arg.DueDates,
+		arg.UpdateTimes,
+	)
+	return err
+}
+
 const recurringRevenue = `-- name: RecurringRevenue :many
 SELECT currency_code,
     ledger_clamp(coalesce(sum(amount) FILTER (WHERE interval = 'month'), 0) + div(coalesce(sum(amount) FILTER (WHERE interval = 'year'), 0), 12))::bigint AS mrr,
