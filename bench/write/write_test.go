@@ -446,7 +446,18 @@ func (s *server) prepare(t *testing.T) {
 	if _, err := s.db.Exec(ctx, `SET search_path TO finance`); err != nil {
 		t.Fatal(err)
 	}
-	rows, err := s.db.Query(ctx, `
+	written := func(what, query string) []string {
+		rows, err := s.db.Query(ctx, query, n)
+		if err != nil {
+			t.Fatalf("%s: %s: %v", s.name, what, err)
+		}
+		ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatalf("%s: %s: %v", s.name, what, err)
+		}
+		return ids
+	}
+	s.toReverse = written("entries to reverse", `
 		WITH t AS (
 			INSERT INTO finance.transactions (id, description, effective_time, source, creator)
 			SELECT gen_random_uuid(), 'bench: to reverse', now(), 'manual', '' FROM generate_series(1, $1)
@@ -455,17 +466,11 @@ func (s *server) prepare(t *testing.T) {
 			INSERT INTO finance.postings (transaction_id, seq, account_id, currency_code, amount)
 			SELECT t.id, s, CASE s WHEN 1 THEN 'bank' ELSE 'equity' END, 'USD', CASE s WHEN 1 THEN 100 ELSE -100 END
 			FROM t, generate_series(1, 2) AS s)
-		SELECT id::text FROM t`, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.toReverse, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		t.Fatalf("%s: entries to reverse: %v", s.name, err)
-	}
+		SELECT id::text FROM t`)
 	// APPROVED expenses, submitted and approved by others than the admin
 	// who pays them, to a payee named as a person (so paying asks
 	// membership nothing), as many as there are entries to reverse.
-	rows, err = s.db.Query(ctx, `
+	s.toPay = written("expenses to pay", `
 		WITH e AS (
 			INSERT INTO finance.expenses (id, payee, category, currency_code, amount, description, state, submitter, required_approvals)
 			SELECT gen_random_uuid(), 'people/bench-payee', 'hosting', 'USD', 400, 'bench: to pay', 'approved', 'people/bench-submitter', 1
@@ -476,13 +481,7 @@ func (s *server) prepare(t *testing.T) {
 			SELECT e.id, s, (ARRAY['submit', 'approve'])[s], (ARRAY['people/bench-submitter', 'people/bench-approver'])[s], now(),
 				(ARRAY['submitted', 'approved'])[s]
 			FROM e, generate_series(1, 2) AS s)
-		SELECT id::text FROM e`, n)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if s.toPay, err = pgx.CollectRows(rows, pgx.RowTo[string]); err != nil {
-		t.Fatalf("%s: expenses to pay: %v", s.name, err)
-	}
+		SELECT id::text FROM e`)
 	for i := range aheadOfLoad {
 		sub := s.create(t, "/v1/subscriptions", fmt.Sprintf(`{"subscriberName":"Load %d","amount":{"currencyCode":"USD","minorUnits":"500"},"interval":"INTERVAL_MONTH","nextDueDate":"2027-01-31"}`, i))
 		sp := s.create(t, "/v1/sponsorships", fmt.Sprintf(`{"organisation":"Load %d","kind":"KIND_SPONSORSHIP","amount":{"currencyCode":"USD","minorUnits":"10000"},"period":"INTERVAL_MONTH"}`, i))

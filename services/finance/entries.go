@@ -217,3 +217,17 @@ func (s *Server) writeOnlyEntries(ctx context.Context, ws []moneyWrite, out []mo
 	}
 	return replay, true
 }
+
+// preparePayment is the entry of a payment made now, at the database's
+// microsecond precision (now is returned too), checked as post checks it;
+// payment builds it from the row it pays as read before the write. The
+// payment's reply is built from that row as well, and writePrepared writes
+// the entry in its shared transaction's entries statement, then moves the
+// row on, unless the row changed since it was read (recordPayments); the
+// payment is then made under the row's lock (its alone path).
+func (s *Server) preparePayment(ctx context.Context, payment func(now time.Time) entry) (entry, time.Time, error) {
+	now := s.now().Truncate(time.Microsecond)
+	e := payment(now)
+	e.when = e.when.Truncate(time.Microsecond)
+	return e, now, s.checkLines(ctx, s.db, e.lines)
+}

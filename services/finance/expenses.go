@@ -351,13 +351,9 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 		return doWrite(ctx, s, nil, locked)
 	}
 	// Otherwise the payment, the expense PAID with the step in its history,
-	// and the reply are computed from the row as read, and written in the
-	// shared transaction's entries statement, which stops if the row changed
-	// since (RecordEntries); the payment is then made by locked.
-	now := s.now().Truncate(time.Microsecond)
-	e := payment(pre, now)
-	e.when = e.when.Truncate(time.Microsecond)
-	if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+	// and the reply are computed from the row as read (see preparePayment).
+	e, now, err := s.preparePayment(ctx, func(now time.Time) entry { return payment(pre, now) })
+	if err != nil {
 		return nil, err
 	}
 	w := &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId(), pays: &paidRow{expense: id, version: row.Version}}

@@ -228,13 +228,9 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		return doWrite(ctx, s, nil, locked)
 	}
 	// Otherwise the payment, the deal's new total and the reply are computed
-	// from the row as read, and written in the shared transaction's entries
-	// statement, which stops if the row changed since (RecordEntries); the
-	// payment is then made by locked.
-	now := s.now().Truncate(time.Microsecond)
-	e := payment(read, now)
-	e.when = e.when.Truncate(time.Microsecond)
-	if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+	// from the row as read (see preparePayment).
+	e, now, err := s.preparePayment(ctx, func(now time.Time) entry { return payment(read, now) })
+	if err != nil {
 		return nil, err
 	}
 	amt := read.GetAmount().GetMinorUnits()

@@ -271,13 +271,9 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		return doWrite(ctx, s, nil, locked)
 	}
 	// Otherwise the payment, the subscription it moves on and the reply are
-	// computed from the row as read, and written in the shared transaction's
-	// entries statement, which stops if the row changed since (RecordEntries);
-	// the payment is then made by locked.
-	now := s.now().Truncate(time.Microsecond)
-	e := payment(read, now)
-	e.when = e.when.Truncate(time.Microsecond)
-	if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+	// computed from the row as read (see preparePayment).
+	e, now, err := s.preparePayment(ctx, func(now time.Time) entry { return payment(read, now) })
+	if err != nil {
 		return nil, err
 	}
 	out := read
