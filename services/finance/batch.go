@@ -36,9 +36,11 @@ import (
 // the payments pay with one statement per kind of row; a batch of entries
 // alone, without payments, is that one statement, in a transaction of its
 // own (writeOnlyEntries). If a statement fails, it does not say which entry
-// it refused either (nor which payment's row changed since it was read):
-// the batch runs again with each write behind its own savepoint, as above,
-// where a payment is made under the lock of the row it pays.
+// it refused either: the batch runs again with each write behind its own
+// savepoint, as above, where a payment is made under the lock of the row it
+// pays. A payment whose row changed since it was read is named by its
+// statement's error (GHL02): it alone runs apart, under the row's lock,
+// and the others write their statement again.
 const (
 	moneyWriters      = 4
 	maxMoneyBatch     = 64
@@ -88,7 +90,7 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 		guarded = true
 	}
 	var alone []int
-	for ; len(together) > 1; guarded = true {
+	for len(together) > 1 {
 		var failed []int
 		entriesFailed := false
 		err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
@@ -136,6 +138,11 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 		}
 		alone = append(alone, failed...)
 		together = slices.DeleteFunc(together, func(i int) bool { return slices.Contains(failed, i) })
+		// If all that went wrong is a payment whose row changed since it was
+		// read (it runs alone, under the row's lock), the others try their
+		// shared statement again; each such try leaves one more write out.
+		_, stale := changedRow(err)
+		guarded = !stale || len(failed) == 0
 	}
 	for _, i := range together {
 		out[i].msg = nil

@@ -9,6 +9,7 @@ import (
 
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/outbox"
+	"github.com/guildhall/guildhall/internal/sqlstate"
 	"github.com/guildhall/guildhall/services/finance/store"
 )
 
@@ -139,8 +140,9 @@ func (s *Server) writeEntry(ctx context.Context, tx pgx.Tx, w *entryWrite) (prot
 // statement inside tx, when there are two or more, and answers them (out);
 // it returns the indices left to write one by one. An entry whose request id
 // was used before replays; if its replay fails, blamed is its index. If the
-// statement fails, nobody is blamed (blamed is -1) and the transaction is
-// lost: the caller writes the entries again one by one.
+// statement fails, the transaction is lost, and blamed is the payment whose
+// row changed since it was read (changedRow) or, for any other failure,
+// nobody (-1): the caller writes the entries again one by one.
 func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, out []moneyResult, indices []int) (rest []int, blamed int, err error) {
 	at, rest, _ := statementEntries(ws, indices)
 	if len(at) < 2 {
@@ -152,6 +154,13 @@ func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, o
 	}
 	written, err := s.recordEntries(ctx, tx, batch)
 	if err != nil {
+		if row, ok := changedRow(err); ok {
+			for _, i := range at {
+				if p := ws[i].entry.pays; p != nil && p.id() == row {
+					return nil, i, err
+				}
+			}
+		}
 		return nil, -1, err
 	}
 	for j, i := range at {
@@ -216,6 +225,19 @@ func (s *Server) writeOnlyEntries(ctx context.Context, ws []moneyWrite, out []mo
 		}
 	}
 	return replay, true
+}
+
+// sqlstateChangedSinceRead is what a payment's statement raises when the
+// row it pays changed since the payment was prepared (migration 00015).
+const sqlstateChangedSinceRead = "GHL02"
+
+// changedRow is the id of the row whose change since it was read failed a
+// payment's statement (err), if that is what err is.
+func changedRow(err error) (id string, ok bool) {
+	if pe := sqlstate.Of(err); pe != nil && pe.Code == sqlstateChangedSinceRead {
+		return pe.Detail, true
+	}
+	return "", false
 }
 
 // preparePayment is the entry of a payment made now, at the database's
