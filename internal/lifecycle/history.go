@@ -107,8 +107,15 @@ type stored struct {
 
 func (h History) read(ctx context.Context, db DB, ids []string, each func(stored)) error {
 	key, table := pgx.Identifier{h.Key}.Sanitize(), pgx.Identifier{h.Table}.Sanitize()
+	where, arg := key+` = ANY($1)`, any(ids)
+	if len(ids) == 1 {
+		// One resource's history (a Get, a write's reply): with = the
+		// server keeps the statement's generic plan, where ANY($1) was
+		// planned again on every call.
+		where, arg = key+` = $1`, ids[0]
+	}
 	rows, err := db.Query(ctx, `SELECT `+key+`::text, from_state, to_state, actor, time, note FROM `+table+
-		` WHERE `+key+` = ANY($1) ORDER BY `+key+`, id`, ids)
+		` WHERE `+where+` ORDER BY `+key+`, id`, arg)
 	if err != nil {
 		return err
 	}

@@ -79,7 +79,13 @@ func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.E
 			return 0, err
 		}
 		stored++
-		if _, err := s.q.QueueDeliveries(ctx, tx, store.QueueDeliveriesParams{Seq: seq, Type: ev.GetType(), Public: a.GetAnyone()}); err != nil {
+		// Webhooks hear public events only. (Asked here rather than in the
+		// query, whose plan the server then keeps instead of planning it
+		// again for each event.)
+		if !a.GetAnyone() {
+			continue
+		}
+		if _, err := s.q.QueueDeliveries(ctx, tx, store.QueueDeliveriesParams{Seq: seq, Type: ev.GetType()}); err != nil {
 			return 0, err
 		}
 	}

@@ -89,8 +89,17 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 		// runs alone below, as any write, for its own error).
 		guarded = true
 	}
+	// A lone write runs alone (below), but for a payment prepared as an
+	// entry: written as one, it takes a few statements instead of ten.
+	shared := func() bool {
+		if len(together) == 1 && !guarded {
+			e := ws[together[0]].entry
+			return e != nil && e.pays != nil
+		}
+		return len(together) > 1
+	}
 	var alone []int
-	for len(together) > 1 {
+	for shared() {
 		var failed []int
 		entriesFailed := false
 		err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {

@@ -137,7 +137,7 @@ func (s *Server) writeEntry(ctx context.Context, tx pgx.Tx, w *entryWrite) (prot
 }
 
 // writeEntries writes the entries (statementEntries) among indices of ws in one
-// statement inside tx, when there are two or more, and answers them (out);
+// statement inside tx, and answers them (out);
 // it returns the indices left to write one by one. An entry whose request id
 // was used before replays; if its replay fails, blamed is its index. If the
 // statement fails, the transaction is lost, and blamed is the payment whose
@@ -145,7 +145,7 @@ func (s *Server) writeEntry(ctx context.Context, tx pgx.Tx, w *entryWrite) (prot
 // nobody (-1): the caller writes the entries again one by one.
 func (s *Server) writeEntries(ctx context.Context, tx pgx.Tx, ws []moneyWrite, out []moneyResult, indices []int) (rest []int, blamed int, err error) {
 	at, rest, _ := statementEntries(ws, indices)
-	if len(at) < 2 {
+	if len(at) == 0 {
 		return indices, -1, nil
 	}
 	batch := make([]*entryWrite, len(at))

@@ -10,10 +10,11 @@ ON CONFLICT (id) DO NOTHING
 RETURNING seq;
 
 -- name: QueueDeliveries :execrows
--- Queues a public event for every active webhook subscribed to its type.
+-- Queues a public event (callers queue no other) for every active webhook
+-- subscribed to its type.
 INSERT INTO deliveries (webhook_id, event_seq)
 SELECT w.id, sqlc.arg(seq)::bigint FROM webhooks w
-WHERE w.active AND sqlc.arg(type)::text = ANY (w.event_types) AND sqlc.arg(public)::boolean
+WHERE w.active AND sqlc.arg(type)::text = ANY (w.event_types)
 ORDER BY w.id;
 
 -- name: EventSeq :one

@@ -147,19 +147,19 @@ func (q *Queries) LockLog(ctx context.Context, db DBTX) error {
 const queueDeliveries = `-- name: QueueDeliveries :execrows
 INSERT INTO deliveries (webhook_id, event_seq)
 SELECT w.id, $1::bigint FROM webhooks w
-WHERE w.active AND $2::text = ANY (w.event_types) AND $3::boolean
+WHERE w.active AND $2::text = ANY (w.event_types)
 ORDER BY w.id
 `
 
 type QueueDeliveriesParams struct {
-	Seq    int64
-	Type   string
-	Public bool
+	Seq  int64
+	Type string
 }
 
-// Queues a public event for every active webhook subscribed to its type.
+// Queues a public event (callers queue no other) for every active webhook
+// subscribed to its type.
 func (q *Queries) QueueDeliveries(ctx context.Context, db DBTX, arg QueueDeliveriesParams) (int64, error) {
-	result, err := db.Exec(ctx, queueDeliveries, arg.Seq, arg.Type, arg.Public)
+	result, err := db.Exec(ctx, queueDeliveries, arg.Seq, arg.Type)
 	if err != nil {
 		return 0, err
 	}
