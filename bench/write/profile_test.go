@@ -1,6 +1,7 @@
 package write_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -23,7 +25,7 @@ import (
 
 // TestProfile writes CPU and allocation profiles of Guildhall serving REST
 // donations (or BENCH_PROFILE_PATH=transactions: manual entries,
-// subscriptions: subscription payments) from 32
+// subscriptions: subscription payments, reversals: reversals) from 32
 // connections, in this process, into the directory BENCH_PROFILE names:
 //
 //	BENCH_PROFILE=/tmp/prof go test -count=1 -run TestProfile ./bench/write/
@@ -64,6 +66,32 @@ func TestProfile(t *testing.T) {
 		var n atomic.Int64
 		body = "" // the request id goes in the body: a :recordPayment takes no query
 		url = func() string { return "/v1/" + subs[n.Add(1)%int64(len(subs))] + ":recordPayment" }
+	case "reversals":
+		// Entries to reverse, straight into the ledger (as TestWrite's).
+		db := env.DB(t, "finance")
+		if _, err := db.Exec(context.Background(), `SET search_path TO finance`); err != nil {
+			t.Fatal(err)
+		}
+		rows, err := db.Query(context.Background(), `
+			WITH t AS (
+				INSERT INTO finance.transactions (id, description, effective_time, source, creator)
+				SELECT gen_random_uuid(), 'bench: to reverse', now(), 'manual', '' FROM generate_series(1, 40000)
+				RETURNING id),
+			p AS (
+				INSERT INTO finance.postings (transaction_id, seq, account_id, currency_code, amount)
+				SELECT t.id, s, CASE s WHEN 1 THEN 'bank' ELSE 'equity' END, 'USD', CASE s WHEN 1 THEN 100 ELSE -100 END
+				FROM t, generate_series(1, 2) AS s)
+			SELECT id::text FROM t`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		entries, err := pgx.CollectRows(rows, pgx.RowTo[string])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n atomic.Int64
+		body = ""
+		url = func() string { return "/v1/transactions/" + entries[n.Add(1)-1] + ":reverse" }
 	}
 	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	load := func(d time.Duration) int {
