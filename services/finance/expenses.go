@@ -38,7 +38,7 @@ func (s *Server) loadExpense(ctx context.Context, db dbtx, id string, lock bool)
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, resource.Name(expenses, id))
 	}
-	events, err := s.q.ListExpenseEvents(ctx, db, []string{r.ID})
+	events, err := s.q.ListExpenseHistory(ctx, db, r.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -306,7 +306,7 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	history, err := s.q.ListExpenseEvents(ctx, s.db, []string{id})
+	history, err := s.q.ListExpenseHistory(ctx, s.db, id)
 	if err != nil {
 		return nil, err
 	}

@@ -163,7 +163,17 @@ func (s *Server) loadPostings(ctx context.Context, db dbtx, txs ...*financev1.Tr
 		ids[i] = resource.ID(transactions, t.Name)
 		byID[ids[i]] = t
 	}
-	rows, err := s.q.ListPostings(ctx, db, ids)
+	var rows []store.ListPostingsRow
+	var err error
+	if len(ids) == 1 {
+		var one []store.ListEntryPostingsRow
+		one, err = s.q.ListEntryPostings(ctx, db, ids[0])
+		for _, r := range one {
+			rows = append(rows, store.ListPostingsRow(r))
+		}
+	} else {
+		rows, err = s.q.ListPostings(ctx, db, ids)
+	}
 	if err != nil {
 		return err
 	}

@@ -17,8 +17,14 @@ ORDER BY id
 LIMIT sqlc.arg(page_size);
 
 -- name: ListExpenseEvents :many
--- The history of one or more expenses (a page of a list), in order.
+-- The history of a page of expenses, in order (ListExpenseHistory reads
+-- one expense's).
 SELECT * FROM expense_events WHERE expense_id = ANY(sqlc.arg(expense_ids)::uuid[]) ORDER BY expense_id, seq;
+
+-- name: ListExpenseHistory :many
+-- ListExpenseEvents for one expense: with = rather than ANY, the server
+-- keeps the statement's generic plan instead of planning it on every call.
+SELECT * FROM expense_events WHERE expense_id = sqlc.arg(expense_id) ORDER BY seq;
 
 -- name: CreateExpense :exec
 INSERT INTO expenses (id, payee, category, currency_code, amount, description, invoice_reference,

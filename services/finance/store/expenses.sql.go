@@ -173,9 +173,45 @@ const listExpenseEvents = `-- name: ListExpenseEvents :many
 SELECT expense_id, seq, action, actor, time, state, reason, transaction_id FROM expense_events WHERE expense_id = ANY($1::uuid[]) ORDER BY expense_id, seq
 `
 
-// The history of one or more expenses (a page of a list), in order.
+// The history of a page of expenses, in order (ListExpenseHistory reads
+// one expense's).
 func (q *Queries) ListExpenseEvents(ctx context.Context, db DBTX, expenseIds []string) ([]ExpenseEvent, error) {
 	rows, err := db.Query(ctx, listExpenseEvents, expenseIds)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ExpenseEvent{}
+	for rows.Next() {
+		var i ExpenseEvent
+		if err := rows.Scan(
+			&i.ExpenseID,
+			&i.Seq,
+			&i.Action,
+			&i.Actor,
+			&i.Time,
+			&i.State,
+			&i.Reason,
+			&i.TransactionID,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
+const listExpenseHistory = `-- name: ListExpenseHistory :many
+SELECT expense_id, seq, action, actor, time, state, reason, transaction_id FROM expense_events WHERE expense_id = $1 ORDER BY seq
+`
+
+// ListExpenseEvents for one expense: with = rather than ANY, the server
+// keeps the statement's generic plan instead of planning it on every call.
+func (q *Queries) ListExpenseHistory(ctx context.Context, db DBTX, expenseID string) ([]ExpenseEvent, error) {
+	rows, err := db.Query(ctx, listExpenseHistory, expenseID)
 	if err != nil {
 		return nil, err
 	}

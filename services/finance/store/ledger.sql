@@ -31,10 +31,19 @@ ORDER BY t.id
 LIMIT sqlc.arg(page_size);
 
 -- name: ListPostings :many
+-- The postings of a page of entries (ListEntryPostings reads one entry's).
 SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
 FROM postings
 WHERE transaction_id = ANY(sqlc.arg(transaction_ids)::uuid[])
 ORDER BY transaction_id, seq;
+
+-- name: ListEntryPostings :many
+-- ListPostings for one entry: with = rather than ANY, the server keeps the
+-- statement's generic plan instead of planning it on every call.
+SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
+FROM postings
+WHERE transaction_id = sqlc.arg(transaction_id)
+ORDER BY seq;
 
 -- name: HiddenMovements :many
 -- The movements, per account, month and source, of entries hidden from the

@@ -90,6 +90,47 @@ func (q *Queries) HiddenMovements(ctx context.Context, db DBTX, at time.Time) ([
 	return items, nil
 }
 
+const listEntryPostings = `-- name: ListEntryPostings :many
+SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
+FROM postings
+WHERE transaction_id = $1
+ORDER BY seq
+`
+
+type ListEntryPostingsRow struct {
+	TransactionID string
+	AccountID     string
+	CurrencyCode  string
+	Amount        int64
+}
+
+// ListPostings for one entry: with = rather than ANY, the server keeps the
+// statement's generic plan instead of planning it on every call.
+func (q *Queries) ListEntryPostings(ctx context.Context, db DBTX, transactionID string) ([]ListEntryPostingsRow, error) {
+	rows, err := db.Query(ctx, listEntryPostings, transactionID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []ListEntryPostingsRow{}
+	for rows.Next() {
+		var i ListEntryPostingsRow
+		if err := rows.Scan(
+			&i.TransactionID,
+			&i.AccountID,
+			&i.CurrencyCode,
+			&i.Amount,
+		); err != nil {
+			return nil, err
+		}
+		items = append(items, i)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const listPostings = `-- name: ListPostings :many
 SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
 FROM postings
@@ -104,6 +145,7 @@ type ListPostingsRow struct {
 	Amount        int64
 }
 
+// The postings of a page of entries (ListEntryPostings reads one entry's).
 func (q *Queries) ListPostings(ctx context.Context, db DBTX, transactionIds []string) ([]ListPostingsRow, error) {
 	rows, err := db.Query(ctx, listPostings, transactionIds)
 	if err != nil {
