@@ -72,16 +72,7 @@ func TestProfile(t *testing.T) {
 		if _, err := db.Exec(context.Background(), `SET search_path TO finance`); err != nil {
 			t.Fatal(err)
 		}
-		rows, err := db.Query(context.Background(), `
-			WITH t AS (
-				INSERT INTO finance.transactions (id, description, effective_time, source, creator)
-				SELECT gen_random_uuid(), 'bench: to reverse', now(), 'manual', '' FROM generate_series(1, 40000)
-				RETURNING id),
-			p AS (
-				INSERT INTO finance.postings (transaction_id, seq, account_id, currency_code, amount)
-				SELECT t.id, s, CASE s WHEN 1 THEN 'bank' ELSE 'equity' END, 'USD', CASE s WHEN 1 THEN 100 ELSE -100 END
-				FROM t, generate_series(1, 2) AS s)
-			SELECT id::text FROM t`)
+		rows, err := db.Query(context.Background(), entriesToReverse, 40000)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -104,6 +104,21 @@ var paths = []path{
 // go round, so that concurrent payments seldom wait on one row.
 const aheadOfLoad = 256
 
+// entriesToReverse writes $1 manual entries of 100 minor units (bank,
+// equity) straight into the ledger, in one statement, and returns their
+// ids: what the reversal paths reverse, one each. The ledger's triggers
+// name finance's tables unqualified: run it with search_path finance.
+const entriesToReverse = `
+		WITH t AS (
+			INSERT INTO finance.transactions (id, description, effective_time, source, creator)
+			SELECT gen_random_uuid(), 'bench: to reverse', now(), 'manual', '' FROM generate_series(1, $1)
+			RETURNING id),
+		p AS (
+			INSERT INTO finance.postings (transaction_id, seq, account_id, currency_code, amount)
+			SELECT t.id, s, CASE s WHEN 1 THEN 'bank' ELSE 'equity' END, 'USD', CASE s WHEN 1 THEN 100 ELSE -100 END
+			FROM t, generate_series(1, 2) AS s)
+		SELECT id::text FROM t`
+
 // figures are one path's measurements on one build.
 type figures struct {
 	maxRate      float64 // req/s at BENCH_CLIENTS connections, closed loop
@@ -457,16 +472,7 @@ func (s *server) prepare(t *testing.T) {
 		}
 		return ids
 	}
-	s.toReverse = written("entries to reverse", `
-		WITH t AS (
-			INSERT INTO finance.transactions (id, description, effective_time, source, creator)
-			SELECT gen_random_uuid(), 'bench: to reverse', now(), 'manual', '' FROM generate_series(1, $1)
-			RETURNING id),
-		p AS (
-			INSERT INTO finance.postings (transaction_id, seq, account_id, currency_code, amount)
-			SELECT t.id, s, CASE s WHEN 1 THEN 'bank' ELSE 'equity' END, 'USD', CASE s WHEN 1 THEN 100 ELSE -100 END
-			FROM t, generate_series(1, 2) AS s)
-		SELECT id::text FROM t`)
+	s.toReverse = written("entries to reverse", entriesToReverse)
 	// APPROVED expenses, submitted and approved by others than the admin
 	// who pays them, to a payee named as a person (so paying asks
 	// membership nothing), as many as there are entries to reverse.
