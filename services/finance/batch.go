@@ -35,12 +35,14 @@ import (
 // the ledger's statement trigger costs per statement, and moves on the rows
 // the payments pay with one statement per kind of row; a batch of entries
 // alone, without payments, is that one statement, in a transaction of its
-// own (writeOnlyEntries). If a statement fails, it does not say which entry
-// it refused either: the batch runs again with each write behind its own
-// savepoint, as above, where a payment is made under the lock of the row it
-// pays. A payment whose row changed since it was read is named by its
-// statement's error (GHL02): it alone runs apart, under the row's lock,
-// and the others write their statement again.
+// own (writeOnlyEntries). When another write of the batch failed, the
+// retry writes the entries' statement behind a savepoint of its own. If a
+// statement fails, it does not say which entry it refused either: the batch
+// runs again with each write behind its own savepoint, as above, where a
+// payment is made under the lock of the row it pays. A payment whose row
+// changed since it was read is named by its statement's error (GHL02): it
+// alone runs apart, under the row's lock, and the others write their
+// statement again.
 const (
 	moneyWriters      = 4
 	maxMoneyBatch     = 64
@@ -53,8 +55,9 @@ type moneyWrite struct {
 	// run is the write, idempotency key included, inside tx; it returns the
 	// reply.
 	run func(ctx context.Context, tx pgx.Tx) (proto.Message, error)
-	// entry, for a manual entry or a reversal, is what run writes, for writeEntries to
-	// write with the batch's other entries in one statement.
+	// entry, for a manual entry, a reversal or a prepared payment, is what
+	// run writes, for writeEntries to write with the batch's other entries
+	// in one statement.
 	entry *entryWrite
 }
 
@@ -79,7 +82,11 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 	for i := range together {
 		together[i] = i
 	}
-	guarded := false
+	// guarded: each write behind a savepoint of its own; statement: the
+	// entries are written as one statement (writeEntries), behind a
+	// savepoint of its own when guarded, until that statement has failed
+	// without naming the write it refused.
+	guarded, statement := false, true
 	if _, rest, payments := statementEntries(ws, together); len(rest) == 0 && !payments {
 		replay, ok := s.writeOnlyEntries(ctx, ws, out)
 		if ok {
@@ -87,7 +94,7 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 		}
 		// The statement does not say which entry it refused (a lone entry
 		// runs alone below, as any write, for its own error).
-		guarded = true
+		guarded, statement = true, false
 	}
 	// A lone write runs alone (below), but for a payment prepared as an
 	// entry: written as one, it takes a few statements instead of ten.
@@ -105,16 +112,28 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 		err := database.InTx(ctx, s.db, func(tx pgx.Tx) error {
 			failed, entriesFailed = failed[:0], false
 			rest := together
-			if !guarded {
-				var blamed int
-				var err error
-				if rest, blamed, err = s.writeEntries(ctx, tx, ws, out, together); err != nil {
-					if blamed >= 0 {
-						failed = append(failed, blamed)
-					} else {
-						entriesFailed = true
-					}
+			if statement {
+				blamed := -1
+				write := func(tx pgx.Tx) error {
+					var err error
+					rest, blamed, err = s.writeEntries(ctx, tx, ws, out, together)
 					return err
+				}
+				if !guarded {
+					if err := write(tx); err != nil {
+						if blamed >= 0 {
+							failed = append(failed, blamed)
+						} else {
+							entriesFailed = true
+						}
+						return err
+					}
+				} else if err := pgx.BeginFunc(ctx, tx, write); err != nil {
+					if ctx.Err() != nil || errors.Is(err, pgx.ErrTxClosed) {
+						return err
+					}
+					// Undone: its entries are written one by one below.
+					rest = together
 				}
 			}
 			for _, i := range rest {
@@ -149,9 +168,12 @@ func (s *Server) writeMoney(ctx context.Context, ws []moneyWrite) ([]moneyResult
 		together = slices.DeleteFunc(together, func(i int) bool { return slices.Contains(failed, i) })
 		// If all that went wrong is a payment whose row changed since it was
 		// read (it runs alone, under the row's lock), the others try their
-		// shared statement again; each such try leaves one more write out.
+		// shared statement again as they did; each such try leaves one more
+		// write out. Otherwise they try again behind savepoints, the entries'
+		// statement too unless it was what failed.
 		_, stale := changedRow(err)
 		guarded = !stale || len(failed) == 0
+		statement = !entriesFailed
 	}
 	for _, i := range together {
 		out[i].msg = nil

@@ -200,7 +200,8 @@ func TestReversalsWrittenTogether(t *testing.T) {
 }
 
 // Concurrent expense payments share transactions and statements, each
-// stored as its reply says; an unapproved expense fails alone, and a
+// stored as its reply says; an unapproved expense fails alone (and its
+// failure does not keep the others from sharing a statement), and a
 // payment's request id replays.
 func TestExpensePaymentsWrittenTogether(t *testing.T) {
 	t.Parallel()
@@ -228,7 +229,9 @@ func TestExpensePaymentsWrittenTogether(t *testing.T) {
 	for range 3 {
 		calls = append(calls, batchCall{path: "/v1/" + approved[15] + ":pay", body: `{"requestId":"` + dup + `"}`, wantStatus: http.StatusOK, group: dup})
 	}
-	calls = append(calls, batchCall{path: "/v1/" + unapproved + ":pay", body: `{"requestId":"` + rid() + `"}`, wantStatus: http.StatusBadRequest, wantReason: "ILLEGAL_TRANSITION"})
+	for range 4 {
+		calls = append(calls, batchCall{path: "/v1/" + unapproved + ":pay", body: `{"requestId":"` + rid() + `"}`, wantStatus: http.StatusBadRequest, wantReason: "ILLEGAL_TRANSITION"})
+	}
 	f.storedAsReplied(t, calls, f.wave(t, calls))
 	if n := f.count(t, `SELECT count(*) FROM transactions WHERE source = 'expense'`); n != 16 {
 		t.Errorf("%d expense entries, want 16", n)
