@@ -8,6 +8,7 @@ import (
 	"flag"
 	"net"
 	"net/http"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -46,6 +47,9 @@ type Env struct {
 
 	cfg   *config.Config
 	token string
+	// pools are DB's, one per service, shared by the Env's copies
+	// (WithToken) and closed when the test that started it ends.
+	pools *pools
 	// stopMembership stops a membership served apart (Extras.MembershipApart).
 	stopMembership func()
 }
@@ -105,9 +109,14 @@ func StartTraced(t testing.TB, tel *telemetry.Telemetry, opts ...Option) *Env {
 	return StartWith(t, Extras{Telemetry: tel}, opts...)
 }
 
+// dbMaxConns sizes each service's pool in an Env.
+const dbMaxConns = 6
+
 // StartWith is Start with the given extras.
 func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 	t.Helper()
+	// Four services' pools, and the test's own queries.
+	pgtest.Hold(t, 4*dbMaxConns+4)
 	dbURL := pgtest.New(t, Schemas())
 	env := map[string]string{
 		"GUILDHALL_DATABASE_URL":          dbURL,
@@ -116,10 +125,11 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 		"GUILDHALL_BOOTSTRAP_ADMIN_TOKEN": AdminToken,
 		"GUILDHALL_INTERNAL_TOKEN":        "gh_internal-test-token",
 		// Small pools: go test runs packages side by side, each test with
-		// three pools of its own, and PostgreSQL's default is 100
-		// connections in all. Storm tests then queue on the pool, as
-		// production traffic past its size would.
-		"GUILDHALL_DB_MAX_CONNS": "6",
+		// four pools of its own, and PostgreSQL's default is 100
+		// connections in all (pgtest.Hold above waits for room). Storm
+		// tests then queue on the pool, as production traffic past its
+		// size would.
+		"GUILDHALL_DB_MAX_CONNS": strconv.Itoa(dbMaxConns),
 		// The database is a clone of a template these very migrations
 		// made (pgtest names it after their contents).
 		"GUILDHALL_MIGRATE_ON_START": "false",
@@ -219,7 +229,10 @@ func StartWith(t testing.TB, x Extras, opts ...Option) *Env {
 			t.Errorf("guildhall did not stop within 15s")
 		}
 	})
+	ps := &pools{open: map[string]*pgxpool.Pool{}}
+	t.Cleanup(ps.close)
 	return &Env{
+		pools:          ps,
 		BaseURL:        "http://" + httpLis.Addr().String(),
 		Conn:           conn,
 		DatabaseURL:    dbURL,
@@ -241,15 +254,36 @@ func (e *Env) StopMembership(t testing.TB) {
 	e.stopMembership()
 }
 
-// DB opens a pool on one service's schema, for checking stored rows.
+// DB is a pool on one service's schema, for checking stored rows: one per
+// service for the Env's life, however often a test asks (each would
+// otherwise hold its connections until the test ends).
 func (e *Env) DB(t testing.TB, service string) *pgxpool.Pool {
 	t.Helper()
+	e.pools.mu.Lock()
+	defer e.pools.mu.Unlock()
+	if pool, ok := e.pools.open[service]; ok {
+		return pool
+	}
 	pool, err := database.Open(context.Background(), e.DatabaseURL, service)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(pool.Close)
+	e.pools.open[service] = pool
 	return pool
+}
+
+// pools are an Env's pools for tests' queries, by service.
+type pools struct {
+	mu   sync.Mutex
+	open map[string]*pgxpool.Pool
+}
+
+func (p *pools) close() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, pool := range p.open {
+		pool.Close()
+	}
 }
 
 func listen(t testing.TB) net.Listener {

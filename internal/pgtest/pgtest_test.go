@@ -171,3 +171,29 @@ func TestClonesMadeAhead(t *testing.T) {
 		}
 	}
 }
+
+// Hold lets one test at a time through when each asks for more room than
+// the server has (one slot), across goroutines as across processes.
+func TestHoldWaitsForRoom(t *testing.T) {
+	const all = 1 << 20
+	held, release := make(chan struct{}), make(chan struct{})
+	t.Run("first", func(t *testing.T) {
+		t.Parallel()
+		pgtest.Hold(t, all)
+		close(held)
+		<-release
+	})
+	t.Run("second", func(t *testing.T) {
+		t.Parallel()
+		<-held
+		start := time.Now()
+		go func() {
+			time.Sleep(300 * time.Millisecond)
+			close(release)
+		}()
+		pgtest.Hold(t, all)
+		if waited := time.Since(start); waited < 250*time.Millisecond {
+			t.Errorf("the second test got room after %v, while the first held the only slot", waited)
+		}
+	})
+}
