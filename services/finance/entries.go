@@ -7,8 +7,10 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/outbox"
+	"github.com/guildhall/guildhall/internal/resource"
 	"github.com/guildhall/guildhall/internal/sqlstate"
 	"github.com/guildhall/guildhall/services/finance/store"
 )
@@ -240,16 +242,35 @@ func changedRow(err error) (id string, ok bool) {
 	return "", false
 }
 
-// preparePayment is the entry of a payment made now, at the database's
-// microsecond precision (now is returned too), checked as post checks it;
-// payment builds it from the row it pays as read before the write. The
-// payment's reply is built from that row as well, and writePrepared writes
-// the entry in its shared transaction's entries statement, then moves the
-// row on, unless the row changed since it was read (recordPayments); the
-// payment is then made under the row's lock (its alone path).
-func (s *Server) preparePayment(ctx context.Context, payment func(now time.Time) entry) (entry, time.Time, error) {
+// writePayment writes a payment prepared from the row it pays, as read
+// before the write (pays names that row and its version): payment builds
+// the entry made now, at the database's microsecond precision, which is
+// checked as post checks it; reply builds the answer and the event that
+// announces it from the entry's id and now. writePrepared then writes the
+// entry in its shared transaction's entries statement and moves the row on,
+// unless the row changed since it was read (recordPayments); the payment is
+// then made by locked, under the row's lock, as it is when it runs alone.
+func writePayment[T proto.Message](ctx context.Context, s *Server, req proto.Message, requestID, method string, pays *paidRow,
+	payment func(now time.Time) entry, reply func(id string, now time.Time) (T, events.Event, error),
+	locked func(context.Context, pgx.Tx) (T, error)) (T, error) {
+	var zero T
 	now := s.now().Truncate(time.Microsecond)
 	e := payment(now)
 	e.when = e.when.Truncate(time.Microsecond)
-	return e, now, s.checkLines(ctx, s.db, e.lines)
+	if err := s.checkLines(ctx, s.db, e.lines); err != nil {
+		return zero, err
+	}
+	w := &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: requestID, pays: pays}
+	out, ev, err := reply(w.id, now)
+	if err != nil {
+		return zero, err
+	}
+	w.reply = out
+	ev.Time = now
+	m, err := events.Message(ev)
+	if err != nil {
+		return zero, err
+	}
+	w.outbox = []outbox.Message{m}
+	return writePrepared(ctx, s, w, method, req, locked)
 }

@@ -20,7 +20,6 @@ import (
 	"github.com/guildhall/guildhall/internal/database"
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
-	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -351,25 +350,18 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 		return doWrite(ctx, s, nil, locked)
 	}
 	// Otherwise the payment, the expense PAID with the step in its history,
-	// and the reply are computed from the row as read (see preparePayment).
-	e, now, err := s.preparePayment(ctx, func(now time.Time) entry { return payment(pre, now) })
-	if err != nil {
-		return nil, err
-	}
-	w := &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId(), pays: &paidRow{expense: id, version: row.Version}}
-	out := pre
-	out.State = financev1.Expense_STATE_PAID
-	out.Transaction = resource.Name(transactions, w.id)
-	out.History = append(out.History, &financev1.ExpenseEvent{Action: "pay", Actor: actor, Time: timestamppb.New(now),
-		State: financev1.Expense_STATE_PAID, Transaction: out.GetTransaction()})
-	w.reply = out
-	m, err := events.Message(events.Event{Type: events.ExpensePaid, Subject: out.GetName(), Data: expenseData(out.GetName(), out.GetState(), out.GetSubmitter(), out.GetTransaction()),
-		Audience: expenseReaders.With(out.GetSubmitter()), Time: now})
-	if err != nil {
-		return nil, err
-	}
-	w.outbox = []outbox.Message{m}
-	return writePrepared(ctx, s, w, method, req, locked)
+	// and the reply are computed from the row as read (writePayment).
+	return writePayment(ctx, s, req, req.GetRequestId(), method, &paidRow{expense: id, version: row.Version},
+		func(now time.Time) entry { return payment(pre, now) },
+		func(entryID string, now time.Time) (*financev1.Expense, events.Event, error) {
+			out := pre
+			out.State = financev1.Expense_STATE_PAID
+			out.Transaction = resource.Name(transactions, entryID)
+			out.History = append(out.History, &financev1.ExpenseEvent{Action: "pay", Actor: actor, Time: timestamppb.New(now),
+				State: financev1.Expense_STATE_PAID, Transaction: out.GetTransaction()})
+			return out, events.Event{Type: events.ExpensePaid, Subject: out.GetName(),
+				Data: expenseData(out.GetName(), out.GetState(), out.GetSubmitter(), out.GetTransaction()), Audience: expenseReaders.With(out.GetSubmitter())}, nil
+		}, locked)
 }
 
 // GetExpense implements AIP-131.

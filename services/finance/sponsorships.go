@@ -16,7 +16,6 @@ import (
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/money"
-	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -228,26 +227,18 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 		return doWrite(ctx, s, nil, locked)
 	}
 	// Otherwise the payment, the deal's new total and the reply are computed
-	// from the row as read (see preparePayment).
-	e, now, err := s.preparePayment(ctx, func(now time.Time) entry { return payment(read, now) })
-	if err != nil {
-		return nil, err
-	}
+	// from the row as read (writePayment).
 	amt := read.GetAmount().GetMinorUnits()
-	out := read
-	out.Paid = mon(out.GetAmount().GetCurrencyCode(), pre.Sponsorship.Paid+amt)
-	out.UpdateTime = timestamppb.New(now)
-	out.Etag = resource.Etag(pre.Sponsorship.Version + 1)
-	if err := lifecycle.Fill(ctx, s.db, sponsorshipHistory, out); err != nil {
-		return nil, err
-	}
-	m, err := events.Message(events.Event{Type: events.SponsorshipPaymentRecorded, Subject: out.GetName(), Data: sponsorshipData(out),
-		Audience: events.Public(), Time: now})
-	if err != nil {
-		return nil, err
-	}
-	return writePrepared(ctx, s, &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId(), reply: out,
-		outbox: []outbox.Message{m}, pays: &paidRow{sponsorship: id, version: pre.Version, amount: amt}}, method, req, locked)
+	return writePayment(ctx, s, req, req.GetRequestId(), method, &paidRow{sponsorship: id, version: pre.Version, amount: amt},
+		func(now time.Time) entry { return payment(read, now) },
+		func(_ string, now time.Time) (*financev1.Sponsorship, events.Event, error) {
+			out := read
+			out.Paid = mon(out.GetAmount().GetCurrencyCode(), pre.Sponsorship.Paid+amt)
+			out.UpdateTime = timestamppb.New(now)
+			out.Etag = resource.Etag(pre.Sponsorship.Version + 1)
+			ev := events.Event{Type: events.SponsorshipPaymentRecorded, Subject: out.GetName(), Data: sponsorshipData(out), Audience: events.Public()}
+			return out, ev, lifecycle.Fill(ctx, s.db, sponsorshipHistory, out)
+		}, locked)
 }
 
 // sponsorshipPayable refuses a payment of deal sp, named name, that has

@@ -17,7 +17,6 @@ import (
 	"github.com/guildhall/guildhall/internal/events"
 	"github.com/guildhall/guildhall/internal/lifecycle"
 	"github.com/guildhall/guildhall/internal/money"
-	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/pagination"
 	"github.com/guildhall/guildhall/internal/pgenum"
 	"github.com/guildhall/guildhall/internal/resource"
@@ -271,26 +270,16 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 		return doWrite(ctx, s, nil, locked)
 	}
 	// Otherwise the payment, the subscription it moves on and the reply are
-	// computed from the row as read (see preparePayment).
-	e, now, err := s.preparePayment(ctx, func(now time.Time) entry { return payment(read, now) })
-	if err != nil {
-		return nil, err
-	}
-	out := read
-	out.PaymentCount++
-	out.NextDueDate = pre.FollowingDueDate.Format(convert.DateLayout)
-	out.UpdateTime = timestamppb.New(now)
-	if err := lifecycle.Fill(ctx, s.db, subscriptionHistory, out); err != nil {
-		return nil, err
-	}
-	ev := event(out)
-	ev.Time = now
-	m, err := events.Message(ev)
-	if err != nil {
-		return nil, err
-	}
-	return writePrepared(ctx, s, &entryWrite{id: resource.NewID(), entry: e, created: now, requestID: req.GetRequestId(), reply: out,
-		outbox: []outbox.Message{m}, pays: &paidRow{subscription: id, version: pre.Version, nextDue: pre.FollowingDueDate}}, method, req, locked)
+	// computed from the row as read (writePayment).
+	return writePayment(ctx, s, req, req.GetRequestId(), method, &paidRow{subscription: id, version: pre.Version, nextDue: pre.FollowingDueDate},
+		func(now time.Time) entry { return payment(read, now) },
+		func(_ string, now time.Time) (*financev1.Subscription, events.Event, error) {
+			out := read
+			out.PaymentCount++
+			out.NextDueDate = pre.FollowingDueDate.Format(convert.DateLayout)
+			out.UpdateTime = timestamppb.New(now)
+			return out, event(out), lifecycle.Fill(ctx, s.db, subscriptionHistory, out)
+		}, locked)
 }
 
 // subscriptionPayable refuses a payment of subscription sb, named name, that has been
