@@ -11,7 +11,6 @@ import (
 	"github.com/guildhall/guildhall/internal/idempotency"
 	"github.com/guildhall/guildhall/internal/outbox"
 	"github.com/guildhall/guildhall/internal/resource"
-	"github.com/guildhall/guildhall/internal/sqlstate"
 	"github.com/guildhall/guildhall/services/finance/store"
 )
 
@@ -227,19 +226,6 @@ func (s *Server) writeOnlyEntries(ctx context.Context, ws []moneyWrite, out []mo
 		}
 	}
 	return replay, true
-}
-
-// sqlstateChangedSinceRead is what a payment's statement raises when the
-// row it pays changed since the payment was prepared (migration 00015).
-const sqlstateChangedSinceRead = "GHL02"
-
-// changedRow is the id of the row whose change since it was read failed a
-// payment's statement (err), if that is what err is.
-func changedRow(err error) (id string, ok bool) {
-	if pe := sqlstate.Of(err); pe != nil && pe.Code == sqlstateChangedSinceRead {
-		return pe.Detail, true
-	}
-	return "", false
 }
 
 // writePayment writes a payment prepared from the row it pays, as read

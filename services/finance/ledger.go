@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -475,13 +474,30 @@ func doWrite[T proto.Message](ctx context.Context, s *Server, entry *entryWrite,
 	return res.msg.(T), nil
 }
 
-// sqlstateExclusive is what the posting trigger raises when it cannot prove
-// the bounds hold without serializing the accounts (migration 00008).
-const sqlstateExclusive = "GHL01"
+// The ledger's own SQLSTATEs.
+const (
+	// sqlstateExclusive is what the posting trigger raises when it cannot
+	// prove the bounds hold without serializing the accounts (migration
+	// 00008).
+	sqlstateExclusive = "GHL01"
+	// sqlstateChangedSinceRead is what a payment's statement raises when
+	// the row it pays changed since the payment was prepared, naming the
+	// row in DETAIL (migration 00015).
+	sqlstateChangedSinceRead = "GHL02"
+)
 
 func needsExclusive(err error) bool {
-	var pe *pgconn.PgError
-	return errors.As(err, &pe) && pe.Code == sqlstateExclusive
+	pe := sqlstate.Of(err)
+	return pe != nil && pe.Code == sqlstateExclusive
+}
+
+// changedRow is the id of the row whose change since it was read failed a
+// payment's statement (err), if that is what err is.
+func changedRow(err error) (id string, ok bool) {
+	if pe := sqlstate.Of(err); pe != nil && pe.Code == sqlstateChangedSinceRead {
+		return pe.Detail, true
+	}
+	return "", false
 }
 
 // setExclusive makes tx's posting statements take exclusive locks on their
