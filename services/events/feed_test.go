@@ -5,11 +5,15 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/guildhall/guildhall/app/apptest"
 	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
@@ -176,5 +180,69 @@ func TestIngestBadInput(t *testing.T) {
 	r = env.Do(t, http.MethodGet, "/v1/events?filter="+url.QueryEscape(`source = "x"`), "")
 	if r.Status != http.StatusBadRequest {
 		t.Errorf("filter on an unknown field: %d", r.Status)
+	}
+}
+
+// TestIngestBatch: one IngestEvents appends its events in the order given,
+// in one statement, skipping ids already stored and an id repeated in the
+// batch, and stores each event's fields and audience as sent.
+func TestIngestBatch(t *testing.T) {
+	env := apptest.Start(t)
+	first := record(events.DonationCreated, "donations/a", &eventsv1.Audience{Anyone: true})
+	private := record(events.ExpenseSubmitted, "expenses/b", &eventsv1.Audience{
+		Permissions: []string{"finance.record"}, People: []string{"people/ann", "people/bo"}, LeadOfTeams: []string{"web"}})
+	private.Event.Time = timestamppb.New(time.Date(2026, 11, 30, 3, 0, 0, 123456789, time.UTC))
+	repeated := proto.Clone(first).(*eventsv1.EventRecord)
+	last := record(events.ItemCreated, "items/c", nil)
+	if n := ingest(t, env, first, private, repeated, last); n != 3 {
+		t.Fatalf("stored %d of a batch of 4 with one id repeated, want 3", n)
+	}
+	db := env.DB(t, "events")
+	type row struct {
+		id, typ, subject, data      string
+		public                      bool
+		permissions, people, leadOf []string
+		at                          time.Time
+	}
+	read := func() []row {
+		rows, err := db.Query(context.Background(), `SELECT id::text, type, subject, data::text, public, permissions, people, lead_of_teams, time FROM events ORDER BY seq`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var out []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.typ, &r.subject, &r.data, &r.public, &r.permissions, &r.people, &r.leadOf, &r.at); err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, r)
+		}
+		return out
+	}
+	got := read()
+	if len(got) != 3 || got[0].id != first.Event.Id || got[1].id != private.Event.Id || got[2].id != last.Event.Id {
+		t.Fatalf("log order: %+v", got)
+	}
+	b := got[1]
+	if b.typ != events.ExpenseSubmitted || b.subject != "expenses/b" || b.public || b.data != `{"name": "expenses/b"}` ||
+		!slices.Equal(b.permissions, []string{"finance.record"}) || !slices.Equal(b.people, []string{"people/ann", "people/bo"}) ||
+		!slices.Equal(b.leadOf, []string{"web"}) {
+		t.Errorf("stored private event: %+v", b)
+	}
+	// timestamptz keeps microseconds: the rest is cut, not rounded.
+	if want := time.Date(2026, 11, 30, 3, 0, 0, 123456000, time.UTC); !b.at.Equal(want) {
+		t.Errorf("stored time %v, want %v", b.at, want)
+	}
+	if !got[0].public || got[2].public || len(got[2].permissions) != 0 || len(got[2].people) != 0 || len(got[2].leadOf) != 0 {
+		t.Errorf("audiences: %+v / %+v", got[0], got[2])
+	}
+	// Delivered again (at least once), with one new event: only it is stored.
+	again := record(events.DonationCreated, "donations/d", &eventsv1.Audience{Anyone: true})
+	if n := ingest(t, env, last, again, private); n != 1 {
+		t.Fatalf("stored %d on redelivery, want 1", n)
+	}
+	if got := read(); len(got) != 4 || got[3].id != again.Event.Id {
+		t.Errorf("log after redelivery: %+v", got)
 	}
 }

@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -57,39 +58,44 @@ func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsReq
 	return &eventsv1.IngestEventsResponse{Stored: int32(stored)}, nil
 }
 
-// appendEvents writes records to the log inside tx under the log lock, and
-// queues their deliveries; it reports how many were new. data[i] is
-// recs[i]'s data as JSON (events.DataJSON).
+// appendEvents writes records to the log inside tx under the log lock, in
+// one statement (AppendEvents), and queues the deliveries of the public
+// ones; it reports how many were new. data[i] is recs[i]'s data as JSON
+// (events.DataJSON).
 func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.EventRecord, data [][]byte) (int, error) {
 	if err := s.q.LockLog(ctx, tx); err != nil {
 		return 0, err
 	}
-	stored := 0
+	batch := make([]logEntry, len(recs))
 	for i, rec := range recs {
 		ev, a := rec.GetEvent(), rec.GetAudience()
-		seq, err := s.q.InsertEvent(ctx, tx, store.InsertEventParams{
+		batch[i] = logEntry{
 			ID: ev.GetId(), Source: ev.GetSource(), Type: ev.GetType(), Subject: ev.GetSubject(),
-			Time: ev.GetTime().AsTime().UTC(), Data: data[i], Public: a.GetAnyone(),
-			Permissions: convert.NonNil(a.GetPermissions()), People: convert.NonNil(a.GetPeople()), LeadOfTeams: convert.NonNil(a.GetLeadOfTeams()),
-		})
-		if errors.Is(err, pgx.ErrNoRows) {
-			continue // stored before
-		}
-		if err != nil {
-			return 0, err
-		}
-		stored++
-		// Webhooks hear public events only. (Asked here rather than in the
-		// query, whose plan the server then keeps instead of planning it
-		// again for each event.)
-		if !a.GetAnyone() {
-			continue
-		}
-		if _, err := s.q.QueueDeliveries(ctx, tx, store.QueueDeliveriesParams{Seq: seq, Type: ev.GetType()}); err != nil {
-			return 0, err
+			// timestamptz keeps microseconds; pgx truncated, and so do we.
+			Time: ev.GetTime().AsTime().UTC().Truncate(time.Microsecond), Data: data[i], Public: a.GetAnyone(),
+			Permissions: a.GetPermissions(), People: a.GetPeople(), LeadOfTeams: a.GetLeadOfTeams(),
 		}
 	}
-	return stored, nil
+	doc, err := json.Marshal(batch)
+	if err != nil {
+		return 0, err
+	}
+	stored, err := s.q.AppendEvents(ctx, tx, doc)
+	return len(stored), err
+}
+
+// logEntry is one event as AppendEvents reads it from its JSON argument.
+type logEntry struct {
+	ID          string          `json:"id"`
+	Source      string          `json:"source"`
+	Type        string          `json:"type"`
+	Subject     string          `json:"subject"`
+	Time        time.Time       `json:"time"`
+	Data        json.RawMessage `json:"data"`
+	Public      bool            `json:"public"`
+	Permissions []string        `json:"permissions"`
+	People      []string        `json:"people"`
+	LeadOfTeams []string        `json:"lead_of_teams"`
 }
 
 // ListEvents implements the feed: the events the caller may read, in log

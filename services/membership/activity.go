@@ -117,6 +117,10 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 		latest := map[string]latestActivity{}
 		acts := slices.Clone(req.GetActivities())
 		slices.SortStableFunc(acts, func(a, b *membershipv1.Activity) int { return strings.Compare(a.GetPerson(), b.GetPerson()) })
+		// The known people's events go in one statement; ids it did not
+		// record (stored before, or repeated in this report) are skipped.
+		var ins store.InsertActivityEventsParams
+		times := make([]time.Time, 0, len(acts))
 		for _, a := range acts {
 			person := resource.ID(people, a.GetPerson())
 			if !known[person] {
@@ -129,21 +133,34 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 			if a.GetTime() != nil && a.GetTime().AsTime().Before(now) {
 				t = a.GetTime().AsTime()
 			}
-			n, err := s.q.InsertActivityEvent(ctx, tx, store.InsertActivityEventParams{
-				EventID: scope + a.GetEventId(), PersonID: person, Kind: a.GetKind(), Time: t, ReceiveTime: now,
-			})
+			ins.EventIds = append(ins.EventIds, scope+a.GetEventId())
+			ins.PersonIds = append(ins.PersonIds, person)
+			ins.Kinds = append(ins.Kinds, a.GetKind())
+			times = append(times, t)
+		}
+		ins.Times, ins.ReceiveTime = times, now
+		recorded := map[string]bool{}
+		if len(ins.EventIds) > 0 {
+			ids, err := s.q.InsertActivityEvents(ctx, tx, ins)
 			if err != nil {
 				return err
 			}
-			if n == 0 {
+			for _, id := range ids {
+				recorded[id] = true
+			}
+		}
+		for i, id := range ins.EventIds {
+			if !recorded[id] {
 				continue
 			}
+			delete(recorded, id) // an id repeated in the report counts once
 			resp.Recorded++
 			// A person's last activity moves once per report, to their
 			// latest: one update of their row instead of one per event
 			// (a busy person's events arrive by the hundred in a batch).
+			person, t := ins.PersonIds[i], times[i]
 			if l, ok := latest[person]; !ok || t.After(l.time) {
-				latest[person] = latestActivity{t, a.GetKind()}
+				latest[person] = latestActivity{t, ins.Kinds[i]}
 			}
 		}
 		for _, person := range slices.Sorted(maps.Keys(latest)) {

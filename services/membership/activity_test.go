@@ -142,6 +142,21 @@ func TestReportActivityOverREST(t *testing.T) {
 	if err := db.QueryRow(context.Background(), `SELECT count(*) FROM activity_events WHERE kind IN ('forum.post', 'wiki.edit', 'irc.message')`).Scan(&n); err != nil || n != 2 {
 		t.Fatalf("%d outside activity rows (%v), want 2", n, err)
 	}
+	// An id repeated within a report counts once, as first given; one
+	// recorded before counts no more.
+	mixed := `{"activities":[
+		{"eventId":"post-9","person":"people/tfage","kind":"first"},
+		{"eventId":"post-9","person":"people/tfage","kind":"second"},
+		{"eventId":"post-2","person":"people/tfage","kind":"wiki.edit"},
+		{"eventId":"post-10","person":"people/jester","kind":"forum.reply"}]}`
+	if r := mustOK(t, bridge.Do(t, "POST", "/v1/activities:report", mixed), "mixed"); r["recorded"] != float64(2) {
+		t.Fatalf("a report with a repeated and an old id recorded %v, want 2", r["recorded"])
+	}
+	var kinds []string
+	if err := db.QueryRow(context.Background(), `SELECT array_agg(kind ORDER BY event_id) FROM activity_events WHERE event_id LIKE '%:post-%'` /* the bridge's own ids */).Scan(&kinds); err != nil ||
+		!slices.Equal(kinds, []string{"forum.post", "forum.reply", "wiki.edit", "first"}) {
+		t.Fatalf("recorded kinds %v (%v)", kinds, err)
+	}
 	// Another reporter's event ids are its own: the same id counts for it.
 	if r := mustOK(t, admin.Do(t, "POST", "/v1/activities:report", `{"activities":[{"eventId":"post-1","person":"people/jester","kind":"commit"}]}`), "admin"); r["recorded"] != float64(1) {
 		t.Fatalf("another reporter's post-1: %v", r)

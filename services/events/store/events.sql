@@ -2,20 +2,31 @@
 -- Serialises appends to the log until commit, so seq order is commit order.
 SELECT pg_advisory_xact_lock(hashtextextended('guildhall.events/log', 0));
 
--- name: InsertEvent :one
-INSERT INTO events (seq, id, source, type, subject, time, data, public, permissions, people, lead_of_teams)
-VALUES (nextval('event_seq'), sqlc.arg(id), sqlc.arg(source), sqlc.arg(type), sqlc.arg(subject), sqlc.arg(time),
-        sqlc.arg(data), sqlc.arg(public), sqlc.arg(permissions)::text[], sqlc.arg(people)::text[], sqlc.arg(lead_of_teams)::text[])
-ON CONFLICT (id) DO NOTHING
-RETURNING seq;
-
--- name: QueueDeliveries :execrows
--- Queues a public event (callers queue no other) for every active webhook
--- subscribed to its type.
-INSERT INTO deliveries (webhook_id, event_seq)
-SELECT w.id, sqlc.arg(seq)::bigint FROM webhooks w
-WHERE w.active AND sqlc.arg(type)::text = ANY (w.event_types)
-ORDER BY w.id;
+-- name: AppendEvents :many
+-- Appends events, given as a JSON array of objects (id, source, type,
+-- subject, time, data, public, permissions, people, lead_of_teams), to the
+-- log in the array's order, skipping ids already stored; and queues each
+-- new public event (no other) for every active webhook subscribed to its
+-- type. Returns the ids stored now. One statement for a whole batch of an
+-- outbox, instead of a round trip per event.
+WITH new AS (
+    INSERT INTO events (seq, id, source, type, subject, time, data, public, permissions, people, lead_of_teams)
+    SELECT nextval('event_seq'), e.id, e.source, e.type, e.subject, e.time, e.data, e.public,
+           coalesce(e.permissions, '{}'), coalesce(e.people, '{}'), coalesce(e.lead_of_teams, '{}')
+    FROM ROWS FROM (jsonb_to_recordset(sqlc.arg(events)::jsonb) AS (
+        id uuid, source text, type text, subject text, time timestamptz, data jsonb, public boolean,
+        permissions text[], people text[], lead_of_teams text[]))
+        WITH ORDINALITY AS e(id, source, type, subject, time, data, public, permissions, people, lead_of_teams, n)
+    ORDER BY e.n
+    ON CONFLICT (id) DO NOTHING
+    RETURNING seq, id, type, public
+), queued AS (
+    INSERT INTO deliveries (webhook_id, event_seq)
+    SELECT w.id, new.seq FROM new JOIN webhooks w ON w.active AND new.type = ANY (w.event_types)
+    WHERE new.public
+    ORDER BY new.seq, w.id
+)
+SELECT id::text FROM new;
 
 -- name: EventSeq :one
 SELECT seq FROM events WHERE id = $1;

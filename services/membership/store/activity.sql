@@ -18,5 +18,18 @@ INSERT INTO activity_events (event_id, person_id, kind, time, receive_time)
 VALUES ($1, $2, $3, $4, $5)
 ON CONFLICT (event_id) DO NOTHING;
 
+-- name: InsertActivityEvents :many
+-- Records a report's events in one statement, in the order given, skipping
+-- ids already recorded (and an id repeated in the report after its first);
+-- returns the ids recorded now. receive_time is the service clock (UTC).
+INSERT INTO activity_events (event_id, person_id, kind, time, receive_time)
+SELECT a.event_id, a.person_id, a.kind, a.time, sqlc.arg(receive_time)::timestamptz
+FROM ROWS FROM (unnest(sqlc.arg(event_ids)::text[]), unnest(sqlc.arg(person_ids)::text[]),
+        unnest(sqlc.arg(kinds)::text[]), unnest(sqlc.arg(times)::timestamptz[]))
+    WITH ORDINALITY AS a(event_id, person_id, kind, time, n)
+ORDER BY a.n
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id;
+
 -- name: ExistingPeople :many
 SELECT id FROM people WHERE id = ANY(sqlc.arg(ids)::text[]);

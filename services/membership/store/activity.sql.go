@@ -62,6 +62,54 @@ func (q *Queries) InsertActivityEvent(ctx context.Context, db DBTX, arg InsertAc
 	return result.RowsAffected(), nil
 }
 
+const insertActivityEvents = `-- name: InsertActivityEvents :many
+INSERT INTO activity_events (event_id, person_id, kind, time, receive_time)
+SELECT a.event_id, a.person_id, a.kind, a.time, $1::timestamptz
+FROM ROWS FROM (unnest($2::text[]), unnest($3::text[]),
+        unnest($4::text[]), unnest($5::timestamptz[]))
+    WITH ORDINALITY AS a(event_id, person_id, kind, time, n)
+ORDER BY a.n
+ON CONFLICT (event_id) DO NOTHING
+RETURNING event_id
+`
+
+type InsertActivityEventsParams struct {
+	ReceiveTime time.Time
+	EventIds    []string
+	PersonIds   []string
+	Kinds       []string
+	Times       []time.Time
+}
+
+// Records a report's events in one statement, in the order given, skipping
+// ids already recorded (and an id repeated in the report after its first);
+// returns the ids recorded now. receive_time is the service clock (UTC).
+func (q *Queries) InsertActivityEvents(ctx context.Context, db DBTX, arg InsertActivityEventsParams) ([]string, error) {
+	rows, err := db.Query(ctx, insertActivityEvents,
+		arg.ReceiveTime,
+		arg.EventIds,
+		arg.PersonIds,
+		arg.Kinds,
+		arg.Times,
+	)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	items := []string{}
+	for rows.Next() {
+		var event_id string
+		if err := rows.Scan(&event_id); err != nil {
+			return nil, err
+		}
+		items = append(items, event_id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return items, nil
+}
+
 const recordActivity = `-- name: RecordActivity :one
 WITH old AS (
     SELECT o.id AS old_id, o.drift_stage AS old_stage, o.drift_basis AS old_basis
