@@ -2,6 +2,8 @@ package lifecycle
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -78,19 +80,44 @@ func Fill[M Named](ctx context.Context, db DB, h History, msgs ...M) error {
 		ids[i] = resource.ID(h.Collection, m.GetName())
 		byID[ids[i]] = m.ProtoReflect()
 	}
-	return h.read(ctx, db, ids, func(e stored) {
-		m := byID[e.id]
-		list := m.Mutable(m.Descriptor().Fields().ByName("history")).List()
-		t := list.NewElement().Message()
-		fields := t.Descriptor().Fields()
-		set := func(name string, v protoreflect.Value) { t.Set(fields.ByName(protoreflect.Name(name)), v) }
-		set("from_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("from_state").Enum(), e.from)))
-		set("to_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("to_state").Enum(), e.to)))
-		set("actor", protoreflect.ValueOfString(e.actor))
-		set("time", protoreflect.ValueOfMessage(timestamppb.New(e.time).ProtoReflect()))
-		set("note", protoreflect.ValueOfString(e.note))
-		list.Append(protoreflect.ValueOfMessage(t))
-	})
+	return h.read(ctx, db, ids, func(e stored) { appendMove(byID[e.id], e) })
+}
+
+// FillFrom sets the `history` of msg to its recorded moves as read by the
+// statement that read msg itself, so that one round trip reads both:
+// history is a JSON array of the history table's rows, oldest first, as
+// `(SELECT coalesce(jsonb_agg(t ORDER BY t.id), '[]') FROM <table> t
+// WHERE t.<key> = <resource>.id)` gives it.
+func FillFrom[M Named](msg M, history []byte) error {
+	var moves []struct {
+		From  string    `json:"from_state"`
+		To    string    `json:"to_state"`
+		Actor string    `json:"actor"`
+		Time  time.Time `json:"time"`
+		Note  string    `json:"note"`
+	}
+	if err := json.Unmarshal(history, &moves); err != nil {
+		return fmt.Errorf("lifecycle: history of %s: %w", msg.GetName(), err)
+	}
+	m := msg.ProtoReflect()
+	for _, e := range moves {
+		appendMove(m, stored{from: e.From, to: e.To, actor: e.Actor, note: e.Note, time: e.Time})
+	}
+	return nil
+}
+
+// appendMove appends e to the `history` of m.
+func appendMove(m protoreflect.Message, e stored) {
+	list := m.Mutable(m.Descriptor().Fields().ByName("history")).List()
+	t := list.NewElement().Message()
+	fields := t.Descriptor().Fields()
+	set := func(name string, v protoreflect.Value) { t.Set(fields.ByName(protoreflect.Name(name)), v) }
+	set("from_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("from_state").Enum(), e.from)))
+	set("to_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("to_state").Enum(), e.to)))
+	set("actor", protoreflect.ValueOfString(e.actor))
+	set("time", protoreflect.ValueOfMessage(timestamppb.New(e.time).ProtoReflect()))
+	set("note", protoreflect.ValueOfString(e.note))
+	list.Append(protoreflect.ValueOfMessage(t))
 }
 
 // Named is a resource message: it has a name, `{collection}/{id}`.

@@ -44,7 +44,7 @@ func TestHistory(t *testing.T) {
 				t.Fatal(err)
 			}
 			jane := auth.With(ctx, &auth.Principal{Person: "people/jane"})
-			t1 := time.Date(2026, 11, 29, 15, 0, 0, 0, time.FixedZone("CET", 3600))
+			t1 := time.Date(2026, 11, 29, 15, 0, 0, 123456000, time.FixedZone("CET", 3600))
 			err := database.InTx(jane, pool, func(tx pgx.Tx) error {
 				if err := lifecycle.Created(jane, tx, h, c.id, planned, t0, "created"); err != nil {
 					return err
@@ -77,6 +77,32 @@ func TestHistory(t *testing.T) {
 			}
 			if len(msgs[1].GetHistory()) != 0 {
 				t.Errorf("a release without moves has history %v", msgs[1].GetHistory())
+			}
+			// FillFrom, given the history as the statement reading the
+			// resource reads it (in a session whose time zone is not UTC),
+			// fills the same; and an empty history as nothing.
+			for i, id := range []string{c.id, c.other} {
+				var doc []byte
+				err := database.InTx(ctx, pool, func(tx pgx.Tx) error {
+					if _, err := tx.Exec(ctx, `SET LOCAL TimeZone = 'America/St_Johns'`); err != nil {
+						return err
+					}
+					return tx.QueryRow(ctx, `SELECT (SELECT coalesce(jsonb_agg(t ORDER BY t.id), '[]') FROM moves_`+c.key+` t
+						WHERE t.thing_id = $1)::jsonb`, id).Scan(&doc)
+				})
+				if err != nil {
+					t.Fatal(err)
+				}
+				from := &roadmapv1.Release{Name: "releases/" + id}
+				if err := lifecycle.FillFrom(from, doc); err != nil {
+					t.Fatal(err)
+				}
+				if !proto.Equal(from, msgs[i]) {
+					t.Errorf("FillFrom(%s): %v, want %v", doc, from, msgs[i])
+				}
+			}
+			if err := lifecycle.FillFrom(&roadmapv1.Release{Name: "releases/x"}, []byte(`{"not":"a list"}`)); err == nil {
+				t.Error("FillFrom took a document that is not a list")
 			}
 		})
 	}

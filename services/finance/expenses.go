@@ -2,7 +2,9 @@ package finance
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -305,7 +307,7 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 	if err != nil {
 		return nil, resource.NotFoundIfNoRows(err, req.GetName())
 	}
-	history, err := s.q.ListExpenseHistory(ctx, s.db, id)
+	history, err := expenseHistory(row.History)
 	if err != nil {
 		return nil, err
 	}
@@ -362,6 +364,24 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 			return out, events.Event{Type: events.ExpensePaid, Subject: out.GetName(),
 				Data: expenseData(out.GetName(), out.GetState(), out.GetSubmitter(), out.GetTransaction()), Audience: expenseReaders.With(out.GetSubmitter())}, nil
 		}, locked)
+}
+
+// expenseHistory decodes an expense's history as GetExpenseForPayment reads
+// it with the expense: a JSON array of expense_events rows, in order.
+func expenseHistory(doc []byte) ([]store.ExpenseEvent, error) {
+	var rows []struct {
+		Action, Actor, State, Reason string
+		Time                         time.Time
+		TransactionID                *string `json:"transaction_id"`
+	}
+	if err := json.Unmarshal(doc, &rows); err != nil {
+		return nil, fmt.Errorf("expense history: %w", err)
+	}
+	out := make([]store.ExpenseEvent, len(rows))
+	for i, r := range rows {
+		out[i] = store.ExpenseEvent{Action: r.Action, Actor: r.Actor, State: r.State, Reason: r.Reason, Time: r.Time, TransactionID: r.TransactionID}
+	}
+	return out, nil
 }
 
 // GetExpense implements AIP-131.

@@ -237,7 +237,7 @@ func (s *Server) RecordSponsorshipPayment(ctx context.Context, req *financev1.Re
 			out.UpdateTime = timestamppb.New(now)
 			out.Etag = resource.Etag(pre.Sponsorship.Version + 1)
 			ev := events.Event{Type: events.SponsorshipPaymentRecorded, Subject: out.GetName(), Data: sponsorshipData(out), Audience: events.Public()}
-			return out, ev, lifecycle.Fill(ctx, s.db, sponsorshipHistory, out)
+			return out, ev, lifecycle.FillFrom(out, pre.History)
 		}, locked)
 }
 

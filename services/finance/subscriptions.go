@@ -278,7 +278,7 @@ func (s *Server) RecordSubscriptionPayment(ctx context.Context, req *financev1.R
 			out.PaymentCount++
 			out.NextDueDate = pre.FollowingDueDate.Format(convert.DateLayout)
 			out.UpdateTime = timestamppb.New(now)
-			return out, event(out), lifecycle.Fill(ctx, s.db, subscriptionHistory, out)
+			return out, event(out), lifecycle.FillFrom(out, pre.History)
 		}, locked)
 }
 

@@ -2,10 +2,13 @@
 SELECT * FROM expenses WHERE id = $1;
 
 -- name: GetExpenseForPayment :one
--- The expense and its row version (xmin): what a payment written in the
--- entries statement is computed from (RecordEntries).
-SELECT sqlc.embed(expenses), xmin::text AS version
-FROM expenses WHERE id = $1;
+-- The expense, its row version (xmin) and its history, as a JSON array of
+-- expense_events rows in order: what a payment written in the entries
+-- statement, and its reply, are computed from (RecordEntries).
+SELECT sqlc.embed(expenses), xmin::text AS version,
+    (SELECT coalesce(jsonb_agg(ee ORDER BY ee.seq), '[]') FROM expense_events ee
+     WHERE ee.expense_id = expenses.id)::jsonb AS history
+FROM expenses WHERE expenses.id = $1;
 
 -- name: GetExpenseForUpdate :one
 SELECT * FROM expenses WHERE id = $1 FOR UPDATE;

@@ -100,17 +100,21 @@ func (q *Queries) GetExpense(ctx context.Context, db DBTX, id string) (Expense, 
 }
 
 const getExpenseForPayment = `-- name: GetExpenseForPayment :one
-SELECT expenses.id, expenses.payee, expenses.category, expenses.currency_code, expenses.amount, expenses.description, expenses.invoice_reference, expenses.state, expenses.submitter, expenses.required_approvals, expenses.reject_reason, expenses.transaction_id, expenses.create_time, xmin::text AS version
-FROM expenses WHERE id = $1
+SELECT expenses.id, expenses.payee, expenses.category, expenses.currency_code, expenses.amount, expenses.description, expenses.invoice_reference, expenses.state, expenses.submitter, expenses.required_approvals, expenses.reject_reason, expenses.transaction_id, expenses.create_time, xmin::text AS version,
+    (SELECT coalesce(jsonb_agg(ee ORDER BY ee.seq), '[]') FROM expense_events ee
+     WHERE ee.expense_id = expenses.id)::jsonb AS history
+FROM expenses WHERE expenses.id = $1
 `
 
 type GetExpenseForPaymentRow struct {
 	Expense Expense
 	Version string
+	History []byte
 }
 
-// The expense and its row version (xmin): what a payment written in the
-// entries statement is computed from (RecordEntries).
+// The expense, its row version (xmin) and its history, as a JSON array of
+// expense_events rows in order: what a payment written in the entries
+// statement, and its reply, are computed from (RecordEntries).
 func (q *Queries) GetExpenseForPayment(ctx context.Context, db DBTX, id string) (GetExpenseForPaymentRow, error) {
 	row := db.QueryRow(ctx, getExpenseForPayment, id)
 	var i GetExpenseForPaymentRow
@@ -129,6 +133,7 @@ func (q *Queries) GetExpenseForPayment(ctx context.Context, db DBTX, id string) 
 		&i.Expense.TransactionID,
 		&i.Expense.CreateTime,
 		&i.Version,
+		&i.History,
 	)
 	return i, err
 }

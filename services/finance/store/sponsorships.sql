@@ -2,10 +2,13 @@
 SELECT * FROM sponsorships WHERE id = $1;
 
 -- name: GetSponsorshipForPayment :one
--- The sponsorship and its row version (xmin): what a payment written in the
--- entries statement is computed from (RecordEntries).
-SELECT sqlc.embed(sponsorships), xmin::text AS version
-FROM sponsorships WHERE id = $1;
+-- The sponsorship, its row version (xmin) and its history
+-- (lifecycle.FillFrom): what a payment written in the entries statement,
+-- and its reply, are computed from (RecordEntries).
+SELECT sqlc.embed(sponsorships), xmin::text AS version,
+    (SELECT coalesce(jsonb_agg(t ORDER BY t.id), '[]') FROM sponsorship_transitions t
+     WHERE t.sponsorship_id = sponsorships.id)::jsonb AS history
+FROM sponsorships WHERE sponsorships.id = $1;
 
 -- name: GetSponsorshipForUpdate :one
 SELECT * FROM sponsorships WHERE id = $1 FOR UPDATE;

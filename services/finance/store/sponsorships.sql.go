@@ -171,17 +171,21 @@ func (q *Queries) GetSponsorship(ctx context.Context, db DBTX, id string) (Spons
 }
 
 const getSponsorshipForPayment = `-- name: GetSponsorshipForPayment :one
-SELECT sponsorships.id, sponsorships.organisation, sponsorships.package, sponsorships.kind, sponsorships.currency_code, sponsorships.amount, sponsorships.period, sponsorships.start_date, sponsorships.end_date, sponsorships.state, sponsorships.paid, sponsorships.create_time, sponsorships.update_time, sponsorships.version, xmin::text AS version
-FROM sponsorships WHERE id = $1
+SELECT sponsorships.id, sponsorships.organisation, sponsorships.package, sponsorships.kind, sponsorships.currency_code, sponsorships.amount, sponsorships.period, sponsorships.start_date, sponsorships.end_date, sponsorships.state, sponsorships.paid, sponsorships.create_time, sponsorships.update_time, sponsorships.version, xmin::text AS version,
+    (SELECT coalesce(jsonb_agg(t ORDER BY t.id), '[]') FROM sponsorship_transitions t
+     WHERE t.sponsorship_id = sponsorships.id)::jsonb AS history
+FROM sponsorships WHERE sponsorships.id = $1
 `
 
 type GetSponsorshipForPaymentRow struct {
 	Sponsorship Sponsorship
 	Version     string
+	History     []byte
 }
 
-// The sponsorship and its row version (xmin): what a payment written in the
-// entries statement is computed from (RecordEntries).
+// The sponsorship, its row version (xmin) and its history
+// (lifecycle.FillFrom): what a payment written in the entries statement,
+// and its reply, are computed from (RecordEntries).
 func (q *Queries) GetSponsorshipForPayment(ctx context.Context, db DBTX, id string) (GetSponsorshipForPaymentRow, error) {
 	row := db.QueryRow(ctx, getSponsorshipForPayment, id)
 	var i GetSponsorshipForPaymentRow
@@ -201,6 +205,7 @@ func (q *Queries) GetSponsorshipForPayment(ctx context.Context, db DBTX, id stri
 		&i.Sponsorship.UpdateTime,
 		&i.Sponsorship.Version,
 		&i.Version,
+		&i.History,
 	)
 	return i, err
 }

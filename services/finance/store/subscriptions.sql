@@ -2,12 +2,14 @@
 SELECT * FROM subscriptions WHERE id = $1;
 
 -- name: GetSubscriptionForPayment :one
--- The subscription, its row version (xmin) and its due date after one more
--- payment: what a payment written in the entries statement is computed from
--- (RecordEntries).
+-- The subscription, its row version (xmin), its due date after one more
+-- payment and its history (lifecycle.FillFrom): what a payment written in
+-- the entries statement, and its reply, are computed from (RecordEntries).
 SELECT sqlc.embed(subscriptions), xmin::text AS version,
-    schedule_shift(next_due_date, interval, 1, anchor_day)::date AS following_due_date
-FROM subscriptions WHERE id = $1;
+    schedule_shift(next_due_date, interval, 1, anchor_day)::date AS following_due_date,
+    (SELECT coalesce(jsonb_agg(t ORDER BY t.id), '[]') FROM subscription_transitions t
+     WHERE t.subscription_id = subscriptions.id)::jsonb AS history
+FROM subscriptions WHERE subscriptions.id = $1;
 
 -- name: GetSubscriptionForUpdate :one
 SELECT * FROM subscriptions WHERE id = $1 FOR UPDATE;

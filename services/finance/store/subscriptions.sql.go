@@ -138,19 +138,22 @@ func (q *Queries) GetSubscription(ctx context.Context, db DBTX, id string) (Subs
 
 const getSubscriptionForPayment = `-- name: GetSubscriptionForPayment :one
 SELECT subscriptions.id, subscriptions.tier_id, subscriptions.subscriber, subscriptions.subscriber_name, subscriptions.currency_code, subscriptions.amount, subscriptions.interval, subscriptions.state, subscriptions.next_due_date, subscriptions.payment_count, subscriptions.create_time, subscriptions.update_time, subscriptions.anchor_day, xmin::text AS version,
-    schedule_shift(next_due_date, interval, 1, anchor_day)::date AS following_due_date
-FROM subscriptions WHERE id = $1
+    schedule_shift(next_due_date, interval, 1, anchor_day)::date AS following_due_date,
+    (SELECT coalesce(jsonb_agg(t ORDER BY t.id), '[]') FROM subscription_transitions t
+     WHERE t.subscription_id = subscriptions.id)::jsonb AS history
+FROM subscriptions WHERE subscriptions.id = $1
 `
 
 type GetSubscriptionForPaymentRow struct {
 	Subscription     Subscription
 	Version          string
 	FollowingDueDate time.Time
+	History          []byte
 }
 
-// The subscription, its row version (xmin) and its due date after one more
-// payment: what a payment written in the entries statement is computed from
-// (RecordEntries).
+// The subscription, its row version (xmin), its due date after one more
+// payment and its history (lifecycle.FillFrom): what a payment written in
+// the entries statement, and its reply, are computed from (RecordEntries).
 func (q *Queries) GetSubscriptionForPayment(ctx context.Context, db DBTX, id string) (GetSubscriptionForPaymentRow, error) {
 	row := db.QueryRow(ctx, getSubscriptionForPayment, id)
 	var i GetSubscriptionForPaymentRow
@@ -170,6 +173,7 @@ func (q *Queries) GetSubscriptionForPayment(ctx context.Context, db DBTX, id str
 		&i.Subscription.AnchorDay,
 		&i.Version,
 		&i.FollowingDueDate,
+		&i.History,
 	)
 	return i, err
 }
