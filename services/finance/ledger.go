@@ -2,12 +2,13 @@ package finance
 
 import (
 	"context"
-	"errors"
+	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -326,6 +327,62 @@ func writePrepared[T proto.Message](ctx context.Context, s *Server, w *entryWrit
 	return doWrite(ctx, s, w, alone)
 }
 
+// postingsFromJSON decodes an entry's postings as GetEntryForReversal reads
+// them: a JSON array of {account_id, currency_code, amount}, in order.
+func postingsFromJSON(doc []byte) ([]*financev1.Posting, error) {
+	var rows []struct {
+		AccountID    string `json:"account_id"`
+		CurrencyCode string `json:"currency_code"`
+		Amount       int64  `json:"amount"` // minor units; decoded from the digits, exact
+	}
+	if err := json.Unmarshal(doc, &rows); err != nil {
+		return nil, fmt.Errorf("entry postings: %w", err)
+	}
+	out := make([]*financev1.Posting, len(rows))
+	for i, r := range rows {
+		out[i] = &financev1.Posting{Account: resource.Name(accounts, r.AccountID), Amount: mon(r.CurrencyCode, r.Amount)}
+	}
+	return out, nil
+}
+
+// giftFromJSON decodes the donation an entry records as GetEntryForReversal
+// reads it (to_jsonb of its row, without its times: the reversal's event
+// does not carry them), and whether there is one (JSON null, or no
+// document, when there is not).
+func giftFromJSON(doc []byte) (store.Donation, bool, error) {
+	if len(doc) == 0 || string(doc) == "null" {
+		return store.Donation{}, false, nil
+	}
+	var r struct {
+		ID                  string  `json:"id"`
+		CurrencyCode        string  `json:"currency_code"`
+		Amount              int64   `json:"amount"`
+		Donor               string  `json:"donor"`
+		DonorName           string  `json:"donor_name"`
+		DonorEmail          string  `json:"donor_email"`
+		Visibility          string  `json:"visibility"`
+		Channel             string  `json:"channel"`
+		ExternalReference   string  `json:"external_reference"`
+		GoalID              *string `json:"goal_id"`
+		Description         string  `json:"description"`
+		DepositAccount      string  `json:"deposit_account"`
+		TransactionID       *string `json:"transaction_id"`
+		Recorder            string  `json:"recorder"`
+		RefundTransactionID *string `json:"refund_transaction_id"`
+	}
+	if err := json.Unmarshal(doc, &r); err != nil {
+		return store.Donation{}, false, fmt.Errorf("donation of an entry: %w", err)
+	}
+	d := store.Donation{ID: r.ID, CurrencyCode: r.CurrencyCode, Amount: r.Amount, Donor: r.Donor, DonorName: r.DonorName,
+		DonorEmail: r.DonorEmail, Visibility: r.Visibility, Channel: r.Channel, ExternalReference: r.ExternalReference,
+		Description: r.Description, DepositAccount: r.DepositAccount, TransactionID: r.TransactionID,
+		Recorder: r.Recorder, RefundTransactionID: r.RefundTransactionID}
+	if r.GoalID != nil {
+		d.GoalID = pgtype.Text{String: *r.GoalID, Valid: true}
+	}
+	return d, true, nil
+}
+
 // createTransaction is the method name request ids of manual entries are kept under.
 const (
 	createTransaction  = "CreateTransaction"
@@ -340,8 +397,13 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 	// records: all is read before the write. Whether it was reversed is
 	// checked here for the error's sake; the unique reverses_id decides
 	// between concurrent reversals, at the write.
-	orig, hiddenOrig, err := s.getEntry(ctx, s.db, id)
+	read, err := s.q.GetEntryForReversal(ctx, s.db, id)
 	if err != nil {
+		return nil, resource.NotFoundIfNoRows(err, req.GetName())
+	}
+	orig, hiddenOrig := transactionFromRow(store.GetTransactionRow{ID: read.ID, Description: read.Description, EffectiveTime: read.EffectiveTime,
+		Source: read.Source, Reverses: read.Reverses, ReversedBy: read.ReversedBy, Creator: read.Creator, CreateTime: read.CreateTime}), read.Hidden
+	if orig.Postings, err = postingsFromJSON(read.Postings); err != nil {
 		return nil, err
 	}
 	if orig.GetReverses() != "" {
@@ -361,9 +423,8 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		})
 		return out, err
 	}
-	gift, err := s.q.GetDonationByTransaction(ctx, s.db, &id)
-	isGift := err == nil
-	if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+	gift, isGift, err := giftFromJSON(read.Gift)
+	if err != nil {
 		return nil, err
 	}
 	desc := "Reversal of " + req.GetName()

@@ -39,36 +39,6 @@ func (q *Queries) GetDonation(ctx context.Context, db DBTX, id string) (Donation
 	return i, err
 }
 
-const getDonationByTransaction = `-- name: GetDonationByTransaction :one
-SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time, refund_transaction_id FROM donations WHERE transaction_id = $1
-`
-
-// The donation an entry records, if any (for its reversal's event).
-func (q *Queries) GetDonationByTransaction(ctx context.Context, db DBTX, transactionID *string) (Donation, error) {
-	row := db.QueryRow(ctx, getDonationByTransaction, transactionID)
-	var i Donation
-	err := row.Scan(
-		&i.ID,
-		&i.CurrencyCode,
-		&i.Amount,
-		&i.Donor,
-		&i.DonorName,
-		&i.DonorEmail,
-		&i.Visibility,
-		&i.Channel,
-		&i.ExternalReference,
-		&i.GoalID,
-		&i.Description,
-		&i.DepositAccount,
-		&i.ReceiveTime,
-		&i.TransactionID,
-		&i.Recorder,
-		&i.CreateTime,
-		&i.RefundTransactionID,
-	)
-	return i, err
-}
-
 const listDonations = `-- name: ListDonations :many
 SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time, refund_transaction_id FROM donations
 WHERE id > $1::uuid

@@ -20,6 +20,21 @@ SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.r
 FROM transactions t
 WHERE t.id = sqlc.arg(id);
 
+-- name: GetEntryForReversal :one
+-- An entry as its reversal is computed from it, in one read: the entry (as
+-- GetTransaction), its postings as a JSON array in order (account_id,
+-- currency_code, amount in minor units), and the donation it records, if
+-- any, as a JSON object of its row (null otherwise) without its times,
+-- which the reversal's event does not carry.
+SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
+    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
+    (t.hidden_until IS NOT NULL)::bool AS hidden,
+    (SELECT coalesce(jsonb_agg(jsonb_build_object('account_id', p.account_id, 'currency_code', p.currency_code, 'amount', p.amount)
+        ORDER BY p.seq), '[]') FROM postings p WHERE p.transaction_id = t.id)::jsonb AS postings,
+    (SELECT to_jsonb(d) - 'receive_time' - 'create_time' FROM donations d WHERE d.transaction_id = t.id)::jsonb AS gift
+FROM transactions t
+WHERE t.id = sqlc.arg(id);
+
 -- name: ListTransactions :many
 SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
     coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
