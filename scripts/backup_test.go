@@ -2,6 +2,7 @@
 package scripts_test
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"net/http"
@@ -19,6 +20,7 @@ import (
 	"github.com/guildhall/guildhall/app"
 	"github.com/guildhall/guildhall/app/apptest"
 	"github.com/guildhall/guildhall/internal/database"
+	"github.com/guildhall/guildhall/internal/pgtest"
 )
 
 var services = []string{"membership", "roadmap", "finance"}
@@ -77,7 +79,9 @@ func TestBackupRestore(t *testing.T) {
 
 	// Fresh databases, one per service; the script creates them.
 	ctx := context.Background()
-	adminURL := os.Getenv("TEST_DATABASE_URL")
+	// The server the tests run on, as pgtest finds it (make test sets
+	// TEST_DATABASE_URL; a plain go test takes pgtest's default).
+	adminURL := cmp.Or(os.Getenv("TEST_DATABASE_URL"), pgtest.DefaultURL)
 	adminConn, err := pgx.Connect(ctx, adminURL)
 	if err != nil {
 		t.Fatal(err)
