@@ -15,8 +15,12 @@
 package events
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,7 +29,6 @@ import (
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/structpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	eventsv1 "github.com/guildhall/guildhall/gen/go/guildhall/events/v1"
@@ -120,13 +123,10 @@ func Record(e Event) (*eventsv1.EventRecord, error) {
 	if e.Subject == "" {
 		return nil, fmt.Errorf("event %s has no subject", e.Type)
 	}
-	data, b := &structpb.Struct{Fields: map[string]*structpb.Value{}}, []byte("{}")
+	b := []byte("{}")
 	if e.Data != nil {
 		var err error
 		if b, err = protojson.Marshal(e.Data); err != nil {
-			return nil, fmt.Errorf("encode %s data: %w", e.Type, err)
-		}
-		if err := protojson.Unmarshal(b, data); err != nil {
 			return nil, fmt.Errorf("encode %s data: %w", e.Type, err)
 		}
 	}
@@ -137,13 +137,16 @@ func Record(e Event) (*eventsv1.EventRecord, error) {
 	ev := &eventsv1.Event{
 		Id: uuid.NewString(), Source: SourceOf(e.Type), SpecVersion: cloudevents.VersionV1,
 		Type: e.Type, Subject: e.Subject, Time: timestamppb.New(t.UTC()),
-		DataContentType: ContentType, Data: data,
+		DataContentType: ContentType,
 	}
 	if _, err := CloudEventWithData(ev, b); err != nil { // b is data's JSON: not encoded twice
 		return nil, err
 	}
 	a := e.Audience
-	return &eventsv1.EventRecord{Event: ev, Audience: &eventsv1.Audience{
+	// The data travels as its JSON (data_json), never as a Struct: it is
+	// stored as JSON, and a Struct would be decoded here only to be encoded
+	// again by the events service.
+	return &eventsv1.EventRecord{Event: ev, DataJson: b, Audience: &eventsv1.Audience{
 		Anyone: a.Public, Permissions: a.Permissions, People: a.People, LeadOfTeams: a.LeadOfTeams,
 	}}, nil
 }
@@ -168,7 +171,54 @@ func CloudEvent(ev *eventsv1.Event) (cloudevents.Event, error) {
 	return CloudEventWithData(ev, data)
 }
 
-// DataJSON is ev's data as JSON ({} when it has none).
+// RecordData is rec's event data as JSON: data_json as sent, or event.data
+// encoded ({} when neither is set). data_json must be a JSON object, must
+// not come with event.data, and may not hold U+0000, which PostgreSQL's
+// jsonb refuses (as the API refuses it in every string).
+func RecordData(rec *eventsv1.EventRecord) ([]byte, error) {
+	b := rec.GetDataJson()
+	if b == nil {
+		return DataJSON(rec.GetEvent())
+	}
+	if rec.GetEvent().GetData() != nil {
+		return nil, errors.New("set data_json or event.data, not both")
+	}
+	if t := bytes.TrimLeft(b, " \t\r\n"); len(t) == 0 || t[0] != '{' || !json.Valid(b) {
+		return nil, errors.New("data_json is not a JSON object")
+	}
+	if bytes.Contains(b, []byte(`\u0000`)) && holdsNul(b) {
+		return nil, errors.New("data_json holds U+0000")
+	}
+	return b, nil
+}
+
+// holdsNul reports whether the JSON document b has U+0000 in a key or a
+// string (and not merely the text \u0000 behind an escaped backslash).
+func holdsNul(b []byte) bool {
+	var v any
+	if json.Unmarshal(b, &v) != nil {
+		return true
+	}
+	var walk func(any) bool
+	walk = func(v any) bool {
+		switch v := v.(type) {
+		case string:
+			return strings.ContainsRune(v, 0)
+		case []any:
+			return slices.ContainsFunc(v, walk)
+		case map[string]any:
+			for k, e := range v {
+				if strings.ContainsRune(k, 0) || walk(e) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	return walk(v)
+}
+
+// DataJSON is ev's data (a Struct) as JSON ({} when it has none).
 func DataJSON(ev *eventsv1.Event) ([]byte, error) {
 	if ev.GetData() == nil {
 		return []byte("{}"), nil

@@ -210,11 +210,7 @@ func (s *Server) emit(ctx context.Context, tx pgx.Tx, e events.Event) error {
 	if err != nil {
 		return err
 	}
-	data, err := events.DataJSON(rec.GetEvent())
-	if err != nil {
-		return err
-	}
-	_, err = s.appendEvents(ctx, tx, []*eventsv1.EventRecord{rec}, [][]byte{data})
+	_, err = s.appendEvents(ctx, tx, []*eventsv1.EventRecord{rec}, [][]byte{rec.GetDataJson()})
 	return err
 }
 

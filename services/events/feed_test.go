@@ -159,10 +159,17 @@ func TestIngestBadInput(t *testing.T) {
 	badID := record(events.DonationCreated, "donations/y", nil)
 	badID.Event.Id = "not-a-uuid"
 	noType := record("", "donations/z", nil)
-	_, err = c.IngestEvents(apptest.Outgoing(context.Background(), internalToken), &eventsv1.IngestEventsRequest{Events: []*eventsv1.EventRecord{good, badID, noType}})
+	both := record(events.DonationCreated, "donations/w", nil)
+	both.DataJson = []byte(`{}`)
+	notObject := record(events.DonationCreated, "donations/v", nil)
+	notObject.Event.Data, notObject.DataJson = nil, []byte(`[1]`)
+	nul := record(events.DonationCreated, "donations/u", nil)
+	nul.Event.Data, nul.DataJson = nil, []byte(`{"a":"\u0000"}`)
+	_, err = c.IngestEvents(apptest.Outgoing(context.Background(), internalToken), &eventsv1.IngestEventsRequest{Events: []*eventsv1.EventRecord{good, badID, noType, both, notObject, nul}})
 	st, _ := status.FromError(err)
-	if st.Code() != codes.InvalidArgument || !strings.Contains(fmt.Sprint(st.Details()), "events[1].event.id") ||
-		!strings.Contains(fmt.Sprint(st.Details()), "events[2].event") {
+	details := fmt.Sprint(st.Details())
+	if st.Code() != codes.InvalidArgument || !strings.Contains(details, "events[1].event.id") || !strings.Contains(details, "events[2].event") ||
+		!strings.Contains(details, "events[3].data_json") || !strings.Contains(details, "events[4].data_json") || !strings.Contains(details, "events[5].data_json") {
 		t.Errorf("bad events: %v %v", err, st.Details())
 	}
 	var n int
@@ -194,6 +201,7 @@ func TestIngestBatch(t *testing.T) {
 	private.Event.Time = timestamppb.New(time.Date(2026, 11, 30, 3, 0, 0, 123456789, time.UTC))
 	repeated := proto.Clone(first).(*eventsv1.EventRecord)
 	last := record(events.ItemCreated, "items/c", nil)
+	last.Event.Data, last.DataJson = nil, []byte(`{"name": "items/c", "n": [1, 2]}`) // as services send it
 	if n := ingest(t, env, first, private, repeated, last); n != 3 {
 		t.Fatalf("stored %d of a batch of 4 with one id repeated, want 3", n)
 	}
@@ -233,6 +241,9 @@ func TestIngestBatch(t *testing.T) {
 	// timestamptz keeps microseconds: the rest is cut, not rounded.
 	if want := time.Date(2026, 11, 30, 3, 0, 0, 123456000, time.UTC); !b.at.Equal(want) {
 		t.Errorf("stored time %v, want %v", b.at, want)
+	}
+	if got[2].data != `{"n": [1, 2], "name": "items/c"}` {
+		t.Errorf("stored data_json: %s", got[2].data)
 	}
 	if !got[0].public || got[2].public || len(got[2].permissions) != 0 || len(got[2].people) != 0 || len(got[2].leadOf) != 0 {
 		t.Errorf("audiences: %+v / %+v", got[0], got[2])

@@ -36,7 +36,12 @@ func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsReq
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event.id", i), Description: "must be a UUID"})
 			continue
 		}
-		ce, err := events.CloudEvent(rec.GetEvent())
+		b, err := events.RecordData(rec)
+		if err != nil {
+			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].data_json", i), Description: err.Error()})
+			continue
+		}
+		ce, err := events.CloudEventWithData(rec.GetEvent(), b)
 		if err != nil {
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event", i), Description: "not a valid CloudEvent 1.0: " + err.Error()})
 		}

@@ -2752,6 +2752,14 @@ export interface components {
         /** @description An event as a service emits it: the event and who may read it. */
         EventRecord: {
             audience: components["schemas"]["Audience"] | null;
+            /**
+             * Format: byte
+             * @description The event's `data` as the JSON object itself (UTF-8), in place of
+             *     `event.data`, which is then left unset: set one or the other. Guildhall's
+             *     services send their events so, which spares decoding the JSON into a
+             *     google.protobuf.Struct on one side and encoding it again on the other.
+             */
+            dataJson?: string;
             event: components["schemas"]["Event"] | null;
         };
         /** @description Request for RedeliverDelivery. */

@@ -221,10 +221,16 @@ func (x *Audience) GetLeadOfTeams() []string {
 // An event as a service emits it: the event and who may read it.
 type EventRecord struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// The event; `data` is the JSON of the emitter's data message.
+	// The event; `data` is the JSON of the emitter's data message, unless
+	// `data_json` carries it.
 	Event *Event `protobuf:"bytes,1,opt,name=event,proto3" json:"event,omitempty"`
 	// Who may read it.
-	Audience      *Audience `protobuf:"bytes,2,opt,name=audience,proto3" json:"audience,omitempty"`
+	Audience *Audience `protobuf:"bytes,2,opt,name=audience,proto3" json:"audience,omitempty"`
+	// The event's `data` as the JSON object itself (UTF-8), in place of
+	// `event.data`, which is then left unset: set one or the other. Guildhall's
+	// services send their events so, which spares decoding the JSON into a
+	// google.protobuf.Struct on one side and encoding it again on the other.
+	DataJson      []byte `protobuf:"bytes,3,opt,name=data_json,json=dataJson,proto3" json:"data_json,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -273,6 +279,13 @@ func (x *EventRecord) GetAudience() *Audience {
 	return nil
 }
 
+func (x *EventRecord) GetDataJson() []byte {
+	if x != nil {
+		return x.DataJson
+	}
+	return nil
+}
+
 var File_guildhall_events_v1_event_proto protoreflect.FileDescriptor
 
 const file_guildhall_events_v1_event_proto_rawDesc = "" +
@@ -291,10 +304,11 @@ const file_guildhall_events_v1_event_proto_rawDesc = "" +
 	"\x06anyone\x18\x01 \x01(\bB\x03\xe0A\x01R\x06anyone\x12%\n" +
 	"\vpermissions\x18\x02 \x03(\tB\x03\xe0A\x01R\vpermissions\x12\x1b\n" +
 	"\x06people\x18\x03 \x03(\tB\x03\xe0A\x01R\x06people\x12'\n" +
-	"\rlead_of_teams\x18\x04 \x03(\tB\x03\xe0A\x01R\vleadOfTeams\"\x84\x01\n" +
+	"\rlead_of_teams\x18\x04 \x03(\tB\x03\xe0A\x01R\vleadOfTeams\"\xa6\x01\n" +
 	"\vEventRecord\x125\n" +
 	"\x05event\x18\x01 \x01(\v2\x1a.guildhall.events.v1.EventB\x03\xe0A\x02R\x05event\x12>\n" +
-	"\baudience\x18\x02 \x01(\v2\x1d.guildhall.events.v1.AudienceB\x03\xe0A\x02R\baudienceBDZBgithub.com/guildhall/guildhall/gen/go/guildhall/events/v1;eventsv1b\x06proto3"
+	"\baudience\x18\x02 \x01(\v2\x1d.guildhall.events.v1.AudienceB\x03\xe0A\x02R\baudience\x12 \n" +
+	"\tdata_json\x18\x03 \x01(\fB\x03\xe0A\x01R\bdataJsonBDZBgithub.com/guildhall/guildhall/gen/go/guildhall/events/v1;eventsv1b\x06proto3"
 
 var (
 	file_guildhall_events_v1_event_proto_rawDescOnce sync.Once
