@@ -165,11 +165,14 @@ func TestIngestBadInput(t *testing.T) {
 	notObject.Event.Data, notObject.DataJson = nil, []byte(`[1]`)
 	nul := record(events.DonationCreated, "donations/u", nil)
 	nul.Event.Data, nul.DataJson = nil, []byte(`{"a":"\u0000"}`)
-	_, err = c.IngestEvents(apptest.Outgoing(context.Background(), internalToken), &eventsv1.IngestEventsRequest{Events: []*eventsv1.EventRecord{good, badID, noType, both, notObject, nul}})
+	farOff := record(events.DonationCreated, "donations/t", nil)
+	farOff.Event.Time = timestamppb.New(time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC))
+	_, err = c.IngestEvents(apptest.Outgoing(context.Background(), internalToken), &eventsv1.IngestEventsRequest{Events: []*eventsv1.EventRecord{good, badID, noType, both, notObject, nul, farOff}})
 	st, _ := status.FromError(err)
 	details := fmt.Sprint(st.Details())
 	if st.Code() != codes.InvalidArgument || !strings.Contains(details, "events[1].event.id") || !strings.Contains(details, "events[2].event") ||
-		!strings.Contains(details, "events[3].data_json") || !strings.Contains(details, "events[4].data_json") || !strings.Contains(details, "events[5].data_json") {
+		!strings.Contains(details, "events[3].data_json") || !strings.Contains(details, "events[4].data_json") || !strings.Contains(details, "events[5].data_json") ||
+		!strings.Contains(details, "events[6].event.time") {
 		t.Errorf("bad events: %v %v", err, st.Details())
 	}
 	var n int

@@ -36,6 +36,11 @@ func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsReq
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event.id", i), Description: "must be a UUID"})
 			continue
 		}
+		// The log's JSON argument carries times as RFC 3339, years 0–9999.
+		if t := rec.GetEvent().GetTime(); t != nil && (t.CheckValid() != nil || t.AsTime().Year() < 1 || t.AsTime().Year() > 9999) {
+			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event.time", i), Description: "must be a valid time in years 1–9999"})
+			continue
+		}
 		b, err := events.RecordData(rec)
 		if err != nil {
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].data_json", i), Description: err.Error()})
@@ -66,7 +71,7 @@ func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsReq
 // appendEvents writes records to the log inside tx under the log lock, in
 // one statement (AppendEvents), and queues the deliveries of the public
 // ones; it reports how many were new. data[i] is recs[i]'s data as JSON
-// (events.DataJSON).
+// (events.RecordData).
 func (s *Server) appendEvents(ctx context.Context, tx pgx.Tx, recs []*eventsv1.EventRecord, data [][]byte) (int, error) {
 	if err := s.q.LockLog(ctx, tx); err != nil {
 		return 0, err

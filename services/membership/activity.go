@@ -119,8 +119,7 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 		slices.SortStableFunc(acts, func(a, b *membershipv1.Activity) int { return strings.Compare(a.GetPerson(), b.GetPerson()) })
 		// The known people's events go in one statement; ids it did not
 		// record (stored before, or repeated in this report) are skipped.
-		var ins store.InsertActivityEventsParams
-		times := make([]time.Time, 0, len(acts))
+		ins := store.InsertActivityEventsParams{ReceiveTime: now}
 		for _, a := range acts {
 			person := resource.ID(people, a.GetPerson())
 			if !known[person] {
@@ -136,9 +135,8 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 			ins.EventIds = append(ins.EventIds, scope+a.GetEventId())
 			ins.PersonIds = append(ins.PersonIds, person)
 			ins.Kinds = append(ins.Kinds, a.GetKind())
-			times = append(times, t)
+			ins.Times = append(ins.Times, t)
 		}
-		ins.Times, ins.ReceiveTime = times, now
 		recorded := map[string]bool{}
 		if len(ins.EventIds) > 0 {
 			ids, err := s.q.InsertActivityEvents(ctx, tx, ins)
@@ -158,7 +156,7 @@ func (s *Server) ReportActivity(ctx context.Context, req *membershipv1.ReportAct
 			// A person's last activity moves once per report, to their
 			// latest: one update of their row instead of one per event
 			// (a busy person's events arrive by the hundred in a batch).
-			person, t := ins.PersonIds[i], times[i]
+			person, t := ins.PersonIds[i], ins.Times[i]
 			if l, ok := latest[person]; !ok || t.After(l.time) {
 				latest[person] = latestActivity{t, ins.Kinds[i]}
 			}
