@@ -269,7 +269,9 @@ func manual(ctx context.Context, c *pgx.Conn, n, batch int) error {
 				if _, err := q.GetTransaction(ctx, tx, id.String()); err != nil {
 					return err
 				}
-				if _, err := q.ListPostings(ctx, tx, []string{id.String()}); err != nil {
+				// The postings, read apart as CreateTransaction then did.
+				if _, err := tx.Exec(ctx, `SELECT transaction_id::text, account_id, currency_code, amount FROM postings
+					WHERE transaction_id = ANY($1::uuid[]) ORDER BY transaction_id, seq`, []string{id.String()}); err != nil {
 					return err
 				}
 				if _, err := tx.Exec(ctx, `INSERT INTO outbox (topic, payload) VALUES ($1, $2)`, "events", payload); err != nil {

@@ -369,19 +369,11 @@ func (s *Server) PayExpense(ctx context.Context, req *financev1.PayExpenseReques
 // expenseHistory decodes an expense's history as GetExpenseForPayment reads
 // it with the expense: a JSON array of expense_events rows, in order.
 func expenseHistory(doc []byte) ([]store.ExpenseEvent, error) {
-	var rows []struct {
-		Action, Actor, State, Reason string
-		Time                         time.Time
-		TransactionID                *string `json:"transaction_id"`
-	}
+	var rows []store.ExpenseEvent
 	if err := json.Unmarshal(doc, &rows); err != nil {
 		return nil, fmt.Errorf("expense history: %w", err)
 	}
-	out := make([]store.ExpenseEvent, len(rows))
-	for i, r := range rows {
-		out[i] = store.ExpenseEvent{Action: r.Action, Actor: r.Actor, State: r.State, Reason: r.Reason, Time: r.Time, TransactionID: r.TransactionID}
-	}
-	return out, nil
+	return rows, nil
 }
 
 // GetExpense implements AIP-131.

@@ -3,12 +3,12 @@ package finance
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgtype"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -139,7 +139,9 @@ func (s *Server) currencies(ctx context.Context, tx dbtx, lines []line) (map[str
 	return out, nil
 }
 
-func transactionFromRow(r store.GetTransactionRow) *financev1.Transaction {
+// transactionFromRow is the entry r, with its postings (r.Postings, a JSON
+// array of postings rows in order).
+func transactionFromRow(r store.GetTransactionRow) (*financev1.Transaction, error) {
 	t := &financev1.Transaction{Name: resource.Name(transactions, r.ID), Description: r.Description, Creator: r.Creator,
 		EffectiveTime: timestamppb.New(r.EffectiveTime), CreateTime: timestamppb.New(r.CreateTime)}
 	t.Source = financev1.Transaction_Source(pgenum.Number(financev1.Transaction_SOURCE_UNSPECIFIED.Descriptor(), r.Source))
@@ -149,39 +151,14 @@ func transactionFromRow(r store.GetTransactionRow) *financev1.Transaction {
 	if r.ReversedBy != "" {
 		t.ReversedBy = resource.Name(transactions, r.ReversedBy)
 	}
-	return t
-}
-
-// loadPostings fills in the postings of ts.
-func (s *Server) loadPostings(ctx context.Context, db dbtx, txs ...*financev1.Transaction) error {
-	if len(txs) == 0 {
-		return nil
+	var postings []store.Posting // amounts decoded from their digits: exact
+	if err := json.Unmarshal(r.Postings, &postings); err != nil {
+		return nil, fmt.Errorf("postings of %s: %w", t.Name, err)
 	}
-	ids := make([]string, len(txs))
-	byID := map[string]*financev1.Transaction{}
-	for i, t := range txs {
-		ids[i] = resource.ID(transactions, t.Name)
-		byID[ids[i]] = t
+	for _, p := range postings {
+		t.Postings = append(t.Postings, &financev1.Posting{Account: resource.Name(accounts, p.AccountID), Amount: mon(p.CurrencyCode, p.Amount)})
 	}
-	var rows []store.ListPostingsRow
-	var err error
-	if len(ids) == 1 {
-		var one []store.ListEntryPostingsRow
-		one, err = s.q.ListEntryPostings(ctx, db, ids[0])
-		for _, r := range one {
-			rows = append(rows, store.ListPostingsRow(r))
-		}
-	} else {
-		rows, err = s.q.ListPostings(ctx, db, ids)
-	}
-	if err != nil {
-		return err
-	}
-	for _, r := range rows {
-		t := byID[r.TransactionID]
-		t.Postings = append(t.Postings, &financev1.Posting{Account: resource.Name(accounts, r.AccountID), Amount: mon(r.CurrencyCode, r.Amount)})
-	}
-	return nil
+	return t, nil
 }
 
 // dbtx is a pool or a transaction.
@@ -198,8 +175,8 @@ func (s *Server) getEntry(ctx context.Context, db dbtx, id string) (t *financev1
 	if err != nil {
 		return nil, false, resource.NotFoundIfNoRows(err, resource.Name(transactions, id))
 	}
-	t = transactionFromRow(row)
-	return t, row.Hidden, s.loadPostings(ctx, db, t)
+	t, err = transactionFromRow(row)
+	return t, row.Hidden, err
 }
 
 // GetTransaction implements AIP-131.
@@ -223,12 +200,16 @@ func (s *Server) ListTransactions(ctx context.Context, req *financev1.ListTransa
 	}
 	list := make([]*financev1.Transaction, 0, len(rows))
 	for _, r := range rows {
-		list = append(list, transactionFromRow(store.GetTransactionRow(r)))
+		t, err := transactionFromRow(store.GetTransactionRow(r))
+		if err != nil {
+			return nil, err
+		}
+		list = append(list, t)
 	}
 	resp := &financev1.ListTransactionsResponse{}
 	list, resp.NextPageToken = pagination.Finish(page, list, func(t *financev1.Transaction) string { return resource.ID(transactions, t.Name) })
 	resp.Transactions = list
-	return resp, s.loadPostings(ctx, s.db, list...)
+	return resp, nil
 }
 
 // CreateTransaction posts a manual entry.
@@ -327,62 +308,6 @@ func writePrepared[T proto.Message](ctx context.Context, s *Server, w *entryWrit
 	return doWrite(ctx, s, w, alone)
 }
 
-// postingsFromJSON decodes an entry's postings as GetEntryForReversal reads
-// them: a JSON array of {account_id, currency_code, amount}, in order.
-func postingsFromJSON(doc []byte) ([]*financev1.Posting, error) {
-	var rows []struct {
-		AccountID    string `json:"account_id"`
-		CurrencyCode string `json:"currency_code"`
-		Amount       int64  `json:"amount"` // minor units; decoded from the digits, exact
-	}
-	if err := json.Unmarshal(doc, &rows); err != nil {
-		return nil, fmt.Errorf("entry postings: %w", err)
-	}
-	out := make([]*financev1.Posting, len(rows))
-	for i, r := range rows {
-		out[i] = &financev1.Posting{Account: resource.Name(accounts, r.AccountID), Amount: mon(r.CurrencyCode, r.Amount)}
-	}
-	return out, nil
-}
-
-// giftFromJSON decodes the donation an entry records as GetEntryForReversal
-// reads it (to_jsonb of its row, without its times: the reversal's event
-// does not carry them), and whether there is one (JSON null, or no
-// document, when there is not).
-func giftFromJSON(doc []byte) (store.Donation, bool, error) {
-	if len(doc) == 0 || string(doc) == "null" {
-		return store.Donation{}, false, nil
-	}
-	var r struct {
-		ID                  string  `json:"id"`
-		CurrencyCode        string  `json:"currency_code"`
-		Amount              int64   `json:"amount"`
-		Donor               string  `json:"donor"`
-		DonorName           string  `json:"donor_name"`
-		DonorEmail          string  `json:"donor_email"`
-		Visibility          string  `json:"visibility"`
-		Channel             string  `json:"channel"`
-		ExternalReference   string  `json:"external_reference"`
-		GoalID              *string `json:"goal_id"`
-		Description         string  `json:"description"`
-		DepositAccount      string  `json:"deposit_account"`
-		TransactionID       *string `json:"transaction_id"`
-		Recorder            string  `json:"recorder"`
-		RefundTransactionID *string `json:"refund_transaction_id"`
-	}
-	if err := json.Unmarshal(doc, &r); err != nil {
-		return store.Donation{}, false, fmt.Errorf("donation of an entry: %w", err)
-	}
-	d := store.Donation{ID: r.ID, CurrencyCode: r.CurrencyCode, Amount: r.Amount, Donor: r.Donor, DonorName: r.DonorName,
-		DonorEmail: r.DonorEmail, Visibility: r.Visibility, Channel: r.Channel, ExternalReference: r.ExternalReference,
-		Description: r.Description, DepositAccount: r.DepositAccount, TransactionID: r.TransactionID,
-		Recorder: r.Recorder, RefundTransactionID: r.RefundTransactionID}
-	if r.GoalID != nil {
-		d.GoalID = pgtype.Text{String: *r.GoalID, Valid: true}
-	}
-	return d, true, nil
-}
-
 // createTransaction is the method name request ids of manual entries are kept under.
 const (
 	createTransaction  = "CreateTransaction"
@@ -397,13 +322,8 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 	// records: all is read before the write. Whether it was reversed is
 	// checked here for the error's sake; the unique reverses_id decides
 	// between concurrent reversals, at the write.
-	read, err := s.q.GetEntryForReversal(ctx, s.db, id)
+	orig, hiddenOrig, err := s.getEntry(ctx, s.db, id)
 	if err != nil {
-		return nil, resource.NotFoundIfNoRows(err, req.GetName())
-	}
-	orig, hiddenOrig := transactionFromRow(store.GetTransactionRow{ID: read.ID, Description: read.Description, EffectiveTime: read.EffectiveTime,
-		Source: read.Source, Reverses: read.Reverses, ReversedBy: read.ReversedBy, Creator: read.Creator, CreateTime: read.CreateTime}), read.Hidden
-	if orig.Postings, err = postingsFromJSON(read.Postings); err != nil {
 		return nil, err
 	}
 	if orig.GetReverses() != "" {
@@ -423,9 +343,15 @@ func (s *Server) ReverseTransaction(ctx context.Context, req *financev1.ReverseT
 		})
 		return out, err
 	}
-	gift, isGift, err := giftFromJSON(read.Gift)
-	if err != nil {
-		return nil, err
+	// Only a donation's entry records a gift: other reversals skip the read.
+	var gift store.Donation
+	isGift := false
+	if orig.GetSource() == financev1.Transaction_SOURCE_DONATION {
+		gift, err = s.q.GetDonationByTransaction(ctx, s.db, &id)
+		isGift = err == nil
+		if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+			return nil, err
+		}
 	}
 	desc := "Reversal of " + req.GetName()
 	if req.GetReason() != "" {

@@ -20,8 +20,8 @@ WHERE w.active AND d.state <> 'STATE_SUCCEEDED'
 `
 
 type BacklogRow struct {
-	Pending   int64
-	OldestAge float64
+	Pending   int64   `json:"pending"`
+	OldestAge float64 `json:"oldest_age"`
 }
 
 // Undelivered deliveries of active webhooks and the age of the oldest, in seconds.
@@ -40,12 +40,12 @@ WHERE id = $6
 `
 
 type FinishAttemptParams struct {
-	State          string
-	LastStatusCode int32
-	LastError      string
-	LatencyUs      int64
-	Now            time.Time
-	ID             int64
+	State          string    `json:"state"`
+	LastStatusCode int32     `json:"last_status_code"`
+	LastError      string    `json:"last_error"`
+	LatencyUs      int64     `json:"latency_us"`
+	Now            time.Time `json:"now"`
+	ID             int64     `json:"id"`
 }
 
 func (q *Queries) FinishAttempt(ctx context.Context, db DBTX, arg FinishAttemptParams) error {
@@ -67,25 +67,25 @@ WHERE d.webhook_id = $1 AND d.id = $2
 `
 
 type GetDeliveryParams struct {
-	WebhookID string
-	ID        int64
+	WebhookID string `json:"webhook_id"`
+	ID        int64  `json:"id"`
 }
 
 type GetDeliveryRow struct {
-	ID              int64
-	WebhookID       string
-	EventSeq        int64
-	State           string
-	Attempts        int32
-	LastStatusCode  int32
-	LastError       string
-	LatencyUs       int64
-	CreateTime      time.Time
-	LastAttemptTime *time.Time
-	DeliverTime     *time.Time
-	RedeliveryOf    pgtype.Int8
-	EventID         string
-	EventType       string
+	ID              int64       `json:"id"`
+	WebhookID       string      `json:"webhook_id"`
+	EventSeq        int64       `json:"event_seq"`
+	State           string      `json:"state"`
+	Attempts        int32       `json:"attempts"`
+	LastStatusCode  int32       `json:"last_status_code"`
+	LastError       string      `json:"last_error"`
+	LatencyUs       int64       `json:"latency_us"`
+	CreateTime      time.Time   `json:"create_time"`
+	LastAttemptTime *time.Time  `json:"last_attempt_time"`
+	DeliverTime     *time.Time  `json:"deliver_time"`
+	RedeliveryOf    pgtype.Int8 `json:"redelivery_of"`
+	EventID         string      `json:"event_id"`
+	EventType       string      `json:"event_type"`
 }
 
 func (q *Queries) GetDelivery(ctx context.Context, db DBTX, arg GetDeliveryParams) (GetDeliveryRow, error) {
@@ -119,26 +119,26 @@ LIMIT $3
 `
 
 type ListDeliveriesParams struct {
-	WebhookID string
-	Before    int64
-	PageSize  int32
+	WebhookID string `json:"webhook_id"`
+	Before    int64  `json:"before"`
+	PageSize  int32  `json:"page_size"`
 }
 
 type ListDeliveriesRow struct {
-	ID              int64
-	WebhookID       string
-	EventSeq        int64
-	State           string
-	Attempts        int32
-	LastStatusCode  int32
-	LastError       string
-	LatencyUs       int64
-	CreateTime      time.Time
-	LastAttemptTime *time.Time
-	DeliverTime     *time.Time
-	RedeliveryOf    pgtype.Int8
-	EventID         string
-	EventType       string
+	ID              int64       `json:"id"`
+	WebhookID       string      `json:"webhook_id"`
+	EventSeq        int64       `json:"event_seq"`
+	State           string      `json:"state"`
+	Attempts        int32       `json:"attempts"`
+	LastStatusCode  int32       `json:"last_status_code"`
+	LastError       string      `json:"last_error"`
+	LatencyUs       int64       `json:"latency_us"`
+	CreateTime      time.Time   `json:"create_time"`
+	LastAttemptTime *time.Time  `json:"last_attempt_time"`
+	DeliverTime     *time.Time  `json:"deliver_time"`
+	RedeliveryOf    pgtype.Int8 `json:"redelivery_of"`
+	EventID         string      `json:"event_id"`
+	EventType       string      `json:"event_type"`
 }
 
 func (q *Queries) ListDeliveries(ctx context.Context, db DBTX, arg ListDeliveriesParams) ([]ListDeliveriesRow, error) {
@@ -185,19 +185,19 @@ LIMIT $2
 `
 
 type NextDeliveriesParams struct {
-	WebhookID string
-	MaxCount  int32
+	WebhookID string `json:"webhook_id"`
+	MaxCount  int32  `json:"max_count"`
 }
 
 type NextDeliveriesRow struct {
-	ID       int64
-	Attempts int32
-	EventID  string
-	Source   string
-	Type     string
-	Subject  string
-	Time     time.Time
-	Data     []byte
+	ID       int64     `json:"id"`
+	Attempts int32     `json:"attempts"`
+	EventID  string    `json:"event_id"`
+	Source   string    `json:"source"`
+	Type     string    `json:"type"`
+	Subject  string    `json:"subject"`
+	Time     time.Time `json:"time"`
+	Data     []byte    `json:"data"`
 }
 
 // The oldest undelivered deliveries of a webhook, with their events.
@@ -237,8 +237,8 @@ RETURNING id
 `
 
 type RedeliverParams struct {
-	WebhookID string
-	ID        int64
+	WebhookID string `json:"webhook_id"`
+	ID        int64  `json:"id"`
 }
 
 func (q *Queries) Redeliver(ctx context.Context, db DBTX, arg RedeliverParams) (int64, error) {

@@ -82,24 +82,24 @@ LIMIT $8
 `
 
 type ListEventsParams struct {
-	After       int64
-	Type        string
-	Subject     string
-	ReadAll     bool
-	People      []string
-	Permissions []string
-	LeadOfTeams []string
-	PageSize    int32
+	After       int64    `json:"after"`
+	Type        string   `json:"type"`
+	Subject     string   `json:"subject"`
+	ReadAll     bool     `json:"read_all"`
+	People      []string `json:"people"`
+	Permissions []string `json:"permissions"`
+	LeadOfTeams []string `json:"lead_of_teams"`
+	PageSize    int32    `json:"page_size"`
 }
 
 type ListEventsRow struct {
-	Seq     int64
-	ID      string
-	Source  string
-	Type    string
-	Subject string
-	Time    time.Time
-	Data    []byte
+	Seq     int64     `json:"seq"`
+	ID      string    `json:"id"`
+	Source  string    `json:"source"`
+	Type    string    `json:"type"`
+	Subject string    `json:"subject"`
+	Time    time.Time `json:"time"`
+	Data    []byte    `json:"data"`
 }
 
 // The events after seq `after` that a reader may see: all of them (admins,

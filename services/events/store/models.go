@@ -11,81 +11,81 @@ import (
 )
 
 type Delivery struct {
-	ID              int64
-	WebhookID       string
-	EventSeq        int64
-	State           string
-	Attempts        int32
-	LastStatusCode  int32
-	LastError       string
-	LatencyUs       int64
-	CreateTime      time.Time
-	LastAttemptTime *time.Time
-	DeliverTime     *time.Time
-	RedeliveryOf    pgtype.Int8
+	ID              int64       `json:"id"`
+	WebhookID       string      `json:"webhook_id"`
+	EventSeq        int64       `json:"event_seq"`
+	State           string      `json:"state"`
+	Attempts        int32       `json:"attempts"`
+	LastStatusCode  int32       `json:"last_status_code"`
+	LastError       string      `json:"last_error"`
+	LatencyUs       int64       `json:"latency_us"`
+	CreateTime      time.Time   `json:"create_time"`
+	LastAttemptTime *time.Time  `json:"last_attempt_time"`
+	DeliverTime     *time.Time  `json:"deliver_time"`
+	RedeliveryOf    pgtype.Int8 `json:"redelivery_of"`
 }
 
 type Event struct {
-	Seq         int64
-	ID          string
-	Source      string
-	Type        string
-	Subject     string
-	Time        time.Time
-	Data        []byte
-	Public      bool
-	Permissions []string
-	People      []string
-	LeadOfTeams []string
-	IngestTime  time.Time
+	Seq         int64     `json:"seq"`
+	ID          string    `json:"id"`
+	Source      string    `json:"source"`
+	Type        string    `json:"type"`
+	Subject     string    `json:"subject"`
+	Time        time.Time `json:"time"`
+	Data        []byte    `json:"data"`
+	Public      bool      `json:"public"`
+	Permissions []string  `json:"permissions"`
+	People      []string  `json:"people"`
+	LeadOfTeams []string  `json:"lead_of_teams"`
+	IngestTime  time.Time `json:"ingest_time"`
 }
 
 type IdempotencyKey struct {
-	RequestID   string
-	Method      string
-	RequestHash []byte
-	Response    []byte
-	CreateTime  time.Time
-	Caller      string
+	RequestID   string    `json:"request_id"`
+	Method      string    `json:"method"`
+	RequestHash []byte    `json:"request_hash"`
+	Response    []byte    `json:"response"`
+	CreateTime  time.Time `json:"create_time"`
+	Caller      string    `json:"caller"`
 }
 
 type NotifyCursor struct {
-	Name string
-	Seq  int64
+	Name string `json:"name"`
+	Seq  int64  `json:"seq"`
 }
 
 type NotifySend struct {
-	EventID         string
-	Recipient       string
-	Kind            string
-	Fields          []byte
-	State           string
-	Attempts        int32
-	LastError       string
-	CreateTime      time.Time
-	NextAttemptTime time.Time
-	LastAttemptTime *time.Time
-	SentTime        *time.Time
+	EventID         string     `json:"event_id"`
+	Recipient       string     `json:"recipient"`
+	Kind            string     `json:"kind"`
+	Fields          []byte     `json:"fields"`
+	State           string     `json:"state"`
+	Attempts        int32      `json:"attempts"`
+	LastError       string     `json:"last_error"`
+	CreateTime      time.Time  `json:"create_time"`
+	NextAttemptTime time.Time  `json:"next_attempt_time"`
+	LastAttemptTime *time.Time `json:"last_attempt_time"`
+	SentTime        *time.Time `json:"sent_time"`
 }
 
 type Outbox struct {
-	ID         int64
-	Topic      string
-	Payload    []byte
-	CreateTime time.Time
+	ID         int64     `json:"id"`
+	Topic      string    `json:"topic"`
+	Payload    []byte    `json:"payload"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 type Webhook struct {
-	ID                  string
-	Uri                 string
-	EventTypes          []string
-	Active              bool
-	Secret              string
-	DisableReason       string
-	ConsecutiveFailures int32
-	Creator             string
-	NextAttemptTime     time.Time
-	CreateTime          time.Time
-	UpdateTime          time.Time
-	Version             int64
+	ID                  string    `json:"id"`
+	Uri                 string    `json:"uri"`
+	EventTypes          []string  `json:"event_types"`
+	Active              bool      `json:"active"`
+	Secret              string    `json:"secret"`
+	DisableReason       string    `json:"disable_reason"`
+	ConsecutiveFailures int32     `json:"consecutive_failures"`
+	Creator             string    `json:"creator"`
+	NextAttemptTime     time.Time `json:"next_attempt_time"`
+	CreateTime          time.Time `json:"create_time"`
+	UpdateTime          time.Time `json:"update_time"`
+	Version             int64     `json:"version"`
 }

@@ -52,13 +52,13 @@ RETURNING id, uri, event_types, active, secret, disable_reason, consecutive_fail
 `
 
 type CreateWebhookParams struct {
-	ID         string
-	Uri        string
-	EventTypes []string
-	Active     bool
-	Secret     string
-	Creator    string
-	Now        time.Time
+	ID         string    `json:"id"`
+	Uri        string    `json:"uri"`
+	EventTypes []string  `json:"event_types"`
+	Active     bool      `json:"active"`
+	Secret     string    `json:"secret"`
+	Creator    string    `json:"creator"`
+	Now        time.Time `json:"now"`
 }
 
 func (q *Queries) CreateWebhook(ctx context.Context, db DBTX, arg CreateWebhookParams) (Webhook, error) {
@@ -157,8 +157,8 @@ LIMIT $2
 `
 
 type ListWebhooksParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListWebhooks(ctx context.Context, db DBTX, arg ListWebhooksParams) ([]Webhook, error) {
@@ -204,12 +204,12 @@ WHERE id = $6
 `
 
 type RecordAttemptParams struct {
-	ConsecutiveFailures int32
-	BackoffSeconds      float64
-	Active              bool
-	DisableReason       string
-	Now                 time.Time
-	ID                  string
+	ConsecutiveFailures int32     `json:"consecutive_failures"`
+	BackoffSeconds      float64   `json:"backoff_seconds"`
+	Active              bool      `json:"active"`
+	DisableReason       string    `json:"disable_reason"`
+	Now                 time.Time `json:"now"`
+	ID                  string    `json:"id"`
 }
 
 func (q *Queries) RecordAttempt(ctx context.Context, db DBTX, arg RecordAttemptParams) error {
@@ -234,14 +234,14 @@ RETURNING id, uri, event_types, active, secret, disable_reason, consecutive_fail
 `
 
 type UpdateWebhookParams struct {
-	Uri                 string
-	EventTypes          []string
-	Active              bool
-	DisableReason       string
-	ConsecutiveFailures int32
-	RetryNow            bool
-	Now                 time.Time
-	ID                  string
+	Uri                 string    `json:"uri"`
+	EventTypes          []string  `json:"event_types"`
+	Active              bool      `json:"active"`
+	DisableReason       string    `json:"disable_reason"`
+	ConsecutiveFailures int32     `json:"consecutive_failures"`
+	RetryNow            bool      `json:"retry_now"`
+	Now                 time.Time `json:"now"`
+	ID                  string    `json:"id"`
 }
 
 func (q *Queries) UpdateWebhook(ctx context.Context, db DBTX, arg UpdateWebhookParams) (Webhook, error) {

@@ -18,8 +18,8 @@ GROUP BY account_id
 `
 
 type AccountBalancesRow struct {
-	AccountID string
-	Balance   int64
+	AccountID string `json:"account_id"`
+	Balance   int64  `json:"balance"`
 }
 
 // Sums each account's balance slots (exact, clamped into bigint: see ledger_clamp).
@@ -48,8 +48,8 @@ SELECT id, currency_code FROM accounts WHERE id = ANY($1::text[])
 `
 
 type AccountCurrenciesRow struct {
-	ID           string
-	CurrencyCode string
+	ID           string `json:"id"`
+	CurrencyCode string `json:"currency_code"`
 }
 
 func (q *Queries) AccountCurrencies(ctx context.Context, db DBTX, ids []string) ([]AccountCurrenciesRow, error) {
@@ -79,12 +79,12 @@ RETURNING id, display_name, description, type, currency_code, earmarked, create_
 `
 
 type CreateAccountParams struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	Type         string
-	CurrencyCode string
-	Earmarked    bool
+	ID           string `json:"id"`
+	DisplayName  string `json:"display_name"`
+	Description  string `json:"description"`
+	Type         string `json:"type"`
+	CurrencyCode string `json:"currency_code"`
+	Earmarked    bool   `json:"earmarked"`
 }
 
 func (q *Queries) CreateAccount(ctx context.Context, db DBTX, arg CreateAccountParams) (Account, error) {
@@ -128,13 +128,13 @@ ON CONFLICT (id) DO NOTHING
 `
 
 type EnsureAccountParams struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	Type         string
-	CurrencyCode string
-	HiddenUntil  *time.Time
-	CreateTime   time.Time
+	ID           string     `json:"id"`
+	DisplayName  string     `json:"display_name"`
+	Description  string     `json:"description"`
+	Type         string     `json:"type"`
+	CurrencyCode string     `json:"currency_code"`
+	HiddenUntil  *time.Time `json:"hidden_until"`
+	CreateTime   time.Time  `json:"create_time"`
 }
 
 // Creates an account unless its id is taken (a concurrent first use); one
@@ -205,9 +205,9 @@ LIMIT $3
 `
 
 type ListAccountsParams struct {
-	After     string
-	VisibleAt time.Time
-	PageSize  int32
+	After     string    `json:"after"`
+	VisibleAt time.Time `json:"visible_at"`
+	PageSize  int32     `json:"page_size"`
 }
 
 // Accounts hidden at visible_at (migration 00010) are left out.
@@ -260,10 +260,10 @@ RETURNING id, display_name, description, type, currency_code, earmarked, create_
 `
 
 type UpdateAccountParams struct {
-	ID          string
-	DisplayName string
-	Description string
-	Earmarked   bool
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	Description string `json:"description"`
+	Earmarked   bool   `json:"earmarked"`
 }
 
 func (q *Queries) UpdateAccount(ctx context.Context, db DBTX, arg UpdateAccountParams) (Account, error) {

@@ -19,14 +19,14 @@ GROUP BY b.category, b.year
 `
 
 type BudgetsSpentParams struct {
-	Categories []string
-	Years      []int32
+	Categories []string `json:"categories"`
+	Years      []int32  `json:"years"`
 }
 
 type BudgetsSpentRow struct {
-	Category string
-	Year     int32
-	Spent    int64
+	Category string `json:"category"`
+	Year     int32  `json:"year"`
+	Spent    int64  `json:"spent"`
 }
 
 // Movements of each category in its year, from the monthly movements; one
@@ -58,12 +58,12 @@ RETURNING id, category, year, currency_code, planned, create_time, update_time, 
 `
 
 type CreateBudgetParams struct {
-	ID           string
-	Category     string
-	Year         int32
-	CurrencyCode string
-	Planned      int64
-	CreateTime   time.Time
+	ID           string    `json:"id"`
+	Category     string    `json:"category"`
+	Year         int32     `json:"year"`
+	CurrencyCode string    `json:"currency_code"`
+	Planned      int64     `json:"planned"`
+	CreateTime   time.Time `json:"create_time"`
 }
 
 func (q *Queries) CreateBudget(ctx context.Context, db DBTX, arg CreateBudgetParams) (Budget, error) {
@@ -146,8 +146,8 @@ LIMIT $2
 `
 
 type ListBudgetsParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListBudgets(ctx context.Context, db DBTX, arg ListBudgetsParams) ([]Budget, error) {
@@ -187,9 +187,9 @@ RETURNING id, category, year, currency_code, planned, create_time, update_time, 
 `
 
 type UpdateBudgetParams struct {
-	ID      string
-	Planned int64
-	Now     time.Time
+	ID      string    `json:"id"`
+	Planned int64     `json:"planned"`
+	Now     time.Time `json:"now"`
 }
 
 func (q *Queries) UpdateBudget(ctx context.Context, db DBTX, arg UpdateBudgetParams) (Budget, error) {

@@ -65,3 +65,6 @@ WITH keys AS (
         JOIN go ON go.item = a.item)
 SELECT item::int FROM go;
 
+-- name: GetDonationByTransaction :one
+-- The donation an entry records, if any (for its reversal's event).
+SELECT * FROM donations WHERE transaction_id = $1;

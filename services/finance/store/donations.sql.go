@@ -39,6 +39,36 @@ func (q *Queries) GetDonation(ctx context.Context, db DBTX, id string) (Donation
 	return i, err
 }
 
+const getDonationByTransaction = `-- name: GetDonationByTransaction :one
+SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time, refund_transaction_id FROM donations WHERE transaction_id = $1
+`
+
+// The donation an entry records, if any (for its reversal's event).
+func (q *Queries) GetDonationByTransaction(ctx context.Context, db DBTX, transactionID *string) (Donation, error) {
+	row := db.QueryRow(ctx, getDonationByTransaction, transactionID)
+	var i Donation
+	err := row.Scan(
+		&i.ID,
+		&i.CurrencyCode,
+		&i.Amount,
+		&i.Donor,
+		&i.DonorName,
+		&i.DonorEmail,
+		&i.Visibility,
+		&i.Channel,
+		&i.ExternalReference,
+		&i.GoalID,
+		&i.Description,
+		&i.DepositAccount,
+		&i.ReceiveTime,
+		&i.TransactionID,
+		&i.Recorder,
+		&i.CreateTime,
+		&i.RefundTransactionID,
+	)
+	return i, err
+}
+
 const listDonations = `-- name: ListDonations :many
 SELECT id, currency_code, amount, donor, donor_name, donor_email, visibility, channel, external_reference, goal_id, description, deposit_account, receive_time, transaction_id, recorder, create_time, refund_transaction_id FROM donations
 WHERE id > $1::uuid
@@ -47,8 +77,8 @@ LIMIT $2
 `
 
 type ListDonationsParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListDonations(ctx context.Context, db DBTX, arg ListDonationsParams) ([]Donation, error) {
@@ -144,37 +174,37 @@ SELECT item::int FROM go
 `
 
 type RecordDonationsParams struct {
-	KeyItems           []int32
-	Callers            []string
-	RequestIds         []string
-	Methods            []string
-	RequestHashes      [][]byte
-	Responses          [][]byte
-	Ids                []string
-	TransactionIds     []string
-	TxDescriptions     []string
-	ReceiveTimes       []time.Time
-	Recorders          []string
-	CurrencyCodes      []string
-	Amounts            []int64
-	Donors             []string
-	DonorNames         []string
-	DonorEmails        []string
-	Visibilities       []string
-	Channels           []string
-	ExternalReferences []string
-	GoalIds            []string
-	Descriptions       []string
-	DepositAccounts    []string
-	CreateTimes        []time.Time
-	PostingItems       []int32
-	PostingSeqs        []int32
-	PostingAccounts    []string
-	PostingCurrencies  []string
-	PostingAmounts     []int64
-	ActivityItems      []int32
-	ActivityTopics     []string
-	ActivityPayloads   [][]byte
+	KeyItems           []int32     `json:"key_items"`
+	Callers            []string    `json:"callers"`
+	RequestIds         []string    `json:"request_ids"`
+	Methods            []string    `json:"methods"`
+	RequestHashes      [][]byte    `json:"request_hashes"`
+	Responses          [][]byte    `json:"responses"`
+	Ids                []string    `json:"ids"`
+	TransactionIds     []string    `json:"transaction_ids"`
+	TxDescriptions     []string    `json:"tx_descriptions"`
+	ReceiveTimes       []time.Time `json:"receive_times"`
+	Recorders          []string    `json:"recorders"`
+	CurrencyCodes      []string    `json:"currency_codes"`
+	Amounts            []int64     `json:"amounts"`
+	Donors             []string    `json:"donors"`
+	DonorNames         []string    `json:"donor_names"`
+	DonorEmails        []string    `json:"donor_emails"`
+	Visibilities       []string    `json:"visibilities"`
+	Channels           []string    `json:"channels"`
+	ExternalReferences []string    `json:"external_references"`
+	GoalIds            []string    `json:"goal_ids"`
+	Descriptions       []string    `json:"descriptions"`
+	DepositAccounts    []string    `json:"deposit_accounts"`
+	CreateTimes        []time.Time `json:"create_times"`
+	PostingItems       []int32     `json:"posting_items"`
+	PostingSeqs        []int32     `json:"posting_seqs"`
+	PostingAccounts    []string    `json:"posting_accounts"`
+	PostingCurrencies  []string    `json:"posting_currencies"`
+	PostingAmounts     []int64     `json:"posting_amounts"`
+	ActivityItems      []int32     `json:"activity_items"`
+	ActivityTopics     []string    `json:"activity_topics"`
+	ActivityPayloads   [][]byte    `json:"activity_payloads"`
 }
 
 // Records a batch of donations in one statement and one commit. Item arrays

@@ -17,16 +17,16 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, 'submitted', $8, $9, $10)
 `
 
 type CreateExpenseParams struct {
-	ID                string
-	Payee             string
-	Category          string
-	CurrencyCode      string
-	Amount            int64
-	Description       string
-	InvoiceReference  string
-	Submitter         string
-	RequiredApprovals int32
-	CreateTime        time.Time
+	ID                string    `json:"id"`
+	Payee             string    `json:"payee"`
+	Category          string    `json:"category"`
+	CurrencyCode      string    `json:"currency_code"`
+	Amount            int64     `json:"amount"`
+	Description       string    `json:"description"`
+	InvoiceReference  string    `json:"invoice_reference"`
+	Submitter         string    `json:"submitter"`
+	RequiredApprovals int32     `json:"required_approvals"`
+	CreateTime        time.Time `json:"create_time"`
 }
 
 func (q *Queries) CreateExpense(ctx context.Context, db DBTX, arg CreateExpenseParams) error {
@@ -52,13 +52,13 @@ VALUES ($1, (SELECT coalesce(max(seq), 0) + 1 FROM expense_events WHERE expense_
 `
 
 type CreateExpenseEventParams struct {
-	ExpenseID     string
-	Action        string
-	Actor         string
-	Time          time.Time
-	State         string
-	Reason        string
-	TransactionID *string
+	ExpenseID     string    `json:"expense_id"`
+	Action        string    `json:"action"`
+	Actor         string    `json:"actor"`
+	Time          time.Time `json:"time"`
+	State         string    `json:"state"`
+	Reason        string    `json:"reason"`
+	TransactionID *string   `json:"transaction_id"`
 }
 
 func (q *Queries) CreateExpenseEvent(ctx context.Context, db DBTX, arg CreateExpenseEventParams) error {
@@ -107,9 +107,9 @@ FROM expenses WHERE expenses.id = $1
 `
 
 type GetExpenseForPaymentRow struct {
-	Expense Expense
-	Version string
-	History []byte
+	Expense Expense `json:"expense"`
+	Version string  `json:"version"`
+	History []byte  `json:"history"`
 }
 
 // The expense, its row version (xmin) and its history, as a JSON array of
@@ -252,8 +252,8 @@ LIMIT $2
 `
 
 type ListExpensesParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListExpenses(ctx context.Context, db DBTX, arg ListExpensesParams) ([]Expense, error) {
@@ -295,8 +295,8 @@ UPDATE expenses SET state = 'paid', transaction_id = $2 WHERE id = $1
 `
 
 type PayExpenseParams struct {
-	ID            string
-	TransactionID *string
+	ID            string  `json:"id"`
+	TransactionID *string `json:"transaction_id"`
 }
 
 func (q *Queries) PayExpense(ctx context.Context, db DBTX, arg PayExpenseParams) error {
@@ -319,11 +319,11 @@ FROM u
 `
 
 type RecordExpensePaymentsParams struct {
-	TransactionIds []string
-	Ids            []string
-	Versions       []string
-	Actors         []string
-	Times          []time.Time
+	TransactionIds []string    `json:"transaction_ids"`
+	Ids            []string    `json:"ids"`
+	Versions       []string    `json:"versions"`
+	Actors         []string    `json:"actors"`
+	Times          []time.Time `json:"times"`
 }
 
 // Marks PAID the APPROVED expenses paid by entries the same transaction
@@ -347,8 +347,8 @@ UPDATE expenses SET state = 'rejected', reject_reason = $2 WHERE id = $1
 `
 
 type RejectExpenseParams struct {
-	ID           string
-	RejectReason string
+	ID           string `json:"id"`
+	RejectReason string `json:"reject_reason"`
 }
 
 func (q *Queries) RejectExpense(ctx context.Context, db DBTX, arg RejectExpenseParams) error {
@@ -361,8 +361,8 @@ UPDATE expenses SET state = $2 WHERE id = $1
 `
 
 type SetExpenseStateParams struct {
-	ID    string
-	State string
+	ID    string `json:"id"`
+	State string `json:"state"`
 }
 
 func (q *Queries) SetExpenseState(ctx context.Context, db DBTX, arg SetExpenseStateParams) error {

@@ -25,25 +25,25 @@ FOR UPDATE OF g SKIP LOCKED
 `
 
 type ClaimGoalsToAnnounceParams struct {
-	Now      time.Time
-	After    string
-	MaxCount int32
+	Now      time.Time `json:"now"`
+	After    string    `json:"after"`
+	MaxCount int32     `json:"max_count"`
 }
 
 type ClaimGoalsToAnnounceRow struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	CurrencyCode string
-	Target       int64
-	Period       string
-	Priority     int32
-	RoadmapItem  string
-	FundAccount  pgtype.Text
-	CreateTime   time.Time
-	Version      int64
-	ReachedFor   *time.Time
-	PeriodStart  time.Time
+	ID           string      `json:"id"`
+	DisplayName  string      `json:"display_name"`
+	Description  string      `json:"description"`
+	CurrencyCode string      `json:"currency_code"`
+	Target       int64       `json:"target"`
+	Period       string      `json:"period"`
+	Priority     int32       `json:"priority"`
+	RoadmapItem  string      `json:"roadmap_item"`
+	FundAccount  pgtype.Text `json:"fund_account"`
+	CreateTime   time.Time   `json:"create_time"`
+	Version      int64       `json:"version"`
+	ReachedFor   *time.Time  `json:"reached_for"`
+	PeriodStart  time.Time   `json:"period_start"`
 }
 
 // Goals not yet announced as reached in their current period (UTC months
@@ -89,16 +89,16 @@ RETURNING id, display_name, description, currency_code, target, period, priority
 `
 
 type CreateGoalParams struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	CurrencyCode string
-	Target       int64
-	Period       string
-	Priority     int32
-	RoadmapItem  string
-	FundAccount  pgtype.Text
-	CreateTime   time.Time
+	ID           string      `json:"id"`
+	DisplayName  string      `json:"display_name"`
+	Description  string      `json:"description"`
+	CurrencyCode string      `json:"currency_code"`
+	Target       int64       `json:"target"`
+	Period       string      `json:"period"`
+	Priority     int32       `json:"priority"`
+	RoadmapItem  string      `json:"roadmap_item"`
+	FundAccount  pgtype.Text `json:"fund_account"`
+	CreateTime   time.Time   `json:"create_time"`
 }
 
 func (q *Queries) CreateGoal(ctx context.Context, db DBTX, arg CreateGoalParams) (Goal, error) {
@@ -138,8 +138,8 @@ WHERE account_id = $1 AND month >= $2::date
 `
 
 type FundProgressParams struct {
-	AccountID string
-	Since     time.Time
+	AccountID string    `json:"account_id"`
+	Since     time.Time `json:"since"`
 }
 
 // Credits to the fund account since a month, from the monthly movements.
@@ -207,9 +207,9 @@ WHERE d.goal_id = $1 AND d.receive_time >= $2::timestamptz AND d.transaction_id 
 `
 
 type GoalDonationProgressParams struct {
-	GoalID    pgtype.Text
-	Since     time.Time
-	VisibleAt time.Time
+	GoalID    pgtype.Text `json:"goal_id"`
+	Since     time.Time   `json:"since"`
+	VisibleAt time.Time   `json:"visible_at"`
 }
 
 // Posted donations earmarked for the goal since a time, less refunded ones,
@@ -267,9 +267,9 @@ LIMIT $3
 `
 
 type ListGoalsAfterParams struct {
-	AfterPriority int32
-	AfterID       string
-	PageSize      int32
+	AfterPriority int32  `json:"after_priority"`
+	AfterID       string `json:"after_id"`
+	PageSize      int32  `json:"page_size"`
 }
 
 func (q *Queries) ListGoalsAfter(ctx context.Context, db DBTX, arg ListGoalsAfterParams) ([]Goal, error) {
@@ -310,8 +310,8 @@ UPDATE goals SET reached_for = $1 WHERE id = $2
 `
 
 type MarkGoalReachedParams struct {
-	PeriodStart *time.Time
-	ID          string
+	PeriodStart *time.Time `json:"period_start"`
+	ID          string     `json:"id"`
 }
 
 func (q *Queries) MarkGoalReached(ctx context.Context, db DBTX, arg MarkGoalReachedParams) error {
@@ -326,12 +326,12 @@ RETURNING id, display_name, description, currency_code, target, period, priority
 `
 
 type UpdateGoalParams struct {
-	ID          string
-	DisplayName string
-	Description string
-	Priority    int32
-	RoadmapItem string
-	Target      int64
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	Description string `json:"description"`
+	Priority    int32  `json:"priority"`
+	RoadmapItem string `json:"roadmap_item"`
+	Target      int64  `json:"target"`
 }
 
 func (q *Queries) UpdateGoal(ctx context.Context, db DBTX, arg UpdateGoalParams) (Goal, error) {

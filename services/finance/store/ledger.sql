@@ -13,52 +13,27 @@ FROM t, ROWS FROM (unnest(sqlc.arg(accounts)::text[]), unnest(sqlc.arg(currencie
     WITH ORDINALITY AS u(a, c, m, ord);
 
 -- name: GetTransaction :one
+-- An entry with its postings, in order, as a JSON array of postings rows
+-- (decoded into store.Posting): one read for the entry and its postings.
 SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
     coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
     -- Whether the entry's amounts are private (see migration 00009).
-    (t.hidden_until IS NOT NULL)::bool AS hidden
-FROM transactions t
-WHERE t.id = sqlc.arg(id);
-
--- name: GetEntryForReversal :one
--- An entry as its reversal is computed from it, in one read: the entry (as
--- GetTransaction), its postings as a JSON array in order (account_id,
--- currency_code, amount in minor units), and the donation it records, if
--- any, as a JSON object of its row (null otherwise) without its times,
--- which the reversal's event does not carry.
-SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
-    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
     (t.hidden_until IS NOT NULL)::bool AS hidden,
-    (SELECT coalesce(jsonb_agg(jsonb_build_object('account_id', p.account_id, 'currency_code', p.currency_code, 'amount', p.amount)
-        ORDER BY p.seq), '[]') FROM postings p WHERE p.transaction_id = t.id)::jsonb AS postings,
-    (SELECT to_jsonb(d) - 'receive_time' - 'create_time' FROM donations d WHERE d.transaction_id = t.id)::jsonb AS gift
+    (SELECT coalesce(jsonb_agg(p ORDER BY p.seq), '[]') FROM postings p WHERE p.transaction_id = t.id)::jsonb AS postings
 FROM transactions t
 WHERE t.id = sqlc.arg(id);
 
 -- name: ListTransactions :many
+-- A page of entries, each as GetTransaction reads it.
 SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
     coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
     -- Whether the entry's amounts are private (see migration 00009).
-    (t.hidden_until IS NOT NULL)::bool AS hidden
+    (t.hidden_until IS NOT NULL)::bool AS hidden,
+    (SELECT coalesce(jsonb_agg(p ORDER BY p.seq), '[]') FROM postings p WHERE p.transaction_id = t.id)::jsonb AS postings
 FROM transactions t
 WHERE t.id > sqlc.arg(after)
 ORDER BY t.id
 LIMIT sqlc.arg(page_size);
-
--- name: ListPostings :many
--- The postings of a page of entries (ListEntryPostings reads one entry's).
-SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
-FROM postings
-WHERE transaction_id = ANY(sqlc.arg(transaction_ids)::uuid[])
-ORDER BY transaction_id, seq;
-
--- name: ListEntryPostings :many
--- ListPostings for one entry: with = rather than ANY, the server keeps the
--- statement's generic plan instead of planning it on every call.
-SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
-FROM postings
-WHERE transaction_id = sqlc.arg(transaction_id)
-ORDER BY seq;
 
 -- name: HiddenMovements :many
 -- The movements, per account, month and source, of entries hidden from the

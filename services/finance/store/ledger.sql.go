@@ -10,76 +10,31 @@ import (
 	"time"
 )
 
-const getEntryForReversal = `-- name: GetEntryForReversal :one
-SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
-    coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
-    (t.hidden_until IS NOT NULL)::bool AS hidden,
-    (SELECT coalesce(jsonb_agg(jsonb_build_object('account_id', p.account_id, 'currency_code', p.currency_code, 'amount', p.amount)
-        ORDER BY p.seq), '[]') FROM postings p WHERE p.transaction_id = t.id)::jsonb AS postings,
-    (SELECT to_jsonb(d) - 'receive_time' - 'create_time' FROM donations d WHERE d.transaction_id = t.id)::jsonb AS gift
-FROM transactions t
-WHERE t.id = $1
-`
-
-type GetEntryForReversalRow struct {
-	ID            string
-	Description   string
-	EffectiveTime time.Time
-	Source        string
-	Reverses      string
-	ReversedBy    string
-	Creator       string
-	CreateTime    time.Time
-	Hidden        bool
-	Postings      []byte
-	Gift          []byte
-}
-
-// An entry as its reversal is computed from it, in one read: the entry (as
-// GetTransaction), its postings as a JSON array in order (account_id,
-// currency_code, amount in minor units), and the donation it records, if
-// any, as a JSON object of its row (null otherwise) without its times,
-// which the reversal's event does not carry.
-func (q *Queries) GetEntryForReversal(ctx context.Context, db DBTX, id string) (GetEntryForReversalRow, error) {
-	row := db.QueryRow(ctx, getEntryForReversal, id)
-	var i GetEntryForReversalRow
-	err := row.Scan(
-		&i.ID,
-		&i.Description,
-		&i.EffectiveTime,
-		&i.Source,
-		&i.Reverses,
-		&i.ReversedBy,
-		&i.Creator,
-		&i.CreateTime,
-		&i.Hidden,
-		&i.Postings,
-		&i.Gift,
-	)
-	return i, err
-}
-
 const getTransaction = `-- name: GetTransaction :one
 SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
     coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
     -- Whether the entry's amounts are private (see migration 00009).
-    (t.hidden_until IS NOT NULL)::bool AS hidden
+    (t.hidden_until IS NOT NULL)::bool AS hidden,
+    (SELECT coalesce(jsonb_agg(p ORDER BY p.seq), '[]') FROM postings p WHERE p.transaction_id = t.id)::jsonb AS postings
 FROM transactions t
 WHERE t.id = $1
 `
 
 type GetTransactionRow struct {
-	ID            string
-	Description   string
-	EffectiveTime time.Time
-	Source        string
-	Reverses      string
-	ReversedBy    string
-	Creator       string
-	CreateTime    time.Time
-	Hidden        bool
+	ID            string    `json:"id"`
+	Description   string    `json:"description"`
+	EffectiveTime time.Time `json:"effective_time"`
+	Source        string    `json:"source"`
+	Reverses      string    `json:"reverses"`
+	ReversedBy    string    `json:"reversed_by"`
+	Creator       string    `json:"creator"`
+	CreateTime    time.Time `json:"create_time"`
+	Hidden        bool      `json:"hidden"`
+	Postings      []byte    `json:"postings"`
 }
 
+// An entry with its postings, in order, as a JSON array of postings rows
+// (decoded into store.Posting): one read for the entry and its postings.
 func (q *Queries) GetTransaction(ctx context.Context, db DBTX, id string) (GetTransactionRow, error) {
 	row := db.QueryRow(ctx, getTransaction, id)
 	var i GetTransactionRow
@@ -93,6 +48,7 @@ func (q *Queries) GetTransaction(ctx context.Context, db DBTX, id string) (GetTr
 		&i.Creator,
 		&i.CreateTime,
 		&i.Hidden,
+		&i.Postings,
 	)
 	return i, err
 }
@@ -106,10 +62,10 @@ GROUP BY 1, 2, 3
 `
 
 type HiddenMovementsRow struct {
-	AccountID string
-	Month     time.Time
-	Source    string
-	Amount    int64
+	AccountID string    `json:"account_id"`
+	Month     time.Time `json:"month"`
+	Source    string    `json:"source"`
+	Amount    int64     `json:"amount"`
 }
 
 // The movements, per account, month and source, of entries hidden from the
@@ -139,92 +95,12 @@ func (q *Queries) HiddenMovements(ctx context.Context, db DBTX, at time.Time) ([
 	return items, nil
 }
 
-const listEntryPostings = `-- name: ListEntryPostings :many
-SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
-FROM postings
-WHERE transaction_id = $1
-ORDER BY seq
-`
-
-type ListEntryPostingsRow struct {
-	TransactionID string
-	AccountID     string
-	CurrencyCode  string
-	Amount        int64
-}
-
-// ListPostings for one entry: with = rather than ANY, the server keeps the
-// statement's generic plan instead of planning it on every call.
-func (q *Queries) ListEntryPostings(ctx context.Context, db DBTX, transactionID string) ([]ListEntryPostingsRow, error) {
-	rows, err := db.Query(ctx, listEntryPostings, transactionID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListEntryPostingsRow{}
-	for rows.Next() {
-		var i ListEntryPostingsRow
-		if err := rows.Scan(
-			&i.TransactionID,
-			&i.AccountID,
-			&i.CurrencyCode,
-			&i.Amount,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
-const listPostings = `-- name: ListPostings :many
-SELECT transaction_id::text AS transaction_id, account_id, currency_code, amount
-FROM postings
-WHERE transaction_id = ANY($1::uuid[])
-ORDER BY transaction_id, seq
-`
-
-type ListPostingsRow struct {
-	TransactionID string
-	AccountID     string
-	CurrencyCode  string
-	Amount        int64
-}
-
-// The postings of a page of entries (ListEntryPostings reads one entry's).
-func (q *Queries) ListPostings(ctx context.Context, db DBTX, transactionIds []string) ([]ListPostingsRow, error) {
-	rows, err := db.Query(ctx, listPostings, transactionIds)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	items := []ListPostingsRow{}
-	for rows.Next() {
-		var i ListPostingsRow
-		if err := rows.Scan(
-			&i.TransactionID,
-			&i.AccountID,
-			&i.CurrencyCode,
-			&i.Amount,
-		); err != nil {
-			return nil, err
-		}
-		items = append(items, i)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	return items, nil
-}
-
 const listTransactions = `-- name: ListTransactions :many
 SELECT t.id::text AS id, t.description, t.effective_time, t.source, coalesce(t.reverses_id::text, '')::text AS reverses,
     coalesce((SELECT r.id::text FROM transactions r WHERE r.reverses_id = t.id), '')::text AS reversed_by, t.creator, t.create_time,
     -- Whether the entry's amounts are private (see migration 00009).
-    (t.hidden_until IS NOT NULL)::bool AS hidden
+    (t.hidden_until IS NOT NULL)::bool AS hidden,
+    (SELECT coalesce(jsonb_agg(p ORDER BY p.seq), '[]') FROM postings p WHERE p.transaction_id = t.id)::jsonb AS postings
 FROM transactions t
 WHERE t.id > $1
 ORDER BY t.id
@@ -232,22 +108,24 @@ LIMIT $2
 `
 
 type ListTransactionsParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 type ListTransactionsRow struct {
-	ID            string
-	Description   string
-	EffectiveTime time.Time
-	Source        string
-	Reverses      string
-	ReversedBy    string
-	Creator       string
-	CreateTime    time.Time
-	Hidden        bool
+	ID            string    `json:"id"`
+	Description   string    `json:"description"`
+	EffectiveTime time.Time `json:"effective_time"`
+	Source        string    `json:"source"`
+	Reverses      string    `json:"reverses"`
+	ReversedBy    string    `json:"reversed_by"`
+	Creator       string    `json:"creator"`
+	CreateTime    time.Time `json:"create_time"`
+	Hidden        bool      `json:"hidden"`
+	Postings      []byte    `json:"postings"`
 }
 
+// A page of entries, each as GetTransaction reads it.
 func (q *Queries) ListTransactions(ctx context.Context, db DBTX, arg ListTransactionsParams) ([]ListTransactionsRow, error) {
 	rows, err := db.Query(ctx, listTransactions, arg.After, arg.PageSize)
 	if err != nil {
@@ -267,6 +145,7 @@ func (q *Queries) ListTransactions(ctx context.Context, db DBTX, arg ListTransac
 			&i.Creator,
 			&i.CreateTime,
 			&i.Hidden,
+			&i.Postings,
 		); err != nil {
 			return nil, err
 		}
@@ -291,16 +170,16 @@ FROM t, ROWS FROM (unnest($1::text[]), unnest($2::text[]), unnest($3::bigint[]))
 `
 
 type PostEntryParams struct {
-	Accounts      []string
-	Currencies    []string
-	Amounts       []int64
-	ID            string
-	Description   string
-	EffectiveTime time.Time
-	Source        string
-	ReversesID    *string
-	Creator       string
-	HiddenUntil   *time.Time
+	Accounts      []string   `json:"accounts"`
+	Currencies    []string   `json:"currencies"`
+	Amounts       []int64    `json:"amounts"`
+	ID            string     `json:"id"`
+	Description   string     `json:"description"`
+	EffectiveTime time.Time  `json:"effective_time"`
+	Source        string     `json:"source"`
+	ReversesID    *string    `json:"reverses_id"`
+	Creator       string     `json:"creator"`
+	HiddenUntil   *time.Time `json:"hidden_until"`
 }
 
 // The entry and its postings go in one statement (one round trip); the
@@ -368,28 +247,28 @@ SELECT item::int FROM go
 `
 
 type RecordEntriesParams struct {
-	KeyItems          []int32
-	Callers           []string
-	RequestIds        []string
-	Methods           []string
-	RequestHashes     [][]byte
-	Responses         [][]byte
-	Ids               []string
-	Descriptions      []string
-	EffectiveTimes    []time.Time
-	Sources           []string
-	Creators          []string
-	CreateTimes       []time.Time
-	Reverses          []string
-	Hidden            []bool
-	PostingItems      []int32
-	PostingSeqs       []int32
-	PostingAccounts   []string
-	PostingCurrencies []string
-	PostingAmounts    []int64
-	OutboxItems       []int32
-	OutboxTopics      []string
-	OutboxPayloads    [][]byte
+	KeyItems          []int32     `json:"key_items"`
+	Callers           []string    `json:"callers"`
+	RequestIds        []string    `json:"request_ids"`
+	Methods           []string    `json:"methods"`
+	RequestHashes     [][]byte    `json:"request_hashes"`
+	Responses         [][]byte    `json:"responses"`
+	Ids               []string    `json:"ids"`
+	Descriptions      []string    `json:"descriptions"`
+	EffectiveTimes    []time.Time `json:"effective_times"`
+	Sources           []string    `json:"sources"`
+	Creators          []string    `json:"creators"`
+	CreateTimes       []time.Time `json:"create_times"`
+	Reverses          []string    `json:"reverses"`
+	Hidden            []bool      `json:"hidden"`
+	PostingItems      []int32     `json:"posting_items"`
+	PostingSeqs       []int32     `json:"posting_seqs"`
+	PostingAccounts   []string    `json:"posting_accounts"`
+	PostingCurrencies []string    `json:"posting_currencies"`
+	PostingAmounts    []int64     `json:"posting_amounts"`
+	OutboxItems       []int32     `json:"outbox_items"`
+	OutboxTopics      []string    `json:"outbox_topics"`
+	OutboxPayloads    [][]byte    `json:"outbox_payloads"`
 }
 
 // Records manual entries and reversals in one statement: per entry its idempotency key

@@ -11,213 +11,213 @@ import (
 )
 
 type Account struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	Type         string
-	CurrencyCode string
-	Earmarked    bool
-	CreateTime   time.Time
-	UpdateTime   time.Time
-	Version      int64
-	HiddenUntil  *time.Time
+	ID           string     `json:"id"`
+	DisplayName  string     `json:"display_name"`
+	Description  string     `json:"description"`
+	Type         string     `json:"type"`
+	CurrencyCode string     `json:"currency_code"`
+	Earmarked    bool       `json:"earmarked"`
+	CreateTime   time.Time  `json:"create_time"`
+	UpdateTime   time.Time  `json:"update_time"`
+	Version      int64      `json:"version"`
+	HiddenUntil  *time.Time `json:"hidden_until"`
 }
 
 type AccountBalance struct {
-	AccountID string
-	Slot      int32
-	Amount    pgtype.Numeric
-	Xact      pgtype.Uint64
-	Gross     pgtype.Numeric
+	AccountID string         `json:"account_id"`
+	Slot      int32          `json:"slot"`
+	Amount    pgtype.Numeric `json:"amount"`
+	Xact      pgtype.Uint64  `json:"xact"`
+	Gross     pgtype.Numeric `json:"gross"`
 }
 
 type AccountMonth struct {
-	AccountID string
-	Month     time.Time
-	Source    string
-	Slot      int32
-	Amount    pgtype.Numeric
+	AccountID string         `json:"account_id"`
+	Month     time.Time      `json:"month"`
+	Source    string         `json:"source"`
+	Slot      int32          `json:"slot"`
+	Amount    pgtype.Numeric `json:"amount"`
 }
 
 type Budget struct {
-	ID           string
-	Category     string
-	Year         int32
-	CurrencyCode string
-	Planned      int64
-	CreateTime   time.Time
-	UpdateTime   time.Time
-	Version      int64
+	ID           string    `json:"id"`
+	Category     string    `json:"category"`
+	Year         int32     `json:"year"`
+	CurrencyCode string    `json:"currency_code"`
+	Planned      int64     `json:"planned"`
+	CreateTime   time.Time `json:"create_time"`
+	UpdateTime   time.Time `json:"update_time"`
+	Version      int64     `json:"version"`
 }
 
 type Donation struct {
-	ID                  string
-	CurrencyCode        string
-	Amount              int64
-	Donor               string
-	DonorName           string
-	DonorEmail          string
-	Visibility          string
-	Channel             string
-	ExternalReference   string
-	GoalID              pgtype.Text
-	Description         string
-	DepositAccount      string
-	ReceiveTime         time.Time
-	TransactionID       *string
-	Recorder            string
-	CreateTime          time.Time
-	RefundTransactionID *string
+	ID                  string      `json:"id"`
+	CurrencyCode        string      `json:"currency_code"`
+	Amount              int64       `json:"amount"`
+	Donor               string      `json:"donor"`
+	DonorName           string      `json:"donor_name"`
+	DonorEmail          string      `json:"donor_email"`
+	Visibility          string      `json:"visibility"`
+	Channel             string      `json:"channel"`
+	ExternalReference   string      `json:"external_reference"`
+	GoalID              pgtype.Text `json:"goal_id"`
+	Description         string      `json:"description"`
+	DepositAccount      string      `json:"deposit_account"`
+	ReceiveTime         time.Time   `json:"receive_time"`
+	TransactionID       *string     `json:"transaction_id"`
+	Recorder            string      `json:"recorder"`
+	CreateTime          time.Time   `json:"create_time"`
+	RefundTransactionID *string     `json:"refund_transaction_id"`
 }
 
 type Expense struct {
-	ID                string
-	Payee             string
-	Category          string
-	CurrencyCode      string
-	Amount            int64
-	Description       string
-	InvoiceReference  string
-	State             string
-	Submitter         string
-	RequiredApprovals int32
-	RejectReason      string
-	TransactionID     *string
-	CreateTime        time.Time
+	ID                string    `json:"id"`
+	Payee             string    `json:"payee"`
+	Category          string    `json:"category"`
+	CurrencyCode      string    `json:"currency_code"`
+	Amount            int64     `json:"amount"`
+	Description       string    `json:"description"`
+	InvoiceReference  string    `json:"invoice_reference"`
+	State             string    `json:"state"`
+	Submitter         string    `json:"submitter"`
+	RequiredApprovals int32     `json:"required_approvals"`
+	RejectReason      string    `json:"reject_reason"`
+	TransactionID     *string   `json:"transaction_id"`
+	CreateTime        time.Time `json:"create_time"`
 }
 
 type ExpenseEvent struct {
-	ExpenseID     string
-	Seq           int32
-	Action        string
-	Actor         string
-	Time          time.Time
-	State         string
-	Reason        string
-	TransactionID *string
+	ExpenseID     string    `json:"expense_id"`
+	Seq           int32     `json:"seq"`
+	Action        string    `json:"action"`
+	Actor         string    `json:"actor"`
+	Time          time.Time `json:"time"`
+	State         string    `json:"state"`
+	Reason        string    `json:"reason"`
+	TransactionID *string   `json:"transaction_id"`
 }
 
 type Goal struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	CurrencyCode string
-	Target       int64
-	Period       string
-	Priority     int32
-	RoadmapItem  string
-	FundAccount  pgtype.Text
-	CreateTime   time.Time
-	Version      int64
-	ReachedFor   *time.Time
+	ID           string      `json:"id"`
+	DisplayName  string      `json:"display_name"`
+	Description  string      `json:"description"`
+	CurrencyCode string      `json:"currency_code"`
+	Target       int64       `json:"target"`
+	Period       string      `json:"period"`
+	Priority     int32       `json:"priority"`
+	RoadmapItem  string      `json:"roadmap_item"`
+	FundAccount  pgtype.Text `json:"fund_account"`
+	CreateTime   time.Time   `json:"create_time"`
+	Version      int64       `json:"version"`
+	ReachedFor   *time.Time  `json:"reached_for"`
 }
 
 type IdempotencyKey struct {
-	RequestID   string
-	Method      string
-	RequestHash []byte
-	Response    []byte
-	CreateTime  time.Time
-	Caller      string
+	RequestID   string    `json:"request_id"`
+	Method      string    `json:"method"`
+	RequestHash []byte    `json:"request_hash"`
+	Response    []byte    `json:"response"`
+	CreateTime  time.Time `json:"create_time"`
+	Caller      string    `json:"caller"`
 }
 
 type LedgerRecheck struct {
-	TransactionID string
+	TransactionID string `json:"transaction_id"`
 }
 
 type Outbox struct {
-	ID         int64
-	Topic      string
-	Payload    []byte
-	CreateTime time.Time
+	ID         int64     `json:"id"`
+	Topic      string    `json:"topic"`
+	Payload    []byte    `json:"payload"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 type Payment struct {
-	TransactionID  string
-	SubscriptionID *string
-	SponsorshipID  *string
+	TransactionID  string  `json:"transaction_id"`
+	SubscriptionID *string `json:"subscription_id"`
+	SponsorshipID  *string `json:"sponsorship_id"`
 }
 
 type Posting struct {
-	TransactionID string
-	Seq           int32
-	AccountID     string
-	CurrencyCode  string
-	Amount        int64
+	TransactionID string `json:"transaction_id"`
+	Seq           int32  `json:"seq"`
+	AccountID     string `json:"account_id"`
+	CurrencyCode  string `json:"currency_code"`
+	Amount        int64  `json:"amount"`
 }
 
 type Sponsorship struct {
-	ID           string
-	Organisation string
-	Package      string
-	Kind         string
-	CurrencyCode string
-	Amount       int64
-	Period       string
-	StartDate    time.Time
-	EndDate      *time.Time
-	State        string
-	Paid         int64
-	CreateTime   time.Time
-	UpdateTime   time.Time
-	Version      int64
+	ID           string     `json:"id"`
+	Organisation string     `json:"organisation"`
+	Package      string     `json:"package"`
+	Kind         string     `json:"kind"`
+	CurrencyCode string     `json:"currency_code"`
+	Amount       int64      `json:"amount"`
+	Period       string     `json:"period"`
+	StartDate    time.Time  `json:"start_date"`
+	EndDate      *time.Time `json:"end_date"`
+	State        string     `json:"state"`
+	Paid         int64      `json:"paid"`
+	CreateTime   time.Time  `json:"create_time"`
+	UpdateTime   time.Time  `json:"update_time"`
+	Version      int64      `json:"version"`
 }
 
 type SponsorshipTransition struct {
-	ID            int64
-	SponsorshipID string
-	FromState     string
-	ToState       string
-	Actor         string
-	Time          time.Time
-	Note          string
+	ID            int64     `json:"id"`
+	SponsorshipID string    `json:"sponsorship_id"`
+	FromState     string    `json:"from_state"`
+	ToState       string    `json:"to_state"`
+	Actor         string    `json:"actor"`
+	Time          time.Time `json:"time"`
+	Note          string    `json:"note"`
 }
 
 type Subscription struct {
-	ID             string
-	TierID         pgtype.Text
-	Subscriber     string
-	SubscriberName string
-	CurrencyCode   string
-	Amount         int64
-	Interval       string
-	State          string
-	NextDueDate    time.Time
-	PaymentCount   int32
-	CreateTime     time.Time
-	UpdateTime     time.Time
-	AnchorDay      int32
+	ID             string      `json:"id"`
+	TierID         pgtype.Text `json:"tier_id"`
+	Subscriber     string      `json:"subscriber"`
+	SubscriberName string      `json:"subscriber_name"`
+	CurrencyCode   string      `json:"currency_code"`
+	Amount         int64       `json:"amount"`
+	Interval       string      `json:"interval"`
+	State          string      `json:"state"`
+	NextDueDate    time.Time   `json:"next_due_date"`
+	PaymentCount   int32       `json:"payment_count"`
+	CreateTime     time.Time   `json:"create_time"`
+	UpdateTime     time.Time   `json:"update_time"`
+	AnchorDay      int32       `json:"anchor_day"`
 }
 
 type SubscriptionTransition struct {
-	ID             int64
-	SubscriptionID string
-	FromState      string
-	ToState        string
-	Actor          string
-	Time           time.Time
-	Note           string
+	ID             int64     `json:"id"`
+	SubscriptionID string    `json:"subscription_id"`
+	FromState      string    `json:"from_state"`
+	ToState        string    `json:"to_state"`
+	Actor          string    `json:"actor"`
+	Time           time.Time `json:"time"`
+	Note           string    `json:"note"`
 }
 
 type Tier struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	CurrencyCode string
-	Amount       int64
-	Interval     string
-	CreateTime   time.Time
-	UpdateTime   time.Time
-	Version      int64
+	ID           string    `json:"id"`
+	DisplayName  string    `json:"display_name"`
+	Description  string    `json:"description"`
+	CurrencyCode string    `json:"currency_code"`
+	Amount       int64     `json:"amount"`
+	Interval     string    `json:"interval"`
+	CreateTime   time.Time `json:"create_time"`
+	UpdateTime   time.Time `json:"update_time"`
+	Version      int64     `json:"version"`
 }
 
 type Transaction struct {
-	ID            string
-	Description   string
-	EffectiveTime time.Time
-	Source        string
-	ReversesID    *string
-	Creator       string
-	CreateTime    time.Time
-	HiddenUntil   *time.Time
+	ID            string     `json:"id"`
+	Description   string     `json:"description"`
+	EffectiveTime time.Time  `json:"effective_time"`
+	Source        string     `json:"source"`
+	ReversesID    *string    `json:"reverses_id"`
+	Creator       string     `json:"creator"`
+	CreateTime    time.Time  `json:"create_time"`
+	HiddenUntil   *time.Time `json:"hidden_until"`
 }

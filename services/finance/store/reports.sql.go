@@ -24,20 +24,20 @@ ORDER BY r.month, a.currency_code, a.id
 `
 
 type MonthlyMovementsParams struct {
-	CurrentMonth time.Time
-	First        time.Time
-	Last         time.Time
+	CurrentMonth time.Time `json:"current_month"`
+	First        time.Time `json:"first"`
+	Last         time.Time `json:"last"`
 }
 
 type MonthlyMovementsRow struct {
-	Month        time.Time
-	ID           string
-	Type         string
-	CurrencyCode string
-	Source       string
-	InMonth      int64
-	ToDate       int64
-	Last3        int64
+	Month        time.Time `json:"month"`
+	ID           string    `json:"id"`
+	Type         string    `json:"type"`
+	CurrencyCode string    `json:"currency_code"`
+	Source       string    `json:"source"`
+	InMonth      int64     `json:"in_month"`
+	ToDate       int64     `json:"to_date"`
+	Last3        int64     `json:"last3"`
 }
 
 // Per month from first to last, account and source: the month's movement,
@@ -82,13 +82,13 @@ GROUP BY account_id
 `
 
 type OpeningBalancesParams struct {
-	MonthStart time.Time
-	At         time.Time
+	MonthStart time.Time `json:"month_start"`
+	At         time.Time `json:"at"`
 }
 
 type OpeningBalancesRow struct {
-	AccountID string
-	Balance   string
+	AccountID string `json:"account_id"`
+	Balance   string `json:"balance"`
 }
 
 // Balances at a time: the monthly movements before its month plus the

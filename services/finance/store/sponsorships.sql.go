@@ -17,8 +17,8 @@ RETURNING id, organisation, package, kind, currency_code, amount, period, start_
 `
 
 type AddSponsorshipPaymentParams struct {
-	Now time.Time
-	ID  string
+	Now time.Time `json:"now"`
+	ID  string    `json:"id"`
 }
 
 // Marks a payment, already in payments, and totals the unreversed ones from the ledger.
@@ -51,16 +51,16 @@ RETURNING id, organisation, package, kind, currency_code, amount, period, start_
 `
 
 type CreateSponsorshipParams struct {
-	ID           string
-	Organisation string
-	Package      string
-	Kind         string
-	CurrencyCode string
-	Amount       int64
-	Period       string
-	StartDate    time.Time
-	EndDate      *time.Time
-	CreateTime   time.Time
+	ID           string     `json:"id"`
+	Organisation string     `json:"organisation"`
+	Package      string     `json:"package"`
+	Kind         string     `json:"kind"`
+	CurrencyCode string     `json:"currency_code"`
+	Amount       int64      `json:"amount"`
+	Period       string     `json:"period"`
+	StartDate    time.Time  `json:"start_date"`
+	EndDate      *time.Time `json:"end_date"`
+	CreateTime   time.Time  `json:"create_time"`
 }
 
 func (q *Queries) CreateSponsorship(ctx context.Context, db DBTX, arg CreateSponsorshipParams) (Sponsorship, error) {
@@ -101,8 +101,8 @@ INSERT INTO payments (transaction_id, sponsorship_id) VALUES ($1, $2)
 `
 
 type CreateSponsorshipPaymentParams struct {
-	TransactionID string
-	SponsorshipID *string
+	TransactionID string  `json:"transaction_id"`
+	SponsorshipID *string `json:"sponsorship_id"`
 }
 
 func (q *Queries) CreateSponsorshipPayment(ctx context.Context, db DBTX, arg CreateSponsorshipPaymentParams) error {
@@ -117,9 +117,9 @@ RETURNING id, organisation, package, kind, currency_code, amount, period, start_
 `
 
 type EndSponsorshipParams struct {
-	Today time.Time
-	Now   time.Time
-	ID    string
+	Today time.Time `json:"today"`
+	Now   time.Time `json:"now"`
+	ID    string    `json:"id"`
 }
 
 func (q *Queries) EndSponsorship(ctx context.Context, db DBTX, arg EndSponsorshipParams) (Sponsorship, error) {
@@ -178,9 +178,9 @@ FROM sponsorships WHERE sponsorships.id = $1
 `
 
 type GetSponsorshipForPaymentRow struct {
-	Sponsorship Sponsorship
-	Version     string
-	History     []byte
+	Sponsorship Sponsorship `json:"sponsorship"`
+	Version     string      `json:"version"`
+	History     []byte      `json:"history"`
 }
 
 // The sponsorship, its row version (xmin) and its history
@@ -244,8 +244,8 @@ LIMIT $2
 `
 
 type ListSponsorshipsParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListSponsorships(ctx context.Context, db DBTX, arg ListSponsorshipsParams) ([]Sponsorship, error) {
@@ -297,11 +297,11 @@ FROM u
 `
 
 type RecordSponsorshipPaymentsParams struct {
-	TransactionIds []string
-	Ids            []string
-	Versions       []string
-	Amounts        []int64
-	UpdateTimes    []time.Time
+	TransactionIds []string    `json:"transaction_ids"`
+	Ids            []string    `json:"ids"`
+	Versions       []string    `json:"versions"`
+	Amounts        []int64     `json:"amounts"`
+	UpdateTimes    []time.Time `json:"update_times"`
 }
 
 // Moves on the sponsorships paid by entries the same transaction wrote
@@ -328,13 +328,13 @@ RETURNING id, organisation, package, kind, currency_code, amount, period, start_
 `
 
 type UpdateSponsorshipParams struct {
-	ID           string
-	Organisation string
-	Package      string
-	Amount       int64
-	Period       string
-	EndDate      *time.Time
-	Now          time.Time
+	ID           string     `json:"id"`
+	Organisation string     `json:"organisation"`
+	Package      string     `json:"package"`
+	Amount       int64      `json:"amount"`
+	Period       string     `json:"period"`
+	EndDate      *time.Time `json:"end_date"`
+	Now          time.Time  `json:"now"`
 }
 
 func (q *Queries) UpdateSponsorship(ctx context.Context, db DBTX, arg UpdateSponsorshipParams) (Sponsorship, error) {

@@ -20,8 +20,8 @@ RETURNING id, tier_id, subscriber, subscriber_name, currency_code, amount, inter
 `
 
 type AdvanceSubscriptionParams struct {
-	UpdateTime time.Time
-	ID         string
+	UpdateTime time.Time `json:"update_time"`
+	ID         string    `json:"id"`
 }
 
 // Counts a payment and moves the due date on one period, keeping the anchor day.
@@ -55,15 +55,15 @@ RETURNING id, tier_id, subscriber, subscriber_name, currency_code, amount, inter
 `
 
 type CreateSubscriptionParams struct {
-	ID             string
-	TierID         pgtype.Text
-	Subscriber     string
-	SubscriberName string
-	CurrencyCode   string
-	Amount         int64
-	Interval       string
-	NextDueDate    time.Time
-	Now            time.Time
+	ID             string      `json:"id"`
+	TierID         pgtype.Text `json:"tier_id"`
+	Subscriber     string      `json:"subscriber"`
+	SubscriberName string      `json:"subscriber_name"`
+	CurrencyCode   string      `json:"currency_code"`
+	Amount         int64       `json:"amount"`
+	Interval       string      `json:"interval"`
+	NextDueDate    time.Time   `json:"next_due_date"`
+	Now            time.Time   `json:"now"`
 }
 
 func (q *Queries) CreateSubscription(ctx context.Context, db DBTX, arg CreateSubscriptionParams) (Subscription, error) {
@@ -102,8 +102,8 @@ INSERT INTO payments (transaction_id, subscription_id) VALUES ($1, $2)
 `
 
 type CreateSubscriptionPaymentParams struct {
-	TransactionID  string
-	SubscriptionID *string
+	TransactionID  string  `json:"transaction_id"`
+	SubscriptionID *string `json:"subscription_id"`
 }
 
 func (q *Queries) CreateSubscriptionPayment(ctx context.Context, db DBTX, arg CreateSubscriptionPaymentParams) error {
@@ -145,10 +145,10 @@ FROM subscriptions WHERE subscriptions.id = $1
 `
 
 type GetSubscriptionForPaymentRow struct {
-	Subscription     Subscription
-	Version          string
-	FollowingDueDate time.Time
-	History          []byte
+	Subscription     Subscription `json:"subscription"`
+	Version          string       `json:"version"`
+	FollowingDueDate time.Time    `json:"following_due_date"`
+	History          []byte       `json:"history"`
 }
 
 // The subscription, its row version (xmin), its due date after one more
@@ -212,10 +212,10 @@ LIMIT $4
 `
 
 type ListSubscriptionsParams struct {
-	After    string
-	Overdue  bool
-	Today    time.Time
-	PageSize int32
+	After    string    `json:"after"`
+	Overdue  bool      `json:"overdue"`
+	Today    time.Time `json:"today"`
+	PageSize int32     `json:"page_size"`
 }
 
 // overdue keeps ACTIVE subscriptions due before today.
@@ -282,11 +282,11 @@ FROM u
 `
 
 type RecordSubscriptionPaymentsParams struct {
-	TransactionIds []string
-	Ids            []string
-	Versions       []string
-	DueDates       []time.Time
-	UpdateTimes    []time.Time
+	TransactionIds []string    `json:"transaction_ids"`
+	Ids            []string    `json:"ids"`
+	Versions       []string    `json:"versions"`
+	DueDates       []time.Time `json:"due_dates"`
+	UpdateTimes    []time.Time `json:"update_times"`
 }
 
 // Moves on the subscriptions paid by entries the same transaction wrote
@@ -316,9 +316,9 @@ ORDER BY currency_code
 `
 
 type RecurringRevenueRow struct {
-	CurrencyCode string
-	Mrr          int64
-	Active       int32
+	CurrencyCode string `json:"currency_code"`
+	Mrr          int64  `json:"mrr"`
+	Active       int32  `json:"active"`
 }
 
 // MRR per currency over ACTIVE subscriptions: monthly amounts plus yearly ones divided by 12, rounded down.
@@ -349,8 +349,8 @@ WHERE state = 'active' AND currency_code = $2
 `
 
 type RecurringTotalExceedsParams struct {
-	Bound        int64
-	CurrencyCode string
+	Bound        int64  `json:"bound"`
+	CurrencyCode string `json:"currency_code"`
 }
 
 // Whether a currency's ACTIVE subscriptions sum to more than bound. Callers
@@ -369,10 +369,10 @@ RETURNING id, tier_id, subscriber, subscriber_name, currency_code, amount, inter
 `
 
 type SetSubscriptionStateParams struct {
-	State      string
-	UpdateTime time.Time
-	ID         string
-	FromStates []string
+	State      string    `json:"state"`
+	UpdateTime time.Time `json:"update_time"`
+	ID         string    `json:"id"`
+	FromStates []string  `json:"from_states"`
 }
 
 func (q *Queries) SetSubscriptionState(ctx context.Context, db DBTX, arg SetSubscriptionStateParams) (Subscription, error) {

@@ -19,13 +19,13 @@ RETURNING id, display_name, description, currency_code, amount, interval, create
 `
 
 type CreateTierParams struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	CurrencyCode string
-	Amount       int64
-	Interval     string
-	CreateTime   time.Time
+	ID           string    `json:"id"`
+	DisplayName  string    `json:"display_name"`
+	Description  string    `json:"description"`
+	CurrencyCode string    `json:"currency_code"`
+	Amount       int64     `json:"amount"`
+	Interval     string    `json:"interval"`
+	CreateTime   time.Time `json:"create_time"`
 }
 
 func (q *Queries) CreateTier(ctx context.Context, db DBTX, arg CreateTierParams) (Tier, error) {
@@ -112,8 +112,8 @@ LIMIT $2
 `
 
 type ListTiersParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListTiers(ctx context.Context, db DBTX, arg ListTiersParams) ([]Tier, error) {
@@ -166,11 +166,11 @@ RETURNING id, display_name, description, currency_code, amount, interval, create
 `
 
 type UpdateTierParams struct {
-	ID          string
-	DisplayName string
-	Description string
-	Amount      int64
-	Now         time.Time
+	ID          string    `json:"id"`
+	DisplayName string    `json:"display_name"`
+	Description string    `json:"description"`
+	Amount      int64     `json:"amount"`
+	Now         time.Time `json:"now"`
 }
 
 func (q *Queries) UpdateTier(ctx context.Context, db DBTX, arg UpdateTierParams) (Tier, error) {

@@ -41,11 +41,11 @@ ON CONFLICT (event_id) DO NOTHING
 `
 
 type InsertActivityEventParams struct {
-	EventID     string
-	PersonID    string
-	Kind        string
-	Time        time.Time
-	ReceiveTime time.Time
+	EventID     string    `json:"event_id"`
+	PersonID    string    `json:"person_id"`
+	Kind        string    `json:"kind"`
+	Time        time.Time `json:"time"`
+	ReceiveTime time.Time `json:"receive_time"`
 }
 
 func (q *Queries) InsertActivityEvent(ctx context.Context, db DBTX, arg InsertActivityEventParams) (int64, error) {
@@ -74,11 +74,11 @@ RETURNING event_id
 `
 
 type InsertActivityEventsParams struct {
-	ReceiveTime time.Time
-	EventIds    []string
-	PersonIds   []string
-	Kinds       []string
-	Times       []time.Time
+	ReceiveTime time.Time   `json:"receive_time"`
+	EventIds    []string    `json:"event_ids"`
+	PersonIds   []string    `json:"person_ids"`
+	Kinds       []string    `json:"kinds"`
+	Times       []time.Time `json:"times"`
 }
 
 // Records a report's events in one statement, in the order given, skipping
@@ -125,8 +125,8 @@ RETURNING (CASE WHEN p.drift_stage = '' THEN old.old_stage ELSE '' END)::text AS
 `
 
 type RecordActivityParams struct {
-	At       time.Time
-	PersonID string
+	At       time.Time `json:"at"`
+	PersonID string    `json:"person_id"`
 }
 
 // Activity at a time moves last_active_time forward (never back); activity

@@ -40,19 +40,19 @@ ORDER BY id
 `
 
 type DriftCandidatesParams struct {
-	PersonID       string
-	EmeritusBefore time.Time
-	InactiveBefore time.Time
-	NudgeBefore    time.Time
+	PersonID       string    `json:"person_id"`
+	EmeritusBefore time.Time `json:"emeritus_before"`
+	InactiveBefore time.Time `json:"inactive_before"`
+	NudgeBefore    time.Time `json:"nudge_before"`
 }
 
 type DriftCandidatesRow struct {
-	ID          string
-	DisplayName string
-	DriftStage  string
-	DriftBasis  *time.Time
-	Basis       time.Time
-	Expected    string
+	ID          string     `json:"id"`
+	DisplayName string     `json:"display_name"`
+	DriftStage  string     `json:"drift_stage"`
+	DriftBasis  *time.Time `json:"drift_basis"`
+	Basis       time.Time  `json:"basis"`
+	Expected    string     `json:"expected"`
 }
 
 // People holding anything drift can take away (a team role, a package they
@@ -100,14 +100,14 @@ ON CONFLICT DO NOTHING
 `
 
 type InsertDriftEventParams struct {
-	ID               string
-	PersonID         pgtype.Text
-	TeamID           string
-	Stage            string
-	Time             time.Time
-	Basis            time.Time
-	Reason           string
-	VacatedPositions []string
+	ID               string      `json:"id"`
+	PersonID         pgtype.Text `json:"person_id"`
+	TeamID           string      `json:"team_id"`
+	Stage            string      `json:"stage"`
+	Time             time.Time   `json:"time"`
+	Basis            time.Time   `json:"basis"`
+	Reason           string      `json:"reason"`
+	VacatedPositions []string    `json:"vacated_positions"`
 }
 
 // A stage is recorded once per person, team and basis; a standing team flag
@@ -148,11 +148,11 @@ LIMIT $5
 `
 
 type ListDriftEventsParams struct {
-	AfterTime *time.Time
-	AfterID   string
-	SeeAll    bool
-	LedTeams  []string
-	PageSize  int32
+	AfterTime *time.Time `json:"after_time"`
+	AfterID   string     `json:"after_id"`
+	SeeAll    bool       `json:"see_all"`
+	LedTeams  []string   `json:"led_teams"`
+	PageSize  int32      `json:"page_size"`
 }
 
 // With see_all false, only events within the caller's teams (led_teams):
@@ -263,8 +263,8 @@ RETURNING id, team_id, title, description, skills, hours_per_month, role, state,
 `
 
 type ReopenPositionsOfParams struct {
-	Now      time.Time
-	PersonID pgtype.Text
+	Now      time.Time   `json:"now"`
+	PersonID pgtype.Text `json:"person_id"`
 }
 
 // A drifted holder's filled positions open again.
@@ -323,10 +323,10 @@ UPDATE people SET drift_stage = $2, drift_basis = $3, state = $4 WHERE id = $1
 `
 
 type SetDriftParams struct {
-	ID         string
-	DriftStage string
-	DriftBasis *time.Time
-	State      string
+	ID         string     `json:"id"`
+	DriftStage string     `json:"drift_stage"`
+	DriftBasis *time.Time `json:"drift_basis"`
+	State      string     `json:"state"`
 }
 
 func (q *Queries) SetDrift(ctx context.Context, db DBTX, arg SetDriftParams) error {
@@ -352,14 +352,14 @@ ORDER BY m.team_id
 `
 
 type SoleHolderTeamsParams struct {
-	OnlyActive bool
-	PersonID   string
+	OnlyActive bool   `json:"only_active"`
+	PersonID   string `json:"person_id"`
 }
 
 type SoleHolderTeamsRow struct {
-	TeamID     string
-	LastLead   bool
-	LastMember bool
+	TeamID     string `json:"team_id"`
+	LastLead   bool   `json:"last_lead"`
+	LastMember bool   `json:"last_member"`
 }
 
 // The teams in which a person is the only lead, or the only member. With

@@ -20,12 +20,12 @@ RETURNING id, person_id, issuer, subject, origin, create_time
 `
 
 type CreateIdentityParams struct {
-	ID         string
-	PersonID   string
-	Issuer     string
-	Subject    string
-	Origin     string
-	CreateTime time.Time
+	ID         string    `json:"id"`
+	PersonID   string    `json:"person_id"`
+	Issuer     string    `json:"issuer"`
+	Subject    string    `json:"subject"`
+	Origin     string    `json:"origin"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 // Nothing when the identity is linked already (to anyone).
@@ -57,12 +57,12 @@ RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, cr
 `
 
 type CreateSessionTokenParams struct {
-	ID          string
-	PersonID    string
-	DisplayName string
-	SecretHash  []byte
-	ExpireTime  *time.Time
-	CreateTime  time.Time
+	ID          string     `json:"id"`
+	PersonID    string     `json:"person_id"`
+	DisplayName string     `json:"display_name"`
+	SecretHash  []byte     `json:"secret_hash"`
+	ExpireTime  *time.Time `json:"expire_time"`
+	CreateTime  time.Time  `json:"create_time"`
 }
 
 func (q *Queries) CreateSessionToken(ctx context.Context, db DBTX, arg CreateSessionTokenParams) (Token, error) {
@@ -94,10 +94,10 @@ VALUES ($1, $4, $2, $3)
 `
 
 type CreateSignInCodeParams struct {
-	CodeHash   []byte
-	ExpireTime time.Time
-	CreateTime time.Time
-	PersonID   pgtype.Text
+	CodeHash   []byte      `json:"code_hash"`
+	ExpireTime time.Time   `json:"expire_time"`
+	CreateTime time.Time   `json:"create_time"`
+	PersonID   pgtype.Text `json:"person_id"`
 }
 
 func (q *Queries) CreateSignInCode(ctx context.Context, db DBTX, arg CreateSignInCodeParams) error {
@@ -117,11 +117,11 @@ RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, cr
 `
 
 type CreateTokenParams struct {
-	ID          string
-	PersonID    string
-	DisplayName string
-	SecretHash  []byte
-	ExpireTime  *time.Time
+	ID          string     `json:"id"`
+	PersonID    string     `json:"person_id"`
+	DisplayName string     `json:"display_name"`
+	SecretHash  []byte     `json:"secret_hash"`
+	ExpireTime  *time.Time `json:"expire_time"`
 }
 
 func (q *Queries) CreateToken(ctx context.Context, db DBTX, arg CreateTokenParams) (Token, error) {
@@ -151,8 +151,8 @@ DELETE FROM identities WHERE person_id = $1 AND id = $2
 `
 
 type DeleteIdentityParams struct {
-	PersonID string
-	ID       string
+	PersonID string `json:"person_id"`
+	ID       string `json:"id"`
 }
 
 func (q *Queries) DeleteIdentity(ctx context.Context, db DBTX, arg DeleteIdentityParams) (int64, error) {
@@ -168,8 +168,8 @@ SELECT id, person_id, display_name, secret_hash, expire_time, revoke_time, creat
 `
 
 type GetTokenParams struct {
-	PersonID string
-	ID       string
+	PersonID string `json:"person_id"`
+	ID       string `json:"id"`
 }
 
 func (q *Queries) GetToken(ctx context.Context, db DBTX, arg GetTokenParams) (Token, error) {
@@ -197,9 +197,9 @@ LIMIT $3
 `
 
 type ListIdentitiesParams struct {
-	PersonID string
-	Before   string
-	PageSize int32
+	PersonID string `json:"person_id"`
+	Before   string `json:"before"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListIdentities(ctx context.Context, db DBTX, arg ListIdentitiesParams) ([]Identity, error) {
@@ -238,9 +238,9 @@ LIMIT $3
 `
 
 type ListTokensParams struct {
-	PersonID string
-	Before   string
-	PageSize int32
+	PersonID string `json:"person_id"`
+	Before   string `json:"before"`
+	PageSize int32  `json:"page_size"`
 }
 
 // Newest first: token ids are UUIDv7, which sort by creation time.
@@ -280,10 +280,10 @@ ORDER BY id LIMIT 2
 `
 
 type PeopleByVerifiedEmailRow struct {
-	ID          string
-	Admin       bool
-	DisplayName string
-	Email       string
+	ID          string `json:"id"`
+	Admin       bool   `json:"admin"`
+	DisplayName string `json:"display_name"`
+	Email       string `json:"email"`
 }
 
 // At most two, so the caller can tell a unique match from an ambiguous one.
@@ -319,13 +319,13 @@ WHERE i.issuer = $1 AND i.subject = $2
 `
 
 type PersonByIdentityParams struct {
-	Issuer  string
-	Subject string
+	Issuer  string `json:"issuer"`
+	Subject string `json:"subject"`
 }
 
 type PersonByIdentityRow struct {
-	PersonID string
-	Admin    bool
+	PersonID string `json:"person_id"`
+	Admin    bool   `json:"admin"`
 }
 
 func (q *Queries) PersonByIdentity(ctx context.Context, db DBTX, arg PersonByIdentityParams) (PersonByIdentityRow, error) {
@@ -343,9 +343,9 @@ ORDER BY m.team_id
 `
 
 type PersonTeamsRow struct {
-	TeamID      string
-	Role        string
-	Permissions []string
+	TeamID      string   `json:"team_id"`
+	Role        string   `json:"role"`
+	Permissions []string `json:"permissions"`
 }
 
 // Every team the person belongs to, with their role and the team's permissions.
@@ -388,10 +388,10 @@ RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, cr
 `
 
 type RenewSessionTokenParams struct {
-	PersonID   string
-	ID         string
-	ExpireTime time.Time
-	Now        time.Time
+	PersonID   string    `json:"person_id"`
+	ID         string    `json:"id"`
+	ExpireTime time.Time `json:"expire_time"`
+	Now        time.Time `json:"now"`
 }
 
 // A live session of the person, renewed to expire_time.
@@ -423,9 +423,9 @@ RETURNING id, person_id, display_name, secret_hash, expire_time, revoke_time, cr
 `
 
 type RevokeTokenParams struct {
-	PersonID   string
-	ID         string
-	RevokeTime *time.Time
+	PersonID   string     `json:"person_id"`
+	ID         string     `json:"id"`
+	RevokeTime *time.Time `json:"revoke_time"`
 }
 
 func (q *Queries) RevokeToken(ctx context.Context, db DBTX, arg RevokeTokenParams) (Token, error) {
@@ -453,13 +453,13 @@ WHERE t.secret_hash = $1
 `
 
 type TokenBySecretParams struct {
-	SecretHash []byte
-	At         time.Time
+	SecretHash []byte    `json:"secret_hash"`
+	At         time.Time `json:"at"`
 }
 
 type TokenBySecretRow struct {
-	PersonID string
-	Admin    bool
+	PersonID string `json:"person_id"`
+	Admin    bool   `json:"admin"`
 }
 
 // The token and its person, if the token is usable at the given time.
@@ -476,8 +476,8 @@ ON CONFLICT (id) DO UPDATE SET admin = true
 `
 
 type UpsertBootstrapAdminParams struct {
-	ID          string
-	DisplayName string
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
 }
 
 func (q *Queries) UpsertBootstrapAdmin(ctx context.Context, db DBTX, arg UpsertBootstrapAdminParams) error {
@@ -493,10 +493,10 @@ SET secret_hash = excluded.secret_hash, person_id = excluded.person_id, revoke_t
 `
 
 type UpsertBootstrapTokenParams struct {
-	ID          string
-	PersonID    string
-	DisplayName string
-	SecretHash  []byte
+	ID          string `json:"id"`
+	PersonID    string `json:"person_id"`
+	DisplayName string `json:"display_name"`
+	SecretHash  []byte `json:"secret_hash"`
 }
 
 func (q *Queries) UpsertBootstrapToken(ctx context.Context, db DBTX, arg UpsertBootstrapTokenParams) error {
@@ -517,8 +517,8 @@ RETURNING person_id
 `
 
 type UseSignInCodeParams struct {
-	CodeHash []byte
-	Now      time.Time
+	CodeHash []byte    `json:"code_hash"`
+	Now      time.Time `json:"now"`
 }
 
 // Spends a live code of a person, once.

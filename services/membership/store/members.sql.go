@@ -15,10 +15,10 @@ INSERT INTO team_members (team_id, person_id, role, since, role_since) VALUES ($
 `
 
 type CreateTeamMemberParams struct {
-	TeamID   string
-	PersonID string
-	Role     string
-	Since    time.Time
+	TeamID   string    `json:"team_id"`
+	PersonID string    `json:"person_id"`
+	Role     string    `json:"role"`
+	Since    time.Time `json:"since"`
 }
 
 func (q *Queries) CreateTeamMember(ctx context.Context, db DBTX, arg CreateTeamMemberParams) error {
@@ -36,8 +36,8 @@ DELETE FROM team_members WHERE team_id = $1 AND person_id = $2
 `
 
 type DeleteTeamMemberParams struct {
-	TeamID   string
-	PersonID string
+	TeamID   string `json:"team_id"`
+	PersonID string `json:"person_id"`
 }
 
 func (q *Queries) DeleteTeamMember(ctx context.Context, db DBTX, arg DeleteTeamMemberParams) (int64, error) {
@@ -56,13 +56,13 @@ FOR UPDATE OF m
 `
 
 type GetTeamMemberForUpdateParams struct {
-	TeamID   string
-	PersonID string
+	TeamID   string `json:"team_id"`
+	PersonID string `json:"person_id"`
 }
 
 type GetTeamMemberForUpdateRow struct {
-	TeamMember  TeamMember
-	DisplayName string
+	TeamMember  TeamMember `json:"team_member"`
+	DisplayName string     `json:"display_name"`
 }
 
 func (q *Queries) GetTeamMemberForUpdate(ctx context.Context, db DBTX, arg GetTeamMemberForUpdateParams) (GetTeamMemberForUpdateRow, error) {
@@ -90,15 +90,15 @@ LIMIT $4
 `
 
 type ListAllTeamMembersParams struct {
-	Role        string
-	AfterTeam   string
-	AfterPerson string
-	PageSize    int32
+	Role        string `json:"role"`
+	AfterTeam   string `json:"after_team"`
+	AfterPerson string `json:"after_person"`
+	PageSize    int32  `json:"page_size"`
 }
 
 type ListAllTeamMembersRow struct {
-	TeamMember  TeamMember
-	DisplayName string
+	TeamMember  TeamMember `json:"team_member"`
+	DisplayName string     `json:"display_name"`
 }
 
 // teams/-/members: every team's members, optionally of one role, by team then person.
@@ -145,15 +145,15 @@ LIMIT $4
 `
 
 type ListTeamMembersParams struct {
-	TeamID   string
-	After    string
-	Role     string
-	PageSize int32
+	TeamID   string `json:"team_id"`
+	After    string `json:"after"`
+	Role     string `json:"role"`
+	PageSize int32  `json:"page_size"`
 }
 
 type ListTeamMembersRow struct {
-	TeamMember  TeamMember
-	DisplayName string
+	TeamMember  TeamMember `json:"team_member"`
+	DisplayName string     `json:"display_name"`
 }
 
 func (q *Queries) ListTeamMembers(ctx context.Context, db DBTX, arg ListTeamMembersParams) ([]ListTeamMembersRow, error) {
@@ -197,10 +197,10 @@ WHERE team_id = $1 AND person_id = $2
 `
 
 type UpdateTeamMemberParams struct {
-	TeamID   string
-	PersonID string
-	Role     string
-	Now      time.Time
+	TeamID   string    `json:"team_id"`
+	PersonID string    `json:"person_id"`
+	Role     string    `json:"role"`
+	Now      time.Time `json:"now"`
 }
 
 // since (joined) stays; role_since moves only when the role really changes.

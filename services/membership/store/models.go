@@ -11,198 +11,198 @@ import (
 )
 
 type ActivityEvent struct {
-	EventID     string
-	PersonID    string
-	Kind        string
-	Time        time.Time
-	ReceiveTime time.Time
+	EventID     string    `json:"event_id"`
+	PersonID    string    `json:"person_id"`
+	Kind        string    `json:"kind"`
+	Time        time.Time `json:"time"`
+	ReceiveTime time.Time `json:"receive_time"`
 }
 
 type DriftEvent struct {
-	ID               string
-	PersonID         pgtype.Text
-	Stage            string
-	Time             time.Time
-	Basis            time.Time
-	Reason           string
-	VacatedPositions []string
-	TeamID           string
-	ResolveTime      *time.Time
+	ID               string      `json:"id"`
+	PersonID         pgtype.Text `json:"person_id"`
+	Stage            string      `json:"stage"`
+	Time             time.Time   `json:"time"`
+	Basis            time.Time   `json:"basis"`
+	Reason           string      `json:"reason"`
+	VacatedPositions []string    `json:"vacated_positions"`
+	TeamID           string      `json:"team_id"`
+	ResolveTime      *time.Time  `json:"resolve_time"`
 }
 
 type IdempotencyKey struct {
-	RequestID   pgtype.UUID
-	Method      string
-	RequestHash []byte
-	Response    []byte
-	CreateTime  time.Time
-	Caller      string
+	RequestID   pgtype.UUID `json:"request_id"`
+	Method      string      `json:"method"`
+	RequestHash []byte      `json:"request_hash"`
+	Response    []byte      `json:"response"`
+	CreateTime  time.Time   `json:"create_time"`
+	Caller      string      `json:"caller"`
 }
 
 type Identity struct {
-	ID         string
-	PersonID   string
-	Issuer     string
-	Subject    string
-	Origin     string
-	CreateTime time.Time
+	ID         string    `json:"id"`
+	PersonID   string    `json:"person_id"`
+	Issuer     string    `json:"issuer"`
+	Subject    string    `json:"subject"`
+	Origin     string    `json:"origin"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 type NotificationSetting struct {
-	PersonID   string
-	MutedKinds []string
-	UpdateTime time.Time
-	Version    int64
+	PersonID   string    `json:"person_id"`
+	MutedKinds []string  `json:"muted_kinds"`
+	UpdateTime time.Time `json:"update_time"`
+	Version    int64     `json:"version"`
 }
 
 type Outbox struct {
-	ID         int64
-	Topic      string
-	Payload    []byte
-	CreateTime time.Time
+	ID         int64     `json:"id"`
+	Topic      string    `json:"topic"`
+	Payload    []byte    `json:"payload"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 type Package struct {
-	ID                 string
-	DisplayName        string
-	Description        string
-	RepositoryUrl      string
-	State              string
-	LastReleaseVersion string
-	LastReleaseDate    string
-	CreateTime         time.Time
-	UpdateTime         time.Time
-	Version            int64
-	TeamID             pgtype.Text
+	ID                 string      `json:"id"`
+	DisplayName        string      `json:"display_name"`
+	Description        string      `json:"description"`
+	RepositoryUrl      string      `json:"repository_url"`
+	State              string      `json:"state"`
+	LastReleaseVersion string      `json:"last_release_version"`
+	LastReleaseDate    string      `json:"last_release_date"`
+	CreateTime         time.Time   `json:"create_time"`
+	UpdateTime         time.Time   `json:"update_time"`
+	Version            int64       `json:"version"`
+	TeamID             pgtype.Text `json:"team_id"`
 }
 
 type PackageAdoption struct {
-	PackageID   string
-	PersonID    string
-	RequestTime time.Time
+	PackageID   string    `json:"package_id"`
+	PersonID    string    `json:"person_id"`
+	RequestTime time.Time `json:"request_time"`
 }
 
 type PackageMaintainer struct {
-	PackageID string
-	PersonID  string
-	Since     time.Time
+	PackageID string    `json:"package_id"`
+	PersonID  string    `json:"person_id"`
+	Since     time.Time `json:"since"`
 }
 
 type PackageTransition struct {
-	ID        int64
-	PackageID string
-	FromState string
-	ToState   string
-	Actor     string
-	Time      time.Time
-	Note      string
+	ID        int64     `json:"id"`
+	PackageID string    `json:"package_id"`
+	FromState string    `json:"from_state"`
+	ToState   string    `json:"to_state"`
+	Actor     string    `json:"actor"`
+	Time      time.Time `json:"time"`
+	Note      string    `json:"note"`
 }
 
 type Person struct {
-	ID             string
-	DisplayName    string
-	Email          string
-	Handles        []byte
-	Skills         []string
-	Country        string
-	TimeZone       string
-	Bio            string
-	State          string
-	LastActiveTime *time.Time
-	CreateTime     time.Time
-	UpdateTime     time.Time
-	Version        int64
-	Admin          bool
-	DriftStage     string
-	DriftBasis     *time.Time
+	ID             string     `json:"id"`
+	DisplayName    string     `json:"display_name"`
+	Email          string     `json:"email"`
+	Handles        []byte     `json:"handles"`
+	Skills         []string   `json:"skills"`
+	Country        string     `json:"country"`
+	TimeZone       string     `json:"time_zone"`
+	Bio            string     `json:"bio"`
+	State          string     `json:"state"`
+	LastActiveTime *time.Time `json:"last_active_time"`
+	CreateTime     time.Time  `json:"create_time"`
+	UpdateTime     time.Time  `json:"update_time"`
+	Version        int64      `json:"version"`
+	Admin          bool       `json:"admin"`
+	DriftStage     string     `json:"drift_stage"`
+	DriftBasis     *time.Time `json:"drift_basis"`
 }
 
 type Position struct {
-	ID               string
-	TeamID           string
-	Title            string
-	Description      string
-	Skills           []string
-	HoursPerMonth    int32
-	Role             string
-	State            string
-	OpenToDiscussion bool
-	FilledBy         pgtype.Text
-	CreateTime       time.Time
-	UpdateTime       time.Time
-	Version          int64
-	RoadmapItem      string
+	ID               string      `json:"id"`
+	TeamID           string      `json:"team_id"`
+	Title            string      `json:"title"`
+	Description      string      `json:"description"`
+	Skills           []string    `json:"skills"`
+	HoursPerMonth    int32       `json:"hours_per_month"`
+	Role             string      `json:"role"`
+	State            string      `json:"state"`
+	OpenToDiscussion bool        `json:"open_to_discussion"`
+	FilledBy         pgtype.Text `json:"filled_by"`
+	CreateTime       time.Time   `json:"create_time"`
+	UpdateTime       time.Time   `json:"update_time"`
+	Version          int64       `json:"version"`
+	RoadmapItem      string      `json:"roadmap_item"`
 }
 
 type SignInCode struct {
-	CodeHash   []byte
-	PersonID   pgtype.Text
-	ExpireTime time.Time
-	UseTime    *time.Time
-	CreateTime time.Time
+	CodeHash   []byte      `json:"code_hash"`
+	PersonID   pgtype.Text `json:"person_id"`
+	ExpireTime time.Time   `json:"expire_time"`
+	UseTime    *time.Time  `json:"use_time"`
+	CreateTime time.Time   `json:"create_time"`
 }
 
 type Team struct {
-	ID          string
-	DisplayName string
-	Charter     string
-	Permissions []string
-	ParentID    pgtype.Text
-	CreateTime  time.Time
-	UpdateTime  time.Time
-	Version     int64
+	ID          string      `json:"id"`
+	DisplayName string      `json:"display_name"`
+	Charter     string      `json:"charter"`
+	Permissions []string    `json:"permissions"`
+	ParentID    pgtype.Text `json:"parent_id"`
+	CreateTime  time.Time   `json:"create_time"`
+	UpdateTime  time.Time   `json:"update_time"`
+	Version     int64       `json:"version"`
 }
 
 type TeamMember struct {
-	TeamID    string
-	PersonID  string
-	Role      string
-	Since     time.Time
-	Version   int64
-	RoleSince time.Time
+	TeamID    string    `json:"team_id"`
+	PersonID  string    `json:"person_id"`
+	Role      string    `json:"role"`
+	Since     time.Time `json:"since"`
+	Version   int64     `json:"version"`
+	RoleSince time.Time `json:"role_since"`
 }
 
 type Token struct {
-	ID          string
-	PersonID    string
-	DisplayName string
-	SecretHash  []byte
-	ExpireTime  *time.Time
-	RevokeTime  *time.Time
-	CreateTime  time.Time
-	Session     bool
+	ID          string     `json:"id"`
+	PersonID    string     `json:"person_id"`
+	DisplayName string     `json:"display_name"`
+	SecretHash  []byte     `json:"secret_hash"`
+	ExpireTime  *time.Time `json:"expire_time"`
+	RevokeTime  *time.Time `json:"revoke_time"`
+	CreateTime  time.Time  `json:"create_time"`
+	Session     bool       `json:"session"`
 }
 
 type Volunteer struct {
-	ID               string
-	DisplayName      string
-	Contact          string
-	Skills           []string
-	HoursPerMonth    int32
-	Interests        string
-	State            string
-	Position         string
-	PersonID         pgtype.Text
-	ActiveTime       *time.Time
-	CreateTime       time.Time
-	UpdateTime       time.Time
-	Version          int64
-	OfferedByPerson  string
-	OfferedByIssuer  string
-	OfferedBySubject string
+	ID               string      `json:"id"`
+	DisplayName      string      `json:"display_name"`
+	Contact          string      `json:"contact"`
+	Skills           []string    `json:"skills"`
+	HoursPerMonth    int32       `json:"hours_per_month"`
+	Interests        string      `json:"interests"`
+	State            string      `json:"state"`
+	Position         string      `json:"position"`
+	PersonID         pgtype.Text `json:"person_id"`
+	ActiveTime       *time.Time  `json:"active_time"`
+	CreateTime       time.Time   `json:"create_time"`
+	UpdateTime       time.Time   `json:"update_time"`
+	Version          int64       `json:"version"`
+	OfferedByPerson  string      `json:"offered_by_person"`
+	OfferedByIssuer  string      `json:"offered_by_issuer"`
+	OfferedBySubject string      `json:"offered_by_subject"`
 }
 
 type VolunteerMailOptout struct {
-	VolunteerID string
-	Time        time.Time
+	VolunteerID string    `json:"volunteer_id"`
+	Time        time.Time `json:"time"`
 }
 
 type VolunteerTransition struct {
-	ID          int64
-	VolunteerID string
-	FromState   string
-	ToState     string
-	Actor       string
-	Time        time.Time
-	Note        string
+	ID          int64     `json:"id"`
+	VolunteerID string    `json:"volunteer_id"`
+	FromState   string    `json:"from_state"`
+	ToState     string    `json:"to_state"`
+	Actor       string    `json:"actor"`
+	Time        time.Time `json:"time"`
+	Note        string    `json:"note"`
 }

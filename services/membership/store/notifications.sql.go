@@ -18,10 +18,10 @@ WHERE p.id = $1
 `
 
 type GetNotificationSettingsRow struct {
-	PersonID   string
-	MutedKinds []string
-	UpdateTime *time.Time
-	Version    int64
+	PersonID   string     `json:"person_id"`
+	MutedKinds []string   `json:"muted_kinds"`
+	UpdateTime *time.Time `json:"update_time"`
+	Version    int64      `json:"version"`
 }
 
 // A person's settings; a person without a row has every kind on (version 0).
@@ -44,10 +44,10 @@ WHERE v.id = $1
 `
 
 type GetVolunteerMailRecipientRow struct {
-	ID          string
-	DisplayName string
-	Contact     string
-	OptedOut    bool
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	Contact     string `json:"contact"`
+	OptedOut    bool   `json:"opted_out"`
 }
 
 func (q *Queries) GetVolunteerMailRecipient(ctx context.Context, db DBTX, id string) (GetVolunteerMailRecipientRow, error) {
@@ -83,9 +83,9 @@ WHERE NOT ($1::text = ANY (notification_settings.muted_kinds))
 `
 
 type MuteNotificationKindParams struct {
-	Kind     string
-	Now      time.Time
-	PersonID string
+	Kind     string    `json:"kind"`
+	Now      time.Time `json:"now"`
+	PersonID string    `json:"person_id"`
 }
 
 // Adds one kind to a person's muted kinds; a kind already muted, or a
@@ -102,8 +102,8 @@ ON CONFLICT (volunteer_id) DO NOTHING
 `
 
 type OptOutVolunteerParams struct {
-	Now         time.Time
-	VolunteerID string
+	Now         time.Time `json:"now"`
+	VolunteerID string    `json:"volunteer_id"`
 }
 
 func (q *Queries) OptOutVolunteer(ctx context.Context, db DBTX, arg OptOutVolunteerParams) error {
@@ -121,9 +121,9 @@ RETURNING person_id, muted_kinds, update_time, version
 `
 
 type SaveNotificationSettingsParams struct {
-	PersonID   string
-	MutedKinds []string
-	Now        time.Time
+	PersonID   string    `json:"person_id"`
+	MutedKinds []string  `json:"muted_kinds"`
+	Now        time.Time `json:"now"`
 }
 
 func (q *Queries) SaveNotificationSettings(ctx context.Context, db DBTX, arg SaveNotificationSettingsParams) (NotificationSetting, error) {

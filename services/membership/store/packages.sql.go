@@ -18,9 +18,9 @@ ON CONFLICT DO NOTHING
 `
 
 type AddAdoptionParams struct {
-	PackageID   string
-	PersonID    string
-	RequestTime time.Time
+	PackageID   string    `json:"package_id"`
+	PersonID    string    `json:"person_id"`
+	RequestTime time.Time `json:"request_time"`
 }
 
 func (q *Queries) AddAdoption(ctx context.Context, db DBTX, arg AddAdoptionParams) error {
@@ -34,9 +34,9 @@ ON CONFLICT DO NOTHING
 `
 
 type AddMaintainerParams struct {
-	PackageID string
-	PersonID  string
-	Since     time.Time
+	PackageID string    `json:"package_id"`
+	PersonID  string    `json:"person_id"`
+	Since     time.Time `json:"since"`
 }
 
 func (q *Queries) AddMaintainer(ctx context.Context, db DBTX, arg AddMaintainerParams) error {
@@ -51,15 +51,15 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)
 `
 
 type CreatePackageParams struct {
-	ID                 string
-	DisplayName        string
-	Description        string
-	RepositoryUrl      string
-	State              string
-	LastReleaseVersion string
-	LastReleaseDate    string
-	TeamID             pgtype.Text
-	Now                time.Time
+	ID                 string      `json:"id"`
+	DisplayName        string      `json:"display_name"`
+	Description        string      `json:"description"`
+	RepositoryUrl      string      `json:"repository_url"`
+	State              string      `json:"state"`
+	LastReleaseVersion string      `json:"last_release_version"`
+	LastReleaseDate    string      `json:"last_release_date"`
+	TeamID             pgtype.Text `json:"team_id"`
+	Now                time.Time   `json:"now"`
 }
 
 func (q *Queries) CreatePackage(ctx context.Context, db DBTX, arg CreatePackageParams) error {
@@ -139,8 +139,8 @@ SELECT EXISTS (SELECT 1 FROM package_maintainers WHERE package_id = $1 AND perso
 `
 
 type IsMaintainerParams struct {
-	PackageID string
-	PersonID  string
+	PackageID string `json:"package_id"`
+	PersonID  string `json:"person_id"`
 }
 
 func (q *Queries) IsMaintainer(ctx context.Context, db DBTX, arg IsMaintainerParams) (bool, error) {
@@ -159,9 +159,9 @@ LIMIT $3
 `
 
 type ListPackagesParams struct {
-	State    string
-	After    string
-	PageSize int32
+	State    string `json:"state"`
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListPackages(ctx context.Context, db DBTX, arg ListPackagesParams) ([]Package, error) {
@@ -203,9 +203,9 @@ WHERE id = ANY($3::text[]) AND state <> 'obsolete'
 `
 
 type MarkOrphanedParams struct {
-	State string
-	Now   time.Time
-	Ids   []string
+	State string    `json:"state"`
+	Now   time.Time `json:"now"`
+	Ids   []string  `json:"ids"`
 }
 
 // Packages left without a maintainer take state, UNMAINTAINED or
@@ -221,8 +221,8 @@ WHERE package_id = ANY($1::text[]) ORDER BY package_id, request_time, person_id
 `
 
 type PackageAdoptionsRow struct {
-	PackageID string
-	PersonID  string
+	PackageID string `json:"package_id"`
+	PersonID  string `json:"person_id"`
 }
 
 func (q *Queries) PackageAdoptions(ctx context.Context, db DBTX, ids []string) ([]PackageAdoptionsRow, error) {
@@ -251,8 +251,8 @@ WHERE package_id = ANY($1::text[]) ORDER BY package_id, person_id
 `
 
 type PackageMaintainersRow struct {
-	PackageID string
-	PersonID  string
+	PackageID string `json:"package_id"`
+	PersonID  string `json:"person_id"`
 }
 
 func (q *Queries) PackageMaintainers(ctx context.Context, db DBTX, ids []string) ([]PackageMaintainersRow, error) {
@@ -280,8 +280,8 @@ DELETE FROM package_adoptions WHERE package_id = $1 AND person_id = $2
 `
 
 type RemoveAdoptionParams struct {
-	PackageID string
-	PersonID  string
+	PackageID string `json:"package_id"`
+	PersonID  string `json:"person_id"`
 }
 
 func (q *Queries) RemoveAdoption(ctx context.Context, db DBTX, arg RemoveAdoptionParams) (int64, error) {
@@ -297,8 +297,8 @@ DELETE FROM package_maintainers WHERE package_id = $1 AND person_id = $2
 `
 
 type RemoveMaintainerParams struct {
-	PackageID string
-	PersonID  string
+	PackageID string `json:"package_id"`
+	PersonID  string `json:"person_id"`
 }
 
 func (q *Queries) RemoveMaintainer(ctx context.Context, db DBTX, arg RemoveMaintainerParams) (int64, error) {
@@ -338,8 +338,8 @@ DELETE FROM package_maintainers WHERE package_id = $1 AND NOT (person_id = ANY($
 `
 
 type RemoveMaintainersExceptParams struct {
-	PackageID string
-	Keep      []string
+	PackageID string   `json:"package_id"`
+	Keep      []string `json:"keep"`
 }
 
 func (q *Queries) RemoveMaintainersExcept(ctx context.Context, db DBTX, arg RemoveMaintainersExceptParams) error {
@@ -352,9 +352,9 @@ UPDATE packages SET state = $2, update_time = $3, version = version + 1 WHERE id
 `
 
 type SetPackageStateParams struct {
-	ID    string
-	State string
-	Now   time.Time
+	ID    string    `json:"id"`
+	State string    `json:"state"`
+	Now   time.Time `json:"now"`
 }
 
 func (q *Queries) SetPackageState(ctx context.Context, db DBTX, arg SetPackageStateParams) error {
@@ -369,9 +369,9 @@ SELECT set_config('guildhall.actor', $1::text, true),
 `
 
 type SetRecordContextParams struct {
-	Actor string
-	Time  string
-	Note  string
+	Actor string `json:"actor"`
+	Time  string `json:"time"`
+	Note  string `json:"note"`
 }
 
 // Names the actor, time and note the state triggers record for this transaction.
@@ -388,14 +388,14 @@ WHERE id = $1
 `
 
 type UpdatePackageParams struct {
-	ID                 string
-	DisplayName        string
-	Description        string
-	RepositoryUrl      string
-	LastReleaseVersion string
-	LastReleaseDate    string
-	TeamID             pgtype.Text
-	Now                time.Time
+	ID                 string      `json:"id"`
+	DisplayName        string      `json:"display_name"`
+	Description        string      `json:"description"`
+	RepositoryUrl      string      `json:"repository_url"`
+	LastReleaseVersion string      `json:"last_release_version"`
+	LastReleaseDate    string      `json:"last_release_date"`
+	TeamID             pgtype.Text `json:"team_id"`
+	Now                time.Time   `json:"now"`
 }
 
 // State is not set here: it moves only through the package's methods (AIP-216).

@@ -16,14 +16,14 @@ RETURNING id, display_name, email, handles, skills, country, time_zone, bio, sta
 `
 
 type CreatePersonParams struct {
-	ID          string
-	DisplayName string
-	Email       string
-	Handles     []byte
-	Skills      []string
-	Country     string
-	TimeZone    string
-	Bio         string
+	ID          string   `json:"id"`
+	DisplayName string   `json:"display_name"`
+	Email       string   `json:"email"`
+	Handles     []byte   `json:"handles"`
+	Skills      []string `json:"skills"`
+	Country     string   `json:"country"`
+	TimeZone    string   `json:"time_zone"`
+	Bio         string   `json:"bio"`
 }
 
 func (q *Queries) CreatePerson(ctx context.Context, db DBTX, arg CreatePersonParams) (Person, error) {
@@ -132,8 +132,8 @@ LIMIT $2
 `
 
 type ListPeopleParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListPeople(ctx context.Context, db DBTX, arg ListPeopleParams) ([]Person, error) {
@@ -224,8 +224,8 @@ LIMIT 50
 `
 
 type LookupPeopleByHandleParams struct {
-	Handle string
-	System string
+	Handle string `json:"handle"`
+	System string `json:"system"`
 }
 
 // Handles match ignoring case, on one system or (system ”) on any.
@@ -271,8 +271,8 @@ UPDATE people SET admin = $2 WHERE id = $1
 `
 
 type SetAdminParams struct {
-	ID    string
-	Admin bool
+	ID    string `json:"id"`
+	Admin bool   `json:"admin"`
 }
 
 func (q *Queries) SetAdmin(ctx context.Context, db DBTX, arg SetAdminParams) error {
@@ -285,8 +285,8 @@ SELECT person_id, team_id FROM team_members WHERE person_id = ANY($1::text[]) OR
 `
 
 type TeamsOfPeopleRow struct {
-	PersonID string
-	TeamID   string
+	PersonID string `json:"person_id"`
+	TeamID   string `json:"team_id"`
 }
 
 func (q *Queries) TeamsOfPeople(ctx context.Context, db DBTX, ids []string) ([]TeamsOfPeopleRow, error) {
@@ -318,14 +318,14 @@ RETURNING id, display_name, email, handles, skills, country, time_zone, bio, sta
 `
 
 type UpdatePersonParams struct {
-	ID          string
-	DisplayName string
-	Email       string
-	Handles     []byte
-	Skills      []string
-	Country     string
-	TimeZone    string
-	Bio         string
+	ID          string   `json:"id"`
+	DisplayName string   `json:"display_name"`
+	Email       string   `json:"email"`
+	Handles     []byte   `json:"handles"`
+	Skills      []string `json:"skills"`
+	Country     string   `json:"country"`
+	TimeZone    string   `json:"time_zone"`
+	Bio         string   `json:"bio"`
 }
 
 func (q *Queries) UpdatePerson(ctx context.Context, db DBTX, arg UpdatePersonParams) (Person, error) {

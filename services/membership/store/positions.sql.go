@@ -20,17 +20,17 @@ RETURNING id, team_id, title, description, skills, hours_per_month, role, state,
 `
 
 type CreatePositionParams struct {
-	ID               string
-	TeamID           string
-	Title            string
-	Description      string
-	Skills           []string
-	HoursPerMonth    int32
-	Role             string
-	State            string
-	OpenToDiscussion bool
-	RoadmapItem      string
-	Now              time.Time
+	ID               string    `json:"id"`
+	TeamID           string    `json:"team_id"`
+	Title            string    `json:"title"`
+	Description      string    `json:"description"`
+	Skills           []string  `json:"skills"`
+	HoursPerMonth    int32     `json:"hours_per_month"`
+	Role             string    `json:"role"`
+	State            string    `json:"state"`
+	OpenToDiscussion bool      `json:"open_to_discussion"`
+	RoadmapItem      string    `json:"roadmap_item"`
+	Now              time.Time `json:"now"`
 }
 
 func (q *Queries) CreatePosition(ctx context.Context, db DBTX, arg CreatePositionParams) (Position, error) {
@@ -75,10 +75,10 @@ RETURNING id, team_id, title, description, skills, hours_per_month, role, state,
 `
 
 type FillOpenPositionParams struct {
-	PersonID pgtype.Text
-	Now      time.Time
-	TeamID   string
-	ID       string
+	PersonID pgtype.Text `json:"person_id"`
+	Now      time.Time   `json:"now"`
+	TeamID   string      `json:"team_id"`
+	ID       string      `json:"id"`
 }
 
 // The state condition makes concurrent fills safe: the first to update the
@@ -115,8 +115,8 @@ SELECT id, team_id, title, description, skills, hours_per_month, role, state, op
 `
 
 type GetPositionParams struct {
-	TeamID string
-	ID     string
+	TeamID string `json:"team_id"`
+	ID     string `json:"id"`
 }
 
 func (q *Queries) GetPosition(ctx context.Context, db DBTX, arg GetPositionParams) (Position, error) {
@@ -146,8 +146,8 @@ SELECT id, team_id, title, description, skills, hours_per_month, role, state, op
 `
 
 type GetPositionForUpdateParams struct {
-	TeamID string
-	ID     string
+	TeamID string `json:"team_id"`
+	ID     string `json:"id"`
 }
 
 func (q *Queries) GetPositionForUpdate(ctx context.Context, db DBTX, arg GetPositionForUpdateParams) (Position, error) {
@@ -183,11 +183,11 @@ LIMIT $5
 `
 
 type ListPositionsParams struct {
-	TeamID      string
-	State       string
-	RoadmapItem string
-	After       string
-	PageSize    int32
+	TeamID      string `json:"team_id"`
+	State       string `json:"state"`
+	RoadmapItem string `json:"roadmap_item"`
+	After       string `json:"after"`
+	PageSize    int32  `json:"page_size"`
 }
 
 // Ids are UUIDv7, so id order is creation order.
@@ -282,17 +282,17 @@ RETURNING id, team_id, title, description, skills, hours_per_month, role, state,
 `
 
 type UpdatePositionParams struct {
-	TeamID           string
-	ID               string
-	Title            string
-	Description      string
-	Skills           []string
-	HoursPerMonth    int32
-	Role             string
-	State            string
-	OpenToDiscussion bool
-	RoadmapItem      string
-	Now              time.Time
+	TeamID           string    `json:"team_id"`
+	ID               string    `json:"id"`
+	Title            string    `json:"title"`
+	Description      string    `json:"description"`
+	Skills           []string  `json:"skills"`
+	HoursPerMonth    int32     `json:"hours_per_month"`
+	Role             string    `json:"role"`
+	State            string    `json:"state"`
+	OpenToDiscussion bool      `json:"open_to_discussion"`
+	RoadmapItem      string    `json:"roadmap_item"`
+	Now              time.Time `json:"now"`
 }
 
 func (q *Queries) UpdatePosition(ctx context.Context, db DBTX, arg UpdatePositionParams) (Position, error) {
@@ -339,10 +339,10 @@ SET role = CASE WHEN team_members.role = 'lead' THEN 'lead' ELSE excluded.role E
 `
 
 type UpsertMemberForPositionParams struct {
-	TeamID   string
-	PersonID string
-	Role     string
-	Since    time.Time
+	TeamID   string    `json:"team_id"`
+	PersonID string    `json:"person_id"`
+	Role     string    `json:"role"`
+	Since    time.Time `json:"since"`
 }
 
 // Filling a position grants its role; an existing lead keeps the lead role.

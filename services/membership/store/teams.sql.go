@@ -19,12 +19,12 @@ RETURNING id
 `
 
 type CreateTeamParams struct {
-	ID          string
-	DisplayName string
-	Charter     string
-	Permissions []string
-	ParentID    pgtype.Text
-	Now         time.Time
+	ID          string      `json:"id"`
+	DisplayName string      `json:"display_name"`
+	Charter     string      `json:"charter"`
+	Permissions []string    `json:"permissions"`
+	ParentID    pgtype.Text `json:"parent_id"`
+	Now         time.Time   `json:"now"`
 }
 
 func (q *Queries) CreateTeam(ctx context.Context, db DBTX, arg CreateTeamParams) (string, error) {
@@ -56,8 +56,8 @@ FROM teams t WHERE t.id = $1
 `
 
 type GetTeamRow struct {
-	Team        Team
-	MemberCount int32
+	Team        Team  `json:"team"`
+	MemberCount int32 `json:"member_count"`
 }
 
 func (q *Queries) GetTeam(ctx context.Context, db DBTX, id string) (GetTeamRow, error) {
@@ -83,8 +83,8 @@ FROM teams t WHERE t.id = $1 FOR UPDATE
 `
 
 type GetTeamForUpdateRow struct {
-	Team        Team
-	MemberCount int32
+	Team        Team  `json:"team"`
+	MemberCount int32 `json:"member_count"`
 }
 
 func (q *Queries) GetTeamForUpdate(ctx context.Context, db DBTX, id string) (GetTeamForUpdateRow, error) {
@@ -113,13 +113,13 @@ LIMIT $2
 `
 
 type ListTeamsParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 type ListTeamsRow struct {
-	Team        Team
-	MemberCount int32
+	Team        Team  `json:"team"`
+	MemberCount int32 `json:"member_count"`
 }
 
 func (q *Queries) ListTeams(ctx context.Context, db DBTX, arg ListTeamsParams) ([]ListTeamsRow, error) {
@@ -159,12 +159,12 @@ WHERE id = $1
 `
 
 type UpdateTeamParams struct {
-	ID          string
-	DisplayName string
-	Charter     string
-	Permissions []string
-	ParentID    pgtype.Text
-	Now         time.Time
+	ID          string      `json:"id"`
+	DisplayName string      `json:"display_name"`
+	Charter     string      `json:"charter"`
+	Permissions []string    `json:"permissions"`
+	ParentID    pgtype.Text `json:"parent_id"`
+	Now         time.Time   `json:"now"`
 }
 
 func (q *Queries) UpdateTeam(ctx context.Context, db DBTX, arg UpdateTeamParams) error {

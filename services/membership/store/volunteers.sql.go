@@ -21,16 +21,16 @@ RETURNING id, display_name, contact, skills, hours_per_month, interests, state, 
 `
 
 type CreateVolunteerParams struct {
-	ID               string
-	DisplayName      string
-	Contact          string
-	Skills           []string
-	HoursPerMonth    int32
-	Interests        string
-	Now              time.Time
-	OfferedByPerson  string
-	OfferedByIssuer  string
-	OfferedBySubject string
+	ID               string    `json:"id"`
+	DisplayName      string    `json:"display_name"`
+	Contact          string    `json:"contact"`
+	Skills           []string  `json:"skills"`
+	HoursPerMonth    int32     `json:"hours_per_month"`
+	Interests        string    `json:"interests"`
+	Now              time.Time `json:"now"`
+	OfferedByPerson  string    `json:"offered_by_person"`
+	OfferedByIssuer  string    `json:"offered_by_issuer"`
+	OfferedBySubject string    `json:"offered_by_subject"`
 }
 
 func (q *Queries) CreateVolunteer(ctx context.Context, db DBTX, arg CreateVolunteerParams) (Volunteer, error) {
@@ -140,13 +140,13 @@ LIMIT $7
 `
 
 type ListOwnVolunteersParams struct {
-	Person   string
-	Subject  string
-	Issuer   string
-	ID       string
-	State    string
-	Before   string
-	PageSize int32
+	Person   string `json:"person"`
+	Subject  string `json:"subject"`
+	Issuer   string `json:"issuer"`
+	ID       string `json:"id"`
+	State    string `json:"state"`
+	Before   string `json:"before"`
+	PageSize int32  `json:"page_size"`
 }
 
 // The offers of one caller, newest first: made by the person (or become
@@ -206,9 +206,9 @@ LIMIT $3
 `
 
 type ListVolunteersParams struct {
-	State    string
-	Before   string
-	PageSize int32
+	State    string `json:"state"`
+	Before   string `json:"before"`
+	PageSize int32  `json:"page_size"`
 }
 
 // Newest first: ids are UUIDv7.
@@ -259,11 +259,11 @@ RETURNING id, display_name, contact, skills, hours_per_month, interests, state, 
 `
 
 type MoveVolunteerParams struct {
-	State    string
-	Position string
-	PersonID pgtype.Text
-	Now      time.Time
-	ID       string
+	State    string      `json:"state"`
+	Position string      `json:"position"`
+	PersonID pgtype.Text `json:"person_id"`
+	Now      time.Time   `json:"now"`
+	ID       string      `json:"id"`
 }
 
 func (q *Queries) MoveVolunteer(ctx context.Context, db DBTX, arg MoveVolunteerParams) (Volunteer, error) {
@@ -301,8 +301,8 @@ SELECT state, count(*)::int AS n FROM volunteers GROUP BY state ORDER BY state
 `
 
 type VolunteerCountsByStateRow struct {
-	State string
-	N     int32
+	State string `json:"state"`
+	N     int32  `json:"n"`
 }
 
 func (q *Queries) VolunteerCountsByState(ctx context.Context, db DBTX) ([]VolunteerCountsByStateRow, error) {
@@ -334,9 +334,9 @@ FROM volunteers
 `
 
 type VolunteerFunnelRow struct {
-	Total              int32
-	Activated          int32
-	MedianDaysToActive float64
+	Total              int32   `json:"total"`
+	Activated          int32   `json:"activated"`
+	MedianDaysToActive float64 `json:"median_days_to_active"`
 }
 
 // Conversion counts offers that reached ACTIVE (a final state, so active_time

@@ -18,9 +18,9 @@ ON CONFLICT DO NOTHING
 `
 
 type AddItemVoteParams struct {
-	ItemID     string
-	Person     string
-	CreateTime time.Time
+	ItemID     string    `json:"item_id"`
+	Person     string    `json:"person"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 func (q *Queries) AddItemVote(ctx context.Context, db DBTX, arg AddItemVoteParams) (int64, error) {
@@ -36,8 +36,8 @@ UPDATE items SET vote_count = vote_count + $2::integer WHERE id = $1 RETURNING i
 `
 
 type AdjustVoteCountParams struct {
-	ID    string
-	Delta int32
+	ID    string `json:"id"`
+	Delta int32  `json:"delta"`
 }
 
 func (q *Queries) AdjustVoteCount(ctx context.Context, db DBTX, arg AdjustVoteCountParams) (Item, error) {
@@ -70,21 +70,21 @@ FROM items ORDER BY priority DESC, vote_count DESC, id
 `
 
 type AllItemsRow struct {
-	ID                string
-	Title             string
-	Description       string
-	ReleaseID         pgtype.Text
-	State             string
-	Priority          int32
-	OwnerTeam         string
-	OwnerPeople       []string
-	Tags              []string
-	VoteCount         int32
-	LastUpdateTime    time.Time
-	CreateTime        time.Time
-	UpdateTime        time.Time
-	Version           int64
-	StaleAnnouncedFor *time.Time
+	ID                string      `json:"id"`
+	Title             string      `json:"title"`
+	Description       string      `json:"description"`
+	ReleaseID         pgtype.Text `json:"release_id"`
+	State             string      `json:"state"`
+	Priority          int32       `json:"priority"`
+	OwnerTeam         string      `json:"owner_team"`
+	OwnerPeople       []string    `json:"owner_people"`
+	Tags              []string    `json:"tags"`
+	VoteCount         int32       `json:"vote_count"`
+	LastUpdateTime    time.Time   `json:"last_update_time"`
+	CreateTime        time.Time   `json:"create_time"`
+	UpdateTime        time.Time   `json:"update_time"`
+	Version           int64       `json:"version"`
+	StaleAnnouncedFor *time.Time  `json:"stale_announced_for"`
 }
 
 // Every item for the roadmap page, which lists titles: descriptions (up to
@@ -138,15 +138,15 @@ RETURNING i.id, i.owner_team, i.owner_people, i.last_update_time
 `
 
 type AnnounceStaleItemsParams struct {
-	Cutoff   time.Time
-	MaxCount int32
+	Cutoff   time.Time `json:"cutoff"`
+	MaxCount int32     `json:"max_count"`
 }
 
 type AnnounceStaleItemsRow struct {
-	ID             string
-	OwnerTeam      string
-	OwnerPeople    []string
-	LastUpdateTime time.Time
+	ID             string    `json:"id"`
+	OwnerTeam      string    `json:"owner_team"`
+	OwnerPeople    []string  `json:"owner_people"`
+	LastUpdateTime time.Time `json:"last_update_time"`
 }
 
 // IN_PROGRESS items without a status update since before the cutoff, not
@@ -215,16 +215,16 @@ RETURNING id, title, description, release_id, state, priority, owner_team, owner
 `
 
 type CreateItemParams struct {
-	ID             string
-	Title          string
-	Description    string
-	ReleaseID      pgtype.Text
-	State          string
-	Priority       int32
-	OwnerTeam      string
-	OwnerPeople    []string
-	Tags           []string
-	LastUpdateTime time.Time
+	ID             string      `json:"id"`
+	Title          string      `json:"title"`
+	Description    string      `json:"description"`
+	ReleaseID      pgtype.Text `json:"release_id"`
+	State          string      `json:"state"`
+	Priority       int32       `json:"priority"`
+	OwnerTeam      string      `json:"owner_team"`
+	OwnerPeople    []string    `json:"owner_people"`
+	Tags           []string    `json:"tags"`
+	LastUpdateTime time.Time   `json:"last_update_time"`
 }
 
 func (q *Queries) CreateItem(ctx context.Context, db DBTX, arg CreateItemParams) (Item, error) {
@@ -329,8 +329,8 @@ SELECT owner_team, owner_people FROM items WHERE id = $1
 `
 
 type GetItemOwnersRow struct {
-	OwnerTeam   string
-	OwnerPeople []string
+	OwnerTeam   string   `json:"owner_team"`
+	OwnerPeople []string `json:"owner_people"`
 }
 
 func (q *Queries) GetItemOwners(ctx context.Context, db DBTX, id string) (GetItemOwnersRow, error) {
@@ -348,14 +348,14 @@ LIMIT $3
 `
 
 type ListItemVotersParams struct {
-	ItemID   string
-	After    string
-	PageSize int32
+	ItemID   string `json:"item_id"`
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 type ListItemVotersRow struct {
-	Person     string
-	CreateTime time.Time
+	Person     string    `json:"person"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 func (q *Queries) ListItemVoters(ctx context.Context, db DBTX, arg ListItemVotersParams) ([]ListItemVotersRow, error) {
@@ -383,8 +383,8 @@ DELETE FROM item_votes WHERE item_id = $1 AND person = $2
 `
 
 type RemoveItemVoteParams struct {
-	ItemID string
-	Person string
+	ItemID string `json:"item_id"`
+	Person string `json:"person"`
 }
 
 func (q *Queries) RemoveItemVote(ctx context.Context, db DBTX, arg RemoveItemVoteParams) (int64, error) {
@@ -403,9 +403,9 @@ RETURNING id, title, description, release_id, state, priority, owner_team, owner
 `
 
 type SetItemStatusParams struct {
-	ID             string
-	State          string
-	LastUpdateTime time.Time
+	ID             string    `json:"id"`
+	State          string    `json:"state"`
+	LastUpdateTime time.Time `json:"last_update_time"`
 }
 
 func (q *Queries) SetItemStatus(ctx context.Context, db DBTX, arg SetItemStatusParams) (Item, error) {
@@ -440,15 +440,15 @@ RETURNING id, title, description, release_id, state, priority, owner_team, owner
 `
 
 type UpdateItemParams struct {
-	ID          string
-	Title       string
-	Description string
-	ReleaseID   pgtype.Text
-	State       string
-	Priority    int32
-	OwnerTeam   string
-	OwnerPeople []string
-	Tags        []string
+	ID          string      `json:"id"`
+	Title       string      `json:"title"`
+	Description string      `json:"description"`
+	ReleaseID   pgtype.Text `json:"release_id"`
+	State       string      `json:"state"`
+	Priority    int32       `json:"priority"`
+	OwnerTeam   string      `json:"owner_team"`
+	OwnerPeople []string    `json:"owner_people"`
+	Tags        []string    `json:"tags"`
 }
 
 func (q *Queries) UpdateItem(ctx context.Context, db DBTX, arg UpdateItemParams) (Item, error) {

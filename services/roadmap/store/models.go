@@ -11,110 +11,110 @@ import (
 )
 
 type IdempotencyKey struct {
-	RequestID   pgtype.UUID
-	Method      string
-	RequestHash []byte
-	Response    []byte
-	CreateTime  time.Time
-	Caller      string
+	RequestID   pgtype.UUID `json:"request_id"`
+	Method      string      `json:"method"`
+	RequestHash []byte      `json:"request_hash"`
+	Response    []byte      `json:"response"`
+	CreateTime  time.Time   `json:"create_time"`
+	Caller      string      `json:"caller"`
 }
 
 type Item struct {
-	ID                string
-	Title             string
-	Description       string
-	ReleaseID         pgtype.Text
-	State             string
-	Priority          int32
-	OwnerTeam         string
-	OwnerPeople       []string
-	Tags              []string
-	VoteCount         int32
-	LastUpdateTime    time.Time
-	CreateTime        time.Time
-	UpdateTime        time.Time
-	Version           int64
-	StaleAnnouncedFor *time.Time
+	ID                string      `json:"id"`
+	Title             string      `json:"title"`
+	Description       string      `json:"description"`
+	ReleaseID         pgtype.Text `json:"release_id"`
+	State             string      `json:"state"`
+	Priority          int32       `json:"priority"`
+	OwnerTeam         string      `json:"owner_team"`
+	OwnerPeople       []string    `json:"owner_people"`
+	Tags              []string    `json:"tags"`
+	VoteCount         int32       `json:"vote_count"`
+	LastUpdateTime    time.Time   `json:"last_update_time"`
+	CreateTime        time.Time   `json:"create_time"`
+	UpdateTime        time.Time   `json:"update_time"`
+	Version           int64       `json:"version"`
+	StaleAnnouncedFor *time.Time  `json:"stale_announced_for"`
 }
 
 type ItemUpdate struct {
-	ID            string
-	ItemID        string
-	Text          string
-	Author        string
-	NewState      string
-	PreviousState string
-	CreateTime    time.Time
+	ID            string    `json:"id"`
+	ItemID        string    `json:"item_id"`
+	Text          string    `json:"text"`
+	Author        string    `json:"author"`
+	NewState      string    `json:"new_state"`
+	PreviousState string    `json:"previous_state"`
+	CreateTime    time.Time `json:"create_time"`
 }
 
 type ItemVote struct {
-	ItemID     string
-	Person     string
-	CreateTime time.Time
+	ItemID     string    `json:"item_id"`
+	Person     string    `json:"person"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 type Outbox struct {
-	ID         int64
-	Topic      string
-	Payload    []byte
-	CreateTime time.Time
+	ID         int64     `json:"id"`
+	Topic      string    `json:"topic"`
+	Payload    []byte    `json:"payload"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 type Proposal struct {
-	ID                  string
-	Question            string
-	Background          string
-	Options             []string
-	Method              string
-	EligibleTeam        string
-	QuorumVotes         int32
-	QuorumShare         float64
-	OpenTime            *time.Time
-	CloseTime           *time.Time
-	LinkedItems         []string
-	LinkedReleases      []string
-	Outcome             string
-	ReviewDate          *time.Time
-	HideTallyUntilClose bool
-	State               string
-	EligibleCount       int32
-	FrozenTally         []byte
-	Creator             string
-	CreateTime          time.Time
-	UpdateTime          time.Time
-	Version             int64
-	ClosingAnnounced    bool
+	ID                  string     `json:"id"`
+	Question            string     `json:"question"`
+	Background          string     `json:"background"`
+	Options             []string   `json:"options"`
+	Method              string     `json:"method"`
+	EligibleTeam        string     `json:"eligible_team"`
+	QuorumVotes         int32      `json:"quorum_votes"`
+	QuorumShare         float64    `json:"quorum_share"`
+	OpenTime            *time.Time `json:"open_time"`
+	CloseTime           *time.Time `json:"close_time"`
+	LinkedItems         []string   `json:"linked_items"`
+	LinkedReleases      []string   `json:"linked_releases"`
+	Outcome             string     `json:"outcome"`
+	ReviewDate          *time.Time `json:"review_date"`
+	HideTallyUntilClose bool       `json:"hide_tally_until_close"`
+	State               string     `json:"state"`
+	EligibleCount       int32      `json:"eligible_count"`
+	FrozenTally         []byte     `json:"frozen_tally"`
+	Creator             string     `json:"creator"`
+	CreateTime          time.Time  `json:"create_time"`
+	UpdateTime          time.Time  `json:"update_time"`
+	Version             int64      `json:"version"`
+	ClosingAnnounced    bool       `json:"closing_announced"`
 }
 
 type ProposalVote struct {
-	ProposalID string
-	Person     string
-	Choices    []string
-	Reason     string
-	CreateTime time.Time
-	UpdateTime time.Time
+	ProposalID string    `json:"proposal_id"`
+	Person     string    `json:"person"`
+	Choices    []string  `json:"choices"`
+	Reason     string    `json:"reason"`
+	CreateTime time.Time `json:"create_time"`
+	UpdateTime time.Time `json:"update_time"`
 }
 
 type Release struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	BasePlatform string
-	State        string
-	TargetDate   *time.Time
-	ReleaseDate  *time.Time
-	Notes        string
-	CreateTime   time.Time
-	UpdateTime   time.Time
-	Version      int64
+	ID           string     `json:"id"`
+	DisplayName  string     `json:"display_name"`
+	Description  string     `json:"description"`
+	BasePlatform string     `json:"base_platform"`
+	State        string     `json:"state"`
+	TargetDate   *time.Time `json:"target_date"`
+	ReleaseDate  *time.Time `json:"release_date"`
+	Notes        string     `json:"notes"`
+	CreateTime   time.Time  `json:"create_time"`
+	UpdateTime   time.Time  `json:"update_time"`
+	Version      int64      `json:"version"`
 }
 
 type ReleaseTransition struct {
-	ID        int64
-	ReleaseID string
-	FromState string
-	ToState   string
-	Actor     string
-	Time      time.Time
-	Note      string
+	ID        int64     `json:"id"`
+	ReleaseID string    `json:"release_id"`
+	FromState string    `json:"from_state"`
+	ToState   string    `json:"to_state"`
+	Actor     string    `json:"actor"`
+	Time      time.Time `json:"time"`
+	Note      string    `json:"note"`
 }

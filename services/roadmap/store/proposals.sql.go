@@ -25,16 +25,16 @@ RETURNING p.id, p.question, p.eligible_team, p.close_time
 `
 
 type AnnounceClosingProposalsParams struct {
-	Now      time.Time
-	Until    time.Time
-	MaxCount int32
+	Now      time.Time `json:"now"`
+	Until    time.Time `json:"until"`
+	MaxCount int32     `json:"max_count"`
 }
 
 type AnnounceClosingProposalsRow struct {
-	ID           string
-	Question     string
-	EligibleTeam string
-	CloseTime    *time.Time
+	ID           string     `json:"id"`
+	Question     string     `json:"question"`
+	EligibleTeam string     `json:"eligible_team"`
+	CloseTime    *time.Time `json:"close_time"`
 }
 
 // OPEN proposals whose voting closes within the window, not yet announced;
@@ -73,8 +73,8 @@ FOR UPDATE SKIP LOCKED
 `
 
 type ClaimDueProposalsParams struct {
-	Now      time.Time
-	MaxCount int32
+	Now      time.Time `json:"now"`
+	MaxCount int32     `json:"max_count"`
 }
 
 // OPEN proposals whose close time has passed and that nobody froze yet,
@@ -131,9 +131,9 @@ RETURNING id, question, background, options, method, eligible_team, quorum_votes
 `
 
 type CloseProposalParams struct {
-	ID          string
-	CloseTime   *time.Time
-	FrozenTally []byte
+	ID          string     `json:"id"`
+	CloseTime   *time.Time `json:"close_time"`
+	FrozenTally []byte     `json:"frozen_tally"`
 }
 
 func (q *Queries) CloseProposal(ctx context.Context, db DBTX, arg CloseProposalParams) (Proposal, error) {
@@ -175,22 +175,22 @@ RETURNING id, question, background, options, method, eligible_team, quorum_votes
 `
 
 type CreateProposalParams struct {
-	ID                  string
-	Question            string
-	Background          string
-	Options             []string
-	Method              string
-	EligibleTeam        string
-	QuorumVotes         int32
-	QuorumShare         float64
-	OpenTime            *time.Time
-	CloseTime           *time.Time
-	LinkedItems         []string
-	LinkedReleases      []string
-	Outcome             string
-	ReviewDate          *time.Time
-	HideTallyUntilClose bool
-	Creator             string
+	ID                  string     `json:"id"`
+	Question            string     `json:"question"`
+	Background          string     `json:"background"`
+	Options             []string   `json:"options"`
+	Method              string     `json:"method"`
+	EligibleTeam        string     `json:"eligible_team"`
+	QuorumVotes         int32      `json:"quorum_votes"`
+	QuorumShare         float64    `json:"quorum_share"`
+	OpenTime            *time.Time `json:"open_time"`
+	CloseTime           *time.Time `json:"close_time"`
+	LinkedItems         []string   `json:"linked_items"`
+	LinkedReleases      []string   `json:"linked_releases"`
+	Outcome             string     `json:"outcome"`
+	ReviewDate          *time.Time `json:"review_date"`
+	HideTallyUntilClose bool       `json:"hide_tally_until_close"`
+	Creator             string     `json:"creator"`
 }
 
 func (q *Queries) CreateProposal(ctx context.Context, db DBTX, arg CreateProposalParams) (Proposal, error) {
@@ -395,8 +395,8 @@ SELECT proposal_id, person, choices, reason, create_time, update_time FROM propo
 `
 
 type GetProposalVoteParams struct {
-	ProposalID string
-	Person     string
+	ProposalID string `json:"proposal_id"`
+	Person     string `json:"person"`
 }
 
 func (q *Queries) GetProposalVote(ctx context.Context, db DBTX, arg GetProposalVoteParams) (ProposalVote, error) {
@@ -420,14 +420,14 @@ ORDER BY close_time DESC NULLS LAST, id DESC
 `
 
 type LinkedProposalsRow struct {
-	ID             string
-	Question       string
-	State          string
-	CloseTime      *time.Time
-	Outcome        string
-	ReviewDate     *time.Time
-	LinkedItems    []string
-	LinkedReleases []string
+	ID             string     `json:"id"`
+	Question       string     `json:"question"`
+	State          string     `json:"state"`
+	CloseTime      *time.Time `json:"close_time"`
+	Outcome        string     `json:"outcome"`
+	ReviewDate     *time.Time `json:"review_date"`
+	LinkedItems    []string   `json:"linked_items"`
+	LinkedReleases []string   `json:"linked_releases"`
 }
 
 // Proposals past their draft that link items or releases, for the roadmap
@@ -470,10 +470,10 @@ LIMIT $4
 `
 
 type ListProposalVotesParams struct {
-	ProposalID string
-	After      string
-	OnlyPerson pgtype.Text
-	PageSize   int32
+	ProposalID string      `json:"proposal_id"`
+	After      string      `json:"after"`
+	OnlyPerson pgtype.Text `json:"only_person"`
+	PageSize   int32       `json:"page_size"`
 }
 
 func (q *Queries) ListProposalVotes(ctx context.Context, db DBTX, arg ListProposalVotesParams) ([]ProposalVote, error) {
@@ -516,8 +516,8 @@ LIMIT $2
 `
 
 type ListProposalsParams struct {
-	Before   pgtype.Text
-	PageSize int32
+	Before   pgtype.Text `json:"before"`
+	PageSize int32       `json:"page_size"`
 }
 
 func (q *Queries) ListProposals(ctx context.Context, db DBTX, arg ListProposalsParams) ([]Proposal, error) {
@@ -573,10 +573,10 @@ LIMIT $4
 `
 
 type ListProposalsDueForReviewParams struct {
-	DueBy     pgtype.Date
-	AfterDate *time.Time
-	AfterID   string
-	PageSize  int32
+	DueBy     pgtype.Date `json:"due_by"`
+	AfterDate *time.Time  `json:"after_date"`
+	AfterID   string      `json:"after_id"`
+	PageSize  int32       `json:"page_size"`
 }
 
 // Proposals to look at again by a date, soonest review first.
@@ -637,9 +637,9 @@ RETURNING id, question, background, options, method, eligible_team, quorum_votes
 `
 
 type OpenProposalParams struct {
-	ID            string
-	OpenTime      *time.Time
-	EligibleCount int32
+	ID            string     `json:"id"`
+	OpenTime      *time.Time `json:"open_time"`
+	EligibleCount int32      `json:"eligible_count"`
 }
 
 func (q *Queries) OpenProposal(ctx context.Context, db DBTX, arg OpenProposalParams) (Proposal, error) {
@@ -702,8 +702,8 @@ SELECT proposal_id, choices FROM proposal_votes WHERE proposal_id = ANY($1::text
 `
 
 type ProposalsChoicesRow struct {
-	ProposalID string
-	Choices    []string
+	ProposalID string   `json:"proposal_id"`
+	Choices    []string `json:"choices"`
 }
 
 // The votes of several proposals at once, for a page of tallies.
@@ -737,21 +737,21 @@ RETURNING id, question, background, options, method, eligible_team, quorum_votes
 `
 
 type UpdateProposalParams struct {
-	ID                  string
-	Question            string
-	Background          string
-	Options             []string
-	Method              string
-	EligibleTeam        string
-	QuorumVotes         int32
-	QuorumShare         float64
-	OpenTime            *time.Time
-	CloseTime           *time.Time
-	LinkedItems         []string
-	LinkedReleases      []string
-	Outcome             string
-	ReviewDate          *time.Time
-	HideTallyUntilClose bool
+	ID                  string     `json:"id"`
+	Question            string     `json:"question"`
+	Background          string     `json:"background"`
+	Options             []string   `json:"options"`
+	Method              string     `json:"method"`
+	EligibleTeam        string     `json:"eligible_team"`
+	QuorumVotes         int32      `json:"quorum_votes"`
+	QuorumShare         float64    `json:"quorum_share"`
+	OpenTime            *time.Time `json:"open_time"`
+	CloseTime           *time.Time `json:"close_time"`
+	LinkedItems         []string   `json:"linked_items"`
+	LinkedReleases      []string   `json:"linked_releases"`
+	Outcome             string     `json:"outcome"`
+	ReviewDate          *time.Time `json:"review_date"`
+	HideTallyUntilClose bool       `json:"hide_tally_until_close"`
 }
 
 func (q *Queries) UpdateProposal(ctx context.Context, db DBTX, arg UpdateProposalParams) (Proposal, error) {
@@ -810,11 +810,11 @@ RETURNING proposal_id, person, choices, reason, create_time, update_time
 `
 
 type UpsertProposalVoteParams struct {
-	ProposalID string
-	Person     string
-	Choices    []string
-	Reason     string
-	CreateTime time.Time
+	ProposalID string    `json:"proposal_id"`
+	Person     string    `json:"person"`
+	Choices    []string  `json:"choices"`
+	Reason     string    `json:"reason"`
+	CreateTime time.Time `json:"create_time"`
 }
 
 func (q *Queries) UpsertProposalVote(ctx context.Context, db DBTX, arg UpsertProposalVoteParams) (ProposalVote, error) {

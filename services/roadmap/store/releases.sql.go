@@ -55,14 +55,14 @@ RETURNING id, display_name, description, base_platform, state, target_date, rele
 `
 
 type CreateReleaseParams struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	BasePlatform string
-	State        string
-	TargetDate   *time.Time
-	ReleaseDate  *time.Time
-	Notes        string
+	ID           string     `json:"id"`
+	DisplayName  string     `json:"display_name"`
+	Description  string     `json:"description"`
+	BasePlatform string     `json:"base_platform"`
+	State        string     `json:"state"`
+	TargetDate   *time.Time `json:"target_date"`
+	ReleaseDate  *time.Time `json:"release_date"`
+	Notes        string     `json:"notes"`
 }
 
 func (q *Queries) CreateRelease(ctx context.Context, db DBTX, arg CreateReleaseParams) (Release, error) {
@@ -156,8 +156,8 @@ LIMIT $2
 `
 
 type ListReleasesParams struct {
-	After    string
-	PageSize int32
+	After    string `json:"after"`
+	PageSize int32  `json:"page_size"`
 }
 
 func (q *Queries) ListReleases(ctx context.Context, db DBTX, arg ListReleasesParams) ([]Release, error) {
@@ -241,9 +241,9 @@ GROUP BY release_id
 `
 
 type ReleasesProgressRow struct {
-	ReleaseID string
-	ItemCount int32
-	DoneCount int32
+	ReleaseID string `json:"release_id"`
+	ItemCount int32  `json:"item_count"`
+	DoneCount int32  `json:"done_count"`
 }
 
 func (q *Queries) ReleasesProgress(ctx context.Context, db DBTX, ids []string) ([]ReleasesProgressRow, error) {
@@ -273,8 +273,8 @@ RETURNING id, display_name, description, base_platform, state, target_date, rele
 `
 
 type SetReleaseStateParams struct {
-	ID    string
-	State string
+	ID    string `json:"id"`
+	State string `json:"state"`
 }
 
 func (q *Queries) SetReleaseState(ctx context.Context, db DBTX, arg SetReleaseStateParams) (Release, error) {
@@ -305,13 +305,13 @@ RETURNING id, display_name, description, base_platform, state, target_date, rele
 `
 
 type UpdateReleaseParams struct {
-	ID           string
-	DisplayName  string
-	Description  string
-	BasePlatform string
-	TargetDate   *time.Time
-	ReleaseDate  *time.Time
-	Notes        string
+	ID           string     `json:"id"`
+	DisplayName  string     `json:"display_name"`
+	Description  string     `json:"description"`
+	BasePlatform string     `json:"base_platform"`
+	TargetDate   *time.Time `json:"target_date"`
+	ReleaseDate  *time.Time `json:"release_date"`
+	Notes        string     `json:"notes"`
 }
 
 // State is not set here: it moves only through SetReleaseState (AIP-216).

@@ -19,13 +19,13 @@ RETURNING id, item_id, text, author, new_state, previous_state, create_time
 `
 
 type CreateItemUpdateParams struct {
-	ID            string
-	ItemID        string
-	Text          string
-	Author        string
-	NewState      string
-	PreviousState string
-	CreateTime    time.Time
+	ID            string    `json:"id"`
+	ItemID        string    `json:"item_id"`
+	Text          string    `json:"text"`
+	Author        string    `json:"author"`
+	NewState      string    `json:"new_state"`
+	PreviousState string    `json:"previous_state"`
+	CreateTime    time.Time `json:"create_time"`
 }
 
 func (q *Queries) CreateItemUpdate(ctx context.Context, db DBTX, arg CreateItemUpdateParams) (ItemUpdate, error) {
@@ -56,8 +56,8 @@ SELECT id, item_id, text, author, new_state, previous_state, create_time FROM it
 `
 
 type GetItemUpdateParams struct {
-	ItemID string
-	ID     string
+	ItemID string `json:"item_id"`
+	ID     string `json:"id"`
 }
 
 func (q *Queries) GetItemUpdate(ctx context.Context, db DBTX, arg GetItemUpdateParams) (ItemUpdate, error) {
@@ -83,9 +83,9 @@ LIMIT $3
 `
 
 type ListItemUpdatesParams struct {
-	ItemID   string
-	Before   pgtype.Text
-	PageSize int32
+	ItemID   string      `json:"item_id"`
+	Before   pgtype.Text `json:"before"`
+	PageSize int32       `json:"page_size"`
 }
 
 func (q *Queries) ListItemUpdates(ctx context.Context, db DBTX, arg ListItemUpdatesParams) ([]ItemUpdate, error) {
