@@ -69,3 +69,53 @@ func TestForeignKeysIndexed(t *testing.T) {
 		t.Errorf("unindexedForeignKeys lists %s, which is not an unindexed foreign key (any more): remove it", fk)
 	}
 }
+
+// TestTriggersLookUpByKey holds every service's schema to the rule 00004
+// set for the ledger: a trigger function that reads or changes rows other
+// than the one it fires for runs with enable_seqscan off. A session caches
+// a trigger's plans the first time it fires; made while a table was small
+// (a new database, or one between autovacuum's analyzes during a burst of
+// writes), they scan the whole table, on every write, until the next
+// analyze. Off, the planner takes an index wherever one serves (and
+// TestForeignKeysIndexed sees that one does for every key looked up).
+func TestTriggersLookUpByKey(t *testing.T) {
+	var schemas []pgtest.Schema
+	for _, s := range app.Services() {
+		schemas = append(schemas, pgtest.Schema{Name: s.Name, Migrations: s.Migrations, Lines: app.Lines()})
+	}
+	db := open(t, pgtest.New(t, schemas), "public")
+	rows, err := db.Query(context.Background(), `
+		SELECT DISTINCT p.oid::regprocedure::text,
+		    -- Reads or changes rows: the body, without its string literals
+		    -- and comments, reads FROM, UPDATEs or DELETEs (an INSERT ...
+		    -- VALUES or a RAISE reads none).
+		    regexp_replace(p.prosrc, '''[^'']*''|--[^\n]*', '', 'g') ~* '\m(from|update|delete)\M',
+		    coalesce('enable_seqscan=off' = ANY(p.proconfig), false)
+		FROM pg_trigger tg JOIN pg_proc p ON p.oid = tg.tgfoid
+		WHERE NOT tg.tgisinternal AND p.pronamespace::regnamespace::text = ANY($1)
+		ORDER BY 1`, config.Services)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var checked int
+	for rows.Next() {
+		var fn string
+		var reads, byKey bool
+		if err := rows.Scan(&fn, &reads, &byKey); err != nil {
+			t.Fatal(err)
+		}
+		if reads {
+			checked++
+			if !byKey {
+				t.Errorf("trigger function %s reads rows but may plan sequential scans: ALTER FUNCTION ... SET enable_seqscan = off in a migration", fn)
+			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	// ledger_accumulate, ledger_check_balanced, ledger_follow_reversal.
+	if checked < 3 {
+		t.Errorf("%d trigger functions that read rows found; the ledger alone has 3", checked)
+	}
+}

@@ -9,7 +9,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
 	"github.com/guildhall/guildhall/app/apptest"
+	"github.com/guildhall/guildhall/internal/resource"
 )
 
 // addMonths is the schedule rule written out independently: n months on
@@ -471,4 +475,123 @@ func TestDerivedViewsAgreeWithTheLedger(t *testing.T) {
 	}
 	t.Logf("reversed %d donations, %d expense payments, %d subscription/sponsorship payments; derived views disagreeing with the ledger: %d",
 		refunded, expenseReversals, paymentReversals, disagree)
+}
+
+// A reversal posted in a session whose plans were made while the books
+// were small (analyzed then, as a new database is) still finds what the
+// reversed entry paid for by key: with its gift, expense, subscription and
+// sponsorship rows followed, the session's transaction has scanned none of
+// the tables the reversal trigger reads sequentially (00016). Planned with
+// sequential scans, it scanned them whole on every reversal until
+// autovacuum analyzed them again.
+func TestReversalTriggerFindsRowsByKey(t *testing.T) {
+	f := start(t)
+	submit, pay := ledgerActors(t, f)
+	ctx := context.Background()
+
+	// One entry of each kind the trigger follows.
+	var entries []string
+	d := f.must(t, "POST", "/v1/donations", `{"amount":{"currencyCode":"USD","minorUnits":"2500"},"donorName":"Ann","visibility":"VISIBILITY_PUBLIC","channel":"CHANNEL_PAYPAL"}`)
+	entries = append(entries, d["transaction"].(string))
+	e := submit.Do(t, "POST", "/v1/expenses", `{"payee":"Hetzner","category":"accounts/hosting","amount":{"currencyCode":"USD","minorUnits":"4000"},"description":"server"}`).JSON(t)
+	if res := pay.Do(t, "POST", "/v1/"+e["name"].(string)+":approve", `{}`); res.Status != http.StatusOK {
+		t.Fatalf("approve: %s", res.Body)
+	}
+	entries = append(entries, pay.Do(t, "POST", "/v1/"+e["name"].(string)+":pay", `{"requestId":"`+rid()+`"}`).JSON(t)["transaction"].(string))
+	sub := f.must(t, "POST", "/v1/subscriptions", `{"subscriberName":"Fan","amount":{"currencyCode":"USD","minorUnits":"500"},"interval":"INTERVAL_MONTH","nextDueDate":"2027-01-31"}`)["name"].(string)
+	f.must(t, "POST", "/v1/"+sub+":recordPayment", `{"requestId":"`+rid()+`"}`)
+	sp := f.must(t, "POST", "/v1/sponsorships", `{"organisation":"Koozali","kind":"KIND_SPONSORSHIP","amount":{"currencyCode":"USD","minorUnits":"10000"},"period":"INTERVAL_MONTH"}`)["name"].(string)
+	f.must(t, "POST", "/v1/"+sp+":recordPayment", `{"requestId":"`+rid()+`"}`)
+
+	db := f.env.DB(t, "finance")
+	rows, err := db.Query(ctx, `SELECT 'transactions/' || transaction_id FROM payments ORDER BY subscription_id NULLS LAST`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	paid, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil || len(paid) != 2 {
+		t.Fatalf("payments %v: %v", paid, err)
+	}
+	entries = append(entries, paid...)
+	type posting struct {
+		Account, Currency string
+		Amount            int64
+	}
+	postings := map[string][]posting{}
+	for _, id := range entries {
+		rows, err := db.Query(ctx, `SELECT account_id, currency_code, amount FROM postings WHERE transaction_id = $1 ORDER BY seq`, resource.ID("transactions", id))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if postings[id], err = pgx.CollectRows(rows, pgx.RowToStructByPos[posting]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// A session of its own: the counts of scans it has not yet reported
+	// (pg_stat_xact_user_tables shows those too) are the reversals' alone.
+	conn, err := pgx.ConnectConfig(ctx, db.Config().ConnConfig.Copy())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	// Statistics of small tables, as autovacuum leaves them on a new
+	// database; it analyzes nothing again during the test.
+	if _, err := conn.Exec(ctx, `ANALYZE`); err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback(ctx)
+	// More reversals than a plan cache's custom plans (five), so that the
+	// last ones run the plans it keeps: each entry is reversed, then its
+	// reversal reversed, and so on.
+	for round := range 3 {
+		for i, id := range entries {
+			rev := uuid.NewString()
+			if _, err := tx.Exec(ctx, `INSERT INTO transactions (id, effective_time, source, reverses_id, creator) VALUES ($1, now(), 'manual', $2, 'people/test')`, rev, resource.ID("transactions", id)); err != nil {
+				t.Fatalf("round %d, reversing %s: %v", round, id, err)
+			}
+			for n, p := range postings[id] {
+				if _, err := tx.Exec(ctx, `INSERT INTO postings VALUES ($1, $2, $3, $4, $5)`, rev, n+1, p.Account, p.Currency, -p.Amount); err != nil {
+					t.Fatal(err)
+				}
+			}
+			postings["transactions/"+rev] = postings[id]
+			entries[i] = "transactions/" + rev
+		}
+	}
+	if _, err := tx.Exec(ctx, `SET CONSTRAINTS ALL IMMEDIATE`); err != nil {
+		t.Fatal(err)
+	}
+	rows, err = tx.Query(ctx, `SELECT relname, seq_scan FROM pg_stat_xact_user_tables
+		WHERE relname IN ('payments', 'donations', 'expense_events', 'subscriptions', 'sponsorships') AND seq_scan > 0 ORDER BY 1`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	type scans struct {
+		Table string
+		N     int64
+	}
+	seq, err := pgx.CollectRows(rows, pgx.RowToStructByPos[scans])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(seq) > 0 {
+		t.Errorf("sequential scans by the reversal trigger: %v", seq)
+	}
+	// What the trigger did (read after the counts, which these reads would
+	// add to): the gift refunded, the expense payable again, the payments
+	// no longer counted.
+	var followed bool
+	if err := tx.QueryRow(ctx, `SELECT
+		    (SELECT refund_transaction_id IS NOT NULL FROM donations WHERE id = $1) AND
+		    (SELECT state = 'approved' FROM expenses WHERE id = $2) AND
+		    (SELECT payment_count = 0 FROM subscriptions WHERE id = $3) AND
+		    (SELECT paid = 0 FROM sponsorships WHERE id = $4)`,
+		resource.ID("donations", d["name"].(string)), resource.ID("expenses", e["name"].(string)),
+		resource.ID("subscriptions", sub), resource.ID("sponsorships", sp)).Scan(&followed); err != nil || !followed {
+		t.Fatalf("the reversals were not followed (%v): %v", followed, err)
+	}
 }
