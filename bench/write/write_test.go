@@ -237,8 +237,8 @@ func TestWrite(t *testing.T) {
 		for pi := 2; pi < len(paths); pi++ {
 			vs = append(vs, fmt.Sprintf("%s %.0f%%", paths[pi].name, 100*res[si][pi].maxRate/res[si][0].maxRate))
 		}
-		fmt.Fprintf(&out, "%s: RSS now %.1f MB, peak %.1f MB\n  rate vs REST donations: %s\n  entries per commit by source: %s\n", b.name,
-			s.rss("VmRSS"), s.rss("VmHWM"), strings.Join(vs, ", "), s.perCommit(t))
+		fmt.Fprintf(&out, "%s: RSS now %.1f MB (anonymous %.1f MB, the binary and other files %.1f MB), peak %.1f MB\n  rate vs REST donations: %s\n  entries per commit by source: %s\n", b.name,
+			s.rss("VmRSS"), s.rss("RssAnon"), s.rss("RssFile"), s.rss("VmHWM"), strings.Join(vs, ", "), s.perCommit(t))
 	}
 	if len(builds) == 2 {
 		fmt.Fprintf(&out, "\nratios this tree / base:\n")
