@@ -43,8 +43,14 @@ import (
 // changed since it was read is named by its statement's error (GHL02): it
 // alone runs apart, under the row's lock, and the others write their
 // statement again.
+//
+// Two writers, as for donations (DonationWriters): one transaction runs
+// while the other commits, and every write arriving meanwhile joins the
+// next. With four, half as many entries shared a commit, and each money
+// write cost PostgreSQL 1.2-1.45 times the CPU (bench/README.md, seventh
+// round).
 const (
-	moneyWriters      = 4
+	moneyWriters      = 2
 	maxMoneyBatch     = 64
 	moneyWriteTimeout = 30 * time.Second
 )
