@@ -150,7 +150,7 @@ func TestWrite(t *testing.T) {
 
 	// pgbench on a database of its own, before and after the Guildhall runs.
 	pgURL := pgtest.New(t, nil)
-	pgb := func() float64 { return pgbenchInsert(t, pgURL, clients, seconds) }
+	pgb := func() float64 { r, _ := pgbenchInsert(t, pgURL, clients, seconds, 0); return r }
 	pg := []float64{pgb()}
 
 	res := make([][]figures, len(servers)) // [server][path]
@@ -207,10 +207,15 @@ func TestWrite(t *testing.T) {
 	}
 
 	pgRate := (pg[0] + pg[1]) / 2
+	// PostgreSQL's CPU per pgbench insert at half that rate, measured as
+	// the paths' is: what a write costs the database here, next to which
+	// the paths' PG CPU/req reads apart from the machine's speed.
+	pgHalf, pgInsertCPU := pgbenchInsert(t, pgURL, clients, seconds, pgRate/2)
 	var out strings.Builder
 	fmt.Fprintf(&out, "\nwrite-path bench: %d connections, %ds runs, Guildhall as its own process (`guildhall dev`), %d CPUs, load average %s\n",
 		clients, seconds, nprocs(), loadavg())
-	fmt.Fprintf(&out, "pgbench single-row insert, %d clients: %.0f tps (%.0f before, %.0f after the max-rate runs)\n\n", clients, pgRate, pg[0], pg[1])
+	fmt.Fprintf(&out, "pgbench single-row insert, %d clients: %.0f tps (%.0f before, %.0f after the max-rate runs); at %.0f/s (%.0f/s achieved), PostgreSQL CPU %s per insert\n\n",
+		clients, pgRate, pg[0], pg[1], pgRate/2, pgHalf, ms(pgInsertCPU))
 	fmt.Fprintf(&out, "| build | path | req/s at %d conns | vs pgbench | Go CPU/req | PG CPU/req | fixed rate (achieved) | p50 / p99 |\n", clients)
 	fmt.Fprintf(&out, "|---|---|---|---|---|---|---|---|\n")
 	for pi, p := range paths {
@@ -222,6 +227,12 @@ func TestWrite(t *testing.T) {
 			}
 			fmt.Fprintf(&out, "| %s | %s | %.0f%s | %.1f%% | %s | %s | %.0f/s (%.0f/s) | %s / %s |\n", b.name, p.name,
 				f.maxRate, fail, 100*f.maxRate/pgRate, ms(f.goCPU), ms(f.pgCPU), f.fixedRate, f.achieved, msr(f.p50), msr(f.p99))
+		}
+	}
+	fmt.Fprintf(&out, "\nPG CPU/req in pgbench inserts (%s each, at half its rate as the paths are measured):\n", ms(pgInsertCPU))
+	for pi, p := range paths {
+		for si, b := range builds {
+			fmt.Fprintf(&out, "  %-10s %-28s %.1f inserts\n", b.name, p.name, ratio(res[si][pi].pgCPU, pgInsertCPU))
 		}
 	}
 	fmt.Fprintf(&out, "\nPG CPU/req by the connection's service (application_name), at the fixed rate:\n")
@@ -758,33 +769,88 @@ func openLoop(s *server, p path, rate float64, d time.Duration) loadResult {
 	return r
 }
 
-// pgbenchInsert is pgbench's single-row insert rate at clients connections.
-func pgbenchInsert(t *testing.T, url string, clients, seconds int) float64 {
+// pgbenchInsert runs pgbench's single-row insert at clients connections,
+// as fast as it goes (rate 0) or at rate transactions a second, and
+// returns the rate achieved and the CPU time its backends spent per
+// transaction (from /proc, read every 20 ms while they run: what a backend
+// spends in its last 20 ms is not counted, under 1% of a run).
+func pgbenchInsert(t *testing.T, url string, clients, seconds int, rate float64) (float64, time.Duration) {
 	t.Helper()
 	pgbench, err := exec.LookPath("pgbench")
 	if err != nil {
 		t.Fatal("pgbench not found: apt-get install -y postgresql-client")
 	}
-	conn, err := pgx.Connect(context.Background(), url)
+	ctx := context.Background()
+	conn, err := pgx.Connect(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(context.Background(), `CREATE TABLE IF NOT EXISTS bench_scratch (id bigserial PRIMARY KEY, v int NOT NULL, t timestamptz NOT NULL DEFAULT now())`); err != nil {
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_scratch (id bigserial PRIMARY KEY, v int NOT NULL, t timestamptz NOT NULL DEFAULT now())`); err != nil {
 		t.Fatal(err)
 	}
 	script := filepath.Join(t.TempDir(), "insert.sql")
 	_ = os.WriteFile(script, []byte("INSERT INTO bench_scratch (v) VALUES (:client_id);\n"), 0o644)
-	out, err := exec.Command(pgbench, "-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(seconds), "-f", script, url).CombinedOutput()
-	if err != nil {
-		t.Fatalf("pgbench: %v\n%s", err, out)
+	args := []string{"-n", "-c", strconv.Itoa(clients), "-j", "2", "-T", strconv.Itoa(seconds), "-f", script}
+	if rate > 0 {
+		args = append(args, "-R", strconv.Itoa(int(rate)))
 	}
-	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out)
-	if m == nil {
-		t.Fatalf("no tps in pgbench output:\n%s", out)
+	var out bytes.Buffer
+	cmd := exec.Command(pgbench, append(args, url)...)
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	// pgbench's backends, once all have connected, and each one's CPU as
+	// last read.
+	cpu := map[int]time.Duration{}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for err = nil; ; {
+		select {
+		case err = <-done:
+		case <-tick.C:
+			if len(cpu) < clients {
+				rows, qerr := conn.Query(ctx, `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend' AND pid <> pg_backend_pid()`)
+				if qerr != nil {
+					t.Fatal(qerr)
+				}
+				pids, qerr := pgx.CollectRows(rows, pgx.RowTo[int32])
+				if qerr != nil {
+					t.Fatal(qerr)
+				}
+				for _, pid := range pids {
+					if _, ok := cpu[int(pid)]; !ok {
+						cpu[int(pid)] = 0
+					}
+				}
+			}
+			for pid := range cpu {
+				if d := procCPU(pid); d > 0 {
+					cpu[pid] = d
+				}
+			}
+			continue
+		}
+		break
+	}
+	if err != nil {
+		t.Fatalf("pgbench: %v\n%s", err, out.Bytes())
+	}
+	m := regexp.MustCompile(`tps = ([0-9.]+)`).FindSubmatch(out.Bytes())
+	n := regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`).FindSubmatch(out.Bytes())
+	if m == nil || n == nil {
+		t.Fatalf("no tps in pgbench output:\n%s", out.Bytes())
 	}
 	tps, _ := strconv.ParseFloat(string(m[1]), 64)
-	return tps
+	txns, _ := strconv.ParseFloat(string(n[1]), 64)
+	var total time.Duration
+	for _, d := range cpu {
+		total += d
+	}
+	return tps, time.Duration(float64(total) / txns)
 }
 
 // callgrindRequests is how many requests of each path callgrind counts.
