@@ -6,6 +6,8 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/guildhall/guildhall/app"
 	"github.com/guildhall/guildhall/internal/config"
 	"github.com/guildhall/guildhall/internal/pgtest"
@@ -26,11 +28,7 @@ var unindexedForeignKeys = map[string]string{
 // delete of a parent row (its check), scans the whole child table: cost
 // that grows with the data, as reversals did with donations.
 func TestForeignKeysIndexed(t *testing.T) {
-	var schemas []pgtest.Schema
-	for _, s := range app.Services() {
-		schemas = append(schemas, pgtest.Schema{Name: s.Name, Migrations: s.Migrations, Lines: app.Lines()})
-	}
-	db := open(t, pgtest.New(t, schemas), "public")
+	db := everySchema(t)
 	rows, err := db.Query(context.Background(), `
 		SELECT format('%s(%s)', c.conrelid::regclass, string_agg(a.attname, ', ' ORDER BY k.n))
 		FROM pg_constraint c
@@ -79,11 +77,7 @@ func TestForeignKeysIndexed(t *testing.T) {
 // analyze. Off, the planner takes an index wherever one serves (and
 // TestForeignKeysIndexed sees that one does for every key looked up).
 func TestTriggersLookUpByKey(t *testing.T) {
-	var schemas []pgtest.Schema
-	for _, s := range app.Services() {
-		schemas = append(schemas, pgtest.Schema{Name: s.Name, Migrations: s.Migrations, Lines: app.Lines()})
-	}
-	db := open(t, pgtest.New(t, schemas), "public")
+	db := everySchema(t)
 	rows, err := db.Query(context.Background(), `
 		SELECT DISTINCT p.oid::regprocedure::text,
 		    -- Reads or changes rows: the body, without its string literals
@@ -118,4 +112,13 @@ func TestTriggersLookUpByKey(t *testing.T) {
 	if checked < 3 {
 		t.Errorf("%d trigger functions that read rows found; the ledger alone has 3", checked)
 	}
+}
+
+// everySchema opens a database holding every service's schema, migrated.
+func everySchema(t *testing.T) *pgxpool.Pool {
+	var schemas []pgtest.Schema
+	for _, s := range app.Services() {
+		schemas = append(schemas, pgtest.Schema{Name: s.Name, Migrations: s.Migrations, Lines: app.Lines()})
+	}
+	return open(t, pgtest.New(t, schemas), "public")
 }
