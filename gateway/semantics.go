@@ -16,6 +16,7 @@ import (
 	"maps"
 	"net/http"
 	"net/url"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -193,6 +194,15 @@ func (s *strictJSON) NewDecoder(r io.Reader) runtime.Decoder {
 		if len(bytes.TrimSpace(data)) == 0 {
 			return io.EOF // an empty body, as grpc-gateway's own decoder reports it
 		}
+		// A body that protojson takes whole into its message is one JSON
+		// value, and grpc-gateway would decode it into the same message
+		// with the same options: done, without the two scans by
+		// encoding/json below (a donation's body: 3.1 instead of 10 µs,
+		// BenchmarkBodyDecoding). Any other body takes the path below,
+		// whose errors clients see.
+		if m := protoTarget(v); m != nil && s.UnmarshalOptions.Unmarshal(data, m) == nil {
+			return nil
+		}
 		dec := json.NewDecoder(bytes.NewReader(data))
 		var first json.RawMessage
 		if dec.Decode(&first) == nil {
@@ -202,6 +212,27 @@ func (s *strictJSON) NewDecoder(r io.Reader) runtime.Decoder {
 		}
 		return s.Unmarshal(data, v)
 	})
+}
+
+// protoTarget is the message a body decodes into when v is one, or a
+// pointer to a message pointer (a body field such as CreateDonation's
+// donation), allocated if nil as grpc-gateway would; nil otherwise.
+func protoTarget(v any) proto.Message {
+	if m, ok := v.(proto.Message); ok {
+		return m
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Pointer || rv.IsNil() || rv.Elem().Kind() != reflect.Pointer {
+		return nil
+	}
+	e := rv.Elem()
+	if _, ok := reflect.Zero(e.Type()).Interface().(proto.Message); !ok {
+		return nil
+	}
+	if e.IsNil() {
+		e.Set(reflect.New(e.Type().Elem()))
+	}
+	return e.Interface().(proto.Message)
 }
 
 // Marshal writes a stream's error (which grpc-gateway wraps as
