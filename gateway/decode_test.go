@@ -8,8 +8,8 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 	"google.golang.org/protobuf/proto"
 
-	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 	"github.com/guildhall/guildhall/gateway"
+	financev1 "github.com/guildhall/guildhall/gen/go/guildhall/finance/v1"
 )
 
 // The API's decoder takes a body into a message, or into a message field
