@@ -80,7 +80,7 @@ func Fill[M Named](ctx context.Context, db DB, h History, msgs ...M) error {
 		ids[i] = resource.ID(h.Collection, m.GetName())
 		byID[ids[i]] = m.ProtoReflect()
 	}
-	return h.read(ctx, db, ids, func(e stored) { appendMove(byID[e.id], e) })
+	return h.read(ctx, db, ids, func(e stored) { appendMove(byID[e.ID], e) })
 }
 
 // FillFrom sets the `history` of msg to its recorded moves as read by the
@@ -89,19 +89,13 @@ func Fill[M Named](ctx context.Context, db DB, h History, msgs ...M) error {
 // `(SELECT coalesce(jsonb_agg(t ORDER BY t.id), '[]') FROM <table> t
 // WHERE t.<key> = <resource>.id)` gives it.
 func FillFrom[M Named](msg M, history []byte) error {
-	var moves []struct {
-		From  string    `json:"from_state"`
-		To    string    `json:"to_state"`
-		Actor string    `json:"actor"`
-		Time  time.Time `json:"time"`
-		Note  string    `json:"note"`
-	}
+	var moves []stored
 	if err := json.Unmarshal(history, &moves); err != nil {
 		return fmt.Errorf("lifecycle: history of %s: %w", msg.GetName(), err)
 	}
 	m := msg.ProtoReflect()
 	for _, e := range moves {
-		appendMove(m, stored{from: e.From, to: e.To, actor: e.Actor, note: e.Note, time: e.Time})
+		appendMove(m, e)
 	}
 	return nil
 }
@@ -112,11 +106,11 @@ func appendMove(m protoreflect.Message, e stored) {
 	t := list.NewElement().Message()
 	fields := t.Descriptor().Fields()
 	set := func(name string, v protoreflect.Value) { t.Set(fields.ByName(protoreflect.Name(name)), v) }
-	set("from_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("from_state").Enum(), e.from)))
-	set("to_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("to_state").Enum(), e.to)))
-	set("actor", protoreflect.ValueOfString(e.actor))
-	set("time", protoreflect.ValueOfMessage(timestamppb.New(e.time).ProtoReflect()))
-	set("note", protoreflect.ValueOfString(e.note))
+	set("from_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("from_state").Enum(), e.From)))
+	set("to_state", protoreflect.ValueOfEnum(pgenum.Number(fields.ByName("to_state").Enum(), e.To)))
+	set("actor", protoreflect.ValueOfString(e.Actor))
+	set("time", protoreflect.ValueOfMessage(timestamppb.New(e.Time).ProtoReflect()))
+	set("note", protoreflect.ValueOfString(e.Note))
 	list.Append(protoreflect.ValueOfMessage(t))
 }
 
@@ -126,10 +120,15 @@ type Named interface {
 	GetName() string
 }
 
-// stored is one recorded move as the table keeps it.
+// stored is one recorded move as the table keeps it; the JSON names are
+// the table's columns (FillFrom reads rows as JSON). ID is the resource's.
 type stored struct {
-	id, from, to, actor, note string
-	time                      time.Time
+	ID    string    `json:"-"`
+	From  string    `json:"from_state"`
+	To    string    `json:"to_state"`
+	Actor string    `json:"actor"`
+	Time  time.Time `json:"time"`
+	Note  string    `json:"note"`
 }
 
 func (h History) read(ctx context.Context, db DB, ids []string, each func(stored)) error {
@@ -149,7 +148,7 @@ func (h History) read(ctx context.Context, db DB, ids []string, each func(stored
 	defer rows.Close()
 	for rows.Next() {
 		var e stored
-		if err := rows.Scan(&e.id, &e.from, &e.to, &e.actor, &e.time, &e.note); err != nil {
+		if err := rows.Scan(&e.ID, &e.From, &e.To, &e.Actor, &e.Time, &e.Note); err != nil {
 			return err
 		}
 		each(e)
