@@ -36,8 +36,9 @@ func (s *Server) IngestEvents(ctx context.Context, req *eventsv1.IngestEventsReq
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event.id", i), Description: "must be a UUID"})
 			continue
 		}
-		// The log's JSON argument carries times as RFC 3339, years 0–9999.
-		if t := rec.GetEvent().GetTime(); t != nil && (t.CheckValid() != nil || t.AsTime().Year() < 1 || t.AsTime().Year() > 9999) {
+		// The log's JSON argument carries times as RFC 3339, which a valid
+		// Timestamp (years 1–9999) always fits.
+		if t := rec.GetEvent().GetTime(); t != nil && t.CheckValid() != nil {
 			bad = append(bad, apierr.FieldViolation{Field: fmt.Sprintf("events[%d].event.time", i), Description: "must be a valid time in years 1–9999"})
 			continue
 		}
